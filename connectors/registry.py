@@ -1,0 +1,78 @@
+"""Format detection by content and dispatch to the connector modules.
+
+Each module listed in :data:`CONNECTOR_MODULES` exposes ``FORMAT``,
+``detect(path, head) -> bool`` and ``read(path, ctx) -> ReadResult`` (see
+:mod:`connectors.base`). Detection tries the modules in order and takes the
+first that says yes, so put specific formats before generic ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+from connectors.base import ConnectorError, ReadContext, ReadResult, UnknownFormatError
+
+#: Module names under ``connectors``, most specific first.
+CONNECTOR_MODULES: tuple[str, ...] = (
+    "generic_csv",
+)
+
+HEAD_BYTES = 65536
+
+
+@cache
+def modules() -> tuple[ModuleType, ...]:
+    return tuple(importlib.import_module(f"connectors.{name}") for name in CONNECTOR_MODULES)
+
+
+def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def detect(path: Path, head: bytes | None = None) -> ModuleType | None:
+    """The connector module whose ``detect`` accepts the file, or None."""
+    if head is None:
+        head = read_head(path)
+    for mod in modules():
+        try:
+            if mod.detect(path, head):
+                return mod
+        except Exception:  # a detector must never break ingestion of other files
+            continue
+    return None
+
+
+def read(path: Path, ctx: ReadContext) -> ReadResult:
+    """Detect the format of ``path`` and read it.
+
+    Raises
+    ------
+    UnknownFormatError
+        When no connector recognises the content.
+    ConnectorError
+        When the recognised connector cannot read the file.
+    """
+    mod = detect(path)
+    if mod is None:
+        raise UnknownFormatError(
+            ctx.source_name or path,
+            "unrecognised content: not a FIT file, nor a supported CSV/JSON/XML export "
+            "(see README, 'Supported exports')",
+            offset=0,
+        )
+    try:
+        return mod.read(path, ctx)
+    except ConnectorError:
+        raise
+    except Exception as err:  # a bug or an unforeseen input: still name the file
+        raise ConnectorError(
+            ctx.source_name or path, f"{mod.FORMAT}: unexpected {type(err).__name__}: {err}"
+        ) from err
+
+
+def supported_formats() -> list[str]:
+    return [m.FORMAT for m in modules()]

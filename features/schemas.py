@@ -1,0 +1,358 @@
+"""Stage schemas: the one place that names every column, its unit and dtype.
+
+Every stage checks its input with :func:`require` and normalises its output with
+:func:`conform`. Units are part of the column names (``duration_s``,
+``rhr_bpm``, ``load_au``); see the glossary in each schema's ``doc``.
+
+Tables (``../shared/DESIGN.md``, "Canonical tables" and the output contracts):
+
+* ``SESSIONS``, ``SLEEP``, ``WELLNESS``: what the connectors emit and the store keeps.
+* ``DAILY``: one row per athlete and local calendar day (features stage 1).
+* ``FEATURES``: the features output contract, then extra columns the scorer needs.
+* ``SCORES``: the scores output contract, then the explanation columns.
+
+Null versus zero: a rest day has ``load_au`` 0; a day without device data has
+null physiology (``rhr_bpm``, ``hrv_ln_rmssd``, ``sleep_h``), never 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+__all__ = [
+    "TableSchema",
+    "SchemaError",
+    "SESSIONS",
+    "SLEEP",
+    "WELLNESS",
+    "DAILY",
+    "FEATURES",
+    "SCORES",
+    "TABLES",
+    "require",
+    "conform",
+    "RISK_BANDS",
+    "REASON_CODES",
+    "ADJUSTMENT_CODES",
+]
+
+UTC_DT = pl.Datetime("us", "UTC")
+
+
+class SchemaError(ValueError):
+    """A frame does not match its stage schema.
+
+    The message names the table, the column, the expected and the found dtype.
+    """
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """Columns of one stage table.
+
+    Parameters
+    ----------
+    name : str
+        Table name, used in error messages and as the store table name.
+    required : dict of str to polars dtype
+        Columns every frame of this table must have, in output order.
+    optional : dict of str to polars dtype
+        Columns that may be absent; :func:`conform` adds them as nulls.
+    key : tuple of str
+        Columns that identify a row (deduplication key).
+    export : tuple of str or None
+        Columns written by ``strainwatch export`` (None: required + optional
+        columns that are not nested).
+    """
+
+    name: str
+    required: dict[str, pl.DataType]
+    optional: dict[str, pl.DataType] = field(default_factory=dict)
+    key: tuple[str, ...] = ()
+    export: tuple[str, ...] | None = None
+
+    @property
+    def columns(self) -> dict[str, pl.DataType]:
+        """All columns, required first, in output order."""
+        return {**self.required, **self.optional}
+
+    @property
+    def polars_schema(self) -> pl.Schema:
+        return pl.Schema(self.columns)
+
+    def export_columns(self) -> list[str]:
+        if self.export is not None:
+            return list(self.export)
+        return [c for c, t in self.columns.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))]
+
+    def empty(self) -> pl.DataFrame:
+        """An empty frame with every column of this schema."""
+        return pl.DataFrame(schema=self.polars_schema)
+
+
+SESSIONS = TableSchema(
+    name="sessions",
+    required={
+        "athlete_id": pl.String(),
+        "source": pl.String(),  # connector/format name, e.g. "generic_csv", "fit", "strava"
+        "start_utc": UTC_DT,  # session start [UTC]
+        "local_date": pl.Date(),  # local calendar date of the start
+        "sport": pl.String(),  # lower-case sport, e.g. "running", "cycling", "strength"
+        "duration_s": pl.Float64(),  # timer (moving) time [s]
+        "distance_m": pl.Float64(),  # [m], null when unknown
+        "avg_hr_bpm": pl.Float64(),  # [bpm]
+        "max_hr_bpm": pl.Float64(),  # [bpm]
+        "rpe": pl.Float64(),  # session RPE, CR10 scale 0-10
+        "device_load": pl.Float64(),  # device/vendor load (TSS, EPOC, ...), see device_load_kind
+        "load_au": pl.Float64(),  # session load [AU], null until the load stage fills it
+        "load_method": pl.String(),  # how load_au was obtained, e.g. "srpe", "tss", "trimp_stream"
+        "source_file": pl.String(),  # input path as given to ingest
+    },
+    optional={
+        "sub_sport": pl.String(),
+        "device_load_kind": pl.String(),  # "tss", "epoc", "whoop_strain", "relative_effort", ...
+        "energy_kcal": pl.Float64(),  # [kcal]
+        "elapsed_s": pl.Float64(),  # wall-clock duration [s]
+        "local_offset_s": pl.Int32(),  # local time minus UTC at start [s]
+        "training_effect_aerobic": pl.Float64(),
+        "training_effect_anaerobic": pl.Float64(),
+        # seconds spent at each integer heart rate 0..255 bpm (index = bpm);
+        # null when the file has no heart-rate stream. Feeds Banister TRIMP.
+        "hr_hist_s": pl.List(pl.Float32()),
+        "load_confidence": pl.String(),  # "high", "medium", "low"
+    },
+    key=("athlete_id", "source", "start_utc"),
+)
+
+SLEEP = TableSchema(
+    name="sleep",
+    required={
+        "athlete_id": pl.String(),
+        "source": pl.String(),
+        "start_utc": UTC_DT,
+        "end_utc": UTC_DT,
+        "wake_date": pl.Date(),  # local date on which the sleep ends
+        "asleep_s": pl.Float64(),  # total sleep time [s]
+        "deep_s": pl.Float64(),
+        "light_s": pl.Float64(),
+        "rem_s": pl.Float64(),
+        "awake_s": pl.Float64(),
+        "in_bed_s": pl.Float64(),
+        "is_nap": pl.Boolean(),
+        "source_file": pl.String(),
+    },
+    optional={
+        "sleep_score": pl.Float64(),  # vendor sleep score 0-100
+    },
+    key=("athlete_id", "source", "start_utc"),
+)
+
+WELLNESS = TableSchema(
+    name="wellness",
+    required={
+        "athlete_id": pl.String(),
+        "source": pl.String(),
+        "date": pl.Date(),  # local date
+        "rhr_bpm": pl.Float64(),  # resting heart rate [bpm]
+        "hrv_rmssd_ms": pl.Float64(),  # nocturnal/morning rMSSD [ms]
+        "hrv_sdnn_ms": pl.Float64(),  # SDNN [ms] (Apple Health); never mixed with rMSSD
+        "back_pain_0_10": pl.Float64(),  # self-reported low-back pain, 0-10
+        "soreness": pl.Float64(),  # self-reported soreness, 0-10
+        "red_flag": pl.Boolean(),  # a red-flag symptom reported (domain brief section 5)
+        "source_file": pl.String(),
+    },
+    optional={
+        "note": pl.String(),
+    },
+    key=("athlete_id", "source", "date"),
+)
+
+DAILY = TableSchema(
+    name="daily",
+    required={
+        "athlete_id": pl.String(),
+        "date": pl.Date(),
+        "load_au": pl.Float64(),  # sum of session loads, 0 on a rest day
+        "n_sessions": pl.Int32(),
+        "duration_s": pl.Float64(),  # total session time [s], 0 on a rest day
+        "rhr_bpm": pl.Float64(),
+        "hrv_ln_rmssd": pl.Float64(),  # ln(rMSSD [ms])
+        "hrv_sdnn_ms": pl.Float64(),
+        "sleep_h": pl.Float64(),  # main sleep ending that day [h], naps excluded
+        "in_bed_h": pl.Float64(),
+        "nap_h": pl.Float64(),
+        "back_pain_0_10": pl.Float64(),
+        "soreness": pl.Float64(),
+        "red_flag": pl.Boolean(),
+    },
+    optional={
+        "load_family": pl.String(),  # unit family of load_au for this athlete ("srpe", "tss", "trimp")
+    },
+    key=("athlete_id", "date"),
+)
+
+_FEATURE_CONTRACT: dict[str, pl.DataType] = {
+    "athlete_id": pl.String(),
+    "date": pl.Date(),
+    "load_au": pl.Float64(),
+    "acute_7d_au": pl.Float64(),
+    "chronic_28d_au": pl.Float64(),
+    "acwr": pl.Float64(),
+    "acwr_uncoupled": pl.Float64(),
+    "acwr_ewma": pl.Float64(),
+    "weekly_change_pct": pl.Float64(),
+    "monotony": pl.Float64(),
+    "strain_au": pl.Float64(),
+    "ctl": pl.Float64(),
+    "atl": pl.Float64(),
+    "tsb": pl.Float64(),
+    "rhr_bpm": pl.Float64(),
+    "rhr_7d_bpm": pl.Float64(),
+    "rhr_z": pl.Float64(),
+    "hrv_ln_rmssd": pl.Float64(),
+    "hrv_7d_ln": pl.Float64(),
+    "hrv_z": pl.Float64(),
+    "sleep_h": pl.Float64(),
+    "sleep_7d_h": pl.Float64(),
+    "sleep_debt_7d_h": pl.Float64(),
+}
+
+FEATURES = TableSchema(
+    name="features",
+    required={
+        **_FEATURE_CONTRACT,
+        # extras for the scorer (after the contract columns)
+        "hard_day_streak": pl.Int32(),  # consecutive days ending d with load_au > 1.5 x ctl
+        "data_coverage_7d": pl.Float64(),  # share of d-6..d with (RHR or HRV) and sleep present, 0-1
+        "ctl_ramp_7d": pl.Float64(),  # ctl_d - ctl_(d-7)
+        "rhr_baseline_bpm": pl.Float64(),  # mean rhr_bpm over d-60..d-1 (>= 14 values)
+        "rhr_delta_bpm": pl.Float64(),  # rhr_7d_bpm - rhr_baseline_bpm
+        "hrv_baseline_ln": pl.Float64(),  # mean hrv_ln_rmssd over d-60..d-1 (>= 14 values)
+        "sleep_eff_7d_pct": pl.Float64(),  # mean of 100 * asleep / in bed over d-6..d (>= 3 nights)
+        "strain_p90_au": pl.Float64(),  # 90th percentile of the athlete's strain_au before d
+        "back_pain_0_10": pl.Float64(),
+        "back_pain_streak_d": pl.Int32(),  # consecutive days ending d with back pain >= 3/10
+        "back_pain_rising_3d": pl.Boolean(),  # pain rose on each of the last 3 days
+        "red_flag": pl.Boolean(),
+        "load_family": pl.String(),
+    },
+    key=("athlete_id", "date"),
+    export=None,
+)
+
+RISK_BANDS = ("low", "moderate", "high", "insufficient_data")
+
+REASON_CODES = (
+    "acwr_spike",
+    "weekly_ramp",
+    "monotony",
+    "hard_day_streak",
+    "ctl_ramp",
+    "hrv_suppressed",
+    "rhr_elevated",
+    "sleep_debt",
+    "back_symptoms",
+    "red_flag",
+)
+
+ADJUSTMENT_CODES = (
+    "cut_volume",
+    "hold_volume",
+    "easy_day",
+    "rest_day",
+    "prioritise_sleep",
+    "vary_load",
+    "deload_week",
+    "mobility",
+    "see_clinician",
+)
+
+SCORES = TableSchema(
+    name="scores",
+    required={
+        "athlete_id": pl.String(),
+        "date": pl.Date(),
+        "risk_score": pl.Float64(),  # 0-100
+        "risk_band": pl.String(),  # one of RISK_BANDS
+        "reasons": pl.String(),  # reason codes joined by ";", largest contribution first
+        "adjustments": pl.String(),  # adjustment codes joined by ";"
+    },
+    optional={
+        "coverage_points": pl.Float64(),  # sum of caps of components with data
+        "score_pct_of_coverage": pl.Float64(),  # 100 * points / coverage
+        # JSON list of {"component", "reason", "points", "cap", "value", "rule"}
+        "components_json": pl.String(),
+        # JSON list of {"code", "text"} with concrete numbers
+        "adjustments_json": pl.String(),
+        "model": pl.String(),  # "rules" or the learned model id
+    },
+    key=("athlete_id", "date"),
+    export=("athlete_id", "date", "risk_score", "risk_band", "reasons", "adjustments"),
+)
+
+TABLES: dict[str, TableSchema] = {
+    s.name: s for s in (SESSIONS, SLEEP, WELLNESS, DAILY, FEATURES, SCORES)
+}
+
+
+def _same_dtype(found: pl.DataType, expected: pl.DataType) -> bool:
+    if isinstance(expected, pl.Datetime) and isinstance(found, pl.Datetime):
+        return found.time_zone == expected.time_zone
+    return found == expected
+
+
+def require(df: pl.DataFrame | pl.LazyFrame, schema: TableSchema) -> None:
+    """Check that ``df`` has every required column of ``schema`` with its dtype.
+
+    Optional columns, when present, must also have their dtype. Extra columns
+    are allowed.
+
+    Raises
+    ------
+    SchemaError
+        ``"sessions: column 'duration_s' expected Float64, found String"`` or
+        ``"sessions: missing column 'start_utc' (expected Datetime(...))"``.
+    """
+    found = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
+    for col, expected in schema.required.items():
+        if col not in found:
+            raise SchemaError(f"{schema.name}: missing column {col!r} (expected {expected})")
+        if not _same_dtype(found[col], expected):
+            raise SchemaError(
+                f"{schema.name}: column {col!r} expected {expected}, found {found[col]}"
+            )
+    for col, expected in schema.optional.items():
+        if col in found and not _same_dtype(found[col], expected) and found[col] != pl.Null():
+            raise SchemaError(
+                f"{schema.name}: column {col!r} expected {expected}, found {found[col]}"
+            )
+
+
+def conform(df: pl.DataFrame, schema: TableSchema, *, strict: bool = False) -> pl.DataFrame:
+    """Return ``df`` with every schema column, in schema order, cast to its dtype.
+
+    Missing optional columns (and, unless ``strict``, missing required
+    columns) are added as nulls; extra columns are kept after the schema's.
+    A cast that would lose data raises :class:`SchemaError` naming the column.
+    """
+    cols = schema.columns
+    exprs = []
+    for col, dtype in cols.items():
+        if col in df.columns:
+            if df.schema[col] == dtype:
+                exprs.append(pl.col(col))
+            else:
+                exprs.append(pl.col(col).cast(dtype, strict=True))
+        else:
+            if strict and col in schema.required:
+                raise SchemaError(f"{schema.name}: missing column {col!r} (expected {dtype})")
+            exprs.append(pl.lit(None, dtype=dtype).alias(col))
+    extra = [c for c in df.columns if c not in cols]
+    try:
+        out = df.select(exprs + [pl.col(c) for c in extra])
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as err:
+        raise SchemaError(f"{schema.name}: cannot cast to schema: {err}") from err
+    require(out, schema)
+    return out

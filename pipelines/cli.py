@@ -1,0 +1,61 @@
+"""The ``strainwatch`` command line.
+
+Commands live in small modules that each expose ``register(app)``; this file
+only assembles them, so heavy imports (prefect, plotly, scikit-learn) happen
+inside the commands that need them and ``strainwatch --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    name="strainwatch",
+    help=(
+        "Training-load spikes, recovery indicators and a lower-back strain risk indicator "
+        "from tracker exports. A risk indicator, not a diagnosis."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+#: Modules under ``pipelines`` that add commands with ``register(app)``.
+COMMAND_MODULES: tuple[str, ...] = (
+    "cli_ingest",
+)
+
+StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
+
+
+def resolve_store(store: Optional[Path]) -> Path:
+    """The store directory from the flag, else ``STRAINWATCH_STORE``, else the default."""
+    import os
+
+    from pipelines.store import DEFAULT_STORE
+
+    if store is not None:
+        return store
+    env = os.environ.get("STRAINWATCH_STORE")
+    return Path(env) if env else DEFAULT_STORE
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"pipelines.{name}").register(app)
+
+
+_register_all()
+
+
+def main() -> None:  # console-script entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

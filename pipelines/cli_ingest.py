@@ -1,0 +1,157 @@
+"""``strainwatch ingest``, ``strainwatch ledger`` and ``strainwatch export``."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pipelines.cli import StoreOpt, resolve_store
+
+
+class ExportTable(str, Enum):
+    sessions = "sessions"
+    sleep = "sleep"
+    wellness = "wellness"
+    daily = "daily"
+    features = "features"
+    scores = "scores"
+
+
+class BadRowPolicy(str, Enum):
+    raise_ = "raise"
+    skip = "skip"
+
+
+def print_ingest_summary(summary, echo=typer.echo) -> None:
+    """One-screen summary of an ingest run (also used by ``strainwatch run``)."""
+    s = summary
+    echo(
+        f"files: {s.files_seen} seen, {s.ingested} ingested, {s.unchanged} unchanged, "
+        f"{s.duplicate} duplicate, {s.rejected} rejected"
+        + (f", {s.previously_rejected} rejected earlier (--retry-rejected to read again)" if s.previously_rejected else "")
+    )
+    echo(
+        "rows read: "
+        + ", ".join(f"{k} {v}" for k, v in s.rows.items())
+        + f"; new rows stored: {s.rows_added}"
+        + (f"; bad rows skipped: {s.skipped_rows}" if s.skipped_rows else "")
+    )
+    if s.by_format:
+        echo("formats: " + ", ".join(f"{k} {v}" for k, v in sorted(s.by_format.items())))
+    for p in s.problems[:20]:
+        echo(f"rejected: {p}", err=True)
+    if len(s.problems) > 20:
+        echo(f"... and {len(s.problems) - 20} more (see `strainwatch ledger --status rejected`)", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ingest(
+        paths: List[Path] = typer.Argument(..., help="Export files or folders (recursive; .zip accepted)."),
+        store: Optional[Path] = StoreOpt,
+        athlete: Optional[str] = typer.Option(None, "--athlete", help="Athlete id for files without one."),
+        tz: Optional[str] = typer.Option(None, "--tz", help="IANA time zone for formats with local times only."),
+        on_bad_row: BadRowPolicy = typer.Option(BadRowPolicy.raise_, "--on-bad-row", help="raise: reject the file; skip: drop bad rows and count them."),
+        retry_rejected: bool = typer.Option(False, "--retry-rejected", help="Read again files rejected by an earlier run."),
+        workers: Optional[int] = typer.Option(None, "--workers", help="Decoder processes (default: all cores)."),
+    ) -> None:
+        """Read export files into the store. Exit code 1 when any file was rejected."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from pipelines.ingest import ingest_paths
+        from pipelines.store import Store, StoreLockedError
+
+        for p in paths:
+            if not p.exists():
+                typer.echo(f"error: input not found: {p}", err=True)
+                raise typer.Exit(2)
+        st = Store(resolve_store(store))
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      transient=True, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("ingest", total=None)
+
+            def progress(done: int, total: int, _name: str) -> None:
+                bar.update(task, completed=done, total=total)
+
+            try:
+                summary = ingest_paths(st, paths, athlete=athlete, tz_for=(lambda _a: tz),
+                                       on_bad_row=on_bad_row.value, retry_rejected=retry_rejected,
+                                       workers=workers, progress=progress)
+            except StoreLockedError as err:
+                typer.echo(f"error: {err}", err=True)
+                raise typer.Exit(3) from None
+        print_ingest_summary(summary)
+        raise typer.Exit(0 if summary.ok else 1)
+
+    @app.command()
+    def ledger(
+        store: Optional[Path] = StoreOpt,
+        status: Optional[str] = typer.Option(None, "--status", help="Only rows with this status (ingested, rejected, duplicate)."),
+        csv: Optional[Path] = typer.Option(None, "--csv", help="Write the full ledger as CSV instead of printing."),
+    ) -> None:
+        """What was ingested, and why anything was rejected."""
+        import polars as pl
+
+        from pipelines.store import Store
+
+        df = Store(resolve_store(store)).ledger()
+        if status:
+            df = df.filter(pl.col("status") == status)
+        if csv:
+            df.write_csv(csv)
+            typer.echo(f"wrote {df.height} ledger rows to {csv}")
+            return
+        if df.is_empty():
+            typer.echo("ledger is empty")
+            return
+        for r in df.iter_rows(named=True):
+            rows = f"sessions {r['rows_sessions'] or 0}, sleep {r['rows_sleep'] or 0}, wellness {r['rows_wellness'] or 0}"
+            line = f"{r['status']:<9} {r['format'] or '?':<22} {r['athlete_id'] or '-':<12} {r['path']}"
+            if r["status"] == "ingested":
+                line += f"  ({rows}; new {r['rows_added'] or 0}"
+                line += f"; skipped rows {r['skipped_rows']})" if r["skipped_rows"] else ")"
+            typer.echo(line)
+            if r["error"]:
+                typer.echo(f"          reason: {r['error']}")
+            if r["warnings"]:
+                import json
+
+                for w in json.loads(r["warnings"]):
+                    typer.echo(f"          note: {w}")
+        counts = df.group_by("status").len().sort("status")
+        typer.echo("total: " + ", ".join(f"{s} {n}" for s, n in counts.iter_rows()))
+
+    @app.command()
+    def export(
+        table: ExportTable = typer.Argument(..., help="Table to export."),
+        out: Path = typer.Option(..., "--out", help="CSV file to write."),
+        store: Optional[Path] = StoreOpt,
+        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only these athletes (repeatable)."),
+    ) -> None:
+        """Write a stored table as CSV (the output contracts of DESIGN.md)."""
+        from features.schemas import TABLES
+        from pipelines.store import Store, atomic_write_bytes
+
+        st = Store(resolve_store(store))
+        schema = TABLES[table.value]
+        df = st.read_table(table.value, athletes=athlete)
+        if df.is_empty() and table.value in ("daily", "features", "scores") and not st.table_dir(table.value).exists():
+            typer.echo(f"error: no {table.value} in {st.root}; run `strainwatch "
+                       f"{'features' if table.value != 'scores' else 'score'}` first", err=True)
+            raise typer.Exit(2)
+        cols = schema.export_columns()
+        extra = [c for c in df.columns if c not in cols and c not in schema.columns
+                 and df.schema[c].is_nested() is False] if schema.export is None else []
+        key = [c for c in schema.key if c in df.columns]
+        df = df.select(cols + extra).sort(key) if key else df.select(cols + extra)
+        import io
+
+        buf = io.BytesIO()
+        df.write_csv(buf, datetime_format="%Y-%m-%dT%H:%M:%SZ", float_precision=None)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, buf.getvalue())
+        typer.echo(f"wrote {df.height} rows to {out}")

@@ -1,0 +1,373 @@
+"""Ingestion: walk input paths, read each file with its connector, store and ledger it.
+
+This is the imperative shell around :mod:`connectors`. Rules (DESIGN.md, "Store"):
+
+* a file whose SHA-256 is already in the ledger is not read again (``unchanged``
+  when seen at the same path, a ``duplicate`` ledger row at a new path);
+* a file that cannot be read is recorded as ``rejected`` with its reason and the
+  run goes on; earlier rejections are skipped unless ``retry_rejected``;
+* decoded rows are upserted on the table keys in batches; data are written
+  before the ledger rows that describe them, so a run killed at any point can
+  simply be run again;
+* ``.zip`` exports are opened without extracting anything outside a scratch
+  folder (zip-slip safe), and each member is ledgered as ``archive.zip!member``.
+
+The athlete of a file is, in order: the ``athlete_id`` column of formats that
+have one, the first folder under the input root (``inputs/alice/x.fit`` ->
+``alice``), the ``athlete`` argument, or the roster's device-serial mapping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import polars as pl
+
+from connectors.base import ConnectorError, OnBadRow, ReadContext, ReadResult
+from connectors import registry
+from pipelines.store import LedgerEntry, Store, file_sha256
+
+__all__ = ["InputFile", "IngestSummary", "iter_input_files", "ingest_paths", "ZipSlipError"]
+
+SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+MAX_ZIP_MEMBER_BYTES = 4 << 30  # refuse absurd members (zip bombs)
+MAX_ZIP_RATIO = 200
+
+
+class ZipSlipError(ConnectorError):
+    """A zip member would be written outside the extraction folder."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file to ingest: where it is on disk and how the user knows it."""
+
+    path: Path  # readable path (a scratch copy for zip members)
+    display: str  # path as shown in the ledger
+    athlete_id: str | None  # from the folder layout or --athlete
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did."""
+
+    run_id: str
+    files_seen: int = 0
+    ingested: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    previously_rejected: int = 0
+    rows: dict[str, int] = field(default_factory=lambda: {"sessions": 0, "sleep": 0, "wellness": 0})
+    rows_added: int = 0
+    skipped_rows: int = 0
+    by_format: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    athletes: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0
+
+
+def _athlete_from_layout(root: Path, path: Path) -> str | None:
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return None
+    return rel.parts[0] if len(rel.parts) > 1 else None
+
+
+def _safe_member_path(dest: Path, name: str, archive: str) -> Path:
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
+        raise ZipSlipError(archive, f"member {name!r} would be written outside the extraction folder")
+    target = (dest / Path(*pure.parts)).resolve()
+    if not str(target).startswith(str(dest.resolve()) + os.sep):
+        raise ZipSlipError(archive, f"member {name!r} would be written outside the extraction folder")
+    return target
+
+
+def extract_zip(archive: Path, dest: Path, display: str) -> list[tuple[Path, str]]:
+    """Extract the regular files of ``archive`` under ``dest``; return (path, member name).
+
+    Raises
+    ------
+    ZipSlipError
+        When a member name is absolute or climbs out with ``..``.
+    ConnectorError
+        When the archive is damaged or a member is implausibly large.
+    """
+    out = []
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            for info in infos:  # validate every name before writing anything
+                _safe_member_path(dest, info.filename, display)
+                if info.file_size > MAX_ZIP_MEMBER_BYTES or (
+                    info.compress_size and info.file_size / max(info.compress_size, 1) > MAX_ZIP_RATIO
+                    and info.file_size > 100 << 20
+                ):
+                    raise ConnectorError(display, f"member {info.filename!r} is implausibly large ({info.file_size} bytes)")
+            for info in infos:
+                target = _safe_member_path(dest, info.filename, display)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                out.append((target, info.filename))
+    except zipfile.BadZipFile as err:
+        raise ConnectorError(display, f"not a readable zip archive: {err}") from err
+    return out
+
+
+def iter_input_files(
+    inputs: Sequence[str | Path], *, athlete: str | None = None, scratch: Path | None = None
+) -> Iterator[InputFile]:
+    """Every regular file under ``inputs`` (recursively, sorted), zips expanded.
+
+    Hidden files and OS clutter (``.DS_Store``) are skipped. Zip members are
+    extracted into ``scratch`` (required when an input contains a zip).
+    """
+    for raw in inputs:
+        root = Path(raw)
+        if root.is_file():
+            files = [root]
+            base = root.parent
+            layout_root = None
+        elif root.is_dir():
+            files = sorted(p for p in root.rglob("*") if p.is_file())
+            base = root
+            layout_root = root
+        else:
+            raise FileNotFoundError(f"input not found: {root}")
+        for p in files:
+            rel_parts = p.relative_to(base).parts
+            if p.name in SKIP_NAMES or any(part.startswith(".") for part in rel_parts):
+                continue
+            who = (_athlete_from_layout(layout_root, p) if layout_root else None) or athlete
+            if p.suffix.lower() == ".zip":
+                yield InputFile(p, str(p), who)  # the archive itself, expanded by ingest_paths
+            else:
+                yield InputFile(p, str(p), who)
+
+
+def _read_one(args: tuple[str, str, str | None, str | None, str]) -> tuple[str, ReadResult | None, str | None, str | None]:
+    """Worker: read one file. Returns (display, result, error message, format)."""
+    path, display, athlete, tz, on_bad_row = args
+    ctx = ReadContext(athlete_id=athlete, tz=tz, on_bad_row=OnBadRow(on_bad_row), source_name=display)
+    mod = None
+    try:
+        mod = registry.detect(Path(path))
+        if mod is None:
+            result = registry.read(Path(path), ctx)  # raises UnknownFormatError
+        else:
+            result = mod.read(Path(path), ctx)
+        return display, result, None, result.format
+    except ConnectorError as err:
+        return display, None, str(err), getattr(mod, "FORMAT", None)
+    except Exception as err:  # never let one file stop the run
+        return display, None, f"{display}: unexpected {type(err).__name__}: {err}", getattr(mod, "FORMAT", None)
+
+
+def _with_source_file(df: pl.DataFrame, display: str) -> pl.DataFrame:
+    return df.with_columns(pl.lit(display).alias("source_file"))
+
+
+def ingest_paths(
+    store: Store,
+    inputs: Sequence[str | Path],
+    *,
+    athlete: str | None = None,
+    tz_for: Callable[[str | None], str | None] | None = None,
+    on_bad_row: str | OnBadRow = OnBadRow.RAISE,
+    retry_rejected: bool = False,
+    workers: int | None = None,
+    batch_files: int = 256,
+    progress: Callable[[int, int, str], None] | None = None,
+    lock_timeout_s: float = 30.0,
+) -> IngestSummary:
+    """Ingest every file under ``inputs`` into ``store``.
+
+    Parameters
+    ----------
+    store : Store
+        Target store; its writer lock is held for the whole run.
+    inputs : sequence of path
+        Files or folders (recursive). ``.zip`` archives are expanded safely.
+    athlete : str, optional
+        Athlete for files without an athlete column or folder.
+    tz_for : callable, optional
+        ``tz_for(athlete_id) -> IANA zone`` for formats with local times only.
+    on_bad_row : {"raise", "skip"}
+        ``raise`` rejects a file with a bad row; ``skip`` drops the row and
+        counts it in the ledger.
+    retry_rejected : bool
+        Read again files that an earlier run rejected.
+    workers : int, optional
+        Decoder processes (default: CPU count; 1 decodes in-process).
+    batch_files : int
+        Files per store commit.
+    progress : callable, optional
+        ``progress(done, total, display_path)`` after each file.
+
+    Returns
+    -------
+    IngestSummary
+    """
+    on_bad_row = OnBadRow(on_bad_row)
+    tz_for = tz_for or (lambda _a: None)
+    run_id = uuid.uuid4().hex[:12]
+    summary = IngestSummary(run_id=run_id)
+    with store.lock(timeout_s=lock_timeout_s):
+        store.tmp_dir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f"ingest-{run_id}-", dir=store.tmp_dir))
+        try:
+            _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected,
+                           workers, batch_files, progress, summary, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return summary
+
+
+def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
+            rejects: list[LedgerEntry], run_id: str) -> list[InputFile]:
+    files: list[InputFile] = []
+    for f in iter_input_files(inputs, athlete=athlete):
+        if f.path.suffix.lower() != ".zip":
+            files.append(f)
+            continue
+        dest = scratch / uuid.uuid4().hex[:8]
+        try:
+            members = extract_zip(f.path, dest, f.display)
+        except ConnectorError as err:
+            rejects.append(LedgerEntry(
+                path=f.display, size_bytes=f.path.stat().st_size, sha256=file_sha256(f.path),
+                format="zip", athlete_id=f.athlete_id, status="rejected", error=str(err), run_id=run_id))
+            continue
+        for target, name in members:
+            if PurePosixPath(name).name in SKIP_NAMES or any(
+                part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts
+            ):
+                continue
+            files.append(InputFile(target, f"{f.display}!{name}", f.athlete_id))
+    return files
+
+
+def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, workers,
+                   batch_files, progress, summary: IngestSummary, scratch: Path) -> None:
+    run_id = summary.run_id
+    pre_entries: list[LedgerEntry] = []
+    files = _expand(inputs, athlete, scratch, pre_entries, run_id)
+    summary.files_seen = len(files) + len(pre_entries)
+    summary.rejected += len(pre_entries)
+    summary.problems += [e.error for e in pre_entries if e.error]
+    store.ledger_add(pre_entries)
+
+    # hash everything first: cheap, and it decides what must be read at all
+    hashed = [(f, f.path.stat().st_size, file_sha256(f.path)) for f in files]
+    known = store.ledger_by_hash({h for _, _, h in hashed})
+    to_read: list[tuple[InputFile, int, str]] = []
+    dup_entries: list[LedgerEntry] = []
+    seen_now: dict[str, str] = {}
+    for f, size, sha in hashed:
+        prior = known.get(sha, [])
+        good = [r for r in prior if r["status"] in ("ingested", "duplicate")]
+        if good:
+            if any(r["path"] == f.display for r in prior):
+                summary.unchanged += 1
+            else:
+                summary.duplicate += 1
+                dup_entries.append(LedgerEntry(
+                    path=f.display, size_bytes=size, sha256=sha, format=good[0]["format"],
+                    athlete_id=f.athlete_id or good[0]["athlete_id"], status="duplicate",
+                    error=f"same content as {good[0]['path']}", run_id=run_id))
+            continue
+        if prior and not retry_rejected:
+            summary.previously_rejected += 1
+            continue
+        if sha in seen_now:
+            summary.duplicate += 1
+            dup_entries.append(LedgerEntry(
+                path=f.display, size_bytes=size, sha256=sha, format=None, athlete_id=f.athlete_id,
+                status="duplicate", error=f"same content as {seen_now[sha]}", run_id=run_id))
+            continue
+        seen_now[sha] = f.display
+        to_read.append((f, size, sha))
+    store.ledger_add(dup_entries)
+
+    total = len(to_read)
+    workers = workers or os.cpu_count() or 1
+    args = [(str(f.path), f.display, f.athlete_id, tz_for(f.athlete_id), on_bad_row.value)
+            for f, _, _ in to_read]
+    meta = {f.display: (f, size, sha) for f, size, sha in to_read}
+
+    pending: list[tuple[str, ReadResult | None, str | None, str | None]] = []
+    done = 0
+
+    def results() -> Iterator[tuple[str, ReadResult | None, str | None, str | None]]:
+        if workers <= 1 or total <= 2:
+            for a in args:
+                yield _read_one(a)
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                yield from pool.map(_read_one, args, chunksize=max(1, min(16, total // (workers * 8) or 1)))
+
+    for item in results():
+        pending.append(item)
+        done += 1
+        if progress:
+            progress(done, total, item[0])
+        if len(pending) >= batch_files:
+            _commit(store, pending, meta, summary)
+            pending = []
+    _commit(store, pending, meta, summary)
+
+
+def _commit(store: Store, batch, meta, summary: IngestSummary) -> None:
+    """Write one batch: table rows first, then the ledger rows describing them."""
+    if not batch:
+        return
+    frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": []}
+    entries: list[LedgerEntry] = []
+    for display, result, error, fmt in batch:
+        f, size, sha = meta[display]
+        if result is None:
+            summary.rejected += 1
+            summary.problems.append(error or f"{display}: rejected")
+            entries.append(LedgerEntry(path=display, size_bytes=size, sha256=sha, format=fmt,
+                                       athlete_id=f.athlete_id, status="rejected", error=error,
+                                       run_id=summary.run_id))
+            continue
+        for name, df in result.tables().items():
+            if df.height:
+                frames[name].append(_with_source_file(df, display))
+        rows = result.rows()
+        summary.ingested += 1
+        summary.by_format[result.format] = summary.by_format.get(result.format, 0) + 1
+        summary.skipped_rows += result.skipped_rows
+        summary.athletes.update(result.athlete_ids)
+        for k, v in rows.items():
+            summary.rows[k] += v
+        athletes = ",".join(result.athlete_ids) or f.athlete_id
+        entries.append(LedgerEntry(
+            path=display, size_bytes=size, sha256=sha, format=result.format, athlete_id=athletes,
+            status="ingested", rows_sessions=rows["sessions"], rows_sleep=rows["sleep"],
+            rows_wellness=rows["wellness"], skipped_rows=result.skipped_rows,
+            warnings=tuple(result.warnings), run_id=summary.run_id))
+    added: dict[str, int] = {}
+    for table, dfs in frames.items():
+        if dfs:
+            for src, n in store.upsert(table, pl.concat(dfs, how="diagonal_relaxed")).items():
+                added[src] = added.get(src, 0) + n
+    for e in entries:
+        e.rows_added = added.get(e.path, 0)
+        summary.rows_added += e.rows_added
+    store.ledger_add(entries)

@@ -1,0 +1,421 @@
+"""The embedded store: Parquet tables partitioned by athlete, plus an SQLite ledger.
+
+Layout of a store directory (default ``./strainwatch-data``)::
+
+    tables/<table>/<athlete-key>.parquet   one file per athlete and table
+    ledger.sqlite                          ledger of input files, plus control tables
+    .lock                                  writer lock (one writer at a time)
+    tmp/                                   scratch (zip members), emptied by writers
+
+Guarantees
+----------
+* Inputs are never modified or deleted: the store only reads them.
+* Every Parquet write goes to a temporary file in the same directory, is fsynced
+  and renamed over the old file (``os.replace``), so a process killed at any
+  moment leaves each partition either old or new, never half written.
+* Data are written before the ledger rows that describe them. A run killed
+  between the two re-reads those files next time; the upsert on the table keys
+  makes that idempotent.
+* One writer at a time: :meth:`Store.lock` takes an exclusive ``flock``; a
+  second writer waits up to a timeout and then fails with :class:`StoreLockedError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import polars as pl
+
+from features.schemas import TABLES, TableSchema, conform
+
+__all__ = ["Store", "StoreError", "StoreLockedError", "LedgerEntry", "file_sha256", "DEFAULT_STORE"]
+
+DEFAULT_STORE = Path("strainwatch-data")
+
+LEDGER_COLUMNS = (
+    "path",
+    "size_bytes",
+    "sha256",
+    "format",
+    "athlete_id",
+    "status",
+    "rows_sessions",
+    "rows_sleep",
+    "rows_wellness",
+    "rows_added",
+    "skipped_rows",
+    "error",
+    "warnings",
+    "ingested_at",
+    "run_id",
+)
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (corrupt, unwritable, wrong layout)."""
+
+
+class StoreLockedError(StoreError):
+    """Another strainwatch process holds the store's writer lock."""
+
+
+@dataclass
+class LedgerEntry:
+    """One row of the ledger: what happened to one input file."""
+
+    path: str
+    size_bytes: int
+    sha256: str
+    format: str | None
+    athlete_id: str | None
+    status: str  # "ingested" | "rejected" | "duplicate"
+    rows_sessions: int = 0
+    rows_sleep: int = 0
+    rows_wellness: int = 0
+    rows_added: int = 0
+    skipped_rows: int = 0
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+    ingested_at: str = ""
+    run_id: str = ""
+
+    def as_row(self) -> tuple:
+        return (
+            self.path,
+            self.size_bytes,
+            self.sha256,
+            self.format,
+            self.athlete_id,
+            self.status,
+            self.rows_sessions,
+            self.rows_sleep,
+            self.rows_wellness,
+            self.rows_added,
+            self.skipped_rows,
+            self.error,
+            json.dumps(list(self.warnings)) if self.warnings else None,
+            self.ingested_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            self.run_id,
+        )
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+def _athlete_key(athlete_id: str) -> str:
+    return "a-" + quote(athlete_id, safe="")
+
+
+def _athlete_from_key(stem: str) -> str:
+    return unquote(stem[2:])
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
+    """Write ``df`` as Parquet atomically (temporary file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        df.write_parquet(tmp, compression="zstd", statistics=True)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class Store:
+    """A strainwatch data directory.
+
+    Parameters
+    ----------
+    root : str or Path
+        The data directory; created on first write.
+    """
+
+    def __init__(self, root: str | Path = DEFAULT_STORE) -> None:
+        self.root = Path(root)
+        self._lock_fh: int | None = None
+        self._lock_depth = 0
+
+    # ------------------------------------------------------------------ paths
+    @property
+    def tables_dir(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / "ledger.sqlite"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def table_dir(self, table: str) -> Path:
+        return self.tables_dir / table
+
+    def partition_path(self, table: str, athlete_id: str) -> Path:
+        return self.table_dir(table) / f"{_athlete_key(athlete_id)}.parquet"
+
+    def exists(self) -> bool:
+        return self.ledger_path.exists() or self.tables_dir.exists()
+
+    # ------------------------------------------------------------------ lock
+    @contextlib.contextmanager
+    def lock(self, timeout_s: float = 30.0, poll_s: float = 0.2) -> Iterator[None]:
+        """Hold the exclusive writer lock for the duration of the block.
+
+        Re-entrant within one :class:`Store` object. Waits up to ``timeout_s``
+        seconds for another process to finish, then raises
+        :class:`StoreLockedError` naming the holder's pid.
+        """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                    os.close(fd)
+                    raise StoreLockedError(
+                        f"store {self.root} is in use by another strainwatch process "
+                        f"(pid {holder}); waited {timeout_s:.0f} s. Try again when it has finished."
+                    ) from None
+                time.sleep(poll_s)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fh = fd
+        self._lock_depth = 1
+        try:
+            yield
+        finally:
+            self._lock_depth = 0
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            self._lock_fh = None
+
+    # ------------------------------------------------------------------ tables
+    def athletes(self, table: str) -> list[str]:
+        d = self.table_dir(table)
+        if not d.exists():
+            return []
+        return sorted(_athlete_from_key(p.stem) for p in d.glob("a-*.parquet"))
+
+    def all_athletes(self) -> list[str]:
+        ids: set[str] = set()
+        for t in ("sessions", "sleep", "wellness"):
+            ids.update(self.athletes(t))
+        return sorted(ids)
+
+    def read_table(self, table: str, athletes: Iterable[str] | None = None) -> pl.DataFrame:
+        """Read a table (all athletes, or only ``athletes``), conformed to its schema."""
+        schema = TABLES[table]
+        if athletes is None:
+            paths = sorted(self.table_dir(table).glob("a-*.parquet")) if self.table_dir(table).exists() else []
+        else:
+            paths = [p for a in athletes if (p := self.partition_path(table, a)).exists()]
+        if not paths:
+            return schema.empty()
+        try:
+            frames = [pl.read_parquet(p) for p in paths]
+        except Exception as err:  # pragma: no cover - a damaged store
+            raise StoreError(f"cannot read table {table!r} in {self.root}: {err}") from err
+        df = pl.concat([conform(f, schema) for f in frames], how="diagonal_relaxed")
+        return conform(df, schema)
+
+    def write_partition(self, table: str, athlete_id: str, df: pl.DataFrame) -> None:
+        """Replace one athlete's partition of ``table`` (atomic)."""
+        schema = TABLES[table]
+        df = conform(df, schema)
+        path = self.partition_path(table, athlete_id)
+        if df.is_empty():
+            if path.exists():
+                path.unlink()
+            return
+        if schema.key:
+            df = df.sort(list(schema.key))
+        atomic_write_parquet(df, path)
+
+    def replace_athletes(self, table: str, df: pl.DataFrame, athletes: Sequence[str] | None = None) -> None:
+        """Replace whole partitions of a derived table (``daily``, ``features``, ``scores``).
+
+        Every athlete in ``athletes`` (default: those in ``df``) gets exactly the
+        rows of ``df`` for that athlete; other athletes are untouched.
+        """
+        schema = TABLES[table]
+        df = conform(df, schema)
+        if athletes is None:
+            athletes = df["athlete_id"].unique().sort().to_list()
+        parts = {k[0]: v for k, v in df.partition_by("athlete_id", as_dict=True).items()} if df.height else {}
+        for a in athletes:
+            self.write_partition(table, a, parts.get(a, schema.empty()))
+
+    def upsert(self, table: str, df: pl.DataFrame) -> dict[str, int]:
+        """Insert or replace rows of a canonical table on its key; the new row wins.
+
+        Returns
+        -------
+        dict of str to int
+            New (previously absent) keys per ``source_file``.
+        """
+        schema: TableSchema = TABLES[table]
+        df = conform(df, schema)
+        if df.is_empty():
+            return {}
+        key = list(schema.key)
+        added: dict[str, int] = {}
+        for (athlete,), new in df.partition_by("athlete_id", as_dict=True).items():
+            path = self.partition_path(table, athlete)
+            old = conform(pl.read_parquet(path), schema) if path.exists() else schema.empty()
+            new = new.unique(subset=key, keep="last", maintain_order=True)
+            fresh = new.join(old.select(key), on=key, how="anti", nulls_equal=True)
+            for src, n in fresh.group_by("source_file").len().iter_rows():
+                added[src] = added.get(src, 0) + n
+            merged = pl.concat([old, new], how="diagonal_relaxed")
+            merged = merged.unique(subset=key, keep="last", maintain_order=True)
+            self.write_partition(table, athlete, merged)
+        return added
+
+    # ------------------------------------------------------------------ ledger
+    def connect(self) -> sqlite3.Connection:
+        """An SQLite connection to the ledger database (tables created on first use).
+
+        Other components (alert outbox, run state) keep their control tables in
+        the same database.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.ledger_path, timeout=60)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        con.execute(
+            """CREATE TABLE IF NOT EXISTS ledger (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                path TEXT NOT NULL, size_bytes INTEGER, sha256 TEXT NOT NULL,
+                format TEXT, athlete_id TEXT, status TEXT NOT NULL,
+                rows_sessions INTEGER, rows_sleep INTEGER, rows_wellness INTEGER,
+                rows_added INTEGER, skipped_rows INTEGER,
+                error TEXT, warnings TEXT, ingested_at TEXT, run_id TEXT)"""
+        )
+        con.execute("CREATE INDEX IF NOT EXISTS ledger_sha ON ledger(sha256)")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
+        return con
+
+    def ledger_add(self, entries: Sequence[LedgerEntry]) -> None:
+        """Append ledger rows in one transaction."""
+        if not entries:
+            return
+        cols = ",".join(LEDGER_COLUMNS)
+        marks = ",".join("?" * len(LEDGER_COLUMNS))
+        con = self.connect()
+        try:
+            with con:
+                con.executemany(f"INSERT INTO ledger ({cols}) VALUES ({marks})", [e.as_row() for e in entries])
+        finally:
+            con.close()
+
+    def ledger_by_hash(self, hashes: Iterable[str]) -> dict[str, list[dict]]:
+        """Ledger rows for each known hash (most recent first)."""
+        hashes = list(hashes)
+        out: dict[str, list[dict]] = {}
+        if not hashes or not self.ledger_path.exists():
+            return out
+        con = self.connect()
+        try:
+            con.row_factory = sqlite3.Row
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i : i + 500]
+                q = f"SELECT * FROM ledger WHERE sha256 IN ({','.join('?' * len(chunk))}) ORDER BY id DESC"
+                for row in con.execute(q, chunk):
+                    out.setdefault(row["sha256"], []).append(dict(row))
+        finally:
+            con.close()
+        return out
+
+    def ledger(self) -> pl.DataFrame:
+        """The whole ledger as a frame, oldest first."""
+        schema = {
+            "path": pl.String, "size_bytes": pl.Int64, "sha256": pl.String, "format": pl.String,
+            "athlete_id": pl.String, "status": pl.String, "rows_sessions": pl.Int64,
+            "rows_sleep": pl.Int64, "rows_wellness": pl.Int64, "rows_added": pl.Int64,
+            "skipped_rows": pl.Int64, "error": pl.String, "warnings": pl.String,
+            "ingested_at": pl.String, "run_id": pl.String,
+        }
+        if not self.ledger_path.exists():
+            return pl.DataFrame(schema=schema)
+        con = self.connect()
+        try:
+            rows = con.execute(f"SELECT {','.join(LEDGER_COLUMNS)} FROM ledger ORDER BY id").fetchall()
+        finally:
+            con.close()
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    # ------------------------------------------------------------------ state
+    def get_state(self, key: str, default: str | None = None) -> str | None:
+        if not self.ledger_path.exists():
+            return default
+        con = self.connect()
+        try:
+            row = con.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        finally:
+            con.close()
+        return row[0] if row else default
+
+    def set_state(self, key: str, value: str) -> None:
+        con = self.connect()
+        try:
+            with con:
+                con.execute(
+                    "INSERT INTO state(key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+        finally:
+            con.close()

@@ -1,0 +1,28 @@
+"""Shared fixtures: the sample corpus (read in place, never copied) and the sample team."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("STRAINWATCH_CORPUS", REPO.parent / "shared" / "sample_corpus"))
+SAMPLE_DATA = REPO / "sample_data"
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """``../shared/sample_corpus``; tests using it skip when it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"sample corpus not found at {CORPUS}")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def sample_data_dir() -> Path:
+    return SAMPLE_DATA
