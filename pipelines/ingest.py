@@ -128,13 +128,11 @@ def extract_zip(archive: Path, dest: Path, display: str) -> list[tuple[Path, str
     return out
 
 
-def iter_input_files(
-    inputs: Sequence[str | Path], *, athlete: str | None = None, scratch: Path | None = None
-) -> Iterator[InputFile]:
-    """Every regular file under ``inputs`` (recursively, sorted), zips expanded.
+def iter_input_files(inputs: Sequence[str | Path], *, athlete: str | None = None) -> Iterator[InputFile]:
+    """Every regular file under ``inputs`` (recursively, sorted).
 
-    Hidden files and OS clutter (``.DS_Store``) are skipped. Zip members are
-    extracted into ``scratch`` (required when an input contains a zip).
+    Hidden files and OS clutter (``.DS_Store``) are skipped; ``.zip`` archives
+    are yielded as files (``ingest_paths`` expands them).
     """
     for raw in inputs:
         root = Path(raw)
@@ -153,10 +151,7 @@ def iter_input_files(
             if p.name in SKIP_NAMES or any(part.startswith(".") for part in rel_parts):
                 continue
             who = (_athlete_from_layout(layout_root, p) if layout_root else None) or athlete
-            if p.suffix.lower() == ".zip":
-                yield InputFile(p, str(p), who)  # the archive itself, expanded by ingest_paths
-            else:
-                yield InputFile(p, str(p), who)
+            yield InputFile(p, str(p), who)  # a .zip is yielded as is and expanded by ingest_paths
 
 
 def _read_one(args: tuple[str, str, str | None, str | None, str]) -> tuple[str, ReadResult | None, str | None, str | None]:

@@ -232,6 +232,7 @@ class Store:
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fh = fd
         self._lock_depth = 1
+        self._remove_stale_temp_files()
         try:
             yield
         finally:
@@ -239,6 +240,15 @@ class Store:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
             self._lock_fh = None
+
+    def _remove_stale_temp_files(self) -> None:
+        """Remove temporary files left by a writer that was killed mid-write.
+
+        Only called with the writer lock held, so no live writer owns them.
+        """
+        if self.tables_dir.exists():
+            for tmp in self.tables_dir.rglob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ tables
     def athletes(self, table: str) -> list[str]:
