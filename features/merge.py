@@ -1,0 +1,486 @@
+"""Cross-source de-duplication of sessions and sleep nights.
+
+The same workout often reaches the store several times: the watch's FIT file,
+the Garmin Connect export, Strava, Apple Health and WHOOP all describe one run.
+Stored rows are never deleted (the store keeps every source); the features
+stage calls :func:`merge_duplicate_sessions` and :func:`merge_duplicate_nights`
+when it reads the tables, so that each real workout and each night counts once.
+
+Both functions are pure: polars in, polars out, no clock, file or environment.
+
+Matching rule (sessions)
+------------------------
+Two sessions of the same athlete are the same workout when
+
+* they come from **different sources** (two rows of one source are two
+  recordings, e.g. a warm-up and a race, and are never merged),
+* their starts differ by at most ``max_start_diff_s`` seconds (default 300 s:
+  vendors round the start differently and some apps start on GPS fix), and
+* their durations agree: ``max(d1, d2) / min(d1, d2) <= max_duration_ratio``
+  (default 1.25; moving versus elapsed time of one workout rarely differ more).
+  When either duration is missing the start rule alone decides.
+
+Rows are clustered around an anchor: rows are visited from the highest-priority
+source to the lowest (then by start time); an unassigned row becomes the anchor
+of a new cluster and takes, from every *other* source, the unassigned row
+closest in start time that matches the anchor. Matching is always against the
+anchor, never chained, so a cluster cannot drift across a long day of short
+sessions.
+
+The kept row is the anchor (the highest-priority source). Missing values of
+the kept row are filled from the dropped rows (highest priority first) where
+mixing sources is harmless:
+
+* independent fields: ``rpe`` (reported by the athlete, not by a device),
+  ``sport``, ``sub_sport``, ``distance_m``, ``avg_hr_bpm``, ``max_hr_bpm``,
+  ``energy_kcal``, ``elapsed_s``, ``local_offset_s``, ``hr_hist_s``,
+  ``training_effect_aerobic``, ``training_effect_anaerobic``;
+* family fields move **as a pair** and only when both of the kept row's are
+  null: (``device_load``, ``device_load_kind``) and (``load_au``,
+  ``load_method``, ``load_confidence``), so a WHOOP strain is never relabelled
+  as a TSS and a load is never separated from the method that produced it.
+
+Matching rule (nights)
+----------------------
+Two sleep records of the same athlete from different sources are the same
+sleep when both are main sleeps (``is_nap`` false) ending on the same
+``wake_date``, or when their intervals overlap by at least
+``min_overlap_ratio`` (default 0.5) of the shorter one. The kept record is the
+highest-priority source's; nothing is filled into it, because stage durations
+from two devices do not add up to one consistent night.
+
+References
+----------
+DESIGN.md, "Canonical tables" (keys) and "Store" (stored rows are never
+deleted; overlapping exports are deduplicated).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from numbers import Real
+
+import polars as pl
+
+from features.schemas import SESSIONS, SLEEP, conform, require
+
+__all__ = [
+    "DEFAULT_SESSION_PRIORITY",
+    "DEFAULT_SLEEP_PRIORITY",
+    "MERGE_LOG_SCHEMA",
+    "source_rank",
+    "merge_duplicate_sessions",
+    "merge_duplicate_nights",
+]
+
+#: Session source priority, best first. Device files carry the most detail
+#: (streams, TSS, training effect); the generic CSV carries the athlete's RPE;
+#: Strava and Apple Health are copies synced from a device; WHOOP sessions
+#: are detected automatically and have the loosest start times.
+DEFAULT_SESSION_PRIORITY: tuple[str, ...] = (
+    "fit",
+    "garmin",
+    "polar",
+    "suunto",
+    "coros",
+    "wahoo",
+    "generic_csv",
+    "strava",
+    "fitbit",
+    "oura",
+    "apple_health",
+    "whoop",
+)
+
+#: Sleep source priority, best first: dedicated sleep trackers (ring, strap)
+#: before watches, Apple Health last because it aggregates other apps' data.
+DEFAULT_SLEEP_PRIORITY: tuple[str, ...] = (
+    "oura",
+    "whoop",
+    "garmin",
+    "fit",
+    "fitbit",
+    "polar",
+    "generic_csv",
+    "apple_health",
+)
+
+MERGE_LOG_SCHEMA = pl.Schema(
+    {
+        "athlete_id": pl.String(),
+        "kept_source": pl.String(),
+        "kept_start_utc": pl.Datetime("us", "UTC"),
+        "kept_source_file": pl.String(),
+        "dropped_source": pl.String(),
+        "dropped_start_utc": pl.Datetime("us", "UTC"),
+        "dropped_source_file": pl.String(),
+        "start_diff_s": pl.Float64(),
+        "duration_ratio": pl.Float64(),
+        "filled": pl.String(),  # kept-row columns filled from this dropped row, ";"-joined
+        "reason": pl.String(),
+    }
+)
+
+_INDEPENDENT_FILL = (
+    "rpe",
+    "sport",
+    "sub_sport",
+    "distance_m",
+    "avg_hr_bpm",
+    "max_hr_bpm",
+    "energy_kcal",
+    "elapsed_s",
+    "local_offset_s",
+    "hr_hist_s",
+    "training_effect_aerobic",
+    "training_effect_anaerobic",
+)
+_FAMILY_FILL = (
+    ("device_load", "device_load_kind"),
+    ("load_au", "load_method", "load_confidence"),
+)
+
+
+def source_rank(source: str | None, priority: Sequence[str]) -> int:
+    """Position of ``source`` in ``priority`` (0 = best); unknown sources rank last.
+
+    An entry matches a source equal to it or starting with it followed by
+    ``_`` (``"garmin"`` matches ``"garmin_connect_csv"``), so a priority list
+    can name vendor families.
+
+    >>> source_rank("garmin_connect_csv", ("fit", "garmin", "strava"))
+    1
+    >>> source_rank("polar", ("fit", "garmin"))
+    2
+    """
+    if source is not None:
+        for i, p in enumerate(priority):
+            if source == p or source.startswith(p + "_"):
+                return i
+    return len(priority)
+
+
+def _validate_priority(priority: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(priority, str) or not all(isinstance(p, str) and p for p in priority):
+        raise TypeError(f"priority must be a sequence of non-empty source names, got {priority!r}")
+    return tuple(priority)
+
+
+def _validate_positive(name: str, value: object, minimum: float, *, closed: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if not (v >= minimum if closed else v > minimum) or v != v or v == float("inf"):
+        op = ">=" if closed else ">"
+        raise ValueError(f"{name} must be finite and {op} {minimum:g}, got {value!r}")
+    return v
+
+
+def _empty_log() -> pl.DataFrame:
+    return pl.DataFrame(schema=MERGE_LOG_SCHEMA)
+
+
+def _cluster(
+    starts_us: list[int],
+    ranks: list[int],
+    sources: list[str],
+    match,  # (anchor_idx, candidate_idx) -> bool
+    window_us: int,
+) -> list[list[int]]:
+    """Anchor clustering of one athlete's rows (indices into the lists).
+
+    Rows are visited by (rank, start); an unassigned row anchors a cluster and
+    takes, per other source, the closest-start unassigned row that ``match``es.
+    """
+    n = len(starts_us)
+    by_start = sorted(range(n), key=lambda i: (starts_us[i], ranks[i]))
+    sorted_starts = [starts_us[i] for i in by_start]
+    order = sorted(range(n), key=lambda i: (ranks[i], starts_us[i], sources[i]))
+    assigned = [False] * n
+    clusters: list[list[int]] = []
+    for a in order:
+        if assigned[a]:
+            continue
+        assigned[a] = True
+        cluster = [a]
+        lo = bisect.bisect_left(sorted_starts, starts_us[a] - window_us)
+        hi = bisect.bisect_right(sorted_starts, starts_us[a] + window_us)
+        best: dict[str, int] = {}
+        for j in by_start[lo:hi]:
+            if assigned[j] or sources[j] == sources[a] or not match(a, j):
+                continue
+            cur = best.get(sources[j])
+            if cur is None or abs(starts_us[j] - starts_us[a]) < abs(starts_us[cur] - starts_us[a]):
+                best[sources[j]] = j
+        for j in sorted(best.values(), key=lambda j: (ranks[j], starts_us[j])):
+            assigned[j] = True
+            cluster.append(j)
+        clusters.append(cluster)
+    return clusters
+
+
+def merge_duplicate_sessions(
+    sessions: pl.DataFrame,
+    *,
+    priority: Sequence[str] = DEFAULT_SESSION_PRIORITY,
+    max_start_diff_s: float = 300.0,
+    max_duration_ratio: float = 1.25,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep one session per real workout when several sources recorded it.
+
+    Parameters
+    ----------
+    sessions : polars.DataFrame
+        Canonical ``sessions`` table (:data:`features.schemas.SESSIONS`), any
+        number of athletes and sources.
+    priority : sequence of str
+        Source names, best first (see :func:`source_rank` for prefix
+        matching); sources not listed rank after all listed ones, in name
+        order. Default :data:`DEFAULT_SESSION_PRIORITY`.
+    max_start_diff_s : float
+        Largest start-time difference of one workout across sources [s].
+        Must be >= 0. Default 300.
+    max_duration_ratio : float
+        Largest ``longer / shorter`` duration ratio of one workout across
+        sources [-]. Must be >= 1. Default 1.25.
+
+    Returns
+    -------
+    kept : polars.DataFrame
+        The ``sessions`` rows that remain (same columns as the input,
+        conformed to ``SESSIONS``), sorted by ``athlete_id`` and
+        ``start_utc``; each kept row is the highest-priority source's row of
+        its workout with missing fields filled as described in the module
+        docstring.
+    log : polars.DataFrame
+        One row per dropped session (:data:`MERGE_LOG_SCHEMA`): athlete_id,
+        kept_source, kept_start_utc, kept_source_file, dropped_source,
+        dropped_start_utc, dropped_source_file, start_diff_s [s],
+        duration_ratio [-] (null when a duration is missing), filled (columns
+        of the kept row filled from this row, ``;``-joined) and a
+        human-readable reason.
+
+    Raises
+    ------
+    features.schemas.SchemaError
+        When ``sessions`` lacks a required column or has a wrong dtype.
+    TypeError, ValueError
+        When a parameter is of the wrong type or out of range; the message
+        names the parameter, what is allowed and what was given.
+
+    Examples
+    --------
+    A FIT file and a Strava copy of the same run 40 s apart: the FIT row is
+    kept, the athlete's RPE from Strava is filled in.
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2024, 5, 1, 6, 0, tzinfo=timezone.utc)
+    >>> s = pl.DataFrame({"athlete_id": ["a", "a"], "source": ["strava", "fit"],
+    ...     "start_utc": [t.replace(second=40), t], "duration_s": [3000.0, 2990.0],
+    ...     "rpe": [6.0, None]})
+    >>> kept, log = merge_duplicate_sessions(s)
+    >>> kept.select("source", "rpe").rows()
+    [('fit', 6.0)]
+    >>> log["reason"][0]
+    'start 40 s apart, duration ratio 1.003; kept fit (priority 0) over strava (priority 7)'
+    """
+    priority = _validate_priority(priority)
+    window_s = _validate_positive("max_start_diff_s", max_start_diff_s, 0.0, closed=True)
+    ratio_max = _validate_positive("max_duration_ratio", max_duration_ratio, 1.0, closed=True)
+    df = conform(sessions, SESSIONS)
+    require(df, SESSIONS)
+    if df.is_empty():
+        return df, _empty_log()
+
+    window_us = int(round(window_s * 1e6))
+    cols = df.columns
+    kept_rows: list[dict] = []
+    log_rows: list[dict] = []
+    fill_independent = [c for c in _INDEPENDENT_FILL if c in cols]
+    fill_families = [tuple(c for c in fam if c in cols) for fam in _FAMILY_FILL]
+
+    for (athlete,), part in df.sort("start_utc").partition_by("athlete_id", as_dict=True, maintain_order=True).items():
+        rows = part.to_dicts()
+        starts_us = part["start_utc"].dt.epoch("us").to_list()
+        durations = part["duration_s"].to_list()
+        sources = [r["source"] or "" for r in rows]
+        ranks = [source_rank(s, priority) for s in sources]
+
+        def ratio(i: int, j: int) -> float | None:
+            a, b = durations[i], durations[j]
+            if a is None or b is None or a <= 0 or b <= 0:
+                return None
+            return max(a, b) / min(a, b)
+
+        def match(i: int, j: int) -> bool:
+            if starts_us[i] is None or starts_us[j] is None:
+                return False
+            if abs(starts_us[i] - starts_us[j]) > window_us:
+                return False
+            r = ratio(i, j)
+            return r is None or r <= ratio_max + 1e-12
+
+        valid = [i for i in range(len(rows)) if starts_us[i] is not None]
+        clusters = _cluster(
+            [starts_us[i] for i in valid], [ranks[i] for i in valid], [sources[i] for i in valid],
+            lambda a, b: match(valid[a], valid[b]), window_us,
+        )
+        clusters = [[valid[i] for i in c] for c in clusters]
+        clusters += [[i] for i in range(len(rows)) if starts_us[i] is None]
+        for cluster in clusters:
+            anchor = rows[cluster[0]]
+            kept = dict(anchor)
+            filled_by: dict[int, list[str]] = {j: [] for j in cluster[1:]}
+            for j in cluster[1:]:
+                other = rows[j]
+                for c in fill_independent:
+                    if kept.get(c) is None and other.get(c) is not None:
+                        kept[c] = other[c]
+                        filled_by[j].append(c)
+                for fam in fill_families:
+                    if fam and all(kept.get(c) is None for c in fam) and other.get(fam[0]) is not None:
+                        for c in fam:
+                            kept[c] = other.get(c)
+                        filled_by[j].extend(fam)
+            kept_rows.append(kept)
+            a = cluster[0]
+            for j in cluster[1:]:
+                diff_s = abs(starts_us[j] - starts_us[a]) / 1e6
+                r = ratio(a, j)
+                rtxt = f"duration ratio {r:.3f}" if r is not None else "duration unknown"
+                reason = (
+                    f"start {diff_s:g} s apart, {rtxt}; kept {sources[a]} (priority {ranks[a]}) "
+                    f"over {sources[j]} (priority {ranks[j]})"
+                )
+                log_rows.append(
+                    {
+                        "athlete_id": athlete,
+                        "kept_source": anchor["source"],
+                        "kept_start_utc": anchor["start_utc"],
+                        "kept_source_file": anchor["source_file"],
+                        "dropped_source": rows[j]["source"],
+                        "dropped_start_utc": rows[j]["start_utc"],
+                        "dropped_source_file": rows[j]["source_file"],
+                        "start_diff_s": diff_s,
+                        "duration_ratio": r,
+                        "filled": ";".join(filled_by[j]) or None,
+                        "reason": reason,
+                    }
+                )
+
+    kept_df = pl.DataFrame(kept_rows, schema=df.schema, orient="row") if kept_rows else df.clear()
+    kept_df = kept_df.sort(["athlete_id", "start_utc", "source"], nulls_last=True)
+    log = pl.DataFrame(log_rows, schema=MERGE_LOG_SCHEMA, orient="row") if log_rows else _empty_log()
+    return kept_df, log.sort(["athlete_id", "kept_start_utc", "dropped_source"])
+
+
+def merge_duplicate_nights(
+    sleep: pl.DataFrame,
+    *,
+    priority: Sequence[str] = DEFAULT_SLEEP_PRIORITY,
+    min_overlap_ratio: float = 0.5,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep one sleep record per real sleep when several sources recorded it.
+
+    Parameters
+    ----------
+    sleep : polars.DataFrame
+        Canonical ``sleep`` table (:data:`features.schemas.SLEEP`).
+    priority : sequence of str
+        Source names, best first; unknown sources rank last. Default
+        :data:`DEFAULT_SLEEP_PRIORITY`.
+    min_overlap_ratio : float
+        Two records overlapping by at least this share of the shorter one are
+        the same sleep [-], in (0, 1]. Default 0.5. Main sleeps (not naps)
+        with the same ``wake_date`` always match.
+
+    Returns
+    -------
+    kept : polars.DataFrame
+        Remaining ``sleep`` rows, sorted by ``athlete_id`` and ``start_utc``.
+    log : polars.DataFrame
+        One row per dropped record (:data:`MERGE_LOG_SCHEMA`); for sleep
+        ``start_diff_s`` is the start difference [s], ``duration_ratio`` the
+        ratio of the (end - start) spans and ``filled`` is always null.
+
+    Examples
+    --------
+    >>> from datetime import date, datetime, timezone
+    >>> u = lambda h, m=0: datetime(2024, 5, 2, h, m, tzinfo=timezone.utc)
+    >>> s = pl.DataFrame({"athlete_id": ["a", "a"], "source": ["apple_health", "oura"],
+    ...     "start_utc": [datetime(2024, 5, 1, 22, 10, tzinfo=timezone.utc), datetime(2024, 5, 1, 22, 0, tzinfo=timezone.utc)],
+    ...     "end_utc": [u(6), u(6, 5)], "wake_date": [date(2024, 5, 2)] * 2,
+    ...     "is_nap": [False, False]})
+    >>> kept, log = merge_duplicate_nights(s)
+    >>> kept["source"].to_list(), log["dropped_source"].to_list()
+    (['oura'], ['apple_health'])
+    """
+    priority = _validate_priority(priority)
+    min_ov = _validate_positive("min_overlap_ratio", min_overlap_ratio, 0.0, closed=False)
+    if min_ov > 1:
+        raise ValueError(f"min_overlap_ratio must be in (0, 1], got {min_overlap_ratio!r}")
+    df = conform(sleep, SLEEP)
+    if df.is_empty():
+        return df, _empty_log()
+
+    kept_rows: list[dict] = []
+    log_rows: list[dict] = []
+    # a window wide enough for any same-wake-date main sleep: 36 h
+    window_us = 36 * 3600 * 1_000_000
+    for (athlete,), part in df.sort("start_utc").partition_by("athlete_id", as_dict=True, maintain_order=True).items():
+        rows = part.to_dicts()
+        starts = part["start_utc"].dt.epoch("us").to_list()
+        ends = part["end_utc"].dt.epoch("us").to_list()
+        sources = [r["source"] or "" for r in rows]
+        ranks = [source_rank(s, priority) for s in sources]
+
+        def match(i: int, j: int) -> bool:
+            ri, rj = rows[i], rows[j]
+            if (
+                ri["is_nap"] is False and rj["is_nap"] is False
+                and ri["wake_date"] is not None and ri["wake_date"] == rj["wake_date"]
+            ):
+                return True
+            if None in (starts[i], starts[j], ends[i], ends[j]):
+                return False
+            ov = min(ends[i], ends[j]) - max(starts[i], starts[j])
+            shorter = min(ends[i] - starts[i], ends[j] - starts[j])
+            return ov > 0 and shorter > 0 and ov >= min_ov * shorter
+
+        valid = [i for i in range(len(rows)) if starts[i] is not None]
+        clusters = _cluster(
+            [starts[i] for i in valid], [ranks[i] for i in valid], [sources[i] for i in valid],
+            lambda a, b: match(valid[a], valid[b]), window_us,
+        )
+        clusters = [[valid[i] for i in c] for c in clusters]
+        clusters += [[i] for i in range(len(rows)) if starts[i] is None]
+        for cluster in clusters:
+            a = cluster[0]
+            kept_rows.append(rows[a])
+            for j in cluster[1:]:
+                diff_s = abs(starts[j] - starts[a]) / 1e6
+                span_a = (ends[a] - starts[a]) if ends[a] is not None else None
+                span_j = (ends[j] - starts[j]) if ends[j] is not None else None
+                r = (max(span_a, span_j) / min(span_a, span_j)) if span_a and span_j and min(span_a, span_j) > 0 else None
+                same_night = rows[a]["is_nap"] is False and rows[j]["is_nap"] is False and rows[a]["wake_date"] == rows[j]["wake_date"]
+                why = f"main sleep ending {rows[a]['wake_date']}" if same_night else "overlapping sleep"
+                log_rows.append(
+                    {
+                        "athlete_id": athlete,
+                        "kept_source": rows[a]["source"],
+                        "kept_start_utc": rows[a]["start_utc"],
+                        "kept_source_file": rows[a]["source_file"],
+                        "dropped_source": rows[j]["source"],
+                        "dropped_start_utc": rows[j]["start_utc"],
+                        "dropped_source_file": rows[j]["source_file"],
+                        "start_diff_s": diff_s,
+                        "duration_ratio": r,
+                        "filled": None,
+                        "reason": f"{why}; kept {sources[a]} (priority {ranks[a]}) over {sources[j]} (priority {ranks[j]})",
+                    }
+                )
+    kept_df = pl.DataFrame(kept_rows, schema=df.schema, orient="row") if kept_rows else df.clear()
+    kept_df = kept_df.sort(["athlete_id", "start_utc", "source"], nulls_last=True)
+    log = pl.DataFrame(log_rows, schema=MERGE_LOG_SCHEMA, orient="row") if log_rows else _empty_log()
+    return kept_df, log.sort(["athlete_id", "kept_start_utc", "dropped_source"])
