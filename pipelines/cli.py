@@ -33,8 +33,10 @@ COMMAND_MODULES: tuple[str, ...] = (
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
 
 
-def resolve_store(store: Optional[Path]) -> Path:
-    """The store directory from the flag, else ``STRAINWATCH_STORE``, else the default."""
+def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
+    """The store directory from the flag, else ``STRAINWATCH_STORE``, else the config
+    file's ``[store] path`` (``config``, ``$STRAINWATCH_CONFIG`` or ``./strainwatch.toml``),
+    else the default."""
     import os
 
     from pipelines.store import DEFAULT_STORE
@@ -42,7 +44,16 @@ def resolve_store(store: Optional[Path]) -> Path:
     if store is not None:
         return store
     env = os.environ.get("STRAINWATCH_STORE")
-    return Path(env) if env else DEFAULT_STORE
+    if env:
+        return Path(env)
+    from pipelines.config import ConfigError, store_from_config
+
+    try:
+        configured = store_from_config(config)
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    return configured if configured is not None else DEFAULT_STORE
 
 
 def _register_all() -> None:
