@@ -1,0 +1,764 @@
+"""The generic CSV import format: strainwatch's own documented format.
+
+For coaches whose tracker has no connector yet. Three kinds of file, told apart
+by their header row (never by the file name):
+
+``sessions``
+    ``athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km``, plus
+    optional ``load`` (overrides the computed load) and ``max_hr``.
+``sleep``
+    ``athlete_id,sleep_start,sleep_end,total_sleep_min``, plus optional
+    ``deep_min,light_min,rem_min,awake_min,is_nap``.
+``daily``
+    ``athlete_id,date,resting_hr,hrv_rmssd_ms`` (either physiology value may be
+    empty), plus optional ``back_pain_0_10,soreness,red_flag`` (and
+    ``hrv_sdnn_ms``, ``note``).
+
+Reading rules
+-------------
+* Column order does not matter; names are compared case- and
+  whitespace-insensitively (``" Avg HR "`` is ``avg_hr``). Extra columns are
+  ignored with a note naming them. Without an ``athlete_id`` column the
+  athlete from the folder layout or ``--athlete`` is used (with a note).
+* The separator (``,``, ``;`` or tab) is taken from the header line; with
+  ``;`` or tab, decimal commas (``7,5``) are accepted. A UTF-8 BOM is accepted;
+  bytes that are not UTF-8 are decoded as Windows-1252 with a note.
+* Date-times are ISO 8601 (``2024-03-01T07:30:00+01:00``, ``...Z``,
+  fractional seconds, a space instead of ``T``, seconds optional). A time
+  without an offset is taken in the athlete's time zone (``ctx.tz``), or in
+  UTC when none is known; either way the result carries a note. Local dates
+  (``local_date`` of a session, ``wake_date`` of a night) are the calendar
+  dates at the offset written in the file (or in ``ctx.tz``), so a night that
+  crosses midnight belongs to the date on which it ends, and a night across a
+  daylight-saving change lasts its true number of seconds.
+* Session load is session-RPE, ``load_au = rpe * duration_min`` [R1]
+  (``load_method="srpe"``, ``load_confidence="high"``); a ``load`` value wins
+  (``load_method="manual"``, ``load_confidence="medium"`` as its unit family
+  is unknown); with neither, ``load_au`` stays null for the load stage.
+* A bad row (see :data:`LIMITS` and the checks below) raises
+  :class:`~connectors.base.BadRowError` naming the file, the 1-based line in
+  the file (correct with quoted multi-line values) and the column, unless
+  ``ctx.on_bad_row`` is ``SKIP``: then bad rows are dropped, counted in
+  ``ReadResult.skipped_rows`` and summarised in a note.
+
+Parsing is vectorised with polars (all columns read as strings, then parsed
+and validated column-wise); the exact line of a bad row is located only on the
+error path.
+
+References
+----------
+R1 Foster C et al. A new approach to monitoring exercise training. J Strength
+Cond Res 2001;15:109-115 (session-RPE = CR10 rating x minutes).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zoneinfo
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from connectors.base import (
+    BadRowError,
+    ConnectorError,
+    OnBadRow,
+    ReadContext,
+    ReadResult,
+    UnknownFormatError,
+)
+
+__all__ = ["FORMAT", "KINDS", "LIMITS", "detect", "read", "read_kind"]
+
+FORMAT = "generic_csv"
+SOURCE = "generic_csv"
+
+#: Plausible ranges, inclusive (name: (low, high, unit)).
+LIMITS: dict[str, tuple[float, float, str]] = {
+    "hr": (20.0, 250.0, "bpm"),
+    "rpe": (0.0, 10.0, "CR10"),
+    "minutes": (0.0, 24 * 60.0, "min"),  # one session or one night: at most 24 h
+    "pain": (0.0, 10.0, "0-10"),
+    "hrv": (0.0, 500.0, "ms"),  # rMSSD / SDNN: > 0 and at most 500 ms
+    "year": (1900, 2100, ""),
+    "offset_h": (-18, 18, "h"),
+}
+#: asleep may exceed in bed by this much (minute rounding of total_sleep_min) [s]
+ASLEEP_TOLERANCE_S = 60.0
+
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+_SEPARATORS = (",", ";", "\t")
+_TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
+_MAX_HEADER_CHARS = 65536
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One file kind of the generic CSV format."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    signature: frozenset[str]  # all of these columns identify the kind
+    any_of: frozenset[str] = frozenset()  # ... plus at least one of these (when given)
+
+    @property
+    def format(self) -> str:
+        return f"{FORMAT}_{self.name}"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+    def matches(self, cols: set[str]) -> bool:
+        return self.signature <= cols and (not self.any_of or bool(self.any_of & cols))
+
+
+KINDS: dict[str, Kind] = {
+    "sessions": Kind(
+        "sessions",
+        required=("athlete_id", "start_time", "duration_min", "sport", "avg_hr", "rpe", "distance_km"),
+        optional=("load", "max_hr"),
+        signature=frozenset({"start_time", "duration_min"}),
+    ),
+    "sleep": Kind(
+        "sleep",
+        required=("athlete_id", "sleep_start", "sleep_end", "total_sleep_min"),
+        optional=("deep_min", "light_min", "rem_min", "awake_min", "is_nap"),
+        signature=frozenset({"sleep_start", "sleep_end"}),
+    ),
+    "daily": Kind(
+        "daily",
+        required=("athlete_id", "date", "resting_hr", "hrv_rmssd_ms"),
+        optional=("back_pain_0_10", "soreness", "red_flag", "hrv_sdnn_ms", "note"),
+        signature=frozenset({"date"}),
+        any_of=frozenset({"resting_hr", "hrv_rmssd_ms"}),
+    ),
+}
+
+_TS_PATTERN = (
+    r"^(?P<d>\d{4}-\d{1,2}-\d{1,2})[Tt ](?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?"
+    r"(?:[.,](?P<f>\d+))?\s*(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_DATE_PATTERN = r"^\d{4}-\d{1,2}-\d{1,2}$"
+
+
+# --------------------------------------------------------------------------- text level
+def _norm(name: str) -> str:
+    """Canonical column name: lower case, inner whitespace/hyphens as ``_``."""
+    return re.sub(r"[\s\-]+", "_", name.strip().strip('"').strip().lower())
+
+
+def _decode(raw: bytes) -> tuple[str, str | None]:
+    """Decoded text and a note when the bytes were not plain UTF-8."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "file is UTF-16 encoded"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as err:
+        bad = err.start
+    return (
+        raw.decode("cp1252", errors="replace"),
+        f"not valid UTF-8 (first bad byte at offset {bad}); decoded as Windows-1252",
+    )
+
+
+def _first_line(text: str) -> tuple[int, str]:
+    """1-based number and content of the first non-blank line (the header)."""
+    pos = 0
+    lineno = 1
+    n = len(text)
+    while pos < n:
+        m = re.compile(r"\r\n|\r|\n").search(text, pos, min(n, pos + _MAX_HEADER_CHARS))
+        end = m.start() if m else min(n, pos + _MAX_HEADER_CHARS)
+        line = text[pos:end]
+        if line.strip():
+            return lineno, line
+        if not m:
+            break
+        pos = m.end()
+        lineno += 1
+    return lineno, ""
+
+
+def _sniff_separator(header: str) -> str:
+    """The separator that occurs most often outside quotes in the header line."""
+    counts = dict.fromkeys(_SEPARATORS, 0)
+    quoted = False
+    for ch in header:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(_SEPARATORS, key=lambda s: counts[s])  # ties: the earlier in _SEPARATORS
+    return best if counts[best] else ","
+
+
+def _split_header(header: str, sep: str) -> list[str]:
+    try:
+        return next(csv.reader([header], delimiter=sep, quotechar='"'), [])
+    except csv.Error:
+        return header.split(sep)
+
+
+def _kind_of(cols: set[str]) -> Kind | None:
+    """The kind whose signature the columns carry (most required columns present wins)."""
+    hits = [k for k in KINDS.values() if k.matches(cols)]
+    if not hits:
+        return None
+    return max(hits, key=lambda k: len(set(k.required) & cols) / len(k.required))
+
+
+def detect(path: Path, head: bytes) -> bool:
+    """True when the first line of ``head`` is a generic-CSV header (any kind).
+
+    An empty (or whitespace-only) file with a ``.csv``/``.txt``/``.tsv`` name
+    is also accepted, so that it is ledgered as an empty export rather than an
+    unknown format. Never raises.
+    """
+    try:
+        text, _ = _decode(head)
+        if not text.strip():
+            return len(head) < 4096 and Path(path).suffix.lower() in _TEXT_SUFFIXES
+        _, header = _first_line(text)
+        sep = _sniff_separator(header)
+        cols = {_norm(c) for c in _split_header(header, sep)}
+        return _kind_of(cols) is not None
+    except Exception:  # a detector never raises
+        return False
+
+
+def _iter_record_lines(text: str, sep: str) -> Iterator[tuple[int, bool, int]]:
+    """(start line, is blank, number of fields) of every record after the header.
+
+    Line numbers are 1-based physical lines of the file; a quoted value with
+    line breaks makes a record span several lines.
+    """
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"', strict=False)
+        prev = 0
+        seen_header = False
+        for row in reader:
+            start, prev = prev + 1, reader.line_num
+            blank = not row
+            if not seen_header:
+                if blank or not any(c.strip() for c in row):
+                    continue
+                seen_header = True
+                continue
+            yield start, blank, len(row)
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def _python_records(text: str, sep: str, ncols: int) -> tuple[list[list[str | None]], list[int], list[tuple[int, int]]]:
+    """Slow path: every data record with its line; ragged records listed apart.
+
+    Returns (rows, start lines, ragged (line, field count)). Trailing empty
+    fields beyond the header (a separator at the end of each row) are dropped.
+    """
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    ragged: list[tuple[int, int]] = []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"', strict=False)
+        prev = 0
+        seen_header = False
+        for row in reader:
+            start, prev = prev + 1, reader.line_num
+            if not seen_header:
+                if row and any(c.strip() for c in row):
+                    seen_header = True
+                continue
+            if not row:
+                continue
+            while len(row) > ncols and not row[-1].strip():
+                row.pop()
+            if len(row) > ncols:
+                ragged.append((start, len(row)))
+                continue
+            rows.append(row + [None] * (ncols - len(row)))
+            lines.append(start)
+    finally:
+        csv.field_size_limit(old_limit)
+    return rows, lines, ragged
+
+
+# --------------------------------------------------------------------------- value parsing
+def _num(col: str, decimal_comma: bool) -> pl.Expr:
+    e = pl.col(col)
+    if decimal_comma:
+        e = e.str.replace(",", ".", literal=True)
+    return e.cast(pl.Float64, strict=False)
+
+
+def _bool(col: str) -> pl.Expr:
+    low = pl.col(col).str.to_lowercase()
+    return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
+
+
+@dataclass
+class _Check:
+    """One validation: ``bad`` is True on rows that fail."""
+
+    column: str
+    bad: pl.Expr
+    label: str  # short reason for the skip summary
+    describe: Callable[[str | None], str]  # raw cell value -> full message
+
+
+class _Parser:
+    """Builds parsed columns and checks over a string frame with canonical names."""
+
+    def __init__(self, df: pl.DataFrame, decimal_comma: bool, tz: str | None, name: str) -> None:
+        self.df = df
+        self.decimal_comma = decimal_comma
+        self.tz = tz
+        self.name = name
+        self.checks: list[_Check] = []
+        self.notes: list[str] = []
+
+    def has(self, col: str) -> bool:
+        return col in self.df.columns
+
+    def raw(self, col: str) -> pl.Expr:
+        return pl.col(col) if self.has(col) else pl.lit(None, dtype=pl.String)
+
+    def check(self, column: str, bad: pl.Expr, label: str, describe: Callable[[str | None], str]) -> None:
+        self.checks.append(_Check(column, bad.fill_null(False), label, describe))
+
+    def required_value(self, col: str, what: str) -> None:
+        self.check(col, pl.col(col).is_null(), f"{col} empty", lambda _v: f"empty; {what} is required")
+
+    def number(self, col: str, limits: str | None, *, unit_scale: str = "", required: bool = False,
+               low_open: bool = False) -> str:
+        """Add ``_n_<col>`` (Float64) with format and range checks; return its name."""
+        out = f"_n_{col}"
+        if not self.has(col):
+            self.df = self.df.with_columns(pl.lit(None, dtype=pl.Float64).alias(out))
+            return out
+        self.df = self.df.with_columns(_num(col, self.decimal_comma).alias(out))
+        v = pl.col(out)
+        if required:
+            self.required_value(col, "a number")
+        hint = " (use ';' as separator for decimal commas)" if not self.decimal_comma else ""
+        self.check(col, pl.col(col).is_not_null() & (v.is_null() | ~v.is_finite()),
+                   f"{col} not a number", lambda r: f"{r!r} is not a number{hint if r and ',' in r else ''}")
+        if limits:
+            lo, hi, unit = LIMITS[limits]
+            unit_txt = f" {unit}" if unit and unit not in ("0-10",) else ""
+            bad = (v <= lo) if low_open else (v < lo)
+            if low_open:
+                rng = f"above {_fmt(lo)} and at most {_fmt(hi)}{unit_txt}"
+            else:
+                rng = f"{_fmt(lo)}-{_fmt(hi)}{unit_txt}"
+            self.check(col, v.is_finite() & (bad | (v > hi)), f"{col} outside {rng}",
+                       lambda r, rng=rng: f"{r} is outside the plausible range ({rng})")
+        return out
+
+    def boolean(self, col: str) -> str:
+        out = f"_b_{col}"
+        if not self.has(col):
+            self.df = self.df.with_columns(pl.lit(None, dtype=pl.Boolean).alias(out))
+            return out
+        self.df = self.df.with_columns(_bool(col).alias(out))
+        self.check(col, pl.col(col).is_not_null() & pl.col(out).is_null(), f"{col} not a boolean",
+                   lambda r: f"{r!r} is not a boolean (expected one of {', '.join(_TRUE + _FALSE)})")
+        return out
+
+    def date(self, col: str) -> str:
+        out = f"_d_{col}"
+        self.required_value(col, "a date (YYYY-MM-DD)")
+        s = pl.col(col).str.replace_all("/", "-", literal=True)
+        parsed = pl.when(s.str.contains(_DATE_PATTERN)).then(s.str.to_date("%Y-%m-%d", strict=False))
+        self.df = self.df.with_columns(parsed.alias(out))
+        lo, hi, _ = LIMITS["year"]
+        d = pl.col(out)
+        self.check(col, pl.col(col).is_not_null() & (d.is_null() | (d.dt.year() < lo) | (d.dt.year() > hi)),
+                   f"{col} unparseable", lambda r: f"{r!r} is not a date; expected YYYY-MM-DD, e.g. 2024-03-01")
+        return out
+
+    def timestamp(self, col: str) -> tuple[str, str, str]:
+        """Add ``_utc_<col>``, ``_local_<col>`` (naive local time) and ``_off_<col>`` [s]."""
+        utc, local, off = f"_utc_{col}", f"_local_{col}", f"_off_{col}"
+        self.required_value(col, "an ISO 8601 date-time")
+        g = pl.col(col).str.extract_groups(_TS_PATTERN)
+        parts = {k: g.struct.field(k) for k in ("d", "h", "m", "s", "f", "z")}
+        date = parts["d"].str.to_date("%Y-%m-%d", strict=False)
+        h = parts["h"].cast(pl.Int64, strict=False)
+        m = parts["m"].cast(pl.Int64, strict=False)
+        sec = parts["s"].cast(pl.Int64, strict=False).fill_null(0)
+        us = parts["f"].str.slice(0, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).fill_null(0)
+        z = parts["z"]
+        sign = pl.when(z.str.starts_with("-")).then(-1).otherwise(1)
+        digits = z.str.replace_all(r"[^0-9]", "")
+        off_h = digits.str.slice(0, 2).cast(pl.Int64, strict=False)
+        off_m = digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0)
+        off_s = (
+            pl.when(z.is_null()).then(None)
+            .when(z.str.to_uppercase() == "Z").then(0)
+            .otherwise(sign * (off_h * 3600 + off_m * 60))
+        )
+        ok_clock = (h < 24) & (m < 60) & (sec < 60)
+        naive = pl.when(ok_clock).then(
+            date.cast(pl.Datetime("us"))
+            + pl.duration(hours=h, minutes=m, seconds=sec, microseconds=us)
+        )
+        lo, hi, _ = LIMITS["year"]
+        self.df = self.df.with_columns(
+            naive.alias(local), off_s.cast(pl.Int64).alias(off), off_m.alias(f"_offm_{col}")
+        )
+        n = pl.col(local)
+        example = "e.g. 2024-03-01T07:30:00+01:00"
+        self.check(col, pl.col(col).is_not_null() & (n.is_null() | (n.dt.year() < lo) | (n.dt.year() > hi)),
+                   f"{col} unparseable",
+                   lambda r: f"{r!r} is not an ISO 8601 date-time; expected {example}")
+        olo, ohi, _ = LIMITS["offset_h"]
+        o = pl.col(off)
+        self.check(col, n.is_not_null() & ((o < olo * 3600) | (o > ohi * 3600) | (pl.col(f"_offm_{col}") >= 60)),
+                   f"{col} bad UTC offset", lambda r: f"{r!r} has an impossible UTC offset")
+
+        naive_rows = self.df.select((pl.col(local).is_not_null() & pl.col(off).is_null()).sum()).item()
+        aware_utc = (n - pl.duration(seconds=o)).dt.replace_time_zone("UTC")
+        if naive_rows and self.tz:
+            try:
+                zoneinfo.ZoneInfo(self.tz)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+                raise ConnectorError(self.name, f"{col}: times without a UTC offset need the athlete's "
+                                                f"time zone, but {self.tz!r} is not an IANA time zone "
+                                                "name such as Europe/Berlin") from err
+            zoned = n.dt.replace_time_zone(self.tz, ambiguous="earliest", non_existent="null")
+            naive_utc = zoned.dt.convert_time_zone("UTC")
+            self.notes.append(
+                f"{col}: {naive_rows} value(s) without a UTC offset were taken as local time in {self.tz}"
+            )
+            tz = self.tz
+            self.check(col, n.is_not_null() & o.is_null() & naive_utc.is_null(), f"{col} not a local time in {tz}",
+                       lambda r: f"{r!r} does not exist in {tz} (clocks moved forward); add a UTC offset")
+        else:
+            naive_utc = n.dt.replace_time_zone("UTC")
+            if naive_rows:
+                self.notes.append(
+                    f"{col}: {naive_rows} value(s) without a UTC offset were taken as UTC "
+                    "(no athlete time zone known; pass --tz or add offsets such as +01:00)"
+                )
+        self.df = self.df.with_columns(
+            pl.when(o.is_not_null()).then(aware_utc).otherwise(naive_utc).alias(utc)
+        ).with_columns(
+            pl.when(o.is_not_null()).then(o)
+            .otherwise((n - pl.col(utc).dt.replace_time_zone(None)).dt.total_seconds())
+            .cast(pl.Int32).alias(off)
+        )
+        return utc, local, off
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+# --------------------------------------------------------------------------- kinds
+def _sessions(p: _Parser) -> pl.DataFrame:
+    utc, local, off = p.timestamp("start_time")
+    dur = p.number("duration_min", "minutes", required=True)
+    avg = p.number("avg_hr", "hr")
+    mx = p.number("max_hr", "hr")
+    rpe = p.number("rpe", "rpe")
+    dist = p.number("distance_km", None)
+    p.check("distance_km", pl.col(dist) < 0, "distance_km negative", lambda r: f"{r} is negative")
+    load = p.number("load", None)
+    p.check("load", pl.col(load) < 0, "load negative", lambda r: f"{r} is negative")
+    has_load = pl.col(load).is_not_null()
+    has_rpe = pl.col(rpe).is_not_null()
+    sport = p.raw("sport").str.to_lowercase()
+    return p.df.select(
+        pl.col("athlete_id"),
+        pl.lit(SOURCE).alias("source"),
+        pl.col(utc).alias("start_utc"),
+        pl.col(local).dt.date().alias("local_date"),
+        sport.alias("sport"),
+        (pl.col(dur) * 60.0).alias("duration_s"),
+        (pl.col(dist) * 1000.0).alias("distance_m"),
+        pl.col(avg).alias("avg_hr_bpm"),
+        pl.col(mx).alias("max_hr_bpm"),
+        pl.col(rpe).alias("rpe"),
+        pl.lit(None, dtype=pl.Float64).alias("device_load"),
+        pl.when(has_load).then(pl.col(load)).when(has_rpe).then(pl.col(rpe) * pl.col(dur)).alias("load_au"),
+        pl.when(has_load).then(pl.lit("manual")).when(has_rpe).then(pl.lit("srpe")).alias("load_method"),
+        pl.when(has_load).then(pl.lit("medium")).when(has_rpe).then(pl.lit("high")).alias("load_confidence"),
+        (pl.col(dur) * 60.0).alias("elapsed_s"),
+        pl.col(off).alias("local_offset_s"),
+        pl.col("__row"),
+    )
+
+
+def _sleep(p: _Parser) -> pl.DataFrame:
+    s_utc, _s_local, _ = p.timestamp("sleep_start")
+    e_utc, e_local, _ = p.timestamp("sleep_end")
+    total = p.number("total_sleep_min", "minutes", required=True)
+    stages = {c: p.number(c, "minutes") for c in ("deep_min", "light_min", "rem_min", "awake_min")}
+    nap = p.boolean("is_nap")
+    in_bed = (pl.col(e_utc) - pl.col(s_utc)).dt.total_microseconds() / 1e6
+    p.df = p.df.with_columns(in_bed.alias("_in_bed_s"))
+    ib = pl.col("_in_bed_s")
+    p.check("sleep_end", ib <= 0, "sleep_end not after sleep_start",
+            lambda r: f"{r!r} is not after sleep_start")
+    p.check("sleep_end", ib > 24 * 3600, "sleep longer than 24 h",
+            lambda r: f"{r!r} is more than 24 h after sleep_start")
+    p.check("total_sleep_min", (ib > 0) & (pl.col(total) * 60.0 > ib + ASLEEP_TOLERANCE_S),
+            "asleep longer than in bed",
+            lambda r: f"{r} min asleep is longer than the time in bed (sleep_end - sleep_start)")
+    return p.df.select(
+        pl.col("athlete_id"),
+        pl.lit(SOURCE).alias("source"),
+        pl.col(s_utc).alias("start_utc"),
+        pl.col(e_utc).alias("end_utc"),
+        pl.col(e_local).dt.date().alias("wake_date"),
+        (pl.col(total) * 60.0).alias("asleep_s"),
+        *[(pl.col(stages[c]) * 60.0).alias(c.replace("_min", "_s")) for c in stages],
+        ib.alias("in_bed_s"),
+        pl.col(nap).fill_null(False).alias("is_nap"),
+        pl.col("__row"),
+    )
+
+
+def _daily(p: _Parser) -> pl.DataFrame:
+    d = p.date("date")
+    rhr = p.number("resting_hr", "hr")
+    rmssd = p.number("hrv_rmssd_ms", "hrv", low_open=True)
+    sdnn = p.number("hrv_sdnn_ms", "hrv", low_open=True)
+    pain = p.number("back_pain_0_10", "pain")
+    sore = p.number("soreness", "pain")
+    flag = p.boolean("red_flag")
+    return p.df.select(
+        pl.col("athlete_id"),
+        pl.lit(SOURCE).alias("source"),
+        pl.col(d).alias("date"),
+        pl.col(rhr).alias("rhr_bpm"),
+        pl.col(rmssd).alias("hrv_rmssd_ms"),
+        pl.col(sdnn).alias("hrv_sdnn_ms"),
+        pl.col(pain).alias("back_pain_0_10"),
+        pl.col(sore).alias("soreness"),
+        pl.col(flag).alias("red_flag"),
+        p.raw("note").alias("note"),
+        pl.col("__row"),
+    )
+
+
+_BUILDERS = {"sessions": _sessions, "sleep": _sleep, "daily": _daily}
+_TABLE = {"sessions": "sessions", "sleep": "sleep", "daily": "wellness"}
+
+
+# --------------------------------------------------------------------------- read
+def read(path: Path, ctx: ReadContext) -> ReadResult:
+    """Read one generic-CSV file (sessions, sleep or daily, told by its header).
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    ctx : ReadContext
+        ``athlete_id`` for rows whose ``athlete_id`` is empty, ``tz`` for
+        date-times without an offset, ``on_bad_row`` and ``source_name``.
+
+    Returns
+    -------
+    ReadResult
+        ``format`` is ``generic_csv_sessions``, ``generic_csv_sleep`` or
+        ``generic_csv_daily`` (``generic_csv`` for an empty file); the rows
+        are in ``sessions``, ``sleep`` or ``wellness``.
+
+    Raises
+    ------
+    BadRowError
+        A missing required column (line of the header), a ragged row or a
+        value outside what the format allows (its line and column), unless
+        ``ctx.on_bad_row`` is ``SKIP`` for row-level problems.
+    UnknownFormatError
+        The header is not one of the three generic-CSV headers.
+    ConnectorError
+        The file cannot be read at all.
+    """
+    name = ctx.source_name or str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        raise ConnectorError(name, f"cannot read file: {err.strerror or err}") from err
+    return read_kind(raw, ctx, name=name)
+
+
+def read_kind(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
+    """:func:`read` on the bytes of a file already in memory (``name`` for messages)."""
+    text, enc_note = _decode(raw)
+    notes: list[str] = [enc_note] if enc_note else []
+    if not text.strip():
+        return ReadResult(format=FORMAT, warnings=notes + ["empty file: no header, no rows"])
+    if "\r" in text and "\n" not in text:  # classic Mac line ends
+        text = text.replace("\r", "\n")
+    header_no, header = _first_line(text)
+    sep = _sniff_separator(header)
+    fields = _split_header(header, sep)
+    cols = [_norm(c) for c in fields]
+    kind = _kind_of(set(cols))
+    if kind is None:
+        shown = ", ".join(repr(c) for c in fields[:12]) + (" ..." if len(fields) > 12 else "")
+        raise UnknownFormatError(
+            name,
+            "not a generic CSV header; expected one of: "
+            + "; ".join(",".join(k.required) for k in KINDS.values())
+            + f" (found: {shown})",
+            line=header_no,
+        )
+
+    # ---- columns: missing, duplicate, extra
+    athlete_from_ctx = False
+    missing = [c for c in kind.required if c not in cols]
+    if missing == ["athlete_id"] and ctx.athlete_id:
+        athlete_from_ctx = True
+        missing = []
+        notes.append(f"no athlete_id column: every row belongs to athlete {ctx.athlete_id!r}")
+    if missing:
+        raise BadRowError(
+            name,
+            f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} for a generic "
+            f"{kind.name} file; found columns: {', '.join(c for c in cols if c)}",
+            line=header_no,
+            column=missing[0],
+        )
+    known = set(kind.columns)
+    seen: dict[str, str] = {}
+    for orig, c in zip(fields, cols):
+        if c in known and c in seen:
+            raise BadRowError(name, f"column {c!r} appears twice (as {seen[c]!r} and {orig!r})",
+                              line=header_no, column=c)
+        seen.setdefault(c, orig)
+    extra = [f for f, c in zip(fields, cols) if c not in known and c]
+    if extra:
+        notes.append("ignored column(s) not in the generic " + kind.name + " format: "
+                     + ", ".join(repr(x) for x in extra))
+
+    # ---- strings: fast path (polars), slow path (csv module) on ragged rows
+    ncols = len(cols)
+    df, line_col, ragged = _read_strings(text, sep, ncols, name, ctx, notes)
+    n_records = df.height
+    keep = {f"__c{i}": c for i, c in enumerate(cols) if c in known and seen.get(c) == fields[i]}
+    df = df.select([pl.col(k).str.strip_chars().alias(v) for k, v in keep.items()] + [pl.col("__row"), *([pl.col("__line")] if line_col else [])])
+    df = df.with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in keep.values()])
+    df = df.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in keep.values()]))  # blank lines
+    if "athlete_id" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("athlete_id"))
+    if ctx.athlete_id:
+        filled = df.select(pl.col("athlete_id").is_null().sum()).item()
+        if filled and not athlete_from_ctx:
+            notes.append(f"athlete_id: {filled} empty cell(s) taken as athlete {ctx.athlete_id!r}")
+        df = df.with_columns(pl.col("athlete_id").fill_null(ctx.athlete_id))
+
+    if df.height == 0:
+        return ReadResult(format=kind.format, warnings=notes + ["no data rows (header only)"])
+
+    p = _Parser(df, decimal_comma=sep != ",", tz=ctx.tz, name=name)
+    p.required_value("athlete_id", "an athlete id (or --athlete / an athlete folder)")
+    out = _BUILDERS[kind.name](p)
+    notes += p.notes
+
+    # ---- validation
+    order = {c: i for i, c in enumerate(cols)}
+    checks = sorted(enumerate(p.checks), key=lambda ic: (order.get(ic[1].column, -1), ic[0]))
+    checks = [c for _, c in checks]
+    flags = p.df.select([c.bad.alias(f"__k{i}") for i, c in enumerate(checks)])
+    any_bad = flags.select(pl.any_horizontal(pl.all()).alias("b"))["b"]
+    n_bad = int(any_bad.sum())
+    skipped = 0
+    if n_bad:
+        bad_pos = any_bad.arg_true()
+        lines = _lines_for(p.df, bad_pos[: (1 if ctx.on_bad_row != OnBadRow.SKIP else 5)].to_list(),
+                           text, sep, line_col, n_records)
+        if ctx.on_bad_row != OnBadRow.SKIP:
+            i = int(bad_pos[0])
+            k = next(j for j in range(len(checks)) if flags[i, j])
+            chk = checks[k]
+            raw_val = p.df[i, chk.column] if chk.column in p.df.columns else None
+            raise BadRowError(name, chk.describe(raw_val) + _policy_hint(), line=lines[0], column=chk.column)
+        counts = flags.filter(any_bad).select(pl.all().sum()).row(0)
+        by_reason: dict[str, int] = {}
+        for chk, cnt in zip(checks, counts):
+            if cnt:
+                by_reason[chk.label] = by_reason.get(chk.label, 0) + int(cnt)
+        reasons = ", ".join(f"{lbl}: {n}" for lbl, n in by_reason.items())
+        shown = ", ".join(str(x) for x in lines) + (", ..." if n_bad > len(lines) else "")
+        notes.append(f"skipped {n_bad} bad row(s) (line {shown}; {reasons})")
+        out = out.filter(~any_bad)
+        skipped = n_bad
+    out = out.drop("__row").with_columns(pl.lit(name).alias("source_file"))
+    table = _TABLE[kind.name]
+    return ReadResult(format=kind.format, **{table: out}, skipped_rows=skipped + ragged,
+                      warnings=notes)
+
+
+def _policy_hint() -> str:
+    return " (the file was not ingested; fix the row or use --on-bad-row skip)"
+
+
+def _read_strings(text: str, sep: str, ncols: int, name: str, ctx: ReadContext,
+                  notes: list[str]) -> tuple[pl.DataFrame, bool, int]:
+    """All cells as strings plus ``__row`` (record index), ``__line`` on the slow path.
+
+    Returns the frame, whether it has ``__line``, and the number of ragged
+    rows dropped (``SKIP`` policy only).
+    """
+    try:
+        df = pl.read_csv(
+            text.encode("utf-8"), separator=sep, has_header=True, infer_schema=False,
+            quote_char='"', raise_if_empty=False, skip_rows=0,
+        )
+        if df.width == ncols and all(dt == pl.String for dt in df.dtypes):
+            df.columns = [f"__c{i}" for i in range(ncols)]
+            return df.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row")), False, 0
+    except pl.exceptions.PolarsError:
+        pass
+    rows, lines, ragged = _python_records(text, sep, ncols)
+    if ragged:
+        line, nfields = ragged[0]
+        if ctx.on_bad_row != OnBadRow.SKIP:
+            raise BadRowError(name, f"row has {nfields} fields but the header has {ncols} (a value "
+                                    f"containing {sep!r} must be quoted)" + _policy_hint(), line=line)
+        notes.append(f"skipped {len(ragged)} row(s) with too many fields (line "
+                     + ", ".join(str(ln) for ln, _ in ragged[:5]) + (", ..." if len(ragged) > 5 else "") + ")")
+    data = {f"__c{i}": [r[i] for r in rows] for i in range(ncols)}
+    df = pl.DataFrame(data, schema={k: pl.String for k in data}).with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"),
+        pl.Series("__line", lines, dtype=pl.Int64),
+    )
+    return df, True, len(ragged)
+
+
+def _lines_for(df: pl.DataFrame, positions: list[int], text: str, sep: str, line_col: bool,
+               n_records: int) -> list[int]:
+    """1-based file lines of the rows at ``positions`` of the (filtered) frame ``df``.
+
+    ``n_records`` is the number of records polars returned: blank lines are
+    records for polars 2 (all null); matching the count keeps the mapping
+    right if a polars version skips them instead.
+    """
+    if line_col:
+        return [int(df[i, "__line"]) for i in positions]
+    rows = [int(df[i, "__row"]) for i in positions]
+    if not rows:
+        return []
+    records = [r for r in _iter_record_lines(text, sep)]
+    nonblank = [r for r in records if not r[1]]
+    seq = nonblank if len(nonblank) == n_records and len(records) != n_records else records
+    return [seq[r][0] if r < len(seq) else r + 2 for r in rows]
