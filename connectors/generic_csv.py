@@ -499,7 +499,6 @@ def _sessions(p: _Parser) -> pl.DataFrame:
         pl.when(has_load).then(pl.col(load)).when(has_rpe).then(pl.col(rpe) * pl.col(dur)).alias("load_au"),
         pl.when(has_load).then(pl.lit("manual")).when(has_rpe).then(pl.lit("srpe")).alias("load_method"),
         pl.when(has_load).then(pl.lit("medium")).when(has_rpe).then(pl.lit("high")).alias("load_confidence"),
-        (pl.col(dur) * 60.0).alias("elapsed_s"),
         pl.col(off).alias("local_offset_s"),
         pl.col("__row"),
     )
