@@ -238,6 +238,12 @@ FEATURES = TableSchema(
         "red_flag": pl.Boolean(),
         "load_family": pl.String(),
     },
+    optional={
+        # EWMA state of the acwr_ewma recursion (features.compute), kept so that
+        # an incremental run can continue the recursion from the stored last row
+        "load_ewma_7d_au": pl.Float64(),  # EWMA(7) of load_au [AU]
+        "load_ewma_28d_au": pl.Float64(),  # EWMA(28) of load_au [AU]
+    },
     key=("athlete_id", "date"),
     export=None,
 )
