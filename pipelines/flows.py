@@ -1,0 +1,996 @@
+"""Prefect flows: ``ingest``, ``features``, ``score``, ``report``, ``alert`` and ``nightly``.
+
+The flows only wire the stage functions together; all logic lives in the stages
+(:func:`pipelines.ingest.ingest_paths`, ``pipelines.stage_features.run_features``,
+``pipelines.stage_score.run_scores``, ``pipelines.stage_report.run_report``,
+``pipelines.stage_alert.run_alerts``), which take a :class:`~pipelines.store.Store`
+and plain parameters and can be called without Prefect.
+
+Design
+------
+* **Chunks, not one task per athlete.** Per-athlete work (features, scores) is
+  mapped over chunks of ``[run] chunk_size`` athletes: a Prefect task run costs
+  about 15-19 ms of API overhead here, so 5,000 athletes x 2 steps as single
+  tasks would spend minutes on bookkeeping. Score chunk *i* depends only on
+  feature chunk *i*, so chunks pipeline through both steps.
+* **One writer.** Every flow holds the store's writer lock (:meth:`Store.lock`,
+  ``[store] lock_timeout_s``) for its whole run; a second ``strainwatch run`` on
+  the same store waits that long and then refuses with a message naming the
+  holder's pid. Tasks get a :class:`RunStore`, whose ``lock()`` is a no-op because
+  the flow already holds the real lock on their behalf (this also holds for
+  chunks running on Dask workers of the same run).
+* **Incremental.** The nightly run recomputes only what changed: every ledger row
+  newer than the last consumed one (``state['pipeline.ledger_seen']``; this also
+  catches files added by a separate ``strainwatch ingest``) marks its athletes
+  dirty from the earliest date its rows touch (``state['pipeline.dirty']``,
+  persisted *before* the ledger mark moves, so a crash never loses a change).
+  Features and scores then run for the dirty athletes only, with that date;
+  when ``as_of`` differs from the last completed night
+  (``state['pipeline.as_of']``) every athlete's calendar grows by a day, so all
+  athletes are processed (the stages themselves are incremental). Dirty marks
+  are cleared only for chunks that succeeded.
+* **Idempotent.** A second nightly run for the same ``as_of`` finds no new
+  ledger rows and the same ``as_of``: features and scores are skipped, the
+  report is left alone when it exists, and the alert stage's outbox sends
+  nothing twice (but retries earlier failed deliveries).
+* **Retries only on I/O.** Tasks retry (2 times) only when they fail with an
+  ``OSError`` (a flaky disk or network filesystem); a logic or data error fails
+  at once.
+* **Stages that do not exist yet** (a fresh checkout during development) are
+  reported in the run's problems and their downstream steps are skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from pipelines.config import Config, load_config
+from pipelines.store import Store
+
+__all__ = [
+    "RunStore",
+    "RunSummary",
+    "PipelineFailed",
+    "STAGES",
+    "stage_function",
+    "call_stage",
+    "run_lock",
+    "chunked",
+    "collect_changes",
+    "nightly",
+    "ingest",
+    "features",
+    "score",
+    "report",
+    "alert",
+    "backfill",
+    "build_task_runner",
+    "run_flow",
+    "set_progress",
+    "format_summary",
+    "report_path_for",
+]
+
+#: stage name -> (module, function). Missing modules are reported, not fatal.
+STAGES: dict[str, tuple[str, str]] = {
+    "ingest": ("pipelines.ingest", "ingest_paths"),
+    "features": ("pipelines.stage_features", "run_features"),
+    "score": ("pipelines.stage_score", "run_scores"),
+    "report": ("pipelines.stage_report", "run_report"),
+    "alert": ("pipelines.stage_alert", "run_alerts"),
+}
+
+STATE_DIRTY = "pipeline.dirty"
+STATE_LEDGER_SEEN = "pipeline.ledger_seen"
+STATE_AS_OF = "pipeline.as_of"
+
+_DATE_COLS = (("sessions", "local_date"), ("sleep", "wake_date"), ("wellness", "date"))
+
+
+class PipelineFailed(RuntimeError):
+    """A run finished with failed steps; ``summary`` holds what was done."""
+
+    def __init__(self, message: str, summary: "RunSummary") -> None:
+        super().__init__(message)
+        self.summary = summary
+
+    def __reduce__(self):  # picklable for Prefect result handling
+        return (PipelineFailed, (self.args[0], self.summary))
+
+
+# ---------------------------------------------------------------------- store
+class RunStore(Store):
+    """The store as seen by the tasks of a run whose flow holds the writer lock.
+
+    ``lock()`` does nothing: the flow took the real, exclusive lock before any
+    task started and releases it after the last one finished. Tasks may run in
+    other threads or on Dask workers, where the flow's lock cannot be re-entered.
+    """
+
+    @contextlib.contextmanager
+    def lock(self, *args: Any, **kwargs: Any) -> Iterator[None]:  # noqa: D401
+        yield
+
+
+_HELD: dict[str, int] = {}
+_HELD_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def run_lock(root: str | Path, timeout_s: float) -> Iterator[None]:
+    """Hold the store's writer lock for a flow run (re-entrant within this process).
+
+    Raises
+    ------
+    pipelines.store.StoreLockedError
+        When another process holds the lock for longer than ``timeout_s``.
+    """
+    key = str(Path(root).resolve())
+    with _HELD_GUARD:
+        nested = key in _HELD
+        if nested:
+            _HELD[key] += 1
+    if nested:
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                _HELD[key] -= 1
+        return
+    st = Store(root)
+    with st.lock(timeout_s=timeout_s):
+        with _HELD_GUARD:
+            _HELD[key] = 1
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                _HELD.pop(key, None)
+
+
+# ---------------------------------------------------------------------- stages
+def stage_function(name: str) -> Callable[..., Any] | None:
+    """The stage function, or None when its module does not exist (yet)."""
+    module, attr = STAGES[name]
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name == module:
+            return None
+        raise
+    return getattr(mod, attr, None)
+
+
+def call_stage(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` with the keyword arguments its signature accepts.
+
+    The flows offer every parameter they know (``since``, ``names``, ``week`` ...);
+    a stage takes what it understands. Required parameters that are not offered
+    still raise ``TypeError``.
+    """
+    sig = inspect.signature(fn)
+    if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
+    return fn(*args, **kwargs)
+
+
+def _missing(name: str) -> str:
+    module = STAGES[name][0]
+    return f"{name}: stage not available ({module.replace('.', '/')}.py is missing); skipped"
+
+
+def _get(obj: Any, *names: str) -> Any:
+    """First of ``names`` found on ``obj`` as attribute or key, else None."""
+    if obj is None:
+        return None
+    for n in names:
+        if isinstance(obj, dict) and n in obj:
+            return obj[n]
+        if hasattr(obj, n):
+            return getattr(obj, n)
+    return None
+
+
+def _count(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, pl.DataFrame):
+        return value.height
+    if isinstance(value, (list, tuple, set, dict)):
+        return len(value)
+    return None
+
+
+def chunked(items: Sequence[str], size: int) -> list[list[str]]:
+    """Split ``items`` into consecutive chunks of at most ``size``."""
+    if size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {size}")
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def report_path_for(cfg: Config, as_of: date) -> Path:
+    """Report file of the ISO week containing ``as_of``: ``<out_dir>/strainwatch-2026-W47.html``."""
+    y, w, _ = as_of.isocalendar()
+    return cfg.report_dir() / f"strainwatch-{y}-W{w:02d}.html"
+
+
+def _iso_week(d: date) -> str:
+    y, w, _ = d.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+# ---------------------------------------------------------------------- progress
+_PROGRESS: Callable[[str, int, int | None], None] | None = None
+
+
+def set_progress(fn: Callable[[str, int, int | None], None] | None) -> None:
+    """Install ``fn(step, done, total)``, called by in-process runs as steps advance."""
+    global _PROGRESS
+    _PROGRESS = fn
+
+
+def _progress(step: str, done: int, total: int | None) -> None:
+    if _PROGRESS is not None:
+        try:
+            _PROGRESS(step, done, total)
+        except Exception:  # a display problem must never break a run
+            pass
+
+
+# ---------------------------------------------------------------------- summary
+@dataclass
+class RunSummary:
+    """What one run did; printed as a one-screen summary by the CLI."""
+
+    flow: str
+    as_of: str | None
+    store: str
+    files: dict[str, int] = field(default_factory=dict)
+    rows_added: int = 0
+    athletes_total: int = 0
+    athletes_changed: int = 0
+    athletes_processed: int = 0
+    changed_from: str | None = None
+    days_scored: int | None = None
+    bands: dict[str, int] = field(default_factory=dict)
+    report_path: str | None = None
+    alerts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # input files rejected by this run, with reasons
+    notes: list[str] = field(default_factory=list)
+    steps: dict[str, dict[str, float]] = field(default_factory=dict)
+    failed: bool = False
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def own_seconds(self) -> float:
+        """Seconds spent inside strainwatch's stage functions (per step, capped at the step's wall time)."""
+        return sum(min(s.get("own_s", 0.0), s.get("wall_s", 0.0)) for s in self.steps.values())
+
+
+def format_summary(s: RunSummary) -> str:
+    """The one-screen summary printed at the end of every run."""
+    lines = [f"strainwatch {s.flow}" + (f" for {s.as_of}" if s.as_of else "") + f"  (store {s.store})"]
+    if s.files:
+        f = s.files
+        lines.append(
+            f"  files      {f.get('seen', 0)} seen, {f.get('ingested', 0)} ingested, {f.get('unchanged', 0)} unchanged, "
+            f"{f.get('duplicate', 0)} duplicate, {f.get('rejected', 0)} rejected"
+            + (f", {f['previously_rejected']} rejected earlier" if f.get("previously_rejected") else "")
+            + f"; {s.rows_added} new rows"
+        )
+    lines.append(
+        f"  athletes   {s.athletes_total} in store, {s.athletes_changed} with new data"
+        + (f" (from {s.changed_from})" if s.changed_from else "")
+        + f", {s.athletes_processed} recomputed"
+    )
+    if s.days_scored is not None:
+        lines.append(f"  scored     {s.days_scored} athlete-days")
+    if s.bands:
+        order = ["high", "moderate", "low", "insufficient_data"]
+        parts = [f"{b} {s.bands[b]}" for b in order if b in s.bands] + [
+            f"{b} {n}" for b, n in s.bands.items() if b not in order]
+        lines.append(f"  flags      {s.as_of}: " + ", ".join(parts))
+    if s.report_path:
+        lines.append(f"  report     {s.report_path}")
+    if s.alerts:
+        lines.append("  alerts     " + ", ".join(f"{k} {v}" for k, v in s.alerts.items()))
+    for n in s.notes:
+        lines.append(f"  note       {n}")
+    steps = ", ".join(f"{k} {v.get('wall_s', 0):.1f} s" for k, v in s.steps.items())
+    lines.append(f"  time       {s.wall_s:.1f} s" + (f" ({steps})" if steps else ""))
+    if s.rejected:
+        lines.append(f"  rejected   {len(s.rejected)} input files:")
+        for p in s.rejected[:5]:
+            lines.append(f"    - {p}")
+        if len(s.rejected) > 5:
+            lines.append(f"    ... and {len(s.rejected) - 5} more (see `strainwatch ledger --status rejected`)")
+    if s.problems:
+        lines.append(f"  problems   {len(s.problems)}:")
+        for p in s.problems[:10]:
+            lines.append(f"    - {p}")
+        if len(s.problems) > 10:
+            lines.append(f"    ... and {len(s.problems) - 10} more")
+    elif not s.rejected:
+        lines.append("  problems   none")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- change tracking
+def collect_changes(store: Store) -> dict[str, str]:
+    """Mark athletes dirty from ledger rows not yet consumed; return the dirty map.
+
+    Every ``ingested`` ledger row with an id above ``state['pipeline.ledger_seen']``
+    makes its athletes dirty from the earliest date that the file's stored rows
+    touch (sessions ``local_date``, sleep ``wake_date``, wellness ``date``). The
+    dirty map is saved before the mark moves, so a crash in between only causes
+    a recompute, never a lost change.
+
+    Returns
+    -------
+    dict of str to str
+        Athlete id -> earliest changed date (ISO), including older dirty marks.
+    """
+    dirty: dict[str, str] = json.loads(store.get_state(STATE_DIRTY, "{}") or "{}")
+    if not store.ledger_path.exists():
+        return dirty
+    seen = int(store.get_state(STATE_LEDGER_SEEN, "0") or 0)
+    con = store.connect()
+    try:
+        rows = con.execute(
+            "SELECT id, path, athlete_id FROM ledger WHERE id > ? AND status = 'ingested' ORDER BY id", (seen,)
+        ).fetchall()
+        top = con.execute("SELECT COALESCE(MAX(id), 0) FROM ledger").fetchone()[0]
+    finally:
+        con.close()
+    if top <= seen:
+        return dirty
+    paths_by_athlete: dict[str, set[str]] = {}
+    for _id, path, athletes in rows:
+        for a in (athletes or "").split(","):
+            if a:
+                paths_by_athlete.setdefault(a, set()).add(path)
+    for a, paths in paths_by_athlete.items():
+        earliest: date | None = None
+        for table, col in _DATE_COLS:
+            p = store.partition_path(table, a)
+            if not p.exists():
+                continue
+            d = (
+                pl.scan_parquet(p)
+                .filter(pl.col("source_file").is_in(sorted(paths)))
+                .select(pl.col(col).min())
+                .collect()
+                .item()
+            )
+            if d is not None and (earliest is None or d < earliest):
+                earliest = d
+        if earliest is None:
+            continue  # the file's rows were all superseded: nothing of its own is stored
+        old = dirty.get(a)
+        dirty[a] = min(old, earliest.isoformat()) if old else earliest.isoformat()
+    store.set_state(STATE_DIRTY, json.dumps(dirty, sort_keys=True))
+    store.set_state(STATE_LEDGER_SEEN, str(top))
+    return dirty
+
+
+def _clear_dirty(store: Store, athletes: Sequence[str], snapshot: dict[str, str]) -> None:
+    """Clear dirty marks of ``athletes`` that are unchanged since ``snapshot``."""
+    dirty: dict[str, str] = json.loads(store.get_state(STATE_DIRTY, "{}") or "{}")
+    for a in athletes:
+        if a in dirty and dirty[a] == snapshot.get(a, dirty[a]):
+            del dirty[a]
+    store.set_state(STATE_DIRTY, json.dumps(dirty, sort_keys=True))
+
+
+def _bands_on(store: Store, as_of: date) -> dict[str, int]:
+    d = store.table_dir("scores")
+    if not d.exists() or not any(d.glob("a-*.parquet")):
+        return {}
+    df = (
+        pl.scan_parquet(str(d / "a-*.parquet"))
+        .filter(pl.col("date") == as_of)
+        .group_by("risk_band")
+        .len()
+        .collect()
+    )
+    return {b: int(n) for b, n in df.sort("risk_band").iter_rows()}
+
+
+# ---------------------------------------------------------------------- tasks
+def _retry_on_io(task_obj: Any, task_run: Any, state: Any) -> bool:
+    """Retry only failures caused by I/O (``OSError``), never logic or data errors."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+_DEFAULT_RUNNER = ThreadPoolTaskRunner(max_workers=4)
+
+_TASK_OPTS: dict[str, Any] = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3,
+                                  retry_condition_fn=_retry_on_io)
+
+
+@task(name="ingest", **_TASK_OPTS)
+def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
+    """Read new files of the input folders into the store (:func:`pipelines.ingest.ingest_paths`)."""
+    fn = stage_function("ingest")
+    t0 = time.perf_counter()
+    folders = [str(p) for p in cfg.inputs.folders]
+    result = call_stage(
+        fn,
+        RunStore(store_root),
+        folders,
+        tz_for=cfg.tz_for,
+        device_map=cfg.device_map(),
+        on_bad_row=cfg.inputs.on_bad_row,
+        retry_rejected=cfg.inputs.retry_rejected,
+        workers=cfg.inputs.workers,
+        progress=lambda done, total, _name: _progress("ingest", done, total),
+    )
+    s = result
+    return {
+        "files": {
+            "seen": s.files_seen, "ingested": s.ingested, "unchanged": s.unchanged,
+            "duplicate": s.duplicate, "rejected": s.rejected, "previously_rejected": s.previously_rejected,
+        },
+        "rows_added": s.rows_added,
+        "problems": list(s.problems),
+        "own_s": time.perf_counter() - t0,
+    }
+
+
+@task(name="features", task_run_name="features-{chunk_no}", **_TASK_OPTS)
+def features_chunk(store_root: str, chunk_no: int, athletes: list[str], as_of: date,
+                   params: dict[str, Any], since: date | None,
+                   athlete_info: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Feature stage for one chunk of athletes."""
+    fn = stage_function("features")
+    t0 = time.perf_counter()
+    result = call_stage(fn, RunStore(store_root), as_of=as_of, athletes=athletes, params=dict(params) or None,
+                        since=since, athlete_info={a: athlete_info[a] for a in athletes if a in athlete_info})
+    return {"athletes": athletes, "own_s": time.perf_counter() - t0,
+            "rows": _count(_get(result, "rows", "days", "n_rows")) if not isinstance(result, int) else result}
+
+
+@task(name="score", task_run_name="score-{chunk_no}", **_TASK_OPTS)
+def score_chunk(feats: dict[str, Any], store_root: str, chunk_no: int, as_of: date,
+                params: dict[str, Any], model_path: str | None, since: date | None) -> dict[str, Any]:
+    """Scorer for one chunk of athletes (after its feature chunk)."""
+    fn = stage_function("score")
+    athletes = feats["athletes"]
+    t0 = time.perf_counter()
+    result = call_stage(fn, RunStore(store_root), as_of=as_of, athletes=athletes, params=dict(params) or None,
+                        model_path=model_path, since=since)
+    days = result if isinstance(result, int) and not isinstance(result, bool) else _count(
+        _get(result, "days_scored", "rows", "scores", "n_rows"))
+    if days is None and isinstance(result, pl.DataFrame):
+        days = result.height
+    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "days": days}
+
+
+@task(name="report", **_TASK_OPTS)
+def report_task(store_root: str, as_of: date, out_path: str, names: dict[str, str],
+                athletes: list[str] | None = None) -> dict[str, Any]:
+    """Weekly coach report for the ISO week containing ``as_of``."""
+    fn = stage_function("report")
+    t0 = time.perf_counter()
+    result = call_stage(fn, RunStore(store_root), week=_iso_week(as_of), as_of=as_of, out_path=Path(out_path),
+                        athletes=athletes, names=names)
+    path = _get(result, "path", "out_path") if not isinstance(result, (str, Path)) else result
+    return {"path": str(path or out_path), "own_s": time.perf_counter() - t0}
+
+
+@task(name="alert", cache_policy=NO_CACHE)  # no retries: the outbox retries failed deliveries next run
+def alert_task(store_root: str, as_of: date, channels: dict[str, list[str]], dry_run: bool,
+               names: dict[str, str]) -> dict[str, Any]:
+    """Deload alerts through the outbox (never twice, never lost)."""
+    fn = stage_function("alert")
+    t0 = time.perf_counter()
+    result = call_stage(fn, RunStore(store_root), as_of=as_of, channels=channels, dry_run=dry_run, names=names)
+    counts: dict[str, int] = {}
+    for k in ("sent", "would_send", "skipped", "already_sent", "failed", "pending", "retried"):
+        v = _count(_get(result, k))
+        if v:
+            counts[k] = v
+    problems = [str(p) for p in (_get(result, "problems", "errors") or [])]
+    return {"counts": counts, "problems": problems, "own_s": time.perf_counter() - t0}
+
+
+# ---------------------------------------------------------------------- helpers for flows
+def _config(config_path: str | None, store: str | None, inputs: Sequence[str] | None,
+            dry_run: bool | None = None) -> Config:
+    overrides: dict[str, dict[str, Any]] = {}
+    if store:
+        overrides["store"] = {"path": str(store)}
+    if inputs:
+        overrides["inputs"] = {"folders": [str(p) for p in inputs]}
+    if dry_run is not None:
+        overrides["alerts"] = {"dry_run": dry_run}
+    return load_config(config_path, overrides=overrides or None)
+
+
+def _as_date(value: date | str | None, cfg: Config) -> date:
+    if value is None:
+        return cfg.today()
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"as_of: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+@contextlib.contextmanager
+def _step(summary: RunSummary, name: str) -> Iterator[dict[str, float]]:
+    rec = {"wall_s": 0.0, "own_s": 0.0}
+    t0 = time.perf_counter()
+    try:
+        yield rec
+    finally:
+        rec["wall_s"] = time.perf_counter() - t0
+        summary.steps[name] = rec
+
+
+def _logger():
+    try:
+        return get_run_logger()
+    except Exception:  # outside a run (direct .fn calls in tests)
+        import logging
+
+        return logging.getLogger("strainwatch.flows")
+
+
+@flow(name="per-athlete", task_runner=_DEFAULT_RUNNER, log_prints=False)
+def per_athlete(store_root: str, cfg: Config, as_of: date, athletes: list[str], since: date | None = None,
+                do_scores: bool = True) -> dict[str, Any]:
+    """Features then scores for ``athletes``, mapped over chunks of ``[run] chunk_size``.
+
+    This subflow carries the configured task runner (threads, or Dask through
+    prefect-dask), so the same code fans out locally, on a ``LocalCluster`` or on
+    a remote scheduler. Chunk failures are collected, not raised: the parent
+    clears dirty marks only for the athletes in ``done``.
+    """
+    log = _logger()
+    chunks = chunked(athletes, cfg.run.chunk_size)
+    idx = list(range(len(chunks)))
+    out: dict[str, Any] = {"done": [], "days": 0, "days_known": True, "own_s": 0.0, "problems": []}
+    fut_f = features_chunk.map(store_root, idx, chunks, as_of, _unmapped(cfg.features.params), since,
+                               _unmapped(cfg.athlete_overrides()))
+    fut_s = None
+    if do_scores:
+        mp = str(cfg.scorer.model_path) if cfg.scorer.model_path else None
+        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg.scorer.params), mp, since)
+    failed_f: set[int] = set()
+    for i, ff in enumerate(fut_f):
+        try:
+            r = ff.result()
+        except Exception as err:
+            failed_f.add(i)
+            out["problems"].append(f"features chunk {i} ({chunks[i][0]}..{chunks[i][-1]}): {type(err).__name__}: {err}")
+            log.error("features chunk %s failed: %s", i, err)
+            continue
+        out["own_s"] += r["own_s"]
+        if fut_s is None:
+            out["done"].extend(chunks[i])
+        _progress("features", i + 1, len(chunks))
+    for i, fs in enumerate(fut_s or []):
+        try:
+            r = fs.result()
+        except Exception as err:
+            if i not in failed_f:  # else it failed only because its feature chunk did
+                out["problems"].append(f"score chunk {i} ({chunks[i][0]}..{chunks[i][-1]}): {type(err).__name__}: {err}")
+                log.error("score chunk %s failed: %s", i, err)
+            continue
+        out["own_s"] += r["own_s"]
+        if r["days"] is None:
+            out["days_known"] = False
+        else:
+            out["days"] += r["days"]
+        out["done"].extend(r["athletes"])
+        _progress("score", i + 1, len(chunks))
+    return out
+
+
+def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
+                 athletes: list[str], since: date | None, *, do_scores: bool = True) -> list[str]:
+    """Run :func:`per_athlete` with the configured task runner; merge into ``summary``."""
+    if stage_function("features") is None:
+        summary.problems.append(_missing("features"))
+        return []
+    if do_scores and stage_function("score") is None:
+        summary.problems.append(_missing("score"))
+        do_scores = False
+    with _step(summary, "features+score" if do_scores else "features") as rec:
+        sub = per_athlete.with_options(task_runner=build_task_runner(cfg))
+        with shared_api_for_workers(cfg):
+            out = sub(str(store.root), cfg, as_of, list(athletes), since, do_scores)
+        rec["own_s"] = out["own_s"]
+    for p in out["problems"]:
+        _fail(summary, p)
+    done = out["done"]
+    summary.athletes_processed = len(done)
+    if do_scores:
+        summary.days_scored = out["days"] if out["days_known"] else _scored_rows(store, done, since, as_of)
+    return done
+
+
+def _unmapped(value: Any) -> Any:
+    from prefect.utilities.annotations import unmapped
+
+    return unmapped(value)
+
+
+def _scored_rows(store: Store, athletes: list[str], since: date | None, as_of: date) -> int:
+    n = 0
+    for a in athletes:
+        p = store.partition_path("scores", a)
+        if p.exists():
+            q = pl.scan_parquet(p).filter(pl.col("date") <= as_of)
+            if since is not None:
+                q = q.filter(pl.col("date") >= since)
+            n += q.select(pl.len()).collect().item()
+    return n
+
+
+def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, force: bool) -> None:
+    if not cfg.report.enabled:
+        summary.notes.append("report disabled ([report] enabled = false)")
+        return
+    if stage_function("report") is None:
+        summary.notes.append(_missing("report"))
+        return
+    out = report_path_for(cfg, as_of)
+    if out.exists() and not force:
+        summary.report_path = f"{out} (unchanged)"
+        return
+    with _step(summary, "report") as rec:
+        try:
+            r = report_task(str(store.root), as_of, str(out), cfg.names())
+            rec["own_s"] = r["own_s"]
+            summary.report_path = r["path"]
+        except Exception as err:
+            _fail(summary, f"report: {type(err).__name__}: {err}")
+
+
+def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> None:
+    if not cfg.alerts.enabled:
+        summary.notes.append("alerts disabled ([alerts] enabled = false)")
+        return
+    if stage_function("alert") is None:
+        summary.notes.append(_missing("alert"))
+        return
+    with _step(summary, "alert") as rec:
+        try:
+            channels = cfg.alert_channels()
+            r = alert_task(str(store.root), as_of, channels, cfg.alerts.dry_run, cfg.names())
+            rec["own_s"] = r["own_s"]
+            summary.alerts = r["counts"] or {"sent": 0}
+            if cfg.alerts.dry_run:
+                summary.notes.append("alerts: dry run ([alerts] dry_run = true), nothing delivered")
+            summary.problems.extend(f"alert: {p}" for p in r["problems"])
+        except Exception as err:
+            _fail(summary, f"alert: {type(err).__name__}: {err}")
+
+
+def _fail(summary: RunSummary, problem: str) -> None:
+    """Record a failed step: the run goes on where it can and ends *Failed*."""
+    summary.problems.append(problem)
+    summary.failed = True
+
+
+def _finish(summary: RunSummary, t0: float) -> dict[str, Any]:
+    """Return the summary, or raise :class:`PipelineFailed` when a step failed.
+
+    Rejected input files are problems to show, not a failed run.
+    """
+    summary.wall_s = time.perf_counter() - t0
+    if summary.failed:
+        raise PipelineFailed(format_summary(summary), summary)
+    return summary.to_dict()
+
+
+# ---------------------------------------------------------------------- flows
+
+
+def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
+    if not cfg.inputs.folders:
+        summary.notes.append("no input folders ([inputs] folders or --input): ingest skipped")
+        return
+    missing = [str(p) for p in cfg.inputs.folders if not Path(p).exists()]
+    if missing:
+        _fail(summary, "ingest: input folder not found: " + ", ".join(missing))
+        return
+    with _step(summary, "ingest") as rec:
+        try:
+            r = ingest_task(str(store.root), cfg)
+        except Exception as err:
+            _fail(summary, f"ingest: {type(err).__name__}: {err}")
+            return
+        rec["own_s"] = r["own_s"]
+    summary.files = r["files"]
+    summary.rows_added = r["rows_added"]
+    summary.rejected.extend(r["problems"])
+
+
+@flow(name="nightly", task_runner=_DEFAULT_RUNNER, log_prints=False)
+def nightly(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
+            inputs: list[str] | None = None, dry_run: bool | None = None) -> dict[str, Any]:
+    """Ingest new exports, then features, scores, the weekly report and alerts for ``as_of``.
+
+    Parameters
+    ----------
+    as_of : str, optional
+        ``YYYY-MM-DD``; default today in the team's time zone (``[team] timezone``).
+    config_path : str, optional
+        ``strainwatch.toml`` (default ``$STRAINWATCH_CONFIG`` or ``./strainwatch.toml``).
+    store, inputs : optional
+        Override ``[store] path`` and ``[inputs] folders``.
+    dry_run : bool, optional
+        Override ``[alerts] dry_run``.
+
+    Returns
+    -------
+    dict
+        :class:`RunSummary` as a dict. Raises :class:`PipelineFailed` (the flow
+        run ends *Failed*) when a step failed; rejected input files alone are
+        reported but do not fail the run.
+    """
+    t0 = time.perf_counter()
+    cfg = _config(config_path, store, inputs, dry_run)
+    day = _as_date(as_of, cfg)
+    st = Store(cfg.store.path)
+    summary = RunSummary(flow="nightly", as_of=day.isoformat(), store=str(st.root))
+    with run_lock(st.root, cfg.store.lock_timeout_s):
+        _ingest_into(st, cfg, summary)
+        dirty = collect_changes(st)
+        all_athletes = st.all_athletes()
+        summary.athletes_total = len(all_athletes)
+        summary.athletes_changed = len([a for a in dirty if a in set(all_athletes)])
+        last = st.get_state(STATE_AS_OF)
+        if last != day.isoformat():
+            targets = all_athletes
+            since = None
+            if last is not None and dirty:
+                summary.notes.append(f"new night (last completed {last}): every athlete's calendar grows")
+        else:
+            targets = sorted(a for a in dirty if a in set(all_athletes))
+            since = date.fromisoformat(min(dirty[a] for a in targets)) if targets else None
+        if since is not None:
+            summary.changed_from = since.isoformat()
+        changed = False
+        if targets:
+            snapshot = dict(dirty)
+            done = _per_athlete(st, cfg, summary, day, targets, since)
+            changed = bool(done)
+            if stage_function("score") is not None and done:
+                _clear_dirty(st, done, snapshot)
+                if len(done) == len(targets):
+                    st.set_state(STATE_AS_OF, day.isoformat())
+        else:
+            summary.days_scored = 0
+            summary.notes.append(f"nothing changed since the last run for {day}: features and scores skipped")
+        summary.bands = _bands_on(st, day)
+        if stage_function("score") is not None:
+            _do_report(st, cfg, summary, day, force=changed)
+            _do_alerts(st, cfg, summary, day)
+    return _finish(summary, t0)
+
+
+@flow(name="ingest", task_runner=_DEFAULT_RUNNER)
+def ingest(config_path: str | None = None, store: str | None = None,
+           inputs: list[str] | None = None) -> dict[str, Any]:
+    """Ingest the input folders only (the nightly run picks up what changed)."""
+    t0 = time.perf_counter()
+    cfg = _config(config_path, store, inputs)
+    st = Store(cfg.store.path)
+    summary = RunSummary(flow="ingest", as_of=None, store=str(st.root))
+    with run_lock(st.root, cfg.store.lock_timeout_s):
+        _ingest_into(st, cfg, summary)
+        summary.athletes_total = len(st.all_athletes())
+    return _finish(summary, t0)
+
+
+def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store: str | None,
+               athletes: list[str] | None, do_scores: bool, since: str | None = None) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    cfg = _config(config_path, store, None)
+    day = _as_date(as_of, cfg)
+    st = Store(cfg.store.path)
+    summary = RunSummary(flow=flow_name, as_of=day.isoformat(), store=str(st.root))
+    with run_lock(st.root, cfg.store.lock_timeout_s):
+        all_athletes = st.all_athletes()
+        targets = [a for a in (athletes or all_athletes)]
+        unknown = sorted(set(targets) - set(all_athletes))
+        if unknown:
+            _fail(summary, "unknown athletes (no data in store): " + ", ".join(unknown))
+            targets = [a for a in targets if a not in unknown]
+        summary.athletes_total = len(all_athletes)
+        if targets:
+            _per_athlete(st, cfg, summary, day, targets, date.fromisoformat(since) if since else None,
+                         do_scores=do_scores)
+        if do_scores:
+            summary.bands = _bands_on(st, day)
+    return _finish(summary, t0)
+
+
+@flow(name="features", task_runner=_DEFAULT_RUNNER)
+def features(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
+             athletes: list[str] | None = None) -> dict[str, Any]:
+    """Compute and store FEATURES up to ``as_of`` for ``athletes`` (default all), in chunks."""
+    return _recompute("features", as_of, config_path, store, athletes, do_scores=False)
+
+
+@flow(name="score", task_runner=_DEFAULT_RUNNER)
+def score(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
+          athletes: list[str] | None = None) -> dict[str, Any]:
+    """Features then scores up to ``as_of`` (features are refreshed first so scores never lag them)."""
+    return _recompute("score", as_of, config_path, store, athletes, do_scores=True)
+
+
+@flow(name="backfill", task_runner=_DEFAULT_RUNNER)
+def backfill(date_from: str, date_to: str, config_path: str | None = None, store: str | None = None,
+             reports: bool = False) -> dict[str, Any]:
+    """Recompute features and scores of every athlete for ``date_from``..``date_to``.
+
+    Alerts are never sent for past days. With ``reports``, the weekly report of
+    every ISO week in the range is (re)written.
+    """
+    t0 = time.perf_counter()
+    cfg = _config(config_path, store, None)
+    d0, d1 = _as_date(date_from, cfg), _as_date(date_to, cfg)
+    if d1 < d0:
+        raise ValueError(f"backfill: --to {d1} is before --from {d0}")
+    st = Store(cfg.store.path)
+    summary = RunSummary(flow="backfill", as_of=d1.isoformat(), store=str(st.root), changed_from=d0.isoformat())
+    with run_lock(st.root, cfg.store.lock_timeout_s):
+        collect_changes(st)
+        all_athletes = st.all_athletes()
+        summary.athletes_total = len(all_athletes)
+        if all_athletes:
+            _per_athlete(st, cfg, summary, d1, all_athletes, d0)
+            summary.bands = _bands_on(st, d1)
+            if reports and stage_function("score") is not None:
+                d = d0
+                while d <= d1:
+                    _do_report(st, cfg, summary, d, force=True)
+                    d += timedelta(days=7)
+                if d1.isocalendar()[:2] != (d - timedelta(days=7)).isocalendar()[:2]:
+                    _do_report(st, cfg, summary, d1, force=True)
+        summary.notes.append("alerts are not sent by a backfill")
+    return _finish(summary, t0)
+
+
+@flow(name="report", task_runner=_DEFAULT_RUNNER)
+def report(as_of: str | None = None, config_path: str | None = None, store: str | None = None) -> dict[str, Any]:
+    """Write the weekly report of the ISO week containing ``as_of``."""
+    t0 = time.perf_counter()
+    cfg = _config(config_path, store, None)
+    day = _as_date(as_of, cfg)
+    st = Store(cfg.store.path)
+    summary = RunSummary(flow="report", as_of=day.isoformat(), store=str(st.root))
+    with run_lock(st.root, cfg.store.lock_timeout_s):
+        if stage_function("report") is None:
+            _fail(summary, _missing("report"))
+        else:
+            _do_report(st, cfg, summary, day, force=True)
+    return _finish(summary, t0)
+
+
+@flow(name="alert", task_runner=_DEFAULT_RUNNER)
+def alert(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
+          dry_run: bool | None = None) -> dict[str, Any]:
+    """Send the deload alerts due for ``as_of`` (outbox: never twice, never lost)."""
+    t0 = time.perf_counter()
+    cfg = _config(config_path, store, None, dry_run)
+    day = _as_date(as_of, cfg)
+    st = Store(cfg.store.path)
+    summary = RunSummary(flow="alert", as_of=day.isoformat(), store=str(st.root))
+    with run_lock(st.root, cfg.store.lock_timeout_s):
+        if stage_function("alert") is None:
+            _fail(summary, _missing("alert"))
+        else:
+            _do_alerts(st, cfg, summary, day)
+    return _finish(summary, t0)
+
+
+FLOWS = {"nightly": nightly, "ingest": ingest, "features": features, "score": score,
+         "report": report, "alert": alert, "backfill": backfill}
+
+
+# ---------------------------------------------------------------------- running
+def build_task_runner(cfg: Config) -> Any:
+    """The task runner of ``[run]``: threads (default) or a Dask cluster through prefect-dask.
+
+    ``task_runner = "dask"`` without ``dask_address`` starts a temporary
+    ``LocalCluster`` of ``dask_workers`` single-threaded worker processes with
+    the dashboard off; with an address, chunks go to that scheduler.
+    """
+    if cfg.run.task_runner == "thread":
+        return ThreadPoolTaskRunner(max_workers=cfg.run.max_workers or min(8, (os.cpu_count() or 2) * 2))
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:  # pragma: no cover - depends on the install
+        raise RuntimeError('task_runner = "dask" needs the dask extra: pip install "strainwatch[dask]"') from None
+    if cfg.run.dask_address:
+        return DaskTaskRunner(address=cfg.run.dask_address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": cfg.run.dask_workers, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
+
+
+@contextlib.contextmanager
+def shared_api_for_workers(cfg: Config) -> Iterator[str | None]:
+    """Make worker processes of a Dask run report to the flow's Prefect API.
+
+    Each process without ``PREFECT_API_URL`` starts its own temporary server
+    (10-15 s each, all on one SQLite file). For a Dask run this starts the
+    ephemeral server in this process first (or takes the configured or test
+    harness API) and exports ``PREFECT_API_URL`` so that local workers inherit it.
+    Remote workers need a real server: set ``PREFECT_API_URL`` on them.
+    """
+    if cfg.run.task_runner != "dask":
+        yield None
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        # ephemeral mode: the flow process already runs a temporary server; reuse it
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()
+        server.start()
+        url = server.api_url
+    old = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+    finally:
+        if old is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = old
+
+
+def run_flow(name: str, **params: Any) -> RunSummary:
+    """Run one flow in-process; return its summary.
+
+    The task runner comes from the configuration inside the flow (the
+    ``per-athlete`` subflow), so served, scheduled and in-process runs behave
+    alike. A failed run raises :class:`PipelineFailed` carrying the summary;
+    :class:`~pipelines.store.StoreLockedError` when another run holds the store.
+    """
+    state = FLOWS[name](**params, return_state=True)
+    if state.is_completed():
+        return RunSummary(**state.result())
+    err = state.result(raise_on_failure=False)
+    if isinstance(err, BaseException):
+        raise err
+    raise RuntimeError(f"flow {name} ended in state {state.type.value}: {state.message}")
