@@ -650,6 +650,8 @@ def read_kind(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
                      + ", ".join(repr(x) for x in extra))
 
     # ---- strings: fast path (polars), slow path (csv module) on ragged rows
+    if text.count('"') % 2:
+        _check_unclosed_quote(text, sep, name)
     ncols = len(cols)
     df, line_col, ragged = _read_strings(text, sep, ncols, name, ctx, notes)
     n_records = df.height
@@ -742,6 +744,28 @@ def _read_strings(text: str, sep: str, ncols: int, name: str, ctx: ReadContext,
         pl.Series("__line", lines, dtype=pl.Int64),
     )
     return df, True, len(ragged)
+
+
+def _check_unclosed_quote(text: str, sep: str, name: str) -> None:
+    """Raise when a quoted value runs to the end of the file (its closing quote is missing).
+
+    Such a value would swallow every later row into one cell. Called only when
+    the file has an odd number of ``"`` (a literal quote inside an unquoted
+    value, as in ``6'2"``, is legal and passes).
+    """
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"', strict=True)
+    prev = 0
+    try:
+        for _row in reader:
+            prev = reader.line_num
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            raise BadRowError(name, 'a quoted value starting on this line has no closing \'"\' '
+                                    "(every later row would be read into it)", line=prev + 1) from None
+    finally:
+        csv.field_size_limit(old_limit)
 
 
 def _lines_for(df: pl.DataFrame, positions: list[int], text: str, sep: str, line_col: bool,
