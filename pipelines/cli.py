@@ -28,6 +28,7 @@ app = typer.Typer(
 #: Modules under ``pipelines`` that add commands with ``register(app)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "cli_ingest",
+    "cli_run",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
