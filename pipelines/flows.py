@@ -711,6 +711,10 @@ def _finish(summary: RunSummary, t0: float) -> dict[str, Any]:
     Rejected input files are problems to show, not a failed run.
     """
     summary.wall_s = time.perf_counter() - t0
+    try:  # served and scheduled runs: the summary appears in the flow run's logs
+        get_run_logger().info("%s", format_summary(summary))
+    except Exception:
+        pass
     if summary.failed:
         raise PipelineFailed(format_summary(summary), summary)
     return summary.to_dict()
