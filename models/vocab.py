@@ -62,12 +62,12 @@ REASON_TEXT: dict[str, str] = {
 ADJUSTMENT_TEXT: dict[str, str] = {
     "cut_volume": (
         "Cut next week's training load to about {target_au:.0f} AU "
-        "(1.1 x your chronic weekly load of {chronic_au:.0f} AU), "
+        "({ratio:g} x your chronic weekly load of {chronic_au:.0f} AU), "
         "{cut_pct:.0f} % less than this week's {acute_au:.0f} AU."
     ),
     "hold_volume": (
-        "Hold your weekly load at about {acute_au:.0f} AU for now, "
-        "then raise it by no more than 10 % a week (at most {next_max_au:.0f} AU next week)."
+        "Hold next week's load at about this week's {acute_au:.0f} AU ({cause}), "
+        "then raise it by no more than {max_pct:.0f} % a week."
     ),
     "easy_day": (
         "Make today an easy day (light aerobic work only): {cause}."
@@ -84,15 +84,15 @@ ADJUSTMENT_TEXT: dict[str, str] = {
         "plan 1-2 easy or rest days this week."
     ),
     "deload_week": (
-        "High risk for {days} days in a row: plan a deload week at 40-60 % of your usual "
-        "volume (about {low_au:.0f}-{high_au:.0f} AU for the week)."
+        "High risk for {days} days in a row: plan a deload week at {low_pct:.0f}-{high_pct:.0f} % "
+        "of your usual volume (about {low_au:.0f}-{high_au:.0f} AU for the week)."
     ),
     "mobility": (
         "Back soreness in the first 72 h after a new or heavy session is expected: "
         "do mobility work and light activity; see a clinician if it has not improved after a week."
     ),
     "see_clinician": (
-        "A red-flag symptom was reported: stop training and see a clinician. {red_flags}"
+        "See a clinician: {cause}. {red_flags}"
     ),
 }
 
@@ -106,7 +106,7 @@ ADJUSTMENT_GENERIC: dict[str, str] = {
     "vary_load": "Plan 1-2 easy or rest days a week to break up monotonous training.",
     "deload_week": "Plan a deload week at 40-60 % of your usual volume.",
     "mobility": "Mobility work and light activity; see a clinician if back pain lasts more than a week.",
-    "see_clinician": "A red-flag symptom was reported: stop training and see a clinician.",
+    "see_clinician": "See a clinician; stop training until you have been seen if a red-flag symptom was reported.",
 }
 
 #: Field names each ADJUSTMENT_TEXT template needs.
@@ -182,6 +182,7 @@ def format_adjustment(code: str, **values: object) -> str:
         raise ValueError(f"unknown adjustment code {code!r}; expected one of {', '.join(ADJUSTMENT_CODES)}")
     if code == "see_clinician":
         values.setdefault("red_flags", RED_FLAG_TEXT)
+        values.setdefault("cause", "a red-flag symptom was reported; stop training until you have been seen")
     needed = ADJUSTMENT_FIELDS[code]
     if any(values.get(name) is None for name in needed):
         return ADJUSTMENT_GENERIC[code]

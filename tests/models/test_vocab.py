@@ -28,7 +28,7 @@ def test_disclaimer_says_not_a_diagnosis():
 
 
 def test_format_adjustment_fills_numbers():
-    s = vocab.format_adjustment("cut_volume", target_au=1100, chronic_au=1000, cut_pct=31.25, acute_au=1600)
+    s = vocab.format_adjustment("cut_volume", target_au=1100, ratio=1.1, chronic_au=1000, cut_pct=31.25, acute_au=1600)
     assert s.startswith("Cut next week's training load to about 1100 AU")
     assert "31 % less than this week's 1600 AU" in s
 
