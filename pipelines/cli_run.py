@@ -40,8 +40,10 @@ def prepare_environment(store_root: Path, *, verbose: bool = False, prefect_home
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
-    if prefect_home:
-        os.environ.setdefault("PREFECT_HOME", str((store_root / ".prefect").resolve()))
+    if prefect_home and "PREFECT_HOME" not in os.environ:
+        home = (store_root / ".prefect").resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(home)
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
