@@ -1,0 +1,260 @@
+"""Apple Health export.xml connector (connectors/apple_health.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors import apple_health
+from connectors.base import BadRowError, ConnectorError, OnBadRow, ReadContext
+from features.schemas import SESSIONS, SLEEP, WELLNESS, require
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "apple_health" / "export.xml"
+CTX = ReadContext(athlete_id="lea")
+
+
+def Z(*a) -> datetime:
+    return datetime(*a, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def fixture_result():
+    return apple_health.read(FIX, CTX)
+
+
+def test_detect_by_root_element(tmp_path):
+    assert apple_health.detect(FIX, FIX.read_bytes()[:65536])
+    other = tmp_path / "export.xml"
+    other.write_text('<?xml version="1.0"?>\n<!-- HealthData -->\n<gpx><HealthData/></gpx>')
+    assert not apple_health.detect(other, other.read_bytes())
+    assert not apple_health.detect(other, b"\x89PNG\r\n")
+    assert not apple_health.detect(other, b"date,HealthData\n")
+
+
+def test_wellness_sdnn_never_rmssd(fixture_result):
+    w = fixture_result.wellness.sort("date")
+    require(w, WELLNESS)
+    # 2024-01-16: RHR 51 (Watch) and 49 (Withings) -> mean 50; SDNN 42 and 58 -> mean 50
+    # 2024-01-17: RHR 53, SDNN 61; 2024-01-18: SDNN 38 only (record with nested HRV metadata list)
+    assert w.select("date", "rhr_bpm", "hrv_sdnn_ms").rows() == [
+        (date(2024, 1, 16), 50.0, 50.0), (date(2024, 1, 17), 53.0, 61.0), (date(2024, 1, 18), None, 38.0)]
+    assert w["hrv_rmssd_ms"].null_count() == w.height
+    # the plain HeartRate record is not a resting heart rate
+    assert 58.0 not in w["rhr_bpm"].to_list()
+
+
+def test_sleep_overlapping_sources_not_double_counted(fixture_result):
+    s = fixture_result.sleep
+    require(s, SLEEP)
+    assert s["start_utc"].is_sorted()
+    nights = s.filter(~pl.col("is_nap")).sort("wake_date")
+    assert nights["wake_date"].to_list() == [date(2024, 1, 16), date(2024, 1, 17), date(2024, 1, 19)]
+    n1, n2, n3 = nights.iter_rows(named=True)
+    # night 1: the Watch has stages, so it measures the night (AutoSleep's one block 22:45-06:35
+    # spans the Watch's awakenings and is not added):
+    # core 90+165+20 = 275 min = 16500 s, deep 60 min = 3600 s, REM 40+60 = 100 min = 6000 s,
+    # asleep 275+60+100 = 435 min = 26100 s, awake 15+10 = 25 min = 1500 s;
+    # in bed = union of everything = iPhone InBed 22:30-06:45 = 495 min = 29700 s.
+    # (a naive sum over sources would give 435 + 470 = 905 min asleep)
+    assert (n1["asleep_s"], n1["light_s"], n1["deep_s"], n1["rem_s"], n1["awake_s"], n1["in_bed_s"]) == (
+        26100.0, 16500.0, 3600.0, 6000.0, 1500.0, 29700.0)
+    assert (n1["start_utc"], n1["end_utc"]) == (Z(2024, 1, 15, 21, 30), Z(2024, 1, 16, 5, 45))
+    # night 2 (pre-iOS 16 "Asleep", no stages): Watch 23:00-03:00 + 03:20-07:00, Pillow 23:10-06:50
+    # -> union 23:00-07:00 = 480 min = 28800 s (the sum would be 240+220+460 = 920 min);
+    # in bed: iPhone 22:50-07:05 = 495 min
+    assert (n2["asleep_s"], n2["in_bed_s"], n2["awake_s"]) == (28800.0, 29700.0, 0.0)
+    assert n2["deep_s"] is None and n2["rem_s"] is None and n2["light_s"] is None
+    # night 3: up 02:00-03:30 (gap 90 min > 30 min: two episodes) -> one night for wake date 19th:
+    # 150 + 180 = 330 min = 19800 s asleep; core 150+120 = 270 min; REM 60 min; deep measured 0
+    assert (n3["asleep_s"], n3["light_s"], n3["rem_s"], n3["deep_s"], n3["in_bed_s"]) == (
+        19800.0, 16200.0, 3600.0, 0.0, 19800.0)
+    assert (n3["start_utc"], n3["end_utc"]) == (Z(2024, 1, 18, 22, 30), Z(2024, 1, 19, 5, 30))
+    # one night per wake date
+    assert nights["wake_date"].is_unique().all()
+
+
+def test_nap_is_short_daytime_sleep(fixture_result):
+    naps = fixture_result.sleep.filter(pl.col("is_nap"))
+    # Watch 14:10-14:50 and AutoSleep 14:05-14:45 -> union 14:05-14:50 = 45 min
+    assert naps.select("start_utc", "end_utc", "wake_date", "asleep_s").rows() == [
+        (Z(2024, 1, 17, 13, 5), Z(2024, 1, 17, 13, 50), date(2024, 1, 17), 2700.0)]
+
+
+def test_workouts_units_time_zones_and_duplicates(fixture_result):
+    s = fixture_result.sessions.sort("start_utc")
+    require(s, SESSIONS)
+    assert s.height == 3  # the Strava copy of the run is kept once
+    run, lift, ride = s.iter_rows(named=True)
+    # 45.5 min -> 2730 s; 5 mi x 1609.344 = 8046.72 m; 07:30:00 -> 08:16:10 = 2770 s elapsed
+    assert (run["sport"], run["duration_s"], run["elapsed_s"]) == ("running", 2730.0, 2770.0)
+    assert run["distance_m"] == pytest.approx(8046.72)
+    assert (run["avg_hr_bpm"], run["max_hr_bpm"], run["energy_kcal"]) == (148.0, 171.0, 480.0)
+    assert run["start_utc"] == Z(2024, 1, 16, 6, 30) and run["local_offset_s"] == 3600
+    # written 2024-01-19 00:30 +0100 (export offset) but HKTimeZone America/New_York:
+    # 23:30 UTC on the 18th = 18:30 EST -> local date 18th, offset -5 h
+    assert lift["start_utc"] == Z(2024, 1, 18, 23, 30)
+    assert (lift["local_date"], lift["local_offset_s"], lift["sport"], lift["sub_sport"]) == (
+        date(2024, 1, 18), -18000, "strength", "indoor")
+    assert lift["distance_m"] is None
+    # iOS 16+: totals in WorkoutStatistics: 25.5 km, 610 kcal, HR 135/162
+    assert (ride["distance_m"], ride["energy_kcal"], ride["avg_hr_bpm"], ride["max_hr_bpm"]) == (
+        25500.0, 610.0, 135.0, 162.0)
+    assert ride["duration_s"] == 62 * 60
+    assert any("Strava" in w for w in fixture_result.warnings)
+
+
+def test_real_corpus_exports(corpus_dir):
+    for name in ("healthkit-to-sqlite__export.xml", "healthkit-to-sqlite-zip__export.xml"):
+        p = corpus_dir / "xml" / "apple_health" / name
+        assert apple_health.detect(p, p.read_bytes()[:65536])
+        res = apple_health.read(p, CTX)
+        assert res.sleep.is_empty() and res.wellness.is_empty()  # only BMI and HeartRate records
+        w = res.sessions.row(0, named=True)
+        assert res.sessions.height == 1
+        # duration 5.19412346680959 min x 60 = 311.647 s; 0.4971749504535062 mi x 1609.344 = 800.126 m
+        assert w["duration_s"] == pytest.approx(311.6474080, abs=1e-6)
+        assert w["distance_m"] == pytest.approx(800.1255235, abs=1e-6)
+        assert w["energy_kcal"] == pytest.approx(48.745)
+        # written "2016-11-14 07:25:41 -0700" (the phone's offset at export, July 2019) = 14:25:41 UTC;
+        # HKTimeZone America/Los_Angeles was on PST (-8 h) that day -> 06:25:41 local, same date
+        assert w["start_utc"] == Z(2016, 11, 14, 14, 25, 41)
+        assert (w["local_date"], w["local_offset_s"], w["sport"]) == (date(2016, 11, 14), -28800, "running")
+        assert w["elapsed_s"] == 311.0  # 07:25:41 -> 07:30:52
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE HealthData [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<HealthData locale="en_US"><Record type="HKQuantityTypeIdentifierRestingHeartRate" sourceName="&lol9;"
+ unit="count/min" startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 00:00:00 +0000" value="50"/></HealthData>
+"""
+
+
+def test_billion_laughs_is_rejected(tmp_path):
+    p = tmp_path / "export.xml"
+    p.write_text(BILLION_LAUGHS)
+    assert apple_health.detect(p, p.read_bytes())
+    with pytest.raises(ConnectorError, match=r"line 3: .*entity 'lol'.*not allowed") as ei:
+        apple_health.read(p, CTX)
+    assert str(p) in str(ei.value)
+
+
+def test_external_entities_are_never_fetched(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    p = tmp_path / "export.xml"
+    p.write_text(f"""<?xml version="1.0"?>
+<!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file://{secret}">]>
+<HealthData><Record type="HKQuantityTypeIdentifierRestingHeartRate" sourceName="x" unit="count/min"
+ startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 00:00:00 +0000" value="50">&xxe;</Record></HealthData>""")
+    with pytest.raises(ConnectorError, match="external entity 'xxe'") as ei:
+        apple_health.read(p, CTX)
+    assert "TOP-SECRET" not in str(ei.value)
+    # an external DTD subset with an entity definition is not read either: the reference fails
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text('<!ENTITY pwn "pwned">')
+    p.write_text(f"""<?xml version="1.0"?>
+<!DOCTYPE HealthData SYSTEM "file://{dtd}">
+<HealthData><Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="x"
+ startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 01:00:00 +0000"
+ value="HKCategoryValueSleepAnalysisAsleepCore">&pwn;</Record></HealthData>""")
+    with pytest.raises(ConnectorError, match="undeclared entity 'pwn'"):
+        apple_health.read(p, CTX)
+    # inside an attribute expat drops the undeclared reference: the DTD is still never read
+    p.write_text(p.read_text().replace('sourceName="x"', 'sourceName="&pwn;"').replace(">&pwn;</Record>", "/>"))
+    res = apple_health.read(p, CTX)
+    assert res.sleep["asleep_s"].to_list() == [3600.0]
+    assert "pwned" not in repr(res.sleep.rows()) + repr(res.warnings)
+
+
+def test_malformed_xml_names_line_and_column(tmp_path):
+    lines = FIX.read_text().splitlines()
+    i = next(k for k, l in enumerate(lines) if "AsleepDeep" in l)
+    lines[i] = lines[i].replace('value="HK', 'value=HK')  # unquoted attribute
+    p = tmp_path / "export.xml"
+    p.write_text("\n".join(lines))
+    with pytest.raises(ConnectorError, match=rf"line {i + 1}: malformed XML at column \d+: not well-formed"):
+        apple_health.read(p, CTX)
+    # truncated mid-file
+    p.write_bytes(FIX.read_bytes()[:5000])
+    with pytest.raises(ConnectorError, match="malformed XML"):
+        apple_health.read(p, CTX)
+    # wrong root
+    p.write_text("<gpx><trk/></gpx>")
+    with pytest.raises(ConnectorError, match=r"line 1: root element is <gpx>"):
+        apple_health.read(p, CTX)
+
+
+def test_bad_record_raises_or_is_skipped(tmp_path):
+    text = FIX.read_text().replace('unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 06:40:00 +0100" value="61"',
+                                   'unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 06:40:00 +0100" value="sixty"')
+    line = next(k + 1 for k, l in enumerate(text.splitlines()) if 'value="sixty"' in l)
+    p = tmp_path / "export.xml"
+    p.write_text(text)
+    with pytest.raises(BadRowError) as ei:
+        apple_health.read(p, CTX)
+    assert ei.value.line == line and ei.value.column == "value"
+    res = apple_health.read(p, ReadContext(athlete_id="lea", on_bad_row=OnBadRow.SKIP))
+    assert res.skipped_rows == 1
+    assert res.wellness.filter(pl.col("date") == date(2024, 1, 17))["hrv_sdnn_ms"].to_list() == [None]
+    # unknown duration unit
+    p.write_text(FIX.read_text().replace('duration="62" durationUnit="min"', 'duration="62" durationUnit="fortnight"'))
+    with pytest.raises(BadRowError, match="durationUnit"):
+        apple_health.read(p, CTX)
+
+
+def test_duration_in_seconds_and_distance_in_metres(tmp_path):
+    p = tmp_path / "export.xml"
+    p.write_text("""<HealthData><Workout workoutActivityType="HKWorkoutActivityTypeRowing" duration="1800" durationUnit="s"
+ totalDistance="6000" totalDistanceUnit="m" sourceName="ErgData" startDate="2024-02-01 18:00:00 -0500"
+ endDate="2024-02-01 18:31:00 -0500"/></HealthData>""")
+    r = apple_health.read(p, CTX).sessions.row(0, named=True)
+    # no HKTimeZone: the written offset (-05:00) gives local date and offset
+    assert (r["sport"], r["duration_s"], r["distance_m"], r["elapsed_s"]) == ("rowing", 1800.0, 6000.0, 1860.0)
+    assert (r["start_utc"], r["local_date"], r["local_offset_s"]) == (Z(2024, 2, 1, 23, 0), date(2024, 2, 1), -18000)
+
+
+def test_needs_athlete():
+    with pytest.raises(ConnectorError, match="--athlete"):
+        apple_health.read(FIX, ReadContext())
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_fuzz_only_connector_errors(tmp_path, data):
+    raw = FIX.read_bytes()
+    mode = data.draw(st.sampled_from(["truncate", "random", "flip", "splice"]))
+    if mode == "truncate":
+        blob = raw[: data.draw(st.integers(0, len(raw)))]
+    elif mode == "random":
+        blob = data.draw(st.binary(max_size=3000))
+    elif mode == "flip":
+        i = data.draw(st.integers(0, len(raw) - 1))
+        blob = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1:]
+    else:
+        i = data.draw(st.integers(0, len(raw)))
+        blob = raw[:i] + data.draw(st.binary(max_size=50)) + raw[i:]
+    p = tmp_path / "export.xml"
+    p.write_bytes(blob)
+    try:
+        res = apple_health.read(p, CTX)
+    except ConnectorError:
+        return
+    require(res.sessions, SESSIONS)
+    require(res.sleep, SLEEP)
+    require(res.wellness, WELLNESS)
