@@ -1,0 +1,634 @@
+"""Stage 2 of the features: DAILY -> FEATURES (load spikes, fitness-fatigue, recovery).
+
+Pure: polars in, polars out; ``as_of`` and every parameter are passed in
+(:class:`features.params.FeatureParams`). The output is the features output
+contract of ``DESIGN.md`` followed by the extra columns the scorer needs
+(:data:`features.schemas.FEATURES`). Where the domain brief and the contract
+differ, **the contract wins**; the differences are noted below.
+
+Formulas (day d, L = ``load_au``, A = 7, C = 28 by default)
+-----------------------------------------------------------
+Load [R8-R10, R14]
+    ``acute_7d_au`` = sum L(d-A+1..d); ``chronic_28d_au`` = sum L(d-C+1..d) / (C/A);
+    ``acwr`` = acute / chronic; ``acwr_uncoupled`` = acute / (sum L(d-C+1..d-A) / ((C-A)/A)).
+    Null before C days of history (day index < C-1) or when the divisor is 0.
+    ``acute_7d_au`` is null before A days of history and ``chronic_28d_au``
+    before C days: the days before the athlete's first day are unknown, not 0.
+EWMA ACWR [R11]
+    ``E_d = lam L_d + (1 - lam) E_(d-1)``, ``lam = 2/(N+1)`` (N 7 and 28),
+    without bias adjustment, **seeded with the first day's load** (the
+    contract; the brief's "seed with the week-1 mean" is not used);
+    ``acwr_ewma = E7 / E28``, null before C days of history or when E28 = 0.
+    The two EWMAs are also output (``load_ewma_7d_au``, ``load_ewma_28d_au``).
+Week-over-week [R17, R18]
+    ``weekly_change_pct = 100 (acute_d / acute_(d-A) - 1)``, null when the
+    divisor is 0 or null.
+Monotony and strain [R19, R20]
+    ``monotony`` = mean / sample SD (ddof 1) of the A daily loads d-A+1..d,
+    capped at ``monotony_cap`` (10); 10 when SD = 0 and mean > 0; null when
+    both are 0 or any load is null; ``strain_au = acute_7d_au * monotony``.
+Fitness-fatigue [G2, I3]
+    ``x_d = x_(d-1) + (1 - exp(-1/tau)) (L_d - x_(d-1))`` from x = 0 before the
+    first day; tau 42 (``ctl``) and 7 (``atl``); ``tsb = ctl - atl`` on the
+    same day (GoldenCheetah shows it the next day; the contract does not).
+    ``ctl_ramp_7d = ctl_d - ctl_(d-7)`` [G2, T2].
+Recovery [H1-H4, V2, V6]
+    ``rhr_7d_bpm``, ``hrv_7d_ln`` = mean over d-6..d, null with fewer than
+    ``min_valid_days`` (3) values [H3]; baseline = mean and sample SD of the
+    values over d-60..d-1, null with fewer than 14 values [H4];
+    ``rhr_z = (rhr_7d_bpm - baseline) / SD`` (same for ``hrv_z``), null when
+    either is null or SD is 0 (below ``sd_rel_tol * |baseline|``);
+    ``rhr_baseline_bpm``, ``hrv_baseline_ln`` are the baseline means and
+    ``rhr_delta_bpm = rhr_7d_bpm - rhr_baseline_bpm``.
+Sleep [S1-S4]
+    ``sleep_7d_h`` = mean ``sleep_h`` over d-6..d (>= 3 nights);
+    ``sleep_debt_7d_h`` = sum over d-6..d of max(0, need - ``sleep_h``), nights
+    without data skipped, null when no night has data; ``sleep_eff_7d_pct`` =
+    mean over d-6..d of 100 ``sleep_h / in_bed_h`` (>= 3 nights).
+
+Scorer extras (domain brief section 6)
+--------------------------------------
+``hard_day_streak``
+    Consecutive days ending d with ``load_au`` > ``hard_day_factor`` (1.5) x
+    the **previous day's** CTL (the day's own load has already raised its
+    CTL; the previous day's value is the fitness the day was loaded against,
+    as the PMC shows it). Counted from day index C-1 on (in the first C days
+    CTL is still warming up from 0 and nearly every training day would be
+    "hard"); null before. A day with unknown (null) load is not hard.
+``data_coverage_7d``
+    Share of d-6..d (always divided by 7) with RHR or HRV present and sleep present.
+``strain_p90_au``
+    ``strain_quantile`` (0.9) quantile, linear interpolation, of the athlete's
+    ``strain_au`` values on all days before d; null with fewer than 28 values.
+``back_pain_0_10``, ``red_flag``
+    The day's values (null without a report).
+``back_pain_streak_d``
+    Consecutive days ending d with ``back_pain_0_10`` >= 3; a day without a
+    report breaks the streak; null when d has no report.
+``back_pain_rising_3d``
+    Pain strictly rose on each of the last 3 days (p_(d-3) < p_(d-2) < p_(d-1)
+    < p_d, all four reported); null when d has no report.
+``load_family``
+    Unit family of the loads of d-41..d (``"mixed"`` when it changed inside
+    the window, null without sessions), so the scorer applies TSS-unit CTL-ramp
+    thresholds only to TSS-like series (brief sections 1 and 6).
+
+Missing data
+------------
+A day with null ``load_au`` (a session of unknown load) makes every rolling
+load window containing it null (acute, chronic, both ACWRs, weekly change,
+monotony, strain). The recursive series (CTL, ATL, the two EWMAs) cannot skip
+a day: they treat it as load 0, as GoldenCheetah and intervals.icu treat any
+day without a recorded load [G2, I3]. Physiology is never carried forward.
+
+Incremental recomputation
+-------------------------
+:func:`update_features` recomputes only the days from a start date s onwards
+per athlete, reading the DAILY rows s-H..s-1 (H =
+:attr:`FeatureParams.history_days`, 61 by default: the 60-day baselines) and
+the state of the stored row s-1 (CTL, ATL, both EWMAs, the two streaks) and
+the athlete's earlier ``strain_au`` (for its quantile). Every window sum is
+computed from shifted columns, never from a running sum, and the recursions
+continue exactly from the stored state, so the result equals a full
+recomputation bit for bit (``tests/features/test_incremental.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from features.daily import MIXED_FAMILY
+from features.params import DEFAULT_PARAMS, FeatureParams
+from features.schemas import DAILY, FEATURES, SchemaError, conform, require
+
+__all__ = ["compute_features", "update_features", "first_changed_dates", "complete_calendar"]
+
+_EPOCH = date(1970, 1, 1)
+_STATE_COLS = ("ctl", "atl", "load_ewma_7d_au", "load_ewma_28d_au", "hard_day_streak", "back_pain_streak_d")
+
+
+# ---------------------------------------------------------------- helpers
+def _check_common(as_of: date, params: FeatureParams | None) -> FeatureParams:
+    if not isinstance(as_of, date) or hasattr(as_of, "hour"):
+        raise ValueError(f"as_of must be a datetime.date, got {as_of!r}")
+    p = params or DEFAULT_PARAMS
+    if not isinstance(p, FeatureParams):
+        raise ValueError(f"params must be a FeatureParams, got {type(p).__name__}")
+    return p
+
+
+def complete_calendar(daily: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
+    """DAILY restricted to ``as_of`` with one row per athlete and day, sorted.
+
+    Rows after ``as_of`` are dropped. A day missing between the athlete's
+    first row and ``as_of`` is added as a rest day (``load_au`` 0,
+    ``n_sessions`` 0, ``duration_s`` 0) with null physiology, the DAILY
+    meaning of "no session, no device data" (:func:`features.daily.build_daily`
+    always returns a complete calendar; this only guards hand-made frames).
+
+    Raises
+    ------
+    SchemaError
+        When an athlete has two rows for one date, or a null ``athlete_id`` or ``date``.
+    """
+    require(daily, DAILY)
+    d = daily.filter(pl.col("date") <= as_of)
+    if d["athlete_id"].null_count() or d["date"].null_count():
+        raise SchemaError("daily: rows with null athlete_id or date")
+    d = conform(d, DAILY).select(list(DAILY.columns)).sort("athlete_id", "date")
+    if d.is_empty():
+        return d
+    span = d.group_by("athlete_id").agg(pl.col("date").min().alias("first"), pl.len().alias("n"))
+    expected = span.select(((pl.lit(as_of) - pl.col("first")).dt.total_days() + 1).sum()).item()
+    if expected == d.height and not d.select(pl.struct("athlete_id", "date").is_duplicated().any()).item():
+        return d
+    dup = d.filter(pl.struct("athlete_id", "date").is_duplicated())
+    if dup.height:
+        r = dup.row(0, named=True)
+        raise SchemaError(f"daily: athlete {r['athlete_id']!r} has {dup.height} duplicate rows, e.g. {r['date']}")
+    cal = span.sort("athlete_id").select(
+        "athlete_id", pl.date_ranges("first", pl.lit(as_of), interval="1d").alias("date")
+    ).explode("date")
+    out = cal.join(d, on=["athlete_id", "date"], how="left").with_columns(
+        pl.when(pl.col("n_sessions").is_null()).then(0.0).otherwise(pl.col("load_au")).alias("load_au"),
+        pl.col("n_sessions").fill_null(0),
+        pl.col("duration_s").fill_null(0.0),
+    )
+    return conform(out.sort("athlete_id", "date"), DAILY)
+
+
+def _days(d: date) -> int:
+    return (d - _EPOCH).days
+
+
+def _window_sums(df: pl.DataFrame, col: str, windows: Sequence[int], prefix: str) -> pl.DataFrame:
+    """Add ``{prefix}{w}`` = sum of ``col`` over the last w rows (this row included).
+
+    Computed from shifted partial sums of power-of-two blocks (x, x+x[-1],
+    ...), so the value of a row depends only on its w rows, not on where the
+    frame starts (no running sum): the basis of the exact incremental update.
+    ``col`` must have no nulls in the rows that matter.
+    """
+    top = max(windows)
+    powers = [1]
+    while powers[-1] * 2 <= top:
+        powers.append(powers[-1] * 2)
+    tmp = f"__{prefix}p"
+    df = df.with_columns(pl.col(col).alias(f"{tmp}1"))
+    for a, b in zip(powers, powers[1:]):
+        df = df.with_columns((pl.col(f"{tmp}{a}") + pl.col(f"{tmp}{a}").shift(a)).alias(f"{tmp}{b}"))
+    exprs = []
+    for w in windows:
+        offset, terms = 0, []
+        for pw in reversed(powers):
+            if w - offset >= pw:
+                terms.append(pl.col(f"{tmp}{pw}").shift(offset) if offset else pl.col(f"{tmp}{pw}"))
+                offset += pw
+        e = terms[0]
+        for t in terms[1:]:
+            e = e + t
+        exprs.append(e.alias(f"{prefix}{w}"))
+    df = df.with_columns(exprs)
+    return df.drop([f"{tmp}{pw}" for pw in powers])
+
+
+def _streak(flag: pl.Expr, state: pl.Expr) -> pl.Expr:
+    """Run length of consecutive true ``flag`` per athlete, continuing ``state`` at rel = -1.
+
+    Rows before rel = -1 reset the count (they belong to the history or to
+    the previous athlete); the row rel = -1 carries the stored streak of the
+    day before the recomputed range.
+    """
+    rel = pl.col("_rel")
+    w = pl.when(rel >= 0).then(flag.cast(pl.Int64)).when(rel == -1).then(state).otherwise(0)
+    reset = pl.when(rel >= 0).then(~flag).when(rel == -1).then(state == 0).otherwise(True)
+    c = w.cum_sum()
+    base = pl.when(reset).then(c).otherwise(None).forward_fill()
+    return c - base
+
+
+# ---------------------------------------------------------------- core
+def _work_frame(daily: pl.DataFrame, starts: dict[str, date], as_of: date, h: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows s-H..as_of per athlete, gathered from the complete, sorted DAILY.
+
+    Rows before the athlete's first day are all null (pre-calendar padding),
+    so every window and shift stays inside the athlete for rows >= s.
+    """
+    ath = (
+        daily.group_by("athlete_id", maintain_order=True)
+        .agg(pl.col("date").first().alias("first"), pl.len().alias("n"))
+        .with_columns(pl.col("n").cum_sum().shift(1, fill_value=0).alias("off"))
+    )
+    ath = ath.filter(pl.col("athlete_id").is_in(list(starts)))
+    ath = ath.with_columns(
+        pl.col("athlete_id").replace_strict(starts, return_dtype=pl.Date).alias("s"),
+        pl.int_range(pl.len(), dtype=pl.Int32).alias("_g"),
+    )
+    first = np.array([_days(x) for x in ath["first"]], dtype=np.int64)
+    s = np.array([_days(x) for x in ath["s"]], dtype=np.int64)
+    off = ath["off"].to_numpy().astype(np.int64)
+    end = _days(as_of)
+    m = end - s + 1 + h
+    g = np.repeat(np.arange(len(m), dtype=np.int32), m)
+    starts_k = np.concatenate([[0], np.cumsum(m)[:-1]]) if len(m) else np.zeros(0, np.int64)
+    j = np.arange(int(m.sum()), dtype=np.int64) - np.repeat(starts_k, m)
+    date_i = s[g] - h + j
+    day_i = date_i - first[g]
+    rel = date_i - s[g]
+    idx = np.where(day_i >= 0, off[g] + day_i, -1)
+    idx_s = pl.Series("_idx", idx, dtype=pl.Int64)
+    idx_s = pl.select(pl.when(idx_s >= 0).then(idx_s).cast(pl.UInt32)).to_series()
+    cols = [c for c in DAILY.columns if c not in ("athlete_id", "date")]
+    work = daily.select(pl.col(cols).gather(idx_s))
+    work = work.with_columns(
+        pl.Series("_g", g),
+        pl.Series("_day", day_i.astype(np.int32)),
+        pl.Series("_rel", rel.astype(np.int32)),
+        pl.Series("date", date_i.astype(np.int32)).cast(pl.Date),
+    )
+    return work, ath
+
+
+def _states(work: pl.DataFrame, ath: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+    """Add the state columns: ``_st_*`` on rel = -1 and ``_hist_ctl`` on rel < 0."""
+    if previous is None or previous.is_empty():
+        return work.with_columns(
+            pl.when(pl.col("_rel") == -1).then(0.0).alias("_st_ctl"),
+            pl.when(pl.col("_rel") == -1).then(0.0).alias("_st_atl"),
+            pl.lit(None, pl.Float64).alias("_st_e7"),
+            pl.lit(None, pl.Float64).alias("_st_e28"),
+            pl.lit(0, pl.Int64).alias("_st_hard"),
+            pl.lit(0, pl.Int64).alias("_st_pain"),
+            pl.lit(None, pl.Float64).alias("_hist_ctl"),
+        )
+    prev = previous.join(ath.select("athlete_id", "_g", "s", "first"), on="athlete_id", how="inner").filter(
+        pl.col("date") < pl.col("s")
+    ).select(
+        "_g",
+        "date",
+        pl.col("ctl").alias("_p_ctl"),
+        pl.col("atl").alias("_p_atl"),
+        pl.col("load_ewma_7d_au").alias("_p_e7"),
+        pl.col("load_ewma_28d_au").alias("_p_e28"),
+        pl.col("hard_day_streak").cast(pl.Int64).alias("_p_hard"),
+        pl.col("back_pain_streak_d").cast(pl.Int64).alias("_p_pain"),
+    )
+    work = work.join(prev, on=["_g", "date"], how="left", maintain_order="left")
+    incr = ath.select("_g", (pl.col("s") > pl.col("first")).alias("_incr"))
+    work = work.join(incr, on="_g", how="left", maintain_order="left")
+    last = pl.col("_rel") == -1
+    inc = pl.col("_incr")
+    return work.with_columns(
+        pl.when(last).then(pl.when(inc).then(pl.col("_p_ctl")).otherwise(0.0)).alias("_st_ctl"),
+        pl.when(last).then(pl.when(inc).then(pl.col("_p_atl")).otherwise(0.0)).alias("_st_atl"),
+        pl.when(last & inc).then(pl.col("_p_e7")).alias("_st_e7"),
+        pl.when(last & inc).then(pl.col("_p_e28")).alias("_st_e28"),
+        pl.when(last & inc).then(pl.col("_p_hard").fill_null(0)).otherwise(0).alias("_st_hard"),
+        pl.when(last & inc).then(pl.col("_p_pain").fill_null(0)).otherwise(0).alias("_st_pain"),
+        pl.when(pl.col("_rel") < 0).then(pl.col("_p_ctl")).alias("_hist_ctl"),
+    ).drop("_p_ctl", "_p_atl", "_p_e7", "_p_e28", "_p_hard", "_p_pain", "_incr")
+
+
+def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
+    A, C, W = p.acute_days, p.chronic_days, p.mean_window_d
+    B, F, R = p.baseline_days, p.family_window_d, p.ctl_ramp_days
+    rel, day, L = pl.col("_rel"), pl.col("_day"), pl.col("load_au")
+    fz = lambda c: pl.col(c).fill_null(0.0)  # noqa: E731
+    nn = lambda c: pl.col(c).is_not_null().cast(pl.Float64)  # noqa: E731
+
+    eff = pl.when((pl.col("in_bed_h") > 0) & pl.col("sleep_h").is_not_null()).then(
+        100.0 * pl.col("sleep_h") / pl.col("in_bed_h")
+    )
+    deficit = (p.sleep_need_h - pl.col("sleep_h")).clip(lower_bound=0.0)
+    covered = (
+        (pl.col("rhr_bpm").is_not_null() | pl.col("hrv_ln_rmssd").is_not_null()) & pl.col("sleep_h").is_not_null()
+    ).cast(pl.Float64)
+    work = work.with_columns(
+        L.fill_null(0.0).alias("_L0"),
+        L.is_null().cast(pl.Float64).alias("_Lnull"),
+        eff.alias("_eff"),
+        deficit.alias("_def"),
+        covered.alias("_cov"),
+        (pl.col("rhr_bpm") ** 2).fill_null(0.0).alias("_rhr2"),  # nulls add 0: only present values count
+        (pl.col("hrv_ln_rmssd") ** 2).fill_null(0.0).alias("_hrv2"),
+    )
+    # ---- window sums (shift-based, history independent)
+    work = _window_sums(work, "_L0", sorted({A, C, C - A}), "_SL")
+    work = _window_sums(work, "_Lnull", sorted({A, C}), "_NL")
+    for c in ("rhr_bpm", "hrv_ln_rmssd", "sleep_h", "_eff", "_def"):
+        work = work.with_columns(pl.col(c).fill_null(0.0).alias(f"_z{c}"), nn(c).alias(f"_n{c}"))
+        wins = sorted({W, B}) if c in ("rhr_bpm", "hrv_ln_rmssd") else [W]
+        work = _window_sums(work, f"_z{c}", wins, f"_S{c}_")
+        work = _window_sums(work, f"_n{c}", wins, f"_N{c}_")
+    for c in ("_rhr2", "_hrv2"):
+        work = _window_sums(work, c, [B], f"_Q{c}_")
+    work = _window_sums(work, "_cov", [W], "_Scov")
+
+    # ---- load windows
+    acute = pl.when(pl.col(f"_NL{A}") == 0).then(pl.col(f"_SL{A}"))
+    chronic_sum = pl.when(pl.col(f"_NL{C}") == 0).then(pl.col(f"_SL{C}"))
+    unc_sum = pl.when(pl.col(f"_NL{C}") == 0).then(pl.col(f"_SL{C - A}").shift(A))
+    work = work.with_columns(
+        acute.alias("acute_7d_au"),
+        (chronic_sum / (C / A)).alias("chronic_28d_au"),
+        (unc_sum / ((C - A) / A)).alias("_unc"),
+    )
+    mean = pl.col("acute_7d_au") / A
+    sq = None
+    for k in range(A):
+        t = (L.shift(k) - mean) ** 2
+        sq = t if sq is None else sq + t
+    work = work.with_columns(mean.alias("_mean"), (sq / (A - 1)).sqrt().alias("_sd"))
+    warm = day >= C - 1
+    mono = (
+        pl.when(pl.col("acute_7d_au").is_null())
+        .then(None)
+        .when(pl.col("_sd") == 0)
+        .then(pl.when(pl.col("_mean") > 0).then(p.monotony_cap))
+        .otherwise(pl.min_horizontal(pl.col("_mean") / pl.col("_sd"), pl.lit(p.monotony_cap)))
+    )
+    prev_acute = pl.col("acute_7d_au").shift(A)
+
+    # ---- recursions (exponential), continued from the rel = -1 state
+    def rec(gain: float, state: str) -> pl.Expr:
+        x = pl.when(rel >= 0).then(pl.col("_L0")).when(rel == -1).then(pl.col(state))
+        return x.ewm_mean(alpha=gain, adjust=False, ignore_nulls=True).over("_g")
+
+    work = work.with_columns(
+        pl.when(warm & (pl.col("chronic_28d_au") > 0)).then(pl.col("acute_7d_au") / pl.col("chronic_28d_au")).alias("acwr"),
+        pl.when(warm & (pl.col("_unc") > 0)).then(pl.col("acute_7d_au") / pl.col("_unc")).alias("acwr_uncoupled"),
+        pl.when(prev_acute > 0).then(100.0 * (pl.col("acute_7d_au") / prev_acute - 1.0)).alias("weekly_change_pct"),
+        mono.alias("monotony"),
+        rec(p.ctl_gain, "_st_ctl").alias("_ctl"),
+        rec(p.atl_gain, "_st_atl").alias("_atl"),
+        rec(p.ewma_acute_lambda, "_st_e7").alias("load_ewma_7d_au"),
+        rec(p.ewma_chronic_lambda, "_st_e28").alias("load_ewma_28d_au"),
+    )
+    work = work.with_columns(
+        (pl.col("acute_7d_au") * pl.col("monotony")).alias("strain_au"),
+        pl.when(rel >= 0).then(pl.col("_ctl")).otherwise(pl.col("_hist_ctl")).alias("ctl"),
+        pl.when(rel >= 0).then(pl.col("_atl")).alias("atl"),
+        pl.when(warm & (pl.col("load_ewma_28d_au") > 0))
+        .then(pl.col("load_ewma_7d_au") / pl.col("load_ewma_28d_au"))
+        .alias("acwr_ewma"),
+    )
+
+    # ---- recovery means and baselines
+    minv, minb = p.min_valid_days, p.baseline_min_values
+
+    def mean7(c: str) -> pl.Expr:
+        n = pl.col(f"_N{c}_{W}")
+        return pl.when(n >= minv).then(pl.col(f"_S{c}_{W}") / n)
+
+    def baseline(c: str, q: str) -> tuple[pl.Expr, pl.Expr]:
+        n = pl.col(f"_N{c}_{B}").shift(1)
+        s = pl.col(f"_S{c}_{B}").shift(1)
+        qq = pl.col(f"_Q{q}_{B}").shift(1)
+        m = pl.when(n >= minb).then(s / n)
+        var = pl.when(n >= minb).then(((qq - s * s / n) / (n - 1)).clip(lower_bound=0.0))
+        return m, var.sqrt()
+
+    rb, rsd = baseline("rhr_bpm", "_rhr2")
+    hb, hsd = baseline("hrv_ln_rmssd", "_hrv2")
+    tol = p.sd_rel_tol
+    work = work.with_columns(
+        mean7("rhr_bpm").alias("rhr_7d_bpm"),
+        mean7("hrv_ln_rmssd").alias("hrv_7d_ln"),
+        mean7("sleep_h").alias("sleep_7d_h"),
+        mean7("_eff").alias("sleep_eff_7d_pct"),
+        pl.when(pl.col(f"_Nsleep_h_{W}") >= 1).then(pl.col(f"_S_def_{W}")).alias("sleep_debt_7d_h"),
+        (pl.col(f"_Scov{W}") / W).alias("data_coverage_7d"),
+        rb.alias("rhr_baseline_bpm"),
+        rsd.alias("_rhr_sd"),
+        hb.alias("hrv_baseline_ln"),
+        hsd.alias("_hrv_sd"),
+    )
+
+    def z(c7: str, b: str, sd: str) -> pl.Expr:
+        return pl.when(pl.col(sd) > tol * pl.col(b).abs()).then((pl.col(c7) - pl.col(b)) / pl.col(sd))
+
+    hard = (warm & (L > p.hard_day_factor * pl.col("ctl").shift(1))).fill_null(False)
+    pain = pl.col("back_pain_0_10")
+    painful = (pain >= p.back_pain_threshold).fill_null(False)
+    rising = pl.lit(True)
+    for k in range(p.back_pain_rising_days):
+        rising = rising & (pain.shift(k) > pain.shift(k + 1)).fill_null(False)
+    work = work.with_columns(
+        (pl.col("ctl") - pl.col("atl")).alias("tsb"),
+        (pl.col("ctl") - pl.col("ctl").shift(R)).alias("ctl_ramp_7d"),
+        z("rhr_7d_bpm", "rhr_baseline_bpm", "_rhr_sd").alias("rhr_z"),
+        z("hrv_7d_ln", "hrv_baseline_ln", "_hrv_sd").alias("hrv_z"),
+        (pl.col("rhr_7d_bpm") - pl.col("rhr_baseline_bpm")).alias("rhr_delta_bpm"),
+        pl.when(warm).then(_streak(hard, pl.col("_st_hard"))).cast(pl.Int32).alias("hard_day_streak"),
+        pl.when(pain.is_not_null()).then(_streak(painful, pl.col("_st_pain"))).cast(pl.Int32).alias("back_pain_streak_d"),
+        pl.when(pain.is_not_null()).then(rising).alias("back_pain_rising_3d"),
+    )
+
+    # ---- unit family of the loads feeding the CTL window
+    fams = sorted(set(work["load_family"].drop_nulls().unique().to_list()) - {MIXED_FAMILY})
+    codes = {f: i for i, f in enumerate(fams)}
+    codes[MIXED_FAMILY] = len(fams)
+    inv = {i: f for f, i in codes.items()}
+    code = pl.col("load_family").replace_strict(codes, default=None, return_dtype=pl.Int32)
+    work = work.with_columns(code.alias("_fc"))
+    lo = pl.col("_fc").rolling_min(F, min_samples=1)
+    hi = pl.col("_fc").rolling_max(F, min_samples=1)
+    fam = (
+        pl.when(lo.is_null())
+        .then(None)
+        .when(lo != hi)
+        .then(pl.lit(MIXED_FAMILY))
+        .otherwise(lo.replace_strict(inv, default=None, return_dtype=pl.String))
+    )
+    return work.with_columns(fam.alias("load_family"))
+
+
+def _strain_quantile(values: pl.DataFrame, p: FeatureParams) -> pl.Expr:
+    """``strain_p90_au``: quantile of the athlete's strain on all days before d."""
+    n = max(values.group_by("_g").len()["len"].max() or 1, 1)
+    q = (
+        pl.col("strain_au")
+        .rolling_quantile(p.strain_quantile, interpolation="linear", window_size=n, min_samples=p.strain_min_values)
+        .over("_g")
+    )
+    return pl.when(pl.col("_g") == pl.col("_g").shift(1)).then(q.shift(1))
+
+
+def _compute(
+    daily: pl.DataFrame,
+    starts: dict[str, date],
+    previous: pl.DataFrame | None,
+    as_of: date,
+    p: FeatureParams,
+) -> pl.DataFrame:
+    if not starts:
+        return FEATURES.empty()
+    h = p.history_days
+    work, ath = _work_frame(daily, starts, as_of, h)
+    work = _states(work, ath, previous)
+    work = _core(work, p)
+    out = work.filter(pl.col("_rel") >= 0)
+    # strain quantile over the whole history: stored values before s, new ones from s
+    strain = out.select("_g", "date", "strain_au")
+    if previous is not None and not previous.is_empty():
+        old = previous.join(ath.select("athlete_id", "_g", "s"), on="athlete_id", how="inner").filter(
+            pl.col("date") < pl.col("s")
+        ).select("_g", "date", "strain_au")
+        strain = pl.concat([old, strain]).sort("_g", "date")
+    strain = strain.with_columns(_strain_quantile(strain, p).alias("strain_p90_au"))
+    out = out.join(strain.select("_g", "date", "strain_p90_au"), on=["_g", "date"], how="left", maintain_order="left")
+    out = out.join(ath.select("_g", "athlete_id"), on="_g", how="left", maintain_order="left")
+    return conform(out.select(list(FEATURES.columns)), FEATURES)
+
+
+# ---------------------------------------------------------------- public API
+def compute_features(daily: pl.DataFrame, *, as_of: date, params: FeatureParams | None = None) -> pl.DataFrame:
+    """Compute FEATURES from DAILY for every athlete, from the first day to ``as_of``.
+
+    The formulas, null rules and references are in the module docstring
+    (the features output contract of ``DESIGN.md``; domain brief sections
+    2-4: [R8]-[R20], [G2], [I3], [H1]-[H4], [S1]-[S4], [V2], [V6]).
+
+    Parameters
+    ----------
+    daily : polars.DataFrame
+        :data:`features.schemas.DAILY` (from :func:`features.daily.build_daily`),
+        ``load_au`` [AU], ``rhr_bpm`` [bpm], ``hrv_ln_rmssd`` [ln ms], ``sleep_h``,
+        ``in_bed_h`` [h]. Rows after ``as_of`` are ignored; missing days are
+        rest days without physiology (:func:`complete_calendar`).
+    as_of : datetime.date
+        Last day to compute.
+    params : FeatureParams, optional
+        Windows, time constants and thresholds (default :data:`DEFAULT_PARAMS`).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`features.schemas.FEATURES`: one row per athlete and day, contract
+        columns first, sorted by ``athlete_id`` and ``date``.
+
+    Raises
+    ------
+    features.schemas.SchemaError
+        ``daily`` lacks a column, has a wrong dtype or duplicate days.
+    ValueError
+        ``as_of`` or ``params`` is invalid.
+
+    Examples
+    --------
+    >>> from datetime import date, timedelta
+    >>> days = [date(2025, 1, 1) + timedelta(days=i) for i in range(30)]
+    >>> d = conform(pl.DataFrame({"athlete_id": ["a"] * 30, "date": days,
+    ...     "load_au": [100.0] * 30, "n_sessions": [1] * 30}), DAILY)
+    >>> f = compute_features(d, as_of=days[-1])
+    >>> f.select("acute_7d_au", "chronic_28d_au", "acwr", "monotony").row(-1)
+    (700.0, 700.0, 1.0, 10.0)
+    """
+    p = _check_common(as_of, params)
+    d = complete_calendar(daily, as_of=as_of)
+    if d.is_empty():
+        return FEATURES.empty()
+    firsts = dict(d.group_by("athlete_id").agg(pl.col("date").min()).iter_rows())
+    return _compute(d, firsts, None, as_of, p).sort("athlete_id", "date")
+
+
+def first_changed_dates(new_daily: pl.DataFrame, old_daily: pl.DataFrame) -> dict[str, date | None]:
+    """Per athlete of ``new_daily``: the first date whose DAILY row is new or changed.
+
+    Compares every DAILY column (nulls equal). ``None`` means the athlete's
+    rows are identical in both frames. A row present only in ``old_daily``
+    (for example after data were removed) counts as a change at its date.
+
+    Returns
+    -------
+    dict of str to datetime.date or None
+    """
+    require(new_daily, DAILY)
+    require(old_daily, DAILY)
+    cols = list(DAILY.columns)
+    new = conform(new_daily, DAILY).select(cols)
+    old = conform(old_daily, DAILY).select(cols).filter(pl.col("athlete_id").is_in(new["athlete_id"].unique().to_list()))
+    a = new.join(old, on=cols, how="anti", nulls_equal=True)
+    b = old.join(new, on=cols, how="anti", nulls_equal=True)
+    changed = pl.concat([a.select("athlete_id", "date"), b.select("athlete_id", "date")]).group_by("athlete_id").agg(
+        pl.col("date").min()
+    )
+    out: dict[str, date | None] = {x: None for x in new["athlete_id"].unique().to_list()}
+    out.update(dict(changed.iter_rows()))
+    return out
+
+
+def update_features(
+    daily: pl.DataFrame,
+    previous: pl.DataFrame,
+    *,
+    as_of: date,
+    since: Mapping[str, date | None],
+    params: FeatureParams | None = None,
+) -> pl.DataFrame:
+    """Recompute FEATURES only from a start date per athlete, reusing stored rows.
+
+    For an athlete with ``since[a] = s``, the rows before s come from
+    ``previous`` unchanged and the rows s..``as_of`` are recomputed from the
+    DAILY rows s-H..``as_of`` (H = ``params.history_days``) and the state of the
+    stored row s-1 (see "Incremental recomputation" in the module docstring).
+    The result equals :func:`compute_features` on the same DAILY when
+    ``previous`` was computed by it with the same ``params`` from a DAILY whose
+    rows before s equal these.
+
+    An athlete is recomputed in full when ``since`` has no entry for it, when
+    ``previous`` does not hold every day from the athlete's first day to s-1,
+    or when s is the first day. ``since[a] = None`` (nothing changed) keeps
+    the stored rows and recomputes only days after the last stored one.
+
+    Parameters
+    ----------
+    daily : polars.DataFrame
+        Complete DAILY of the athletes to update (earlier rows may be
+        omitted only if they are unchanged; they are read for the lookback).
+    previous : polars.DataFrame
+        Stored FEATURES of (some of) these athletes, with the optional state
+        columns ``load_ewma_7d_au``, ``load_ewma_28d_au``.
+    as_of : datetime.date
+        Last day to compute.
+    since : mapping of str to datetime.date or None
+        First changed day per athlete (:func:`first_changed_dates`).
+    params : FeatureParams, optional
+        Must be the parameters ``previous`` was computed with.
+
+    Returns
+    -------
+    polars.DataFrame
+        FEATURES of every athlete in ``daily``, all days to ``as_of``, sorted.
+    """
+    p = _check_common(as_of, params)
+    d = complete_calendar(daily, as_of=as_of)
+    if d.is_empty():
+        return FEATURES.empty()
+    require(previous, FEATURES)
+    prev = conform(previous, FEATURES).filter(pl.col("date") <= as_of)
+    spans = d.group_by("athlete_id").agg(pl.col("date").min().alias("first"))
+    pspans = prev.group_by("athlete_id").agg(
+        pl.col("date").min().alias("pfirst"), pl.col("date").max().alias("plast"), pl.len().alias("pn")
+    )
+    info = spans.join(pspans, on="athlete_id", how="left")
+    starts: dict[str, date] = {}
+    for a, first, pfirst, plast, pn in info.iter_rows():
+        s = since.get(a, first) if a in since else first
+        if s is None:  # unchanged daily: only the days after the stored ones
+            s = (plast + timedelta(days=1)) if plast is not None else first
+        contiguous = pfirst is not None and pn == (plast - pfirst).days + 1
+        if s <= first or not contiguous or pfirst != first or plast < s - timedelta(days=1):
+            s = first
+        if s > as_of:  # nothing to recompute
+            continue
+        starts[a] = s
+    keep = prev.join(spans, on="athlete_id", how="inner").filter(
+        ~pl.col("athlete_id").is_in(list(starts)) | (pl.col("date") < pl.col("athlete_id").replace_strict(starts, default=None, return_dtype=pl.Date))
+    ).select(list(FEATURES.columns))
+    fresh = _compute(d, starts, prev, as_of, p)
+    return conform(pl.concat([keep, fresh], how="diagonal_relaxed"), FEATURES).sort("athlete_id", "date")
