@@ -18,6 +18,7 @@ from connectors.base import ConnectorError, ReadContext, ReadResult, UnknownForm
 #: Module names under ``connectors``, most specific first.
 CONNECTOR_MODULES: tuple[str, ...] = (
     "whoop",
+    "apple_health",
     "generic_csv",
 )
 
