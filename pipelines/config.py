@@ -335,6 +335,17 @@ class Config(_Section):
         now = now or datetime.now(tz=ZoneInfo("UTC"))
         return now.astimezone(ZoneInfo(self.team.timezone)).date()
 
+    def alert_urls(self) -> dict[str, list[str]]:
+        """Apprise URLs as written (``${VAR}`` unresolved): athlete id -> URLs, plus ``"coach"``.
+
+        The alert stage resolves the secrets itself at send time and masks them
+        in everything it prints.
+        """
+        out = {a.id: list(a.alert_urls) for a in self.athletes if a.alert_urls}
+        if self.alerts.coach_urls:
+            out["coach"] = list(self.alerts.coach_urls)
+        return out
+
     def alert_channels(self, environ: Mapping[str, str] | None = None) -> dict[str, list[str]]:
         """Apprise URLs with ``${VAR}`` secrets resolved: athlete id -> URLs, plus key ``"coach"``.
 

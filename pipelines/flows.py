@@ -275,6 +275,7 @@ class RunSummary:
     alerts: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # input files rejected by this run, with reasons
+    alert_lines: list[str] = field(default_factory=list)  # dry run: what would be sent (URLs masked)
     notes: list[str] = field(default_factory=list)
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     failed: bool = False
@@ -315,6 +316,10 @@ def format_summary(s: RunSummary) -> str:
         lines.append(f"  report     {s.report_path}")
     if s.alerts:
         lines.append("  alerts     " + ", ".join(f"{k} {v}" for k, v in s.alerts.items()))
+        for a in s.alert_lines[:8]:
+            lines.append(f"    {a}")
+        if len(s.alert_lines) > 8:
+            lines.append(f"    ... and {len(s.alert_lines) - 8} more lines (strainwatch alert --dry-run)")
     for n in s.notes:
         lines.append(f"  note       {n}")
     steps = ", ".join(f"{k} {v.get('wall_s', 0):.1f} s" for k, v in s.steps.items())
@@ -507,18 +512,25 @@ def report_task(store_root: str, as_of: date, out_path: str, names: dict[str, st
 
 @task(name="alert", cache_policy=NO_CACHE)  # no retries: the outbox retries failed deliveries next run
 def alert_task(store_root: str, as_of: date, channels: dict[str, list[str]], dry_run: bool,
-               names: dict[str, str]) -> dict[str, Any]:
-    """Deload alerts through the outbox (never twice, never lost)."""
+               names: dict[str, str], team_name: str | None = None) -> dict[str, Any]:
+    """Deload alerts through the outbox (never twice, never lost).
+
+    ``channels`` keep their ``${VAR}`` secrets unresolved: the stage resolves
+    them at send time and masks them in what it reports.
+    """
     fn = stage_function("alert")
     t0 = time.perf_counter()
-    result = call_stage(fn, RunStore(store_root), as_of=as_of, channels=channels, dry_run=dry_run, names=names)
+    result = call_stage(fn, RunStore(store_root), as_of=as_of, channels=channels, dry_run=dry_run, names=names,
+                        team_name=team_name)
     counts: dict[str, int] = {}
-    for k in ("sent", "would_send", "skipped", "already_sent", "failed", "pending", "retried"):
+    for k in ("fired", "new", "sent", "would_send", "retried", "already_sent", "failed", "pending",
+              "no_channel", "gave_up", "expired"):
         v = _count(_get(result, k))
         if v:
             counts[k] = v
     problems = [str(p) for p in (_get(result, "problems", "errors") or [])]
-    return {"counts": counts, "problems": problems, "own_s": time.perf_counter() - t0}
+    lines = [str(x) for x in (_get(result, "lines") or [])]
+    return {"counts": counts, "problems": problems, "lines": lines, "own_s": time.perf_counter() - t0}
 
 
 # ---------------------------------------------------------------------- helpers for flows
@@ -688,12 +700,12 @@ def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> N
         return
     with _step(summary, "alert") as rec:
         try:
-            channels = cfg.alert_channels()
-            r = alert_task(str(store.root), as_of, channels, cfg.alerts.dry_run, cfg.names())
+            r = alert_task(str(store.root), as_of, cfg.alert_urls(), cfg.alerts.dry_run, cfg.names(), cfg.team.name)
             rec["own_s"] = r["own_s"]
             summary.alerts = r["counts"] or {"sent": 0}
             if cfg.alerts.dry_run:
                 summary.notes.append("alerts: dry run ([alerts] dry_run = true), nothing delivered")
+                summary.alert_lines = r["lines"]
             summary.problems.extend(f"alert: {p}" for p in r["problems"])
         except Exception as err:
             _fail(summary, f"alert: {type(err).__name__}: {err}")
