@@ -29,6 +29,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "cli_ingest",
     "cli_run",
+    "cli_report",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
