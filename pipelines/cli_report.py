@@ -1,0 +1,107 @@
+"""``strainwatch report`` (weekly coach report) and ``strainwatch alert`` (deload alerts)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pipelines.cli import StoreOpt, resolve_store
+
+ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
+
+
+def _config(config: Optional[Path]):
+    """The validated config (names, channels, team name); defaults when there is no file."""
+    from pipelines.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _channel_templates(cfg) -> dict:
+    """Apprise URL *templates* from the config (``${VAR}`` substituted only at send time)."""
+    out: dict = {"athletes": {a.id: list(a.alert_urls) for a in cfg.athletes if a.alert_urls}}
+    out["coach"] = list(cfg.alerts.coach_urls)
+    return out
+
+
+def _parse_date(value: Optional[str], flag: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: {flag} expects a date YYYY-MM-DD, got {value!r}", err=True)
+        raise typer.Exit(2) from None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def report(
+        week: Optional[str] = typer.Option(None, "--week", help="ISO week, e.g. 2026-W15 (default: the week of the latest scored day)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="HTML file to write (default: strainwatch-<week>[-<athlete>].html)."),
+        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to use, YYYY-MM-DD (default: end of the week or the latest scored day)."),
+        store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
+    ) -> None:
+        """Write the weekly coach report: one self-contained HTML file (no network needed)."""
+        from pipelines.stage_report import run_report
+        from pipelines.store import Store
+
+        if week is not None and not re.match(r"^\d{4}-?W\d{1,2}$", week.strip()):
+            typer.echo(f"error: --week expects an ISO week like 2026-W15, got {week!r}", err=True)
+            raise typer.Exit(2)
+        cfg = _config(config)
+        st = Store(resolve_store(store, config))
+        try:
+            r = run_report(st, week=week, as_of=_parse_date(as_of, "--as-of"), out_path=out, athletes=athlete or None,
+                           names=cfg.names(), team_name=cfg.team.name if cfg.team.name != "team" else None)
+        except ValueError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"wrote {r.path} ({r.bytes / 1024:,.0f} kB, {r.athletes} athlete{'s' if r.athletes != 1 else ''}, "
+                   f"week {r.week}, data to {r.as_of})")
+
+    @app.command()
+    def alert(
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Night to evaluate, YYYY-MM-DD (default: the latest scored day)."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be sent; send and record nothing."),
+        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
+    ) -> None:
+        """Send deload alerts (high band, moderate 3+ days, red flag) through the outbox.
+
+        Each alert is sent once per athlete, episode and rule; a failed delivery is retried on the next run.
+        Exit code 1 when a delivery failed.
+        """
+        from pipelines.stage_alert import ChannelConfigError, run_alerts
+        from pipelines.store import Store, StoreLockedError
+
+        cfg = _config(config)
+        st = Store(resolve_store(store, config))
+        try:
+            s = run_alerts(st, as_of=_parse_date(as_of, "--as-of"), channels=_channel_templates(cfg),
+                           dry_run=dry_run or cfg.alerts.dry_run, names=cfg.names(), athletes=athlete or None,
+                           team_name=cfg.team.name if cfg.team.name != "team" else None)
+        except (ChannelConfigError, ValueError) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        except StoreLockedError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(3) from None
+        for line in s.lines:
+            typer.echo(line)
+        for p in s.problems:
+            typer.echo(f"problem: {p}", err=True)
+        if s.dry_run:
+            typer.echo(f"dry run: {s.would_send} message(s) would be sent; nothing was sent or recorded")
+        raise typer.Exit(0 if s.ok else 1)

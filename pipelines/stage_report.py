@@ -1,0 +1,101 @@
+"""Report stage: write the weekly coach report from the store (I/O around :mod:`reports.weekly`).
+
+:func:`run_report` reads FEATURES, SCORES and the WELLNESS notes from the
+store, builds the HTML with :func:`reports.weekly.build_weekly_report` and
+writes it atomically (:func:`pipelines.store.atomic_write_bytes`), so a
+reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.store import Store, atomic_write_bytes
+from reports.weekly import build_weekly_report, iso_week_of, parse_iso_week
+
+__all__ = ["ReportResult", "run_report", "default_report_path"]
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    path: Path
+    bytes: int
+    week: str
+    as_of: date
+    athletes: int
+
+
+def default_report_path(week: str, athlete: str | None = None) -> Path:
+    """``strainwatch-2026-W15.html`` (``strainwatch-2026-W15-<athlete>.html`` for one athlete)."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in athlete) if athlete else None
+    return Path(f"strainwatch-{week}{'-' + safe if safe else ''}.html")
+
+
+def run_report(
+    store: Store,
+    *,
+    week: str | None = None,
+    as_of: date | None = None,
+    out_path: str | Path | None = None,
+    athletes: Iterable[str] | None = None,
+    names: Mapping[str, str] | None = None,
+    team_name: str | None = None,
+    sleep_need_h: float = 8.0,
+    history_days: int = 42,
+    generated_at: datetime | None = None,
+) -> ReportResult:
+    """Build the weekly report for ``week`` (or the week of ``as_of``) and write it.
+
+    Parameters
+    ----------
+    store : Store
+    week : str, optional
+        ISO week ``"2026-W15"``; default the week of ``as_of``, else of the
+        latest scored day.
+    as_of : datetime.date, optional
+        Last day to use; default the week's Sunday, or the latest scored day
+        when the week is still in progress.
+    out_path : path, optional
+        Where to write; default :func:`default_report_path` in the working directory.
+    athletes : iterable of str, optional
+        Only these athletes (``--athlete``).
+    names : mapping, optional
+        athlete_id -> display name (the config roster).
+
+    Raises
+    ------
+    ValueError
+        No scores in the store, an unknown athlete, or a bad week.
+    """
+    ids = list(athletes) if athletes is not None else None
+    scores = store.read_table("scores", athletes=ids)
+    features = store.read_table("features", athletes=ids)
+    if scores.is_empty() and features.is_empty():
+        raise ValueError(f"no features or scores in {store.root}"
+                         + (f" for athlete(s) {', '.join(ids)}" if ids else "")
+                         + ": run `strainwatch features` and `strainwatch score` first")
+    last = scores["date"].max() if scores.height else features["date"].max()
+    if week is None:
+        week = iso_week_of(as_of or last)
+    monday, sunday = parse_iso_week(week)
+    if as_of is None:
+        as_of = min(sunday, last) if last >= monday else sunday
+    notes = None
+    wellness = store.read_table("wellness", athletes=ids)
+    if "note" in wellness.columns and wellness.height:
+        notes = wellness.filter(pl.col("date").is_between(monday, sunday)).select("athlete_id", "date", "note")
+    html = build_weekly_report(
+        features, scores, week=week, as_of=as_of, names=names, athletes=ids, notes=notes,
+        team_name=team_name, sleep_need_h=sleep_need_h, history_days=history_days,
+        generated_at=generated_at or datetime.now(timezone.utc),
+    )
+    path = Path(out_path) if out_path is not None else default_report_path(week, ids[0] if ids and len(ids) == 1 else None)
+    data = html.encode("utf-8")
+    atomic_write_bytes(path, data)
+    n = len(ids) if ids is not None else len(set(scores["athlete_id"].to_list()) | set(features["athlete_id"].to_list()))
+    return ReportResult(path=path, bytes=len(data), week=week, as_of=as_of, athletes=n)
