@@ -66,6 +66,15 @@ def main() -> None:
             dt = time.perf_counter() - t0
             n = sum(res.rows().values())
             print(f"{name}: {n} rows, {mb:.1f} MB, read in {dt:.2f} s ({n / dt / 1e6:.2f} M rows/s)")
+        # error path: one bad row at the very end, located by line
+        path = Path(tmp) / "daily.csv"
+        with open(path, "a") as fh:
+            fh.write("ath00000,2031-01-01,400,50,1\n")
+        t0 = time.perf_counter()
+        try:
+            generic_csv.read(path, ReadContext())
+        except generic_csv.BadRowError as err:
+            print(f"bad last row located in {time.perf_counter() - t0:.2f} s: {err}")
 
 
 if __name__ == "__main__":
