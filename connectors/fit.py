@@ -1,0 +1,544 @@
+"""FIT files (Garmin, Wahoo, COROS, Bryton, ...) -> sessions, sleep, wellness.
+
+What is read from which message (FIT SDK profile, brief section 1):
+
+* ``session`` (18), one row per message (multisport and chained files have
+  several): ``start_time`` -> ``start_utc``; ``sport``/``sub_sport``;
+  ``total_timer_time`` (/1000) -> ``duration_s``; ``total_elapsed_time``
+  (/1000) -> ``elapsed_s``; ``total_distance`` (/100) -> ``distance_m``;
+  ``avg_heart_rate``/``max_heart_rate``; ``total_calories`` ->
+  ``energy_kcal``; ``training_stress_score`` (/10) -> ``device_load``
+  (``device_load_kind`` "tss"), else ``training_load_peak`` (#168, /65536,
+  Garmin EPOC) -> ``device_load`` ("epoc"); ``workout_rpe`` (#193, CR10 x 10)
+  /10 -> ``rpe``; ``total_training_effect`` and
+  ``total_anaerobic_training_effect`` (/10).
+* ``record`` (20) ``heart_rate`` -> ``hr_hist_s`` (seconds at each bpm
+  0..255 inside the session's time window); when the records of a session
+  carry no heart rate, the buffered ``hr`` messages (132, HRM-Tri/HRM-Swim)
+  are used instead. Null without a stream, and null when the stream was cut
+  by damage (a partial histogram would under-count TRIMP).
+* ``activity`` (34): ``local_timestamp - timestamp`` -> ``local_offset_s``
+  (rounded to 15 min); else the athlete's time zone (``ctx.tz``); else UTC,
+  with a note.
+* ``monitoring_hr_data`` (211) -> ``wellness.rhr_bpm``:
+  ``current_day_resting_heart_rate`` (the day's value; ``resting_heart_rate``
+  is Garmin's 7-day average and is used only when the day's value is missing,
+  with a note). The day is the local date of the message, using
+  ``monitoring_info.local_timestamp - timestamp`` (103). Message 55 and
+  ``monitoring_info.resting_metabolic_rate`` (kcal/day) are not heart rates
+  and are not read.
+* sleep files (``file_id.type`` 49): ``sleep_level`` (275: 0 unmeasurable,
+  1 awake, 2 light, 3 deep, 4 rem); each message starts a level that lasts
+  until the next message, the last message marks the end. ``sleep_assessment``
+  (346) ``overall_sleep_score`` -> ``sleep_score``. No stage messages, or no
+  asleep epoch at all, -> no night and a note (never a zero-hour night).
+* ``hrv_status_summary`` (370) ``last_night_average`` (/128 ms) ->
+  ``wellness.hrv_rmssd_ms``, with ``source`` ``"fit_hrv"`` so that the row
+  does not replace the same day's resting-HR row (the wellness key is
+  athlete, source, date). Beat-to-beat ``hrv`` messages (78) inside
+  activities are exercise data and are never read.
+
+Broken files: see :func:`read`. The decoder is :mod:`connectors.fit_decode`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import polars as pl
+
+from connectors.base import ConnectorError, CorruptFileError, ReadContext, ReadResult
+from connectors.fit_decode import DATE_TIME_MIN, FIT_EPOCH_S, Damage, FitFile, Segment, decode, looks_like_fit
+from connectors.fit_profile import FILE, SPORT, SUB_SPORT
+from features.schemas import SESSIONS, SLEEP, WELLNESS
+
+__all__ = ["FORMAT", "detect", "read", "hr_histogram", "HR_MAX_GAP_S"]
+
+FORMAT = "fit"
+SOURCE = "fit"
+SOURCE_HRV = "fit_hrv"
+
+#: A gap between heart-rate samples longer than this is a pause: the sample
+#: before it counts for the typical sampling interval only [s].
+HR_MAX_GAP_S = 30.0
+#: Sleep lasting less than this and starting 09:00-19:59 local is a nap [s].
+NAP_MAX_S = 3 * 3600
+_SLEEP_STAGE = {0: "unmeasurable", 1: "awake", 2: "light", 3: "deep", 4: "rem"}
+
+
+def detect(path: Path, head: bytes) -> bool:
+    """True for a FIT file header: size byte 12 or 14 and ".FIT" at bytes 8-11."""
+    return looks_like_fit(head)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _utc(fit_ts: int | None) -> datetime | None:
+    if fit_ts is None or fit_ts < DATE_TIME_MIN:
+        return None
+    return datetime.fromtimestamp(fit_ts + FIT_EPOCH_S, tz=timezone.utc)
+
+
+def _round_offset(seconds: float) -> int | None:
+    """Round a measured local offset to the nearest 15 min; None when implausible."""
+    if abs(seconds) > 14 * 3600:
+        return None
+    return int(round(seconds / 900.0) * 900)
+
+
+def _scaled(v, scale: float) -> float | None:
+    return None if v is None else float(v) / scale
+
+
+def hr_histogram(ts_s: np.ndarray, bpm: np.ndarray) -> list[float] | None:
+    """Seconds spent at each integer heart rate 0..255 from a sampled stream.
+
+    Each sample holds until the next sample (per-record integration); a gap
+    longer than :data:`HR_MAX_GAP_S` (a pause) and the last sample count for
+    the median sampling interval instead. Invalid samples (255) end the
+    previous sample's interval but add no time themselves.
+
+    Parameters
+    ----------
+    ts_s : numpy.ndarray of float
+        Sample times [s], any origin.
+    bpm : numpy.ndarray of int
+        Heart rate [bpm]; 255 = invalid.
+
+    Returns
+    -------
+    list of float (length 256) or None
+        None when fewer than 2 valid samples.
+    """
+    ts_s = np.asarray(ts_s, dtype=np.float64)
+    bpm = np.asarray(bpm, dtype=np.int64)
+    if ts_s.size < 2:
+        return None
+    order = np.argsort(ts_s, kind="stable")
+    ts_s, bpm = ts_s[order], bpm[order]
+    valid = (bpm >= 0) & (bpm < 255)
+    if int(valid.sum()) < 2:
+        return None
+    dt = np.diff(ts_s)
+    pos = dt[dt > 0]
+    typical = float(np.median(pos)) if pos.size else 1.0
+    typical = min(typical, HR_MAX_GAP_S)
+    dt = np.append(dt, typical)
+    dt = np.where(dt > HR_MAX_GAP_S, typical, dt)
+    dt = np.clip(dt, 0.0, None)
+    hist = np.bincount(bpm[valid], weights=dt[valid], minlength=256)[:256]
+    return hist.astype(np.float32).tolist()
+
+
+def _hr_mesg_stream(msgs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Samples of buffered ``hr`` messages (132): (event time [s], bpm, absolute FIT time or None).
+
+    ``event_timestamp`` (uint32 array, 1/1024 s) gives full values;
+    ``event_timestamp_12`` packs the low 12 bits of each sample's event
+    timestamp (LSB first) and is unwrapped against the previous sample. A
+    message with ``timestamp`` (+ ``fractional_timestamp``) anchors event time
+    to absolute time.
+    """
+    evts: list[int] = []
+    bpms: list[int] = []
+    absolute: list[float] = []
+    last: int | None = None
+    anchor: tuple[float, int] | None = None
+    for m in msgs:
+        bp = m.get(6)
+        if not bp:
+            continue
+        n = len(bp)
+        full = m.get(9)
+        cur: list[int | None] = []
+        if full:
+            cur = list(full)[:n]
+            good = [v for v in cur if v is not None]
+            if good:
+                last = good[-1]
+        else:
+            raw = m.get(10)
+            if raw and last is not None:
+                bits = int.from_bytes(raw, "little")
+                for k in range(min(n, len(raw) * 8 // 12)):
+                    v12 = (bits >> (12 * k)) & 0xFFF
+                    nxt = last + ((v12 - (last & 0xFFF)) & 0xFFF)
+                    cur.append(nxt)
+                    last = nxt
+        ts = m.get(253)
+        if ts is not None and ts >= DATE_TIME_MIN and cur and cur[0] is not None:
+            frac = m.get(0)
+            anchor = (ts + (frac / 32768.0 if frac is not None else 0.0), cur[0])
+        for v, b in zip(cur, bp):
+            if v is None:
+                continue
+            evts.append(v)
+            bpms.append(255 if b is None else int(b))
+            absolute.append(float("nan") if anchor is None else anchor[0] + (v - anchor[1]) / 1024.0)
+    t = np.asarray(evts, dtype=np.float64) / 1024.0
+    b = np.asarray(bpms, dtype=np.int64)
+    ab = np.asarray(absolute, dtype=np.float64)
+    return t, b, (ab if ab.size and not np.isnan(ab).all() else None)
+
+
+def _tz_offset(tz: str | None, when: datetime) -> int | None:
+    if not tz:
+        return None
+    try:
+        off = when.astimezone(ZoneInfo(tz)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return int(off.total_seconds()) if off is not None else None
+
+
+# ----------------------------------------------------------------------------- read
+def read(path: Path, ctx: ReadContext) -> ReadResult:
+    """Read one FIT file (possibly several chained FIT files).
+
+    Damaged files (the corpus has bad CRCs, corrupt chained headers,
+    truncations, undefined local message types, trailing garbage):
+
+    * everything before the damage is used when it forms complete rows
+      (an activity needs at least one complete ``session`` message: start time
+      and duration); the ledger gets a warning naming the byte offset and the
+      damage. A bad file CRC with an otherwise intact structure is read the
+      same way ("values unverified").
+    * otherwise :class:`~connectors.base.CorruptFileError` names the file, the
+      byte offset and what was expected.
+
+    Never raises anything but :class:`~connectors.base.ConnectorError`.
+    """
+    name = ctx.source_name or str(path)
+    try:
+        buf = Path(path).read_bytes()
+    except OSError as err:
+        raise ConnectorError(name, f"cannot read file: {err.strerror or err}") from err
+    if not looks_like_fit(buf[:14]):
+        raise CorruptFileError(name, "not a FIT file: expected a 12- or 14-byte header with '.FIT' at bytes 8-11",
+                               offset=0)
+    try:
+        fit = decode(buf)
+        return _build(fit, name, ctx)
+    except ConnectorError:
+        raise
+    except Exception as err:  # defensive: garbage that slipped past the walk's checks
+        raise CorruptFileError(name, f"undecodable FIT content ({type(err).__name__}: {err})") from err
+
+
+def _damage_text(d: Damage) -> str:
+    return f"byte {d.offset}: {d.message}"
+
+
+def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
+    notes: list[str] = []
+    if not fit.segments:
+        d = fit.trailing
+        raise CorruptFileError(name, d.message if d else "no FIT file header", offset=d.offset if d else 0)
+
+    first = fit.segments[0]
+    damaged = next((s for s in fit.segments if s.damage is not None), None)
+    # a partial segment: its messages end at the damage (CRC damage: all read, unverified)
+    partial = damaged is not None and damaged.damage.kind != "crc"
+    if damaged is not None:
+        d = damaged.damage
+        if d.kind == "crc":
+            notes.append(f"{_damage_text(d)}; its values were read but are unverified")
+        else:
+            notes.append(f"damaged at {_damage_text(d)}; read up to the damage")
+    for s in fit.segments:
+        if s.header_crc_ok is False:
+            notes.append(f"byte {s.start}: file header CRC mismatch; header fields used as found")
+    if fit.trailing is not None:
+        notes.append(f"ignored bytes after the last complete FIT file at {_damage_text(fit.trailing)}")
+
+    file_ids = fit.all(0)
+    ftype = file_ids[0].get(0) if file_ids else None
+    serial = next((m.get(3) for m in file_ids if m.get(3) is not None), None)
+    athlete = ctx.athlete_id
+    if athlete is None:
+        athlete = f"device-{serial}" if serial is not None else "device-unknown"
+        notes.append(f"no athlete given (folder layout or --athlete): using {athlete!r} from file_id.serial_number")
+
+    sessions = _sessions(fit, athlete, ctx, notes)
+    sleep = _sleep(fit, athlete, ctx, notes, partial=partial)
+    wellness = _wellness(fit, athlete, ctx, notes)
+
+    n_rows = sessions.height + sleep.height + wellness.height
+    has_session_msgs = bool(fit.all(18))
+    is_activity = ftype == 4 or has_session_msgs or any(s.n_records for s in fit.segments)
+    if damaged is not None or fit.trailing is not None:
+        d = damaged.damage if damaged is not None else fit.trailing
+        if is_activity and sessions.height == 0:
+            raise CorruptFileError(
+                name, f"{d.message}; no complete session message before the damage", offset=d.offset)
+        if not is_activity and n_rows == 0:
+            raise CorruptFileError(name, f"{d.message}; nothing usable before the damage", offset=d.offset)
+    elif is_activity and sessions.height == 0:
+        n_rec = sum(s.n_records for s in fit.segments)
+        raise CorruptFileError(
+            name, f"activity file without a complete session message ({n_rec} records, file ends at byte "
+                  f"{fit.size}): the recording was not finished or the file was cut; nothing to ingest",
+            offset=fit.size)
+    if n_rows == 0 and not notes:
+        kind = FILE.get(ftype, f"type {ftype}") if ftype is not None else "unknown type"
+        notes.append(f"FIT file ({kind}) has no messages the pipeline uses (session, monitoring_hr_data, "
+                     f"sleep_level, hrv_status_summary)")
+    if partial and damaged is not None:
+        # histograms of sessions whose stream may have been cut are unreliable
+        if sessions.height and "hr_hist_s" in sessions.columns:
+            sessions = sessions.with_columns(
+                pl.when(pl.col("_seg") == fit.segments.index(damaged))
+                .then(pl.lit(None, dtype=pl.List(pl.Float32)))
+                .otherwise(pl.col("hr_hist_s"))
+                .alias("hr_hist_s")
+            )
+    if "_seg" in sessions.columns:
+        sessions = sessions.drop("_seg")
+    res = ReadResult(format=FORMAT, sessions=sessions, sleep=sleep, wellness=wellness)
+    for n in notes:
+        res.warn(n)
+    return res
+
+
+def _local_offset_for(seg: Segment, start: datetime, ctx: ReadContext, notes: list[str]) -> int:
+    for m in seg.messages.get(34, ()):
+        ts, lts = m.get(253), m.get(5)
+        if ts is not None and lts is not None and ts >= DATE_TIME_MIN:
+            off = _round_offset(lts - ts)
+            if off is not None:
+                return off
+    off = _tz_offset(ctx.tz, start)
+    if off is not None:
+        return off
+    msg = "no activity.local_timestamp and no athlete time zone: local dates use UTC"
+    if msg not in notes:
+        notes.append(msg)
+    return 0
+
+
+def _from_local_clock(seg: Segment, s0: int, ctx: ReadContext, notes: list[str]) -> tuple[datetime | None, int | None]:
+    """UTC start of a session whose times are relative, from ``activity.local_timestamp``."""
+    for m in seg.messages.get(34, ()):
+        ts, lts = m.get(253), m.get(5)
+        if ts is None or lts is None or lts < DATE_TIME_MIN or ts >= DATE_TIME_MIN:
+            continue
+        local = datetime.fromtimestamp(lts - (ts - s0) + FIT_EPOCH_S, tz=timezone.utc).replace(tzinfo=None)
+        off = None
+        if ctx.tz:
+            try:
+                off = int(local.replace(tzinfo=ZoneInfo(ctx.tz)).utcoffset().total_seconds())
+            except (ZoneInfoNotFoundError, ValueError):
+                off = None
+        if off is None:
+            off = 0
+            notes.append("device clock was not set (relative FIT times): start taken from activity.local_timestamp; "
+                         "no athlete time zone, so start_utc is local time")
+        else:
+            notes.append("device clock was not set (relative FIT times): start taken from activity.local_timestamp "
+                         f"and the athlete time zone {ctx.tz}")
+        return local.replace(tzinfo=timezone.utc) - timedelta(seconds=off), off
+    return None, None
+
+
+def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) -> pl.DataFrame:
+    rows = []
+    # streams over the whole file (chained files spread records/hr over segments)
+    rec_t = [s.record_ts for s in fit.segments if s.record_ts is not None]
+    rec_h = [s.record_hr for s in fit.segments if s.record_hr is not None]
+    rec_ts = np.concatenate(rec_t).astype(np.float64) if rec_t else np.zeros(0)
+    rec_hr = np.concatenate(rec_h).astype(np.int64) if rec_h else np.zeros(0, dtype=np.int64)
+    hr_msgs = fit.all(132)
+    hr_stream = _hr_mesg_stream(hr_msgs) if hr_msgs else None
+    all_sessions = [(i, s, m) for i, s in enumerate(fit.segments) for m in s.messages.get(18, ())]
+    skipped = 0
+    for seg_i, seg, m in all_sessions:
+        start = _utc(m.get(2))
+        timer = _scaled(m.get(8), 1000.0)
+        elapsed = _scaled(m.get(7), 1000.0)
+        end_ts = m.get(253)
+        s0 = m.get(2)  # start in the file's own time base (window for the streams)
+        if s0 is None and end_ts is not None and elapsed is not None:
+            s0 = int(end_ts - elapsed)
+            start = _utc(s0)
+        duration = timer if timer is not None else elapsed
+        off = None
+        if start is None and s0 is not None:
+            # device clock never set: FIT "system time" (seconds since power-on, < 0x10000000).
+            # activity.local_timestamp is absolute local time at activity.timestamp.
+            start, off = _from_local_clock(seg, s0, ctx, notes)
+        if start is None or duration is None:
+            skipped += 1
+            continue
+        sport_n = m.get(5)
+        sub_n = m.get(6)
+        if sport_n is None:
+            sp = seg.messages.get(12) or []
+            if sp:
+                sport_n = sp[0].get(0)
+                sub_n = sub_n if sub_n is not None else sp[0].get(1)
+        sport = SPORT.get(sport_n, f"sport_{sport_n}") if sport_n is not None else "unknown"
+        sub = SUB_SPORT.get(sub_n, f"sub_sport_{sub_n}") if sub_n is not None else None
+        tss = _scaled(m.get(35), 10.0)
+        epoc = _scaled(m.get(168), 65536.0)
+        if tss is not None:
+            dl, kind = tss, "tss"
+        elif epoc is not None and epoc >= 0:
+            dl, kind = epoc, "epoc"
+        else:
+            dl, kind = None, None
+        rpe_raw = m.get(193)
+        rpe = rpe_raw / 10.0 if rpe_raw is not None and 0 <= rpe_raw <= 100 else None
+        avg_hr = m.get(16) or None
+        max_hr = m.get(17) or None
+        if off is None:
+            off = _local_offset_for(seg, start, ctx, notes)
+        # heart-rate histogram in the session window
+        if elapsed is not None:
+            s1 = s0 + elapsed
+        elif end_ts is not None and end_ts >= s0:
+            s1 = end_ts
+        else:
+            s1 = s0 + duration
+        hist = None
+        if rec_ts.size:
+            w = (rec_ts >= s0) & (rec_ts <= s1 + 1)
+            if len(all_sessions) == 1 and not w.any():
+                w = np.ones(rec_ts.size, dtype=bool)
+            if int(((rec_hr[w] > 0) & (rec_hr[w] < 255)).sum()) >= max(2, int(0.5 * w.sum())):
+                hist = hr_histogram(rec_ts[w], rec_hr[w])
+        if hist is None and hr_stream is not None and hr_stream[0].size:
+            t, b, absolute = hr_stream
+            if absolute is not None:
+                w = (absolute >= s0) & (absolute <= s1 + 1)
+                if w.any():
+                    hist = hr_histogram(t[w], b[w])
+            elif len(all_sessions) == 1:
+                hist = hr_histogram(t, b)
+        rows.append({
+            "athlete_id": athlete,
+            "source": SOURCE,
+            "start_utc": start,
+            "local_date": (start + timedelta(seconds=off)).date(),
+            "sport": sport,
+            "duration_s": duration,
+            "distance_m": _scaled(m.get(9), 100.0),
+            "avg_hr_bpm": float(avg_hr) if avg_hr is not None else None,
+            "max_hr_bpm": float(max_hr) if max_hr is not None else None,
+            "rpe": rpe,
+            "device_load": dl,
+            "load_au": None,
+            "load_method": None,
+            "source_file": None,
+            "sub_sport": sub,
+            "device_load_kind": kind,
+            "energy_kcal": float(m[11]) if m.get(11) is not None else None,
+            "elapsed_s": elapsed,
+            "local_offset_s": off,
+            "training_effect_aerobic": _scaled(m.get(24), 10.0),
+            "training_effect_anaerobic": _scaled(m.get(137), 10.0),
+            "hr_hist_s": hist,
+            "load_confidence": None,
+            "_seg": seg_i,
+        })
+    if skipped:
+        notes.append(f"{skipped} session message(s) without a valid start time or duration skipped")
+    if not rows:
+        return SESSIONS.empty()
+    schema = {**SESSIONS.columns, "_seg": pl.Int64}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _sleep(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *, partial: bool) -> pl.DataFrame:
+    file_ids = fit.all(0)
+    ftype = file_ids[0].get(0) if file_ids else None
+    levels = [(m.get(253), m.get(0)) for m in fit.all(275)]
+    levels = [(t, lv) for t, lv in levels if t is not None and t >= DATE_TIME_MIN]
+    if ftype != 49 and not levels:
+        return SLEEP.empty()
+    if not levels:
+        notes.append("sleep file without sleep_level (275) stage messages: no night recorded")
+        return SLEEP.empty()
+    if partial:
+        notes.append("sleep file damaged before its end: the night is incomplete and was not recorded")
+        return SLEEP.empty()
+    levels.sort(key=lambda x: x[0])
+    secs = {k: 0.0 for k in _SLEEP_STAGE.values()}
+    for (t0, lv), (t1, _) in zip(levels, levels[1:]):
+        secs[_SLEEP_STAGE.get(lv, "unmeasurable")] += float(t1 - t0)
+    asleep = secs["light"] + secs["deep"] + secs["rem"]
+    if asleep <= 0:
+        notes.append(f"sleep file with {len(levels)} sleep_level message(s) but no light/deep/rem epoch: "
+                     f"no night recorded")
+        return SLEEP.empty()
+    start = _utc(levels[0][0])
+    end = _utc(levels[-1][0])
+    off = _tz_offset(ctx.tz, end)
+    if off is None:
+        off = 0
+        notes.append("sleep file has no local time and no athlete time zone is configured: wake date in UTC")
+    local_start = start + timedelta(seconds=off)
+    score = next((m.get(6) for m in fit.all(346) if m.get(6) is not None), None)
+    is_nap = asleep < NAP_MAX_S and 9 <= local_start.hour < 20
+    row = {
+        "athlete_id": athlete, "source": SOURCE, "start_utc": start, "end_utc": end,
+        "wake_date": (end + timedelta(seconds=off)).date(),
+        "asleep_s": asleep, "deep_s": secs["deep"], "light_s": secs["light"], "rem_s": secs["rem"],
+        "awake_s": secs["awake"], "in_bed_s": float((end - start).total_seconds()), "is_nap": is_nap,
+        "source_file": None, "sleep_score": float(score) if score is not None else None,
+    }
+    return pl.DataFrame([row], schema=SLEEP.columns)
+
+
+def _wellness(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) -> pl.DataFrame:
+    rows: dict[tuple[str, object], dict] = {}
+    info = fit.all(103)
+    mon_off = None
+    for m in info:
+        ts, lts = m.get(253), m.get(0)
+        if ts is not None and lts is not None and ts >= DATE_TIME_MIN:
+            mon_off = _round_offset(lts - ts)
+            if mon_off is not None:
+                break
+
+    def offset(when: datetime, use_file: bool) -> int:
+        if use_file and mon_off is not None:
+            return mon_off
+        off = _tz_offset(ctx.tz, when)
+        if off is not None:
+            return off
+        msg = "wellness values without local time and no athlete time zone: dates in UTC"
+        if msg not in notes:
+            notes.append(msg)
+        return 0
+
+    used_avg = False
+    for m in fit.all(211):
+        when = _utc(m.get(253))
+        if when is None:
+            continue
+        day = (when + timedelta(seconds=offset(when, True))).date()
+        cur, avg7 = m.get(1), m.get(0)
+        val = cur if cur is not None and 20 <= cur <= 150 else None
+        if val is None and avg7 is not None and 20 <= avg7 <= 150:
+            val, used_avg = avg7, True
+        if val is None:
+            continue
+        rows[(SOURCE, day)] = {"athlete_id": athlete, "source": SOURCE, "date": day, "rhr_bpm": float(val),
+                               "hrv_rmssd_ms": None, "source_file": None}
+    if used_avg:
+        notes.append("monitoring_hr_data without current_day_resting_heart_rate: used resting_heart_rate "
+                     "(Garmin's 7-day average)")
+    for m in fit.all(370):
+        when = _utc(m.get(253))
+        v = m.get(1)
+        if when is None or v is None:
+            continue
+        day = (when + timedelta(seconds=offset(when, False))).date()
+        rows[(SOURCE_HRV, day)] = {"athlete_id": athlete, "source": SOURCE_HRV, "date": day, "rhr_bpm": None,
+                                   "hrv_rmssd_ms": v / 128.0, "source_file": None}
+    if not rows:
+        return WELLNESS.empty()
+    return pl.DataFrame(list(rows.values()), schema={k: WELLNESS.columns[k] for k in (
+        "athlete_id", "source", "date", "rhr_bpm", "hrv_rmssd_ms", "source_file")})
