@@ -200,9 +200,10 @@ class LocalTime:
     shifted forward by the gap, as the clock on the wall would read.
     """
 
-    def __init__(self, ctx: ReadContext, path: Path, what: str) -> None:
+    def __init__(self, ctx: ReadContext, path: Path, what: str, *, no_tz_note: str | None = None) -> None:
         self.name = ctx.tz
         self.what = what
+        self.no_tz_note = no_tz_note
         self.used = False
         if ctx.tz:
             try:
@@ -241,7 +242,9 @@ class LocalTime:
         return int(off.total_seconds()) if off is not None else None
 
     def note(self, result: ReadResult) -> None:
-        if self.used and self.zone is None:
+        if self.used and self.zone is None and self.no_tz_note:
+            result.warn(self.no_tz_note)
+        elif self.used and self.zone is None:
             result.warn(
                 f"no time zone given (--tz): {self.what} read as UTC; local dates may be off by a day"
             )
