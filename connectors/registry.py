@@ -20,6 +20,10 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "fit",
     "whoop",
     "apple_health",
+    "garmin_json",
+    "fitbit",
+    "strava",
+    "garmin_csv",
     "generic_csv",
 )
 
