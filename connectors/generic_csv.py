@@ -72,7 +72,7 @@ from connectors.base import (
     UnknownFormatError,
 )
 
-__all__ = ["FORMAT", "KINDS", "LIMITS", "detect", "read", "read_kind"]
+__all__ = ["FORMAT", "KINDS", "LIMITS", "detect", "read", "read_bytes"]
 
 FORMAT = "generic_csv"
 SOURCE = "generic_csv"
@@ -238,8 +238,8 @@ def detect(path: Path, head: bytes) -> bool:
         return False
 
 
-def _iter_record_lines(text: str, sep: str) -> Iterator[tuple[int, bool, int]]:
-    """(start line, is blank, number of fields) of every record after the header.
+def _iter_record_lines(text: str, sep: str) -> Iterator[tuple[int, bool]]:
+    """(start line, is blank) of every record after the header.
 
     Line numbers are 1-based physical lines of the file; a quoted value with
     line breaks makes a record span several lines.
@@ -258,7 +258,7 @@ def _iter_record_lines(text: str, sep: str) -> Iterator[tuple[int, bool, int]]:
                     continue
                 seen_header = True
                 continue
-            yield start, blank, len(row)
+            yield start, blank
     finally:
         csv.field_size_limit(old_limit)
 
@@ -344,7 +344,7 @@ class _Parser:
     def required_value(self, col: str, what: str) -> None:
         self.check(col, pl.col(col).is_null(), f"{col} empty", lambda _v: f"empty; {what} is required")
 
-    def number(self, col: str, limits: str | None, *, unit_scale: str = "", required: bool = False,
+    def number(self, col: str, limits: str | None, *, required: bool = False,
                low_open: bool = False) -> str:
         """Add ``_n_<col>`` (Float64) with format and range checks; return its name."""
         out = f"_n_{col}"
@@ -559,6 +559,8 @@ def _daily(p: _Parser) -> pl.DataFrame:
 
 _BUILDERS = {"sessions": _sessions, "sleep": _sleep, "daily": _daily}
 _TABLE = {"sessions": "sessions", "sleep": "sleep", "daily": "wellness"}
+_KEYS = {"sessions": ["athlete_id", "start_utc"], "sleep": ["athlete_id", "start_utc"],
+         "daily": ["athlete_id", "date"]}
 
 
 # --------------------------------------------------------------------------- read
@@ -596,10 +598,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         raw = Path(path).read_bytes()
     except OSError as err:
         raise ConnectorError(name, f"cannot read file: {err.strerror or err}") from err
-    return read_kind(raw, ctx, name=name)
+    return read_bytes(raw, ctx, name=name)
 
 
-def read_kind(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
+def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
     """:func:`read` on the bytes of a file already in memory (``name`` for messages)."""
     text, enc_note = _decode(raw)
     notes: list[str] = [enc_note] if enc_note else []
@@ -656,7 +658,8 @@ def read_kind(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
     df, line_col, ragged = _read_strings(text, sep, ncols, name, ctx, notes)
     n_records = df.height
     keep = {f"__c{i}": c for i, c in enumerate(cols) if c in known and seen.get(c) == fields[i]}
-    df = df.select([pl.col(k).str.strip_chars().alias(v) for k, v in keep.items()] + [pl.col("__row"), *([pl.col("__line")] if line_col else [])])
+    df = df.select([pl.col(k).str.strip_chars().alias(v) for k, v in keep.items()]
+                   + [pl.col("__row"), *([pl.col("__line")] if line_col else [])])
     df = df.with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in keep.values()])
     df = df.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in keep.values()]))  # blank lines
     if "athlete_id" not in df.columns:
@@ -704,6 +707,11 @@ def read_kind(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
         out = out.filter(~any_bad)
         skipped = n_bad
     out = out.drop("__row").with_columns(pl.lit(name).alias("source_file"))
+    key = _KEYS[kind.name]
+    repeated = out.height - out.select(pl.struct(key).n_unique()).item() if out.height else 0
+    if repeated:
+        notes.append(f"{repeated} row(s) repeat the {' and '.join(key)} of an earlier row; "
+                     "the last one is kept")
     table = _TABLE[kind.name]
     return ReadResult(format=kind.format, **{table: out}, skipped_rows=skipped + ragged,
                       warnings=notes)

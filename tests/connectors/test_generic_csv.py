@@ -7,7 +7,6 @@ import io
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -556,3 +555,9 @@ def test_valid_sleep_round_trip(tmp_path: Path, nights) -> None:
         r = got.row(i, named=True)
         assert (r["start_utc"], r["end_utc"], r["wake_date"]) == (s_utc, e_utc, wake)
         assert r["asleep_s"] == asleep and r["in_bed_s"] == in_bed
+
+
+def test_repeated_key_in_one_file_is_noted(tmp_path: Path) -> None:
+    res = read(tmp_path, DAILY_HEAD + "\na,2024-03-01,50,60\na,2024-03-01,51,61\nb,2024-03-01,52,62\n")
+    assert res.wellness.height == 3  # the store keeps the last of a key
+    assert any("1 row(s) repeat the athlete_id and date" in w for w in res.warnings)
