@@ -127,8 +127,8 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
 
     bp = day.component("back_symptoms")
     if high_streak_d >= p.deload_after_d:
-        lo = p.deload_low_frac * chronic if chronic is not None else None
-        hi = p.deload_high_frac * chronic if chronic is not None else None
+        lo = round(p.deload_low_frac * chronic) if chronic is not None else None
+        hi = round(p.deload_high_frac * chronic) if chronic is not None else None
         first.append(_adj("deload_week", "high_band_streak", days=high_streak_d, low_au=lo, high_au=hi,
                           low_pct=100 * p.deload_low_frac, high_pct=100 * p.deload_high_frac))
 
@@ -136,8 +136,8 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
     spike = pts.get("load_spike", 0.0)
     ramp = max(pts.get("weekly_jump", 0.0), pts.get("ctl_ramp", 0.0))
     if acwr is not None and acwr > p.acwr_danger and chronic is not None and acute is not None and acute > 0:
-        target = p.target_acwr * chronic
-        cut = 100.0 * (1.0 - target / acute)
+        target = round(p.target_acwr * chronic)  # whole AU: the number a coach plans with
+        cut = round(100.0 * (1.0 - target / acute), 1)
         if cut > 0:
             found.append((spike, _adj("cut_volume", "acwr_spike", target_au=target, ratio=p.target_acwr,
                                       chronic_au=chronic,

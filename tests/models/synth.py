@@ -58,16 +58,33 @@ class Athlete:
 def make_daily(athlete_id: str, *, days: int = 200, seed: int = 0, base_load_au: float = 450.0,
                rhr_base_bpm: float = 50.0, rhr_sd_bpm: float = 2.0, hrv_base_ln: float = 4.2,
                hrv_sd_ln: float = 0.15, sleep_mean_h: float = 7.9, sleep_sd_h: float = 0.5,
+               week_sd: float = 0.08, day_sd: float = 0.15, phys_ar: float = 0.0,
                back_pain: bool = False, start: date = START) -> Athlete:
-    """A steady athlete: weekly load pattern x week factor N(1, 0.08) x day noise LN(0, 0.15)."""
+    """A steady athlete.
+
+    Load = ``base_load_au`` x weekly pattern :data:`WEEK` x week factor
+    N(1, ``week_sd``) x day noise LN(0, ``day_sd``). RHR, ln rMSSD and sleep
+    are their means plus AR(1) noise (coefficient ``phys_ar``, marginal SDs as
+    given); day-to-day physiology of real athletes is autocorrelated, which
+    makes 7-day means wander more than independent noise would.
+    """
     rng = np.random.default_rng(seed)
     idx = np.arange(days)
-    week_factor = np.repeat(rng.normal(1.0, 0.08, days // 7 + 1), 7)[:days]
+    week_factor = np.repeat(rng.normal(1.0, week_sd, days // 7 + 1), 7)[:days]
     offset = rng.integers(0, 7)
-    load = base_load_au * WEEK[(idx + offset) % 7] * week_factor * rng.lognormal(0.0, 0.15, days)
-    rhr = rhr_base_bpm + rng.normal(0, rhr_sd_bpm, days)
-    hrv = hrv_base_ln + rng.normal(0, hrv_sd_ln, days)
-    sleep = np.clip(rng.normal(sleep_mean_h, sleep_sd_h, days), 3.0, 11.0)
+    load = base_load_au * WEEK[(idx + offset) % 7] * week_factor * rng.lognormal(0.0, day_sd, days)
+
+    def ar(sd: float) -> np.ndarray:
+        e = rng.normal(0, sd * np.sqrt(1 - phys_ar ** 2), days)
+        x = np.empty(days)
+        x[0] = rng.normal(0, sd)
+        for i in range(1, days):
+            x[i] = phys_ar * x[i - 1] + e[i]
+        return x
+
+    rhr = rhr_base_bpm + ar(rhr_sd_bpm)
+    hrv = hrv_base_ln + ar(hrv_sd_ln)
+    sleep = np.clip(sleep_mean_h + ar(sleep_sd_h), 3.0, 11.0)
     in_bed = sleep / rng.uniform(0.88, 0.95, days)
     pain = np.clip(np.round(rng.choice([0, 0, 0, 1, 1, 2], days) + 0.0), 0, 10) if back_pain else np.full(days, np.nan)
     return Athlete(athlete_id, [start + timedelta(days=int(i)) for i in idx], load, rhr, hrv, sleep, in_bed,
