@@ -318,6 +318,47 @@ def _local_offset_for(seg: Segment, start: datetime, ctx: ReadContext, notes: li
     return 0
 
 
+def _session_histogram(rec_ts: np.ndarray, rec_hr: np.ndarray, hr_stream, s0: float, s1: float, *,
+                       single: bool) -> list[float] | None:
+    """``hr_hist_s`` of one session window [s0, s1] (FIT seconds).
+
+    Record heart rates are used where valid; buffered ``hr`` samples (132)
+    fill the spans where the records have none (more than 5 s from a valid
+    record sample), e.g. swims with an HRM-Tri/HRM-Swim strap.
+    """
+    ts = np.zeros(0)
+    hr = np.zeros(0, dtype=np.int64)
+    if rec_ts.size:
+        w = (rec_ts >= s0) & (rec_ts <= s1 + 1)
+        if single and not w.any():
+            w = np.ones(rec_ts.size, dtype=bool)
+        ts, hr = rec_ts[w], rec_hr[w]
+    valid = (hr > 0) & (hr < 255)
+    if hr_stream is not None and hr_stream[0].size:
+        t, b, absolute = hr_stream
+        if absolute is not None:
+            w = (absolute >= s0) & (absolute <= s1 + 1)
+            if w.any():
+                at, ab = absolute[w], b[w]
+                good = np.sort(ts[valid])
+                if good.size:
+                    i = np.clip(np.searchsorted(good, at), 1, good.size) - 1
+                    j = np.clip(i + 1, 0, good.size - 1)
+                    near = np.minimum(np.abs(at - good[i]), np.abs(at - good[j]))
+                    keep = near > 5.0
+                    at, ab = at[keep], ab[keep]
+                if at.size:
+                    ts = np.concatenate([ts[valid], at]) if good.size else at
+                    hr = np.concatenate([hr[valid], ab]) if good.size else ab
+                    valid = (hr > 0) & (hr < 255)
+        elif single and not valid.any():
+            ts, hr = t, b
+            valid = (hr > 0) & (hr < 255)
+    if int(valid.sum()) < 2:
+        return None
+    return hr_histogram(ts, hr)
+
+
 def _from_local_clock(seg: Segment, s0: int, ctx: ReadContext, notes: list[str]) -> tuple[datetime | None, int | None]:
     """UTC start of a session whose times are relative, from ``activity.local_timestamp``."""
     for m in seg.messages.get(34, ()):
@@ -401,21 +442,7 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
             s1 = end_ts
         else:
             s1 = s0 + duration
-        hist = None
-        if rec_ts.size:
-            w = (rec_ts >= s0) & (rec_ts <= s1 + 1)
-            if len(all_sessions) == 1 and not w.any():
-                w = np.ones(rec_ts.size, dtype=bool)
-            if int(((rec_hr[w] > 0) & (rec_hr[w] < 255)).sum()) >= max(2, int(0.5 * w.sum())):
-                hist = hr_histogram(rec_ts[w], rec_hr[w])
-        if hist is None and hr_stream is not None and hr_stream[0].size:
-            t, b, absolute = hr_stream
-            if absolute is not None:
-                w = (absolute >= s0) & (absolute <= s1 + 1)
-                if w.any():
-                    hist = hr_histogram(t[w], b[w])
-            elif len(all_sessions) == 1:
-                hist = hr_histogram(t, b)
+        hist = _session_histogram(rec_ts, rec_hr, hr_stream, s0, s1, single=len(all_sessions) == 1)
         rows.append({
             "athlete_id": athlete,
             "source": SOURCE,

@@ -504,12 +504,13 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
             continue
         if d.gnum == RECORD:
             seg.n_records += len(d.offsets)
-            if not want_records or d.rec_hr is None:
+            if not want_records:
                 continue
             if arr is None:
                 arr = np.frombuffer(buf, dtype=np.uint8)
             offs = np.asarray(d.offsets, dtype=np.int64)
-            hr = arr[offs + d.rec_hr]
+            # records without a heart-rate field still count (as missing samples)
+            hr = arr[offs + d.rec_hr] if d.rec_hr is not None else np.full(offs.size, 0xFF, dtype=np.uint8)
             if track:
                 ts = np.asarray([-1 if t is None else t for t in d.ts_list], dtype=np.int64)
             elif d.rec_ts is not None:
