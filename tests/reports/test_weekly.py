@@ -1,0 +1,184 @@
+"""Weekly report: data model, escaping, size, golden data."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from features.schemas import FEATURES, SCORES, SchemaError, conform
+from reports.weekly import build_weekly_data, build_weekly_report, iso_week_of, parse_iso_week
+from tests.reports._extract import parse, report_data
+from tests.reports.synth import team_frames
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "weekly_data.json"
+UPDATE = os.environ.get("STRAINWATCH_UPDATE_GOLDEN") == "1"
+MON = date(2026, 4, 6)  # 2026-W15 is Mon 6 Apr .. Sun 12 Apr
+
+
+def frames(rows: list[dict], feats: list[dict] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    s = conform(pl.DataFrame(rows, schema_overrides=dict(SCORES.columns), infer_schema_length=None), SCORES)
+    f = conform(pl.DataFrame(feats or [{"athlete_id": r["athlete_id"], "date": r["date"]} for r in rows],
+                             schema_overrides=dict(FEATURES.columns), infer_schema_length=None), FEATURES)
+    return f, s
+
+
+def sc(a, d, band, score, reasons="", adjustments="", **kw):
+    return {"athlete_id": a, "date": d, "risk_band": band, "risk_score": score, "reasons": reasons,
+            "adjustments": adjustments, **kw}
+
+
+def test_parse_iso_week():
+    assert parse_iso_week("2026-W15") == (date(2026, 4, 6), date(2026, 4, 12))
+    assert parse_iso_week("2026W01") == (date(2025, 12, 29), date(2026, 1, 4))  # ISO week 1 starts in December
+    assert iso_week_of(date(2026, 1, 1)) == "2026-W01"
+    assert iso_week_of(date(2026, 4, 12)) == "2026-W15"
+    with pytest.raises(ValueError, match="2026-W15"):
+        parse_iso_week("2026-15")
+    with pytest.raises(ValueError, match="no week 53"):
+        parse_iso_week("2025-W53")  # 2025 has 52 ISO weeks
+
+
+def test_band_days_peak_and_risk_order():
+    d = [MON + timedelta(days=i) for i in range(7)]
+    rows = [
+        # x: low, moderate, high, high, moderate, (no score Sat), insufficient
+        sc("x", d[0], "low", 10.0), sc("x", d[1], "moderate", 35.0, "acwr_spike"),
+        sc("x", d[2], "high", 61.0, "acwr_spike;sleep_debt"), sc("x", d[3], "high", 70.0, "sleep_debt;acwr_spike"),
+        sc("x", d[4], "moderate", 40.0, "sleep_debt"), sc("x", d[6], "insufficient_data", 5.0),
+        # y: all low
+        *[sc("y", di, "low", 5.0) for di in d],
+        # z: low band but a red flag on Friday -> sorted first
+        *[sc("z", di, "low", 2.0) for di in d],
+        # w: two moderate days -> after x (fewer high days), before y
+        *[sc("w", di, "moderate" if i in (2, 3) else "low", 31.0 if i in (2, 3) else 1.0) for i, di in enumerate(d)],
+    ]
+    feats = [{"athlete_id": r["athlete_id"], "date": r["date"], "red_flag": r["athlete_id"] == "z" and r["date"] == d[4]}
+             for r in rows]
+    f, s = frames(rows, feats)
+    data = build_weekly_data(f, s, week="2026-W15")
+    order = [a["athlete_id"] for a in data["athletes"]]
+    assert order == ["z", "x", "w", "y"]
+    x = data["athletes"][1]
+    assert x["band_days"] == {"high": 2, "moderate": 2, "low": 1, "insufficient_data": 1, "none": 1}
+    assert x["peak_band"] == "high" and x["peak_score"] == 70.0 and x["peak_day"] == "Thu 9 Apr"
+    # without components_json, reasons are weighted by position: acwr_spike 1 (Tue) + 1 (Wed) + 0.5 (Thu) = 2.5,
+    # sleep_debt 0.5 (Wed) + 1 (Thu) + 1 (Fri) = 2.5 -> tie broken by code
+    assert [r["code"] for r in x["leading_reasons"]] == ["acwr_spike", "sleep_debt"]
+    assert [fd["date"] for fd in x["flagged"]] == ["2026-04-07", "2026-04-08", "2026-04-09", "2026-04-10"]
+    z = data["athletes"][0]
+    assert z["red_flag"] and z["red_flag_days"] == ["Fri 10 Apr"]
+    assert z["adjustments"][0]["code"] == "see_clinician"
+    assert data["summary"]["red_flag"] == 1 and data["summary"]["high"] == 1 and data["summary"]["moderate"] == 1
+
+
+def test_statuses_from_features():
+    f, s = frames(
+        [sc("a", MON, "low", 10.0)],
+        [{"athlete_id": "a", "date": MON, "acwr": 1.62, "acute_7d_au": 1620.0, "chronic_28d_au": 1000.0,
+          "rhr_delta_bpm": 5.4, "rhr_z": 1.1, "hrv_z": -0.7, "sleep_7d_h": 6.5, "sleep_debt_7d_h": 10.5}],
+    )
+    a = build_weekly_data(f, s, week="2026-W15", as_of=MON)["athletes"][0]
+    assert a["acwr_txt"] == "1.62" and a["acwr_zone"] == "above 1.5"
+    assert a["load_pct_txt"] == "+62"  # 100 * (1620 / 1000 - 1)
+    assert a["rhr"]["word"] == "elevated"  # +5.4 bpm >= 5
+    assert a["hrv"]["word"] == "below normal"  # -1 <= -0.7 < -0.5
+    assert a["sleep"]["word"] == "short" and "debt 10.5 h" in a["sleep"]["detail"]
+
+
+def test_partial_week_and_bad_args():
+    f, s = team_frames(2)
+    data = build_weekly_data(f, s, week="2026-W15", as_of=date(2026, 4, 9))
+    assert data["partial_week"] and data["days"][-1] == "2026-04-09"
+    assert all(sum(a["band_days"].values()) == 4 for a in data["athletes"])
+    with pytest.raises(ValueError, match="before the start of week"):
+        build_weekly_data(f, s, week="2026-W15", as_of=date(2026, 4, 1))
+    with pytest.raises(ValueError, match="unknown athlete id.*'nobody'"):
+        build_weekly_data(f, s, week="2026-W15", athletes=["nobody"])
+    with pytest.raises(SchemaError, match="risk_score"):
+        build_weekly_data(f, s.drop("risk_score"), week="2026-W15")
+    bad = s.with_columns(pl.lit("{not json").alias("components_json"))
+    with pytest.raises(ValueError, match="components_json of athlete 'a01' on 2026-04-06 is not valid JSON"):
+        build_weekly_data(f, bad, week="2026-W15")
+
+
+def test_gaps_are_gaps_not_zeros():
+    f, s = team_frames(3)  # a03 has no data on Tue 7 .. Thu 9 Apr (end - 5 .. end - 3 days)
+    html = build_weekly_report(f, s, week="2026-W15", athletes=["a03"])
+    data = report_data(html)
+    (a,) = data["athletes"]
+    assert any(g.startswith("no resting HR (3 of 7 days): Tue 7 Apr, Wed 8 Apr, Thu 9 Apr") for g in a["gaps"])
+    assert any(g.startswith("no sleep (3 of 7 days)") for g in a["gaps"])
+    sec = next(parse(html).find_all("section", class_="athlete"))
+    # each recovery panel and the sleep chart shade the 3-day gap and label it
+    assert sum(1 for t in sec.find_all("text", class_="gapt")) == 3
+    assert data["team"] == []  # single-athlete report: no team table
+
+
+def test_escaping_of_every_input_string():
+    f, s = team_frames(2)
+    evil_id = '<img src=x onerror="alert(2)">'
+    evil_name = "<script>alert(1)</script>"
+    f = f.with_columns(pl.when(pl.col("athlete_id") == "a02").then(pl.lit(evil_id)).otherwise(pl.col("athlete_id")).alias("athlete_id"))
+    comps = json.dumps([{"component": "<b>load</b>", "reason": "acwr_spike", "points": 20, "cap": 25,
+                         "value": 1.7, "rule": "ACWR 1.7 > 1.5 <i>&</i>"}])
+    adj = json.dumps([{"code": "cut_volume", "text": "Cut to <u>500</u> AU & rest"}])
+    s = s.with_columns(
+        pl.when(pl.col("athlete_id") == "a02").then(pl.lit(evil_id)).otherwise(pl.col("athlete_id")).alias("athlete_id"),
+        pl.lit(comps).alias("components_json"), pl.lit("high").alias("risk_band"),
+        pl.lit("cut_volume").alias("adjustments"), pl.lit(adj).alias("adjustments_json"),
+    )
+    notes = pl.DataFrame({"athlete_id": ["a01"], "date": [date(2026, 4, 8)],
+                          "note": ["back tight</blockquote><script>alert(3)</script>"]})
+    html = build_weekly_report(f, s, week="2026-W15", names={"a01": evil_name}, notes=notes)
+    assert "<script" not in html.lower()
+    assert "<img" not in html.lower() and "<b>" not in html and "<u>" not in html and "<i>" not in html
+    root = parse(html)
+    text = root.clean()
+    assert evil_name in text and evil_id in text and "back tight</blockquote><script>alert(3)</script>" in text
+    assert "Cut to <u>500</u> AU & rest" in text and "ACWR 1.7 > 1.5 <i>&</i>" in text
+    # also inside SVG <title> (accessible chart names)
+    titles = [t.clean() for t in root.find_all("title")]
+    assert f"{evil_name}: training load and acute:chronic workload ratio" in titles
+    data = report_data(html)
+    assert {r["athlete_id"] for r in data["team"]} == {"a01", evil_id}
+
+
+def test_self_contained_no_external_references():
+    f, s = team_frames(3)
+    html = build_weekly_report(f, s, week="2026-W15")
+    low = html.lower()
+    assert "<script" not in low and "<link" not in low and "<iframe" not in low and "@import" not in low
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", low)
+    assert "url(http" not in low
+    assert "@media print" in html and 'name="viewport"' in html
+
+
+def test_size_30_athletes_under_3_mb():
+    f, s = team_frames(30)
+    html = build_weekly_report(f, s, week="2026-W15", generated_at=datetime(2026, 4, 13, 3, 0))
+    size = len(html.encode("utf-8"))
+    data = report_data(html)
+    assert len(data["team"]) == 30 and all(a["charts"] == 4 for a in data["athletes"])
+    # measured 2026-11: about 0.8 MB for 30 athletes x 42 chart days (4 inline SVG charts each)
+    assert size < 3_000_000, f"report is {size:,} bytes"
+
+
+def test_golden_report_data():
+    f, s = team_frames(6)
+    html = build_weekly_report(f, s, week="2026-W15", as_of=date(2026, 4, 12),
+                               names={"a01": "Alice <Ace> Moreau", "a02": "Bea O'Neil"},
+                               generated_at=datetime(2026, 4, 13, 3, 0))
+    data = report_data(html)
+    if UPDATE or not GOLDEN.exists():
+        if not UPDATE:
+            pytest.fail(f"{GOLDEN} is missing; create it with STRAINWATCH_UPDATE_GOLDEN=1")
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert data == expected
