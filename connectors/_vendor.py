@@ -167,6 +167,9 @@ def parse_float(
         raise BadRowError(display, f"expected a number, found {value!r}", line=line, column=column)
     if isinstance(value, (int, float)):
         v = float(value)
+    elif not isinstance(value, str):
+        raise BadRowError(display, f"expected a number, found {type(value).__name__} {value!r:.40}",
+                          line=line, column=column)
     else:
         s = value.strip()
         if s.lower() in _MISSING:
