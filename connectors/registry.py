@@ -20,6 +20,7 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "fit",
     "whoop",
     "apple_health",
+    "oura",
     "garmin_json",
     "fitbit",
     "strava",
