@@ -235,7 +235,12 @@ def ingest_paths(
 def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
             rejects: list[LedgerEntry], run_id: str) -> list[InputFile]:
     files: list[InputFile] = []
+    seen_paths: set[Path] = set()
     for f in iter_input_files(inputs, athlete=athlete):
+        real = f.path.resolve()
+        if real in seen_paths:  # the same file named twice (e.g. a file and its folder)
+            continue
+        seen_paths.add(real)
         if f.path.suffix.lower() != ".zip":
             files.append(f)
             continue

@@ -188,3 +188,12 @@ def test_bundled_generic_sample_ingests_cleanly(tmp_path: Path, sample_data_dir:
     amy = s.filter(pl.col("athlete_id") == "amy")
     assert set(amy.filter(pl.col("local_date") < date(2025, 3, 30))["local_offset_s"].to_list()) == {3600}
     assert set(amy.filter(pl.col("local_date") > date(2025, 3, 30))["local_offset_s"].to_list()) == {7200}
+
+
+def test_a_file_named_twice_is_read_once_and_not_a_duplicate_of_itself(tmp_path: Path, team: Path) -> None:
+    store = tmp_path / "store"
+    f = team / "bob" / "sessions.csv"
+    out = sw("ingest", f, f, team, "--store", store, "--workers", "1")
+    assert "4 seen, 4 ingested" in out.stdout and "0 duplicate" in out.stdout
+    ledger = Store(store).ledger()
+    assert ledger.height == 4 and ledger["status"].to_list() == ["ingested"] * 4
