@@ -72,6 +72,8 @@ class IngestSummary:
     by_format: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     athletes: set[str] = field(default_factory=set)
+    merged_sessions: int = 0  # cross-source duplicate workouts newly found in this run (see `merges`)
+    merged_nights: int = 0  # cross-source duplicate sleep records newly found in this run
 
     @property
     def ok(self) -> bool:
@@ -229,7 +231,85 @@ def ingest_paths(
                            workers, batch_files, progress, summary, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        record_merges(store, summary)
     return summary
+
+
+MERGES_DDL = """CREATE TABLE IF NOT EXISTS merges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_name TEXT NOT NULL, athlete_id TEXT NOT NULL,
+    kept_source TEXT, kept_start_utc TEXT, kept_source_file TEXT,
+    dropped_source TEXT NOT NULL, dropped_start_utc TEXT NOT NULL, dropped_source_file TEXT,
+    start_diff_s REAL, duration_ratio REAL, filled TEXT, reason TEXT,
+    run_id TEXT, recorded_at TEXT)"""
+
+
+def record_merges(store: Store, summary: IngestSummary) -> None:
+    """Ledger the cross-source duplicates of the athletes touched in this run.
+
+    Runs :func:`features.merge.merge_duplicate_sessions` and
+    :func:`features.merge.merge_duplicate_nights` on each touched athlete's
+    stored rows and replaces that athlete's rows of the ``merges`` table in the
+    ledger database with the result (one row per dropped duplicate, naming the
+    kept and the dropped source, start and file). Stored table rows are never
+    deleted: the features stage applies the same merge when it reads. The
+    summary counts the merges that were not in the table before this run.
+    """
+    from datetime import datetime, timezone
+
+    from features.merge import merge_duplicate_nights, merge_duplicate_sessions
+
+    athletes = sorted(summary.athletes)
+    if not athletes:
+        return
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    iso = lambda t: t.isoformat() if t is not None else None  # noqa: E731
+    con = store.connect()
+    try:
+        with con:
+            con.execute(MERGES_DDL)
+            for table, merge in (("sessions", merge_duplicate_sessions), ("sleep", merge_duplicate_nights)):
+                _, log = merge(store.read_table(table, athletes))
+                marks = ",".join("?" * len(athletes))
+                before = set(con.execute(
+                    f"SELECT athlete_id, dropped_source, dropped_start_utc FROM merges "
+                    f"WHERE table_name = ? AND athlete_id IN ({marks})", [table, *athletes]))
+                con.execute(f"DELETE FROM merges WHERE table_name = ? AND athlete_id IN ({marks})",
+                            [table, *athletes])
+                rows = [
+                    (table, r["athlete_id"], r["kept_source"], iso(r["kept_start_utc"]), r["kept_source_file"],
+                     r["dropped_source"], iso(r["dropped_start_utc"]), r["dropped_source_file"],
+                     r["start_diff_s"], r["duration_ratio"], r["filled"], r["reason"], summary.run_id, now)
+                    for r in log.iter_rows(named=True)
+                ]
+                con.executemany(
+                    "INSERT INTO merges (table_name, athlete_id, kept_source, kept_start_utc, kept_source_file, "
+                    "dropped_source, dropped_start_utc, dropped_source_file, start_diff_s, duration_ratio, "
+                    "filled, reason, run_id, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                new = sum(1 for r in rows if (r[1], r[5], r[6]) not in before)
+                if table == "sessions":
+                    summary.merged_sessions += new
+                else:
+                    summary.merged_nights += new
+    finally:
+        con.close()
+
+
+def read_merges(store: Store) -> pl.DataFrame:
+    """The ``merges`` table of the ledger database (empty frame when none was recorded)."""
+    cols = ["table_name", "athlete_id", "kept_source", "kept_start_utc", "kept_source_file", "dropped_source",
+            "dropped_start_utc", "dropped_source_file", "start_diff_s", "duration_ratio", "filled", "reason",
+            "run_id", "recorded_at"]
+    schema = {c: (pl.Float64 if c in ("start_diff_s", "duration_ratio") else pl.String) for c in cols}
+    if not store.ledger_path.exists():
+        return pl.DataFrame(schema=schema)
+    con = store.connect()
+    try:
+        con.execute(MERGES_DDL)
+        rows = con.execute(f"SELECT {','.join(cols)} FROM merges ORDER BY athlete_id, table_name, kept_start_utc").fetchall()
+    finally:
+        con.close()
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
