@@ -42,6 +42,11 @@ def print_ingest_summary(summary, echo=typer.echo) -> None:
     )
     if s.by_format:
         echo("formats: " + ", ".join(f"{k} {v}" for k, v in sorted(s.by_format.items())))
+    merged_s, merged_n = getattr(s, "merged_sessions", 0), getattr(s, "merged_nights", 0)
+    if merged_s or merged_n:
+        echo(f"merged {merged_s} duplicate workouts across sources"
+             + (f" and {merged_n} duplicate sleep records" if merged_n else "")
+             + " (stored rows kept; see the `merges` table in the ledger database)")
     for p in s.problems[:20]:
         echo(f"rejected: {p}", err=True)
     if len(s.problems) > 20:
