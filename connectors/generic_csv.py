@@ -146,6 +146,7 @@ _TS_PATTERN = (
     r"(?:[.,](?P<f>\d+))?\s*(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _DATE_PATTERN = r"^\d{4}-\d{1,2}-\d{1,2}$"
+_EOL = re.compile(r"\r\n|\r|\n")
 
 
 # --------------------------------------------------------------------------- text level
@@ -179,7 +180,7 @@ def _first_line(text: str) -> tuple[int, str]:
     lineno = 1
     n = len(text)
     while pos < n:
-        m = re.compile(r"\r\n|\r|\n").search(text, pos, min(n, pos + _MAX_HEADER_CHARS))
+        m = _EOL.search(text, pos, min(n, pos + _MAX_HEADER_CHARS))
         end = m.start() if m else min(n, pos + _MAX_HEADER_CHARS)
         line = text[pos:end]
         if line.strip():
@@ -449,6 +450,15 @@ class _Parser:
             tz = self.tz
             self.check(col, n.is_not_null() & o.is_null() & naive_utc.is_null(), f"{col} not a local time in {tz}",
                        lambda r: f"{r!r} does not exist in {tz} (clocks moved forward); add a UTC offset")
+            strict = n.dt.replace_time_zone(tz, ambiguous="null", non_existent="null")
+            ambiguous = self.df.select(
+                (n.is_not_null() & o.is_null() & zoned.is_not_null() & strict.is_null()).sum()
+            ).item()
+            if ambiguous:
+                self.notes.append(
+                    f"{col}: {ambiguous} local time(s) fall in the hour repeated when clocks go back in "
+                    f"{tz}; the first (summer-time) instant was taken"
+                )
         else:
             naive_utc = n.dt.replace_time_zone("UTC")
             if naive_rows:

@@ -151,6 +151,14 @@ def test_session_time_zones(tmp_path: Path, value, tz, start_utc, local_date, of
         assert not any("offset" in w for w in res.warnings), res.warnings
 
 
+def test_ambiguous_local_time_takes_the_first_instant_with_a_note(tmp_path: Path) -> None:
+    # Berlin 2024-10-27: 02:30 happens twice (CEST +02:00, then CET +01:00); the first is 00:30 UTC
+    res = read(tmp_path, SESS_HEAD + "\na,2024-10-27T02:30:00,30,run,,,\n", tz="Europe/Berlin")
+    assert res.sessions["start_utc"].to_list() == [utc(2024, 10, 27, 0, 30)]
+    assert res.sessions["local_offset_s"].to_list() == [7200]
+    assert any("repeated when clocks go back" in w for w in res.warnings)
+
+
 def test_invalid_athlete_time_zone_is_a_connector_error(tmp_path: Path) -> None:
     with pytest.raises(ConnectorError, match="Mars/Olympus"):
         read(tmp_path, SESS_HEAD + "\na,2024-03-01T07:30:00,30,run,,,\n", tz="Mars/Olympus")
