@@ -3,10 +3,10 @@
 ``make_daily`` builds one athlete's days (load with a weekly pattern and
 noise, RHR, ln rMSSD, sleep, optional back pain) and the scenario helpers
 perturb a window of it. ``to_features`` turns DAILY-like frames into FEATURES
-with the formulas of DESIGN.md "Features (output contract)"; it uses the
-project's feature code when that exists (``features_from_daily``) and
-otherwise the small reference implementation below (same formulas), so the
-scenario tests run either way.
+through the project's feature stage (:func:`features.compute.compute_features`);
+``reference_features`` is a small independent implementation of the same
+DESIGN.md formulas, used to cross-check that the scorer's scenario results do
+not hinge on one implementation.
 """
 
 from __future__ import annotations
@@ -123,19 +123,30 @@ def strained_recovery(a: Athlete, start: int, days: int = 10, rhr_up_bpm: float 
 # ---------------------------------------------------------------- features
 def _real_features():
     try:
-        from features import compute  # type: ignore[attr-defined]
-    except Exception:
+        from features.compute import compute_features
+    except ImportError:  # pragma: no cover - before the features stage landed
         return None
-    return getattr(compute, "features_from_daily", None)
+    return compute_features
 
 
-def to_features(daily: pl.DataFrame, *, as_of: date | None = None, load_family: str = "srpe") -> pl.DataFrame:
-    """FEATURES for DAILY-like frames (project code when present, else the reference below)."""
-    real = _real_features()
-    if real is not None:  # pragma: no cover - depends on the features stage landing
+def to_features(daily: pl.DataFrame, *, as_of: date | None = None, load_family: str = "srpe",
+                reference: bool = False) -> pl.DataFrame:
+    """FEATURES for DAILY-like frames.
+
+    Uses the project's :func:`features.compute.compute_features` (the real
+    feature stage), or the small reference implementation below when
+    ``reference`` is true or the stage is missing.
+    """
+    real = None if reference else _real_features()
+    if real is not None:
         from features.schemas import DAILY
 
-        d = conform(daily.with_columns(pl.lit(load_family).alias("load_family")), DAILY)
+        d = daily.with_columns(
+            pl.lit(load_family).alias("load_family"),
+            (pl.col("load_au") > 0).cast(pl.Int32).alias("n_sessions"),
+            (pl.col("load_au") / 6.0 * 60.0).alias("duration_s"),  # sRPE ~ RPE 6 x minutes
+        )
+        d = conform(d, DAILY)
         return real(d, as_of=as_of or d["date"].max())
     parts = [reference_features(g, load_family=load_family)
              for _, g in daily.sort("athlete_id", "date").group_by("athlete_id", maintain_order=True)]
@@ -200,7 +211,7 @@ def reference_features(g: pl.DataFrame, *, load_family: str = "srpe", sleep_need
         streak[i] = (streak[i - 1] + 1 if i else 1) if hard else 0
         prior = out["strain_au"][:i]
         prior = prior[~np.isnan(prior)]
-        if len(prior) >= 14:
+        if len(prior) >= 28:
             out["strain_p90_au"][i] = np.percentile(prior, 90)
         for x, k7col, zcol, bcol, dcol in ((rhr, "rhr_7d_bpm", "rhr_z", "rhr_baseline_bpm", "rhr_delta_bpm"),
                                           (hrv, "hrv_7d_ln", "hrv_z", "hrv_baseline_ln", None)):
