@@ -144,16 +144,49 @@ _SPORTS = {
 _ROOT_RE = re.compile(rb"<(?![!?/])([A-Za-z_][\w.:-]*)")
 
 
+def _companion(head: bytes) -> str | None:
+    """Which other file of an Apple Health export folder ``head`` is, if any.
+
+    The export folder also holds ``export_cda.xml`` (the same data as an HL7
+    CDA document), ``workout-routes/*.gpx`` (GPS tracks of workouts that are
+    in ``export.xml``) and ``electrocardiograms/ecg_*.csv``. They are
+    recognised so that a whole export folder can be ingested as is, and are
+    ledgered with a note instead of being rejected; they add no rows.
+    """
+    text = head_text(head)
+    if text is None:
+        return None
+    m = _ROOT_RE.search(_skip_prolog(head)) if text.lstrip().startswith("<") else None
+    if m and m.group(1) == b"ClinicalDocument" and b"urn:hl7-org:v3" in head:
+        return "cda"
+    if m and m.group(1) == b"gpx" and b'creator="Apple Health Export"' in head:
+        return "route"
+    lines = text.splitlines()[:20]
+    keys = {ln.split(",", 1)[0].strip('"') for ln in lines}
+    if {"Recorded Date", "Classification", "Sample Rate", "Lead"} <= keys:
+        return "ecg"
+    return None
+
+
+_COMPANION_NOTES = {
+    "cda": "export_cda.xml is an HL7 CDA copy of the Health data; not read (export.xml holds the same records)",
+    "route": "workout route (GPX) from an Apple Health export; not read (its workout comes from export.xml)",
+    "ecg": "Apple Watch ECG recording; not used by strainwatch",
+}
+
+
 def detect(path: Path, head: bytes) -> bool:
-    """True when the first element of the XML document is ``<HealthData>``."""
+    """True when the first element of the XML document is ``<HealthData>``, or for the other
+    files of an Apple Health export folder (see :func:`_companion`)."""
     text = head_text(head)
     if text is None:
         return False
     stripped = text.lstrip()
-    if not stripped.startswith("<"):
-        return False
-    m = _ROOT_RE.search(_skip_prolog(head))
-    return bool(m) and m.group(1) == b"HealthData"
+    if stripped.startswith("<"):
+        m = _ROOT_RE.search(_skip_prolog(head))
+        if m and m.group(1) == b"HealthData":
+            return True
+    return _companion(head) is not None
 
 
 def _skip_prolog(head: bytes) -> bytes:
@@ -401,6 +434,15 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         A record with an impossible value, unless ``ctx.on_bad_row`` is ``skip``.
     """
     display = display_name(path, ctx)
+    try:
+        with open(path, "rb") as fh:
+            companion = _companion(fh.read(65536))
+    except OSError as err:
+        raise ConnectorError(display, f"cannot read file: {err}") from err
+    if companion is not None:
+        result = ReadResult(format=f"apple_health_{companion}")
+        result.warn(_COMPANION_NOTES[companion])
+        return result
     athlete = ctx.athlete_id
     if not athlete:
         raise ConnectorError(display, "Apple Health exports carry no athlete id: put export.xml in a folder "

@@ -258,3 +258,31 @@ def test_fuzz_only_connector_errors(tmp_path, data):
     require(res.sessions, SESSIONS)
     require(res.sleep, SLEEP)
     require(res.wellness, WELLNESS)
+
+
+COMPANIONS = {
+    "export_cda.xml": ('<?xml version="1.0"?>\n<?xml-stylesheet type="text/xsl" href="CDA.xsl"?>\n'
+                       '<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+                       '<title>Health Export CDA</title></ClinicalDocument>\n', "apple_health_cda"),
+    "route_2024-01-16_8.16am.gpx": ('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="Apple Health Export" '
+                                    'xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg/></trk></gpx>\n', "apple_health_route"),
+    "ecg_2024-01-16.csv": ('Name,Léa Martin\nDate of Birth,"Apr 2, 1995"\nRecorded Date,2024-01-16 09:00:00 +0100\n'
+                           'Classification,Sinus Rhythm\nSymptoms,\nSoftware Version,2\nDevice,"Watch6,2"\n'
+                           'Sample Rate,512 hertz\n\nLead,Lead I\nUnit,µV\n\n-17.292\n-20.121\n', "apple_health_ecg"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPANIONS))
+def test_other_files_of_an_export_folder_are_recognised_and_add_nothing(tmp_path, name):
+    text, fmt = COMPANIONS[name]
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    assert apple_health.detect(p, p.read_bytes())
+    res = apple_health.read(p, ReadContext())  # no athlete needed: nothing is read
+    assert res.format == fmt and res.rows() == {"sessions": 0, "sleep": 0, "wellness": 0}
+    assert res.warnings and "not" in res.warnings[0]
+
+
+def test_plain_gpx_and_other_cda_are_not_claimed(tmp_path):
+    assert not apple_health.detect(tmp_path, b'<?xml version="1.0"?><gpx creator="Garmin Connect"><trk/></gpx>')
+    assert not apple_health.detect(tmp_path, b'<?xml version="1.0"?><ClinicalDocument><x/></ClinicalDocument>')
