@@ -95,10 +95,10 @@ def _scaled(v, scale: float) -> float | None:
 def hr_histogram(ts_s: np.ndarray, bpm: np.ndarray) -> list[float] | None:
     """Seconds spent at each integer heart rate 0..255 from a sampled stream.
 
-    Each sample holds until the next sample (per-record integration); a gap
-    longer than :data:`HR_MAX_GAP_S` (a pause) and the last sample count for
-    the median sampling interval instead. Invalid samples (255) end the
-    previous sample's interval but add no time themselves.
+    Each valid sample holds until the next valid sample (per-record
+    integration); a gap longer than :data:`HR_MAX_GAP_S` (a pause, a lost
+    strap) and the last sample count for the median sampling interval
+    instead. Invalid samples (255) are dropped first.
 
     Parameters
     ----------
@@ -111,24 +111,28 @@ def hr_histogram(ts_s: np.ndarray, bpm: np.ndarray) -> list[float] | None:
     -------
     list of float (length 256) or None
         None when fewer than 2 valid samples.
+
+    Examples
+    --------
+    >>> h = hr_histogram(np.array([0.0, 1, 2, 3]), np.array([100, 100, 150, 150]))
+    >>> h[100], h[150]
+    (2.0, 2.0)
     """
     ts_s = np.asarray(ts_s, dtype=np.float64)
     bpm = np.asarray(bpm, dtype=np.int64)
-    if ts_s.size < 2:
-        return None
-    order = np.argsort(ts_s, kind="stable")
-    ts_s, bpm = ts_s[order], bpm[order]
-    valid = (bpm >= 0) & (bpm < 255)
+    valid = (bpm >= 0) & (bpm < 255) & np.isfinite(ts_s)
     if int(valid.sum()) < 2:
         return None
+    ts_s, bpm = ts_s[valid], bpm[valid]
+    order = np.argsort(ts_s, kind="stable")
+    ts_s, bpm = ts_s[order], bpm[order]
     dt = np.diff(ts_s)
     pos = dt[dt > 0]
     typical = float(np.median(pos)) if pos.size else 1.0
     typical = min(typical, HR_MAX_GAP_S)
     dt = np.append(dt, typical)
     dt = np.where(dt > HR_MAX_GAP_S, typical, dt)
-    dt = np.clip(dt, 0.0, None)
-    hist = np.bincount(bpm[valid], weights=dt[valid], minlength=256)[:256]
+    hist = np.bincount(bpm, weights=dt, minlength=256)[:256]
     return hist.astype(np.float32).tolist()
 
 
