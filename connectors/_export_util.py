@@ -659,6 +659,34 @@ def frame(rows: list[dict], columns: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame([{c: r.get(c) for c in columns} for r in rows], schema=schema)
 
 
+class RowBuffer:
+    """Rows collected in chunks of typed frames, so memory grows by frame, not by dict.
+
+    A 100 MB activities export holds ~100 000 records; as Python dicts they
+    would cost several times what the same rows cost as columns.
+    """
+
+    CHUNK = 5000
+
+    def __init__(self, columns: dict[str, pl.DataType]) -> None:
+        self.columns = columns
+        self.rows: list[dict] = []
+        self.frames: list[pl.DataFrame] = []
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.CHUNK:
+            self.frames.append(frame(self.rows, self.columns))
+            self.rows = []
+
+    def __len__(self) -> int:
+        return sum(f.height for f in self.frames) + len(self.rows)
+
+    def to_frame(self) -> pl.DataFrame:
+        parts = self.frames + [frame(self.rows, self.columns)]
+        return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+
+
 def srpe_load(rpe: float | None, minutes: float | None) -> tuple[float | None, str | None]:
     """Session-RPE load ``CR10 x minutes`` [AU] (Foster 2001; domain brief section 1).
 

@@ -46,6 +46,7 @@ from connectors._export_util import (
     WELLNESS_COLUMNS,
     BadRows,
     LocalTime,
+    RowBuffer,
     display_name,
     epoch_ms_to_utc,
     frame,
@@ -161,7 +162,7 @@ def _activities(path: Path, ctx: ReadContext) -> ReadResult:
     name = display_name(path, ctx)
     bad = BadRows(ctx)
     clock = LocalTime(ctx, path, "activity dates without startTimeLocal")
-    rows: list[dict] = []
+    rows = RowBuffer(SESSION_COLUMNS)
     parents: list[tuple[dict, set]] = []
     ids: set = set()
     for i, item in iter_json_items(path, ctx, "item.summarizedActivitiesExport.item"):
@@ -240,7 +241,7 @@ def _activities(path: Path, ctx: ReadContext) -> ReadResult:
             dropped += 1
         else:
             rows.append(row)
-    result = ReadResult(format=ACTIVITIES, sessions=frame(rows, SESSION_COLUMNS))
+    result = ReadResult(format=ACTIVITIES, sessions=rows.to_frame())
     if dropped:
         result.warn(f"{dropped} multisport parent activities dropped (their legs are separate sessions)")
     clock.note(result)
