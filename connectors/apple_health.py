@@ -256,66 +256,78 @@ class _Interval:
 
 
 class _Handler:
+    """expat callbacks. Only elements we use cost more than a name test: the end-element
+    callback is switched on only while a Workout or a sleep Record is open (its children,
+    MetadataEntry and WorkoutStatistics, belong to it)."""
+
     def __init__(self, display: str, bad: BadRows, parser) -> None:
         self.display = display
         self.bad = bad
         self.p = parser
-        self.depth = 0
         self.root: str | None = None
         self.workout: _Workout | None = None
-        self.workout_depth = 0
         self.sleep_rec: tuple[dict[str, str], int, dict[str, str]] | None = None
-        self.sleep_depth = 0
+        self.item_depth = 0  # depth inside the open Workout / sleep Record (1 = the item itself)
         self.workouts: list[dict] = []
         self.rhr: dict[date, list[float]] = defaultdict(list)
         self.sdnn: dict[date, list[float]] = defaultdict(list)
         self.intervals: list[_Interval] = []
-        self.n_records = 0
 
     # -- expat callbacks ---------------------------------------------------
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        self.depth += 1
-        if self.depth == 1:
+        if self.item_depth:
+            self._child(name, attrs)
+            return
+        if self.root is None:
             self.root = name
             if name != "HealthData":
                 raise _Forbidden(f"root element is <{name}>, expected <HealthData> (Apple Health export.xml)")
             return
         if name == "Record":
-            self.n_records += 1
             t = attrs.get("type")
             if t not in _RECORD_TYPES:
                 return
             line = self.p.CurrentLineNumber
             if t == SLEEP_TYPE:
                 self.sleep_rec = (attrs, line, {})
-                self.sleep_depth = self.depth
+                self._open()
             else:
                 self._quantity(t, attrs, line)
         elif name == "Workout":
             self.workout = _Workout(attrs, self.p.CurrentLineNumber)
-            self.workout_depth = self.depth
-        elif name == "MetadataEntry":
-            if self.workout is not None and self.depth == self.workout_depth + 1:
-                self.workout.meta[attrs.get("key", "")] = attrs.get("value", "")
-            elif self.sleep_rec is not None and self.depth == self.sleep_depth + 1:
-                self.sleep_rec[2][attrs.get("key", "")] = attrs.get("value", "")
+            self._open()
+
+    def _open(self) -> None:
+        self.item_depth = 1
+        self.p.EndElementHandler = self.end
+
+    def _child(self, name: str, attrs: dict[str, str]) -> None:
+        self.item_depth += 1
+        if self.item_depth != 2:
+            return
+        if name == "MetadataEntry":
+            meta = self.workout.meta if self.workout is not None else self.sleep_rec[2]
+            meta[attrs.get("key", "")] = attrs.get("value", "")
         elif name == "WorkoutStatistics" and self.workout is not None:
             self.workout.stats.append(attrs)
 
     def end(self, name: str) -> None:
-        if name == "Workout" and self.workout is not None and self.depth == self.workout_depth:
+        self.item_depth -= 1
+        if self.item_depth:
+            return
+        self.p.EndElementHandler = None
+        if self.workout is not None:
             w, self.workout = self.workout, None
             try:
                 self.workouts.append(self._workout_row(w))
             except BadRowError as err:
                 self.bad.handle(err)
-        elif name == "Record" and self.sleep_rec is not None and self.depth == self.sleep_depth:
+        elif self.sleep_rec is not None:
             rec, self.sleep_rec = self.sleep_rec, None
             try:
                 self._sleep(*rec)
             except BadRowError as err:
                 self.bad.handle(err)
-        self.depth -= 1
 
     # -- records -------------------------------------------------------------
     def _quantity(self, t: str, a: dict[str, str], line: int) -> None:
@@ -471,7 +483,6 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     p.ExternalEntityRefHandler = forbid_external
     p.SkippedEntityHandler = forbid_skipped
     p.StartElementHandler = h.start
-    p.EndElementHandler = h.end
 
     try:
         fh = open(path, "rb")

@@ -286,3 +286,25 @@ def test_other_files_of_an_export_folder_are_recognised_and_add_nothing(tmp_path
 def test_plain_gpx_and_other_cda_are_not_claimed(tmp_path):
     assert not apple_health.detect(tmp_path, b'<?xml version="1.0"?><gpx creator="Garmin Connect"><trk/></gpx>')
     assert not apple_health.detect(tmp_path, b'<?xml version="1.0"?><ClinicalDocument><x/></ClinicalDocument>')
+
+
+def test_record_as_root_is_not_health_data(tmp_path):
+    p = tmp_path / "export.xml"
+    p.write_text('<Record type="HKQuantityTypeIdentifierRestingHeartRate" unit="count/min" '
+                 'startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 00:00:00 +0000" value="50"/>')
+    assert not apple_health.detect(p, p.read_bytes())
+    with pytest.raises(ConnectorError, match="root element is <Record>"):
+        apple_health.read(p, CTX)
+
+
+def test_metadata_of_a_workout_route_is_not_the_workouts(tmp_path):
+    # HKTimeZone inside the nested WorkoutRoute must not set the workout's zone
+    p = tmp_path / "export.xml"
+    p.write_text("""<HealthData><Workout workoutActivityType="HKWorkoutActivityTypeWalking" duration="30" durationUnit="min"
+ sourceName="Watch" startDate="2024-06-01 23:30:00 +0000" endDate="2024-06-02 00:00:00 +0000">
+ <WorkoutRoute sourceName="Watch" startDate="2024-06-01 23:30:00 +0000" endDate="2024-06-02 00:00:00 +0000">
+  <MetadataEntry key="HKTimeZone" value="Asia/Tokyo"/>
+ </WorkoutRoute>
+</Workout></HealthData>""")
+    r = apple_health.read(p, CTX).sessions.row(0, named=True)
+    assert (r["local_date"], r["local_offset_s"]) == (date(2024, 6, 1), 0)
