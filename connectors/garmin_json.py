@@ -98,7 +98,8 @@ def kind_of(path: Path, head: bytes) -> str | None:
             if rx.search(path.name):
                 return kind
         return None
-    if b'"sleepStartTimestampGMT"' in h or (b'"calendarDate"' in h and b'"deepSleepSeconds"' in h):
+    if b'"sleepStartTimestampGMT"' in h or (b'"calendarDate"' in h and (
+            b'"deepSleepSeconds"' in h or b'"sleepWindowConfirmationType"' in h)):
         return SLEEP
     if b'"calendarDate"' in h and b'"metrics"' in h:
         return HEALTH_STATUS

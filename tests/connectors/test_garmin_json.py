@@ -156,6 +156,24 @@ def test_bad_record_names_index_and_field(tmp_path):
         read(q)
 
 
+def test_date_and_timestamp_layouts():
+    from connectors._export_util import parse_date, parse_gmt_string
+
+    assert parse_gmt_string("2019-08-04T20:28:00.0") == utc(2019, 8, 4, 20, 28)
+    assert parse_gmt_string(1564950480000) == utc(2019, 8, 4, 20, 28)  # epoch ms
+    assert parse_date("2019-08-05") == date(2019, 8, 5)
+    assert parse_date({"date": "Aug 5, 2019 12:00:00 AM"}) == date(2019, 8, 5)  # older UDS files
+    with pytest.raises(ValueError):
+        parse_gmt_string("2019-08-04 20:28")
+
+
+def test_sleep_month_without_any_night_is_still_sleep(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text('[{"calendarDate": "2024-04-02", "sleepWindowConfirmationType": "UNCONFIRMED"}]')
+    assert garmin_json.kind_of(p, p.read_bytes()) == garmin_json.SLEEP
+    assert read(p).sleep.height == 0
+
+
 def test_not_garmin_json_is_connector_error(tmp_path):
     p = tmp_path / "x.json"
     p.write_text('{"hello": 1}')

@@ -14,7 +14,7 @@ from connectors.base import ConnectorError, ReadContext, ReadResult
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def utc(*args: int) -> datetime:
