@@ -3,8 +3,8 @@
 Rules (issue 8; bands from domain brief section 6):
 
 ``red_flag``
-    A red-flag symptom is reported on ``as_of`` (FEATURES ``red_flag`` or the
-    ``red_flag`` reason). The alert says "see a clinician" and lists the red
+    A red-flag symptom is reported on ``as_of`` or the two days before
+    (FEATURES ``red_flag`` or the ``red_flag`` reason). The alert says "see a clinician" and lists the red
     flags [B13, B14]; it replaces the band alerts for that athlete.
 ``high_band``
     The athlete is in the high band on ``as_of``.
@@ -124,30 +124,37 @@ def _run_start(days: Sequence[date], pred: Sequence[bool]) -> date | None:
     return start
 
 
-def _seen_lines(f: Mapping | None, s: Mapping, reasons: list[str], need_h: float) -> list[str]:
-    """Plain-language sentences with the numbers behind the score."""
+def _seen_lines(f: Mapping | None, s: Mapping, reasons: list[str], need_h: float,
+                f_load: Mapping | None = None) -> list[str]:
+    """Plain-language sentences with the numbers behind the score.
+
+    ``f`` is the day's FEATURES row (morning HRV, RHR, sleep); ``f_load`` the
+    row the scorer's load components read (the day before, models.rules
+    COMPONENTS), falling back to ``f``.
+    """
     f = f or {}
+    fl = f_load or f
     out = []
-    acute, chronic = f.get("acute_7d_au"), f.get("chronic_28d_au")
+    acute, chronic = fl.get("acute_7d_au"), fl.get("chronic_28d_au")
     if LOAD_REASONS & set(reasons) or not reasons:
         if _ok(acute) and _ok(chronic) and chronic > 0:
             pct = 100 * (acute / chronic - 1)
             line = (f"Training load: {acute:,.0f} AU in the last 7 days against a usual week of "
                     f"{chronic:,.0f} AU ({pct:+.0f} %).")
-            acwr = f.get("acwr")
+            acwr = fl.get("acwr")
             if _ok(acwr):
                 line += f" Acute:chronic ratio {acwr:.2f} (usual range 0.8-1.3; above 1.5 is a spike)."
             out.append(line)
-        wk = f.get("weekly_change_pct")
+        wk = fl.get("weekly_change_pct")
         if "weekly_ramp" in reasons and _ok(wk):
             out.append(f"The last 7 days' load is {abs(wk):.0f} % {'higher' if wk >= 0 else 'lower'} than the 7 days before.")
-        mono = f.get("monotony")
+        mono = fl.get("monotony")
         if "monotony" in reasons and _ok(mono):
             out.append(f"Training monotony {mono:.1f} (above 2 means little day-to-day variation).")
-        streak = f.get("hard_day_streak")
+        streak = fl.get("hard_day_streak")
         if "hard_day_streak" in reasons and _ok(streak):
             out.append(f"{int(streak)} hard days in a row (load above 1.5 x fitness).")
-        ramp = f.get("ctl_ramp_7d")
+        ramp = fl.get("ctl_ramp_7d")
         if "ctl_ramp" in reasons and _ok(ramp):
             out.append(f"Fitness (CTL) rose by {ramp:.1f} in 7 days.")
     hz = f.get("hrv_z")
@@ -169,7 +176,8 @@ def _seen_lines(f: Mapping | None, s: Mapping, reasons: list[str], need_h: float
 
 
 def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, f: Mapping | None,
-                 s: Mapping | None, run_days: int, *, need_h: float = 8.0) -> Alert:
+                 s: Mapping | None, run_days: int, *, need_h: float = 8.0, f_load: Mapping | None = None,
+                 seen_on: date | None = None) -> Alert:
     """Build the :class:`Alert` text for one athlete-day (see :func:`alerts_for_day`)."""
     s = s or {}
     reasons = _codes(s.get("reasons"))
@@ -177,7 +185,7 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
     who = name if name == athlete_id else f"{name} ({athlete_id})"
     if rule == "red_flag":
         headline = f"Red flag reported by {name}: see a clinician"
-        what = f"A red-flag symptom was reported on {_dl(as_of)}."
+        what = f"A red-flag symptom was reported on {_dl(seen_on or as_of)}."
         summary = f"{name}: RED FLAG reported {_dl(day)} - see a clinician"
     elif rule == "high_band":
         headline = f"High strain risk for {name}: deload suggested"
@@ -190,7 +198,7 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
                 f"(since {_dl(as_of - timedelta(days=run_days - 1))}).")
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
     lines = [f"strainwatch alert for {who}, {_dl(as_of)}", "", "What we saw", f"- {what}"]
-    for x in _seen_lines(f, s, reasons, need_h):
+    for x in _seen_lines(f, s, reasons, need_h, f_load):
         lines.append(f"- {x}")
     comps = [c for c in _json(s.get("components_json")) if _ok(c.get("points")) and c["points"] > 0]
     comps.sort(key=lambda c: -c["points"])
@@ -234,6 +242,7 @@ def alerts_for_day(
     names: Mapping[str, str] | None = None,
     athletes: Iterable[str] | None = None,
     moderate_days: int = 3,
+    red_flag_lookback_days: int = 3,
     sleep_need_h: float = 8.0,
 ) -> list[Alert]:
     """The alerts that fire on ``as_of``, at most one per athlete.
@@ -250,6 +259,10 @@ def alerts_for_day(
         Only these athletes.
     moderate_days : int
         Consecutive moderate days that fire ``moderate_streak`` [d].
+    red_flag_lookback_days : int
+        A red flag reported on any of the last this many days (``as_of``
+        included) fires ``red_flag``; with the outbox key on the first day of
+        the red-flag run this alerts once, even when a nightly run was missed [d].
     sleep_need_h : float
         Sleep need quoted in the text [h].
 
@@ -257,50 +270,63 @@ def alerts_for_day(
     -------
     list of Alert
         Red flags first, then high, then moderate; by athlete id within a rule.
-        Empty when nothing fires (an athlete without a score on ``as_of`` gets none).
+        Empty when nothing fires (band alerts need a score on ``as_of``).
     """
     require(features, FEATURES)
     require(scores, SCORES)
     if moderate_days < 1:
         raise ValueError(f"moderate_days must be >= 1, got {moderate_days}")
+    if red_flag_lookback_days < 1:
+        raise ValueError(f"red_flag_lookback_days must be >= 1, got {red_flag_lookback_days}")
     names = dict(names or {})
     sc = scores.filter(pl.col("date") <= as_of)
-    fe = features.filter(pl.col("date") <= as_of)
+    fe = features.filter(pl.col("date").is_between(as_of - timedelta(days=max(red_flag_lookback_days, 2) + 1), as_of))
+    rf_fe = features.filter((pl.col("date") <= as_of) & pl.col("red_flag").fill_null(False))
     if athletes is not None:
         ids = list(athletes)
         sc = sc.filter(pl.col("athlete_id").is_in(ids))
         fe = fe.filter(pl.col("athlete_id").is_in(ids))
-    f_today = {r["athlete_id"]: r for r in fe.filter(pl.col("date") == as_of).iter_rows(named=True)}
-    rf_days: dict[str, list[date]] = {}
-    for a, d in fe.filter(pl.col("red_flag").fill_null(False)).select("athlete_id", "date").iter_rows():
-        rf_days.setdefault(a, []).append(d)
+        rf_fe = rf_fe.filter(pl.col("athlete_id").is_in(ids))
+    f_rows = {(r["athlete_id"], r["date"]): r for r in fe.iter_rows(named=True)}
+    rf_days: dict[str, set[date]] = {}
+    for a, d in rf_fe.select("athlete_id", "date").iter_rows():
+        rf_days.setdefault(a, set()).add(d)
+    s_by = {k[0]: v for k, v in sc.sort("date").partition_by("athlete_id", as_dict=True).items()} if sc.height else {}
     out: list[Alert] = []
-    for (a,), g in sorted(sc.sort("date").partition_by("athlete_id", as_dict=True).items()) if sc.height else []:
-        rows = list(g.iter_rows(named=True))
-        if rows[-1]["date"] != as_of:
+    for a in sorted(set(s_by) | set(rf_days)):
+        rows = list(s_by[a].iter_rows(named=True)) if a in s_by else []
+        by_day = {r["date"]: r for r in rows}
+        name = names.get(a) or a
+        f = f_rows.get((a, as_of))
+        f_load = f_rows.get((a, as_of - timedelta(days=1)))
+        # red flag: reported on as_of or within the lookback (a missed night is still alerted)
+        rf_set = rf_days.get(a, set()) | {r["date"] for r in rows if "red_flag" in _codes(r["reasons"])}
+        recent = [d for d in rf_set if as_of - timedelta(days=red_flag_lookback_days - 1) <= d <= as_of]
+        if recent:
+            seen = max(recent)
+            ds = sorted(d for d in rf_set if d <= seen)
+            start = _run_start(ds, [True] * len(ds))
+            row = by_day.get(seen) or by_day.get(as_of)
+            out.append(format_alert(a, name, "red_flag", start, as_of, f_rows.get((a, seen)) or f, row,
+                                    (seen - start).days + 1, need_h=sleep_need_h,
+                                    f_load=f_rows.get((a, seen - timedelta(days=1))), seen_on=seen))
+            continue
+        if not rows or rows[-1]["date"] != as_of:
             continue
         today = rows[-1]
-        name = names.get(a) or a
         days = [r["date"] for r in rows]
-        rf_set = set(rf_days.get(a, [])) | {r["date"] for r in rows if "red_flag" in _codes(r["reasons"])}
-        f = f_today.get(a)
-        if as_of in rf_set:
-            ds = sorted(d for d in rf_set if d <= as_of)
-            start = _run_start(ds, [True] * len(ds))
-            out.append(format_alert(a, name, "red_flag", start, as_of, f, today, (as_of - start).days + 1,
-                                    need_h=sleep_need_h))
-            continue
         bands = [r["risk_band"] for r in rows]
         if bands[-1] == "high":
             start = _run_start(days, [b == "high" for b in bands])
             out.append(format_alert(a, name, "high_band", start, as_of, f, today, (as_of - start).days + 1,
-                                    need_h=sleep_need_h))
+                                    need_h=sleep_need_h, f_load=f_load))
         elif bands[-1] == "moderate":
             start = _run_start(days, [b == "moderate" for b in bands])
             n = (as_of - start).days + 1
             if n >= moderate_days:
                 key = start + timedelta(days=moderate_days - 1)
-                out.append(format_alert(a, name, "moderate_streak", key, as_of, f, today, n, need_h=sleep_need_h))
+                out.append(format_alert(a, name, "moderate_streak", key, as_of, f, today, n, need_h=sleep_need_h,
+                                        f_load=f_load))
     out.sort(key=lambda x: (RULES.index(x.rule), x.athlete_id))
     return out
 

@@ -124,3 +124,15 @@ def test_bad_parameters():
     f, s = make({"a": ["high"]})
     with pytest.raises(ValueError, match="moderate_days"):
         alerts_for_day(f, s, as_of=day(0), moderate_days=0)
+
+
+def test_red_flag_of_a_missed_night_is_still_alerted_once():
+    # red flag reported on day 1 only; the score on day 2 no longer carries it
+    f, s = make({"a": ["low", "low", "low", "low", "low"]}, red={"a": [1]})
+    assert fired(f, s, 1) == [("a", "red_flag", day(1))]
+    assert fired(f, s, 2) == [("a", "red_flag", day(1))]  # same key: the outbox sends it once
+    assert fired(f, s, 3) == [("a", "red_flag", day(1))]  # lookback 3 days: days 1..3
+    assert fired(f, s, 4) == []
+    assert fired(f, s, 2, red_flag_lookback_days=1) == []
+    (al,) = alerts_for_day(f, s, as_of=day(3))
+    assert "A red-flag symptom was reported on Thu 2 Apr 2026." in al.body
