@@ -24,6 +24,8 @@ What is read
 * ``sleeps.csv`` -> ``sleep``: ``Sleep onset``/``Wake onset``, durations in
   minutes (``Asleep``, ``In bed``, ``Light sleep``, ``Deep (SWS)``, ``REM``,
   ``Awake``), ``Nap`` true/false, ``Sleep performance %`` -> ``sleep_score``.
+* ``journal_entries.csv`` is recognised (so a whole export folder ingests
+  cleanly) and ledgered with a note; its answers are not used.
 * ``workouts.csv`` -> ``sessions``: ``Workout start time``/``end time``,
   ``Duration (min)``, ``Activity name`` -> ``sport``, ``Average HR (bpm)``,
   ``Max HR (bpm)``, ``Energy burned (cal)`` (kilocalories despite the label)
@@ -92,6 +94,8 @@ def kind_of_header(fields: list[str]) -> str | None:
         return "cycles"
     if "Sleep onset" in f and "Nap" in f:
         return "sleeps"
+    if "Question text" in f and "Answered yes" in f:
+        return "journal"
     return None
 
 
@@ -211,6 +215,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     if not athlete:
         raise ConnectorError(display, "WHOOP exports carry no athlete id: put the file in a folder "
                              "named after the athlete or pass --athlete")
+    if kind == "journal":
+        result = ReadResult(format="whoop_journal")
+        result.warn("journal_entries.csv: journal answers (behaviours, not measurements) are not used")
+        return result
     bad = BadRows(ctx)
     notes: set[str] = set()
     sessions: list[dict] = []

@@ -27,7 +27,7 @@ def head(p: Path) -> bytes:
 
 
 @pytest.mark.parametrize("name,kind", [("physiological_cycles.csv", "cycles"), ("sleeps.csv", "sleeps"),
-                                       ("workouts.csv", "workouts")])
+                                       ("workouts.csv", "workouts"), ("journal_entries.csv", "journal")])
 def test_detect_by_content_not_name(tmp_path, name, kind):
     src = FIX / name
     assert whoop.detect(src, head(src))
@@ -206,3 +206,9 @@ def test_fuzz_truncations_and_random_bytes_raise_only_connector_error(tmp_path, 
     require(res.sessions, SESSIONS)
     require(res.sleep, SLEEP)
     require(res.wellness, WELLNESS)
+
+
+def test_journal_is_recognised_but_adds_no_rows():
+    res = whoop.read(FIX / "journal_entries.csv", CTX)
+    assert res.format == "whoop_journal" and res.rows() == {"sessions": 0, "sleep": 0, "wellness": 0}
+    assert "not used" in res.warnings[0]

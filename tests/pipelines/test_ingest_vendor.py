@@ -63,12 +63,17 @@ def test_export_zip_with_all_my_formats(tmp_path):
             for f in sorted((FIX / sub).iterdir()):
                 zf.write(f, f"{sub}_export/{f.name}")
         zf.write(FIX / "apple_health" / "export.xml", "apple_health_export/export.xml")
+        zf.writestr("apple_health_export/export_cda.xml",
+                    '<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3"><title/></ClinicalDocument>\n')
+        zf.writestr("apple_health_export/workout-routes/route_2024-01-16_8.16am.gpx",
+                    '<?xml version="1.0"?>\n<gpx version="1.1" creator="Apple Health Export"><trk/></gpx>\n')
         zf.writestr("__MACOSX/apple_health_export/._export.xml", b"\x00\x05\x16\x07junk")
     store = Store(tmp_path / "store")
     s = ingest_paths(store, [tmp_path / "inputs"], workers=1)
     assert s.rejected == 0, s.problems
     assert s.by_format == {
-        "whoop_cycles": 1, "whoop_sleeps": 1, "whoop_workouts": 1, "apple_health": 1,
+        "whoop_cycles": 1, "whoop_sleeps": 1, "whoop_workouts": 1, "whoop_journal": 1,
+        "apple_health": 1, "apple_health_cda": 1, "apple_health_route": 1,
         "oura_trends_csv": 1, "oura_sleepmodel_csv": 1, "oura_sleepmodel_json": 2, "oura_dailysleep_csv": 1,
     }
     assert s.athletes == {"alice"}
