@@ -518,9 +518,10 @@ def csv_rows(text: str, path: Path, ctx: ReadContext) -> Iterator[tuple[int, lis
         except StopIteration:
             return
         except csv.Error as err:
-            raise CorruptFileError(
-                display_name(path, ctx), f"malformed CSV: {err}", line=start
-            ) from err
+            why = str(err)
+            if "unexpected end of data" in why:
+                why = "a quoted cell starting in this record is never closed (unexpected end of file)"
+            raise CorruptFileError(display_name(path, ctx), f"malformed CSV: {why}", line=start) from err
         if row and any(c.strip() for c in row):
             yield start, row
         start = reader.line_num + 1
