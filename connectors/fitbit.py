@@ -35,7 +35,7 @@ so.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -148,11 +148,27 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         raise ConnectorError(name, f"{FORMAT}: unexpected {type(err).__name__}: {err}") from err
 
 
-def _local(path: Path, ctx: ReadContext, i: int, rec: dict, field: str):
+def _instant(path: Path, ctx: ReadContext, clock: LocalTime, i: int, rec: dict, field: str):
+    """``(utc, local wall-clock, offset s)`` of a Fitbit time field.
+
+    Fitbit writes local times without offset; a value that does carry one
+    (``...Z`` or ``+01:00``, seen in some third-party re-exports) is taken as is.
+    """
+    raw = rec.get(field)
+    if isinstance(raw, str) and (raw.strip().endswith("Z") or re.search(r"[+-]\d\d:\d\d$", raw.strip())):
+        try:
+            aware = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        except ValueError as err:
+            raise record_error(path, ctx, i, field, f"expected a date-time, found {raw!r}") from err
+        off = aware.utcoffset()
+        return (aware.astimezone(timezone.utc), aware.replace(tzinfo=None),
+                int(off.total_seconds()) if off is not None else None)
     try:
-        return parse_local_datetime(rec.get(field))
+        local = parse_local_datetime(raw)
     except ValueError as err:
         raise record_error(path, ctx, i, field, str(err)) from err
+    utc, offset = clock.to_utc(local)
+    return utc, local, offset
 
 
 def _date(path: Path, ctx: ReadContext, i: int, raw: Any, field: str):
@@ -220,10 +236,9 @@ def _sleep(path: Path, ctx: ReadContext) -> ReadResult:
     for i, item in iter_json_items(path, ctx, "item"):
         try:
             rec = require_dict(path, ctx, i, item, "a sleep log")
-            start_local = _local(path, ctx, i, rec, "startTime")
-            start, _ = clock.to_utc(start_local)
+            start, _, _ = _instant(path, ctx, clock, i, rec, "startTime")
             if rec.get("endTime") is not None:
-                end, _ = clock.to_utc(_local(path, ctx, i, rec, "endTime"))
+                end, _, _ = _instant(path, ctx, clock, i, rec, "endTime")
             else:
                 dur_ms = opt_number(path, ctx, i, rec, "duration")
                 if dur_ms is None:
@@ -283,8 +298,7 @@ def _exercise(path: Path, ctx: ReadContext) -> ReadResult:
     for i, item in iter_json_items(path, ctx, "item"):
         try:
             rec = require_dict(path, ctx, i, item, "an exercise log")
-            local = _local(path, ctx, i, rec, "startTime")
-            start, offset = clock.to_utc(local)
+            start, local, offset = _instant(path, ctx, clock, i, rec, "startTime")
             num = lambda f: opt_number(path, ctx, i, rec, f)  # noqa: E731
             active_ms, total_ms = num("activeDuration"), num("duration")
             for f, v in (("activeDuration", active_ms), ("duration", total_ms)):

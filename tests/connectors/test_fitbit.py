@@ -99,6 +99,16 @@ def test_exercise_hand_checked():
     assert weights["duration_s"] == 3600.0
 
 
+def test_time_with_offset_is_taken_as_is(tmp_path):
+    ex = json.loads(EXERCISE.read_text())
+    ex[0]["startTime"] = "2019-11-01T07:01:02.000+01:00"
+    p = tmp_path / "exercise-9.json"
+    p.write_text(json.dumps(ex))
+    run = row_by(read(p, tz="America/New_York").sessions, "sport", "running")  # tz not applied
+    assert run["start_utc"] == utc(2019, 11, 1, 6, 1, 2) and run["local_offset_s"] == 3600
+    assert run["local_date"] == date(2019, 11, 1)
+
+
 def test_hrv_summary_csv():
     w = read(HRV).wellness
     assert w["date"].to_list() == [date(2023, 5, 1), date(2023, 5, 2)]  # empty 05-03 dropped
