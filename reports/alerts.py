@@ -149,8 +149,11 @@ def _seen_lines(f: Mapping | None, s: Mapping, reasons: list[str], need_h: float
         if "weekly_ramp" in reasons and _ok(wk):
             out.append(f"The last 7 days' load is {abs(wk):.0f} % {'higher' if wk >= 0 else 'lower'} than the 7 days before.")
         mono = fl.get("monotony")
-        if "monotony" in reasons and _ok(mono):
+        strain, p90 = fl.get("strain_au"), fl.get("strain_p90_au")
+        if "monotony" in reasons and _ok(mono) and mono > 2:
             out.append(f"Training monotony {mono:.1f} (above 2 means little day-to-day variation).")
+        elif "monotony" in reasons and _ok(strain) and _ok(p90) and strain > p90:
+            out.append(f"Training strain {strain:,.0f} AU, above your own 90th percentile ({p90:,.0f} AU).")
         streak = fl.get("hard_day_streak")
         if "hard_day_streak" in reasons and _ok(streak):
             out.append(f"{int(streak)} hard days in a row (load above 1.5 x fitness).")

@@ -91,6 +91,8 @@ RHR_BAND_SD = 1.0
 HRV_BAND_SD = 0.5
 #: Sleep debt over 7 days that the scorer adds points for [h].
 SLEEP_DEBT_HIGH_H = 5.0
+#: A 7-day mean within this of the need is "slightly below need", not flagged [h].
+SLEEP_NEAR_NEED_H = 0.5
 
 #: Band -> rank for sorting (higher is worse); "none" = no score that week.
 BAND_RANK = {"high": 3, "moderate": 2, "low": 1, "insufficient_data": 0, "none": -1}
@@ -238,8 +240,10 @@ def _sleep_status(mean_h: Any, debt_h: Any, need_h: float) -> dict:
     debt = debt_h if _ok(debt_h) else None
     if mean_h < need_h and debt is not None and debt > SLEEP_DEBT_HIGH_H:
         level, word = 2, "short"
-    elif mean_h < need_h:
+    elif mean_h < need_h - SLEEP_NEAR_NEED_H:
         level, word = 1, "below need"
+    elif mean_h < need_h:
+        level, word = "n", "slightly below need"
     else:
         level, word = 0, "enough"
     detail = f"{mean_h:.1f} h/night vs {need_h:g} h"
@@ -484,7 +488,7 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         return _ok(fr.get(d, {}).get(col))
 
     covered = sum(1 for d in week_days if (has(d, "rhr_bpm") or has(d, "hrv_ln_rmssd")) and has(d, "sleep_h"))
-    cov_pts = [sr[d].get("coverage_points") for d in week_days if d in sr and _ok(sr[d].get("coverage_points"))]
+    cov_pts = [p for d in week_days if d in sr and (p := _input_share(sr[d], a, d)) is not None]
     gaps = []
     for label, cols in (("no training/load data", ("load_au",)), ("no resting HR", ("rhr_bpm",)),
                         ("no HRV", ("hrv_ln_rmssd",)), ("no sleep", ("sleep_h",))):
@@ -531,6 +535,24 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         "notes": notes,
         "charts": _charts(name, fr, chart_days, week_span, need_h),
     }
+
+
+def _input_share(s: dict, a: str, d: date) -> float | None:
+    """Share of the score's possible points whose inputs had data that day [%].
+
+    From ``components_json`` (caps of applicable components with and without
+    data); without it, ``coverage_points`` read as points out of 100
+    (domain brief section 6).
+    """
+    comps = _json_list(s.get("components_json"), "components_json", a, d)
+    if comps:
+        possible = sum(float(c["cap"]) for c in comps if _ok(c.get("cap")) and c.get("applicable", True))
+        with_data = sum(float(c["cap"]) for c in comps
+                        if _ok(c.get("cap")) and c.get("applicable", True) and c.get("has_data", True))
+        if possible > 0:
+            return 100.0 * with_data / possible
+    cp = s.get("coverage_points")
+    return min(float(cp), 100.0) if _ok(cp) else None
 
 
 def _flagged_day(a: str, d: date, s: dict | None, red_flag: bool) -> dict:

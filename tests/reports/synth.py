@@ -131,6 +131,12 @@ def athlete_frames(athlete: str, *, end: date, days: int = 84, seed: int = 0, sp
             pts = (6.0 if s7 < 8 else 0.0) + (4.0 if debt > 5 else 0.0)
             comps.append({"component": "sleep", "reason": "sleep_debt", "points": pts, "cap": 12,
                           "value": round(s7, 1), "rule": f"7-day sleep {s7:.1f} h vs need 8 h, debt {debt:.1f} h: +{pts:.0f}"})
+        have = {c["component"] for c in comps}
+        for name, reason, cap in (("load_spike", "acwr_spike", 25), ("weekly_jump", "weekly_ramp", 12),
+                                  ("hrv", "hrv_suppressed", 12), ("rhr", "rhr_elevated", 8), ("sleep", "sleep_debt", 12)):
+            if name not in have:  # like the real scorer: a component without data is listed with has_data false
+                comps.append({"component": name, "reason": reason, "points": 0.0, "cap": cap, "value": None,
+                              "rule": f"no data ({name})", "has_data": False})
         points = sum(c["points"] for c in comps)
         score = min(100.0, points * 100 / 79 * 1.0) if cover else 0.0
         band = _band(score, cover)
