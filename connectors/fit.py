@@ -145,46 +145,68 @@ def _hr_mesg_stream(msgs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     message with ``timestamp`` (+ ``fractional_timestamp``) anchors event time
     to absolute time.
     """
-    evts: list[int] = []
-    bpms: list[int] = []
-    absolute: list[float] = []
-    last: int | None = None
-    anchor: tuple[float, int] | None = None
+    # per sample, in order: low 12 bits or full value of the event timestamp, whether it is full,
+    # bpm, and the anchor (absolute time, event value) of the message it belongs to
+    vals: list[np.ndarray] = []
+    fulls: list[np.ndarray] = []
+    bpms: list[np.ndarray] = []
+    anchor_msg: list[np.ndarray] = []
+    anchors: list[tuple[float, int]] = []
     for m in msgs:
         bp = m.get(6)
         if not bp:
             continue
         n = len(bp)
         full = m.get(9)
-        cur: list[int | None] = []
         if full:
-            cur = list(full)[:n]
-            good = [v for v in cur if v is not None]
-            if good:
-                last = good[-1]
+            v = np.asarray([-1 if x is None else x for x in list(full)[:n]], dtype=np.int64)
+            is_full = np.ones(v.size, dtype=bool)
         else:
             raw = m.get(10)
-            if raw and last is not None:
-                bits = int.from_bytes(raw, "little")
-                for k in range(min(n, len(raw) * 8 // 12)):
-                    v12 = (bits >> (12 * k)) & 0xFFF
-                    nxt = last + ((v12 - (last & 0xFFF)) & 0xFFF)
-                    cur.append(nxt)
-                    last = nxt
-        ts = m.get(253)
-        if ts is not None and ts >= DATE_TIME_MIN and cur and cur[0] is not None:
-            frac = m.get(0)
-            anchor = (ts + (frac / 32768.0 if frac is not None else 0.0), cur[0])
-        for v, b in zip(cur, bp):
-            if v is None:
+            if not raw:
                 continue
-            evts.append(v)
-            bpms.append(255 if b is None else int(b))
-            absolute.append(float("nan") if anchor is None else anchor[0] + (v - anchor[1]) / 1024.0)
-    t = np.asarray(evts, dtype=np.float64) / 1024.0
-    b = np.asarray(bpms, dtype=np.int64)
-    ab = np.asarray(absolute, dtype=np.float64)
-    return t, b, (ab if ab.size and not np.isnan(ab).all() else None)
+            k = min(n, len(raw) * 8 // 12)
+            b = np.frombuffer(raw[: (k * 12 + 7) // 8].ljust((k + 1) // 2 * 3, b"\0"), dtype=np.uint8).astype(np.int64)
+            b = b.reshape(-1, 3)
+            lo = b[:, 0] | ((b[:, 1] & 0x0F) << 8)
+            hi = (b[:, 1] >> 4) | (b[:, 2] << 4)
+            v = np.column_stack([lo, hi]).ravel()[:k]
+            is_full = np.zeros(v.size, dtype=bool)
+        ts = m.get(253)
+        if ts is not None and ts >= DATE_TIME_MIN and full and v.size and v[0] >= 0:
+            frac = m.get(0)
+            anchors.append((ts + (frac / 32768.0 if frac is not None else 0.0), int(v[0])))
+        vals.append(v)
+        fulls.append(is_full)
+        bpms.append(np.asarray([255 if x is None else x for x in bp[: v.size]], dtype=np.int64))
+        anchor_msg.append(np.full(v.size, len(anchors) - 1, dtype=np.int64))
+    if not vals:
+        z = np.zeros(0)
+        return z, z.astype(np.int64), None
+    v = np.concatenate(vals)
+    isf = np.concatenate(fulls) & (v >= 0)
+    b = np.concatenate(bpms)
+    am = np.concatenate(anchor_msg)
+    keep = isf | (np.concatenate(fulls) == 0)
+    v, isf, b, am = v[keep], isf[keep], b[keep], am[keep]
+    # unwrap: a full value resets; a 12-bit value adds ((v - previous low 12 bits) mod 4096)
+    low = v & 0xFFF
+    delta = np.zeros(v.size, dtype=np.int64)
+    delta[1:] = (low[1:] - low[:-1]) & 0xFFF
+    idx = np.arange(v.size)
+    last_full = np.maximum.accumulate(np.where(isf, idx, -1))
+    started = last_full >= 0
+    csum = np.cumsum(np.where(isf, 0, delta))
+    base_val = np.where(started, v[np.clip(last_full, 0, None)], 0)
+    ev = base_val + csum - csum[np.clip(last_full, 0, None)]
+    v, b, am, ev = v[started], b[started], am[started], ev[started]
+    t = ev.astype(np.float64) / 1024.0
+    absolute = None
+    if anchors and (am >= 0).any():
+        at = np.asarray([a[0] for a in anchors], dtype=np.float64)
+        ae = np.asarray([a[1] for a in anchors], dtype=np.float64)
+        absolute = np.where(am >= 0, at[np.clip(am, 0, None)] + (ev - ae[np.clip(am, 0, None)]) / 1024.0, np.nan)
+    return t, b, absolute
 
 
 def _tz_offset(tz: str | None, when: datetime) -> int | None:
@@ -265,7 +287,9 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
         athlete = f"device-{serial}" if serial is not None else "device-unknown"
         notes.append(f"no athlete given (folder layout or --athlete): using {athlete!r} from file_id.serial_number")
 
-    sessions = _sessions(fit, athlete, ctx, notes)
+    # histograms of sessions whose stream may have been cut by damage are unreliable: null
+    cut = fit.segments.index(damaged) if partial else None
+    sessions = _sessions(fit, athlete, ctx, notes, cut_segment=cut)
     sleep = _sleep(fit, athlete, ctx, notes, partial=partial)
     wellness = _wellness(fit, athlete, ctx, notes)
 
@@ -289,17 +313,6 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
         kind = FILE.get(ftype, f"type {ftype}") if ftype is not None else "unknown type"
         notes.append(f"FIT file ({kind}) has no messages the pipeline uses (session, monitoring_hr_data, "
                      f"sleep_level, hrv_status_summary)")
-    if partial and damaged is not None:
-        # histograms of sessions whose stream may have been cut are unreliable
-        if sessions.height and "hr_hist_s" in sessions.columns:
-            sessions = sessions.with_columns(
-                pl.when(pl.col("_seg") == fit.segments.index(damaged))
-                .then(pl.lit(None, dtype=pl.List(pl.Float32)))
-                .otherwise(pl.col("hr_hist_s"))
-                .alias("hr_hist_s")
-            )
-    if "_seg" in sessions.columns:
-        sessions = sessions.drop("_seg")
     res = ReadResult(format=FORMAT, sessions=sessions, sleep=sleep, wellness=wellness)
     for n in notes:
         res.warn(n)
@@ -387,7 +400,8 @@ def _from_local_clock(seg: Segment, s0: int, ctx: ReadContext, notes: list[str])
     return None, None
 
 
-def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) -> pl.DataFrame:
+def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
+              cut_segment: int | None = None) -> pl.DataFrame:
     rows = []
     # streams over the whole file (chained files spread records/hr over segments)
     rec_t = [s.record_ts for s in fit.segments if s.record_ts is not None]
@@ -446,7 +460,9 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
             s1 = end_ts
         else:
             s1 = s0 + duration
-        hist = _session_histogram(rec_ts, rec_hr, hr_stream, s0, s1, single=len(all_sessions) == 1)
+        hist = None
+        if seg_i != cut_segment:
+            hist = _session_histogram(rec_ts, rec_hr, hr_stream, s0, s1, single=len(all_sessions) == 1)
         rows.append({
             "athlete_id": athlete,
             "source": SOURCE,
@@ -471,14 +487,12 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
             "training_effect_anaerobic": _scaled(m.get(137), 10.0),
             "hr_hist_s": hist,
             "load_confidence": None,
-            "_seg": seg_i,
         })
     if skipped:
         notes.append(f"{skipped} session message(s) without a valid start time or duration skipped")
     if not rows:
         return SESSIONS.empty()
-    schema = {**SESSIONS.columns, "_seg": pl.Int64}
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(rows, schema=SESSIONS.columns)
 
 
 def _sleep(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *, partial: bool) -> pl.DataFrame:
