@@ -269,3 +269,12 @@ def test_min_overlap_ratio_validation():
         merge_duplicate_nights(SLEEP.empty(), min_overlap_ratio=0)
     with pytest.raises(ValueError, match="min_overlap_ratio"):
         merge_duplicate_nights(SLEEP.empty(), min_overlap_ratio=1.5)
+
+
+def test_priority_covers_the_source_names_the_connectors_write():
+    # the `source` values written by the connectors (connectors/*.py)
+    order = ["fit", "garmin_activities_csv", "garmin_di_activities", "generic_csv", "strava_activities",
+             "fitbit_exercise", "apple_health", "whoop"]
+    ranks = [source_rank(s, DEFAULT_SESSION_PRIORITY) for s in order]
+    assert ranks == sorted(ranks) and max(ranks) < len(DEFAULT_SESSION_PRIORITY)
+    assert ranks[1] == ranks[2]  # both Garmin exports are the garmin family
