@@ -142,8 +142,10 @@ def _seen_lines(f: Mapping | None, s: Mapping, reasons: list[str], need_h: float
             line = (f"Training load: {acute:,.0f} AU in the last 7 days against a usual week of "
                     f"{chronic:,.0f} AU ({pct:+.0f} %).")
             acwr = fl.get("acwr")
+            ewma = fl.get("acwr_ewma")
             if _ok(acwr):
-                line += f" Acute:chronic ratio {acwr:.2f} (usual range 0.8-1.3; above 1.5 is a spike)."
+                line += (f" Acute:chronic ratio {acwr:.2f}" + (f" (EWMA {ewma:.2f})" if _ok(ewma) else "")
+                         + "; the usual range is 0.8-1.3 and above 1.5 is a spike.")
             out.append(line)
         wk = fl.get("weekly_change_pct")
         if "weekly_ramp" in reasons and _ok(wk):

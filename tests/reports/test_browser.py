@@ -5,13 +5,12 @@ without it. All requests other than ``file:``/``data:`` are aborted and
 recorded; the test fails if there is any, if a console error is logged, if a
 chart does not render, or if the phone layout scrolls sideways.
 
-``STRAINWATCH_UPDATE_SCREENSHOT=1`` also writes ``docs/report-screenshot.png``
-and ``docs/report-screenshot-phone.png`` for the README.
+Screenshots go to ``tmp_path``; the README's screenshots of the sample team
+are written by ``python benchmarks/report_size.py --sample --docs``.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from reports.weekly import build_weekly_report
 from tests.reports.synth import team_frames
 
 CHROMIUM = "/usr/bin/chromium"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 NAMES = {"a01": "Alice Moreau", "a02": "Bea O'Neil", "a03": "Chidi Okafor", "a04": "Dana Kowalski",
          "a05": "Emil Sørensen", "a06": "Femi Adeyemi"}
 HOSTILE = '<img src=x onerror="window.__xss=1">'
@@ -91,10 +89,6 @@ def test_report_renders_offline_desktop(browser, report_file, tmp_path):
         assert page.locator("table#team tbody tr").count() == 6
         page.screenshot(path=str(tmp_path / "desktop.png"), full_page=False)
         assert (tmp_path / "desktop.png").stat().st_size > 10_000
-        if os.environ.get("STRAINWATCH_UPDATE_SCREENSHOT") == "1":
-            DOCS.mkdir(exist_ok=True)
-            page.screenshot(path=str(DOCS / "report-screenshot.png"), full_page=False)
-            page.locator("section.athlete").nth(1).screenshot(path=str(DOCS / "report-athlete-screenshot.png"))
         # printable: a PDF comes out and the charts survive print media
         page.emulate_media(media="print")
         assert page.evaluate(RENDERED_CHARTS) == n_svg
@@ -114,8 +108,6 @@ def test_report_readable_on_a_phone(browser, report_file, tmp_path):
         assert page.evaluate(RENDERED_CHARTS) == 24
         assert page.locator("table#team thead").is_hidden()
         page.screenshot(path=str(tmp_path / "phone.png"))
-        if os.environ.get("STRAINWATCH_UPDATE_SCREENSHOT") == "1":
-            page.locator("table#team").screenshot(path=str(DOCS / "report-screenshot-phone.png"))
     finally:
         page.close()
     assert blocked == [] and errors == []

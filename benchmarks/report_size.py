@@ -1,0 +1,147 @@
+"""Weekly report size and build time; README screenshots and alert example from the sample team.
+
+Usage::
+
+    python benchmarks/report_size.py                 # synthetic teams of 10/30/60 athletes
+    python benchmarks/report_size.py --sample        # also the real pipeline on sample_data/inputs
+    python benchmarks/report_size.py --sample --docs # and (re)write docs/report-screenshot*.png
+                                                     # and docs/alerts-example.txt
+
+The sample run ingests ``sample_data/inputs`` into a temporary store, computes
+features and scores with the real stages, writes the report of 2026-W46 and
+evaluates the alerts of 2026-11-15 (dry run). Screenshots use Debian's
+``/usr/bin/chromium`` through playwright (never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from reports.weekly import build_weekly_report  # noqa: E402
+from tests.reports.synth import team_frames  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+AS_OF = date(2026, 11, 15)
+
+
+def synthetic() -> None:
+    print("synthetic teams (84 days of data, 42 chart days, 4 inline SVG charts per athlete):")
+    for n in (10, 30, 60):
+        f, s = team_frames(n)
+        t0 = time.perf_counter()
+        html = build_weekly_report(f, s, week="2026-W15", generated_at=datetime(2026, 4, 13, 3, 0))
+        dt = time.perf_counter() - t0
+        size = len(html.encode("utf-8"))
+        print(f"  {n:3d} athletes: {size:>10,d} bytes ({size / n / 1024:5.1f} kB/athlete), built in {dt:.2f} s"
+              f"{'  OVER 3 MB' if size >= 3_000_000 else ''}")
+
+
+def _features_and_scores(store, cfg):
+    """Run the real feature and score stages (pipelines.stage_* when present)."""
+    try:
+        from pipelines.stage_features import run_features  # type: ignore
+
+        run_features(store, as_of=AS_OF)
+    except ImportError:
+        from features.compute import compute_features
+        from features.daily import build_daily
+        from features.load import assign_session_loads
+        from features.merge import merge_duplicate_nights, merge_duplicate_sessions
+
+        ses, _ = merge_duplicate_sessions(store.read_table("sessions"))
+        slp, _ = merge_duplicate_nights(store.read_table("sleep"))
+        ov = cfg.athlete_overrides()
+        ses = assign_session_loads(
+            ses, hr_rest_bpm={a: v["hr_rest_bpm"] for a, v in ov.items() if "hr_rest_bpm" in v},
+            hr_max_bpm={a: v["hr_max_bpm"] for a, v in ov.items() if "hr_max_bpm" in v},
+            sex={a: v["sex"] for a, v in ov.items() if "sex" in v})
+        daily = build_daily(ses, slp, store.read_table("wellness"), as_of=AS_OF)
+        store.replace_athletes("daily", daily)
+        store.replace_athletes("features", compute_features(daily, as_of=AS_OF))
+    from pipelines.stage_score import run_scores
+
+    run_scores(store, as_of=AS_OF)
+
+
+def sample(docs: bool) -> None:
+    from pipelines.config import load_config
+    from pipelines.ingest import ingest_paths
+    from pipelines.stage_alert import run_alerts
+    from pipelines.stage_report import run_report
+    from pipelines.store import Store
+
+    cfg = load_config(REPO / "sample_data" / "strainwatch.toml")
+    with tempfile.TemporaryDirectory() as tmp:
+        st = Store(Path(tmp) / "store")
+        t0 = time.perf_counter()
+        ingest_paths(st, [REPO / "sample_data" / "inputs"], tz_for=cfg.tz_for, workers=1)
+        t1 = time.perf_counter()
+        _features_and_scores(st, cfg)
+        t2 = time.perf_counter()
+        out = Path(tmp) / "report.html"
+        r = run_report(st, week="2026-W46", out_path=out, names=cfg.names(), team_name=cfg.team.name,
+                       generated_at=datetime(2026, 11, 16, 3, 0, tzinfo=timezone.utc))
+        t3 = time.perf_counter()
+        print(f"sample team: ingest {t1 - t0:.1f} s, features+scores {t2 - t1:.1f} s, report {t3 - t2:.2f} s; "
+              f"report {r.bytes:,d} bytes for {r.athletes} athletes")
+        s = run_alerts(st, as_of=AS_OF, channels={}, dry_run=True, names=cfg.names(), team_name=cfg.team.name)
+        print(f"alerts of {AS_OF}: {s.fired} fire: " + ", ".join(m["rule"] + " " + m["recipient"] for m in s.messages))
+        if docs:
+            _docs(out, s)
+
+
+def _docs(report: Path, summary) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from reports.alerts import alerts_for_day  # noqa: F401  (texts come from the run above)
+
+    d = REPO / "docs"
+    d.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"])
+        page = b.new_page(viewport={"width": 1280, "height": 1300})
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
+        page.goto(report.as_uri())
+        page.screenshot(path=str(d / "report-screenshot.png"))
+        page.locator("section.athlete").nth(1).screenshot(path=str(d / "report-athlete-screenshot.png"))
+        phone = b.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        phone.goto(report.as_uri())
+        phone.locator("table#team tbody tr").nth(0).screenshot(path=str(d / "report-screenshot-phone.png"))
+        b.close()
+    by_rule = {}
+    for m in summary.messages:
+        by_rule.setdefault(m["rule"], m)
+    parts = [
+        "# Example alerts, produced by strainwatch from the sample team (sample_data/, 2026-11-15).",
+        "# Regenerate with: python benchmarks/report_size.py --sample --docs",
+        "",
+    ]
+    for rule in ("high_band", "red_flag", "moderate_streak"):
+        m = by_rule.get(rule)
+        if m:
+            parts += [f"=== {rule} ===", f"Title: {m['title']}", "", m["body"], ""]
+    (d / "alerts-example.txt").write_text("\n".join(parts), encoding="utf-8")
+    print(f"wrote {d}/report-screenshot.png, report-athlete-screenshot.png, report-screenshot-phone.png, alerts-example.txt")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", action="store_true", help="also run the real pipeline on sample_data/inputs")
+    ap.add_argument("--docs", action="store_true", help="write the README screenshots and alert example")
+    args = ap.parse_args()
+    synthetic()
+    if args.sample or args.docs:
+        sample(args.docs)
+
+
+if __name__ == "__main__":
+    main()
