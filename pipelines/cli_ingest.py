@@ -97,12 +97,28 @@ def register(app: typer.Typer) -> None:
         store: Optional[Path] = StoreOpt,
         status: Optional[str] = typer.Option(None, "--status", help="Only rows with this status (ingested, rejected, duplicate)."),
         csv: Optional[Path] = typer.Option(None, "--csv", help="Write the full ledger as CSV instead of printing."),
+        merges: bool = typer.Option(False, "--merges", help="List the cross-source duplicates instead: which copy of a workout/night is kept, which dropped, and why."),
     ) -> None:
         """What was ingested, and why anything was rejected."""
         import polars as pl
 
         from pipelines.store import Store
 
+        if merges:
+            from pipelines.ingest import read_merges
+
+            m = read_merges(Store(resolve_store(store)))
+            if csv:
+                m.write_csv(csv)
+                typer.echo(f"wrote {m.height} merge rows to {csv}")
+                return
+            for r in m.iter_rows(named=True):
+                typer.echo(f"{r['table_name']:<8} {r['athlete_id']:<12} kept {r['kept_source']} {r['kept_start_utc']} "
+                           f"({r['kept_source_file']}); dropped {r['dropped_source']} {r['dropped_start_utc']} "
+                           f"({r['dropped_source_file']})")
+                typer.echo(f"          reason: {r['reason']}" + (f"; filled: {r['filled']}" if r["filled"] else ""))
+            typer.echo(f"total: {m.height} duplicates merged" if m.height else "no duplicates merged")
+            return
         df = Store(resolve_store(store)).ledger()
         if status:
             df = df.filter(pl.col("status") == status)
