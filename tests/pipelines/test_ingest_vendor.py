@@ -135,3 +135,23 @@ def test_cli_summary_prints_merges(tmp_path):
                                    "--workers", "1"])
     assert res.exit_code == 0, res.output
     assert "merged 1 duplicate workouts across sources" in res.output
+
+
+def test_cli_ledger_merges(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    alice = tmp_path / "inputs" / "alice"
+    alice.mkdir(parents=True)
+    shutil.copy(FIX / "whoop" / "workouts.csv", alice / "workouts.csv")
+    (alice / "export.xml").write_text(APPLE_RUN)
+    st = str(tmp_path / "st")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ledger", "--merges", "--store", st]).output.strip() == "no duplicates merged"
+    runner.invoke(app, ["ingest", str(tmp_path / "inputs"), "--store", st, "--workers", "1"])
+    out = runner.invoke(app, ["ledger", "--merges", "--store", st]).output
+    assert "kept apple_health 2024-03-11T11:30:15+00:00" in out and "dropped whoop 2024-03-11T11:30:00+00:00" in out
+    assert "start 15 s apart" in out and "total: 1 duplicates merged" in out
+    res = runner.invoke(app, ["ledger", "--merges", "--store", st, "--csv", str(tmp_path / "m.csv")])
+    assert res.exit_code == 0 and pl.read_csv(tmp_path / "m.csv").height == 1
