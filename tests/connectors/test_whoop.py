@@ -212,3 +212,13 @@ def test_journal_is_recognised_but_adds_no_rows():
     res = whoop.read(FIX / "journal_entries.csv", CTX)
     assert res.format == "whoop_journal" and res.rows() == {"sessions": 0, "sleep": 0, "wellness": 0}
     assert "not used" in res.warnings[0]
+
+
+def test_bom_and_crlf(tmp_path):
+    raw = (FIX / "workouts.csv").read_text()
+    p = tmp_path / "w.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + raw.replace("\n", "\r\n").encode())
+    assert whoop.detect(p, p.read_bytes())
+    a = whoop.read(p, CTX).sessions.drop("source_file")
+    b = whoop.read(FIX / "workouts.csv", CTX).sessions.drop("source_file")
+    assert a.equals(b)
