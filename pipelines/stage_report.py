@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -73,6 +73,12 @@ def run_report(
         No scores in the store, an unknown athlete, or a bad week.
     """
     ids = list(athletes) if athletes is not None else None
+    if ids is not None:
+        known = sorted(set(store.athletes("scores")) | set(store.athletes("features")))
+        unknown = [a for a in ids if a not in known]
+        if unknown and known:
+            raise ValueError(f"unknown athlete id(s) {', '.join(map(repr, unknown))}; known: "
+                             + ", ".join(known[:20]) + (" ..." if len(known) > 20 else ""))
     scores = store.read_table("scores", athletes=ids)
     features = store.read_table("features", athletes=ids)
     if scores.is_empty() and features.is_empty():
