@@ -225,6 +225,8 @@ def _records_from_json(path: Path, display: str) -> tuple[str, list[tuple[dict, 
         doc = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConnectorError(display, f"malformed JSON at column {err.colno}: {err.msg}", line=err.lineno) from None
+    except RecursionError:
+        raise ConnectorError(display, "JSON nested too deeply: expected a list of sleep records") from None
     if isinstance(doc, dict):
         for key in ("data", "sleep"):
             if isinstance(doc.get(key), list):

@@ -177,3 +177,12 @@ def test_fuzz_only_connector_errors(tmp_path, data):
         return
     require(res.sleep, SLEEP)
     require(res.wellness, WELLNESS)
+
+
+def test_deeply_nested_json_is_a_connector_error(tmp_path):
+    p = tmp_path / "deep.json"
+    p.write_text('{"data": [{"bedtime_start": "x", "bedtime_end": "y", "type": "long_sleep", '
+                 '"total_sleep_duration": ' + "[" * 100000 + "]" * 100000 + "}]}")
+    assert oura.detect(p, p.read_bytes()[:65536])
+    with pytest.raises(ConnectorError):
+        oura.read(p, CTX)
