@@ -65,7 +65,7 @@ from connectors._export_util import (
 )
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
 
-__all__ = ["FORMAT", "KINDS", "detect", "kind_of", "read"]
+__all__ = ["FORMAT", "KINDS", "OTHER", "detect", "kind_of", "read"]
 
 FORMAT = "fitbit"
 
@@ -75,6 +75,8 @@ EXERCISE = "fitbit_exercise"
 HRV_SUMMARY = "fitbit_hrv_summary"
 #: Per-file format names; each is also the ``source`` of the rows it yields.
 KINDS = (RESTING_HR, SLEEP, EXERCISE, HRV_SUMMARY)
+#: Fitbit's other daily/intraday series (steps, calories, heart_rate, ...): ledgered, no rows.
+OTHER = "fitbit_other_series"
 
 HRV_HEADER = ["timestamp", "rmssd", "nremhr", "entropy"]
 
@@ -83,6 +85,7 @@ DISTANCE_UNITS = {"kilometer": 1000.0, "km": 1000.0, "mile": MILE_M, "mi": MILE_
                   "meter": 1.0, "m": 1.0, "yard": YARD_M, "yd": YARD_M}
 
 _EMPTY_RE = re.compile(rb"^\[\s*\]\s*$")
+_SERIES_RE = re.compile(rb'^\[\s*\{\s*"dateTime"\s*:\s*"[^"]*"\s*,\s*"value"\s*:')
 _NAME_KIND = (
     (re.compile(r"^resting_heart_rate-.*\.json$", re.I), RESTING_HR),
     (re.compile(r"^sleep-.*\.json$", re.I), SLEEP),
@@ -109,6 +112,8 @@ def kind_of(path: Path, head: bytes) -> str | None:
         return EXERCISE
     if (b'"dateTime"' in h and b'"value"' in h and b'"error"' in h and b'"bpm"' not in h):
         return RESTING_HR
+    if _SERIES_RE.match(h) and not any(rx.search(path.name) for rx, _ in _NAME_KIND):
+        return OTHER
     return None
 
 
@@ -140,6 +145,11 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         if kind is None:
             raise ConnectorError(name, "not a Fitbit resting-HR, sleep, exercise or HRV-summary file "
                                        "(unrecognised shape)", offset=0)
+        if kind == OTHER:
+            result = ReadResult(format=OTHER)
+            result.warn(f"{path.name}: Fitbit series not used by strainwatch (resting HR, sleep, "
+                        "exercise and HRV summaries are read)")
+            return result
         reader = {RESTING_HR: _resting_hr, SLEEP: _sleep, EXERCISE: _exercise, HRV_SUMMARY: _hrv}[kind]
         return reader(path, ctx)
     except ConnectorError:

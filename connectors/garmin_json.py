@@ -63,7 +63,7 @@ from connectors._export_util import (
 )
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 
-__all__ = ["FORMAT", "KINDS", "detect", "kind_of", "read"]
+__all__ = ["FORMAT", "KINDS", "OTHER", "detect", "kind_of", "read"]
 
 FORMAT = "garmin_di_connect"
 
@@ -73,6 +73,8 @@ UDS = "garmin_di_uds"
 HEALTH_STATUS = "garmin_di_health_status"
 #: Per-file format names; each is also the ``source`` of the rows it yields.
 KINDS = (ACTIVITIES, SLEEP, UDS, HEALTH_STATUS)
+#: Any other JSON file of the export: ledgered with a note, no rows.
+OTHER = "garmin_di_other"
 
 _ACT_RE = re.compile(rb'^\[\s*\{\s*"summarizedActivitiesExport"\s*:')
 _EMPTY_RE = re.compile(rb"^\[\s*\]\s*$")
@@ -84,20 +86,39 @@ _NAME_KIND = (
 )
 
 
+def _other(path: Path, head: bytes) -> str | None:
+    """:data:`OTHER` for the export's remaining JSON files, else None.
+
+    A ``DI_CONNECT`` export holds dozens of other JSON files (gear, goals,
+    personal records, heart-rate zones, training status, ...). A JSON
+    document inside a ``DI_CONNECT``/``DI-Connect-*`` folder is ledgered as
+    not used, so that the whole export can be ingested as is, unless its name
+    is one of the four read files (then a shape mismatch is an error).
+    """
+    in_export = any(p == "DI_CONNECT" or p.startswith("DI-Connect-") for p in path.parts[:-1])
+    if not in_export or any(rx.search(path.name) for rx, _ in _NAME_KIND):
+        return None
+    return OTHER if head[:1] in (b"[", b"{") else None
+
+
 def kind_of(path: Path, head: bytes) -> str | None:
-    """Which of the four files ``head`` is (None: not a Garmin DI_CONNECT file)."""
+    """Which DI_CONNECT file ``head`` is (None: not a Garmin DI_CONNECT file).
+
+    One of :data:`KINDS`, or :data:`OTHER` for the export's JSON files that
+    strainwatch does not use.
+    """
     h = json_head(head)
     if _ACT_RE.match(h):
         return ACTIVITIES
     if not h.startswith(b"["):
-        return None
+        return _other(path, h)
     if _EMPTY_RE.match(h):
         # an empty list carries no shape; accept it only where Garmin's
         # folder layout names it (an empty month of sleep, say)
         for rx, kind in _NAME_KIND:
             if rx.search(path.name):
                 return kind
-        return None
+        return _other(path, h)
     if b'"sleepStartTimestampGMT"' in h or (b'"calendarDate"' in h and (
             b'"deepSleepSeconds"' in h or b'"sleepWindowConfirmationType"' in h)):
         return SLEEP
@@ -107,7 +128,7 @@ def kind_of(path: Path, head: bytes) -> str | None:
         b'"restingHeartRate"', b'"totalSteps"', b'"userDailySummaryId"', b'"totalKilocalories"',
     )):
         return UDS
-    return None
+    return _other(path, h)
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -139,6 +160,11 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         if kind is None:
             raise ConnectorError(name, "not a Garmin DI_CONNECT activities, sleep, UDS or health-status "
                                        "JSON file (unrecognised shape)", offset=0)
+        if kind == OTHER:
+            result = ReadResult(format=OTHER)
+            result.warn(f"{path.name}: Garmin export file not used by strainwatch (only activities, "
+                        "sleep, daily summaries and health status are read)")
+            return result
         reader = {ACTIVITIES: _activities, SLEEP: _sleep, UDS: _uds, HEALTH_STATUS: _health}[kind]
         return reader(path, ctx)
     except ConnectorError:

@@ -153,9 +153,27 @@ def test_malformed_hrv_csv(tmp_path):
     assert e.value.line == 2 and e.value.column == "rmssd"
 
 
+def test_other_fitbit_series_are_ledgered_not_rejected(tmp_path):
+    steps = tmp_path / "steps-2019-11-01.json"
+    steps.write_text('[{"dateTime":"11/01/19 00:00:00","value":"0"}]')
+    intraday = tmp_path / "heart_rate-2019-11-01.json"
+    intraday.write_text('[{"dateTime":"11/01/19 07:00:05","value":{"bpm":61,"confidence":2}}]')
+    for p in (steps, intraday):
+        assert fitbit.kind_of(p, p.read_bytes()) == fitbit.OTHER
+        r = read(p)
+        assert r.format == "fitbit_other_series" and sum(r.rows().values()) == 0
+        assert any("not used" in w for w in r.warnings)
+
+
+def test_misshapen_known_file_is_not_waved_through(tmp_path):
+    p = tmp_path / "sleep-2019-12-01.json"  # a sleep file name, but a series shape
+    p.write_text('[{"dateTime":"12/01/19 00:00:00","value":"7"}]')
+    assert fitbit.kind_of(p, p.read_bytes()) is None
+
+
 def test_unknown_json_is_connector_error(tmp_path):
-    p = tmp_path / "steps-2019-11-01.json"
-    p.write_text('[{"dateTime":"11/01/19 00:00:00","value":"0"}]')
+    p = tmp_path / "whatever.json"
+    p.write_text('{"hello": [1, 2]}')
     with pytest.raises(ConnectorError, match="unrecognised shape"):
         read(p)
 

@@ -174,6 +174,25 @@ def test_sleep_month_without_any_night_is_still_sleep(tmp_path):
     assert read(p).sleep.height == 0
 
 
+def test_other_files_of_the_export_are_ledgered_not_rejected(tmp_path):
+    folder = tmp_path / "DI_CONNECT" / "DI-Connect-Fitness"
+    folder.mkdir(parents=True)
+    gear = folder / "jane_gear.json"
+    gear.write_text('{"gearDTOS": [{"gearPk": 1, "displayName": "Shoes"}]}')
+    assert garmin_json.kind_of(gear, gear.read_bytes()) == garmin_json.OTHER
+    r = read(gear)
+    assert r.format == "garmin_di_other" and sum(r.rows().values()) == 0
+    assert any("not used" in w for w in r.warnings)
+    # outside an export folder the same file is not Garmin's
+    loose = tmp_path / "jane_gear.json"
+    loose.write_bytes(gear.read_bytes())
+    assert garmin_json.kind_of(loose, loose.read_bytes()) is None
+    # a file named like one of the read files must have its shape
+    odd = folder / "jane_sleepData.json"
+    odd.write_text('{"sleep": "?"}')
+    assert garmin_json.kind_of(odd, odd.read_bytes()) is None
+
+
 def test_not_garmin_json_is_connector_error(tmp_path):
     p = tmp_path / "x.json"
     p.write_text('{"hello": 1}')
