@@ -155,3 +155,20 @@ def test_cli_ledger_merges(tmp_path):
     assert "start 15 s apart" in out and "total: 1 duplicates merged" in out
     res = runner.invoke(app, ["ledger", "--merges", "--store", st, "--csv", str(tmp_path / "m.csv")])
     assert res.exit_code == 0 and pl.read_csv(tmp_path / "m.csv").height == 1
+
+
+def test_nights_from_two_sources_are_ledgered(tmp_path):
+    alice = tmp_path / "inputs" / "alice"
+    alice.mkdir(parents=True)
+    shutil.copy(FIX / "whoop" / "sleeps.csv", alice / "sleeps.csv")
+    (alice / "export.xml").write_text("""<HealthData locale="en_US">
+ <Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="Apple Watch" startDate="2024-03-10 23:10:00 -0400"
+  endDate="2024-03-11 06:45:00 -0400" value="HKCategoryValueSleepAnalysisAsleepUnspecified"/>
+</HealthData>""")
+    store = Store(tmp_path / "store")
+    s = ingest_paths(store, [tmp_path / "inputs"], workers=1)
+    assert (s.merged_sessions, s.merged_nights) == (0, 1)
+    m = read_merges(store).row(0, named=True)
+    # WHOOP (sleep priority 1) is kept over Apple Health (7) for the night ending 2024-03-11
+    assert (m["table_name"], m["kept_source"], m["dropped_source"]) == ("sleep", "whoop", "apple_health")
+    assert m["reason"].startswith("main sleep ending 2024-03-11")
