@@ -115,6 +115,8 @@ LANGUAGE_OF_TYPE_HEADER = {
 }
 
 _LOOKUP = {h: field for field, hs in HEADERS.items() for h in hs}
+_GROUP_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
+_GROUP_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
 _UNIT_IN_HEADER = re.compile(r"\((km|mi|miles|m|yd)\)\s*$")
 
 DistanceUnit = Literal["km", "mi"]
@@ -268,6 +270,18 @@ def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None
     samples = [cells[cols[f]] for _l, cells in data for f in numeric_fields
                if f in cols and cols[f] < len(cells)]
     point, comma = decimal_votes(samples)
+    # Garmin writes calories as integers and distances with two decimals, so a
+    # three-digit group there ("1.500" m of swimming, "1,234" kcal) can only be
+    # a thousands separator: it tells the convention even in a file without
+    # any decimal ("swims only").
+    for f in ("distance", "calories"):
+        for _l, cells in data:
+            if f in cols and cols[f] < len(cells):
+                v = cells[cols[f]].strip()
+                if _GROUP_DOT.match(v):
+                    comma += 1
+                elif _GROUP_COMMA.match(v):
+                    point += 1
     decimal_comma = comma > point
     unit, unit_note = distance_unit(header, cols, data, decimal_comma=decimal_comma, given=unit_arg)
     unit_m = MILE_M if unit == "mi" else 1000.0

@@ -89,6 +89,17 @@ def test_german_headers_decimal_comma_and_dst():
     assert row_by(s, "sport", "strength")["duration_s"] == 2700.0
 
 
+def test_thousands_group_decides_convention_without_any_decimal(tmp_path):
+    head = "Aktivitätstyp,Datum,Favorit,Titel,Distanz,Kalorien,Zeit,Ø Herzfrequenz,Maximale Herzfrequenz\n"
+    p = tmp_path / "swims.csv"
+    p.write_text(head + 'Schwimmbadschwimmen,2025-04-02 18:00:00,false,"S","1.500","410","00:40:00","128","150"\n',
+                 encoding="utf-8")
+    assert read(p, tz="Europe/Berlin").sessions["distance_m"][0] == 1500.0  # not 1.5 m
+    p.write_text(head + 'Schwimmbadschwimmen,2025-04-02 18:00:00,false,"S","1,500","410","00:40:00","128","150"\n',
+                 encoding="utf-8")
+    assert read(p, tz="Europe/Berlin").sessions["distance_m"][0] == 1500.0
+
+
 def test_french_headers_and_language_unit_default():
     r = read(FR, tz="Europe/Paris")
     run = row_by(r.sessions, "sport", "running")
