@@ -139,13 +139,15 @@ def complete_calendar(daily: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     d = daily.filter(pl.col("date") <= as_of)
     if d["athlete_id"].null_count() or d["date"].null_count():
         raise SchemaError("daily: rows with null athlete_id or date")
-    d = conform(d, DAILY).select(list(DAILY.columns)).sort("athlete_id", "date")
+    d = conform(d, DAILY).select(list(DAILY.columns))
     if d.is_empty():
         return d
-    span = d.group_by("athlete_id").agg(pl.col("date").min().alias("first"), pl.len().alias("n"))
-    expected = span.select(((pl.lit(as_of) - pl.col("first")).dt.total_days() + 1).sum()).item()
-    if expected == d.height and not d.select(pl.struct("athlete_id", "date").is_duplicated().any()).item():
+    if _is_complete(d, as_of):
         return d
+    d = d.sort("athlete_id", "date")
+    if _is_complete(d, as_of):
+        return d
+    span = d.group_by("athlete_id").agg(pl.col("date").min().alias("first"), pl.len().alias("n"))
     dup = d.filter(pl.struct("athlete_id", "date").is_duplicated())
     if dup.height:
         r = dup.row(0, named=True)
@@ -161,39 +163,68 @@ def complete_calendar(daily: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     return conform(out.sort("athlete_id", "date"), DAILY)
 
 
+def _is_complete(d: pl.DataFrame, as_of: date) -> bool:
+    """Sorted by athlete and date, one row per day, each athlete ending on ``as_of``."""
+    a, t = pl.col("athlete_id"), pl.col("date").cast(pl.Int32)
+    same_prev = (a == a.shift(1)).fill_null(False)
+    same_next = (a == a.shift(-1)).fill_null(False)
+    ok = d.select(
+        (same_prev | (a > a.shift(1)).fill_null(True)).all().alias("sorted"),
+        (~same_prev | ((t - t.shift(1)) == 1)).all().alias("consecutive"),
+        (same_next | (pl.col("date") == as_of)).all().alias("ends"),
+    )
+    return all(ok.row(0))
+
+
 def _days(d: date) -> int:
     return (d - _EPOCH).days
 
 
-def _window_sums(df: pl.DataFrame, col: str, windows: Sequence[int], prefix: str) -> pl.DataFrame:
-    """Add ``{prefix}{w}`` = sum of ``col`` over the last w rows (this row included).
+def _window_sums(df: pl.DataFrame, spec: Mapping[str, Sequence[int]], prefix: str = "_W") -> pl.DataFrame:
+    """Add ``{prefix}{col}_{w}`` = sum of float ``col`` over the last w rows (this row included).
 
     Computed from shifted partial sums of power-of-two blocks (x, x+x[-1],
     ...), so the value of a row depends only on its w rows, not on where the
     frame starts (no running sum): the basis of the exact incremental update.
-    ``col`` must have no nulls in the rows that matter.
+    The columns must have no nulls in the rows that matter.
     """
-    top = max(windows)
+    top = max(max(w) for w in spec.values())
     powers = [1]
     while powers[-1] * 2 <= top:
         powers.append(powers[-1] * 2)
-    tmp = f"__{prefix}p"
-    df = df.with_columns(pl.col(col).alias(f"{tmp}1"))
+    tmp = lambda c, pw: f"__{c}__p{pw}"  # noqa: E731
+    need = {c: max(w) for c, w in spec.items()}
+    df = df.with_columns(pl.col(c).alias(tmp(c, 1)) for c in spec)
     for a, b in zip(powers, powers[1:]):
-        df = df.with_columns((pl.col(f"{tmp}{a}") + pl.col(f"{tmp}{a}").shift(a)).alias(f"{tmp}{b}"))
+        exprs = [
+            (pl.col(tmp(c, a)) + pl.col(tmp(c, a)).shift(a)).alias(tmp(c, b)) for c in spec if need[c] >= b
+        ]
+        df = df.with_columns(exprs)
     exprs = []
-    for w in windows:
-        offset, terms = 0, []
-        for pw in reversed(powers):
-            if w - offset >= pw:
-                terms.append(pl.col(f"{tmp}{pw}").shift(offset) if offset else pl.col(f"{tmp}{pw}"))
-                offset += pw
-        e = terms[0]
-        for t in terms[1:]:
-            e = e + t
-        exprs.append(e.alias(f"{prefix}{w}"))
+    for c, windows in spec.items():
+        for w in windows:
+            offset, e = 0, None
+            for pw in reversed(powers):
+                if w - offset >= pw:
+                    t = pl.col(tmp(c, pw)).shift(offset) if offset else pl.col(tmp(c, pw))
+                    e = t if e is None else e + t
+                    offset += pw
+            exprs.append(e.alias(f"{prefix}{c}_{w}"))
     df = df.with_columns(exprs)
-    return df.drop([f"{tmp}{pw}" for pw in powers])
+    return df.drop([tmp(c, pw) for c in spec for pw in powers if pw <= need[c]])
+
+
+def _count_sums(df: pl.DataFrame, spec: Mapping[str, Sequence[int]], prefix: str = "_N") -> pl.DataFrame:
+    """Add ``{prefix}{col}_{w}`` = number of true values of boolean ``col`` in the last w rows.
+
+    Small integers are exact in float64 whatever the summation order, so the
+    native rolling sum is history independent here.
+    """
+    return df.with_columns(
+        pl.col(c).cast(pl.Float64).rolling_sum(w, min_samples=1).alias(f"{prefix}{c}_{w}")
+        for c, ws in spec.items()
+        for w in ws
+    )
 
 
 def _streak(flag: pl.Expr, state: pl.Expr) -> pl.Expr:
@@ -297,41 +328,52 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     A, C, W = p.acute_days, p.chronic_days, p.mean_window_d
     B, F, R = p.baseline_days, p.family_window_d, p.ctl_ramp_days
     rel, day, L = pl.col("_rel"), pl.col("_day"), pl.col("load_au")
-    fz = lambda c: pl.col(c).fill_null(0.0)  # noqa: E731
+    fams = sorted(set(work["load_family"].drop_nulls().unique().to_list()) - {MIXED_FAMILY})
     nn = lambda c: pl.col(c).is_not_null().cast(pl.Float64)  # noqa: E731
 
     eff = pl.when((pl.col("in_bed_h") > 0) & pl.col("sleep_h").is_not_null()).then(
         100.0 * pl.col("sleep_h") / pl.col("in_bed_h")
     )
     deficit = (p.sleep_need_h - pl.col("sleep_h")).clip(lower_bound=0.0)
-    covered = (
-        (pl.col("rhr_bpm").is_not_null() | pl.col("hrv_ln_rmssd").is_not_null()) & pl.col("sleep_h").is_not_null()
-    ).cast(pl.Float64)
+    covered = (pl.col("rhr_bpm").is_not_null() | pl.col("hrv_ln_rmssd").is_not_null()) & pl.col(
+        "sleep_h"
+    ).is_not_null()
+    work = work.with_columns(eff.alias("_eff"))
     work = work.with_columns(
         L.fill_null(0.0).alias("_L0"),
-        L.is_null().cast(pl.Float64).alias("_Lnull"),
-        eff.alias("_eff"),
-        deficit.alias("_def"),
+        L.is_null().alias("_Lnull"),
         covered.alias("_cov"),
-        (pl.col("rhr_bpm") ** 2).fill_null(0.0).alias("_rhr2"),  # nulls add 0: only present values count
+        # nulls add 0 to a sum: only present values count (divided by their number)
+        pl.col("rhr_bpm").fill_null(0.0).alias("_rhr"),
+        pl.col("hrv_ln_rmssd").fill_null(0.0).alias("_hrv"),
+        pl.col("sleep_h").fill_null(0.0).alias("_sleep"),
+        pl.col("_eff").fill_null(0.0).alias("_effz"),
+        deficit.fill_null(0.0).alias("_def"),
+        (pl.col("rhr_bpm") ** 2).fill_null(0.0).alias("_rhr2"),
         (pl.col("hrv_ln_rmssd") ** 2).fill_null(0.0).alias("_hrv2"),
+        pl.col("rhr_bpm").is_not_null().alias("_nrhr"),
+        pl.col("hrv_ln_rmssd").is_not_null().alias("_nhrv"),
+        pl.col("sleep_h").is_not_null().alias("_nsleep"),
+        pl.col("_eff").is_not_null().alias("_neff"),
     )
     # ---- window sums (shift-based, history independent)
-    work = _window_sums(work, "_L0", sorted({A, C, C - A}), "_SL")
-    work = _window_sums(work, "_Lnull", sorted({A, C}), "_NL")
-    for c in ("rhr_bpm", "hrv_ln_rmssd", "sleep_h", "_eff", "_def"):
-        work = work.with_columns(pl.col(c).fill_null(0.0).alias(f"_z{c}"), nn(c).alias(f"_n{c}"))
-        wins = sorted({W, B}) if c in ("rhr_bpm", "hrv_ln_rmssd") else [W]
-        work = _window_sums(work, f"_z{c}", wins, f"_S{c}_")
-        work = _window_sums(work, f"_n{c}", wins, f"_N{c}_")
-    for c in ("_rhr2", "_hrv2"):
-        work = _window_sums(work, c, [B], f"_Q{c}_")
-    work = _window_sums(work, "_cov", [W], "_Scov")
+    wb = sorted({W, B})
+    work = _window_sums(
+        work,
+        {"_L0": sorted({A, C, C - A}), "_rhr": wb, "_hrv": wb, "_sleep": [W], "_effz": [W], "_def": [W],
+         "_rhr2": [B], "_hrv2": [B]},
+        "_S",
+    )
+    work = _count_sums(
+        work, {"_Lnull": sorted({A, C}), "_nrhr": wb, "_nhrv": wb, "_nsleep": [W], "_neff": [W], "_cov": [W]}, "_N"
+    )
+    work = work.drop("_rhr", "_hrv", "_sleep", "_effz", "_def", "_rhr2", "_hrv2", "_Lnull",
+                     "_nrhr", "_nhrv", "_nsleep", "_neff", "_cov", "_eff")
 
     # ---- load windows
-    acute = pl.when(pl.col(f"_NL{A}") == 0).then(pl.col(f"_SL{A}"))
-    chronic_sum = pl.when(pl.col(f"_NL{C}") == 0).then(pl.col(f"_SL{C}"))
-    unc_sum = pl.when(pl.col(f"_NL{C}") == 0).then(pl.col(f"_SL{C - A}").shift(A))
+    acute = pl.when(pl.col(f"_N_Lnull_{A}") == 0).then(pl.col(f"_S_L0_{A}"))
+    chronic_sum = pl.when(pl.col(f"_N_Lnull_{C}") == 0).then(pl.col(f"_S_L0_{C}"))
+    unc_sum = pl.when(pl.col(f"_N_Lnull_{C}") == 0).then(pl.col(f"_S_L0_{C - A}").shift(A))
     work = work.with_columns(
         acute.alias("acute_7d_au"),
         (chronic_sum / (C / A)).alias("chronic_28d_au"),
@@ -342,7 +384,9 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     for k in range(A):
         t = (L.shift(k) - mean) ** 2
         sq = t if sq is None else sq + t
-    work = work.with_columns(mean.alias("_mean"), (sq / (A - 1)).sqrt().alias("_sd"))
+    work = work.with_columns(mean.alias("_mean"), (sq / (A - 1)).sqrt().alias("_sd")).drop(
+        [c for c in work.columns if c.startswith(("_S_L0_", "_N_Lnull_"))]
+    )
     warm = day >= C - 1
     mono = (
         pl.when(pl.col("acute_7d_au").is_null())
@@ -381,32 +425,33 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     minv, minb = p.min_valid_days, p.baseline_min_values
 
     def mean7(c: str) -> pl.Expr:
-        n = pl.col(f"_N{c}_{W}")
-        return pl.when(n >= minv).then(pl.col(f"_S{c}_{W}") / n)
+        n = pl.col(f"_N_n{c}_{W}")
+        return pl.when(n >= minv).then(pl.col(f"_S_{c}{'z' if c == 'eff' else ''}_{W}") / n)
 
-    def baseline(c: str, q: str) -> tuple[pl.Expr, pl.Expr]:
-        n = pl.col(f"_N{c}_{B}").shift(1)
-        s = pl.col(f"_S{c}_{B}").shift(1)
-        qq = pl.col(f"_Q{q}_{B}").shift(1)
+    def baseline(c: str) -> tuple[pl.Expr, pl.Expr]:
+        n = pl.col(f"_N_n{c}_{B}").shift(1)
+        s = pl.col(f"_S_{c}_{B}").shift(1)
+        qq = pl.col(f"_S_{c}2_{B}").shift(1)
         m = pl.when(n >= minb).then(s / n)
         var = pl.when(n >= minb).then(((qq - s * s / n) / (n - 1)).clip(lower_bound=0.0))
         return m, var.sqrt()
 
-    rb, rsd = baseline("rhr_bpm", "_rhr2")
-    hb, hsd = baseline("hrv_ln_rmssd", "_hrv2")
+    rb, rsd = baseline("rhr")
+    hb, hsd = baseline("hrv")
     tol = p.sd_rel_tol
     work = work.with_columns(
-        mean7("rhr_bpm").alias("rhr_7d_bpm"),
-        mean7("hrv_ln_rmssd").alias("hrv_7d_ln"),
-        mean7("sleep_h").alias("sleep_7d_h"),
-        mean7("_eff").alias("sleep_eff_7d_pct"),
-        pl.when(pl.col(f"_Nsleep_h_{W}") >= 1).then(pl.col(f"_S_def_{W}")).alias("sleep_debt_7d_h"),
-        (pl.col(f"_Scov{W}") / W).alias("data_coverage_7d"),
+        mean7("rhr").alias("rhr_7d_bpm"),
+        mean7("hrv").alias("hrv_7d_ln"),
+        mean7("sleep").alias("sleep_7d_h"),
+        mean7("eff").alias("sleep_eff_7d_pct"),
+        pl.when(pl.col(f"_N_nsleep_{W}") >= 1).then(pl.col(f"_S_def_{W}")).alias("sleep_debt_7d_h"),
+        (pl.col(f"_N_cov_{W}") / W).alias("data_coverage_7d"),
         rb.alias("rhr_baseline_bpm"),
         rsd.alias("_rhr_sd"),
         hb.alias("hrv_baseline_ln"),
         hsd.alias("_hrv_sd"),
     )
+    work = work.drop([c for c in work.columns if c.startswith(("_S_", "_N_"))])
 
     def z(c7: str, b: str, sd: str) -> pl.Expr:
         return pl.when(pl.col(sd) > tol * pl.col(b).abs()).then((pl.col(c7) - pl.col(b)) / pl.col(sd))
@@ -429,33 +474,56 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     )
 
     # ---- unit family of the loads feeding the CTL window
-    fams = sorted(set(work["load_family"].drop_nulls().unique().to_list()) - {MIXED_FAMILY})
     codes = {f: i for i, f in enumerate(fams)}
     codes[MIXED_FAMILY] = len(fams)
     inv = {i: f for f, i in codes.items()}
     code = pl.col("load_family").replace_strict(codes, default=None, return_dtype=pl.Int32)
     work = work.with_columns(code.alias("_fc"))
-    lo = pl.col("_fc").rolling_min(F, min_samples=1)
-    hi = pl.col("_fc").rolling_max(F, min_samples=1)
-    fam = (
-        pl.when(lo.is_null())
-        .then(None)
-        .when(lo != hi)
-        .then(pl.lit(MIXED_FAMILY))
-        .otherwise(lo.replace_strict(inv, default=None, return_dtype=pl.String))
-    )
+    big = len(codes) + 1
+    lo_raw = pl.col("_fc").fill_null(big).rolling_min(F, min_samples=1)
+    hi = pl.col("_fc").fill_null(-1).rolling_max(F, min_samples=1)
+    lo = pl.when(lo_raw < big).then(lo_raw)
+    fam_code = pl.when(lo != hi).then(codes[MIXED_FAMILY]).otherwise(lo)
+    names = pl.Series([inv[i] for i in range(len(inv))], dtype=pl.String)
+    fam = pl.lit(names).gather(fam_code)
     return work.with_columns(fam.alias("load_family"))
 
 
-def _strain_quantile(values: pl.DataFrame, p: FeatureParams) -> pl.Expr:
-    """``strain_p90_au``: quantile of the athlete's strain on all days before d."""
-    n = max(values.group_by("_g").len()["len"].max() or 1, 1)
-    q = (
+def _strain_quantile(values: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
+    """Add ``strain_p90_au``: quantile of the athlete's strain on all days before d.
+
+    ``values`` holds ``_g``, ``date``, ``strain_au`` sorted by athlete and day.
+    The expanding quantile (linear interpolation) runs over the non-null values
+    only (the fast kernel); each day then takes the quantile as of the last
+    non-null day before it, when the athlete has at least
+    ``strain_min_values`` earlier values.
+    """
+    strain = values["strain_au"]
+    present = strain.is_not_null().to_numpy()
+    nn = values.filter(pl.col("strain_au").is_not_null())
+    n = max(nn.group_by("_g").len()["len"].max() or 1, 1)
+    q_nn = nn.select(
         pl.col("strain_au")
         .rolling_quantile(p.strain_quantile, interpolation="linear", window_size=n, min_samples=p.strain_min_values)
         .over("_g")
-    )
-    return pl.when(pl.col("_g") == pl.col("_g").shift(1)).then(q.shift(1))
+    ).to_series().to_numpy()
+    size = values.height
+    q = np.full(size, np.nan)
+    q[np.flatnonzero(present)] = q_nn
+    g = values["_g"].to_numpy()
+    first = np.ones(size, dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    cnt = np.cumsum(present)
+    base = np.maximum.accumulate(np.where(first, cnt - present, 0))
+    before = cnt - present - base  # earlier non-null values of the same athlete
+    last = np.where(~np.isnan(q), np.arange(size), -1)
+    last = np.maximum.accumulate(last)
+    prev = np.empty(size, dtype=np.int64)
+    prev[0] = -1
+    prev[1:] = last[:-1]
+    ok = (before >= p.strain_min_values) & (prev >= 0)
+    out = np.where(ok, q[np.maximum(prev, 0)], np.nan)
+    return values.with_columns(pl.Series("strain_p90_au", out).fill_nan(None))
 
 
 def _compute(
@@ -470,8 +538,8 @@ def _compute(
     h = p.history_days
     work, ath = _work_frame(daily, starts, as_of, h)
     work = _states(work, ath, previous)
-    work = _core(work, p)
-    out = work.filter(pl.col("_rel") >= 0)
+    keep = [c for c in FEATURES.columns if c not in ("athlete_id", "strain_p90_au")] + ["_g"]
+    out = _core(work, p).filter(pl.col("_rel") >= 0).select(keep)
     # strain quantile over the whole history: stored values before s, new ones from s
     strain = out.select("_g", "date", "strain_au")
     if previous is not None and not previous.is_empty():
@@ -479,7 +547,7 @@ def _compute(
             pl.col("date") < pl.col("s")
         ).select("_g", "date", "strain_au")
         strain = pl.concat([old, strain]).sort("_g", "date")
-    strain = strain.with_columns(_strain_quantile(strain, p).alias("strain_p90_au"))
+    strain = _strain_quantile(strain, p)
     out = out.join(strain.select("_g", "date", "strain_p90_au"), on=["_g", "date"], how="left", maintain_order="left")
     out = out.join(ath.select("_g", "athlete_id"), on="_g", how="left", maintain_order="left")
     return conform(out.select(list(FEATURES.columns)), FEATURES)
