@@ -1,0 +1,192 @@
+"""``strainwatch score`` and ``strainwatch model train|evaluate``."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pipelines.cli import StoreOpt, resolve_store
+
+ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
+
+
+class Kind(str, Enum):
+    logistic = "logistic"
+    hgb = "hgb"
+
+
+def _config(config: Optional[Path]):
+    from pipelines.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _date(value: Optional[str], flag: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: {flag} expects a date YYYY-MM-DD, got {value!r}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _params(cfg):
+    from models.rules import ScorerParams
+
+    try:
+        return ScorerParams.from_dict(dict(cfg.scorer.params))
+    except ValueError as err:
+        typer.echo(f"error: [scorer.params] {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _features(st, athletes, as_of: Optional[date]):
+    """The stored features (exit 2 when there are none) and the as_of date to use."""
+    import polars as pl
+
+    if not st.table_dir("features").exists():
+        typer.echo(f"error: no features in {st.root}; run `strainwatch features` (or `strainwatch run`) first", err=True)
+        raise typer.Exit(2)
+    feats = st.read_table("features", athletes=athletes)
+    if feats.is_empty():
+        typer.echo(f"error: no feature rows in {st.root}" + (f" for {', '.join(athletes)}" if athletes else ""), err=True)
+        raise typer.Exit(2)
+    last = feats["date"].max()
+    return feats.filter(pl.col("date") <= (as_of or last)), (as_of or last)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def score(
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to score, YYYY-MM-DD (default: the latest feature day)."),
+        model: Optional[Path] = typer.Option(None, "--model", help="Learned model bundle from `strainwatch model train` (default: [scorer] model_path, else the rule scorer)."),
+        rules: bool = typer.Option(False, "--rules", help="Use the rule scorer even when the config names a model."),
+        since: Optional[str] = typer.Option(None, "--since", help="Recompute only days from this date; earlier scores are kept."),
+        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
+    ) -> None:
+        """Score every athlete-day: risk 0-100, band, reasons and adjustments (a risk indicator, not a diagnosis)."""
+        from models.learned import ModelError
+        from pipelines.stage_score import run_scores
+        from pipelines.store import Store, StoreLockedError
+
+        cfg = _config(config)
+        params = _params(cfg)
+        st = Store(resolve_store(store, config))
+        day = _date(as_of, "--as-of")
+        if day is None:
+            _, day = _features(st, athlete or None, None)
+        model_path = None if rules else (model or cfg.scorer.model_path)
+        try:
+            r = run_scores(st, as_of=day, athletes=athlete or None, params=params, model_path=model_path,
+                           since=_date(since, "--since"))
+        except ModelError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        except StoreLockedError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(3) from None
+        for w in r.warnings:
+            typer.echo(f"warning: {w}", err=True)
+        if not r.athletes:
+            typer.echo(f"error: no features in {st.root}; run `strainwatch features` first", err=True)
+            raise typer.Exit(2)
+        typer.echo(r.summary() + f" (to {day})")
+
+    model_app = typer.Typer(help="Learned back-strain model (opt-in): train and evaluate on days with a back-pain log.",
+                            no_args_is_help=True)
+
+    @model_app.command("train")
+    def train(
+        out: Optional[Path] = typer.Option(None, "--out", help="Model file to write (default: <store>/models/backstrain-<kind>.joblib)."),
+        kind: Kind = typer.Option(Kind.logistic, "--kind", help="logistic (default) or hgb (gradient boosting)."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to learn from (default: the latest feature day)."),
+        horizon: int = typer.Option(7, "--horizon", help="Days ahead a new pain episode counts as the outcome."),
+        pain_threshold: float = typer.Option(3.0, "--pain-threshold", help="Back pain 0-10 that counts as an episode."),
+        budget_high: float = typer.Option(0.05, "--budget-high", help="Share of training days that should be 'high'."),
+        budget_moderate: float = typer.Option(0.20, "--budget-moderate", help="Share of training days that should be 'moderate' or 'high'."),
+        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
+    ) -> None:
+        """Fit and calibrate a model on the labelled days; save it with its feature list, version and data hash."""
+        from models.learned import LabelParams, ModelError, save_model, train_model
+        from pipelines.store import Store
+
+        cfg = _config(config)
+        params = _params(cfg)
+        st = Store(resolve_store(store, config))
+        feats, day = _features(st, athlete or None, _date(as_of, "--as-of"))
+        try:
+            lp = LabelParams(horizon_d=horizon, pain_threshold=pain_threshold)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # the EPV warning is printed below
+                b = train_model(feats, as_of=day, kind=kind.value, label_params=lp, scorer_params=params,
+                                alert_budget_high=budget_high, alert_budget_moderate=budget_moderate)
+        except (ModelError, ValueError) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        path = out or (st.root / "models" / f"backstrain-{kind.value}.joblib")
+        save_model(b, path)
+        typer.echo(f"trained {b.model_id} on {b.n_rows} labelled days of {b.n_athletes} athletes to {day}: "
+                   f"{b.n_events} episode onsets, {len(b.feature_names)} features (EPV {b.epv:.1f})")
+        typer.echo(f"band thresholds (calibrated probability of an onset within {lp.horizon_d} d): "
+                   f"moderate >= {b.thresholds['moderate']:.3f}, high >= {b.thresholds['high']:.3f}")
+        typer.echo(f"training data sha256 {b.training_hash}")
+        for w in b.warnings:
+            typer.echo(f"WARNING: {w}", err=True)
+        typer.echo(f"wrote {path}; check it with `strainwatch model evaluate` before `strainwatch score --model {path}`")
+
+    @model_app.command("evaluate")
+    def evaluate_cmd(
+        kind: Optional[List[Kind]] = typer.Option(None, "--kind", help="Models to validate (repeatable; default both)."),
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to use (default: the latest feature day)."),
+        splits: int = typer.Option(5, "--splits", help="Folds per validation scheme."),
+        horizon: int = typer.Option(7, "--horizon", help="Days ahead a new pain episode counts as the outcome."),
+        pain_threshold: float = typer.Option(3.0, "--pain-threshold", help="Back pain 0-10 that counts as an episode."),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the full report as JSON."),
+        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
+    ) -> None:
+        """Validate by athlete and forward in time: PR-AUC, ROC-AUC, Brier, calibration vs the rule score and intercept-only."""
+        from models.learned import LabelParams, ModelError, evaluate
+
+        from pipelines.store import Store
+
+        if splits < 2:
+            typer.echo(f"error: --splits must be at least 2, got {splits}", err=True)
+            raise typer.Exit(2)
+        cfg = _config(config)
+        params = _params(cfg)
+        st = Store(resolve_store(store, config))
+        feats, day = _features(st, athlete or None, _date(as_of, "--as-of"))
+        kinds = tuple(k.value for k in (kind or [Kind.logistic, Kind.hgb]))
+        try:
+            lp = LabelParams(horizon_d=horizon, pain_threshold=pain_threshold)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # the report carries its warnings
+                rep = evaluate(feats, as_of=day, kinds=kinds, label_params=lp, scorer_params=params, n_splits=splits)
+        except (ModelError, ValueError) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"validation to {day}")
+        typer.echo(rep.to_text())
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(rep.to_dict(), indent=2), encoding="utf-8")
+            typer.echo(f"wrote {json_out}")
+
+    app.add_typer(model_app, name="model")
