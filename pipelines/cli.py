@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_ingest",
     "cli_run",
     "cli_report",
+    "cli_score",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
