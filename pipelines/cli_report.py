@@ -27,9 +27,8 @@ def _config(config: Optional[Path]):
 
 def _channel_templates(cfg) -> dict:
     """Apprise URL *templates* from the config (``${VAR}`` substituted only at send time)."""
-    out: dict = {"athletes": {a.id: list(a.alert_urls) for a in cfg.athletes if a.alert_urls}}
-    out["coach"] = list(cfg.alerts.coach_urls)
-    return out
+    return {"athletes": {k: v for k, v in cfg.alert_urls().items() if k != "coach"},
+            "coach": cfg.alert_urls().get("coach", [])}
 
 
 def _parse_date(value: Optional[str], flag: str) -> Optional[date]:

@@ -114,8 +114,8 @@ def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     """
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return [0.0, 1.0]
-    if hi <= lo:
-        hi = lo + 1.0
+    if not hi - lo > 1e-9 * max(1.0, abs(lo)):  # empty or numerically negligible range
+        hi = lo + max(0.1 * abs(lo), 1.0)
     raw = (hi - lo) / max(n, 1)
     mag = 10 ** math.floor(math.log10(raw))
     step = mag
