@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_run",
     "cli_report",
     "cli_score",
+    "cli_features",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
