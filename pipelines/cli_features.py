@@ -1,0 +1,75 @@
+"""``strainwatch features``: compute and store DAILY and FEATURES.
+
+Export them with ``strainwatch export features --out FILE.csv`` (the contract's
+columns first, then the scorer's extra columns).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pipelines.cli import StoreOpt, resolve_store
+
+ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def features(
+        store: Optional[Path] = StoreOpt,
+        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to compute, YYYY-MM-DD (default: today in the team's time zone)."),
+        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        full: bool = typer.Option(False, "--full", help="Recompute every day, not only the days after a change."),
+        config: Optional[Path] = ConfigOpt,
+    ) -> None:
+        """Daily load, load spikes (ACWR, monotony, CTL/ATL/TSB) and recovery indicators.
+
+        Incremental: only days from the first changed one are recomputed.
+        Exit codes: 0 done, 2 bad option or data, 3 store in use.
+        """
+        from pipelines.config import ConfigError, load_config
+        from pipelines.stage_features import run_features
+        from pipelines.store import Store, StoreLockedError
+
+        try:
+            cfg = load_config(config)
+        except ConfigError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        if as_of is None:
+            day = cfg.today()
+        else:
+            try:
+                day = date.fromisoformat(as_of)
+            except ValueError:
+                typer.echo(f"error: --as-of expects a date YYYY-MM-DD, got {as_of!r}", err=True)
+                raise typer.Exit(2) from None
+        st = Store(resolve_store(store, config))
+        if not st.exists():
+            typer.echo(f"error: no store at {st.root}; run `strainwatch ingest` first", err=True)
+            raise typer.Exit(2)
+        try:
+            s = run_features(st, as_of=day, athletes=athlete or None, params=dict(cfg.features.params) or None,
+                             full=full, athlete_info=cfg.athlete_overrides())
+        except StoreLockedError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(3) from None
+        except ValueError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        if not s.athletes:
+            typer.echo(f"no athlete has data on or before {day}; nothing computed")
+            return
+        typer.echo(
+            f"features to {day}: {s.athletes} athlete{'s' if s.athletes != 1 else ''} "
+            f"({len(s.full)} full, {len(s.incremental)} incremental, {len(s.unchanged)} unchanged), "
+            f"{s.days_recomputed} athlete-days computed, {s.rows} rows stored in {s.seconds:.1f} s"
+        )
+        if s.sessions_merged or s.nights_merged:
+            typer.echo(f"merged cross-source duplicates: {s.sessions_merged} sessions, {s.nights_merged} nights")
+        for msg in s.problems:
+            typer.echo(f"note: {msg}", err=True)
