@@ -388,7 +388,7 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
     end = min(data_end, size)
     defs: list[_Def | None] = [None] * 16
     all_defs: list[_Def] = []
-    cache: dict[bytes, tuple] = {}
+    cache: dict[bytes, _Def] = {}
     msgs: dict[int, list[tuple[int, _Def, int | None]]] = {}
     track = False  # compressed-timestamp tracking mode
     last_ts: int | None = None
@@ -400,6 +400,9 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
     else:
         damage_trunc = None
     restart = True
+    arr = None
+    prev_h = -1
+    run = 0
     while restart:
         restart = False
         while pos < end:
@@ -452,8 +455,8 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
                                              f"(little-endian) or 1 (big-endian)", "bad_definition")
                     break
                 raw = bytes(buf[pos + 2: pos + total])
-                hit = cache.get(raw)
-                if hit is None:
+                d = cache.get(raw)
+                if d is None:
                     big = arch == 1
                     gnum = struct.unpack_from(">H" if big else "<H", buf, pos + 3)[0]
                     fields = []
@@ -472,10 +475,11 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
                     if dev:
                         for k in range(ndev):
                             dev_size += buf[pos + flen + 1 + 3 * k + 1]
-                    hit = (gnum, big, fields, dev_size)
-                    cache[raw] = hit
-                d = _compile(*hit)
-                all_defs.append(d)
+                    # identical definitions (devices redefine local types all the time) share one
+                    # compiled layout and one offsets list; messages are re-sorted by offset later
+                    d = _compile(gnum, big, fields, dev_size)
+                    cache[raw] = d
+                    all_defs.append(d)
                 defs[h & 0x0F] = d
                 pos += total
             else:  # normal data message
@@ -496,6 +500,28 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
                     d.offsets.append(pos + 1)
                     if track:
                         d.ts_list.append(last_ts if d.ts_off is not None else None)
+                if h == prev_h and not track:
+                    run += 1
+                    if run >= 8:
+                        # a run of same-type messages (the record stream): find where it ends with
+                        # one numpy comparison of the header bytes at the stride instead of a
+                        # Python step per message. A byte equal to h at a message boundary *is*
+                        # that message's header, so this is exact.
+                        stride = d.size + 1
+                        k_max = min(8192, (end - nxt) // stride)
+                        if k_max > 16:
+                            if arr is None:
+                                arr = np.frombuffer(buf, dtype=np.uint8)
+                            heads = arr[nxt: nxt + k_max * stride: stride]
+                            mism = np.flatnonzero(heads != h)
+                            k = int(mism[0]) if mism.size else k_max
+                            if d.want and k:
+                                d.offsets.extend(range(nxt + 1, nxt + k * stride + 1, stride))
+                            nxt += k * stride
+                            run = 0
+                else:
+                    run = 0
+                prev_h = h
                 pos = nxt
         if restart:
             # discard what the fast pass collected and walk again, tracking timestamps
@@ -503,6 +529,7 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
                 d.offsets.clear()
                 d.ts_list.clear()
             all_defs.clear()
+            cache.clear()
             defs = [None] * 16
             pos = start
             damage = None
@@ -515,7 +542,6 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
     rec_ts: list[np.ndarray] = []
     rec_hr: list[np.ndarray] = []
     rec_pos: list[np.ndarray] = []
-    arr = None
     for d in all_defs:
         if not d.offsets:
             continue
