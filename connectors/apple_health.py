@@ -9,14 +9,21 @@ Streaming and safety
 The file is parsed with the expat push parser (the C parser behind
 ``xml.etree`` and ``defusedxml``) in 1 MiB chunks; elements are never kept, only
 the few attributes of the records we use, so memory is bounded by the number of
-*relevant* records (a few per day), not by the file size. As in ``defusedxml``:
+*relevant* records (a few per day), not by the file size.
 
-* any ``<!ENTITY>`` declaration (internal or external, general or parameter)
+* The internal DTD is not parsed: it only declares elements and attributes,
+  and in iOS 16 exports (HealthKit Export Version 12) it is malformed (the
+  ``<!ATTLIST VisionPrescription`` declaration lacks its ``>``), which makes
+  strict parsers reject the whole file. It is blanked out before parsing,
+  keeping line numbers (:func:`_drop_doctype`).
+* Any ``<!ENTITY>`` declaration (internal or external, general or parameter)
   rejects the file at once with :class:`ConnectorError` (this stops
-  "billion laughs" expansion and external-entity fetching before they start;
-  Apple's own DTD declares elements and attributes only);
-* the external DTD subset is never read (no file or network access) and a
-  reference to an undeclared entity is an error.
+  "billion laughs" expansion and external-entity fetching before they start);
+  the parser's own handlers refuse entity declarations and external
+  references too (as in ``defusedxml``), the external DTD subset is never read
+  (no file or network access) and an undefined entity is an error.
+* C0 control characters that XML 1.0 forbids (``\x0b`` written by some apps)
+  are read as spaces, with a ledger note.
 
 What is read
 ------------
@@ -197,6 +204,47 @@ def _skip_prolog(head: bytes) -> bytes:
 
 class _Forbidden(Exception):
     pass
+
+
+MAX_PROLOG_BYTES = 8 << 20  # the DOCTYPE must end within this many bytes
+_ROOT_START = re.compile(rb"<HealthData[\s>/]")
+_ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s+)?([^\s>]+)([^>]*)")
+# C0 control characters other than tab, LF, CR are not allowed anywhere in XML 1.0
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL_TO_SPACE = bytes.maketrans(bytes([*range(0, 9), 11, 12, *range(14, 32)]), b" " * 29)
+
+
+def _drop_doctype(buf: bytes, display: str) -> bytes:
+    """``buf`` (the file's first bytes) with the DOCTYPE blanked out, line numbers kept.
+
+    Apple's internal DTD only declares elements and attributes, which a reader
+    does not need, and the DTD of iOS 16 exports (HealthKit Export Version 12)
+    is itself malformed (``<!ATTLIST VisionPrescription`` lacks its ``>``), so
+    strict parsers reject the whole file. The DOCTYPE, from ``<!DOCTYPE`` to the
+    ``<HealthData`` root, is replaced by as many newlines as it spans, so
+    parser line numbers still match the file. An ``<!ENTITY`` declaration in it
+    rejects the file at once (entity expansion, external entities).
+    """
+    start = buf.find(b"<!DOCTYPE")
+    if start < 0:
+        return buf
+    root = _ROOT_START.search(buf, start)
+    if root is None:  # not an Apple export layout: leave it to the parser's own checks
+        return buf
+    dtd = buf[start:root.start()]
+    m = _ENTITY_DECL.search(dtd)
+    if m:
+        name = m.group(2).decode("utf-8", "replace")
+        external = b"SYSTEM" in m.group(3) or b"PUBLIC" in m.group(3)
+        line = buf[: start + m.start()].count(b"\n") + 1
+        raise ConnectorError(
+            display,
+            f"the DTD declares the {'external' if external else 'internal'} entity {name!r}: entity "
+            "declarations are not allowed (Apple exports have none; this guards against entity expansion "
+            "and external fetches)",
+            line=line,
+        )
+    return buf[:start] + b"\n" * dtd.count(b"\n") + buf[root.start():]
 
 
 def _parse_date(value: str | None, display: str, line: int, column: str) -> datetime:
@@ -488,13 +536,25 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         fh = open(path, "rb")
     except OSError as err:
         raise ConnectorError(display, f"cannot read file: {err}") from err
+    replaced = 0
     with fh:
         try:
+            first = fh.read(CHUNK_BYTES)
+            while b"<!DOCTYPE" in first and not _ROOT_START.search(first) and len(first) < MAX_PROLOG_BYTES:
+                more = fh.read(CHUNK_BYTES)
+                if not more:
+                    break
+                first += more
+            chunk = _drop_doctype(first, display)
             while True:
-                chunk = fh.read(CHUNK_BYTES)
+                if _CONTROL.search(chunk):
+                    n = len(_CONTROL.findall(chunk))
+                    replaced += n
+                    chunk = chunk.translate(_CONTROL_TO_SPACE)
                 p.Parse(chunk, not chunk)
                 if not chunk:
                     break
+                chunk = fh.read(CHUNK_BYTES)
         except expat.ExpatError as err:
             raise CorruptFileError(
                 display,
@@ -517,6 +577,9 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     )
     for note in sessions[1]:
         result.warn(note)
+    if replaced:
+        result.warn(f"{replaced} control characters that XML forbids (such as \\x0b written by some apps) "
+                    "were read as spaces")
     return bad.finish(result)
 
 

@@ -173,13 +173,18 @@ def test_external_entities_are_never_fetched(tmp_path):
 <HealthData><Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="x"
  startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 01:00:00 +0000"
  value="HKCategoryValueSleepAnalysisAsleepCore">&pwn;</Record></HealthData>""")
-    with pytest.raises(ConnectorError, match="undeclared entity 'pwn'"):
+    # the DOCTYPE is never used (not even read from disk), so the reference is undefined
+    with pytest.raises(ConnectorError, match=r"line 5: malformed XML at column \d+: undefined entity") as ei:
         apple_health.read(p, CTX)
-    # inside an attribute expat drops the undeclared reference: the DTD is still never read
+    assert "pwned" not in str(ei.value)
     p.write_text(p.read_text().replace('sourceName="x"', 'sourceName="&pwn;"').replace(">&pwn;</Record>", "/>"))
-    res = apple_health.read(p, CTX)
-    assert res.sleep["asleep_s"].to_list() == [3600.0]
-    assert "pwned" not in repr(res.sleep.rows()) + repr(res.warnings)
+    with pytest.raises(ConnectorError, match="undefined entity") as ei:
+        apple_health.read(p, CTX)
+    assert "pwned" not in str(ei.value)
+    # defence in depth: without the Apple root the DOCTYPE reaches the parser, whose handlers refuse
+    p.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE x SYSTEM "file://{dtd}">\n<x>&pwn;</x>')
+    with pytest.raises(ConnectorError, match="undeclared entity 'pwn'|root element is <x>"):
+        apple_health.read(p, CTX)
 
 
 def test_malformed_xml_names_line_and_column(tmp_path):
@@ -308,3 +313,27 @@ def test_metadata_of_a_workout_route_is_not_the_workouts(tmp_path):
 </Workout></HealthData>""")
     r = apple_health.read(p, CTX).sessions.row(0, named=True)
     assert (r["local_date"], r["local_offset_s"]) == (date(2024, 6, 1), 0)
+
+
+def test_ios16_export_with_broken_dtd_and_control_character():
+    # HealthKit Export Version 12 (iOS 16) ships a DTD whose ATTLISTs lack their '>'
+    # (xml.etree: "syntax error: line 30"); a \x0b in an attribute is not allowed in XML 1.0 either.
+    p = FIX.parent / "export_ios16_broken_dtd.xml"
+    assert apple_health.detect(p, p.read_bytes()[:65536])
+    res = apple_health.read(p, CTX)
+    assert res.wellness.select("date", "rhr_bpm").rows() == [(date(2023, 1, 30), 56.0)]
+    w = res.sessions.row(0, named=True)
+    # 31.5 min = 1890 s; 6.1 km from WorkoutStatistics; 18:00 +0100 = 17:00 UTC
+    assert (w["duration_s"], w["distance_m"], w["start_utc"]) == (1890.0, 6100.0, Z(2023, 1, 31, 17, 0))
+    assert any("1 control characters" in n for n in res.warnings)
+
+
+def test_error_line_numbers_survive_the_dropped_doctype(tmp_path):
+    text = (FIX.parent / "export_ios16_broken_dtd.xml").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    i = next(k for k, l in enumerate(lines) if "<Workout " in l)
+    lines[i] = lines[i].replace('durationUnit="min"', 'durationUnit="min" durationUnit="s"')  # duplicate attribute
+    p = tmp_path / "export.xml"
+    p.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ConnectorError, match=rf"line {i + 1}: malformed XML at column \d+: duplicate attribute"):
+        apple_health.read(p, CTX)
