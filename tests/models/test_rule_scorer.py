@@ -461,3 +461,11 @@ def test_score_invariants(acwr, wk, mono, hard, hz, rd, sl, debt, pain, streak, 
     if acwr is not None:
         higher = score_day(t, {**load, "acwr_ewma": acwr + 0.3})
         assert higher.points >= day.points
+
+
+def test_docs_list_every_parameter():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "scoring.md").read_text(encoding="utf-8")
+    for name in P.to_dict():
+        assert f"`{name}`" in doc, f"docs/scoring.md does not document {name}"
