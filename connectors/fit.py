@@ -145,13 +145,15 @@ def _hr_mesg_stream(msgs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     message with ``timestamp`` (+ ``fractional_timestamp``) anchors event time
     to absolute time.
     """
-    # per sample, in order: low 12 bits or full value of the event timestamp, whether it is full,
-    # bpm, and the anchor (absolute time, event value) of the message it belongs to
-    vals: list[np.ndarray] = []
-    fulls: list[np.ndarray] = []
-    bpms: list[np.ndarray] = []
-    anchor_msg: list[np.ndarray] = []
+    # per sample, in order: full value (or -1), index into the batch-decoded 12-bit values
+    # (or -1), bpm, and the index of the anchor in force
+    full_v: list[int] = []
+    idx12: list[int] = []
+    bpm_l: list[int] = []
+    anc_l: list[int] = []
     anchors: list[tuple[float, int]] = []
+    chunks: list[bytes] = []
+    n_pairs = 0
     for m in msgs:
         bp = m.get(6)
         if not bp:
@@ -159,35 +161,44 @@ def _hr_mesg_stream(msgs: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarra
         n = len(bp)
         full = m.get(9)
         if full:
-            v = np.asarray([-1 if x is None else x for x in list(full)[:n]], dtype=np.int64)
-            is_full = np.ones(v.size, dtype=bool)
+            cur = [-1 if x is None else x for x in list(full)[:n]]
+            k = len(cur)
+            ts = m.get(253)
+            if ts is not None and ts >= DATE_TIME_MIN and k and cur[0] >= 0:
+                frac = m.get(0)
+                anchors.append((ts + (frac / 32768.0 if frac is not None else 0.0), cur[0]))
+            full_v.extend(cur)
+            idx12.extend([-1] * k)
         else:
             raw = m.get(10)
             if not raw:
                 continue
             k = min(n, len(raw) * 8 // 12)
-            b = np.frombuffer(raw[: (k * 12 + 7) // 8].ljust((k + 1) // 2 * 3, b"\0"), dtype=np.uint8).astype(np.int64)
-            b = b.reshape(-1, 3)
-            lo = b[:, 0] | ((b[:, 1] & 0x0F) << 8)
-            hi = (b[:, 1] >> 4) | (b[:, 2] << 4)
-            v = np.column_stack([lo, hi]).ravel()[:k]
-            is_full = np.zeros(v.size, dtype=bool)
-        ts = m.get(253)
-        if ts is not None and ts >= DATE_TIME_MIN and full and v.size and v[0] >= 0:
-            frac = m.get(0)
-            anchors.append((ts + (frac / 32768.0 if frac is not None else 0.0), int(v[0])))
-        vals.append(v)
-        fulls.append(is_full)
-        bpms.append(np.asarray([255 if x is None else x for x in bp[: v.size]], dtype=np.int64))
-        anchor_msg.append(np.full(v.size, len(anchors) - 1, dtype=np.int64))
+            pairs = (k + 1) // 2
+            chunks.append(bytes(raw[: pairs * 3]).ljust(pairs * 3, b"\0"))
+            full_v.extend([-2] * k)
+            idx12.extend(range(2 * n_pairs, 2 * n_pairs + k))
+            n_pairs += pairs
+        bpm_l.extend(255 if x is None else x for x in bp[:k])
+        anc_l.extend([len(anchors) - 1] * k)
+    vals = full_v
     if not vals:
         z = np.zeros(0)
         return z, z.astype(np.int64), None
-    v = np.concatenate(vals)
-    isf = np.concatenate(fulls) & (v >= 0)
-    b = np.concatenate(bpms)
-    am = np.concatenate(anchor_msg)
-    keep = isf | (np.concatenate(fulls) == 0)
+    dec = np.zeros(0, dtype=np.int64)
+    if chunks:
+        by = np.frombuffer(b"".join(chunks), dtype=np.uint8).astype(np.int64).reshape(-1, 3)
+        lo = by[:, 0] | ((by[:, 1] & 0x0F) << 8)
+        hi = (by[:, 1] >> 4) | (by[:, 2] << 4)
+        dec = np.column_stack([lo, hi]).ravel()
+    fv = np.asarray(full_v, dtype=np.int64)
+    i12 = np.asarray(idx12, dtype=np.int64)
+    is12 = fv == -2
+    v = np.where(is12, dec[np.clip(i12, 0, None)] if dec.size else 0, fv)
+    isf = fv >= 0
+    b = np.asarray(bpm_l, dtype=np.int64)
+    am = np.asarray(anc_l, dtype=np.int64)
+    keep = isf | is12  # drop invalid full values
     v, isf, b, am = v[keep], isf[keep], b[keep], am[keep]
     # unwrap: a full value resets; a 12-bit value adds ((v - previous low 12 bits) mod 4096)
     low = v & 0xFFF
