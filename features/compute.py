@@ -52,9 +52,11 @@ Scorer extras (domain brief section 6)
     Consecutive days ending d with ``load_au`` > ``hard_day_factor`` (1.5) x
     the **previous day's** CTL (the day's own load has already raised its
     CTL; the previous day's value is the fitness the day was loaded against,
-    as the PMC shows it). Counted from day index C-1 on (in the first C days
-    CTL is still warming up from 0 and nearly every training day would be
-    "hard"); null before. A day with unknown (null) load is not hard.
+    as the PMC shows it). CTL starts from 0, so in the first weeks nearly
+    every training day would be "hard": the streak is null before
+    :attr:`FeatureParams.hard_day_warmup_days` (47) days of history, the time
+    after which a day at a constant load no longer exceeds 1.5 x CTL
+    (tau ln(f/(f-1)) = 46.1 d). A day with unknown (null) load is not hard.
 ``data_coverage_7d``
     Share of d-6..d (always divided by 7) with RHR or HRV present and sleep present.
 ``strain_p90_au``
@@ -456,7 +458,8 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     def z(c7: str, b: str, sd: str) -> pl.Expr:
         return pl.when(pl.col(sd) > tol * pl.col(b).abs()).then((pl.col(c7) - pl.col(b)) / pl.col(sd))
 
-    hard = (warm & (L > p.hard_day_factor * pl.col("ctl").shift(1))).fill_null(False)
+    hard_warm = day >= p.hard_day_warmup_days - 1
+    hard = (hard_warm & (L > p.hard_day_factor * pl.col("ctl").shift(1))).fill_null(False)
     pain = pl.col("back_pain_0_10")
     painful = (pain >= p.back_pain_threshold).fill_null(False)
     rising = pl.lit(True)
@@ -468,7 +471,7 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
         z("rhr_7d_bpm", "rhr_baseline_bpm", "_rhr_sd").alias("rhr_z"),
         z("hrv_7d_ln", "hrv_baseline_ln", "_hrv_sd").alias("hrv_z"),
         (pl.col("rhr_7d_bpm") - pl.col("rhr_baseline_bpm")).alias("rhr_delta_bpm"),
-        pl.when(warm).then(_streak(hard, pl.col("_st_hard"))).cast(pl.Int32).alias("hard_day_streak"),
+        pl.when(hard_warm).then(_streak(hard, pl.col("_st_hard"))).cast(pl.Int32).alias("hard_day_streak"),
         pl.when(pain.is_not_null()).then(_streak(painful, pl.col("_st_pain"))).cast(pl.Int32).alias("back_pain_streak_d"),
         pl.when(pain.is_not_null()).then(rising).alias("back_pain_rising_3d"),
     )

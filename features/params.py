@@ -34,7 +34,7 @@ _RULES: dict[str, tuple[str, float, float, bool, bool]] = {
     "baseline_days": ("int", 2, 365, True, True),
     "baseline_min_values": ("int", 2, 365, True, True),
     "sleep_need_h": ("real", 0, 24, False, True),
-    "hard_day_factor": ("real", 0, 100, False, True),
+    "hard_day_factor": ("real", 1, 100, False, True),
     "ctl_ramp_days": ("int", 1, 60, True, True),
     "back_pain_threshold": ("real", 0, 10, True, True),
     "back_pain_rising_days": ("int", 1, 14, True, True),
@@ -76,8 +76,8 @@ class FeatureParams:
     sleep_need_h : float, default 8.0
         Nightly sleep need [h] of the sleep debt; 7 h for adults [S1, S2].
     hard_day_factor : float, default 1.5
-        A hard day has ``load_au`` above this factor times the previous day's CTL
-        (domain brief section 6, hard-day streak).
+        A hard day has ``load_au`` above this factor (> 1) times the previous
+        day's CTL (domain brief section 6, hard-day streak).
     ctl_ramp_days : int, default 7
         ``ctl_ramp_7d`` = CTL_d - CTL_(d-k) [G2, T2].
     back_pain_threshold : float, default 3.0
@@ -192,6 +192,20 @@ class FeatureParams:
     def ewma_chronic_lambda(self) -> float:
         """lambda = 2 / (N + 1) of the chronic EWMA (0.069 for N 28) [R11]."""
         return 2.0 / (self.ewma_chronic_span_d + 1)
+
+    @property
+    def hard_day_warmup_days(self) -> int:
+        """Days of history before ``hard_day_streak`` is defined (47 by default).
+
+        CTL starts from 0, so early on nearly every training day exceeds
+        ``f x CTL``. Under a constant load L, CTL after n days is
+        ``L (1 - (1 - k)^n)`` and a day at L stops being "hard" once that exceeds
+        L / f, i.e. after ``n = ln(f / (f - 1)) / -ln(1 - k) = tau ln(f / (f - 1))``
+        days (46.1 for tau 42, f 1.5). The warm-up is that, rounded up, and at
+        least ``chronic_days``.
+        """
+        n = self.ctl_tau_d * math.log(self.hard_day_factor / (self.hard_day_factor - 1.0))
+        return max(self.chronic_days, math.ceil(n))
 
     @property
     def history_days(self) -> int:

@@ -141,10 +141,12 @@ def reference_features(
 
     # extras
     ctl_prev = gshift(out["ctl"], 1)
-    hard = (warm & (L > hard_factor * ctl_prev)).fillna(False).astype(bool)
+    # hard days are defined once a constant load no longer exceeds f x CTL: tau ln(f/(f-1)) days
+    hard_warm = i >= max(chronic, math.ceil(ctl_tau * math.log(hard_factor / (hard_factor - 1.0)))) - 1
+    hard = (hard_warm & (L > hard_factor * ctl_prev)).fillna(False).astype(bool)
     run_id = (~hard).groupby(key, sort=False).cumsum()
     streak = hard.astype("int64").groupby([key, run_id], sort=False).cumsum()
-    out["hard_day_streak"] = streak.where(warm).astype("Int32")
+    out["hard_day_streak"] = streak.where(hard_warm).astype("Int32")
     present = (d["rhr_bpm"].notna() | d["hrv_ln_rmssd"].notna()) & d["sleep_h"].notna()
     out["data_coverage_7d"] = roll(present.astype(float), window, "sum", 1) / window
     out["ctl_ramp_7d"] = out["ctl"] - gshift(out["ctl"], ramp_days)
