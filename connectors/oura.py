@@ -36,16 +36,18 @@ for the main sleep. ``wellness`` (``source = "oura"``), one row per wake date
 from the main sleep: ``rhr_bpm`` = lowest resting heart rate (Oura's headline
 "Resting heart rate"; the average is used only when the lowest is missing),
 ``hrv_rmssd_ms`` = average HRV (Oura measures rMSSD). With several main
-sleeps ending on one day the longest wins. The trends CSV's ``date`` is used
-only when ``Bedtime End`` is empty, because Oura's summary date has meant the
-day the night started in some versions and the day it ended in others.
+sleeps ending on one day the longest wins. The bedtime end decides the date
+because Oura's own dates differ between exports: the trends CSV's ``date`` is
+the wake date, API v2 ``day`` too, but the v1 JSON's ``summary_date`` is the
+day *before* waking. They are used only when the bedtime end is missing (v1:
+``summary_date`` + 1 day).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +201,8 @@ def _convert(rec: dict[str, Any], kind: str, display: str, where: dict, athlete:
     well = None
     if typ in MAIN_TYPES and (rhr is not None or hrv is not None):
         d = end.date() if end is not None else _day(rec.get("date", rec.get("day")), display, where)
+        if end is None and d is not None and rec.get("__v1__"):
+            d = d + timedelta(days=1)  # v1 summary_date is the day before waking
         if d is not None:
             well = {"athlete_id": athlete, "source": SOURCE, "date": d, "rhr_bpm": rhr, "hrv_rmssd_ms": hrv,
                     "_len": (sleep or {}).get("asleep_s") or 0.0}
@@ -248,6 +252,7 @@ def _records_from_json(path: Path, display: str) -> tuple[str, list[tuple[dict, 
             continue
         rec = {V1.get(k, k): v for k, v in item.items()}
         rec["__label__"] = rec_label
+        rec["__v1__"] = "summary_date" in item
         out.append((rec, where))
     kind = "dailysleep" if items and all(isinstance(x, dict) and "contributors" in x and "bedtime_start" not in x
                                          for x in items) else "sleepmodel"

@@ -16,7 +16,7 @@ from connectors.base import BadRowError, ConnectorError, OnBadRow, ReadContext
 from features.schemas import SLEEP, WELLNESS, require
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "vendor" / "oura"
-TRENDS = FIX / "oura_2021-02-28_2021-03-03_trends.csv"
+TRENDS = FIX / "oura_2021-03-01_2021-03-04_trends.csv"
 CTX = ReadContext(athlete_id="olli")
 
 
@@ -24,7 +24,7 @@ def Z(*a) -> datetime:
     return datetime(*a, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("name", ["oura_2021-02-28_2021-03-03_trends.csv", "sleepmodel.csv", "sleepmodel.json",
+@pytest.mark.parametrize("name", ["oura_2021-03-01_2021-03-04_trends.csv", "sleepmodel.csv", "sleepmodel.json",
                                   "dailysleep.csv", "oura_data_v1.json"])
 def test_detect_by_content(tmp_path, name):
     p = tmp_path / "renamed.dat"
@@ -146,8 +146,8 @@ def test_malformed_files(tmp_path):
     with pytest.raises(ConnectorError, match="'data' or 'sleep' list"):
         oura.read(p, CTX)
     p = tmp_path / "t.csv"
-    p.write_text(TRENDS.read_text() + "2021-03-04,1,2" + ",x" * 40 + "\n")
-    with pytest.raises(ConnectorError, match=r"line 6: .*cells but the header has 29"):
+    p.write_text(TRENDS.read_text() + "2021-03-05,1,2" + ",x" * 60 + "\n")
+    with pytest.raises(ConnectorError, match=r"line 6: .*cells but the header has 56"):
         oura.read(p, CTX)
     with pytest.raises(ConnectorError, match="--athlete"):
         oura.read(TRENDS, ReadContext())
@@ -156,7 +156,7 @@ def test_malformed_files(tmp_path):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzz_only_connector_errors(tmp_path, data):
-    name = data.draw(st.sampled_from(["oura_2021-02-28_2021-03-03_trends.csv", "sleepmodel.csv",
+    name = data.draw(st.sampled_from(["oura_2021-03-01_2021-03-04_trends.csv", "sleepmodel.csv",
                                       "sleepmodel.json", "dailysleep.csv", "oura_data_v1.json"]))
     raw = (FIX / name).read_bytes()
     mode = data.draw(st.sampled_from(["truncate", "random", "flip"]))
@@ -186,3 +186,23 @@ def test_deeply_nested_json_is_a_connector_error(tmp_path):
     assert oura.detect(p, p.read_bytes()[:65536])
     with pytest.raises(ConnectorError):
         oura.read(p, CTX)
+
+
+def test_date_fallback_without_bedtime_end(tmp_path):
+    # trends CSV: `date` is the wake date; v1 JSON: summary_date is the day before waking
+    lines = TRENDS.read_text().splitlines()
+    cells = lines[3].split(",")
+    hdr = lines[0].split(",")
+    for c in ("Bedtime Start", "Bedtime End"):
+        cells[hdr.index(c)] = ""
+    p = tmp_path / "t.csv"
+    p.write_text("\n".join([lines[0], ",".join(cells)]) + "\n")
+    res = oura.read(p, CTX)
+    assert res.sleep.is_empty()
+    assert res.wellness.select("date", "rhr_bpm").rows() == [(date(2021, 3, 3), 55.0)]
+    doc = json.loads((FIX / "oura_data_v1.json").read_text())
+    del doc["sleep"][0]["bedtime_start"], doc["sleep"][0]["bedtime_end"]
+    p = tmp_path / "v1.json"
+    p.write_text(json.dumps(doc))
+    res = oura.read(p, CTX)
+    assert res.wellness.select("date", "rhr_bpm").rows() == [(date(2020, 1, 2), 46.0)]
