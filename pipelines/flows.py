@@ -678,6 +678,9 @@ def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, f
     if stage_function("report") is None:
         summary.notes.append(_missing("report"))
         return
+    if not store.all_athletes():
+        summary.notes.append("no data in the store yet: no report")
+        return
     out = report_path_for(cfg, as_of)
     if out.exists() and not force:
         summary.report_path = f"{out} (unchanged)"

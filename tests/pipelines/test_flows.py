@@ -1,0 +1,285 @@
+"""The Prefect flows: wiring, change tracking, idempotence, the run lock, retries.
+
+Only the tests marked with the ``prefect`` fixture start the (session-scoped)
+Prefect test harness; the rest call plain functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines import flows
+from pipelines.config import load_config
+from pipelines.ingest import ingest_paths
+from pipelines.store import Store, StoreLockedError
+from tests.pipelines import fake_stages, teamgen
+
+REPO = Path(__file__).resolve().parents[2]
+FAKE = "tests.pipelines.fake_stages"
+
+
+@pytest.fixture(scope="session")
+def prefect():
+    """One Prefect test harness (temporary SQLite API server) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Replace the downstream stages by recording doubles (ingest stays real)."""
+    for name, fn in (("features", "run_features"), ("score", "run_scores"), ("report", "run_report"),
+                     ("alert", "run_alerts")):
+        monkeypatch.setitem(flows.STAGES, name, (FAKE, fn))
+
+
+def team(tmp_path: Path, n: int = 3, days: int = 20) -> tuple[Path, list[str]]:
+    inputs = tmp_path / "inputs"
+    ids = teamgen.athlete_ids(n)
+    teamgen.write_history(inputs, ids, date(2026, 10, 1), date(2026, 10, 1 + days - 1))
+    return inputs, ids
+
+
+def config_file(tmp_path: Path, inputs: Path, store: Path, extra: str = "") -> Path:
+    p = tmp_path / "strainwatch.toml"
+    p.write_text(textwrap.dedent(f"""
+        [team]
+        name = "Test squad"
+        timezone = "Europe/Berlin"
+        [store]
+        path = "{store}"
+        lock_timeout_s = 5
+        [inputs]
+        folders = ["{inputs}"]
+        [run]
+        chunk_size = 2
+        [features.params]
+        sleep_need_h = 7.5
+        [[athletes]]
+        id = "ath000"
+        name = "Ana"
+        hr_max_bpm = 190
+        alert_urls = ["json://127.0.0.1:9/${{SW_TEST_TOKEN}}"]
+    """) + extra)
+    return p
+
+
+# ---------------------------------------------------------------------- plain functions
+def test_chunked():
+    assert flows.chunked(["a", "b", "c", "d", "e"], 2) == [["a", "b"], ["c", "d"], ["e"]]
+    assert flows.chunked([], 3) == []
+    with pytest.raises(ValueError, match="chunk size must be >= 1"):
+        flows.chunked(["a"], 0)
+
+
+def test_call_stage_passes_only_accepted_keywords():
+    def stage(store, *, as_of, athletes=None):
+        return (store, as_of, athletes)
+
+    def open_stage(store, **kw):
+        return kw
+
+    assert flows.call_stage(stage, "S", as_of=1, athletes=["a"], since=None, names={}) == ("S", 1, ["a"])
+    assert flows.call_stage(open_stage, "S", as_of=1, since=2) == {"as_of": 1, "since": 2}
+    with pytest.raises(TypeError):
+        flows.call_stage(stage, "S", athletes=["a"])  # a required parameter is still required
+
+
+def test_missing_stage_is_none_not_an_error(monkeypatch):
+    monkeypatch.setitem(flows.STAGES, "report", ("pipelines.no_such_stage_module", "run_report"))
+    assert flows.stage_function("report") is None
+
+
+def test_run_store_lock_is_a_no_op_but_the_run_lock_excludes_other_processes(tmp_path):
+    root = tmp_path / "store"
+    with flows.run_lock(root, timeout_s=1):
+        with flows.RunStore(root).lock(timeout_s=0):  # a task inside the run
+            pass
+        with flows.run_lock(root, timeout_s=0):  # nested in the same process
+            pass
+        code = f"from pipelines.store import Store; Store({str(root)!r}).lock(timeout_s=0.3).__enter__()"
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+        assert r.returncode != 0 and "is in use by another strainwatch process" in r.stderr
+        assert f"pid {os.getpid()}" in r.stderr
+
+
+def test_collect_changes_marks_new_athletes_and_dates(tmp_path):
+    inputs, ids = team(tmp_path, n=3, days=10)
+    st = Store(tmp_path / "store")
+    ingest_paths(st, [inputs], workers=1)
+    dirty = flows.collect_changes(st)
+    # every athlete is new; the history starts on 2026-10-01 (the sleep ending that morning)
+    assert set(dirty) == set(ids) and all(v <= "2026-10-01" for v in dirty.values())
+    assert flows.collect_changes(st) == dirty  # nothing new: same marks, ledger mark unchanged
+    flows._clear_dirty(st, ids, dirty)
+    assert flows.collect_changes(st) == {}
+    # one athlete drops the files of 2026-10-12 (a late sleep of the 11th-12th night included)
+    teamgen.write_day(inputs, [ids[1]], date(2026, 10, 12))
+    ingest_paths(st, [inputs], workers=1)
+    assert flows.collect_changes(st) == {ids[1]: "2026-10-12"}
+    # the same files again (re-ingest is a no-op) change nothing
+    ingest_paths(st, [inputs], workers=1)
+    assert flows.collect_changes(st) == {ids[1]: "2026-10-12"}
+
+
+def test_collect_changes_keeps_a_mark_changed_during_the_run(tmp_path):
+    st = Store(tmp_path / "store")
+    st.set_state(flows.STATE_DIRTY, json.dumps({"a": "2026-10-05", "b": "2026-10-01"}))
+    snapshot = {"a": "2026-10-05", "b": "2026-10-03"}  # b got older data after the snapshot
+    flows._clear_dirty(st, ["a", "b"], snapshot)
+    assert json.loads(st.get_state(flows.STATE_DIRTY)) == {"b": "2026-10-01"}
+
+
+def test_format_summary_fits_one_screen():
+    s = flows.RunSummary(flow="nightly", as_of="2026-11-15", store="data", files={"seen": 3, "ingested": 3},
+                         rows_added=9, athletes_total=30, athletes_changed=30, athletes_processed=30,
+                         days_scored=30, bands={"low": 20, "high": 2, "moderate": 5, "insufficient_data": 3},
+                         report_path="r.html", alerts={"sent": 2},
+                         rejected=[f"f{i}.csv: bad" for i in range(40)], problems=["x"])
+    text = flows.format_summary(s)
+    assert "flags      2026-11-15: high 2, moderate 5, low 20, insufficient_data 3" in text
+    assert "... and 35 more" in text
+    assert len(text.splitlines()) < 25
+
+
+# ---------------------------------------------------------------------- flows (Prefect harness)
+def test_nightly_wiring_chunks_changes_and_idempotence(prefect, fake, tmp_path, monkeypatch):
+    """Orchestration only (recording stage doubles): which athletes and dates each step gets."""
+    monkeypatch.setenv("SW_TEST_TOKEN", "t0k3n")
+    inputs, ids = team(tmp_path, n=3)
+    store = tmp_path / "store"
+    cfg = config_file(tmp_path, inputs, store)
+
+    s1 = flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
+    c1 = fake_stages.calls(store)
+    feats = [c for c in c1 if c["stage"] == "features"]
+    # 3 athletes in chunks of 2: two feature calls, two score calls, one report, one alert call
+    assert sorted(tuple(c["athletes"]) for c in feats) == [tuple(ids[:2]), (ids[2],)]
+    assert all(c["since"] is None and c["as_of"] == "2026-10-20" for c in feats)  # first night: everything
+    assert feats[0]["params"] == {"sleep_need_h": 7.5}
+    assert len([c for c in c1 if c["stage"] == "score"]) == 2
+    rep = [c for c in c1 if c["stage"] == "report"]
+    assert len(rep) == 1 and rep[0]["week"] == "2026-W43" and rep[0]["names"] == {"ath000": "Ana"}
+    al = [c for c in c1 if c["stage"] == "alert"]
+    # the alert stage gets the URLs with their secrets unresolved (it resolves and masks them itself)
+    assert al[0]["channels"] == {"ath000": ["json://127.0.0.1:9/${SW_TEST_TOKEN}"]}
+    assert s1.files["ingested"] == 9 and s1.athletes_processed == 3 and s1.days_scored == 30
+    assert s1.report_path == str(store / "reports" / "strainwatch-2026-W43.html")
+
+    # same night again: nothing new -> no feature or score call, report untouched, alerts re-checked
+    s2 = flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
+    c2 = fake_stages.calls(store)[len(c1):]
+    assert [c["stage"] for c in c2] == ["alert"]
+    assert s2.files["unchanged"] == 9 and s2.days_scored == 0 and s2.athletes_processed == 0
+    assert s2.report_path.endswith("(unchanged)")
+
+    # a late file for one athlete, same night: only that athlete, from the changed day
+    teamgen.write_day(inputs, [ids[1]], date(2026, 10, 15), tables=("sessions",))
+    s3 = flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
+    c3 = fake_stages.calls(store)[len(c1) + len(c2):]
+    feats3 = [c for c in c3 if c["stage"] == "features"]
+    assert [(c["athletes"], c["since"]) for c in feats3] == [([ids[1]], "2026-10-15")]
+    assert s3.athletes_changed == 1 and s3.athletes_processed == 1 and s3.changed_from == "2026-10-15"
+    assert [c["stage"] for c in c3] == ["features", "score", "report", "alert"]
+
+    # the next night without new files: every calendar grows by a day, so all athletes
+    flows.run_flow("nightly", as_of="2026-10-21", config_path=str(cfg))
+    c4 = fake_stages.calls(store)[len(c1) + len(c2) + len(c3):]
+    assert sorted(a for c in c4 if c["stage"] == "features" for a in c["athletes"]) == ids
+
+
+def test_failed_chunk_fails_the_run_and_keeps_its_athletes_dirty(prefect, fake, tmp_path, monkeypatch):
+    inputs, ids = team(tmp_path, n=3)
+    store = tmp_path / "store"
+    cfg = config_file(tmp_path, inputs, store)
+    monkeypatch.setenv("SW_TEST_TOKEN", "x")
+    monkeypatch.setenv(fake_stages.FAIL_ATHLETE_ENV, ids[2])
+    with pytest.raises(flows.PipelineFailed) as info:
+        flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
+    s = info.value.summary
+    assert s.failed and any(p.startswith("features chunk 1 (ath002..ath002): ValueError: bad data for ath002")
+                            for p in s.problems)
+    assert s.athletes_processed == 2
+    assert set(json.loads(Store(store).get_state(flows.STATE_DIRTY))) == {ids[2]}
+    assert Store(store).get_state(flows.STATE_AS_OF) is None  # the night is not complete
+    monkeypatch.delenv(fake_stages.FAIL_ATHLETE_ENV)
+    s2 = flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
+    assert s2.athletes_processed == 3 and not s2.failed  # not complete before: the whole night again
+    assert Store(store).get_state(flows.STATE_DIRTY) == "{}"
+
+
+def test_retries_only_on_io_errors(prefect):
+    from prefect import flow, task
+
+    attempts = {"io": 0, "logic": 0}
+
+    @task(**{**flows._TASK_OPTS, "retry_delay_seconds": 0})
+    def flaky(kind: str) -> str:
+        attempts[kind] += 1
+        if attempts[kind] == 1:
+            raise (OSError("disk hiccup") if kind == "io" else ValueError("bad value"))
+        return "ok"
+
+    @flow
+    def f(kind: str) -> str:
+        return flaky(kind)
+
+    assert f("io") == "ok" and attempts["io"] == 2
+    with pytest.raises(ValueError, match="bad value"):
+        f("logic")
+    assert attempts["logic"] == 1
+
+
+# ---------------------------------------------------------------------- processes
+def test_second_run_on_a_held_store_refuses_with_a_clear_message(tmp_path):
+    store = tmp_path / "store"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pipelines.store import Store\n"
+         f"with Store({str(store)!r}).lock(): print('held', flush=True); time.sleep(60)"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        t0 = time.monotonic()
+        r = subprocess.run([sys.executable, "-c", "from pipelines.cli import main; main()", "run", "--store", str(store),
+                            "--lock-timeout", "1", "--as-of", "2026-10-20"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+        waited = time.monotonic() - t0
+    finally:
+        holder.kill()
+        holder.wait()
+    assert r.returncode == 3, r.stderr
+    assert f"is in use by another strainwatch process (pid {holder.pid}); waited 1 s" in r.stderr
+    assert waited < 60
+
+
+def test_a_waiting_run_gets_the_store_when_the_first_finishes(tmp_path):
+    store = tmp_path / "store"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import time; from pipelines.store import Store\n"
+         f"with Store({str(store)!r}).lock(): print('held', flush=True); time.sleep(1.5)"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreLockedError):
+            with flows.run_lock(store, timeout_s=0.2):
+                pass
+        t0 = time.monotonic()
+        with flows.run_lock(store, timeout_s=30):
+            waited = time.monotonic() - t0
+    finally:
+        holder.wait(timeout=30)
+    assert 0.3 < waited < 30
