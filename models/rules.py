@@ -768,25 +768,58 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
     one = timedelta(days=1)
     for (athlete,), frame in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
         rows = {r["date"]: r for r in frame.iter_rows(named=True)}
-        high_streak = 0
-        recov_streak = 0
-        prev_day: date | None = None
-        for d in sorted(rows):
+        days = sorted(rows)
+        if start is not None:
+            days = [d for d in days if d >= start]
+            high_streak, recov_streak = _streaks_before(rows, start, p)
+            prev_day: date | None = start - one if (high_streak or recov_streak) else None
+        else:
+            high_streak = recov_streak = 0
+            prev_day = None
+        for d in days:
             today = rows[d]
             load = rows.get(d - one)
             day = score_day(today, load, rows.get(d - 8 * one), p)
             contiguous = prev_day is not None and d - prev_day == one
             high_streak = (high_streak + 1 if contiguous else 1) if day.band == "high" else 0
-            both = (day.component("hrv").points > 0 and day.component("rhr").points > 0)
-            recov_streak = (recov_streak + 1 if contiguous else 1) if both else 0
+            recov_streak = (recov_streak + 1 if contiguous else 1) if _recovery_both(day) else 0
             prev_day = d
-            if start is not None and d < start:
-                continue
             adj = recommend(day, load=load, high_streak_d=high_streak, recovery_streak_d=recov_streak, params=p)
             out.append(_score_row(day, adj, model="rules"))
     if not out:
         return SCORES.empty()
     return conform(pl.DataFrame(out, schema=SCORES.polars_schema), SCORES).sort("athlete_id", "date")
+
+
+def _recovery_both(day: DayScore) -> bool:
+    return day.component("hrv").points > 0 and day.component("rhr").points > 0
+
+
+def _streaks_before(rows: Mapping[date, Mapping[str, Any]], start: date, p: ScorerParams) -> tuple[int, int]:
+    """High-band and HRV-and-RHR streaks ending the day before ``start``.
+
+    Walks back from ``start - 1`` only until both streaks are broken, so a
+    ``start``-limited run gives exactly the rows of a full run without
+    scoring the whole history.
+    """
+    one = timedelta(days=1)
+    high = recov = 0
+    high_open = recov_open = True
+    d = start - one
+    while (high_open or recov_open) and d in rows:
+        day = score_day(rows[d], rows.get(d - one), rows.get(d - 8 * one), p)
+        if high_open:
+            if day.band == "high":
+                high += 1
+            else:
+                high_open = False
+        if recov_open:
+            if _recovery_both(day):
+                recov += 1
+            else:
+                recov_open = False
+        d -= one
+    return high, recov
 
 
 def _score_row(day: DayScore, adjustments, *, model: str,

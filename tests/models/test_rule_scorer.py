@@ -469,3 +469,20 @@ def test_docs_list_every_parameter():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "scoring.md").read_text(encoding="utf-8")
     for name in P.to_dict():
         assert f"`{name}`" in doc, f"docs/scoring.md does not document {name}"
+
+
+def test_start_limited_runs_equal_the_full_run_on_a_spiky_athlete():
+    from tests.models import synth
+
+    a = synth.make_daily("s", days=160, seed=5, phys_ar=0.3)
+    synth.load_spike(a, 100, days=12, factor=3.0)
+    synth.strained_recovery(a, 104, days=8)
+    f = synth.to_features(a.frame(), reference=True)
+    end = f["date"].max()
+    full = score_features(f, as_of=end)
+    assert (full["adjustments"].str.contains("deload_week")).any()  # long high streaks exist
+    assert (full["adjustments"].str.contains("rest_day")).any()
+    for k in (60, 101, 104, 106, 108, 110, 115):
+        start = synth.START + timedelta(days=k)
+        part = score_features(f, as_of=end, start=start)
+        assert part.equals(full.filter(pl.col("date") >= start)), k
