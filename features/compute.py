@@ -504,7 +504,7 @@ def _strain_quantile(values: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     strain = values["strain_au"]
     present = strain.is_not_null().to_numpy()
     nn = values.filter(pl.col("strain_au").is_not_null())
-    n = max(nn.group_by("_g").len()["len"].max() or 1, 1)
+    n = max(nn.group_by("_g").len()["len"].max() or 1, p.strain_min_values)
     q_nn = nn.select(
         pl.col("strain_au")
         .rolling_quantile(p.strain_quantile, interpolation="linear", window_size=n, min_samples=p.strain_min_values)

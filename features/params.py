@@ -94,9 +94,12 @@ class FeatureParams:
     monotony_cap : float, default 10
         Upper bound of ``monotony``; also its value when the 7 loads are equal
         and positive (SD 0) [R19].
-    sd_rel_tol : float, default 1e-9
+    sd_rel_tol : float, default 1e-6
         A standard deviation below ``sd_rel_tol * |mean|`` is rounding noise of
-        a constant series and counts as 0 (the z-score is then null).
+        a constant series and counts as 0 (the z-score is then null). The
+        baselines' SD comes from sums of values and squares, whose rounding
+        leaves an SD of about 1e-8 x the mean for a constant series; real
+        RHR and ln rMSSD SDs are above 1e-2 x the mean.
     wellness_source_priority : tuple of str, default ()
         Source names, best first, used when two sources report the same
         wellness day; sources not listed rank after those listed, and equally
@@ -129,7 +132,7 @@ class FeatureParams:
     strain_min_values: int = 28
     family_window_d: int = 42
     monotony_cap: float = 10.0
-    sd_rel_tol: float = 1e-9
+    sd_rel_tol: float = 1e-6
     wellness_source_priority: tuple[str, ...] = ()
     sleep_source_priority: tuple[str, ...] = ()
 

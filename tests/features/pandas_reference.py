@@ -50,7 +50,7 @@ def reference_features(
     quantile_min: int = 28,
     family_window: int = 42,
     monotony_cap: float = 10.0,
-    sd_rel_tol: float = 1e-9,
+    sd_rel_tol: float = 1e-6,
 ) -> pd.DataFrame:
     """FEATURES from a DAILY frame (pandas; NaN for null). See the module docstring."""
     d = daily.copy()
