@@ -27,6 +27,14 @@ Formats (detected by their header row or JSON keys, never by file name)
   sleep *score* and its contributors, which are 1-100 scores, not durations.
   It is recognised and validated but yields no rows (the ``sleep`` table needs
   start and end times, which are in sleepmodel); the ledger says so.
+* **workout** (``workout.csv``/``.json``: ``activity``, ``start_datetime``,
+  ``end_datetime`` with offsets, ``distance`` [m], ``calories`` [kcal],
+  ``intensity``, ``source``) -> ``sessions``: duration = end - start, no heart
+  rate (Oura often imports these from other apps; the cross-source merge
+  keeps one copy).
+* The other per-type files (:data:`OTHER_TYPES`: dailyreadiness,
+  dailyactivity, heartrate, ...) are recognised by their fields and ledgered
+  with a note, so a whole export folder ingests without rejections.
 
 Mapping
 -------
@@ -55,7 +63,7 @@ import polars as pl
 
 from connectors._vendor import BadRows, display_name, head_text, header_fields, open_csv, parse_float
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
-from features.schemas import SLEEP, WELLNESS
+from features.schemas import SESSIONS, SLEEP, WELLNESS
 
 __all__ = ["FORMAT", "SOURCE", "detect", "read", "kind_of"]
 
@@ -94,16 +102,43 @@ NAP_TYPES = {"sleep", "nap", "late_nap"}
 SKIP_TYPES = {"rest", "deleted"}
 
 
+WORKOUT_KEYS = {"activity", "start_datetime", "end_datetime"}
+
+#: Other per-type files of the Oura export (the "App Data" folder), recognised by
+#: their fields so that a whole export folder ingests without rejections; they
+#: are ledgered with a note and add no rows.
+OTHER_TYPES: dict[str, set[str]] = {
+    "dailyreadiness": {"contributors", "day", "temperature_deviation"},
+    "dailyactivity": {"day", "steps", "active_calories"},
+    "heartrate": {"bpm", "source", "timestamp"},
+    "dailyspo2": {"day", "spo2_percentage"},
+    "daytimestress": {"day", "stress_high", "recovery_high"},
+    "sleeptime": {"day", "optimal_bedtime", "recommendation"},
+    "dailyresilience": {"day", "level", "contributors"},
+    "enhancedtag": {"tag_type_code", "start_time"},
+    "session": {"day", "start_datetime", "end_datetime", "type"},
+}
+
+
 def kind_of(fields: set[str], text: str) -> str | None:
-    """``"trends"``, ``"sleepmodel"``, ``"dailysleep"`` or None from header cells / JSON keys."""
+    """The Oura export type from header cells or JSON keys (None: not Oura).
+
+    ``"trends"``, ``"sleepmodel"``, ``"dailysleep"``, ``"workout"``, or the
+    name of an :data:`OTHER_TYPES` file.
+    """
     if {"date", "Total Sleep Time", "Bedtime Start", "Bedtime End"} <= fields:
         return "trends"
-    if SLEEPMODEL_KEYS <= fields:
+    if SLEEPMODEL_KEYS <= fields or {"bedtime_start", "bedtime_end", "total", "is_longest"} <= fields:
         return "sleepmodel"
     if {"contributors", "day", "score"} <= fields and "bedtime_start" not in fields and (
         "deep_sleep" in text and "total_sleep" in text
     ):
         return "dailysleep"
+    if WORKOUT_KEYS <= fields:
+        return "workout"
+    for name, keys in OTHER_TYPES.items():
+        if keys <= fields:
+            return name
     return None
 
 
@@ -111,14 +146,7 @@ _JSON_KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_ ]*)"\s*:')
 
 
 def _json_kind(text: str) -> str | None:
-    keys = set(_JSON_KEY.findall(text))
-    if SLEEPMODEL_KEYS <= keys:
-        return "sleepmodel"
-    if {"bedtime_start", "bedtime_end", "total", "is_longest"} <= keys:
-        return "sleepmodel"  # API v1 JSON export
-    if {"contributors", "day", "score", "deep_sleep", "total_sleep"} <= keys and "bedtime_start" not in keys:
-        return "dailysleep"
-    return None
+    return kind_of(set(_JSON_KEY.findall(text)), text)
 
 
 def detect(path: Path, head: bytes) -> bool:
@@ -254,8 +282,17 @@ def _records_from_json(path: Path, display: str) -> tuple[str, list[tuple[dict, 
         rec["__label__"] = rec_label
         rec["__v1__"] = "summary_date" in item
         out.append((rec, where))
-    kind = "dailysleep" if items and all(isinstance(x, dict) and "contributors" in x and "bedtime_start" not in x
-                                         for x in items) else "sleepmodel"
+    keys: set[str] = set()
+    for x in items[:50]:
+        if isinstance(x, dict):
+            keys.update(V1.get(k, k) for k in x)
+            keys.update(k for k in x)
+    kind = kind_of(keys, text[:65536]) or _json_kind(text[:65536])
+    if kind is None and label == "sleep" and ({"total_sleep_duration", "lowest_heart_rate"} & keys):
+        kind = "sleepmodel"  # the old JSON export's "sleep" list, records without bedtimes
+    if kind is None:
+        raise ConnectorError(display, "not an Oura export: the records have none of the sleepmodel, dailysleep "
+                             f"or workout fields (found {sorted(keys)[:8]})")
     return kind, out
 
 
@@ -295,13 +332,21 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             raise ConnectorError(display, "not an Oura export: expected the trends CSV header (date, Total Sleep "
                                  "Time, Bedtime Start, Bedtime End, ...) or a sleepmodel/dailysleep header", line=1)
         fmt = f"oura_{kind}_csv"
+        if kind in OTHER_TYPES:
+            rows = iter(())
         records = []
         for line, row in rows:
             rec = {TRENDS.get(k, k): v for k, v in row.items()} if kind == "trends" else dict(row)
             records.append((rec, {"line": line}))
 
+    if kind in OTHER_TYPES:
+        result = ReadResult(format=f"oura_other_{fmt.rsplit('_', 1)[1]}")
+        result.warn(f"Oura {kind} export: not used by strainwatch (sleep comes from sleepmodel or the trends "
+                    "CSV, workouts from workout)")
+        return result
     sleeps: list[dict] = []
     wellness: list[dict] = []
+    sessions: list[dict] = []
     n_scores = 0
     for rec, where in records:
         try:
@@ -315,6 +360,11 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             if kind == "dailysleep":
                 _check_dailysleep(rec, display_rec, where)
                 n_scores += 1
+                continue
+            if kind == "workout":
+                w = _workout(rec, display_rec, where, athlete)
+                if w is not None:
+                    sessions.append(w)
                 continue
             s, w = _convert(rec, kind, display_rec, where, athlete)
             if s is not None:
@@ -331,12 +381,53 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     by_day = {w["date"]: w for w in wellness}
     result = ReadResult(
         format=fmt,
+        sessions=_frame(sessions, SESSIONS, display),
         sleep=_frame(sleeps, SLEEP, display),
         wellness=_frame(list(by_day.values()), WELLNESS, display),
     )
     for n in notes:
         result.warn(n)
     return bad.finish(result)
+
+
+#: Oura workout ``activity`` names -> canonical sport; others are lower-cased snake_case.
+SPORTS = {
+    "running": "running", "walking": "walking", "cycling": "cycling", "hiking": "hiking",
+    "swimming": "swimming", "rowing": "rowing", "yoga": "yoga", "pilates": "pilates",
+    "strength_training": "strength", "strengthtraining": "strength", "weightlifting": "strength",
+    "weight_lifting": "strength", "hiit": "hiit", "elliptical": "elliptical",
+    "cross_country_skiing": "cross_country_skiing", "downhill_skiing": "skiing", "other": "generic",
+}
+
+
+def _workout(rec: dict, display: str, where: dict, athlete: str) -> dict | None:
+    """One Oura ``workout`` record -> a session (no heart rate or load in this export)."""
+    start = _parse_iso(rec.get("start_datetime"), display, where, "start_datetime")
+    end = _parse_iso(rec.get("end_datetime"), display, where, "end_datetime")
+    if start is None or end is None:
+        raise BadRowError(display, "a workout needs start_datetime and end_datetime",
+                          column="start_datetime" if start is None else "end_datetime", **where)
+    span = (end - start).total_seconds()
+    if span < 0 or span > 7 * 86400:
+        raise BadRowError(display, f"workout end {end.isoformat()} is not within a week after its start",
+                          column="end_datetime", **where)
+    act = rec.get("activity")
+    if act is not None and not isinstance(act, str):
+        raise BadRowError(display, f"activity: expected a name, found {act!r}", column="activity", **where)
+    key = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", (act or "").strip()).lower().replace(" ", "_").replace("-", "_")
+    line = where.get("line")
+    return {
+        "athlete_id": athlete,
+        "source": SOURCE,
+        "start_utc": start.astimezone(timezone.utc),
+        "local_date": start.date(),
+        "sport": SPORTS.get(key, key) or None,
+        "duration_s": span,
+        "elapsed_s": span,
+        "distance_m": parse_float(rec.get("distance"), display, line=line, column="distance", lo=0, hi=1e6),
+        "energy_kcal": parse_float(rec.get("calories"), display, line=line, column="calories", lo=0, hi=20000),
+        "local_offset_s": int(start.utcoffset().total_seconds()),
+    }
 
 
 def _check_dailysleep(rec: dict, display: str, where: dict) -> None:

@@ -25,7 +25,7 @@ def Z(*a) -> datetime:
 
 
 @pytest.mark.parametrize("name", ["oura_2021-03-01_2021-03-04_trends.csv", "sleepmodel.csv", "sleepmodel.json",
-                                  "dailysleep.csv", "oura_data_v1.json"])
+                                  "dailysleep.csv", "oura_data_v1.json", "workout.csv", "dailyreadiness.csv"])
 def test_detect_by_content(tmp_path, name):
     p = tmp_path / "renamed.dat"
     p.write_bytes((FIX / name).read_bytes())
@@ -33,8 +33,6 @@ def test_detect_by_content(tmp_path, name):
 
 
 def test_detect_rejects_lookalikes():
-    assert not oura.detect(Path("x"), b"id;contributors;day;score;temperature_deviation;timestamp\n"
-                           b'1;"{""hrv_balance"": 80}";2024-05-02;80;0.1;2024-05-02T00:00:00+02:00\n')  # readiness
     assert not oura.detect(Path("x"), b'{"activity": [{"summary_date": "2020-01-01", "steps": 100}]}')
     assert not oura.detect(Path("x"), b"date,steps\n2020-01-01,100\n")
     assert not oura.detect(Path("x"), b"\xff\xd8\xff\xe0 JFIF")
@@ -206,3 +204,32 @@ def test_date_fallback_without_bedtime_end(tmp_path):
     p.write_text(json.dumps(doc))
     res = oura.read(p, CTX)
     assert res.wellness.select("date", "rhr_bpm").rows() == [(date(2020, 1, 2), 46.0)]
+
+
+def test_workouts():
+    res = oura.read(FIX / "workout.csv", CTX)
+    assert res.format == "oura_workout_csv"
+    s = res.sessions.sort("start_utc")
+    # 18:15:00+02:00 -> 16:15 UTC; 18:15:00 -> 19:02:10 = 47 min 10 s = 2830 s
+    assert s.select("start_utc", "local_date", "sport", "duration_s", "distance_m", "energy_kcal").rows() == [
+        (Z(2024, 5, 2, 16, 15), date(2024, 5, 2), "running", 2830.0, 8030.5, 512.3),
+        (Z(2024, 5, 3, 10, 5), date(2024, 5, 3), "walking", 2100.0, None, 140.0),
+        (Z(2024, 5, 3, 16, 0), date(2024, 5, 3), "strength", 3600.0, None, 230.0),
+    ]
+    assert s["local_offset_s"].to_list() == [7200] * 3 and set(s["source"]) == {"oura"}
+    assert s["avg_hr_bpm"].null_count() == 3 and s["rpe"].null_count() == 3
+    assert res.sleep.is_empty() and res.wellness.is_empty()
+
+
+def test_other_oura_files_are_recognised_without_rows(tmp_path):
+    res = oura.read(FIX / "dailyreadiness.csv", CTX)
+    assert res.format == "oura_other_csv" and res.rows() == {"sessions": 0, "sleep": 0, "wellness": 0}
+    assert "dailyreadiness" in res.warnings[0]
+    p = tmp_path / "heartrate.json"
+    p.write_text(json.dumps({"data": [{"bpm": 61, "source": "rest", "timestamp": "2024-05-02T03:00:00+00:00"}]}))
+    assert oura.detect(p, p.read_bytes())
+    res = oura.read(p, CTX)
+    assert res.format == "oura_other_json" and "heartrate" in res.warnings[0]
+    p = tmp_path / "x.csv"
+    p.write_text("timestamp;bpm;source\n2024-05-02T03:00:00+00:00;61;rest\n")
+    assert oura.read(p, CTX).format == "oura_other_csv"

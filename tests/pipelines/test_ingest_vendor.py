@@ -75,12 +75,13 @@ def test_export_zip_with_all_my_formats(tmp_path):
         "whoop_cycles": 1, "whoop_sleeps": 1, "whoop_workouts": 1, "whoop_journal": 1,
         "apple_health": 1, "apple_health_cda": 1, "apple_health_route": 1,
         "oura_trends_csv": 1, "oura_sleepmodel_csv": 1, "oura_sleepmodel_json": 2, "oura_dailysleep_csv": 1,
+        "oura_workout_csv": 1, "oura_other_csv": 1,
     }
     assert s.athletes == {"alice"}
     led = store.ledger()
     assert all("exports.zip!" in p for p in led["path"])
     sessions = store.read_table("sessions", ["alice"])
-    assert set(sessions["source"]) == {"whoop", "apple_health"}
+    assert set(sessions["source"]) == {"whoop", "apple_health", "oura"}
     # whoop sleeps.csv and physiological_cycles.csv describe the same main sleeps: stored once
     sleep = store.read_table("sleep", ["alice"])
     assert sleep.filter(pl.col("source") == "whoop").height == 6
