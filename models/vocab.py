@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import string
 
-from features.schemas import ADJUSTMENT_CODES, REASON_CODES, RISK_BANDS
+from features.schemas import ADJUSTMENT_CODES
 
 __all__ = [
     "REASON_TEXT",

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import warnings
 from datetime import date, timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from features.schemas import SCORES
 from pipelines.cli import app
 from pipelines.stage_score import run_scores
 from pipelines.store import Store
