@@ -99,6 +99,7 @@ STAGES: dict[str, tuple[str, str]] = {
 STATE_DIRTY = "pipeline.dirty"
 STATE_LEDGER_SEEN = "pipeline.ledger_seen"
 STATE_AS_OF = "pipeline.as_of"
+STATE_PARAMS = "pipeline.params"
 
 _DATE_COLS = (("sessions", "local_date"), ("sleep", "wake_date"), ("wellness", "date"))
 
@@ -115,17 +116,28 @@ class PipelineFailed(RuntimeError):
 
 
 # ---------------------------------------------------------------------- store
+_INPROC: dict[str, threading.RLock] = {}
+_INPROC_GUARD = threading.Lock()
+
+
 class RunStore(Store):
     """The store as seen by the tasks of a run whose flow holds the writer lock.
 
-    ``lock()`` does nothing: the flow took the real, exclusive lock before any
-    task started and releases it after the last one finished. Tasks may run in
-    other threads or on Dask workers, where the flow's lock cannot be re-entered.
+    The flow took the real, exclusive (``flock``) lock before any task started
+    and releases it after the last one finished; tasks may run in other threads
+    or on Dask workers, where that lock cannot be re-entered. ``lock()`` here is
+    only an in-process mutex per store directory, so that stage sections that
+    read-modify-write shared state (e.g. the features stage's parameter
+    fingerprints) do not interleave between chunks running in threads.
     """
 
     @contextlib.contextmanager
     def lock(self, *args: Any, **kwargs: Any) -> Iterator[None]:  # noqa: D401
-        yield
+        key = str(self.root.resolve())
+        with _INPROC_GUARD:
+            mutex = _INPROC.setdefault(key, threading.RLock())
+        with mutex:
+            yield
 
 
 _HELD: dict[str, int] = {}
@@ -478,8 +490,8 @@ def features_chunk(store_root: str, chunk_no: int, athletes: list[str], as_of: d
     t0 = time.perf_counter()
     result = call_stage(fn, RunStore(store_root), as_of=as_of, athletes=athletes, params=dict(params) or None,
                         since=since, athlete_info={a: athlete_info[a] for a in athletes if a in athlete_info})
-    return {"athletes": athletes, "own_s": time.perf_counter() - t0,
-            "rows": _count(_get(result, "rows", "days", "n_rows")) if not isinstance(result, int) else result}
+    notes = [str(p) for p in (_get(result, "problems") or [])]
+    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "notes": notes}
 
 
 @task(name="score", task_run_name="score-{chunk_no}", **_TASK_OPTS)
@@ -500,12 +512,14 @@ def score_chunk(feats: dict[str, Any], store_root: str, chunk_no: int, as_of: da
 
 @task(name="report", **_TASK_OPTS)
 def report_task(store_root: str, as_of: date, out_path: str, names: dict[str, str],
-                athletes: list[str] | None = None) -> dict[str, Any]:
+                athletes: list[str] | None = None, team_name: str | None = None,
+                sleep_need_h: float | None = None) -> dict[str, Any]:
     """Weekly coach report for the ISO week containing ``as_of``."""
     fn = stage_function("report")
     t0 = time.perf_counter()
+    extra = {"sleep_need_h": float(sleep_need_h)} if sleep_need_h is not None else {}
     result = call_stage(fn, RunStore(store_root), week=_iso_week(as_of), as_of=as_of, out_path=Path(out_path),
-                        athletes=athletes, names=names)
+                        athletes=athletes, names=names, team_name=team_name, **extra)
     path = _get(result, "path", "out_path") if not isinstance(result, (str, Path)) else result
     return {"path": str(path or out_path), "own_s": time.perf_counter() - t0}
 
@@ -580,25 +594,25 @@ def _logger():
 
 
 @flow(name="per-athlete", task_runner=_DEFAULT_RUNNER, log_prints=False)
-def per_athlete(store_root: str, cfg: Config, as_of: date, athletes: list[str], since: date | None = None,
-                do_scores: bool = True) -> dict[str, Any]:
-    """Features then scores for ``athletes``, mapped over chunks of ``[run] chunk_size``.
+def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str]],
+                sinces: list[date | None], do_scores: bool = True) -> dict[str, Any]:
+    """Features then scores, mapped over chunks of athletes (``[run] chunk_size``).
 
-    This subflow carries the configured task runner (threads, or Dask through
-    prefect-dask), so the same code fans out locally, on a ``LocalCluster`` or on
-    a remote scheduler. Chunk failures are collected, not raised: the parent
-    clears dirty marks only for the athletes in ``done``.
+    ``sinces[i]`` is the first day whose scores chunk *i* must recompute (None:
+    all days). This subflow carries the configured task runner (threads, or
+    Dask through prefect-dask), so the same code fans out locally, on a
+    ``LocalCluster`` or on a remote scheduler. Chunk failures are collected, not
+    raised: the parent clears dirty marks only for the athletes in ``done``.
     """
     log = _logger()
-    chunks = chunked(athletes, cfg.run.chunk_size)
     idx = list(range(len(chunks)))
-    out: dict[str, Any] = {"done": [], "days": 0, "days_known": True, "own_s": 0.0, "problems": []}
-    fut_f = features_chunk.map(store_root, idx, chunks, as_of, _unmapped(cfg.features.params), since,
+    out: dict[str, Any] = {"done": [], "days": 0, "days_known": True, "own_s": 0.0, "problems": [], "notes": []}
+    fut_f = features_chunk.map(store_root, idx, chunks, as_of, _unmapped(cfg.features.params), sinces,
                                _unmapped(cfg.athlete_overrides()))
     fut_s = None
     if do_scores:
         mp = str(cfg.scorer.model_path) if cfg.scorer.model_path else None
-        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg.scorer.params), mp, since)
+        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg.scorer.params), mp, sinces)
     failed_f: set[int] = set()
     for i, ff in enumerate(fut_f):
         try:
@@ -609,6 +623,7 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, athletes: list[str], 
             log.error("features chunk %s failed: %s", i, err)
             continue
         out["own_s"] += r["own_s"]
+        out["notes"].extend(r.get("notes", []))
         if fut_s is None:
             out["done"].extend(chunks[i])
         _progress("features", i + 1, len(chunks))
@@ -630,8 +645,24 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, athletes: list[str], 
     return out
 
 
+def plan_chunks(since_by_athlete: dict[str, date | None], size: int) -> tuple[list[list[str]], list[date | None]]:
+    """Chunks of at most ``size`` athletes, grouped by how far back they must be recomputed.
+
+    Athletes to recompute in full (``None``) come first, then by their first
+    changed day, so that a chunk's ``since`` (the earliest of its athletes) does
+    not drag many athletes far back.
+    """
+    order = sorted(since_by_athlete, key=lambda a: (since_by_athlete[a] is not None, since_by_athlete[a] or date.min, a))
+    chunks = chunked(order, size)
+    sinces: list[date | None] = []
+    for c in chunks:
+        vals = [since_by_athlete[a] for a in c]
+        sinces.append(None if any(v is None for v in vals) else min(vals))  # type: ignore[type-var]
+    return chunks, sinces
+
+
 def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
-                 athletes: list[str], since: date | None, *, do_scores: bool = True) -> list[str]:
+                 since_by_athlete: dict[str, date | None], *, do_scores: bool = True) -> list[str]:
     """Run :func:`per_athlete` with the configured task runner; merge into ``summary``."""
     if stage_function("features") is None:
         summary.problems.append(_missing("features"))
@@ -639,18 +670,31 @@ def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
     if do_scores and stage_function("score") is None:
         summary.problems.append(_missing("score"))
         do_scores = False
+    chunks, sinces = plan_chunks(since_by_athlete, cfg.run.chunk_size)
     with _step(summary, "features+score" if do_scores else "features") as rec:
         sub = per_athlete.with_options(task_runner=build_task_runner(cfg))
         with shared_api_for_workers(cfg):
-            out = sub(str(store.root), cfg, as_of, list(athletes), since, do_scores)
+            out = sub(str(store.root), cfg, as_of, chunks, sinces, do_scores)
         rec["own_s"] = out["own_s"]
     for p in out["problems"]:
         _fail(summary, p)
+    summary.notes.extend(dict.fromkeys(out["notes"]))
     done = out["done"]
     summary.athletes_processed = len(done)
     if do_scores:
-        summary.days_scored = out["days"] if out["days_known"] else _scored_rows(store, done, since, as_of)
+        floor = min((d for d in sinces if d is not None), default=None) if all(sinces) else None
+        summary.days_scored = out["days"] if out["days_known"] else _scored_rows(store, done, floor, as_of)
     return done
+
+
+def params_fingerprint(cfg: Config) -> str:
+    """Hash of everything that changes features or scores besides the data."""
+    import hashlib
+
+    blob = json.dumps({"features": cfg.features.params, "scorer": cfg.scorer.params,
+                       "model": str(cfg.scorer.model_path) if cfg.scorer.model_path else None,
+                       "athletes": cfg.athlete_overrides()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _unmapped(value: Any) -> Any:
@@ -687,7 +731,8 @@ def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, f
         return
     with _step(summary, "report") as rec:
         try:
-            r = report_task(str(store.root), as_of, str(out), cfg.names())
+            r = report_task(str(store.root), as_of, str(out), cfg.names(), None, cfg.team.name,
+                            cfg.features.params.get("sleep_need_h"))
             rec["own_s"] = r["own_s"]
             summary.report_path = r["path"]
         except Exception as err:
@@ -758,6 +803,36 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
     summary.rejected.extend(r["problems"])
 
 
+def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],
+                 all_athletes: list[str]) -> dict[str, date | None]:
+    """Which athletes the night recomputes, and from which day (None: every day).
+
+    * the same ``as_of`` as the last completed night: only dirty athletes, from
+      their earliest changed day;
+    * a later ``as_of``: every athlete (each calendar grows), from the day after
+      the last completed night or the earliest changed day, whichever is first;
+    * an earlier ``as_of``, no completed night yet, changed parameters or
+      roster overrides (``params_fingerprint``), or an athlete without stored
+      scores: from the first day.
+    """
+    last_s = store.get_state(STATE_AS_OF)
+    last = date.fromisoformat(last_s) if last_s else None
+    same_params = store.get_state(STATE_PARAMS) == params_fingerprint(cfg)
+    scored = set(store.athletes("scores"))
+    plan: dict[str, date | None] = {}
+    for a in all_athletes:
+        d = date.fromisoformat(dirty[a]) if a in dirty else None
+        if last == as_of and a not in dirty and same_params and a in scored:
+            continue  # nothing new for this athlete tonight
+        if last is None or as_of < last or not same_params or a not in scored:
+            plan[a] = None
+        else:
+            nxt = last + timedelta(days=1) if as_of > last else None
+            cands = [x for x in (d, nxt) if x is not None]
+            plan[a] = min(cands) if cands else None
+    return plan
+
+
 @flow(name="nightly", task_runner=_DEFAULT_RUNNER, log_prints=False)
 def nightly(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
             inputs: list[str] | None = None, dry_run: bool | None = None) -> dict[str, Any]:
@@ -792,26 +867,20 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
         all_athletes = st.all_athletes()
         summary.athletes_total = len(all_athletes)
         summary.athletes_changed = len([a for a in dirty if a in set(all_athletes)])
-        last = st.get_state(STATE_AS_OF)
-        if last != day.isoformat():
-            targets = all_athletes
-            since = None
-            if last is not None and dirty:
-                summary.notes.append(f"new night (last completed {last}): every athlete's calendar grows")
-        else:
-            targets = sorted(a for a in dirty if a in set(all_athletes))
-            since = date.fromisoformat(min(dirty[a] for a in targets)) if targets else None
-        if since is not None:
-            summary.changed_from = since.isoformat()
+        plan = plan_nightly(st, cfg, day, dirty, all_athletes)
+        dates = [d for d in plan.values() if d is not None]
+        if dates:
+            summary.changed_from = min(dates).isoformat()
         changed = False
-        if targets:
+        if plan:
             snapshot = dict(dirty)
-            done = _per_athlete(st, cfg, summary, day, targets, since)
+            done = _per_athlete(st, cfg, summary, day, plan)
             changed = bool(done)
             if stage_function("score") is not None and done:
                 _clear_dirty(st, done, snapshot)
-                if len(done) == len(targets):
+                if len(done) == len(plan):
                     st.set_state(STATE_AS_OF, day.isoformat())
+                    st.set_state(STATE_PARAMS, params_fingerprint(cfg))
         else:
             summary.days_scored = 0
             summary.notes.append(f"nothing changed since the last run for {day}: features and scores skipped")
@@ -852,7 +921,9 @@ def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store
             targets = [a for a in targets if a not in unknown]
         summary.athletes_total = len(all_athletes)
         if targets:
-            _per_athlete(st, cfg, summary, day, targets, date.fromisoformat(since) if since else None,
+            d0 = date.fromisoformat(since) if since else None
+            scored = set(st.athletes("scores"))
+            _per_athlete(st, cfg, summary, day, {a: (d0 if a in scored else None) for a in targets},
                          do_scores=do_scores)
         if do_scores:
             summary.bands = _bands_on(st, day)
@@ -893,7 +964,8 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
         all_athletes = st.all_athletes()
         summary.athletes_total = len(all_athletes)
         if all_athletes:
-            _per_athlete(st, cfg, summary, d1, all_athletes, d0)
+            scored = set(st.athletes("scores"))
+            _per_athlete(st, cfg, summary, d1, {a: (d0 if a in scored else None) for a in all_athletes})
             summary.bands = _bands_on(st, d1)
             if reports and stage_function("score") is not None:
                 d = d0
