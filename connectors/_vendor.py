@@ -203,9 +203,9 @@ def parse_offset(value: str, display: str, *, line: int | None, column: str) -> 
         delta = timedelta(hours=hh, minutes=mm)
         return timezone(-delta if sign == "-" else delta)
     try:
-        if "/" in s:
+        if s:
             return ZoneInfo(s)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
     raise BadRowError(
         display, f"expected a time zone like 'UTC-04:00' or 'Europe/Paris', found {value!r}",

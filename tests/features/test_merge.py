@@ -278,3 +278,19 @@ def test_priority_covers_the_source_names_the_connectors_write():
     ranks = [source_rank(s, DEFAULT_SESSION_PRIORITY) for s in order]
     assert ranks == sorted(ranks) and max(ranks) < len(DEFAULT_SESSION_PRIORITY)
     assert ranks[1] == ranks[2]  # both Garmin exports are the garmin family
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["oura", "whoop", "apple_health"]),
+                          st.integers(0, 72) , st.integers(20, 600), st.booleans()), max_size=20))
+def test_night_merge_properties(rows):
+    # start on a 30-min grid over 3 days, duration 20..600 min
+    starts = [datetime(2024, 5, 1, tzinfo=timezone.utc) + timedelta(minutes=30 * r[2]) for r in rows]
+    ends = [s + timedelta(minutes=r[3]) for s, r in zip(starts, rows)]
+    df = night(athlete_id=[r[0] for r in rows], source=[r[1] for r in rows], start_utc=starts, end_utc=ends,
+               wake_date=[e.date() for e in ends], is_nap=[r[4] for r in rows]).unique(subset=list(SLEEP.key))
+    kept, log = merge_duplicate_nights(df)
+    assert kept.height + log.height == df.height
+    assert (log["kept_source"] != log["dropped_source"]).all()
+    key = list(SLEEP.key)
+    assert kept.select(key).is_unique().all()
