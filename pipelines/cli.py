@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_report",
     "cli_score",
     "cli_features",
+    "cli_demo",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
