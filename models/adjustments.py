@@ -9,6 +9,8 @@ the numbers used). The advice follows the domain brief section 6:
 cause (component that fired)                 adjustment
 ===========================================  ===================================================
 red flag (override)                          ``see_clinician`` only, with the red-flag list
+red flag in the last ``red_flag_followup_d``  ``see_clinician`` first
+days
 high band ``deload_after_d`` (3)+ days       ``deload_week`` at ``deload_low_frac``-
 in a row                                     ``deload_high_frac`` (40-60 %) of the chronic
                                              weekly load ``chronic_28d_au``
@@ -23,8 +25,8 @@ HRV suppressed and RHR elevated              ``easy_day``; ``rest_day`` once it 
                                              ``rest_after_d`` (2)+ days [H5, H7]
 HRV strongly suppressed alone                ``easy_day`` (Kiviniemi 2007 [H7])
 hard-day streak                              ``easy_day``
-sleep component                              ``prioritise_sleep``: no high-intensity or heavy
-                                             lifting today, aim for >= ``sleep_need_h``
+sleep debt > ``sleep_debt_h``, efficiency    ``prioritise_sleep``: no high-intensity or heavy
+< 85 %, or last night < ``poor_night_h``     lifting today, aim for >= ``sleep_need_h``
 monotony > ``monotony_flag`` (2.0)           ``vary_load``: 1-2 easy days a week
 back pain >= 3/10 within 72 h                ``mobility`` (DOMS lasts 1-3 d)
 back pain for ``back_pain_clinician_d``+     ``see_clinician`` (no better after ~1 week)
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from models.vocab import RED_FLAG_TEXT, format_adjustment
@@ -90,7 +93,8 @@ def _adj(code: str, cause_code: str, **values: Any) -> Adjustment:
 
 
 def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_streak_d: int = 0,
-              recovery_streak_d: int = 0, params: ScorerParams | None = None) -> list[Adjustment]:
+              recovery_streak_d: int = 0, params: ScorerParams | None = None,
+              recent_red_flag: date | None = None, last_night_h: float | None = None) -> list[Adjustment]:
     """Adjustments for one scored athlete-day.
 
     Parameters
@@ -105,6 +109,12 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
     recovery_streak_d : int
         Consecutive days ending d with both HRV and RHR components firing.
     params : models.rules.ScorerParams, optional
+    recent_red_flag : datetime.date, optional
+        Day of a red flag in the ``red_flag_followup_d`` days before d: keeps
+        ``see_clinician`` first in the advice.
+    last_night_h : float, optional
+        Hours asleep last night (``sleep_h`` of day d) [h]; below
+        ``poor_night_h`` it triggers ``prioritise_sleep`` on its own.
 
     Returns
     -------
@@ -126,6 +136,11 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
     first: list[Adjustment] = []
 
     bp = day.component("back_symptoms")
+    if recent_red_flag is not None:
+        first.append(_adj("see_clinician", "red_flag",
+                          cause=(f"a red-flag symptom was reported on {recent_red_flag.isoformat()}; "
+                                 "if you have not been seen yet, do so before training hard again"),
+                          red_flags=RED_FLAG_TEXT))
     if high_streak_d >= p.deload_after_d:
         lo = round(p.deload_low_frac * chronic) if chronic is not None else None
         hi = round(p.deload_high_frac * chronic) if chronic is not None else None
@@ -181,11 +196,13 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
         found.append((easy_causes[0][0], _adj("easy_day", easy_causes[0][1],
                                               cause="; ".join(c for _, _, c in easy_causes))))
 
-    # sleep
+    # sleep: "poor sleep" = more than a 7-d mean slightly under need (a debt or poor
+    # efficiency), or a short night last night
     sl = day.component("sleep")
-    if sl.points > 0:
-        found.append((sl.points, _adj("prioritise_sleep", "sleep_debt", need_h=p.sleep_need_h,
-                                      sleep_7d_h=sl.value)))
+    short_night = last_night_h is not None and last_night_h < p.poor_night_h
+    if sl.points > p.sleep_short_points or (short_night and sl.value is not None):
+        found.append((max(sl.points, p.sleep_short_points), _adj("prioritise_sleep", "sleep_debt",
+                                                                 need_h=p.sleep_need_h, sleep_7d_h=sl.value)))
 
     # monotony
     mo = day.component("monotony")

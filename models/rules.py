@@ -199,6 +199,7 @@ class ScorerParams:
     sleep_debt_severe_points: float = _p(14.0, 0, 100, "points added for debt > sleep_debt_severe_h", "tuned so a week of ~5-h nights reaches moderate")
     sleep_eff_min_pct: float = _p(85.0, 0, 100, "sleep efficiency [%] below which sleep_eff_points are added", "brief s4: efficiency < 85 % flagged [S4]")
     sleep_eff_points: float = _p(4.0, 0, 100, "points for poor sleep efficiency", "brief s6 says 2; scaled with the cap")
+    poor_night_h: float = _p(6.0, 0, 12, "last night's sleep [h] below which 'no high intensity today' is advised even without a 7-d debt", "brief s6: poor sleep -> no high-intensity or heavy lifting today")
     sleep_cap: float = _p(30.0, 0, 100, "sleep cap", "brief s6 says 12; tuned (module docstring)")
     # ---- back symptoms (row d; optional)
     back_pain_min: float = _p(3.0, 0, 10, "back pain [0-10] that counts as symptomatic", "brief s6: pain >= 3/10")
@@ -207,6 +208,7 @@ class ScorerParams:
     back_rising_points: float = _p(2.0, 0, 100, "extra points when pain rose on each of the last 3 days", "brief s6")
     back_cap: float = _p(7.0, 0, 100, "back-symptom cap", "brief s6")
     back_pain_clinician_d: int = _p(7, 2, 60, "days of pain after which 'see a clinician' is advised", "brief s5: no better after ~1 week [B13, B14]")
+    red_flag_followup_d: int = _p(7, 0, 60, "days after a red flag during which 'see a clinician' stays first in the advice", "brief s5: no better after ~1 week -> clinician")
     red_flag_pain: float = _p(6.0, 0, 10, "back pain [0-10] that, still rising beyond 72 h, is treated as a red flag", "brief s5 / issue: pain rising past a threshold beyond 72 h; 6 = upper 'moderate' on the NRS")
     # ---- bands and coverage
     band_moderate: float = _p(30.0, 0, 100, "score from which the band is moderate", "brief s6")
@@ -612,6 +614,19 @@ def back_symptoms(today: Mapping[str, Any] | None, p: ScorerParams) -> Component
                       streak_d=streak, rising=rising)
 
 
+def _idle(load: Mapping[str, Any] | None, today: Mapping[str, Any] | None, recovery: tuple[Component, ...]) -> bool:
+    """No sessions in the 7 days to d-1 and no device data in the 7 days to d.
+
+    Zero load then means "nothing recorded" as much as "rest": the load
+    components are treated as having no data, so a week without any data is
+    ``insufficient_data``, never "low risk".
+    """
+    acute = _num(load, "acute_7d_au")
+    cov = _num(today, "data_coverage_7d")
+    return (acute == 0.0 and (cov is None or cov == 0.0)
+            and not any(c.has_data for c in recovery if c.name != "back_symptoms"))
+
+
 # ---------------------------------------------------------------- one day
 @dataclass(frozen=True)
 class DayScore:
@@ -694,17 +709,24 @@ def score_day(today: Mapping[str, Any], load: Mapping[str, Any] | None = None,
     DayScore
     """
     p = params or ScorerParams()
-    comps = (
-        load_spike(load, p),
-        weekly_jump(load, load_wk_before, p),
-        monotony(load, p),
-        hard_day_streak(load, p),
-        ctl_ramp(load, p),
-        hrv(today, p),
-        rhr(today, p),
-        sleep(today, p),
-        back_symptoms(today, p),
-    )
+    recovery = (hrv(today, p), rhr(today, p), sleep(today, p), back_symptoms(today, p))
+    if _idle(load, today, recovery):
+        why = "no sessions and no device data in the last 7 days"
+        load_comps = tuple(_no_data(n, c, why) for n, c in (
+            ("load_spike", p.acwr_cap), ("weekly_jump", p.weekly_jump_cap), ("monotony", p.monotony_cap),
+            ("hard_day_streak", p.hard_day_points)))
+        load_comps += (ctl_ramp(load, p),)
+        if load_comps[-1].applicable:
+            load_comps = load_comps[:-1] + (_no_data("ctl_ramp", p.ctl_ramp_cap, why),)
+    else:
+        load_comps = (
+            load_spike(load, p),
+            weekly_jump(load, load_wk_before, p),
+            monotony(load, p),
+            hard_day_streak(load, p),
+            ctl_ramp(load, p),
+        )
+    comps = load_comps + recovery
     points = _pts(min(100.0, sum(c.points for c in comps)))
     possible = sum(c.cap for c in comps if c.applicable)
     coverage = sum(c.cap for c in comps if c.applicable and c.has_data)
@@ -769,10 +791,14 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
     for (athlete,), frame in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
         rows = {r["date"]: r for r in frame.iter_rows(named=True)}
         days = sorted(rows)
+        last_rf: date | None = None
         if start is not None:
             days = [d for d in days if d >= start]
             high_streak, recov_streak = _streaks_before(rows, start, p)
             prev_day: date | None = start - one if (high_streak or recov_streak) else None
+            for k in range(p.red_flag_followup_d, 0, -1):
+                if red_flag_reason(rows.get(start - k * one), p) is not None:
+                    last_rf = start - k * one
         else:
             high_streak = recov_streak = 0
             prev_day = None
@@ -784,7 +810,11 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
             high_streak = (high_streak + 1 if contiguous else 1) if day.band == "high" else 0
             recov_streak = (recov_streak + 1 if contiguous else 1) if _recovery_both(day) else 0
             prev_day = d
-            adj = recommend(day, load=load, high_streak_d=high_streak, recovery_streak_d=recov_streak, params=p)
+            recent_rf = last_rf if last_rf is not None and (d - last_rf).days <= p.red_flag_followup_d else None
+            adj = recommend(day, load=load, high_streak_d=high_streak, recovery_streak_d=recov_streak, params=p,
+                            recent_red_flag=recent_rf, last_night_h=_num(today, "sleep_h"))
+            if day.red_flag is not None:
+                last_rf = d
             out.append(_score_row(day, adj, model="rules"))
     if not out:
         return SCORES.empty()

@@ -58,6 +58,22 @@ def test_moderate_ramp_holds_then_ten_percent():
     assert "20 % above last week's" in adjs[0].text
 
 
+def test_slightly_short_sleep_alone_gives_points_but_no_advice():
+    # 7-d mean 7.6 h < 8 h: 8 points, but no debt > 5 h and a fair last night: nothing to change today
+    assert codes(advise(sleep_7d_h=7.6, sleep_debt_7d_h=3.0)) == []
+    t = {"athlete_id": "a", "date": D, **OK, "sleep_7d_h": 7.6, "sleep_debt_7d_h": 3.0}
+    day = score_day(t, LOAD)
+    # last night 5.1 h < 6 h: no intensity today
+    assert codes(recommend(day, load=LOAD, last_night_h=5.1)) == ["prioritise_sleep"]
+
+
+def test_recent_red_flag_keeps_see_clinician_first():
+    adjs = recommend(score_day({"athlete_id": "a", "date": D, **OK, "sleep_7d_h": 5.0, "sleep_debt_7d_h": 20.0}, LOAD),
+                     load=LOAD, recent_red_flag=D - timedelta(days=2))
+    assert codes(adjs) == ["see_clinician", "prioritise_sleep"]
+    assert "reported on 2024-03-08" in adjs[0].text
+
+
 def test_poor_sleep_no_intensity_and_eight_hours():
     adjs = advise(sleep_7d_h=6.1, sleep_debt_7d_h=13.0)
     assert codes(adjs) == ["prioritise_sleep"]

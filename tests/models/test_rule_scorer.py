@@ -90,7 +90,8 @@ def test_weekly_jump_after_an_empty_week_is_the_cap():
 
 
 def test_weekly_jump_two_empty_weeks_is_data_with_zero_points():
-    day = score_day(today(), {"weekly_change_pct": None, "acute_7d_au": 0.0}, {"acute_7d_au": 0.0})
+    # a real rest fortnight: the watch still records sleep
+    day = score_day(today(sleep_7d_h=8.0), {"weekly_change_pct": None, "acute_7d_au": 0.0}, {"acute_7d_au": 0.0})
     c = comp(day, "weekly_jump")
     assert (c.points, c.has_data) == (0.0, True)
 
@@ -118,7 +119,7 @@ def test_monotony_points(mono, strain, p90, points):
 
 
 def test_monotony_null_in_an_empty_week_is_zero_with_data():
-    day = score_day(today(), {"monotony": None, "acute_7d_au": 0.0})
+    day = score_day(today(data_coverage_7d=0.5), {"monotony": None, "acute_7d_au": 0.0})
     assert (comp(day, "monotony").points, comp(day, "monotony").has_data) == (0.0, True)
     day = score_day(today(), {"monotony": None, "acute_7d_au": None})
     assert not comp(day, "monotony").has_data
@@ -287,6 +288,20 @@ def test_coverage_boundary_is_inclusive():
     # load only: 93 / 155 = 0.6 exactly; 93 < 0.6 * 155 is False -> scored
     assert score_day(today(), FULL_LOAD, params=ScorerParams(min_coverage_frac=0.6)).band == "low"
     assert score_day(today(), FULL_LOAD, params=ScorerParams(min_coverage_frac=0.61)).band == "insufficient_data"
+
+
+def test_a_week_without_any_data_is_insufficient_not_low():
+    # no sessions in 7 days and no device data: zero load means "nothing recorded"
+    idle = score_day(today(data_coverage_7d=0.0),
+                     {"acwr_ewma": 0.4, "weekly_change_pct": -100.0, "monotony": None, "acute_7d_au": 0.0,
+                      "hard_day_streak": 0})
+    assert idle.band == "insufficient_data" and idle.coverage == 0.0
+    assert idle.component("load_spike").rule == "no data (no sessions and no device data in the last 7 days)"
+    # the same week with sleep recorded is a real rest week
+    rest = score_day(today(data_coverage_7d=0.0, sleep_7d_h=8.1),
+                     {"acwr_ewma": 0.4, "weekly_change_pct": -100.0, "monotony": None, "acute_7d_au": 0.0,
+                      "hard_day_streak": 0})
+    assert rest.band == "low"
 
 
 # ------------------------------------------------------------------ red flag
@@ -477,11 +492,17 @@ def test_start_limited_runs_equal_the_full_run_on_a_spiky_athlete():
     a = synth.make_daily("s", days=160, seed=5, phys_ar=0.3)
     synth.load_spike(a, 100, days=12, factor=3.0)
     synth.strained_recovery(a, 104, days=8)
+    a.red_flag[103] = True
     f = synth.to_features(a.frame(), reference=True)
     end = f["date"].max()
     full = score_features(f, as_of=end)
     assert (full["adjustments"].str.contains("deload_week")).any()  # long high streaks exist
     assert (full["adjustments"].str.contains("rest_day")).any()
+    # the red flag of day 103 keeps "see a clinician" first for the next 7 days
+    follow = full.filter(pl.col("date").is_between(synth.START + timedelta(days=104), synth.START + timedelta(days=110)))
+    assert follow["adjustments"].str.starts_with("see_clinician").all()
+    assert not full.filter(pl.col("date") == synth.START + timedelta(days=111))["adjustments"].str.starts_with(
+        "see_clinician").any()
     for k in (60, 101, 104, 106, 108, 110, 115):
         start = synth.START + timedelta(days=k)
         part = score_features(f, as_of=end, start=start)
