@@ -10,7 +10,7 @@ Styling is done with CSS classes (``s-load``, ``band-acwr`` ...) that the
 report's stylesheet defines, so colours live in one place and every series
 also differs by line style or mark shape, never by colour alone.
 
-Gaps: a ``None`` value is *not drawn* - lines break, bars are absent - and
+Gaps: a ``None`` (or NaN, infinite, or beyond ``MAX_ABS``) value is *not drawn* - lines break, bars are absent - and
 days where the panel's ``gap_series`` is missing are shaded with the ``gap``
 class (and labelled "no data" when the gap is 3 days or wider).
 
@@ -124,12 +124,8 @@ def nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
         if raw <= step:
             break
     start = math.floor(lo / step) * step
-    ticks = []
-    t = start
-    while t < hi + step * 0.999:
-        ticks.append(round(t, 10))
-        t += step
-    return [float(x) for x in ticks]
+    count = math.ceil((hi - start) / step - 1e-9)
+    return [float(round(start + i * step, 10)) for i in range(count + 1)]
 
 
 def _fmt_tick(v: float) -> str:
@@ -146,8 +142,13 @@ def _as_list(v: float | Sequence[float | None], n: int) -> list[float | None]:
     return list(v)
 
 
+#: Values beyond this magnitude are treated as missing (they cannot be a real
+#: load, heart rate or sleep value, and would overflow the axis arithmetic).
+MAX_ABS = 1e15
+
+
 def _finite(v: object) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
+    return isinstance(v, (int, float)) and math.isfinite(v) and abs(v) < MAX_ABS
 
 
 def _runs(values: Sequence[float | None]) -> list[list[int]]:
