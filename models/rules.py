@@ -403,7 +403,10 @@ def _num(row: Mapping[str, Any] | None, col: str) -> float | None:
 
 
 def _fmt(x: float, nd: int = 2) -> str:
-    s = f"{x:.{nd}f}".rstrip("0").rstrip(".")
+    """``x`` with at most ``nd`` decimals, trailing zeros of the decimals dropped (70 -> "70", 1.50 -> "1.5")."""
+    s = f"{x:.{nd}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
 
 

@@ -81,6 +81,21 @@ def test_weekly_jump_points(pct, points):
     assert comp(day, "weekly_jump").points == pytest.approx(points)
 
 
+@pytest.mark.parametrize("pct, text", [(70.0, "weekly change 70 % > 30 %: +20"), (100.0, "weekly change 100 % > 30 %: +20"),
+                                       (20.0, "weekly change 20 % > 10 %: +6"), (-10.0, "weekly change -10 % <= 10 %: +0")])
+def test_weekly_jump_rule_text_keeps_whole_numbers(pct, text):
+    assert comp(score_day(today(), {"weekly_change_pct": pct}), "weekly_jump").rule == text
+
+
+def test_rule_texts_format_round_numbers():
+    day = score_day(today(sleep_7d_h=7.0, sleep_debt_7d_h=10.0, sleep_eff_7d_pct=80.0, rhr_delta_bpm=10.0),
+                    {"acwr_ewma": 2.0, "monotony": 3.0, "acute_7d_au": 1.0, "hard_day_streak": 10})
+    assert comp(day, "load_spike").rule == "ACWR(EWMA) 2 > 1.5: +55"
+    assert comp(day, "sleep").rule == "7-d sleep 7 h < 8 h; debt 10 h > 5 h; efficiency 80 % < 85 %: +20"
+    assert comp(day, "rhr").rule == "RHR +10 bpm >= +5 bpm or z 2: +12"
+    assert comp(day, "hard_day_streak").rule == "10 hard days in a row >= 3: +8"
+
+
 def test_weekly_jump_after_an_empty_week_is_the_cap():
     # weekly_change_pct is null because d-8 had no load; this week has 1200 AU
     day = score_day(today(), {"weekly_change_pct": None, "acute_7d_au": 1200.0}, {"acute_7d_au": 0.0})
