@@ -75,3 +75,4 @@ def main() -> None:  # console-script entry point
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+
