@@ -469,6 +469,8 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
     if red_flag and not any(x["code"] == "see_clinician" for x in adjustments):
         g = ADJUSTMENT_GENERIC["see_clinician"]
         adjustments.insert(0, {"code": "see_clinician", "text": g, "short": g})
+    if red_flag:  # a red flag overrides the score: no "soreness is expected" advice next to it
+        adjustments = [x for x in adjustments if x["code"] != "mobility"]
     adjustments.sort(key=lambda x: x["code"] != "see_clinician")
 
     # latest metrics in the week
