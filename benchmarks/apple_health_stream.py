@@ -2,7 +2,8 @@
 
 Writes a synthetic export of about ``--mb`` megabytes (mostly HeartRate and
 StepCount records, as in real exports, plus one night of sleep records from
-two sources, a daily resting HR, a few SDNN readings and a workout per day),
+two sources, a daily resting HR, an SDNN reading and a 45-min workout per day
+with HeartRate samples inside it),
 then reads it with :func:`connectors.apple_health.read` in a fresh process and
 prints wall time, MB/s and the peak RSS of that process.
 
@@ -70,8 +71,8 @@ def write_export(path: Path, mb: float) -> int:
             parts.append(f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="Apple Watch" unit="ms" '
                          f'startDate="{fmt(d0 + timedelta(hours=7))}" endDate="{fmt(d0 + timedelta(hours=7))}" value="55"/>\n')
             parts.append(f' <Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="45" durationUnit="min" '
-                         f'totalDistance="8" totalDistanceUnit="km" sourceName="Apple Watch" startDate="{fmt(d0 + timedelta(hours=17))}" '
-                         f'endDate="{fmt(d0 + timedelta(hours=17, minutes=45))}">\n'
+                         f'totalDistance="8" totalDistanceUnit="km" sourceName="Apple Watch" startDate="{fmt(d0 + timedelta(hours=10))}" '
+                         f'endDate="{fmt(d0 + timedelta(hours=10, minutes=45))}">\n'
                          f'  <MetadataEntry key="HKTimeZone" value="Europe/Paris"/>\n </Workout>\n')
             block = "".join(parts)
             fh.write(block)

@@ -41,7 +41,10 @@ What is read
   -> ``energy_kcal``; since iOS 16 the same totals and the heart rate
   (``average``/``maximum``) come in ``WorkoutStatistics`` children, which are
   read too. ``HKTimeZone`` metadata (an IANA zone) sets the local date and
-  offset; without it the offset written in the date is used.
+  offset; without it the offset written in the date is used. The
+  ``HeartRate`` records inside each workout give ``hr_hist_s`` (for the TRIMP
+  load) and, without ``WorkoutStatistics``, the average and maximum heart
+  rate (:func:`_add_workout_heart_rate`, a second byte-level pass).
 
 Dates look like ``2018-11-30 06:13:30 +0100``. Apple writes every date with the
 phone's offset *at export time*, so for records without ``HKTimeZone`` the
@@ -568,7 +571,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     if h.root is None:
         raise ConnectorError(display, "no XML element found: expected <HealthData>", line=1)
 
-    sessions = _workouts_frame(h.workouts, athlete)
+    try:
+        sessions = _workouts_frame(h.workouts, athlete, path)
+    except OSError as err:
+        raise ConnectorError(display, f"cannot read file: {err}") from err
     result = ReadResult(
         format=FORMAT,
         sessions=sessions[0],
@@ -584,10 +590,102 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
 
 
 # --------------------------------------------------------------------- workouts
-def _workouts_frame(rows: list[dict], athlete: str) -> tuple[pl.DataFrame, list[str]]:
+_HR_TAG = re.compile(rb'<Record type="HKQuantityTypeIdentifierHeartRate"([^>]*)>')
+_ATTR_START = re.compile(rb'\sstartDate="([^"]+)"')
+_ATTR_VALUE = re.compile(rb'\svalue="([^"]+)"')
+_ATTR_UNIT = re.compile(rb'\sunit="([^"]+)"')
+HR_GAP_CAP_S = 30.0  # a heart-rate sample stands for at most this long when samples are sparse [s]
+
+
+def _add_workout_heart_rate(path: Path, rows: list[dict]) -> int:
+    """Fill each workout's heart rate from the ``HeartRate`` records inside it.
+
+    A second, byte-level pass (the XML was validated by the first one): for
+    every ``HKQuantityTypeIdentifierHeartRate`` record in ``count/min`` whose
+    start lies within a workout, the sample counts for the time until the next
+    sample, at most :data:`HR_GAP_CAP_S`. This gives ``hr_hist_s`` (seconds at
+    each integer bpm, for the TRIMP load) and, when the workout has no
+    ``WorkoutStatistics``, the time-weighted ``avg_hr_bpm`` and the
+    ``max_hr_bpm``. Memory holds only the samples inside workouts.
+
+    Returns the number of workouts that received heart-rate data.
+    """
+    import bisect
+    from array import array
+
+    if not rows:
+        return 0
+    spans = sorted(((r["start_utc"].timestamp(), r["start_utc"].timestamp() + r["elapsed_s"], i)
+                    for i, r in enumerate(rows)), key=lambda x: x[0])
+    starts = [sp[0] for sp in spans]
+    days: set[bytes] = set()
+    for st, en, _ in spans:  # date prefixes (written offset may shift the day by one)
+        for k in range(-1, int((en - st) // 86400) + 2):
+            days.add(datetime.fromtimestamp(st + k * 86400, tz=timezone.utc).strftime("%Y-%m-%d").encode())
+    times: dict[int, array] = {}
+    values: dict[int, array] = {}
+    carry = b""
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(2 << 20)
+            buf = carry + block
+            cut = buf.rfind(b"\n") + 1 if block else len(buf)
+            carry = buf[cut:]
+            for m in _HR_TAG.finditer(buf, 0, cut):
+                attrs = m.group(1)
+                sd = _ATTR_START.search(attrs)
+                if sd is None or sd.group(1)[:10] not in days:
+                    continue
+                unit = _ATTR_UNIT.search(attrs)
+                val = _ATTR_VALUE.search(attrs)
+                if val is None or unit is None or unit.group(1) != b"count/min":
+                    continue
+                raw = sd.group(1).decode()
+                if len(raw) >= 25 and raw[19] == " ":
+                    raw = raw[:19] + raw[20:]
+                try:
+                    t = datetime.fromisoformat(raw).timestamp()
+                    v = float(val.group(1))
+                except ValueError:
+                    continue
+                j = bisect.bisect_right(starts, t) - 1
+                if j < 0 or t > spans[j][1] or not (20.0 <= v <= 250.0):
+                    continue
+                idx = spans[j][2]
+                times.setdefault(idx, array("d")).append(t)
+                values.setdefault(idx, array("d")).append(v)
+            if not block:
+                break
+    for idx, ts in times.items():
+        vs = values[idx]
+        r = rows[idx]
+        end = r["start_utc"].timestamp() + r["elapsed_s"]
+        order = sorted(range(len(ts)), key=ts.__getitem__)
+        hist = [0.0] * 256
+        tot = wsum = 0.0
+        for k, i in enumerate(order):
+            nxt = ts[order[k + 1]] if k + 1 < len(order) else end
+            w = min(max(nxt - ts[i], 0.0), HR_GAP_CAP_S)
+            if k + 1 < len(order) and w == 0.0:
+                continue  # two sources at the same instant: the later one counts
+            b = int(round(vs[i]))
+            hist[b] += w
+            tot += w
+            wsum += w * vs[i]
+        if tot > 0:
+            r["hr_hist_s"] = hist
+            if r.get("avg_hr_bpm") is None:
+                r["avg_hr_bpm"] = wsum / tot
+            if r.get("max_hr_bpm") is None:
+                r["max_hr_bpm"] = max(vs)
+    return sum(1 for r in rows if r.get("hr_hist_s") is not None)
+
+
+def _workouts_frame(rows: list[dict], athlete: str, path: Path | None = None) -> tuple[pl.DataFrame, list[str]]:
     """Workouts; near-identical ones written by two apps (the Watch and Strava, say: starts within
     300 s, durations within a ratio of 1.25) are kept once: the earlier-starting record, the longer
-    one on a tie; a ledger note names the dropped app."""
+    one on a tie; a ledger note names the dropped app. With ``path``, heart rate is added from the
+    HeartRate records (:func:`_add_workout_heart_rate`)."""
     notes: list[str] = []
     rows = sorted(rows, key=lambda r: (r["start_utc"], -r["duration_s"]))
     kept: list[dict] = []
@@ -602,6 +700,8 @@ def _workouts_frame(rows: list[dict], athlete: str) -> tuple[pl.DataFrame, list[
         kept.append(r)
     if not kept:
         return SESSIONS.empty(), notes
+    if path is not None:
+        _add_workout_heart_rate(path, kept)
     data = {c: [r.get(c) for r in kept] for c in SESSIONS.columns}
     data["athlete_id"] = [athlete] * len(kept)
     df = pl.DataFrame(data, schema=SESSIONS.polars_schema)

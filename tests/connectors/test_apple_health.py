@@ -337,3 +337,31 @@ def test_error_line_numbers_survive_the_dropped_doctype(tmp_path):
     p.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(ConnectorError, match=rf"line {i + 1}: malformed XML at column \d+: duplicate attribute"):
         apple_health.read(p, CTX)
+
+
+def test_workout_heart_rate_from_heart_rate_records(tmp_path):
+    # pre-iOS 16: no WorkoutStatistics; HeartRate samples (count/min) inside the workout give the HR
+    def hr(t, v, src="Apple Watch"):
+        return (f'<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="{src}" unit="count/min" '
+                f'creationDate="2024-02-01 {t} +0000" startDate="2024-02-01 {t} +0000" endDate="2024-02-01 {t} +0000" value="{v}"/>\n')
+    p = tmp_path / "export.xml"
+    p.write_text("<HealthData>\n" + hr("17:59:50", 90) + hr("18:00:00", 100) + hr("18:00:20", 120) + hr("18:01:30", 140)
+                 + hr("18:09:50", 150) + hr("18:20:00", 160) +
+                 '<Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="10" durationUnit="min" '
+                 'sourceName="Apple Watch" startDate="2024-02-01 18:00:00 +0000" endDate="2024-02-01 18:10:00 +0000"/>\n'
+                 "</HealthData>\n")
+    r = apple_health.read(p, CTX).sessions.row(0, named=True)
+    # weights: 100 bpm until the next sample 20 s; 120 -> 70 s capped at 30; 140 -> 500 s capped at 30;
+    # 150 -> until the end, 10 s. 90 bpm (before) and 160 bpm (after) are outside.
+    # avg = (100*20 + 120*30 + 140*30 + 150*10) / 90 = 11300 / 90 = 125.556
+    assert r["avg_hr_bpm"] == pytest.approx(11300 / 90)
+    assert r["max_hr_bpm"] == 150.0
+    hist = r["hr_hist_s"]
+    assert len(hist) == 256 and sum(hist) == pytest.approx(90.0)
+    assert (hist[100], hist[120], hist[140], hist[150], hist[90], hist[160]) == (20.0, 30.0, 30.0, 10.0, 0.0, 0.0)
+
+
+def test_workout_statistics_are_not_overwritten_by_samples(fixture_result):
+    # the fixture's run has WorkoutStatistics 148/171 and only one HeartRate record, 26 min before it
+    run = fixture_result.sessions.sort("start_utc").row(0, named=True)
+    assert (run["avg_hr_bpm"], run["max_hr_bpm"], run["hr_hist_s"]) == (148.0, 171.0, None)
