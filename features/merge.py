@@ -236,8 +236,10 @@ def merge_duplicate_sessions(
         number of athletes and sources.
     priority : sequence of str
         Source names, best first (see :func:`source_rank` for prefix
-        matching); sources not listed rank after all listed ones, in name
-        order. Default :data:`DEFAULT_SESSION_PRIORITY`.
+        matching); sources not listed rank after all listed ones. Between
+        equally ranked sources (two Garmin exports, two unlisted sources) the
+        earlier-starting row is kept, then the source name decides.
+        Default :data:`DEFAULT_SESSION_PRIORITY`.
     max_start_diff_s : float
         Largest start-time difference of one workout across sources [s].
         Must be >= 0. Default 300.
