@@ -294,3 +294,12 @@ def test_night_merge_properties(rows):
     assert (log["kept_source"] != log["dropped_source"]).all()
     key = list(SLEEP.key)
     assert kept.select(key).is_unique().all()
+
+
+def test_equal_rank_sources_keep_the_earlier_start():
+    # the Garmin activity CSV and the DI_CONNECT export are both the "garmin" family (rank 1)
+    df = sess(athlete_id=["a", "a"], source=["garmin_di_activities", "garmin_activities_csv"],
+              start_utc=[T0 + timedelta(seconds=1), T0], duration_s=[1800.0, 1800.0])
+    kept, log = merge_duplicate_sessions(df)
+    assert kept["source"].to_list() == ["garmin_activities_csv"]
+    assert log["dropped_source"].to_list() == ["garmin_di_activities"]
