@@ -158,6 +158,7 @@ class ScorerParams:
     weekly_jump_start_pct: float = _p(10.0, 0, 500, "week-over-week load change [%] where points start", "brief s2: 10 % rule [R18] (conservative default)")
     weekly_jump_high_pct: float = _p(30.0, 0, 500, "week-over-week load change [%] above which the cap applies", "brief s2: >30 % HR 1.59 [R17]")
     weekly_jump_points_at_high: float = _p(12.0, 0, 100, "points reached at weekly_jump_high_pct (linear from 0 at the start)", "brief s6 says 8; tuned")
+    weekly_jump_min_ratio: float = _p(1.0, 0, 3.0, "the jump scores only when this week's load exceeds this multiple of the chronic weekly load (0: always); a rebound after an easy week back to the usual volume is not a ramp", "added: Nielsen's >30 % [R17] is progression beyond the usual load; the week-over-week rule alone flags every return from a recovery week")
     weekly_jump_cap: float = _p(20.0, 0, 100, "weekly-jump points above weekly_jump_high_pct (also after an empty week)", "brief s6 says 12; tuned so a spike alone reaches high")
     # ---- monotony / strain (row d-1)
     monotony_flag: float = _p(2.0, 1.0, 10.0, "monotony above which monotony_flag_points apply", "brief s2: flag monotony > 2.0 [R19, R20]")
@@ -460,7 +461,10 @@ def weekly_jump(load: Mapping[str, Any] | None, load_wk_before: Mapping[str, Any
     ``weekly_jump_points_at_high`` at ``weekly_jump_high_pct``, the cap above
     it. When ``weekly_change_pct`` is null because the week before had no
     load (d-8 ``acute_7d_au`` == 0) and this week has load, the jump is
-    unbounded: cap (a return after a break).
+    unbounded: cap (a return after a break). A jump that only brings the
+    week back to the usual volume (``acute_7d_au <= weekly_jump_min_ratio x
+    chronic_28d_au``, e.g. after a recovery week) scores 0: it is not a
+    progression.
     """
     x = _num(load, "weekly_change_pct")
     if x is None:
@@ -479,6 +483,13 @@ def weekly_jump(load: Mapping[str, Any] | None, load_wk_before: Mapping[str, Any
         rule = f"weekly change {_fmt(x, 0)} % > {_fmt(p.weekly_jump_start_pct)} %"
     else:
         pts, rule = p.weekly_jump_cap, f"weekly change {_fmt(x, 0)} % > {_fmt(p.weekly_jump_high_pct)} %"
+    acute, chronic = _num(load, "acute_7d_au"), _num(load, "chronic_28d_au")
+    if (pts > 0 and p.weekly_jump_min_ratio > 0 and acute is not None and chronic is not None
+            and acute <= p.weekly_jump_min_ratio * chronic):
+        # a rebound from an easy week back to (or below) the usual volume is not a ramp
+        pts = 0.0
+        rule += (f", but this week's {_fmt(acute, 0)} AU is not above "
+                 f"{_fmt(p.weekly_jump_min_ratio)} x the 4-week average {_fmt(chronic, 0)} AU")
     return _with_rule(_make("weekly_jump", pts, p.weekly_jump_cap, x, ""), rule)
 
 

@@ -96,6 +96,21 @@ def test_rule_texts_format_round_numbers():
     assert comp(day, "hard_day_streak").rule == "10 hard days in a row >= 3: +8"
 
 
+def test_weekly_jump_back_to_usual_volume_is_not_a_ramp():
+    # +45 % after an easy week, but 1900 AU is below the 4-week average 2000 AU
+    c = comp(score_day(today(), {"weekly_change_pct": 45.0, "acute_7d_au": 1900.0, "chronic_28d_au": 2000.0}),
+             "weekly_jump")
+    assert c.points == 0.0 and c.has_data
+    assert c.rule == ("weekly change 45 % > 30 %, but this week's 1900 AU is not above 1 x the 4-week average "
+                      "2000 AU: +0")
+    # above the average it counts; the check can be switched off
+    assert comp(score_day(today(), {"weekly_change_pct": 45.0, "acute_7d_au": 2100.0, "chronic_28d_au": 2000.0}),
+                "weekly_jump").points == 20.0
+    off = ScorerParams(weekly_jump_min_ratio=0)
+    assert comp(score_day(today(), {"weekly_change_pct": 45.0, "acute_7d_au": 1900.0, "chronic_28d_au": 2000.0},
+                          params=off), "weekly_jump").points == 20.0
+
+
 def test_weekly_jump_after_an_empty_week_is_the_cap():
     # weekly_change_pct is null because d-8 had no load; this week has 1200 AU
     day = score_day(today(), {"weekly_change_pct": None, "acute_7d_au": 1200.0}, {"acute_7d_au": 0.0})
@@ -242,7 +257,7 @@ FULL_TODAY = dict(hrv_z=0.0, rhr_delta_bpm=0.0, rhr_z=0.0, sleep_7d_h=8.2, sleep
 
 def test_clear_load_spike_alone_reaches_high():
     # ACWR just above 1.5 (40.x) + weekly jump above 30 % (20) = 60.x -> high
-    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.51, "weekly_change_pct": 31.0})
+    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.51, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0})
     assert day.score == pytest.approx(60.3)  # 40 + 15 * 0.01 / 0.5 = 40.3; + 20
     assert day.band == "high"
     assert day.reasons[:2] == ("acwr_spike", "weekly_ramp")
@@ -250,7 +265,7 @@ def test_clear_load_spike_alone_reaches_high():
 
 def test_just_below_high():
     # ACWR 1.4975 -> 40 * 0.1975 / 0.2 = 39.5; + 20 = 59.5 -> moderate
-    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.4975, "weekly_change_pct": 31.0})
+    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.4975, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0})
     assert (day.score, day.band) == (59.5, "moderate")
 
 
@@ -280,7 +295,7 @@ def test_several_signals_push_higher_and_score_is_clipped_at_100():
 def test_reasons_ordered_by_points_ties_in_component_order():
     # sleep 8, monotony 8 (tie: monotony comes first in COMPONENTS), rhr 6, weekly 6 (tie: weekly first)
     t = {**FULL_TODAY, "sleep_7d_h": 7.5, "rhr_delta_bpm": 3.5}
-    day = score_day(today(**t), {**FULL_LOAD, "monotony": 2.7, "weekly_change_pct": 20.0})
+    day = score_day(today(**t), {**FULL_LOAD, "monotony": 2.7, "weekly_change_pct": 20.0, "acute_7d_au": 2300.0})
     assert day.reasons == ("monotony", "sleep_debt", "weekly_ramp", "rhr_elevated")
 
 
@@ -454,7 +469,7 @@ def test_params_are_frozen_and_documented():
 
 def test_tuned_params_change_the_score():
     p = P.replace(acwr_points_at_danger=15.0, acwr_cap=25.0, weekly_jump_points_at_high=8.0, weekly_jump_cap=12.0)
-    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.51, "weekly_change_pct": 31.0}, params=p)
+    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.51, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0}, params=p)
     # the brief's original caps: 15 + 10 * 0.01 / 0.5 = 15.2; + 12 = 27.2 -> low
     assert (day.score, day.band) == (27.2, "low")
 
