@@ -42,7 +42,10 @@ def head_text(head: bytes) -> str | None:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         if err.start < len(head) - 4:  # not just a multi-byte char cut by the 64 KiB head
-            return None
+            try:  # a CSV re-saved by Excel on Windows
+                return head.decode("cp1252")
+            except UnicodeDecodeError:
+                return None
         text = head[: err.start].decode("utf-8-sig", errors="strict")
     return text
 
@@ -67,12 +70,16 @@ def header_fields(head: bytes) -> list[str] | None:
     return [c.strip() for c in row]
 
 
-def open_csv(path: Path, display: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+def open_csv(
+    path: Path, display: str, notes: list[str] | None = None
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Header (stripped) and an iterator of ``(line_number, row dict)``.
 
     Line numbers are 1-based physical lines where the record starts. Rows with
     more cells than the header raise :class:`ConnectorError`; short rows are
-    padded with empty strings (vendors drop trailing empty cells).
+    padded with empty strings (vendors drop trailing empty cells). Text that
+    is not UTF-8 but valid Windows-1252 (an export re-saved by Excel) is read
+    as such, with a note appended to ``notes``.
     """
     try:
         raw = path.read_bytes()
@@ -84,8 +91,13 @@ def open_csv(path: Path, display: str) -> tuple[list[str], Iterator[tuple[int, d
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise ConnectorError(display, f"not UTF-8 text: {err.reason}", line=line, offset=err.start) from err
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            line = raw[: err.start].count(b"\n") + 1
+            raise ConnectorError(display, f"not UTF-8 text: {err.reason}", line=line, offset=err.start) from err
+        if notes is not None:
+            notes.append("not UTF-8: read as Windows-1252 (a file re-saved by Excel?)")
     first = text.split("\n", 1)[0]
     delim = sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)

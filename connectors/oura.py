@@ -326,7 +326,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         fmt = f"oura_{kind}_json"
         records = recs
     else:
-        header, rows = open_csv(path, display)
+        header, rows = open_csv(path, display, notes)
         kind = kind_of(set(header), text)
         if kind is None:
             raise ConnectorError(display, "not an Oura export: expected the trends CSV header (date, Total Sleep "

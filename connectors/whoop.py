@@ -205,7 +205,8 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         A row with an impossible value, unless ``ctx.on_bad_row`` is ``skip``.
     """
     display = display_name(path, ctx)
-    header, rows = open_csv(path, display)
+    enc_notes: list[str] = []
+    header, rows = open_csv(path, display, enc_notes)
     kind = kind_of_header(header)
     if kind is None:
         raise ConnectorError(display, "not a WHOOP export: expected a header with "
@@ -259,7 +260,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         sleep=_frame(sleeps, SLEEP),
         wellness=_dedupe_days(_frame(wellness, WELLNESS)),
     )
-    for n in sorted(notes):
+    for n in enc_notes + sorted(notes):
         result.warn(n)
     return bad.finish(result)
 

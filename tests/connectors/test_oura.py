@@ -233,3 +233,14 @@ def test_other_oura_files_are_recognised_without_rows(tmp_path):
     p = tmp_path / "x.csv"
     p.write_text("timestamp;bpm;source\n2024-05-02T03:00:00+00:00;61;rest\n")
     assert oura.read(p, CTX).format == "oura_other_csv"
+
+
+def test_trends_csv_resaved_by_excel_in_cp1252(tmp_path):
+    p = tmp_path / "trends.csv"
+    p.write_bytes(TRENDS.read_text(encoding="utf-8").encode("cp1252"))  # "°C" becomes the single byte 0xB0
+    with pytest.raises(UnicodeDecodeError):
+        p.read_bytes().decode("utf-8")
+    assert oura.detect(p, p.read_bytes())
+    res = oura.read(p, CTX)
+    assert res.sleep.drop("source_file").equals(oura.read(TRENDS, CTX).sleep.drop("source_file"))
+    assert any("Windows-1252" in w for w in res.warnings)
