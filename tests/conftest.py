@@ -26,3 +26,17 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def sample_data_dir() -> Path:
     return SAMPLE_DATA
+
+
+@pytest.fixture(scope="session")
+def prefect_api_url():
+    """One Prefect test harness (temporary SQLite API server) for the session; its API URL.
+
+    Subprocesses given ``PREFECT_API_URL`` use this server instead of each
+    starting an ephemeral one (10-15 s each on 2 cores).
+    """
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield PREFECT_API_URL.value()

@@ -1,0 +1,144 @@
+"""Crash safety: SIGKILL the nightly run at random moments, 20 times.
+
+Each trial starts ``strainwatch run`` (the real nightly Prefect flow, talking
+to one shared test API server) on a fresh store, kills its whole process
+group after a random delay spread over the length of an uninterrupted run
+(so kills land in ingest, features, scoring, report writing and alert
+sending), then checks that
+
+* every table of the store is readable,
+* the next run completes,
+* its tables equal those of an uninterrupted run, and
+* every alert reached the webhook exactly once (none twice, none lost).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from pipelines.store import Store
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+ATHLETES = ("ben", "carla", "gus", "hana")  # generic CSV and FIT; carla and gus raise alerts
+TABLES = ("sessions", "sleep", "wellness", "daily", "features", "scores")
+CLI = [sys.executable, "-c", "from pipelines.cli import main; main()"]
+TRIALS = 20
+
+
+class Sink:
+    """A JSON webhook on 127.0.0.1 that records (path, title) of every POST."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                sink.received.append((self.path, json.loads(body).get("title", "")))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def titles(self, path: str) -> Counter:
+        return Counter(t for p, t in self.received if p == path)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str):
+    work = tmp_path_factory.mktemp("crash")
+    inputs = work / "inputs"
+    for a in ATHLETES:
+        shutil.copytree(REPO / "sample_data" / "inputs" / a, inputs / a)
+    sink = Sink()
+    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    yield work, inputs, sink, env
+    sink.httpd.shutdown()
+
+
+def config(work: Path, inputs: Path, store: Path, port: int, hook: str) -> Path:
+    p = work / f"{store.name}.toml"
+    athletes = "".join(
+        f'[[athletes]]\nid = "{a}"\nalert_urls = ["json://127.0.0.1:{port}/{hook}"]\n' for a in ATHLETES)
+    p.write_text(textwrap.dedent(f"""
+        [team]
+        timezone = "Europe/Berlin"
+        [store]
+        path = "{store}"
+        [inputs]
+        folders = ["{inputs}"]
+        [alerts]
+        dry_run = false
+    """) + athletes)
+    return p
+
+
+def start(cfg: Path, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(CLI + ["run", "--config", str(cfg), "--as-of", "2026-11-15"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def snapshot(store: Path) -> dict:
+    st = Store(store)
+    return {t: st.read_table(t) for t in TABLES}
+
+
+def test_sigkill_at_random_points(setup) -> None:
+    work, inputs, sink, env = setup
+    ref_store = work / "ref"
+    t0 = time.monotonic()
+    proc = start(config(work, inputs, ref_store, sink.port, "ref"), env)
+    out, _ = proc.communicate(timeout=600)
+    full_s = time.monotonic() - t0
+    assert proc.returncode == 0, out
+    reference = snapshot(ref_store)
+    expected_alerts = sink.titles("/ref")
+    assert expected_alerts and max(expected_alerts.values()) == 1, expected_alerts
+    assert (ref_store / "reports").is_dir()
+
+    rng = random.Random(1115)
+    delays = sorted(rng.uniform(0.3, full_s * 0.98) for _ in range(TRIALS))
+    for i, delay in enumerate(delays):
+        store = work / f"t{i:02d}"
+        hook = f"t{i:02d}"
+        cfg = config(work, inputs, store, sink.port, hook)
+        proc = start(cfg, env)
+        time.sleep(delay)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate(timeout=60)
+        # the store is readable whatever the moment of the kill
+        snapshot(store)
+        rerun = start(cfg, env)
+        out, _ = rerun.communicate(timeout=600)
+        assert rerun.returncode == 0, f"trial {i} (killed after {delay:.1f} s): {out}"
+        after = snapshot(store)
+        for t in TABLES:
+            assert after[t].equals(reference[t]), f"trial {i} (killed after {delay:.1f} s): table {t} differs"
+        got = sink.titles("/" + hook)
+        assert got == expected_alerts, f"trial {i} (killed after {delay:.1f} s): alerts {got} != {expected_alerts}"
