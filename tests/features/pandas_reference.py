@@ -9,8 +9,9 @@ column definitions, without sharing any code with :mod:`features.compute`
 
 Independent choices on purpose:
 
-* windows are pandas rolling sums/means/stds with ``min_periods`` (a running
-  Kahan sum), not shifted block sums;
+* load windows are numpy sums, means and sample SDs over
+  ``sliding_window_view`` windows; the other windows are pandas rolling
+  sums/means/stds with ``min_periods`` (running sums); never shifted block sums;
 * CTL and ATL use a pandas EWM seeded with the first load and then remove the
   seed's contribution: ``x_d = E_d - (1 - k)^(i+1) L_0`` (equal to the
   recursion from 0);
@@ -82,12 +83,23 @@ def reference_features(
     def gshift(s: pd.Series, k: int) -> pd.Series:
         return s.groupby(key, sort=False).shift(k)
 
+    def full_window(s: pd.Series, w: int, func) -> pd.Series:
+        """func over each complete window of w days (NaN when a value is missing or
+        the athlete has fewer than w days): numpy's own sum/mean/std of the window
+        values, so an all-zero week is exactly 0 (no running-sum residue)."""
+        vals = s.to_numpy(dtype=float)
+        res = np.full(len(vals), np.nan)
+        if len(vals) >= w:
+            res[w - 1:] = func(np.lib.stride_tricks.sliding_window_view(vals, w))
+        return pd.Series(res, index=s.index).where(i >= w - 1)
+
     L = d["load_au"]
     out = pd.DataFrame({"athlete_id": d["athlete_id"], "date": d["date"].dt.date, "load_au": L})
-    out["acute_7d_au"] = roll(L, acute, "sum", acute)
-    out["chronic_28d_au"] = roll(L, chronic, "sum", chronic) / (chronic / acute)
+    wsum = lambda v: v.sum(axis=1)  # noqa: E731
+    out["acute_7d_au"] = full_window(L, acute, wsum)
+    out["chronic_28d_au"] = full_window(L, chronic, wsum) / (chronic / acute)
     warm = i >= chronic - 1
-    unc = gshift(roll(L, chronic - acute, "sum", chronic - acute), acute) / ((chronic - acute) / acute)
+    unc = gshift(full_window(L, chronic - acute, wsum), acute) / ((chronic - acute) / acute)
     out["acwr"] = (out["acute_7d_au"] / out["chronic_28d_au"]).where(warm & (out["chronic_28d_au"] > 0))
     out["acwr_uncoupled"] = (out["acute_7d_au"] / unc).where(warm & (unc > 0))
 
@@ -98,8 +110,8 @@ def reference_features(
     prev = gshift(out["acute_7d_au"], acute)
     out["weekly_change_pct"] = (100.0 * (out["acute_7d_au"] / prev - 1.0)).where(prev > 0)
 
-    m = roll(L, acute, "mean", acute)
-    sd = roll(L, acute, "std", acute)
+    m = full_window(L, acute, lambda v: v.mean(axis=1))
+    sd = full_window(L, acute, lambda v: v.std(axis=1, ddof=1))
     mono = pd.Series(np.nan, index=d.index)
     ok = m.notna() & sd.notna()
     pos_sd = ok & (sd > 0)
