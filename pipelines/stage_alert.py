@@ -325,15 +325,18 @@ def run_alerts(
     for al in alerts:
         queue.append((al.alert_id, dict(recipient=al.athlete_id, athlete_id=al.athlete_id, day=al.day.isoformat(),
                                          rule=al.rule, as_of=as_of.isoformat(), title=al.title, body=al.body)))
-    digest = coach_digest(alerts, as_of=as_of, team_name=team_name) if ch.coach else None
-    if digest:
-        queue.append((alert_id(COACH, as_of, "digest"), dict(recipient=COACH, athlete_id=None, day=as_of.isoformat(),
-                                                             rule="digest", as_of=as_of.isoformat(),
-                                                             title=digest[0], body=digest[1])))
+
+    def digest_entry(new_ids: set[str]) -> tuple[str, dict] | None:
+        d = coach_digest(alerts, as_of=as_of, team_name=team_name, new_ids=new_ids) if ch.coach else None
+        if d is None:
+            return None
+        return (alert_id(COACH, as_of, "digest"), dict(recipient=COACH, athlete_id=None, day=as_of.isoformat(),
+                                                       rule="digest", as_of=as_of.isoformat(), title=d[0], body=d[1]))
+
     summary.lines.append(f"alerts for {as_of.isoformat()}: {len(alerts)} fire"
-                         + (f" (+ coach digest)" if digest else ""))
+                         + (" (+ coach digest)" if alerts and ch.coach else ""))
     if dry_run:
-        _dry_run(store, ch, queue, summary, as_of, max_attempts, max_age_days)
+        _dry_run(store, ch, queue, summary, as_of, max_attempts, max_age_days, digest_entry)
         return summary
 
     with store.lock():
@@ -341,7 +344,8 @@ def run_alerts(
         try:
             box = Outbox(con)
             fresh = set()
-            for aid, row in queue:
+
+            def put(aid: str, row: dict) -> None:
                 if box.enqueue(aid, **row):
                     fresh.add(aid)
                 else:
@@ -349,6 +353,12 @@ def run_alerts(
                     if prev is not None and prev.status == "sent":
                         summary.already_sent += 1
                         summary.lines.append(f"already sent: {row['rule']} {row['recipient']} (key day {row['day']})")
+
+            for aid, row in queue:
+                put(aid, row)
+            dig = digest_entry(set(fresh))
+            if dig is not None:
+                put(*dig)
             summary.new = len(fresh)
             for row in box.due(max_attempts):
                 age = (as_of - date.fromisoformat(row.as_of)).days
@@ -421,7 +431,7 @@ def _deliver(box: Outbox, row, ch: ChannelConfig, send: Sender, environ, summary
 
 
 def _dry_run(store: Store, ch: ChannelConfig, queue, summary: AlertRunSummary, as_of: date,
-             max_attempts: int, max_age_days: int) -> None:
+             max_attempts: int, max_age_days: int, digest_entry) -> None:
     con = _open_ro(store)
     try:
         box_rows = {}
@@ -437,6 +447,9 @@ def _dry_run(store: Store, ch: ChannelConfig, queue, summary: AlertRunSummary, a
     finally:
         if con is not None:
             con.close()
+    dig = digest_entry({aid for aid, _ in queue if aid not in box_rows})
+    if dig is not None:
+        queue = [*queue, dig]
     seen = set()
     for aid, row in queue:
         seen.add(aid)

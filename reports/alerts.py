@@ -336,18 +336,38 @@ def alerts_for_day(
     return out
 
 
-def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None = None) -> tuple[str, str] | None:
-    """Title and body of the coach's digest of all ``alerts`` of the night; None when there are none."""
+def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None = None,
+                 new_ids: Iterable[str] | None = None) -> tuple[str, str] | None:
+    """Title and body of the coach's digest of all ``alerts`` of the night.
+
+    Parameters
+    ----------
+    alerts : sequence of Alert
+        What :func:`alerts_for_day` returned for ``as_of`` (new and ongoing episodes).
+    new_ids : iterable of str, optional
+        ``alert_id`` of the alerts not sent before; those are marked ``NEW`` and
+        the others ``ongoing``. None: no marks.
+
+    Returns
+    -------
+    (str, str) or None
+        None when there are no alerts.
+    """
     if not alerts:
         return None
+    new = set(new_ids) if new_ids is not None else None
     counts = {r: sum(1 for a in alerts if a.rule == r) for r in RULES}
     words = {"red_flag": "red flag", "high_band": "high", "moderate_streak": "moderate 3+ days"}
     parts = ", ".join(f"{n} {words[r]}" for r, n in counts.items() if n)
+    if new is not None:
+        n_new = sum(1 for a in alerts if a.alert_id in new)
+        parts += f"; {n_new} new"
     team = f"{team_name}: " if team_name else ""
     title = f"strainwatch: {team}{len(alerts)} alert{'s' if len(alerts) != 1 else ''} for {as_of.isoformat()} ({parts})"
     lines = [f"strainwatch coach digest {team}for {_dl(as_of)}: {len(alerts)} alert(s) ({parts}).", ""]
     for al in alerts:
-        lines.append(f"* {al.summary}")
+        mark = "" if new is None else ("NEW " if al.alert_id in new else "ongoing ")
+        lines.append(f"* {mark}{al.summary}")
         if al.details.get("reasons"):
             lines.append(f"  why: {'; '.join(al.details['reasons'])}")
         if al.rule == "red_flag":

@@ -133,14 +133,22 @@ def test_deliver_content_and_never_twice(store, hook, smtp):
     assert "Go to an emergency department now" in text
     # the coach digest lists both
     d = by_path["/coach"]
-    assert d["title"] == "strainwatch: 2 alerts for 2026-04-10 (1 red flag, 1 moderate 3+ days)"
-    assert "* a02: RED FLAG" in d["message"] and "* Alice: MODERATE band 4 days in a row" in d["message"]
+    assert d["title"] == "strainwatch: 2 alerts for 2026-04-10 (1 red flag, 1 moderate 3+ days; 2 new)"
+    assert "* NEW a02: RED FLAG" in d["message"] and "* NEW Alice: MODERATE band 4 days in a row" in d["message"]
 
     # re-run the same night, and the next night (same episodes): nothing new is sent
     s2 = run_alerts(store, as_of=AS_OF, channels=channels, names={"a01": "Alice"})
     assert (s2.new, s2.sent, s2.already_sent) == (0, 0, 3)
     assert len(hook.received) == 2 and len(smtp.messages) == 1
     assert [r[3] for r in outbox(store)] == ["sent"] * 3
+
+    # the next night: same episodes (no athlete message), the coach digest marks them ongoing
+    s3 = run_alerts(store, as_of=date(2026, 4, 11), channels=channels, names={"a01": "Alice"})
+    assert (s3.fired, s3.new, s3.sent, s3.already_sent) == (2, 1, 1, 2), s3.lines
+    d2 = hook.received[-1]
+    assert hook.paths[-1] == "/coach" and d2["title"].endswith("(1 red flag, 1 moderate 3+ days; 0 new)")
+    assert "* ongoing Alice: MODERATE band 5 days in a row" in d2["message"]
+    assert len(smtp.messages) == 1
 
 
 def test_failed_delivery_is_retried_next_run_and_secret_never_printed(store, monkeypatch):

@@ -136,3 +136,11 @@ def test_red_flag_of_a_missed_night_is_still_alerted_once():
     assert fired(f, s, 2, red_flag_lookback_days=1) == []
     (al,) = alerts_for_day(f, s, as_of=day(3))
     assert "A red-flag symptom was reported on Thu 2 Apr 2026." in al.body
+
+
+def test_coach_digest_marks_new_and_ongoing():
+    f, s = make({"a": ["high", "high"], "b": ["moderate", "moderate", "moderate"]})
+    al = alerts_for_day(f, s, as_of=day(1)) + alerts_for_day(f, s, as_of=day(2))
+    title, body = coach_digest(al, as_of=day(2), new_ids={al[1].alert_id})
+    assert title.endswith("(1 high, 1 moderate 3+ days; 1 new)")
+    assert "* ongoing a: HIGH band" in body and "* NEW b: MODERATE band 3 days in a row" in body
