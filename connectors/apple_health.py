@@ -47,9 +47,12 @@ What is read
   rate (:func:`_add_workout_heart_rate`, a second byte-level pass).
 
 Dates look like ``2018-11-30 06:13:30 +0100``. Apple writes every date with the
-phone's offset *at export time*, so for records without ``HKTimeZone`` the
-local date of a trip abroad may be off by the time difference; this is a
-limitation of the export.
+phone's offset *at export time* (an export made in summer writes winter dates
+with the summer offset), so local dates are computed, in this order, in the
+record's ``HKTimeZone`` metadata, in the athlete's zone (``ReadContext.tz``,
+``--tz``) or else in the written offset. A resting-HR record spans the whole
+day and is dated by its midpoint, so a one- or two-hour offset error never
+moves it to another day.
 
 Sleep rule (overlapping sources are never double-counted)
 --------------------------------------------------------
@@ -311,8 +314,9 @@ class _Handler:
     callback is switched on only while a Workout or a sleep Record is open (its children,
     MetadataEntry and WorkoutStatistics, belong to it)."""
 
-    def __init__(self, display: str, bad: BadRows, parser) -> None:
+    def __init__(self, display: str, bad: BadRows, parser, home_tz: tzinfo | None = None) -> None:
         self.display = display
+        self.home_tz = home_tz  # the athlete's zone (--tz), used where no HKTimeZone is given
         self.bad = bad
         self.p = parser
         self.root: str | None = None
@@ -380,6 +384,9 @@ class _Handler:
             except BadRowError as err:
                 self.bad.handle(err)
 
+    def _local(self, dt: datetime) -> datetime:
+        return dt.astimezone(self.home_tz) if self.home_tz is not None else dt
+
     # -- records -------------------------------------------------------------
     def _quantity(self, t: str, a: dict[str, str], line: int) -> None:
         try:
@@ -391,14 +398,18 @@ class _Handler:
                                       line=line, column="unit")
                 v = _float(a.get("value"), self.display, line, "value", 20, 200)
                 if v is not None:
-                    self.rhr[start.date()].append(v)
+                    # the day's RHR record spans the day (00:0x -> 2x:xx): its midpoint is on the right
+                    # date even when the written offset is an hour or two off (export-time offset)
+                    end = _parse_date(a.get("endDate"), self.display, line, "endDate") if a.get("endDate") else start
+                    mid = start + (end - start) / 2 if end >= start else start
+                    self.rhr[self._local(mid).date()].append(v)
             else:
                 if unit != "ms":
                     raise BadRowError(self.display, f"HRV SDNN unit {unit!r}, expected 'ms'", line=line,
                                       column="unit")
                 v = _float(a.get("value"), self.display, line, "value", 1, 1000)
                 if v is not None:
-                    self.sdnn[start.date()].append(v)
+                    self.sdnn[self._local(start).date()].append(v)
         except BadRowError as err:
             self.bad.handle(err)
 
@@ -413,7 +424,8 @@ class _Handler:
             raise BadRowError(self.display, f"sleep interval {start} -> {end} is negative or longer than 24 h",
                               line=line, column="endDate")
         if end > start:
-            self.intervals.append(_Interval(start, end, kind, a.get("sourceName", ""), _zone(meta.get("HKTimeZone"))))
+            self.intervals.append(_Interval(start, end, kind, a.get("sourceName", ""),
+                                            _zone(meta.get("HKTimeZone")) or self.home_tz))
 
     def _workout_row(self, w: _Workout) -> dict:
         a, line, d = w.attrs, w.line, self.display
@@ -449,7 +461,7 @@ class _Handler:
         if distance is not None and distance > 1e6:
             raise BadRowError(d, f"distance {distance:g} m is implausible", line=line, column="totalDistance")
 
-        tz = _zone(w.meta.get("HKTimeZone"))
+        tz = _zone(w.meta.get("HKTimeZone")) or self.home_tz
         local = start.astimezone(tz) if tz is not None else start
         t = a.get("workoutActivityType", "")
         short = t.removeprefix("HKWorkoutActivityType")
@@ -512,7 +524,12 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                              "named after the athlete or pass --athlete")
     bad = BadRows(ctx)
     p = expat.ParserCreate()
-    h = _Handler(display, bad, p)
+    home_tz = None
+    if ctx.tz:
+        home_tz = _zone(ctx.tz)
+        if home_tz is None:
+            raise ConnectorError(display, f"unknown time zone {ctx.tz!r}: expected an IANA name like 'Europe/Paris'")
+    h = _Handler(display, bad, p, home_tz)
 
     def forbid_entity(name, is_param, value, base, system_id, public_id, notation):
         kind = "external" if system_id or public_id else "internal"

@@ -365,3 +365,36 @@ def test_workout_statistics_are_not_overwritten_by_samples(fixture_result):
     # the fixture's run has WorkoutStatistics 148/171 and only one HeartRate record, 26 min before it
     run = fixture_result.sessions.sort("start_utc").row(0, named=True)
     assert (run["avg_hr_bpm"], run["max_hr_bpm"], run["hr_hist_s"]) == (148.0, 171.0, None)
+
+
+SUMMER_IN_A_WINTER_EXPORT = """<HealthData locale="fr_FR">
+ <ExportDate value="2025-01-10 09:00:00 +0100"/>
+ <Record type="HKQuantityTypeIdentifierRestingHeartRate" sourceName="Watch" unit="count/min"
+  startDate="2024-07-09 23:02:00 +0100" endDate="2024-07-10 21:58:00 +0100" value="48"/>
+ <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="Watch" unit="ms"
+  startDate="2024-07-09 23:30:00 +0100" endDate="2024-07-09 23:31:00 +0100" value="66"/>
+ <Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="30" durationUnit="min" sourceName="Watch"
+  startDate="2024-07-09 23:40:00 +0100" endDate="2024-07-10 00:10:00 +0100"/>
+</HealthData>
+"""
+
+
+def test_export_time_offset_and_athlete_zone(tmp_path):
+    # exported in January (+0100) in Paris; the July records were made at 00:02, 00:30 and 00:40 CEST (+0200)
+    # on 10 July but are written one hour earlier, on 9 July.
+    p = tmp_path / "export.xml"
+    p.write_text(SUMMER_IN_A_WINTER_EXPORT)
+    plain = apple_health.read(p, CTX)
+    # the RHR record is dated by its midpoint (10:30 on the 10th) even without a zone
+    assert plain.wellness.filter(pl.col("rhr_bpm").is_not_null())["date"].to_list() == [date(2024, 7, 10)]
+    # without --tz the SDNN reading and the workout fall on the written date (9 July)
+    assert plain.wellness.filter(pl.col("hrv_sdnn_ms").is_not_null())["date"].to_list() == [date(2024, 7, 9)]
+    assert plain.sessions["local_date"].to_list() == [date(2024, 7, 9)]
+    paris = apple_health.read(p, ReadContext(athlete_id="lea", tz="Europe/Paris"))
+    w = paris.wellness.sort("date")
+    assert w.select("date", "rhr_bpm", "hrv_sdnn_ms").rows() == [(date(2024, 7, 10), 48.0, 66.0)]
+    s = paris.sessions.row(0, named=True)
+    # 23:40 +0100 = 22:40 UTC = 00:40 CEST on 10 July
+    assert (s["start_utc"], s["local_date"], s["local_offset_s"]) == (Z(2024, 7, 9, 22, 40), date(2024, 7, 10), 7200)
+    with pytest.raises(ConnectorError, match="unknown time zone 'Mars/Olympus'"):
+        apple_health.read(p, ReadContext(athlete_id="lea", tz="Mars/Olympus"))
