@@ -95,6 +95,8 @@ __all__ = [
 BUNDLE_FORMAT = "strainwatch-model"
 BUNDLE_FORMAT_VERSION = 1
 MIN_EPV = 10.0
+#: Fewer distinct onsets than this: refuse to train at all.
+MIN_ONSETS_TO_TRAIN = 5
 
 #: Model input columns, in order.
 FEATURE_COLUMNS: tuple[str, ...] = (
@@ -482,7 +484,8 @@ def _count_onsets(ds: pl.DataFrame) -> int:
 def _epv_warning(n_events: int, n_features: int) -> str | None:
     epv = n_events / max(1, n_features)
     if epv < MIN_EPV:
-        return (f"only {n_events} events for {n_features} features (EPV {epv:.1f} < {MIN_EPV:g}): "
+        return (f"only {n_events} event{'s' if n_events != 1 else ''} (episode onsets) for {n_features} features "
+                f"(EPV {epv:.1f} < {MIN_EPV:g}): "
                 "too few for a reliable model; treat its output as exploratory and prefer the rule score")
     return None
 
@@ -607,6 +610,12 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
     if ds.is_empty():
         raise ModelError("no labelled days: the model needs back_pain_0_10 reports (a pain log)")
     X, y, groups, dates = _xy(ds)
+    n_onsets = _count_onsets(ds)
+    if n_onsets < MIN_ONSETS_TO_TRAIN:
+        raise ModelError(
+            f"only {n_onsets} back-pain episode onset{'s' if n_onsets != 1 else ''} in {len(y)} labelled days of "
+            f"{len(np.unique(groups))} athletes: too few to train a model (at least {MIN_ONSETS_TO_TRAIN}; "
+            f"about {int(MIN_EPV * len(FEATURE_COLUMNS))} for a reliable one). Keep using the rule score.")
     model = _fit_calibrated(kind, X, y, groups, dates, lp.horizon_d, seed)
     p = model.predict_proba(X)[:, 1]
     thresholds = {"moderate": float(np.quantile(p, 1 - alert_budget_moderate)),
@@ -618,7 +627,6 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
     import sklearn
 
     warns = []
-    n_onsets = _count_onsets(ds)
     w = _epv_warning(n_onsets, len(FEATURE_COLUMNS))
     if w:
         warns.append(w)
@@ -805,6 +813,9 @@ def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] 
             rank = np.concatenate(ranks) if k == "rules" else None
             rep.metrics.append({"scheme": scheme, "model": k, **_metrics(yy, p, rank)})
             rep.calibration[f"{scheme}/{k}"] = _calibration_table(yy, p)
+    if not rep.metrics:
+        rep.warnings.append("no validation fold could be evaluated (every training fold lacked onsets): "
+                            "not enough labelled episodes to judge a model; keep using the rule score")
     return rep
 
 

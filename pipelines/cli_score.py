@@ -161,7 +161,10 @@ def register(app: typer.Typer) -> None:
         store: Optional[Path] = StoreOpt,
         config: Optional[Path] = ConfigOpt,
     ) -> None:
-        """Validate by athlete and forward in time: PR-AUC, ROC-AUC, Brier, calibration vs the rule score and intercept-only."""
+        """Validate by athlete and forward in time: PR-AUC, ROC-AUC, Brier, calibration vs the rule score and intercept-only.
+
+        Exit code 1 when no fold could be evaluated (too few labelled episodes).
+        """
         from models.learned import LabelParams, ModelError, evaluate
 
         from pipelines.store import Store
@@ -188,5 +191,7 @@ def register(app: typer.Typer) -> None:
             json_out.parent.mkdir(parents=True, exist_ok=True)
             json_out.write_text(json.dumps(rep.to_dict(), indent=2), encoding="utf-8")
             typer.echo(f"wrote {json_out}")
+        if not rep.metrics:
+            raise typer.Exit(1)
 
     app.add_typer(model_app, name="model")

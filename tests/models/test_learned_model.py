@@ -178,9 +178,22 @@ def test_no_signal_gives_no_skill(null_team):
 # ------------------------------------------------------------------ honesty
 def test_few_events_warn_about_epv():
     small = synth.to_features(synth.labelled_team(n_athletes=4, days=200, seed=3), reference=True)
-    with pytest.warns(UserWarning, match=r"events for 13 features \(EPV .* < 10\)"):
+    with pytest.warns(UserWarning, match=r"events \(episode onsets\) for 13 features \(EPV .* < 10\)"):
         b = learned.train_model(small, as_of=AS_OF)
     assert b.warnings and b.epv < 10
+
+
+def test_too_few_onsets_is_a_clear_error():
+    pain = [0.0] * 120
+    pain[100] = 5.0
+    f = pain_frame(pain)
+    with pytest.raises(ModelError, match=r"only 1 back-pain episode onset in \d+ labelled days of 1 athletes: too few"):
+        learned.train_model(f, as_of=AS_OF)
+    # one athlete (no by-athlete folds), the only onset after every forward training fold
+    with pytest.warns(UserWarning, match="EPV"):
+        rep = learned.evaluate(f, as_of=AS_OF, kinds=("logistic",), n_splits=3)
+    assert rep.metrics == [] and "no validation fold could be evaluated" in rep.warnings[-1]
+    assert any("by-athlete validation skipped" in w for w in rep.warnings)
 
 
 def test_no_labels_is_a_clear_error():
