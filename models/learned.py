@@ -698,6 +698,8 @@ class EvaluationReport:
         ]
         for w in self.warnings:
             lines.append(f"WARNING: {w}")
+        if not self.metrics:
+            return "\n".join(lines)
         lines.append("")
         lines.append(f"{'scheme':<11} {'model':<10} {'PR-AUC':>7} {'ROC-AUC':>8} {'Brier':>7} {'n':>7} {'events':>7}")
         for r in self.metrics:
