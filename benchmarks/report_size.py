@@ -92,8 +92,11 @@ def sample(docs: bool) -> None:
         t3 = time.perf_counter()
         print(f"sample team: ingest {t1 - t0:.1f} s, features+scores {t2 - t1:.1f} s, report {t3 - t2:.2f} s; "
               f"report {r.bytes:,d} bytes for {r.athletes} athletes")
-        s = run_alerts(st, as_of=AS_OF, channels={}, dry_run=True, names=cfg.names(), team_name=cfg.team.name)
-        print(f"alerts of {AS_OF}: {s.fired} fire: " + ", ".join(m["rule"] + " " + m["recipient"] for m in s.messages))
+        # dry run with a placeholder coach address, so the digest text is produced too (nothing is sent)
+        s = run_alerts(st, as_of=AS_OF, channels={"coach": ["mailto://localhost?to=coach@example.org"]},
+                       dry_run=True, names=cfg.names(), team_name=cfg.team.name)
+        print(f"alerts of {AS_OF}: {s.fired} fire: " + ", ".join(m["rule"] + " " + m["recipient"] for m in s.messages
+                                                                 if m["rule"] != "digest"))
         if docs:
             _docs(out, s)
 
@@ -125,10 +128,11 @@ def _docs(report: Path, summary) -> None:
         "# Regenerate with: python benchmarks/report_size.py --sample --docs",
         "",
     ]
-    for rule in ("high_band", "red_flag", "moderate_streak"):
+    for rule in ("high_band", "red_flag", "moderate_streak", "digest"):
         m = by_rule.get(rule)
         if m:
-            parts += [f"=== {rule} ===", f"Title: {m['title']}", "", m["body"], ""]
+            head = "coach digest" if rule == "digest" else f"{rule} (to the athlete)"
+            parts += [f"=== {head} ===", f"Title: {m['title']}", "", m["body"], ""]
     (d / "alerts-example.txt").write_text("\n".join(parts), encoding="utf-8")
     print(f"wrote {d}/report-screenshot.png, report-athlete-screenshot.png, report-screenshot-phone.png, alerts-example.txt")
 

@@ -191,7 +191,7 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
     if rule == "red_flag":
         headline = f"Red flag reported by {name}: see a clinician"
         what = f"A red-flag symptom was reported on {_dl(seen_on or as_of)}."
-        summary = f"{name}: RED FLAG reported {_dl(day)} - see a clinician"
+        summary = f"{name}: RED FLAG reported (since {_dl(day)}) - see a clinician"
     elif rule == "high_band":
         headline = f"High strain risk for {name}: deload suggested"
         since = "entered today" if day == as_of else f"since {_dl(day)} ({run_days} days)"
@@ -364,7 +364,8 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
         parts += f"; {n_new} new"
     team = f"{team_name}: " if team_name else ""
     title = f"strainwatch: {team}{len(alerts)} alert{'s' if len(alerts) != 1 else ''} for {as_of.isoformat()} ({parts})"
-    lines = [f"strainwatch coach digest {team}for {_dl(as_of)}: {len(alerts)} alert(s) ({parts}).", ""]
+    lines = [f"strainwatch coach digest{' for ' + team_name if team_name else ''}, {_dl(as_of)}: "
+             f"{len(alerts)} alert(s) ({parts}).", ""]
     for al in alerts:
         mark = "" if new is None else ("NEW " if al.alert_id in new else "ongoing ")
         lines.append(f"* {mark}{al.summary}")
