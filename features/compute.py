@@ -286,7 +286,23 @@ def _work_frame(daily: pl.DataFrame, starts: dict[str, date], as_of: date, h: in
     return work, ath
 
 
-def _states(work: pl.DataFrame, ath: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+def _with_start(previous: pl.DataFrame, ath: pl.DataFrame) -> pl.DataFrame:
+    """Stored FEATURES rows of the athletes in ``ath``, with their ``_g`` and start ``s``."""
+    ids = ath["athlete_id"].to_list()
+    a = pl.col("athlete_id")
+    return previous.filter(a.is_in(ids)).with_columns(
+        a.replace_strict(ids, ath["_g"].to_list(), return_dtype=pl.Int32).alias("_g"),
+        a.replace_strict(ids, ath["s"].to_list(), return_dtype=pl.Date).alias("s"),
+    )
+
+
+def _sort_key(athlete: pl.Expr, ids: list[str]) -> pl.Expr:
+    """Int64 key ordering rows by athlete (position in the sorted ``ids``) then date."""
+    rank = athlete.replace_strict(ids, list(range(len(ids))), return_dtype=pl.Int64)
+    return rank * (1 << 32) + pl.col("date").cast(pl.Int32).cast(pl.Int64)
+
+
+def _states(work: pl.DataFrame, ath: pl.DataFrame, previous: pl.DataFrame | None, h: int) -> pl.DataFrame:
     """Add the state columns: ``_st_*`` on rel = -1 and ``_hist_ctl`` on rel < 0."""
     if previous is None or previous.is_empty():
         return work.with_columns(
@@ -298,8 +314,8 @@ def _states(work: pl.DataFrame, ath: pl.DataFrame, previous: pl.DataFrame | None
             pl.lit(0, pl.Int64).alias("_st_pain"),
             pl.lit(None, pl.Float64).alias("_hist_ctl"),
         )
-    prev = previous.join(ath.select("athlete_id", "_g", "s", "first"), on="athlete_id", how="inner").filter(
-        pl.col("date") < pl.col("s")
+    prev = _with_start(previous, ath).filter(
+        (pl.col("date") < pl.col("s")) & (pl.col("date") >= pl.col("s") - pl.duration(days=h))
     ).select(
         "_g",
         "date",
@@ -540,19 +556,23 @@ def _compute(
         return FEATURES.empty()
     h = p.history_days
     work, ath = _work_frame(daily, starts, as_of, h)
-    work = _states(work, ath, previous)
+    work = _states(work, ath, previous, h)
     keep = [c for c in FEATURES.columns if c not in ("athlete_id", "strain_p90_au")] + ["_g"]
     out = _core(work, p).filter(pl.col("_rel") >= 0).select(keep)
     # strain quantile over the whole history: stored values before s, new ones from s
-    strain = out.select("_g", "date", "strain_au")
+    strain = out.select("_g", "date", "strain_au", pl.lit(True).alias("_new"))
     if previous is not None and not previous.is_empty():
-        old = previous.join(ath.select("athlete_id", "_g", "s"), on="athlete_id", how="inner").filter(
-            pl.col("date") < pl.col("s")
-        ).select("_g", "date", "strain_au")
-        strain = pl.concat([old, strain]).sort("_g", "date")
-    strain = _strain_quantile(strain, p)
-    out = out.join(strain.select("_g", "date", "strain_p90_au"), on=["_g", "date"], how="left", maintain_order="left")
-    out = out.join(ath.select("_g", "athlete_id"), on="_g", how="left", maintain_order="left")
+        old = _with_start(previous, ath).filter(pl.col("date") < pl.col("s"))
+        old = old.select("_g", "date", "strain_au", pl.lit(False).alias("_new"))
+        if old.height:
+            key = pl.col("_g").cast(pl.Int64) * (1 << 32) + pl.col("date").cast(pl.Int32).cast(pl.Int64)
+            strain = old.with_columns(key.alias("_k")).merge_sorted(strain.with_columns(key.alias("_k")), "_k")
+    strain = _strain_quantile(strain, p).filter(pl.col("_new"))
+    names = ath["athlete_id"]
+    out = out.with_columns(
+        strain["strain_p90_au"].alias("strain_p90_au"),
+        pl.lit(names).gather(pl.col("_g")).alias("athlete_id"),
+    )
     return conform(out.select(list(FEATURES.columns)), FEATURES)
 
 
@@ -604,14 +624,15 @@ def compute_features(daily: pl.DataFrame, *, as_of: date, params: FeatureParams 
     if d.is_empty():
         return FEATURES.empty()
     firsts = dict(d.group_by("athlete_id").agg(pl.col("date").min()).iter_rows())
-    return _compute(d, firsts, None, as_of, p).sort("athlete_id", "date")
+    return _compute(d, firsts, None, as_of, p)  # in the order of d: by athlete, then date
 
 
 def first_changed_dates(new_daily: pl.DataFrame, old_daily: pl.DataFrame) -> dict[str, date | None]:
     """Per athlete of ``new_daily``: the first date whose DAILY row is new or changed.
 
-    Compares every DAILY column (nulls equal). ``None`` means the athlete's
-    rows are identical in both frames. A row present only in ``old_daily``
+    Compares a 64-bit hash of every DAILY column of a row (nulls equal; a
+    hash collision, probability about 1e-19 per row, would hide a change).
+    ``None`` means the athlete's rows are identical in both frames. A row present only in ``old_daily``
     (for example after data were removed) counts as a change at its date.
 
     Returns
@@ -621,12 +642,19 @@ def first_changed_dates(new_daily: pl.DataFrame, old_daily: pl.DataFrame) -> dic
     require(new_daily, DAILY)
     require(old_daily, DAILY)
     cols = list(DAILY.columns)
+    rest = [c for c in cols if c not in ("athlete_id", "date")]
     new = conform(new_daily, DAILY).select(cols)
-    old = conform(old_daily, DAILY).select(cols).filter(pl.col("athlete_id").is_in(new["athlete_id"].unique().to_list()))
-    a = new.join(old, on=cols, how="anti", nulls_equal=True)
-    b = old.join(new, on=cols, how="anti", nulls_equal=True)
-    changed = pl.concat([a.select("athlete_id", "date"), b.select("athlete_id", "date")]).group_by("athlete_id").agg(
-        pl.col("date").min()
+    ids = new["athlete_id"].unique().to_list()
+    old = conform(old_daily, DAILY).select(cols).filter(pl.col("athlete_id").is_in(ids))
+
+    def hashed(df: pl.DataFrame) -> pl.DataFrame:
+        return df.select("athlete_id", "date", pl.struct(rest).hash(seed=5).alias("_h"))
+
+    j = hashed(new).join(hashed(old), on=["athlete_id", "date"], how="full", coalesce=True, suffix="_old")
+    changed = (
+        j.filter(pl.col("_h").is_null() | pl.col("_h_old").is_null() | (pl.col("_h") != pl.col("_h_old")))
+        .group_by("athlete_id")
+        .agg(pl.col("date").min())
     )
     out: dict[str, date | None] = {x: None for x in new["athlete_id"].unique().to_list()}
     out.update(dict(changed.iter_rows()))
@@ -698,8 +726,19 @@ def update_features(
         if s > as_of:  # nothing to recompute
             continue
         starts[a] = s
-    keep = prev.join(spans, on="athlete_id", how="inner").filter(
-        ~pl.col("athlete_id").is_in(list(starts)) | (pl.col("date") < pl.col("athlete_id").replace_strict(starts, default=None, return_dtype=pl.Date))
-    ).select(list(FEATURES.columns))
+    ids = spans["athlete_id"].sort().to_list()
+    a = pl.col("athlete_id")
+    keep = prev.filter(a.is_in(ids))
+    if starts:
+        s_of = a.replace_strict(list(starts), list(starts.values()), default=None, return_dtype=pl.Date)
+        keep = keep.filter(s_of.is_null() | (pl.col("date") < s_of))
+    keep = keep.select(list(FEATURES.columns))
     fresh = _compute(d, starts, prev, as_of, p)
-    return conform(pl.concat([keep, fresh], how="diagonal_relaxed"), FEATURES).sort("athlete_id", "date")
+    if keep.is_empty():
+        return fresh
+    if fresh.is_empty():
+        return conform(keep, FEATURES)
+    # both are sorted by athlete and date: merge instead of sorting 1.8 M string keys
+    k = _sort_key(a, ids).alias("_k")
+    merged = keep.with_columns(k).sort("_k").merge_sorted(fresh.with_columns(k), "_k")
+    return conform(merged.drop("_k"), FEATURES)
