@@ -51,7 +51,10 @@ self-report, so an athlete who never reports pain is not penalised). When
 ``coverage_points < min_coverage_frac * possible`` the band is
 ``insufficient_data`` and ``risk_score`` is null: a coach sees "not enough
 data", never "low risk". ``score_pct_of_coverage`` = ``100 * points /
-coverage_points`` is reported either way.
+coverage_points`` is reported either way. A week with no sessions (d-1
+``acute_7d_au`` = 0) *and* no device data (``data_coverage_7d`` = 0, no HRV,
+RHR or sleep value) is not a rest week but "nothing recorded": its load
+components count as having no data.
 
 Red flag
 --------
@@ -59,6 +62,8 @@ A red flag on day ``d`` (``red_flag`` true, or back pain >= ``red_flag_pain``
 that keeps rising beyond 72 h) overrides everything, coverage included:
 ``risk_score`` 100, band ``high``, reason ``red_flag`` first, adjustment
 ``see_clinician`` only, whose text lists the red flags of brief section 5.
+For ``red_flag_followup_d`` days afterwards ``see_clinician`` stays first in
+the advice (without overriding the score).
 
 Tuning of the caps
 ------------------
@@ -73,7 +78,10 @@ requirement is that each of these signals alone is visible in the band:
   reached at ACWR 2.0, where Hulin 2014 [R9] saw RR 4.5) and the weekly-jump
   points above 30 % from 12 to 20 (the Nielsen 2014 [R17] threshold; 10 %
   -> 30 % ramps 0 -> 12). ACWR > 1.5 with a jump > 30 % = 40 + 20 = 60:
-  **high** on its own; ACWR 1.3-1.5 alone stays < 40 (low/moderate).
+  **high** on its own; ACWR 1.3-1.5 alone stays < 40 (low/moderate). The
+  jump only scores when this week is above the chronic weekly load
+  (``weekly_jump_min_ratio``): a rebound from an easy week back to the
+  usual volume is not a progression.
 * recovery: HRV cap 12 -> 20 (< -0.5 SD: 12, < -1 SD: 20) and RHR cap
   8 -> 12 (mild: 6, flagged: 12). HRV down with RHR up, "the strongest
   non-load signal" [H2], scores 20 + 12 = 32: **moderate**; either alone
