@@ -42,10 +42,16 @@ def _date(value: Optional[str], flag: str) -> Optional[date]:
 
 
 def _params(cfg):
+    """``[scorer.params]``; the sleep need defaults to ``[features.params] sleep_need_h`` so the
+    scorer's 7-d mean rule and advice use the need the feature stage's sleep debt was computed with."""
     from models.rules import ScorerParams
 
+    values = dict(cfg.scorer.params)
+    feature_need = dict(cfg.features.params).get("sleep_need_h")
+    if "sleep_need_h" not in values and feature_need is not None:
+        values["sleep_need_h"] = feature_need
     try:
-        return ScorerParams.from_dict(dict(cfg.scorer.params))
+        return ScorerParams.from_dict(values)
     except ValueError as err:
         typer.echo(f"error: [scorer.params] {err}", err=True)
         raise typer.Exit(2) from None

@@ -145,3 +145,14 @@ def test_cli_model_train_evaluate_and_score(labelled_store, tmp_path, monkeypatc
 def test_cli_score_with_a_missing_model(store, tmp_path):
     res = runner.invoke(app, ["score", "--store", str(store.root), "--model", str(tmp_path / "nope.joblib")])
     assert res.exit_code == 2 and "model file not found" in res.output
+
+
+def test_cli_sleep_need_follows_the_feature_config(store, tmp_path):
+    from pipelines.cli_score import _params
+    from pipelines.config import load_config
+
+    cfg = tmp_path / "sw.toml"
+    cfg.write_text("[features.params]\nsleep_need_h = 7.0\n")
+    assert _params(load_config(cfg)).sleep_need_h == 7.0
+    cfg.write_text("[features.params]\nsleep_need_h = 7.0\n[scorer.params]\nsleep_need_h = 7.5\n")
+    assert _params(load_config(cfg)).sleep_need_h == 7.5
