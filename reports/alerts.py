@@ -7,7 +7,8 @@ Rules (issue 8; bands from domain brief section 6):
     (FEATURES ``red_flag`` or the ``red_flag`` reason). The alert says "see a clinician" and lists the red
     flags [B13, B14]; it replaces the band alerts for that athlete.
 ``high_band``
-    The athlete is in the high band on ``as_of``.
+    The athlete is in the high band on ``as_of``. High days at most
+    ``episode_gap_days`` (2) apart are one episode (one alert).
 ``moderate_streak``
     The athlete has been in the moderate band for ``moderate_days`` (3) or
     more consecutive days ending on ``as_of``.
@@ -111,6 +112,20 @@ def _json(s: str | None) -> list[dict]:
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
+def _episode_start(true_days: set[date], end: date, max_gap: int) -> date:
+    """First day of the episode ending at ``end``: qualifying days at most ``max_gap`` days apart.
+
+    ``end`` must be in ``true_days``; days without a score count as not qualifying.
+    """
+    start = end
+    while True:
+        reach = [start - timedelta(days=k) for k in range(1, max_gap + 2)]
+        prev = [d for d in reach if d in true_days]
+        if not prev:
+            return start
+        start = min(prev)
+
+
 def _run_start(days: Sequence[date], pred: Sequence[bool]) -> date | None:
     """First day of the run of consecutive calendar days ending at the last entry where ``pred`` holds."""
     if not days or not pred[-1]:
@@ -194,7 +209,13 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
         summary = f"{name}: RED FLAG reported (since {_dl(day)}) - see a clinician"
     elif rule == "high_band":
         headline = f"High strain risk for {name}: deload suggested"
-        since = "entered today" if day == as_of else f"since {_dl(day)} ({run_days} days)"
+        span = (as_of - day).days + 1
+        if day == as_of:
+            since = "entered today"
+        elif run_days == span:
+            since = f"since {_dl(day)} ({run_days} days)"
+        else:
+            since = f"since {_dl(day)} (high on {run_days} of those {span} days)"
         what = f"Risk score {score:.0f}/100 on {_dl(as_of)}: high band (60 or more), {since}."
         summary = f"{name}: HIGH band {since}, score {score:.0f}"
     else:
@@ -248,6 +269,7 @@ def alerts_for_day(
     athletes: Iterable[str] | None = None,
     moderate_days: int = 3,
     red_flag_lookback_days: int = 3,
+    episode_gap_days: int = 2,
     sleep_need_h: float = 8.0,
 ) -> list[Alert]:
     """The alerts that fire on ``as_of``, at most one per athlete.
@@ -268,6 +290,10 @@ def alerts_for_day(
         A red flag reported on any of the last this many days (``as_of``
         included) fires ``red_flag``; with the outbox key on the first day of
         the red-flag run this alerts once, even when a nightly run was missed [d].
+    episode_gap_days : int
+        High-band (and red-flag) days at most this many days apart belong to
+        one episode, so a score flapping around 60 does not alert every
+        other night; a longer break starts a new episode [d].
     sleep_need_h : float
         Sleep need quoted in the text [h].
 
@@ -281,6 +307,8 @@ def alerts_for_day(
     require(scores, SCORES)
     if moderate_days < 1:
         raise ValueError(f"moderate_days must be >= 1, got {moderate_days}")
+    if episode_gap_days < 0:
+        raise ValueError(f"episode_gap_days must be >= 0, got {episode_gap_days}")
     if red_flag_lookback_days < 1:
         raise ValueError(f"red_flag_lookback_days must be >= 1, got {red_flag_lookback_days}")
     names = dict(names or {})
@@ -309,8 +337,7 @@ def alerts_for_day(
         recent = [d for d in rf_set if as_of - timedelta(days=red_flag_lookback_days - 1) <= d <= as_of]
         if recent:
             seen = max(recent)
-            ds = sorted(d for d in rf_set if d <= seen)
-            start = _run_start(ds, [True] * len(ds))
+            start = _episode_start(rf_set, seen, episode_gap_days)
             row = by_day.get(seen) or by_day.get(as_of)
             out.append(format_alert(a, name, "red_flag", start, as_of, f_rows.get((a, seen)) or f, row,
                                     (seen - start).days + 1, need_h=sleep_need_h,
@@ -322,8 +349,10 @@ def alerts_for_day(
         days = [r["date"] for r in rows]
         bands = [r["risk_band"] for r in rows]
         if bands[-1] == "high":
-            start = _run_start(days, [b == "high" for b in bands])
-            out.append(format_alert(a, name, "high_band", start, as_of, f, today, (as_of - start).days + 1,
+            high = {r["date"] for r in rows if r["risk_band"] == "high"}
+            start = _episode_start(high, as_of, episode_gap_days)
+            n_high = sum(1 for d in high if start <= d <= as_of)
+            out.append(format_alert(a, name, "high_band", start, as_of, f, today, n_high,
                                     need_h=sleep_need_h, f_load=f_load))
         elif bands[-1] == "moderate":
             start = _run_start(days, [b == "moderate" for b in bands])

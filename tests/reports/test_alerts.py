@@ -45,14 +45,14 @@ def fired(f, s, i, **kw):
 
 
 def test_high_band_fires_with_key_day_of_entry():
-    f, s = make({"a": ["low", "moderate", "high", "high", "low", "high"]})
+    f, s = make({"a": ["low", "moderate", "high", "high", "low", "low", "low", "high"]})
     assert fired(f, s, 1) == []
     assert fired(f, s, 2) == [("a", "high_band", day(2))]
     # still high the next day: same key day -> same outbox id (no second alert)
     assert fired(f, s, 3) == [("a", "high_band", day(2))]
     assert fired(f, s, 4) == []
-    # a new episode after a low day is a new alert
-    assert fired(f, s, 5) == [("a", "high_band", day(5))]
+    # a new episode after three days out of the high band is a new alert
+    assert fired(f, s, 7) == [("a", "high_band", day(7))]
     a2, a3 = alerts_for_day(f, s, as_of=day(2))[0], alerts_for_day(f, s, as_of=day(3))[0]
     assert a2.alert_id == a3.alert_id == alert_id("a", day(2), "high_band")
 
@@ -144,3 +144,15 @@ def test_coach_digest_marks_new_and_ongoing():
     title, body = coach_digest(al, as_of=day(2), new_ids={al[1].alert_id})
     assert title.endswith("(1 high, 1 moderate 3+ days; 1 new)")
     assert "* ongoing a: HIGH band" in body and "* NEW b: MODERATE band 3 days in a row" in body
+
+
+def test_flapping_high_band_is_one_episode():
+    # high, low, high, low, low, high: gaps of 1 and 2 days -> one episode keyed on day 0
+    f, s = make({"a": ["high", "low", "high", "low", "low", "high", "low", "low", "low", "high"]})
+    assert fired(f, s, 2) == [("a", "high_band", day(0))]
+    assert fired(f, s, 5) == [("a", "high_band", day(0))]
+    (al,) = alerts_for_day(f, s, as_of=day(5))
+    assert "since Wed 1 Apr 2026 (high on 3 of those 6 days)" in al.body
+    # three low days in between start a new episode
+    assert fired(f, s, 9) == [("a", "high_band", day(9))]
+    assert fired(f, s, 5, episode_gap_days=0) == [("a", "high_band", day(5))]
