@@ -304,7 +304,9 @@ def build_weekly_data(
     names : mapping of str to str, optional
         athlete_id -> display name (default: the id).
     athletes : iterable of str, optional
-        Only these athletes (a single-athlete report with one id).
+        Only these athletes (a single-athlete report with one id). Default:
+        every athlete with a FEATURES or SCORES row in the report week; the
+        others are only named (``summary["inactive"]``).
     notes : polars.DataFrame, optional
         Columns ``athlete_id``, ``date``, ``note`` (e.g. the WELLNESS table):
         free-text notes shown (escaped) in the athlete's section.
@@ -363,8 +365,13 @@ def build_weekly_data(
                 + (", ".join(known[:20]) or "none") + (" ..." if len(known) > 20 else "")
             )
         ids = wanted
+        inactive: list[str] = []
     else:
-        ids = known
+        # athletes with no row at all in the report week (left the team, stopped syncing) are named, not drawn
+        in_week = set(features.filter(pl.col("date").is_between(monday, end))["athlete_id"].to_list()) | set(
+            scores.filter(pl.col("date").is_between(monday, end))["athlete_id"].to_list())
+        ids = [a for a in known if a in in_week]
+        inactive = [a for a in known if a not in in_week]
 
     f_win = features.filter(pl.col("date").is_between(start, end) & pl.col("athlete_id").is_in(ids))
     s_win = scores.filter(pl.col("date").is_between(start, end) & pl.col("athlete_id").is_in(ids))
@@ -393,6 +400,7 @@ def build_weekly_data(
     summary = {b: sum(1 for s in sections if s["peak_band"] == b) for b in BAND_RANK}
     summary["red_flag"] = sum(1 for s in sections if s["red_flag"])
     summary["athletes"] = len(sections)
+    summary["inactive"] = [names.get(a) or a for a in inactive]
     return {
         "week": week,
         "week_start": monday.isoformat(),

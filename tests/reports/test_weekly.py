@@ -182,3 +182,19 @@ def test_golden_report_data():
         GOLDEN.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert data == expected
+
+
+def test_athletes_without_data_this_week_are_named_not_drawn():
+    f, s = team_frames(3)
+    # a03 stopped syncing two weeks before the report week
+    f = f.filter(~((pl.col("athlete_id") == "a03") & (pl.col("date") >= date(2026, 3, 23))))
+    s = s.filter(~((pl.col("athlete_id") == "a03") & (pl.col("date") >= date(2026, 3, 23))))
+    data = build_weekly_data(f, s, week="2026-W15", names={"a03": "Chidi <Okafor>"})
+    assert [a["athlete_id"] for a in data["athletes"]] == ["a02", "a01"]
+    assert data["summary"]["inactive"] == ["Chidi <Okafor>"]
+    html = build_weekly_report(f, s, week="2026-W15", names={"a03": "Chidi <Okafor>"})
+    node = next(parse(html).find_all("p", id="inactive"))
+    assert node.clean() == "No data this week (not shown): Chidi <Okafor>."
+    # asked for explicitly, it is drawn (with its gaps)
+    one = build_weekly_data(f, s, week="2026-W15", athletes=["a03"])
+    assert one["athletes"][0]["band_days"]["none"] == 7
