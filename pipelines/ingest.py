@@ -25,6 +25,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -397,7 +398,9 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
             for a in args:
                 yield _read_one(a)
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # "spawn", not the Linux default "fork": forking a process whose polars thread pool has
+            # already run (an earlier ingest, a flow) can deadlock the children on a held lock
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 yield from pool.map(_read_one, args, chunksize=max(1, min(16, total // (workers * 8) or 1)))
 
     for item in results():
