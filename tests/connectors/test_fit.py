@@ -524,3 +524,31 @@ def test_ingest_corrupt_folder_writes_no_partial_rows(corpus_dir, tmp_path):
     assert sorted(Path(x).name for x in rej["path"]) == ["fitparse__nick.fit", "muktihari__activity_truncated.fit"]
     sessions = store.read_table("sessions")
     assert not set(sessions["source_file"]) & set(rej["path"])
+
+
+def test_pool_ingest_after_polars_use_does_not_hang(corpus_dir, tmp_path):
+    """Two pooled ingests in one process (polars used in between) finish: workers are spawned, not forked."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in" / "a"
+    src.mkdir(parents=True)
+    for p in sorted((corpus_dir / "fit" / "activity").glob("*.fit"))[:6]:
+        (src / p.name).write_bytes(p.read_bytes())
+    script = (
+        "import sys, polars as pl\n"
+        "from pipelines.ingest import ingest_paths\n"
+        "from pipelines.store import Store\n"
+        "if __name__ == '__main__':\n"
+        "    pl.DataFrame({'x': list(range(100000))}).group_by(pl.col('x') % 7).len()\n"
+        f"    s1 = ingest_paths(Store({str(tmp_path / 's1')!r}), [{str(tmp_path / 'in')!r}], workers=2)\n"
+        f"    s2 = ingest_paths(Store({str(tmp_path / 's2')!r}), [{str(tmp_path / 'in')!r}], workers=2)\n"
+        "    print(s1.ingested, s2.ingested)\n"
+    )
+    f = tmp_path / "run.py"
+    f.write_text(script)
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(f)], cwd=repo, capture_output=True, text=True, timeout=180,
+                         env={**__import__("os").environ, "PYTHONPATH": str(repo)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["6", "6"]
