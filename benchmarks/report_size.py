@@ -104,8 +104,6 @@ def sample(docs: bool) -> None:
 def _docs(report: Path, summary) -> None:
     from playwright.sync_api import sync_playwright
 
-    from reports.alerts import alerts_for_day  # noqa: F401  (texts come from the run above)
-
     d = REPO / "docs"
     d.mkdir(exist_ok=True)
     with sync_playwright() as p:

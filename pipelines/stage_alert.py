@@ -29,7 +29,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import urlsplit
 
 from pipelines.outbox import RETRYABLE, Outbox, target_key
