@@ -178,6 +178,13 @@ def _is_complete(d: pl.DataFrame, as_of: date) -> bool:
     return all(ok.row(0))
 
 
+def _sorted_within(d: pl.DataFrame) -> bool:
+    """Dates strictly increase within each run of one athlete."""
+    a, t = pl.col("athlete_id"), pl.col("date").cast(pl.Int32)
+    same = (a == a.shift(1)).fill_null(False)
+    return bool(d.select((~same | (t > t.shift(1))).all()).item())
+
+
 def _days(d: date) -> int:
     return (d - _EPOCH).days
 
@@ -296,10 +303,35 @@ def _with_start(previous: pl.DataFrame, ath: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _sort_key(athlete: pl.Expr, ids: list[str]) -> pl.Expr:
-    """Int64 key ordering rows by athlete (position in the sorted ``ids``) then date."""
-    rank = athlete.replace_strict(ids, list(range(len(ids))), return_dtype=pl.Int64)
-    return rank * (1 << 32) + pl.col("date").cast(pl.Int32).cast(pl.Int64)
+def _interleave(a: pl.DataFrame, ga: np.ndarray, b: pl.DataFrame, gb: np.ndarray, n_groups: int) -> pl.DataFrame:
+    """Rows of ``a`` and ``b`` group by group (a's rows of a group before b's).
+
+    ``ga`` and ``gb`` are the non-decreasing group numbers (0..n_groups-1) of
+    the rows of ``a`` and ``b``; each frame is already sorted within a group.
+    One gather instead of a sort of the concatenated frame.
+    """
+    ca = np.bincount(ga, minlength=n_groups)
+    cb = np.bincount(gb, minlength=n_groups)
+    oa = np.concatenate([[0], np.cumsum(ca)[:-1]])
+    ob = np.concatenate([[0], np.cumsum(cb)[:-1]]) + len(ga)
+    lens = np.column_stack([ca, cb]).ravel()
+    starts = np.column_stack([oa, ob]).ravel()
+    keep = lens > 0
+    lens, starts = lens[keep], starts[keep]
+    run0 = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    idx = np.repeat(starts - run0, lens) + np.arange(int(lens.sum()))
+    both = pl.concat([a, b], how="vertical", rechunk=False)
+    return both[pl.Series(idx, dtype=pl.UInt32)] if len(idx) else both.clear()
+
+
+def _group_numbers(frame: pl.DataFrame, ids: list[str]) -> np.ndarray | None:
+    """Position of each row's athlete in ``ids``; None unless the rows are grouped in that order."""
+    if frame.is_empty():
+        return np.zeros(0, dtype=np.int64)
+    g = frame.select(
+        pl.col("athlete_id").replace_strict(ids, list(range(len(ids))), return_dtype=pl.Int64)
+    ).to_series().to_numpy()
+    return g if bool(np.all(g[1:] >= g[:-1])) else None
 
 
 def _states(work: pl.DataFrame, ath: pl.DataFrame, previous: pl.DataFrame | None, h: int) -> pl.DataFrame:
@@ -314,9 +346,7 @@ def _states(work: pl.DataFrame, ath: pl.DataFrame, previous: pl.DataFrame | None
             pl.lit(0, pl.Int64).alias("_st_pain"),
             pl.lit(None, pl.Float64).alias("_hist_ctl"),
         )
-    prev = _with_start(previous, ath).filter(
-        (pl.col("date") < pl.col("s")) & (pl.col("date") >= pl.col("s") - pl.duration(days=h))
-    ).select(
+    prev = previous.filter(pl.col("date") >= pl.col("s") - pl.duration(days=h)).select(
         "_g",
         "date",
         pl.col("ctl").alias("_p_ctl"),
@@ -556,17 +586,18 @@ def _compute(
         return FEATURES.empty()
     h = p.history_days
     work, ath = _work_frame(daily, starts, as_of, h)
+    if previous is not None and not previous.is_empty():
+        # stored rows before each athlete's start s, with the athlete's number _g
+        previous = _with_start(previous, ath).filter(pl.col("date") < pl.col("s"))
     work = _states(work, ath, previous, h)
     keep = [c for c in FEATURES.columns if c not in ("athlete_id", "strain_p90_au")] + ["_g"]
     out = _core(work, p).filter(pl.col("_rel") >= 0).select(keep)
     # strain quantile over the whole history: stored values before s, new ones from s
     strain = out.select("_g", "date", "strain_au", pl.lit(True).alias("_new"))
     if previous is not None and not previous.is_empty():
-        old = _with_start(previous, ath).filter(pl.col("date") < pl.col("s"))
-        old = old.select("_g", "date", "strain_au", pl.lit(False).alias("_new"))
+        old = previous.select("_g", "date", "strain_au", pl.lit(False).alias("_new"))
         if old.height:
-            key = pl.col("_g").cast(pl.Int64) * (1 << 32) + pl.col("date").cast(pl.Int32).cast(pl.Int64)
-            strain = old.with_columns(key.alias("_k")).merge_sorted(strain.with_columns(key.alias("_k")), "_k")
+            strain = _interleave(old, old["_g"].to_numpy(), strain, strain["_g"].to_numpy(), ath.height)
     strain = _strain_quantile(strain, p).filter(pl.col("_new"))
     names = ath["athlete_id"]
     out = out.with_columns(
@@ -574,6 +605,61 @@ def _compute(
         pl.lit(names).gather(pl.col("_g")).alias("athlete_id"),
     )
     return conform(out.select(list(FEATURES.columns)), FEATURES)
+
+
+#: Rows of the working frame (days incl. history) computed at once; bounds peak memory.
+CHUNK_ROWS = 250_000
+
+
+def _compute_chunked(
+    daily: pl.DataFrame,
+    starts: dict[str, date],
+    previous: pl.DataFrame | None,
+    as_of: date,
+    p: FeatureParams,
+    chunk_rows: int | None = None,
+) -> pl.DataFrame:
+    """:func:`_compute` over groups of whole athletes of about ``chunk_rows`` working rows.
+
+    Athletes are independent, so the result is the same as one call; only the
+    peak memory (the working frame holds some 60 temporary columns) changes.
+    """
+    if not starts:
+        return FEATURES.empty()
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    counts = daily.group_by("athlete_id", maintain_order=True).len()
+    ids, ns = counts["athlete_id"].to_list(), counts["len"].to_list()
+    offs = dict(zip(ids, np.concatenate([[0], np.cumsum(ns)[:-1]]).tolist()))
+    size = dict(zip(ids, ns))
+    chunks: list[list[str]] = []
+    cur: list[str] = []
+    rows = 0
+    for a in ids:
+        if a not in starts:
+            continue
+        m = (as_of - starts[a]).days + 1 + p.history_days
+        if cur and rows + m > chunk_rows:
+            chunks.append(cur)
+            cur, rows = [], 0
+        cur.append(a)
+        rows += m
+    if cur:
+        chunks.append(cur)
+    if len(chunks) == 1:
+        return _compute(daily, starts, previous, as_of, p)
+    prev_parts: dict[int, pl.DataFrame] = {}
+    if previous is not None and not previous.is_empty():
+        which = {a: i for i, ch in enumerate(chunks) for a in ch}
+        tagged = previous.filter(pl.col("athlete_id").is_in(list(which))).with_columns(
+            pl.col("athlete_id").replace_strict(which, return_dtype=pl.Int32).alias("_chunk")
+        )
+        prev_parts = {k[0]: v.drop("_chunk") for k, v in tagged.partition_by("_chunk", as_dict=True).items()}
+    parts = []
+    for i, ch in enumerate(chunks):
+        lo = offs[ch[0]]
+        hi = offs[ch[-1]] + size[ch[-1]]
+        parts.append(_compute(daily.slice(lo, hi - lo), {a: starts[a] for a in ch}, prev_parts.get(i), as_of, p))
+    return pl.concat(parts, rechunk=False)
 
 
 # ---------------------------------------------------------------- public API
@@ -624,7 +710,7 @@ def compute_features(daily: pl.DataFrame, *, as_of: date, params: FeatureParams 
     if d.is_empty():
         return FEATURES.empty()
     firsts = dict(d.group_by("athlete_id").agg(pl.col("date").min()).iter_rows())
-    return _compute(d, firsts, None, as_of, p)  # in the order of d: by athlete, then date
+    return _compute_chunked(d, firsts, None, as_of, p)  # in the order of d: by athlete, then date
 
 
 def first_changed_dates(new_daily: pl.DataFrame, old_daily: pl.DataFrame) -> dict[str, date | None]:
@@ -732,13 +818,16 @@ def update_features(
     if starts:
         s_of = a.replace_strict(list(starts), list(starts.values()), default=None, return_dtype=pl.Date)
         keep = keep.filter(s_of.is_null() | (pl.col("date") < s_of))
-    keep = keep.select(list(FEATURES.columns))
-    fresh = _compute(d, starts, prev, as_of, p)
+    keep = conform(keep.select(list(FEATURES.columns)), FEATURES)
+    gk = _group_numbers(keep, ids)
+    if gk is None or not _sorted_within(keep):
+        keep = keep.sort("athlete_id", "date")
+        gk = _group_numbers(keep, ids)
+    # the stored rows before s are the state and history of the recomputed days
+    fresh = _compute_chunked(d, starts, keep.filter(a.is_in(list(starts))), as_of, p)
     if keep.is_empty():
         return fresh
     if fresh.is_empty():
-        return conform(keep, FEATURES)
-    # both are sorted by athlete and date: merge instead of sorting 1.8 M string keys
-    k = _sort_key(a, ids).alias("_k")
-    merged = keep.with_columns(k).sort("_k").merge_sorted(fresh.with_columns(k), "_k")
-    return conform(merged.drop("_k"), FEATURES)
+        return keep
+    # both are grouped by athlete (in ids order) and sorted by date within: interleave, no sort
+    return _interleave(keep, gk, fresh, _group_numbers(fresh, ids), len(ids))

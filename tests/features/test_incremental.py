@@ -118,3 +118,14 @@ def test_random_cut_points(seed, cut, extra):
     now = d.filter(pl.col("date") <= end)
     inc = update_features(now, prev, as_of=end, since=first_changed_dates(now, part))
     assert_frame_equal(inc, compute_features(now, as_of=end), check_exact=True)
+
+
+def test_chunked_computation_equals_one_pass(history, monkeypatch):
+    d, as_of = history
+    whole = compute_features(d, as_of=as_of)
+    prev = compute_features(d.filter(pl.col("date") < as_of), as_of=as_of - timedelta(days=1))
+    since = first_changed_dates(d, d.filter(pl.col("date") < as_of))
+    one = update_features(d, prev, as_of=as_of, since=since)
+    monkeypatch.setattr("features.compute.CHUNK_ROWS", 300)  # about one athlete per chunk
+    assert_frame_equal(compute_features(d, as_of=as_of), whole, check_exact=True)
+    assert_frame_equal(update_features(d, prev, as_of=as_of, since=since), one, check_exact=True)
