@@ -306,7 +306,9 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
 
     n_rows = sessions.height + sleep.height + wellness.height
     has_session_msgs = bool(fit.all(18))
-    is_activity = ftype == 4 or has_session_msgs or any(s.n_records for s in fit.segments)
+    # an activity: file type 4, or session messages, or records in a file without file_id
+    # (a course file, type 6, also holds records but is a route, not a workout)
+    is_activity = ftype == 4 or has_session_msgs or (ftype is None and any(s.n_records for s in fit.segments))
     if damaged is not None or fit.trailing is not None:
         d = damaged.damage if damaged is not None else fit.trailing
         if is_activity and sessions.height == 0:
