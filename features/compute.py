@@ -713,6 +713,61 @@ def compute_features(daily: pl.DataFrame, *, as_of: date, params: FeatureParams 
     return _compute_chunked(d, firsts, None, as_of, p)  # in the order of d: by athlete, then date
 
 
+def _runs(h: pl.DataFrame) -> pl.DataFrame | None:
+    """Per athlete (in row order): first date, offset and length; None unless each
+    athlete's rows are one contiguous run of consecutive days."""
+    a, t = pl.col("athlete_id"), pl.col("date").cast(pl.Int32)
+    same = (a == a.shift(1)).fill_null(False)
+    if not h.select((~same | ((t - t.shift(1)) == 1)).all()).item():
+        return None
+    runs = h.group_by("athlete_id", maintain_order=True).agg(pl.col("date").first().alias("first"), pl.len().alias("n"))
+    if runs["n"].sum() != h.height or runs["athlete_id"].n_unique() != runs.height:
+        return None
+    return runs.with_columns(pl.col("n").cum_sum().shift(1, fill_value=0).alias("off"))
+
+
+def _positional_changes(hn: pl.DataFrame, ho: pl.DataFrame) -> dict[str, date | None] | None:
+    """First changed day per athlete by comparing row hashes position by position.
+
+    Works when both frames hold complete calendars (one run of consecutive days
+    per athlete, the usual case for DAILY); returns None otherwise.
+    """
+    rn, ro = _runs(hn), _runs(ho)
+    if rn is None or ro is None:
+        return None
+    old = {a: (f, off, n) for a, f, n, off in ro.iter_rows()}
+    out: dict[str, date | None] = {}
+    seg_n, seg_o, seg_len, seg_who = [], [], [], []
+    for a, f, n, off in rn.iter_rows():
+        if a not in old:
+            out[a] = f
+            continue
+        fo, offo, no = old[a]
+        if fo != f:
+            out[a] = min(f, fo)
+            continue
+        length = min(n, no)
+        out[a] = None if n == no else f + timedelta(days=length)
+        if length:
+            seg_n.append(off)
+            seg_o.append(offo)
+            seg_len.append(length)
+            seg_who.append(a)
+    if seg_len:
+        lens = np.array(seg_len)
+        run0 = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        j = np.arange(int(lens.sum())) - np.repeat(run0, lens)
+        a_new = hn["_h"].to_numpy()[np.repeat(np.array(seg_n), lens) + j]
+        a_old = ho["_h"].to_numpy()[np.repeat(np.array(seg_o), lens) + j]
+        pos = np.where(a_new != a_old, j, np.iinfo(np.int64).max)
+        first_bad = np.minimum.reduceat(pos, run0)
+        firsts = dict(zip(rn["athlete_id"].to_list(), rn["first"].to_list()))
+        for a, k in zip(seg_who, first_bad.tolist()):
+            if k != np.iinfo(np.int64).max:
+                out[a] = firsts[a] + timedelta(days=k)
+    return out
+
+
 def first_changed_dates(new_daily: pl.DataFrame, old_daily: pl.DataFrame) -> dict[str, date | None]:
     """Per athlete of ``new_daily``: the first date whose DAILY row is new or changed.
 
@@ -736,7 +791,11 @@ def first_changed_dates(new_daily: pl.DataFrame, old_daily: pl.DataFrame) -> dic
     def hashed(df: pl.DataFrame) -> pl.DataFrame:
         return df.select("athlete_id", "date", pl.struct(rest).hash(seed=5).alias("_h"))
 
-    j = hashed(new).join(hashed(old), on=["athlete_id", "date"], how="full", coalesce=True, suffix="_old")
+    hn, ho = hashed(new), hashed(old)
+    fast = _positional_changes(hn, ho)
+    if fast is not None:
+        return fast
+    j = hn.join(ho, on=["athlete_id", "date"], how="full", coalesce=True, suffix="_old")
     changed = (
         j.filter(pl.col("_h").is_null() | pl.col("_h_old").is_null() | (pl.col("_h") != pl.col("_h_old")))
         .group_by("athlete_id")
