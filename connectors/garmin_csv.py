@@ -161,7 +161,7 @@ def distance_unit(
     in metric accounts, below 2.0, and feet in statute accounts, above 2.0);
     a non-English header (those accounts are metric); running or walking
     speeds that are implausibly slow in km/h (median running < 6.5, walking
-    < 4.0 "km/h" means the values are miles); else km. The note (None for an
+    < 3.5 "km/h" means the values are miles; hikes are not used); else km. The note (None for an
     explicit unit) says how the unit was decided.
     """
     if "distance" in cols:
@@ -197,7 +197,7 @@ def distance_unit(
                 t = parse_clock(cells[j])
             except ValueError:
                 t = None
-        if d and t and t > 300:
+        if d and t and t > 300 and sport != "hiking":  # hiking pace says nothing about units
             (run_speed if sport == "running" else walk_speed).append(d / (t / 3600.0))
     if strides:
         med = statistics.median(strides)
@@ -210,7 +210,7 @@ def distance_unit(
     if run_speed and statistics.median(run_speed) < 6.5:
         return "mi", (f"distance unit mi guessed from running speeds (median "
                       f"{statistics.median(run_speed):.1f}/h is too slow for km)")
-    if walk_speed and statistics.median(walk_speed) < 4.0:
+    if walk_speed and statistics.median(walk_speed) < 3.5:
         return "mi", (f"distance unit mi guessed from walking speeds (median "
                       f"{statistics.median(walk_speed):.1f}/h is too slow for km)")
     return "km", ("distance unit km assumed (the export does not say; statute-unit accounts "
