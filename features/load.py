@@ -280,14 +280,12 @@ def hr_reference_from_history(
         w = well.filter((pl.col("athlete_id") == athlete) & pl.col("d").is_between(start, end))
         rhr = w["rhr_bpm"].drop_nulls()
         s = sess.filter((pl.col("athlete_id") == athlete) & pl.col("d").is_between(start, end))
-        maxima: list[float] = []
-        for mx, h in s.select("mx", "h").iter_rows():
-            v = mx
-            if v is None and h is not None:
-                nz = [i for i, t in enumerate(h) if t is not None and t > 0]
-                v = float(max(nz)) if nz else None
-            if v is not None and lo <= v <= hi:
-                maxima.append(float(v))
+        maxima: list[float] = [float(v) for v in s["mx"].drop_nulls().to_list() if lo <= v <= hi]
+        # sessions without max_hr_bpm: the highest bin of the histogram with time in it
+        for h in s.filter(pl.col("mx").is_null() & pl.col("h").is_not_null())["h"].to_list():
+            nz = [i for i, t in enumerate(h) if t is not None and t > 0]
+            if nz and lo <= max(nz) <= hi:
+                maxima.append(float(max(nz)))
         hr_rest = float(rhr.median()) if rhr.len() else None
         hr_max = max(maxima) if maxima else None
         rows.append({
@@ -313,6 +311,46 @@ def hr_reference_from_history(
         .alias("hr_max_bpm"),
         ((pl.col("hr_max_bpm") <= pl.col("hr_rest_bpm") + 20) | pl.col("hr_max_is_default")).alias("hr_max_is_default"),
     )
+
+
+def _stream_trimps(sessions, by_athlete, hr_rest_bpm, hr_max_bpm, sex, d_rest, d_max) -> list[float | None]:
+    """Banister TRIMP of every row's ``hr_hist_s`` (None without time in the histogram).
+
+    Vectorised per athlete: the histograms form an (n, 256) matrix and the
+    TRIMP weights of the 256 bpm bins are the same for all of an athlete's
+    sessions, so TRIMP = H / 60 @ w.
+    """
+    out: list[float | None] = [None] * sessions.height
+    if "hr_hist_s" not in sessions.columns:
+        return out
+    hist = sessions["hr_hist_s"]
+    if hist.dtype == pl.Null or hist.null_count() == hist.len():
+        return out
+    for a, idx in by_athlete.items():
+        sub = hist.gather(idx)
+        lens = sub.list.len()
+        ok = (sub.is_not_null() & (lens > 0) & (lens <= 256)).fill_null(False).to_numpy()
+        if not ok.any():
+            continue
+        rows = np.asarray(idx)[ok]
+        padded = sub.filter(pl.Series(ok)).cast(pl.List(pl.Float64)).list.concat(
+            pl.lit([0.0] * 256, dtype=pl.List(pl.Float64))).list.head(256)
+        mat = np.nan_to_num(padded.list.to_array(256).to_numpy().astype(np.float64), nan=0.0)
+        rest = _get(hr_rest_bpm, a)
+        mx = _get(hr_max_bpm, a)
+        rest = float(rest if rest is not None else d_rest)
+        mx = float(mx if mx is not None else d_max)
+        if mx <= rest:
+            continue
+        aa, bb = _banister_ab(_get(sex, a))
+        x = (np.arange(256, dtype=np.float64) - rest) / (mx - rest)
+        w = np.where(x > 0, x * aa * np.exp(bb * x), 0.0)
+        tr = (mat / 60.0) @ w
+        total = mat.sum(axis=1)
+        for r, v, t in zip(rows.tolist(), tr.tolist(), total.tolist()):
+            if t > 0:
+                out[r] = v
+    return out
 
 
 _CONF_ORDER = ("high", "medium", "low")
@@ -408,10 +446,16 @@ def assign_session_loads(
     n = sessions.height
     cols = {c: (sessions[c].to_list() if c in has else [None] * n) for c in (
         "athlete_id", "sport", "duration_s", "avg_hr_bpm", "rpe", "device_load", "device_load_kind",
-        "energy_kcal", "hr_hist_s", "load_au", "load_method",
+        "energy_kcal", "load_au", "load_method",
     )}
+    by_athlete: dict[str, list[int]] = {}
+    for i, a in enumerate(cols["athlete_id"]):
+        by_athlete.setdefault(a, []).append(i)
+    stream_trimp = _stream_trimps(sessions, by_athlete, hr_rest_bpm, hr_max_bpm, sex,
+                                  default_hr_rest_bpm, default_hr_max_bpm)
 
     # 1. native value, method and base confidence of every family on every row
+    refs: dict[str, tuple[float, float, bool, float, float]] = {}
     native: list[dict[str, tuple[float, str, str]]] = []
     for i in range(n):
         a = cols["athlete_id"][i]
@@ -434,19 +478,23 @@ def assign_session_loads(
                 nat["tss"] = (float(dl), "tss", "high")
             elif kind == "epoc" and "epoc" not in nat:
                 nat["epoc"] = (float(dl), "epoc", "medium")
-        rest = _get(hr_rest_bpm, a)
-        mx = _get(hr_max_bpm, a)
-        ref_default = rest is None or mx is None
-        rest = float(rest if rest is not None else default_hr_rest_bpm)
-        mx = float(mx if mx is not None else default_hr_max_bpm)
+        ref = refs.get(a)
+        if ref is None:
+            rest = _get(hr_rest_bpm, a)
+            mx = _get(hr_max_bpm, a)
+            ref_default = rest is None or mx is None
+            rest = float(rest if rest is not None else default_hr_rest_bpm)
+            mx = float(mx if mx is not None else default_hr_max_bpm)
+            ref = refs[a] = (rest, mx, ref_default, *_banister_ab(_get(sex, a)))
+        rest, mx, ref_default, ca, cb = ref
         if "trimp" not in nat and mx > rest:
-            hist = cols["hr_hist_s"][i]
-            s_sex = _get(sex, a)
-            if hist is not None and sum(t for t in hist if t is not None) > 0:
-                v = banister_trimp_hist([0.0 if t is None else t for t in hist], rest, mx, s_sex)
-                nat["trimp"] = (v, "trimp_stream", "medium" if ref_default else "high")
-            elif cols["avg_hr_bpm"][i] is not None and dur is not None and cols["avg_hr_bpm"][i] > 0:
-                v = banister_trimp_avg(dur, cols["avg_hr_bpm"][i], rest, mx, s_sex)
+            avg = cols["avg_hr_bpm"][i]
+            if stream_trimp[i] is not None:
+                nat["trimp"] = (stream_trimp[i], "trimp_stream", "medium" if ref_default else "high")
+            elif avg is not None and dur is not None and avg > 0:
+                # banister_trimp_avg, inlined for speed
+                x = (avg - rest) / (mx - rest)
+                v = dur / 60.0 * x * ca * math.exp(cb * x) if x > 0 else 0.0
                 nat["trimp"] = (v, "trimp_avg", "low" if ref_default else "medium")
         kcal = cols["energy_kcal"][i]
         if "kcal" not in nat and kcal is not None and kcal > 0:
@@ -454,9 +502,6 @@ def assign_session_loads(
         native.append(nat)
 
     # 2. per athlete: primary family and conversion factors
-    by_athlete: dict[str, list[int]] = {}
-    for i, a in enumerate(cols["athlete_id"]):
-        by_athlete.setdefault(a, []).append(i)
 
     load = [None] * n
     method: list[str | None] = [None] * n
