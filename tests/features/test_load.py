@@ -200,3 +200,24 @@ def test_hr_reference_from_history():
     # as_of far later: nothing in the window -> defaults, flagged
     late = hr_reference_from_history(df, well, as_of=date(2026, 1, 1)).row(0, named=True)
     assert late["hr_max_is_default"] and late["hr_rest_is_default"]
+
+
+def test_stream_trimp_matches_reference_for_every_row():
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    rows = []
+    hists = []
+    for k in range(12):
+        n = 256 if k % 3 else 190  # shorter histograms are padded with zeros
+        h = (rng.random(n) * (rng.random(n) > 0.6) * 30).astype(np.float32).tolist()
+        hists.append(h)
+        rows.append({"athlete_id": "a" if k % 2 else "b", "hr_hist_s": h})
+    out = assign_session_loads(sessions(rows), hr_rest_bpm={"a": 55.0, "b": 65.0},
+                               hr_max_bpm={"a": 185.0, "b": 200.0}, sex={"b": "female"})
+    for k, h in enumerate(hists):
+        a = "a" if k % 2 else "b"
+        want = banister_trimp_hist(h, 55.0 if a == "a" else 65.0, 185.0 if a == "a" else 200.0,
+                                   None if a == "a" else "female")
+        assert one(out, k)["load_au"] == pytest.approx(want, rel=1e-5)
+        assert one(out, k)["load_method"] == "trimp_stream"
