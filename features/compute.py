@@ -377,7 +377,6 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     B, F, R = p.baseline_days, p.family_window_d, p.ctl_ramp_days
     rel, day, L = pl.col("_rel"), pl.col("_day"), pl.col("load_au")
     fams = sorted(set(work["load_family"].drop_nulls().unique().to_list()) - {MIXED_FAMILY})
-    nn = lambda c: pl.col(c).is_not_null().cast(pl.Float64)  # noqa: E731
 
     eff = pl.when((pl.col("in_bed_h") > 0) & pl.col("sleep_h").is_not_null()).then(
         100.0 * pl.col("sleep_h") / pl.col("in_bed_h")
