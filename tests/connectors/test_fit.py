@@ -552,3 +552,52 @@ def test_pool_ingest_after_polars_use_does_not_hang(corpus_dir, tmp_path):
                          env={**__import__("os").environ, "PYTHONPATH": str(repo)})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["6", "6"]
+
+
+def test_monitoring_day_value_preferred_and_7day_average_fallback(tmp_path):
+    b = Builder()
+    b.define(0, 0, [(0, "enum"), (3, "uint32z")])
+    b.data(0, [32, 9])
+    t = fit_time(datetime(2025, 3, 1, 23, 30, tzinfo=timezone.utc))
+    b.define(1, 103, [(253, "uint32"), (0, "uint32")])
+    b.data(1, [t, t + 3600])  # local = UTC + 1 h
+    b.define(2, 211, [(253, "uint32"), (0, "uint8"), (1, "uint8")])
+    b.data(2, [t, 50, 56])  # 00:30 local on 2025-03-02: the day's value 56 (not the 7-day 50)
+    b.data(2, [t - 86400, 49, None])  # previous day: only the 7-day average -> used, with a note
+    p = tmp_path / "m.fit"
+    p.write_bytes(b.to_bytes())
+    res = fit.read(p, CTX)
+    assert res.wellness.sort("date").select("date", "rhr_bpm").rows() == [
+        (date(2025, 3, 1), 49.0), (date(2025, 3, 2), 56.0)]
+    assert any("7-day average" in w for w in res.warnings)
+
+
+def test_header_crc_mismatch_is_a_note(tmp_path):
+    data = bytearray(_activity())
+    data[12] ^= 0xFF  # header CRC (bytes 12-13 of a 14-byte header)
+    p = tmp_path / "a.fit"
+    p.write_bytes(bytes(data))
+    res = fit.read(p, CTX)
+    assert res.sessions.height == 1
+    assert any("file header CRC mismatch" in w for w in res.warnings)
+
+
+def test_truncated_sleep_file_is_rejected_not_a_short_night(tmp_path):
+    start = fit_time(datetime(2025, 6, 1, 21, 30, tzinfo=timezone.utc))
+    data = _sleep_file([(start + k * 600, 2 + k % 3) for k in range(40)], score=None)
+    p = tmp_path / "s.fit"
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match="nothing usable before the damage") as info:
+        fit.read(p, CTX)
+    assert info.value.offset is not None
+
+
+def test_chained_little_and_big_endian_files(tmp_path):
+    p = tmp_path / "c.fit"
+    p.write_bytes(_activity() + _activity(big=True, compressed=True))
+    res = fit.read(p, CTX)
+    assert res.sessions.height == 2 and not res.warnings
+    # both sessions start at T0: each window holds the records of both files at the same 60 timestamps;
+    # duplicate timestamps do not double-count time (60 s, not 120 s)
+    assert [sum(h) for h in res.sessions["hr_hist_s"]] == [60.0, 60.0]
+    assert res.sessions["rpe"].to_list() == [6.5, 6.5]
