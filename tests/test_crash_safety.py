@@ -29,13 +29,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from polars.testing import assert_frame_equal
 
 from pipelines.store import Store
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-ATHLETES = ("ben", "carla", "gus", "hana")  # generic CSV and FIT; carla and gus raise alerts
+ATHLETES = ("carla", "gus", "hana")  # generic CSV and FIT files; carla and gus raise alerts
 TABLES = ("sessions", "sleep", "wellness", "daily", "features", "scores")
 CLI = [sys.executable, "-c", "from pipelines.cli import main; main()"]
 TRIALS = 20
@@ -139,6 +140,10 @@ def test_sigkill_at_random_points(setup) -> None:
         assert rerun.returncode == 0, f"trial {i} (killed after {delay:.1f} s): {out}"
         after = snapshot(store)
         for t in TABLES:
-            assert after[t].equals(reference[t]), f"trial {i} (killed after {delay:.1f} s): table {t} differs"
+            # floats may differ in the last bit (incremental vs full summation order)
+            try:
+                assert_frame_equal(after[t], reference[t], rel_tol=1e-12, abs_tol=1e-9)
+            except AssertionError as err:
+                raise AssertionError(f"trial {i} (killed after {delay:.1f} s): table {t}: {err}") from None
         got = sink.titles("/" + hook)
         assert got == expected_alerts, f"trial {i} (killed after {delay:.1f} s): alerts {got} != {expected_alerts}"
