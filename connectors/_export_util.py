@@ -577,12 +577,17 @@ def iter_json_items(path: Path, ctx: ReadContext, prefix: str) -> Iterator[tuple
         raise _json_syntax_error(path, name, index, err) from err
 
 
+_NON_JSON_NUMBER = re.compile(r"[:\[,]\s*(-?Infinity|NaN)\b")
+
+
 def _json_syntax_error(path: Path, name: str, last_index: int, err: Exception) -> CorruptFileError:
     after = f" after record {last_index}" if last_index >= 0 else " before the first record"
     line = col = None
     if path.stat().st_size <= LOCATE_ERROR_MAX_BYTES:
+        text = ""
         try:
-            json.loads(path.read_bytes().decode("utf-8-sig"))
+            text = path.read_bytes().decode("utf-8-sig")
+            json.loads(text)
         except json.JSONDecodeError as jerr:
             line, col = jerr.lineno, jerr.colno
             detail = jerr.msg
@@ -590,6 +595,11 @@ def _json_syntax_error(path: Path, name: str, last_index: int, err: Exception) -
             detail = f"not UTF-8 ({uerr.reason}) at byte {uerr.start}"
         else:
             detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+            # Python's json accepts NaN/Infinity, which JSON (and ijson) does not: locate it
+            if (m := _NON_JSON_NUMBER.search(text)) is not None:
+                line = text.count("\n", 0, m.start(1)) + 1
+                col = m.start(1) - text.rfind("\n", 0, m.start(1))
+                detail = f"{m.group(1)} is not a JSON number"
     else:
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
     where = f" (column {col})" if col is not None else ""
