@@ -158,3 +158,84 @@ class ReadResult:
 
 def schema_for(table: str) -> TableSchema:
     return {"sessions": SESSIONS, "sleep": SLEEP, "wellness": WELLNESS}[table]
+
+
+# ----------------------------------------------------------------------------- plausibility
+#: Last line of defence against absurd values, applied to every connector's
+#: output by :func:`check_plausible` (connectors may check more strictly, with
+#: the file's line). Inclusive ranges (column: (low, high)); a null passes.
+PLAUSIBLE: dict[str, dict[str, tuple[float, float]]] = {
+    "sessions": {
+        "duration_s": (0.0, 24 * 3600.0),  # timer/moving time of one session [s] (generic_csv, whoop: 24 h)
+        "elapsed_s": (0.0, 7 * 86400.0),  # wall-clock span [s] (apple_health, oura: 7 days)
+        "distance_m": (0.0, 1_000_000.0),  # [m] (whoop, oura: 1000 km)
+        "avg_hr_bpm": (20.0, 250.0),
+        "max_hr_bpm": (20.0, 250.0),
+        "rpe": (0.0, 10.0),
+        "energy_kcal": (0.0, 20_000.0),
+    },
+    "sleep": {c: (0.0, 24 * 3600.0) for c in ("asleep_s", "deep_s", "light_s", "rem_s", "awake_s", "in_bed_s")},
+    "wellness": {
+        "rhr_bpm": (20.0, 250.0),
+        "hrv_rmssd_ms": (0.0, 500.0),
+        "hrv_sdnn_ms": (0.0, 1000.0),
+        "back_pain_0_10": (0.0, 10.0),
+        "soreness": (0.0, 10.0),
+    },
+}
+#: Calendar years a record may fall in (no wearable data before 1970; 2200 is a typo).
+PLAUSIBLE_YEARS = (1970, 2100)
+_WHEN = {"sessions": "start_utc", "sleep": "start_utc", "wellness": "date"}
+
+
+def _implausible(df: pl.DataFrame, table: str) -> list[tuple[int, str, str]]:
+    """(row index, column, what is wrong) of every implausible value, in row order."""
+    problems: list[tuple[int, str, str]] = []
+    if df.is_empty():
+        return problems
+    idx = pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i")
+    for col, (lo, hi) in PLAUSIBLE[table].items():
+        if col not in df.columns:
+            continue
+        v = pl.col(col).cast(pl.Float64)
+        bad = df.select(idx, pl.col(col)).filter(v.is_not_null() & (v.is_nan() | (v < lo) | (v > hi)))
+        problems += [(i, col, f"{col} {x} outside the plausible range {lo:g}..{hi:g}") for i, x in bad.rows()]
+    ylo, yhi = PLAUSIBLE_YEARS
+    for col, dt in df.schema.items():
+        if dt == pl.Date or isinstance(dt, pl.Datetime):
+            y = pl.col(col).dt.year()
+            bad = df.select(idx, pl.col(col)).filter(pl.col(col).is_not_null() & ((y < ylo) | (y > yhi)))
+            problems += [(i, col, f"{col} {x} outside the years {ylo}..{yhi}") for i, x in bad.rows()]
+    if table == "sleep":
+        bad = df.select(idx, "start_utc", "end_utc").filter(pl.col("end_utc") <= pl.col("start_utc"))
+        problems += [(i, "end_utc", f"sleep ends ({e}) before it starts ({s})") for i, s, e in bad.rows()]
+    return sorted(problems)
+
+
+def check_plausible(result: ReadResult, ctx: ReadContext, path: str | Path) -> ReadResult:
+    """Apply :data:`PLAUSIBLE` and :data:`PLAUSIBLE_YEARS` to a connector's result.
+
+    A record with a value outside them (a 40-hour session, a resting HR of 0
+    or 400 bpm, a negative distance, NaN, a date in 1900 or 2200, sleep that
+    ends before it starts) is a bad row: with ``OnBadRow.RAISE`` the file is
+    rejected with :class:`BadRowError` naming the file, the record (its table
+    and start time or date) and the value; with ``SKIP`` the record is dropped
+    and counted in ``skipped_rows`` with a note.
+    """
+    name = ctx.source_name or str(path)
+    for table, df in result.tables().items():
+        problems = _implausible(df, table)
+        if not problems:
+            continue
+        if ctx.on_bad_row == OnBadRow.RAISE:
+            i, col, what = problems[0]
+            when = df[_WHEN[table]][i]
+            raise BadRowError(name, f"{table} record {when}: {what}", column=col)
+        rows = sorted({i for i, _, _ in problems})
+        keep = pl.Series([True] * df.height)
+        keep[rows] = False
+        setattr(result, table, df.filter(keep))
+        result.skipped_rows += len(rows)
+        for i, col, what in problems[:20]:
+            result.warn(f"skipped {table} record {df[_WHEN[table]][i]}: {what}")
+    return result

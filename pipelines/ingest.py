@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from connectors.base import ConnectorError, OnBadRow, ReadContext, ReadResult
+from connectors.base import ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible
 from connectors import registry
 from pipelines.store import LedgerEntry, Store, file_sha256
 
@@ -167,7 +167,7 @@ def _read_one(args: tuple[str, str, str | None, str | None, str]) -> tuple[str, 
         if mod is None:
             result = registry.read(Path(path), ctx)  # raises UnknownFormatError
         else:
-            result = mod.read(Path(path), ctx)
+            result = check_plausible(mod.read(Path(path), ctx), ctx, display)
         return display, result, None, result.format
     except ConnectorError as err:
         return display, None, str(err), getattr(mod, "FORMAT", None)
