@@ -15,7 +15,10 @@ Two control tables in the store's ledger database (:meth:`Store.connect`):
     One row per alert and target URL (``target`` = sha256 of the configured
     URL, so the URL itself - which may hold a token - is never stored). A
     target that already received an alert is not sent it again when another
-    target of the same alert is retried.
+    target of the same alert is retried. A target is marked ``sending``
+    (committed) before each send; a run killed during a send leaves that mark,
+    and the next run reports the delivery as ``interrupted`` instead of sending
+    again: never twice, and never silently lost.
 
 Everything here is plain SQLite; sending is done by :mod:`pipelines.stage_alert`.
 """
@@ -134,10 +137,41 @@ class Outbox:
         return [OutboxRow(*r) for r in rows]
 
     def delivered_targets(self, alert_id: str) -> set[str]:
+        """Targets never to send this alert again: delivered, or interrupted mid-send."""
         rows = self.con.execute(
-            "SELECT target FROM alert_delivery WHERE alert_id = ? AND status = 'sent'", (alert_id,)
+            "SELECT target FROM alert_delivery WHERE alert_id = ? AND status IN ('sent', 'interrupted')", (alert_id,)
         ).fetchall()
         return {r[0] for r in rows}
+
+    def begin_delivery(self, alert_id: str, target: str, label: str) -> None:
+        """Mark a target ``sending`` (committed) just before the send.
+
+        A run killed between the send and :meth:`record_delivery` leaves the
+        mark behind; the next run finds it with :meth:`interrupted_targets`
+        and does not send again, because the message may already have arrived.
+        """
+        with self._tx() as con:
+            con.execute(
+                "INSERT INTO alert_delivery (alert_id, target, target_label, status, attempts) "
+                "VALUES (?,?,?,'sending',0) ON CONFLICT(alert_id, target) DO UPDATE SET status = 'sending', "
+                "target_label = excluded.target_label",
+                (alert_id, target, label),
+            )
+
+    def interrupted_targets(self, alert_id: str) -> set[str]:
+        """Targets whose send was interrupted by a crash (still ``sending``)."""
+        rows = self.con.execute(
+            "SELECT target FROM alert_delivery WHERE alert_id = ? AND status = 'sending'", (alert_id,)
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def mark_interrupted(self, alert_id: str, target: str) -> None:
+        """Record that a target's delivery outcome is unknown; it is never re-sent automatically."""
+        with self._tx() as con:
+            con.execute(
+                "UPDATE alert_delivery SET status = 'interrupted', last_error = ? WHERE alert_id = ? AND target = ?",
+                ("the run was killed while sending; delivery unknown, not re-sent", alert_id, target),
+            )
 
     def record_delivery(self, alert_id: str, target: str, label: str, ok: bool, error: str | None) -> None:
         with self._tx() as con:

@@ -393,10 +393,17 @@ def _deliver(box: Outbox, row, ch: ChannelConfig, send: Sender, environ, summary
         summary.lines.append(f"no channel: {what} - add alert URLs for {row.recipient!r} to deliver it")
         return
     done = box.delivered_targets(row.alert_id)
+    interrupted = box.interrupted_targets(row.alert_id)
     errors = []
     for url in urls:
         key, label = target_key(url), mask_url(url)
         if key in done:
+            continue
+        if key in interrupted:
+            box.mark_interrupted(row.alert_id, key)
+            summary.problems.append(
+                f"delivery of {what} -> {label} was interrupted by a crash: it may or may not have arrived; "
+                "not sent again (alerts are never sent twice)")
             continue
         try:
             real, secrets = expand_url(url, environ)
@@ -405,6 +412,7 @@ def _deliver(box: Outbox, row, ch: ChannelConfig, send: Sender, environ, summary
             box.record_delivery(row.alert_id, key, label, False, msg)
             errors.append(f"{label}: {msg}")
             continue
+        box.begin_delivery(row.alert_id, key, label)
         ok, error = send(real, row.title, row.body)
         error = _scrub(error or "", real, url, *secrets) if not ok else None
         box.record_delivery(row.alert_id, key, label, ok, error)

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from pipelines.stage_alert import ChannelConfigError, channels_from_config, mask_url, run_alerts
+from pipelines.stage_alert import ChannelConfigError, apprise_send, channels_from_config, mask_url, run_alerts
 from pipelines.store import Store
 from tests.reports.synth import team_frames
 
@@ -244,3 +244,22 @@ def test_mask_url_hides_credentials():
     assert "SECRET" not in mask_url("tgram://123:SECRET/987") and mask_url("tgram://123:SECRET/987").startswith("tgram://... #")
     assert "tok" not in mask_url("slack://tokA/tokB/tokC")
     assert mask_url("ntfys://${T}@ntfy.sh/a") != mask_url("ntfys://${T}@ntfy.sh/b")
+
+
+def test_send_interrupted_by_a_crash_is_never_sent_twice(store, hook):
+    """A run killed between the send and its record: the next run does not send again, and says so."""
+    channels = {"a01": [hook.url("a01")]}
+
+    def crash(url, title, body):  # the message leaves, then the process dies before recording it
+        hook_send = apprise_send(url, title, body)
+        assert hook_send[0]
+        raise SystemExit("killed")
+
+    with pytest.raises(SystemExit):
+        run_alerts(store, as_of=AS_OF, channels=channels, sender=crash)
+    assert len(hook.received) == 1
+    s2 = run_alerts(store, as_of=AS_OF, channels=channels)
+    assert len(hook.received) == 1  # not sent twice
+    assert any("interrupted by a crash" in p for p in s2.problems), s2.problems
+    s3 = run_alerts(store, as_of=AS_OF, channels=channels)
+    assert len(hook.received) == 1 and not any("interrupted" in p for p in s3.problems)
