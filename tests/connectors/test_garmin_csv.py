@@ -144,6 +144,14 @@ def test_unit_guessed_from_slow_running_speeds_without_stride(tmp_path):
     assert any("running speeds" in w for w in r.warnings)
 
 
+def test_bom_and_windows_line_ends_read_the_same(tmp_path):
+    p = tmp_path / "Activities.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + EN_KM.read_bytes().replace(b"\n", b"\r\n"))
+    assert garmin_csv.detect(p, p.read_bytes()[:65536])
+    a, b = read(p, tz="Europe/Berlin").sessions, read(EN_KM, tz="Europe/Berlin").sessions
+    assert a.drop("source_file").equals(b.drop("source_file"))
+
+
 def test_no_time_zone_reads_utc_and_says_so():
     r = read(EN_KM)
     run = row_by(r.sessions, "sport", "cycling")

@@ -85,6 +85,20 @@ def test_activities_hand_checked():
     assert swim["sub_sport"] == "lap_swimming" and swim["distance_m"] == 1500.0
 
 
+def test_activity_without_start_time_local_uses_the_time_zone(tmp_path):
+    data = json.loads(ACTS.read_text())
+    rec = data[0]["summarizedActivitiesExport"][1]  # 2024-04-02 01:15 UTC
+    del rec["startTimeLocal"]
+    data[0]["summarizedActivitiesExport"] = [rec]
+    p = tmp_path / "a_summarizedActivities.json"
+    p.write_text(json.dumps(data))
+    s = read(p, tz="America/New_York").sessions
+    assert s["local_date"][0] == date(2024, 4, 1) and s["local_offset_s"][0] == -4 * 3600
+    r = read(p)
+    assert r.sessions["local_date"][0] == date(2024, 4, 2)  # UTC date, and the ledger says so
+    assert any("no time zone" in w for w in r.warnings)
+
+
 def test_sleep_nights_naps_and_missing_days():
     r = read(SLEEP)
     s = r.sleep

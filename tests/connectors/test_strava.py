@@ -83,6 +83,14 @@ def test_older_export_with_fewer_columns():
     assert any("km column" in w for w in r.warnings) and any("Moving Time" in w for w in r.warnings)
 
 
+def test_bom_and_windows_line_ends_read_the_same(tmp_path):
+    p = tmp_path / "activities.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + NEW.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    assert strava.detect(p, p.read_bytes()[:65536])
+    a, b = read(p, tz="UTC").sessions, read(NEW, tz="UTC").sessions
+    assert a.drop("source_file").equals(b.drop("source_file"))
+
+
 def test_activity_date_layouts():
     assert strava.parse_activity_date("Oct 6, 2022, 11:19:20 PM") == utc(2022, 10, 6, 23, 19, 20)
     assert strava.parse_activity_date("Jan 1, 2023, 12:05:00 AM") == utc(2023, 1, 1, 0, 5)
