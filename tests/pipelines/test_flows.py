@@ -381,3 +381,39 @@ def test_nightly_end_to_end_idempotent_and_incremental_equals_full(prefect, tmp_
         inc = Store(store).read_table(table).sort("athlete_id", "date")
         full = Store(fresh).read_table(table).sort("athlete_id", "date")
         plt.assert_frame_equal(inc, full, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+# ---------------------------------------------------------------------- scale-out
+@pytest.mark.slow
+def test_nightly_on_a_dask_cluster_matches_threads(prefect, tmp_path):
+    """Per-athlete chunks run on two dask worker processes (scheduler address from the config).
+
+    The workers get the harness's PREFECT_API_URL, as workers of a real cluster
+    get the real server's: otherwise each would start its own temporary server.
+    """
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("prefect_dask")
+    from prefect.settings import PREFECT_API_URL
+
+    inputs, ids = team(tmp_path, n=4, days=35)
+    env = {"PREFECT_API_URL": PREFECT_API_URL.value(), "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(REPO)}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  env=env) as cluster, distributed.Client(cluster) as client:
+        cfg = config_file(tmp_path, inputs, tmp_path / "dask-store")
+        cfg.write_text(cfg.read_text().replace(
+            "[run]\nchunk_size = 2\n",
+            f'[run]\nchunk_size = 1\ntask_runner = "dask"\ndask_address = "{cluster.scheduler_address}"\n'))
+        s = flows.run_flow("nightly", as_of="2026-11-04", config_path=str(cfg), dry_run=True)
+        assert s.athletes_processed == 4 and s.days_scored == 4 * 35
+        # the stage code was imported and run on both workers, not in this process only
+        loaded = client.run(lambda: __import__("sys").modules.get("pipelines.stage_features") is not None)
+        assert len(loaded) == 2 and all(loaded.values())
+    (tmp_path / "threads").mkdir()
+    cfg2 = config_file(tmp_path / "threads", inputs, tmp_path / "thread-store")
+    flows.run_flow("nightly", as_of="2026-11-04", config_path=str(cfg2), dry_run=True)
+    import polars.testing as plt
+
+    for table in ("features", "scores"):
+        plt.assert_frame_equal(Store(tmp_path / "dask-store").read_table(table).sort("athlete_id", "date"),
+                               Store(tmp_path / "thread-store").read_table(table).sort("athlete_id", "date"))
