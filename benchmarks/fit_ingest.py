@@ -15,7 +15,9 @@ What it does
    one process). fitparse is slow (~0.3 MB/s), so it decodes a sample of about
    ``--fitparse-mb`` megabytes (one copy of the corpus set by default) and its
    rate is extrapolated per MB; the output says so. The ratio is printed against
-   one fitparse process and against an ideal ``workers``-process fitparse.
+   one fitparse process and against an ideal ``workers``-process fitparse, and as
+   CPU seconds per MB (parent + workers), which other jobs on a shared machine
+   do not distort.
 4. With ``--decoders`` (default on) it also times fitdecode, garmin-fit-sdk and
    strainwatch's decoder alone on one copy of the set, one process each.
 
@@ -121,6 +123,15 @@ def time_decoder(name: str, files: list[Path], budget_mb: float) -> tuple[float,
     return done_mb, time.perf_counter() - t0, n, fails
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children."""
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=float, default=50.0, help="input size to ingest [MB]")
@@ -143,25 +154,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"input: {len(files)} files, {mb:.1f} MB in {len(files) // len(base)} athlete folders")
 
         store = Store(tmp / "store")
+        c0 = _cpu()
         t0 = time.perf_counter()
         summary = ingest_paths(store, [tmp / "in"], workers=args.workers)
         dt = time.perf_counter() - t0
+        cpu = _cpu() - c0  # parent + worker processes (ended with the pool)
         ours = mb / dt
         print(f"strainwatch ingest ({args.workers} workers, decode + tables + ledger): {dt:.2f} s, "
               f"{ours:.1f} MB/s, {len(files) / dt:.0f} files/s; ingested {summary.ingested}, "
               f"rejected {summary.rejected}, rows {summary.rows}")
+        print(f"  CPU time (parent + workers): {cpu:.2f} s = {mb / cpu:.1f} MB per CPU-second")
         if summary.rejected:
             print("  problems:", summary.problems[:3])
 
         sample_mb = args.fitparse_mb if args.fitparse_mb is not None else set_mb
         one_copy = [f for f in files if f.parent.name == "athlete_00"]
+        c0 = _cpu()
         fp_mb, fp_s, fp_n, fp_fail = time_decoder("fitparse", one_copy * 100, sample_mb)
+        fp_cpu = _cpu() - c0
         fp_rate = fp_mb / fp_s
         print(f"fitparse (plain FitFile.parse(), 1 process): sampled {fp_n} files / {fp_mb:.2f} MB in {fp_s:.1f} s "
               f"= {fp_rate:.2f} MB/s ({fp_fail} file(s) raised); extrapolated to the {mb:.1f} MB input: "
               f"{mb / fp_rate:.0f} s")
-        print(f"ratio: {ours / fp_rate:.1f}x one fitparse process; "
+        print(f"ratio (wall clock): {ours / fp_rate:.1f}x one fitparse process; "
               f"{ours / (fp_rate * args.workers):.1f}x an ideal {args.workers}-process fitparse")
+        print(f"ratio (CPU time per MB, insensitive to other load on the machine): "
+              f"{(fp_cpu / fp_mb) / (cpu / mb):.1f}x")
 
         if not args.no_decoders:
             print(f"decoders alone, 1 process, one copy of the set ({set_mb:.2f} MB):")
