@@ -106,7 +106,16 @@ class _Progress:
             self._bar.__exit__(*exc)
 
 
-def _run(flow_name: str, cfg, verbose: bool, **params: Any):
+def _write_json(path: Optional[Path], summary) -> None:
+    if path is not None:
+        import json
+
+        from pipelines.store import atomic_write_bytes
+
+        atomic_write_bytes(path, json.dumps(summary.to_dict(), indent=1, default=str).encode())
+
+
+def _run(flow_name: str, cfg, verbose: bool, summary_json: Optional[Path] = None, **params: Any):
     """Run a flow in-process with the store lock held; print the summary; exit with its code."""
     prepare_environment(Path(cfg.store.path), verbose=verbose)
     from pipelines import flows
@@ -124,8 +133,10 @@ def _run(flow_name: str, cfg, verbose: bool, **params: Any):
         raise typer.Exit(EXIT_LOCKED) from None
     except flows.PipelineFailed as err:
         typer.echo(flows.format_summary(err.summary))
+        _write_json(summary_json, err.summary)
         raise typer.Exit(EXIT_FAILED) from None
     typer.echo(flows.format_summary(summary))
+    _write_json(summary_json, summary)
     return summary
 
 
@@ -139,6 +150,7 @@ def register(app: typer.Typer) -> None:
         dry_run: Optional[bool] = typer.Option(None, "--dry-run/--send", help="Print alerts instead of sending (overrides [alerts] dry_run)."),
         lock_timeout: Optional[float] = typer.Option(None, "--lock-timeout", help="Seconds to wait for another run on the same store (overrides [store] lock_timeout_s)."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
+        summary_json: Optional[Path] = typer.Option(None, "--summary-json", help="Also write the run summary as JSON (for monitoring)."),
     ) -> None:
         """Run the nightly pipeline once, in-process: ingest, features, scores, report, alerts.
 
@@ -152,7 +164,7 @@ def register(app: typer.Typer) -> None:
             if not Path(p).exists():
                 typer.echo(f"error: input folder not found: {p}", err=True)
                 raise typer.Exit(EXIT_USAGE)
-        summary = _run("nightly", cfg, verbose, as_of=as_of, config_path=str(cfg.source) if cfg.source else None,
+        summary = _run("nightly", cfg, verbose, summary_json, as_of=as_of, config_path=str(cfg.source) if cfg.source else None,
                        store=str(cfg.store.path), inputs=[str(p) for p in cfg.inputs.folders] or None,
                        dry_run=cfg.alerts.dry_run)
         raise typer.Exit(EXIT_FAILED if summary.rejected else 0)
