@@ -378,6 +378,10 @@ _SPORT_EXACT: dict[str, tuple[str, str | None]] = {
     "golf": ("golf", None), "rock climbing": ("rock_climbing", None), "bouldering": ("rock_climbing", "bouldering"),
     "kayaking": ("kayaking", None), "stand up paddling": ("stand_up_paddleboarding", None),
     "multisport": ("multisport", None), "triathlon": ("multisport", "triathlon"),
+    "multi sport": ("multisport", None), "stair-stepper": ("fitness_equipment", "stair_climbing"),
+    "stair climbing": ("fitness_equipment", "stair_climbing"), "rock climb": ("rock_climbing", None),
+    "e-mountain bike ride": ("cycling", "e_mountain"), "handcycle": ("cycling", "hand_cycling"),
+    "velomobile": ("cycling", None), "wheelchair": ("wheelchair", None),
     "sport": ("generic", None), "other": ("generic", None),
     # German
     "laufen": ("running", None), "laufbandtraining": ("running", "treadmill"),
