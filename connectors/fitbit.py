@@ -96,7 +96,7 @@ _NAME_KIND = (
 def kind_of(path: Path, head: bytes) -> str | None:
     """Which Fitbit file ``head`` is (None: not one this module reads)."""
     line = first_line(head).strip().lower().replace(" ", "")
-    if line.split(",") == HRV_HEADER:
+    if {"timestamp", "rmssd"} <= set(line.split(",")):  # the reader finds columns by name
         return HRV_SUMMARY
     h = json_head(head)
     if not h.startswith(b"["):
