@@ -54,6 +54,15 @@ def detect(path: Path, head: bytes | None = None) -> ModuleType | None:
     return None
 
 
+def _looks_utf16(head: bytes) -> bool:
+    """A UTF-16 byte-order mark, or ASCII text with a NUL byte after (or before) every character."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    h = head[:64]
+    return len(h) >= 8 and any(
+        not any(zeros) and all(9 <= b < 127 for b in text) for zeros, text in ((h[1::2], h[0::2]), (h[0::2], h[1::2])))
+
+
 def read(path: Path, ctx: ReadContext) -> ReadResult:
     """Detect the format of ``path`` and read it.
 
@@ -64,12 +73,14 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     ConnectorError
         When the recognised connector cannot read the file.
     """
-    mod = detect(path)
+    head = read_head(path)
+    mod = detect(path, head)
     if mod is None:
         raise UnknownFormatError(
             ctx.source_name or path,
             "unrecognised content: not a FIT file, nor a supported CSV/JSON/XML export "
-            "(see README, 'Supported exports')",
+            "(see README, 'Supported exports')"
+            + ("; the file looks like UTF-16 text: save or export it as UTF-8" if _looks_utf16(head) else ""),
             offset=0,
         )
     try:
