@@ -96,7 +96,12 @@ _NAME_KIND = (
 def kind_of(path: Path, head: bytes) -> str | None:
     """Which Fitbit file ``head`` is (None: not one this module reads)."""
     line = first_line(head).strip().lower().replace(" ", "")
-    if {"timestamp", "rmssd"} <= set(line.split(",")):  # the reader finds columns by name
+    cols = set(line.split(","))
+    if {"timestamp", "rmssd"} <= cols:  # the reader finds columns by name
+        # "Heart Rate Variability Details" (timestamp,rmssd,coverage,low_frequency,
+        # high_frequency) holds 5-minute samples, not one value per night
+        if "coverage" in cols or "low_frequency" in cols:
+            return OTHER
         return HRV_SUMMARY
     h = json_head(head)
     if not h.startswith(b"["):
@@ -148,7 +153,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         if kind == OTHER:
             result = ReadResult(format=OTHER)
             result.warn(f"{path.name}: Fitbit series not used by strainwatch (resting HR, sleep, "
-                        "exercise and HRV summaries are read)")
+                        "exercise and daily HRV summaries are read)")
             return result
         reader = {RESTING_HR: _resting_hr, SLEEP: _sleep, EXERCISE: _exercise, HRV_SUMMARY: _hrv}[kind]
         return reader(path, ctx)
@@ -359,6 +364,7 @@ def _hrv(path: Path, ctx: ReadContext) -> ReadResult:
     if "timestamp" not in cols or "rmssd" not in cols:
         raise CorruptFileError(name, f"expected header timestamp,rmssd,nremhr,entropy, found {header!r}", line=1)
     rows: list[dict] = []
+    seen: dict = {}
     for line, cells in records[1:]:
         try:
             if len(cells) != len(header):
@@ -378,6 +384,10 @@ def _hrv(path: Path, ctx: ReadContext) -> ReadResult:
             rmssd = positive_or_none(rmssd)
             if rmssd is None:
                 continue
+            if day in seen:
+                raise BadRowError(name, f"second value for {day} (line {seen[day]} has one): a daily "
+                                        "summary has one row per night", line=line, column="timestamp")
+            seen[day] = line
             if rmssd > 500:
                 raise BadRowError(name, f"rMSSD {rmssd} ms is implausible (> 500)", line=line, column="rmssd")
             rows.append({"athlete_id": ctx.athlete_id, "source": HRV_SUMMARY, "date": day,

@@ -145,6 +145,21 @@ def test_bad_records(tmp_path):
         read(q, tz="UTC")
 
 
+def test_hrv_details_csv_is_not_a_daily_summary(tmp_path):
+    p = tmp_path / "Heart Rate Variability Details - 2023-05-01.csv"
+    p.write_text("timestamp,rmssd,coverage,low_frequency,high_frequency\n"
+                 "2023-05-01T03:05:00,41.2,0.94,512.1,303.3\n2023-05-01T03:10:00,37.9,0.97,498.0,280.1\n")
+    assert fitbit.kind_of(p, p.read_bytes()) == fitbit.OTHER
+    assert sum(read(p).rows().values()) == 0
+    q = tmp_path / "summary.csv"  # reordered and extra columns are still a summary
+    q.write_text("rmssd,timestamp,entropy,nremhr,extra\n38.4,2023-05-01T00:00:00,2.9,52.1,x\n")
+    assert fitbit.kind_of(q, q.read_bytes()) == fitbit.HRV_SUMMARY
+    assert read(q).wellness["hrv_rmssd_ms"].to_list() == [38.4]
+    q.write_text("timestamp,rmssd,nremhr,entropy\n2023-05-01T00:00:00,38.4,52,2.9\n2023-05-01T00:00:00,39.0,52,2.9\n")
+    with pytest.raises(BadRowError, match="second value"):
+        read(q)
+
+
 def test_malformed_hrv_csv(tmp_path):
     p = tmp_path / "Daily Heart Rate Variability Summary - x.csv"
     p.write_text("timestamp,rmssd,nremhr,entropy\n2023-05-01T00:00:00,fast,52,2.9\n")
