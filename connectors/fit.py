@@ -50,7 +50,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import polars as pl
 
-from connectors.base import ConnectorError, CorruptFileError, ReadContext, ReadResult
+from connectors.base import (
+    PLAUSIBLE,
+    PLAUSIBLE_YEARS,
+    BadRowError,
+    ConnectorError,
+    CorruptFileError,
+    OnBadRow,
+    ReadContext,
+    ReadResult,
+)
 from connectors.fit_decode import DATE_TIME_MIN, FIT_EPOCH_S, Damage, FitFile, Segment, decode, looks_like_fit
 from connectors.fit_profile import FILE, SPORT, SUB_SPORT
 from features.schemas import SESSIONS, SLEEP, WELLNESS
@@ -300,7 +309,8 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
 
     # histograms of sessions whose stream may have been cut by damage are unreliable: null
     cut = fit.segments.index(damaged) if partial else None
-    sessions = _sessions(fit, athlete, ctx, notes, cut_segment=cut)
+    bad_rows = [0]
+    sessions = _sessions(fit, athlete, ctx, notes, cut_segment=cut, name=name, bad_rows=bad_rows)
     sleep = _sleep(fit, athlete, ctx, notes, partial=partial)
     wellness = _wellness(fit, athlete, ctx, notes)
 
@@ -326,7 +336,7 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
         kind = FILE.get(ftype, f"type {ftype}") if ftype is not None else "unknown type"
         notes.append(f"FIT file ({kind}) has no messages the pipeline uses (session, monitoring_hr_data, "
                      f"sleep_level, hrv_status_summary)")
-    res = ReadResult(format=FORMAT, sessions=sessions, sleep=sleep, wellness=wellness)
+    res = ReadResult(format=FORMAT, sessions=sessions, sleep=sleep, wellness=wellness, skipped_rows=bad_rows[0])
     for n in notes:
         res.warn(n)
     return res
@@ -413,8 +423,20 @@ def _from_local_clock(seg: Segment, s0: int, ctx: ReadContext, notes: list[str])
     return None, None
 
 
+def _implausible_session(row: dict) -> tuple[str, str] | None:
+    """(column, what) of the first value outside :data:`connectors.base.PLAUSIBLE`, else None."""
+    for col, (lo, hi) in PLAUSIBLE["sessions"].items():
+        v = row.get(col)
+        if v is not None and (v != v or v < lo or v > hi):
+            return col, f"{col} {v:g} outside the plausible range {lo:g}..{hi:g}"
+    y = row["start_utc"].year
+    if not PLAUSIBLE_YEARS[0] <= y <= PLAUSIBLE_YEARS[1]:
+        return "start_utc", f"start_utc {row['start_utc']} outside the years {PLAUSIBLE_YEARS[0]}..{PLAUSIBLE_YEARS[1]}"
+    return None
+
+
 def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
-              cut_segment: int | None = None) -> pl.DataFrame:
+              cut_segment: int | None = None, name: str = "", bad_rows: list[int] | None = None) -> pl.DataFrame:
     rows = []
     # streams over the whole file (chained files spread records/hr over segments)
     rec_t = [s.record_ts for s in fit.segments if s.record_ts is not None]
@@ -476,7 +498,7 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
         hist = None
         if seg_i != cut_segment:
             hist = _session_histogram(rec_ts, rec_hr, hr_stream, s0, s1, single=len(all_sessions) == 1)
-        rows.append({
+        row = {
             "athlete_id": athlete,
             "source": SOURCE,
             "start_utc": start,
@@ -500,7 +522,23 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
             "training_effect_anaerobic": _scaled(m.get(137), 10.0),
             "hr_hist_s": hist,
             "load_confidence": None,
-        })
+        }
+        bad = _implausible_session(row)
+        if bad is not None:
+            # checked here (not only by the ingest's last-line check) to name the byte offset, and
+            # to call damaged bytes what they are when the file CRC does not match
+            off = m.get(-1)
+            col, what = bad
+            if ctx.on_bad_row == OnBadRow.SKIP:
+                notes.append(f"skipped the session message at byte {off}: {what}")
+                if bad_rows is not None:
+                    bad_rows[0] += 1
+                continue
+            if seg.crc_ok is False:
+                raise CorruptFileError(name, f"session message: {what}; the file CRC does not match, so these "
+                                             f"bytes are damaged", offset=off, column=col)
+            raise BadRowError(name, f"session message: {what}", offset=off, column=col)
+        rows.append(row)
     if skipped:
         notes.append(f"{skipped} session message(s) without a valid start time or duration skipped")
     if not rows:
@@ -532,6 +570,10 @@ def _sleep(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *, pa
         return SLEEP.empty()
     start = _utc(levels[0][0])
     end = _utc(levels[-1][0])
+    if (end - start).total_seconds() > 24 * 3600:
+        notes.append(f"sleep_level messages span {(end - start).total_seconds() / 3600:.1f} h (more than 24 h): "
+                     f"no night recorded")
+        return SLEEP.empty()
     off = _tz_offset(ctx.tz, end)
     if off is None:
         off = 0
@@ -592,6 +634,10 @@ def _wellness(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
         when = _utc(m.get(253))
         v = m.get(1)
         if when is None or v is None:
+            continue
+        if not 0 < v / 128.0 <= PLAUSIBLE["wellness"]["hrv_rmssd_ms"][1]:
+            notes.append(f"hrv_status_summary at byte {m.get(-1)}: last_night_average {v / 128.0:g} ms is implausible; "
+                         f"skipped")
             continue
         day = (when + timedelta(seconds=offset(when, False))).date()
         rows[(SOURCE_HRV, day)] = {"athlete_id": athlete, "source": SOURCE_HRV, "date": day, "rhr_bpm": None,

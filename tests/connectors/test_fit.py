@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors import fit, registry
-from connectors.base import ConnectorError, CorruptFileError, ReadContext
+from connectors.base import BadRowError, ConnectorError, CorruptFileError, OnBadRow, ReadContext
 from connectors.fit_decode import decode, fit_crc
 from features.schemas import SESSIONS, SLEEP, WELLNESS, require
 from tests.connectors.fit_builder import Builder, crc16, fit_time
@@ -601,3 +601,31 @@ def test_chained_little_and_big_endian_files(tmp_path):
     # duplicate timestamps do not double-count time (60 s, not 120 s)
     assert [sum(h) for h in res.sessions["hr_hist_s"]] == [60.0, 60.0]
     assert res.sessions["rpe"].to_list() == [6.5, 6.5]
+
+
+def _long_session_activity(bad_crc: bool = False) -> bytes:
+    b = Builder()
+    b.define(0, 0, [(0, "enum"), (3, "uint32z")])
+    b.data(0, [4, 5])
+    b.define(1, 18, [(253, "uint32"), (2, "uint32"), (5, "enum"), (8, "uint32")])
+    t0 = fit_time(T0)
+    b.data(1, [t0 + 3600, t0, 1, 3600 * 1000])
+    b.data(1, [t0 + 7200, t0 + 3600, 1, 30 * 3600 * 1000])  # 30 h of timer time: implausible
+    return b.to_bytes(bad_crc=bad_crc)
+
+
+def test_implausible_session_named_by_byte_offset(tmp_path):
+    p = tmp_path / "a.fit"
+    p.write_bytes(_long_session_activity())
+    with pytest.raises(BadRowError) as info:
+        fit.read(p, CTX)
+    # body of the second session: header 14 + file_id definition (6 + 2*3) + file_id data (1 + 1 + 4)
+    # + session definition (6 + 4*3) + first session (1 + 4 + 4 + 1 + 4) + its record header byte = 65
+    assert info.value.offset == 14 + 12 + 6 + 18 + 14 + 1 == 65
+    assert "duration_s 108000 outside the plausible range" in info.value.message
+    skip = fit.read(p, ReadContext(athlete_id="a", on_bad_row=OnBadRow.SKIP))
+    assert skip.sessions.height == 1 and skip.skipped_rows == 1
+    assert any("skipped the session message at byte 65" in w for w in skip.warnings)
+    p.write_bytes(_long_session_activity(bad_crc=True))
+    with pytest.raises(CorruptFileError, match="the file CRC does not match"):
+        fit.read(p, CTX)
