@@ -33,7 +33,8 @@ def _rows(athlete: str, day: date, tz: ZoneInfo, rng: random.Random) -> tuple[li
     if rng.random() > 0.03:  # a few nights without the watch
         s = datetime.combine(day - timedelta(days=1), time(22, rng.randint(0, 59)), tz)
         e = datetime.combine(day, time(6, rng.randint(0, 59)), tz)
-        total = int((e - s).total_seconds() // 60) - rng.randint(10, 40)
+        in_bed = e.astimezone(ZoneInfo("UTC")) - s.astimezone(ZoneInfo("UTC"))  # real time across DST changes
+        total = int(in_bed.total_seconds() // 60) - rng.randint(10, 40)
         deep = total // 5
         rem = total // 5
         sleep.append(f"{athlete},{s.isoformat()},{e.isoformat()},{total},{deep},{total - deep - rem},{rem},"
