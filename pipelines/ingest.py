@@ -168,6 +168,11 @@ def _read_one(args: tuple[str, str, str | None, str | None, str]) -> tuple[str, 
             result = registry.read(Path(path), ctx)  # raises UnknownFormatError
         else:
             result = check_plausible(mod.read(Path(path), ctx), ctx, display)
+        if any(df["athlete_id"].null_count() for df in result.tables().values()):
+            return display, None, (
+                f"{display}: no athlete for this file: put it in a folder named after the athlete "
+                "(inputs/<athlete>/...), pass --athlete ID, or map the device serial in the roster"
+            ), result.format
         return display, result, None, result.format
     except ConnectorError as err:
         return display, None, str(err), getattr(mod, "FORMAT", None)

@@ -1,0 +1,30 @@
+"""ingest_paths: athlete resolution and files without an athlete."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pipelines.ingest import ingest_paths
+from pipelines.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_file_without_athlete_is_rejected_not_a_crash(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    # a zip straight under the input root: no athlete folder, no --athlete, no athlete column
+    shutil.copy(REPO / "sample_data" / "inputs" / "ivo" / "garmin_connect_export.zip", inputs)
+    (inputs / "ana").mkdir()
+    shutil.copy(REPO / "sample_data" / "inputs" / "ben" / "sleep.csv", inputs / "ana" / "sleep.csv")
+    st = Store(tmp_path / "s")
+    s = ingest_paths(st, [inputs], workers=1)
+    assert s.rejected == 4 and s.ingested == 1
+    led = st.ledger()
+    rejected = led.filter(led["status"] == "rejected")
+    assert rejected["error"].str.contains("no athlete for this file").all()
+    assert rejected["path"].str.contains("garmin_connect_export.zip!DI_CONNECT/").all()
+    # the same zip with --athlete goes in
+    s2 = ingest_paths(st, [inputs], athlete="ivo", workers=1, retry_rejected=True)
+    assert s2.rejected == 0 and "ivo" in st.all_athletes()
