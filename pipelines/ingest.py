@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -405,8 +406,19 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
         else:
             # "spawn", not the Linux default "fork": forking a process whose polars thread pool has
             # already run (an earlier ingest, a flow) can deadlock the children on a held lock
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                yield from pool.map(_read_one, args, chunksize=max(1, min(16, total // (workers * 8) or 1)))
+            returned: set[str] = set()
+            try:
+                with ProcessPoolExecutor(max_workers=workers,
+                                         mp_context=multiprocessing.get_context("spawn")) as pool:
+                    for item in pool.map(_read_one, args, chunksize=max(1, min(16, total // (workers * 8) or 1))):
+                        returned.add(item[0])
+                        yield item
+            except BrokenProcessPool:
+                # a worker died (out of memory, or a main module that a spawned process cannot
+                # import, e.g. a script read from stdin): read the remaining files in-process
+                for a in args:
+                    if a[1] not in returned:
+                        yield _read_one(a)
 
     for item in results():
         pending.append(item)
