@@ -629,3 +629,27 @@ def test_implausible_session_named_by_byte_offset(tmp_path):
     p.write_bytes(_long_session_activity(bad_crc=True))
     with pytest.raises(CorruptFileError, match="the file CRC does not match"):
         fit.read(p, CTX)
+
+
+def test_pool_ingest_from_a_stdin_script_falls_back_in_process(corpus_dir, tmp_path):
+    """Spawned workers cannot import a main module read from stdin: the pool breaks and the files are
+    read in-process instead (no crash, nothing lost)."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "in" / "a"
+    src.mkdir(parents=True)
+    for p in sorted((corpus_dir / "fit" / "monitoring").glob("*.fit"))[:4]:
+        (src / p.name).write_bytes(p.read_bytes())
+    script = (
+        "from pipelines.ingest import ingest_paths\n"
+        "from pipelines.store import Store\n"
+        f"s = ingest_paths(Store({str(tmp_path / 's')!r}), [{str(tmp_path / 'in')!r}], workers=2)\n"
+        "print('RESULT', s.ingested, s.rejected)\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-"], input=script, cwd=repo, capture_output=True, text=True,
+                         timeout=180, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "RESULT 4 0" in out.stdout
