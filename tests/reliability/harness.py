@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -202,7 +200,7 @@ CONTROL_NAME = "ctl/daily.csv"
 CONTROL = b"athlete_id,date,resting_hr,hrv_rmssd_ms\nctl,2026-01-05,50,70\nctl,2026-01-06,51,68.5\n"
 
 
-def run_ingest(base_store: Path, files: dict[str, bytes], *, workdir: Path) -> Outcome:
+def run_ingest(base_store: Path, files: dict[str, bytes], *, workdir: Path, on_bad_row: str = "raise") -> Outcome:
     """Copy the baseline store, ingest ``files`` (relative path -> bytes) plus the control file."""
     tmp = Path(tempfile.mkdtemp(prefix="case-", dir=workdir))
     store_dir = tmp / "store"
@@ -216,7 +214,7 @@ def run_ingest(base_store: Path, files: dict[str, bytes], *, workdir: Path) -> O
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
         displays[rel] = str(p)
-    summary = ingest_paths(store, [inp], workers=1)  # must not raise
+    summary = ingest_paths(store, [inp], workers=1, on_bad_row=on_bad_row)  # must not raise
     after = snapshot(store)
     out = Outcome(summary, store, before, after, displays, after.ledger.slice(before.ledger.height))
     return out
