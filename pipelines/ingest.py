@@ -19,11 +19,14 @@ have one, the first folder under the input root (``inputs/alice/x.fit`` ->
 
 from __future__ import annotations
 
+import errno
+import lzma
 import os
 import shutil
 import tempfile
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -121,11 +124,23 @@ def extract_zip(archive: Path, dest: Path, display: str) -> list[tuple[Path, str
                     and info.file_size > 100 << 20
                 ):
                     raise ConnectorError(display, f"member {info.filename!r} is implausibly large ({info.file_size} bytes)")
+            # many members each just under the limits (a zip bomb spread over members)
+            total, packed = sum(i.file_size for i in infos), sum(i.compress_size for i in infos)
+            if total > MAX_ZIP_MEMBER_BYTES or (total > 100 << 20 and total / max(packed, 1) > MAX_ZIP_RATIO):
+                raise ConnectorError(display, f"{len(infos)} members expand to an implausible {total} bytes "
+                                              f"from {packed} compressed bytes")
             for info in infos:
                 target = _safe_member_path(dest, info.filename, display)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(target, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                except (zlib.error, lzma.LZMAError, EOFError, RuntimeError, NotImplementedError, OSError) as err:
+                    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+                        raise  # the scratch disk, not the archive
+                    # damaged/encrypted/unsupported data, or a member that is also a folder name
+                    raise ConnectorError(display, f"member {info.filename!r} cannot be extracted: "
+                                                  f"{type(err).__name__}: {err}", offset=info.header_offset) from err
                 out.append((target, info.filename))
     except zipfile.BadZipFile as err:
         raise ConnectorError(display, f"not a readable zip archive: {err}") from err
