@@ -57,13 +57,22 @@ class BadRows:
     """Apply :attr:`ReadContext.on_bad_row` to records that fail validation.
 
     ``RAISE`` raises the :class:`BadRowError`; ``SKIP`` counts the record,
-    keeps the first few messages as warnings and lets the read go on.
+    keeps the first ``max_notes`` messages as warnings and lets the read go on.
+
+    Parameters
+    ----------
+    ctx : ReadContext
+        Carries the bad-row policy.
+    max_notes : int, optional
+        How many skipped records are named one by one in the warnings
+        (default :attr:`MAX_NOTES`); the rest are only counted.
     """
 
     MAX_NOTES = 5
 
-    def __init__(self, ctx: ReadContext) -> None:
+    def __init__(self, ctx: ReadContext, max_notes: int | None = None) -> None:
         self.ctx = ctx
+        self.max_notes = self.MAX_NOTES if max_notes is None else max_notes
         self.count = 0
         self.notes: list[str] = []
 
@@ -71,7 +80,7 @@ class BadRows:
         if self.ctx.on_bad_row != OnBadRow.SKIP:
             raise err
         self.count += 1
-        if len(self.notes) < self.MAX_NOTES:
+        if len(self.notes) < self.max_notes:
             self.notes.append(f"skipped: {err}")
 
     def finish(self, result: ReadResult) -> ReadResult:

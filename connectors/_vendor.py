@@ -1,6 +1,6 @@
 """Small helpers shared by the vendor-export connectors (Oura, WHOOP, Apple Health).
 
-Private to ``connectors``: CSV decoding with line numbers, the bad-row policy,
+Private to ``connectors``: CSV decoding with line numbers,
 number and time-zone parsing with errors that name the file, line and column.
 """
 
@@ -15,13 +15,12 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import BadRowError, ConnectorError, OnBadRow, ReadContext, ReadResult
+from connectors.base import BadRowError, ConnectorError, ReadContext
 
 __all__ = [
     "head_text",
     "header_fields",
     "open_csv",
-    "BadRows",
     "parse_float",
     "parse_offset",
     "display_name",
@@ -131,30 +130,6 @@ def open_csv(
             start = reader.line_num + 1
 
     return header, rows()
-
-
-class BadRows:
-    """Applies ``ctx.on_bad_row`` to :class:`BadRowError`: re-raise, or count and note."""
-
-    def __init__(self, ctx: ReadContext) -> None:
-        self.ctx = ctx
-        self.skipped = 0
-        self.notes: list[str] = []
-
-    def handle(self, err: BadRowError) -> None:
-        if self.ctx.on_bad_row == OnBadRow.RAISE:
-            raise err
-        self.skipped += 1
-        if len(self.notes) < 20:
-            self.notes.append(f"skipped: {err}")
-
-    def finish(self, result: ReadResult) -> ReadResult:
-        result.skipped_rows += self.skipped
-        for n in self.notes:
-            result.warn(n)
-        if self.skipped > len(self.notes):
-            result.warn(f"... {self.skipped - len(self.notes)} more bad rows skipped")
-        return result
 
 
 _MISSING = {"", "--", "-", "n/a", "na", "nan", "null", "none"}

@@ -92,7 +92,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from connectors._vendor import BadRows, display_name, head_text
+from connectors._export_util import BadRows
+from connectors._vendor import display_name, head_text
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 
@@ -376,13 +377,13 @@ class _Handler:
             try:
                 self.workouts.append(self._workout_row(w))
             except BadRowError as err:
-                self.bad.handle(err)
+                self.bad(err)
         elif self.sleep_rec is not None:
             rec, self.sleep_rec = self.sleep_rec, None
             try:
                 self._sleep(*rec)
             except BadRowError as err:
-                self.bad.handle(err)
+                self.bad(err)
 
     def _local(self, dt: datetime) -> datetime:
         return dt.astimezone(self.home_tz) if self.home_tz is not None else dt
@@ -411,7 +412,7 @@ class _Handler:
                 if v is not None:
                     self.sdnn[self._local(start).date()].append(v)
         except BadRowError as err:
-            self.bad.handle(err)
+            self.bad(err)
 
     def _sleep(self, a: dict[str, str], line: int, meta: dict[str, str]) -> None:
         raw = a.get("value", "")
@@ -522,7 +523,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     if not athlete:
         raise ConnectorError(display, "Apple Health exports carry no athlete id: put export.xml in a folder "
                              "named after the athlete or pass --athlete")
-    bad = BadRows(ctx)
+    bad = BadRows(ctx, max_notes=20)
     p = expat.ParserCreate()
     home_tz = None
     if ctx.tz:

@@ -61,7 +61,8 @@ from typing import Any
 
 import polars as pl
 
-from connectors._vendor import BadRows, display_name, head_text, header_fields, open_csv, parse_float
+from connectors._export_util import BadRows
+from connectors._vendor import display_name, head_text, header_fields, open_csv, parse_float
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 
@@ -319,7 +320,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     except OSError as err:
         raise ConnectorError(display, f"cannot read file: {err}") from err
     text = head_text(head) or ""
-    bad = BadRows(ctx)
+    bad = BadRows(ctx, max_notes=20)
     notes: list[str] = []
     if text.lstrip()[:1] in ("[", "{"):
         kind, recs = _records_from_json(path, display)
@@ -372,7 +373,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             if w is not None:
                 wellness.append(w)
         except BadRowError as err:
-            bad.handle(err)
+            bad(err)
     if kind == "dailysleep":
         notes.append(f"dailysleep: {n_scores} daily sleep scores read and validated; they hold no sleep times or "
                      "durations, so no rows are stored (export sleepmodel for the nights)")

@@ -42,7 +42,8 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors._vendor import BadRows, display_name, header_fields, open_csv, parse_float, parse_offset
+from connectors._export_util import BadRows
+from connectors._vendor import display_name, header_fields, open_csv, parse_float, parse_offset
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 
@@ -220,7 +221,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         result = ReadResult(format="whoop_journal")
         result.warn("journal_entries.csv: journal answers (behaviours, not measurements) are not used")
         return result
-    bad = BadRows(ctx)
+    bad = BadRows(ctx, max_notes=20)
     notes: set[str] = set()
     sessions: list[dict] = []
     sleeps: list[dict] = []
@@ -252,7 +253,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                         "hrv_rmssd_ms": hrv, "source_file": display,
                     })
         except BadRowError as err:
-            bad.handle(err)
+            bad(err)
 
     result = ReadResult(
         format=f"whoop_{kind}",

@@ -101,6 +101,15 @@ def test_bad_rows_policy():
     r = bad.finish(ReadResult(format="x"))
     assert r.skipped_rows == 7
     assert len(r.warnings) == 6 and "7 bad records" in r.warnings[-1]
+    # Oura, WHOOP and Apple Health name up to 20 skipped rows one by one
+    bad = BadRows(ReadContext(on_bad_row=OnBadRow.SKIP), max_notes=20)
+    for _ in range(22):
+        bad(err)
+    r = bad.finish(ReadResult(format="x"))
+    # 20 named rows + 1 summary; 22 counted
+    assert r.skipped_rows == 22 and len(r.warnings) == 21
+    assert r.warnings[0].startswith("skipped: ") and "line 3" in r.warnings[0]
+    assert r.warnings[-1] == "skipped 22 bad records in all (first 20 shown)"
 
 
 def test_srpe_load():
