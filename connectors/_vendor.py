@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import BadRowError, ConnectorError, ReadContext
+from connectors.base import BadRowError, ConnectorError
 
 __all__ = [
     "head_text",
@@ -23,14 +23,9 @@ __all__ = [
     "open_csv",
     "parse_float",
     "parse_offset",
-    "display_name",
 ]
 
 csv.field_size_limit(16 << 20)
-
-
-def display_name(path: Path, ctx: ReadContext) -> str:
-    return ctx.source_name or str(path)
 
 
 def head_text(head: bytes) -> str | None:
