@@ -143,6 +143,9 @@ def extract_zip(archive: Path, dest: Path, display: str) -> list[tuple[Path, str
                                                   f"{type(err).__name__}: {err}", offset=info.header_offset) from err
                 out.append((target, info.filename))
     except zipfile.BadZipFile as err:
+        if "not a zip file" in str(err):  # no end-of-central-directory record: cut short or not a zip
+            raise ConnectorError(display, "not a readable zip archive: no central directory at the end of the "
+                                          "file (truncated, or not a zip)", offset=archive.stat().st_size) from err
         raise ConnectorError(display, f"not a readable zip archive: {err}") from err
     return out
 
