@@ -53,7 +53,7 @@ CANONICAL = ("sessions", "sleep", "wellness")
 UNFORESEEN = re.compile(r"unexpected [A-Za-z_.]*(Error|Exception|Warning)\b")
 
 #: A located error: the file plus a line, a record or a byte offset.
-LOCATION = re.compile(r"\b(line \d+|byte \d+|record \S*\d+)")
+LOCATION = re.compile(r"\b(line \d+|byte \d+|record \S*\d+)|\.zip\b.*\b(member|for file ')")  # a zip: names the member
 
 # Plausibility of every row stored from a fuzzed file, written out here (not
 # imported) so that loosening connectors.base.PLAUSIBLE makes these tests fail.
@@ -230,14 +230,24 @@ def _hashed(df: pl.DataFrame, table: str) -> pl.DataFrame:
     return df.select(*key, pl.col("source_file").alias("_src"), df.select(cols).hash_rows(seed=7).alias("_h"))
 
 
-def check_outcome(out: Outcome, fuzzed: list[str]) -> None:
-    """Assert every invariant of the module docstring; ``fuzzed``: relative names of fuzzed files."""
+def check_outcome(out: Outcome, fuzzed: list[str], *, zip_members: int = 0) -> None:
+    """Assert every invariant of the module docstring; ``fuzzed``: relative names of fuzzed files.
+
+    ``zip_members``: ledger rows expected for the members of readable ``.zip``
+    inputs (``archive.zip!member``) instead of one row for the archive.
+    """
     led_old = out.after.ledger.head(out.before.ledger.height)
     assert led_old.equals(out.before.ledger), "old ledger rows changed"
     n_inputs = len(out.displays)
+    paths = out.ledger_new["path"].to_list()
+    if zip_members:
+        archives = {p.split("!", 1)[0] for p in paths if "!" in p}
+        n_inputs += zip_members - len(archives)
+        assert {p.split("!", 1)[0] for p in paths} == set(out.displays.values())
+    else:
+        assert sorted(paths) == sorted(out.displays.values())
     assert out.ledger_new.height == n_inputs, (
         f"ledger grew by {out.ledger_new.height} rows for {n_inputs} input files:\n{out.ledger_new}")
-    assert sorted(out.ledger_new["path"]) == sorted(out.displays.values())
     for row in out.ledger_new.iter_rows(named=True):
         assert row["status"] in ("ingested", "rejected", "duplicate"), row
         if row["status"] == "rejected":
