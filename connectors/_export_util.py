@@ -487,44 +487,69 @@ def normalise_sport(raw: object) -> tuple[str, str | None]:
 
 # ---------------------------------------------------------------------- CSV
 
+#: Vendor CSV cells can be long (Strava descriptions, Oura JSON-in-CSV columns).
+csv.field_size_limit(16 << 20)
+
+
+def decode_export(data: bytes) -> tuple[str, UnicodeDecodeError | None]:
+    """``data`` as UTF-8 text (BOM stripped), else as Windows-1252.
+
+    Returns the text and, when the Windows-1252 fallback was taken (an export
+    re-saved by Excel on Windows), the UTF-8 error that caused it.
+
+    Raises
+    ------
+    UnicodeDecodeError
+        The UTF-8 error, when the bytes are not Windows-1252 either.
+    """
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        try:
+            return data.decode("cp1252"), err
+        except UnicodeDecodeError:
+            raise err from None
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """1-based line of byte ``offset``."""
+    return data[:offset].count(b"\n") + 1
+
 
 def open_text(path: Path, ctx: ReadContext) -> str:
     """The whole file as text (UTF-8 with or without BOM; cp1252 fallback).
 
     Vendor CSVs are small (one row per activity); JSON goes through
-    :func:`iter_json_items` instead.
+    :func:`iter_json_items` instead. A NUL byte in the first 64 KiB, or
+    control characters in a Windows-1252 reading, is a
+    :class:`CorruptFileError`.
     """
     data = path.read_bytes()
     if b"\x00" in data[:65536]:
         nul = data.index(b"\x00")
         raise CorruptFileError(display_name(path, ctx), "binary data (NUL byte) in a CSV file", offset=nul)
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        # Excel re-saves on Windows in cp1252; accept only if that decodes cleanly
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            line = data[: err.start].count(b"\n") + 1
-            raise CorruptFileError(
-                display_name(path, ctx), f"not UTF-8 text ({err.reason})", line=line, offset=err.start
-            ) from err
-        if any(ord(c) < 32 and c not in "\r\n\t" for c in text):
-            line = data[: err.start].count(b"\n") + 1
-            raise CorruptFileError(
-                display_name(path, ctx), f"not UTF-8 text ({err.reason})", line=line, offset=err.start
-            ) from err
-        return text
+        text, err = decode_export(data)
+    except UnicodeDecodeError as uerr:
+        raise CorruptFileError(
+            display_name(path, ctx), f"not UTF-8 text ({uerr.reason})", line=_line_of(data, uerr.start),
+            offset=uerr.start,
+        ) from uerr
+    # Excel re-saves on Windows in cp1252; accept only if that decodes cleanly
+    if err is not None and any(ord(c) < 32 and c not in "\r\n\t" for c in text):
+        raise CorruptFileError(
+            display_name(path, ctx), f"not UTF-8 text ({err.reason})", line=_line_of(data, err.start),
+            offset=err.start,
+        ) from err
+    return text
 
 
-def csv_rows(text: str, path: Path, ctx: ReadContext) -> Iterator[tuple[int, list[str]]]:
-    """``(line number of the record's first line, cells)`` for each CSV record.
+def _records(reader: Iterator[list[str]], display: str, start: int) -> Iterator[tuple[int, list[str]]]:
+    """``(start line, cells)`` of each non-blank record a :func:`csv.reader` yields.
 
-    Quoted cells may span lines (Strava descriptions); the line number is the
-    one the record starts on. Blank lines are skipped.
+    ``start`` is the line the next record starts on; a malformed record is a
+    :class:`CorruptFileError` naming that line.
     """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    start = 1
     while True:
         try:
             row = next(reader)
@@ -534,10 +559,77 @@ def csv_rows(text: str, path: Path, ctx: ReadContext) -> Iterator[tuple[int, lis
             why = str(err)
             if "unexpected end of data" in why:
                 why = "a quoted cell starting in this record is never closed (unexpected end of file)"
-            raise CorruptFileError(display_name(path, ctx), f"malformed CSV: {why}", line=start) from err
+            raise CorruptFileError(display, f"malformed CSV: {why}", line=start) from err
         if row and any(c.strip() for c in row):
             yield start, row
         start = reader.line_num + 1
+
+
+def csv_rows(text: str, path: Path, ctx: ReadContext) -> Iterator[tuple[int, list[str]]]:
+    """``(line number of the record's first line, cells)`` for each CSV record.
+
+    Quoted cells may span lines (Strava descriptions); the line number is the
+    one the record starts on. Blank lines are skipped.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    return _records(reader, display_name(path, ctx), 1)
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """``;`` when the header has more semicolons than commas, else ``,``."""
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def open_csv(
+    path: Path, display: str, notes: list[str] | None = None
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Header (stripped) and an iterator of ``(line_number, row dict)``.
+
+    The dict-per-row reader of the Oura and WHOOP CSVs (``,`` or ``;``
+    separated). Line numbers are 1-based physical lines where the record
+    starts. Rows with more cells than the header raise :class:`ConnectorError`;
+    short rows are padded with empty strings (vendors drop trailing empty
+    cells). A NUL byte anywhere is an error. Text that is not UTF-8 but valid
+    Windows-1252 (an export re-saved by Excel) is read as such, with a note
+    appended to ``notes``.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConnectorError(display, f"cannot read file: {err}") from err
+    if b"\x00" in raw:
+        off = raw.index(b"\x00")
+        raise ConnectorError(display, "binary data (NUL byte) in a CSV export", offset=off)
+    try:
+        text, not_utf8 = decode_export(raw)
+    except UnicodeDecodeError as err:
+        raise ConnectorError(
+            display, f"not UTF-8 text: {err.reason}", line=_line_of(raw, err.start), offset=err.start
+        ) from err
+    if not_utf8 is not None and notes is not None:
+        notes.append("not UTF-8: read as Windows-1252 (a file re-saved by Excel?)")
+    first = text.split("\n", 1)[0]
+    delim = sniff_delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    try:
+        header = [c.strip() for c in next(reader)]
+    except StopIteration:
+        raise ConnectorError(display, "empty file: expected a CSV header row", line=1) from None
+    except csv.Error as err:
+        raise ConnectorError(display, f"malformed CSV header: {err}", line=1) from err
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for start, cells in _records(reader, display, reader.line_num + 1):
+            if len(cells) > len(header):
+                raise ConnectorError(
+                    display,
+                    f"{len(cells)} cells but the header has {len(header)}: expected one cell per column",
+                    line=start,
+                )
+            cells = cells + [""] * (len(header) - len(cells))
+            yield start, dict(zip(header, cells))
+
+    return header, rows()
 
 
 def first_line(head: bytes) -> str:
@@ -559,6 +651,42 @@ def split_header(line: str) -> list[str]:
         return next(csv.reader([line]))
     except (csv.Error, StopIteration):
         return []
+
+
+def head_text(head: bytes) -> str | None:
+    """``head`` decoded as UTF-8 (BOM stripped), or None when it is not text.
+
+    Unlike :func:`first_line` the whole head is decoded (Oura and Apple
+    Health sniff beyond the first line); a multi-byte character cut by the
+    end of the head is dropped, and a NUL in the first 4 KiB means binary.
+    """
+    if b"\x00" in head[:4096]:
+        return None
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4:  # not just a multi-byte char cut by the 64 KiB head
+            try:  # a CSV re-saved by Excel on Windows
+                return head.decode("cp1252")
+            except UnicodeDecodeError:
+                return None
+        text = head[: err.start].decode("utf-8-sig", errors="strict")
+    return text
+
+
+def header_fields(head: bytes) -> list[str] | None:
+    """The stripped header cells of a CSV head (``,`` or ``;``), or None when it is not CSV text."""
+    text = head_text(head)
+    if not text:
+        return None
+    first = text.splitlines()[0] if text.splitlines() else ""
+    if not first.strip():
+        return None
+    try:
+        row = next(csv.reader([first], delimiter=sniff_delimiter(first)))
+    except (csv.Error, StopIteration):
+        return None
+    return [c.strip() for c in row]
 
 
 # --------------------------------------------------------------------- JSON

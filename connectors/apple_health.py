@@ -92,8 +92,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from connectors._export_util import BadRows, display_name
-from connectors._vendor import head_text
+from connectors._export_util import BadRows, display_name, head_text
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 
