@@ -135,7 +135,8 @@ def extract_zip(archive: Path, dest: Path, display: str) -> list[tuple[Path, str
                     target.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(info) as src, open(target, "wb") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
-                except (zlib.error, lzma.LZMAError, EOFError, RuntimeError, NotImplementedError, OSError) as err:
+                except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, RuntimeError, NotImplementedError,
+                        OSError) as err:
                     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
                         raise  # the scratch disk, not the archive
                     # damaged/encrypted/unsupported data, or a member that is also a folder name
