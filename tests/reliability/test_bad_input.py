@@ -16,9 +16,11 @@ module runs in well under 90 s on 2 cores.
 
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
+import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -169,3 +171,30 @@ def test_several_bad_files_in_one_run(baseline, workdir, seeds, data):
             d = data.draw(st.binary(max_size=500))
         files[f"{seed.athlete}/m{i}/{seed.name}"] = d
     _run(baseline, workdir, files)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, **COMMON)
+@given(how=st.sampled_from(["trunc", "flip"]), frac=st.floats(0.0, 1.0), mask=st.integers(1, 255),
+       count=st.integers(1, 6))
+def test_damaged_zip_export(baseline, workdir, how, frac, mask, count):
+    """The zipped Garmin Connect export of the sample team, truncated or with flipped bytes."""
+    import zipfile
+
+    data = H.IVO_ZIP.read_bytes()
+    if how == "trunc":
+        data = H.truncate(data, frac)
+    else:
+        data = H.flip(data, [((frac + k * 0.137) % 1.0, mask) for k in range(count)])
+    out = H.run_ingest(baseline, {"ivo/garmin_connect_export.zip": data}, workdir=workdir)
+    try:
+        members = [p for p in out.ledger_new["path"].to_list() if "!" in p]
+        if members:  # the archive opened: one ledger row per regular member
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                assert len(members) == len([i for i in zf.infolist() if not i.is_dir()])
+        H.check_outcome(out, ["ivo/garmin_connect_export.zip"] if not members else [],
+                        zip_members=len(members))
+        for m in members:  # rows stored from a damaged member are plausible too
+            for t in H.CANONICAL:
+                H.check_plausible(out.after.tables[t].filter(pl.col("source_file") == m), t, m)
+    finally:
+        H.cleanup(out)
