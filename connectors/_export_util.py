@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -195,6 +196,54 @@ def parse_clock(raw: object) -> float | None:
     if mins >= 60 and m.group(1) is not None or secs >= 60:
         raise ValueError(f"minutes/seconds out of range in duration {raw!r}")
     return h * 3600.0 + mins * 60.0 + secs
+
+
+#: Cells :func:`parse_float` reads as missing. Unlike :data:`MISSING` (the
+#: Garmin/Strava/Fitbit exports) it includes "nan" and not the em dash.
+_FLOAT_MISSING = {"", "--", "-", "n/a", "na", "nan", "null", "none"}
+
+
+def parse_float(
+    value: str | float | int | None,
+    display: str,
+    *,
+    line: int | None,
+    column: str,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> float | None:
+    """A finite float, None for an empty/missing cell; BadRowError otherwise.
+
+    The strict reader of the Oura and WHOOP exports, which write plain
+    machine numbers: the text must be a Python float literal (no thousands
+    separators, no decimal comma; compare :func:`parse_number`). The error
+    names the file, ``line`` and ``column``. ``lo``/``hi`` bound plausible
+    values (inclusive); outside them is a bad row.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise BadRowError(display, f"expected a number, found {value!r}", line=line, column=column)
+    if isinstance(value, (int, float)):
+        v = float(value)
+    elif not isinstance(value, str):
+        raise BadRowError(display, f"expected a number, found {type(value).__name__} {value!r:.40}",
+                          line=line, column=column)
+    else:
+        s = value.strip()
+        if s.lower() in _FLOAT_MISSING:
+            return None
+        try:
+            v = float(s)
+        except ValueError:
+            raise BadRowError(display, f"expected a number, found {value!r}", line=line, column=column) from None
+    if not math.isfinite(v):
+        raise BadRowError(display, f"expected a finite number, found {value!r}", line=line, column=column)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise BadRowError(
+            display, f"value {v:g} outside the plausible range {lo:g}..{hi:g}", line=line, column=column
+        )
+    return v
 
 
 # --------------------------------------------------------------- time zones

@@ -1,11 +1,10 @@
 """Small helpers shared by the vendor-export connectors (Oura, WHOOP, Apple Health).
 
-Private to ``connectors``: number and time-zone parsing with errors that name the file, line and column.
+Private to ``connectors``: time-zone parsing with errors that name the file, line and column.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,51 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connectors.base import BadRowError, ConnectorError
 
 __all__ = [
-    "parse_float",
     "parse_offset",
 ]
-
-_MISSING = {"", "--", "-", "n/a", "na", "nan", "null", "none"}
-
-
-def parse_float(
-    value: str | float | int | None,
-    display: str,
-    *,
-    line: int | None,
-    column: str,
-    lo: float | None = None,
-    hi: float | None = None,
-) -> float | None:
-    """A finite float, None for an empty/missing cell; BadRowError otherwise.
-
-    ``lo``/``hi`` bound plausible values (inclusive); outside them is a bad row.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise BadRowError(display, f"expected a number, found {value!r}", line=line, column=column)
-    if isinstance(value, (int, float)):
-        v = float(value)
-    elif not isinstance(value, str):
-        raise BadRowError(display, f"expected a number, found {type(value).__name__} {value!r:.40}",
-                          line=line, column=column)
-    else:
-        s = value.strip()
-        if s.lower() in _MISSING:
-            return None
-        try:
-            v = float(s)
-        except ValueError:
-            raise BadRowError(display, f"expected a number, found {value!r}", line=line, column=column) from None
-    if not math.isfinite(v):
-        raise BadRowError(display, f"expected a finite number, found {value!r}", line=line, column=column)
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise BadRowError(
-            display, f"value {v:g} outside the plausible range {lo:g}..{hi:g}", line=line, column=column
-        )
-    return v
-
 
 _OFFSET_RE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 

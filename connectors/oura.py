@@ -61,8 +61,7 @@ from typing import Any
 
 import polars as pl
 
-from connectors._export_util import BadRows, display_name, head_text, header_fields, open_csv
-from connectors._vendor import parse_float
+from connectors._export_util import BadRows, display_name, head_text, header_fields, open_csv, parse_float
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 

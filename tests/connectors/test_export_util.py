@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from connectors._export_util import (
-    BadRows, LocalTime, iter_json_items, normalise_sport, parse_local_datetime, srpe_load,
+    BadRows, LocalTime, iter_json_items, normalise_sport, parse_float, parse_local_datetime, parse_number,
+    srpe_load,
 )
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, OnBadRow, ReadContext, ReadResult
 from tests.connectors.vendor_helpers import utc
@@ -110,6 +111,26 @@ def test_bad_rows_policy():
     assert r.skipped_rows == 22 and len(r.warnings) == 21
     assert r.warnings[0].startswith("skipped: ") and "line 3" in r.warnings[0]
     assert r.warnings[-1] == "skipped 22 bad records in all (first 20 shown)"
+
+
+def test_parse_float_is_strict_and_names_the_cell():
+    def pf(v, lo=20.0, hi=200.0):
+        return parse_float(v, "w.csv", line=4, column="RHR", lo=lo, hi=hi)
+
+    assert pf(" 52.5 ") == 52.5 and pf(52) == 52.0
+    for missing in (None, "", "--", "n/a", "NaN", "null"):
+        assert pf(missing) is None
+    # Oura/WHOOP write plain numbers: a thousands separator is a bad row here,
+    # while the Garmin/Strava reader takes it as one thousand two hundred and thirty-four
+    with pytest.raises(BadRowError, match=r"^w\.csv, line 4, column 'RHR': expected a number, found '1,234'$"):
+        pf("1,234", hi=1e6)
+    assert parse_number("1,234") == 1234.0
+    with pytest.raises(BadRowError, match="expected a finite number"):
+        pf("inf")
+    with pytest.raises(BadRowError, match=r"value 250 outside the plausible range 20\.\.200"):
+        pf("250")
+    with pytest.raises(BadRowError, match="expected a number, found True"):
+        pf(True)
 
 
 def test_srpe_load():
