@@ -1,8 +1,11 @@
-"""Helpers shared by the vendor-export connectors (Garmin, Fitbit, Strava).
+"""Helpers shared by the vendor-export connectors (Garmin, Fitbit, Strava, Oura, WHOOP, Apple Health).
 
 Private to :mod:`connectors`: number and duration parsing with locale
-separators, local-time to UTC conversion, sport-name normalisation, streaming
-JSON with file/line/record error messages, and the bad-row policy.
+separators (:func:`parse_number`) or strict with plausible ranges
+(:func:`parse_float`), local-time to UTC conversion, per-row time-zone
+offsets, sport-name normalisation, CSV decoding with line numbers (whole
+text: :func:`open_text`/:func:`csv_rows`; dict rows: :func:`open_csv`),
+streaming JSON with file/line/record error messages, and the bad-row policy.
 
 Nothing here reads a clock or the environment; everything that depends on the
 athlete (time zone, bad-row policy) comes in through
@@ -18,7 +21,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -393,6 +396,37 @@ def parse_gmt_string(raw: object) -> datetime:
     if frac:
         base += timedelta(microseconds=int(frac.ljust(6, "0")))
     return base.replace(tzinfo=UTC)
+
+
+_OFFSET_RE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+def parse_offset(value: str, display: str, *, line: int | None, column: str) -> tzinfo:
+    """``UTC-04:00``, ``GMT+5``, ``+0530``, ``UTC``/``Z`` or an IANA name -> tzinfo.
+
+    For exports that write a zone per row (WHOOP's ``Cycle timezone``); a
+    value that is none of these is a :class:`BadRowError` naming the file,
+    ``line`` and ``column``. Offsets beyond +-14:00 are rejected.
+    """
+    s = value.strip()
+    if s.upper() in ("UTC", "GMT", "Z", "UTC+00:00", "UTC-00:00"):
+        return timezone.utc
+    m = _OFFSET_RE.match(s)
+    if m:
+        sign, hh, mm = m.group(1), int(m.group(2)), int(m.group(3) or 0)
+        if hh > 14 or mm >= 60:
+            raise BadRowError(display, f"time-zone offset out of range: {value!r}", line=line, column=column)
+        delta = timedelta(hours=hh, minutes=mm)
+        return timezone(-delta if sign == "-" else delta)
+    try:
+        if s:
+            return ZoneInfo(s)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    raise BadRowError(
+        display, f"expected a time zone like 'UTC-04:00' or 'Europe/Paris', found {value!r}",
+        line=line, column=column,
+    )
 
 
 # ------------------------------------------------------------------- sports

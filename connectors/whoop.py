@@ -42,8 +42,7 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors._export_util import BadRows, display_name, header_fields, open_csv, parse_float
-from connectors._vendor import parse_offset
+from connectors._export_util import BadRows, display_name, header_fields, open_csv, parse_float, parse_offset
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 

@@ -9,7 +9,7 @@ import pytest
 
 from connectors._export_util import (
     BadRows, LocalTime, iter_json_items, normalise_sport, parse_float, parse_local_datetime, parse_number,
-    srpe_load,
+    parse_offset, srpe_load,
 )
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, OnBadRow, ReadContext, ReadResult
 from tests.connectors.vendor_helpers import utc
@@ -131,6 +131,23 @@ def test_parse_float_is_strict_and_names_the_cell():
         pf("250")
     with pytest.raises(BadRowError, match="expected a number, found True"):
         pf(True)
+
+
+@pytest.mark.parametrize("text, hours", [
+    ("UTC-04:00", -4.0), ("GMT+5", 5.0), ("+0530", 5.5), ("-03:30", -3.5), ("UTC", 0.0), ("Z", 0.0),
+])
+def test_parse_offset_fixed(text, hours):
+    tz = parse_offset(text, "w.csv", line=2, column="Cycle timezone")
+    assert tz.utcoffset(None).total_seconds() == hours * 3600
+
+
+def test_parse_offset_iana_and_errors():
+    tz = parse_offset("Europe/Paris", "w.csv", line=2, column="Cycle timezone")
+    assert datetime(2024, 7, 1, 12).replace(tzinfo=tz).utcoffset().total_seconds() == 7200  # CEST
+    with pytest.raises(BadRowError, match=r"line 2, column 'Cycle timezone': time-zone offset out of range"):
+        parse_offset("UTC+15:00", "w.csv", line=2, column="Cycle timezone")
+    with pytest.raises(BadRowError, match="expected a time zone like 'UTC-04:00' or 'Europe/Paris'"):
+        parse_offset("Mars/Olympus", "w.csv", line=2, column="Cycle timezone")
 
 
 def test_srpe_load():
