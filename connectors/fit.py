@@ -239,6 +239,16 @@ def _tz_offset(tz: str | None, when: datetime) -> int | None:
     return int(off.total_seconds()) if off is not None else None
 
 
+def _tz_offset_or_utc(tz: str | None, when: datetime, notes: list[str], note: str) -> int:
+    """Offset [s] of the athlete's time zone ``tz`` at ``when``; else 0 (UTC) and ``note`` once."""
+    off = _tz_offset(tz, when)
+    if off is not None:
+        return off
+    if note not in notes:
+        notes.append(note)
+    return 0
+
+
 # ----------------------------------------------------------------------------- read
 def read(path: Path, ctx: ReadContext) -> ReadResult:
     """Read one FIT file (possibly several chained FIT files).
@@ -349,13 +359,8 @@ def _local_offset_for(seg: Segment, start: datetime, ctx: ReadContext, notes: li
             off = _round_offset(lts - ts)
             if off is not None:
                 return off
-    off = _tz_offset(ctx.tz, start)
-    if off is not None:
-        return off
-    msg = "no activity.local_timestamp and no athlete time zone: local dates use UTC"
-    if msg not in notes:
-        notes.append(msg)
-    return 0
+    return _tz_offset_or_utc(ctx.tz, start, notes,
+                             "no activity.local_timestamp and no athlete time zone: local dates use UTC")
 
 
 def _session_histogram(rec_ts: np.ndarray, rec_hr: np.ndarray, hr_stream, s0: float, s1: float, *,
@@ -605,13 +610,8 @@ def _wellness(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
     def offset(when: datetime, use_file: bool) -> int:
         if use_file and mon_off is not None:
             return mon_off
-        off = _tz_offset(ctx.tz, when)
-        if off is not None:
-            return off
-        msg = "wellness values without local time and no athlete time zone: dates in UTC"
-        if msg not in notes:
-            notes.append(msg)
-        return 0
+        return _tz_offset_or_utc(ctx.tz, when, notes,
+                                 "wellness values without local time and no athlete time zone: dates in UTC")
 
     used_avg = False
     for m in fit.all(211):
