@@ -239,42 +239,16 @@ def detect(path: Path, head: bytes) -> bool:
         return False
 
 
-def _iter_record_lines(text: str, sep: str) -> Iterator[tuple[int, bool]]:
-    """(start line, is blank) of every record after the header.
+def _records_after_header(text: str, sep: str) -> Iterator[tuple[int, list[str]]]:
+    """(start line, cells) of every record after the header; ``[]`` for a blank line.
 
-    Line numbers are 1-based physical lines of the file; a quoted value with
-    line breaks makes a record span several lines.
+    The header is the first record with a non-blank cell. Line numbers are
+    1-based physical lines of the file; a quoted value with line breaks makes
+    a record span several lines. The csv field size limit is raised while
+    reading and restored afterwards.
     """
     old_limit = csv.field_size_limit()
     csv.field_size_limit(1 << 30)
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"', strict=False)
-        prev = 0
-        seen_header = False
-        for row in reader:
-            start, prev = prev + 1, reader.line_num
-            blank = not row
-            if not seen_header:
-                if blank or not any(c.strip() for c in row):
-                    continue
-                seen_header = True
-                continue
-            yield start, blank
-    finally:
-        csv.field_size_limit(old_limit)
-
-
-def _python_records(text: str, sep: str, ncols: int) -> tuple[list[list[str | None]], list[int], list[tuple[int, int]]]:
-    """Slow path: every data record with its line; ragged records listed apart.
-
-    Returns (rows, start lines, ragged (line, field count)). Trailing empty
-    fields beyond the header (a separator at the end of each row) are dropped.
-    """
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(1 << 30)
-    rows: list[list[str | None]] = []
-    lines: list[int] = []
-    ragged: list[tuple[int, int]] = []
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"', strict=False)
         prev = 0
@@ -285,17 +259,36 @@ def _python_records(text: str, sep: str, ncols: int) -> tuple[list[list[str | No
                 if row and any(c.strip() for c in row):
                     seen_header = True
                 continue
-            if not row:
-                continue
-            while len(row) > ncols and not row[-1].strip():
-                row.pop()
-            if len(row) > ncols:
-                ragged.append((start, len(row)))
-                continue
-            rows.append(row + [None] * (ncols - len(row)))
-            lines.append(start)
+            yield start, row
     finally:
         csv.field_size_limit(old_limit)
+
+
+def _iter_record_lines(text: str, sep: str) -> Iterator[tuple[int, bool]]:
+    """(start line, is blank) of every record after the header."""
+    for start, row in _records_after_header(text, sep):
+        yield start, not row
+
+
+def _python_records(text: str, sep: str, ncols: int) -> tuple[list[list[str | None]], list[int], list[tuple[int, int]]]:
+    """Slow path: every data record with its line; ragged records listed apart.
+
+    Returns (rows, start lines, ragged (line, field count)). Trailing empty
+    fields beyond the header (a separator at the end of each row) are dropped.
+    """
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    ragged: list[tuple[int, int]] = []
+    for start, row in _records_after_header(text, sep):
+        if not row:
+            continue
+        while len(row) > ncols and not row[-1].strip():
+            row.pop()
+        if len(row) > ncols:
+            ragged.append((start, len(row)))
+            continue
+        rows.append(row + [None] * (ncols - len(row)))
+        lines.append(start)
     return rows, lines, ragged
 
 
