@@ -84,7 +84,7 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "minutes": (0.0, 24 * 60.0, "min"),  # one session or one night: at most 24 h
     "pain": (0.0, 10.0, "0-10"),
     "hrv": (0.0, 500.0, "ms"),  # rMSSD / SDNN: > 0 and at most 500 ms
-    "year": (1900, 2100, ""),
+    "year": (1970, 2100, ""),  # as connectors.base.PLAUSIBLE_YEARS (no wearable data before 1970)
     "offset_h": (-18, 18, "h"),
 }
 #: asleep may exceed in bed by this much (minute rounding of total_sleep_min) [s]
@@ -383,7 +383,7 @@ class _Parser:
         lo, hi, _ = LIMITS["year"]
         d = pl.col(out)
         self.check(col, pl.col(col).is_not_null() & (d.is_null() | (d.dt.year() < lo) | (d.dt.year() > hi)),
-                   f"{col} unparseable", lambda r: f"{r!r} is not a date; expected YYYY-MM-DD, e.g. 2024-03-01")
+                   f"{col} unparseable", lambda r: f"{r!r} is not a date; expected YYYY-MM-DD in the years {lo}..{hi}, e.g. 2024-03-01")
         return out
 
     def timestamp(self, col: str) -> tuple[str, str, str]:
@@ -420,7 +420,7 @@ class _Parser:
         example = "e.g. 2024-03-01T07:30:00+01:00"
         self.check(col, pl.col(col).is_not_null() & (n.is_null() | (n.dt.year() < lo) | (n.dt.year() > hi)),
                    f"{col} unparseable",
-                   lambda r: f"{r!r} is not an ISO 8601 date-time; expected {example}")
+                   lambda r: f"{r!r} is not an ISO 8601 date-time; expected {example} (years {lo}..{hi})")
         olo, ohi, _ = LIMITS["offset_h"]
         o = pl.col(off)
         self.check(col, n.is_not_null() & ((o < olo * 3600) | (o > ohi * 3600) | (pl.col(f"_offm_{col}") >= 60)),
