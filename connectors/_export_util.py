@@ -100,6 +100,29 @@ def display_name(path: Path, ctx: ReadContext) -> str:
     return ctx.source_name or str(path)
 
 
+class UnexpectedErrors:
+    """Context manager: any exception but a :class:`ConnectorError` becomes one naming the file.
+
+    ``with UnexpectedErrors(name, FORMAT): return _read(...)`` turns a bug or
+    an unforeseen input (a ``KeyError``, a ``TypeError`` ...) into
+    ``ConnectorError(name, "<format>: unexpected KeyError: ...")``, chained to
+    the original, so that the ledger always names the file. ``BaseException``
+    (``KeyboardInterrupt``) passes through.
+    """
+
+    def __init__(self, name: str, fmt: str) -> None:
+        self.name = name
+        self.fmt = fmt
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ, err, tb) -> None:  # None: never swallows an exception
+        if err is None or isinstance(err, ConnectorError) or not isinstance(err, Exception):
+            return
+        raise ConnectorError(self.name, f"{self.fmt}: unexpected {type(err).__name__}: {err}") from err
+
+
 # ------------------------------------------------------------------- numbers
 
 

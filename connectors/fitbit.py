@@ -47,6 +47,7 @@ from connectors._export_util import (
     YARD_M,
     BadRows,
     LocalTime,
+    UnexpectedErrors,
     csv_rows,
     display_name,
     first_line,
@@ -143,7 +144,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         index (JSON) or line (CSV) and the field, unless ``ctx.on_bad_row`` is SKIP.
     """
     name = display_name(path, ctx)
-    try:
+    with UnexpectedErrors(name, FORMAT):
         with open(path, "rb") as fh:
             head = fh.read(65536)
         kind = kind_of(path, head)
@@ -157,10 +158,6 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             return result
         reader = {RESTING_HR: _resting_hr, SLEEP: _sleep, EXERCISE: _exercise, HRV_SUMMARY: _hrv}[kind]
         return reader(path, ctx)
-    except ConnectorError:
-        raise
-    except Exception as err:  # noqa: BLE001 - never leak a bare exception with no file name
-        raise ConnectorError(name, f"{FORMAT}: unexpected {type(err).__name__}: {err}") from err
 
 
 def _instant(path: Path, ctx: ReadContext, clock: LocalTime, i: int, rec: dict, field: str):

@@ -41,6 +41,7 @@ from connectors._export_util import (
     YARD_M,
     BadRows,
     LocalTime,
+    UnexpectedErrors,
     csv_rows,
     decimal_votes,
     display_name,
@@ -54,7 +55,7 @@ from connectors._export_util import (
     positive_or_none,
     split_header,
 )
-from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
+from connectors.base import BadRowError, CorruptFileError, ReadContext, ReadResult
 
 __all__ = ["FORMAT", "HEADERS", "detect", "read", "distance_unit", "header_map"]
 
@@ -243,12 +244,8 @@ def read(path: Path, ctx: ReadContext, *, unit: DistanceUnit | None = None) -> R
         A row whose date or duration cannot be read (unless ``on_bad_row`` is SKIP).
     """
     name = display_name(path, ctx)
-    try:
+    with UnexpectedErrors(name, FORMAT):
         return _read(path, ctx, name, unit)
-    except ConnectorError:
-        raise
-    except Exception as err:  # noqa: BLE001 - never leak a bare exception with no file name
-        raise ConnectorError(name, f"{FORMAT}: unexpected {type(err).__name__}: {err}") from err
 
 
 def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None) -> ReadResult:

@@ -47,6 +47,7 @@ from connectors._export_util import (
     BadRows,
     LocalTime,
     RowBuffer,
+    UnexpectedErrors,
     display_name,
     epoch_ms_to_utc,
     frame,
@@ -153,7 +154,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         index and the field (unless ``ctx.on_bad_row`` is SKIP).
     """
     name = display_name(path, ctx)
-    try:
+    with UnexpectedErrors(name, FORMAT):
         with open(path, "rb") as fh:
             head = fh.read(65536)
         kind = kind_of(path, head)
@@ -167,10 +168,6 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             return result
         reader = {ACTIVITIES: _activities, SLEEP: _sleep, UDS: _uds, HEALTH_STATUS: _health}[kind]
         return reader(path, ctx)
-    except ConnectorError:
-        raise
-    except Exception as err:  # noqa: BLE001 - never leak a bare exception with no file name
-        raise ConnectorError(name, f"{FORMAT}: unexpected {type(err).__name__}: {err}") from err
 
 
 # ------------------------------------------------------------------ activities

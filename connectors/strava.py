@@ -36,6 +36,7 @@ from connectors._export_util import (
     SESSION_COLUMNS,
     BadRows,
     LocalTime,
+    UnexpectedErrors,
     csv_rows,
     decimal_votes,
     display_name,
@@ -48,7 +49,7 @@ from connectors._export_util import (
     split_header,
     srpe_load,
 )
-from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
+from connectors.base import BadRowError, CorruptFileError, ReadContext, ReadResult
 
 __all__ = ["FORMAT", "detect", "read", "parse_activity_date"]
 
@@ -121,12 +122,8 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         A row whose date or numbers cannot be read (unless ``on_bad_row`` is SKIP).
     """
     name = display_name(path, ctx)
-    try:
+    with UnexpectedErrors(name, FORMAT):
         return _read(path, ctx, name)
-    except ConnectorError:
-        raise
-    except Exception as err:  # noqa: BLE001 - never leak a bare exception with no file name
-        raise ConnectorError(name, f"{FORMAT}: unexpected {type(err).__name__}: {err}") from err
 
 
 def _read(path: Path, ctx: ReadContext, name: str) -> ReadResult:

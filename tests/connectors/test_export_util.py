@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from connectors._export_util import (
-    BadRows, LocalTime, iter_json_items, normalise_sport, parse_float, parse_local_datetime, parse_number,
-    parse_offset, srpe_load,
+    BadRows, LocalTime, UnexpectedErrors, iter_json_items, normalise_sport, parse_float, parse_local_datetime,
+    parse_number, parse_offset, srpe_load,
 )
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, OnBadRow, ReadContext, ReadResult
 from tests.connectors.vendor_helpers import utc
@@ -148,6 +148,21 @@ def test_parse_offset_iana_and_errors():
         parse_offset("UTC+15:00", "w.csv", line=2, column="Cycle timezone")
     with pytest.raises(BadRowError, match="expected a time zone like 'UTC-04:00' or 'Europe/Paris'"):
         parse_offset("Mars/Olympus", "w.csv", line=2, column="Cycle timezone")
+
+
+def test_unexpected_errors_name_the_file():
+    with pytest.raises(ConnectorError, match=r"^a\.json: garmin_x: unexpected KeyError: 'k'$") as info:
+        with UnexpectedErrors("a.json", "garmin_x"):
+            {}["k"]
+    assert isinstance(info.value.__cause__, KeyError)
+    own = CorruptFileError("a.json", "bad", line=2)
+    with pytest.raises(CorruptFileError) as info:
+        with UnexpectedErrors("a.json", "garmin_x"):
+            raise own
+    assert info.value is own  # a ConnectorError passes unchanged
+    with pytest.raises(KeyboardInterrupt):
+        with UnexpectedErrors("a.json", "garmin_x"):
+            raise KeyboardInterrupt
 
 
 def test_srpe_load():
