@@ -100,6 +100,18 @@ def display_name(path: Path, ctx: ReadContext) -> str:
     return ctx.source_name or str(path)
 
 
+
+def require_athlete(display: str, ctx: ReadContext, vendor: str, what: str = "the file") -> str:
+    """``ctx.athlete_id``; a :class:`ConnectorError` for exports that carry no athlete id.
+
+    ``vendor`` and ``what`` word the fix: "put <what> in a folder named after
+    the athlete or pass --athlete".
+    """
+    if not ctx.athlete_id:
+        raise ConnectorError(display, f"{vendor} exports carry no athlete id: put {what} in a folder "
+                             "named after the athlete or pass --athlete")
+    return ctx.athlete_id
+
 class UnexpectedErrors:
     """Context manager: any exception but a :class:`ConnectorError` becomes one naming the file.
 

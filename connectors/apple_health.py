@@ -92,7 +92,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from connectors._export_util import BadRows, display_name, head_text
+from connectors._export_util import BadRows, display_name, head_text, require_athlete
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 
@@ -518,10 +518,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         result = ReadResult(format=f"apple_health_{companion}")
         result.warn(_COMPANION_NOTES[companion])
         return result
-    athlete = ctx.athlete_id
-    if not athlete:
-        raise ConnectorError(display, "Apple Health exports carry no athlete id: put export.xml in a folder "
-                             "named after the athlete or pass --athlete")
+    athlete = require_athlete(display, ctx, "Apple Health", "export.xml")
     bad = BadRows(ctx, max_notes=20)
     p = expat.ParserCreate()
     home_tz = None

@@ -61,7 +61,9 @@ from typing import Any
 
 import polars as pl
 
-from connectors._export_util import BadRows, display_name, head_text, header_fields, open_csv, parse_float
+from connectors._export_util import (
+    BadRows, display_name, head_text, header_fields, open_csv, parse_float, require_athlete,
+)
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 
@@ -309,10 +311,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         record index for JSON), unless ``ctx.on_bad_row`` is ``skip``.
     """
     display = display_name(path, ctx)
-    athlete = ctx.athlete_id
-    if not athlete:
-        raise ConnectorError(display, "Oura exports carry no athlete id: put the file in a folder named after "
-                             "the athlete or pass --athlete")
+    athlete = require_athlete(display, ctx, "Oura")
     try:
         with open(path, "rb") as fh:
             head = fh.read(65536)

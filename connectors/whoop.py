@@ -42,7 +42,9 @@ from pathlib import Path
 
 import polars as pl
 
-from connectors._export_util import BadRows, display_name, header_fields, open_csv, parse_float, parse_offset
+from connectors._export_util import (
+    BadRows, display_name, header_fields, open_csv, parse_float, parse_offset, require_athlete,
+)
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 
@@ -212,10 +214,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         raise ConnectorError(display, "not a WHOOP export: expected a header with "
                              "'Cycle start time,Cycle end time,Cycle timezone' and the columns of "
                              "physiological_cycles.csv, sleeps.csv or workouts.csv", line=1)
-    athlete = ctx.athlete_id
-    if not athlete:
-        raise ConnectorError(display, "WHOOP exports carry no athlete id: put the file in a folder "
-                             "named after the athlete or pass --athlete")
+    athlete = require_athlete(display, ctx, "WHOOP")
     if kind == "journal":
         result = ReadResult(format="whoop_journal")
         result.warn("journal_entries.csv: journal answers (behaviours, not measurements) are not used")
