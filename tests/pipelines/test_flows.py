@@ -417,3 +417,57 @@ def test_nightly_on_a_dask_cluster_matches_threads(prefect, tmp_path):
     for table in ("features", "scores"):
         plt.assert_frame_equal(Store(tmp_path / "dask-store").read_table(table).sort("athlete_id", "date"),
                                Store(tmp_path / "thread-store").read_table(table).sort("athlete_id", "date"))
+
+
+# ---------------------------------------------------------------------- CLI
+def test_cli_run_without_config_file_then_nothing_to_do(prefect, tmp_path, monkeypatch):
+    """`strainwatch run --input DIR --store DIR` with no config file at all, twice."""
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    for k in ("PREFECT_LOGGING_LEVEL", "PREFECT_LOGGING_LOG_PRINTS", "PREFECT_HOME", "PREFECT_UI_ENABLED",
+              "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "STRAINWATCH_CONFIG", "STRAINWATCH_STORE"):
+        monkeypatch.setenv(k, "")  # recorded, so whatever `run` sets is undone after the test
+        monkeypatch.delenv(k)
+    monkeypatch.chdir(tmp_path)
+    inputs, _ = team(tmp_path, n=2, days=30)
+    store = tmp_path / "data"
+    runner = CliRunner()
+    args = ["run", "--input", str(inputs), "--store", str(store), "--as-of", "2026-10-30", "--dry-run",
+            "--summary-json", str(tmp_path / "s.json")]
+    r1 = runner.invoke(app, args)
+    assert r1.exit_code == 0, r1.output
+    assert "strainwatch nightly for 2026-10-30" in r1.output
+    assert "athletes   2 in store, 2 with new data, 2 recomputed" in r1.output
+    assert "scored     60 athlete-days" in r1.output and "problems   none" in r1.output
+    assert json.loads((tmp_path / "s.json").read_text())["days_scored"] == 60
+    assert os.environ["PREFECT_HOME"] == str((store / ".prefect").resolve())  # Prefect state inside the store
+    assert (store / ".prefect").is_dir()
+    r2 = runner.invoke(app, args)
+    assert r2.exit_code == 0, r2.output
+    assert "nothing changed since the last run for 2026-10-30" in r2.output and "scored     0 athlete-days" in r2.output
+
+
+def test_cli_run_reports_config_errors_and_bad_dates(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text("[run]\nchunk_size = 0\n")
+    r = CliRunner().invoke(app, ["run", "--config", str(tmp_path / "bad.toml")])
+    assert r.exit_code == 2 and "run.chunk_size: Input should be greater than or equal to 1" in r.output
+    r = CliRunner().invoke(app, ["run", "--as-of", "2026-13-01"])
+    assert r.exit_code == 2 and "--as-of: expected a date YYYY-MM-DD, got '2026-13-01'" in r.output
+    r = CliRunner().invoke(app, ["run", "--input", str(tmp_path / "nope")])
+    assert r.exit_code == 2 and "input folder not found" in r.output
+    r = CliRunner().invoke(app, ["backfill", "--from", "2026-02-01", "--to", "2026-01-01"])
+    assert r.exit_code == 2 and "--to 2026-01-01 is before --from 2026-02-01" in r.output
+    # serve needs a real server; in a fresh process (no test harness) without PREFECT_API_URL it says how
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "ph")
+    r = subprocess.run([sys.executable, "-c", "from pipelines.cli import main; main()", "serve", "--store",
+                        str(tmp_path / "d")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "scheduling needs a Prefect server" in r.stderr, r.stderr
+    assert "prefect server start --host 127.0.0.1 --port 4200" in r.stderr
