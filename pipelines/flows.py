@@ -314,7 +314,7 @@ def format_summary(s: RunSummary) -> str:
         )
     lines.append(
         f"  athletes   {s.athletes_total} in store, {s.athletes_changed} with new data"
-        + (f" (from {s.changed_from})" if s.changed_from else "")
+        + (f" (from {s.changed_from})" if s.changed_from and s.athletes_changed else "")
         + f", {s.athletes_processed} recomputed"
     )
     if s.days_scored is not None:
@@ -947,10 +947,13 @@ def score(as_of: str | None = None, config_path: str | None = None, store: str |
 @flow(name="backfill", task_runner=_DEFAULT_RUNNER)
 def backfill(date_from: str, date_to: str, config_path: str | None = None, store: str | None = None,
              reports: bool = False) -> dict[str, Any]:
-    """Recompute features and scores of every athlete for ``date_from``..``date_to``.
+    """Recompute features and scores of every athlete from ``date_from`` on.
 
-    Alerts are never sent for past days. With ``reports``, the weekly report of
-    every ISO week in the range is (re)written.
+    The stages store everything up to their ``as_of``, so to leave no day
+    behind the recompute runs up to the later of ``date_to`` and the last
+    completed night (a range in the past does not truncate newer days). Scores
+    before ``date_from`` are kept. Alerts are never sent for past days. With
+    ``reports``, the weekly report of every ISO week in the range is (re)written.
     """
     t0 = time.perf_counter()
     cfg = _config(config_path, store, None)
@@ -958,22 +961,29 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
     if d1 < d0:
         raise ValueError(f"backfill: --to {d1} is before --from {d0}")
     st = Store(cfg.store.path)
-    summary = RunSummary(flow="backfill", as_of=d1.isoformat(), store=str(st.root), changed_from=d0.isoformat())
+    summary = RunSummary(flow="backfill", as_of=d1.isoformat(), store=str(st.root))
+    summary.notes.append(f"recomputed range {d0}..{d1}")
     with run_lock(st.root, cfg.store.lock_timeout_s):
         collect_changes(st)
         all_athletes = st.all_athletes()
         summary.athletes_total = len(all_athletes)
+        last_s = st.get_state(STATE_AS_OF)
+        end = max(d1, date.fromisoformat(last_s)) if last_s else d1
+        if end != d1:
+            summary.notes.append(f"recomputed up to {end}, the last completed night, so no later day is lost")
         if all_athletes:
             scored = set(st.athletes("scores"))
-            _per_athlete(st, cfg, summary, d1, {a: (d0 if a in scored else None) for a in all_athletes})
+            _per_athlete(st, cfg, summary, end, {a: (d0 if a in scored else None) for a in all_athletes})
             summary.bands = _bands_on(st, d1)
             if reports and stage_function("score") is not None:
+                weeks: dict[str, date] = {}
                 d = d0
-                while d <= d1:
-                    _do_report(st, cfg, summary, d, force=True)
-                    d += timedelta(days=7)
-                if d1.isocalendar()[:2] != (d - timedelta(days=7)).isocalendar()[:2]:
-                    _do_report(st, cfg, summary, d1, force=True)
+                while d <= d1:  # the last day of each ISO week in the range
+                    weeks[_iso_week(d)] = d
+                    d += timedelta(days=1)
+                for day in weeks.values():
+                    _do_report(st, cfg, summary, day, force=True)
+                summary.notes.append(f"{len(weeks)} weekly reports written ({', '.join(weeks)})")
         summary.notes.append("alerts are not sent by a backfill")
     return _finish(summary, t0)
 

@@ -471,3 +471,19 @@ def test_cli_run_reports_config_errors_and_bad_dates(tmp_path, monkeypatch):
                         str(tmp_path / "d")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "scheduling needs a Prefect server" in r.stderr, r.stderr
     assert "prefect server start --host 127.0.0.1 --port 4200" in r.stderr
+
+
+def test_backfill_of_a_past_range_never_truncates_later_days(prefect, fake, tmp_path, monkeypatch):
+    monkeypatch.setenv("SW_TEST_TOKEN", "x")
+    inputs, ids = team(tmp_path, n=3)
+    store = tmp_path / "store"
+    cfg = config_file(tmp_path, inputs, store)
+    flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
+    n = len(fake_stages.calls(store))
+    s = flows.run_flow("backfill", date_from="2026-10-05", date_to="2026-10-10", config_path=str(cfg))
+    calls = fake_stages.calls(store)[n:]
+    # recomputed up to the last completed night, scores from the range start, no alert
+    assert {(c["stage"], c["as_of"], c["since"]) for c in calls} == {("features", "2026-10-20", "2026-10-05"),
+                                                                   ("score", "2026-10-20", "2026-10-05")}
+    assert sorted(a for c in calls if c["stage"] == "score" for a in c["athletes"]) == ids
+    assert any("recomputed up to 2026-10-20" in x for x in s.notes)
