@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from pipelines import flows
-from pipelines.config import load_config
 from pipelines.ingest import ingest_paths
 from pipelines.store import Store, StoreLockedError
 from tests.pipelines import fake_stages, teamgen
