@@ -10,7 +10,7 @@ then copies that store, writes the mutated input files (plus one valid
 
 * ``ingest_paths`` returns (never raises);
 * the ledger keeps every old row unchanged and grows by exactly one row per
-  input file;
+  input file (per member for a readable ``.zip``);
 * a rejected file's error names the file and a line, record or byte offset;
 * the control file of the same run is ingested and its rows are stored;
 * every previously stored row is still there with identical values, unless
