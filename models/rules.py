@@ -62,8 +62,11 @@ A red flag on day ``d`` (``red_flag`` true, or back pain >= ``red_flag_pain``
 that keeps rising beyond 72 h) overrides everything, coverage included:
 ``risk_score`` 100, band ``high``, reason ``red_flag`` first, adjustment
 ``see_clinician`` only, whose text lists the red flags of brief section 5.
-For ``red_flag_followup_d`` days afterwards ``see_clinician`` stays first in
-the advice (without overriding the score).
+The override holds for ``red_flag_hold_d`` days after the report (a symptom
+does not clear overnight, and a coach must not see "low" the morning after a
+red flag), unless a later day reports ``red_flag`` false explicitly. For
+``red_flag_followup_d`` days afterwards ``see_clinician`` stays first in the
+advice.
 
 Tuning of the caps
 ------------------
@@ -112,7 +115,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -218,6 +221,7 @@ class ScorerParams:
     back_cap: float = _p(7.0, 0, 100, "back-symptom cap", "brief s6")
     back_pain_clinician_d: int = _p(7, 2, 60, "days of pain after which 'see a clinician' is advised", "brief s5: no better after ~1 week [B13, B14]")
     red_flag_followup_d: int = _p(7, 0, 60, "days after a red flag during which 'see a clinician' stays first in the advice", "brief s5: no better after ~1 week -> clinician")
+    red_flag_hold_d: int = _p(7, 0, 60, "days after a red-flag report during which the override (high, see a clinician) holds unless a later report says red_flag false", "brief s5/s6: a red flag overrides the score; symptoms do not clear overnight")
     red_flag_pain: float = _p(6.0, 0, 10, "back pain [0-10] that, still rising beyond 72 h, is treated as a red flag", "brief s5 / issue: pain rising past a threshold beyond 72 h; 6 = upper 'moderate' on the NRS")
     # ---- bands and coverage
     band_moderate: float = _p(30.0, 0, 100, "score from which the band is moderate", "brief s6")
@@ -813,14 +817,17 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
     for (athlete,), frame in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
         rows = {r["date"]: r for r in frame.iter_rows(named=True)}
         days = sorted(rows)
-        last_rf: date | None = None
+        last_rf: date | None = None  # latest red-flag day (advice follow-up)
+        hold_rf: date | None = None  # the same, cleared by an explicit red_flag false (score override)
         if start is not None:
             days = [d for d in days if d >= start]
             high_streak, recov_streak = _streaks_before(rows, start, p)
             prev_day: date | None = start - one if (high_streak or recov_streak) else None
-            for k in range(p.red_flag_followup_d, 0, -1):
-                if red_flag_reason(rows.get(start - k * one), p) is not None:
-                    last_rf = start - k * one
+            for k in range(max(p.red_flag_followup_d, p.red_flag_hold_d), 0, -1):
+                row, day_k = rows.get(start - k * one), start - k * one
+                hold_rf = _next_red_flag_day(row, day_k, hold_rf, p)
+                if red_flag_reason(row, p) is not None:
+                    last_rf = day_k
         else:
             high_streak = recov_streak = 0
             prev_day = None
@@ -828,6 +835,12 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
             today = rows[d]
             load = rows.get(d - one)
             day = score_day(today, load, rows.get(d - 8 * one), p)
+            fresh_rf = day.red_flag is not None
+            if (day.red_flag is None and hold_rf is not None and today.get("red_flag") is not False
+                    and (d - hold_rf).days <= p.red_flag_hold_d):
+                day = replace(day, band="high", score=100.0, reasons=("red_flag",) + day.reasons,
+                              red_flag=f"red flag reported on {hold_rf.isoformat()} "
+                                       f"({(d - hold_rf).days} d ago) and not cleared since")
             contiguous = prev_day is not None and d - prev_day == one
             high_streak = (high_streak + 1 if contiguous else 1) if day.band == "high" else 0
             recov_streak = (recov_streak + 1 if contiguous else 1) if _recovery_both(day) else 0
@@ -835,12 +848,26 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
             recent_rf = last_rf if last_rf is not None and (d - last_rf).days <= p.red_flag_followup_d else None
             adj = recommend(day, load=load, high_streak_d=high_streak, recovery_streak_d=recov_streak, params=p,
                             recent_red_flag=recent_rf, last_night_h=_num(today, "sleep_h"))
-            if day.red_flag is not None:
+            hold_rf = _next_red_flag_day(today, d, hold_rf, p)  # an explicit "false" report clears it
+            if fresh_rf:
                 last_rf = d
             out.append(_score_row(day, adj, model="rules"))
     if not out:
         return SCORES.empty()
     return conform(pl.DataFrame(out, schema=SCORES.polars_schema), SCORES).sort("athlete_id", "date")
+
+
+def _next_red_flag_day(row: Mapping[str, Any] | None, d: date, last_rf: date | None,
+                       p: ScorerParams) -> date | None:
+    """The latest red-flag day after looking at ``row`` (day ``d``): ``d`` when it has a
+    fresh red flag, None when it reports ``red_flag`` false, else unchanged."""
+    if row is None:
+        return last_rf
+    if red_flag_reason(row, p) is not None:
+        return d
+    if row.get("red_flag") is False:
+        return None
+    return last_rf
 
 
 def _recovery_both(day: DayScore) -> bool:

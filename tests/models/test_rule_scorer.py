@@ -360,6 +360,29 @@ def frame(rows):
     return conform(pl.DataFrame(rows), FEATURES)
 
 
+def test_red_flag_holds_for_a_week_unless_cleared():
+    """Reported on D; no report on D+1..D+7 -> still high / see_clinician; D+8 -> back to its score.
+    A later explicit red_flag=false ends the hold at once."""
+    days = [D + timedelta(days=k) for k in range(10)]
+    flags = [True] + [None] * 9
+    out = score_features(frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0}
+                                for d, f in zip(days, flags)]), as_of=days[-1])
+    held = out.filter(pl.col("date") <= D + timedelta(days=7))
+    assert held["risk_band"].to_list() == ["high"] * 8
+    assert held["reasons"].str.starts_with("red_flag").all() and (held["adjustments"] == "see_clinician").all()
+    assert "not cleared since" in json.loads(held["components_json"][3])[0]["rule"] or \
+        held["risk_score"][3] == 100.0
+    assert out.filter(pl.col("date") == D + timedelta(days=8))["risk_band"].item() != "high"
+    cleared = score_features(frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0}
+                                    for d, f in zip(days, [True, None, False] + [None] * 7)]), as_of=days[-1])
+    assert cleared["risk_band"].to_list()[:2] == ["high", "high"]
+    assert "high" not in cleared["risk_band"].to_list()[2:]
+    # a start-limited run gives the same rows
+    part = score_features(frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0}
+                                 for d, f in zip(days, flags)]), as_of=days[-1], start=D + timedelta(days=4))
+    assert part.equals(out.filter(pl.col("date") >= D + timedelta(days=4)))
+
+
 def test_score_features_uses_load_of_d_minus_1_and_recovery_of_d():
     rows = [
         {"athlete_id": "a", "date": D - timedelta(days=1), "acwr_ewma": 1.8, "weekly_change_pct": 0.0,
