@@ -582,6 +582,8 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         except _Forbidden as err:
             raise ConnectorError(display, f"{err} (at column {p.CurrentColumnNumber + 1})",
                                  line=p.CurrentLineNumber) from None
+        except LookupError as err:  # an unknown encoding named in the XML declaration
+            raise CorruptFileError(display, f"{err} in the XML declaration (expected UTF-8)", line=1) from None
     if h.root is None:
         raise ConnectorError(display, "no XML element found: expected <HealthData>", line=1)
 

@@ -398,3 +398,12 @@ def test_export_time_offset_and_athlete_zone(tmp_path):
     assert (s["start_utc"], s["local_date"], s["local_offset_s"]) == (Z(2024, 7, 9, 22, 40), date(2024, 7, 10), 7200)
     with pytest.raises(ConnectorError, match="unknown time zone 'Mars/Olympus'"):
         apple_health.read(p, ReadContext(athlete_id="lea", tz="Mars/Olympus"))
+
+
+def test_unknown_encoding_in_declaration_is_a_connector_error(tmp_path):
+    from connectors.base import ConnectorError, ReadContext
+
+    bad = tmp_path / "export.xml"
+    bad.write_bytes(b'<?xml version="1.0" encoding="U-TF-8"?>\n<HealthData locale="en"></HealthData>\n')
+    with pytest.raises(ConnectorError, match="line 1.*unknown encoding"):
+        apple_health.read(bad, ReadContext(athlete_id="x"))
