@@ -46,12 +46,8 @@ def _params(cfg):
     scorer's 7-d mean rule and advice use the need the feature stage's sleep debt was computed with."""
     from models.rules import ScorerParams
 
-    values = dict(cfg.scorer.params)
-    feature_need = dict(cfg.features.params).get("sleep_need_h")
-    if "sleep_need_h" not in values and feature_need is not None:
-        values["sleep_need_h"] = feature_need
     try:
-        return ScorerParams.from_dict(values)
+        return ScorerParams.from_dict(cfg.scorer_params())
     except ValueError as err:
         typer.echo(f"error: [scorer.params] {err}", err=True)
         raise typer.Exit(2) from None

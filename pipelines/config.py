@@ -60,7 +60,7 @@ Example
     [scorer]
     model_path = "models/backstrain.joblib"   # optional learned model
     [scorer.params]             # passed as a dict to the scorer
-    acwr_high = 1.6
+    acwr_danger = 1.6
 
     [report]
     out_dir = "reports"
@@ -316,6 +316,15 @@ class Config(_Section):
     def names(self) -> dict[str, str]:
         """Athlete id -> display name (roster entries with a name)."""
         return {a.id: a.name for a in self.athletes if a.name}
+
+    def scorer_params(self) -> dict[str, Any]:
+        """``[scorer.params]``, with the sleep need defaulting to ``[features.params] sleep_need_h``,
+        so the scorer's sleep rules use the need the feature stage's sleep debt was computed with."""
+        values = dict(self.scorer.params)
+        need = dict(self.features.params).get("sleep_need_h")
+        if "sleep_need_h" not in values and need is not None:
+            values["sleep_need_h"] = need
+        return values
 
     def athlete_overrides(self) -> dict[str, dict[str, Any]]:
         """Per-athlete physiology overrides (sex, HRmax, HRrest) for the stages that use them."""

@@ -612,7 +612,7 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str
     fut_s = None
     if do_scores:
         mp = str(cfg.scorer.model_path) if cfg.scorer.model_path else None
-        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg.scorer.params), mp, sinces)
+        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg.scorer_params()), mp, sinces)
     failed_f: set[int] = set()
     for i, ff in enumerate(fut_f):
         try:

@@ -27,7 +27,7 @@ import tempfile
 import uuid
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -216,6 +216,7 @@ def ingest_paths(
     batch_files: int = 256,
     progress: Callable[[int, int, str], None] | None = None,
     lock_timeout_s: float = 30.0,
+    device_map: Mapping[str, str] | None = None,
 ) -> IngestSummary:
     """Ingest every file under ``inputs`` into ``store``.
 
@@ -240,6 +241,10 @@ def ingest_paths(
         Files per store commit.
     progress : callable, optional
         ``progress(done, total, display_path)`` after each file.
+    device_map : mapping of str to str, optional
+        Device serial number -> athlete id (the roster). A FIT file outside
+        any athlete folder is read as athlete ``device-<serial>``; a serial in
+        this map gives it the athlete's id instead.
 
     Returns
     -------
@@ -254,7 +259,7 @@ def ingest_paths(
         scratch = Path(tempfile.mkdtemp(prefix=f"ingest-{run_id}-", dir=store.tmp_dir))
         try:
             _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected,
-                           workers, batch_files, progress, summary, scratch)
+                           workers, batch_files, progress, summary, scratch, device_map or {})
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         record_merges(store, summary)
@@ -368,7 +373,7 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
 
 
 def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, workers,
-                   batch_files, progress, summary: IngestSummary, scratch: Path) -> None:
+                   batch_files, progress, summary: IngestSummary, scratch: Path, device_map: Mapping[str, str]) -> None:
     run_id = summary.run_id
     pre_entries: list[LedgerEntry] = []
     files = _expand(inputs, athlete, scratch, pre_entries, run_id)
@@ -445,12 +450,25 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
         if progress:
             progress(done, total, item[0])
         if len(pending) >= batch_files:
-            _commit(store, pending, meta, summary)
+            _commit(store, pending, meta, summary, device_map)
             pending = []
-    _commit(store, pending, meta, summary)
+    _commit(store, pending, meta, summary, device_map)
 
 
-def _commit(store: Store, batch, meta, summary: IngestSummary) -> None:
+def _map_devices(result: ReadResult, device_map: Mapping[str, str]) -> ReadResult:
+    """Give rows of athlete ``device-<serial>`` the roster's athlete id for that serial."""
+    mapping = {f"device-{k}": v for k, v in device_map.items()}
+    hits = sorted(a for a in result.athlete_ids if a in mapping)
+    if not hits:
+        return result
+    for name, df in result.tables().items():
+        setattr(result, name, df.with_columns(pl.col("athlete_id").replace(mapping)))
+    result.athlete_ids = tuple(sorted({mapping.get(a, a) for a in result.athlete_ids}))
+    result.warn("athlete from the roster's device serial: " + ", ".join(f"{a} -> {mapping[a]}" for a in hits))
+    return result
+
+
+def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mapping[str, str]) -> None:
     """Write one batch: table rows first, then the ledger rows describing them."""
     if not batch:
         return
@@ -465,6 +483,7 @@ def _commit(store: Store, batch, meta, summary: IngestSummary) -> None:
                                        athlete_id=f.athlete_id, status="rejected", error=error,
                                        run_id=summary.run_id))
             continue
+        result = _map_devices(result, device_map)
         for name, df in result.tables().items():
             if df.height:
                 frames[name].append(_with_source_file(df, display))
