@@ -339,9 +339,12 @@ def alerts_for_day(
             seen = max(recent)
             start = _episode_start(rf_set, seen, episode_gap_days)
             row = by_day.get(seen) or by_day.get(as_of)
+            # the day the symptom was reported (the scorer keeps the flag on the following days)
+            reported = [d for d in rf_days.get(a, set()) if d <= seen]
             out.append(format_alert(a, name, "red_flag", start, as_of, f_rows.get((a, seen)) or f, row,
                                     (seen - start).days + 1, need_h=sleep_need_h,
-                                    f_load=f_rows.get((a, seen - timedelta(days=1))), seen_on=seen))
+                                    f_load=f_rows.get((a, seen - timedelta(days=1))),
+                                    seen_on=max(reported) if reported else seen))
             continue
         if not rows or rows[-1]["date"] != as_of:
             continue

@@ -76,6 +76,9 @@ def test_planted_situations_are_flagged_with_their_reason(demo: dict) -> None:
     assert flagged["risk_band"].item() == "high"
     assert flagged["reasons"].item().startswith("red_flag")
     assert flagged["adjustments"].item() == "see_clinician"
+    # the morning after, nothing cleared the red flag: the override holds
+    held = gus.filter(pl.col("date") == AS_OF)
+    assert held["risk_band"].item() == "high" and held["reasons"].item().startswith("red_flag")
     dev = s.filter((pl.col("athlete_id") == "dev") & (pl.col("date") >= date(2026, 10, 23)))  # back after 3 weeks off
     assert (dev["risk_band"].is_in(["moderate", "high"])).sum() >= 3
 
@@ -97,6 +100,7 @@ def test_report_and_alerts(demo: dict) -> None:
     out = demo["stdout"]
     assert "dry run" in out and "nothing delivered" in out
     assert "red_flag for gus" in out
+    assert "A red-flag symptom was reported on Sat 14 Nov 2026." in out
     assert "demo finished in" in out
 
 
