@@ -293,7 +293,6 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
         d = fit.trailing
         raise CorruptFileError(name, d.message if d else "no FIT file header", offset=d.offset if d else 0)
 
-    first = fit.segments[0]
     damaged = next((s for s in fit.segments if s.damage is not None), None)
     # a partial segment: its messages end at the damage (CRC damage: all read, unverified)
     partial = damaged is not None and damaged.damage.kind != "crc"

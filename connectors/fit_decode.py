@@ -389,7 +389,6 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
     defs: list[_Def | None] = [None] * 16
     all_defs: list[_Def] = []
     cache: dict[bytes, _Def] = {}
-    msgs: dict[int, list[tuple[int, _Def, int | None]]] = {}
     track = False  # compressed-timestamp tracking mode
     last_ts: int | None = None
     pos = start

@@ -61,6 +61,33 @@ def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
     return configured if configured is not None else DEFAULT_STORE
 
 
+ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
+
+
+def load_config_or_exit(config: Optional[Path]):
+    """The validated configuration (defaults when there is no file); exit code 2 on an error."""
+    from pipelines.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+def parse_date_option(value: Optional[str], flag: str):
+    """``YYYY-MM-DD`` from an option as a date (None stays None); exit code 2 otherwise."""
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"error: {flag} expects a date YYYY-MM-DD, got {value!r}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _register_all() -> None:
     for name in COMMAND_MODULES:
         importlib.import_module(f"pipelines.{name}").register(app)

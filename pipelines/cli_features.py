@@ -6,15 +6,13 @@ columns first, then the scorer's extra columns).
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from pipelines.cli import StoreOpt, resolve_store
+from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
-ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
 
 
 def register(app: typer.Typer) -> None:
@@ -31,23 +29,11 @@ def register(app: typer.Typer) -> None:
         Incremental: only days from the first changed one are recomputed.
         Exit codes: 0 done, 2 bad option or data, 3 store in use.
         """
-        from pipelines.config import ConfigError, load_config
         from pipelines.stage_features import run_features
         from pipelines.store import Store, StoreLockedError
 
-        try:
-            cfg = load_config(config)
-        except ConfigError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-        if as_of is None:
-            day = cfg.today()
-        else:
-            try:
-                day = date.fromisoformat(as_of)
-            except ValueError:
-                typer.echo(f"error: --as-of expects a date YYYY-MM-DD, got {as_of!r}", err=True)
-                raise typer.Exit(2) from None
+        cfg = load_config_or_exit(config)
+        day = parse_date_option(as_of, "--as-of") or cfg.today()
         st = Store(resolve_store(store, config))
         if not st.exists():
             typer.echo(f"error: no store at {st.root}; run `strainwatch ingest` first", err=True)

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from pipelines.cli import StoreOpt, resolve_store
-
-ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
+from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
 
-def _config(config: Optional[Path]):
-    """The validated config (names, channels, team name); defaults when there is no file."""
-    from pipelines.config import ConfigError, load_config
-
-    try:
-        return load_config(config)
-    except ConfigError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _channel_templates(cfg) -> dict:
@@ -30,15 +18,6 @@ def _channel_templates(cfg) -> dict:
     return {"athletes": {k: v for k, v in cfg.alert_urls().items() if k != "coach"},
             "coach": cfg.alert_urls().get("coach", [])}
 
-
-def _parse_date(value: Optional[str], flag: str) -> Optional[date]:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        typer.echo(f"error: {flag} expects a date YYYY-MM-DD, got {value!r}", err=True)
-        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -58,10 +37,10 @@ def register(app: typer.Typer) -> None:
         if week is not None and not re.match(r"^\d{4}-?W\d{1,2}$", week.strip()):
             typer.echo(f"error: --week expects an ISO week like 2026-W15, got {week!r}", err=True)
             raise typer.Exit(2)
-        cfg = _config(config)
+        cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         try:
-            r = run_report(st, week=week, as_of=_parse_date(as_of, "--as-of"), out_path=out, athletes=athlete or None,
+            r = run_report(st, week=week, as_of=parse_date_option(as_of, "--as-of"), out_path=out, athletes=athlete or None,
                            names=cfg.names(), team_name=cfg.team.name if cfg.team.name != "team" else None)
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
@@ -85,10 +64,10 @@ def register(app: typer.Typer) -> None:
         from pipelines.stage_alert import ChannelConfigError, run_alerts
         from pipelines.store import Store, StoreLockedError
 
-        cfg = _config(config)
+        cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         try:
-            s = run_alerts(st, as_of=_parse_date(as_of, "--as-of"), channels=_channel_templates(cfg),
+            s = run_alerts(st, as_of=parse_date_option(as_of, "--as-of"), channels=_channel_templates(cfg),
                            dry_run=dry_run or cfg.alerts.dry_run, names=cfg.names(), athletes=athlete or None,
                            team_name=cfg.team.name if cfg.team.name != "team" else None)
         except (ChannelConfigError, ValueError) as err:

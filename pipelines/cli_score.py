@@ -11,9 +11,8 @@ from typing import List, Optional
 
 import typer
 
-from pipelines.cli import StoreOpt, resolve_store
+from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
-ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
 
 
 class Kind(str, Enum):
@@ -21,24 +20,6 @@ class Kind(str, Enum):
     hgb = "hgb"
 
 
-def _config(config: Optional[Path]):
-    from pipelines.config import ConfigError, load_config
-
-    try:
-        return load_config(config)
-    except ConfigError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _date(value: Optional[str], flag: str) -> Optional[date]:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        typer.echo(f"error: {flag} expects a date YYYY-MM-DD, got {value!r}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _params(cfg):
@@ -84,16 +65,16 @@ def register(app: typer.Typer) -> None:
         from pipelines.stage_score import run_scores
         from pipelines.store import Store, StoreLockedError
 
-        cfg = _config(config)
+        cfg = load_config_or_exit(config)
         params = _params(cfg)
         st = Store(resolve_store(store, config))
-        day = _date(as_of, "--as-of")
+        day = parse_date_option(as_of, "--as-of")
         if day is None:
             _, day = _features(st, athlete or None, None)
         model_path = None if rules else (model or cfg.scorer.model_path)
         try:
             r = run_scores(st, as_of=day, athletes=athlete or None, params=params, model_path=model_path,
-                           since=_date(since, "--since"))
+                           since=parse_date_option(since, "--since"))
         except ModelError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
@@ -127,10 +108,10 @@ def register(app: typer.Typer) -> None:
         from models.learned import LabelParams, ModelError, save_model, train_model
         from pipelines.store import Store
 
-        cfg = _config(config)
+        cfg = load_config_or_exit(config)
         params = _params(cfg)
         st = Store(resolve_store(store, config))
-        feats, day = _features(st, athlete or None, _date(as_of, "--as-of"))
+        feats, day = _features(st, athlete or None, parse_date_option(as_of, "--as-of"))
         try:
             lp = LabelParams(horizon_d=horizon, pain_threshold=pain_threshold)
             with warnings.catch_warnings():
@@ -174,10 +155,10 @@ def register(app: typer.Typer) -> None:
         if splits < 2:
             typer.echo(f"error: --splits must be at least 2, got {splits}", err=True)
             raise typer.Exit(2)
-        cfg = _config(config)
+        cfg = load_config_or_exit(config)
         params = _params(cfg)
         st = Store(resolve_store(store, config))
-        feats, day = _features(st, athlete or None, _date(as_of, "--as-of"))
+        feats, day = _features(st, athlete or None, parse_date_option(as_of, "--as-of"))
         kinds = tuple(k.value for k in (kind or [Kind.logistic, Kind.hgb]))
         try:
             lp = LabelParams(horizon_d=horizon, pain_threshold=pain_threshold)

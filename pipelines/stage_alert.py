@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from pipelines.outbox import RETRYABLE, Outbox, target_key
 from pipelines.store import Store
-from reports.alerts import Alert, alert_id, alerts_for_day, coach_digest
+from reports.alerts import alert_id, alerts_for_day, coach_digest
 
 __all__ = [
     "ChannelConfig",
