@@ -36,8 +36,6 @@ Design
 * **Retries only on I/O.** Tasks retry (2 times) only when they fail with an
   ``OSError`` (a flaky disk or network filesystem); a logic or data error fails
   at once.
-* **Stages that do not exist yet** (a fresh checkout during development) are
-  reported in the run's problems and their downstream steps are skipped.
 """
 
 from __future__ import annotations
@@ -177,16 +175,10 @@ def run_lock(root: str | Path, timeout_s: float) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------- stages
-def stage_function(name: str) -> Callable[..., Any] | None:
-    """The stage function, or None when its module does not exist (yet)."""
+def stage_function(name: str) -> Callable[..., Any]:
+    """The stage function named in :data:`STAGES` (tests swap in doubles there)."""
     module, attr = STAGES[name]
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name == module:
-            return None
-        raise
-    return getattr(mod, attr, None)
+    return getattr(importlib.import_module(module), attr)
 
 
 def call_stage(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -200,11 +192,6 @@ def call_stage(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
         kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
     return fn(*args, **kwargs)
-
-
-def _missing(name: str) -> str:
-    module = STAGES[name][0]
-    return f"{name}: stage not available ({module.replace('.', '/')}.py is missing); skipped"
 
 
 def _get(obj: Any, *names: str) -> Any:
@@ -664,12 +651,6 @@ def plan_chunks(since_by_athlete: dict[str, date | None], size: int) -> tuple[li
 def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
                  since_by_athlete: dict[str, date | None], *, do_scores: bool = True) -> list[str]:
     """Run :func:`per_athlete` with the configured task runner; merge into ``summary``."""
-    if stage_function("features") is None:
-        summary.problems.append(_missing("features"))
-        return []
-    if do_scores and stage_function("score") is None:
-        summary.problems.append(_missing("score"))
-        do_scores = False
     chunks, sinces = plan_chunks(since_by_athlete, cfg.run.chunk_size)
     with _step(summary, "features+score" if do_scores else "features") as rec:
         sub = per_athlete.with_options(task_runner=build_task_runner(cfg))
@@ -719,9 +700,6 @@ def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, f
     if not cfg.report.enabled:
         summary.notes.append("report disabled ([report] enabled = false)")
         return
-    if stage_function("report") is None:
-        summary.notes.append(_missing("report"))
-        return
     if not store.all_athletes():
         summary.notes.append("no data in the store yet: no report")
         return
@@ -742,9 +720,6 @@ def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, f
 def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> None:
     if not cfg.alerts.enabled:
         summary.notes.append("alerts disabled ([alerts] enabled = false)")
-        return
-    if stage_function("alert") is None:
-        summary.notes.append(_missing("alert"))
         return
     with _step(summary, "alert") as rec:
         try:
@@ -876,7 +851,7 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
             snapshot = dict(dirty)
             done = _per_athlete(st, cfg, summary, day, plan)
             changed = bool(done)
-            if stage_function("score") is not None and done:
+            if done:
                 _clear_dirty(st, done, snapshot)
                 if len(done) == len(plan):
                     st.set_state(STATE_AS_OF, day.isoformat())
@@ -885,9 +860,8 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
             summary.days_scored = 0
             summary.notes.append(f"nothing changed since the last run for {day}: features and scores skipped")
         summary.bands = _bands_on(st, day)
-        if stage_function("score") is not None:
-            _do_report(st, cfg, summary, day, force=changed)
-            _do_alerts(st, cfg, summary, day)
+        _do_report(st, cfg, summary, day, force=changed)
+        _do_alerts(st, cfg, summary, day)
     return _finish(summary, t0)
 
 
@@ -975,7 +949,7 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
             scored = set(st.athletes("scores"))
             _per_athlete(st, cfg, summary, end, {a: (d0 if a in scored else None) for a in all_athletes})
             summary.bands = _bands_on(st, d1)
-            if reports and stage_function("score") is not None:
+            if reports:
                 weeks: dict[str, date] = {}
                 d = d0
                 while d <= d1:  # the last day of each ISO week in the range
@@ -997,10 +971,7 @@ def report(as_of: str | None = None, config_path: str | None = None, store: str 
     st = Store(cfg.store.path)
     summary = RunSummary(flow="report", as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
-        if stage_function("report") is None:
-            _fail(summary, _missing("report"))
-        else:
-            _do_report(st, cfg, summary, day, force=True)
+        _do_report(st, cfg, summary, day, force=True)
     return _finish(summary, t0)
 
 
@@ -1014,10 +985,7 @@ def alert(as_of: str | None = None, config_path: str | None = None, store: str |
     st = Store(cfg.store.path)
     summary = RunSummary(flow="alert", as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
-        if stage_function("alert") is None:
-            _fail(summary, _missing("alert"))
-        else:
-            _do_alerts(st, cfg, summary, day)
+        _do_alerts(st, cfg, summary, day)
     return _finish(summary, t0)
 
 
