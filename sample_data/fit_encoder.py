@@ -13,6 +13,8 @@ import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from connectors.fit_decode import fit_crc  # FIT CRC-16, checked against the protocol's reference in tests
+
 FIT_EPOCH = datetime(1989, 12, 31, tzinfo=timezone.utc)
 
 # base type: (base type byte, struct code, size, invalid value)
@@ -26,24 +28,6 @@ BASE = {
     "sint32": (0x85, "i", 4, 0x7FFFFFFF),
     "uint32z": (0x8C, "I", 4, 0),
 }
-
-_CRC_TABLE = (
-    0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-    0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400,
-)
-
-
-def fit_crc(data: bytes, crc: int = 0) -> int:
-    """FIT CRC-16 (FIT protocol, section "CRC")."""
-    for byte in data:
-        tmp = _CRC_TABLE[crc & 0xF]
-        crc = (crc >> 4) & 0x0FFF
-        crc = crc ^ tmp ^ _CRC_TABLE[byte & 0xF]
-        tmp = _CRC_TABLE[crc & 0xF]
-        crc = (crc >> 4) & 0x0FFF
-        crc = crc ^ tmp ^ _CRC_TABLE[(byte >> 4) & 0xF]
-    return crc
-
 
 def fit_time(dt: datetime) -> int:
     """Seconds since the FIT epoch for an aware datetime."""

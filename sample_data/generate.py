@@ -467,13 +467,17 @@ def write_garmin_zip(a: Athlete, path: Path) -> None:
             uds.append({"userProfilePK": 123456, "calendarDate": day.d.isoformat(), "restingHeartRate": day.rhr,
                         "minHeartRate": day.rhr - 3, "maxHeartRate": 160, "totalSteps": 9000,
                         "uuid": f"{day.d:%Y%m%d}-uds"})
+    members = {
+        "DI_CONNECT/DI-Connect-Fitness/ivo@example.org_0_summarizedActivities.json":
+            json.dumps([{"summarizedActivitiesExport": acts}]),
+        "DI_CONNECT/DI-Connect-Wellness/2026-05-18_2026-08-26_123456_sleepData.json": json.dumps(sleeps[:100], indent=1),
+        "DI_CONNECT/DI-Connect-Wellness/2026-08-26_2026-12-04_123456_sleepData.json": json.dumps(sleeps[100:], indent=1),
+        "DI_CONNECT/DI-Connect-Aggregator/UDSFile_2026-05-18_2026-11-15.json": json.dumps(uds),
+    }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("DI_CONNECT/DI-Connect-Fitness/ivo@example.org_0_summarizedActivities.json",
-                   json.dumps([{"summarizedActivitiesExport": acts}]))
-        z.writestr("DI_CONNECT/DI-Connect-Wellness/2026-05-18_2026-08-26_123456_sleepData.json", json.dumps(sleeps[:100], indent=1))
-        z.writestr("DI_CONNECT/DI-Connect-Wellness/2026-08-26_2026-12-04_123456_sleepData.json", json.dumps(sleeps[100:], indent=1))
-        z.writestr("DI_CONNECT/DI-Connect-Aggregator/UDSFile_2026-05-18_2026-11-15.json", json.dumps(uds))
+        for name, text in members.items():  # a fixed member date keeps the archive byte-reproducible
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 11, 16, 8, 0, 0)), text, zipfile.ZIP_DEFLATED)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buf.getvalue())
 
