@@ -17,8 +17,8 @@ The only I/O around the pure functions of :mod:`features`:
    not change before day s is recomputed only from s, continuing from the
    stored feature row s-1 (:func:`features.compute.update_features`); an
    athlete without stored features, or when the parameters changed since the
-   stored features were computed (fingerprint in the store state
-   ``features.params``), is recomputed in full;
+   stored features were computed (fingerprint per athlete in the store state
+   map ``features.params``, updated atomically per athlete), is recomputed in full;
 5. write ``features`` first and ``daily`` second with
    :meth:`pipelines.store.Store.replace_athletes` (atomic per athlete), so a
    run killed between the two leaves a stored DAILY older than the stored
@@ -28,7 +28,6 @@ The only I/O around the pure functions of :mod:`features`:
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -45,7 +44,8 @@ from pipelines.store import Store
 
 __all__ = ["FeaturesSummary", "run_features", "prepare_inputs", "coerce_params", "STATE_PARAMS"]
 
-#: Store state key: JSON {athlete_id: fingerprint of the FeatureParams its features were computed with}.
+#: Store state map (:meth:`Store.get_state_map`): athlete_id -> fingerprint of the
+#: FeatureParams its stored features were computed with (one row per athlete).
 STATE_PARAMS = "features.params"
 
 
@@ -218,10 +218,7 @@ def run_features(
         summary.athletes = len(present)
 
         fp = _fingerprint(p)
-        try:
-            fps: dict[str, str] = json.loads(store.get_state(STATE_PARAMS) or "{}")
-        except json.JSONDecodeError:
-            fps = {}
+        fps = store.get_state_map(STATE_PARAMS, ids)
         same = [a for a in present if fps.get(a) == fp] if not full else []
         prev = store.read_table("features", same) if same else FEATURES.empty()
         old_daily = store.read_table("daily", same) if same else None
@@ -255,9 +252,8 @@ def run_features(
         # features first, then daily (see the module docstring)
         store.replace_athletes("features", feats, athletes=ids)
         store.replace_athletes("daily", daily, athletes=ids)
-        fps.update({a: fp for a in present})
-        for a in set(ids) - set(present):
-            fps.pop(a, None)
-        store.set_state(STATE_PARAMS, json.dumps(fps, sort_keys=True))
+        # one row per athlete, in one transaction: chunks running in parallel
+        # (threads, Dask workers) only touch their own athletes
+        store.update_state_map(STATE_PARAMS, {a: fp for a in present}, remove=sorted(set(ids) - set(present)))
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -429,3 +429,86 @@ class Store:
                 )
         finally:
             con.close()
+
+    # ------------------------------------------------------------------ state maps
+    # A state map is a small {item: value} dictionary under one key (e.g. one
+    # parameter fingerprint per athlete), stored one row per item in the table
+    # ``state_map`` so that writers touching different items never lose each
+    # other's updates. Earlier versions kept such a map as one JSON object in
+    # ``state[key]``; it is still read, and folded into ``state_map`` (and
+    # removed from ``state``) by the first update, inside the same transaction.
+
+    @staticmethod
+    def _ensure_state_map(con: sqlite3.Connection) -> None:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS state_map ("
+            "key TEXT NOT NULL, item TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, item))"
+        )
+
+    @staticmethod
+    def _legacy_map(con: sqlite3.Connection, key: str) -> dict[str, str] | None:
+        row = con.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            data = json.loads(row[0])
+        except json.JSONDecodeError:
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): str(v) for k, v in data.items() if v is not None}
+
+    def get_state_map(self, key: str, items: Iterable[str] | None = None) -> dict[str, str]:
+        """The state map ``key`` (only ``items`` when given); {} when absent.
+
+        Reads the per-item rows and, for items without a row, a legacy JSON
+        object stored under ``state[key]`` by earlier versions.
+        """
+        if not self.ledger_path.exists():
+            return {}
+        wanted = None if items is None else set(items)
+        con = self.connect()
+        try:
+            self._ensure_state_map(con)
+            out = self._legacy_map(con, key) or {}
+            out.update(dict(con.execute("SELECT item, value FROM state_map WHERE key = ?", (key,)).fetchall()))
+        finally:
+            con.close()
+        return out if wanted is None else {k: v for k, v in out.items() if k in wanted}
+
+    def update_state_map(self, key: str, values: dict[str, str], remove: Iterable[str] = ()) -> None:
+        """Set ``values`` and delete ``remove`` in the state map ``key``, atomically.
+
+        One ``BEGIN IMMEDIATE`` transaction: concurrent updaters (threads, or
+        processes without the writer lock, such as Dask workers of one run)
+        are serialised by SQLite, and each only touches its own items, so no
+        update is lost. A legacy JSON map under ``state[key]`` is migrated
+        to per-item rows in the same transaction (existing rows win).
+        """
+        con = self.connect()
+        con.isolation_level = None  # explicit transaction control
+        try:
+            self._ensure_state_map(con)
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                legacy = self._legacy_map(con, key)
+                if legacy is not None:
+                    con.executemany(
+                        "INSERT OR IGNORE INTO state_map(key, item, value) VALUES (?, ?, ?)",
+                        [(key, k, v) for k, v in legacy.items()],
+                    )
+                    con.execute("DELETE FROM state WHERE key = ?", (key,))
+                con.executemany(
+                    "INSERT INTO state_map(key, item, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key, item) DO UPDATE SET value = excluded.value",
+                    [(key, str(k), str(v)) for k, v in values.items()],
+                )
+                con.executemany(
+                    "DELETE FROM state_map WHERE key = ? AND item = ?", [(key, str(k)) for k in remove]
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.close()
