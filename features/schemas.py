@@ -344,6 +344,13 @@ def conform(df: pl.DataFrame, schema: TableSchema, *, strict: bool = False) -> p
     A cast that would lose data raises :class:`SchemaError` naming the column.
     """
     cols = schema.columns
+    # fast path: every schema column already in place with its dtype (the common case when a
+    # frame is conformed twice); the select below would be an identity, so skip its round trip
+    names = df.columns
+    if names[: len(cols)] == list(cols):
+        dtypes = df.dtypes
+        if all(found == expected for found, expected in zip(dtypes, cols.values())):
+            return df.clone()  # a new frame object, as the select would return
     exprs = []
     for col, dtype in cols.items():
         if col in df.columns:
