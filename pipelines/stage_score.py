@@ -10,17 +10,20 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from features.schemas import SCORES, conform
-from models.rules import ScorerParams, score_features
+from models.rules import ScorerParams, _streaks_before, score_features
 from pipelines.store import Store
 
-__all__ = ["ScoreRunResult", "run_scores", "scorer_params"]
+__all__ = ["ScoreRunResult", "run_scores", "scorer_params", "score_lookback_days", "read_features_for_scoring"]
+
+#: Default walk-back budget [d] for the high-band / recovery streaks before ``since``.
+SCORE_WALK_DAYS = 28
 
 
 @dataclass
@@ -69,8 +72,12 @@ def run_scores(
     model_path : path, optional
         A model bundle saved by ``strainwatch model train``; None: rule scorer.
     since : datetime.date, optional
-        Recompute only days >= ``since``; stored scores before it are kept.
-        All earlier feature rows are still read (streaks, the d-1 row).
+        Recompute only days >= ``since``; stored scores before it are kept
+        as stored. With the rule scorer only the feature rows from
+        ``since - score_lookback_days(params)`` are read (more when a streak
+        before ``since`` is longer, see :func:`read_features_for_scoring`);
+        the result equals a full run bit for bit. A learned model reads every
+        feature row (its athlete-relative inputs use the whole history).
 
     Returns
     -------
@@ -88,25 +95,76 @@ def run_scores(
     result = ScoreRunResult(athletes=ids)
     if not ids:
         return result
-    feats = store.read_table("features", athletes=ids)
     if model_path is not None:
         from models.learned import load_model, score_features_learned
 
+        # the learned model's athlete-relative inputs use every earlier day: read all
+        feats = store.read_table("features", athletes=ids, until=as_of)
         bundle = load_model(model_path)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             scores = score_features_learned(feats, as_of=as_of, bundle=bundle, params=p, start=since)
         result.warnings.extend(str(w.message) for w in caught)
         result.model = bundle.model_id
-    else:
+    elif since is not None:
+        feats = read_features_for_scoring(store, ids, since=since, as_of=as_of, params=p)
         scores = score_features(feats, as_of=as_of, params=p, start=since)
-    if since is not None:
-        old = store.read_table("scores", athletes=ids)
-        keep = old.filter(pl.col("date") < since)
-        scores = pl.concat([conform(keep, SCORES), conform(scores, SCORES)], how="vertical_relaxed")
+    else:
+        feats = store.read_table("features", athletes=ids, until=as_of)
+        scores = score_features(feats, as_of=as_of, params=p)
     with store.lock():
-        store.replace_athletes("scores", scores, athletes=ids)
+        if since is None:
+            store.replace_athletes("scores", scores, athletes=ids)
+        else:
+            # stored scores before ``since`` are kept as stored (not re-read into the scorer)
+            store.splice_athletes("scores", scores, {a: since for a in ids})
     new = scores if since is None else scores.filter(pl.col("date") >= since)
     result.days_scored = new.height
     result.bands = dict(new.group_by("risk_band").len().iter_rows()) if new.height else {}
     return result
+
+
+def score_lookback_days(params: ScorerParams, walk_days: int = SCORE_WALK_DAYS) -> int:
+    """Days before ``since`` that a ``since``-limited rule scoring reads at first.
+
+    A day d reads the FEATURES rows d-1 and d-8 (:func:`models.rules.score_day`);
+    the red-flag hold and advice follow-up look back ``max(red_flag_hold_d,
+    red_flag_followup_d)`` days; the high-band and recovery streaks walk back
+    from ``since - 1`` until both break (:func:`models.rules._streaks_before`),
+    scoring each day on its way (so reading its d-8 row). ``walk_days`` is the
+    walk-back budget; a longer open streak makes :func:`read_features_for_scoring`
+    read the athlete's whole history.
+    """
+    return max(8, params.red_flag_hold_d, params.red_flag_followup_d) + walk_days + 8
+
+
+def read_features_for_scoring(store: Store, athletes: Sequence[str], *, since: date, as_of: date,
+                              params: ScorerParams, walk_days: int = SCORE_WALK_DAYS) -> pl.DataFrame:
+    """The stored FEATURES rows a rule scoring of ``since..as_of`` needs, and no more than that.
+
+    Reads the rows from ``since - score_lookback_days(params)``. An athlete
+    whose streak walk-back (:func:`models.rules._streaks_before`) would score
+    a day whose d-8 row lies before the rows read, while older rows exist, is
+    read again in full, so that the scores equal a full run's bit for bit.
+    """
+    lo = since - timedelta(days=score_lookback_days(params, walk_days))
+    feats = store.read_table("features", athletes=athletes, since=lo, until=as_of)
+    if feats.is_empty():
+        return feats
+    short: list[str] = []
+    one = timedelta(days=1)
+    for (a,), frame in feats.filter(pl.col("date") < since).partition_by(
+        "athlete_id", as_dict=True, maintain_order=True
+    ).items():
+        if frame.is_empty() or frame["date"].min() > lo:
+            continue  # the athlete's whole history is in the frame
+        rows = {r["date"]: r for r in frame.iter_rows(named=True)}
+        high, recov = _streaks_before(rows, since, params)
+        # days scored by the walk: since-1 .. since-1-max(streak) (the breaking day included)
+        lowest = since - one - timedelta(days=max(high, recov)) - 8 * one
+        if lowest < lo:
+            short.append(a)
+    if short:
+        full = store.read_table("features", athletes=short, until=as_of)
+        feats = pl.concat([feats.filter(~pl.col("athlete_id").is_in(short)), full], how="vertical")
+    return feats

@@ -30,9 +30,9 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -43,6 +43,16 @@ from features.schemas import TABLES, TableSchema, conform
 __all__ = ["Store", "StoreError", "StoreLockedError", "LedgerEntry", "file_sha256", "DEFAULT_STORE"]
 
 DEFAULT_STORE = Path("strainwatch-data")
+
+#: The date column of each table, used by :meth:`Store.read_table`'s ``since``/``until``.
+DATE_COLUMNS: dict[str, str] = {
+    "sessions": "local_date",
+    "sleep": "wake_date",
+    "wellness": "date",
+    "daily": "date",
+    "features": "date",
+    "scores": "date",
+}
 
 LEDGER_COLUMNS = (
     "path",
@@ -263,8 +273,32 @@ class Store:
             ids.update(self.athletes(t))
         return sorted(ids)
 
-    def read_table(self, table: str, athletes: Iterable[str] | None = None) -> pl.DataFrame:
-        """Read a table (all athletes, or only ``athletes``), conformed to its schema."""
+    def read_table(
+        self,
+        table: str,
+        athletes: Iterable[str] | None = None,
+        *,
+        since: date | Mapping[str, date] | None = None,
+        until: date | None = None,
+    ) -> pl.DataFrame:
+        """Read a table (all athletes, or only ``athletes``), conformed to its schema.
+
+        Parameters
+        ----------
+        table : str
+            A table of :data:`features.schemas.TABLES`.
+        athletes : iterable of str, optional
+            Only these athletes' partitions (default: all).
+        since : datetime.date or mapping of athlete_id to date, optional
+            Keep only rows whose date (:data:`DATE_COLUMNS`: ``local_date``
+            for sessions, ``wake_date`` for sleep, ``date`` otherwise) is on or
+            after it (per athlete with a mapping; athletes missing from the
+            mapping are read in full). The filter is applied while scanning
+            each partition, before the rows are conformed. Rows with a null
+            date are kept (they cannot be placed before or after).
+        until : datetime.date, optional
+            Keep only rows on or before it (nulls kept, as above).
+        """
         schema = TABLES[table]
         if athletes is None:
             paths = sorted(self.table_dir(table).glob("a-*.parquet")) if self.table_dir(table).exists() else []
@@ -272,8 +306,21 @@ class Store:
             paths = [p for a in athletes if (p := self.partition_path(table, a)).exists()]
         if not paths:
             return schema.empty()
+        col = DATE_COLUMNS[table]
+
+        def load(p: Path) -> pl.DataFrame:
+            lo = since.get(_athlete_from_key(p.stem)) if isinstance(since, Mapping) else since
+            if lo is None and until is None:
+                return pl.read_parquet(p)
+            cond = pl.lit(True)
+            if lo is not None:
+                cond = cond & (pl.col(col) >= lo)
+            if until is not None:
+                cond = cond & (pl.col(col) <= until)
+            return pl.scan_parquet(p).filter(pl.col(col).is_null() | cond).collect()
+
         try:
-            frames = [pl.read_parquet(p) for p in paths]
+            frames = [load(p) for p in paths]
         except Exception as err:  # pragma: no cover - a damaged store
             raise StoreError(f"cannot read table {table!r} in {self.root}: {err}") from err
         df = pl.concat([conform(f, schema) for f in frames], how="diagonal_relaxed")
@@ -305,6 +352,53 @@ class Store:
         parts = {k[0]: v for k, v in df.partition_by("athlete_id", as_dict=True).items()} if df.height else {}
         for a in athletes:
             self.write_partition(table, a, parts.get(a, schema.empty()))
+
+    def splice_athletes(
+        self, table: str, df: pl.DataFrame, since: Mapping[str, date], athletes: Sequence[str] | None = None
+    ) -> None:
+        """Replace the rows from ``since[a]`` on of derived partitions, keeping the stored rows before it.
+
+        For every athlete in ``athletes`` (default: those in ``since``) the new
+        partition is the stored rows dated before ``since[a]``, byte-for-byte
+        as read (re-conformed only when the stored file's schema differs from
+        the table's), followed by the rows of ``df`` for that athlete dated on
+        or after ``since[a]`` (rows of ``df`` before it are ignored). Athletes
+        without stored rows get just their new rows. Each partition is
+        written atomically, like :meth:`replace_athletes`.
+        """
+        schema = TABLES[table]
+        col = DATE_COLUMNS[table]
+        df = conform(df, schema)
+        if athletes is None:
+            athletes = sorted(since)
+        parts = {k[0]: v for k, v in df.partition_by("athlete_id", as_dict=True).items()} if df.height else {}
+        for a in athletes:
+            lo = since[a]
+            new = parts.get(a, schema.empty()).filter(pl.col(col) >= lo)
+            if schema.key:
+                new = new.sort(list(schema.key))
+            path = self.partition_path(table, a)
+            if path.exists():
+                try:
+                    old = pl.scan_parquet(path).filter(pl.col(col) < lo).collect()
+                except Exception as err:  # pragma: no cover - a damaged store
+                    raise StoreError(f"cannot read table {table!r} in {self.root}: {err}") from err
+                if old.schema != new.schema:
+                    old = conform(old, schema)
+                    new = conform(new, schema)
+                    if old.schema != new.schema:  # extra columns on one side only
+                        out = conform(pl.concat([old, new], how="diagonal_relaxed"), schema)
+                    else:
+                        out = pl.concat([old, new], how="vertical")
+                else:
+                    out = pl.concat([old, new], how="vertical")
+            else:
+                out = new
+            if out.is_empty():
+                if path.exists():
+                    path.unlink()
+                continue
+            atomic_write_parquet(out, path)
 
     def upsert(self, table: str, df: pl.DataFrame) -> dict[str, int]:
         """Insert or replace rows of a canonical table on its key; the new row wins.
