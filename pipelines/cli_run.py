@@ -118,23 +118,27 @@ def _write_json(path: Optional[Path], summary) -> None:
 def _run(flow_name: str, cfg, verbose: bool, summary_json: Optional[Path] = None, **params: Any):
     """Run a flow in-process with the store lock held; print the summary; exit with its code."""
     prepare_environment(Path(cfg.store.path), verbose=verbose)
-    from pipelines import flows
-    from pipelines.store import StoreLockedError
+    from pipelines.prefect_server import early_server, use_api
 
-    try:  # the lock is taken before Prefect starts, so a second run fails fast or waits cheaply
-        with _Progress() as bar, flows.run_lock(cfg.store.path, cfg.store.lock_timeout_s):
-            flows.set_progress(bar)
-            try:
-                summary = flows.run_flow(flow_name, **params)
-            finally:
-                flows.set_progress(None)
-    except StoreLockedError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(EXIT_LOCKED) from None
-    except flows.PipelineFailed as err:
-        typer.echo(flows.format_summary(err.summary))
-        _write_json(summary_json, err.summary)
-        raise typer.Exit(EXIT_FAILED) from None
+    # Prefect's temporary server boots while Prefect, polars and the pipeline are imported
+    with early_server() as srv:
+        from pipelines import flows
+        from pipelines.store import StoreLockedError
+
+        try:  # the lock is taken before the flow starts, so a second run fails fast or waits cheaply
+            with _Progress() as bar, flows.run_lock(cfg.store.path, cfg.store.lock_timeout_s), use_api(srv):
+                flows.set_progress(bar)
+                try:
+                    summary = flows.run_flow(flow_name, **params)
+                finally:
+                    flows.set_progress(None)
+        except StoreLockedError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(EXIT_LOCKED) from None
+        except flows.PipelineFailed as err:
+            typer.echo(flows.format_summary(err.summary))
+            _write_json(summary_json, err.summary)
+            raise typer.Exit(EXIT_FAILED) from None
     typer.echo(flows.format_summary(summary))
     _write_json(summary_json, summary)
     return summary
