@@ -74,14 +74,19 @@ def write_history(root: Path, athletes: list[str], first: date, last: date, *, s
 
 
 def write_day(root: Path, athletes: list[str], day: date, *, seed: int = 7, tz: str = "Europe/Berlin",
-              tables: tuple[str, ...] = ("sessions", "sleep", "daily")) -> list[Path]:
-    """The night's new files for ``day`` (one file per table and athlete, always with a session)."""
+              tables: tuple[str, ...] = ("sessions", "sleep", "daily"), always_session: bool = True) -> list[Path]:
+    """The night's new files for ``day`` (one file per table and athlete).
+
+    With ``always_session`` (default) the day always has a session, so the
+    load really changes; without it, about 1 day in 5 is a rest day as in
+    :func:`write_history`.
+    """
     zone = ZoneInfo(tz)
     out = []
     for a in athletes:
         rng = random.Random(f"{seed}-{a}-{day}")
         s, sl, dd = _rows(a, day, zone, rng)
-        if not s:  # a new day always brings a session, so the load really changes
+        if not s and always_session:
             start = datetime.combine(day, time(18, 0), zone)
             s = [f"{a},{start.isoformat()},45,running,140,6,8.00"]
         for name, header, rows in (("sessions", SESSIONS_HEADER, s), ("sleep", SLEEP_HEADER, sl),
@@ -90,4 +95,19 @@ def write_day(root: Path, athletes: list[str], day: date, *, seed: int = 7, tz: 
                 p = root / a / f"{day.isoformat()}-{name}.csv"
                 _write(p, header, rows)
                 out.append(p)
+    return out
+
+
+def write_daily_history(root: Path, athletes: list[str], first: date, last: date, *, seed: int = 7,
+                        tz: str = "Europe/Berlin") -> list[Path]:
+    """The input folder after nightly drops from ``first`` to ``last``: :func:`write_day` for each day.
+
+    The layout a folder that athletes drop their nightly exports into has
+    after a year (about 2.7 small files per athlete and day).
+    """
+    out: list[Path] = []
+    d = first
+    while d <= last:
+        out += write_day(root, athletes, d, seed=seed, tz=tz, always_session=False)
+        d += timedelta(days=1)
     return out
