@@ -123,14 +123,23 @@ class ReadContext:
     source_name: str | None = None
 
 
+#: One empty frame per canonical table, cloned (a cheap shallow copy) for each result
+#: instead of building a schema and a frame per call.
+_EMPTY = {"sessions": SESSIONS.empty(), "sleep": SLEEP.empty(), "wellness": WELLNESS.empty()}
+
+
+def _empty(table: str):
+    return lambda: _EMPTY[table].clone()
+
+
 @dataclass
 class ReadResult:
     """Frames read from one file, conformed to the canonical schemas."""
 
     format: str
-    sessions: pl.DataFrame = field(default_factory=SESSIONS.empty)
-    sleep: pl.DataFrame = field(default_factory=SLEEP.empty)
-    wellness: pl.DataFrame = field(default_factory=WELLNESS.empty)
+    sessions: pl.DataFrame = field(default_factory=_empty("sessions"))
+    sleep: pl.DataFrame = field(default_factory=_empty("sleep"))
+    wellness: pl.DataFrame = field(default_factory=_empty("wellness"))
     skipped_rows: int = 0
     warnings: list[str] = field(default_factory=list)
     athlete_ids: tuple[str, ...] = ()
@@ -142,7 +151,12 @@ class ReadResult:
         if not self.athlete_ids:
             ids: set[str] = set()
             for df in (self.sessions, self.sleep, self.wellness):
-                ids.update(x for x in df["athlete_id"].unique().to_list() if x is not None)
+                if df.height == 0:
+                    continue
+                col = df["athlete_id"]
+                # a few rows: a Python set is cheaper than a polars unique() round trip
+                ids.update(x for x in (col.to_list() if df.height <= 64 else col.unique().to_list())
+                           if x is not None)
             self.athlete_ids = tuple(sorted(ids))
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -188,6 +202,33 @@ PLAUSIBLE_YEARS = (1970, 2100)
 _WHEN = {"sessions": "start_utc", "sleep": "start_utc", "wellness": "date"}
 
 
+def _implausible_exprs(schema: pl.Schema, table: str) -> list[pl.Expr]:
+    """One boolean expression per check of :func:`_implausible` (True on a bad row)."""
+    exprs = []
+    for col, (lo, hi) in PLAUSIBLE[table].items():
+        if col in schema:
+            v = pl.col(col).cast(pl.Float64)
+            exprs.append(v.is_not_null() & (v.is_nan() | (v < lo) | (v > hi)))
+    ylo, yhi = PLAUSIBLE_YEARS
+    for col, dt in schema.items():
+        if dt == pl.Date or isinstance(dt, pl.Datetime):
+            y = pl.col(col).dt.year()
+            exprs.append(pl.col(col).is_not_null() & ((y < ylo) | (y > yhi)))
+    if table == "sleep":
+        exprs.append(pl.col("end_utc") <= pl.col("start_utc"))
+    return exprs
+
+
+def _any_implausible(df: pl.DataFrame, table: str) -> bool:
+    """Whether :func:`_implausible` would find anything: every check in one polars round trip."""
+    if df.is_empty():
+        return False
+    exprs = _implausible_exprs(df.schema, table)
+    if not exprs:
+        return False
+    return bool(df.select(pl.any_horizontal([e.fill_null(False) for e in exprs]).any()).item())
+
+
 def _implausible(df: pl.DataFrame, table: str) -> list[tuple[int, str, str]]:
     """(row index, column, what is wrong) of every implausible value, in row order."""
     problems: list[tuple[int, str, str]] = []
@@ -224,6 +265,8 @@ def check_plausible(result: ReadResult, ctx: ReadContext, path: str | Path) -> R
     """
     name = ctx.source_name or str(path)
     for table, df in result.tables().items():
+        if not _any_implausible(df, table):  # the common case; the slow path below names each value
+            continue
         problems = _implausible(df, table)
         if not problems:
             continue

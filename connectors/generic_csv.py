@@ -57,7 +57,8 @@ import csv
 import io
 import re
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -316,18 +317,30 @@ class _Check:
 
 
 class _Parser:
-    """Builds parsed columns and checks over a string frame with canonical names."""
+    """Builds parsed columns and checks over a string frame with canonical names.
 
-    def __init__(self, df: pl.DataFrame, decimal_comma: bool, tz: str | None, name: str) -> None:
+    ``df`` is a lazy frame: parsing, checks and the output columns run in one
+    polars query (:func:`read_bytes` collects it once), because on the small
+    files of a nightly drop the fixed cost of each polars round trip is what
+    dominates. Counts that a note or an error needs (values without a UTC
+    offset, ambiguous local times) are boolean columns registered in
+    ``count_columns`` and summed after the collect; ``notes`` holds strings
+    and callables ``counts -> str | None`` resolved in order then.
+    """
+
+    def __init__(self, df: pl.LazyFrame, columns: Iterable[str], decimal_comma: bool, tz: str | None,
+                 name: str) -> None:
         self.df = df
+        self.columns = set(columns)
         self.decimal_comma = decimal_comma
         self.tz = tz
         self.name = name
         self.checks: list[_Check] = []
-        self.notes: list[str] = []
+        self.notes: list[str | Callable[[dict[str, int]], str | None]] = []
+        self.count_columns: list[str] = []
 
     def has(self, col: str) -> bool:
-        return col in self.df.columns
+        return col in self.columns
 
     def raw(self, col: str) -> pl.Expr:
         return pl.col(col) if self.has(col) else pl.lit(None, dtype=pl.String)
@@ -390,7 +403,9 @@ class _Parser:
         """Add ``_utc_<col>``, ``_local_<col>`` (naive local time) and ``_off_<col>`` [s]."""
         utc, local, off = f"_utc_{col}", f"_local_{col}", f"_off_{col}"
         self.required_value(col, "an ISO 8601 date-time")
-        g = pl.col(col).str.extract_groups(_TS_PATTERN)
+        gcol = f"_g_{col}"  # the regex runs once, not once per field
+        self.df = self.df.with_columns(pl.col(col).str.extract_groups(_TS_PATTERN).alias(gcol))
+        g = pl.col(gcol)
         parts = {k: g.struct.field(k) for k in ("d", "h", "m", "s", "f", "z")}
         date = parts["d"].str.to_date("%Y-%m-%d", strict=False)
         h = parts["h"].cast(pl.Int64, strict=False)
@@ -426,39 +441,43 @@ class _Parser:
         self.check(col, n.is_not_null() & ((o < olo * 3600) | (o > ohi * 3600) | (pl.col(f"_offm_{col}") >= 60)),
                    f"{col} bad UTC offset", lambda r: f"{r!r} has an impossible UTC offset")
 
-        naive_rows = self.df.select((pl.col(local).is_not_null() & pl.col(off).is_null()).sum()).item()
+        # values without a UTC offset: counted after the collect (a note, or the error below)
+        naive_col = f"_naive_{col}"
+        self.df = self.df.with_columns((n.is_not_null() & o.is_null()).alias(naive_col))
+        self.count_columns.append(naive_col)
         aware_utc = (n - pl.duration(seconds=o)).dt.replace_time_zone("UTC")
-        if naive_rows and self.tz:
-            try:
-                zoneinfo.ZoneInfo(self.tz)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
-                raise ConnectorError(self.name, f"{col}: times without a UTC offset need the athlete's "
-                                                f"time zone, but {self.tz!r} is not an IANA time zone "
-                                                "name such as Europe/Berlin") from err
-            zoned = n.dt.replace_time_zone(self.tz, ambiguous="earliest", non_existent="null")
+        tz = self.tz
+        if tz and _tz_ok(tz):
+            # local-time parsing is built whenever a zone is known; with no naive value it
+            # yields nothing (every use below is masked by o.is_null()), as before
+            zoned = n.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             naive_utc = zoned.dt.convert_time_zone("UTC")
-            self.notes.append(
-                f"{col}: {naive_rows} value(s) without a UTC offset were taken as local time in {self.tz}"
-            )
-            tz = self.tz
+            self.notes.append(lambda c, k=naive_col: (
+                f"{col}: {c[k]} value(s) without a UTC offset were taken as local time in {tz}" if c[k] else None))
             self.check(col, n.is_not_null() & o.is_null() & naive_utc.is_null(), f"{col} not a local time in {tz}",
                        lambda r: f"{r!r} does not exist in {tz} (clocks moved forward); add a UTC offset")
             strict = n.dt.replace_time_zone(tz, ambiguous="null", non_existent="null")
-            ambiguous = self.df.select(
-                (n.is_not_null() & o.is_null() & zoned.is_not_null() & strict.is_null()).sum()
-            ).item()
-            if ambiguous:
-                self.notes.append(
-                    f"{col}: {ambiguous} local time(s) fall in the hour repeated when clocks go back in "
-                    f"{tz}; the first (summer-time) instant was taken"
-                )
+            amb_col = f"_ambiguous_{col}"
+            self.df = self.df.with_columns(
+                (n.is_not_null() & o.is_null() & zoned.is_not_null() & strict.is_null()).alias(amb_col))
+            self.count_columns.append(amb_col)
+            self.notes.append(lambda c, k=naive_col, a=amb_col: (
+                f"{col}: {c[a]} local time(s) fall in the hour repeated when clocks go back in "
+                f"{tz}; the first (summer-time) instant was taken" if c[k] and c[a] else None))
         else:
             naive_utc = n.dt.replace_time_zone("UTC")
-            if naive_rows:
-                self.notes.append(
-                    f"{col}: {naive_rows} value(s) without a UTC offset were taken as UTC "
-                    "(no athlete time zone known; pass --tz or add offsets such as +01:00)"
-                )
+            if tz:  # not a zone name: an error only if some value needs it
+                def bad_zone(c: dict[str, int], k: str = naive_col) -> str | None:
+                    if c[k]:
+                        raise ConnectorError(self.name, f"{col}: times without a UTC offset need the athlete's "
+                                                        f"time zone, but {tz!r} is not an IANA time zone "
+                                                        "name such as Europe/Berlin")
+                    return None
+                self.notes.append(bad_zone)
+            else:
+                self.notes.append(lambda c, k=naive_col: (
+                    f"{col}: {c[k]} value(s) without a UTC offset were taken as UTC "
+                    "(no athlete time zone known; pass --tz or add offsets such as +01:00)" if c[k] else None))
         self.df = self.df.with_columns(
             pl.when(o.is_not_null()).then(aware_utc).otherwise(naive_utc).alias(utc)
         ).with_columns(
@@ -471,6 +490,24 @@ class _Parser:
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+#: Up to this many rows the parse query runs without the query optimiser: on a file of a few
+#: rows optimising the plan costs more than running it (same results, as optimisations do not
+#: change them); bigger files get the default optimisations (common subexpressions etc.).
+_SMALL_ROWS = 2048
+_SMALL_OPT = pl.QueryOptFlags.none()
+
+
+@cache
+def _tz_ok(tz: str) -> bool:
+    """True when ``tz`` is an IANA zone name that both zoneinfo and polars know."""
+    try:
+        zoneinfo.ZoneInfo(tz)
+        pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(tz)
+    except Exception:  # ZoneInfoNotFoundError, ValueError, polars' ComputeError
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- kinds
@@ -487,7 +524,7 @@ def _sessions(p: _Parser) -> pl.DataFrame:
     has_load = pl.col(load).is_not_null()
     has_rpe = pl.col(rpe).is_not_null()
     sport = p.raw("sport").str.to_lowercase()
-    return p.df.select(
+    return [
         pl.col("athlete_id"),
         pl.lit(SOURCE).alias("source"),
         pl.col(utc).alias("start_utc"),
@@ -503,8 +540,7 @@ def _sessions(p: _Parser) -> pl.DataFrame:
         pl.when(has_load).then(pl.lit("manual")).when(has_rpe).then(pl.lit("srpe")).alias("load_method"),
         pl.when(has_load).then(pl.lit("medium")).when(has_rpe).then(pl.lit("high")).alias("load_confidence"),
         pl.col(off).alias("local_offset_s"),
-        pl.col("__row"),
-    )
+    ]
 
 
 def _sleep(p: _Parser) -> pl.DataFrame:
@@ -523,7 +559,7 @@ def _sleep(p: _Parser) -> pl.DataFrame:
     p.check("total_sleep_min", (ib > 0) & (pl.col(total) * 60.0 > ib + ASLEEP_TOLERANCE_S),
             "asleep longer than in bed",
             lambda r: f"{r} min asleep is longer than the time in bed (sleep_end - sleep_start)")
-    return p.df.select(
+    return [
         pl.col("athlete_id"),
         pl.lit(SOURCE).alias("source"),
         pl.col(s_utc).alias("start_utc"),
@@ -533,8 +569,7 @@ def _sleep(p: _Parser) -> pl.DataFrame:
         *[(pl.col(stages[c]) * 60.0).alias(c.replace("_min", "_s")) for c in stages],
         ib.alias("in_bed_s"),
         pl.col(nap).fill_null(False).alias("is_nap"),
-        pl.col("__row"),
-    )
+    ]
 
 
 def _daily(p: _Parser) -> pl.DataFrame:
@@ -545,7 +580,7 @@ def _daily(p: _Parser) -> pl.DataFrame:
     pain = p.number("back_pain_0_10", "pain")
     sore = p.number("soreness", "pain")
     flag = p.boolean("red_flag")
-    return p.df.select(
+    return [
         pl.col("athlete_id"),
         pl.lit(SOURCE).alias("source"),
         pl.col(d).alias("date"),
@@ -556,8 +591,7 @@ def _daily(p: _Parser) -> pl.DataFrame:
         pl.col(sore).alias("soreness"),
         pl.col(flag).alias("red_flag"),
         p.raw("note").alias("note"),
-        pl.col("__row"),
-    )
+    ]
 
 
 _BUILDERS = {"sessions": _sessions, "sleep": _sleep, "daily": _daily}
@@ -661,47 +695,70 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
     df, line_col, ragged = _read_strings(text, sep, ncols, name, ctx, notes)
     n_records = df.height
     keep = {f"__c{i}": c for i, c in enumerate(cols) if c in known and seen.get(c) == fields[i]}
-    df = df.select([pl.col(k).str.strip_chars().alias(v) for k, v in keep.items()]
-                   + [pl.col("__row"), *([pl.col("__line")] if line_col else [])])
-    df = df.with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in keep.values()])
-    df = df.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in keep.values()]))  # blank lines
-    if "athlete_id" not in df.columns:
-        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("athlete_id"))
+    stripped = {v: pl.col(k).str.strip_chars() for k, v in keep.items()}
+    row_index = pl.col("__row") if "__row" in df.columns else pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row")
+    pre = (
+        df.lazy()
+        .select([pl.when(e != "").then(e).alias(v) for v, e in stripped.items()]  # empty cell -> null
+                + [row_index, *([pl.col("__line")] if line_col else [])])
+        .filter(pl.any_horizontal([pl.col(c).is_not_null() for c in keep.values()]))  # blank lines
+        .collect()
+    )
+    has_athlete = "athlete_id" in pre.columns
     if ctx.athlete_id:
-        filled = df.select(pl.col("athlete_id").is_null().sum()).item()
+        filled = pre["athlete_id"].null_count() if has_athlete else pre.height
         if filled and not athlete_from_ctx:
             notes.append(f"athlete_id: {filled} empty cell(s) taken as athlete {ctx.athlete_id!r}")
-        df = df.with_columns(pl.col("athlete_id").fill_null(ctx.athlete_id))
 
-    if df.height == 0:
+    if pre.height == 0:
         return ReadResult(format=kind.format, warnings=notes + ["no data rows (header only)"])
 
-    p = _Parser(df, decimal_comma=sep != ",", tz=ctx.tz, name=name)
+    lf = pre.lazy()
+    if not has_athlete:
+        lf = lf.with_columns(pl.lit(ctx.athlete_id, dtype=pl.String).alias("athlete_id"))
+    elif ctx.athlete_id:
+        lf = lf.with_columns(pl.col("athlete_id").fill_null(ctx.athlete_id))
+    p = _Parser(lf, [*pre.columns, "athlete_id"], decimal_comma=sep != ",", tz=ctx.tz, name=name)
     p.required_value("athlete_id", "an athlete id (or --athlete / an athlete folder)")
-    out = _BUILDERS[kind.name](p)
-    notes += p.notes
+    out_exprs = _BUILDERS[kind.name](p)
 
-    # ---- validation
+    # ---- one polars query: output columns, one flag column per check, counts for the notes
     order = {c: i for i, c in enumerate(cols)}
     checks = sorted(enumerate(p.checks), key=lambda ic: (order.get(ic[1].column, -1), ic[0]))
     checks = [c for _, c in checks]
-    flags = p.df.select([c.bad.alias(f"__k{i}") for i, c in enumerate(checks)])
-    any_bad = flags.select(pl.any_horizontal(pl.all()).alias("b"))["b"]
+    flag_names = [f"__k{i}" for i in range(len(checks))]
+    out_exprs.append(pl.lit(name, dtype=pl.String).alias("source_file"))
+    final = (
+        p.df.with_columns([c.bad.alias(f) for c, f in zip(checks, flag_names)])
+        .select(*out_exprs, *flag_names, pl.any_horizontal(flag_names).alias("__any_bad"), *p.count_columns)
+        .collect(optimizations=_SMALL_OPT if pre.height <= _SMALL_ROWS else pl.QueryOptFlags())
+    )
+    counts = {c: int(final[c].sum()) for c in p.count_columns}
+    for note in p.notes:
+        text_note = note(counts) if callable(note) else note  # may raise (an unknown time zone)
+        if text_note:
+            notes.append(text_note)
+    out = final[final.columns[: len(out_exprs)]]
+
+    # ---- validation
+    any_bad = final["__any_bad"]
     n_bad = int(any_bad.sum())
     skipped = 0
     if n_bad:
         bad_pos = any_bad.arg_true()
-        lines = _lines_for(p.df, bad_pos[: (1 if ctx.on_bad_row != OnBadRow.SKIP else 5)].to_list(),
+        lines = _lines_for(pre, bad_pos[: (1 if ctx.on_bad_row != OnBadRow.SKIP else 5)].to_list(),
                            text, sep, line_col, n_records)
         if ctx.on_bad_row != OnBadRow.SKIP:
             i = int(bad_pos[0])
-            k = next(j for j in range(len(checks)) if flags[i, j])
+            k = next(j for j in range(len(checks)) if final[i, flag_names[j]])
             chk = checks[k]
-            raw_val = p.df[i, chk.column] if chk.column in p.df.columns else None
+            raw_val = pre[i, chk.column] if chk.column in pre.columns else None
+            if chk.column == "athlete_id" and raw_val is None:
+                raw_val = ctx.athlete_id  # the parsed frame's value (filled from the context)
             raise BadRowError(name, chk.describe(raw_val) + _policy_hint(), line=lines[0], column=chk.column)
-        counts = flags.filter(any_bad).select(pl.all().sum()).row(0)
+        bad_counts = final.filter(any_bad).select(pl.col(f).sum() for f in flag_names).row(0)
         by_reason: dict[str, int] = {}
-        for chk, cnt in zip(checks, counts):
+        for chk, cnt in zip(checks, bad_counts):
             if cnt:
                 by_reason[chk.label] = by_reason.get(chk.label, 0) + int(cnt)
         reasons = ", ".join(f"{lbl}: {n}" for lbl, n in by_reason.items())
@@ -709,9 +766,8 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
         notes.append(f"skipped {n_bad} bad row(s) (line {shown}; {reasons})")
         out = out.filter(~any_bad)
         skipped = n_bad
-    out = out.drop("__row").with_columns(pl.lit(name).alias("source_file"))
     key = _KEYS[kind.name]
-    repeated = out.height - out.select(pl.struct(key).n_unique()).item() if out.height else 0
+    repeated = out.height - _n_unique(out, key) if out.height > 1 else 0
     if repeated:
         notes.append(f"{repeated} row(s) repeat the {' and '.join(key)} of an earlier row; "
                      "the last one is kept")
@@ -720,13 +776,20 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
                       warnings=notes)
 
 
+def _n_unique(df: pl.DataFrame, key: list[str]) -> int:
+    """Number of distinct ``key`` tuples (nulls equal), without a polars query on a few rows."""
+    if df.height <= 64:
+        return len(set(zip(*(df.get_column(k).to_list() for k in key))))
+    return df.select(pl.struct(key).n_unique()).item()
+
+
 def _policy_hint() -> str:
     return " (the file was not ingested; fix the row or use --on-bad-row skip)"
 
 
 def _read_strings(text: str, sep: str, ncols: int, name: str, ctx: ReadContext,
                   notes: list[str]) -> tuple[pl.DataFrame, bool, int]:
-    """All cells as strings plus ``__row`` (record index), ``__line`` on the slow path.
+    """All cells as strings; ``__row`` (record index) and ``__line`` on the slow path.
 
     Returns the frame, whether it has ``__line``, and the number of ragged
     rows dropped (``SKIP`` policy only).
@@ -738,7 +801,7 @@ def _read_strings(text: str, sep: str, ncols: int, name: str, ctx: ReadContext,
         )
         if df.width == ncols and all(dt == pl.String for dt in df.dtypes):
             df.columns = [f"__c{i}" for i in range(ncols)]
-            return df.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row")), False, 0
+            return df, False, 0  # read_bytes adds __row
     except pl.exceptions.PolarsError:
         pass
     rows, lines, ragged = _python_records(text, sep, ncols)
