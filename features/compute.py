@@ -107,7 +107,7 @@ from features.daily import MIXED_FAMILY
 from features.params import DEFAULT_PARAMS, FeatureParams
 from features.schemas import DAILY, FEATURES, SchemaError, conform, require
 
-__all__ = ["compute_features", "update_features", "first_changed_dates", "complete_calendar"]
+__all__ = ["compute_features", "update_features", "continue_features", "first_changed_dates", "complete_calendar"]
 
 _EPOCH = date(1970, 1, 1)
 _STATE_COLS = ("ctl", "atl", "load_ewma_7d_au", "load_ewma_28d_au", "hard_day_streak", "back_pain_streak_d")
@@ -252,11 +252,20 @@ def _streak(flag: pl.Expr, state: pl.Expr) -> pl.Expr:
 
 
 # ---------------------------------------------------------------- core
-def _work_frame(daily: pl.DataFrame, starts: dict[str, date], as_of: date, h: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _work_frame(
+    daily: pl.DataFrame,
+    starts: dict[str, date],
+    as_of: date,
+    h: int,
+    first_days: Mapping[str, date] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows s-H..as_of per athlete, gathered from the complete, sorted DAILY.
 
     Rows before the athlete's first day are all null (pre-calendar padding),
     so every window and shift stays inside the athlete for rows >= s.
+    ``first_days`` gives the athlete's first day when ``daily`` holds only a
+    tail of its calendar (the day index ``_day`` counts from the true first
+    day); the tail must then start on or before s-H.
     """
     ath = (
         daily.group_by("athlete_id", maintain_order=True)
@@ -268,8 +277,17 @@ def _work_frame(daily: pl.DataFrame, starts: dict[str, date], as_of: date, h: in
         pl.col("athlete_id").replace_strict(starts, return_dtype=pl.Date).alias("s"),
         pl.int_range(pl.len(), dtype=pl.Int32).alias("_g"),
     )
-    first = np.array([_days(x) for x in ath["first"]], dtype=np.int64)
+    frame_first = np.array([_days(x) for x in ath["first"]], dtype=np.int64)
+    if first_days:
+        first = np.array(
+            [_days(first_days.get(a, f)) for a, f in zip(ath["athlete_id"], ath["first"])], dtype=np.int64
+        )
+    else:
+        first = frame_first
     s = np.array([_days(x) for x in ath["s"]], dtype=np.int64)
+    if np.any((frame_first > first) & (frame_first > s - h)):
+        raise ValueError(f"daily holds only a tail of a calendar that starts after start - {h} days")
+    ath = ath.with_columns(pl.Series("_first", first.astype(np.int32)).cast(pl.Date))
     off = ath["off"].to_numpy().astype(np.int64)
     end = _days(as_of)
     m = end - s + 1 + h
@@ -279,7 +297,8 @@ def _work_frame(daily: pl.DataFrame, starts: dict[str, date], as_of: date, h: in
     date_i = s[g] - h + j
     day_i = date_i - first[g]
     rel = date_i - s[g]
-    idx = np.where(day_i >= 0, off[g] + day_i, -1)
+    pos = date_i - frame_first[g]
+    idx = np.where((day_i >= 0) & (pos >= 0), off[g] + pos, -1)
     idx_s = pl.Series("_idx", idx, dtype=pl.Int64)
     idx_s = pl.select(pl.when(idx_s >= 0).then(idx_s).cast(pl.UInt32)).to_series()
     cols = [c for c in DAILY.columns if c not in ("athlete_id", "date")]
@@ -357,7 +376,7 @@ def _states(work: pl.DataFrame, ath: pl.DataFrame, previous: pl.DataFrame | None
         pl.col("back_pain_streak_d").cast(pl.Int64).alias("_p_pain"),
     )
     work = work.join(prev, on=["_g", "date"], how="left", maintain_order="left")
-    incr = ath.select("_g", (pl.col("s") > pl.col("first")).alias("_incr"))
+    incr = ath.select("_g", (pl.col("s") > pl.col("_first")).alias("_incr"))
     work = work.join(incr, on="_g", how="left", maintain_order="left")
     last = pl.col("_rel") == -1
     inc = pl.col("_incr")
@@ -580,11 +599,12 @@ def _compute(
     previous: pl.DataFrame | None,
     as_of: date,
     p: FeatureParams,
+    first_days: Mapping[str, date] | None = None,
 ) -> pl.DataFrame:
     if not starts:
         return FEATURES.empty()
     h = p.history_days
-    work, ath = _work_frame(daily, starts, as_of, h)
+    work, ath = _work_frame(daily, starts, as_of, h, first_days)
     if previous is not None and not previous.is_empty():
         # stored rows before each athlete's start s, with the athlete's number _g
         previous = _with_start(previous, ath).filter(pl.col("date") < pl.col("s"))
@@ -617,6 +637,7 @@ def _compute_chunked(
     as_of: date,
     p: FeatureParams,
     chunk_rows: int | None = None,
+    first_days: Mapping[str, date] | None = None,
 ) -> pl.DataFrame:
     """:func:`_compute` over groups of whole athletes of about ``chunk_rows`` working rows.
 
@@ -644,8 +665,9 @@ def _compute_chunked(
         rows += m
     if cur:
         chunks.append(cur)
+    extra = (first_days,) if first_days else ()
     if len(chunks) == 1:
-        return _compute(daily, starts, previous, as_of, p)
+        return _compute(daily, starts, previous, as_of, p, *extra)
     prev_parts: dict[int, pl.DataFrame] = {}
     if previous is not None and not previous.is_empty():
         which = {a: i for i, ch in enumerate(chunks) for a in ch}
@@ -657,7 +679,8 @@ def _compute_chunked(
     for i, ch in enumerate(chunks):
         lo = offs[ch[0]]
         hi = offs[ch[-1]] + size[ch[-1]]
-        parts.append(_compute(daily.slice(lo, hi - lo), {a: starts[a] for a in ch}, prev_parts.get(i), as_of, p))
+        parts.append(_compute(daily.slice(lo, hi - lo), {a: starts[a] for a in ch}, prev_parts.get(i), as_of, p,
+                              *extra))
     return pl.concat(parts, rechunk=False)
 
 
@@ -889,3 +912,69 @@ def update_features(
         return keep
     # both are grouped by athlete (in ids order) and sorted by date within: interleave, no sort
     return _interleave(keep, gk, fresh, _group_numbers(fresh, ids), len(ids))
+
+
+def continue_features(
+    daily_tail: pl.DataFrame,
+    previous: pl.DataFrame,
+    *,
+    as_of: date,
+    since: Mapping[str, date],
+    first_days: Mapping[str, date],
+    params: FeatureParams | None = None,
+) -> pl.DataFrame:
+    """FEATURES rows ``since[a]..as_of`` from a DAILY tail and the stored rows before ``since[a]``.
+
+    The lower-level form of :func:`update_features` for a caller that reads
+    only what the recomputed days need: for athlete a with s = ``since[a]``,
+
+    * ``daily_tail`` holds the complete DAILY rows from s-H (H =
+      :attr:`FeatureParams.history_days`; from ``first_days[a]`` when that is
+      later) to ``as_of``;
+    * ``previous`` holds the stored FEATURES rows of every day from
+      ``first_days[a]`` to s-1; rows before s-H only need ``date`` and
+      ``strain_au`` (the expanding ``strain_p90_au`` quantile reads every
+      earlier strain value), the other columns may be null there.
+
+    Under those conditions the rows returned equal the rows s..``as_of`` of
+    :func:`compute_features` on the whole DAILY bit for bit, provided
+    ``previous`` was computed with the same ``params`` from a DAILY whose rows
+    before s equal these (``tests/features/test_incremental.py``).
+
+    Returns
+    -------
+    polars.DataFrame
+        FEATURES rows ``since[a]..as_of`` of the athletes in ``since``,
+        sorted by athlete and date.
+
+    Raises
+    ------
+    ValueError
+        A condition above does not hold (the message names the athlete).
+    """
+    p = _check_common(as_of, params)
+    h = p.history_days
+    ids = sorted(a for a, s in since.items() if s <= as_of)
+    if not ids:
+        return FEATURES.empty()
+    d = complete_calendar(daily_tail.filter(pl.col("athlete_id").is_in(ids)), as_of=as_of)
+    require(previous, FEATURES)
+    prev = conform(previous, FEATURES).filter(pl.col("athlete_id").is_in(ids))
+    dspan = dict(d.group_by("athlete_id").agg(pl.col("date").min()).iter_rows())
+    one = timedelta(days=1)
+    prev = prev.filter(pl.col("date") < pl.col("athlete_id").replace_strict(ids, [since[a] for a in ids],
+                                                                           return_dtype=pl.Date))
+    pspan = {a: (f, n) for a, f, n in prev.group_by("athlete_id").agg(pl.col("date").min(), pl.len()).iter_rows()}
+    for a in ids:
+        s, first = since[a], first_days[a]
+        if s <= first:
+            raise ValueError(f"athlete {a!r}: start {s} is not after the first day {first}")
+        lo = max(first, s - timedelta(days=h))
+        if dspan.get(a) is None or dspan[a] > lo:
+            raise ValueError(f"athlete {a!r}: daily_tail must start on or before {lo}, starts {dspan.get(a)}")
+        pf, pn = pspan.get(a, (None, 0))
+        if pf != first or pn != (s - first).days:  # one row per day (the FEATURES key is unique)
+            raise ValueError(f"athlete {a!r}: previous must hold every day from {first} to {s - one}")
+    if not _sorted_within(prev) or _group_numbers(prev, ids) is None:
+        prev = prev.sort("athlete_id", "date")
+    return _compute_chunked(d, {a: since[a] for a in ids}, prev, as_of, p, first_days={a: first_days[a] for a in ids})
