@@ -41,6 +41,7 @@ from typing import Any
 __all__ = ["EarlyServer", "early_server", "api_url_configured"]
 
 _ENV_OFF = "STRAINWATCH_EARLY_PREFECT_SERVER"  # "0" turns the early start off
+_STOPPING: list[subprocess.Popen[bytes]] = []
 
 
 def api_url_configured() -> bool:
@@ -141,10 +142,19 @@ class EarlyServer:
         self.stop()
         return None
 
-    def stop(self) -> None:
-        """Terminate the server (SIGTERM, then SIGKILL after 5 s)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after 5 s).
+
+        With ``wait=False`` only SIGTERM is sent: the server finishes shutting
+        down (about 0.2 s) while this process prints its summary and exits.
+        """
         p, self.process = self.process, None
         if p is None:
+            return
+        if not wait:
+            if p.poll() is None:
+                p.terminate()
+                _STOPPING.append(p)  # keep the handle: no ResourceWarning while it shuts down
             return
         if p.poll() is None:
             p.terminate()
@@ -176,7 +186,7 @@ def early_server() -> Iterator[EarlyServer | None]:
     try:
         yield srv
     finally:
-        srv.stop()
+        srv.stop(wait=False)
 
 
 @contextlib.contextmanager
