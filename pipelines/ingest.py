@@ -19,7 +19,9 @@ have one, the first folder under the input root (``inputs/alice/x.fit`` ->
 
 from __future__ import annotations
 
+import bisect
 import errno
+import inspect
 import lzma
 import os
 import shutil
@@ -38,6 +40,7 @@ import polars as pl
 
 from connectors.base import ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible
 from connectors import registry
+from features.merge import merge_duplicate_nights, merge_duplicate_sessions
 from pipelines.store import LedgerEntry, Store, file_sha256
 
 __all__ = ["InputFile", "IngestSummary", "iter_input_files", "ingest_paths", "ZipSlipError"]
@@ -79,6 +82,9 @@ class IngestSummary:
     athletes: set[str] = field(default_factory=set)
     merged_sessions: int = 0  # cross-source duplicate workouts newly found in this run (see `merges`)
     merged_nights: int = 0  # cross-source duplicate sleep records newly found in this run
+    # (athlete_id, start_utc) of the sessions / sleep rows upserted in this run: where the
+    # cross-source merges may have changed (see `record_merges`)
+    touched: dict[str, list[pl.DataFrame]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -275,20 +281,87 @@ MERGES_DDL = """CREATE TABLE IF NOT EXISTS merges (
     run_id TEXT, recorded_at TEXT)"""
 
 
-def record_merges(store: Store, summary: IngestSummary) -> None:
+#: How far apart (start to start) two rows can be and still be merged [us]: sessions use
+#: ``merge_duplicate_sessions``' default ``max_start_diff_s``, nights the 36 h candidate window
+#: of ``merge_duplicate_nights``. The incremental merge relies on these bounds.
+_MERGE_WINDOW_US = {
+    "sessions": int(round(float(inspect.signature(merge_duplicate_sessions).parameters["max_start_diff_s"].default)
+                          * 1e6)),
+    "sleep": 36 * 3600 * 1_000_000,
+}
+_MERGES_DIRTY = "merges_dirty"  # store state key: set while table rows are newer than the merges table
+
+
+def _merge_region(table: str, starts: list[int | None], ends: list[int | None], wake: list,
+                  seeds_us: list[int]) -> list[int]:
+    """Positions of the rows of one athlete (sorted by start) whose merges may change.
+
+    ``starts`` and ``ends`` are the rows' ``start_utc`` and ``end_utc`` [us
+    since the epoch], ``wake`` their ``wake_date`` (the last two are used for
+    sleep only).
+
+    The region is every row connected, through pairs of rows that the merge
+    could match, to a row starting within the merge window of a touched row
+    (``seeds_us``). Pairs are over-approximated (any two sessions within the
+    window; two nights within the window that overlap or end on the same
+    ``wake_date``), so the region is a union of whole groups of rows that the
+    merge's anchor clustering handles independently of all other rows, both
+    before and after this run's upserts (an upsert only adds rows or replaces
+    a row at the same start). Merging the region alone therefore gives the
+    same merges as merging the athlete's whole history.
+    """
+    w = _MERGE_WINDOW_US[table]
+    valid = [i for i, t in enumerate(starts) if t is not None]
+    times = [starts[i] for i in valid]
+    if table == "sleep":
+        def linked(i: int, j: int) -> bool:
+            if wake[i] is not None and wake[i] == wake[j]:
+                return True
+            return None not in (ends[i], ends[j]) and min(ends[i], ends[j]) > max(starts[i], starts[j])
+    else:
+        def linked(i: int, j: int) -> bool:
+            return True
+    seeds = sorted(seeds_us)
+    region: set[int] = set()
+    stack: list[int] = []
+    for k, t in enumerate(times):  # rows within the window of a touched row
+        pos = bisect.bisect_left(seeds, t - w)
+        if pos < len(seeds) and seeds[pos] <= t + w:
+            region.add(valid[k])
+            stack.append(k)
+    while stack:  # grow over linked pairs
+        k = stack.pop()
+        i = valid[k]
+        lo = bisect.bisect_left(times, times[k] - w)
+        hi = bisect.bisect_right(times, times[k] + w)
+        for k2 in range(lo, hi):
+            j = valid[k2]
+            if j not in region and linked(i, j):
+                region.add(j)
+                stack.append(k2)
+    return sorted(region)
+
+
+def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -> None:
     """Ledger the cross-source duplicates of the athletes touched in this run.
 
     Runs :func:`features.merge.merge_duplicate_sessions` and
-    :func:`features.merge.merge_duplicate_nights` on each touched athlete's
-    stored rows and replaces that athlete's rows of the ``merges`` table in the
+    :func:`features.merge.merge_duplicate_nights` on the touched athletes'
+    stored rows and replaces the affected rows of the ``merges`` table in the
     ledger database with the result (one row per dropped duplicate, naming the
     kept and the dropped source, start and file). Stored table rows are never
     deleted: the features stage applies the same merge when it reads. The
     summary counts the merges that were not in the table before this run.
+
+    Incremental by default: only the rows around the sessions and sleep rows
+    upserted in this run (``summary.touched``; see :func:`_merge_region`) are
+    merged again, and only the merges of those rows are replaced, which gives
+    the same table as merging each touched athlete's whole history
+    (``full=True``; also used when the ``merges`` table is new, and for every
+    athlete in the store when an earlier run stopped between writing rows and
+    recording their merges).
     """
     from datetime import datetime, timezone
-
-    from features.merge import merge_duplicate_nights, merge_duplicate_sessions
 
     athletes = sorted(summary.athletes)
     if not athletes:
@@ -298,15 +371,62 @@ def record_merges(store: Store, summary: IngestSummary) -> None:
     con = store.connect()
     try:
         with con:
+            exists = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'merges'").fetchone()
             con.execute(MERGES_DDL)
+            state = con.execute("SELECT value FROM state WHERE key = ?", (_MERGES_DIRTY,)).fetchone()
+            dirty = bool(state and state[0] and state[0] != summary.run_id)
+            incremental = not full and exists and not dirty
+            if dirty:  # an earlier run wrote rows but not their merges: redo every athlete
+                athletes = sorted(set(athletes) | set(store.all_athletes()))
             for table, merge in (("sessions", merge_duplicate_sessions), ("sleep", merge_duplicate_nights)):
-                _, log = merge(store.read_table(table, athletes))
                 marks = ",".join("?" * len(athletes))
-                before = set(con.execute(
-                    f"SELECT athlete_id, dropped_source, dropped_start_utc FROM merges "
-                    f"WHERE table_name = ? AND athlete_id IN ({marks})", [table, *athletes]))
-                con.execute(f"DELETE FROM merges WHERE table_name = ? AND athlete_id IN ({marks})",
-                            [table, *athletes])
+                if incremental:
+                    touched = summary.touched.get(table)
+                    if not touched:
+                        continue
+                    seeds: dict[str, list[int]] = {}
+                    for a, t in pl.concat(touched).select(
+                            "athlete_id", pl.col("start_utc").dt.epoch("us")).iter_rows():
+                        if t is not None:
+                            seeds.setdefault(a, []).append(t)
+                    data = store.read_table(table, sorted(seeds)).sort("athlete_id", "start_utc")
+                    epochs = data.select(
+                        pl.col("start_utc").dt.epoch("us").alias("s"),
+                        (pl.col("end_utc").dt.epoch("us") if table == "sleep" else pl.lit(None)).alias("e"),
+                        (pl.col("wake_date") if table == "sleep" else pl.lit(None)).alias("w"),
+                    )
+                    parts = []
+                    region_keys: set[tuple[str, str, str | None]] = set()
+                    bounds = data.with_row_index("_i").group_by("athlete_id", maintain_order=True).agg(
+                        pl.col("_i").min().alias("lo"), pl.len().alias("n"))
+                    s_all, e_all, w_all = (epochs[c].to_list() for c in ("s", "e", "w"))
+                    for a, lo, n in bounds.iter_rows():
+                        sl = slice(lo, lo + n)
+                        pos = _merge_region(table, s_all[sl], e_all[sl], w_all[sl], seeds.get(a, []))
+                        if pos:
+                            part = data.slice(lo, n)
+                            sub = part[pos]
+                            parts.append(sub)
+                            region_keys.update((a, src, iso(t)) for src, t in zip(sub["source"], sub["start_utc"]))
+                    if not parts:
+                        continue
+                    _, log = merge(pl.concat(parts))
+                    region_athletes = sorted({k[0] for k in region_keys})
+                    marks = ",".join("?" * len(region_athletes))
+                    old = con.execute(
+                        f"SELECT id, athlete_id, kept_source, kept_start_utc, dropped_source, dropped_start_utc "
+                        f"FROM merges WHERE table_name = ? AND athlete_id IN ({marks})",
+                        [table, *region_athletes]).fetchall()
+                    stale = [r for r in old if (r[1], r[2], r[3]) in region_keys or (r[1], r[4], r[5]) in region_keys]
+                    before = {(r[1], r[4], r[5]) for r in stale}
+                    con.executemany("DELETE FROM merges WHERE id = ?", [(r[0],) for r in stale])
+                else:
+                    _, log = merge(store.read_table(table, athletes))
+                    before = set(con.execute(
+                        f"SELECT athlete_id, dropped_source, dropped_start_utc FROM merges "
+                        f"WHERE table_name = ? AND athlete_id IN ({marks})", [table, *athletes]))
+                    con.execute(f"DELETE FROM merges WHERE table_name = ? AND athlete_id IN ({marks})",
+                                [table, *athletes])
                 rows = [
                     (table, r["athlete_id"], r["kept_source"], iso(r["kept_start_utc"]), r["kept_source_file"],
                      r["dropped_source"], iso(r["dropped_start_utc"]), r["dropped_source_file"],
@@ -324,6 +444,8 @@ def record_merges(store: Store, summary: IngestSummary) -> None:
                     summary.merged_nights += new
     finally:
         con.close()
+    if dirty or store.get_state(_MERGES_DIRTY):
+        store.set_state(_MERGES_DIRTY, "")
 
 
 def read_merges(store: Store) -> pl.DataFrame:
@@ -337,7 +459,8 @@ def read_merges(store: Store) -> pl.DataFrame:
     con = store.connect()
     try:
         con.execute(MERGES_DDL)
-        rows = con.execute(f"SELECT {','.join(cols)} FROM merges ORDER BY athlete_id, table_name, kept_start_utc").fetchall()
+        rows = con.execute(f"SELECT {','.join(cols)} FROM merges ORDER BY athlete_id, table_name, kept_start_utc, "
+                           "dropped_source, dropped_start_utc").fetchall()
     finally:
         con.close()
     return pl.DataFrame(rows, schema=schema, orient="row")
@@ -501,9 +624,14 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
             rows_wellness=rows["wellness"], skipped_rows=result.skipped_rows,
             warnings=tuple(result.warnings), run_id=summary.run_id))
     added: dict[str, int] = {}
+    if not summary.touched and any(frames[t] for t in _MERGE_WINDOW_US):
+        store.set_state(_MERGES_DIRTY, summary.run_id)  # cleared by record_merges once it has run
     for table, dfs in frames.items():
         if dfs:
-            for src, n in store.upsert(table, pl.concat(dfs, how="diagonal_relaxed")).items():
+            batch_df = pl.concat(dfs, how="diagonal_relaxed")
+            if table in _MERGE_WINDOW_US:
+                summary.touched.setdefault(table, []).append(batch_df.select("athlete_id", "start_utc"))
+            for src, n in store.upsert(table, batch_df).items():
                 added[src] = added.get(src, 0) + n
     for e in entries:
         e.rows_added = added.get(e.path, 0)
