@@ -1,0 +1,171 @@
+"""Finding the input files and their content hashes, fast on folders of tens of thousands of files.
+
+A team's input folder grows by a few files per athlete every night: after a
+year of nightly drops, 30 athletes leave about 32,000 files, and every run
+must tell the new ones from those already ingested. Two costs dominated that
+on the reference machine (2 cores, 32,044 small files, one process):
+
+* walking the tree with :mod:`pathlib` (``rglob``, ``relative_to``,
+  ``resolve`` per file): about 3.9 s. :func:`walk_inputs` does the same with
+  :func:`os.walk` and string operations;
+* reading every file again to hash it: about 1 s for 127 MB, and it grows with
+  the folder. :class:`HashCache` remembers each file's SHA-256 together with
+  its size, modification time, change time and inode, and re-reads a file
+  only when one of them changed. This is the rule ``git``'s index and
+  ``rsync`` use: ``ctime`` cannot be set back by tools (unlike ``mtime`` with
+  ``touch``), so rewriting a file in place is always seen. The cache is an
+  optimisation only: the ledger still decides by content hash, and a missing
+  or unreadable cache just means hashing again.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.store import Store, file_sha256
+
+__all__ = ["walk_inputs", "FileStat", "HashCache", "SKIP_NAMES"]
+
+SKIP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What :class:`HashCache` compares: if all equal, the content is taken as unchanged."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, path: str | Path) -> "FileStat":
+        st = os.stat(path)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def walk_inputs(inputs: Sequence[str | Path]) -> list[tuple[str, str | None]]:
+    """Every regular file under ``inputs``: (path, athlete folder or None), in ingest order.
+
+    Same selection and order as a sorted ``Path.rglob("*")`` per input:
+    hidden files and folders (a name starting with ``.``) and OS clutter
+    (:data:`SKIP_NAMES`) are skipped; symbolic links to folders are not followed;
+    files are sorted by their path components. The athlete folder is the
+    first component below an input folder (``inputs/<athlete>/...``); a file
+    given directly, or lying directly in an input folder, has none.
+
+    Raises
+    ------
+    FileNotFoundError
+        An input that is neither a file nor a folder.
+    """
+    out: list[tuple[str, str | None]] = []
+    for raw in inputs:
+        root = os.fspath(raw)
+        if os.path.isfile(root):
+            if os.path.basename(root) not in SKIP_NAMES and not os.path.basename(root).startswith("."):
+                out.append((root, None))
+            continue
+        if not os.path.isdir(root):
+            raise FileNotFoundError(f"input not found: {raw}")
+        found: list[tuple[tuple[str, ...], str, str | None]] = []
+        base = root.rstrip(os.sep) or os.sep
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            rel = os.path.relpath(dirpath, base)
+            rel_parts: tuple[str, ...] = () if rel == "." else tuple(rel.split(os.sep))
+            who = rel_parts[0] if rel_parts else None
+            for name in filenames:
+                if name.startswith(".") or name in SKIP_NAMES:
+                    continue
+                full = os.path.join(dirpath, name)
+                if os.path.isfile(full):  # not a socket, fifo or broken link
+                    found.append((rel_parts + (name,), full, who))
+        found.sort(key=lambda t: t[0])
+        out.extend((full, who) for _, full, who in found)
+    return out
+
+
+class HashCache:
+    """SHA-256 of input files, re-read only when their :class:`FileStat` changed.
+
+    Kept in the table ``file_hashes`` of the store's ledger database, keyed by
+    the file's path as given to ingest.
+
+    Parameters
+    ----------
+    store : pipelines.store.Store
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.hits = 0
+        self.misses = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        con = self.store.connect()
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS file_hashes (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+            "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, "
+            "device INTEGER NOT NULL, sha256 TEXT NOT NULL)"
+        )
+        return con
+
+    def hashes(self, paths: Iterable[str | Path], *, remember: bool = True) -> list[tuple[int, str]]:
+        """(size in bytes, SHA-256 hex) of each path, in order.
+
+        Parameters
+        ----------
+        paths : iterable of path
+        remember : bool
+            Store new and changed hashes for the next run (False for
+            temporary files such as extracted zip members).
+
+        Raises
+        ------
+        OSError
+            A file cannot be read (as :func:`pipelines.store.file_sha256`).
+        """
+        keys = [os.fspath(p) for p in paths]
+        known: dict[str, tuple] = {}
+        con = None
+        try:
+            con = self._connect()
+            if remember:
+                for i in range(0, len(keys), 900):  # SQLite's default limit of bound parameters
+                    part = keys[i:i + 900]
+                    rows = con.execute("SELECT path, size, mtime_ns, ctime_ns, inode, device, sha256 FROM file_hashes "
+                                       f"WHERE path IN ({','.join('?' * len(part))})", part)
+                    known.update((r[0], r[1:]) for r in rows)
+        except sqlite3.Error:
+            known = {}  # an optimisation only: hash everything
+        out: list[tuple[int, str]] = []
+        fresh: list[tuple] = []
+        for k in keys:
+            st = FileStat.of(k)
+            prev = known.get(k)
+            if prev is not None and tuple(prev[:5]) == (st.size, st.mtime_ns, st.ctime_ns, st.inode, st.device):
+                self.hits += 1
+                out.append((st.size, prev[5]))
+                continue
+            self.misses += 1
+            sha = file_sha256(k)
+            if FileStat.of(k) != st:  # written while we read it: hash it again next run
+                out.append((st.size, sha))
+                continue
+            out.append((st.size, sha))
+            fresh.append((k, st.size, st.mtime_ns, st.ctime_ns, st.inode, st.device, sha))
+        if remember and fresh and con is not None:
+            try:
+                with con:
+                    con.executemany("INSERT OR REPLACE INTO file_hashes VALUES (?,?,?,?,?,?,?)", fresh)
+            except sqlite3.Error:
+                pass
+        if con is not None:
+            con.close()
+        return out
