@@ -41,11 +41,11 @@ import polars as pl
 from connectors.base import ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible
 from connectors import registry
 from features.merge import merge_duplicate_nights, merge_duplicate_sessions
+from pipelines.scan import SKIP_NAMES, HashCache, walk_inputs
 from pipelines.store import LedgerEntry, Store, file_sha256
 
 __all__ = ["InputFile", "IngestSummary", "iter_input_files", "ingest_paths", "ZipSlipError"]
 
-SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 MAX_ZIP_MEMBER_BYTES = 4 << 30  # refuse absurd members (zip bombs)
 MAX_ZIP_RATIO = 200
 
@@ -89,14 +89,6 @@ class IngestSummary:
     @property
     def ok(self) -> bool:
         return self.rejected == 0
-
-
-def _athlete_from_layout(root: Path, path: Path) -> str | None:
-    try:
-        rel = path.relative_to(root)
-    except ValueError:
-        return None
-    return rel.parts[0] if len(rel.parts) > 1 else None
 
 
 def _safe_member_path(dest: Path, name: str, archive: str) -> Path:
@@ -163,24 +155,8 @@ def iter_input_files(inputs: Sequence[str | Path], *, athlete: str | None = None
     Hidden files and OS clutter (``.DS_Store``) are skipped; ``.zip`` archives
     are yielded as files (``ingest_paths`` expands them).
     """
-    for raw in inputs:
-        root = Path(raw)
-        if root.is_file():
-            files = [root]
-            base = root.parent
-            layout_root = None
-        elif root.is_dir():
-            files = sorted(p for p in root.rglob("*") if p.is_file())
-            base = root
-            layout_root = root
-        else:
-            raise FileNotFoundError(f"input not found: {root}")
-        for p in files:
-            rel_parts = p.relative_to(base).parts
-            if p.name in SKIP_NAMES or any(part.startswith(".") for part in rel_parts):
-                continue
-            who = (_athlete_from_layout(layout_root, p) if layout_root else None) or athlete
-            yield InputFile(p, str(p), who)  # a .zip is yielded as is and expanded by ingest_paths
+    for path, who in walk_inputs(inputs):  # os.walk: pathlib costs seconds on 30k-file folders
+        yield InputFile(Path(path), path, who or athlete)  # a .zip is yielded as is and expanded by ingest_paths
 
 
 def _read_one(args: tuple[str, str, str | None, str | None, str]) -> tuple[str, ReadResult | None, str | None, str | None]:
@@ -469,10 +445,11 @@ def read_merges(store: Store) -> pl.DataFrame:
 def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
             rejects: list[LedgerEntry], run_id: str) -> list[InputFile]:
     files: list[InputFile] = []
-    seen_paths: set[Path] = set()
+    seen_paths: set[tuple[int, int]] = set()
     for f in iter_input_files(inputs, athlete=athlete):
-        real = f.path.resolve()
-        if real in seen_paths:  # the same file named twice (e.g. a file and its folder)
+        st = os.stat(f.path)
+        real = (st.st_dev, st.st_ino)
+        if real in seen_paths:  # the same file named twice (e.g. a file and its folder, or a link)
             continue
         seen_paths.add(real)
         if f.path.suffix.lower() != ".zip":
@@ -505,8 +482,15 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
     summary.problems += [e.error for e in pre_entries if e.error]
     store.ledger_add(pre_entries)
 
-    # hash everything first: cheap, and it decides what must be read at all
-    hashed = [(f, f.path.stat().st_size, file_sha256(f.path)) for f in files]
+    # hash everything first: it decides what must be read at all. Files unchanged since the last
+    # run (size, mtime, ctime, inode) are not read again (pipelines.scan.HashCache); extracted zip
+    # members are scratch copies, hashed every time and not remembered.
+    cache = HashCache(store)
+    scratch_prefix = str(scratch) + os.sep
+    member = [str(f.path).startswith(scratch_prefix) for f in files]
+    direct_h = iter(cache.hashes([f.path for f, m in zip(files, member) if not m]))
+    member_h = iter(cache.hashes([f.path for f, m in zip(files, member) if m], remember=False))
+    hashed = [(f, *(next(member_h) if m else next(direct_h))) for f, m in zip(files, member)]
     known = store.ledger_by_hash({h for _, _, h in hashed})
     to_read: list[tuple[InputFile, int, str]] = []
     dup_entries: list[LedgerEntry] = []

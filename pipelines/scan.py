@@ -66,7 +66,7 @@ def walk_inputs(inputs: Sequence[str | Path]) -> list[tuple[str, str | None]]:
     """
     out: list[tuple[str, str | None]] = []
     for raw in inputs:
-        root = os.fspath(raw)
+        root = str(Path(raw))  # the spelling pathlib gives (no "./", no "//"): ledger paths stay the same
         if os.path.isfile(root):
             if os.path.basename(root) not in SKIP_NAMES and not os.path.basename(root).startswith("."):
                 out.append((root, None))
@@ -74,7 +74,7 @@ def walk_inputs(inputs: Sequence[str | Path]) -> list[tuple[str, str | None]]:
         if not os.path.isdir(root):
             raise FileNotFoundError(f"input not found: {raw}")
         found: list[tuple[tuple[str, ...], str, str | None]] = []
-        base = root.rstrip(os.sep) or os.sep
+        base = root
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             rel = os.path.relpath(dirpath, base)

@@ -52,6 +52,13 @@ def test_walk_matches_the_pathlib_walk_on_a_tricky_tree(tmp_path: Path) -> None:
     assert not any("/." in p for p, _ in got)
 
 
+def test_walk_spells_paths_as_pathlib_does(tmp_path: Path, monkeypatch) -> None:
+    _touch(tmp_path / "in" / "ath1" / "a.csv")
+    monkeypatch.chdir(tmp_path)
+    for raw in ("./in", "in/", "in//", str(tmp_path) + "//in/./"):
+        assert walk_inputs([raw]) == reference_walk([raw]), raw
+
+
 def test_walk_files_given_directly_and_missing_inputs(tmp_path: Path) -> None:
     _touch(tmp_path / "one.fit")
     _touch(tmp_path / ".two.fit")
