@@ -28,6 +28,7 @@ The only I/O around the pure functions of :mod:`features`:
 from __future__ import annotations
 
 import hashlib
+import inspect
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -36,11 +37,11 @@ from typing import Any
 
 import polars as pl
 
-from features.compute import compute_features, first_changed_dates, update_features
+from features.compute import compute_features, continue_features, first_changed_dates, update_features
 from features.daily import build_daily
 from features.params import DEFAULT_PARAMS, FeatureParams
-from features.schemas import FEATURES, SESSIONS, SLEEP, WELLNESS
-from pipelines.store import Store
+from features.schemas import DAILY, FEATURES, SESSIONS, SLEEP, WELLNESS, conform
+from pipelines.store import Store, StoreError
 
 __all__ = ["FeaturesSummary", "run_features", "prepare_inputs", "coerce_params", "STATE_PARAMS"]
 
@@ -58,6 +59,7 @@ class FeaturesSummary:
     full: list[str] = field(default_factory=list)  # recomputed from the first day
     incremental: dict[str, str] = field(default_factory=dict)  # athlete -> first recomputed day
     unchanged: list[str] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)  # computed from the stored tail (``since`` path), see _run_tail
     rows: int = 0  # FEATURES rows stored for these athletes
     days_recomputed: int = 0
     sessions_merged: int = 0
@@ -98,6 +100,30 @@ def _fingerprint(p: FeatureParams) -> str:
     return hashlib.sha256(repr(p).encode()).hexdigest()[:16]
 
 
+def _dedupe(df: pl.DataFrame, schema, merge) -> pl.DataFrame:
+    """``merge(df)[0]``, running the merge only on athletes with rows from several sources.
+
+    Both merges (:func:`features.merge.merge_duplicate_sessions`,
+    :func:`features.merge.merge_duplicate_nights`) only ever join rows of
+    *different* sources, so an athlete whose rows all come from one source
+    keeps every row unchanged; the merge then only sorts them by
+    ``athlete_id``, ``start_utc``, ``source``, which is done here directly
+    (the merge's row-by-row Python loop dominates the feature stage otherwise).
+    """
+    df = conform(df, schema)
+    if df.is_empty():
+        return merge(df)[0]
+    n_src = df.group_by("athlete_id").agg(pl.col("source").fill_null("").n_unique().alias("n"))
+    multi = n_src.filter(pl.col("n") > 1)["athlete_id"]
+    if multi.len() == n_src.height:
+        return merge(df)[0]
+    single = df.filter(~pl.col("athlete_id").is_in(multi.implode()))
+    if multi.len():
+        merged = merge(df.filter(pl.col("athlete_id").is_in(multi.implode())))[0]
+        single = pl.concat([single, merged], how="vertical")
+    return single.sort(["athlete_id", "start_utc", "source"], nulls_last=True)
+
+
 def prepare_inputs(
     sessions: pl.DataFrame,
     sleep: pl.DataFrame,
@@ -130,8 +156,8 @@ def prepare_inputs(
 
     info = athlete_info or {}
     n_s, n_n = sessions.height, sleep.height
-    sessions, _ = merge_duplicate_sessions(sessions)
-    sleep, _ = merge_duplicate_nights(sleep)
+    sessions = _dedupe(sessions, SESSIONS, merge_duplicate_sessions)
+    sleep = _dedupe(sleep, SLEEP, merge_duplicate_nights)
     counts = {"sessions_merged": n_s - sessions.height, "nights_merged": n_n - sleep.height}
     if sessions.height:
         refs = hr_reference_from_history(sessions, wellness, as_of=as_of)
@@ -184,76 +210,261 @@ def run_features(
     -------
     FeaturesSummary
     """
-    t0 = time.perf_counter()
+    t_start = time.perf_counter()
     if not isinstance(as_of, date) or hasattr(as_of, "hour"):
         raise ValueError(f"as_of must be a datetime.date, got {as_of!r}")
     p = coerce_params(params)
     summary = FeaturesSummary(as_of=as_of)
+    counts = {"sessions_merged": 0, "nights_merged": 0, "sessions_without_load": 0}
     with store.lock():
         ids = sorted(set(athletes)) if athletes is not None else store.all_athletes()
-        if not ids:
-            summary.seconds = time.perf_counter() - t0
-            return summary
-        sessions = store.read_table("sessions", ids).filter(pl.col("local_date").is_null() | (pl.col("local_date") <= as_of))
-        sleep = store.read_table("sleep", ids).filter(pl.col("wake_date") <= as_of)
-        wellness = store.read_table("wellness", ids).filter(pl.col("date") <= as_of)
-        sessions, sleep, counts = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info)
-        summary.sessions_merged = counts["sessions_merged"]
-        summary.nights_merged = counts["nights_merged"]
-        summary.sessions_without_load = counts["sessions_without_load"]
-        if counts["sessions_without_load"]:
-            summary.problems.append(
-                f"{counts['sessions_without_load']} session(s) without duration or any load measure: "
-                "their days have unknown load_au (null), and the rolling load windows over them are null"
-            )
-        daily = build_daily(
-            sessions.select([c for c in sessions.columns if c in SESSIONS.columns or c == "load_family"]),
-            sleep.select([c for c in sleep.columns if c in SLEEP.columns]),
-            wellness.select([c for c in wellness.columns if c in WELLNESS.columns]),
-            as_of=as_of,
-            athletes=ids,
-            params=p,
-        )
-        present = daily["athlete_id"].unique().to_list()
-        summary.athletes = len(present)
-
         fp = _fingerprint(p)
-        fps = store.get_state_map(STATE_PARAMS, ids)
-        same = [a for a in present if fps.get(a) == fp] if not full else []
-        prev = store.read_table("features", same) if same else FEATURES.empty()
-        old_daily = store.read_table("daily", same) if same else None
-        if same and old_daily is not None and not prev.is_empty():
-            changed = first_changed_dates(daily.filter(pl.col("athlete_id").is_in(same)), old_daily)
-            if since is not None:
-                changed = {a: (min(d, since) if d is not None else since) for a, d in changed.items()}
-            feats = update_features(daily, prev, as_of=as_of, since=changed, params=p)
-        else:
-            changed = {}
-            feats = compute_features(daily, as_of=as_of, params=p)
-
-        firsts = dict(daily.group_by("athlete_id").agg(pl.col("date").min()).iter_rows())
-        plast = dict(prev.group_by("athlete_id").agg(pl.col("date").max()).iter_rows()) if prev.height else {}
-        for a in present:
-            s = changed.get(a, firsts[a]) if a in changed else firsts[a]
-            if s is None:
-                last = plast.get(a)
-                if last is not None and last >= as_of:
-                    summary.unchanged.append(a)
-                    continue
-                s = last + timedelta(days=1) if last is not None else firsts[a]
-            if s <= firsts[a]:
-                summary.full.append(a)
-                summary.days_recomputed += (as_of - firsts[a]).days + 1
-            else:
-                summary.incremental[a] = s.isoformat()
-                summary.days_recomputed += max((as_of - s).days + 1, 0)
-        summary.rows = feats.height
-
-        # features first, then daily (see the module docstring)
-        store.replace_athletes("features", feats, athletes=ids)
-        store.replace_athletes("daily", daily, athletes=ids)
-        # one row per athlete, in one transaction: chunks running in parallel
-        # (threads, Dask workers) only touch their own athletes
-        store.update_state_map(STATE_PARAMS, {a: fp for a in present}, remove=sorted(set(ids) - set(present)))
-    summary.seconds = time.perf_counter() - t0
+        fps = store.get_state_map(STATE_PARAMS, ids) if ids else {}
+        rest = ids
+        if ids and since is not None and not full:
+            same = [a for a in ids if fps.get(a) == fp]
+            done = _run_tail(store, same, as_of=as_of, since=since, p=p, athlete_info=athlete_info,
+                             summary=summary, counts=counts) if same else []
+            rest = [a for a in ids if a not in set(done)]
+        if rest:
+            _run_whole(store, rest, as_of=as_of, since=since, full=full, p=p, fp=fp, fps=fps,
+                       athlete_info=athlete_info, summary=summary, counts=counts)
+    summary.sessions_merged = counts["sessions_merged"]
+    summary.nights_merged = counts["nights_merged"]
+    summary.sessions_without_load = counts["sessions_without_load"]
+    if counts["sessions_without_load"]:
+        summary.problems.append(
+            f"{counts['sessions_without_load']} session(s) without duration or any load measure: "
+            "their days have unknown load_au (null), and the rolling load windows over them are null"
+        )
+    summary.seconds = time.perf_counter() - t_start
     return summary
+
+
+def _daily_inputs(sessions: pl.DataFrame, sleep: pl.DataFrame, wellness: pl.DataFrame):
+    """The canonical columns :func:`build_daily` takes (plus the sessions' ``load_family``)."""
+    return (
+        sessions.select([c for c in sessions.columns if c in SESSIONS.columns or c == "load_family"]),
+        sleep.select([c for c in sleep.columns if c in SLEEP.columns]),
+        wellness.select([c for c in wellness.columns if c in WELLNESS.columns]),
+    )
+
+
+def _add_counts(counts: dict[str, int], new: Mapping[str, int]) -> None:
+    for k in counts:
+        counts[k] += int(new.get(k, 0))
+
+
+def _run_whole(store: Store, ids: list[str], *, as_of: date, since: date | None, full: bool, p: FeatureParams,
+               fp: str, fps: Mapping[str, str], athlete_info, summary: FeaturesSummary,
+               counts: dict[str, int]) -> None:
+    """The whole-history path: every canonical row read, DAILY rebuilt and compared with the stored one."""
+    sessions = store.read_table("sessions", ids).filter(pl.col("local_date").is_null() | (pl.col("local_date") <= as_of))
+    sleep = store.read_table("sleep", ids).filter(pl.col("wake_date") <= as_of)
+    wellness = store.read_table("wellness", ids).filter(pl.col("date") <= as_of)
+    sessions, sleep, c = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info)
+    _add_counts(counts, c)
+    daily = build_daily(*_daily_inputs(sessions, sleep, wellness), as_of=as_of, athletes=ids, params=p)
+    present = daily["athlete_id"].unique().to_list()
+    summary.athletes += len(present)
+
+    same = [a for a in present if fps.get(a) == fp] if not full else []
+    prev = store.read_table("features", same) if same else FEATURES.empty()
+    old_daily = store.read_table("daily", same) if same else None
+    if same and old_daily is not None and not prev.is_empty():
+        changed = first_changed_dates(daily.filter(pl.col("athlete_id").is_in(same)), old_daily)
+        if since is not None:
+            changed = {a: (min(d, since) if d is not None else since) for a, d in changed.items()}
+        feats = update_features(daily, prev, as_of=as_of, since=changed, params=p)
+    else:
+        changed = {}
+        feats = compute_features(daily, as_of=as_of, params=p)
+
+    firsts = dict(daily.group_by("athlete_id").agg(pl.col("date").min()).iter_rows())
+    plast = dict(prev.group_by("athlete_id").agg(pl.col("date").max()).iter_rows()) if prev.height else {}
+    for a in present:
+        s = changed.get(a, firsts[a]) if a in changed else firsts[a]
+        if s is None:
+            last = plast.get(a)
+            if last is not None and last >= as_of:
+                summary.unchanged.append(a)
+                continue
+            s = last + timedelta(days=1) if last is not None else firsts[a]
+        if s <= firsts[a]:
+            summary.full.append(a)
+            summary.days_recomputed += (as_of - firsts[a]).days + 1
+        else:
+            summary.incremental[a] = s.isoformat()
+            summary.days_recomputed += max((as_of - s).days + 1, 0)
+    summary.rows += feats.height
+
+    # features first, then daily (see the module docstring)
+    store.replace_athletes("features", feats, athletes=ids)
+    store.replace_athletes("daily", daily, athletes=ids)
+    # one row per athlete, in one transaction: chunks running in parallel
+    # (threads, Dask workers) only touch their own athletes
+    store.update_state_map(STATE_PARAMS, {a: fp for a in present}, remove=sorted(set(ids) - set(present)))
+
+
+#: DAILY columns that come from the sessions alone (:func:`features.daily.build_daily`).
+_SESSION_DAILY = ("load_au", "n_sessions", "duration_s", "load_family")
+
+
+def _hr_window_days() -> int:
+    """The window [d] of :func:`features.load.hr_reference_from_history` as ``prepare_inputs`` calls it."""
+    from features.load import hr_reference_from_history
+
+    return int(inspect.signature(hr_reference_from_history).parameters["window_days"].default)
+
+
+def _rows_hash(df: pl.DataFrame, cols: Sequence[str]) -> pl.Expr:
+    return pl.struct(list(cols)).hash(seed=5)
+
+
+def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: FeatureParams, athlete_info,
+              summary: FeaturesSummary, counts: dict[str, int]) -> list[str]:
+    """The tail path of an incremental night: returns the athletes it computed and stored.
+
+    For athletes whose stored features were computed with these parameters
+    and cover every day from their first day to ``since - 1``, and whose
+    inputs before ``since`` did not change (the caller's dirty mark), only
+    what the days ``since..as_of`` need is read and rebuilt:
+
+    * FEATURES from ``t0 = since - H`` (H = :attr:`FeatureParams.history_days`:
+      the 60-day baselines, chronic and family windows, week-over-week and
+      CTL-ramp shifts) and, before t0, only ``strain_au`` (its expanding
+      90th percentile reads every earlier value);
+    * DAILY: rebuilt from t0 only (a DAILY row depends on its own day's
+      rows); the stored rows t0..since-1 must equal the rebuilt ones;
+    * wellness from ``min(t0, as_of - 179)`` (the HR-reference window);
+    * every session (the athlete's load unit family, conversion factors and
+      median rate are fitted on the whole history, and the HR references on
+      the last 180 days): the per-day session aggregates before t0 must equal
+      the stored DAILY's, so that a change of any of these (which changes the
+      load of old days) is caught;
+    * every sleep record (cross-source de-duplication is not local in time
+      in general; it is cheap for single-source athletes, see ``_dedupe``).
+
+    An athlete failing any check is left to the whole-history path (not in
+    the returned list). The stored rows before ``since`` are written back
+    unchanged (:meth:`Store.splice_athletes`).
+    """
+    if since > as_of:
+        return []
+    h = p.history_days
+    one = timedelta(days=1)
+    t0 = since - timedelta(days=h)
+    # ---- stored FEATURES / DAILY (one read of each partition): coverage, strain history,
+    # session aggregates before t0, the rows t0..since-1, and the prefix written back unchanged
+    first: dict[str, date] = {}
+    n_before: dict[str, int] = {}
+    f_stored: dict[str, pl.DataFrame] = {}
+    d_stored: dict[str, pl.DataFrame] = {}
+    for a in ids:
+        fpath, dpath = store.partition_path("features", a), store.partition_path("daily", a)
+        if not fpath.exists() or not dpath.exists():
+            continue
+        try:
+            f = pl.read_parquet(fpath).filter(pl.col("date") < since)
+            d = pl.read_parquet(dpath).filter(pl.col("date") < since)
+        except Exception as err:  # pragma: no cover - a damaged store
+            raise StoreError(f"cannot read the stored features or daily of {a!r} in {store.root}: {err}") from err
+        if f.is_empty() or d.is_empty():
+            continue
+        f0, d0 = f["date"].min(), d["date"].min()
+        days = (since - f0).days
+        if f0 != d0 or f.height != days or d.height != days or f["date"].n_unique() != days:
+            continue  # not one row per day from the first day to since-1: whole-history path
+        first[a], n_before[a] = f0, f.height
+        f_stored[a], d_stored[a] = f, d
+    ok = sorted(first)
+    if not ok:
+        return []
+
+    # ---- canonical inputs
+    sessions = store.read_table("sessions", ok).filter(pl.col("local_date").is_null() | (pl.col("local_date") <= as_of))
+    sleep = store.read_table("sleep", ok).filter(pl.col("wake_date") <= as_of)
+    w_lo = min(t0, as_of - timedelta(days=_hr_window_days() - 1))
+    wellness = store.read_table("wellness", ok, since=w_lo).filter(pl.col("date") <= as_of)
+    n_s = dict(sessions.group_by("athlete_id").len().iter_rows())
+    n_n = dict(sleep.group_by("athlete_id").len().iter_rows())
+    sessions, sleep, _ = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info)
+    s_in, z_in, w_in = _daily_inputs(sessions, sleep, wellness)
+
+    bad: set[str] = set()
+    # ---- sessions before t0: the per-day aggregates must be the stored ones
+    if t0 > min(first[a] for a in ok):
+        new_s = build_daily(s_in, SLEEP.empty(), WELLNESS.empty(), as_of=t0 - one, athletes=ok, params=p)
+        old = conform(
+            pl.concat([d_stored[a].select("athlete_id", "date", *_SESSION_DAILY) for a in ok], how="vertical_relaxed"),
+            DAILY,
+        ).filter(pl.col("date") < t0).select("athlete_id", "date", *_SESSION_DAILY)
+        new_s = new_s.select("athlete_id", "date", *_SESSION_DAILY)
+        early = new_s.join(old.select("athlete_id", "date"), on=["athlete_id", "date"], how="anti")
+        bad.update(early.filter(pl.col("n_sessions") > 0)["athlete_id"].unique().to_list())
+        j = old.join(new_s, on=["athlete_id", "date"], how="left", suffix="_n").with_columns(
+            pl.when(pl.col("n_sessions_n").is_null()).then(0.0).otherwise(pl.col("load_au_n")).alias("load_au_n"),
+            pl.col("n_sessions_n").fill_null(0),
+            pl.col("duration_s_n").fill_null(0.0),
+        )
+        differs = j.filter(
+            _rows_hash(j, _SESSION_DAILY) != _rows_hash(j, [f"{c}_n" for c in _SESSION_DAILY])
+        )
+        bad.update(differs["athlete_id"].unique().to_list())
+
+    # ---- DAILY from t0 (the calendar from max(t0, first day))
+    built = build_daily(
+        s_in, z_in.filter(pl.col("wake_date") >= t0), w_in.filter(pl.col("date") >= t0),
+        as_of=as_of, athletes=ok, params=p,
+    ).filter(pl.col("date") >= t0)
+    cal = pl.DataFrame(
+        {"athlete_id": ok, "lo": [max(t0, first[a]) for a in ok]}, schema={"athlete_id": pl.String, "lo": pl.Date}
+    ).select("athlete_id", pl.date_ranges("lo", pl.lit(as_of), interval="1d").alias("date")).explode("date")
+    tail = (
+        cal.join(built, on=["athlete_id", "date"], how="left")
+        .with_columns(
+            pl.when(pl.col("n_sessions").is_null()).then(0.0).otherwise(pl.col("load_au")).alias("load_au"),
+            pl.col("n_sessions").fill_null(0),
+            pl.col("duration_s").fill_null(0.0),
+        )
+        .sort("athlete_id", "date")
+    )
+    tail = conform(tail.select(list(DAILY.columns)), DAILY)
+    old_tail = conform(
+        pl.concat([d_stored[a].filter(pl.col("date") >= t0) for a in ok], how="diagonal_relaxed"), DAILY
+    )
+    changed = first_changed_dates(tail.filter(pl.col("date") < since), old_tail)
+    bad.update(a for a, d in changed.items() if d is not None)
+    ok = [a for a in ok if a not in bad]
+    if not ok:
+        return []
+
+    # ---- FEATURES since..as_of, continuing from the stored rows
+    f_all = pl.concat([f_stored[a] for a in ok], how="diagonal_relaxed")
+    # before t0 only strain_au is read (the other columns are left null)
+    previous = pl.concat(
+        [
+            conform(f_all.filter(pl.col("date") < t0).select("athlete_id", "date", "strain_au"), FEATURES),
+            conform(f_all.filter(pl.col("date") >= t0), FEATURES),
+        ],
+        how="vertical",
+    )
+    tail = tail.filter(pl.col("athlete_id").is_in(ok))
+    fresh = continue_features(tail, previous, as_of=as_of, since={a: since for a in ok},
+                              first_days={a: first[a] for a in ok}, params=p)
+    # features first, then daily (see the module docstring); the rows before `since` stay as stored
+    store.splice_athletes("features", fresh, {a: since for a in ok}, stored=f_stored)
+    store.splice_athletes("daily", tail, {a: since for a in ok}, stored=d_stored)
+
+    n_fresh = dict(fresh.group_by("athlete_id").len().iter_rows())
+    keep = set(ok)
+    counts["sessions_merged"] += sum(n_s.get(a, 0) for a in keep) - sessions.filter(pl.col("athlete_id").is_in(ok)).height
+    counts["nights_merged"] += sum(n_n.get(a, 0) for a in keep) - sleep.filter(pl.col("athlete_id").is_in(ok)).height
+    counts["sessions_without_load"] += int(sessions.filter(pl.col("athlete_id").is_in(ok))["load_au"].null_count())
+    summary.tail.extend(ok)
+    for a in ok:
+        summary.incremental[a] = since.isoformat()
+        summary.days_recomputed += (as_of - since).days + 1
+        summary.rows += n_before[a] + n_fresh.get(a, 0)
+    summary.athletes += len(ok)
+    return ok

@@ -354,46 +354,62 @@ class Store:
             self.write_partition(table, a, parts.get(a, schema.empty()))
 
     def splice_athletes(
-        self, table: str, df: pl.DataFrame, since: Mapping[str, date], athletes: Sequence[str] | None = None
+        self,
+        table: str,
+        df: pl.DataFrame,
+        since: Mapping[str, date],
+        athletes: Sequence[str] | None = None,
+        *,
+        stored: Mapping[str, pl.DataFrame] | None = None,
     ) -> None:
         """Replace the rows from ``since[a]`` on of derived partitions, keeping the stored rows before it.
 
         For every athlete in ``athletes`` (default: those in ``since``) the new
-        partition is the stored rows dated before ``since[a]``, byte-for-byte
-        as read (re-conformed only when the stored file's schema differs from
-        the table's), followed by the rows of ``df`` for that athlete dated on
-        or after ``since[a]`` (rows of ``df`` before it are ignored). Athletes
+        partition is the stored rows dated before ``since[a]``, as read
+        (re-conformed only when the stored file's schema differs from the
+        table's), followed by the rows of ``df`` for that athlete dated on or
+        after ``since[a]`` (rows of ``df`` before it are ignored). Athletes
         without stored rows get just their new rows. Each partition is
         written atomically, like :meth:`replace_athletes`.
+
+        Parameters
+        ----------
+        stored : mapping of athlete_id to polars.DataFrame, optional
+            The athlete's partition as the caller already read it (all its
+            rows before ``since[a]`` at least, with the file's own schema),
+            so that it is not read twice.
         """
         schema = TABLES[table]
         col = DATE_COLUMNS[table]
         df = conform(df, schema)
         if athletes is None:
             athletes = sorted(since)
+        if schema.key and df.height:
+            df = df.sort(list(schema.key))
         parts = {k[0]: v for k, v in df.partition_by("athlete_id", as_dict=True).items()} if df.height else {}
+        empty = None
         for a in athletes:
             lo = since[a]
-            new = parts.get(a, schema.empty()).filter(pl.col(col) >= lo)
-            if schema.key:
-                new = new.sort(list(schema.key))
+            new = parts.get(a)
+            if new is None:
+                new = empty if empty is not None else (empty := schema.empty())
+            new = new.filter(pl.col(col) >= lo)
             path = self.partition_path(table, a)
-            if path.exists():
+            if stored is not None and a in stored:
+                old = stored[a].filter(pl.col(col) < lo)
+            elif path.exists():
                 try:
-                    old = pl.scan_parquet(path).filter(pl.col(col) < lo).collect()
+                    old = pl.read_parquet(path).filter(pl.col(col) < lo)
                 except Exception as err:  # pragma: no cover - a damaged store
                     raise StoreError(f"cannot read table {table!r} in {self.root}: {err}") from err
-                if old.schema != new.schema:
-                    old = conform(old, schema)
-                    new = conform(new, schema)
-                    if old.schema != new.schema:  # extra columns on one side only
-                        out = conform(pl.concat([old, new], how="diagonal_relaxed"), schema)
-                    else:
-                        out = pl.concat([old, new], how="vertical")
-                else:
-                    out = pl.concat([old, new], how="vertical")
             else:
+                old = None
+            if old is None or old.is_empty():
                 out = new
+            elif old.schema == new.schema:
+                out = pl.concat([old, new], how="vertical")
+            else:
+                out = conform(pl.concat([conform(old, schema), new], how="diagonal_relaxed"), schema)
             if out.is_empty():
                 if path.exists():
                     path.unlink()
