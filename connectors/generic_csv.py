@@ -58,12 +58,13 @@ import io
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
+from functools import cache, lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from features.schemas import SESSIONS, SLEEP, WELLNESS
 from connectors.base import (
     BadRowError,
     ConnectorError,
@@ -319,25 +320,29 @@ class _Check:
 class _Parser:
     """Builds parsed columns and checks over a string frame with canonical names.
 
-    ``df`` is a lazy frame: parsing, checks and the output columns run in one
-    polars query (:func:`read_bytes` collects it once), because on the small
-    files of a nightly drop the fixed cost of each polars round trip is what
-    dominates. Counts that a note or an error needs (values without a UTC
-    offset, ambiguous local times) are boolean columns registered in
+    Nothing is computed here: ``stages`` lists the ``with_columns`` steps, so
+    that parsing, checks and the output columns run in one polars query
+    (:func:`read_bytes` collects it once; on the small files of a nightly drop
+    the fixed cost of each polars round trip is what dominates), and the
+    built program is reused for every file with the same header
+    (:func:`_program`). Counts that a note or an error needs (values without a
+    UTC offset, ambiguous local times) are boolean columns registered in
     ``count_columns`` and summed after the collect; ``notes`` holds strings
-    and callables ``counts -> str | None`` resolved in order then.
+    and callables ``(counts, file name) -> str | None`` resolved in order then.
     """
 
-    def __init__(self, df: pl.LazyFrame, columns: Iterable[str], decimal_comma: bool, tz: str | None,
-                 name: str) -> None:
-        self.df = df
+    def __init__(self, columns: Iterable[str], decimal_comma: bool, tz: str | None) -> None:
+        self.stages: list[list[pl.Expr]] = []
         self.columns = set(columns)
         self.decimal_comma = decimal_comma
         self.tz = tz
-        self.name = name
         self.checks: list[_Check] = []
-        self.notes: list[str | Callable[[dict[str, int]], str | None]] = []
+        self.notes: list[str | Callable[[dict[str, int], str], str | None]] = []
         self.count_columns: list[str] = []
+
+    def add(self, *exprs: pl.Expr) -> None:
+        """One ``with_columns`` step."""
+        self.stages.append(list(exprs))
 
     def has(self, col: str) -> bool:
         return col in self.columns
@@ -356,9 +361,9 @@ class _Parser:
         """Add ``_n_<col>`` (Float64) with format and range checks; return its name."""
         out = f"_n_{col}"
         if not self.has(col):
-            self.df = self.df.with_columns(pl.lit(None, dtype=pl.Float64).alias(out))
+            self.add(pl.lit(None, dtype=pl.Float64).alias(out))
             return out
-        self.df = self.df.with_columns(_num(col, self.decimal_comma).alias(out))
+        self.add(_num(col, self.decimal_comma).alias(out))
         v = pl.col(out)
         if required:
             self.required_value(col, "a number")
@@ -380,9 +385,9 @@ class _Parser:
     def boolean(self, col: str) -> str:
         out = f"_b_{col}"
         if not self.has(col):
-            self.df = self.df.with_columns(pl.lit(None, dtype=pl.Boolean).alias(out))
+            self.add(pl.lit(None, dtype=pl.Boolean).alias(out))
             return out
-        self.df = self.df.with_columns(_bool(col).alias(out))
+        self.add(_bool(col).alias(out))
         self.check(col, pl.col(col).is_not_null() & pl.col(out).is_null(), f"{col} not a boolean",
                    lambda r: f"{r!r} is not a boolean (expected one of {', '.join(_TRUE + _FALSE)})")
         return out
@@ -392,7 +397,7 @@ class _Parser:
         self.required_value(col, "a date (YYYY-MM-DD)")
         s = pl.col(col).str.replace_all("/", "-", literal=True)
         parsed = pl.when(s.str.contains(_DATE_PATTERN)).then(s.str.to_date("%Y-%m-%d", strict=False))
-        self.df = self.df.with_columns(parsed.alias(out))
+        self.add(parsed.alias(out))
         lo, hi, _ = LIMITS["year"]
         d = pl.col(out)
         self.check(col, pl.col(col).is_not_null() & (d.is_null() | (d.dt.year() < lo) | (d.dt.year() > hi)),
@@ -404,7 +409,7 @@ class _Parser:
         utc, local, off = f"_utc_{col}", f"_local_{col}", f"_off_{col}"
         self.required_value(col, "an ISO 8601 date-time")
         gcol = f"_g_{col}"  # the regex runs once, not once per field
-        self.df = self.df.with_columns(pl.col(col).str.extract_groups(_TS_PATTERN).alias(gcol))
+        self.add(pl.col(col).str.extract_groups(_TS_PATTERN).alias(gcol))
         g = pl.col(gcol)
         parts = {k: g.struct.field(k) for k in ("d", "h", "m", "s", "f", "z")}
         date = parts["d"].str.to_date("%Y-%m-%d", strict=False)
@@ -428,7 +433,7 @@ class _Parser:
             + pl.duration(hours=h, minutes=m, seconds=sec, microseconds=us)
         )
         lo, hi, _ = LIMITS["year"]
-        self.df = self.df.with_columns(
+        self.add(
             naive.alias(local), off_s.cast(pl.Int64).alias(off), off_m.alias(f"_offm_{col}")
         )
         n = pl.col(local)
@@ -443,7 +448,7 @@ class _Parser:
 
         # values without a UTC offset: counted after the collect (a note, or the error below)
         naive_col = f"_naive_{col}"
-        self.df = self.df.with_columns((n.is_not_null() & o.is_null()).alias(naive_col))
+        self.add((n.is_not_null() & o.is_null()).alias(naive_col))
         self.count_columns.append(naive_col)
         aware_utc = (n - pl.duration(seconds=o)).dt.replace_time_zone("UTC")
         tz = self.tz
@@ -452,35 +457,34 @@ class _Parser:
             # yields nothing (every use below is masked by o.is_null()), as before
             zoned = n.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             naive_utc = zoned.dt.convert_time_zone("UTC")
-            self.notes.append(lambda c, k=naive_col: (
+            self.notes.append(lambda c, _name, k=naive_col: (
                 f"{col}: {c[k]} value(s) without a UTC offset were taken as local time in {tz}" if c[k] else None))
             self.check(col, n.is_not_null() & o.is_null() & naive_utc.is_null(), f"{col} not a local time in {tz}",
                        lambda r: f"{r!r} does not exist in {tz} (clocks moved forward); add a UTC offset")
             strict = n.dt.replace_time_zone(tz, ambiguous="null", non_existent="null")
             amb_col = f"_ambiguous_{col}"
-            self.df = self.df.with_columns(
+            self.add(
                 (n.is_not_null() & o.is_null() & zoned.is_not_null() & strict.is_null()).alias(amb_col))
             self.count_columns.append(amb_col)
-            self.notes.append(lambda c, k=naive_col, a=amb_col: (
+            self.notes.append(lambda c, _name, k=naive_col, a=amb_col: (
                 f"{col}: {c[a]} local time(s) fall in the hour repeated when clocks go back in "
                 f"{tz}; the first (summer-time) instant was taken" if c[k] and c[a] else None))
         else:
             naive_utc = n.dt.replace_time_zone("UTC")
             if tz:  # not a zone name: an error only if some value needs it
-                def bad_zone(c: dict[str, int], k: str = naive_col) -> str | None:
+                def bad_zone(c: dict[str, int], name: str, k: str = naive_col) -> str | None:
                     if c[k]:
-                        raise ConnectorError(self.name, f"{col}: times without a UTC offset need the athlete's "
+                        raise ConnectorError(name, f"{col}: times without a UTC offset need the athlete's "
                                                         f"time zone, but {tz!r} is not an IANA time zone "
                                                         "name such as Europe/Berlin")
                     return None
                 self.notes.append(bad_zone)
             else:
-                self.notes.append(lambda c, k=naive_col: (
+                self.notes.append(lambda c, _name, k=naive_col: (
                     f"{col}: {c[k]} value(s) without a UTC offset were taken as UTC "
                     "(no athlete time zone known; pass --tz or add offsets such as +01:00)" if c[k] else None))
-        self.df = self.df.with_columns(
-            pl.when(o.is_not_null()).then(aware_utc).otherwise(naive_utc).alias(utc)
-        ).with_columns(
+        self.add(pl.when(o.is_not_null()).then(aware_utc).otherwise(naive_utc).alias(utc))
+        self.add(
             pl.when(o.is_not_null()).then(o)
             .otherwise((n - pl.col(utc).dt.replace_time_zone(None)).dt.total_seconds())
             .cast(pl.Int32).alias(off)
@@ -550,7 +554,7 @@ def _sleep(p: _Parser) -> pl.DataFrame:
     stages = {c: p.number(c, "minutes") for c in ("deep_min", "light_min", "rem_min", "awake_min")}
     nap = p.boolean("is_nap")
     in_bed = (pl.col(e_utc) - pl.col(s_utc)).dt.total_microseconds() / 1e6
-    p.df = p.df.with_columns(in_bed.alias("_in_bed_s"))
+    p.add(in_bed.alias("_in_bed_s"))
     ib = pl.col("_in_bed_s")
     p.check("sleep_end", ib <= 0, "sleep_end not after sleep_start",
             lambda r: f"{r!r} is not after sleep_start")
@@ -595,6 +599,7 @@ def _daily(p: _Parser) -> pl.DataFrame:
 
 
 _BUILDERS = {"sessions": _sessions, "sleep": _sleep, "daily": _daily}
+_SCHEMAS = {"sessions": SESSIONS, "sleep": SLEEP, "wellness": WELLNESS}
 _TABLE = {"sessions": "sessions", "sleep": "sleep", "daily": "wellness"}
 _KEYS = {"sessions": ["athlete_id", "start_utc"], "sleep": ["athlete_id", "start_utc"],
          "daily": ["athlete_id", "date"]}
@@ -702,7 +707,7 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
         .select([pl.when(e != "").then(e).alias(v) for v, e in stripped.items()]  # empty cell -> null
                 + [row_index, *([pl.col("__line")] if line_col else [])])
         .filter(pl.any_horizontal([pl.col(c).is_not_null() for c in keep.values()]))  # blank lines
-        .collect()
+        .collect(optimizations=_SMALL_OPT if df.height <= _SMALL_ROWS else pl.QueryOptFlags())
     )
     has_athlete = "athlete_id" in pre.columns
     if ctx.athlete_id:
@@ -718,27 +723,25 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
         lf = lf.with_columns(pl.lit(ctx.athlete_id, dtype=pl.String).alias("athlete_id"))
     elif ctx.athlete_id:
         lf = lf.with_columns(pl.col("athlete_id").fill_null(ctx.athlete_id))
-    p = _Parser(lf, [*pre.columns, "athlete_id"], decimal_comma=sep != ",", tz=ctx.tz, name=name)
-    p.required_value("athlete_id", "an athlete id (or --athlete / an athlete folder)")
-    out_exprs = _BUILDERS[kind.name](p)
+    prog = _program(kind.name, tuple(cols), sep != ",", ctx.tz)
+    for stage in prog.stages:
+        lf = lf.with_columns(stage)
 
     # ---- one polars query: output columns, one flag column per check, counts for the notes
-    order = {c: i for i, c in enumerate(cols)}
-    checks = sorted(enumerate(p.checks), key=lambda ic: (order.get(ic[1].column, -1), ic[0]))
-    checks = [c for _, c in checks]
-    flag_names = [f"__k{i}" for i in range(len(checks))]
-    out_exprs.append(pl.lit(name, dtype=pl.String).alias("source_file"))
+    checks, flag_names = prog.checks, prog.flag_names
+    n_out = len(prog.out)
     final = (
-        p.df.with_columns([c.bad.alias(f) for c, f in zip(checks, flag_names)])
-        .select(*out_exprs, *flag_names, pl.any_horizontal(flag_names).alias("__any_bad"), *p.count_columns)
+        lf.with_columns(prog.flags)
+        .select(*[pl.lit(name, dtype=pl.String).alias("source_file") if e is None else e for e in prog.out],
+                *prog.tail)
         .collect(optimizations=_SMALL_OPT if pre.height <= _SMALL_ROWS else pl.QueryOptFlags())
     )
-    counts = {c: int(final[c].sum()) for c in p.count_columns}
-    for note in p.notes:
-        text_note = note(counts) if callable(note) else note  # may raise (an unknown time zone)
+    counts = {c: int(final[c].sum()) for c in prog.count_columns}
+    for note in prog.notes:
+        text_note = note(counts, name) if callable(note) else note  # may raise (an unknown time zone)
         if text_note:
             notes.append(text_note)
-    out = final[final.columns[: len(out_exprs)]]
+    out = final[final.columns[:n_out]]
 
     # ---- validation
     any_bad = final["__any_bad"]
@@ -774,6 +777,85 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
     table = _TABLE[kind.name]
     return ReadResult(format=kind.format, **{table: out}, skipped_rows=skipped + ragged,
                       warnings=notes)
+
+
+@dataclass(frozen=True)
+class _Program:
+    """What :class:`_Parser` built for one header: reused for every file with that header."""
+
+    stages: tuple[list[pl.Expr], ...]  # with_columns steps
+    out: tuple[pl.Expr | None, ...]  # output columns in table schema order; None: source_file
+    checks: tuple[_Check, ...]  # in reporting order (column order of the header, then as added)
+    flag_names: tuple[str, ...]
+    flags: tuple[pl.Expr, ...]  # one boolean column per check
+    tail: tuple[pl.Expr, ...]  # flag columns, __any_bad, count columns (after the output)
+    count_columns: tuple[str, ...]
+    notes: tuple
+
+
+@lru_cache(maxsize=256)
+def _program(kind: str, cols: tuple[str, ...], decimal_comma: bool, tz: str | None) -> _Program:
+    """Parse and check expressions for a header (canonical column names ``cols``) of ``kind``.
+
+    The expressions depend only on the header, the separator and the time
+    zone, so files of one export series share them.
+    """
+    known = set(KINDS[kind].columns)
+    has = [c for c in cols if c in known] + ["athlete_id"]
+    p = _Parser(has, decimal_comma=decimal_comma, tz=tz)
+    p.required_value("athlete_id", "an athlete id (or --athlete / an athlete folder)")
+    built = _BUILDERS[kind](p)
+    # the output as features.schemas.conform would make it (schema order, dtypes, missing columns
+    # as typed nulls, extra columns after), so that ReadResult's conform has nothing left to do
+    dummy = pl.LazyFrame(schema={**{c: pl.String for c in has}, "__row": pl.UInt32})
+    for stage in p.stages:
+        dummy = dummy.with_columns(stage)
+    produced = dict(zip(dummy.select(built).collect_schema().items(), built))
+    dtypes = {name: dt for name, dt in produced}
+    exprs = {name: e for (name, _), e in produced.items()}
+    target = _SCHEMAS[_TABLE[kind]].columns
+    out: list[pl.Expr | None] = []
+    for c, dt in target.items():
+        if c == "source_file":
+            out.append(None)
+        elif c in exprs:
+            out.append(exprs[c] if dtypes[c] == dt else exprs[c].cast(dt, strict=True))
+        else:
+            out.append(pl.lit(None, dtype=dt).alias(c))
+    out += [e for c, e in exprs.items() if c not in target]
+    order = {c: i for i, c in enumerate(cols)}
+    checks = sorted(enumerate(p.checks), key=lambda ic: (order.get(ic[1].column, -1), ic[0]))
+    checks = [c for _, c in checks]
+    flag_names = [f"__k{i}" for i in range(len(checks))]
+    tail = (*[pl.col(f) for f in flag_names], pl.any_horizontal(flag_names).alias("__any_bad"),
+            *[pl.col(c) for c in p.count_columns])
+    return _Program(_layers(p.stages), tuple(out), tuple(checks), tuple(flag_names),
+                    tuple(c.bad.alias(f) for c, f in zip(checks, flag_names)), tail,
+                    tuple(p.count_columns), tuple(p.notes))
+
+
+def _layers(stages: list[list[pl.Expr]]) -> tuple[list[pl.Expr], ...]:
+    """The ``with_columns`` steps regrouped into as few steps as the dependencies allow.
+
+    An expression joins the current step unless it reads a column that the
+    step computes, or writes a column that the step already writes (all
+    expressions of one ``with_columns`` see its input frame). Each step is a
+    fixed cost when the query runs, which is what matters on small files.
+    """
+    layers: list[list[pl.Expr]] = []
+    current: list[pl.Expr] = []
+    written: set[str] = set()
+    for stage in stages:
+        for e in stage:
+            name = e.meta.output_name()
+            if current and (name in written or written & set(e.meta.root_names())):
+                layers.append(current)
+                current, written = [], set()
+            current.append(e)
+            written.add(name)
+    if current:
+        layers.append(current)
+    return tuple(layers)
 
 
 def _n_unique(df: pl.DataFrame, key: list[str]) -> int:
