@@ -93,6 +93,9 @@ the athlete's earlier ``strain_au`` (for its quantile). Every window sum is
 computed from shifted columns, never from a running sum, and the recursions
 continue exactly from the stored state, so the result equals a full
 recomputation bit for bit (``tests/features/test_incremental.py``).
+:func:`continue_features` is the same computation for a caller that holds
+only the DAILY rows from s-H and, before s-H, only the stored ``strain_au``
+(``tests/features/test_continue.py``).
 """
 
 from __future__ import annotations

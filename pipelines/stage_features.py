@@ -23,6 +23,40 @@ The only I/O around the pure functions of :mod:`features`:
    :meth:`pipelines.store.Store.replace_athletes` (atomic per athlete), so a
    run killed between the two leaves a stored DAILY older than the stored
    FEATURES, which the next run detects as changed and recomputes.
+
+The tail path (an incremental night)
+------------------------------------
+With ``since`` (the nightly flow's dirty mark) the steps above would still
+read and rebuild every athlete's whole history. Instead, for each athlete
+whose stored features were computed with the same parameters and hold one
+row per day up to ``since - 1``, :func:`_run_tail` reads only what the days
+``since..as_of`` need (H = :attr:`features.params.FeatureParams.history_days`,
+61 days by default: the 60-day baselines, the chronic, family and
+week-over-week windows; t0 = since - H):
+
+* stored FEATURES rows t0..since-1 (the state of row since-1, the CTL history
+  of the ramp) and, before t0, only ``strain_au`` (the expanding quantile);
+* DAILY rebuilt from t0 (a DAILY row depends only on its own day's rows);
+  the rebuilt rows t0..since-1 must equal the stored ones;
+* every session, because the athlete's load unit family, conversion factors,
+  median load rate (whole history) and HR references (last 180 days) decide
+  every session's load: the per-day session aggregates before t0 must equal
+  the stored DAILY's, so a change of any of them (a new HRmax, a roster
+  override, a flipped family) is caught;
+* every sleep record (cross-source de-duplication clusters are not bounded
+  in time in general; for a single-source athlete nothing is merged and the
+  merge loop is skipped), wellness from ``min(t0, as_of - 179)`` (the
+  resting-HR window of the references);
+* FEATURES since..as_of are continued from the stored row since-1
+  (:func:`features.compute.continue_features`) and written after the stored
+  rows before ``since``, which are kept as stored
+  (:meth:`pipelines.store.Store.splice_athletes`).
+
+An athlete failing a check goes through the whole-history path above, so
+the result is always the full recomputation's, bit for bit
+(``tests/pipelines/test_stage_features_tail.py``). What the tail path
+trusts is the caller's ``since``: sleep and wellness rows dated before t0
+must not have changed (sessions are checked, t0..since-1 is compared).
 """
 
 from __future__ import annotations
@@ -198,9 +232,13 @@ def run_features(
     params : FeatureParams or mapping, optional
         Feature parameters (``[features.params]`` of the config file).
     since : datetime.date, optional
-        A caller's hint that data from this day on changed (the nightly flow's
-        dirty mark); the stage also detects changes itself, and recomputes
-        from the earlier of the two.
+        The first day whose inputs changed (the nightly flow's dirty mark).
+        Athletes with unchanged parameters are then computed by the tail
+        path (module docstring), which reads only the rows the days
+        ``since..as_of`` need and checks the stored rows from ``since - H``
+        and the session loads before; the others (and any athlete failing a
+        check) by the whole-history path, which also detects earlier
+        changes itself and recomputes from the earlier of the two.
     full : bool
         Recompute every athlete from its first day.
     athlete_info : mapping, optional
@@ -317,8 +355,12 @@ def _hr_window_days() -> int:
     return int(inspect.signature(hr_reference_from_history).parameters["window_days"].default)
 
 
-def _rows_hash(df: pl.DataFrame, cols: Sequence[str]) -> pl.Expr:
-    return pl.struct(list(cols)).hash(seed=5)
+def _rows_hash(cols: Sequence[str], suffix: str = "") -> pl.Expr:
+    """64-bit hash of a row's ``cols`` (nulls equal), as :func:`first_changed_dates` compares rows.
+
+    ``suffix``: hash the columns ``c + suffix`` under the names ``c``.
+    """
+    return pl.struct([pl.col(f"{c}{suffix}").alias(c) for c in cols]).hash(seed=5)
 
 
 def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: FeatureParams, athlete_info,
@@ -408,7 +450,7 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
             pl.col("duration_s_n").fill_null(0.0),
         )
         differs = j.filter(
-            _rows_hash(j, _SESSION_DAILY) != _rows_hash(j, [f"{c}_n" for c in _SESSION_DAILY])
+            _rows_hash(_SESSION_DAILY) != _rows_hash(_SESSION_DAILY, "_n")
         )
         bad.update(differs["athlete_id"].unique().to_list())
 
