@@ -578,10 +578,15 @@ class Store:
             return {}
         wanted = None if items is None else set(items)
         con = self.connect()
+        con.isolation_level = None
         try:
             self._ensure_state_map(con)
-            out = self._legacy_map(con, key) or {}
-            out.update(dict(con.execute("SELECT item, value FROM state_map WHERE key = ?", (key,)).fetchall()))
+            con.execute("BEGIN")  # one snapshot for both reads (a migration may commit in between otherwise)
+            try:
+                out = self._legacy_map(con, key) or {}
+                out.update(dict(con.execute("SELECT item, value FROM state_map WHERE key = ?", (key,)).fetchall()))
+            finally:
+                con.execute("COMMIT")
         finally:
             con.close()
         return out if wanted is None else {k: v for k, v in out.items() if k in wanted}
