@@ -253,6 +253,37 @@ def _implausible(df: pl.DataFrame, table: str) -> list[tuple[int, str, str]]:
     return sorted(problems)
 
 
+def implausible_results(results: list[ReadResult]) -> list[bool]:
+    """For each result, whether :func:`check_plausible` could find anything in it.
+
+    One polars query per table over all the results together (the fixed cost
+    of a query dominates on small files); False means :func:`check_plausible`
+    would return the result unchanged.
+    """
+    flags = [False] * len(results)
+    for table in ("sessions", "sleep", "wellness"):
+        idx = [i for i, r in enumerate(results) if getattr(r, table).height]
+        if not idx:
+            continue
+        frames = [getattr(results[i], table) for i in idx]
+        try:
+            df = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+            exprs = _implausible_exprs(df.schema, table)
+            if not exprs:
+                continue
+            bad = df.select(pl.any_horizontal([e.fill_null(False) for e in exprs]).alias("b"))["b"].to_list()
+        except Exception:  # noqa: BLE001 - frames that do not stack: let check_plausible look at each
+            for i in idx:
+                flags[i] = True
+            continue
+        lo = 0
+        for i, f in zip(idx, frames):
+            if any(bad[lo:lo + f.height]):
+                flags[i] = True
+            lo += f.height
+    return flags
+
+
 def check_plausible(result: ReadResult, ctx: ReadContext, path: str | Path) -> ReadResult:
     """Apply :data:`PLAUSIBLE` and :data:`PLAUSIBLE_YEARS` to a connector's result.
 

@@ -57,11 +57,12 @@ import csv
 import io
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from features.schemas import SESSIONS, SLEEP, WELLNESS
@@ -74,7 +75,7 @@ from connectors.base import (
     UnknownFormatError,
 )
 
-__all__ = ["FORMAT", "KINDS", "LIMITS", "detect", "read", "read_bytes"]
+__all__ = ["FORMAT", "KINDS", "LIMITS", "detect", "read", "read_bytes", "read_many"]
 
 FORMAT = "generic_csv"
 SOURCE = "generic_csv"
@@ -553,7 +554,10 @@ def _sleep(p: _Parser) -> pl.DataFrame:
     total = p.number("total_sleep_min", "minutes", required=True)
     stages = {c: p.number(c, "minutes") for c in ("deep_min", "light_min", "rem_min", "awake_min")}
     nap = p.boolean("is_nap")
-    in_bed = (pl.col(e_utc) - pl.col(s_utc)).dt.total_microseconds() / 1e6
+    # whole seconds plus the fraction: the same value however many rows are computed together
+    # (polars divides one value exactly but multiplies longer columns by the reciprocal)
+    span_us = (pl.col(e_utc) - pl.col(s_utc)).dt.total_microseconds()
+    in_bed = (span_us // 1_000_000).cast(pl.Float64) + (span_us % 1_000_000) / 1e6
     p.add(in_bed.alias("_in_bed_s"))
     ib = pl.col("_in_bed_s")
     p.check("sleep_end", ib <= 0, "sleep_end not after sleep_start",
@@ -645,6 +649,69 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
 
 def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
     """:func:`read` on the bytes of a file already in memory (``name`` for messages)."""
+    prep = _prepare(raw, ctx, name)
+    if isinstance(prep, ReadResult):
+        return prep
+    out = _read_group([prep])[0]
+    if isinstance(out, BaseException):
+        raise out
+    return out
+
+
+def read_many(items: Sequence[tuple[Path, ReadContext]]) -> list[ReadResult | Exception]:
+    """:func:`read` on many files at once: one result or exception per file, in order.
+
+    Files with the same header, separator and time zone are parsed and
+    checked together in one polars query, which on small files (a nightly
+    drop of one-row exports) costs a fraction of one query per file. Every
+    file gets exactly what :func:`read` would return or raise (its notes,
+    lines and columns in error messages are its own); a bad file does not
+    affect the others.
+    """
+    results: list[ReadResult | Exception | None] = [None] * len(items)
+    groups: dict[tuple, list[tuple[int, _Prepared]]] = {}
+    for idx, (path, ctx) in enumerate(items):
+        name = ctx.source_name or str(path)
+        try:
+            try:
+                raw = Path(path).read_bytes()
+            except OSError as err:
+                raise ConnectorError(name, f"cannot read file: {err.strerror or err}") from err
+            prep = _prepare(raw, ctx, name)
+        except Exception as err:  # noqa: BLE001 - handed back per file
+            results[idx] = err
+            continue
+        if isinstance(prep, ReadResult):
+            results[idx] = prep
+            continue
+        key = (prep.kind.name, tuple(prep.cols), prep.sep, prep.ctx.tz, prep.line_col)
+        groups.setdefault(key, []).append((idx, prep))
+    for members in groups.values():
+        for (idx, _), res in zip(members, _read_group([m for _, m in members])):
+            results[idx] = res
+    return results  # type: ignore[return-value]
+
+
+@dataclass
+class _Prepared:
+    """A file after its header and cells were read as strings (before parsing)."""
+
+    name: str
+    ctx: ReadContext
+    text: str
+    sep: str
+    cols: list[str]
+    kind: Kind
+    keep: dict[str, str]  # __c<i> -> canonical column name
+    notes: list[str]
+    athlete_from_ctx: bool
+    df: pl.DataFrame  # all cells as strings (__c<i>), __row and __line on the slow path
+    line_col: bool
+    ragged: int
+
+
+def _prepare(raw: bytes, ctx: ReadContext, name: str) -> _Prepared | ReadResult:
+    """Text-level work on one file: encoding, header, kind, columns, cells as strings."""
     text, enc_note = _decode(raw)
     notes: list[str] = [enc_note] if enc_note else []
     if not text.strip():
@@ -696,52 +763,104 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
     # ---- strings: fast path (polars), slow path (csv module) on ragged rows
     if text.count('"') % 2:
         _check_unclosed_quote(text, sep, name)
-    ncols = len(cols)
-    df, line_col, ragged = _read_strings(text, sep, ncols, name, ctx, notes)
-    n_records = df.height
+    df, line_col, ragged = _read_strings(text, sep, len(cols), name, ctx, notes)
     keep = {f"__c{i}": c for i, c in enumerate(cols) if c in known and seen.get(c) == fields[i]}
+    return _Prepared(name, ctx, text, sep, cols, kind, keep, notes, athlete_from_ctx, df, line_col, ragged)
+
+
+def _per_file(values: list, file_col: str) -> pl.Expr:
+    """A per-file value (``values[i]`` for file i) on every row, from the ``__file`` column."""
+    return pl.lit(pl.Series(values, dtype=pl.String)).gather(pl.col(file_col))
+
+
+def _read_group(preps: list[_Prepared]) -> list[ReadResult | Exception]:
+    """Parse and check files with one header, separator and time zone in one polars query."""
+    p0 = preps[0]
+    n = len(preps)
+    kind, cols, keep, line_col = p0.kind, p0.cols, p0.keep, p0.line_col
+    heights = [p.df.height for p in preps]
+    frames = [p.df for p in preps]
+    if n == 1:
+        df = frames[0]
+        extra: list[pl.Expr] = []
+    else:
+        df = pl.concat(frames, how="vertical").hstack(
+            [pl.Series("__file", np.repeat(np.arange(n, dtype=np.uint32), heights))])
+        extra = [pl.col("__file")]
+        if not line_col:
+            df = df.hstack([pl.Series("__row", np.concatenate([np.arange(h, dtype=np.uint32) for h in heights]))])
     stripped = {v: pl.col(k).str.strip_chars() for k, v in keep.items()}
     row_index = pl.col("__row") if "__row" in df.columns else pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row")
+    small = df.height <= _SMALL_ROWS
     pre = (
         df.lazy()
         .select([pl.when(e != "").then(e).alias(v) for v, e in stripped.items()]  # empty cell -> null
-                + [row_index, *([pl.col("__line")] if line_col else [])])
+                + [row_index, *([pl.col("__line")] if line_col else []), *extra])
         .filter(pl.any_horizontal([pl.col(c).is_not_null() for c in keep.values()]))  # blank lines
-        .collect(optimizations=_SMALL_OPT if df.height <= _SMALL_ROWS else pl.QueryOptFlags())
+        .collect(optimizations=_SMALL_OPT if small else pl.QueryOptFlags())
     )
     has_athlete = "athlete_id" in pre.columns
-    if ctx.athlete_id:
-        filled = pre["athlete_id"].null_count() if has_athlete else pre.height
-        if filled and not athlete_from_ctx:
-            notes.append(f"athlete_id: {filled} empty cell(s) taken as athlete {ctx.athlete_id!r}")
+    if n == 1:
+        per_file_rows = [pre.height]
+        nulls = [pre["athlete_id"].null_count() if has_athlete else pre.height]
+    else:
+        fidx = pre["__file"].to_numpy()
+        per_file_rows = np.bincount(fidx, minlength=n).tolist()
+        nulls = (np.bincount(fidx[pre["athlete_id"].is_null().to_numpy()], minlength=n).tolist()
+                 if has_athlete else per_file_rows)
+    for p, filled in zip(preps, nulls):
+        if p.ctx.athlete_id and filled and not p.athlete_from_ctx:
+            p.notes.append(f"athlete_id: {filled} empty cell(s) taken as athlete {p.ctx.athlete_id!r}")
 
-    if pre.height == 0:
-        return ReadResult(format=kind.format, warnings=notes + ["no data rows (header only)"])
+    prog = _program(kind.name, tuple(cols), p0.sep != ",", p0.ctx.tz)
+    final = None
+    if pre.height:
+        lf = pre.lazy()
+        ids = {p.ctx.athlete_id for p in preps}
+        if len(ids) == 1:
+            ctx_athlete: pl.Expr = pl.lit(p0.ctx.athlete_id, dtype=pl.String)
+        else:
+            ctx_athlete = _per_file([p.ctx.athlete_id for p in preps], "__file")
+        if not has_athlete:
+            lf = lf.with_columns(ctx_athlete.alias("athlete_id"))
+        elif ids != {None}:
+            lf = lf.with_columns(pl.col("athlete_id").fill_null(ctx_athlete))
+        for stage in prog.stages:
+            lf = lf.with_columns(stage)
+        source_file = (pl.lit(p0.name, dtype=pl.String) if n == 1
+                       else _per_file([p.name for p in preps], "__file")).alias("source_file")
+        # ---- one polars query: output columns, one flag column per check, counts for the notes
+        final = (
+            lf.with_columns(prog.flags)
+            .select(*[source_file if e is None else e for e in prog.out], *prog.tail)
+            .collect(optimizations=_SMALL_OPT if pre.height <= _SMALL_ROWS else pl.QueryOptFlags())
+        )
+    results: list[ReadResult | Exception] = []
+    lo = 0
+    for p, h in zip(preps, per_file_rows):
+        try:
+            if h == 0:
+                results.append(ReadResult(format=kind.format, warnings=p.notes + ["no data rows (header only)"]))
+            else:
+                assert final is not None
+                results.append(_finish(p, prog, pre.slice(lo, h) if n > 1 else pre,
+                                       final.slice(lo, h) if n > 1 else final))
+        except Exception as err:  # noqa: BLE001 - handed back per file
+            results.append(err)
+        lo += h
+    return results
 
-    lf = pre.lazy()
-    if not has_athlete:
-        lf = lf.with_columns(pl.lit(ctx.athlete_id, dtype=pl.String).alias("athlete_id"))
-    elif ctx.athlete_id:
-        lf = lf.with_columns(pl.col("athlete_id").fill_null(ctx.athlete_id))
-    prog = _program(kind.name, tuple(cols), sep != ",", ctx.tz)
-    for stage in prog.stages:
-        lf = lf.with_columns(stage)
 
-    # ---- one polars query: output columns, one flag column per check, counts for the notes
+def _finish(p: _Prepared, prog: _Program, pre: pl.DataFrame, final: pl.DataFrame) -> ReadResult:
+    """One file's notes, validation and result from its rows of the group query."""
+    name, ctx, notes, kind = p.name, p.ctx, p.notes, p.kind
     checks, flag_names = prog.checks, prog.flag_names
-    n_out = len(prog.out)
-    final = (
-        lf.with_columns(prog.flags)
-        .select(*[pl.lit(name, dtype=pl.String).alias("source_file") if e is None else e for e in prog.out],
-                *prog.tail)
-        .collect(optimizations=_SMALL_OPT if pre.height <= _SMALL_ROWS else pl.QueryOptFlags())
-    )
     counts = {c: int(final[c].sum()) for c in prog.count_columns}
     for note in prog.notes:
         text_note = note(counts, name) if callable(note) else note  # may raise (an unknown time zone)
         if text_note:
             notes.append(text_note)
-    out = final[final.columns[:n_out]]
+    out = final[final.columns[: len(prog.out)]]
 
     # ---- validation
     any_bad = final["__any_bad"]
@@ -750,7 +869,7 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
     if n_bad:
         bad_pos = any_bad.arg_true()
         lines = _lines_for(pre, bad_pos[: (1 if ctx.on_bad_row != OnBadRow.SKIP else 5)].to_list(),
-                           text, sep, line_col, n_records)
+                           p.text, p.sep, p.line_col, p.df.height)
         if ctx.on_bad_row != OnBadRow.SKIP:
             i = int(bad_pos[0])
             k = next(j for j in range(len(checks)) if final[i, flag_names[j]])
@@ -775,7 +894,7 @@ def read_bytes(raw: bytes, ctx: ReadContext, *, name: str) -> ReadResult:
         notes.append(f"{repeated} row(s) repeat the {' and '.join(key)} of an earlier row; "
                      "the last one is kept")
     table = _TABLE[kind.name]
-    return ReadResult(format=kind.format, **{table: out}, skipped_rows=skipped + ragged,
+    return ReadResult(format=kind.format, **{table: out}, skipped_rows=skipped + p.ragged,
                       warnings=notes)
 
 

@@ -38,7 +38,8 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from connectors.base import ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible
+from connectors.base import (ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible,
+                             implausible_results)
 from connectors import registry
 from features.merge import merge_duplicate_nights, merge_duplicate_sessions
 from pipelines.scan import SKIP_NAMES, HashCache, walk_inputs
@@ -159,17 +160,31 @@ def iter_input_files(inputs: Sequence[str | Path], *, athlete: str | None = None
         yield InputFile(Path(path), path, who or athlete)  # a .zip is yielded as is and expanded by ingest_paths
 
 
-def _read_one(args: tuple[str, str, str | None, str | None, str]) -> tuple[str, ReadResult | None, str | None, str | None]:
-    """Worker: read one file. Returns (display, result, error message, format)."""
-    path, display, athlete, tz, on_bad_row = args
-    ctx = ReadContext(athlete_id=athlete, tz=tz, on_bad_row=OnBadRow(on_bad_row), source_name=display)
-    mod = None
+ReadArgs = tuple[str, str, "str | None", "str | None", str]  # path, display, athlete, tz, on_bad_row
+ReadOutcome = tuple[str, "ReadResult | None", "str | None", "str | None"]  # display, result, error, format
+
+#: Files per batch handed to a connector's ``read_many`` (and to a pool worker).
+READ_BATCH_FILES = 64
+#: Larger files are read one by one (batching only saves the fixed cost per file).
+READ_BATCH_MAX_BYTES = 1 << 20
+
+
+def _ctx(args: ReadArgs) -> ReadContext:
+    _path, display, athlete, tz, on_bad_row = args
+    return ReadContext(athlete_id=athlete, tz=tz, on_bad_row=OnBadRow(on_bad_row), source_name=display)
+
+
+def _outcome(display: str, ctx: ReadContext, mod, result: ReadResult | BaseException,
+             plausible: bool = False) -> ReadOutcome:
+    """Plausibility and athlete checks on a connector's result, or its error, as a read outcome.
+
+    ``plausible``: :func:`~connectors.base.implausible_results` already found nothing to check.
+    """
     try:
-        mod = registry.detect(Path(path))
-        if mod is None:
-            result = registry.read(Path(path), ctx)  # raises UnknownFormatError
-        else:
-            result = check_plausible(mod.read(Path(path), ctx), ctx, display)
+        if isinstance(result, BaseException):
+            raise result
+        if not plausible:
+            result = check_plausible(result, ctx, display)
         if any(df["athlete_id"].null_count() for df in result.tables().values()):
             return display, None, (
                 f"{display}: no athlete for this file: put it in a folder named after the athlete "
@@ -180,6 +195,57 @@ def _read_one(args: tuple[str, str, str | None, str | None, str]) -> tuple[str, 
         return display, None, str(err), getattr(mod, "FORMAT", None)
     except Exception as err:  # never let one file stop the run
         return display, None, f"{display}: unexpected {type(err).__name__}: {err}", getattr(mod, "FORMAT", None)
+
+
+def _read_one(args: ReadArgs) -> ReadOutcome:
+    """Worker: read one file. Returns (display, result, error message, format)."""
+    path, display = args[0], args[1]
+    ctx = _ctx(args)
+    mod = None
+    try:
+        mod = registry.detect(Path(path))
+        if mod is None:
+            result = registry.read(Path(path), ctx)  # raises UnknownFormatError
+            return _outcome(display, ctx, mod, result)
+        return _outcome(display, ctx, mod, mod.read(Path(path), ctx))
+    except ConnectorError as err:
+        return display, None, str(err), getattr(mod, "FORMAT", None)
+    except Exception as err:  # never let one file stop the run
+        return display, None, f"{display}: unexpected {type(err).__name__}: {err}", getattr(mod, "FORMAT", None)
+
+
+def _read_batch(batch: Sequence[ReadArgs]) -> list[ReadOutcome]:
+    """Worker: read several files, in order; small files of a connector with ``read_many``
+    (the generic CSV) are read together, which saves most of the fixed cost per file."""
+    out: list[ReadOutcome | None] = [None] * len(batch)
+    grouped: dict[object, list[int]] = {}
+    for i, a in enumerate(batch):
+        try:
+            path = Path(a[0])
+            mod = registry.detect(path)
+            if mod is not None and hasattr(mod, "read_many") and path.stat().st_size <= READ_BATCH_MAX_BYTES:
+                grouped.setdefault(mod, []).append(i)
+                continue
+        except Exception:  # noqa: BLE001 - _read_one reports it
+            pass
+        out[i] = _read_one(a)
+    for mod, idx in grouped.items():
+        ctxs = [_ctx(batch[i]) for i in idx]
+        try:
+            results = mod.read_many([(Path(batch[i][0]), c) for i, c in zip(idx, ctxs)])
+        except Exception:  # noqa: BLE001 - a bug in the batch path: read the files one by one
+            results = None
+        if results is None:
+            for i in idx:
+                out[i] = _read_one(batch[i])
+            continue
+        ok = [r for r in results if isinstance(r, ReadResult)]
+        suspect = iter(implausible_results(ok))
+        for k, (i, c) in enumerate(zip(idx, ctxs)):
+            r = results[k]
+            plausible = isinstance(r, ReadResult) and not next(suspect)
+            out[i] = _outcome(batch[i][1], c, mod, r, plausible=plausible)
+    return out  # type: ignore[return-value]
 
 
 def _with_source_file(df: pl.DataFrame, display: str) -> pl.DataFrame:
@@ -587,10 +653,14 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
     pending: list[tuple[str, ReadResult | None, str | None, str | None]] = []
     done = 0
 
+    # batches of files in order: a batch is read together where its connector can (read_many)
+    size = max(1, min(READ_BATCH_FILES, -(-total // (workers * 4)) if workers > 1 else READ_BATCH_FILES))
+    batches = [args[i:i + size] for i in range(0, total, size)]
+
     def results() -> Iterator[tuple[str, ReadResult | None, str | None, str | None]]:
         if workers <= 1:
-            for a in args:
-                yield _read_one(a)
+            for b in batches:
+                yield from _read_batch(b)
         else:
             # "spawn", not the Linux default "fork": forking a process whose polars thread pool has
             # already run (an earlier ingest, a flow) can deadlock the children on a held lock
@@ -598,9 +668,10 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
             try:
                 with ProcessPoolExecutor(max_workers=workers,
                                          mp_context=multiprocessing.get_context("spawn")) as pool:
-                    for item in pool.map(_read_one, args, chunksize=max(1, min(16, total // (workers * 8) or 1))):
-                        returned.add(item[0])
-                        yield item
+                    for items in pool.map(_read_batch, batches):
+                        for item in items:
+                            returned.add(item[0])
+                            yield item
             except BrokenProcessPool:
                 # a worker died (out of memory, or a main module that a spawned process cannot
                 # import, e.g. a script read from stdin): read the remaining files in-process
