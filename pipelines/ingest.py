@@ -286,17 +286,20 @@ def ingest_paths(
         Read again files that an earlier run rejected.
     workers : int, optional
         Most decoder processes to use (default: CPU count; 1 decodes
-        in-process). A process pool is started only when it pays: starting
-        spawned workers that import polars and the connectors costs about
-        1.5 s here, so the files that must be read (not those already in the
-        ledger) are estimated at 6 ms per file plus 30 ms per MB of in-process
-        reading (:func:`pool_workers`), and the pool is used when that
-        estimate times ``1 - 1/workers`` exceeds the start-up cost, i.e. above
-        about 3 s of reading with 2 workers: some 500 tiny CSV files, or 60 MB
-        of FIT files. Measured on 2 shared cores: 87 one-row CSV files read in
-        0.6 s in-process and 0.7-1.0 s with 2 workers; 1000 in 7.6 s vs 5.9 s;
-        100 MB of FIT files used 3.4 s CPU in-process and 4.4-4.8 s with 2
-        workers (``benchmarks/fit_ingest.py``).
+        in-process). A process pool is started only when it pays
+        (:func:`pool_workers`): the files that must be read (not those
+        already in the ledger) are estimated at 1.5 ms per file plus 30 ms
+        per MB of in-process reading, and the pool is used when that estimate
+        times ``1 - 1/workers`` exceeds :data:`POOL_START_S` (2 s: spawned
+        workers import polars and the connectors, results are pickled back),
+        i.e. above about 4 s of reading with 2 workers: some 2700 tiny CSV
+        files, or 130 MB of FIT files. Measured on 2 cores shared with other
+        jobs (load 4-5), whole ingest, pool off vs on: 300 one-row CSV files
+        0.60 vs 1.39 s, 1500 files 1.81 vs 2.81 s, 6000 files 7.19 vs 7.73 s;
+        FIT (``benchmarks/fit_ingest.py``) 25 MB 1.08 vs 1.16 s, 100 MB
+        3.6-5.7 vs 3.7-4.9 s with 3.4 s CPU in-process and 4.4-4.8 s with
+        the pool. On an idle machine the pool pays earlier; pass ``pool=True``
+        to force it.
     pool : bool, optional
         Force (True) or forbid (False) the process pool whatever the
         estimate; None (default) decides as described under ``workers``.
@@ -554,12 +557,13 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
 
 
 #: In-process reading cost used to decide on a process pool (measured on 2 shared cores):
-#: a tiny generic CSV file costs 3-7 ms to read and check; FIT decoding runs at 25-30 MB/s.
-READ_S_PER_FILE = 0.006
+#: a tiny generic CSV file costs 1-1.5 ms to read and check in a batch (read_many); FIT
+#: decoding runs at 25-30 MB/s.
+READ_S_PER_FILE = 0.0015
 READ_S_PER_MB = 0.030
 #: Wall time to start spawned workers (each imports polars and the connectors) and carry the
 #: results back: 0.4-1.6 s measured for 2 workers, plus ~1.2 s CPU for 100 MB of FIT files.
-POOL_START_S = 1.5
+POOL_START_S = 2.0
 
 
 def pool_workers(workers: int, n_files: int, n_bytes: int, pool: bool | None = None) -> int:
@@ -580,9 +584,9 @@ def pool_workers(workers: int, n_files: int, n_bytes: int, pool: bool | None = N
 
     Examples
     --------
-    >>> pool_workers(2, 87, 87 * 150)  # a night of tiny CSV files: 0.5 s of reading
+    >>> pool_workers(2, 87, 87 * 150)  # a night of tiny CSV files: 0.13 s of reading
     1
-    >>> pool_workers(2, 1000, 1000 * 150)  # 6 s
+    >>> pool_workers(2, 32_000, 32_000 * 150)  # a year of nightly drops: 48 s
     2
     """
     w = min(workers, n_files)

@@ -16,14 +16,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_pool_only_when_it_pays() -> None:
-    # 87 one-row CSVs: 87 * 6 ms = 0.52 s of reading; 2 workers would save 0.26 s < 1.5 s start-up
+    # 87 one-row CSVs: 87 * 1.5 ms = 0.13 s of reading; 2 workers would save 0.07 s < 2 s start-up
     assert pool_workers(2, 87, 87 * 150) == 1
-    # 1000 of them: 6 s, half saved = 3 s > 1.5 s
-    assert pool_workers(2, 1000, 1000 * 150) == 2
-    # FIT: 195 files / 25 MB = 1.17 + 0.75 = 1.92 s -> 0.96 s saved: in-process
-    assert pool_workers(2, 195, 25_000_000) == 1
-    # 663 files / 100 MB = 3.98 + 3.0 = 6.98 s -> 3.49 s saved: pool
-    assert pool_workers(2, 663, 100_000_000) == 2
+    # 2000 of them: 3 s, half saved = 1.5 s < 2 s; 32000 (a year of drops): 48 s, 24 s saved
+    assert pool_workers(2, 2000, 2000 * 150) == 1
+    assert pool_workers(2, 32_000, 32_000 * 150) == 2
+    # FIT: 663 files / 100 MB = 0.99 + 3.0 = 3.99 s -> 1.99 s saved: still in-process
+    assert pool_workers(2, 663, 100_000_000) == 1
+    # 1300 files / 200 MB = 1.95 + 6.0 = 7.95 s -> 3.98 s saved: pool
+    assert pool_workers(2, 1300, 200_000_000) == 2
     # never more processes than files or than allowed; 1 worker is in-process
     assert pool_workers(8, 3, 10**10) == 3
     assert pool_workers(1, 10**6, 10**12) == 1
