@@ -197,13 +197,20 @@ def _outcome(display: str, ctx: ReadContext, mod, result: ReadResult | BaseExcep
         return display, None, f"{display}: unexpected {type(err).__name__}: {err}", getattr(mod, "FORMAT", None)
 
 
-def _read_one(args: ReadArgs) -> ReadOutcome:
-    """Worker: read one file. Returns (display, result, error message, format)."""
+_DETECT = object()  # _read_one: detect the format (the default)
+
+
+def _read_one(args: ReadArgs, mod=_DETECT) -> ReadOutcome:
+    """Worker: read one file. Returns (display, result, error message, format).
+
+    ``mod``: the connector module when the format was detected already.
+    """
     path, display = args[0], args[1]
     ctx = _ctx(args)
-    mod = None
     try:
-        mod = registry.detect(Path(path))
+        if mod is _DETECT:
+            mod = None
+            mod = registry.detect(Path(path))
         if mod is None:
             result = registry.read(Path(path), ctx)  # raises UnknownFormatError
             return _outcome(display, ctx, mod, result)
@@ -220,6 +227,7 @@ def _read_batch(batch: Sequence[ReadArgs]) -> list[ReadOutcome]:
     out: list[ReadOutcome | None] = [None] * len(batch)
     grouped: dict[object, list[int]] = {}
     for i, a in enumerate(batch):
+        mod = _DETECT
         try:
             path = Path(a[0])
             mod = registry.detect(path)
@@ -227,8 +235,8 @@ def _read_batch(batch: Sequence[ReadArgs]) -> list[ReadOutcome]:
                 grouped.setdefault(mod, []).append(i)
                 continue
         except Exception:  # noqa: BLE001 - _read_one reports it
-            pass
-        out[i] = _read_one(a)
+            mod = _DETECT
+        out[i] = _read_one(a, mod)
     for mod, idx in grouped.items():
         ctxs = [_ctx(batch[i]) for i in idx]
         try:
@@ -424,7 +432,7 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
     from datetime import datetime, timezone
 
     athletes = sorted(summary.athletes)
-    if not athletes:
+    if not athletes and not (store.ledger_path.exists() and store.get_state(_MERGES_DIRTY)):
         return
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     iso = lambda t: t.isoformat() if t is not None else None  # noqa: E731
@@ -438,7 +446,8 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
             incremental = not full and exists and not dirty
             if dirty:  # an earlier run wrote rows but not their merges: redo every athlete
                 athletes = sorted(set(athletes) | set(store.all_athletes()))
-            for table, merge in (("sessions", merge_duplicate_sessions), ("sleep", merge_duplicate_nights)):
+            tables = (("sessions", merge_duplicate_sessions), ("sleep", merge_duplicate_nights)) if athletes else ()
+            for table, merge in tables:
                 marks = ",".join("?" * len(athletes))
                 if incremental:
                     touched = summary.touched.get(table)
