@@ -298,16 +298,17 @@ def ingest_paths(
         (:func:`pool_workers`): the files that must be read (not those
         already in the ledger) are estimated at 1.5 ms per file plus 30 ms
         per MB of in-process reading, and the pool is used when that estimate
-        times ``1 - 1/workers`` exceeds :data:`POOL_START_S` (2 s: spawned
+        times ``1 - 1/workers`` exceeds :data:`POOL_START_S` (1 s: spawned
         workers import polars and the connectors, results are pickled back),
-        i.e. above about 4 s of reading with 2 workers: some 2700 tiny CSV
-        files, or 130 MB of FIT files. Measured on 2 cores shared with other
-        jobs (load 4-5), whole ingest, pool off vs on: 300 one-row CSV files
-        0.60 vs 1.39 s, 1500 files 1.81 vs 2.81 s, 6000 files 7.19 vs 7.73 s;
-        FIT (``benchmarks/fit_ingest.py``) 25 MB 1.08 vs 1.16 s, 100 MB
-        3.6-5.7 vs 3.7-4.9 s with 3.4 s CPU in-process and 4.4-4.8 s with
-        the pool. On an idle machine the pool pays earlier; pass ``pool=True``
-        to force it.
+        i.e. above about 2 s of reading with 2 workers: some 1300 tiny CSV
+        files, or 50 MB of FIT files (~7 files per MB). The break-even depends
+        on what else runs: measured on 2 cores, whole ingest, pool off vs on,
+        on a quiet machine (load ~1): 600 one-row CSV files 0.78 vs 0.80 s,
+        1500 files 2.15 vs 1.59 s, 50 MB of FIT 1.77-1.85 vs 1.67-1.77 s
+        (``benchmarks/fit_ingest.py``; 1.9 vs 3.1 s CPU); with other jobs
+        running (load 4-5): 1500 CSV files 1.81 vs 2.81 s, 6000 files 7.19
+        vs 7.73 s, 100 MB of FIT 3.6-5.7 vs 3.7-4.9 s. Pass ``pool=True`` or
+        ``False`` to decide yourself.
     pool : bool, optional
         Force (True) or forbid (False) the process pool whatever the
         estimate; None (default) decides as described under ``workers``.
@@ -571,8 +572,10 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
 READ_S_PER_FILE = 0.0015
 READ_S_PER_MB = 0.030
 #: Wall time to start spawned workers (each imports polars and the connectors) and carry the
-#: results back: 0.4-1.6 s measured for 2 workers, plus ~1.2 s CPU for 100 MB of FIT files.
-POOL_START_S = 2.0
+#: results back: 0.4-1.6 s measured for 2 workers, plus ~1.2 s CPU for 100 MB of FIT files;
+#: 1 s puts the break-even between the quiet-machine (~600 tiny files) and the loaded-machine
+#: (> 6000 tiny files) measurements.
+POOL_START_S = 1.0
 
 
 def pool_workers(workers: int, n_files: int, n_bytes: int, pool: bool | None = None) -> int:

@@ -16,15 +16,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_pool_only_when_it_pays() -> None:
-    # 87 one-row CSVs: 87 * 1.5 ms = 0.13 s of reading; 2 workers would save 0.07 s < 2 s start-up
+    # 87 one-row CSVs: 87 * 1.5 ms = 0.13 s of reading; 2 workers would save 0.07 s < 1 s start-up
     assert pool_workers(2, 87, 87 * 150) == 1
-    # 2000 of them: 3 s, half saved = 1.5 s < 2 s; 32000 (a year of drops): 48 s, 24 s saved
-    assert pool_workers(2, 2000, 2000 * 150) == 1
+    # 1000 of them: 1.5 s, half saved = 0.75 s < 1 s; 32000 (a year of drops): 48 s, 24 s saved
+    assert pool_workers(2, 1000, 1000 * 150) == 1
     assert pool_workers(2, 32_000, 32_000 * 150) == 2
-    # FIT: 663 files / 100 MB = 0.99 + 3.0 = 3.99 s -> 1.99 s saved: still in-process
-    assert pool_workers(2, 663, 100_000_000) == 1
-    # 1300 files / 200 MB = 1.95 + 6.0 = 7.95 s -> 3.98 s saved: pool
-    assert pool_workers(2, 1300, 200_000_000) == 2
+    # FIT: 195 files / 25 MB = 0.29 + 0.75 = 1.04 s -> 0.52 s saved: in-process
+    assert pool_workers(2, 195, 25_000_000) == 1
+    # 351 files / 50 MB = 0.53 + 1.5 = 2.03 s -> 1.01 s saved: pool
+    assert pool_workers(2, 351, 50_000_000) == 2
     # never more processes than files or than allowed; 1 worker is in-process
     assert pool_workers(8, 3, 10**10) == 3
     assert pool_workers(1, 10**6, 10**12) == 1
