@@ -69,6 +69,7 @@ __all__ = [
     "DEFAULT_SESSION_PRIORITY",
     "DEFAULT_SLEEP_PRIORITY",
     "MERGE_LOG_SCHEMA",
+    "NIGHT_WINDOW_US",
     "source_rank",
     "merge_duplicate_sessions",
     "merge_duplicate_nights",
@@ -105,6 +106,11 @@ DEFAULT_SLEEP_PRIORITY: tuple[str, ...] = (
     "generic_csv",
     "apple_health",
 )
+
+#: Start-to-start window in which two sleep records are compared [us]: wide enough for any
+#: two main sleeps with the same wake date (36 h). ``pipelines.ingest`` bounds its incremental
+#: merge by it.
+NIGHT_WINDOW_US = 36 * 3600 * 1_000_000
 
 MERGE_LOG_SCHEMA = pl.Schema(
     {
@@ -428,8 +434,7 @@ def merge_duplicate_nights(
 
     kept_rows: list[dict] = []
     log_rows: list[dict] = []
-    # a window wide enough for any same-wake-date main sleep: 36 h
-    window_us = 36 * 3600 * 1_000_000
+    window_us = NIGHT_WINDOW_US
     for (athlete,), part in df.sort("start_utc").partition_by("athlete_id", as_dict=True, maintain_order=True).items():
         rows = part.to_dicts()
         starts = part["start_utc"].dt.epoch("us").to_list()
