@@ -16,6 +16,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+# the repository first: benchmarks/features.py must not shadow the features package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import numpy as np
 import polars as pl
 

@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# the repository first: benchmarks/features.py must not shadow the features package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 MEASURE = r"""
 import json, resource, sys, time
 from pathlib import Path
