@@ -59,9 +59,10 @@ class ZipSlipError(ConnectorError):
 class InputFile:
     """One file to ingest: where it is on disk and how the user knows it."""
 
-    path: Path  # readable path (a scratch copy for zip members)
+    path: str | Path  # readable path (a scratch copy for zip members)
     display: str  # path as shown in the ledger
     athlete_id: str | None  # from the folder layout or --athlete
+    stat: os.stat_result | None = field(default=None, compare=False, repr=False)  # when already taken
 
 
 @dataclass
@@ -540,15 +541,17 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
             rejects: list[LedgerEntry], run_id: str) -> list[InputFile]:
     files: list[InputFile] = []
     seen_paths: set[tuple[int, int]] = set()
-    for f in iter_input_files(inputs, athlete=athlete):
-        st = os.stat(f.path)
+    # straight from walk_inputs, with str paths: a Path per file costs 10 us (0.3 s per 30k files)
+    for path, who in walk_inputs(inputs):
+        st = os.stat(path)
         real = (st.st_dev, st.st_ino)
         if real in seen_paths:  # the same file named twice (e.g. a file and its folder, or a link)
             continue
         seen_paths.add(real)
-        if f.path.suffix.lower() != ".zip":
-            files.append(f)
+        if not path.lower().endswith(".zip"):
+            files.append(InputFile(path, path, who or athlete, st))
             continue
+        f = InputFile(Path(path), path, who or athlete, st)
         dest = scratch / uuid.uuid4().hex[:8]
         try:
             members = extract_zip(f.path, dest, f.display)
@@ -627,10 +630,11 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
     cache = HashCache(store)
     scratch_prefix = str(scratch) + os.sep
     member = [str(f.path).startswith(scratch_prefix) for f in files]
-    direct_h = iter(cache.hashes([f.path for f, m in zip(files, member) if not m]))
+    direct = [f for f, m in zip(files, member) if not m]
+    direct_h = iter(cache.hashes([f.path for f in direct], stats=[f.stat for f in direct]))
     member_h = iter(cache.hashes([f.path for f, m in zip(files, member) if m], remember=False))
     hashed = [(f, *(next(member_h) if m else next(direct_h))) for f, m in zip(files, member)]
-    known = store.ledger_by_hash({h for _, _, h in hashed})
+    known = store.ledger_by_hash({h for _, _, h in hashed}, columns=("path", "status", "format", "athlete_id"))
     to_read: list[tuple[InputFile, int, str]] = []
     dup_entries: list[LedgerEntry] = []
     seen_now: dict[str, str] = {}

@@ -87,6 +87,13 @@ def test_ledger_roundtrip(tmp_path: Path) -> None:
     assert led["status"].to_list() == ["ingested", "rejected"]
     assert led["error"][1] == "y.fit, byte 12: bad CRC"
     assert st.ledger_by_hash(["cd"])["cd"][0]["path"] == "y.fit"
+    full = st.ledger_by_hash(["ab", "cd", "zz"])
+    assert set(full) == {"ab", "cd"} and full["ab"][0]["rows_sessions"] == 3 and "id" in full["ab"][0]
+    narrow = st.ledger_by_hash(["ab", "cd"], columns=("path", "status"))
+    assert narrow == {"ab": [{"sha256": "ab", "path": "x.csv", "status": "ingested"}],
+                      "cd": [{"sha256": "cd", "path": "y.fit", "status": "rejected"}]}
+    with pytest.raises(ValueError, match="unknown ledger column"):
+        st.ledger_by_hash(["ab"], columns=("path; DROP TABLE ledger",))
 
 
 def test_state_keys(tmp_path: Path) -> None:
