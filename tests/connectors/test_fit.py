@@ -541,8 +541,8 @@ def test_pool_ingest_after_polars_use_does_not_hang(corpus_dir, tmp_path):
         "from pipelines.store import Store\n"
         "if __name__ == '__main__':\n"
         "    pl.DataFrame({'x': list(range(100000))}).group_by(pl.col('x') % 7).len()\n"
-        f"    s1 = ingest_paths(Store({str(tmp_path / 's1')!r}), [{str(tmp_path / 'in')!r}], workers=2)\n"
-        f"    s2 = ingest_paths(Store({str(tmp_path / 's2')!r}), [{str(tmp_path / 'in')!r}], workers=2)\n"
+        f"    s1 = ingest_paths(Store({str(tmp_path / 's1')!r}), [{str(tmp_path / 'in')!r}], workers=2, pool=True)\n"
+        f"    s2 = ingest_paths(Store({str(tmp_path / 's2')!r}), [{str(tmp_path / 'in')!r}], workers=2, pool=True)\n"
         "    print(s1.ingested, s2.ingested)\n"
     )
     f = tmp_path / "run.py"
@@ -645,7 +645,7 @@ def test_pool_ingest_from_a_stdin_script_falls_back_in_process(corpus_dir, tmp_p
     script = (
         "from pipelines.ingest import ingest_paths\n"
         "from pipelines.store import Store\n"
-        f"s = ingest_paths(Store({str(tmp_path / 's')!r}), [{str(tmp_path / 'in')!r}], workers=2)\n"
+        f"s = ingest_paths(Store({str(tmp_path / 's')!r}), [{str(tmp_path / 'in')!r}], workers=2, pool=True)\n"
         "print('RESULT', s.ingested, s.rejected)\n"
     )
     repo = Path(__file__).resolve().parents[2]
