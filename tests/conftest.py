@@ -14,6 +14,15 @@ SAMPLE_DATA = REPO / "sample_data"
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+# Hypothesis: random exploration on developers' machines (failures are kept in .hypothesis/ and
+# replayed); the same examples on every CI run (HYPOTHESIS_PROFILE=ci in .ci/run), so that a
+# merge is never blocked by an example that an earlier, identical run did not draw.
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    _hyp_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+
 
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
