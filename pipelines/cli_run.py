@@ -127,6 +127,8 @@ def _run(flow_name: str, cfg, verbose: bool, summary_json: Optional[Path] = None
 
         try:  # the lock is taken before the flow starts, so a second run fails fast or waits cheaply
             with _Progress() as bar, flows.run_lock(cfg.store.path, cfg.store.lock_timeout_s), use_api(srv):
+                if srv is not None and srv.problem:
+                    typer.echo(f"note: {srv.problem}; Prefect starts its own temporary server", err=True)
                 flows.set_progress(bar)
                 try:
                     summary = flows.run_flow(flow_name, **params)

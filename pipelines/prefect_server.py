@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EarlyServer", "early_server", "api_url_configured"]
+__all__ = ["EarlyServer", "early_server", "use_api", "api_url_configured"]
 
 _ENV_OFF = "STRAINWATCH_EARLY_PREFECT_SERVER"  # "0" turns the early start off
 _STOPPING: list[subprocess.Popen[bytes]] = []
