@@ -24,12 +24,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from pipelines.store import Store, file_sha256
 
-__all__ = ["walk_inputs", "FileStat", "HashCache", "SKIP_NAMES"]
+__all__ = ["walk_inputs", "FileStat", "HashCache", "ZipMemo", "SKIP_NAMES"]
 
 SKIP_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
@@ -183,3 +183,76 @@ class HashCache:
         if con is not None:
             con.close()
         return out
+
+
+class ZipMemo:
+    """Zip archives whose members were all ledgered, so an unchanged archive is not extracted again.
+
+    A team's Garmin or Apple Health export is one zip of thousands of files
+    (often gigabytes) that stays in the input folder; extracting and hashing
+    it every night costs as much as the first time. After a run in which
+    every member of an archive got a ledger row, the archive's
+    :class:`FileStat` is remembered with its member count and how many of the
+    members were rejected; a later run finds the same archive unchanged and
+    counts its members as unchanged (or previously rejected) without opening
+    it. An archive that could not be read is remembered as rejected, like a
+    rejected file. Kept in the table ``zip_memo`` of the ledger database; an
+    optimisation only, like :class:`HashCache`.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _connect(self) -> sqlite3.Connection:
+        con = self.store.connect()
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS zip_memo (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+            "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, "
+            "device INTEGER NOT NULL, status TEXT NOT NULL, members INTEGER NOT NULL, rejected INTEGER NOT NULL)"
+        )
+        return con
+
+    def lookup(self, path: str, st: os.stat_result) -> tuple[str, int, int] | None:
+        """(status ``expanded``/``rejected``, members, rejected members) if ``path`` is unchanged, else None."""
+        try:
+            con = self._connect()
+            try:
+                row = con.execute("SELECT size, mtime_ns, ctime_ns, inode, device, status, members, rejected "
+                                  "FROM zip_memo WHERE path = ?", (path,)).fetchone()
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return None
+        if row is None or tuple(row[:5]) != astuple(FileStat.from_stat(st)):
+            return None
+        return str(row[5]), int(row[6]), int(row[7])
+
+    def remember(self, path: str, st: os.stat_result, *, status: str, members: Sequence[str] = ()) -> bool:
+        """Remember ``path`` as ``status`` (``expanded`` or ``rejected``).
+
+        For ``expanded``, ``members`` are the ledger paths of its members; the
+        archive is remembered only when each has a ledger row (its latest row
+        decides whether it counts as rejected). Returns whether it was remembered.
+        """
+        try:
+            con = self._connect()
+            try:
+                latest: dict[str, str] = {}
+                for i in range(0, len(members), 900):
+                    part = list(members[i:i + 900])
+                    q = (f"SELECT path, status FROM ledger WHERE path IN ({','.join('?' * len(part))}) "
+                         "ORDER BY id")
+                    latest.update(con.execute(q, part).fetchall())
+                if status == "expanded" and len(latest) != len(set(members)):
+                    return False  # a member without a ledger row: extract again next time
+                rejected = sum(1 for s in latest.values() if s == "rejected")
+                fs = FileStat.from_stat(st)
+                with con:
+                    con.execute("INSERT OR REPLACE INTO zip_memo VALUES (?,?,?,?,?,?,?,?,?)",
+                                (path, fs.size, fs.mtime_ns, fs.ctime_ns, fs.inode, fs.device, status,
+                                 len(set(members)), rejected))
+                return True
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return False
