@@ -100,6 +100,17 @@ def walk_inputs(inputs: Sequence[str | Path]) -> list[tuple[str, str | None]]:
     return out
 
 
+def _stat_table(store: Store, table: str, columns: str) -> sqlite3.Connection:
+    """A ledger-database connection with ``table`` (path, the :class:`FileStat` fields, ``columns``)."""
+    con = store.connect()
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+        "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, "
+        f"device INTEGER NOT NULL, {columns})"
+    )
+    return con
+
+
 class HashCache:
     """SHA-256 of input files, re-read only when their :class:`FileStat` changed.
 
@@ -117,13 +128,7 @@ class HashCache:
         self.misses = 0
 
     def _connect(self) -> sqlite3.Connection:
-        con = self.store.connect()
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS file_hashes (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
-            "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, "
-            "device INTEGER NOT NULL, sha256 TEXT NOT NULL)"
-        )
-        return con
+        return _stat_table(self.store, "file_hashes", "sha256 TEXT NOT NULL")
 
     def hashes(self, paths: Iterable[str | Path], *, remember: bool = True,
                stats: Sequence[os.stat_result | None] | None = None) -> list[tuple[int, str]]:
@@ -204,13 +209,8 @@ class ZipMemo:
         self.store = store
 
     def _connect(self) -> sqlite3.Connection:
-        con = self.store.connect()
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS zip_memo (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
-            "mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, "
-            "device INTEGER NOT NULL, status TEXT NOT NULL, members INTEGER NOT NULL, rejected INTEGER NOT NULL)"
-        )
-        return con
+        return _stat_table(self.store, "zip_memo",
+                           "status TEXT NOT NULL, members INTEGER NOT NULL, rejected INTEGER NOT NULL")
 
     def lookup(self, path: str, st: os.stat_result) -> tuple[str, int, int] | None:
         """(status ``expanded``/``rejected``, members, rejected members) if ``path`` is unchanged, else None."""
