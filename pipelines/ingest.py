@@ -45,7 +45,7 @@ from features.merge import NIGHT_WINDOW_US, merge_duplicate_nights, merge_duplic
 from pipelines.scan import SKIP_NAMES, HashCache, ZipMemo, walk_inputs
 from pipelines.store import LedgerEntry, Store, file_sha256
 
-__all__ = ["InputFile", "IngestSummary", "iter_input_files", "ingest_paths", "ZipSlipError"]
+__all__ = ["InputFile", "IngestSummary", "ingest_paths", "ZipSlipError"]
 
 MAX_ZIP_MEMBER_BYTES = 4 << 30  # refuse absurd members (zip bombs)
 MAX_ZIP_RATIO = 200
@@ -149,16 +149,6 @@ def extract_zip(archive: Path, dest: Path, display: str) -> list[tuple[Path, str
                                           "file (truncated, or not a zip)", offset=archive.stat().st_size) from err
         raise ConnectorError(display, f"not a readable zip archive: {err}") from err
     return out
-
-
-def iter_input_files(inputs: Sequence[str | Path], *, athlete: str | None = None) -> Iterator[InputFile]:
-    """Every regular file under ``inputs`` (recursively, sorted).
-
-    Hidden files and OS clutter (``.DS_Store``) are skipped; ``.zip`` archives
-    are yielded as files (``ingest_paths`` expands them).
-    """
-    for path, who in walk_inputs(inputs):  # os.walk: pathlib costs seconds on 30k-file folders
-        yield InputFile(Path(path), path, who or athlete)  # a .zip is yielded as is and expanded by ingest_paths
 
 
 ReadArgs = tuple[str, str, "str | None", "str | None", str]  # path, display, athlete, tz, on_bad_row

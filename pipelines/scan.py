@@ -168,17 +168,15 @@ class HashCache:
             given = stats[i] if stats is not None else None
             st = FileStat.from_stat(given) if given is not None else FileStat.of(k)
             prev = known.get(k)
-            if prev is not None and tuple(prev[:5]) == (st.size, st.mtime_ns, st.ctime_ns, st.inode, st.device):
+            if prev is not None and tuple(prev[:5]) == astuple(st):
                 self.hits += 1
                 out.append((st.size, prev[5]))
                 continue
             self.misses += 1
             sha = file_sha256(k)
-            if FileStat.of(k) != st:  # written while we read it: hash it again next run
-                out.append((st.size, sha))
-                continue
             out.append((st.size, sha))
-            fresh.append((k, st.size, st.mtime_ns, st.ctime_ns, st.inode, st.device, sha))
+            if FileStat.of(k) == st:  # else it was written while we read it: hash it again next run
+                fresh.append((k, *astuple(st), sha))
         if remember and fresh and con is not None:
             try:
                 with con:

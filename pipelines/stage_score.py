@@ -16,7 +16,6 @@ from typing import Any
 
 import polars as pl
 
-from features.schemas import SCORES, conform
 from models.rules import ScorerParams, _streaks_before, score_features
 from pipelines.store import Store
 
