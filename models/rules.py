@@ -130,6 +130,7 @@ __all__ = [
     "COMPONENTS",
     "score_day",
     "score_features",
+    "streaks_before",
     "band_for",
     "params_markdown",
 ]
@@ -821,7 +822,7 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
         hold_rf: date | None = None  # the same, cleared by an explicit red_flag false (score override)
         if start is not None:
             days = [d for d in days if d >= start]
-            high_streak, recov_streak = _streaks_before(rows, start, p)
+            high_streak, recov_streak = streaks_before(rows, start, p)
             prev_day: date | None = start - one if (high_streak or recov_streak) else None
             for k in range(max(p.red_flag_followup_d, p.red_flag_hold_d), 0, -1):
                 row, day_k = rows.get(start - k * one), start - k * one
@@ -874,7 +875,7 @@ def _recovery_both(day: DayScore) -> bool:
     return day.component("hrv").points > 0 and day.component("rhr").points > 0
 
 
-def _streaks_before(rows: Mapping[date, Mapping[str, Any]], start: date, p: ScorerParams) -> tuple[int, int]:
+def streaks_before(rows: Mapping[date, Mapping[str, Any]], start: date, p: ScorerParams) -> tuple[int, int]:
     """High-band and HRV-and-RHR streaks ending the day before ``start``.
 
     Walks back from ``start - 1`` only until both streaks are broken, so a

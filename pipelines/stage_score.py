@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from models.rules import ScorerParams, _streaks_before, score_features
+from models.rules import ScorerParams, streaks_before, score_features
 from pipelines.store import Store
 
 __all__ = ["ScoreRunResult", "run_scores", "scorer_params", "score_lookback_days", "read_features_for_scoring"]
@@ -129,7 +129,7 @@ def score_lookback_days(params: ScorerParams, walk_days: int = SCORE_WALK_DAYS) 
     A day d reads the FEATURES rows d-1 and d-8 (:func:`models.rules.score_day`);
     the red-flag hold and advice follow-up look back ``max(red_flag_hold_d,
     red_flag_followup_d)`` days; the high-band and recovery streaks walk back
-    from ``since - 1`` until both break (:func:`models.rules._streaks_before`),
+    from ``since - 1`` until both break (:func:`models.rules.streaks_before`),
     scoring each day on its way (so reading its d-8 row). ``walk_days`` is the
     walk-back budget; a longer open streak makes :func:`read_features_for_scoring`
     read the athlete's whole history.
@@ -142,7 +142,7 @@ def read_features_for_scoring(store: Store, athletes: Sequence[str], *, since: d
     """The stored FEATURES rows a rule scoring of ``since..as_of`` needs, and no more than that.
 
     Reads the rows from ``since - score_lookback_days(params)``. An athlete
-    whose streak walk-back (:func:`models.rules._streaks_before`) would score
+    whose streak walk-back (:func:`models.rules.streaks_before`) would score
     a day whose d-8 row lies before the rows read, while older rows exist, is
     read again in full, so that the scores equal a full run's bit for bit.
     """
@@ -158,7 +158,7 @@ def read_features_for_scoring(store: Store, athletes: Sequence[str], *, since: d
         if frame.is_empty() or frame["date"].min() > lo:
             continue  # the athlete's whole history is in the frame
         rows = {r["date"]: r for r in frame.iter_rows(named=True)}
-        high, recov = _streaks_before(rows, since, params)
+        high, recov = streaks_before(rows, since, params)
         # days scored by the walk: since-1 .. since-1-max(streak) (the breaking day included)
         lowest = since - one - timedelta(days=max(high, recov)) - 8 * one
         if lowest < lo:
