@@ -71,6 +71,7 @@ import numpy as np
 import polars as pl
 
 from features.schemas import FEATURES, SCORES, conform, require
+from models.portable import LinearMember, PortableModel, PortableModelError, from_dict, from_sklearn, to_dict
 from models.rules import ScorerParams, score_features
 
 __all__ = [
@@ -89,11 +90,16 @@ __all__ = [
     "group_splits",
     "save_model",
     "load_model",
+    "bundle_to_dict",
+    "bundle_from_dict",
     "score_features_learned",
 ]
 
 BUNDLE_FORMAT = "strainwatch-model"
-BUNDLE_FORMAT_VERSION = 1
+#: 2: JSON data (models.portable); 1 was a joblib pickle, which is no longer read (unpickling runs code).
+BUNDLE_FORMAT_VERSION = 2
+#: A model file larger than this is refused before it is parsed.
+MAX_MODEL_BYTES = 64 * 1024 * 1024
 MIN_EPV = 10.0
 #: Fewer distinct onsets than this: refuse to train at all.
 MIN_ONSETS_TO_TRAIN = 5
@@ -498,8 +504,10 @@ class ModelBundle:
     ----------
     kind : str
         ``"logistic"`` or ``"hgb"``.
-    model : sklearn estimator
-        ``CalibratedClassifierCV`` over the pipeline.
+    model : models.portable.PortableModel
+        The fitted ``CalibratedClassifierCV`` as plain numbers (coefficients,
+        scaler, trees, Platt calibration), evaluated with numpy; stored as
+        JSON and never unpickled (:mod:`models.portable`).
     feature_names : tuple of str
     label_params : LabelParams
     version : dict
@@ -518,7 +526,7 @@ class ModelBundle:
     """
 
     kind: str
-    model: Any
+    model: PortableModel
     feature_names: tuple[str, ...]
     label_params: LabelParams
     version: dict[str, str]
@@ -541,7 +549,7 @@ class ModelBundle:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Calibrated probability of an onset within H days, for rows of inputs."""
-        return self.model.predict_proba(np.asarray(X, dtype=float))[:, 1]
+        return self.model.predict_proba(np.asarray(X, dtype=float))
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """Per-feature contributions (rows x features) on the model's logit scale.
@@ -552,18 +560,16 @@ class ModelBundle:
         """
         X = np.asarray(X, dtype=float)
         parts = []
-        for cc in self.model.calibrated_classifiers_:
-            est = cc.estimator
-            if self.kind == "logistic":
-                Z = est[:-1].transform(X)
-                parts.append(Z * est[-1].coef_[0])
+        for m in self.model.members:
+            if isinstance(m, LinearMember):
+                parts.append(m.standardized(X) * m.coef)
             else:
-                base = est.decision_function(X)
+                base = m.decision(X)
                 c = np.empty_like(X)
                 for j, name in enumerate(self.feature_names):
                     Xj = X.copy()
                     Xj[:, j] = self.medians.get(name, np.nan)
-                    c[:, j] = base - est.decision_function(Xj)
+                    c[:, j] = base - m.decision(Xj)
                 parts.append(c)
         return np.mean(parts, axis=0)
 
@@ -616,8 +622,9 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
             f"only {n_onsets} back-pain episode onset{'s' if n_onsets != 1 else ''} in {len(y)} labelled days of "
             f"{len(np.unique(groups))} athletes: too few to train a model (at least {MIN_ONSETS_TO_TRAIN}; "
             f"about {int(MIN_EPV * len(FEATURE_COLUMNS))} for a reliable one). Keep using the rule score.")
-    model = _fit_calibrated(kind, X, y, groups, dates, lp.horizon_d, seed)
-    p = model.predict_proba(X)[:, 1]
+    fitted = _fit_calibrated(kind, X, y, groups, dates, lp.horizon_d, seed)
+    model = from_sklearn(fitted, kind, len(FEATURE_COLUMNS))
+    p = model.predict_proba(X)
     thresholds = {"moderate": float(np.quantile(p, 1 - alert_budget_moderate)),
                   "high": float(np.quantile(p, 1 - alert_budget_high))}
     if thresholds["high"] <= thresholds["moderate"]:
@@ -822,19 +829,97 @@ def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] 
 
 
 # ---------------------------------------------------------------- persistence
+def bundle_to_dict(bundle: ModelBundle) -> dict[str, Any]:
+    """JSON-compatible data of ``bundle`` (numbers, strings, lists, dicts only)."""
+    lp = bundle.label_params
+    return {
+        "format": BUNDLE_FORMAT, "format_version": BUNDLE_FORMAT_VERSION,
+        "kind": bundle.kind, "feature_names": list(bundle.feature_names),
+        "label_params": {"horizon_d": lp.horizon_d, "pain_threshold": lp.pain_threshold, "gap_d": lp.gap_d,
+                         "return_window_d": lp.return_window_d},
+        "version": dict(bundle.version), "training_hash": bundle.training_hash,
+        "trained_as_of": bundle.trained_as_of.isoformat(), "n_rows": bundle.n_rows, "n_events": bundle.n_events,
+        "n_athletes": bundle.n_athletes, "thresholds": {k: float(v) for k, v in bundle.thresholds.items()},
+        "medians": {k: (None if math.isnan(v) else float(v)) for k, v in bundle.medians.items()},
+        "warnings": list(bundle.warnings), "model": to_dict(bundle.model),
+    }
+
+
+def bundle_from_dict(d: Any) -> ModelBundle:
+    """Check and build a :class:`ModelBundle` from :func:`bundle_to_dict` data.
+
+    Raises
+    ------
+    ModelError
+        Not a strainwatch model, another format version, or a field of the wrong type or range.
+    """
+    if not isinstance(d, dict) or d.get("format") != BUNDLE_FORMAT:
+        raise ModelError("not a strainwatch model bundle (no \"format\": \"strainwatch-model\")")
+    if d.get("format_version") != BUNDLE_FORMAT_VERSION:
+        raise ModelError(f"bundle format version {d.get('format_version')!r}, expected {BUNDLE_FORMAT_VERSION}; "
+                         "train it again with `strainwatch model train`")
+    try:
+        names = d["feature_names"]
+        if not isinstance(names, list) or tuple(names) != FEATURE_COLUMNS:
+            raise ModelError(f"model features {names!r} differ from this version's {list(FEATURE_COLUMNS)}; "
+                             "train it again")
+        lpd = d["label_params"]
+        if not isinstance(lpd, dict) or set(lpd) != {"horizon_d", "pain_threshold", "gap_d", "return_window_d"}:
+            raise ModelError("label_params: expected horizon_d, pain_threshold, gap_d, return_window_d")
+        lp = LabelParams(**lpd)
+        th = d["thresholds"]
+        if (not isinstance(th, dict) or set(th) != {"moderate", "high"}
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in th.values())
+                or not 0 <= th["moderate"] < th["high"] <= 1):
+            raise ModelError("thresholds: expected moderate < high, both in [0, 1]")
+        med = d["medians"]
+        if not isinstance(med, dict) or set(med) != set(FEATURE_COLUMNS) or not all(
+                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in med.values()):
+            raise ModelError("medians: expected a number or null for every feature")
+        kind = d["kind"]
+        model = from_dict(d["model"])
+        if model.kind != kind or model.n_features != len(FEATURE_COLUMNS):
+            raise ModelError(f"model: kind {model.kind!r} with {model.n_features} inputs does not match "
+                             f"{kind!r} with {len(FEATURE_COLUMNS)}")
+        ints = {k: d[k] for k in ("n_rows", "n_events", "n_athletes")}
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints.values()):
+            raise ModelError("n_rows, n_events, n_athletes: expected non-negative integers")
+        version, th_hash, warns = d["version"], d["training_hash"], d["warnings"]
+        if not isinstance(version, dict) or not all(isinstance(v, str) for v in version.values()):
+            raise ModelError("version: expected an object of strings")
+        if not isinstance(th_hash, str) or len(th_hash) != 64:
+            raise ModelError("training_hash: expected a SHA-256 hex string")
+        if not isinstance(warns, list) or not all(isinstance(w, str) for w in warns):
+            raise ModelError("warnings: expected a list of strings")
+        return ModelBundle(
+            kind=kind, model=model, feature_names=FEATURE_COLUMNS, label_params=lp, version=version,
+            training_hash=th_hash, trained_as_of=date.fromisoformat(d["trained_as_of"]), **ints,
+            thresholds={"moderate": float(th["moderate"]), "high": float(th["high"])},
+            medians={k: (float("nan") if v is None else float(v)) for k, v in med.items()}, warnings=warns)
+    except KeyError as err:
+        raise ModelError(f"missing field {err.args[0]!r}") from None
+    except PortableModelError as err:
+        raise ModelError(str(err)) from None
+    except (TypeError, ValueError) as err:
+        if isinstance(err, ModelError):
+            raise
+        raise ModelError(str(err)) from None
+
+
 def save_model(bundle: ModelBundle, path: str | Path) -> Path:
-    """Write ``bundle`` with joblib (atomic: temporary file then rename)."""
+    """Write ``bundle`` as JSON (atomic: temporary file then rename). Nothing in it is executable."""
     import os
     import uuid
-
-    import joblib
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    payload = {"format": BUNDLE_FORMAT, "format_version": BUNDLE_FORMAT_VERSION, "bundle": bundle}
+    text = json.dumps(bundle_to_dict(bundle), allow_nan=False, separators=(",", ":"))
     try:
-        joblib.dump(payload, tmp)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -842,36 +927,52 @@ def save_model(bundle: ModelBundle, path: str | Path) -> Path:
     return path
 
 
+#: First bytes of files that are not strainwatch JSON models but are often mistaken for them.
+_PICKLE_HINT = "strainwatch reads models only as JSON data written by `strainwatch model train`, never as " \
+    "pickle/joblib (unpickling a file can run any code in it); train the model again"
+
+
 def load_model(path: str | Path) -> ModelBundle:
-    """Read a bundle written by :func:`save_model`.
+    """Read a bundle written by :func:`save_model`: JSON parsed as data, nothing is executed.
+
+    Pickle and joblib files are refused without being unpickled.
 
     Raises
     ------
     ModelError
-        Missing file, not a strainwatch bundle, or an unsupported format version.
+        Missing file, too large, not JSON (e.g. a pickle), not a strainwatch
+        bundle, an unsupported format version, or an invalid field (the
+        message names the file and the field).
     """
-    import joblib
     import sklearn
 
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path}: {size} bytes, more than the {MAX_MODEL_BYTES} bytes a model file may have")
+    raw = path.read_bytes()
+    if raw[:1] == b"\x80" or raw[:2] in (b"PK", b"\x1f\x8b", b"BZ", b"\xfd7", b"ZL"):
+        raise ModelError(f"{path}: byte 0: a binary (pickle/joblib or compressed) file, expected a JSON model. "
+                         + _PICKLE_HINT)
     try:
-        payload = joblib.load(path)
-    except Exception as err:
-        raise ModelError(f"{path}: not a readable model bundle ({type(err).__name__}: {err})") from err
-    if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
-        raise ModelError(f"{path}: not a strainwatch model bundle")
-    if payload.get("format_version") != BUNDLE_FORMAT_VERSION:
-        raise ModelError(f"{path}: bundle format version {payload.get('format_version')!r}, "
-                         f"expected {BUNDLE_FORMAT_VERSION}")
-    bundle = payload["bundle"]
-    if tuple(bundle.feature_names) != FEATURE_COLUMNS:
-        raise ModelError(f"{path}: model features {list(bundle.feature_names)} differ from this version's "
-                         f"{list(FEATURE_COLUMNS)}; train it again")
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ModelError(f"{path}: byte {err.start}: not UTF-8 text, expected a JSON model. {_PICKLE_HINT}") from None
+    except json.JSONDecodeError as err:
+        raise ModelError(f"{path}: line {err.lineno} column {err.colno}: not a readable JSON model "
+                         f"({err.msg}). {_PICKLE_HINT}") from None
+    except RecursionError:
+        raise ModelError(f"{path}: JSON nested too deeply, not a model") from None
+    try:
+        bundle = bundle_from_dict(data)
+    except ModelError as err:
+        raise ModelError(f"{path}: {err}") from None
     if bundle.version.get("scikit-learn") != sklearn.__version__:
         warnings.warn(f"{path}: trained with scikit-learn {bundle.version.get('scikit-learn')}, "
-                      f"running {sklearn.__version__}; retrain if scores look wrong", UserWarning, stacklevel=2)
+                      f"running {sklearn.__version__}; the stored model is plain numbers and scores the same, "
+                      "but retraining uses the new version", UserWarning, stacklevel=2)
     return bundle
 
 

@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
 
     @model_app.command("train")
     def train(
-        out: Optional[Path] = typer.Option(None, "--out", help="Model file to write (default: <store>/models/backstrain-<kind>.joblib)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Model file to write (default: <store>/models/backstrain-<kind>.json)."),
         kind: Kind = typer.Option(Kind.logistic, "--kind", help="logistic (default) or hgb (gradient boosting)."),
         as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to learn from (default: the latest feature day)."),
         horizon: int = typer.Option(7, "--horizon", help="Days ahead a new pain episode counts as the outcome."),
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         except (ModelError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
-        path = out or (st.root / "models" / f"backstrain-{kind.value}.joblib")
+        path = out or (st.root / "models" / f"backstrain-{kind.value}.json")
         save_model(b, path)
         typer.echo(f"trained {b.model_id} on {b.n_rows} labelled days of {b.n_athletes} athletes to {day}: "
                    f"{b.n_events} episode onsets, {len(b.feature_names)} features (EPV {b.epv:.1f})")

@@ -58,7 +58,7 @@ Example
     sleep_need_h = 7.5
 
     [scorer]
-    model_path = "models/backstrain.joblib"   # optional learned model
+    model_path = "models/backstrain.json"   # optional learned model (JSON, never a pickle)
     [scorer.params]             # passed as a dict to the scorer
     acwr_danger = 1.6
 

@@ -208,36 +208,48 @@ def test_bundle_metadata_and_round_trip(bundle, team, tmp_path):
     assert len(bundle.training_hash) == 64 and bundle.model_id.startswith("logistic-")
     assert set(bundle.version) >= {"strainwatch", "scikit-learn", "format"}
     assert 0 < bundle.thresholds["moderate"] < bundle.thresholds["high"] < 1
-    path = learned.save_model(bundle, tmp_path / "m" / "model.joblib")
+    path = learned.save_model(bundle, tmp_path / "m" / "model.json")
+    data = json.loads(path.read_text(encoding="utf-8"))  # plain JSON data
+    assert data["format"] == "strainwatch-model" and data["format_version"] == 2
     back = learned.load_model(path)
-    X = learned.model_features(team, as_of=AS_OF).select(FEATURE_COLUMNS).to_numpy()[:200]
-    np.testing.assert_allclose(back.predict_proba(X), bundle.predict_proba(X))
-    assert back.training_hash == bundle.training_hash
+    X = learned.model_features(team, as_of=AS_OF).select(FEATURE_COLUMNS).to_numpy()
+    # bit-identical probabilities and contributions after a save and load
+    assert np.array_equal(back.predict_proba(X), bundle.predict_proba(X))
+    assert np.array_equal(back.contributions(X[:50]), bundle.contributions(X[:50]), equal_nan=True)
+    assert back.training_hash == bundle.training_hash and back.thresholds == bundle.thresholds
+    assert back.label_params == bundle.label_params and back.trained_as_of == bundle.trained_as_of
+    assert (back.n_rows, back.n_events, back.n_athletes) == (bundle.n_rows, bundle.n_events, bundle.n_athletes)
+    # and the scores written with it are the same
+    a = learned.score_features_learned(team, as_of=AS_OF, bundle=bundle)
+    b = learned.score_features_learned(team, as_of=AS_OF, bundle=back)
+    assert a.equals(b)
 
 
 def test_load_model_errors(tmp_path):
     with pytest.raises(ModelError, match="model file not found"):
-        learned.load_model(tmp_path / "nope.joblib")
-    bad = tmp_path / "bad.joblib"
-    bad.write_bytes(b"not a pickle")
-    with pytest.raises(ModelError, match="not a readable model bundle"):
+        learned.load_model(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"not json")
+    with pytest.raises(ModelError, match=r"bad.json: line 1 column 1: not a readable JSON model"):
         learned.load_model(bad)
-    import joblib
-
-    joblib.dump({"something": 1}, tmp_path / "other.joblib")
+    (tmp_path / "other.json").write_text(json.dumps({"something": 1}))
     with pytest.raises(ModelError, match="not a strainwatch model bundle"):
-        learned.load_model(tmp_path / "other.joblib")
+        learned.load_model(tmp_path / "other.json")
+    (tmp_path / "v1.json").write_text(json.dumps({"format": "strainwatch-model", "format_version": 1}))
+    with pytest.raises(ModelError, match="bundle format version 1, expected 2"):
+        learned.load_model(tmp_path / "v1.json")
 
 
 def test_logistic_contributions_are_coef_times_standardized_value(bundle, team):
     X = learned.model_features(team, as_of=AS_OF).select(FEATURE_COLUMNS).to_numpy()[100:105]
     c = bundle.contributions(X)
-    manual = np.mean([cc.estimator[:-1].transform(X) * cc.estimator[-1].coef_[0]
-                      for cc in bundle.model.calibrated_classifiers_], axis=0)
-    np.testing.assert_allclose(c, manual)
+    members = bundle.model.members
+    # by hand: a missing input takes the training median, then (x - mean) / scale times the coefficient
+    manual = np.mean([(np.where(np.isnan(X), m.impute, X) - m.mean) / m.scale * m.coef for m in members], axis=0)
+    np.testing.assert_allclose(c, manual, rtol=1e-12)
     # their sum plus the intercept is the (fold-averaged) decision function
-    dec = np.mean([cc.estimator.decision_function(X) for cc in bundle.model.calibrated_classifiers_], axis=0)
-    icpt = np.mean([cc.estimator[-1].intercept_[0] for cc in bundle.model.calibrated_classifiers_])
+    dec = np.mean(bundle.model.decisions(X), axis=0)
+    icpt = np.mean([m.intercept for m in members])
     np.testing.assert_allclose(c.sum(axis=1) + icpt, dec)
 
 

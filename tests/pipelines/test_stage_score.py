@@ -118,7 +118,7 @@ def labelled_store(tmp_path_factory) -> Store:
 def test_cli_model_train_evaluate_and_score(labelled_store, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STRAINWATCH_CONFIG", raising=False)
-    model = tmp_path / "m.joblib"
+    model = tmp_path / "m.json"
     res = runner.invoke(app, ["model", "train", "--store", str(labelled_store.root), "--out", str(model)])
     assert res.exit_code == 0, res.output
     assert model.is_file()
@@ -143,7 +143,7 @@ def test_cli_model_train_evaluate_and_score(labelled_store, tmp_path, monkeypatc
 
 
 def test_cli_score_with_a_missing_model(store, tmp_path):
-    res = runner.invoke(app, ["score", "--store", str(store.root), "--model", str(tmp_path / "nope.joblib")])
+    res = runner.invoke(app, ["score", "--store", str(store.root), "--model", str(tmp_path / "nope.json")])
     assert res.exit_code == 2 and "model file not found" in res.output
 
 
