@@ -355,6 +355,19 @@ class Config(_Section):
             out["coach"] = list(self.alerts.coach_urls)
         return out
 
+    def without_secrets(self) -> "Config":
+        """This config without any alert URL (a URL may hold a literal password or token).
+
+        What a Prefect flow or task may receive as a parameter: Prefect stores
+        flow-run parameters in its database (``<store>/.prefect/prefect.db``)
+        and shows them in its UI. The alert task reads the URLs itself from the
+        config file and the environment (:func:`pipelines.flows.alert_task`).
+        """
+        return self.model_copy(update={
+            "athletes": [a.model_copy(update={"alert_urls": []}) for a in self.athletes],
+            "alerts": self.alerts.model_copy(update={"coach_urls": []}),
+        })
+
     def alert_channels(self, environ: Mapping[str, str] | None = None) -> dict[str, list[str]]:
         """Apprise URLs with ``${VAR}`` secrets resolved: athlete id -> URLs, plus key ``"coach"``.
 

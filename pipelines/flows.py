@@ -512,13 +512,17 @@ def report_task(store_root: str, as_of: date, out_path: str, names: dict[str, st
 
 
 @task(name="alert", cache_policy=NO_CACHE)  # no retries: the outbox retries failed deliveries next run
-def alert_task(store_root: str, as_of: date, channels: dict[str, list[str]], dry_run: bool,
+def alert_task(store_root: str, as_of: date, config_path: str | None, dry_run: bool,
                names: dict[str, str], team_name: str | None = None) -> dict[str, Any]:
     """Deload alerts through the outbox (never twice, never lost).
 
-    ``channels`` keep their ``${VAR}`` secrets unresolved: the stage resolves
-    them at send time and masks them in what it reports.
+    The alert URLs are read here from ``config_path`` (and the environment),
+    never passed in: a literal password or token in a URL must not become a
+    task or flow parameter, which Prefect stores in its database and shows in
+    its UI. ``${VAR}`` secrets stay unresolved until the stage sends and are
+    masked in what it reports.
     """
+    channels = load_config(config_path).alert_urls()
     fn = stage_function("alert")
     t0 = time.perf_counter()
     result = call_stage(fn, RunStore(store_root), as_of=as_of, channels=channels, dry_run=dry_run, names=names,
@@ -655,7 +659,8 @@ def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
     with _step(summary, "features+score" if do_scores else "features") as rec:
         sub = per_athlete.with_options(task_runner=build_task_runner(cfg))
         with shared_api_for_workers(cfg):
-            out = sub(str(store.root), cfg, as_of, chunks, sinces, do_scores)
+            # no alert URLs in a flow parameter (Prefect stores parameters in its database)
+            out = sub(str(store.root), cfg.without_secrets(), as_of, chunks, sinces, do_scores)
         rec["own_s"] = out["own_s"]
     for p in out["problems"]:
         _fail(summary, p)
@@ -723,7 +728,8 @@ def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> N
         return
     with _step(summary, "alert") as rec:
         try:
-            r = alert_task(str(store.root), as_of, cfg.alert_urls(), cfg.alerts.dry_run, cfg.names(), cfg.team.name)
+            r = alert_task(str(store.root), as_of, str(cfg.source) if cfg.source else None, cfg.alerts.dry_run,
+                           cfg.names(), cfg.team.name)
             rec["own_s"] = r["own_s"]
             summary.alerts = r["counts"] or {"sent": 0}
             if cfg.alerts.dry_run:
@@ -768,7 +774,7 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
         return
     with _step(summary, "ingest") as rec:
         try:
-            r = ingest_task(str(store.root), cfg)
+            r = ingest_task(str(store.root), cfg.without_secrets())
         except Exception as err:
             _fail(summary, f"ingest: {type(err).__name__}: {err}")
             return
