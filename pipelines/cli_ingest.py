@@ -109,7 +109,10 @@ def register(app: typer.Typer) -> None:
 
             m = read_merges(Store(resolve_store(store)))
             if csv:
-                m.write_csv(csv)
+                from pipelines.store import atomic_write_bytes
+                from reports.csv_safe import people_csv_bytes
+
+                atomic_write_bytes(csv, people_csv_bytes(m))
                 typer.echo(f"wrote {m.height} merge rows to {csv}")
                 return
             for r in m.iter_rows(named=True):
@@ -123,7 +126,10 @@ def register(app: typer.Typer) -> None:
         if status:
             df = df.filter(pl.col("status") == status)
         if csv:
-            df.write_csv(csv)
+            from pipelines.store import atomic_write_bytes
+            from reports.csv_safe import people_csv_bytes
+
+            atomic_write_bytes(csv, people_csv_bytes(df))
             typer.echo(f"wrote {df.height} ledger rows to {csv}")
             return
         if df.is_empty():
@@ -169,10 +175,9 @@ def register(app: typer.Typer) -> None:
                  and df.schema[c].is_nested() is False] if schema.export is None else []
         key = [c for c in schema.key if c in df.columns]
         df = df.select(cols + extra).sort(key) if key else df.select(cols + extra)
-        import io
+        from reports.csv_safe import people_csv_bytes
 
-        buf = io.BytesIO()
-        df.write_csv(buf, datetime_format="%Y-%m-%dT%H:%M:%SZ", float_precision=None)
         out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out, buf.getvalue())
+        # text cells starting with = + - @ tab CR get a leading ' (OWASP CSV injection); numbers unchanged
+        atomic_write_bytes(out, people_csv_bytes(df, datetime_format="%Y-%m-%dT%H:%M:%SZ", float_precision=None))
         typer.echo(f"wrote {df.height} rows to {out}")
