@@ -193,9 +193,14 @@ class Athlete(_Section):
     @field_validator("id")
     @classmethod
     def _id_chars(cls, v: str) -> str:
+        from connectors.athlete_id import id_problem, normalize_athlete_id
+
         if v != v.strip() or any(c in v for c in "/\\\n\r\t,"):
             raise ValueError(f"athlete id {v!r} must not contain spaces at the ends, '/', '\\', ',' or newlines")
-        return v
+        problem = id_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return normalize_athlete_id(v)  # NFC, as the ingest stores it
 
     @field_validator("devices", mode="before")
     @classmethod
@@ -283,12 +288,21 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _roster(self) -> "Config":
+        from connectors.athlete_id import collision_key
+
         seen: dict[str, int] = {}
+        keys: dict[str, int] = {}
         owner: dict[str, str] = {}
         for i, a in enumerate(self.athletes):
             if a.id in seen:
                 raise ValueError(f"athletes[{i}].id: athlete id {a.id!r} is listed twice (also athletes[{seen[a.id]}])")
+            j = keys.get(collision_key(a.id))
+            if j is not None:
+                raise ValueError(f"athletes[{i}].id: athlete id {a.id!r} differs from {self.athletes[j].id!r} "
+                                 f"(athletes[{j}]) only by case or look-alike characters; on a case-insensitive "
+                                 "file system both would share one partition file")
             seen[a.id] = i
+            keys[collision_key(a.id)] = i
             for d in a.devices:
                 if d in owner and owner[d] != a.id:
                     raise ValueError(

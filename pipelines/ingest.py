@@ -42,6 +42,7 @@ from connectors.base import (ConnectorError, OnBadRow, ReadContext, ReadResult, 
                              implausible_results)
 from connectors import registry
 from features.merge import NIGHT_WINDOW_US, merge_duplicate_nights, merge_duplicate_sessions
+from pipelines.ingest_ids import checked_ids, nfc_or_none, refuse_colliding_ids
 from pipelines.scan import SKIP_NAMES, HashCache, ZipMemo, walk_inputs
 from pipelines.store import LedgerEntry, Store, file_sha256
 
@@ -181,6 +182,7 @@ def _outcome(display: str, ctx: ReadContext, mod, result: ReadResult | BaseExcep
                 f"{display}: no athlete for this file: put it in a folder named after the athlete "
                 "(inputs/<athlete>/...), pass --athlete ID, or map the device serial in the roster"
             ), result.format
+        result = checked_ids(result, display)  # NFC; control characters refused (names the file)
         return display, result, None, result.format
     except ConnectorError as err:
         return display, None, str(err), getattr(mod, "FORMAT", None)
@@ -551,7 +553,7 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
             continue
         seen_paths.add(real)
         if not path.lower().endswith(".zip"):
-            files.append(InputFile(path, path, who or athlete, st))
+            files.append(InputFile(path, path, nfc_or_none(who or athlete), st))
             continue
         known = memo.lookup(path, st) if memo is not None else None
         if known is not None and not (retry_rejected and (known[0] == "rejected" or known[2])):
@@ -564,7 +566,7 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
                 skipped["unchanged"] += n_members - n_rejected
                 skipped["previously_rejected"] += n_rejected
             continue
-        f = InputFile(Path(path), path, who or athlete, st)
+        f = InputFile(Path(path), path, nfc_or_none(who or athlete), st)
         dest = scratch / uuid.uuid4().hex[:8]
         try:
             members = extract_zip(f.path, dest, f.display)
@@ -753,6 +755,8 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
     """Write one batch: table rows first, then the ledger rows describing them."""
     if not batch:
         return
+    # ids differing from a stored one only by case/look-alikes would share a partition on macOS: refuse
+    batch = refuse_colliding_ids(batch, store.all_athletes(), device_map)
     frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": []}
     entries: list[LedgerEntry] = []
     for display, result, error, fmt in batch:
