@@ -14,6 +14,12 @@ from typing import Optional
 
 import typer
 
+if __name__ == "__main__":  # `python3 -m pipelines.cli`: run the importable module, not a second copy of it
+    from pipelines.cli import main as _main
+
+    _main()
+    raise SystemExit(0)
+
 app = typer.Typer(
     name="strainwatch",
     help=(
@@ -86,6 +92,34 @@ def parse_date_option(value: Optional[str], flag: str):
     except ValueError:
         typer.echo(f"error: {flag} expects a date YYYY-MM-DD, got {value!r}", err=True)
         raise typer.Exit(2) from None
+
+
+def version_text() -> str:
+    """``strainwatch 0.1.0 (feature formulas v1, score formulas v1)``: the package and formula versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from features.version import FEATURES_FORMULA_VERSION
+    from models.version import SCORES_FORMULA_VERSION
+
+    try:
+        v = version("strainwatch")
+    except PackageNotFoundError:  # run from a clone that is not installed
+        v = "unknown (not installed)"
+    return f"strainwatch {v} (feature formulas v{FEATURES_FORMULA_VERSION}, score formulas v{SCORES_FORMULA_VERSION})"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version (package and formulas) and exit."),
+) -> None:
+    pass
 
 
 def _register_all() -> None:

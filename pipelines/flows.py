@@ -674,12 +674,17 @@ def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
 
 
 def params_fingerprint(cfg: Config) -> str:
-    """Hash of everything that changes features or scores besides the data."""
+    """Hash of everything that changes features or scores besides the data (formula versions included)."""
     import hashlib
+
+    from features.version import FEATURES_FORMULA_VERSION
+    from models.version import SCORES_FORMULA_VERSION
 
     blob = json.dumps({"features": cfg.features.params, "scorer": cfg.scorer.params,
                        "model": str(cfg.scorer.model_path) if cfg.scorer.model_path else None,
-                       "athletes": cfg.athlete_overrides()}, sort_keys=True, default=str)
+                       "athletes": cfg.athlete_overrides(),
+                       "formulas": {"features": FEATURES_FORMULA_VERSION, "scores": SCORES_FORMULA_VERSION}},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -131,7 +131,10 @@ def coerce_params(params: FeatureParams | Mapping[str, Any] | None) -> FeaturePa
 
 
 def _fingerprint(p: FeatureParams) -> str:
-    return hashlib.sha256(repr(p).encode()).hexdigest()[:16]
+    """Parameters and the formula version: stored features with another fingerprint are recomputed in full."""
+    from features.version import FEATURES_FORMULA_VERSION
+
+    return hashlib.sha256(f"{p!r}|formulas {FEATURES_FORMULA_VERSION}".encode()).hexdigest()[:16]
 
 
 def _dedupe(df: pl.DataFrame, schema, merge) -> pl.DataFrame:
