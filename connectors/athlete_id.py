@@ -44,7 +44,8 @@ def normalize_athlete_id(raw: str) -> str:
 
 def describe(athlete_id: str) -> str:
     """The id as a printable literal: escapes control and invisible characters (safe for terminals)."""
-    return ascii(athlete_id) if any(unicodedata.category(c) in _BAD_CATEGORIES for c in athlete_id) else repr(athlete_id)
+    bad = any(unicodedata.category(c) in _BAD_CATEGORIES for c in athlete_id)
+    return ascii(athlete_id) if bad else repr(athlete_id)
 
 
 def id_problem(athlete_id: str) -> str | None:

@@ -205,7 +205,8 @@ def make_labels(features: pl.DataFrame, *, as_of: date, params: LabelParams | No
     """
     lp = params or LabelParams()
     require(features, FEATURES)
-    f = features.filter(pl.col("date") <= as_of).select("athlete_id", "date", "back_pain_0_10").sort("athlete_id", "date")
+    f = (features.filter(pl.col("date") <= as_of).select("athlete_id", "date", "back_pain_0_10")
+         .sort("athlete_id", "date"))
     out = []
     for (athlete,), g in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
         out.append(_labels_one(athlete, g["date"].to_list(), g["back_pain_0_10"].to_numpy(allow_copy=True), lp))
@@ -220,7 +221,7 @@ def _labels_one(athlete: str, dates: list[date], pain: np.ndarray, lp: LabelPara
     first = dates[0]
     n = (dates[-1] - first).days + 1
     p = np.full(n, np.nan)
-    for d, v in zip(dates, pain):
+    for d, v in zip(dates, pain, strict=True):
         p[(d - first).days] = v
     reported = ~np.isnan(p)
     sym = reported & (np.nan_to_num(p, nan=-1.0) >= lp.pain_threshold)
@@ -268,7 +269,7 @@ def _labels_one(athlete: str, dates: list[date], pain: np.ndarray, lp: LabelPara
     df = pl.DataFrame({
         "athlete_id": [athlete] * n,
         "date": all_dates,
-        "label": [None if r else int(v) for v, r in zip(label, reason)],
+        "label": [None if r else int(v) for v, r in zip(label, reason, strict=True)],
         "onset": onset,
         "in_episode": in_ep,
         "drop_reason": reason,
@@ -379,7 +380,8 @@ def build_dataset(features: pl.DataFrame, *, as_of: date, label_params: LabelPar
 
 
 # ---------------------------------------------------------------- splits
-def forward_splits(dates: Sequence[date] | np.ndarray, *, n_splits: int = 4, gap_d: int = 7) -> list[tuple[np.ndarray, np.ndarray]]:
+def forward_splits(dates: Sequence[date] | np.ndarray, *, n_splits: int = 4,
+                   gap_d: int = 7) -> list[tuple[np.ndarray, np.ndarray]]:
     """Forward-in-time splits over calendar days with a gap of ``gap_d`` days.
 
     ``TimeSeriesSplit(n_splits, gap=gap_d)`` is applied to the sorted unique
@@ -405,7 +407,8 @@ def forward_splits(dates: Sequence[date] | np.ndarray, *, n_splits: int = 4, gap
     return out
 
 
-def group_splits(y: np.ndarray, groups: np.ndarray, *, n_splits: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def group_splits(y: np.ndarray, groups: np.ndarray, *, n_splits: int = 5,
+                 seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """``StratifiedGroupKFold`` by athlete (no athlete in both train and test)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -1023,7 +1026,8 @@ def score_features_learned(features: pl.DataFrame, *, as_of: date, bundle: Model
         comps = [{"component": "probability", "reason": None, "points": None, "cap": None,
                   "value": round(float(prob[i]), 4),
                   "rule": f"P(new back-pain episode within {bundle.label_params.horizon_d} d) = {prob[i]:.3f} "
-                          f"(moderate from {bundle.thresholds['moderate']:.3f}, high from {bundle.thresholds['high']:.3f})"}]
+                          f"(moderate from {bundle.thresholds['moderate']:.3f}, "
+                          f"high from {bundle.thresholds['high']:.3f})"}]
         reasons: list[str] = []
         for j in order:
             name = FEATURE_COLUMNS[j]

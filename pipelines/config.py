@@ -369,7 +369,7 @@ class Config(_Section):
             out["coach"] = list(self.alerts.coach_urls)
         return out
 
-    def without_secrets(self) -> "Config":
+    def without_secrets(self) -> Config:
         """This config without any alert URL (a URL may hold a literal password or token).
 
         What a Prefect flow or task may receive as a parameter: Prefect stores

@@ -63,7 +63,7 @@ def test_portable_model_equals_scikit_learn(training, team, kind):
     want = fitted.predict_proba(Xs)[:, 1]
     got = pm.predict_proba(Xs)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
-    for m, cc in zip(pm.members, fitted.calibrated_classifiers_):
+    for m, cc in zip(pm.members, fitted.calibrated_classifiers_, strict=True):
         np.testing.assert_allclose(m.decision(Xs), cc.estimator.decision_function(Xs), rtol=1e-12, atol=1e-12)
     # JSON round trip is bit-identical
     back = portable.from_dict(json.loads(json.dumps(portable.to_dict(pm), allow_nan=False)))

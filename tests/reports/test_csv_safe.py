@@ -49,7 +49,7 @@ def test_property_no_text_cell_starts_a_formula_and_nothing_else_changes(texts, 
     df = pl.DataFrame({"s": texts[:n], "x": nums[:n]}, schema={"s": pl.String, "x": pl.Float64})
     out = neutralize_formulas(df)
     assert out["x"].equals(df["x"])  # numbers unchanged, negative ones too
-    for before, after in zip(df["s"].to_list(), out["s"].to_list()):
+    for before, after in zip(df["s"].to_list(), out["s"].to_list(), strict=True):
         if before is None:
             assert after is None
         elif before[:1] in FORMULA_START and before:
@@ -59,7 +59,7 @@ def test_property_no_text_cell_starts_a_formula_and_nothing_else_changes(texts, 
     # written and read back by a CSV reader, no text cell starts with a formula character
     rows = list(csv.reader(io.StringIO(people_csv_bytes(df).decode(), newline="")))
     assert len(rows) == n + 1
-    for r, x in zip(rows[1:], nums[:n]):
+    for r, x in zip(rows[1:], nums[:n], strict=True):
         assert not r[0][:1] or r[0][:1] not in FORMULA_START
         assert float(r[1]) == x  # e.g. -0.5 is written as -0.5
 
