@@ -2,7 +2,7 @@
 
 Pure: polars in, polars out; ``as_of`` and every parameter are passed in
 (:class:`features.params.FeatureParams`). The output is the features output
-contract of ``DESIGN.md`` followed by the extra columns the scorer needs
+contract of ``docs/design.md`` followed by the extra columns the scorer needs
 (:data:`features.schemas.FEATURES`). Where the domain brief and the contract
 differ, **the contract wins**; the differences are noted below.
 
@@ -692,7 +692,7 @@ def compute_features(daily: pl.DataFrame, *, as_of: date, params: FeatureParams 
     """Compute FEATURES from DAILY for every athlete, from the first day to ``as_of``.
 
     The formulas, null rules and references are in the module docstring
-    (the features output contract of ``DESIGN.md``; domain brief sections
+    (the features output contract of ``docs/design.md``; domain brief sections
     2-4: [R8]-[R20], [G2], [I3], [H1]-[H4], [S1]-[S4], [V2], [V6]).
 
     Parameters

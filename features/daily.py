@@ -2,7 +2,7 @@
 
 Pure: polars in, polars out; ``as_of`` and every parameter are passed in.
 
-Rules (``DESIGN.md`` "Canonical tables" and "Features (output contract)";
+Rules (``docs/design.md`` "Canonical tables" and "Features (output contract)";
 domain brief sections 1-4)
 ---------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ from two devices do not add up to one consistent night.
 
 References
 ----------
-DESIGN.md, "Canonical tables" (keys) and "Store" (stored rows are never
+docs/design.md, "Canonical tables" (keys) and "Store" (stored rows are never
 deleted; overlapping exports are deduplicated).
 """
 

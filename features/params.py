@@ -6,7 +6,7 @@ here, so the pure functions never hide a constant. Invalid values raise a
 :class:`ValueError` that names the parameter, the allowed range and the value
 (the scikit-learn ``validate_params`` convention, ``docs/style.md`` section 5).
 
-The defaults reproduce the features output contract of ``DESIGN.md`` and the
+The defaults reproduce the features output contract of ``docs/design.md`` and the
 domain brief (``docs/domain-brief.md`` sections 2-4). The contract's column
 names keep their default windows in the name (``acute_7d_au``,
 ``chronic_28d_au``, ``rhr_7d_bpm`` ...) even when a window is changed here;

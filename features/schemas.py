@@ -4,7 +4,7 @@ Every stage checks its input with :func:`require` and normalises its output with
 :func:`conform`. Units are part of the column names (``duration_s``,
 ``rhr_bpm``, ``load_au``); see the glossary in each schema's ``doc``.
 
-Tables (``../shared/DESIGN.md``, "Canonical tables" and the output contracts):
+Tables (``docs/design.md``, "Canonical tables" and the output contracts):
 
 * ``SESSIONS``, ``SLEEP``, ``WELLNESS``: what the connectors emit and the store keeps.
 * ``DAILY``: one row per athlete and local calendar day (features stage 1).

@@ -2,7 +2,7 @@
 
 The codes themselves (``REASON_CODES``, ``ADJUSTMENT_CODES``, ``RISK_BANDS``)
 are defined in :mod:`features.schemas`; this module maps each to the short
-text that reports and alerts show. Reports may import this module (DESIGN.md,
+text that reports and alerts show. Reports may import this module (docs/design.md,
 dependency rule); it imports nothing but the schema vocabularies.
 
 * :data:`REASON_TEXT` - reason code -> short noun phrase ("training load spike").

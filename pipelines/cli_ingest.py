@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
         store: Optional[Path] = StoreOpt,
         athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only these athletes (repeatable)."),
     ) -> None:
-        """Write a stored table as CSV (the output contracts of DESIGN.md)."""
+        """Write a stored table as CSV (the output contracts of docs/design.md)."""
         from features.schemas import TABLES
         from pipelines.store import Store, atomic_write_bytes
 
