@@ -87,8 +87,8 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["j2", "html"]))
     app = FastAPI(title="strainwatch check-in", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def page(name: str, status: int = 200, **ctx) -> HTMLResponse:
-        html = env.get_template(name).render(disclaimer=DISCLAIMER, advice=ADVICE, **ctx)
+    def page(template: str, status: int = 200, **ctx) -> HTMLResponse:
+        html = env.get_template(template).render(disclaimer=DISCLAIMER, advice=ADVICE, **ctx)
         return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
     def refused(status: int = 403) -> HTMLResponse:

@@ -293,6 +293,7 @@ class Config(_Section):
     report: ReportSection = Field(default_factory=ReportSection)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     run: RunSection = Field(default_factory=RunSection)
+    checkin: CheckinSection = Field(default_factory=CheckinSection)
 
     #: the file this came from (None: defaults and environment only)
     source: Path | None = None
