@@ -53,6 +53,10 @@ ADVICE = {
              "train through the pain until you have."),
 }
 
+#: How a session's source is named to the athlete ("from your ... data").
+SOURCE_LABELS = {"fit": "watch", "generic_csv": "uploaded", "apple_health": "Apple Health", "garmin_csv": "Garmin",
+                 "garmin_json": "Garmin", "strava": "Strava", "fitbit": "Fitbit", "oura": "Oura", "whoop": "WHOOP"}
+
 REFUSED = "This check-in link is not valid. Ask your coach for your personal link."
 
 _HEADERS = {
@@ -81,6 +85,9 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
     """
     from pipelines.config import Config
 
+    import pipelines.ingest  # noqa: F401 - imported now, so the first submit is as quick as the others
+    import features.merge  # noqa: F401
+
     cfg = cfg or Config()
     root = Path(store_root)
     now = clock or (lambda: datetime.now(timezone.utc))
@@ -102,6 +109,7 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
         for d in devices:
             start = datetime.fromisoformat(d["start_utc"].replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
             d["start_local"] = f"{start:%H:%M}"
+            d["source_label"] = SOURCE_LABELS.get(d["source"], d["source"].replace("_", " "))
         a = cfg.athlete(athlete_id)
         return tz, today, devices, (a.name if a and a.name else None)
 
