@@ -194,6 +194,9 @@ def test_phone_checkin_with_red_flag_then_nightly_run_scores_high_and_alerts_coa
         assert sc["risk_band"][0] == "high"
         assert sc["reasons"][0].split(";")[0] == "red_flag"
         assert "see_clinician" in sc["adjustments"][0].split(";")
+        # the weekly report of that run shows the check-in compliance: Mon 9 .. Tue 10 Nov, answered Tue
+        report = Path(s2["report_path"]).read_text(encoding="utf-8")
+        assert '<tr data-athlete="ath000"><td>Ana</td><td class="num">1/2 days</td><td>Tue' in report
         coach_new = hook.to("/coach")[coach_before:]
         assert len(coach_new) == 1 and "red flag" in json.dumps(coach_new[0]).lower()
         # the session RPE reached the device session: 6 x 45 min = 270 AU of session-RPE load
