@@ -134,7 +134,7 @@ def test_phone_checkin_with_red_flag_then_nightly_run_scores_high_and_alerts_coa
         token = issue_token(store, "ath000")
         server, port = serve(create_app(store, cfg, clock=lambda: NOW))
         base = f"http://127.0.0.1:{port}"
-        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
                                 has_touch=True)
         blocked, errors = [], []
 
@@ -182,6 +182,11 @@ def test_phone_checkin_with_red_flag_then_nightly_run_scores_high_and_alerts_coa
         assert "Thank you, Ana" in page.locator("h1").inner_text()
         assert page.locator(".adv-em").is_visible() and "coach will be alerted" in page.content()
         page.screenshot(path=str(tmp_path / "checkin-done-390.png"), full_page=True)
+        if os.environ.get("STRAINWATCH_SCREENSHOT_DIR"):  # README's screenshot: docs/checkin-screenshot-phone.png
+            import shutil
+
+            shutil.copy(tmp_path / "checkin-390.png",
+                        Path(os.environ["STRAINWATCH_SCREENSHOT_DIR"]) / "checkin-screenshot-phone.png")
         assert blocked == [] and errors == []
         assert elapsed < 30
         page.close()
