@@ -35,6 +35,7 @@ import hmac
 import io
 import json
 import os
+import re
 import secrets
 import time
 import uuid
@@ -69,6 +70,9 @@ __all__ = [
 #: Test hook: seconds to sleep between writing the temporary answer file and renaming it
 #: (tests kill the server inside this window to show that nothing half-written is kept).
 PAUSE_ENV = "STRAINWATCH_CHECKIN_TEST_PAUSE_S"
+
+#: A number as people type it: digits, optionally a sign and a decimal point or comma ("7", "7.0", "7,0").
+_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
 
 #: Extra session rows the form offers for training without a device file.
 EXTRA_SESSION_ROWS = 2
@@ -237,6 +241,24 @@ class FormFields(dict):
         return list(self._lists.get(key, []))
 
 
+def today_answer(store_root: str | Path, athlete_id: str, day: date) -> dict[str, Any] | None:
+    """The athlete's stored check-in of ``day`` as form values (None when not answered yet)."""
+    from pipelines.store import Store
+
+    w = Store(store_root).read_table("wellness", athletes=[athlete_id], since=day, until=day)
+    w = w.filter((pl.col("date") == day) & (pl.col("source") == SOURCE))
+    if w.is_empty():
+        return None
+    r = w.row(0, named=True)
+
+    def num(x: float | None) -> str:
+        return "" if x is None else str(int(x))
+
+    return {"back_pain": num(r["back_pain_0_10"]), "area": r.get("back_pain_area") or "",
+            "soreness": num(r["soreness"]), "sleep": num(r.get("sleep_quality_1_5")),
+            "rf": (r.get("red_flags") or "").split(";") if r.get("red_flags") else [], "note": r.get("note") or ""}
+
+
 def _int_field(form: Mapping[str, str], key: str, scale: str, label: str, errors: dict[str, str],
                required: bool = True) -> int | None:
     raw = (form.get(key) or "").strip()
@@ -245,11 +267,10 @@ def _int_field(form: Mapping[str, str], key: str, scale: str, label: str, errors
         if required:
             errors[key] = f"{label}: please answer ({what})."
         return None
-    try:
-        v = float(raw.replace(",", "."))
-    except ValueError:
+    if not _NUMBER.match(raw):
         errors[key] = f"{label}: {raw!r} is not a number; give {what}."
         return None
+    v = float(raw.replace(",", "."))
     if v != int(v) or not lo <= v <= hi:
         errors[key] = f"{label}: {raw} is outside the scale; give {what}."
         return None
@@ -465,10 +486,9 @@ def _scaled(raw: str, scale: str) -> int | None:
     if not raw:
         return None
     lo, hi, what = SCALES[scale]
-    try:
-        v = float(raw.replace(",", "."))
-    except ValueError:
-        raise ValueError(f"{raw!r} is not a number; expected {what}") from None
+    if not _NUMBER.match(raw):
+        raise ValueError(f"{raw!r} is not a number; expected {what}")
+    v = float(raw.replace(",", "."))
     if v != int(v) or not lo <= v <= hi:
         raise ValueError(f"{raw} is outside the scale; expected {what}")
     return int(v)

@@ -39,7 +39,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from connectors.checkin import AREAS, EMERGENCY_FLAGS, RED_FLAG_QUESTIONS, SLEEP_QUALITY
 from models.vocab import DISCLAIMER
 from pipelines.checkin import (EXTRA_SESSION_ROWS, CheckinError, FormFields, device_sessions, ingest_answers,
-                               parse_form, verify_token, write_answer_file)
+                               parse_form, today_answer, verify_token, write_answer_file)
 
 __all__ = ["create_app", "ADVICE"]
 
@@ -116,6 +116,12 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
     def form_page(athlete_id: str, values: dict, errors: dict, status: int = 200) -> HTMLResponse:
         tz, today, devices, name = context(athlete_id)
         v = dict(values)
+        answered = False
+        if not values:  # answered already today: show that answer, to change it
+            prev = today_answer(root, athlete_id, today)
+            if prev:
+                answered = True
+                v.update(prev)
         v.setdefault("rf", [])
         for k, d in enumerate(devices):
             v.setdefault(f"d{k}_min", d["minutes"] or "")
@@ -123,7 +129,7 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
         return page("form.html.j2", status, v=v, errors=errors, name=name, today_txt=_fmt_day(today),
                     yesterday_txt=_fmt_day(today - timedelta(days=1)), devices=devices,
                     extra_rows=EXTRA_SESSION_ROWS, areas=AREAS, sleep_labels=SLEEP_QUALITY,
-                    flags=list(RED_FLAG_QUESTIONS.items()), answered=values.get("_answered", False))
+                    flags=list(RED_FLAG_QUESTIONS.items()), answered=answered)
 
     @app.get("/healthz", response_class=PlainTextResponse)
     def healthz() -> str:

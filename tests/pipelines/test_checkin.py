@@ -196,6 +196,7 @@ def test_form_prefills_yesterdays_device_session_and_has_no_external_resources(c
     ({"d0_rpe": "14"}, "d0_rpe", "Effort (RPE) of the running session: 14 is outside the scale"),
     ({"d0_min": "2000"}, "d0_min", "Minutes of the running session: 2000 is outside the scale"),
     ({"back_pain": "abc"}, "back_pain", "is not a number"),
+    ({"back_pain": "1e1"}, "back_pain", "'1e1' is not a number"),
     ({"area": ""}, "area", "Where is the pain?"),
     ({"x0_min": "30"}, "x0_rpe", "Effort (RPE) of the added session: please answer"),
     ({"rf": ["made_up"]}, "rf", "Unknown red-flag answer"),
@@ -362,3 +363,45 @@ def test_links_cli_prints_once_and_rotates(tmp_path):
     assert verify_token(tmp_path / "store", "ana", new) and not verify_token(tmp_path / "store", "ana", old)
     r = CliRunner().invoke(app, ["checkin", "links", "--rotate", "zed", "--config", str(cfgp)])
     assert r.exit_code == 2 and "unknown athlete" in r.output
+
+
+def test_form_shows_todays_answer_to_change_it(client, store_root):
+    token = issue_token(store_root, "ana")
+    assert "already answered" not in client.get(f"/c/ana/{token}").text
+    client.post(f"/c/ana/{token}", content=good_form(back_pain="3", rf=["trauma"], note="stiff"),
+                headers=FORM_HEADERS)
+    html = client.get(f"/c/ana/{token}").text
+    assert "already answered today" in html
+    assert 'name="back_pain" value="3" required checked' in html
+    assert 'value="trauma" checked' in html and ">stiff</textarea>" in html
+
+
+# ------------------------------------------------------------------ properties
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_cell = st.one_of(st.integers(-5, 2000).map(str), st.sampled_from(["", "abc", "3.5", "7,0", " 4 ", "1e1"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pain=_cell, sore=_cell, sleep=_cell, rpe=_cell, mins=_cell, xr=_cell, xm=_cell,
+       area=st.sampled_from(["", "lower_back", "neck", "knee"]),
+       flags=st.lists(st.sampled_from(["trauma", "leg_weakness", "bogus"]), max_size=3))
+def test_any_form_is_either_refused_with_messages_or_stored_exactly(tmp_path, pain, sore, sleep, rpe, mins, xr, xm,
+                                                                   area, flags):
+    """Whatever is posted: errors name fields that were posted, or the answer is in scale and reads back equal."""
+    form = FormFields([("back_pain", pain), ("soreness", sore), ("sleep", sleep), ("area", area), ("n_dev", "1"),
+                       ("d0_ref", "2026-11-09T16:30:00Z"), ("d0_rpe", rpe), ("d0_min", mins),
+                       ("x0_rpe", xr), ("x0_min", xm)] + [("rf", f) for f in flags])
+    devices = [{"start_utc": "2026-11-09T16:30:00Z", "sport": "running", "minutes": 50, "source": "fit", "rpe": None}]
+    ans, errors = parse_form(form, athlete_id="ana", today=TODAY, tz="Europe/Berlin", devices=devices, now_utc=NOW)
+    if errors:
+        assert ans is None and all(m.strip() for m in errors.values())
+        return
+    assert 0 <= ans["back_pain_0_10"] <= 10 and 0 <= ans["soreness_0_10"] <= 10 and 1 <= ans["sleep_quality_1_5"] <= 5
+    assert all(0 <= s["rpe"] <= 10 and 1 <= s["minutes"] <= 1440 for s in ans["sessions"])
+    path = write_answer_file(tmp_path / "st", [ans], folder="ana", name=f"{abs(hash(str(ans)))}.checkin.json")
+    r = read(path, ReadContext())
+    w = r.wellness.row(0, named=True)
+    assert (w["back_pain_0_10"], w["soreness"], w["red_flag"]) == (ans["back_pain_0_10"], ans["soreness_0_10"],
+                                                                   bool(ans["red_flags"]))
+    assert sorted(r.sessions["load_au"].to_list()) == sorted(float(s["rpe"] * s["minutes"]) for s in ans["sessions"])
