@@ -47,8 +47,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from connectors.checkin import (AREAS, FILE_FORMAT, RED_FLAG_QUESTIONS, SCALES, SOURCE, SLEEP_QUALITY,
-                                validate_answer)
+from connectors.checkin import AREAS, FILE_FORMAT, RED_FLAG_QUESTIONS, SCALES, SOURCE, validate_answer
 
 __all__ = [
     "CheckinError",
@@ -416,7 +415,7 @@ def read_form_csv(data: bytes, *, name: str, columns: Mapping[str, str], time_fo
         if not any(x.strip() for x in row):
             continue
 
-        def cell(field: str) -> str:
+        def cell(field: str, row: list[str] = row) -> str:
             i = idx.get(field)
             return row[i].strip() if i is not None and i < len(row) else ""
 
@@ -493,6 +492,3 @@ def _scaled(raw: str, scale: str) -> int | None:
         raise ValueError(f"{raw} is outside the scale; expected {what}")
     return int(v)
 
-
-def sleep_quality_labels() -> dict[int, str]:
-    return dict(SLEEP_QUALITY)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import stat
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import polars as pl
 import pytest
