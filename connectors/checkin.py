@@ -26,7 +26,9 @@ What is stored (source ``checkin``):
 
 * ``wellness``: one row per answer on ``date`` (the morning of the check-in):
   ``back_pain_0_10``, ``soreness`` (general soreness 0-10), ``red_flag``
-  (true when any red flag was ticked, false otherwise: an explicit "no"),
+  (true when any red flag was ticked, false when the questions were answered
+  with none ticked: an explicit "no"; null when they were not asked, as in a
+  form-service import that maps no red-flag column),
   ``red_flags`` (the codes, ``;``-joined), ``back_pain_area``,
   ``sleep_quality_1_5`` and ``reported_utc`` (when the athlete answered).
 * ``sessions``: one row per session of the day before with ``rpe`` (CR10) and
@@ -162,10 +164,13 @@ def validate_answer(a: object) -> dict:
     if area is not None and area not in AREAS:
         raise ValueError(f"back_pain_area must be one of {', '.join(AREAS)}, got {area!r}")
     out["back_pain_area"] = area if (out["back_pain_0_10"] or 0) > 0 else None
-    flags = a.get("red_flags") or []
-    if not isinstance(flags, list) or any(f not in RED_FLAG_QUESTIONS for f in flags):
+    flags = a.get("red_flags")
+    if flags is None:  # the questions were not asked (a form-service import without them): unknown
+        out["red_flags"] = None
+    elif not isinstance(flags, list) or any(f not in RED_FLAG_QUESTIONS for f in flags):
         raise ValueError(f"red_flags must be a list of {', '.join(RED_FLAG_QUESTIONS)}, got {flags!r}")
-    out["red_flags"] = sorted(set(flags), key=list(RED_FLAG_QUESTIONS).index)
+    else:
+        out["red_flags"] = sorted(set(flags), key=list(RED_FLAG_QUESTIONS).index)
     note = a.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > _MAX_NOTE):
         raise ValueError(f"note must be text of at most {_MAX_NOTE} characters")
@@ -200,11 +205,11 @@ def tables(answers: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
             "athlete_id": a["athlete_id"], "source": SOURCE, "date": a["date"],
             "back_pain_0_10": None if a["back_pain_0_10"] is None else float(a["back_pain_0_10"]),
             "soreness": None if a["soreness_0_10"] is None else float(a["soreness_0_10"]),
-            "red_flag": bool(a["red_flags"]),
+            "red_flag": None if a["red_flags"] is None else bool(a["red_flags"]),
             "note": a["note"],
             "back_pain_area": a["back_pain_area"],
             "sleep_quality_1_5": None if a["sleep_quality_1_5"] is None else float(a["sleep_quality_1_5"]),
-            "red_flags": ";".join(a["red_flags"]) or None,
+            "red_flags": ";".join(a["red_flags"] or []) or None,
             "reported_utc": a["reported_utc"],
         })
         for s in a["sessions"]:

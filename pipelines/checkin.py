@@ -458,7 +458,8 @@ def read_form_csv(data: bytes, *, name: str, columns: Mapping[str, str], time_fo
                     flags.append(code)
                 elif v and v not in ("no", "n", "false", "0", "nein", "non"):
                     raise ValueError(f"{cell(field)!r} is neither yes nor no (yes: {', '.join(sorted(truthy))})")
-            a["red_flags"] = flags
+            # no red-flag column mapped: the form did not ask, so the answer is unknown, not "no"
+            a["red_flags"] = flags if any(f.startswith("red_flag.") for f in idx) else None
             field = "session_minutes"
             mins, rpe = _scaled(cell("session_minutes"), "minutes"), None
             field = "session_rpe"

@@ -166,7 +166,7 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
             ingest_answers(root, [path], tz_for=cfg.tz_for)
         except Exception:  # noqa: BLE001 - the answer is safe in the inbox; the nightly run ingests it
             pass
-        flags = set(answer["red_flags"])
+        flags = set(answer["red_flags"] or [])
         return page("done.html.j2", name=name, today_txt=_fmt_day(today), sessions=len(answer["sessions"]),
                     emergency=bool(flags & EMERGENCY_FLAGS), soon=bool(flags - EMERGENCY_FLAGS))
 

@@ -291,6 +291,15 @@ def read_csv(text: str, **kw):
                          tz_for=lambda a: "Europe/Berlin", athletes=["ana", "ben"])
 
 
+def test_csv_without_red_flag_columns_leaves_red_flag_unknown(tmp_path):
+    cols = {k: v for k, v in COLUMNS.items() if not k.startswith("red_flag.")}
+    (a, b) = read_csv(FORM_CSV, columns=cols)
+    assert a["red_flags"] is None  # not asked: unknown, never an explicit "no"
+    p = write_answer_file(tmp_path, [a, b], folder="_import", name="x.checkin.json", team=True)
+    w = read(p, ReadContext()).wellness
+    assert w["red_flag"].to_list() == [None, None] and w["red_flags"].to_list() == [None, None]
+
+
 def test_csv_import_maps_columns():
     a, b = read_csv(FORM_CSV)
     assert (a["athlete_id"], a["date"], a["back_pain_0_10"], a["back_pain_area"], a["red_flags"]) == (
