@@ -15,7 +15,7 @@ File layout (detected by content: a JSON object whose ``format`` is
      "answers": [
        {"athlete_id": "alice", "date": "2026-12-06", "reported_utc": "2026-12-06T06:58:12Z",
         "via": "web",
-        "back_pain_0_10": 4, "back_pain_area": "lower_back",
+        "back_pain_0_10": 4, "back_pain_area": "lower_back",  # pain in that area
         "soreness_0_10": 3, "sleep_quality_1_5": 2,
         "red_flags": ["leg_weakness"],
         "sessions": [{"start_utc": "2026-12-05T16:30:00Z", "local_date": "2026-12-05",
@@ -25,12 +25,13 @@ File layout (detected by content: a JSON object whose ``format`` is
 What is stored (source ``checkin``):
 
 * ``wellness``: one row per answer on ``date`` (the morning of the check-in):
-  ``back_pain_0_10``, ``soreness`` (general soreness 0-10), ``red_flag``
+  ``pain_0_10`` (the pain reported, any area) and ``back_pain_area``;
+  ``back_pain_0_10`` (what the low-back score reads) only when the area is the
+  lower back or there is no pain (pain elsewhere leaves it null); ``soreness`` (general soreness 0-10), ``red_flag``
   (true when any red flag was ticked, false when the questions were answered
   with none ticked: an explicit "no"; null when they were not asked, as in a
   form-service import that maps no red-flag column),
-  ``red_flags`` (the codes, ``;``-joined), ``back_pain_area``,
-  ``sleep_quality_1_5`` and ``reported_utc`` (when the athlete answered).
+  ``red_flags`` (the codes, ``;``-joined), ``sleep_quality_1_5`` and ``reported_utc`` (when the athlete answered).
 * ``sessions``: one row per session of the day before with ``rpe`` (CR10) and
   ``duration_s``; ``load_au = rpe x minutes`` (session RPE, Foster 2001),
   ``load_method = "srpe"``. A session pre-filled from a device session
@@ -203,7 +204,12 @@ def tables(answers: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
     for a in answers:
         w_rows.append({
             "athlete_id": a["athlete_id"], "source": SOURCE, "date": a["date"],
-            "back_pain_0_10": None if a["back_pain_0_10"] is None else float(a["back_pain_0_10"]),
+            # the indicator is about the lower back: pain elsewhere (upper back, neck, other) is kept in
+            # pain_0_10 with its area, not scored as low-back pain
+            "back_pain_0_10": (None if a["back_pain_0_10"] is None
+                               or (a["back_pain_0_10"] > 0 and a["back_pain_area"] not in (None, "lower_back"))
+                               else float(a["back_pain_0_10"])),
+            "pain_0_10": None if a["back_pain_0_10"] is None else float(a["back_pain_0_10"]),
             "soreness": None if a["soreness_0_10"] is None else float(a["soreness_0_10"]),
             "red_flag": None if a["red_flags"] is None else bool(a["red_flags"]),
             "note": a["note"],

@@ -168,6 +168,7 @@ WELLNESS = TableSchema(
         "note": pl.String(),
         # daily check-in (connectors.checkin, source "checkin")
         "back_pain_area": pl.String(),  # "lower_back", "upper_back", "neck", "other"
+        "pain_0_10": pl.Float64(),  # reported back/neck pain in any area, 0-10 (back_pain_0_10: lower back only)
         "sleep_quality_1_5": pl.Float64(),  # self-rated sleep quality, 1 (very poor) - 5 (very good)
         "red_flags": pl.String(),  # red-flag codes ticked, ";"-joined (connectors.checkin.RED_FLAG_QUESTIONS)
         "reported_utc": UTC_DT,  # when the athlete answered [UTC]

@@ -253,7 +253,8 @@ def today_answer(store_root: str | Path, athlete_id: str, day: date) -> dict[str
     def num(x: float | None) -> str:
         return "" if x is None else str(int(x))
 
-    return {"back_pain": num(r["back_pain_0_10"]), "area": r.get("back_pain_area") or "",
+    pain = r.get("pain_0_10") if r.get("pain_0_10") is not None else r["back_pain_0_10"]
+    return {"back_pain": num(pain), "area": r.get("back_pain_area") or "",
             "soreness": num(r["soreness"]), "sleep": num(r.get("sleep_quality_1_5")),
             "rf": (r.get("red_flags") or "").split(";") if r.get("red_flags") else [], "note": r.get("note") or ""}
 
@@ -285,7 +286,7 @@ def parse_form(form: FormFields, *, athlete_id: str, today: date, tz: str,
     RPE is given; extra rows when minutes and RPE are given.
     """
     errors: dict[str, str] = {}
-    pain = _int_field(form, "back_pain", "back_pain_0_10", "Back pain", errors)
+    pain = _int_field(form, "back_pain", "back_pain_0_10", "Back or neck pain", errors)
     area = (form.get("area") or "").strip() or None
     if pain and area is None:
         errors["area"] = "Where is the pain? Choose lower back, upper back, neck or somewhere else."

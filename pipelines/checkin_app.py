@@ -57,6 +57,9 @@ ADVICE = {
 SOURCE_LABELS = {"fit": "watch", "generic_csv": "uploaded", "apple_health": "Apple Health", "garmin_csv": "Garmin",
                  "garmin_json": "Garmin", "strava": "Strava", "fitbit": "Fitbit", "oura": "Oura", "whoop": "WHOOP"}
 
+#: Largest form body accepted [bytes]; a real answer is under 2 kB.
+MAX_BODY = 64 * 1024
+
 REFUSED = "This check-in link is not valid. Ask your coach for your personal link."
 
 _HEADERS = {
@@ -145,9 +148,11 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
     async def submit(athlete_id: str, token: str, request: Request):
         if not verify_token(root, athlete_id, token):
             return refused()
-        body = await request.body()
-        if len(body) > 64 * 1024:
-            return refused(413)
+        body = b""
+        async for chunk in request.stream():  # read at most MAX_BODY bytes, whatever Content-Length says
+            body += chunk
+            if len(body) > MAX_BODY:
+                return refused(413)
         form = FormFields.from_body(body)
         tz, today, devices, name = context(athlete_id)
         answer, errors = parse_form(form, athlete_id=athlete_id, today=today, tz=tz, devices=devices,

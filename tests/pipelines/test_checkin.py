@@ -96,6 +96,18 @@ def test_answer_file_reads_into_wellness_and_sessions(tmp_path):
     assert s["local_date"] == date(2026, 11, 9)
 
 
+def test_pain_elsewhere_is_not_scored_as_low_back_pain(tmp_path):
+    p = tmp_path / "x.checkin.json"
+    p.write_text(json.dumps({"format": FILE_FORMAT, "answers": [
+        answer(back_pain_0_10=6, back_pain_area="neck"),
+        answer(athlete_id="ben", back_pain_0_10=5, back_pain_area="lower_back"),
+        answer(athlete_id="cy", back_pain_0_10=0, back_pain_area=None)]}))
+    w = read(p, ReadContext()).wellness
+    assert w["pain_0_10"].to_list() == [6.0, 5.0, 0.0]
+    assert w["back_pain_0_10"].to_list() == [None, 5.0, 0.0]  # neck pain is not low-back pain
+    assert w["back_pain_area"].to_list() == ["neck", "lower_back", None]
+
+
 def test_no_red_flag_is_an_explicit_false(tmp_path):
     p = tmp_path / "x.checkin.json"
     p.write_text(json.dumps({"format": FILE_FORMAT, "answers": [answer(back_pain_0_10=0, back_pain_area="neck")]}))
@@ -162,6 +174,12 @@ def test_missing_or_wrong_token_is_refused(client, store_root):
     assert not inbox_dir(store_root).exists()
 
 
+def test_oversized_body_is_refused(client, store_root):
+    token = issue_token(store_root, "ana")
+    r = client.post(f"/c/ana/{token}", content=good_form(note="x" * 70_000), headers=FORM_HEADERS)
+    assert r.status_code == 413 and not inbox_dir(store_root).exists()
+
+
 def test_another_athletes_id_with_a_valid_token_is_refused(client, store_root):
     ana = issue_token(store_root, "ana")
     issue_token(store_root, "ben")
@@ -189,7 +207,7 @@ def test_form_prefills_yesterdays_device_session_and_has_no_external_resources(c
 
 # ------------------------------------------------------------------ the web app: answers
 @pytest.mark.parametrize("over,field,message", [
-    ({"back_pain": "11"}, "back_pain", "Back pain: 11 is outside the scale"),
+    ({"back_pain": "11"}, "back_pain", "Back or neck pain: 11 is outside the scale"),
     ({"soreness": "-2"}, "soreness", "General soreness: -2 is outside the scale"),
     ({"sleep": "9"}, "sleep", "Sleep quality: 9 is outside the scale"),
     ({"d0_rpe": "14"}, "d0_rpe", "Effort (RPE) of the running session: 14 is outside the scale"),
