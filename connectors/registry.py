@@ -17,6 +17,7 @@ from connectors.base import ConnectorError, ReadContext, ReadResult, UnknownForm
 
 #: Module names under ``connectors``, most specific first.
 CONNECTOR_MODULES: tuple[str, ...] = (
+    "checkin",
     "fit",
     "whoop",
     "apple_health",

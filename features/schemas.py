@@ -122,6 +122,7 @@ SESSIONS = TableSchema(
         # null when the file has no heart-rate stream. Feeds Banister TRIMP.
         "hr_hist_s": pl.List(pl.Float32()),
         "load_confidence": pl.String(),  # "high", "medium", "low"
+        "reported_utc": UTC_DT,  # when the athlete answered (source "checkin") [UTC]
     },
     key=("athlete_id", "source", "start_utc"),
 )
@@ -165,6 +166,12 @@ WELLNESS = TableSchema(
     },
     optional={
         "note": pl.String(),
+        # daily check-in (connectors.checkin, source "checkin")
+        "back_pain_area": pl.String(),  # "lower_back", "upper_back", "neck", "other"
+        "pain_0_10": pl.Float64(),  # reported back/neck pain in any area, 0-10 (back_pain_0_10: lower back only)
+        "sleep_quality_1_5": pl.Float64(),  # self-rated sleep quality, 1 (very poor) - 5 (very good)
+        "red_flags": pl.String(),  # red-flag codes ticked, ";"-joined (connectors.checkin.RED_FLAG_QUESTIONS)
+        "reported_utc": UTC_DT,  # when the athlete answered [UTC]
     },
     key=("athlete_id", "source", "date"),
 )

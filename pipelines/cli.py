@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_score",
     "cli_features",
     "cli_demo",
+    "cli_checkin",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")

@@ -251,6 +251,22 @@ class AlertsSection(_Section):
     _split = field_validator("coach_urls", mode="before")(classmethod(lambda cls, v: _split_list(v)))
 
 
+class CheckinSection(_Section):
+    """``[checkin]``: the athletes' daily check-in (``strainwatch checkin``, pipelines/checkin.py).
+
+    ``base_url`` is what ``checkin links`` prints in front of each personal
+    link (the address athletes' phones reach the server at); ``csv_columns``
+    maps check-in fields to the column titles of a form service's CSV export
+    (``strainwatch checkin import``); ``csv_time_format`` is a ``strptime``
+    format for its time column when that is not ISO 8601.
+    """
+
+    base_url: str = "http://127.0.0.1:8765"
+    csv_columns: dict[str, str] = Field(default_factory=dict)
+    csv_time_format: str | None = None
+    csv_true: list[str] = Field(default_factory=lambda: ["yes", "y", "true", "1", "x", "ja", "oui", "si", "sí"])
+
+
 class RunSection(_Section):
     """``[run]``: how the nightly flow executes."""
 
@@ -282,6 +298,7 @@ class Config(_Section):
     report: ReportSection = Field(default_factory=ReportSection)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     run: RunSection = Field(default_factory=RunSection)
+    checkin: CheckinSection = Field(default_factory=CheckinSection)
 
     #: the file this came from (None: defaults and environment only)
     source: Path | None = None

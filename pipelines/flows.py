@@ -770,6 +770,12 @@ def _finish(summary: RunSummary, t0: float) -> dict[str, Any]:
 
 
 def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
+    from pipelines.checkin import inbox_dir
+
+    inbox = inbox_dir(store.root)  # check-in answers the server could not ingest at once (store busy)
+    if inbox.is_dir() and inbox not in cfg.inputs.folders:
+        cfg = cfg.model_copy(update={"inputs": cfg.inputs.model_copy(
+            update={"folders": [*cfg.inputs.folders, inbox]})})
     if not cfg.inputs.folders:
         summary.notes.append("no input folders ([inputs] folders or --input): ingest skipped")
         return

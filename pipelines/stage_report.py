@@ -95,8 +95,14 @@ def run_report(
     wellness = store.read_table("wellness", athletes=ids)
     if "note" in wellness.columns and wellness.height:
         notes = wellness.filter(pl.col("date").is_between(monday, sunday)).select("athlete_id", "date", "note")
+    from reports.checkin_compliance import checkin_compliance
+
+    report_ids = ids if ids is not None else sorted(set(scores["athlete_id"].to_list())
+                                                    | set(features["athlete_id"].to_list()))
+    checkin = checkin_compliance(wellness, week_start=monday, week_end=min(sunday, max(as_of, monday)),
+                                 athletes=report_ids, names=names)
     html = build_weekly_report(
-        features, scores, week=week, as_of=as_of, names=names, athletes=ids, notes=notes,
+        features, scores, week=week, as_of=as_of, names=names, athletes=ids, notes=notes, checkin=checkin,
         team_name=team_name, sleep_need_h=sleep_need_h, history_days=history_days,
         generated_at=generated_at or datetime.now(timezone.utc),
     )

@@ -750,11 +750,14 @@ def build_weekly_report(
     sleep_need_h: float = 8.0,
     team_name: str | None = None,
     generated_at: datetime | None = None,
+    checkin: list[dict] | None = None,
 ) -> str:
     """The weekly coach report as one HTML string.
 
     Parameters are those of :func:`build_weekly_data`, plus ``generated_at``
-    (a timestamp printed in the footer; the function reads no clock).
+    (a timestamp printed in the footer; the function reads no clock) and
+    ``checkin`` (:func:`reports.checkin_compliance.checkin_compliance` rows:
+    a "Daily check-in this week" table when given).
 
     Returns
     -------
@@ -770,4 +773,6 @@ def build_weekly_report(
     data = build_weekly_data(features, scores, week=week, as_of=as_of, names=names, athletes=athletes,
                              notes=notes, history_days=history_days, sleep_need_h=sleep_need_h,
                              team_name=team_name)
+    if checkin is not None:  # reports.checkin_compliance.checkin_compliance rows
+        data["checkin"] = checkin
     return render_weekly_html(data, generated_at=generated_at)

@@ -81,7 +81,7 @@ def test_precedence_file_then_env_then_flags(tmp_path):
         ('[run]\ntask_runner = "ray"\n', r"run\.task_runner: Input should be 'thread' or 'dask' \(got 'ray'\)"),
         ('[run]\ndask_address = "localhost:8786"\n', r"run\.dask_address: 'localhost:8786' is not a dask scheduler address"),
         ("[run]\nchunksize = 5\n", r"run\.chunksize: unknown key \(allowed in \[run\]: task_runner, dask_address"),
-        ("[stroe]\npath = 'x'\n", r"stroe: unknown key \(expected one of: alerts, athletes, features"),
+        ("[stroe]\npath = 'x'\n", r"stroe: unknown key \(expected one of: alerts, athletes, checkin, features"),
         ('[store]\npath = "s3://bucket/team"\n', r"store\.path: 's3://bucket/team' looks like an object-store URL"),
         ('[inputs]\non_bad_row = "ignore"\n', r"inputs\.on_bad_row: Input should be 'raise' or 'skip'"),
         ('[[athletes]]\nid = "a"\nhr_max_bpm = 300\n', r"athletes\[0\]\.hr_max_bpm: Input should be less than or equal to 240"),

@@ -131,6 +131,8 @@ def seeds(corpus: Path | None) -> list[Seed]:
         Seed("generic_csv", "ben", "sessions.csv", "csv", str(SAMPLE / "ben/sessions.csv")),
         Seed("generic_csv", "ben", "sleep.csv", "csv", str(SAMPLE / "ben/sleep.csv")),
         Seed("generic_csv", "ben", "daily.csv", "csv", str(SAMPLE / "ben/daily.csv")),
+        # written by the check-in app (pipelines/checkin.py), the format of connectors/checkin.py
+        Seed("checkin", "ana", "answer.checkin.json", "json", str(FIXTURES / "checkin/answer.checkin.json")),
     ]
     if corpus is not None:
         out += [
