@@ -309,9 +309,9 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
                          + ("; the file header announced 0 data bytes (never finalised)" if damaged.unfinalised
                             else ""))
     for s in fit.segments:
-        if s.unfinalised and s.damage is None:
+        if s.unfinalised and (s.damage is None or s.damage.kind == "crc"):
             notes.append(f"byte {s.start}: file header announces 0 data bytes (the recording was never "
-                         f"finalised); the data that follows ends with a valid file CRC and was read")
+                         f"finalised); the {s.data_size} data bytes that follow, up to a 2-byte file CRC, were read")
     for s in fit.segments:
         if s.header_crc_ok is False:
             notes.append(f"byte {s.start}: file header CRC mismatch; header fields used as found")

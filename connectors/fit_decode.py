@@ -384,6 +384,22 @@ def decode(buf: bytes, *, want_records: bool = True) -> FitFile:
                 break  # zero padding after the last file
             trailing = dmg
             break
+        if seg.data_size == 0 and size - (pos + seg.header_size) > 2:
+            # never finalised: devices write the data size when the recording ends. Read what follows:
+            # first as data + a 2-byte CRC; when the messages do not end exactly there, up to the end
+            hdr = (seg.start, seg.header_size, seg.protocol, seg.profile, seg.header_crc_ok)
+            seg.data_size = size - pos - seg.header_size - 2
+            seg.unfinalised = True
+            _walk(buf, seg, size, want_records)
+            if not seg.complete:
+                seg = Segment(start=hdr[0], header_size=hdr[1], data_size=size - pos - hdr[1], protocol=hdr[2],
+                              profile=hdr[3], header_crc_ok=hdr[4], unfinalised=True)
+                _walk(buf, seg, size, want_records)
+            segments.append(seg)
+            if seg.damage is not None or not seg.complete:
+                break
+            pos = seg.end
+            continue
         segments.append(seg)
         _walk(buf, seg, size, want_records)
         if seg.damage is not None or not seg.complete:
@@ -394,15 +410,6 @@ def decode(buf: bytes, *, want_records: bool = True) -> FitFile:
 
 def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
     start = seg.start + seg.header_size
-    if seg.data_size == 0 and size - start > 2:
-        # never finalised: devices write the data size when the recording ends. Read what follows;
-        # when the last two bytes are a valid CRC of everything before them, the data is complete.
-        seg.unfinalised = True
-        if size - start >= 4 and struct.unpack_from("<H", buf, size - 2)[0] == fit_crc(
-                memoryview(buf)[seg.start: size - 2]):
-            seg.data_size = size - 2 - start
-        else:
-            seg.data_size = size - start
     data_end = start + seg.data_size
     end = min(data_end, size)
     defs: list[_Def | None] = [None] * 16
