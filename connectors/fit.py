@@ -266,6 +266,11 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     * otherwise :class:`~connectors.base.CorruptFileError` names the file, the
       byte offset and what was expected.
 
+    A recording that went wrong is kept: a missing session message is rebuilt
+    from the laps or the records, missing start/timer fields are completed
+    from them, an impossible elapsed time is nulled (``recording_repair`` says
+    which; see ``docs/fit.md``, "Broken files").
+
     Never raises anything but :class:`~connectors.base.ConnectorError`.
     """
     name = ctx.source_name or str(path)
@@ -571,8 +576,10 @@ def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarra
     found = [(i, s, m) for i, s in enumerate(fit.segments) for m in s.messages.get(18, ())]
     out: list[tuple[int, Segment, dict, str | None]] = []
     if not found:
-        if not fit.segments:
-            return out
+        file_ids = fit.all(0)
+        ftype = file_ids[0].get(0) if file_ids else None
+        if not fit.segments or ftype not in (4, None):
+            return out  # only activity files are workouts (a course file's records are a route)
         why = _recording_status(fit)
         seg_i = next((i for i, s in enumerate(fit.segments) if s.damage is not None), len(fit.segments) - 1)
         seg = fit.segments[seg_i]

@@ -306,3 +306,16 @@ def test_monitoring_local_equal_to_utc_prefers_the_configured_zone(tmp_path):
     res = _read(tmp_path, data, ReadContext(athlete_id="a", tz="Europe/Berlin"))
     assert res.wellness["date"].to_list() == [date(2025, 3, 4)]
     assert any("monitoring_info.local_timestamp equals its timestamp" in w for w in res.warnings)
+
+
+def test_course_file_records_are_a_route_not_a_workout(tmp_path):
+    b = Builder()
+    b.define(0, 0, [(0, "enum"), (3, "uint32z")])
+    b.data(0, [6, 7])  # file type 6: course
+    b.define(1, 20, [(253, "uint32"), (3, "uint8")])
+    t0 = fit_time(datetime(2025, 6, 1, 6, tzinfo=timezone.utc))
+    for k in range(600):
+        b.data(1, [t0 + k, 120])
+    res = _read(tmp_path, b.to_bytes())
+    assert res.sessions.height == 0
+    assert any("has no messages the pipeline uses" in w for w in res.warnings)
