@@ -131,6 +131,8 @@ def seeds(corpus: Path | None) -> list[Seed]:
         Seed("generic_csv", "ben", "sessions.csv", "csv", str(SAMPLE / "ben/sessions.csv")),
         Seed("generic_csv", "ben", "sleep.csv", "csv", str(SAMPLE / "ben/sleep.csv")),
         Seed("generic_csv", "ben", "daily.csv", "csv", str(SAMPLE / "ben/daily.csv")),
+        Seed("coach", "coach_user", "activities.csv", "csv", str(FIXTURES / "intervals_icu/activities.csv")),
+        Seed("coach", "coach_user", "metrics.csv", "csv", str(FIXTURES / "trainingpeaks/metrics.csv")),
     ]
     if corpus is not None:
         out += [
