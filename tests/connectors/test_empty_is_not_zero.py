@@ -144,3 +144,52 @@ def test_whoop_sleep_entered_by_hand_is_kept_without_a_zero_night(tmp_path):
     daily = build_daily(SESSIONS.empty(), res.sleep, WELLNESS.empty(), as_of=night["wake_date"])
     first = daily.filter(pl.col("date") == night["wake_date"]).row(0, named=True)
     assert first["sleep_h"] is None
+
+
+GENERIC = Path(__file__).resolve().parents[2] / "sample_data" / "inputs" / "ben"
+
+
+@pytest.mark.parametrize("name,cols,table,nulls", [
+    ("sessions.csv", ["avg_hr", "rpe", "distance_km"], "sessions", ["avg_hr_bpm", "rpe", "distance_m"]),
+    # total_sleep_min is required: its empty cell is a bad row naming line and column, never 0 h (below)
+    ("sleep.csv", ["deep_min", "rem_min"], "sleep", ["deep_s", "rem_s"]),
+    ("daily.csv", ["resting_hr", "hrv_rmssd_ms"], "wellness", ["rhr_bpm", "hrv_rmssd_ms"]),
+])
+def test_generic_csv_empty_cells_stay_null(name, cols, table, nulls, tmp_path):
+    from connectors import generic_csv
+
+    src = GENERIC / name
+    dst = tmp_path / name
+    _csv_blank(src, dst, 1, cols)
+    ctx = ReadContext(athlete_id="ben", tz="Europe/London")
+    before = getattr(generic_csv.read(src, ctx), table)
+    after = getattr(generic_csv.read(dst, ctx), table)
+    changed = _changed(before, after)
+    if table == "wellness" and after.height < before.height:
+        changed = []  # a day with no value left at all may give no row: also not a zero
+    else:
+        assert len(changed) == 1
+        got = after.row(changed[0], named=True)
+        for c in nulls:
+            assert got[c] is None, f"{c} became {got[c]!r} from an empty cell"
+
+
+def test_coach_exports_empty_cells_stay_null(tmp_path):
+    from connectors import coach
+
+    src, dst = _copy("intervals_icu/activities.csv", tmp_path)
+    _csv_blank(src, dst, 1, ["average_heartrate", "icu_training_load", "icu_rpe"])
+    before, res = _read_both(coach, src, dst, "sessions")
+    row = res.sessions.row(_changed(before, res.sessions)[0], named=True)
+    assert row["avg_hr_bpm"] is None and row["device_load"] is None and row["rpe"] is None
+    assert row["load_au"] is None  # no RPE: no sRPE load, left to the load stage's chain
+
+
+def test_generic_csv_empty_required_sleep_is_a_bad_row_not_zero(tmp_path):
+    from connectors import generic_csv
+    from connectors.base import BadRowError
+
+    dst = tmp_path / "sleep.csv"
+    _csv_blank(GENERIC / "sleep.csv", dst, 1, ["total_sleep_min"])
+    with pytest.raises(BadRowError, match="total_sleep_min.*empty"):
+        generic_csv.read(dst, ReadContext(athlete_id="ben", tz="Europe/London"))
