@@ -24,7 +24,9 @@ What is read from which message (FIT SDK profile, brief section 1):
   ``current_day_resting_heart_rate`` (the day's value; ``resting_heart_rate``
   is Garmin's 7-day average and is used only when the day's value is missing,
   with a note). The day is the local date of the message, using
-  ``monitoring_info.local_timestamp - timestamp`` (103). Message 55 and
+  ``monitoring_info.local_timestamp - timestamp`` (103); a message written at
+  00:00 local carries the day that just ended and is dated to it. An offset
+  of exactly 0 (devices that write local = UTC) yields to the athlete's zone. Message 55 and
   ``monitoring_info.resting_metabolic_rate`` (kcal/day) are not heart rates
   and are not read.
 * sleep files (``file_id.type`` 49): ``sleep_level`` (275: 0 unmeasurable,
