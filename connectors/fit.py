@@ -577,54 +577,12 @@ def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarra
     laps = _lap_summaries(fit)
     found = [(i, s, m) for i, s in enumerate(fit.segments) for m in s.messages.get(18, ())]
     out: list[tuple[int, Segment, dict, str | None]] = []
+    file_ids = fit.all(0)
+    ftype = file_ids[0].get(0) if file_ids else None
     if not found:
-        file_ids = fit.all(0)
-        ftype = file_ids[0].get(0) if file_ids else None
         if not fit.segments or ftype not in (4, None):
             return out  # only activity files are workouts (a course file's records are a route)
-        why = _recording_status(fit)
-        seg_i = next((i for i, s in enumerate(fit.segments) if s.damage is not None), len(fit.segments) - 1)
-        seg = fit.segments[seg_i]
-        if laps:
-            groups: list[list[dict]] = []
-            for lp in laps:
-                if groups and groups[-1][-1]["sport"] == lp["sport"]:
-                    groups[-1].append(lp)
-                else:
-                    groups.append([lp])
-            for k, g in enumerate(groups):
-                m = _laps_as_session(g)
-                m[-1] = None
-                if k == len(groups) - 1 and rec_ts.size:
-                    # the lap still open when the recording stopped has no lap message: its records
-                    # (after the last lap's end) add their timer time, distance and end
-                    tail = m[253]
-                    w = (rec_ts > tail) & (rec_ts >= DATE_TIME_MIN)
-                    if w.any():
-                        t = np.sort(np.concatenate([[float(tail)], rec_ts[w]]))
-                        dt = np.diff(t)
-                        m[8] = (m[8] or 0.0) + float(dt[dt <= HR_MAX_GAP_S].sum()) * 1000.0
-                        m[253] = float(t[-1])
-                        m[7] = (m[253] - m[2]) * 1000.0
-                        dv = rec_dist[(rec_dist != 0xFFFFFFFF) & (rec_ts >= DATE_TIME_MIN)]
-                        if len(groups) == 1 and dv.size and (m[9] is None or dv.max() > m[9]):
-                            m[9] = int(dv.max())
-                out.append((seg_i, seg, m, "session_from_laps"))
-            notes.append(f"{why}: {len(out)} session(s) rebuilt from {len(laps)} lap message(s) (start, timer time, "
-                         f"distance, heart rate); load confidence lowered")
-            return out
-        m = _records_as_session(rec_ts, rec_hr, rec_dist) if rec_ts.size else None
-        if m is not None and m[8] / 1000.0 < MIN_REBUILT_S:
-            notes.append(f"{why}; its {rec_ts.size} records span {m[8] / 1000.0:g} s of timer time, less than "
-                         f"{MIN_REBUILT_S:g} s: too short to rebuild a session from")
-            m = None
-        if m is not None:
-            m[-1] = None
-            out.append((seg_i, seg, m, "session_from_records"))
-            notes.append(f"{why}: session rebuilt from {int((rec_ts >= DATE_TIME_MIN).sum())} record messages "
-                         f"({(m[253] - m[2]) / 60.0:.1f} min: start, timer time without pauses over "
-                         f"{HR_MAX_GAP_S:g} s, distance, heart rate); load confidence lowered")
-        return out
+        return _rebuild(fit, laps, rec, _recording_status(fit), notes, after=-np.inf)
     prev_end = None
     single = len(found) == 1
     for seg_i, seg, m in found:
@@ -696,6 +654,85 @@ def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarra
                 m[7] = None
                 repair = repair or "elapsed_nulled"
         out.append((seg_i, seg, m, repair))
+    cut = any(sg.damage is not None and sg.damage.kind != "crc" for sg in fit.segments)
+    if cut and ftype in (4, None):
+        # a multisport recording cut in a later leg: that leg's laps/records follow the last session message
+        ends = [float(m[253]) if m.get(253) is not None else float(m[2]) + (m.get(7) or m.get(8) or 0) / 1000.0
+                for _i, _s, m, _r in out if m.get(2) is not None and m.get(2) >= DATE_TIME_MIN]
+        if ends:
+            after = max(ends)
+            why = _recording_status(fit).replace("before its session message",
+                                                 f"after {len(out)} session message(s), before the next")
+            out += _rebuild(fit, laps, rec, why, notes, after=after, quiet_short=True)
+    return out
+
+
+def _rebuild(fit: FitFile, laps: list[dict], rec: tuple[np.ndarray, np.ndarray, np.ndarray], why: str,
+             notes: list[str], *, after: float, quiet_short: bool = False) -> list[tuple[int, Segment, dict, str]]:
+    """Sessions rebuilt from the laps (one per run of laps of one sport) or else the records after ``after``.
+
+    The lap still open when the recording stopped has no lap message: the
+    records after the last lap's end add their timer time, distance and end.
+    Records alone need :data:`MIN_REBUILT_S` of timer time.
+    """
+    rec_ts, rec_hr, rec_dist = rec
+    out: list[tuple[int, Segment, dict, str]] = []
+    seg_i = next((i for i, sg in enumerate(fit.segments) if sg.damage is not None), len(fit.segments) - 1)
+    seg = fit.segments[seg_i]
+    timed = rec_ts >= DATE_TIME_MIN
+    valid_d = rec_dist != 0xFFFFFFFF
+
+    def dist_at(t: float) -> float:
+        d = rec_dist[valid_d & timed & (rec_ts <= t)]
+        return float(d.max()) if d.size else 0.0
+
+    laps = [lp for lp in laps if lp["start"] >= after - 1]
+    if laps:
+        groups: list[list[dict]] = []
+        for lp in laps:
+            if groups and groups[-1][-1]["sport"] == lp["sport"]:
+                groups[-1].append(lp)
+            else:
+                groups.append([lp])
+        for k, g in enumerate(groups):
+            m = _laps_as_session(g)
+            m[-1] = None
+            if k == len(groups) - 1 and rec_ts.size:
+                tail = m[253]
+                w = (rec_ts > tail) & timed
+                if w.any():
+                    t = np.sort(np.concatenate([[float(tail)], rec_ts[w]]))
+                    dt = np.diff(t)
+                    m[8] = (m[8] or 0.0) + float(dt[dt <= HR_MAX_GAP_S].sum()) * 1000.0
+                    m[253] = float(t[-1])
+                    m[7] = (m[253] - m[2]) * 1000.0
+                    dv = rec_dist[w & valid_d]
+                    if dv.size and len(groups) == 1 and after == -np.inf:
+                        # the whole recording in one session: its distance is the last cumulative one
+                        m[9] = max(m[9] or 0, int(dv.max()))
+                    elif dv.size:
+                        extra = float(dv.max()) - dist_at(float(tail))
+                        if extra > 0:
+                            m[9] = (m[9] or 0) + extra
+            out.append((seg_i, seg, m, "session_from_laps"))
+        notes.append(f"{why}: {len(out)} session(s) rebuilt from {len(laps)} lap message(s) (start, timer time, "
+                     f"distance, heart rate); load confidence lowered")
+        return out
+    w = (rec_ts > after) & timed if rec_ts.size else np.zeros(0, dtype=bool)
+    m = _records_as_session(rec_ts[w], rec_hr[w], rec_dist[w]) if w.any() else None
+    if m is not None and m.get(9) is not None and after > -np.inf:
+        m[9] = max(0.0, m[9] - dist_at(after))
+    if m is not None and m[8] / 1000.0 < MIN_REBUILT_S:
+        if not quiet_short:
+            notes.append(f"{why}; its {int(w.sum())} records span {m[8] / 1000.0:g} s of timer time, less than "
+                         f"{MIN_REBUILT_S:g} s: too short to rebuild a session from")
+        m = None
+    if m is not None:
+        m[-1] = None
+        out.append((seg_i, seg, m, "session_from_records"))
+        notes.append(f"{why}: session rebuilt from {int(w.sum())} record messages "
+                     f"({(m[253] - m[2]) / 60.0:.1f} min: start, timer time without pauses over "
+                     f"{HR_MAX_GAP_S:g} s, distance, heart rate); load confidence lowered")
     return out
 
 

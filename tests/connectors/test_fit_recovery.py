@@ -319,3 +319,24 @@ def test_course_file_records_are_a_route_not_a_workout(tmp_path):
     res = _read(tmp_path, b.to_bytes())
     assert res.sessions.height == 0
     assert any("has no messages the pipeline uses" in w for w in res.warnings)
+
+
+def test_multisport_cut_in_the_last_leg_keeps_every_leg(tmp_path, corpus_dir):
+    """A triathlon whose watch crashed before the run's session message: the run is rebuilt from its laps."""
+    path = corpus_dir / "fit/activity/muktihari__triathlon_summary_last.fit"
+    data = path.read_bytes()
+    orig = fit.read(path, CTX).sessions
+    last = [m for m in fs.walk(data)[1] if not m.definition and m.gnum == 18][-1]
+    res = _read(tmp_path, data[: last.offset])
+    got = res.sessions
+    assert got["sport"].to_list() == orig["sport"].to_list()
+    assert got["recording_repair"].to_list() == [None] * 4 + ["session_from_laps"]
+    run, want = got.row(4, named=True), orig.row(4, named=True)
+    assert run["start_utc"] == want["start_utc"]
+    assert run["duration_s"] == pytest.approx(want["duration_s"])  # 1573.613 s: the sum of the run's laps
+    assert run["distance_m"] == pytest.approx(want["distance_m"], abs=1.0)
+    assert run["max_hr_bpm"] == want["max_hr_bpm"]
+    assert any(f"cut at byte {last.offset} after 4 session message(s)" in w for w in res.warnings)
+    # the legs before keep their session messages' values
+    for c in ("duration_s", "distance_m", "avg_hr_bpm"):
+        assert got[c].to_list()[:4] == orig[c].to_list()[:4]
