@@ -714,6 +714,10 @@ def _rebuild(fit: FitFile, laps: list[dict], rec: tuple[np.ndarray, np.ndarray, 
                         extra = float(dv.max()) - dist_at(float(tail))
                         if extra > 0:
                             m[9] = (m[9] or 0) + extra
+            if m[7] is not None and m[7] / 1000.0 > PLAUSIBLE["sessions"]["elapsed_s"][1]:
+                notes.append(f"laps and records span {m[7] / 86400000.0:.1f} days (a unit left running): "
+                             f"elapsed_s left empty")
+                m[-7], m[7] = m[7], None
             out.append((seg_i, seg, m, "session_from_laps"))
         notes.append(f"{why}: {len(out)} session(s) rebuilt from {len(laps)} lap message(s) (start, timer time, "
                      f"distance, heart rate); load confidence lowered")
@@ -727,6 +731,9 @@ def _rebuild(fit: FitFile, laps: list[dict], rec: tuple[np.ndarray, np.ndarray, 
             notes.append(f"{why}; its {int(w.sum())} records span {m[8] / 1000.0:g} s of timer time, less than "
                          f"{MIN_REBUILT_S:g} s: too short to rebuild a session from")
         m = None
+    if m is not None and m[7] / 1000.0 > PLAUSIBLE["sessions"]["elapsed_s"][1]:
+        notes.append(f"the records span {m[7] / 86400000.0:.1f} days (a unit left running): elapsed_s left empty")
+        m[-7], m[7] = m[7], None
     if m is not None:
         m[-1] = None
         out.append((seg_i, seg, m, "session_from_records"))

@@ -340,3 +340,21 @@ def test_multisport_cut_in_the_last_leg_keeps_every_leg(tmp_path, corpus_dir):
     # the legs before keep their session messages' values
     for c in ("duration_s", "distance_m", "avg_hr_bpm"):
         assert got[c].to_list()[:4] == orig[c].to_list()[:4]
+
+
+def test_unit_left_running_without_a_session_keeps_the_ride(tmp_path):
+    """Records of a 1-hour ride, then one record 20 days later (the unit left on), no session message."""
+    b = Builder()
+    b.define(0, 0, [(0, "enum"), (3, "uint32z")])
+    b.data(0, [4, 5])
+    b.define(1, 20, [(253, "uint32"), (3, "uint8")])
+    t0 = fit_time(datetime(2025, 6, 1, 6, tzinfo=timezone.utc))
+    for k in range(0, 3600, 5):
+        b.data(1, [t0 + k, 130])
+    b.data(1, [t0 + 20 * 86400, 70])
+    res = _read(tmp_path, b.to_bytes())
+    row = res.sessions.row(0, named=True)
+    # 719 five-second intervals = 3595 s of timer time; the 20-day gap is a pause, not riding
+    assert row["duration_s"] == 3595.0 and row["elapsed_s"] is None
+    assert row["recording_repair"] == "session_from_records"
+    assert any("span 20.0 days" in w for w in res.warnings)
