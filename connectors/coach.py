@@ -124,11 +124,7 @@ def detect(path: Path, head: bytes) -> bool:
     fields = header_fields(head)
     if not fields:
         return False
-    try:
-        text = head.decode("utf-8-sig", errors="replace")
-    except Exception:  # pragma: no cover - decode with errors="replace" does not raise
-        text = ""
-    return kind_of_header(fields, text) is not None
+    return kind_of_header(fields, head.decode("utf-8-sig", errors="replace")) is not None
 
 
 def read(path: Path, ctx: ReadContext) -> ReadResult:

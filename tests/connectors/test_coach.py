@@ -9,17 +9,21 @@ exports use them (``docs/exports.md``, "Coach platforms"). Values are ours.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
+from hypothesis import given
 
 from connectors import coach, registry
 from connectors.base import BadRowError, ConnectorError, OnBadRow, ReadContext
 from features.load import assign_session_loads
 from features.schemas import SESSIONS, SLEEP, WELLNESS, require
-from hypothesis import given
-
-from tests.connectors.vendor_helpers import FIXTURES, FUZZ, mutations, read_or_connector_error, row_by
+from tests.connectors.vendor_helpers import (
+    FIXTURES,
+    FUZZ,
+    mutations,
+    read_or_connector_error,
+    row_by,
+)
 
 CTX = ReadContext(athlete_id="a", tz="Europe/Berlin")
 ICU = FIXTURES / "intervals_icu"
