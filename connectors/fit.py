@@ -597,35 +597,7 @@ def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarra
         if m.get(2) is not None and m.get(2) < DATE_TIME_MIN:
             out.append((seg_i, seg, m, None))  # relative device clock: start from activity.local_timestamp
             continue
-        missing = [f for f in (2, 8) if m.get(f) is None]
-        if m.get(8) is None and m.get(7) is not None:
-            missing.remove(8)  # the elapsed time stands in for the timer time, as always
-        if m.get(2) is None and end_ts is not None and m.get(7) is not None and 2 in missing:
-            missing.remove(2)  # start = end - elapsed, as always
         repair = None
-        if missing:
-            w_laps = [lp for lp in laps if lp["start"] >= lo - 1 and lp["end"] <= hi + 1]
-            src = None
-            if w_laps:
-                filled = _laps_as_session(w_laps)
-                src = f"{len(w_laps)} lap message(s)"
-                repair = "completed_from_laps"
-            else:
-                w = (rec_ts >= lo) & (rec_ts <= hi) if rec_ts.size else np.zeros(0, dtype=bool)
-                filled = _records_as_session(rec_ts[w], rec_hr[w], rec_dist[w]) if w.any() else None
-                src = f"{int(w.sum())} record messages"
-                repair = "completed_from_records"
-            if filled is not None:
-                names = [_SESSION_FIELD[f] for f in missing]
-                took = []
-                for f in (2, 8, 7, 9, 16, 17):
-                    if m.get(f) is None and filled.get(f) is not None:
-                        m[f] = filled[f]
-                        took.append(_SESSION_FIELD[f])
-                notes.append(f"session message at byte {m.get(-1)} lacks {' and '.join(names)}: "
-                             f"{', '.join(took)} taken from its {src}; load confidence lowered")
-            else:
-                repair = None
         # an impossible elapsed time (a unit left running for days) is dropped, the rest kept
         el = m.get(7)
         tm = m.get(8)
@@ -652,7 +624,36 @@ def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarra
                              + "): elapsed_s left empty, the rest of the session kept; load confidence lowered")
                 m[-7] = el  # the window for the streams still spans it
                 m[7] = None
-                repair = repair or "elapsed_nulled"
+                repair = "elapsed_nulled"
+        missing = [f for f in (2, 8) if m.get(f) is None]
+        if m.get(8) is None and m.get(7) is not None:
+            missing.remove(8)  # the elapsed time stands in for the timer time, as always
+        if m.get(2) is None and end_ts is not None and m.get(7) is not None and 2 in missing:
+            missing.remove(2)  # start = end - elapsed, as always
+        if missing:
+            w_laps = [lp for lp in laps if lp["start"] >= lo - 1 and lp["end"] <= hi + 1]
+            src = None
+            if w_laps:
+                filled = _laps_as_session(w_laps)
+                src = f"{len(w_laps)} lap message(s)"
+                how = "completed_from_laps"
+            else:
+                w = (rec_ts >= lo) & (rec_ts <= hi) if rec_ts.size else np.zeros(0, dtype=bool)
+                filled = _records_as_session(rec_ts[w], rec_hr[w], rec_dist[w]) if w.any() else None
+                src = f"{int(w.sum())} record messages"
+                how = "completed_from_records"
+            if filled is not None:
+                names = [_SESSION_FIELD[f] for f in missing]
+                took = []
+                for f in (2, 8, 7, 9, 16, 17):
+                    if f == 7 and m.get(-7) is not None:
+                        continue  # the impossible elapsed time stays empty
+                    if m.get(f) is None and filled.get(f) is not None:
+                        m[f] = filled[f]
+                        took.append(_SESSION_FIELD[f])
+                notes.append(f"session message at byte {m.get(-1)} lacks {' and '.join(names)}: "
+                             f"{', '.join(took)} taken from its {src}; load confidence lowered")
+                repair = how
         out.append((seg_i, seg, m, repair))
     cut = any(sg.damage is not None and sg.damage.kind != "crc" for sg in fit.segments)
     if cut and ftype in (4, None):

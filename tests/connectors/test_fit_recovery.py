@@ -358,3 +358,14 @@ def test_unit_left_running_without_a_session_keeps_the_ride(tmp_path):
     assert row["duration_s"] == 3595.0 and row["elapsed_s"] is None
     assert row["recording_repair"] == "session_from_records"
     assert any("span 20.0 days" in w for w in res.warnings)
+
+
+def test_no_start_and_an_impossible_elapsed_time(tmp_path, lowbat):
+    """start = end - elapsed would put the ride 31 days early: the start comes from the laps instead."""
+    data, orig = lowbat
+    res = _read(tmp_path, fs.patch(fs.patch(data, 18, 7, 2_656_055_000), 18, 2, None))
+    row = res.sessions.row(0, named=True)
+    assert row["start_utc"] == orig["start_utc"] and row["elapsed_s"] is None
+    assert row["duration_s"] == pytest.approx(orig["duration_s"])
+    assert row["recording_repair"] == "completed_from_laps"
+    assert sum(row["hr_hist_s"]) == pytest.approx(sum(orig["hr_hist_s"]), abs=1)
