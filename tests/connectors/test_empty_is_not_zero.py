@@ -193,3 +193,19 @@ def test_generic_csv_empty_required_sleep_is_a_bad_row_not_zero(tmp_path):
     _csv_blank(GENERIC / "sleep.csv", dst, 1, ["total_sleep_min"])
     with pytest.raises(BadRowError, match="total_sleep_min.*empty"):
         generic_csv.read(dst, ReadContext(athlete_id="ben", tz="Europe/London"))
+
+
+def test_apple_health_empty_workout_totals_stay_null(tmp_path):
+    from connectors import apple_health
+
+    src, dst = _copy("apple_health/export.xml", tmp_path)
+    text = src.read_text(encoding="utf-8")
+    old = 'totalDistance="5" totalDistanceUnit="mi" totalEnergyBurned="480"'
+    assert text.count(old) == 1
+    dst.write_text(text.replace(old, 'totalDistance="" totalDistanceUnit="mi" totalEnergyBurned=""'), encoding="utf-8")
+    before, res = _read_both(apple_health, src, dst, "sessions")
+    changed = _changed(before, res.sessions)
+    assert len(changed) == 1
+    row = res.sessions.row(changed[0], named=True)
+    assert row["distance_m"] is None and row["energy_kcal"] is None
+    assert row["duration_s"] == before.row(changed[0], named=True)["duration_s"]
