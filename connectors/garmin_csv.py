@@ -179,8 +179,9 @@ def _all_shape(rows: list[list[str]], i: int, rx: re.Pattern, *, need_one: bool 
 def structure_map(header: list[str], rows: list[list[str]]) -> dict[str, int] | None:
     """Field -> column index from the layout and the value shapes alone, or None when it is not the layout.
 
-    Needs at least one data row: column 1 a local date-time, column 2 ``true``/``false`` (the favourite
-    flag), column 6 a duration (``h:mm:ss``, ``mm:ss.s``). Average/maximum HR (integers, average <= maximum) and
+    Needs data rows with column 1 a local date-time, column 2 ``true``/``false`` (the favourite flag)
+    and column 6 a duration (``h:mm:ss``, ``mm:ss.s``); one row in ten (at least one row) may break
+    the shape, and is then a bad row naming its line. Average/maximum HR (integers, average <= maximum) and
     aerobic TE (0-5, one decimal) are mapped only when their values have that shape. The TSS column is
     the one whose header holds the untranslated "Training Stress Score"; the elapsed time is the last
     duration column after column 9 whose values are never below the time, the moving time the duration
@@ -189,12 +190,21 @@ def structure_map(header: list[str], rows: list[list[str]]) -> dict[str, int] | 
     rows = [r for r in rows if len(r) == len(header)][:200]
     if len(header) < MIN_COLUMNS or not rows:
         return None
-    if not all(_present(r, 1) is not None and _DATETIME_RE.match(r[1].strip()) for r in rows):
+
+    def fits(ok) -> bool:
+        """At most one row in ten (at least one row allowed) breaks the shape, and some row has it."""
+        bad = sum(1 for r in rows if not ok(r))
+        return bad < len(rows) and bad <= max(1, len(rows) // 10)
+
+    # a damaged row does not hide the layout: it becomes a bad row naming its line
+    if not fits(lambda r: _DATETIME_RE.match(r[1].strip()) is not None):
         return None
-    if not all(r[2].strip().lower() in ("true", "false") for r in rows):
+    if not fits(lambda r: r[2].strip().lower() in ("true", "false")):
         return None
-    if not _all_shape(rows, 6, _HMS_RE):
+    if not fits(lambda r: _present(r, 6) is None or _HMS_RE.match(r[6].strip()) is not None) or not any(
+            _present(r, 6) for r in rows):
         return None
+    rows = [r for r in rows if _DATETIME_RE.match(r[1].strip()) and r[2].strip().lower() in ("true", "false")]
     out = {k: POSITIONS[k] for k in ("activity_type", "date", "title", "distance", "calories", "time")}
     if _all_shape(rows, 7, _INT_RE, need_one=False) and _all_shape(rows, 8, _INT_RE, need_one=False) and all(
             int(a) <= int(b) for r in rows if (a := _present(r, 7)) and (b := _present(r, 8))):

@@ -116,3 +116,19 @@ def test_other_csvs_are_not_taken_for_garmin(text, tmp_path):
     p = tmp_path / "x.csv"
     p.write_text(text)
     assert not garmin_csv.detect(p, p.read_bytes())
+
+
+def test_one_damaged_row_in_an_unknown_language_is_a_bad_row(tmp_path):
+    src = DIR / "Activities_en_km.csv"
+    p = _with_header(src, tmp_path, _scramble(keep_tss=True, seed=5))
+    lines = p.read_text().splitlines()
+    lines[3] = lines[3].replace("2025-02-08 18:00:00", "08.02.2025 18:00")
+    p.write_text("\n".join(lines) + "\n")
+    assert registry.detect(p) is garmin_csv  # one damaged row of five does not hide the layout
+    from connectors.base import BadRowError, OnBadRow
+
+    with pytest.raises(BadRowError) as info:
+        garmin_csv.read(p, CTX)
+    assert info.value.line == 4
+    res = garmin_csv.read(p, ReadContext(athlete_id="a", tz="Europe/Berlin", on_bad_row=OnBadRow.SKIP))
+    assert res.sessions.height == 4 and res.skipped_rows == 1
