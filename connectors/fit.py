@@ -24,7 +24,9 @@ What is read from which message (FIT SDK profile, brief section 1):
   ``current_day_resting_heart_rate`` (the day's value; ``resting_heart_rate``
   is Garmin's 7-day average and is used only when the day's value is missing,
   with a note). The day is the local date of the message, using
-  ``monitoring_info.local_timestamp - timestamp`` (103). Message 55 and
+  ``monitoring_info.local_timestamp - timestamp`` (103); a message written at
+  00:00 local carries the day that just ended and is dated to it. An offset
+  of exactly 0 (devices that write local = UTC) yields to the athlete's zone. Message 55 and
   ``monitoring_info.resting_metabolic_rate`` (kcal/day) are not heart rates
   and are not read.
 * sleep files (``file_id.type`` 49): ``sleep_level`` (275: 0 unmeasurable,
@@ -75,6 +77,8 @@ SOURCE_HRV = "fit_hrv"
 HR_MAX_GAP_S = 30.0
 #: Sleep lasting less than this and starting 09:00-19:59 local is a nap [s].
 NAP_MAX_S = 3 * 3600
+#: A session rebuilt from records alone needs at least this much timer time [s].
+MIN_REBUILT_S = 60.0
 _SLEEP_STAGE = {0: "unmeasurable", 1: "awake", 2: "light", 3: "deep", 4: "rem"}
 
 
@@ -264,6 +268,11 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     * otherwise :class:`~connectors.base.CorruptFileError` names the file, the
       byte offset and what was expected.
 
+    A recording that went wrong is kept: a missing session message is rebuilt
+    from the laps or the records, missing start/timer fields are completed
+    from them, an impossible elapsed time is nulled (``recording_repair`` says
+    which; see ``docs/fit.md``, "Broken files").
+
     Never raises anything but :class:`~connectors.base.ConnectorError`.
     """
     name = ctx.source_name or str(path)
@@ -300,8 +309,16 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
         d = damaged.damage
         if d.kind == "crc":
             notes.append(f"{_damage_text(d)}; its values were read but are unverified")
+        elif d.kind in ("unfinalised", "empty"):
+            notes.append(_damage_text(d))
         else:
-            notes.append(f"damaged at {_damage_text(d)}; read up to the damage")
+            notes.append(f"damaged at {_damage_text(d)}; read up to the damage"
+                         + ("; the file header announced 0 data bytes (never finalised)" if damaged.unfinalised
+                            else ""))
+    for s in fit.segments:
+        if s.unfinalised and (s.damage is None or s.damage.kind == "crc"):
+            notes.append(f"byte {s.start}: file header announces 0 data bytes (the recording was never "
+                         f"finalised); the {s.data_size} data bytes that follow, up to a 2-byte file CRC, were read")
     for s in fit.segments:
         if s.header_crc_ok is False:
             notes.append(f"byte {s.start}: file header CRC mismatch; header fields used as found")
@@ -328,19 +345,28 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
     # an activity: file type 4, or session messages, or records in a file without file_id
     # (a course file, type 6, also holds records but is a route, not a workout)
     is_activity = ftype == 4 or has_session_msgs or (ftype is None and any(s.n_records for s in fit.segments))
-    if damaged is not None or fit.trailing is not None:
+    n_rec = sum(s.n_records for s in fit.segments)
+    n_laps = len(fit.all(19))
+    if bad_rows[0] and sessions.height == 0:
+        pass  # every session was an implausible row skipped under --on-bad-row skip: said in the notes
+    elif damaged is not None or fit.trailing is not None:
         d = damaged.damage if damaged is not None else fit.trailing
         if is_activity and sessions.height == 0:
+            short = next((n for n in notes if "too short to rebuild" in n), None)
             raise CorruptFileError(
-                name, f"{d.message}; no complete session message before the damage", offset=d.offset)
+                name, f"{d.message}; no session message before the damage, and " + (
+                    short.split("; ", 1)[1] if short else
+                    f"no lap or timed record messages to rebuild one from ({n_laps} laps, {n_rec} records)"),
+                offset=d.offset)
         if not is_activity and n_rows == 0:
             raise CorruptFileError(name, f"{d.message}; nothing usable before the damage", offset=d.offset)
     elif is_activity and sessions.height == 0:
-        n_rec = sum(s.n_records for s in fit.segments)
+        short = next((n for n in notes if "too short to rebuild" in n), None)
         raise CorruptFileError(
-            name, f"activity file without a complete session message ({n_rec} records, file ends at byte "
-                  f"{fit.size}): the recording was not finished or the file was cut; nothing to ingest",
-            offset=fit.size)
+            name, (short + "; nothing to ingest") if short else
+            (f"activity file without a usable session message and without lap or timed record messages "
+             f"to rebuild one from ({n_laps} laps, {n_rec} records, file ends at byte {fit.size}); nothing "
+             f"to ingest"), offset=fit.size)
     if n_rows == 0 and not notes:
         kind = FILE.get(ftype, f"type {ftype}") if ftype is not None else "unknown type"
         notes.append(f"FIT file ({kind}) has no messages the pipeline uses (session, monitoring_hr_data, "
@@ -351,13 +377,31 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
     return res
 
 
+def _prefer_zone(off: int, tz: str | None, when: datetime, notes: list[str], what: str) -> int:
+    """The file's local offset, unless it is exactly 0 and the configured zone says otherwise.
+
+    Some devices (COROS, TomTom) write ``local_timestamp`` equal to
+    ``timestamp``: an offset of exactly 0 then means "unknown", not UTC.
+    """
+    if off != 0 or not tz:
+        return off
+    zone = _tz_offset(tz, when)
+    if zone is None or zone == 0:
+        return off
+    note = (f"{what} equals its timestamp (local offset 0, as COROS and TomTom devices write it) but the "
+            f"athlete's time zone {tz} is UTC{zone / 3600:+g} h: local dates use the time zone")
+    if note not in notes:
+        notes.append(note)
+    return zone
+
+
 def _local_offset_for(seg: Segment, start: datetime, ctx: ReadContext, notes: list[str]) -> int:
     for m in seg.messages.get(34, ()):
         ts, lts = m.get(253), m.get(5)
         if ts is not None and lts is not None and ts >= DATE_TIME_MIN:
             off = _round_offset(lts - ts)
             if off is not None:
-                return off
+                return _prefer_zone(off, ctx.tz, start, notes, "activity.local_timestamp")
     return _tz_offset_or_utc(ctx.tz, start, notes,
                              "no activity.local_timestamp and no athlete time zone: local dates use UTC")
 
@@ -439,22 +483,286 @@ def _implausible_session(row: dict) -> tuple[str, str] | None:
     return None
 
 
+def _lap_summaries(fit: FitFile) -> list[dict]:
+    """The lap (19) messages with a usable start, in file order (FIT time base, seconds)."""
+    out = []
+    for m in fit.all(19):
+        end, st = m.get(253), m.get(2)
+        el, tm = _scaled(m.get(7), 1000.0), _scaled(m.get(8), 1000.0)
+        if st is None and end is not None and el is not None:
+            st = int(end - el)
+        if st is None or st < DATE_TIME_MIN:
+            continue
+        if tm is not None and not 0 <= tm <= PLAUSIBLE["sessions"]["duration_s"][1]:
+            tm = None
+        if el is not None and not 0 <= el <= PLAUSIBLE["sessions"]["duration_s"][1]:
+            el = None
+        if end is None or end < st:
+            end = st + (el if el is not None else (tm or 0.0))
+        out.append({"start": st, "end": end, "timer": tm, "elapsed": el, "dist": m.get(9), "kcal": m.get(11),
+                    "avg": m.get(15) or None, "max": m.get(16) or None, "sport": m.get(25), "sub": m.get(39)})
+    return out
+
+
+def _laps_as_session(laps: list[dict]) -> dict[int, object]:
+    """Raw session fields (profile units, as the decoder gives them) summed over ``laps``."""
+    start = min(lp["start"] for lp in laps)
+    end = max(lp["end"] for lp in laps)
+    timers = [lp["timer"] if lp["timer"] is not None else lp["elapsed"] for lp in laps]
+    timer = sum(t for t in timers if t is not None) if any(t is not None for t in timers) else None
+    dists = [lp["dist"] for lp in laps if lp["dist"] is not None]
+    kcals = [lp["kcal"] for lp in laps if lp["kcal"] is not None]
+    hr_w = [(lp["avg"], t or 0.0) for lp, t in zip(laps, timers) if lp["avg"] is not None]
+    wsum = sum(w for _, w in hr_w)
+    avg = (sum(a * w for a, w in hr_w) / wsum) if wsum > 0 else (hr_w[0][0] if hr_w else None)
+    maxes = [lp["max"] for lp in laps if lp["max"] is not None]
+    return {2: start, 253: end, 7: (end - start) * 1000.0, 8: timer * 1000.0 if timer is not None else None,
+            9: sum(dists) if dists else None, 11: sum(kcals) if kcals else None,
+            16: int(round(avg)) if avg is not None else None, 17: max(maxes) if maxes else None,
+            5: laps[0]["sport"], 6: laps[0]["sub"]}
+
+
+def _records_as_session(ts: np.ndarray, hr: np.ndarray, dist: np.ndarray) -> dict[int, object] | None:
+    """Raw session fields from a record stream: start, end, timer (gaps > HR_MAX_GAP_S are pauses),
+    distance (largest valid cumulative record.distance) and heart rate."""
+    ok = ts >= DATE_TIME_MIN
+    ts, hr, dist = ts[ok], hr[ok], dist[ok]
+    if ts.size < 2:
+        return None
+    order = np.argsort(ts, kind="stable")
+    ts, hr, dist = ts[order], hr[order], dist[order]
+    dt = np.diff(ts)
+    timer = float(dt[dt <= HR_MAX_GAP_S].sum())
+    if timer <= 0:
+        return None
+    dv = dist[dist != 0xFFFFFFFF]
+    hv = hr[(hr > 0) & (hr < 255)]
+    out: dict[int, object] = {2: int(ts[0]), 253: int(ts[-1]), 7: float(ts[-1] - ts[0]) * 1000.0,
+                              8: timer * 1000.0, 9: int(dv.max()) if dv.size else None,
+                              11: None, 16: None, 17: int(hv.max()) if hv.size else None}
+    hist = hr_histogram(ts, hr)
+    if hist is not None:
+        h = np.asarray(hist, dtype=np.float64)
+        if h.sum() > 0:
+            out[16] = int(round(float((h * np.arange(256)).sum() / h.sum())))
+    return out
+
+
+def _recording_status(fit: FitFile) -> str:
+    """Why a recording has no (complete) session summary, in words."""
+    seg = fit.segments[-1] if fit.segments else None
+    if seg is not None and seg.unfinalised:
+        return "the recording was never finalised (its header announces 0 data bytes)"
+    d = next((s.damage for s in fit.segments if s.damage is not None and s.damage.kind != "crc"), None)
+    if d is not None:
+        return f"the recording was cut at byte {d.offset} before its session message"
+    return "the file holds no session message (the recording was not finished)"
+
+
+_SESSION_FIELD = {2: "start_time", 8: "total_timer_time", 7: "total_elapsed_time", 9: "total_distance",
+                  16: "avg_heart_rate", 17: "max_heart_rate"}
+
+
+def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarray], notes: list[str]
+                      ) -> list[tuple[int, Segment, dict, str | None]]:
+    """(segment index, segment, raw session fields, repair) of every session to build.
+
+    A session message lacking its start or durations is completed from the
+    laps and records inside its window; an impossible ``total_elapsed_time``
+    is dropped; a file without any session message gets sessions rebuilt from
+    its laps (one per run of laps of one sport) or, without laps, from its
+    record stream. ``repair`` names what was done (``None``: nothing).
+    """
+    rec_ts, rec_hr, rec_dist = rec
+    laps = _lap_summaries(fit)
+    found = [(i, s, m) for i, s in enumerate(fit.segments) for m in s.messages.get(18, ())]
+    out: list[tuple[int, Segment, dict, str | None]] = []
+    file_ids = fit.all(0)
+    ftype = file_ids[0].get(0) if file_ids else None
+    if not found:
+        if not fit.segments or ftype not in (4, None):
+            return out  # only activity files are workouts (a course file's records are a route)
+        return _rebuild(fit, laps, rec, _recording_status(fit), notes, after=-np.inf)
+    prev_end = None
+    single = len(found) == 1
+    for seg_i, seg, m in found:
+        m = dict(m)
+        end_ts = m.get(253)
+        if single:
+            lo, hi = -np.inf, np.inf
+        else:
+            lo = prev_end if prev_end is not None else -np.inf
+            hi = end_ts if end_ts is not None else np.inf
+        prev_end = end_ts if end_ts is not None else prev_end
+        if m.get(2) is not None and m.get(2) < DATE_TIME_MIN:
+            out.append((seg_i, seg, m, None))  # relative device clock: start from activity.local_timestamp
+            continue
+        repair = None
+        # an impossible elapsed time (a unit left running for days) is dropped, the rest kept
+        el = m.get(7)
+        tm = m.get(8)
+        if el is not None:
+            el_s, tm_s = el / 1000.0, (tm / 1000.0 if tm is not None else None)
+            span = None
+            s0 = m.get(2)
+            if s0 is not None and rec_ts.size:
+                w = (rec_ts >= s0) & (rec_ts <= s0 + el_s + 1) & (rec_ts >= DATE_TIME_MIN)
+                if w.any():
+                    span = float(rec_ts[w].max() - s0)
+            why = None
+            if el_s > PLAUSIBLE["sessions"]["elapsed_s"][1]:
+                why = f"more than {PLAUSIBLE['sessions']['elapsed_s'][1] / 86400:g} days"
+            elif el_s > 86400 and (span is None or el_s > span + 3600):
+                why = "more than 24 h " + (f"while the records span {span:.0f} s" if span is not None
+                                           else "without records to show it")
+            elif tm_s is not None and el_s < tm_s - 60:
+                why = f"shorter than the timer time {tm_s:.0f} s"
+            if why is not None:
+                notes.append(f"session message at byte {m.get(-1)}: total_elapsed_time {el_s:.0f} s "
+                             f"({el_s / 86400:.1f} days) is impossible ({why}"
+                             + (f"; timer time {tm_s:.0f} s" if tm_s is not None else "")
+                             + "): elapsed_s left empty, the rest of the session kept; load confidence lowered")
+                m[-7] = el  # the window for the streams still spans it
+                m[7] = None
+                repair = "elapsed_nulled"
+        missing = [f for f in (2, 8) if m.get(f) is None]
+        if m.get(8) is None and m.get(7) is not None:
+            missing.remove(8)  # the elapsed time stands in for the timer time, as always
+        if m.get(2) is None and end_ts is not None and m.get(7) is not None and 2 in missing:
+            missing.remove(2)  # start = end - elapsed, as always
+        if missing:
+            w_laps = [lp for lp in laps if lp["start"] >= lo - 1 and lp["end"] <= hi + 1]
+            src = None
+            if w_laps:
+                filled = _laps_as_session(w_laps)
+                src = f"{len(w_laps)} lap message(s)"
+                how = "completed_from_laps"
+            else:
+                w = (rec_ts >= lo) & (rec_ts <= hi) if rec_ts.size else np.zeros(0, dtype=bool)
+                filled = _records_as_session(rec_ts[w], rec_hr[w], rec_dist[w]) if w.any() else None
+                src = f"{int(w.sum())} record messages"
+                how = "completed_from_records"
+            if filled is not None:
+                names = [_SESSION_FIELD[f] for f in missing]
+                took = []
+                for f in (2, 8, 7, 9, 16, 17):
+                    if f == 7 and m.get(-7) is not None:
+                        continue  # the impossible elapsed time stays empty
+                    if m.get(f) is None and filled.get(f) is not None:
+                        m[f] = filled[f]
+                        took.append(_SESSION_FIELD[f])
+                notes.append(f"session message at byte {m.get(-1)} lacks {' and '.join(names)}: "
+                             f"{', '.join(took)} taken from its {src}; load confidence lowered")
+                repair = how
+        out.append((seg_i, seg, m, repair))
+    cut = any(sg.damage is not None and sg.damage.kind != "crc" for sg in fit.segments)
+    if cut and ftype in (4, None):
+        # a multisport recording cut in a later leg: that leg's laps/records follow the last session message
+        ends = [float(m[253]) if m.get(253) is not None else float(m[2]) + (m.get(7) or m.get(8) or 0) / 1000.0
+                for _i, _s, m, _r in out if m.get(2) is not None and m.get(2) >= DATE_TIME_MIN]
+        if ends:
+            after = max(ends)
+            why = _recording_status(fit).replace("before its session message",
+                                                 f"after {len(out)} session message(s), before the next")
+            out += _rebuild(fit, laps, rec, why, notes, after=after, quiet_short=True)
+    return out
+
+
+def _rebuild(fit: FitFile, laps: list[dict], rec: tuple[np.ndarray, np.ndarray, np.ndarray], why: str,
+             notes: list[str], *, after: float, quiet_short: bool = False) -> list[tuple[int, Segment, dict, str]]:
+    """Sessions rebuilt from the laps (one per run of laps of one sport) or else the records after ``after``.
+
+    The lap still open when the recording stopped has no lap message: the
+    records after the last lap's end add their timer time, distance and end.
+    Records alone need :data:`MIN_REBUILT_S` of timer time.
+    """
+    rec_ts, rec_hr, rec_dist = rec
+    out: list[tuple[int, Segment, dict, str]] = []
+    seg_i = next((i for i, sg in enumerate(fit.segments) if sg.damage is not None), len(fit.segments) - 1)
+    seg = fit.segments[seg_i]
+    timed = rec_ts >= DATE_TIME_MIN
+    valid_d = rec_dist != 0xFFFFFFFF
+
+    def dist_at(t: float) -> float:
+        d = rec_dist[valid_d & timed & (rec_ts <= t)]
+        return float(d.max()) if d.size else 0.0
+
+    laps = [lp for lp in laps if lp["start"] >= after - 1]
+    if laps:
+        groups: list[list[dict]] = []
+        for lp in laps:
+            if groups and groups[-1][-1]["sport"] == lp["sport"]:
+                groups[-1].append(lp)
+            else:
+                groups.append([lp])
+        for k, g in enumerate(groups):
+            m = _laps_as_session(g)
+            m[-1] = None
+            if k == len(groups) - 1 and rec_ts.size:
+                tail = m[253]
+                w = (rec_ts > tail) & timed
+                if w.any():
+                    t = np.sort(np.concatenate([[float(tail)], rec_ts[w]]))
+                    dt = np.diff(t)
+                    m[8] = (m[8] or 0.0) + float(dt[dt <= HR_MAX_GAP_S].sum()) * 1000.0
+                    m[253] = float(t[-1])
+                    m[7] = (m[253] - m[2]) * 1000.0
+                    dv = rec_dist[w & valid_d]
+                    if dv.size and len(groups) == 1 and after == -np.inf:
+                        # the whole recording in one session: its distance is the last cumulative one
+                        m[9] = max(m[9] or 0, int(dv.max()))
+                    elif dv.size:
+                        extra = float(dv.max()) - dist_at(float(tail))
+                        if extra > 0:
+                            m[9] = (m[9] or 0) + extra
+            if m[7] is not None and m[7] / 1000.0 > PLAUSIBLE["sessions"]["elapsed_s"][1]:
+                notes.append(f"laps and records span {m[7] / 86400000.0:.1f} days (a unit left running): "
+                             f"elapsed_s left empty")
+                m[-7], m[7] = m[7], None
+            out.append((seg_i, seg, m, "session_from_laps"))
+        notes.append(f"{why}: {len(out)} session(s) rebuilt from {len(laps)} lap message(s) (start, timer time, "
+                     f"distance, heart rate); load confidence lowered")
+        return out
+    w = (rec_ts > after) & timed if rec_ts.size else np.zeros(0, dtype=bool)
+    m = _records_as_session(rec_ts[w], rec_hr[w], rec_dist[w]) if w.any() else None
+    if m is not None and m.get(9) is not None and after > -np.inf:
+        m[9] = max(0.0, m[9] - dist_at(after))
+    if m is not None and m[8] / 1000.0 < MIN_REBUILT_S:
+        if not quiet_short:
+            notes.append(f"{why}; its {int(w.sum())} records span {m[8] / 1000.0:g} s of timer time, less than "
+                         f"{MIN_REBUILT_S:g} s: too short to rebuild a session from")
+        m = None
+    if m is not None and m[7] / 1000.0 > PLAUSIBLE["sessions"]["elapsed_s"][1]:
+        notes.append(f"the records span {m[7] / 86400000.0:.1f} days (a unit left running): elapsed_s left empty")
+        m[-7], m[7] = m[7], None
+    if m is not None:
+        m[-1] = None
+        out.append((seg_i, seg, m, "session_from_records"))
+        notes.append(f"{why}: session rebuilt from {int(w.sum())} record messages "
+                     f"({(m[253] - m[2]) / 60.0:.1f} min: start, timer time without pauses over "
+                     f"{HR_MAX_GAP_S:g} s, distance, heart rate); load confidence lowered")
+    return out
+
+
 def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
               cut_segment: int | None = None, name: str = "", bad_rows: list[int] | None = None) -> pl.DataFrame:
     rows = []
     # streams over the whole file (chained files spread records/hr over segments)
     rec_t = [s.record_ts for s in fit.segments if s.record_ts is not None]
     rec_h = [s.record_hr for s in fit.segments if s.record_hr is not None]
+    rec_d = [s.record_dist for s in fit.segments if s.record_dist is not None]
     rec_ts = np.concatenate(rec_t).astype(np.float64) if rec_t else np.zeros(0)
     rec_hr = np.concatenate(rec_h).astype(np.int64) if rec_h else np.zeros(0, dtype=np.int64)
+    rec_dist = np.concatenate(rec_d).astype(np.int64) if rec_d else np.zeros(0, dtype=np.int64)
     hr_msgs = fit.all(132)
     hr_stream = _hr_mesg_stream(hr_msgs) if hr_msgs else None
-    all_sessions = [(i, s, m) for i, s in enumerate(fit.segments) for m in s.messages.get(18, ())]
+    all_sessions = _session_messages(fit, (rec_ts, rec_hr, rec_dist), notes)
     skipped = 0
-    for seg_i, seg, m in all_sessions:
+    for seg_i, seg, m, repair in all_sessions:
         start = _utc(m.get(2))
         timer = _scaled(m.get(8), 1000.0)
         elapsed = _scaled(m.get(7), 1000.0)
+        window_elapsed = _scaled(m.get(-7), 1000.0) if m.get(-7) is not None else elapsed
         end_ts = m.get(253)
         s0 = m.get(2)  # start in the file's own time base (window for the streams)
         if s0 is None and end_ts is not None and elapsed is not None:
@@ -472,7 +780,7 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
         sport_n = m.get(5)
         sub_n = m.get(6)
         if sport_n is None:
-            sp = seg.messages.get(12) or []
+            sp = seg.messages.get(12) or next((s.messages.get(12) for s in fit.segments if s.messages.get(12)), [])
             if sp:
                 sport_n = sp[0].get(0)
                 sub_n = sub_n if sub_n is not None else sp[0].get(1)
@@ -493,14 +801,14 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
         if off is None:
             off = _local_offset_for(seg, start, ctx, notes)
         # heart-rate histogram in the session window
-        if elapsed is not None:
-            s1 = s0 + elapsed
+        if window_elapsed is not None:
+            s1 = s0 + window_elapsed
         elif end_ts is not None and end_ts >= s0:
             s1 = end_ts
         else:
             s1 = s0 + duration
         hist = None
-        if seg_i != cut_segment:
+        if seg_i != cut_segment or repair in ("session_from_laps", "session_from_records"):
             hist = _session_histogram(rec_ts, rec_hr, hr_stream, s0, s1, single=len(all_sessions) == 1)
         row = {
             "athlete_id": athlete,
@@ -526,6 +834,7 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
             "training_effect_anaerobic": _scaled(m.get(137), 10.0),
             "hr_hist_s": hist,
             "load_confidence": None,
+            "recording_repair": repair,
         }
         bad = _implausible_session(row)
         if bad is not None:
@@ -533,18 +842,20 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
             # to call damaged bytes what they are when the file CRC does not match
             off = m.get(-1)
             col, what = bad
+            where = f"session message at byte {off}" if off is not None else "session rebuilt from laps/records"
             if ctx.on_bad_row == OnBadRow.SKIP:
-                notes.append(f"skipped the session message at byte {off}: {what}")
+                notes.append(f"skipped the {where}: {what}")
                 if bad_rows is not None:
                     bad_rows[0] += 1
                 continue
             if seg.crc_ok is False:
-                raise CorruptFileError(name, f"session message: {what}; the file CRC does not match, so these "
+                raise CorruptFileError(name, f"{where}: {what}; the file CRC does not match, so these "
                                              f"bytes are damaged", offset=off, column=col)
-            raise BadRowError(name, f"session message: {what}", offset=off, column=col)
+            raise BadRowError(name, f"{where}: {what}", offset=off, column=col)
         rows.append(row)
     if skipped:
-        notes.append(f"{skipped} session message(s) without a valid start time or duration skipped")
+        notes.append(f"{skipped} session message(s) without a start time or duration, and no laps or records "
+                     f"to rebuild them from, skipped")
     if not rows:
         return SESSIONS.empty()
     return pl.DataFrame(rows, schema=SESSIONS.columns)
@@ -608,7 +919,7 @@ def _wellness(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
 
     def offset(when: datetime, use_file: bool) -> int:
         if use_file and mon_off is not None:
-            return mon_off
+            return _prefer_zone(mon_off, ctx.tz, when, notes, "monitoring_info.local_timestamp")
         return _tz_offset_or_utc(ctx.tz, when, notes,
                                  "wellness values without local time and no athlete time zone: dates in UTC")
 
@@ -617,7 +928,11 @@ def _wellness(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
         when = _utc(m.get(253))
         if when is None:
             continue
-        day = (when + timedelta(seconds=offset(when, True))).date()
+        local = when + timedelta(seconds=offset(when, True))
+        day = local.date()
+        if local.hour == 0 and local.minute == 0:
+            # written at 00:00 local: the resting HR of the day that just ended
+            day = day - timedelta(days=1)
         cur, avg7 = m.get(1), m.get(0)
         val = cur if cur is not None and 20 <= cur <= 150 else None
         if val is None and avg7 is not None and 20 <= avg7 <= 150:

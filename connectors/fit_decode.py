@@ -64,8 +64,12 @@ WANTED: dict[int, frozenset[int]] = {
     346: frozenset({253, 6}),  # sleep_assessment: overall_sleep_score
     370: frozenset({253, 1}),  # hrv_status_summary: last_night_average
     132: frozenset({253, 0, 6, 9, 10}),  # hr: timestamp, fractional_timestamp, filtered_bpm, event_timestamp(_12)
+    # lap: timestamp, start_time, total_elapsed_time, total_timer_time, total_distance, total_calories,
+    # avg/max_heart_rate, sport, sub_sport (a session is rebuilt from its laps when the session message is
+    # missing or incomplete)
+    19: frozenset({253, 2, 7, 8, 9, 11, 15, 16, 25, 39}),
 }
-RECORD = 20  # record: timestamp 253, heart_rate 3 (decoded as columns)
+RECORD = 20  # record: timestamp 253, heart_rate 3, distance 5 (decoded as columns)
 HR = 132
 #: Array fields kept whole (everything else keeps the first element).
 ARRAY_FIELDS = {(132, 6), (132, 9), (132, 10)}
@@ -205,12 +209,16 @@ class Segment:
     messages: dict[int, list[dict[int, object]]] = field(default_factory=dict)
     record_ts: np.ndarray | None = None  # uint32 FIT time of records with a heart rate stream column
     record_hr: np.ndarray | None = None  # uint8, 0xFF invalid
+    record_dist: np.ndarray | None = None  # uint32 record.distance (1/100 m), 0xFFFFFFFF invalid; aligned with record_ts
     n_records: int = 0
     crc_ok: bool | None = None  # None: not checked (no CRC bytes)
     header_crc_ok: bool | None = None
     damage: Damage | None = None
     end: int = 0  # offset after the last byte consumed (data + CRC)
     complete: bool = False  # all data bytes decoded (CRC may still be bad)
+    #: the header announced 0 data bytes although data follows (a recording the device never
+    #: finalised, e.g. a crash while recording): the data was read up to the end of the file
+    unfinalised: bool = False
 
 
 @dataclass
@@ -232,7 +240,7 @@ class _Def:
     """A compiled definition message."""
 
     __slots__ = ("gnum", "size", "big", "ts_off", "want", "st", "names", "invalid", "kinds",
-                 "arrays", "offsets", "ts_list", "rec_ts", "rec_hr")
+                 "arrays", "offsets", "ts_list", "rec_ts", "rec_hr", "rec_dist")
 
     def __init__(self) -> None:
         self.offsets: list[int] = []
@@ -245,7 +253,7 @@ def _compile(gnum: int, big: bool, fields: list[tuple[int, int, int]], dev_size:
     d.big = big
     d.size = sum(f[1] for f in fields) + dev_size
     d.ts_off = None
-    d.rec_ts = d.rec_hr = None
+    d.rec_ts = d.rec_hr = d.rec_dist = None
     want = WANTED.get(gnum)
     d.want = want is not None or gnum == RECORD
     fmt = [">" if big else "<"]
@@ -264,6 +272,8 @@ def _compile(gnum: int, big: bool, fields: list[tuple[int, int, int]], dev_size:
                 d.rec_ts = pos
             elif num == 3 and size >= 1 and info is not None and info[0] == 1:
                 d.rec_hr = pos
+            elif num == 5 and size == 4 and info is not None and info[0] == 4:
+                d.rec_dist = pos
         if want is not None and num in want and info is not None and size >= info[0] and size % info[0] == 0:
             bsize, code, inv = info
             if (gnum, num) in ARRAY_FIELDS:
@@ -374,6 +384,22 @@ def decode(buf: bytes, *, want_records: bool = True) -> FitFile:
                 break  # zero padding after the last file
             trailing = dmg
             break
+        if seg.data_size == 0 and size - (pos + seg.header_size) > 2:
+            # never finalised: devices write the data size when the recording ends. Read what follows:
+            # first as data + a 2-byte CRC; when the messages do not end exactly there, up to the end
+            hdr = (seg.start, seg.header_size, seg.protocol, seg.profile, seg.header_crc_ok)
+            seg.data_size = size - pos - seg.header_size - 2
+            seg.unfinalised = True
+            _walk(buf, seg, size, want_records)
+            if not seg.complete:
+                seg = Segment(start=hdr[0], header_size=hdr[1], data_size=size - pos - hdr[1], protocol=hdr[2],
+                              profile=hdr[3], header_crc_ok=hdr[4], unfinalised=True)
+                _walk(buf, seg, size, want_records)
+            segments.append(seg)
+            if seg.damage is not None or not seg.complete:
+                break
+            pos = seg.end
+            continue
         segments.append(seg)
         _walk(buf, seg, size, want_records)
         if seg.damage is not None or not seg.complete:
@@ -541,6 +567,7 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
     rec_ts: list[np.ndarray] = []
     rec_hr: list[np.ndarray] = []
     rec_pos: list[np.ndarray] = []
+    rec_dist: list[np.ndarray] = []
     for d in all_defs:
         if not d.offsets:
             continue
@@ -562,9 +589,17 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
                 ts = (b3 << 24 | b2 << 16 | b1 << 8 | b0) if not d.big else (b0 << 24 | b1 << 16 | b2 << 8 | b3)
             else:
                 continue
+            if d.rec_dist is not None:
+                o = offs + d.rec_dist
+                b0, b1, b2, b3 = (arr[o].astype(np.int64), arr[o + 1].astype(np.int64),
+                                  arr[o + 2].astype(np.int64), arr[o + 3].astype(np.int64))
+                dist = (b3 << 24 | b2 << 16 | b1 << 8 | b0) if not d.big else (b0 << 24 | b1 << 16 | b2 << 8 | b3)
+            else:
+                dist = np.full(offs.size, 0xFFFFFFFF, dtype=np.int64)
             rec_ts.append(ts)
             rec_hr.append(hr)
             rec_pos.append(offs)
+            rec_dist.append(dist)
             continue
         for i, off in enumerate(d.offsets):
             vals = _decode_values(d, buf, off)
@@ -582,7 +617,20 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
         order = np.argsort(pos_all, kind="stable")
         seg.record_ts = np.concatenate(rec_ts)[order]
         seg.record_hr = np.concatenate(rec_hr)[order]
+        seg.record_dist = np.concatenate(rec_dist)[order]
     # ------------------------------------------------------------------ CRC
+    if seg.data_size == 0:
+        seg.damage = Damage(seg.start + 4, "file header announces 0 data bytes and no data follows: the file "
+                                           "holds no messages", "empty")
+        seg.complete = False
+        seg.end = size
+        return
+    if seg.unfinalised and seg.complete and data_end + 2 > size:
+        seg.end = size
+        seg.damage = Damage(size, f"file header announces 0 data bytes (the recording was never finalised, e.g. "
+                                  f"the device stopped while recording): data read up to the end of the file at "
+                                  f"byte {size}, no file CRC to verify it", "unfinalised")
+        return
     if seg.complete:
         if data_end + 2 <= size:
             (crc,) = struct.unpack_from("<H", buf, data_end)

@@ -1,8 +1,14 @@
 """Garmin Connect activity list CSV (web: Activities > All Activities > "Export CSV").
 
-One row per activity. The headers follow the user's UI language; this module
-maps English, German, French, Spanish, Italian, Dutch and Portuguese headers
-(:data:`HEADERS`) to one vocabulary. Values:
+One row per activity. The headers follow the user's UI language (about 30
+languages), but the layout does not: the file is recognised and its columns
+mapped by position and value shape (:func:`structure_map`: type, date,
+true/false favourite, title, distance, calories, time, HR, aerobic TE; TSS by
+its untranslated header; moving/elapsed time by their values), so a language
+nobody listed reads the same. The English, German, French, Spanish, Italian,
+Dutch and Portuguese header words (:data:`HEADERS`) are hints: they find the
+stride length (for the distance unit), and map a file whose rows do not show
+the layout. Values:
 
 * ``--`` means missing; numbers are quoted and may carry a thousands separator
   (``"1,234"``, or ``"1.234"`` in files that write decimals with a comma,
@@ -29,6 +35,7 @@ load stage's fallback chain (domain brief section 1).
 
 from __future__ import annotations
 
+import csv
 import re
 import statistics
 import unicodedata
@@ -47,6 +54,7 @@ from connectors._export_util import (
     display_name,
     first_line,
     frame,
+    head_text,
     normalise_sport,
     open_text,
     parse_clock,
@@ -140,15 +148,123 @@ def header_map(header: list[str]) -> dict[str, int]:
     return out
 
 
+# ----------------------------------------------------------------------------- structure
+# The export has the same layout in every UI language: activity type, date, favourite (true/false),
+# title, distance, calories, time, average HR, maximum HR, aerobic TE, then columns that depend on the
+# activity types in the list, with "Training Stress Score®" left untranslated and the moving and
+# elapsed times (hh:mm:ss) near the end. The layout is recognised from these value shapes; header
+# translations (:data:`HEADERS`) are hints.
+_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2})?$")
+_HMS_RE = re.compile(r"^(\d{1,3}:)?\d{1,2}:\d{2}([.,]\d+)?$")  # h:mm:ss, or mm:ss.s for short ones
+_INT_RE = re.compile(r"^\d{1,3}$")
+_TE_RE = re.compile(r"^[0-5]([.,]\d)?$")
+#: Fixed positions of the layout (0-based).
+POSITIONS = {"activity_type": 0, "date": 1, "favorite": 2, "title": 3, "distance": 4, "calories": 5, "time": 6,
+             "avg_hr": 7, "max_hr": 8, "aerobic_te": 9}
+MIN_COLUMNS = 10
+
+
+def _present(cells: list[str], i: int) -> str | None:
+    if i >= len(cells):
+        return None
+    v = cells[i].strip()
+    return None if v.lower() in ("", "--", "-") else v
+
+
+def _all_shape(rows: list[list[str]], i: int, rx: re.Pattern, *, need_one: bool = True) -> bool:
+    vals = [v for r in rows if (v := _present(r, i)) is not None]
+    return (bool(vals) or not need_one) and all(rx.match(v) for v in vals)
+
+
+def structure_map(header: list[str], rows: list[list[str]]) -> dict[str, int] | None:
+    """Field -> column index from the layout and the value shapes alone, or None when it is not the layout.
+
+    Needs data rows with column 1 a local date-time, column 2 ``true``/``false`` (the favourite flag)
+    and column 6 a duration (``h:mm:ss``, ``mm:ss.s``); one row in ten (at least one row) may break
+    the shape, and is then a bad row naming its line. Average/maximum HR (integers, average <= maximum) and
+    aerobic TE (0-5, one decimal) are mapped only when their values have that shape. The TSS column is
+    the one whose header holds the untranslated "Training Stress Score"; the elapsed time is the last
+    duration column after column 9 whose values are never below the time, the moving time the duration
+    column just before it.
+    """
+    rows = [r for r in rows if len(r) == len(header)][:200]
+    if len(header) < MIN_COLUMNS or not rows:
+        return None
+
+    def fits(ok) -> bool:
+        """At most one row in ten (at least one row allowed) breaks the shape, and some row has it."""
+        bad = sum(1 for r in rows if not ok(r))
+        return bad < len(rows) and bad <= max(1, len(rows) // 10)
+
+    # a damaged row does not hide the layout: it becomes a bad row naming its line
+    if not fits(lambda r: _DATETIME_RE.match(r[1].strip()) is not None):
+        return None
+    if not fits(lambda r: r[2].strip().lower() in ("true", "false")):
+        return None
+    if not fits(lambda r: _present(r, 6) is None or _HMS_RE.match(r[6].strip()) is not None) or not any(
+            _present(r, 6) for r in rows):
+        return None
+    rows = [r for r in rows if _DATETIME_RE.match(r[1].strip()) and r[2].strip().lower() in ("true", "false")]
+    out = {k: POSITIONS[k] for k in ("activity_type", "date", "title", "distance", "calories", "time")}
+    if _all_shape(rows, 7, _INT_RE, need_one=False) and _all_shape(rows, 8, _INT_RE, need_one=False) and all(
+            int(a) <= int(b) for r in rows if (a := _present(r, 7)) and (b := _present(r, 8))):
+        out["avg_hr"], out["max_hr"] = 7, 8
+    if _all_shape(rows, 9, _TE_RE, need_one=False):
+        out["aerobic_te"] = 9
+    for i, h in enumerate(header):
+        if "training stress score" in _norm(h):
+            out["tss"] = i
+            break
+
+    def secs(r: list[str], i: int) -> float | None:
+        v = _present(r, i)
+        try:
+            return parse_clock(v) if v is not None else None
+        except ValueError:
+            return None
+
+    hms = [i for i in range(MIN_COLUMNS, len(header)) if _all_shape(rows, i, _HMS_RE)]
+    elapsed = None
+    for i in reversed(hms):
+        pairs = [(secs(r, 6), secs(r, i)) for r in rows]
+        pairs = [(t, e) for t, e in pairs if t is not None and e is not None]
+        if pairs and all(e >= t - 1 for t, e in pairs):
+            elapsed = i
+            break
+    if elapsed is not None:
+        out["elapsed_time"] = elapsed
+        if elapsed - 1 in hms and all((m := secs(r, elapsed - 1)) is None or (e := secs(r, elapsed)) is None
+                                      or m <= e + 1 for r in rows):
+            out["moving_time"] = elapsed - 1
+    return out
+
+
+def _head_rows(head: bytes, n: int = 50) -> list[list[str]]:
+    text = head_text(head) or ""
+    lines = text.splitlines()
+    if len(lines) > 1 and not head.endswith((b"\n", b"\r")):
+        lines = lines[:-1]  # the last line may be cut by the 64 KiB head
+    try:
+        return list(csv.reader(lines[: n + 1]))
+    except csv.Error:
+        return []
+
+
 def detect(path: Path, head: bytes) -> bool:
-    """A header row with an activity-type and a date column plus time or distance."""
+    """The export's layout (value shapes, any language), or a header in a known language.
+
+    Known-language header: an activity-type and a date column plus time or distance. Any language:
+    :func:`structure_map` accepts the first data rows.
+    """
     header = split_header(first_line(head))
     if len(header) < 3:
         return False
     m = header_map(header)
-    return "activity_type" in m and "date" in m and ("time" in m or "distance" in m) and (
-        _norm(header[m["date"]]) in HEADERS["date"]
-    )
+    if "activity_type" in m and "date" in m and ("time" in m or "distance" in m) and (
+            _norm(header[m["date"]]) in HEADERS["date"]):
+        return True
+    rows = _head_rows(head)
+    return len(rows) > 1 and structure_map([h.strip() for h in rows[0]], rows[1:]) is not None
 
 
 def distance_unit(
@@ -205,8 +321,8 @@ def distance_unit(
         unit: DistanceUnit = "mi" if med > 2.0 else "km"
         return unit, (f"distance unit {unit} decided from the median stride length "
                       f"{med:.2f} ({'ft' if unit == 'mi' else 'm'})")
-    lang = LANGUAGE_OF_TYPE_HEADER.get(_norm(header[cols["activity_type"]]), "en")
-    if lang != "en":
+    lang = LANGUAGE_OF_TYPE_HEADER.get(_norm(header[cols["activity_type"]]), "unknown")
+    if lang not in ("en", "unknown"):
         return "km", f"distance unit km assumed for a {lang} export (metric accounts)"
     if run_speed and statistics.median(run_speed) < 6.5:
         return "mi", (f"distance unit mi guessed from running speeds (median "
@@ -254,7 +370,18 @@ def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None
     if not records:
         raise CorruptFileError(name, "empty file: expected a Garmin activity header row", line=1)
     _, header = records[0]
-    cols = header_map(header)
+    hints = header_map(header)
+    layout = structure_map([h.strip() for h in header], [c for _l, c in records[1:]])
+    if layout is not None:
+        # the layout decides the fixed columns; header translations fill what it cannot know
+        cols = {**hints, **layout}
+        for k in ("moving_time", "elapsed_time"):
+            if k in hints:
+                cols[k] = hints[k]
+        unknown = [f for f in ("activity_type", "date", "time") if hints.get(f) != layout.get(f)]
+    else:
+        cols = hints
+        unknown = []
     for need in ("activity_type", "date"):
         if need not in cols:
             raise CorruptFileError(
@@ -349,6 +476,10 @@ def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None
             bad(err)
 
     result = ReadResult(format=FORMAT, sessions=frame(out, SESSION_COLUMNS))
+    if unknown:
+        result.warn("header language not in the translation table: columns mapped by the export's layout and "
+                    "value shapes (type, date, favourite, title, distance, calories, time, HR, TE; TSS by its "
+                    "untranslated header; moving/elapsed time by their values)")
     if unit_note and any(r["distance_m"] is not None for r in out):
         result.warn(unit_note)
     if decimal_comma:

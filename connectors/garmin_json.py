@@ -23,7 +23,9 @@ Four JSON files are read; each is recognised by its shape, not its name:
     ``awakeSleepSeconds``; ``asleep_s`` = deep + light + REM, ``in_bed_s`` =
     end - start. Naps (``napList``/``dailyNapDTOS`` items with
     ``napStartTimestampGMT``, ``napEndTimestampGMT``, ``napTimeSec``) are
-    separate rows with ``is_nap`` true. Days without a sleep window are skipped.
+    separate rows with ``is_nap`` true (``asleep_s`` = ``napTimeSec``; null without it,
+    never the nap's span). Days without a sleep window are skipped; a night
+    without any stage value keeps null durations, with a note (never 0 h).
 ``DI-Connect-Aggregator/UDSFile_*.json`` -> ``wellness.rhr_bpm``
     Daily summaries: ``calendarDate``, ``restingHeartRate`` (0/null = none).
 ``*_healthStatusData.json`` -> ``wellness.hrv_rmssd_ms``
@@ -307,6 +309,7 @@ def _sleep(path: Path, ctx: ReadContext) -> ReadResult:
     bad = BadRows(ctx)
     rows: list[dict] = []
     no_window = 0
+    unmeasured: list[str] = []
     for i, item in iter_json_items(path, ctx, "item"):
         try:
             rec = require_dict(path, ctx, i, item, "a sleep day")
@@ -328,6 +331,8 @@ def _sleep(path: Path, ctx: ReadContext) -> ReadResult:
                     if v is not None and v < 0:
                         raise record_error(path, ctx, i, k, f"negative stage duration {v}")
                 parts = [stages[k] for k in ("deep_s", "light_s", "rem_s") if stages[k] is not None]
+                if all(v is None for v in stages.values()):
+                    unmeasured.append(str(wake))
                 rows.append({
                     "athlete_id": ctx.athlete_id, "source": SLEEP, "start_utc": start, "end_utc": end,
                     "wake_date": wake, "asleep_s": sum(parts) if parts else None, **stages,
@@ -347,7 +352,7 @@ def _sleep(path: Path, ctx: ReadContext) -> ReadResult:
                 wake = _wake_date(path, ctx, i, nap if nap.get("calendarDate") else rec)
                 rows.append({
                     "athlete_id": ctx.athlete_id, "source": SLEEP, "start_utc": ns, "end_utc": ne,
-                    "wake_date": wake, "asleep_s": secs if secs is not None else (ne - ns).total_seconds(),
+                    "wake_date": wake, "asleep_s": secs,  # no napTimeSec: unknown, not the nap's span
                     "in_bed_s": (ne - ns).total_seconds(), "is_nap": True, "source_file": name,
                 })
         except BadRowError as err:
@@ -355,6 +360,9 @@ def _sleep(path: Path, ctx: ReadContext) -> ReadResult:
     result = ReadResult(format=SLEEP, sleep=frame(rows, SLEEP_COLUMNS))
     if no_window:
         result.warn(f"{no_window} days without a sleep window (watch not worn at night) skipped")
+    if unmeasured:
+        result.warn(f"{len(unmeasured)} night(s) with a sleep window but no measured sleep stages (waking "
+                    f"{', '.join(unmeasured[:10])}): kept with the sleep durations empty, never 0 h")
     return bad.finish(result)
 
 

@@ -25,6 +25,7 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "garmin_json",
     "fitbit",
     "strava",
+    "coach",  # intervals.icu and TrainingPeaks exports (issue 17)
     "garmin_csv",
     "generic_csv",
 )

@@ -179,6 +179,9 @@ def _sleep_row(row, tz, athlete, display, line, *, is_nap: bool | None) -> dict 
     }
 
 
+_MEASURED_SLEEP = ("asleep_s", "deep_s", "light_s", "rem_s", "awake_s", "in_bed_s")
+
+
 def _wake_date(row, tz, display, line) -> date | None:
     wake = _parse_local(row.get("Wake onset", ""), tz, display, line, "Wake onset")
     if wake is not None:
@@ -221,6 +224,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         return result
     bad = BadRows(ctx, max_notes=20)
     notes: set[str] = set()
+    unmeasured: list[int] = []
     sessions: list[dict] = []
     sleeps: list[dict] = []
     wellness: list[dict] = []
@@ -236,6 +240,8 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                 s = _sleep_row(row, tz, athlete, display, line, is_nap=None)
                 if s is not None:
                     sleeps.append(s)
+                    if all(s[c] is None for c in _MEASURED_SLEEP):
+                        unmeasured.append(line)
             else:
                 s = _sleep_row(row, tz, athlete, display, line, is_nap=False)
                 if s is not None:
@@ -261,6 +267,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     )
     for n in enc_notes + sorted(notes):
         result.warn(n)
+    if unmeasured:
+        shown = ", ".join(str(x) for x in unmeasured[:10]) + (" ..." if len(unmeasured) > 10 else "")
+        result.warn(f"line {shown}: {len(unmeasured)} sleep(s) with onset and wake but no measured sleep (entered "
+                    f"by hand): kept with the sleep durations empty, never 0 h")
     return bad.finish(result)
 
 

@@ -560,6 +560,11 @@ def assign_session_loads(
                 load[i], method[i], conf[i], scale[i] = k * d_rpe * dur / 60.0, "duration_default_rpe", "low", k
             elif rate is not None:
                 load[i], method[i], conf[i], scale[i] = rate * dur / 60.0, "duration_rate", "low", rate
+    if "recording_repair" in has:
+        # a session rebuilt or completed from laps/records (connectors.fit): one step less sure
+        for i, rep in enumerate(sessions["recording_repair"].to_list()):
+            if rep is not None and conf[i] is not None:
+                conf[i] = _lower(conf[i])
     return sessions.with_columns(
         pl.Series("load_au", load, dtype=pl.Float64),
         pl.Series("load_method", method, dtype=pl.String),

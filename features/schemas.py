@@ -123,6 +123,10 @@ SESSIONS = TableSchema(
         "hr_hist_s": pl.List(pl.Float32()),
         "load_confidence": pl.String(),  # "high", "medium", "low"
         "reported_utc": UTC_DT,  # when the athlete answered (source "checkin") [UTC]
+        # what a connector had to repair in a recording that went wrong (null: nothing), e.g.
+        # "session_from_records", "session_from_laps", "completed_from_laps", "elapsed_nulled";
+        # the load stage lowers such a row's load confidence one step
+        "recording_repair": pl.String(),
     },
     key=("athlete_id", "source", "start_utc"),
 )

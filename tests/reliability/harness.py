@@ -133,6 +133,8 @@ def seeds(corpus: Path | None) -> list[Seed]:
         Seed("generic_csv", "ben", "daily.csv", "csv", str(SAMPLE / "ben/daily.csv")),
         # written by the check-in app (pipelines/checkin.py), the format of connectors/checkin.py
         Seed("checkin", "ana", "answer.checkin.json", "json", str(FIXTURES / "checkin/answer.checkin.json")),
+        Seed("coach", "coach_user", "activities.csv", "csv", str(FIXTURES / "intervals_icu/activities.csv")),
+        Seed("coach", "coach_user", "metrics.csv", "csv", str(FIXTURES / "trainingpeaks/metrics.csv")),
     ]
     if corpus is not None:
         out += [
