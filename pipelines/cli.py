@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_score",
     "cli_features",
     "cli_demo",
+    "cli_evaluate",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")

@@ -1,0 +1,153 @@
+"""``strainwatch evaluate``: how the indicator tracked the team's own reports.
+
+The figures come from :mod:`models.evaluate` (pure); this module reads the
+store (scores, features, wellness self-reports, injury reports) or a labels
+CSV and prints Markdown, or JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
+
+
+def read_labels_csv(path: Path, column: str):
+    """``athlete_id,date,<column>`` rows of a labels CSV (dates YYYY-MM-DD).
+
+    Raises
+    ------
+    ValueError
+        A missing column or a bad date/number, naming the file and the line.
+    """
+    import polars as pl
+
+    try:
+        raw = pl.read_csv(path, infer_schema=False)
+    except Exception as err:  # noqa: BLE001 - polars raises several kinds
+        raise ValueError(f"{path}: not a readable CSV ({err})") from None
+    for c in ("athlete_id", "date", column):
+        if c not in raw.columns:
+            raise ValueError(f"{path}: line 1: expected a column {c!r}; found {', '.join(raw.columns)}")
+    out = raw.select(
+        pl.col("athlete_id").str.strip_chars(),
+        pl.col("date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias("date"),
+        pl.col(column).str.strip_chars().cast(pl.Float64, strict=False).alias(column),
+        pl.col("date").alias("_d"), pl.col(column).alias("_v"),
+    ).with_row_index("_line", offset=2)
+    bad = out.filter(pl.col("date").is_null() | (pl.col("_v").is_not_null() & (pl.col("_v").str.strip_chars() != "")
+                                                 & pl.col(column).is_null()))
+    if bad.height:
+        r = bad.row(0, named=True)
+        what = (f"a date YYYY-MM-DD, got {r['_d']!r}" if r["date"] is None
+                else f"a number in column {column!r}, got {r['_v']!r}")
+        raise ValueError(f"{path}: line {r['_line']}: expected {what}")
+    return out.select("athlete_id", "date", column)
+
+
+def _injury_table() -> str | None:
+    from features.schemas import TABLES
+
+    return next((t for t in TABLES if "injur" in t), None)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def evaluate(
+        label: Optional[str] = typer.Option(None, "--label", help="Self-report item, comparison and threshold that counts as an event, e.g. 'soreness<=2' (PMSys: 1 = very sore) or 'back_pain_0_10>=3'. Read from the store's wellness table, or from --labels-csv."),
+        labels_csv: Optional[Path] = typer.Option(None, "--labels-csv", help="CSV with athlete_id,date and the --label column, instead of the store's wellness table."),
+        injuries: bool = typer.Option(False, "--injuries", help="Use the store's injury reports: a new episode after --injury-gap days without a report is the event."),
+        injury_gap: int = typer.Option(7, "--injury-gap", help="Days without an injury report before a report counts as a new episode."),
+        horizon: int = typer.Option(3, "--horizon", help="An event on any of the next N days after the scored day counts."),
+        since: Optional[str] = typer.Option(None, "--since", help="First scored day to evaluate, YYYY-MM-DD."),
+        until: Optional[str] = typer.Option(None, "--until", help="Last scored day to evaluate, YYYY-MM-DD."),
+        rules: bool = typer.Option(False, "--rules", help="Score the stored features with the rule scorer (config parameters) in memory instead of reading the stored scores."),
+        bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of athletes for the 95 % CIs."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+        json_out: Optional[str] = typer.Option(None, "--json", help="Write the figures as JSON to this file ('-' = standard output, instead of Markdown)."),
+        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
+    ) -> None:
+        """Pooled and within-athlete ROC AUC (95 % CIs) of the score, its components and naive baselines
+        for the team's own reports; precision/recall per band; share of days per band.
+
+        Exit codes: 0 done, 1 no labelled day, 2 bad option or data.
+        """
+        import polars as pl
+
+        from models.evaluate import LabelSpec, evaluate_scores
+        from pipelines.store import Store
+
+        def fail(msg: str, code: int = 2):
+            typer.echo(f"error: {msg}", err=True)
+            raise typer.Exit(code)
+
+        if (label is None) == (not injuries):
+            fail("give --label ITEM<=N (a self-report item) or --injuries")
+        if horizon < 1 or bootstrap < 0 or injury_gap < 1:
+            fail("--horizon and --injury-gap must be at least 1, --bootstrap at least 0")
+        try:
+            spec = LabelSpec.parse(label) if label is not None else None
+        except ValueError as err:
+            fail(str(err))
+        cfg = load_config_or_exit(config)
+        st = Store(resolve_store(store, config))
+        lo, hi = parse_date_option(since, "--since"), parse_date_option(until, "--until")
+        ath = athlete or None
+        feats = st.read_table("features", athletes=ath) if st.table_dir("features").exists() else None
+        if feats is None or feats.is_empty():
+            fail(f"no features in {st.root}; run `strainwatch run` (or ingest, features, score) first")
+        if rules:
+            from models.rules import ScorerParams, score_features
+
+            try:
+                params = ScorerParams.from_dict(cfg.scorer_params())
+            except ValueError as err:
+                fail(f"[scorer.params] {err}")
+            scores = score_features(feats, as_of=hi or feats["date"].max(), params=params)
+        else:
+            if not st.table_dir("scores").exists():
+                fail(f"no scores in {st.root}; run `strainwatch score` first (or use --rules)")
+            scores = st.read_table("scores", athletes=ath)
+        if lo is not None:
+            scores = scores.filter(pl.col("date") >= lo)
+        if hi is not None:
+            scores = scores.filter(pl.col("date") <= hi)
+        if scores.is_empty():
+            fail("no scored days in the chosen period", 1)
+        reports = inj = None
+        try:
+            if injuries:
+                table = _injury_table()
+                if table is None or not st.table_dir(table).exists():
+                    fail(f"no injury reports in {st.root} (ingest a PMSys export with injury.csv first)")
+                inj = st.read_table(table, athletes=ath)
+                if "date" not in inj.columns:
+                    fail(f"the {table} table has no date column")
+            elif labels_csv is not None:
+                reports = read_labels_csv(labels_csv, spec.column)
+            else:
+                reports = st.read_table("wellness", athletes=ath)
+                if spec.column not in reports.columns:
+                    fail(f"label column {spec.column!r} is not in the wellness table; known: "
+                         f"{', '.join(c for c in reports.columns if c not in ('athlete_id', 'source', 'date', 'source_file'))}")
+            ev = evaluate_scores(scores, feats, reports=reports, spec=spec, injuries=inj, horizon_d=horizon,
+                                 gap_d=injury_gap, n_boot=bootstrap, seed=seed)
+        except ValueError as err:
+            fail(str(err))
+        if ev.n_days == 0:
+            fail("no labelled day with a score: no report of the label item in the days after any scored day", 1)
+        if json_out == "-":
+            typer.echo(json.dumps(ev.to_dict(), indent=2))
+            return
+        typer.echo(ev.to_markdown())
+        if json_out:
+            p = Path(json_out)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(json.dumps(ev.to_dict(), indent=2), encoding="utf-8")
+            typer.echo(f"\nwrote {p}")
