@@ -44,7 +44,10 @@ Sleep [S1-S4]
     ``sleep_7d_h`` = mean ``sleep_h`` over d-6..d (>= 3 nights);
     ``sleep_debt_7d_h`` = sum over d-6..d of max(0, need - ``sleep_h``), nights
     without data skipped, null when no night has data; ``sleep_eff_7d_pct`` =
-    mean over d-6..d of 100 ``sleep_h / in_bed_h`` (>= 3 nights).
+    mean over d-6..d of 100 ``sleep_h / in_bed_h`` (>= 3 nights);
+    ``sleep_baseline_h`` = the athlete's usual sleep, mean ``sleep_h`` over
+    d-60..d-1 (>= 14 nights), as the RHR baseline [H4]; the scorer compares
+    ``sleep_7d_h`` with it (``docs/scoring.md``).
 
 Scorer extras (domain brief section 6)
 --------------------------------------
@@ -429,12 +432,12 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     wb = sorted({W, B})
     work = _window_sums(
         work,
-        {"_L0": sorted({A, C, C - A}), "_rhr": wb, "_hrv": wb, "_sleep": [W], "_effz": [W], "_def": [W],
+        {"_L0": sorted({A, C, C - A}), "_rhr": wb, "_hrv": wb, "_sleep": wb, "_effz": [W], "_def": [W],
          "_rhr2": [B], "_hrv2": [B]},
         "_S",
     )
     work = _count_sums(
-        work, {"_Lnull": sorted({A, C}), "_nrhr": wb, "_nhrv": wb, "_nsleep": [W], "_neff": [W], "_cov": [W]}, "_N"
+        work, {"_Lnull": sorted({A, C}), "_nrhr": wb, "_nhrv": wb, "_nsleep": wb, "_neff": [W], "_cov": [W]}, "_N"
     )
     work = work.drop("_rhr", "_hrv", "_sleep", "_effz", "_def", "_rhr2", "_hrv2", "_Lnull",
                      "_nrhr", "_nhrv", "_nsleep", "_neff", "_cov", "_eff")
@@ -507,6 +510,9 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
 
     rb, rsd = baseline("rhr")
     hb, hsd = baseline("hrv")
+    # the athlete's usual sleep: mean over d-B..d-1 (the same window and minimum as the RHR baseline)
+    n_sl = pl.col(f"_N_nsleep_{B}").shift(1)
+    sleep_base = pl.when(n_sl >= minb).then(pl.col(f"_S_sleep_{B}").shift(1) / n_sl)
     tol = p.sd_rel_tol
     work = work.with_columns(
         mean7("rhr").alias("rhr_7d_bpm"),
@@ -519,6 +525,7 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
         rsd.alias("_rhr_sd"),
         hb.alias("hrv_baseline_ln"),
         hsd.alias("_hrv_sd"),
+        sleep_base.alias("sleep_baseline_h"),
     )
     work = work.drop([c for c in work.columns if c.startswith(("_S_", "_N_"))])
 

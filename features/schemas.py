@@ -243,6 +243,9 @@ FEATURES = TableSchema(
         # an incremental run can continue the recursion from the stored last row
         "load_ewma_7d_au": pl.Float64(),  # EWMA(7) of load_au [AU]
         "load_ewma_28d_au": pl.Float64(),  # EWMA(28) of load_au [AU]
+        # the athlete's usual sleep: mean sleep_h over d-60..d-1 (>= 14 nights); the scorer's
+        # personal sleep rule (null in features stored before it existed: the rule then has no baseline)
+        "sleep_baseline_h": pl.Float64(),
     },
     key=("athlete_id", "date"),
     export=None,
