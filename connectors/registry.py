@@ -24,6 +24,7 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "garmin_json",
     "fitbit",
     "strava",
+    "pmsys",
     "garmin_csv",
     "generic_csv",
 )

@@ -43,7 +43,9 @@ Wellness
     unlisted sources rank after listed ones and tie), and the mean when
     equally ranked sources disagree; self-reports take the most cautious
     value: ``back_pain_0_10`` and ``soreness`` the maximum, ``red_flag`` true
-    when any source says so. Values that cannot be physiological
+    when any source says so, the monitoring items of
+    :data:`features.schemas.SELF_REPORT_ITEMS` (1-5 or 0-10, low = the bad
+    end) and ``sleep_reported_h`` the minimum. Values that cannot be physiological
     (``rhr_bpm`` <= 0, ``hrv_rmssd_ms`` <= 0, ``hrv_sdnn_ms`` <= 0: vendor
     "no reading" sentinels) are treated as missing. ``hrv_ln_rmssd`` =
     ln(rMSSD [ms]) [H1, H2].
@@ -60,7 +62,7 @@ from datetime import date
 import polars as pl
 
 from features.params import DEFAULT_PARAMS, FeatureParams
-from features.schemas import DAILY, SESSIONS, SLEEP, WELLNESS, SchemaError, conform, require
+from features.schemas import DAILY, SELF_REPORT_ITEMS, SESSIONS, SLEEP, WELLNESS, SchemaError, conform, require
 
 __all__ = ["build_daily", "session_family", "MIXED_FAMILY"]
 
@@ -198,6 +200,9 @@ def _daily_wellness(wellness: pl.DataFrame, as_of: date, priority: Sequence[str]
         pl.col("back_pain_0_10").max(),
         pl.col("soreness").max(),
         pl.col("red_flag").max(),
+        # 1-5 / 0-10 self-reports: low is the bad end, so the most cautious value is the minimum
+        *(pl.col(c).min() for c in SELF_REPORT_ITEMS),
+        pl.col("sleep_reported_h").min(),
     ).with_columns(pl.col("hrv_rmssd_ms").log().alias("hrv_ln_rmssd")).drop("hrv_rmssd_ms")
 
 
@@ -271,6 +276,8 @@ def build_daily(
     require(sessions, SESSIONS)
     require(sleep, SLEEP)
     require(wellness, WELLNESS)
+    if any(c not in wellness.columns for c in (*SELF_REPORT_ITEMS, "sleep_reported_h")):
+        wellness = conform(wellness, WELLNESS)  # frames written before the self-report columns existed
     only = _check_athletes(athletes)
     if only is not None:
         sessions = sessions.filter(pl.col("athlete_id").is_in(only))

@@ -27,6 +27,8 @@ __all__ = [
     "SESSIONS",
     "SLEEP",
     "WELLNESS",
+    "INJURIES",
+    "SELF_REPORT_ITEMS",
     "DAILY",
     "FEATURES",
     "SCORES",
@@ -122,6 +124,9 @@ SESSIONS = TableSchema(
         # null when the file has no heart-rate stream. Feeds Banister TRIMP.
         "hr_hist_s": pl.List(pl.Float32()),
         "load_confidence": pl.String(),  # "high", "medium", "low"
+        # how well start_utc is known: null/"exact" (recorded), "approx" (back-computed, e.g. a log's
+        # time of entry minus the duration), "date" (only the local date; start_utc is a placeholder)
+        "start_precision": pl.String(),
     },
     key=("athlete_id", "source", "start_utc"),
 )
@@ -165,8 +170,44 @@ WELLNESS = TableSchema(
     },
     optional={
         "note": pl.String(),
+        # monitoring-app self-reports (PMSys, generic daily.csv); scale and direction in the name and
+        # in SELF_REPORT_ITEMS: 1 = worst ... 5 = best (e.g. soreness 1 = very sore, 5 = not sore)
+        "soreness_1_5": pl.Float64(),
+        "fatigue_1_5": pl.Float64(),
+        "sleep_quality_1_5": pl.Float64(),
+        "mood_1_5": pl.Float64(),
+        "stress_1_5": pl.Float64(),
+        "readiness_0_10": pl.Float64(),  # 0 = not ready at all, 10 = fully ready
+        "sleep_reported_h": pl.Float64(),  # self-reported hours slept [h] (not device sleep)
+        "soreness_area": pl.String(),  # where it is sore, as the app wrote it (PMSys: SNOMED codes)
     },
     key=("athlete_id", "source", "date"),
+)
+
+#: The self-reported monitoring items of ``WELLNESS``/``DAILY``: column -> (low, high, meaning of
+#: low, meaning of high). Every 1-5 item is stored with 1 = the bad end and 5 = the good end (the
+#: PMSys convention); a connector for an app with the other direction flips it (``6 - x``).
+SELF_REPORT_ITEMS: dict[str, tuple[float, float, str, str]] = {
+    "soreness_1_5": (1.0, 5.0, "very sore", "no soreness"),
+    "fatigue_1_5": (1.0, 5.0, "very tired", "very fresh"),
+    "sleep_quality_1_5": (1.0, 5.0, "very poor sleep", "very good sleep"),
+    "mood_1_5": (1.0, 5.0, "very low mood", "very good mood"),
+    "stress_1_5": (1.0, 5.0, "very stressed", "very relaxed"),
+    "readiness_0_10": (0.0, 10.0, "not ready at all", "fully ready"),
+}
+
+INJURIES = TableSchema(
+    name="injuries",
+    required={
+        "athlete_id": pl.String(),
+        "source": pl.String(),
+        "date": pl.Date(),  # local date of the report
+        "body_part": pl.String(),  # as the app names it ("right_thigh", "stomach_back"); null: reported none
+        "severity": pl.String(),  # "minor", "major" (as reported), "none" for a report without injury
+        "is_back": pl.Boolean(),  # the body part is the back (PMSys "stomach_back", "lower_back", ...)
+        "source_file": pl.String(),
+    },
+    key=("athlete_id", "source", "date", "body_part"),
 )
 
 DAILY = TableSchema(
@@ -189,6 +230,14 @@ DAILY = TableSchema(
     },
     optional={
         "load_family": pl.String(),  # unit family of load_au for this athlete ("srpe", "tss", "trimp")
+        # self-reports (WELLNESS), the worst value of the day when several sources report
+        "soreness_1_5": pl.Float64(),
+        "fatigue_1_5": pl.Float64(),
+        "sleep_quality_1_5": pl.Float64(),
+        "mood_1_5": pl.Float64(),
+        "stress_1_5": pl.Float64(),
+        "readiness_0_10": pl.Float64(),
+        "sleep_reported_h": pl.Float64(),
     },
     key=("athlete_id", "date"),
 )
@@ -302,7 +351,7 @@ SCORES = TableSchema(
 )
 
 TABLES: dict[str, TableSchema] = {
-    s.name: s for s in (SESSIONS, SLEEP, WELLNESS, DAILY, FEATURES, SCORES)
+    s.name: s for s in (SESSIONS, SLEEP, WELLNESS, INJURIES, DAILY, FEATURES, SCORES)
 }
 
 

@@ -742,7 +742,7 @@ def _map_devices(result: ReadResult, device_map: Mapping[str, str]) -> ReadResul
     hits = sorted(a for a in result.athlete_ids if a in mapping)
     if not hits:
         return result
-    for name, df in result.tables().items():
+    for name, df in [*result.tables().items(), ("injuries", result.injuries)]:
         setattr(result, name, df.with_columns(pl.col("athlete_id").replace(mapping)))
     result.athlete_ids = tuple(sorted({mapping.get(a, a) for a in result.athlete_ids}))
     result.warn("athlete from the roster's device serial: " + ", ".join(f"{a} -> {mapping[a]}" for a in hits))
@@ -753,7 +753,7 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
     """Write one batch: table rows first, then the ledger rows describing them."""
     if not batch:
         return
-    frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": []}
+    frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": [], "injuries": []}
     entries: list[LedgerEntry] = []
     for display, result, error, fmt in batch:
         f, size, sha = meta[display]
@@ -765,7 +765,7 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
                                        run_id=summary.run_id))
             continue
         result = _map_devices(result, device_map)
-        for name, df in result.tables().items():
+        for name, df in [*result.tables().items(), ("injuries", result.injuries)]:
             if df.height:
                 frames[name].append(_with_source_file(df, display))
         rows = result.rows()

@@ -51,6 +51,7 @@ DATE_COLUMNS: dict[str, str] = {
     "sessions": "local_date",
     "sleep": "wake_date",
     "wellness": "date",
+    "injuries": "date",
     "daily": "date",
     "features": "date",
     "scores": "date",
