@@ -61,6 +61,7 @@ def register(app: typer.Typer) -> None:
         label: Optional[str] = typer.Option(None, "--label", help="Self-report item, comparison and threshold that counts as an event, e.g. 'soreness<=2' (PMSys: 1 = very sore) or 'back_pain_0_10>=3'. Read from the store's wellness table, or from --labels-csv."),
         labels_csv: Optional[Path] = typer.Option(None, "--labels-csv", help="CSV with athlete_id,date and the --label column, instead of the store's wellness table."),
         injuries: bool = typer.Option(False, "--injuries", help="Use the store's injury reports: a new episode after --injury-gap days without a report is the event."),
+        back_only: bool = typer.Option(False, "--back-only", help="With --injuries: only back injuries (is_back)."),
         injury_gap: int = typer.Option(7, "--injury-gap", help="Days without an injury report before a report counts as a new episode."),
         horizon: int = typer.Option(3, "--horizon", help="An event on any of the next N days after the scored day counts."),
         since: Optional[str] = typer.Option(None, "--since", help="First scored day to evaluate, YYYY-MM-DD."),
@@ -127,8 +128,12 @@ def register(app: typer.Typer) -> None:
                 if table is None or not st.table_dir(table).exists():
                     fail(f"no injury reports in {st.root} (ingest a PMSys export with injury.csv first)")
                 inj = st.read_table(table, athletes=ath)
-                if "date" not in inj.columns:
-                    fail(f"the {table} table has no date column")
+                if "severity" in inj.columns:  # a report that says "no injury" is not an injury
+                    inj = inj.filter(pl.col("severity").is_null() | (pl.col("severity") != "none"))
+                if back_only:
+                    if "is_back" not in inj.columns:
+                        fail(f"the {table} table has no is_back column")
+                    inj = inj.filter(pl.col("is_back").fill_null(False))
             elif labels_csv is not None:
                 reports = read_labels_csv(labels_csv, spec.column)
             else:
