@@ -127,6 +127,10 @@ SESSIONS = TableSchema(
         # how well start_utc is known: null/"exact" (recorded), "approx" (back-computed, e.g. a log's
         # time of entry minus the duration), "date" (only the local date; start_utc is a placeholder)
         "start_precision": pl.String(),
+        # the device recorded it on its own (Fitbit logType "auto_detected"), not started by the athlete
+        "auto_detected": pl.Boolean(),
+        # identity of the recording device: "<manufacturer>:<serial>" (FIT file_id), null when unknown
+        "device_id": pl.String(),
     },
     key=("athlete_id", "source", "start_utc"),
 )
@@ -238,6 +242,10 @@ DAILY = TableSchema(
         "stress_1_5": pl.Float64(),
         "readiness_0_10": pl.Float64(),
         "sleep_reported_h": pl.Float64(),
+        # device-detected everyday activity (auto-detected walks ...), kept out of load_au [min]
+        "everyday_min": pl.Float64(),
+        # whether a session source covers the day (features.daily): False = no training data, load_au null
+        "load_covered": pl.Boolean(),
     },
     key=("athlete_id", "date"),
 )
@@ -292,6 +300,12 @@ FEATURES = TableSchema(
         # an incremental run can continue the recursion from the stored last row
         "load_ewma_7d_au": pl.Float64(),  # EWMA(7) of load_au [AU]
         "load_ewma_28d_au": pl.Float64(),  # EWMA(28) of load_au [AU]
+        # False: no session source covers the day (DAILY.load_covered); its load features are null
+        "load_covered": pl.Boolean(),
+        # the CTL / ATL recursion state, kept on days whose ctl / atl are null for want of training
+        # data, so that an incremental run continues exactly as a full one
+        "ctl_state": pl.Float64(),
+        "atl_state": pl.Float64(),
     },
     key=("athlete_id", "date"),
     export=None,
