@@ -306,6 +306,14 @@ FEATURES = TableSchema(
         # data, so that an incremental run continues exactly as a full one
         "ctl_state": pl.Float64(),
         "atl_state": pl.Float64(),
+        # the day's self-reports, passed through from DAILY for the report (not score inputs here)
+        "soreness_1_5": pl.Float64(),
+        "fatigue_1_5": pl.Float64(),
+        "sleep_quality_1_5": pl.Float64(),
+        "mood_1_5": pl.Float64(),
+        "stress_1_5": pl.Float64(),
+        "readiness_0_10": pl.Float64(),
+        "everyday_min": pl.Float64(),
     },
     key=("athlete_id", "date"),
     export=None,
