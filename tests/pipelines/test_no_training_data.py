@@ -59,8 +59,10 @@ def test_report_says_no_training_data(device_only, tmp_path):
     html = (tmp_path / "r.html").read_text()
     assert "No training data this week" in html
     assert "no training data" in html
-    assert 'class="band band-insufficient_data"' in html
-    assert 'class="band band-low"' not in html and 'class="band band-moderate"' not in html
+    section = html.split('data-athlete="ben"', 1)[1].split("</section>", 1)[0]
+    assert 'class="band band-insufficient_data"' in section
+    assert 'class="band band-low"' not in section and 'class="band band-moderate"' not in section
+    assert "No training data this week" in section
 
 
 def test_days_after_the_last_session_lose_coverage_after_a_week(tmp_path, sample_data_dir):
