@@ -17,7 +17,16 @@ Calendar
     ``start_utc + local_offset_s`` (UTC when the offset is unknown too).
 Load
     ``load_au`` is the sum of the day's session loads; 0 on a day without
-    sessions (a rest day) [R8]. A session whose ``load_au`` is still null
+    sessions (a rest day) [R8] **when a session source covers the day**: from
+    the athlete's first session to ``load_tail_days`` (7) days after the last
+    one (:class:`features.params.FeatureParams`). Days before the first
+    session, after that tail, and every day of an athlete without any session
+    have no training data: ``load_au`` null, ``load_covered`` false (no data
+    is not zero; an athlete with only device physiology never "trained 0").
+    Device-detected everyday activity (``everyday`` from
+    :func:`features.load.assign_session_loads`) is not training: it is left
+    out of ``load_au``, ``n_sessions`` and ``duration_s`` and summed in
+    ``everyday_min`` [min]. A session whose ``load_au`` is still null
     (after :func:`features.load.assign_session_loads`; only sessions without
     duration and without any measure) makes that day's ``load_au`` **null**:
     the day's load is unknown, not zero, and every rolling load window that
@@ -118,6 +127,8 @@ def _daily_sessions(sessions: pl.DataFrame, as_of: date) -> pl.DataFrame:
         fallback = pl.col("start_utc").dt.replace_time_zone(None).dt.date()
     s = sessions.with_columns(pl.coalesce(local, fallback).alias("date"), session_family(sessions).alias("_fam"))
     s = s.filter(pl.col("date") <= as_of)
+    every = pl.col("everyday").fill_null(False) if "everyday" in s.columns else pl.lit(False)
+    s = s.with_columns(every.alias("_every"))
     bad = s.filter(pl.col("load_au") < 0)
     if bad.height:
         r = bad.row(0, named=True)
@@ -125,14 +136,32 @@ def _daily_sessions(sessions: pl.DataFrame, as_of: date) -> pl.DataFrame:
             f"sessions: negative load_au {r['load_au']!r} for athlete {r['athlete_id']!r}, "
             f"session starting {r['start_utc']} in {r['source_file']!r}; loads must be >= 0 [AU]"
         )
+    train = ~pl.col("_every")
+    load = pl.col("load_au").filter(train)
+    fam = pl.col("_fam").filter(train).drop_nulls()
     return s.group_by("athlete_id", "date").agg(
-        pl.when(pl.col("load_au").null_count() == 0).then(pl.col("load_au").sum()).otherwise(None).alias("load_au"),
-        pl.len().cast(pl.Int32).alias("n_sessions"),
-        pl.col("duration_s").sum().alias("duration_s"),
-        pl.when(pl.col("_fam").drop_nulls().n_unique() > 1)
-        .then(pl.lit(MIXED_FAMILY))
-        .otherwise(pl.col("_fam").drop_nulls().first())
-        .alias("load_family"),
+        pl.when(load.null_count() == 0).then(load.sum()).otherwise(None).alias("load_au"),
+        train.sum().cast(pl.Int32).alias("n_sessions"),
+        pl.col("duration_s").filter(train).sum().alias("duration_s"),
+        pl.when(fam.n_unique() > 1).then(pl.lit(MIXED_FAMILY)).otherwise(fam.first()).alias("load_family"),
+        (pl.col("duration_s").filter(pl.col("_every")).sum() / 60.0).alias("everyday_min"),
+    )
+
+
+def _load_coverage(sessions: pl.DataFrame, as_of: date, tail_days: int) -> pl.DataFrame:
+    """Per athlete, the span of days its session sources cover: first session .. last + tail."""
+    local = pl.col("local_date")
+    if "local_offset_s" in sessions.columns:
+        fallback = (pl.col("start_utc") + pl.duration(seconds=pl.col("local_offset_s").fill_null(0))
+                    ).dt.replace_time_zone(None).dt.date()
+    else:
+        fallback = pl.col("start_utc").dt.replace_time_zone(None).dt.date()
+    d = pl.coalesce(local, fallback)
+    return (
+        sessions.select("athlete_id", d.alias("date"))
+        .filter(pl.col("date") <= as_of)
+        .group_by("athlete_id")
+        .agg(pl.col("date").min().alias("_cov_lo"), (pl.col("date").max() + pl.duration(days=tail_days)).alias("_cov_hi"))
     )
 
 
@@ -303,15 +332,24 @@ def build_daily(
         .select("athlete_id", pl.date_ranges("first", pl.lit(as_of), interval="1d").alias("date"))
         .explode("date")
     )
+    cov = _load_coverage(sessions, as_of, p.load_tail_days)
+    covered = pl.col("date").is_between(pl.col("_cov_lo"), pl.col("_cov_hi")).fill_null(False)
     out = (
         cal.join(ds, on=["athlete_id", "date"], how="left")
         .join(dz, on=["athlete_id", "date"], how="left")
         .join(dw, on=["athlete_id", "date"], how="left")
+        .join(cov, on="athlete_id", how="left")
         .with_columns(
-            # a day absent from the session aggregate is a rest day: 0, not null
-            pl.when(pl.col("n_sessions").is_null()).then(0.0).otherwise(pl.col("load_au")).alias("load_au"),
+            # a day absent from the session aggregate is a rest day (0) when a session source covers
+            # it, else the day has no training data (null, never 0)
+            pl.when(pl.col("n_sessions").is_null())
+            .then(pl.when(covered).then(0.0))
+            .otherwise(pl.col("load_au"))
+            .alias("load_au"),
             pl.col("n_sessions").fill_null(0),
             pl.col("duration_s").fill_null(0.0),
+            (covered | (pl.col("n_sessions").fill_null(0) > 0)).alias("load_covered"),
+            pl.col("everyday_min").fill_null(0.0),
         )
         .sort("athlete_id", "date")
     )

@@ -127,6 +127,10 @@ SESSIONS = TableSchema(
         # how well start_utc is known: null/"exact" (recorded), "approx" (back-computed, e.g. a log's
         # time of entry minus the duration), "date" (only the local date; start_utc is a placeholder)
         "start_precision": pl.String(),
+        # the device recorded it on its own (Fitbit logType "auto_detected"), not started by the athlete
+        "auto_detected": pl.Boolean(),
+        # identity of the recording device: "<manufacturer>:<serial>" (FIT file_id), null when unknown
+        "device_id": pl.String(),
     },
     key=("athlete_id", "source", "start_utc"),
 )
@@ -238,6 +242,10 @@ DAILY = TableSchema(
         "stress_1_5": pl.Float64(),
         "readiness_0_10": pl.Float64(),
         "sleep_reported_h": pl.Float64(),
+        # device-detected everyday activity (auto-detected walks ...), kept out of load_au [min]
+        "everyday_min": pl.Float64(),
+        # whether a session source covers the day (features.daily): False = no training data, load_au null
+        "load_covered": pl.Boolean(),
     },
     key=("athlete_id", "date"),
 )
@@ -295,6 +303,20 @@ FEATURES = TableSchema(
         # the athlete's usual sleep: mean sleep_h over d-60..d-1 (>= 14 nights); the scorer's
         # personal sleep rule (null in features stored before it existed: the rule then has no baseline)
         "sleep_baseline_h": pl.Float64(),
+        # False: no session source covers the day (DAILY.load_covered); its load features are null
+        "load_covered": pl.Boolean(),
+        # the CTL / ATL recursion state, kept on days whose ctl / atl are null for want of training
+        # data, so that an incremental run continues exactly as a full one
+        "ctl_state": pl.Float64(),
+        "atl_state": pl.Float64(),
+        # the day's self-reports, passed through from DAILY for the report (not score inputs here)
+        "soreness_1_5": pl.Float64(),
+        "fatigue_1_5": pl.Float64(),
+        "sleep_quality_1_5": pl.Float64(),
+        "mood_1_5": pl.Float64(),
+        "stress_1_5": pl.Float64(),
+        "readiness_0_10": pl.Float64(),
+        "everyday_min": pl.Float64(),
     },
     key=("athlete_id", "date"),
     export=None,

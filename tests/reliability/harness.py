@@ -131,6 +131,11 @@ def seeds(corpus: Path | None) -> list[Seed]:
         Seed("generic_csv", "ben", "sessions.csv", "csv", str(SAMPLE / "ben/sessions.csv")),
         Seed("generic_csv", "ben", "sleep.csv", "csv", str(SAMPLE / "ben/sleep.csv")),
         Seed("generic_csv", "ben", "daily.csv", "csv", str(SAMPLE / "ben/daily.csv")),
+        Seed("pmsys", "pm01", "srpe.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/srpe.csv")),
+        Seed("pmsys", "pm01", "wellness.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/wellness.csv")),
+        Seed("pmsys", "pm01", "injury.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/injury.csv")),
+        Seed("pmsys", "pmteam", "soreness.csv", "csv", str(FIXTURES / "pmsys/team/wellness/soreness.csv")),
+        Seed("pmsys", "pmteam", "session.json", "json", str(FIXTURES / "pmsys/team/training-load/session.json")),
     ]
     if corpus is not None:
         out += [
