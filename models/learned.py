@@ -648,6 +648,9 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
     if ds.is_empty():
         raise ModelError("no labelled days: the model needs back_pain_0_10 reports (a pain log)")
     X, y, groups, dates = _xy(ds)
+    empty = [j for j in range(X.shape[1]) if not np.isfinite(X[:, j]).any()]
+    for j in empty:  # the bundle keeps every feature; an empty one becomes a constant without information
+        X[:, j] = 0.0
     n_onsets = _count_onsets(ds)
     if n_onsets < MIN_ONSETS_TO_TRAIN:
         raise ModelError(
@@ -664,7 +667,8 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
                for j, c in enumerate(FEATURE_COLUMNS)}
     import sklearn
 
-    warns = []
+    warns = [f"{FEATURE_COLUMNS[j]} is empty everywhere (no such data): trained as a constant, it carries "
+             "no information" for j in empty]
     w = _epv_warning(n_onsets, len(FEATURE_COLUMNS))
     if w:
         warns.append(w)

@@ -71,3 +71,14 @@ def test_self_report_label_lower_is_worse():
     assert pos == [d[7], d[8], d[9]]
     with pytest.raises(ValueError, match="label_op"):
         LabelParams(label_column="soreness_1_5", label_op="<")
+
+
+@pytest.mark.slow
+def test_train_with_an_empty_column_keeps_the_feature_list(team):
+    from models.learned import FEATURE_COLUMNS, score_features_learned, train_model
+
+    b = train_model(team, as_of=team["date"].max(), kind="hgb")
+    assert tuple(b.feature_names) == FEATURE_COLUMNS
+    assert any(w.startswith("hrv_z is empty everywhere") for w in b.warnings)
+    s = score_features_learned(team, as_of=team["date"].max(), bundle=b)
+    assert s["risk_score"].drop_nulls().len() > 0
