@@ -403,7 +403,7 @@ def _predictor(name: str, kind: str, ath: np.ndarray, y: np.ndarray, x: np.ndarr
         vals = [per[i] for i in pick if i in per]
         if vals:
             within_bs.append(float(np.mean(vals)))
-    ci = lambda b: (float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))) if len(b) >= 20 else None  # noqa: E731
+    ci = lambda b: (float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))) if len(b) >= 20 else None
     return PredictorResult(name, kind, n, int(y.sum()), pooled, ci(pooled_bs), within, ci(within_bs), len(per))
 
 
@@ -453,7 +453,7 @@ class Evaluation:
     def to_markdown(self) -> str:
         br = self.base_rate
         lines = [
-            f"## How the indicator tracked the team's reports (a risk indicator, not a diagnosis)",
+            "## How the indicator tracked the team's reports (a risk indicator, not a diagnosis)",
             "",
             f"Outcome: `{self.label}` reported on any of the {self.horizon_d} days after the scored day. "
             f"{self.n_days} labelled athlete-days with a score, {self.n_athletes} athletes, "

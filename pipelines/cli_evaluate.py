@@ -55,6 +55,76 @@ def _injury_table() -> str | None:
     return next((t for t in TABLES if "injur" in t), None)
 
 
+class NoLabelledDays(ValueError):
+    """No scored day has a known outcome."""
+
+
+def evaluate_store(st, *, spec=None, injuries: bool = False, back_only: bool = False,
+                   labels_csv: Path | None = None, horizon_d: int = 3, gap_d: int = 7, n_boot: int = 1000,
+                   seed: int = 0, athletes=None, since=None, until=None, rules_params=None):
+    """:class:`models.evaluate.Evaluation` of the scores in store ``st`` (the CLI's work; the weekly
+    report can call it and render :func:`models.evaluate.report_section`).
+
+    ``rules_params`` (a ScorerParams) scores the stored features in memory instead of reading the
+    stored scores.
+
+    Raises
+    ------
+    ValueError
+        Missing tables or columns, a bad labels CSV (file and line named).
+    NoLabelledDays
+        Nothing to evaluate.
+    """
+    import polars as pl
+
+    from models.evaluate import evaluate_scores
+
+    if (spec is None) == (not injuries):
+        raise ValueError("give --label ITEM<=N (a self-report item) or --injuries")
+    feats = st.read_table("features", athletes=athletes) if st.table_dir("features").exists() else None
+    if feats is None or feats.is_empty():
+        raise ValueError(f"no features in {st.root}; run `strainwatch run` (or ingest, features, score) first")
+    if rules_params is not None:
+        from models.rules import score_features
+
+        scores = score_features(feats, as_of=until or feats["date"].max(), params=rules_params)
+    else:
+        if not st.table_dir("scores").exists():
+            raise ValueError(f"no scores in {st.root}; run `strainwatch score` first (or use --rules)")
+        scores = st.read_table("scores", athletes=athletes)
+    if since is not None:
+        scores = scores.filter(pl.col("date") >= since)
+    if until is not None:
+        scores = scores.filter(pl.col("date") <= until)
+    if scores.is_empty():
+        raise NoLabelledDays("no scored days in the chosen period")
+    reports = inj = None
+    if injuries:
+        table = _injury_table()
+        if table is None or not st.table_dir(table).exists():
+            raise ValueError(f"no injury reports in {st.root} (ingest a PMSys export with injury.csv first)")
+        inj = st.read_table(table, athletes=athletes)
+        if "severity" in inj.columns:  # a report that says "no injury" is not an injury
+            inj = inj.filter(pl.col("severity").is_null() | (pl.col("severity") != "none"))
+        if back_only:
+            if "is_back" not in inj.columns:
+                raise ValueError(f"the {table} table has no is_back column")
+            inj = inj.filter(pl.col("is_back").fill_null(False))
+    elif labels_csv is not None:
+        reports = read_labels_csv(labels_csv, spec.column)
+    else:
+        reports = st.read_table("wellness", athletes=athletes)
+        if spec.column not in reports.columns:
+            raise ValueError(
+                f"label column {spec.column!r} is not in the wellness table; known: "
+                f"{', '.join(c for c in reports.columns if c not in ('athlete_id', 'source', 'date', 'source_file'))}")
+    ev = evaluate_scores(scores, feats, reports=reports, spec=spec, injuries=inj, horizon_d=horizon_d,
+                         gap_d=gap_d, n_boot=n_boot, seed=seed)
+    if ev.n_days == 0:
+        raise NoLabelledDays("no labelled day with a score: no report of the label item in the days after any scored day")
+    return ev
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def evaluate(
@@ -79,9 +149,7 @@ def register(app: typer.Typer) -> None:
 
         Exit codes: 0 done, 1 no labelled day, 2 bad option or data.
         """
-        import polars as pl
-
-        from models.evaluate import LabelSpec, evaluate_scores
+        from models.evaluate import LabelSpec
         from pipelines.store import Store
 
         def fail(msg: str, code: int = 2):
@@ -99,54 +167,22 @@ def register(app: typer.Typer) -> None:
         cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         lo, hi = parse_date_option(since, "--since"), parse_date_option(until, "--until")
-        ath = athlete or None
-        feats = st.read_table("features", athletes=ath) if st.table_dir("features").exists() else None
-        if feats is None or feats.is_empty():
-            fail(f"no features in {st.root}; run `strainwatch run` (or ingest, features, score) first")
+        params = None
         if rules:
-            from models.rules import ScorerParams, score_features
+            from models.rules import ScorerParams
 
             try:
                 params = ScorerParams.from_dict(cfg.scorer_params())
             except ValueError as err:
                 fail(f"[scorer.params] {err}")
-            scores = score_features(feats, as_of=hi or feats["date"].max(), params=params)
-        else:
-            if not st.table_dir("scores").exists():
-                fail(f"no scores in {st.root}; run `strainwatch score` first (or use --rules)")
-            scores = st.read_table("scores", athletes=ath)
-        if lo is not None:
-            scores = scores.filter(pl.col("date") >= lo)
-        if hi is not None:
-            scores = scores.filter(pl.col("date") <= hi)
-        if scores.is_empty():
-            fail("no scored days in the chosen period", 1)
-        reports = inj = None
         try:
-            if injuries:
-                table = _injury_table()
-                if table is None or not st.table_dir(table).exists():
-                    fail(f"no injury reports in {st.root} (ingest a PMSys export with injury.csv first)")
-                inj = st.read_table(table, athletes=ath)
-                if "severity" in inj.columns:  # a report that says "no injury" is not an injury
-                    inj = inj.filter(pl.col("severity").is_null() | (pl.col("severity") != "none"))
-                if back_only:
-                    if "is_back" not in inj.columns:
-                        fail(f"the {table} table has no is_back column")
-                    inj = inj.filter(pl.col("is_back").fill_null(False))
-            elif labels_csv is not None:
-                reports = read_labels_csv(labels_csv, spec.column)
-            else:
-                reports = st.read_table("wellness", athletes=ath)
-                if spec.column not in reports.columns:
-                    fail(f"label column {spec.column!r} is not in the wellness table; known: "
-                         f"{', '.join(c for c in reports.columns if c not in ('athlete_id', 'source', 'date', 'source_file'))}")
-            ev = evaluate_scores(scores, feats, reports=reports, spec=spec, injuries=inj, horizon_d=horizon,
-                                 gap_d=injury_gap, n_boot=bootstrap, seed=seed)
+            ev = evaluate_store(st, spec=spec, injuries=injuries, back_only=back_only, labels_csv=labels_csv,
+                                horizon_d=horizon, gap_d=injury_gap, n_boot=bootstrap, seed=seed,
+                                athletes=athlete or None, since=lo, until=hi, rules_params=params)
+        except NoLabelledDays as err:
+            fail(str(err), 1)
         except ValueError as err:
             fail(str(err))
-        if ev.n_days == 0:
-            fail("no labelled day with a score: no report of the label item in the days after any scored day", 1)
         if json_out == "-":
             typer.echo(json.dumps(ev.to_dict(), indent=2))
             return

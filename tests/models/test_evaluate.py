@@ -217,7 +217,7 @@ def test_no_label_leaks_into_a_score():
     after = score_features(synth.to_features(changed), as_of=feats["date"].max())
     cut = score_features(synth.to_features(daily.filter(pl.col("date") <= t)), as_of=t)
     cols = ["athlete_id", "date", "risk_score", "risk_band", "components_json"]
-    upto = lambda s: s.filter(pl.col("date") <= t).select(cols).sort("athlete_id", "date")  # noqa: E731
+    upto = lambda s: s.filter(pl.col("date") <= t).select(cols).sort("athlete_id", "date")
     assert upto(base).equals(upto(after))
     assert upto(base).equals(upto(cut))
     assert not base.filter(pl.col("date") > t + timedelta(days=4)).select(cols).equals(
@@ -229,7 +229,7 @@ def test_no_label_leaks_into_a_score():
     lab1 = horizon_labels(days, event_days(rep, spec), horizon_d=3)
     rep2 = rep.with_columns(pl.when(pl.col("date") <= t).then(6.0 - pl.col("soreness")).otherwise(pl.col("soreness")).alias("soreness"))
     lab2 = horizon_labels(days, event_days(rep2, spec), horizon_d=3)
-    on_t = lambda lab: lab.filter(pl.col("date") >= t).sort("athlete_id", "date")  # noqa: E731
+    on_t = lambda lab: lab.filter(pl.col("date") >= t).sort("athlete_id", "date")
     assert on_t(lab1).equals(on_t(lab2))
 
 

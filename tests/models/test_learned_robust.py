@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import models.learned as learned
+from models import learned
 from models.learned import LabelParams, evaluate, make_labels, usable_columns
 from tests.models import synth
 
