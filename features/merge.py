@@ -80,9 +80,11 @@ __all__ = [
 ]
 
 #: Session source priority, best first. Device files carry the most detail
-#: (streams, TSS, training effect); the generic CSV carries the athlete's RPE;
-#: Strava and Apple Health are copies synced from a device; WHOOP sessions
-#: are detected automatically and have the loosest start times.
+#: (streams, TSS, training effect); Strava and Apple Health are copies synced
+#: from a device; WHOOP sessions are detected automatically and have the
+#: loosest start times; training logs (the generic CSV, PMSys) carry the
+#: athlete's RPE, typed or back-computed starts and rounded minutes, so they
+#: come last, and their RPE is kept by :data:`RPE_SOURCE_PRIORITY`.
 DEFAULT_SESSION_PRIORITY: tuple[str, ...] = (
     "fit",
     "garmin",
@@ -90,13 +92,15 @@ DEFAULT_SESSION_PRIORITY: tuple[str, ...] = (
     "suunto",
     "coros",
     "wahoo",
-    "generic_csv",
-    "pmsys",
     "strava",
     "fitbit",
     "oura",
     "apple_health",
     "whoop",
+    # training logs last: a device's start, duration and heart rate win; the log's RPE is taken by
+    # RPE_SOURCE_PRIORITY whichever row is kept
+    "generic_csv",
+    "pmsys",
 )
 
 #: Training logs: the athlete (or coach) reports the session; its start is typed or back-computed

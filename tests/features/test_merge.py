@@ -273,8 +273,9 @@ def test_min_overlap_ratio_validation():
 
 def test_priority_covers_the_source_names_the_connectors_write():
     # the `source` values written by the connectors (connectors/*.py)
-    order = ["fit", "garmin_activities_csv", "garmin_di_activities", "generic_csv", "strava_activities",
-             "fitbit_exercise", "apple_health", "whoop"]
+    # (training logs last: a device's times and heart rate win, the log's RPE is kept by its own priority)
+    order = ["fit", "garmin_activities_csv", "garmin_di_activities", "strava_activities",
+             "fitbit_exercise", "apple_health", "whoop", "generic_csv", "pmsys"]
     ranks = [source_rank(s, DEFAULT_SESSION_PRIORITY) for s in order]
     assert ranks == sorted(ranks) and max(ranks) < len(DEFAULT_SESSION_PRIORITY)
     assert ranks[1] == ranks[2]  # both Garmin exports are the garmin family
