@@ -132,7 +132,9 @@ SESSIONS = TableSchema(
         # identity of the recording device: "<manufacturer>:<serial>" (FIT file_id), null when unknown
         "device_id": pl.String(),
     },
-    key=("athlete_id", "source", "start_utc"),
+    # device_id: two devices of one source starting in the same second are two recordings (a
+    # Zwift ride and the watch worn on it), not one row replacing the other
+    key=("athlete_id", "source", "start_utc", "device_id"),
 )
 
 SLEEP = TableSchema(

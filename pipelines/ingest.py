@@ -41,7 +41,7 @@ import polars as pl
 from connectors.base import (ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible,
                              implausible_results)
 from connectors import registry
-from features.merge import NIGHT_WINDOW_US, merge_duplicate_nights, merge_duplicate_sessions
+from features.merge import NIGHT_WINDOW_US, SESSION_WINDOW_US, merge_duplicate_nights, merge_duplicate_sessions
 from pipelines.scan import SKIP_NAMES, HashCache, ZipMemo, walk_inputs
 from pipelines.store import LedgerEntry, Store, file_sha256
 
@@ -345,8 +345,10 @@ MERGES_DDL = """CREATE TABLE IF NOT EXISTS merges (
 #: ``merge_duplicate_sessions``' default ``max_start_diff_s``, nights ``features.merge.NIGHT_WINDOW_US``
 #: of ``merge_duplicate_nights``. The incremental merge relies on these bounds.
 _MERGE_WINDOW_US = {
-    "sessions": int(round(float(inspect.signature(merge_duplicate_sessions).parameters["max_start_diff_s"].default)
-                          * 1e6)),
+    # the overlap and date rules compare sessions up to SESSION_WINDOW_US apart (features.merge)
+    "sessions": max(SESSION_WINDOW_US,
+                    int(round(float(inspect.signature(merge_duplicate_sessions).parameters["max_start_diff_s"].default)
+                              * 1e6))),
     "sleep": NIGHT_WINDOW_US,
 }
 _MERGES_DIRTY = "merges_dirty"  # store state key: set while table rows are newer than the merges table

@@ -149,7 +149,10 @@ def _dedupe(df: pl.DataFrame, schema, merge) -> pl.DataFrame:
     df = conform(df, schema)
     if df.is_empty():
         return merge(df)[0]
-    n_src = df.group_by("athlete_id").agg(pl.col("source").fill_null("").n_unique().alias("n"))
+    ident = pl.col("source").fill_null("")
+    if "device_id" in df.columns:  # two devices of one source are two recordings, which may merge
+        ident = pl.concat_str([ident, pl.col("device_id").fill_null("")], separator="|")
+    n_src = df.group_by("athlete_id").agg(ident.n_unique().alias("n"))
     multi = n_src.filter(pl.col("n") > 1)["athlete_id"]
     if multi.len() == n_src.height:
         return merge(df)[0]
