@@ -27,9 +27,11 @@ hard-day streak           d-1        ``hard_day_streak``
 CTL ramp                  d-1        ``ctl_ramp_7d``, ``load_family``
 HRV                       d          ``hrv_z`` (7-d mean of ln rMSSD incl. the morning of d)
 RHR                       d          ``rhr_delta_bpm``, ``rhr_z``
-sleep                     d          ``sleep_7d_h``, ``sleep_debt_7d_h``,
+sleep                     d          ``sleep_7d_h``, ``sleep_baseline_h`` (the
+                                     athlete's usual sleep, 60 nights before d),
                                      ``sleep_eff_7d_pct`` (nights ending d-6..d,
-                                     i.e. including last night)
+                                     i.e. including last night);
+                                     ``sleep_debt_7d_h`` with a coach's need only
 back symptoms             d          ``back_pain_0_10``, ``back_pain_streak_d``,
                                      ``back_pain_rising_3d`` (morning self-report)
 red flag                  d          ``red_flag``; or pain >= ``red_flag_pain`` still
@@ -89,10 +91,12 @@ requirement is that each of these signals alone is visible in the band:
   8 -> 12 (mild: 6, flagged: 12). HRV down with RHR up, "the strongest
   non-load signal" [H2], scores 20 + 12 = 32: **moderate**; either alone
   stays low.
-* sleep: cap 12 -> 30, adding a severe-debt tier. A week of ~5-h nights
-  (debt ~21 h against an 8-h need) scores 8 (mean below need) + 8 (debt
-  > 5 h) + 14 (debt > 10 h) = 30: **moderate**. A 7.5-h sleeper (debt
-  ~3.5 h) scores 8.
+* sleep: cap 12 -> 30, adding a severe tier, and judged against the
+  athlete's own usual sleep (issue 15): the 7-d deficit 7 x (usual - 7-d
+  mean) > 5 h scores 8 + 8, > 10 h another 14. A week of ~5-h nights after
+  a usual 7.9 h (deficit ~18 h) scores 30: **moderate**. A stable 6.8-h
+  sleeper scores 0; a 7-d mean below the 6-h floor scores 8; a fixed need
+  applies only when a coach sets ``coach_sleep_need_h``.
 * monotony, hard-day streak, CTL ramp and back symptoms keep the brief's
   caps; they add to the others ("several signals together push higher").
 
