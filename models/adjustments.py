@@ -42,6 +42,7 @@ points of their cause (largest first), one per code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -93,12 +94,12 @@ def _adj(code: str, cause_code: str, **values: Any) -> Adjustment:
 
 
 def _sleep_target_h(sl, p: ScorerParams) -> float:
-    """Tonight's sleep target: the coach's need when set; else the athlete's usual sleep, at
-    least the adults' 7 h [S1, S2]; else ``sleep_need_h`` (no baseline yet)."""
+    """Tonight's sleep target: the coach's need when set; else the athlete's usual sleep rounded up
+    to a whole hour, at least the adults' 7 h [S1, S2]; else ``sleep_need_h`` (no baseline yet)."""
     if p.coach_sleep_need_h > 0:
         return p.coach_sleep_need_h
     usual = sl.detail.get("usual_h") if sl.detail else None
-    return max(float(usual), 7.0) if usual is not None else p.sleep_need_h
+    return max(float(math.ceil(usual - 1e-9)), 7.0) if usual is not None else p.sleep_need_h
 
 
 def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_streak_d: int = 0,
