@@ -14,7 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.schemas import FEATURES, REASON_CODES, SCORES, SchemaError, conform, require
+from features.schemas import (
+    FEATURES,
+    REASON_CODES,
+    SCORES,
+    SchemaError,
+    conform,
+    require,
+)
 from models.rules import (
     COMPONENTS,
     ScorerParams,
@@ -23,6 +30,7 @@ from models.rules import (
     score_day,
     score_features,
 )
+from tests.models import synth
 
 D = date(2024, 3, 10)
 P = ScorerParams()
@@ -594,3 +602,27 @@ def test_start_limited_runs_equal_the_full_run_on_a_spiky_athlete():
         start = synth.START + timedelta(days=k)
         part = score_features(f, as_of=end, start=start)
         assert part.equals(full.filter(pl.col("date") >= start)), k
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(3.0, 11.0), st.floats(-0.7, 0.7), st.floats(70.0, 100.0))
+def test_a_stable_sleep_trait_gives_at_most_the_floor(usual, change, eff):
+    """Within 0.7 h a night of the usual sleep (deficit <= 4.9 h) only the floor and efficiency count."""
+    mean = usual + change
+    c = comp(score_day(today(sleep_7d_h=mean, sleep_baseline_h=usual, sleep_eff_7d_pct=eff)), "sleep")
+    assert c.points == (8.0 if mean < 6.0 else 0.0) + (4.0 if eff < 85.0 else 0.0)
+
+
+def test_a_short_sleeper_is_not_moderate_for_months():
+    """A steady athlete who sleeps 6.8 h (a tracker's asleep time) through the real feature stage:
+    the old fixed 8-h need gave sleep points on most days; against the usual sleep almost none."""
+    a = synth.make_daily("short", days=240, seed=11, sleep_mean_h=6.8, sleep_sd_h=0.6, phys_ar=0.3)
+    f = synth.to_features(a.frame())
+    s = score_features(f, as_of=f["date"].max()).filter(pl.col("date") >= f["date"].min() + timedelta(days=60))
+    pts = [next(c["points"] for c in json.loads(j) if c["component"] == "sleep") for j in s["components_json"]]
+    assert sum(p > 0 for p in pts) / len(pts) < 0.10
+    assert (s["risk_band"] == "moderate").mean() < 0.10 and (s["risk_band"] == "high").mean() == 0
+    old = score_features(f, as_of=f["date"].max(), params=ScorerParams(coach_sleep_need_h=8.0)).filter(
+        pl.col("date") >= f["date"].min() + timedelta(days=60))
+    old_pts = [next(c["points"] for c in json.loads(j) if c["component"] == "sleep") for j in old["components_json"]]
+    assert sum(p > 0 for p in old_pts) / len(old_pts) > 0.9
