@@ -905,7 +905,7 @@ SESSION_COLUMNS: dict[str, pl.DataType] = {
     "load_method": pl.String(), "source_file": pl.String(), "sub_sport": pl.String(),
     "device_load_kind": pl.String(), "energy_kcal": pl.Float64(), "elapsed_s": pl.Float64(),
     "local_offset_s": pl.Int32(), "training_effect_aerobic": pl.Float64(),
-    "training_effect_anaerobic": pl.Float64(),
+    "training_effect_anaerobic": pl.Float64(), "auto_detected": pl.Boolean(),
 }
 SLEEP_COLUMNS: dict[str, pl.DataType] = {
     "athlete_id": pl.String(), "source": pl.String(), "start_utc": pl.Datetime("us", "UTC"),

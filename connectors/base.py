@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from features.schemas import SESSIONS, SLEEP, WELLNESS, TableSchema, conform
+from features.schemas import INJURIES, SELF_REPORT_ITEMS, SESSIONS, SLEEP, WELLNESS, TableSchema, conform
 
 __all__ = [
     "ConnectorError",
@@ -125,7 +125,8 @@ class ReadContext:
 
 #: One empty frame per canonical table, cloned (a cheap shallow copy) for each result
 #: instead of building a schema and a frame per call.
-_EMPTY = {"sessions": SESSIONS.empty(), "sleep": SLEEP.empty(), "wellness": WELLNESS.empty()}
+_EMPTY = {"sessions": SESSIONS.empty(), "sleep": SLEEP.empty(), "wellness": WELLNESS.empty(),
+          "injuries": INJURIES.empty()}
 
 
 def _empty(table: str):
@@ -143,14 +144,18 @@ class ReadResult:
     skipped_rows: int = 0
     warnings: list[str] = field(default_factory=list)
     athlete_ids: tuple[str, ...] = ()
+    #: injury reports (:data:`features.schemas.INJURIES`): labels for evaluation, not score inputs;
+    #: kept apart from :meth:`tables` (the three canonical input tables)
+    injuries: pl.DataFrame = field(default_factory=_empty("injuries"))
 
     def __post_init__(self) -> None:
         self.sessions = conform(self.sessions, SESSIONS)
         self.sleep = conform(self.sleep, SLEEP)
         self.wellness = conform(self.wellness, WELLNESS)
+        self.injuries = conform(self.injuries, INJURIES)
         if not self.athlete_ids:
             ids: set[str] = set()
-            for df in (self.sessions, self.sleep, self.wellness):
+            for df in (self.sessions, self.sleep, self.wellness, self.injuries):
                 if df.height == 0:
                     continue
                 col = df["athlete_id"]
@@ -195,6 +200,8 @@ PLAUSIBLE: dict[str, dict[str, tuple[float, float]]] = {
         "hrv_sdnn_ms": (0.0, 1000.0),
         "back_pain_0_10": (0.0, 10.0),
         "soreness": (0.0, 10.0),
+        **{c: (lo, hi) for c, (lo, hi, _, _) in SELF_REPORT_ITEMS.items()},
+        "sleep_reported_h": (0.0, 24.0),
     },
 }
 #: Calendar years a record may fall in (no wearable data before 1970; 2200 is a typo).

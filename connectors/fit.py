@@ -63,6 +63,7 @@ from connectors.base import (
     ReadResult,
 )
 from connectors.fit_decode import DATE_TIME_MIN, FIT_EPOCH_S, Damage, FitFile, Segment, decode, looks_like_fit
+from connectors.fit_multisport import leg_groups, uncumulate_legs
 from connectors.fit_profile import FILE, SPORT, SUB_SPORT
 from features.schemas import SESSIONS, SLEEP, WELLNESS
 
@@ -296,6 +297,15 @@ def _damage_text(d: Damage) -> str:
     return f"byte {d.offset}: {d.message}"
 
 
+def _device_id(file_ids: list[dict]) -> str | None:
+    """``"<manufacturer>:<serial>"`` of the recording device (file_id fields 1 and 3), None without a serial."""
+    for m in file_ids:
+        serial = m.get(3)
+        if serial is not None:
+            return f"{m.get(1) if m.get(1) is not None else 'unknown'}:{serial}"
+    return None
+
+
 def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
     notes: list[str] = []
     if not fit.segments:
@@ -337,6 +347,10 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
     cut = fit.segments.index(damaged) if partial else None
     bad_rows = [0]
     sessions = _sessions(fit, athlete, ctx, notes, cut_segment=cut, name=name, bad_rows=bad_rows)
+    # multisport legs carry cumulative EPOC / training effect (connectors.fit_multisport); device identity
+    sessions, legs_notes = uncumulate_legs(sessions, leg_groups(fit.segments))
+    notes.extend(legs_notes)
+    sessions = sessions.with_columns(pl.lit(_device_id(file_ids), dtype=pl.String).alias("device_id"))
     sleep = _sleep(fit, athlete, ctx, notes, partial=partial)
     wellness = _wellness(fit, athlete, ctx, notes)
 

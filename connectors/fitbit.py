@@ -20,8 +20,10 @@ Each file is recognised by its content:
     ``activityName`` -> sport, ``startTime`` local (``05/14/19 19:21:57``),
     ``activeDuration`` ms -> ``duration_s`` (timer), ``duration`` ms ->
     ``elapsed_s``, ``averageHeartRate``, ``calories`` (kcal), ``distance`` in
-    ``distanceUnit`` (Kilometer, Mile, Meter, Yard). Fitbit has no session
-    RPE or device load: ``load_au`` stays null.
+    ``distanceUnit`` (Kilometer, Mile, Meter, Yard), ``logType``
+    ``auto_detected`` -> ``auto_detected`` (the load stage keeps auto-detected
+    walks out of training load). Fitbit has no session RPE or device load:
+    ``load_au`` stays null.
 ``Daily Heart Rate Variability Summary - *.csv`` -> ``wellness.hrv_rmssd_ms``
     Newer Takeout CSV ``timestamp,rmssd,nremhr,entropy``; one row per night,
     dated by the local ``timestamp`` date (Fitbit dates the night's HRV by
@@ -336,6 +338,8 @@ def _exercise(path: Path, ctx: ReadContext) -> ReadResult:
                 "elapsed_s": total_ms / 1000.0 if total_ms is not None else None,
                 "distance_m": dist_m, "avg_hr_bpm": positive_or_none(num("averageHeartRate")),
                 "energy_kcal": num("calories"), "local_offset_s": offset, "source_file": name,
+                # logType "auto_detected": the tracker recognised the movement on its own (SmartTrack)
+                "auto_detected": (rec.get("logType") == "auto_detected") if "logType" in rec else None,
             })
         except BadRowError as err:
             bad(err)

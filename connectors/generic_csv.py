@@ -12,7 +12,9 @@ by their header row (never by the file name):
 ``daily``
     ``athlete_id,date,resting_hr,hrv_rmssd_ms`` (either physiology value may be
     empty), plus optional ``back_pain_0_10,soreness,red_flag`` (and
-    ``hrv_sdnn_ms``, ``note``).
+    ``hrv_sdnn_ms``, ``note``) and the self-report items
+    ``soreness_1_5, fatigue_1_5, sleep_quality_1_5, mood_1_5, stress_1_5``
+    (1 = the bad end), ``readiness_0_10`` and ``sleep_reported_h``.
 
 Reading rules
 -------------
@@ -86,6 +88,8 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "rpe": (0.0, 10.0, "CR10"),
     "minutes": (0.0, 24 * 60.0, "min"),  # one session or one night: at most 24 h
     "pain": (0.0, 10.0, "0-10"),
+    "item_1_5": (1.0, 5.0, "1-5"),  # self-report items, 1 = the bad end (features.schemas.SELF_REPORT_ITEMS)
+    "hours": (0.0, 24.0, "h"),
     "hrv": (0.0, 500.0, "ms"),  # rMSSD / SDNN: > 0 and at most 500 ms
     "year": (1970, 2100, ""),  # as connectors.base.PLAUSIBLE_YEARS (no wearable data before 1970)
     "offset_h": (-18, 18, "h"),
@@ -138,7 +142,8 @@ KINDS: dict[str, Kind] = {
     "daily": Kind(
         "daily",
         required=("athlete_id", "date", "resting_hr", "hrv_rmssd_ms"),
-        optional=("back_pain_0_10", "soreness", "red_flag", "hrv_sdnn_ms", "note"),
+        optional=("back_pain_0_10", "soreness", "red_flag", "hrv_sdnn_ms", "note", "soreness_1_5", "fatigue_1_5",
+                  "sleep_quality_1_5", "mood_1_5", "stress_1_5", "readiness_0_10", "sleep_reported_h"),
         signature=frozenset({"date"}),
         any_of=frozenset({"resting_hr", "hrv_rmssd_ms"}),
     ),
@@ -373,7 +378,7 @@ class _Parser:
                    f"{col} not a number", lambda r: f"{r!r} is not a number{hint if r and ',' in r else ''}")
         if limits:
             lo, hi, unit = LIMITS[limits]
-            unit_txt = f" {unit}" if unit and unit not in ("0-10",) else ""
+            unit_txt = f" {unit}" if unit and unit not in ("0-10", "1-5") else ""
             bad = (v <= lo) if low_open else (v < lo)
             if low_open:
                 rng = f"above {_fmt(lo)} and at most {_fmt(hi)}{unit_txt}"
@@ -588,6 +593,9 @@ def _daily(p: _Parser) -> pl.DataFrame:
     pain = p.number("back_pain_0_10", "pain")
     sore = p.number("soreness", "pain")
     flag = p.boolean("red_flag")
+    items = {c: p.number(c, "pain" if c == "readiness_0_10" else "item_1_5")
+             for c in ("soreness_1_5", "fatigue_1_5", "sleep_quality_1_5", "mood_1_5", "stress_1_5", "readiness_0_10")}
+    reported = p.number("sleep_reported_h", "hours")
     return [
         pl.col("athlete_id"),
         pl.lit(SOURCE).alias("source"),
@@ -599,6 +607,8 @@ def _daily(p: _Parser) -> pl.DataFrame:
         pl.col(sore).alias("soreness"),
         pl.col(flag).alias("red_flag"),
         p.raw("note").alias("note"),
+        *(pl.col(v).alias(c) for c, v in items.items()),
+        pl.col(reported).alias("sleep_reported_h"),
     ]
 
 

@@ -26,6 +26,7 @@ CONNECTOR_MODULES: tuple[str, ...] = (
     "fitbit",
     "strava",
     "coach",  # intervals.icu and TrainingPeaks exports (issue 17)
+    "pmsys",
     "garmin_csv",
     "generic_csv",
 )

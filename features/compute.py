@@ -44,7 +44,10 @@ Sleep [S1-S4]
     ``sleep_7d_h`` = mean ``sleep_h`` over d-6..d (>= 3 nights);
     ``sleep_debt_7d_h`` = sum over d-6..d of max(0, need - ``sleep_h``), nights
     without data skipped, null when no night has data; ``sleep_eff_7d_pct`` =
-    mean over d-6..d of 100 ``sleep_h / in_bed_h`` (>= 3 nights).
+    mean over d-6..d of 100 ``sleep_h / in_bed_h`` (>= 3 nights);
+    ``sleep_baseline_h`` = the athlete's usual sleep, mean ``sleep_h`` over
+    d-60..d-1 (>= 14 nights), as the RHR baseline [H4]; the scorer compares
+    ``sleep_7d_h`` with it (``docs/scoring.md``).
 
 Scorer extras (domain brief section 6)
 --------------------------------------
@@ -77,6 +80,11 @@ Scorer extras (domain brief section 6)
 
 Missing data
 ------------
+A day that no session source covers (DAILY ``load_covered`` false: before the
+athlete's first session, a week after the last, or an athlete without
+sessions) has no training data: its load features (:data:`UNCOVERED_NULL`)
+are null, never 0, whatever the windows hold; the CTL/ATL recursion state
+is kept in ``ctl_state``/``atl_state``.
 A day with null ``load_au`` (a session of unknown load) makes every rolling
 load window containing it null (acute, chronic, both ACWRs, weekly change,
 monotony, strain). The recursive series (CTL, ATL, the two EWMAs) cannot skip
@@ -371,8 +379,8 @@ def _states(work: pl.DataFrame, ath: pl.DataFrame, previous: pl.DataFrame | None
     prev = previous.filter(pl.col("date") >= pl.col("s") - pl.duration(days=h)).select(
         "_g",
         "date",
-        pl.col("ctl").alias("_p_ctl"),
-        pl.col("atl").alias("_p_atl"),
+        pl.coalesce("ctl_state", "ctl").alias("_p_ctl"),
+        pl.coalesce("atl_state", "atl").alias("_p_atl"),
         pl.col("load_ewma_7d_au").alias("_p_e7"),
         pl.col("load_ewma_28d_au").alias("_p_e28"),
         pl.col("hard_day_streak").cast(pl.Int64).alias("_p_hard"),
@@ -429,12 +437,12 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     wb = sorted({W, B})
     work = _window_sums(
         work,
-        {"_L0": sorted({A, C, C - A}), "_rhr": wb, "_hrv": wb, "_sleep": [W], "_effz": [W], "_def": [W],
+        {"_L0": sorted({A, C, C - A}), "_rhr": wb, "_hrv": wb, "_sleep": wb, "_effz": [W], "_def": [W],
          "_rhr2": [B], "_hrv2": [B]},
         "_S",
     )
     work = _count_sums(
-        work, {"_Lnull": sorted({A, C}), "_nrhr": wb, "_nhrv": wb, "_nsleep": [W], "_neff": [W], "_cov": [W]}, "_N"
+        work, {"_Lnull": sorted({A, C}), "_nrhr": wb, "_nhrv": wb, "_nsleep": wb, "_neff": [W], "_cov": [W]}, "_N"
     )
     work = work.drop("_rhr", "_hrv", "_sleep", "_effz", "_def", "_rhr2", "_hrv2", "_Lnull",
                      "_nrhr", "_nhrv", "_nsleep", "_neff", "_cov", "_eff")
@@ -507,6 +515,9 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
 
     rb, rsd = baseline("rhr")
     hb, hsd = baseline("hrv")
+    # the athlete's usual sleep: mean over d-B..d-1 (the same window and minimum as the RHR baseline)
+    n_sl = pl.col(f"_N_nsleep_{B}").shift(1)
+    sleep_base = pl.when(n_sl >= minb).then(pl.col(f"_S_sleep_{B}").shift(1) / n_sl)
     tol = p.sd_rel_tol
     work = work.with_columns(
         mean7("rhr").alias("rhr_7d_bpm"),
@@ -519,6 +530,7 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
         rsd.alias("_rhr_sd"),
         hb.alias("hrv_baseline_ln"),
         hsd.alias("_hrv_sd"),
+        sleep_base.alias("sleep_baseline_h"),
     )
     work = work.drop([c for c in work.columns if c.startswith(("_S_", "_N_"))])
 
@@ -557,6 +569,27 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     names = pl.Series([inv[i] for i in range(len(inv))], dtype=pl.String)
     fam = pl.lit(names).gather(fam_code)
     return work.with_columns(fam.alias("load_family"))
+
+
+#: Load features that are null on a day no session source covers (DAILY ``load_covered`` false).
+UNCOVERED_NULL = ("acute_7d_au", "chronic_28d_au", "acwr", "acwr_uncoupled", "acwr_ewma", "weekly_change_pct",
+                  "monotony", "strain_au", "ctl", "atl", "tsb", "ctl_ramp_7d", "hard_day_streak")
+
+
+def _mask_uncovered(out: pl.DataFrame) -> pl.DataFrame:
+    """Null the load features of days without training data; keep the CTL/ATL state apart.
+
+    The recursions ran through such a day with load 0 (as through any day of
+    unknown load); ``ctl_state``/``atl_state`` keep those values so that an
+    incremental run continues from them exactly as the full run does.
+    """
+    cov = pl.col("load_covered").fill_null(True)
+    return out.with_columns(
+        pl.col("ctl").alias("ctl_state"),
+        pl.col("atl").alias("atl_state"),
+        *(pl.when(cov).then(pl.col(c)).alias(c) for c in UNCOVERED_NULL),
+        cov.alias("load_covered"),
+    )
 
 
 def _strain_quantile(values: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
@@ -613,7 +646,7 @@ def _compute(
         previous = _with_start(previous, ath).filter(pl.col("date") < pl.col("s"))
     work = _states(work, ath, previous, h)
     keep = [c for c in FEATURES.columns if c not in ("athlete_id", "strain_p90_au")] + ["_g"]
-    out = _core(work, p).filter(pl.col("_rel") >= 0).select(keep)
+    out = _mask_uncovered(_core(work, p).filter(pl.col("_rel") >= 0)).select(keep)
     # strain quantile over the whole history: stored values before s, new ones from s
     strain = out.select("_g", "date", "strain_au", pl.lit(True).alias("_new"))
     if previous is not None and not previous.is_empty():

@@ -17,7 +17,16 @@ Calendar
     ``start_utc + local_offset_s`` (UTC when the offset is unknown too).
 Load
     ``load_au`` is the sum of the day's session loads; 0 on a day without
-    sessions (a rest day) [R8]. A session whose ``load_au`` is still null
+    sessions (a rest day) [R8] **when a session source covers the day**: from
+    the athlete's first session to ``load_tail_days`` (7) days after the last
+    one (:class:`features.params.FeatureParams`). Days before the first
+    session, after that tail, and every day of an athlete without any session
+    have no training data: ``load_au`` null, ``load_covered`` false (no data
+    is not zero; an athlete with only device physiology never "trained 0").
+    Device-detected everyday activity (``everyday`` from
+    :func:`features.load.assign_session_loads`) is not training: it is left
+    out of ``load_au``, ``n_sessions`` and ``duration_s`` and summed in
+    ``everyday_min`` [min]. A session whose ``load_au`` is still null
     (after :func:`features.load.assign_session_loads`; only sessions without
     duration and without any measure) makes that day's ``load_au`` **null**:
     the day's load is unknown, not zero, and every rolling load window that
@@ -43,7 +52,9 @@ Wellness
     unlisted sources rank after listed ones and tie), and the mean when
     equally ranked sources disagree; self-reports take the most cautious
     value: ``back_pain_0_10`` and ``soreness`` the maximum, ``red_flag`` true
-    when any source says so. Values that cannot be physiological
+    when any source says so, the monitoring items of
+    :data:`features.schemas.SELF_REPORT_ITEMS` (1-5 or 0-10, low = the bad
+    end) and ``sleep_reported_h`` the minimum. Values that cannot be physiological
     (``rhr_bpm`` <= 0, ``hrv_rmssd_ms`` <= 0, ``hrv_sdnn_ms`` <= 0: vendor
     "no reading" sentinels) are treated as missing. ``hrv_ln_rmssd`` =
     ln(rMSSD [ms]) [H1, H2].
@@ -60,7 +71,7 @@ from datetime import date
 import polars as pl
 
 from features.params import DEFAULT_PARAMS, FeatureParams
-from features.schemas import DAILY, SESSIONS, SLEEP, WELLNESS, SchemaError, conform, require
+from features.schemas import DAILY, SELF_REPORT_ITEMS, SESSIONS, SLEEP, WELLNESS, SchemaError, conform, require
 
 __all__ = ["build_daily", "session_family", "MIXED_FAMILY"]
 
@@ -116,6 +127,8 @@ def _daily_sessions(sessions: pl.DataFrame, as_of: date) -> pl.DataFrame:
         fallback = pl.col("start_utc").dt.replace_time_zone(None).dt.date()
     s = sessions.with_columns(pl.coalesce(local, fallback).alias("date"), session_family(sessions).alias("_fam"))
     s = s.filter(pl.col("date") <= as_of)
+    every = pl.col("everyday").fill_null(False) if "everyday" in s.columns else pl.lit(False)
+    s = s.with_columns(every.alias("_every"))
     bad = s.filter(pl.col("load_au") < 0)
     if bad.height:
         r = bad.row(0, named=True)
@@ -123,14 +136,32 @@ def _daily_sessions(sessions: pl.DataFrame, as_of: date) -> pl.DataFrame:
             f"sessions: negative load_au {r['load_au']!r} for athlete {r['athlete_id']!r}, "
             f"session starting {r['start_utc']} in {r['source_file']!r}; loads must be >= 0 [AU]"
         )
+    train = ~pl.col("_every")
+    load = pl.col("load_au").filter(train)
+    fam = pl.col("_fam").filter(train).drop_nulls()
     return s.group_by("athlete_id", "date").agg(
-        pl.when(pl.col("load_au").null_count() == 0).then(pl.col("load_au").sum()).otherwise(None).alias("load_au"),
-        pl.len().cast(pl.Int32).alias("n_sessions"),
-        pl.col("duration_s").sum().alias("duration_s"),
-        pl.when(pl.col("_fam").drop_nulls().n_unique() > 1)
-        .then(pl.lit(MIXED_FAMILY))
-        .otherwise(pl.col("_fam").drop_nulls().first())
-        .alias("load_family"),
+        pl.when(load.null_count() == 0).then(load.sum()).otherwise(None).alias("load_au"),
+        train.sum().cast(pl.Int32).alias("n_sessions"),
+        pl.col("duration_s").filter(train).sum().alias("duration_s"),
+        pl.when(fam.n_unique() > 1).then(pl.lit(MIXED_FAMILY)).otherwise(fam.first()).alias("load_family"),
+        (pl.col("duration_s").filter(pl.col("_every")).sum() / 60.0).alias("everyday_min"),
+    )
+
+
+def _load_coverage(sessions: pl.DataFrame, as_of: date, tail_days: int) -> pl.DataFrame:
+    """Per athlete, the span of days its session sources cover: first session .. last + tail."""
+    local = pl.col("local_date")
+    if "local_offset_s" in sessions.columns:
+        fallback = (pl.col("start_utc") + pl.duration(seconds=pl.col("local_offset_s").fill_null(0))
+                    ).dt.replace_time_zone(None).dt.date()
+    else:
+        fallback = pl.col("start_utc").dt.replace_time_zone(None).dt.date()
+    d = pl.coalesce(local, fallback)
+    return (
+        sessions.select("athlete_id", d.alias("date"))
+        .filter(pl.col("date") <= as_of)
+        .group_by("athlete_id")
+        .agg(pl.col("date").min().alias("_cov_lo"), (pl.col("date").max() + pl.duration(days=tail_days)).alias("_cov_hi"))
     )
 
 
@@ -198,6 +229,9 @@ def _daily_wellness(wellness: pl.DataFrame, as_of: date, priority: Sequence[str]
         pl.col("back_pain_0_10").max(),
         pl.col("soreness").max(),
         pl.col("red_flag").max(),
+        # 1-5 / 0-10 self-reports: low is the bad end, so the most cautious value is the minimum
+        *(pl.col(c).min() for c in SELF_REPORT_ITEMS),
+        pl.col("sleep_reported_h").min(),
     ).with_columns(pl.col("hrv_rmssd_ms").log().alias("hrv_ln_rmssd")).drop("hrv_rmssd_ms")
 
 
@@ -271,6 +305,8 @@ def build_daily(
     require(sessions, SESSIONS)
     require(sleep, SLEEP)
     require(wellness, WELLNESS)
+    if any(c not in wellness.columns for c in (*SELF_REPORT_ITEMS, "sleep_reported_h")):
+        wellness = conform(wellness, WELLNESS)  # frames written before the self-report columns existed
     only = _check_athletes(athletes)
     if only is not None:
         sessions = sessions.filter(pl.col("athlete_id").is_in(only))
@@ -296,15 +332,24 @@ def build_daily(
         .select("athlete_id", pl.date_ranges("first", pl.lit(as_of), interval="1d").alias("date"))
         .explode("date")
     )
+    cov = _load_coverage(sessions, as_of, p.load_tail_days)
+    covered = pl.col("date").is_between(pl.col("_cov_lo"), pl.col("_cov_hi")).fill_null(False)
     out = (
         cal.join(ds, on=["athlete_id", "date"], how="left")
         .join(dz, on=["athlete_id", "date"], how="left")
         .join(dw, on=["athlete_id", "date"], how="left")
+        .join(cov, on="athlete_id", how="left")
         .with_columns(
-            # a day absent from the session aggregate is a rest day: 0, not null
-            pl.when(pl.col("n_sessions").is_null()).then(0.0).otherwise(pl.col("load_au")).alias("load_au"),
+            # a day absent from the session aggregate is a rest day (0) when a session source covers
+            # it, else the day has no training data (null, never 0)
+            pl.when(pl.col("n_sessions").is_null())
+            .then(pl.when(covered).then(0.0))
+            .otherwise(pl.col("load_au"))
+            .alias("load_au"),
             pl.col("n_sessions").fill_null(0),
             pl.col("duration_s").fill_null(0.0),
+            (covered | (pl.col("n_sessions").fill_null(0) > 0)).alias("load_covered"),
+            pl.col("everyday_min").fill_null(0.0),
         )
         .sort("athlete_id", "date")
     )

@@ -28,10 +28,16 @@ Unit families are never mixed (the rule)
 ACWR, monotony and CTL only make sense inside one unit: 100 AU of sRPE is not
 100 TSS. So, per athlete:
 
-1. The athlete's **primary family** is the family with the most sessions that
-   carry a native value of it (ties broken in chain order: srpe, tss, trimp,
-   epoc, kcal); an athlete with no measure at all is ``srpe``. Pass
-   ``primary_family`` to pin it (per athlete or for everybody).
+1. The athlete's **primary family** is the family that covers the largest
+   share of the athlete's **training time**: the summed ``duration_s`` of the
+   training sessions carrying a native value of it (a session without
+   duration weighs the athlete's median session duration). Not the number of
+   sessions: a tracker that logs many short walks must not outvote the
+   session RPE the athlete logged for every real workout. Ties are broken in
+   chain order (srpe, tss, trimp, epoc, kcal); an athlete with no measure at
+   all is ``srpe``. Pass ``primary_family`` to pin it (per athlete or for
+   everybody; ``pin_origin`` says where the pin came from). Every athlete's
+   choice and why is returned in ``load_family_reason``.
 2. A session with a native value in the primary family uses it (scale 1).
 3. Otherwise the first other family in chain order with a native value is
    **converted** with a per-athlete least-squares fit through the origin,
@@ -44,6 +50,17 @@ ACWR, monotony and CTL only make sense inside one unit: 100 AU of sRPE is not
    median primary load per minute. Confidence ``low``.
 5. A session without duration and without any usable measure keeps a null
    ``load_au`` (``load_method`` null): it is not counted as a rest day's 0.
+
+Everyday activity
+-----------------
+A session the device detected on its own (``auto_detected``, e.g. Fitbit's
+SmartTrack) whose sport is everyday movement (:data:`EVERYDAY_SPORTS`:
+walking) is **everyday activity**, not training: it keeps its row, gets
+``everyday`` true, ``load_method`` ``"everyday"`` and no ``load_au``, takes no
+part in the family choice, the conversion fits or the median rate, and the
+daily table shows its minutes apart (``everyday_min``). Pass
+``count_everyday=True`` to count it as training like any other session. An
+auto-detected run or ride is training.
 
 The result carries ``load_family`` (the athlete's primary family) on every
 row, which the features stage passes on (CTL-ramp thresholds apply only when
@@ -79,6 +96,7 @@ __all__ = [
     "METHOD_FAMILY",
     "DEFAULT_SPORT_RPE",
     "DEFAULT_RPE",
+    "EVERYDAY_SPORTS",
     "DEFAULT_HR_REST_BPM",
     "DEFAULT_HR_MAX_BPM",
     "BANISTER_CONSTANTS",
@@ -102,6 +120,9 @@ METHOD_FAMILY: dict[str, str] = {
     "epoc": "epoc",
     "kcal": "kcal",
 }
+
+#: Sports that are everyday movement when the device detected them on its own.
+EVERYDAY_SPORTS: tuple[str, ...] = ("walking",)
 
 #: Default session RPE [CR10] by sport when nothing else is known (brief section 1:
 #: 4 endurance, 6 strength). Keys are lower-case sport names; others get DEFAULT_RPE.
@@ -379,6 +400,9 @@ def assign_session_loads(
     min_pairs: int = 10,
     default_hr_rest_bpm: float = DEFAULT_HR_REST_BPM,
     default_hr_max_bpm: float = DEFAULT_HR_MAX_BPM,
+    pin_origin: str | Mapping[str, str] | None = None,
+    count_everyday: bool = False,
+    everyday_sports: tuple[str, ...] = EVERYDAY_SPORTS,
 ) -> pl.DataFrame:
     """Fill ``load_au``, ``load_method``, ``load_confidence`` by the fallback chain.
 
@@ -409,15 +433,25 @@ def assign_session_loads(
         Paired sessions needed to fit a conversion factor (default 10).
     default_hr_rest_bpm, default_hr_max_bpm : float
         [bpm]
+    pin_origin : str or mapping of athlete_id to str, optional
+        Where a pinned family came from (``"roster"``, ``"team default"``,
+        ``"--load-family"``), for ``load_family_reason``.
+    count_everyday : bool
+        Count device-detected everyday activity as training (default False).
+    everyday_sports : tuple of str
+        Sports that are everyday activity when auto-detected (default walking).
 
     Returns
     -------
     polars.DataFrame
         ``sessions`` in the same row order with ``load_au`` [AU, in the
         athlete's family], ``load_method``, ``load_confidence``
-        (``high``/``medium``/``low``) filled, and two extra columns:
-        ``load_family`` (the athlete's family) and ``load_scale`` (the
-        conversion factor applied; 1.0 for native values, null without load).
+        (``high``/``medium``/``low``) filled, and extra columns:
+        ``load_family`` (the athlete's family), ``load_scale`` (the
+        conversion factor applied; 1.0 for native values, null without load),
+        ``everyday`` (device-detected everyday activity, out of the load) and
+        ``load_family_reason`` (the athlete's family and why, one text per
+        athlete).
 
     Examples
     --------
@@ -446,8 +480,11 @@ def assign_session_loads(
     n = sessions.height
     cols = {c: (sessions[c].to_list() if c in has else [None] * n) for c in (
         "athlete_id", "sport", "duration_s", "avg_hr_bpm", "rpe", "device_load", "device_load_kind",
-        "energy_kcal", "load_au", "load_method",
+        "energy_kcal", "load_au", "load_method", "auto_detected",
     )}
+    every_sports = {x.lower() for x in everyday_sports}
+    everyday = [bool(cols["auto_detected"][i]) and (cols["sport"][i] or "").lower() in every_sports
+                and not count_everyday for i in range(n)]
     by_athlete: dict[str, list[int]] = {}
     for i, a in enumerate(cols["athlete_id"]):
         by_athlete.setdefault(a, []).append(i)
@@ -461,6 +498,9 @@ def assign_session_loads(
         a = cols["athlete_id"][i]
         dur = cols["duration_s"][i]
         nat: dict[str, tuple[float, str, str]] = {}
+        if everyday[i]:
+            native.append(nat)
+            continue
         pre = cols["load_au"][i]
         if pre is not None and math.isfinite(pre):
             meth = cols["load_method"][i] or "manual"
@@ -508,14 +548,36 @@ def assign_session_loads(
     conf: list[str | None] = [None] * n
     family: list[str | None] = [None] * n
     scale: list[float | None] = [None] * n
-    for a, idx in by_athlete.items():
+    reason: list[str | None] = [None] * n
+    for a, all_idx in by_athlete.items():
+        idx = [i for i in all_idx if not everyday[i]]
+        n_every = len(all_idx) - len(idx)
+        every_min = sum((cols["duration_s"][i] or 0.0) for i in all_idx if everyday[i]) / 60.0
         pin = pins.get(a, global_pin) if pins else global_pin
+        durs = [d for i in idx if (d := cols["duration_s"][i]) is not None and math.isfinite(d) and d > 0]
+        typical = float(np.median(durs)) if durs else 3600.0
+        weight = {i: (d if (d := cols["duration_s"][i]) is not None and math.isfinite(d) and d > 0 else typical)
+                  for i in idx}
+        total = sum(weight.values())
+        share = {f: (sum(weight[i] for i in idx if f in native[i]) / total if total > 0 else 0.0) for f in FAMILIES}
+        shares_txt = ", ".join(f"{f} {100 * v:.0f}%" for f, v in share.items() if v > 0) or "no measure"
         if pin == "auto":
-            counts = {f: sum(1 for i in idx if f in native[i]) for f in FAMILIES}
-            best = max(counts.values())
-            prim = next(f for f in FAMILIES if counts[f] == best) if best > 0 else "srpe"
+            best = max(share.values())
+            prim = next(f for f in FAMILIES if share[f] == best) if best > 0 else "srpe"
+            why = (f"{prim}: largest share of training time with a native value ({shares_txt})" if best > 0
+                   else "srpe: no session carries a load measure (durations x default RPE)")
         else:
             prim = pin
+            origin = _get(pin_origin, a) if isinstance(pin_origin, Mapping) else pin_origin
+            why = f"{prim}: pinned by {origin or 'the caller'} (native shares of training time: {shares_txt})"
+        if n_every:
+            why += (f"; {n_every} device-detected everyday session(s) ({every_min:.0f} min) kept out of the load"
+                    if not count_everyday else "")
+        for i in all_idx:
+            reason[i] = why
+            if everyday[i]:
+                family[i] = prim
+                method[i] = "everyday"
 
         def fit(src: str, dst: str) -> float | None:
             """Least squares through the origin: y = k x, k = sum(xy)/sum(x^2)."""
@@ -571,4 +633,6 @@ def assign_session_loads(
         pl.Series("load_confidence", conf, dtype=pl.String),
         pl.Series("load_family", family, dtype=pl.String),
         pl.Series("load_scale", scale, dtype=pl.Float64),
+        pl.Series("everyday", everyday, dtype=pl.Boolean),
+        pl.Series("load_family_reason", reason, dtype=pl.String),
     )

@@ -67,6 +67,10 @@ from features.schemas import SESSIONS, SLEEP, conform, require
 
 __all__ = [
     "DEFAULT_SESSION_PRIORITY",
+    "LOG_SOURCES",
+    "RPE_SOURCE_PRIORITY",
+    "SESSION_WINDOW_US",
+    "sports_compatible",
     "DEFAULT_SLEEP_PRIORITY",
     "MERGE_LOG_SCHEMA",
     "NIGHT_WINDOW_US",
@@ -76,9 +80,11 @@ __all__ = [
 ]
 
 #: Session source priority, best first. Device files carry the most detail
-#: (streams, TSS, training effect); the generic CSV carries the athlete's RPE;
-#: Strava and Apple Health are copies synced from a device; WHOOP sessions
-#: are detected automatically and have the loosest start times.
+#: (streams, TSS, training effect); Strava and Apple Health are copies synced
+#: from a device; WHOOP sessions are detected automatically and have the
+#: loosest start times; training logs (the generic CSV, PMSys) carry the
+#: athlete's RPE, typed or back-computed starts and rounded minutes, so they
+#: come last, and their RPE is kept by :data:`RPE_SOURCE_PRIORITY`.
 DEFAULT_SESSION_PRIORITY: tuple[str, ...] = (
     "fit",
     "garmin",
@@ -86,13 +92,54 @@ DEFAULT_SESSION_PRIORITY: tuple[str, ...] = (
     "suunto",
     "coros",
     "wahoo",
-    "generic_csv",
     "strava",
     "fitbit",
     "oura",
     "apple_health",
     "whoop",
+    # training logs last: a device's start, duration and heart rate win; the log's RPE is taken by
+    # RPE_SOURCE_PRIORITY whichever row is kept
+    "generic_csv",
+    "pmsys",
 )
+
+#: Training logs: the athlete (or coach) reports the session; its start is typed or back-computed
+#: from the time of logging, so it is approximate unless ``start_precision`` says otherwise.
+LOG_SOURCES: tuple[str, ...] = ("generic_csv", "pmsys")
+
+#: Field priority where it differs from the source priority: the athlete's RPE comes from the
+#: log (the athlete's own report), before a device's value; every other field from the device.
+RPE_SOURCE_PRIORITY: tuple[str, ...] = LOG_SOURCES
+
+#: Sports that say nothing about the activity: compatible with any sport.
+GENERIC_SPORTS = frozenset({"", "generic", "unknown", "training", "other", "sport", "workout", "activity",
+                            "all", "multisport", "fitness_equipment", "aerobic_workout"})
+#: Groups of sport names that one workout may carry in different sources.
+SPORT_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset({"running", "trail_running", "treadmill", "run"}),
+    frozenset({"cycling", "indoor_cycling", "virtual_ride", "e_biking", "mountain_biking", "road_biking", "ride",
+               "biking", "spinning"}),
+    frozenset({"walking", "hiking"}),
+    frozenset({"swimming", "lap_swimming", "open_water"}),
+    frozenset({"strength", "strength_training", "weights", "weight_training", "weightlifting", "crossfit", "hiit"}),
+    frozenset({"soccer", "football", "team_sport", "endurance"}),
+)
+
+
+def sports_compatible(a: str | None, b: str | None) -> bool:
+    """Whether two sport names can describe one workout (equal, in one group, or either generic).
+
+    >>> sports_compatible("running", "trail_running"), sports_compatible("soccer", "generic")
+    (True, True)
+    >>> sports_compatible("running", "strength")
+    False
+    """
+    x = (a or "").strip().lower()
+    y = (b or "").strip().lower()
+    if x == y or x in GENERIC_SPORTS or y in GENERIC_SPORTS:
+        return True
+    return any(x in g and y in g for g in SPORT_GROUPS)
+
 
 #: Sleep source priority, best first: dedicated sleep trackers (ring, strap)
 #: before watches, Apple Health last because it aggregates other apps' data.
@@ -111,6 +158,10 @@ DEFAULT_SLEEP_PRIORITY: tuple[str, ...] = (
 #: two main sleeps with the same wake date (36 h). ``pipelines.ingest`` bounds its incremental
 #: merge by it.
 NIGHT_WINDOW_US = 36 * 3600 * 1_000_000
+#: Start-to-start window in which two sessions are compared [us]: a date-only log (start at local
+#: midnight) and a device session of the same local day, in any time zone (36 h). ``pipelines.ingest``
+#: bounds its incremental merge by it.
+SESSION_WINDOW_US = 36 * 3600 * 1_000_000
 
 MERGE_LOG_SCHEMA = pl.Schema(
     {
@@ -232,8 +283,11 @@ def merge_duplicate_sessions(
     priority: Sequence[str] = DEFAULT_SESSION_PRIORITY,
     max_start_diff_s: float = 300.0,
     max_duration_ratio: float = 1.25,
+    min_overlap_ratio: float = 0.5,
+    approx_start_tolerance_s: float = 3600.0,
+    approx_duration_ratio: float = 2.0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Keep one session per real workout when several sources recorded it.
+    """Keep one session per real workout when several sources (or devices) recorded it.
 
     Parameters
     ----------
@@ -252,6 +306,17 @@ def merge_duplicate_sessions(
     max_duration_ratio : float
         Largest ``longer / shorter`` duration ratio of one workout across
         sources [-]. Must be >= 1. Default 1.25.
+    min_overlap_ratio : float
+        Overlap rule for a row with an approximate start (a training log):
+        the intervals must overlap by at least this share of the shorter
+        session [-], in (0, 1]. Default 0.5 ("most of the shorter one").
+    approx_start_tolerance_s : float
+        How much earlier than written an approximate start may really be [s]:
+        a log's interval is widened backwards by this much (it is entered
+        after the session). Default 3600.
+    approx_duration_ratio : float
+        Largest duration ratio for the overlap and date rules [-] (logs round
+        minutes). Default 2.0.
 
     Returns
     -------
@@ -308,12 +373,32 @@ def merge_duplicate_sessions(
     fill_independent = [c for c in _INDEPENDENT_FILL if c in cols]
     fill_families = [tuple(c for c in fam if c in cols) for fam in _FAMILY_FILL]
 
+    min_ov = _validate_positive("min_overlap_ratio", min_overlap_ratio, 0.0, closed=False)
+    if min_ov > 1:
+        raise ValueError(f"min_overlap_ratio must be in (0, 1], got {min_overlap_ratio!r}")
+    tol_us = int(round(_validate_positive("approx_start_tolerance_s", approx_start_tolerance_s, 0.0, closed=True)
+                       * 1e6))
+    approx_ratio = _validate_positive("approx_duration_ratio", approx_duration_ratio, 1.0, closed=True)
+    has_prec = "start_precision" in cols
+    has_dev = "device_id" in cols
+
     for (athlete,), part in df.sort("start_utc").partition_by("athlete_id", as_dict=True, maintain_order=True).items():
         rows = part.to_dicts()
         starts_us = part["start_utc"].dt.epoch("us").to_list()
         durations = part["duration_s"].to_list()
         sources = [r["source"] or "" for r in rows]
+        # a recording is a source and a device: two devices of one source are two recordings
+        idents = [f"{sources[i]}|{(rows[i].get('device_id') or '') if has_dev else ''}" for i in range(len(rows))]
         ranks = [source_rank(s, priority) for s in sources]
+        prec = []
+        for i, r in enumerate(rows):
+            p = (r.get("start_precision") if has_prec else None) or (
+                "approx" if source_rank(sources[i], LOG_SOURCES) < len(LOG_SOURCES) else "exact")
+            prec.append(p)
+        spans = [max(d for d in (durations[i], rows[i].get("elapsed_s")) if d is not None)
+                 if durations[i] is not None or rows[i].get("elapsed_s") is not None else None
+                 for i in range(len(rows))]
+        how: dict[tuple[int, int], str] = {}
 
         def ratio(i: int, j: int) -> float | None:
             a, b = durations[i], durations[j]
@@ -321,18 +406,63 @@ def merge_duplicate_sessions(
                 return None
             return max(a, b) / min(a, b)
 
+        # date-only rows: one-to-one pairs with a timed row of the same local day (unambiguous only)
+        date_pairs: set[tuple[int, int]] = set()
+        dated = [i for i in range(len(rows)) if prec[i] == "date"]
+        if dated:
+            def date_ok(i: int, j: int) -> bool:
+                r = ratio(i, j)
+                return (prec[j] != "date" and idents[j] != idents[i]
+                        and rows[i].get("local_date") is not None and rows[i]["local_date"] == rows[j].get("local_date")
+                        and sports_compatible(rows[i].get("sport"), rows[j].get("sport"))
+                        and r is not None and r <= approx_ratio + 1e-12)
+            cand = {i: [j for j in range(len(rows)) if date_ok(i, j)] for i in dated}
+            back: dict[int, list[int]] = {}
+            for i, js in cand.items():
+                for j in js:
+                    back.setdefault(j, []).append(i)
+            for i, js in cand.items():
+                if len(js) == 1 and len(back[js[0]]) == 1:
+                    date_pairs.add((i, js[0]))
+                    date_pairs.add((js[0], i))
+
+        def overlap(i: int, j: int) -> float | None:
+            """Overlap of the two intervals as a share of the shorter session (approx starts widened)."""
+            if spans[i] is None or spans[j] is None or min(spans[i], spans[j]) <= 0:
+                return None
+            lo_i = starts_us[i] - (tol_us if prec[i] == "approx" else 0)
+            lo_j = starts_us[j] - (tol_us if prec[j] == "approx" else 0)
+            hi_i = starts_us[i] + int(spans[i] * 1e6)
+            hi_j = starts_us[j] + int(spans[j] * 1e6)
+            ov = min(hi_i, hi_j) - max(lo_i, lo_j)
+            return max(ov, 0) / (min(spans[i], spans[j]) * 1e6)
+
         def match(i: int, j: int) -> bool:
-            if starts_us[i] is None or starts_us[j] is None:
+            if starts_us[i] is None or starts_us[j] is None or idents[i] == idents[j]:
                 return False
-            if abs(starts_us[i] - starts_us[j]) > window_us:
+            if prec[i] == "date" or prec[j] == "date":
+                if (i, j) in date_pairs:
+                    how[(i, j)] = how[(j, i)] = "date"
+                    return True
                 return False
             r = ratio(i, j)
-            return r is None or r <= ratio_max + 1e-12
+            if abs(starts_us[i] - starts_us[j]) <= window_us and (r is None or r <= ratio_max + 1e-12):
+                how[(i, j)] = how[(j, i)] = "start"
+                return True
+            if "approx" in (prec[i], prec[j]):
+                ov = overlap(i, j)
+                if (ov is not None and ov >= min_ov - 1e-12 and r is not None and r <= approx_ratio + 1e-12
+                        and sports_compatible(rows[i].get("sport"), rows[j].get("sport"))):
+                    how[(i, j)] = how[(j, i)] = "overlap"
+                    return True
+            return False
 
         valid = [i for i in range(len(rows)) if starts_us[i] is not None]
+        longest = max((x for x in spans if x is not None), default=0.0)
+        win = max(window_us, int(longest * 1e6) + tol_us, SESSION_WINDOW_US if dated else 0)
         clusters = _cluster(
-            [starts_us[i] for i in valid], [ranks[i] for i in valid], [sources[i] for i in valid],
-            lambda a, b: match(valid[a], valid[b]), window_us,
+            [starts_us[i] for i in valid], [ranks[i] for i in valid], [idents[i] for i in valid],
+            lambda a, b: match(valid[a], valid[b]), win,
         )
         clusters = [[valid[i] for i in c] for c in clusters]
         clusters += [[i] for i in range(len(rows)) if starts_us[i] is None]
@@ -340,9 +470,21 @@ def merge_duplicate_sessions(
             anchor = rows[cluster[0]]
             kept = dict(anchor)
             filled_by: dict[int, list[str]] = {j: [] for j in cluster[1:]}
+            # RPE by its own priority: the athlete's log first (RPE_SOURCE_PRIORITY), then the others
+            rpe_from = None
+            if "rpe" in cols:
+                with_rpe = [j for j in cluster if rows[j].get("rpe") is not None]
+                if with_rpe:
+                    best = min(with_rpe, key=lambda j: (source_rank(sources[j], RPE_SOURCE_PRIORITY), ranks[j]))
+                    if best != cluster[0]:
+                        rpe_from = best
+                        kept["rpe"] = rows[best]["rpe"]
+                        filled_by[best].append("rpe")
             for j in cluster[1:]:
                 other = rows[j]
                 for c in fill_independent:
+                    if c == "rpe":
+                        continue
                     if kept.get(c) is None and other.get(c) is not None:
                         kept[c] = other[c]
                         filled_by[j].append(c)
@@ -351,15 +493,43 @@ def merge_duplicate_sessions(
                         for c in fam:
                             kept[c] = other.get(c)
                         filled_by[j].extend(fam)
+            if (rpe_from is not None and "load_au" in filled_by[rpe_from] and kept.get("load_method") == "srpe"
+                    and kept.get("duration_s") is not None):
+                # the log's load is its RPE x its own (rounded, back-computed) minutes: leave the load to
+                # the load stage, which takes the log's RPE x the device's duration
+                for c in ("load_au", "load_method", "load_confidence"):
+                    if c in kept:
+                        kept[c] = None
+                filled_by[rpe_from] = [c for c in filled_by[rpe_from] if c not in ("load_au", "load_method",
+                                                                                   "load_confidence")]
+                filled_by[rpe_from].append("load from rpe x device duration")
             kept_rows.append(kept)
             a = cluster[0]
             for j in cluster[1:]:
                 diff_s = abs(starts_us[j] - starts_us[a]) / 1e6
                 r = ratio(a, j)
                 rtxt = f"duration ratio {r:.3f}" if r is not None else "duration unknown"
+                rule = how.get((a, j), "start")
+                dev = ""
+                if sources[a] == sources[j]:
+                    dev = (f"; same source, two devices ({rows[a].get('device_id')} and "
+                           f"{rows[j].get('device_id')})")
+                if rule == "overlap":
+                    ov = overlap(a, j)
+                    why = (f"intervals overlap {100 * ov:.0f}% of the shorter session (start "
+                           f"{'approximate' if prec[j] == 'approx' else 'exact'} for {sources[j]}, "
+                           f"{'approximate' if prec[a] == 'approx' else 'exact'} for {sources[a]}), {rtxt}, "
+                           f"sports {rows[a].get('sport')}/{rows[j].get('sport')}")
+                elif rule == "date":
+                    why = (f"{sources[j] if prec[j] == 'date' else sources[a]} gives only the date: the one "
+                           f"session of {rows[a].get('local_date')} with a compatible sport "
+                           f"({rows[a].get('sport')}/{rows[j].get('sport')}) and {rtxt}")
+                else:
+                    why = f"start {diff_s:g} s apart, {rtxt}"
+                rpe_txt = f"; rpe from {sources[rpe_from]}" if rpe_from is not None and rpe_from == j else ""
                 reason = (
-                    f"start {diff_s:g} s apart, {rtxt}; kept {sources[a]} (priority {ranks[a]}) "
-                    f"over {sources[j]} (priority {ranks[j]})"
+                    f"{why}{dev}; kept {sources[a]} (priority {ranks[a]}) "
+                    f"over {sources[j]} (priority {ranks[j]}){rpe_txt}"
                 )
                 log_rows.append(
                     {

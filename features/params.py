@@ -43,7 +43,10 @@ _RULES: dict[str, tuple[str, float, float, bool, bool]] = {
     "family_window_d": ("int", 1, 365, True, True),
     "monotony_cap": ("real", 0, 1e6, False, True),
     "sd_rel_tol": ("real", 0, 1e-3, True, True),
+    "load_tail_days": ("int", 0, 365, True, True),
 }
+#: allowed values of FeatureParams.load_family (features.load.FAMILIES plus "auto")
+_LOAD_FAMILIES = ("auto", "srpe", "tss", "trimp", "epoc", "kcal")
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,20 @@ class FeatureParams:
         ranked sources are averaged.
     sleep_source_priority : tuple of str, default ()
         Tie-break between equally long main-sleep records from several sources.
+    load_family : str, default "auto"
+        The team's load unit family (:func:`features.load.assign_session_loads`):
+        ``"auto"`` picks per athlete the family with the largest share of
+        training time; ``"srpe"``, ``"tss"``, ``"trimp"``, ``"epoc"`` or
+        ``"kcal"`` pins it for every athlete without a roster ``load_family``.
+    count_everyday : bool, default False
+        Count device-detected everyday activity (auto-detected walks) as
+        training load; by default it is kept out and shown apart.
+    load_tail_days : int, default 7
+        No data is not zero (:func:`features.daily.build_daily`): a day is
+        covered by the athlete's session sources from the first session on,
+        and up to this many days after the last one (a rest week); later days,
+        days before the first session and every day of an athlete without
+        sessions have no training data (``load_au`` null), not load 0.
 
     Raises
     ------
@@ -135,6 +152,9 @@ class FeatureParams:
     sd_rel_tol: float = 1e-6
     wellness_source_priority: tuple[str, ...] = ()
     sleep_source_priority: tuple[str, ...] = ()
+    load_family: str = "auto"
+    count_everyday: bool = False
+    load_tail_days: int = 7
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -159,6 +179,11 @@ class FeatureParams:
                         f"FeatureParams.{f.name} must be a tuple of source names (str), got {value!r}"
                     )
                 object.__setattr__(self, f.name, tuple(value))
+        if self.load_family not in _LOAD_FAMILIES:
+            raise ValueError(f"FeatureParams.load_family must be one of {', '.join(_LOAD_FAMILIES)}, "
+                             f"got {self.load_family!r}")
+        if not isinstance(self.count_everyday, bool):
+            raise ValueError(f"FeatureParams.count_everyday must be true or false, got {self.count_everyday!r}")
         if self.chronic_days <= self.acute_days:
             raise ValueError(
                 "FeatureParams.chronic_days must be larger than acute_days "

@@ -27,6 +27,8 @@ __all__ = [
     "SESSIONS",
     "SLEEP",
     "WELLNESS",
+    "INJURIES",
+    "SELF_REPORT_ITEMS",
     "DAILY",
     "FEATURES",
     "SCORES",
@@ -127,8 +129,17 @@ SESSIONS = TableSchema(
         # "session_from_records", "session_from_laps", "completed_from_laps", "elapsed_nulled";
         # the load stage lowers such a row's load confidence one step
         "recording_repair": pl.String(),
+        # how well start_utc is known: null/"exact" (recorded), "approx" (back-computed, e.g. a log's
+        # time of entry minus the duration), "date" (only the local date; start_utc is a placeholder)
+        "start_precision": pl.String(),
+        # the device recorded it on its own (Fitbit logType "auto_detected"), not started by the athlete
+        "auto_detected": pl.Boolean(),
+        # identity of the recording device: "<manufacturer>:<serial>" (FIT file_id), null when unknown
+        "device_id": pl.String(),
     },
-    key=("athlete_id", "source", "start_utc"),
+    # device_id: two devices of one source starting in the same second are two recordings (a
+    # Zwift ride and the watch worn on it), not one row replacing the other
+    key=("athlete_id", "source", "start_utc", "device_id"),
 )
 
 SLEEP = TableSchema(
@@ -173,11 +184,46 @@ WELLNESS = TableSchema(
         # daily check-in (connectors.checkin, source "checkin")
         "back_pain_area": pl.String(),  # "lower_back", "upper_back", "neck", "other"
         "pain_0_10": pl.Float64(),  # reported back/neck pain in any area, 0-10 (back_pain_0_10: lower back only)
-        "sleep_quality_1_5": pl.Float64(),  # self-rated sleep quality, 1 (very poor) - 5 (very good)
         "red_flags": pl.String(),  # red-flag codes ticked, ";"-joined (connectors.checkin.RED_FLAG_QUESTIONS)
         "reported_utc": UTC_DT,  # when the athlete answered [UTC]
+        # monitoring-app self-reports (PMSys, generic daily.csv); scale and direction in the name and
+        # in SELF_REPORT_ITEMS: 1 = worst ... 5 = best (e.g. soreness 1 = very sore, 5 = not sore)
+        "soreness_1_5": pl.Float64(),
+        "fatigue_1_5": pl.Float64(),
+        "sleep_quality_1_5": pl.Float64(),
+        "mood_1_5": pl.Float64(),
+        "stress_1_5": pl.Float64(),
+        "readiness_0_10": pl.Float64(),  # 0 = not ready at all, 10 = fully ready
+        "sleep_reported_h": pl.Float64(),  # self-reported hours slept [h] (not device sleep)
+        "soreness_area": pl.String(),  # where it is sore, as the app wrote it (PMSys: SNOMED codes)
     },
     key=("athlete_id", "source", "date"),
+)
+
+#: The self-reported monitoring items of ``WELLNESS``/``DAILY``: column -> (low, high, meaning of
+#: low, meaning of high). Every 1-5 item is stored with 1 = the bad end and 5 = the good end (the
+#: PMSys convention); a connector for an app with the other direction flips it (``6 - x``).
+SELF_REPORT_ITEMS: dict[str, tuple[float, float, str, str]] = {
+    "soreness_1_5": (1.0, 5.0, "very sore", "no soreness"),
+    "fatigue_1_5": (1.0, 5.0, "very tired", "very fresh"),
+    "sleep_quality_1_5": (1.0, 5.0, "very poor sleep", "very good sleep"),
+    "mood_1_5": (1.0, 5.0, "very low mood", "very good mood"),
+    "stress_1_5": (1.0, 5.0, "very stressed", "very relaxed"),
+    "readiness_0_10": (0.0, 10.0, "not ready at all", "fully ready"),
+}
+
+INJURIES = TableSchema(
+    name="injuries",
+    required={
+        "athlete_id": pl.String(),
+        "source": pl.String(),
+        "date": pl.Date(),  # local date of the report
+        "body_part": pl.String(),  # as the app names it ("right_thigh", "stomach_back"); null: reported none
+        "severity": pl.String(),  # "minor", "major" (as reported), "none" for a report without injury
+        "is_back": pl.Boolean(),  # the body part is the back (PMSys "stomach_back", "lower_back", ...)
+        "source_file": pl.String(),
+    },
+    key=("athlete_id", "source", "date", "body_part"),
 )
 
 DAILY = TableSchema(
@@ -200,6 +246,18 @@ DAILY = TableSchema(
     },
     optional={
         "load_family": pl.String(),  # unit family of load_au for this athlete ("srpe", "tss", "trimp")
+        # self-reports (WELLNESS), the worst value of the day when several sources report
+        "soreness_1_5": pl.Float64(),
+        "fatigue_1_5": pl.Float64(),
+        "sleep_quality_1_5": pl.Float64(),
+        "mood_1_5": pl.Float64(),
+        "stress_1_5": pl.Float64(),
+        "readiness_0_10": pl.Float64(),
+        "sleep_reported_h": pl.Float64(),
+        # device-detected everyday activity (auto-detected walks ...), kept out of load_au [min]
+        "everyday_min": pl.Float64(),
+        # whether a session source covers the day (features.daily): False = no training data, load_au null
+        "load_covered": pl.Boolean(),
     },
     key=("athlete_id", "date"),
 )
@@ -254,6 +312,23 @@ FEATURES = TableSchema(
         # an incremental run can continue the recursion from the stored last row
         "load_ewma_7d_au": pl.Float64(),  # EWMA(7) of load_au [AU]
         "load_ewma_28d_au": pl.Float64(),  # EWMA(28) of load_au [AU]
+        # the athlete's usual sleep: mean sleep_h over d-60..d-1 (>= 14 nights); the scorer's
+        # personal sleep rule (null in features stored before it existed: the rule then has no baseline)
+        "sleep_baseline_h": pl.Float64(),
+        # False: no session source covers the day (DAILY.load_covered); its load features are null
+        "load_covered": pl.Boolean(),
+        # the CTL / ATL recursion state, kept on days whose ctl / atl are null for want of training
+        # data, so that an incremental run continues exactly as a full one
+        "ctl_state": pl.Float64(),
+        "atl_state": pl.Float64(),
+        # the day's self-reports, passed through from DAILY for the report (not score inputs here)
+        "soreness_1_5": pl.Float64(),
+        "fatigue_1_5": pl.Float64(),
+        "sleep_quality_1_5": pl.Float64(),
+        "mood_1_5": pl.Float64(),
+        "stress_1_5": pl.Float64(),
+        "readiness_0_10": pl.Float64(),
+        "everyday_min": pl.Float64(),
     },
     key=("athlete_id", "date"),
     export=None,
@@ -310,7 +385,7 @@ SCORES = TableSchema(
 )
 
 TABLES: dict[str, TableSchema] = {
-    s.name: s for s in (SESSIONS, SLEEP, WELLNESS, DAILY, FEATURES, SCORES)
+    s.name: s for s in (SESSIONS, SLEEP, WELLNESS, INJURIES, DAILY, FEATURES, SCORES)
 }
 
 

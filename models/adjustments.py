@@ -42,6 +42,7 @@ points of their cause (largest first), one per code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -90,6 +91,15 @@ def _num(row: Mapping[str, Any] | None, col: str) -> float | None:
 
 def _adj(code: str, cause_code: str, **values: Any) -> Adjustment:
     return Adjustment(code, format_adjustment(code, **values), cause_code, values)
+
+
+def _sleep_target_h(sl, p: ScorerParams) -> float:
+    """Tonight's sleep target: the coach's need when set; else the athlete's usual sleep rounded up
+    to a whole hour, at least the adults' 7 h [S1, S2]; else ``sleep_need_h`` (no baseline yet)."""
+    if p.coach_sleep_need_h > 0:
+        return p.coach_sleep_need_h
+    usual = sl.detail.get("usual_h") if sl.detail else None
+    return max(float(math.ceil(usual - 1e-9)), 7.0) if usual is not None else p.sleep_need_h
 
 
 def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_streak_d: int = 0,
@@ -202,7 +212,7 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
     short_night = last_night_h is not None and last_night_h < p.poor_night_h
     if sl.points > p.sleep_short_points or (short_night and sl.value is not None):
         found.append((max(sl.points, p.sleep_short_points), _adj("prioritise_sleep", "sleep_debt",
-                                                                 need_h=p.sleep_need_h, sleep_7d_h=sl.value)))
+                                                                 need_h=_sleep_target_h(sl, p), sleep_7d_h=sl.value)))
 
     # monotony
     mo = day.component("monotony")

@@ -172,15 +172,27 @@ class LabelParams:
     pain_threshold: float = 3.0
     gap_d: int = 7
     return_window_d: int = 14
+    #: the self-report column that defines a symptomatic day, and the comparison with
+    #: ``pain_threshold`` (e.g. ``soreness_1_5 <= 2`` for PMSys soreness, 1 = very sore)
+    label_column: str = "back_pain_0_10"
+    label_op: str = ">="
 
     def __post_init__(self) -> None:
         for name, lo, hi in (("horizon_d", 1, 60), ("gap_d", 1, 60), ("return_window_d", 0, 120)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise ValueError(f"{name}: expected an integer in [{lo}, {hi}], got {v!r}")
+        if self.label_op not in (">=", "<="):
+            raise ValueError(f"label_op: expected '>=' or '<=', got {self.label_op!r}")
         v = self.pain_threshold
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 10:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"pain_threshold: expected a finite number, got {v!r}")
+        if self.label_column == "back_pain_0_10" and not 0 < v <= 10:
             raise ValueError(f"pain_threshold: expected a number in (0, 10], got {v!r}")
+
+    def describe(self) -> str:
+        t = int(self.pain_threshold) if float(self.pain_threshold).is_integer() else self.pain_threshold
+        return f"{self.label_column} {self.label_op} {t}"
 
 
 # ---------------------------------------------------------------- labels
@@ -205,11 +217,13 @@ def make_labels(features: pl.DataFrame, *, as_of: date, params: LabelParams | No
     """
     lp = params or LabelParams()
     require(features, FEATURES)
-    f = (features.filter(pl.col("date") <= as_of).select("athlete_id", "date", "back_pain_0_10")
-         .sort("athlete_id", "date"))
+    if lp.label_column not in features.columns:
+        raise ModelError(f"no column {lp.label_column!r} for the label; available: {', '.join(features.columns)}")
+    f = features.filter(pl.col("date") <= as_of).select(
+        "athlete_id", "date", pl.col(lp.label_column).cast(pl.Float64).alias("_pain")).sort("athlete_id", "date")
     out = []
     for (athlete,), g in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
-        out.append(_labels_one(athlete, g["date"].to_list(), g["back_pain_0_10"].to_numpy(allow_copy=True), lp))
+        out.append(_labels_one(athlete, g["date"].to_list(), g["_pain"].to_numpy(allow_copy=True), lp))
     if not out:
         return pl.DataFrame(schema={"athlete_id": pl.String, "date": pl.Date, "label": pl.Int8, "onset": pl.Boolean,
                                     "in_episode": pl.Boolean, "drop_reason": pl.String})
@@ -224,7 +238,10 @@ def _labels_one(athlete: str, dates: list[date], pain: np.ndarray, lp: LabelPara
     for d, v in zip(dates, pain, strict=True):
         p[(d - first).days] = v
     reported = ~np.isnan(p)
-    sym = reported & (np.nan_to_num(p, nan=-1.0) >= lp.pain_threshold)
+    if lp.label_op == "<=":
+        sym = reported & (np.nan_to_num(p, nan=np.inf) <= lp.pain_threshold)
+    else:
+        sym = reported & (np.nan_to_num(p, nan=-np.inf) >= lp.pain_threshold)
     onset = np.zeros(n, dtype=bool)
     in_ep = np.zeros(n, dtype=bool)
     ret = np.zeros(n, dtype=bool)
@@ -435,7 +452,7 @@ def _inner_cv(y: np.ndarray, groups: np.ndarray, dates: np.ndarray, gap_d: int) 
 
 
 # ---------------------------------------------------------------- models
-def _estimator(kind: ModelKind, seed: int):
+def _estimator(kind: ModelKind, seed: int, columns: Sequence[str] = FEATURE_COLUMNS):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -451,23 +468,43 @@ def _estimator(kind: ModelKind, seed: int):
     if kind == "hgb":
         return HistGradientBoostingClassifier(
             max_depth=3, learning_rate=0.1, max_iter=100, min_samples_leaf=40, l2_regularization=1.0,
-            monotonic_cst=[FEATURE_DIRECTION[c] for c in FEATURE_COLUMNS], random_state=seed,
+            monotonic_cst=[FEATURE_DIRECTION[c] for c in columns], random_state=seed,
         )
     raise ModelError(f"model kind must be 'logistic' or 'hgb', got {kind!r}")
 
 
 def _fit_calibrated(kind: ModelKind, X: np.ndarray, y: np.ndarray, groups: np.ndarray, dates: np.ndarray,
-                    gap_d: int, seed: int):
+                    gap_d: int, seed: int, columns: Sequence[str] = FEATURE_COLUMNS):
     from sklearn.calibration import CalibratedClassifierCV
 
     if y.min() == y.max():
         raise ModelError("training data have only one class (no onset, or only onsets)")
     cv = _inner_cv(y, groups, dates, gap_d)
-    model = CalibratedClassifierCV(_estimator(kind, seed), method="sigmoid", cv=cv)
+    model = CalibratedClassifierCV(_estimator(kind, seed, columns), method="sigmoid", cv=cv)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*[Ss]kipping features without any observed values.*")
         model.fit(X, y)
     return model
+
+
+def usable_columns(X: np.ndarray, names: Sequence[str] = FEATURE_COLUMNS) -> tuple[list[int], list[str]]:
+    """Indices of the columns a model can learn from, and a note for each one dropped.
+
+    A column with no value at all (e.g. ``hrv_z`` for a team without HRV) or a
+    single value everywhere carries no information and breaks some
+    estimators (scikit-learn's gradient boosting on an all-empty column).
+    """
+    keep, notes = [], []
+    for j, name in enumerate(names):
+        col = X[:, j]
+        vals = col[np.isfinite(col)]
+        if vals.size == 0:
+            notes.append(f"dropped {name}: empty everywhere (no such data)")
+        elif np.all(vals == vals[0]):
+            notes.append(f"dropped {name}: the same value ({vals[0]:g}) on every day with data")
+        else:
+            keep.append(j)
+    return keep, notes
 
 
 def _xy(ds: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -619,6 +656,9 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
     if ds.is_empty():
         raise ModelError("no labelled days: the model needs back_pain_0_10 reports (a pain log)")
     X, y, groups, dates = _xy(ds)
+    empty = [j for j in range(X.shape[1]) if not np.isfinite(X[:, j]).any()]
+    for j in empty:  # the bundle keeps every feature; an empty one becomes a constant without information
+        X[:, j] = 0.0
     n_onsets = _count_onsets(ds)
     if n_onsets < MIN_ONSETS_TO_TRAIN:
         raise ModelError(
@@ -636,7 +676,8 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
                for j, c in enumerate(FEATURE_COLUMNS)}
     import sklearn
 
-    warns = []
+    warns = [f"{FEATURE_COLUMNS[j]} is empty everywhere (no such data): trained as a constant, it carries "
+             "no information" for j in empty]
     w = _epv_warning(n_onsets, len(FEATURE_COLUMNS))
     if w:
         warns.append(w)
@@ -711,9 +752,9 @@ class EvaluationReport:
         if not self.metrics:
             return "\n".join(lines)
         lines.append("")
-        lines.append(f"{'scheme':<11} {'model':<10} {'PR-AUC':>7} {'ROC-AUC':>8} {'Brier':>7} {'n':>7} {'events':>7}")
+        lines.append(f"{'scheme':<11} {'model':<16} {'PR-AUC':>7} {'ROC-AUC':>8} {'Brier':>7} {'n':>7} {'events':>7}")
         for r in self.metrics:
-            lines.append(f"{r['scheme']:<11} {r['model']:<10} {_f(r['pr_auc']):>7} {_f(r['roc_auc']):>8} "
+            lines.append(f"{r['scheme']:<11} {r['model']:<16} {_f(r['pr_auc']):>7} {_f(r['roc_auc']):>8} "
                          f"{_f(r['brier']):>7} {r['n']:>7} {r['events']:>7}")
         lines.append("")
         lines.append("PR-AUC of a useless model equals the prevalence; ROC-AUC 0.5. Brier: lower is better; "
@@ -754,6 +795,26 @@ def _calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 5) -> list[dict
     return rows
 
 
+def _naive_baselines(ds: pl.DataFrame, features: pl.DataFrame, lp: LabelParams) -> dict[str, np.ndarray]:
+    """Naive rankings with the rule scorer's timing, aligned with ``ds``: the 7-day load sum to d-1
+    (``load_7d``), yesterday's load (``load_yesterday``) and the share of symptomatic reports of the
+    label item in d-6..d (``label_history_7d``)."""
+    prev = features.select(
+        "athlete_id", (pl.col("date") + timedelta(days=1)).alias("date"),
+        pl.col("acute_7d_au").cast(pl.Float64).alias("load_7d"),
+        pl.col("load_au").cast(pl.Float64).alias("load_yesterday"))
+    v = pl.col(lp.label_column).cast(pl.Float64)
+    sym = (v <= lp.pain_threshold) if lp.label_op == "<=" else (v >= lp.pain_threshold)
+    hist = (features.select("athlete_id", "date", sym.cast(pl.Float64).alias("_s")).sort("athlete_id", "date")
+            .with_columns(pl.col("_s").rolling_mean(7, min_samples=1).over("athlete_id").alias("label_history_7d")))
+    j = (ds.select("athlete_id", "date").with_row_index("_i")
+         .join(prev, on=["athlete_id", "date"], how="left")
+         .join(hist.select("athlete_id", "date", "label_history_7d"), on=["athlete_id", "date"], how="left")
+         .sort("_i"))
+    return {c: j[c].fill_null(float("nan")).to_numpy().astype(float)
+            for c in ("load_7d", "load_yesterday", "label_history_7d")}
+
+
 def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] = ("logistic", "hgb"),
              label_params: LabelParams | None = None, scorer_params: ScorerParams | None = None,
              n_splits: int = 5, seed: int = 0) -> EvaluationReport:
@@ -770,11 +831,20 @@ def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] 
     lp = label_params or LabelParams()
     ds = build_dataset(features, as_of=as_of, label_params=lp, scorer_params=scorer_params)
     if ds.is_empty():
-        raise ModelError("no labelled days: the model needs back_pain_0_10 reports (a pain log)")
+        raise ModelError(f"no labelled days: the model needs {lp.label_column} reports "
+                         f"({'a pain log' if lp.label_column == 'back_pain_0_10' else 'a self-report log'})")
     X, y, groups, dates = _xy(ds)
+    keep, dropped = usable_columns(X)
+    columns = [FEATURE_COLUMNS[j] for j in keep]
+    X = X[:, keep]
     rule = ds["rule_points"].fill_null(0.0).to_numpy().astype(float)
+    naive = _naive_baselines(ds, features, lp)
     rep = EvaluationReport(n_rows=len(y), n_events=_count_onsets(ds), n_positive_days=int(y.sum()),
-                           n_athletes=len(np.unique(groups)), n_features=len(FEATURE_COLUMNS), horizon_d=lp.horizon_d)
+                           n_athletes=len(np.unique(groups)), n_features=len(columns), horizon_d=lp.horizon_d)
+    rep.warnings.extend(dropped)
+    if not columns:
+        rep.warnings.append("no usable feature column: only the rule score and the naive baselines are compared")
+        kinds = ()
     w = _epv_warning(rep.n_events, rep.n_features)
     if w:
         rep.warnings.append(w)
@@ -794,35 +864,55 @@ def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] 
         rep.warnings.append(f"forward validation skipped: {err}")
     from sklearn.linear_model import LogisticRegression
 
+    ranked = {"rules": rule, **naive}
     for scheme, splits in schemes:
-        preds: dict[str, list[np.ndarray]] = {k: [] for k in (*kinds, "rules", "intercept")}
-        ranks: list[np.ndarray] = []
+        preds: dict[str, list[np.ndarray]] = {k: [] for k in (*kinds, *ranked, "intercept")}
+        ranks: dict[str, list[np.ndarray]] = {k: [] for k in ranked}
         ys: list[np.ndarray] = []
+        failed: dict[str, str] = {}
         skipped = 0
         for tr, te in splits:
             if y[tr].min() == y[tr].max():
                 skipped += 1
                 continue
+            fold: dict[str, np.ndarray] = {}
             try:
-                fitted = {k: _fit_calibrated(k, X[tr], y[tr], groups[tr], dates[tr], lp.horizon_d, seed) for k in kinds}
+                for k in kinds:  # each kind on its own: one failing keeps the others' results
+                    if k in failed:
+                        continue
+                    try:
+                        m = _fit_calibrated(k, X[tr], y[tr], groups[tr], dates[tr], lp.horizon_d, seed, columns)
+                        fold[k] = m.predict_proba(X[te])[:, 1]
+                    except ModelError:
+                        raise  # this fold's data cannot calibrate any model: skip the fold
+                    except Exception as err:  # noqa: BLE001 - an estimator failure is reported, not fatal
+                        failed[k] = f"{type(err).__name__}: {err}"
             except ModelError:
                 skipped += 1
                 continue
-            for k, m in fitted.items():
-                preds[k].append(m.predict_proba(X[te])[:, 1])
-            platt = LogisticRegression().fit(rule[tr].reshape(-1, 1), y[tr])
-            preds["rules"].append(platt.predict_proba(rule[te].reshape(-1, 1))[:, 1])
-            ranks.append(rule[te])
+            for k, v in fold.items():
+                preds[k].append(v)
+            for k, x in ranked.items():
+                fill = float(np.nanmedian(x[tr])) if np.isfinite(x[tr]).any() else 0.0
+                xt = np.where(np.isfinite(x), x, fill)
+                platt = LogisticRegression().fit(xt[tr].reshape(-1, 1), y[tr])
+                preds[k].append(platt.predict_proba(xt[te].reshape(-1, 1))[:, 1])
+                ranks[k].append(xt[te])
             preds["intercept"].append(np.full(len(te), y[tr].mean()))
             ys.append(y[te])
         if skipped:
-            rep.warnings.append(f"{scheme}: {skipped} fold(s) skipped (a single class in training)")
+            rep.warnings.append(f"{scheme}: {skipped} fold(s) skipped (a single class in training, "
+                                "or too few events to calibrate)")
+        for k, why in failed.items():
+            rep.warnings.append(f"{scheme}: model {k} failed and is left out ({why}); the other results stand")
         if not ys:
             continue
         yy = np.concatenate(ys)
         for k, parts in preds.items():
+            if k in failed or len(parts) != len(ys):
+                continue
             p = np.concatenate(parts)
-            rank = np.concatenate(ranks) if k == "rules" else None
+            rank = np.concatenate(ranks[k]) if k in ranks else None
             rep.metrics.append({"scheme": scheme, "model": k, **_metrics(yy, p, rank)})
             rep.calibration[f"{scheme}/{k}"] = _calibration_table(yy, p)
     if not rep.metrics:

@@ -27,9 +27,11 @@ hard-day streak           d-1        ``hard_day_streak``
 CTL ramp                  d-1        ``ctl_ramp_7d``, ``load_family``
 HRV                       d          ``hrv_z`` (7-d mean of ln rMSSD incl. the morning of d)
 RHR                       d          ``rhr_delta_bpm``, ``rhr_z``
-sleep                     d          ``sleep_7d_h``, ``sleep_debt_7d_h``,
+sleep                     d          ``sleep_7d_h``, ``sleep_baseline_h`` (the
+                                     athlete's usual sleep, 60 nights before d),
                                      ``sleep_eff_7d_pct`` (nights ending d-6..d,
-                                     i.e. including last night)
+                                     i.e. including last night);
+                                     ``sleep_debt_7d_h`` with a coach's need only
 back symptoms             d          ``back_pain_0_10``, ``back_pain_streak_d``,
                                      ``back_pain_rising_3d`` (morning self-report)
 red flag                  d          ``red_flag``; or pain >= ``red_flag_pain`` still
@@ -89,10 +91,12 @@ requirement is that each of these signals alone is visible in the band:
   8 -> 12 (mild: 6, flagged: 12). HRV down with RHR up, "the strongest
   non-load signal" [H2], scores 20 + 12 = 32: **moderate**; either alone
   stays low.
-* sleep: cap 12 -> 30, adding a severe-debt tier. A week of ~5-h nights
-  (debt ~21 h against an 8-h need) scores 8 (mean below need) + 8 (debt
-  > 5 h) + 14 (debt > 10 h) = 30: **moderate**. A 7.5-h sleeper (debt
-  ~3.5 h) scores 8.
+* sleep: cap 12 -> 30, adding a severe tier, and judged against the
+  athlete's own usual sleep (issue 15): the 7-d deficit 7 x (usual - 7-d
+  mean) > 5 h scores 8 + 8, > 10 h another 14. A week of ~5-h nights after
+  a usual 7.9 h (deficit ~18 h) scores 30: **moderate**. A stable 6.8-h
+  sleeper scores 0; a 7-d mean below the 6-h floor scores 8; a fixed need
+  applies only when a coach sets ``coach_sleep_need_h``.
 * monotony, hard-day streak, CTL ramp and back symptoms keep the brief's
   caps; they add to the others ("several signals together push higher").
 
@@ -204,11 +208,13 @@ class ScorerParams:
     rhr_mild_points: float = _p(6.0, 0, 100, "points for a mild RHR elevation", "brief s6 says 4; tuned")
     rhr_cap: float = _p(12.0, 0, 100, "RHR cap (flagged elevation)", "brief s6 says 8; tuned so HRV down + RHR up reaches moderate")
     # ---- sleep (row d)
-    sleep_need_h: float = _p(8.0, 4.0, 12.0, "sleep need per night [h] for the 7-d mean rule and the advice", "brief s4: 8 h athletes/youth, 7 h adults [S1, S2]")
-    sleep_short_points: float = _p(8.0, 0, 100, "points when the 7-d mean sleep < sleep_need_h", "brief s6 says 6; tuned")
-    sleep_debt_h: float = _p(5.0, 0, 84, "7-d sleep debt [h] above which sleep_debt_points are added", "brief s6")
-    sleep_debt_points: float = _p(8.0, 0, 100, "points added for debt > sleep_debt_h", "brief s6 says 4; tuned")
-    sleep_debt_severe_h: float = _p(10.0, 0, 84, "7-d sleep debt [h] above which sleep_debt_severe_points are added", "added tier: ~6.5 h/night or less for a week; tuned")
+    sleep_need_h: float = _p(8.0, 4.0, 12.0, "sleep per night [h] the advice aims for when neither a coach's need nor the athlete's own baseline is known", "brief s4/s6: aim for >= 8 h (athletes/youth), 7 h adults [S1, S2]")
+    coach_sleep_need_h: float = _p(0.0, 0.0, 12.0, "a fixed nightly sleep need [h] set by a coach; 0 = none: sleep is judged against the athlete's own usual sleep (sleep_baseline_h) and the floor only. When set, the fixed-need rule (7-d mean < need: sleep_short_points; sleep_debt_7d_h > sleep_debt_h / > sleep_debt_severe_h: + sleep_debt_points / + sleep_debt_severe_points) applies too; set [features.params] sleep_need_h to the same value, since sleep_debt_7d_h is computed there", "brief s4: need 8 h athletes/youth, 7 h adults [S1, S2]; a tracker's asleep time averages ~6.8 h in adults, so a fixed 8 h need flags most ordinary days")
+    sleep_floor_h: float = _p(6.0, 0.0, 12.0, "absolute floor [h]: a 7-d mean below it gives sleep_short_points even when it is the athlete's usual sleep", "brief s6 poor night < 6 h (poor_night_h); 6 h asleep ~ 7 h in bed at the 85 % efficiency of [S4], the adults' 7-h need [S1, S2]")
+    sleep_short_points: float = _p(8.0, 0, 100, "points for a 7-d mean below the floor (or below a coach's need); also the first part of the personal-deficit points", "brief s6 says 6; tuned")
+    sleep_debt_h: float = _p(5.0, 0, 84, "7-d sleep deficit [h] above which sleep_short_points + sleep_debt_points apply; personal deficit = 7 x (sleep_baseline_h - sleep_7d_h), i.e. > 0.71 h a night below the athlete's usual", "brief s6: 7-d debt > 5 h, with the athlete's own usual sleep as the need (personal baseline, as HRV/RHR [H4])")
+    sleep_debt_points: float = _p(8.0, 0, 100, "points added for a deficit > sleep_debt_h", "brief s6 says 4; tuned")
+    sleep_debt_severe_h: float = _p(10.0, 0, 84, "7-d sleep deficit [h] above which sleep_debt_severe_points are added (> 1.4 h a night below the usual)", "added tier: a week of short nights; tuned")
     sleep_debt_severe_points: float = _p(14.0, 0, 100, "points added for debt > sleep_debt_severe_h", "tuned so a week of ~5-h nights reaches moderate")
     sleep_eff_min_pct: float = _p(85.0, 0, 100, "sleep efficiency [%] below which sleep_eff_points are added", "brief s4: efficiency < 85 % flagged [S4]")
     sleep_eff_points: float = _p(4.0, 0, 100, "points for poor sleep efficiency", "brief s6 says 2; scaled with the cap")
@@ -594,28 +600,64 @@ def rhr(today: Mapping[str, Any] | None, p: ScorerParams) -> Component:
 
 
 def sleep(today: Mapping[str, Any] | None, p: ScorerParams) -> Component:
-    """7-day sleep mean, debt and efficiency for nights ending d-6..d [S1-S4, B11]."""
+    """7-day sleep against the athlete's own usual sleep, a floor and (optionally) a coach's need [S1-S4, B11, H4].
+
+    * personal: deficit = 7 x (``sleep_baseline_h`` - ``sleep_7d_h``), the
+      brief's 7-d debt with the athlete's usual sleep (mean of the 60 nights
+      before d) as the need. > ``sleep_debt_h`` (5 h): short + debt points
+      (16); > ``sleep_debt_severe_h`` (10 h): + severe points (30). A stable
+      trait (a 6.8-h sleeper) gives no points: only a change does.
+    * floor: ``sleep_7d_h`` < ``sleep_floor_h`` (6 h) gives at least
+      ``sleep_short_points`` (8), with or without a baseline.
+    * coach's need (``coach_sleep_need_h`` > 0 only): the brief's fixed-need
+      rule on ``sleep_7d_h`` and ``sleep_debt_7d_h``; the larger of the two
+      rules counts.
+    * efficiency < ``sleep_eff_min_pct``: + ``sleep_eff_points``.
+
+    The measurement kind (tracker asleep time, time in bed, a self-report)
+    differs between sources; comparing each athlete with their own usual
+    sleep from the same data removes most of that difference.
+    """
     mean = _num(today, "sleep_7d_h")
     if mean is None:
         return _no_data("sleep", p.sleep_cap, "needs >= 3 nights of sleep this week")
+    base = _num(today, "sleep_baseline_h")
     debt, eff = _num(today, "sleep_debt_7d_h"), _num(today, "sleep_eff_7d_pct")
-    pts, parts = 0.0, []
-    if mean < p.sleep_need_h:
-        pts += p.sleep_short_points
-        parts.append(f"7-d sleep {_fmt(mean, 1)} h < {_fmt(p.sleep_need_h, 1)} h")
+    personal, parts = 0.0, []
+    if base is not None:
+        deficit = 7.0 * (base - mean)
+        text = f"7-d sleep {_fmt(mean, 1)} h vs usual {_fmt(base, 1)} h"
+        if deficit > p.sleep_debt_severe_h:
+            personal = p.sleep_short_points + p.sleep_debt_points + p.sleep_debt_severe_points
+            parts.append(f"{text}: deficit {_fmt(deficit, 1)} h > {_fmt(p.sleep_debt_severe_h, 1)} h")
+        elif deficit > p.sleep_debt_h:
+            personal = p.sleep_short_points + p.sleep_debt_points
+            parts.append(f"{text}: deficit {_fmt(deficit, 1)} h > {_fmt(p.sleep_debt_h, 1)} h")
+        else:
+            parts.append(text)
     else:
-        parts.append(f"7-d sleep {_fmt(mean, 1)} h >= {_fmt(p.sleep_need_h, 1)} h")
-    if debt is not None:
-        if debt > p.sleep_debt_severe_h:
-            pts += p.sleep_debt_points + p.sleep_debt_severe_points
-            parts.append(f"debt {_fmt(debt, 1)} h > {_fmt(p.sleep_debt_h, 1)} h and > {_fmt(p.sleep_debt_severe_h, 1)} h")
-        elif debt > p.sleep_debt_h:
-            pts += p.sleep_debt_points
-            parts.append(f"debt {_fmt(debt, 1)} h > {_fmt(p.sleep_debt_h, 1)} h")
+        parts.append(f"7-d sleep {_fmt(mean, 1)} h (no usual sleep yet: needs 14 nights)")
+    if mean < p.sleep_floor_h:
+        parts.append(f"below the {_fmt(p.sleep_floor_h, 1)}-h floor")
+        personal = max(personal, p.sleep_short_points)
+    need_pts = 0.0
+    if p.coach_sleep_need_h > 0:
+        if mean < p.coach_sleep_need_h:
+            need_pts += p.sleep_short_points
+            parts.append(f"< coach's need {_fmt(p.coach_sleep_need_h, 1)} h")
+        if debt is not None:
+            if debt > p.sleep_debt_severe_h:
+                need_pts += p.sleep_debt_points + p.sleep_debt_severe_points
+                parts.append(f"debt {_fmt(debt, 1)} h > {_fmt(p.sleep_debt_h, 1)} h and > {_fmt(p.sleep_debt_severe_h, 1)} h")
+            elif debt > p.sleep_debt_h:
+                need_pts += p.sleep_debt_points
+                parts.append(f"debt {_fmt(debt, 1)} h > {_fmt(p.sleep_debt_h, 1)} h")
+    pts = max(personal, need_pts)
     if eff is not None and eff < p.sleep_eff_min_pct:
         pts += p.sleep_eff_points
         parts.append(f"efficiency {_fmt(eff, 0)} % < {_fmt(p.sleep_eff_min_pct, 0)} %")
-    return _with_rule(_make("sleep", pts, p.sleep_cap, mean, ""), "; ".join(parts))
+    return _with_rule(_make("sleep", pts, p.sleep_cap, mean, ""), "; ".join(parts),
+                      **({"usual_h": round(base, 2)} if base is not None else {}))
 
 
 def back_symptoms(today: Mapping[str, Any] | None, p: ScorerParams) -> Component:

@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_features",
     "cli_demo",
     "cli_checkin",
+    "cli_evaluate",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")

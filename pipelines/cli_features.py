@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to compute, YYYY-MM-DD (default: today in the team's time zone)."),
         athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
         full: bool = typer.Option(False, "--full", help="Recompute every day, not only the days after a change."),
+        load_family: Optional[str] = typer.Option(None, "--load-family", help="Team load unit family for this run: auto (largest share of training time), srpe, tss, trimp, epoc or kcal; overrides [features.params] load_family, not a roster athlete's own load_family."),
         config: Optional[Path] = ConfigOpt,
     ) -> None:
         """Daily load, load spikes (ACWR, monotony, CTL/ATL/TSB) and recovery indicators.
@@ -39,7 +40,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: no store at {st.root}; run `strainwatch ingest` first", err=True)
             raise typer.Exit(2)
         try:
-            s = run_features(st, as_of=day, athletes=athlete or None, params=dict(cfg.features.params) or None,
+            params = dict(cfg.features.params)
+            if load_family is not None:
+                params["load_family"] = load_family
+            s = run_features(st, as_of=day, athletes=athlete or None, params=params or None,
                              full=full, athlete_info=cfg.athlete_overrides())
         except StoreLockedError as err:
             typer.echo(f"error: {err}", err=True)

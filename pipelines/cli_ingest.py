@@ -121,6 +121,13 @@ def register(app: typer.Typer) -> None:
                            f"({r['dropped_source_file']})")
                 typer.echo(f"          reason: {r['reason']}" + (f"; filled: {r['filled']}" if r["filled"] else ""))
             typer.echo(f"total: {m.height} duplicates merged" if m.height else "no duplicates merged")
+            from pipelines.stage_features import read_load_families
+
+            fams = read_load_families(Store(resolve_store(store)))
+            if fams:
+                typer.echo("load family per athlete (last `strainwatch features` run):")
+                for a in sorted(fams):
+                    typer.echo(f"  {a:<12} {fams[a].get('reason')}")
             return
         df = Store(resolve_store(store)).ledger()
         if status:

@@ -49,6 +49,26 @@ def _features(st, athletes, as_of: Optional[date]):
     return feats.filter(pl.col("date") <= (as_of or last)), (as_of or last)
 
 
+def _self_report_label(st, feats, label: str, horizon: int):
+    """Features with the wellness item of ``label`` (worst report of the day) and its LabelParams."""
+    import polars as pl
+
+    from models.evaluate import LabelSpec
+    from models.learned import LabelParams
+
+    spec = LabelSpec.parse(label)
+    if spec.op not in ("<=", ">="):
+        raise ValueError(f"--label: use <= or >= for an episode threshold, got {spec.op!r}")
+    w = st.read_table("wellness")
+    if spec.column not in w.columns:
+        raise ValueError(f"--label: no column {spec.column!r} in the wellness table")
+    worst = pl.col(spec.column).min() if spec.op == "<=" else pl.col(spec.column).max()
+    item = w.filter(pl.col(spec.column).is_not_null()).group_by("athlete_id", "date").agg(worst.alias(spec.column))
+    feats = feats.drop(spec.column, strict=False).join(item, on=["athlete_id", "date"], how="left")
+    return feats, LabelParams(horizon_d=horizon, pain_threshold=spec.threshold, label_column=spec.column,
+                              label_op=spec.op)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def score(
@@ -140,6 +160,7 @@ def register(app: typer.Typer) -> None:
         horizon: int = typer.Option(7, "--horizon", help="Days ahead a new pain episode counts as the outcome."),
         pain_threshold: float = typer.Option(3.0, "--pain-threshold", help="Back pain 0-10 that counts as an episode."),
         json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the full report as JSON."),
+        label: Optional[str] = typer.Option(None, "--label", help="Episodes from another self-report item of the wellness table instead of back pain, e.g. 'soreness_1_5<=2' (>= or <=)."),
         athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
         store: Optional[Path] = StoreOpt,
         config: Optional[Path] = ConfigOpt,
@@ -161,7 +182,10 @@ def register(app: typer.Typer) -> None:
         feats, day = _features(st, athlete or None, parse_date_option(as_of, "--as-of"))
         kinds = tuple(k.value for k in (kind or [Kind.logistic, Kind.hgb]))
         try:
-            lp = LabelParams(horizon_d=horizon, pain_threshold=pain_threshold)
+            if label is not None:
+                feats, lp = _self_report_label(st, feats, label, horizon)
+            else:
+                lp = LabelParams(horizon_d=horizon, pain_threshold=pain_threshold)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # the report carries its warnings
                 rep = evaluate(feats, as_of=day, kinds=kinds, label_params=lp, scorer_params=params, n_splits=splits)

@@ -52,10 +52,12 @@ Example
     hr_max_bpm = 192
     hr_rest_bpm = 48
     devices = ["3391284771"]    # device serial -> this athlete
+    load_family = "srpe"        # optional: pin the load unit family (team default: [features.params])
     alert_urls = ["ntfy://${NTFY_TOKEN}@ntfy.example.org/alice"]
 
     [features.params]           # passed as a dict to the feature stage
     sleep_need_h = 7.5
+    load_family = "auto"        # team default load unit family ("auto": largest share of training time)
 
     [scorer]
     model_path = "models/backstrain.json"   # optional learned model (JSON, never a pickle)
@@ -187,6 +189,9 @@ class Athlete(_Section):
     hr_rest_bpm: float | None = Field(None, ge=25, le=120)
     devices: list[str] = Field(default_factory=list)
     alert_urls: list[str] = Field(default_factory=list)
+    # pins this athlete's load unit family (features.load); the team default is
+    # [features.params] load_family
+    load_family: Literal["auto", "srpe", "tss", "trimp", "epoc", "kcal"] | None = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
 
@@ -361,7 +366,8 @@ class Config(_Section):
         """Per-athlete physiology overrides (sex, HRmax, HRrest) for the stages that use them."""
         out: dict[str, dict[str, Any]] = {}
         for a in self.athletes:
-            d = {k: v for k, v in (("sex", a.sex), ("hr_max_bpm", a.hr_max_bpm), ("hr_rest_bpm", a.hr_rest_bpm))
+            d = {k: v for k, v in (("sex", a.sex), ("hr_max_bpm", a.hr_max_bpm), ("hr_rest_bpm", a.hr_rest_bpm),
+                                   ("load_family", a.load_family))
                  if v is not None}
             if d:
                 out[a.id] = d

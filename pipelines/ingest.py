@@ -41,7 +41,7 @@ import polars as pl
 from connectors.base import (ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible,
                              implausible_results)
 from connectors import registry
-from features.merge import NIGHT_WINDOW_US, merge_duplicate_nights, merge_duplicate_sessions
+from features.merge import NIGHT_WINDOW_US, SESSION_WINDOW_US, merge_duplicate_nights, merge_duplicate_sessions
 from pipelines.ingest_ids import checked_ids, nfc_or_none, refuse_colliding_ids
 from pipelines.scan import SKIP_NAMES, HashCache, ZipMemo, walk_inputs
 from pipelines.store import LedgerEntry, Store, file_sha256
@@ -347,8 +347,10 @@ MERGES_DDL = """CREATE TABLE IF NOT EXISTS merges (
 #: ``merge_duplicate_sessions``' default ``max_start_diff_s``, nights ``features.merge.NIGHT_WINDOW_US``
 #: of ``merge_duplicate_nights``. The incremental merge relies on these bounds.
 _MERGE_WINDOW_US = {
-    "sessions": int(round(float(inspect.signature(merge_duplicate_sessions).parameters["max_start_diff_s"].default)
-                          * 1e6)),
+    # the overlap and date rules compare sessions up to SESSION_WINDOW_US apart (features.merge)
+    "sessions": max(SESSION_WINDOW_US,
+                    int(round(float(inspect.signature(merge_duplicate_sessions).parameters["max_start_diff_s"].default)
+                              * 1e6))),
     "sleep": NIGHT_WINDOW_US,
 }
 _MERGES_DIRTY = "merges_dirty"  # store state key: set while table rows are newer than the merges table
@@ -744,7 +746,7 @@ def _map_devices(result: ReadResult, device_map: Mapping[str, str]) -> ReadResul
     hits = sorted(a for a in result.athlete_ids if a in mapping)
     if not hits:
         return result
-    for name, df in result.tables().items():
+    for name, df in [*result.tables().items(), ("injuries", result.injuries)]:
         setattr(result, name, df.with_columns(pl.col("athlete_id").replace(mapping)))
     result.athlete_ids = tuple(sorted({mapping.get(a, a) for a in result.athlete_ids}))
     result.warn("athlete from the roster's device serial: " + ", ".join(f"{a} -> {mapping[a]}" for a in hits))
@@ -757,7 +759,7 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
         return
     # ids differing from a stored one only by case/look-alikes would share a partition on macOS: refuse
     batch = refuse_colliding_ids(batch, store.all_athletes(), device_map)
-    frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": []}
+    frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": [], "injuries": []}
     entries: list[LedgerEntry] = []
     for display, result, error, fmt in batch:
         f, size, sha = meta[display]
@@ -769,7 +771,7 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
                                        run_id=summary.run_id))
             continue
         result = _map_devices(result, device_map)
-        for name, df in result.tables().items():
+        for name, df in [*result.tables().items(), ("injuries", result.injuries)]:
             if df.height:
                 frames[name].append(_with_source_file(df, display))
         rows = result.rows()

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -77,7 +78,8 @@ from features.params import DEFAULT_PARAMS, FeatureParams
 from features.schemas import DAILY, FEATURES, SESSIONS, SLEEP, WELLNESS, conform
 from pipelines.store import Store, StoreError
 
-__all__ = ["FeaturesSummary", "run_features", "prepare_inputs", "coerce_params", "STATE_PARAMS"]
+__all__ = ["FeaturesSummary", "run_features", "prepare_inputs", "coerce_params", "STATE_PARAMS", "STATE_LOAD_FAMILY",
+           "read_load_families"]
 
 #: Store state map (:meth:`Store.get_state_map`): athlete_id -> fingerprint of the
 #: FeatureParams its stored features were computed with (one row per athlete).
@@ -150,7 +152,10 @@ def _dedupe(df: pl.DataFrame, schema, merge) -> pl.DataFrame:
     df = conform(df, schema)
     if df.is_empty():
         return merge(df)[0]
-    n_src = df.group_by("athlete_id").agg(pl.col("source").fill_null("").n_unique().alias("n"))
+    ident = pl.col("source").fill_null("")
+    if "device_id" in df.columns:  # two devices of one source are two recordings, which may merge
+        ident = pl.concat_str([ident, pl.col("device_id").fill_null("")], separator="|")
+    n_src = df.group_by("athlete_id").agg(ident.n_unique().alias("n"))
     multi = n_src.filter(pl.col("n") > 1)["athlete_id"]
     if multi.len() == n_src.height:
         return merge(df)[0]
@@ -168,6 +173,7 @@ def prepare_inputs(
     *,
     as_of: date,
     athlete_info: Mapping[str, Mapping[str, Any]] | None = None,
+    params: FeatureParams | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
     """Cross-source de-duplication and session loads, before :func:`build_daily`.
 
@@ -178,8 +184,12 @@ def prepare_inputs(
     as_of : datetime.date
         End of the HR-reference window.
     athlete_info : mapping, optional
-        athlete_id -> {"sex", "hr_rest_bpm", "hr_max_bpm"} from the roster;
-        they override the references estimated from the athlete's history.
+        athlete_id -> {"sex", "hr_rest_bpm", "hr_max_bpm", "load_family"} from
+        the roster; they override the references estimated from the athlete's
+        history, and ``load_family`` pins the athlete's load unit family.
+    params : FeatureParams, optional
+        ``load_family`` (the team default: ``"auto"`` or a pinned family) and
+        ``count_everyday``.
 
     Returns
     -------
@@ -208,7 +218,16 @@ def prepare_inputs(
                 mx[a] = float(d["hr_max_bpm"])
             if d.get("sex") in ("male", "female"):
                 sex[a] = d["sex"]
-        sessions = assign_session_loads(sessions, hr_rest_bpm=rest, hr_max_bpm=mx, sex=sex)
+        p = params or DEFAULT_PARAMS
+        pins = {a: d["load_family"] for a, d in info.items() if d.get("load_family") not in (None, "auto")}
+        origin = {a: "the roster ([[athletes]] load_family)" for a in pins}
+        if p.load_family != "auto":
+            team = {a: p.load_family for a in sessions["athlete_id"].unique().to_list() if a not in pins}
+            origin.update({a: "the team default (load_family)" for a in team})
+            pins.update(team)
+        sessions = assign_session_loads(sessions, hr_rest_bpm=rest, hr_max_bpm=mx, sex=sex,
+                                        primary_family=pins or "auto", pin_origin=origin,
+                                        count_everyday=p.count_everyday)
     counts["sessions_without_load"] = int(sessions["load_au"].null_count())
     return sessions, sleep, counts
 
@@ -285,10 +304,36 @@ def run_features(
 def _daily_inputs(sessions: pl.DataFrame, sleep: pl.DataFrame, wellness: pl.DataFrame):
     """The canonical columns :func:`build_daily` takes (plus the sessions' ``load_family``)."""
     return (
-        sessions.select([c for c in sessions.columns if c in SESSIONS.columns or c == "load_family"]),
+        sessions.select([c for c in sessions.columns if c in SESSIONS.columns or c in ("load_family", "everyday")]),
         sleep.select([c for c in sleep.columns if c in SLEEP.columns]),
         wellness.select([c for c in wellness.columns if c in WELLNESS.columns]),
     )
+
+
+#: store state map: athlete -> JSON {"family", "reason"} of the load unit family chosen by the last run
+STATE_LOAD_FAMILY = "load_family"
+
+
+def _record_families(store: Store, sessions: pl.DataFrame) -> None:
+    """Remember each athlete's load family and why (shown by ``strainwatch ledger --merges``)."""
+    if sessions.is_empty() or "load_family_reason" not in sessions.columns:
+        return
+    rows = sessions.group_by("athlete_id").agg(pl.col("load_family").drop_nulls().first(),
+                                               pl.col("load_family_reason").drop_nulls().first())
+    values = {a: json.dumps({"family": f, "reason": r}) for a, f, r in rows.iter_rows() if r is not None}
+    if values:
+        store.update_state_map(STATE_LOAD_FAMILY, values)
+
+
+def read_load_families(store: Store) -> dict[str, dict[str, str]]:
+    """athlete -> {"family", "reason"} as recorded by the last feature run."""
+    out = {}
+    for a, v in store.get_state_map(STATE_LOAD_FAMILY).items():
+        try:
+            out[a] = json.loads(v)
+        except ValueError:
+            continue
+    return out
 
 
 def _add_counts(counts: dict[str, int], new: Mapping[str, int]) -> None:
@@ -303,8 +348,9 @@ def _run_whole(store: Store, ids: list[str], *, as_of: date, since: date | None,
     sessions = store.read_table("sessions", ids).filter(pl.col("local_date").is_null() | (pl.col("local_date") <= as_of))
     sleep = store.read_table("sleep", ids).filter(pl.col("wake_date") <= as_of)
     wellness = store.read_table("wellness", ids).filter(pl.col("date") <= as_of)
-    sessions, sleep, c = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info)
+    sessions, sleep, c = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info, params=p)
     _add_counts(counts, c)
+    _record_families(store, sessions)
     daily = build_daily(*_daily_inputs(sessions, sleep, wellness), as_of=as_of, athletes=ids, params=p)
     present = daily["athlete_id"].unique().to_list()
     summary.athletes += len(present)
@@ -433,13 +479,17 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
     wellness = store.read_table("wellness", ok, since=w_lo).filter(pl.col("date") <= as_of)
     n_s = dict(sessions.group_by("athlete_id").len().iter_rows())
     n_n = dict(sleep.group_by("athlete_id").len().iter_rows())
-    sessions, sleep, _ = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info)
+    sessions, sleep, _ = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info,
+                                        params=p)
+    _record_families(store, sessions)
     s_in, z_in, w_in = _daily_inputs(sessions, sleep, wellness)
 
     bad: set[str] = set()
     # ---- sessions before t0: the per-day aggregates must be the stored ones
     if t0 > min(first[a] for a in ok):
-        new_s = build_daily(s_in, SLEEP.empty(), WELLNESS.empty(), as_of=t0 - one, athletes=ok, params=p)
+        # built to as_of (every session), so that each day's coverage (features.daily) is the full run's
+        new_s = build_daily(s_in, SLEEP.empty(), WELLNESS.empty(), as_of=as_of, athletes=ok, params=p).filter(
+            pl.col("date") < t0)
         old = conform(
             pl.concat([d_stored[a].select("athlete_id", "date", *_SESSION_DAILY) for a in ok], how="vertical_relaxed"),
             DAILY,
@@ -447,8 +497,9 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
         new_s = new_s.select("athlete_id", "date", *_SESSION_DAILY)
         early = new_s.join(old.select("athlete_id", "date"), on=["athlete_id", "date"], how="anti")
         bad.update(early.filter(pl.col("n_sessions") > 0)["athlete_id"].unique().to_list())
+        # a day missing from new_s precedes the athlete's first session: no training data (null load)
         j = old.join(new_s, on=["athlete_id", "date"], how="left", suffix="_n").with_columns(
-            pl.when(pl.col("n_sessions_n").is_null()).then(0.0).otherwise(pl.col("load_au_n")).alias("load_au_n"),
+            pl.col("load_au_n"),
             pl.col("n_sessions_n").fill_null(0),
             pl.col("duration_s_n").fill_null(0.0),
         )
@@ -465,10 +516,12 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
     cal = pl.DataFrame(
         {"athlete_id": ok, "lo": [max(t0, first[a]) for a in ok]}, schema={"athlete_id": pl.String, "lo": pl.Date}
     ).select("athlete_id", pl.date_ranges("lo", pl.lit(as_of), interval="1d").alias("date")).explode("date")
+    # a calendar day missing from `built` precedes every session (all sessions are read): no training data
     tail = (
         cal.join(built, on=["athlete_id", "date"], how="left")
         .with_columns(
-            pl.when(pl.col("n_sessions").is_null()).then(0.0).otherwise(pl.col("load_au")).alias("load_au"),
+            pl.col("load_covered").fill_null(False),
+            pl.col("everyday_min").fill_null(0.0),
             pl.col("n_sessions").fill_null(0),
             pl.col("duration_s").fill_null(0.0),
         )

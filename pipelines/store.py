@@ -51,6 +51,7 @@ DATE_COLUMNS: dict[str, str] = {
     "sessions": "local_date",
     "sleep": "wake_date",
     "wellness": "date",
+    "injuries": "date",
     "daily": "date",
     "features": "date",
     "scores": "date",
@@ -456,6 +457,14 @@ class Store:
             path = self.partition_path(table, athlete)
             old = conform(pl.read_parquet(path), schema) if path.exists() else schema.empty()
             new = new.unique(subset=key, keep="last", maintain_order=True)
+            if "device_id" in key and old.height:
+                # rows stored before devices were identified (device_id null) are replaced by the
+                # same recording read again with its device identity
+                base = [c for c in key if c != "device_id"]
+                ident = new.filter(pl.col("device_id").is_not_null()).select(base).unique()
+                legacy = old.filter(pl.col("device_id").is_null()).join(ident, on=base, how="semi", nulls_equal=True)
+                if legacy.height:
+                    old = old.join(legacy.select(key), on=key, how="anti", nulls_equal=True)
             fresh = new.join(old.select(key), on=key, how="anti", nulls_equal=True)
             merged = pl.concat([old, new], how="diagonal_relaxed")
             merged = merged.unique(subset=key, keep="last", maintain_order=True)

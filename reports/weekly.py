@@ -51,7 +51,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from features.schemas import FEATURES, SCORES, require
+from features.schemas import FEATURES, SCORES, SELF_REPORT_ITEMS, require
 from models.vocab import (
     ADJUSTMENT_GENERIC,
     BAND_TEXT,
@@ -122,6 +122,11 @@ _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$")
 
 
 # ---------------------------------------------------------------- dates
+#: Words for the self-reported monitoring items (features.schemas.SELF_REPORT_ITEMS).
+SELF_REPORT_LABEL = {"soreness_1_5": "soreness", "fatigue_1_5": "fatigue", "sleep_quality_1_5": "sleep quality",
+                     "mood_1_5": "mood", "stress_1_5": "stress", "readiness_0_10": "readiness"}
+
+
 def parse_iso_week(week: str) -> tuple[date, date]:
     """Monday and Sunday of an ISO week such as ``"2026-W15"``.
 
@@ -499,8 +504,18 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
 
     covered = sum(1 for d in week_days if (has(d, "rhr_bpm") or has(d, "hrv_ln_rmssd")) and has(d, "sleep_h"))
     cov_pts = [p for d in week_days if d in sr and (p := _input_share(sr[d], a, d)) is not None]
+    # no data is not zero: days no session source covers say so, never "low" or "0"
+    uncovered = [d for d in week_days if fr.get(d, {}).get("load_covered") is False]
+    no_training = bool(week_days) and len(uncovered) == len(week_days)
+    everyday_min = sum(v for d in week_days if _ok(v := fr.get(d, {}).get("everyday_min")))
+    reports = []
+    for col, (lo, hi, bad, good) in SELF_REPORT_ITEMS.items():
+        v, vd = _latest(fr, week_days, col)
+        if _ok(v):
+            reports.append({"what": SELF_REPORT_LABEL.get(col, col), "value": f"{v:g}/{hi:g}",
+                            "scale": f"{lo:g} = {bad}, {hi:g} = {good}", "day": _day_label(vd)})
     gaps = []
-    for label, cols in (("no training/load data", ("load_au",)), ("no resting HR", ("rhr_bpm",)),
+    for label, cols in (("no training data", ("load_au",)), ("no resting HR", ("rhr_bpm",)),
                         ("no HRV", ("hrv_ln_rmssd",)), ("no sleep", ("sleep_h",))):
         miss = [d for d in week_days if not any(has(d, c) for c in cols)]
         if miss:
@@ -537,6 +552,10 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         "rhr": _rhr_status(rhr_delta, rhr_z),
         "hrv": _hrv_status(hrv_z),
         "sleep": _sleep_status(sleep_mean, sleep_debt, need_h),
+        "no_training_data": no_training,
+        "no_training_days": len(uncovered),
+        "everyday_min_txt": _f(everyday_min) if everyday_min > 0 else None,
+        "self_reports": reports,
         "coverage_days": covered,
         "coverage_of": len(week_days),
         "coverage_points_txt": _f(sum(cov_pts) / len(cov_pts)) if cov_pts else None,

@@ -32,6 +32,17 @@ def corpus_dir() -> Path:
     return CORPUS
 
 
+SOCCERMON = Path(os.environ.get("STRAINWATCH_SOCCERMON", REPO.parent / "shared" / "datasets" / "soccermon-teamA"))
+
+
+@pytest.fixture(scope="session")
+def soccermon_dir() -> Path:
+    """``../shared/datasets/soccermon-teamA`` (real PMSys team export, CC BY 4.0); skip when absent."""
+    if not (SOCCERMON / "training-load" / "session.json").is_file():
+        pytest.skip(f"SoccerMon team A not found at {SOCCERMON}")
+    return SOCCERMON
+
+
 @pytest.fixture(scope="session")
 def sample_data_dir() -> Path:
     return SAMPLE_DATA

@@ -165,6 +165,7 @@ def reference_features(
     out["rhr_baseline_bpm"] = rb
     out["rhr_delta_bpm"] = out["rhr_7d_bpm"] - rb
     out["hrv_baseline_ln"] = hb
+    out["sleep_baseline_h"] = gshift(roll(d["sleep_h"], base_days, "mean", base_min), 1)
     eff = (100.0 * d["sleep_h"] / d["in_bed_h"]).where(d["in_bed_h"] > 0)
     out["sleep_eff_7d_pct"] = roll(eff, window, "mean", min_valid)
     q = (

@@ -333,3 +333,20 @@ def test_bad_as_of_and_params():
 def test_empty_input():
     f = compute_features(DAILY.empty(), as_of=D0)
     assert f.is_empty() and f.columns[: len(FEATURES.columns)] == list(FEATURES.columns)
+
+
+def test_sleep_baseline_is_the_mean_of_the_previous_60_nights():
+    # 14 nights needed (as the RHR baseline); the day's own night is not in it
+    sleep = [7.0 if i % 2 == 0 else 6.0 for i in range(70)]
+    sleep[3] = None
+    f = compute_features(daily(70, sleep_h=sleep), as_of=last_day(70))
+    b = col(f, "sleep_baseline_h")
+    # day 14: nights 0..13 minus night 3 = 13 values -> null; day 15: 14 values (7 x 7 h, 7 x 6 h... night 3 was 6 h)
+    assert b[:15] == [None] * 15
+    assert b[15] == pytest.approx((8 * 7.0 + 6 * 6.0) / 14)
+    # day 69: nights 9..68 (60 nights, 30 x 7 h, 30 x 6 h)
+    assert b[69] == pytest.approx(6.5)
+    # a short last week does not move the baseline of that day (night d excluded) but does the next
+    sleep2 = sleep[:69] + [2.0]
+    g = compute_features(daily(70, sleep_h=sleep2), as_of=last_day(70))
+    assert g["sleep_baseline_h"][69] == pytest.approx(6.5)

@@ -46,8 +46,10 @@ def test_calendar_sessions_summed_rest_days_zero():
     assert d.columns == list(DAILY.columns)
     # calendar from the first day with any data (the wellness row on 1 March) to as_of
     assert d["date"].to_list() == [date(2025, 3, i) for i in range(1, 8)]
-    # 3 March: 200 + 150 = 350 AU, 2 sessions, 1800 + 2400 = 4200 s; other days rest (0), 6 March 300
-    assert d["load_au"].to_list() == [0.0, 0.0, 350.0, 0.0, 0.0, 300.0, 0.0]
+    # 3 March: 200 + 150 = 350 AU, 2 sessions, 1800 + 2400 = 4200 s; other days rest (0), 6 March 300;
+    # 1-2 March come before the first session: no session source covers them, no training data (null)
+    assert d["load_au"].to_list() == [None, None, 350.0, 0.0, 0.0, 300.0, 0.0]
+    assert d["load_covered"].to_list() == [False, False] + [True] * 5
     assert d["n_sessions"].to_list() == [0, 0, 2, 0, 0, 1, 0]
     assert d["duration_s"][2] == 4200.0
     # physiology only where measured: never 0, never carried forward

@@ -129,3 +129,34 @@ def test_chunked_computation_equals_one_pass(history, monkeypatch):
     monkeypatch.setattr("features.compute.CHUNK_ROWS", 300)  # about one athlete per chunk
     assert_frame_equal(compute_features(d, as_of=as_of), whole, check_exact=True)
     assert_frame_equal(update_features(d, prev, as_of=as_of, since=since), one, check_exact=True)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), back=st.integers(1, 120))
+def test_days_without_training_data_incremental_equals_full(seed, back):
+    """Uncovered days (no session source: load null, load_covered false) null the load features;
+    the CTL/ATL state kept in ctl_state/atl_state lets an update from any day equal a full run."""
+    import numpy as np
+
+    d = random_daily(4, 200, seed=seed, p_null_load=0.0)
+    rng = np.random.default_rng(seed)
+    # per athlete: an uncovered stretch (coverage lost, then resumed) and an uncovered start
+    cov = []
+    for a, n in d.group_by("athlete_id", maintain_order=True).len().iter_rows():
+        c = np.ones(n, dtype=bool)
+        lo = int(rng.integers(0, max(n - 40, 1)))
+        c[lo: lo + int(rng.integers(5, 40))] = False
+        c[: int(rng.integers(0, 10))] = False
+        cov.extend(c.tolist())
+    d = d.with_columns(pl.Series("load_covered", cov)).with_columns(
+        pl.when(pl.col("load_covered")).then(pl.col("load_au")).alias("load_au"))
+    as_of = d["date"].max()
+    full = compute_features(d, as_of=as_of)
+    unc = full.filter(~pl.col("load_covered"))
+    for c in ("acwr_ewma", "ctl", "atl", "tsb", "monotony", "hard_day_streak"):
+        assert unc[c].null_count() == unc.height, c
+    assert full["ctl_state"].null_count() == 0
+    since = as_of - timedelta(days=back)
+    prev = compute_features(d.filter(pl.col("date") < since), as_of=since - timedelta(days=1))
+    inc = update_features(d, prev, as_of=as_of, since={a: since for a in d["athlete_id"].unique()})
+    assert_frame_equal(inc, full, check_exact=True)

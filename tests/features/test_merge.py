@@ -207,10 +207,10 @@ def test_merge_properties(rows):
         assert r["duration_ratio"] <= 1.25 + 1e-9
     # kept rows are input rows (by key); dropped keys are input keys not kept
     key = list(SESSIONS.key)
-    assert kept.select(key).join(df.select(key), on=key, how="anti").height == 0
+    assert kept.select(key).join(df.select(key), on=key, how="anti", nulls_equal=True).height == 0
     dropped = log.select(pl.col("athlete_id"), pl.col("dropped_source").alias("source"),
-                         pl.col("dropped_start_utc").alias("start_utc"))
-    assert dropped.join(kept.select(key), on=key, how="semi").height == 0
+                         pl.col("dropped_start_utc").alias("start_utc"), pl.lit(None, pl.String).alias("device_id"))
+    assert dropped.join(kept.select(key), on=key, how="semi", nulls_equal=True).height == 0
     # the kept row of a cluster never ranks below a dropped one
     for r in log.iter_rows(named=True):
         assert source_rank(r["kept_source"], DEFAULT_SESSION_PRIORITY) <= source_rank(
@@ -273,8 +273,9 @@ def test_min_overlap_ratio_validation():
 
 def test_priority_covers_the_source_names_the_connectors_write():
     # the `source` values written by the connectors (connectors/*.py)
-    order = ["fit", "garmin_activities_csv", "garmin_di_activities", "generic_csv", "strava_activities",
-             "fitbit_exercise", "apple_health", "whoop"]
+    # (training logs last: a device's times and heart rate win, the log's RPE is kept by its own priority)
+    order = ["fit", "garmin_activities_csv", "garmin_di_activities", "strava_activities",
+             "fitbit_exercise", "apple_health", "whoop", "generic_csv", "pmsys"]
     ranks = [source_rank(s, DEFAULT_SESSION_PRIORITY) for s in order]
     assert ranks == sorted(ranks) and max(ranks) < len(DEFAULT_SESSION_PRIORITY)
     assert ranks[1] == ranks[2]  # both Garmin exports are the garmin family

@@ -171,7 +171,7 @@ def reference_features(g: pl.DataFrame, *, load_family: str = "srpe", sleep_need
         "acute_7d_au", "chronic_28d_au", "acwr", "acwr_uncoupled", "acwr_ewma", "weekly_change_pct",
         "monotony", "strain_au", "ctl", "atl", "tsb", "rhr_7d_bpm", "rhr_z", "hrv_7d_ln", "hrv_z",
         "sleep_7d_h", "sleep_debt_7d_h", "ctl_ramp_7d", "rhr_baseline_bpm", "rhr_delta_bpm",
-        "hrv_baseline_ln", "sleep_eff_7d_pct", "strain_p90_au", "data_coverage_7d")}
+        "hrv_baseline_ln", "sleep_eff_7d_pct", "strain_p90_au", "data_coverage_7d", "sleep_baseline_h")}
     streak = np.zeros(n, dtype=np.int32)
     pstreak = np.zeros(n, dtype=np.int32)
     rising = np.zeros(n, dtype=bool)
@@ -233,6 +233,10 @@ def reference_features(g: pl.DataFrame, *, load_family: str = "srpe", sleep_need
         if ok.sum() >= 3:
             out["sleep_7d_h"][i] = w[ok].mean()
             out["sleep_debt_7d_h"][i] = np.maximum(0, sleep_need_h - w[ok]).sum()
+        sb = sl[max(0, i - 60): i]
+        sb = sb[~np.isnan(sb)]
+        if len(sb) >= 14:
+            out["sleep_baseline_h"][i] = sb.mean()
         wb = _roll(bed, i, 7)
         okb = ok & ~np.isnan(wb) & (wb > 0)
         if okb.sum() >= 3:

@@ -15,7 +15,7 @@ from models.vocab import RED_FLAG_TEXT
 D = date(2024, 3, 10)
 LOAD = {"acwr_ewma": 1.0, "weekly_change_pct": 0.0, "monotony": 1.5, "acute_7d_au": 2000.0,
         "chronic_28d_au": 2000.0, "hard_day_streak": 0}
-OK = dict(hrv_z=0.0, rhr_delta_bpm=0.0, sleep_7d_h=8.2, sleep_debt_7d_h=0.5, sleep_eff_7d_pct=92.0)
+OK = dict(hrv_z=0.0, rhr_delta_bpm=0.0, sleep_7d_h=8.2, sleep_debt_7d_h=0.5, sleep_eff_7d_pct=92.0, sleep_baseline_h=8.0)
 
 
 def advise(load=None, high=0, recov=0, params=None, **today):
@@ -59,7 +59,7 @@ def test_moderate_ramp_holds_then_ten_percent():
 
 
 def test_slightly_short_sleep_alone_gives_points_but_no_advice():
-    # 7-d mean 7.6 h < 8 h: 8 points, but no debt > 5 h and a fair last night: nothing to change today
+    # 7-d mean 7.6 h, 0.4 h below the usual 8 h: no points, and a fair last night: nothing to change today
     assert codes(advise(sleep_7d_h=7.6, sleep_debt_7d_h=3.0)) == []
     t = {"athlete_id": "a", "date": D, **OK, "sleep_7d_h": 7.6, "sleep_debt_7d_h": 3.0}
     day = score_day(t, LOAD)
@@ -134,13 +134,16 @@ def test_order_follows_cause_points():
 
 
 def test_params_change_advice_numbers():
-    p = ScorerParams(target_acwr=1.0, sleep_need_h=7.0)
+    p = ScorerParams(target_acwr=1.0, coach_sleep_need_h=7.0)
     adjs = advise({"acwr_ewma": 1.7, "acute_7d_au": 3000.0, "chronic_28d_au": 1800.0}, params=p,
                   sleep_7d_h=6.0, sleep_debt_7d_h=7.0)
     cut = adjs[0]
     assert cut.values["target_au"] == 1800 and "1 x your chronic" in cut.text
     assert cut.values["cut_pct"] == 40.0  # 100 * (1 - 1800 / 3000)
     assert "at least 7 h" in adjs[1].text
+    # without a coach's need: the athlete's usual 8 h
+    assert "at least 8 h" in advise({"acwr_ewma": 1.7, "acute_7d_au": 3000.0, "chronic_28d_au": 1800.0},
+                                    sleep_7d_h=6.0, sleep_debt_7d_h=7.0)[1].text
 
 
 def test_frame_adjustments_json_and_codes_are_consistent():

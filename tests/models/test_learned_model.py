@@ -153,7 +153,8 @@ def test_evaluate_folds_respect_gap_and_signal_beats_baselines(team):
     for f in rep.folds:
         assert date.fromisoformat(f["train_last"]) + timedelta(days=H) < date.fromisoformat(f["test_first"])
     models = {(r["scheme"], r["model"]) for r in rep.metrics}
-    assert models == {(s, m) for s in ("by_athlete", "forward") for m in ("logistic", "rules", "intercept")}
+    assert models == {(s, m) for s in ("by_athlete", "forward")
+                      for m in ("logistic", "rules", "load_7d", "load_yesterday", "label_history_7d", "intercept")}
     prev = rep.n_positive_days / rep.n_rows
     for scheme in ("by_athlete", "forward"):
         assert rep.metric(scheme, "logistic", "roc_auc") > 0.6

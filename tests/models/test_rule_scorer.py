@@ -14,7 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.schemas import FEATURES, REASON_CODES, SCORES, SchemaError, conform, require
+from features.schemas import (
+    FEATURES,
+    REASON_CODES,
+    SCORES,
+    SchemaError,
+    conform,
+    require,
+)
 from models.rules import (
     COMPONENTS,
     ScorerParams,
@@ -23,6 +30,7 @@ from models.rules import (
     score_day,
     score_features,
 )
+from tests.models import synth
 
 D = date(2024, 3, 10)
 P = ScorerParams()
@@ -89,9 +97,13 @@ def test_weekly_jump_rule_text_keeps_whole_numbers(pct, text):
 
 def test_rule_texts_format_round_numbers():
     day = score_day(today(sleep_7d_h=7.0, sleep_debt_7d_h=10.0, sleep_eff_7d_pct=80.0, rhr_delta_bpm=10.0),
-                    {"acwr_ewma": 2.0, "monotony": 3.0, "acute_7d_au": 1.0, "hard_day_streak": 10})
+                    {"acwr_ewma": 2.0, "monotony": 3.0, "acute_7d_au": 1.0, "hard_day_streak": 10},
+                    params=ScorerParams(coach_sleep_need_h=8.0))
     assert comp(day, "load_spike").rule == "ACWR(EWMA) 2 > 1.5: +55"
-    assert comp(day, "sleep").rule == "7-d sleep 7 h < 8 h; debt 10 h > 5 h; efficiency 80 % < 85 %: +20"
+    assert comp(day, "sleep").rule == ("7-d sleep 7 h (no usual sleep yet: needs 14 nights); < coach's need 8 h; "
+                                       "debt 10 h > 5 h; efficiency 80 % < 85 %: +20")
+    day2 = score_day(today(sleep_7d_h=6.5, sleep_baseline_h=7.5, sleep_eff_7d_pct=90.0))
+    assert comp(day2, "sleep").rule == "7-d sleep 6.5 h vs usual 7.5 h: deficit 7 h > 5 h: +16"
     assert comp(day, "rhr").rule == "RHR +10 bpm >= +5 bpm or z 2: +12"
     assert comp(day, "hard_day_streak").rule == "10 hard days in a row >= 3: +8"
 
@@ -212,14 +224,43 @@ def test_rhr_points(delta, z, points):
         (8.2, None, None, 0.0),
     ],
 )
-def test_sleep_points(mean, debt, eff, points):
-    assert comp(score_day(today(sleep_7d_h=mean, sleep_debt_7d_h=debt, sleep_eff_7d_pct=eff)), "sleep").points == points
+def test_sleep_points_with_a_coach_need(mean, debt, eff, points):
+    """The brief's fixed-need rule, only when a coach sets a need (no baseline here)."""
+    p = ScorerParams(coach_sleep_need_h=8.0)
+    t = today(sleep_7d_h=mean, sleep_debt_7d_h=debt, sleep_eff_7d_pct=eff)
+    assert comp(score_day(t, params=p), "sleep").points == points
+    # without a coach's need only the floor (6 h) and efficiency count
+    want = (8.0 if mean < 6.0 else 0.0) + (4.0 if eff is not None and eff < 85 else 0.0)
+    assert comp(score_day(t), "sleep").points == want
 
 
-def test_sleep_need_is_a_parameter():
-    p = ScorerParams(sleep_need_h=7.0)
-    assert comp(score_day(today(sleep_7d_h=7.5), params=p), "sleep").points == 0.0
-    assert comp(score_day(today(sleep_7d_h=7.5)), "sleep").points == 8.0
+@pytest.mark.parametrize(
+    "mean, usual, points",
+    [
+        (6.8, 6.8, 0.0),  # a stable 6.8-h sleeper: no points (the old fixed 8-h need gave 8-16 every day)
+        (6.2, 6.9, 0.0),  # 7 x 0.7 = 4.9 h <= 5 h
+        (6.1, 6.9, 16.0),  # 5.6 h > 5 h: 8 + 8
+        (5.4, 6.9, 30.0),  # 10.5 h > 10 h: 8 + 8 + 14
+        (5.8, 5.7, 8.0),  # the usual, but below the 6-h floor
+        (5.0, None, 8.0),  # no usual sleep yet: the floor only
+        (9.0, 7.0, 0.0),
+    ],
+)
+def test_sleep_points_against_the_athletes_usual_sleep(mean, usual, points):
+    t = today(sleep_7d_h=mean, sleep_baseline_h=usual, sleep_debt_7d_h=7 * max(0, 8 - mean), sleep_eff_7d_pct=90.0)
+    c = comp(score_day(t), "sleep")
+    assert c.points == points
+    assert (("sleep_debt" in score_day(t).reasons) == (points > 0))  # a reason only with points
+
+
+def test_coach_need_is_a_parameter_and_the_larger_rule_counts():
+    t = today(sleep_7d_h=7.5, sleep_baseline_h=7.5, sleep_debt_7d_h=3.5)
+    assert comp(score_day(t), "sleep").points == 0.0
+    assert comp(score_day(t, params=ScorerParams(coach_sleep_need_h=8.0)), "sleep").points == 8.0
+    assert comp(score_day(t, params=ScorerParams(coach_sleep_need_h=7.0)), "sleep").points == 0.0
+    # a personal deficit of 16 beats the coach rule's 8
+    t2 = today(sleep_7d_h=7.1, sleep_baseline_h=8.0, sleep_debt_7d_h=3.0)
+    assert comp(score_day(t2, params=ScorerParams(coach_sleep_need_h=7.5)), "sleep").points == 16.0
 
 
 # ------------------------------------------------------------------ back symptoms
@@ -252,7 +293,8 @@ def test_band_boundaries(score, band):
 
 FULL_LOAD = {"acwr_ewma": 1.0, "weekly_change_pct": 0.0, "monotony": 1.5, "acute_7d_au": 2000.0,
              "chronic_28d_au": 2000.0, "hard_day_streak": 0}
-FULL_TODAY = dict(hrv_z=0.0, rhr_delta_bpm=0.0, rhr_z=0.0, sleep_7d_h=8.2, sleep_debt_7d_h=0.5, sleep_eff_7d_pct=92.0)
+FULL_TODAY = dict(hrv_z=0.0, rhr_delta_bpm=0.0, rhr_z=0.0, sleep_7d_h=8.2, sleep_debt_7d_h=0.5, sleep_eff_7d_pct=92.0,
+                  sleep_baseline_h=8.0)
 
 
 def test_clear_load_spike_alone_reaches_high():
@@ -293,8 +335,8 @@ def test_several_signals_push_higher_and_score_is_clipped_at_100():
 
 
 def test_reasons_ordered_by_points_ties_in_component_order():
-    # sleep 8, monotony 8 (tie: monotony comes first in COMPONENTS), rhr 6, weekly 6 (tie: weekly first)
-    t = {**FULL_TODAY, "sleep_7d_h": 7.5, "rhr_delta_bpm": 3.5}
+    # sleep 8 (floor), monotony 8 (tie: monotony comes first in COMPONENTS), rhr 6, weekly 6 (tie: weekly first)
+    t = {**FULL_TODAY, "sleep_7d_h": 5.8, "sleep_baseline_h": 5.9, "rhr_delta_bpm": 3.5}
     day = score_day(today(**t), {**FULL_LOAD, "monotony": 2.7, "weekly_change_pct": 20.0, "acute_7d_au": 2300.0})
     assert day.reasons == ("monotony", "sleep_debt", "weekly_ramp", "rhr_elevated")
 
@@ -560,3 +602,27 @@ def test_start_limited_runs_equal_the_full_run_on_a_spiky_athlete():
         start = synth.START + timedelta(days=k)
         part = score_features(f, as_of=end, start=start)
         assert part.equals(full.filter(pl.col("date") >= start)), k
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(3.0, 11.0), st.floats(-0.7, 0.7), st.floats(70.0, 100.0))
+def test_a_stable_sleep_trait_gives_at_most_the_floor(usual, change, eff):
+    """Within 0.7 h a night of the usual sleep (deficit <= 4.9 h) only the floor and efficiency count."""
+    mean = usual + change
+    c = comp(score_day(today(sleep_7d_h=mean, sleep_baseline_h=usual, sleep_eff_7d_pct=eff)), "sleep")
+    assert c.points == (8.0 if mean < 6.0 else 0.0) + (4.0 if eff < 85.0 else 0.0)
+
+
+def test_a_short_sleeper_is_not_moderate_for_months():
+    """A steady athlete who sleeps 6.8 h (a tracker's asleep time) through the real feature stage:
+    the old fixed 8-h need gave sleep points on most days; against the usual sleep almost none."""
+    a = synth.make_daily("short", days=240, seed=11, sleep_mean_h=6.8, sleep_sd_h=0.6, phys_ar=0.3)
+    f = synth.to_features(a.frame())
+    s = score_features(f, as_of=f["date"].max()).filter(pl.col("date") >= f["date"].min() + timedelta(days=60))
+    pts = [next(c["points"] for c in json.loads(j) if c["component"] == "sleep") for j in s["components_json"]]
+    assert sum(p > 0 for p in pts) / len(pts) < 0.10
+    assert (s["risk_band"] == "moderate").mean() < 0.10 and (s["risk_band"] == "high").mean() == 0
+    old = score_features(f, as_of=f["date"].max(), params=ScorerParams(coach_sleep_need_h=8.0)).filter(
+        pl.col("date") >= f["date"].min() + timedelta(days=60))
+    old_pts = [next(c["points"] for c in json.loads(j) if c["component"] == "sleep") for j in old["components_json"]]
+    assert sum(p > 0 for p in old_pts) / len(old_pts) > 0.9

@@ -46,9 +46,13 @@ def test_full_then_unchanged_then_incremental(team, tmp_path):
     d = store.read_table("daily")
     assert d.height == 3 * days
     # sRPE loads from the generic CSV (rpe x minutes) reach the daily table
-    assert d["load_au"].null_count() == 0 and d["load_au"].max() > 0
+    # (null only on days before an athlete's first session: no training data yet)
+    first_session = d.filter(pl.col("n_sessions") > 0).group_by("athlete_id").agg(pl.col("date").min().alias("s0"))
+    before = d.join(first_session, on="athlete_id").filter(pl.col("date") < pl.col("s0"))
+    assert d["load_au"].null_count() == before.height and before["load_au"].null_count() == before.height
+    assert d["load_au"].max() > 0
     assert set(f["load_family"].drop_nulls().unique()) == {"srpe"}
-    assert f["acwr"].drop_nulls().len() == 3 * (days - 27)
+    assert f["acwr"].drop_nulls().len() == 3 * (days - 27) - before.height
 
     # the same night again: nothing to do
     s2 = run_features(store, as_of=LAST)

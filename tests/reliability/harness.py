@@ -135,6 +135,11 @@ def seeds(corpus: Path | None) -> list[Seed]:
         Seed("checkin", "ana", "answer.checkin.json", "json", str(FIXTURES / "checkin/answer.checkin.json")),
         Seed("coach", "coach_user", "activities.csv", "csv", str(FIXTURES / "intervals_icu/activities.csv")),
         Seed("coach", "coach_user", "metrics.csv", "csv", str(FIXTURES / "trainingpeaks/metrics.csv")),
+        Seed("pmsys", "pm01", "srpe.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/srpe.csv")),
+        Seed("pmsys", "pm01", "wellness.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/wellness.csv")),
+        Seed("pmsys", "pm01", "injury.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/injury.csv")),
+        Seed("pmsys", "pmteam", "soreness.csv", "csv", str(FIXTURES / "pmsys/team/wellness/soreness.csv")),
+        Seed("pmsys", "pmteam", "session.json", "json", str(FIXTURES / "pmsys/team/training-load/session.json")),
     ]
     if corpus is not None:
         out += [
