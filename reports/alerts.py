@@ -46,7 +46,8 @@ from models.rules import ScorerParams
 from models.vocab import ADJUSTMENT_GENERIC, DISCLAIMER, REASON_TEXT, RED_FLAG_TEXT
 from reports.facts import Usual, day_facts, load_as_time, one_advice, reasons_with_points
 
-__all__ = ["Alert", "RULES", "alert_id", "alerts_for_day", "coach_digest", "format_alert"]
+__all__ = ["Alert", "RULES", "SHORT_MAX", "alert_id", "alerts_for_day", "coach_digest", "format_alert", "push_text",
+           "short_text"]
 
 #: Alert rules in priority order.
 RULES = ("red_flag", "high_band", "moderate_streak")
@@ -99,6 +100,11 @@ class Alert:
 
 def _ok(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def push_text(body: str) -> str:
+    """The short push text of an athlete alert body: its first paragraph."""
+    return body.split("\n\n", 1)[0]
 
 
 def _dl(d: date) -> str:
@@ -328,7 +334,7 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
         summary = f"{name}: HIGH band {since}, score {score:.0f}"
     else:
         headline = f"Moderate strain risk for {name} {run_days} days in a row"
-        what = (f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band ({p.band_moderate:g}-{p.band_high:g}) "
+        what = (f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band (score {p.band_moderate:g} to under {p.band_high:g}) "
                 f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))}).")
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
     short = short_text(name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on)
@@ -501,7 +507,8 @@ def alerts_for_day(
 
 
 def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None = None,
-                 new_ids: Iterable[str] | None = None) -> tuple[str, str] | None:
+                 new_ids: Iterable[str] | None = None, stale: Mapping[str, Mapping] | None = None,
+                 names: Mapping[str, str] | None = None, stale_after_d: int = 7) -> tuple[str, str] | None:
     """Title and body of the coach's digest of all ``alerts`` of the night.
 
     Parameters
@@ -511,13 +518,19 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
     new_ids : iterable of str, optional
         ``alert_id`` of the alerts not sent before; those are marked ``NEW`` and
         the others ``ongoing``. None: no marks.
+    stale : mapping, optional
+        athlete_id -> :func:`reports.facts.freshness` result for athletes whose
+        training, sleep or HR/HRV data is older than ``stale_after_d`` days:
+        listed under "No recent data" (missing data is not low risk).
 
     Returns
     -------
     (str, str) or None
-        None when there are no alerts.
+        None when there are no alerts and no stale athletes.
     """
-    if not alerts:
+    stale = dict(stale or {})
+    names = dict(names or {})
+    if not alerts and not stale:
         return None
     new = set(new_ids) if new_ids is not None else None
     counts = {r: sum(1 for a in alerts if a.rule == r) for r in RULES}
@@ -525,8 +538,10 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
     parts = ", ".join(f"{n} {words[r]}" for r, n in counts.items() if n)
     if new is not None:
         n_new = sum(1 for a in alerts if a.alert_id in new)
-        parts += f"; {n_new} new"
+        parts += ("; " if parts else "") + f"{n_new} new"
     team = f"{team_name}: " if team_name else ""
+    if stale:
+        parts = (parts + "; " if parts else "") + f"{len(stale)} without recent data"
     title = f"strainwatch: {team}{len(alerts)} alert{'s' if len(alerts) != 1 else ''} for {as_of.isoformat()} ({parts})"
     lines = [f"strainwatch coach digest{' for ' + team_name if team_name else ''}, {_dl(as_of)}: "
              f"{len(alerts)} alert(s) ({parts}).", ""]
@@ -539,6 +554,13 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
             lines.append("  action: see a clinician; the score is overridden.")
         elif al.details.get("adjustment"):
             lines.append(f"  action: {al.details['adjustment']}")
+    if stale:
+        lines += ["", f"No recent data (older than {stale_after_d} days; their scores cannot be read as low risk):"]
+        for a in sorted(stale):
+            fr = stale[a]
+            what = "; ".join(f"no {r['label']} data since {r['last'].isoformat()}" if r["last"] else f"no {r['label']} data"
+                             for r in fr["inputs"] if r["stale"])
+            lines.append(f"* {names.get(a) or a}: {what}")
     if counts["red_flag"]:
         lines += ["", "Red flags (see a clinician): " + RED_FLAG_TEXT]
     lines += ["", DISCLAIMER]
