@@ -436,8 +436,9 @@ def build_weekly_data(
         sections.append(sec)
 
     sections.sort(key=lambda s: (
-        not s["red_flag"], -BAND_RANK[s["band"]], -BAND_RANK[s["peak_band"]], not s["fresh"]["stale_core"],
-        -(s["score"] if _ok(s["score"]) else -1.0), s["name"].casefold(), s["athlete_id"],
+        not s["red_flag"], -BAND_RANK[s["peak_band"]], -BAND_RANK[s["band"]], -s["band_days"]["high"],
+        -s["band_days"]["moderate"], not s["fresh"]["stale_core"],
+        -(s["peak_score"] if _ok(s["peak_score"]) else -1.0), s["name"].casefold(), s["athlete_id"],
     ))
     for i, s in enumerate(sections):
         s["anchor"] = f"athlete-{i + 1}"
@@ -571,6 +572,9 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         band = s["risk_band"] if s["risk_band"] in BAND_RANK else "insufficient_data"
         band_days[band] += 1
         last_scored = (d, s)
+        # a malformed explanation cell is an error naming the athlete and day, not a silent blank
+        _json_list(s.get("components_json"), "components_json", a, d)
+        _json_list(s.get("adjustments_json"), "adjustments_json", a, d)
         sc = s.get("risk_score")
         if BAND_RANK[band] > BAND_RANK[peak_band] or (
             band == peak_band and _ok(sc) and (not _ok(peak_score) or sc > peak_score)
@@ -585,7 +589,8 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
     facts = day_facts(f_day, s_day, day)
     band = facts["risk_band"] if facts["risk_band"] in BAND_RANK else ("none" if s_day is None else "insufficient_data")
     score = facts["risk_score"]
-    reasons = [{"code": r["code"], "text": _reason_text(r["code"]), "points": _f(r["points"], 0) if r["points"] else None,
+    reasons = [{"code": r["code"], "text": _reason_text(r["code"]),
+                "points": _f(r["points"], 0 if r["points"] >= 1 else 1) if r["points"] else None,
                 "rule": r["rule"]} for r in reasons_with_points(s_day)]
     # the red flag as a named symptom and day (the FEATURES report day, else the scorer's flag day)
     rf_day = max(red_flag_days) if red_flag_days else None
@@ -603,8 +608,7 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         main = {"code": main["code"], "text": main["text"] or ADJUSTMENT_GENERIC.get(main["code"], main["code"]),
                 "short": ADJUSTMENT_GENERIC.get(main["code"], main["code"].replace("_", " "))}
         if red_flag:
-            main["short"] = "See a clinician before training again; do not treat this as a load problem."
-            main["text"] = main["short"] + " " + (main["text"] if main["text"] != main["short"] else "")
+            main["short"] = "See a clinician before training again; not a load problem."
     context = [{"code": o["code"], "text": o["text"] or ADJUSTMENT_GENERIC.get(o["code"], o["code"])} for o in others]
     stale_low = band in ("low", "insufficient_data", "none") and fresh["stale_core"] and not red_flag
     shown = "stale" if stale_low else band
