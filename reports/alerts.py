@@ -311,7 +311,7 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
     need = p.sleep_need_h if need_h is None else need_h
     s = s or {}
     named = seen_on if rule == "red_flag" and seen_on else as_of
-    fc = day_facts(f, s, named)
+    fc = day_facts(f, s, named, f_load)
     reasons = reasons_with_points(s)
     score, band = s.get("risk_score"), s.get("risk_band")
     who = name if name == athlete_id else f"{name} ({athlete_id})"
@@ -338,7 +338,8 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
                 f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))}).")
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
     short = short_text(name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on)
-    lines = [short, "", f"strainwatch alert for {who}, {_dl(as_of)}", "", f"What we saw (values of {_dl(named)})",
+    lines = [short, "", f"strainwatch alert for {who}, {_dl(as_of)}", "",
+             f"What we saw (values of {_dl(named)}; load: the 7 days to {_dl(fc['load_day'])})",
              f"- {what}"]
     for x in _seen_lines(fc, [r["code"] for r in reasons], need, p):
         lines.append(f"- {x}")
@@ -470,6 +471,7 @@ def alerts_for_day(
         by_day = {r["date"]: r for r in rows}
         name = names.get(a) or a
         f = f_rows.get((a, as_of))
+        f_load = f_rows.get((a, as_of - timedelta(days=1)))
         # red flag: reported on as_of or within the lookback (a missed night is still alerted)
         rf_set = rf_days.get(a, set()) | {r["date"] for r in rows if "red_flag" in _codes(r["reasons"])}
         recent = [d for d in rf_set if as_of - timedelta(days=red_flag_lookback_days - 1) <= d <= as_of]
@@ -482,7 +484,8 @@ def alerts_for_day(
             seen_on = max(reported) if reported else seen
             out.append(format_alert(a, name, "red_flag", start, as_of, f_rows.get((a, seen_on)) or f_rows.get((a, seen)),
                                     by_day.get(seen_on) or row, (seen - start).days + 1, need_h=sleep_need_h,
-                                    seen_on=seen_on, params=params, usual=usual_by.get(a)))
+                                    seen_on=seen_on, params=params, usual=usual_by.get(a),
+                                    f_load=f_rows.get((a, seen_on - timedelta(days=1)))))
             continue
         if not rows or rows[-1]["date"] != as_of:
             continue
@@ -494,14 +497,14 @@ def alerts_for_day(
             start = _episode_start(high, as_of, episode_gap_days)
             n_high = sum(1 for d in high if start <= d <= as_of)
             out.append(format_alert(a, name, "high_band", start, as_of, f, today, n_high,
-                                    need_h=sleep_need_h, params=params, usual=usual_by.get(a)))
+                                    need_h=sleep_need_h, params=params, usual=usual_by.get(a), f_load=f_load))
         elif bands[-1] == "moderate":
             start = _run_start(days, [b == "moderate" for b in bands])
             n = (as_of - start).days + 1
             if n >= moderate_days:
                 key = start + timedelta(days=moderate_days - 1)
                 out.append(format_alert(a, name, "moderate_streak", key, as_of, f, today, n, need_h=sleep_need_h,
-                                        params=params, usual=usual_by.get(a)))
+                                        params=params, usual=usual_by.get(a), f_load=f_load))
     out.sort(key=lambda x: (RULES.index(x.rule), x.athlete_id))
     return out
 

@@ -54,6 +54,10 @@ INPUTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "checkin": ("check-ins", ("back_pain_0_10",)),
 }
 
+#: Load columns: the scorer's load components read them from the FEATURES row of the day
+#: before (models.rules.COMPONENTS, row "d-1"), so the report and alerts quote that row too.
+LOAD_COLS = ("acute_7d_au", "chronic_28d_au", "acwr", "acwr_ewma", "weekly_change_pct", "monotony",
+             "hard_day_streak", "ctl_ramp_7d", "strain_au", "strain_p90_au")
 #: FEATURES columns copied by :func:`day_facts` (the numbers a reader sees).
 FACT_COLS = ("acute_7d_au", "chronic_28d_au", "acwr", "acwr_ewma", "weekly_change_pct", "rhr_delta_bpm", "rhr_z",
              "rhr_7d_bpm", "rhr_baseline_bpm", "hrv_z", "sleep_7d_h", "sleep_debt_7d_h", "sleep_h",
@@ -74,18 +78,23 @@ def _json_list(s: str | None) -> list[dict]:
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
-def day_facts(f: Mapping[str, Any] | None, s: Mapping[str, Any] | None, day: date) -> dict[str, Any]:
-    """The stored values of ``day`` (FEATURES row ``f`` and SCORES row ``s`` of that day).
+def day_facts(f: Mapping[str, Any] | None, s: Mapping[str, Any] | None, day: date,
+              f_load: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The stored values behind the score of ``day``.
 
-    Returns a flat dict: every :data:`FACT_COLS` column (None when absent),
-    ``risk_score``, ``risk_band``, ``load_pct`` (acute vs chronic week [%]),
-    ``red_flag`` and ``day``. Nothing is rounded.
+    ``f`` and ``s`` are the FEATURES and SCORES rows of ``day``; ``f_load``
+    is the FEATURES row of the day before, which the scorer's load components
+    read (:data:`LOAD_COLS` come from it, ``load_day`` names it). Returns a
+    flat dict: every :data:`FACT_COLS` and :data:`LOAD_COLS` column (None
+    when absent), ``risk_score``, ``risk_band``, ``load_pct`` (acute vs
+    chronic week [%]), ``red_flag``, ``day`` and ``load_day``. Nothing is rounded.
     """
     f = f or {}
     s = s or {}
-    out: dict[str, Any] = {"day": day}
-    for c in FACT_COLS:
-        v = f.get(c)
+    fl = f_load or {}
+    out: dict[str, Any] = {"day": day, "load_day": day - timedelta(days=1)}
+    for c in dict.fromkeys(FACT_COLS + LOAD_COLS):
+        v = (fl if c in LOAD_COLS else f).get(c)
         out[c] = v if (_ok(v) or isinstance(v, str)) else None
     a, c = out["acute_7d_au"], out["chronic_28d_au"]
     out["load_pct"] = 100.0 * (a / c - 1.0) if _ok(a) and _ok(c) and c > 0 else None

@@ -60,6 +60,7 @@ from models.vocab import (
     DISCLAIMER,
     REASON_TEXT,
     RED_FLAG_EMERGENCY,
+    RED_FLAG_TEXT,
     RED_FLAGS,
 )
 from models.rules import ScorerParams
@@ -509,6 +510,7 @@ def _trend(sr: Mapping[date, dict], days: Sequence[date], week_span: tuple[date,
     for ln in (p.band_moderate, p.band_high):
         y = h - 1 - (h - 2) * ln / 100.0
         parts.append(f'<line x1="0" x2="{w}" y1="{y:.1f}" y2="{y:.1f}" class="sl"/>')
+    bars: dict[str, list[str]] = {}
     for i, d in enumerate(days):
         s = sr.get(d)
         band = (s or {}).get("risk_band")
@@ -516,8 +518,10 @@ def _trend(sr: Mapping[date, dict], days: Sequence[date], week_span: tuple[date,
         if band is None:
             continue
         band = band if band in BAND_RANK else "insufficient_data"
-        bh = max(2.0, (h - 2) * (sc / 100.0)) if _ok(sc) else 2.0
-        parts.append(f'<rect x="{4 * i}" y="{h - 1 - bh:.1f}" width="3" height="{bh:.1f}" class="b-{band}"/>')
+        bh = max(2, round((h - 2) * (sc / 100.0))) if _ok(sc) else 2
+        bars.setdefault(band, []).append(f"M{4 * i} {h - 1}v-{bh}h3v{bh}z")
+    for band, ds in bars.items():  # one path per band keeps the sparkline at about 1 kB
+        parts.append(f'<path class="b-{band}" d="{"".join(ds)}"/>')
     parts.append("</svg>")
 
     def peak(lo: date, hi: date) -> tuple[str, float | None]:
@@ -586,7 +590,7 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
     # the named day: the last scored day of the week (every number below is of this day)
     day, s_day = last_scored if last_scored is not None else (week_days[-1], None)
     f_day = fr.get(day)
-    facts = day_facts(f_day, s_day, day)
+    facts = day_facts(f_day, s_day, day, fr.get(day - timedelta(days=1)))
     band = facts["risk_band"] if facts["risk_band"] in BAND_RANK else ("none" if s_day is None else "insufficient_data")
     score = facts["risk_score"]
     reasons = [{"code": r["code"], "text": _reason_text(r["code"]),
@@ -605,8 +609,9 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         rf_rule = "red-flag symptom reported" + (f" (back pain {_f(bp)}/10)" if _ok(bp) else "")
     main, others = one_advice(s_day, red_flag=red_flag)
     if main is not None:
-        main = {"code": main["code"], "text": main["text"] or ADJUSTMENT_GENERIC.get(main["code"], main["code"]),
-                "short": ADJUSTMENT_GENERIC.get(main["code"], main["code"].replace("_", " "))}
+        # the day's own sentence (numbers from the scorer's parameters); generic text only without one
+        text = main["text"] or ADJUSTMENT_GENERIC.get(main["code"], main["code"].replace("_", " "))
+        main = {"code": main["code"], "text": text, "short": text.replace(RED_FLAG_TEXT, "").strip()}
         if red_flag:
             main["short"] = "See a clinician before training again; not a load problem."
     context = [{"code": o["code"], "text": o["text"] or ADJUSTMENT_GENERIC.get(o["code"], o["code"])} for o in others]
@@ -655,6 +660,8 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         "name": name,
         "day": day.isoformat(),
         "day_label": _day_label(day),
+        "load_day": facts["load_day"].isoformat(),
+        "load_day_label": _day_label(facts["load_day"]),
         "facts": facts,
         "band": band,
         "shown_band": shown,

@@ -66,17 +66,21 @@ def test_team_report_34_athletes(browser, team, tmp_path):  # noqa: F811
         assert named == END
 
         # every number shown for an athlete is the stored value of the named day
-        f_day = {r["athlete_id"]: r for r in f.filter(pl.col("date") == named).iter_rows(named=True)}
+        f_by = {(r["athlete_id"], r["date"]): r for r in f.filter(pl.col("date") >= named - timedelta(days=1))
+                .iter_rows(named=True)}
         s_day = {r["athlete_id"]: r for r in s.filter(pl.col("date") == named).iter_rows(named=True)}
         checked = 0
+        # (load figures name their own day, the day before: the row the scorer's load components read)
         cells = page.evaluate("""() => Array.from(document.querySelectorAll('[data-field]')).map(e => [
             e.closest('[data-athlete]').getAttribute('data-athlete'), e.getAttribute('data-field'),
-            e.textContent.trim()])""")
-        for owner, field, txt in cells:
+            e.textContent.trim(), e.getAttribute('data-day')])""")
+        for owner, field, txt, own_day in cells:
             if txt == "n/a":
                 continue
             shown = float(txt.replace(",", ""))
-            stored = (s_day if field == "risk_score" else f_day)[owner][field]
+            day = date.fromisoformat(own_day) if own_day else named
+            assert day in (named, named - timedelta(days=1))
+            stored = s_day[owner][field] if field == "risk_score" else f_by[(owner, day)][field]
             assert stored is not None, (owner, field, txt)
             assert abs(shown - stored) <= 0.5 * 10 ** -_decimals(txt) + 1e-9, (owner, field, txt, stored)
             checked += 1

@@ -81,12 +81,16 @@ def test_band_days_peak_and_risk_order():
 
 
 def test_statuses_from_features():
+    # load figures are the row the scorer's load components read (the day before); recovery is the day's own
     f, s = frames(
         [sc("a", MON, "low", 10.0)],
-        [{"athlete_id": "a", "date": MON, "acwr": 1.62, "acute_7d_au": 1620.0, "chronic_28d_au": 1000.0,
+        [{"athlete_id": "a", "date": MON - timedelta(days=1), "acwr": 1.62, "acute_7d_au": 1620.0,
+          "chronic_28d_au": 1000.0},
+         {"athlete_id": "a", "date": MON, "acwr": 0.9, "acute_7d_au": 900.0, "chronic_28d_au": 1000.0,
           "rhr_delta_bpm": 5.4, "rhr_z": 1.1, "hrv_z": -0.7, "sleep_7d_h": 6.5, "sleep_debt_7d_h": 10.5}],
     )
     a = build_weekly_data(f, s, week="2026-W15", as_of=MON)["athletes"][0]
+    assert a["day"] == "2026-04-06" and a["load_day"] == "2026-04-05"
     assert a["acwr_txt"] == "1.62" and a["acwr_zone"] == "above 1.5"
     assert a["load_pct_txt"] == "+62"  # 100 * (1620 / 1000 - 1)
     assert a["rhr"]["word"] == "elevated"  # +5.4 bpm >= 5
