@@ -44,7 +44,7 @@ import polars as pl
 from features.schemas import FEATURES, SCORES, require
 from models.rules import ScorerParams
 from models.vocab import ADJUSTMENT_GENERIC, DISCLAIMER, REASON_TEXT, RED_FLAG_TEXT
-from reports.facts import Usual, day_facts, load_as_time, one_advice, reasons_with_points
+from reports.facts import Usual, day_facts, load_as_time, one_advice, reasons_with_points, red_flag_cause
 
 __all__ = ["Alert", "RULES", "SHORT_MAX", "alert_id", "alerts_for_day", "coach_digest", "format_alert", "push_text",
            "short_text"]
@@ -247,8 +247,10 @@ def _seen_short(fc: Mapping, reasons: list[dict], need_h: float) -> str:
                 parts.append("your training went up fast")
         elif c == "sleep_debt" and _ok(fc.get("sleep_7d_h")):
             parts.append(f"you slept {fc['sleep_7d_h']:.1f} h a night this week (you need {need_h:g} h)")
-        elif c == "rhr_elevated" and _ok(fc.get("rhr_delta_bpm")):
-            parts.append(f"your resting heart rate is {fc['rhr_delta_bpm']:.0f} beats higher than usual")
+        elif c == "rhr_elevated" and _ok(fc.get("rhr_delta_bpm")) and round(fc["rhr_delta_bpm"]) >= 2:
+            parts.append(f"your resting heart rate is {fc['rhr_delta_bpm']:.0f} beats a minute higher than usual")
+        elif c == "rhr_elevated":
+            parts.append("your resting heart rate is above your normal")
         elif c == "hrv_suppressed":
             parts.append("your heart-rate variability is below your normal")
         elif c == "back_symptoms" and _ok(fc.get("back_pain_0_10")):
@@ -279,12 +281,15 @@ def _change_short(advice: Mapping | None, usual: Usual | None, need_h: float) ->
 
 
 def short_text(name: str, rule: str, fc: Mapping, reasons: list[dict], advice: Mapping | None,
-               usual: Usual | None, need_h: float, red_flag_day: date | None = None) -> str:
+               usual: Usual | None, need_h: float, red_flag_day: date | None = None,
+               red_cause: str | None = None) -> str:
     """The push text: what we saw, the one change, when to see a clinician (<= :data:`SHORT_MAX`)."""
     who = _first(name)
     if rule == "red_flag":
         when = f" on {_dl(red_flag_day)[:-5]}" if red_flag_day else ""
-        txt = (f"{who}, you reported a red-flag back symptom{when}. Stop training that provokes it and see a "
+        seen = (f"you reported a red-flag back symptom{when}" if red_cause in (None, "red-flag symptom reported")
+                else f"{red_cause}{' (' + when[4:] + ')' if when else ''}")
+        txt = (f"{who}, {seen}. Stop training that provokes it and see a "
                f"clinician before training again. {_EMERGENCY_SHORT}")
     else:
         txt = (f"{who}, {_seen_short(fc, [r for r in reasons if r['code'] != 'red_flag'], need_h)}. "
@@ -317,9 +322,12 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
     who = name if name == athlete_id else f"{name} ({athlete_id})"
     red = rule == "red_flag"
     advice, others = one_advice(s, red_flag=red)
+    red_cause = red_flag_cause(f, s) if red else None
     if red:
         headline = f"Red flag reported by {name}: see a clinician"
-        what = f"A red-flag symptom was reported on {_dl(seen_on or as_of)}."
+        what = (f"A red-flag symptom was reported on {_dl(seen_on or as_of)}."
+                if red_cause in (None, "red-flag symptom reported")
+                else f"Red flag on {_dl(seen_on or as_of)}: {red_cause}.")
         summary = f"{name}: RED FLAG reported on {_dl(seen_on or as_of)} - see a clinician"
     elif rule == "high_band":
         headline = f"High strain risk for {name}: deload suggested"
@@ -337,7 +345,7 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
         what = (f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band (score {p.band_moderate:g} to under {p.band_high:g}) "
                 f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))}).")
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
-    short = short_text(name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on)
+    short = short_text(name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on, red_cause=red_cause)
     lines = [short, "", f"strainwatch alert for {who}, {_dl(as_of)}", "",
              f"What we saw (values of {_dl(named)}; load: the 7 days to {_dl(fc['load_day'])})",
              f"- {what}"]

@@ -40,6 +40,7 @@ __all__ = [
     "day_facts",
     "reasons_with_points",
     "one_advice",
+    "red_flag_cause",
     "last_data_dates",
     "freshness",
     "usual_training",
@@ -155,6 +156,20 @@ def one_advice(s: Mapping[str, Any] | None, *, red_flag: bool = False) -> tuple[
     if not items:
         return None, []
     return items[0], items[1:]
+
+
+def red_flag_cause(f: Mapping[str, Any] | None, s: Mapping[str, Any] | None) -> str | None:
+    """What made a day a red-flag day, in words: ``"red-flag symptom reported"`` when the
+    athlete reported one that day (FEATURES ``red_flag``), else the scorer's own rule from
+    its ``see_clinician`` advice (e.g. ``"back pain 7/10 still rising after 5 days"``)."""
+    if f and f.get("red_flag") is True:
+        return "red-flag symptom reported"
+    for it in _json_list((s or {}).get("adjustments_json")):
+        if it.get("code") == "see_clinician" and it.get("cause") == "red_flag":
+            cause = str((it.get("values") or {}).get("cause") or "").split(";")[0].strip()
+            if cause:
+                return cause
+    return None
 
 
 def last_data_dates(features: pl.DataFrame, *, as_of: date) -> dict[str, dict[str, date | None]]:

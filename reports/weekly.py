@@ -64,7 +64,7 @@ from models.vocab import (
     RED_FLAGS,
 )
 from models.rules import ScorerParams
-from reports.facts import day_facts, freshness, last_data_dates, one_advice, reasons_with_points
+from reports.facts import day_facts, freshness, last_data_dates, one_advice, reasons_with_points, red_flag_cause
 from reports.svg import Band, HLine, Panel, Series, chart_svg
 
 __all__ = [
@@ -606,7 +606,9 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
                 rf_day = rf_day or d
                 break
         bp = (fr.get(rf_day) or {}).get("back_pain_0_10") if rf_day else None
-        rf_rule = "red-flag symptom reported" + (f" (back pain {_f(bp)}/10)" if _ok(bp) else "")
+        rf_rule = red_flag_cause(fr.get(rf_day), sr.get(rf_day)) or "red flag"
+        if rf_rule == "red-flag symptom reported" and _ok(bp):
+            rf_rule += f" (back pain {_f(bp)}/10)"
     main, others = one_advice(s_day, red_flag=red_flag)
     if main is not None:
         # the day's own sentence (numbers from the scorer's parameters); generic text only without one
