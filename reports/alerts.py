@@ -44,7 +44,15 @@ import polars as pl
 from features.schemas import FEATURES, SCORES, require
 from models.rules import ScorerParams
 from models.vocab import ADJUSTMENT_GENERIC, DISCLAIMER, REASON_TEXT, RED_FLAG_TEXT
-from reports.facts import Usual, day_facts, load_as_time, one_advice, reasons_with_points, red_flag_cause
+from reports.facts import (
+    Usual,
+    day_facts,
+    load_as_time,
+    load_range_as_time,
+    one_advice,
+    reasons_with_points,
+    red_flag_cause,
+)
 
 __all__ = ["Alert", "RULES", "SHORT_MAX", "alert_id", "alerts_for_day", "coach_digest", "format_alert", "push_text",
            "short_text"]
@@ -176,7 +184,7 @@ def _seen_lines(fc: Mapping, reasons: list[str], need_h: float, p: ScorerParams)
         if "monotony" in reasons and _ok(mono):
             out.append(f"Training monotony {mono:.1f} (above {p.monotony_flag:g} means little day-to-day variation).")
         streak = fc.get("hard_day_streak")
-        if "hard_day_streak" in reasons and _ok(streak):
+        if "hard_day_streak" in reasons and _ok(streak) and streak > 0:
             out.append(f"{int(streak)} hard days in a row.")
         ramp = fc.get("ctl_ramp_7d")
         if "ctl_ramp" in reasons and _ok(ramp):
@@ -239,7 +247,7 @@ def _seen_short(fc: Mapping, reasons: list[dict], need_h: float) -> str:
                 parts.append(f"your training in the last 7 days was {a / ch:.1f} times your usual week")
             elif c == "weekly_ramp" and _ok(fc.get("weekly_change_pct")):
                 parts.append(f"you trained {fc['weekly_change_pct']:.0f} % more than the week before")
-            elif c == "hard_day_streak" and _ok(fc.get("hard_day_streak")):
+            elif c == "hard_day_streak" and _ok(fc.get("hard_day_streak")) and fc["hard_day_streak"] > 0:
                 parts.append(f"{int(fc['hard_day_streak'])} hard days in a row")
             elif c == "monotony":
                 parts.append("every training day has been much the same")
@@ -392,8 +400,8 @@ def _load_line(advice: Mapping, usual: Usual | None) -> str | None:
         t = load_as_time(vals.get("target_au"), usual)
         return f"In your usual training that is {t} over the next 7 days." if t else None
     if code == "deload_week":
-        lo, hi = load_as_time(vals.get("low_au"), usual), load_as_time(vals.get("high_au"), usual)
-        return f"In your usual training that is {lo} to {hi[6:]} for the week." if lo and hi else None
+        t = load_range_as_time(vals.get("low_au"), vals.get("high_au"), usual)
+        return f"In your usual training that is {t} for the week." if t else None
     if code == "hold_volume":
         t = load_as_time(vals.get("acute_au"), usual)
         return f"This week's load is {t}." if t else None

@@ -45,6 +45,7 @@ __all__ = [
     "freshness",
     "usual_training",
     "load_as_time",
+    "load_range_as_time",
 ]
 
 #: Input -> (label, FEATURES columns whose non-null (load: > 0) value counts as data).
@@ -280,6 +281,17 @@ def _hm(minutes: float) -> str:
     m = max(m, 10)
     h, mm = divmod(m, 60)
     return f"{h} h {mm:02d} min" if h and mm else (f"{h} h" if h else f"{mm} min")
+
+
+def load_range_as_time(lo: float | None, hi: float | None, usual: Usual | None) -> str | None:
+    """``"about 2 h 40 min to 4 h 10 min of running at your usual effort (about 30-45 km)"``."""
+    if not (_ok(lo) and _ok(hi)) or usual is None or usual.au_per_min <= 0 or lo <= 0 or hi < lo:
+        return None
+    act = _ACTIVITY.get(usual.sport, usual.sport.replace("_", " "))
+    txt = f"about {_hm(lo / usual.au_per_min)} to {_hm(hi / usual.au_per_min)} of {act} at your usual effort"
+    if usual.km_per_au:
+        txt += f" (about {lo * usual.km_per_au:.0f}-{hi * usual.km_per_au:.0f} km)"
+    return txt
 
 
 def load_as_time(au: float | None, usual: Usual | None) -> str | None:

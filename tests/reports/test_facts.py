@@ -17,6 +17,7 @@ from reports.facts import (
     freshness,
     last_data_dates,
     load_as_time,
+    load_range_as_time,
     one_advice,
     reasons_with_points,
     red_flag_cause,
@@ -125,5 +126,7 @@ def test_usual_training_and_load_as_time():
     assert u["a"].km_per_au == pytest.approx(30 / 1080)
     # 1200 AU = 200 min = 3 h 20 min, 33.3 km
     assert load_as_time(1200.0, u["a"]) == "about 3 h 20 min of running at your usual effort (about 33 km)"
+    assert load_range_as_time(480.0, 720.0, u["a"]) == (
+        "about 1 h 20 min to 2 h of running at your usual effort (about 13-20 km)")
     assert load_as_time(None, u["a"]) is None and load_as_time(500.0, None) is None
     assert load_as_time(30.0, Usual("rowing", 6.0, None, 5)) == "about 10 min of rowing at your usual effort"
