@@ -248,7 +248,7 @@ def _seen_short(fc: Mapping, reasons: list[dict], need_h: float) -> str:
             elif c == "weekly_ramp" and _ok(fc.get("weekly_change_pct")):
                 parts.append(f"you trained {fc['weekly_change_pct']:.0f} % more than the week before")
             elif c == "hard_day_streak" and _ok(fc.get("hard_day_streak")) and fc["hard_day_streak"] > 0:
-                parts.append(f"{int(fc['hard_day_streak'])} hard days in a row")
+                parts.append(f"you had {int(fc['hard_day_streak'])} hard days in a row")
             elif c == "monotony":
                 parts.append("every training day has been much the same")
             else:
