@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from models.rules import ScorerParams
 from pipelines.outbox import RETRYABLE, Outbox, target_key
 from pipelines.store import Store
-from models.rules import ScorerParams
 from reports.alerts import alert_id, alerts_for_day, coach_digest, push_text
 from reports.facts import freshness, last_data_dates, usual_training
 

@@ -54,6 +54,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from features.schemas import FEATURES, SCORES, require
+from models.rules import ScorerParams
 from models.vocab import (
     ADJUSTMENT_GENERIC,
     BAND_TEXT,
@@ -63,8 +64,14 @@ from models.vocab import (
     RED_FLAG_TEXT,
     RED_FLAGS,
 )
-from models.rules import ScorerParams
-from reports.facts import day_facts, freshness, last_data_dates, one_advice, reasons_with_points, red_flag_cause
+from reports.facts import (
+    day_facts,
+    freshness,
+    last_data_dates,
+    one_advice,
+    reasons_with_points,
+    red_flag_cause,
+)
 from reports.svg import Band, HLine, Panel, Series, chart_svg
 
 __all__ = [
@@ -505,8 +512,8 @@ def _trend(sr: Mapping[date, dict], days: Sequence[date], week_span: tuple[date,
     """Sparkline of the daily score (bars coloured by band) and this week against last week."""
     n = len(days)
     w, h = 4 * n, 26
-    parts = [f'<svg class="spark" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-             f'aria-label="daily score, {n} days to {days[-1].isoformat()}">']
+    parts = [(f'<svg class="spark" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+              f'aria-label="daily score, {n} days to {days[-1].isoformat()}">')]
     for ln in (p.band_moderate, p.band_high):
         y = h - 1 - (h - 2) * ln / 100.0
         parts.append(f'<line x1="0" x2="{w}" y1="{y:.1f}" y2="{y:.1f}" class="sl"/>')
@@ -535,7 +542,7 @@ def _trend(sr: Mapping[date, dict], days: Sequence[date], week_span: tuple[date,
         return best, bsc
 
     mon, end = week_span
-    this_b, this_s = peak(mon, end)
+    this_b, _ = peak(mon, end)
     last_b, last_s = peak(mon - timedelta(days=7), mon - timedelta(days=1))
     if BAND_RANK[last_b] <= 0 and BAND_RANK[this_b] >= 2:
         word = "new"
