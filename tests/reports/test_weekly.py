@@ -208,3 +208,51 @@ def test_athletes_without_data_this_week_are_named_not_drawn():
     # asked for explicitly, it is drawn (with its gaps)
     one = build_weekly_data(f, s, week="2026-W15", athletes=["a03"])
     assert one["athletes"][0]["band_days"]["none"] == 7
+
+
+def test_stale_athlete_shows_the_warning_never_low():
+    # a01 has no training file for the last 14 days (load 0) while its scores stayed low
+    f, s = team_frames(3)
+    end = date(2026, 4, 12)
+    stale = (pl.col("athlete_id") == "a01") & (pl.col("date") >= end - timedelta(days=13))
+    f = f.with_columns(pl.when(stale).then(0.0).otherwise(pl.col("load_au")).alias("load_au"))
+    s = s.with_columns(pl.when(stale).then(pl.lit("low")).otherwise(pl.col("risk_band")).alias("risk_band"),
+                       pl.when(stale).then(pl.lit("")).otherwise(pl.col("reasons")).alias("reasons"),
+                       pl.when(stale).then(pl.lit("[]")).otherwise(pl.col("components_json")).alias("components_json"))
+    data = build_weekly_data(f, s, week="2026-W15")
+    a = next(x for x in data["athletes"] if x["athlete_id"] == "a01")
+    assert a["band"] == "low" and a["shown_band"] == "stale" and a["band_word"] == "NO RECENT DATA"
+    assert a["fresh"]["stale"] == ["training"] and a["fresh"]["text"] == "no training data since 2026-03-29"
+    assert data["summary"]["stale"] == 1
+    html = build_weekly_report(f, s, week="2026-W15")
+    row = next(r for r in report_data(html)["team"] if r["athlete_id"] == "a01")
+    assert "NO RECENT DATA" in row["band"] and "LOW" not in row["band"]
+    assert row["fresh"].startswith("⚠ no training data since 2026-03-29")
+    assert row["action"].startswith("Get the data: no training data since 2026-03-29")
+    # with a longer limit the same athlete is simply low
+    a = next(x for x in build_weekly_data(f, s, week="2026-W15", stale_after_d=21)["athletes"]
+             if x["athlete_id"] == "a01")
+    assert a["shown_band"] == "low"
+
+
+def test_one_advice_and_reasons_only_with_points_in_the_table():
+    d = date(2026, 4, 12)
+    comps = json.dumps([
+        {"component": "load_spike", "reason": "acwr_spike", "points": 0.0, "cap": 55, "rule": "ACWR 1.08 <= 1.3"},
+        {"component": "weekly_jump", "reason": "weekly_ramp", "points": 0.0, "cap": 20, "rule": "+1 % <= 10 %"},
+        {"component": "sleep", "reason": "sleep_debt", "points": 8.0, "cap": 30, "rule": "7-d sleep 7.4 h < 8 h: +8"},
+        {"component": "hrv", "reason": "hrv_suppressed", "points": 12.0, "cap": 20, "rule": "HRV z -0.8: +12"},
+    ])
+    adj = json.dumps([{"code": "deload_week", "text": "Plan a deload week (about 826-1239 AU)."},
+                      {"code": "cut_volume", "text": "Cut next week's load to about 2272 AU."}])
+    f, s = frames([sc("a", d, "moderate", 20.0, "hrv_suppressed;sleep_debt", "deload_week;cut_volume",
+                      components_json=comps, adjustments_json=adj)],
+                  [{"athlete_id": "a", "date": d, "load_au": 300.0, "sleep_h": 7.0, "rhr_bpm": 50.0}])
+    html = build_weekly_report(f, s, week="2026-W15")
+    (row,) = report_data(html)["team"]
+    assert row["reasons"] == "heart-rate variability below its normal range +12 ; short or poor sleep +8"
+    assert "load spike" not in row["reasons"] and "week-over-week" not in row["reasons"]
+    # one advice in the table (the strongest), the other as context in the athlete section
+    assert row["action"].startswith("Plan a deload week (about 826-1239 AU).") and "2272" not in row["action"]
+    (sec,) = report_data(html)["athletes"]
+    assert sec["adjustments"] == ["Plan a deload week (about 826-1239 AU).", "Cut next week's load to about 2272 AU."]
