@@ -23,10 +23,12 @@ Design choices (``../shared/docs/ecosystem.md`` section 2):
   ACWR is a disputed injury predictor [R13, R15, R16], and lists the red flags
   that mean "see a clinician" [B13, B14].
 
-Status thresholds for the team table follow the domain brief, section 4
-(RHR mild +3 bpm / z >= 1, flagged +5 bpm / z >= 2; HRV suppressed below
--0.5 SD, strongly below -1 SD; sleep need 8 h) and ACWR bands 0.8-1.3 and
-1.5 [R8, R10].
+Every threshold shown (bands, RHR/HRV/sleep statuses, the ACWR spike and
+danger lines, the recovery charts' normal bands, the sleep need) is read from
+the :class:`models.rules.ScorerParams` the scores were made with; only the
+lower end of the ACWR "sweet spot" (0.8 [R8, R10]) is a chart constant. Every
+number of an athlete is the stored value of one named day
+(:mod:`reports.facts`).
 
 References
 ----------
@@ -90,9 +92,6 @@ TEMPLATES = Path(__file__).with_name("templates")
 #: Lower end of the ACWR "sweet spot" drawn on the chart [R8, R10]; the upper end and
 #: the spike line are the scorer's ``acwr_spike_start`` and ``acwr_danger`` (ScorerParams).
 ACWR_SWEET_LO = 0.8
-#: Normal band half-widths drawn on the recovery charts [SD].
-RHR_BAND_SD = 1.0
-HRV_BAND_SD = 0.5
 
 #: Band -> rank for sorting (higher is worse); "none" = no score that week.
 BAND_RANK = {"high": 3, "moderate": 2, "low": 1, "insufficient_data": 0, "none": -1}
@@ -824,6 +823,8 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
             highlight=span)),
     })
 
+    # the normal band is where the scorer gives no points: RHR z below rhr_mild_z, HRV z above hrv_suppressed_z
+    rhr_sd, hrv_sd = p.rhr_mild_z, abs(p.hrv_suppressed_z)
     rhr = _col(fr, days, "rhr_bpm")
     rhr7 = _col(fr, days, "rhr_7d_bpm")
     rb = _col(fr, days, "rhr_baseline_bpm")
@@ -831,8 +832,8 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     r_lo, r_hi = [], []
     for x7, b, z in zip(rhr7, rb, rz):
         sd = _sd_from_z(x7, b, z)
-        r_lo.append(b - RHR_BAND_SD * sd if sd is not None else None)
-        r_hi.append(b + RHR_BAND_SD * sd if sd is not None else None)
+        r_lo.append(b - rhr_sd * sd if sd is not None else None)
+        r_hi.append(b + rhr_sd * sd if sd is not None else None)
     hrv_ms = _col(fr, days, "hrv_ln_rmssd", math.exp)
     hrv7 = _col(fr, days, "hrv_7d_ln")
     hb = _col(fr, days, "hrv_baseline_ln")
@@ -840,14 +841,15 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     h_lo, h_hi = [], []
     for x7, b, z in zip(hrv7, hb, hz):
         sd = _sd_from_z(x7, b, z)
-        h_lo.append(math.exp(b - HRV_BAND_SD * sd) if sd is not None else None)
-        h_hi.append(math.exp(b + HRV_BAND_SD * sd) if sd is not None else None)
+        h_lo.append(math.exp(b - hrv_sd * sd) if sd is not None else None)
+        h_hi.append(math.exp(b + hrv_sd * sd) if sd is not None else None)
     hrv7_ms = [math.exp(v) if v is not None else None for v in hrv7]
     charts.append({
         "key": "recovery",
         "title": "Resting heart rate and HRV against the athlete's own baseline",
         "legend": [("s-dot", "dots: daily value"), ("s-rhr", "line: 7-day mean"),
-                   ("band-base", "band: own normal range (RHR baseline \u00b1 1 SD, HRV baseline \u00b1 0.5 SD over the prior 60 days)"),
+                   ("band-base", f"band: own normal range (RHR baseline \u00b1 {rhr_sd:g} SD, HRV baseline "
+                                 f"\u00b1 {hrv_sd:g} SD over the prior 60 days: the scorer's thresholds)"),
                    ("gap", "grey: no data")],
         "svg": Markup(chart_svg(days, [
             Panel("RHR [bpm]", [Series("daily RHR", rhr, "dots", "s-dot"), Series("RHR 7-day mean", rhr7, "line", "s-rhr")],
