@@ -1,11 +1,15 @@
 """The weekly coach report: one self-contained HTML file.
 
 :func:`build_weekly_report` turns the FEATURES and SCORES tables into an HTML
-page: a team overview (one row per athlete, sorted by risk), then one section
-per athlete with inline-SVG charts (load and ACWR, fitness/fatigue/form, RHR
-and HRV against the athlete's own baseline band, sleep against need), the
-flagged days with each score component's points and rule, the recommended
-adjustments in plain language, and the data gaps.
+page whose first screen answers "who, why, what now": the team table (one row
+per athlete, sorted by risk: band and score of the named day, an 8-week
+sparkline with new/worse/better than last week, only the reasons that added
+points, the one advice, back pain, data freshness), a team heatmap, then one
+collapsible section per athlete with the other advice, alerts sent and coach
+acknowledgements, inline-SVG charts (load and ACWR, fitness/fatigue/form, RHR
+and HRV against the athlete's own normal band, sleep against need), the
+flagged days with each score component's points and rule, and the data gaps.
+The disclaimer and the full framing are linked from one line at the top.
 
 The module is pure apart from reading its Jinja2 templates: no clock, no
 environment, no network. ``as_of`` and every threshold are parameters.
@@ -13,7 +17,9 @@ environment, no network. ``as_of`` and every threshold are parameters.
 Design choices (``../shared/docs/ecosystem.md`` section 2):
 
 * Charts are hand-made inline SVG (:mod:`reports.svg`): about 3-5 kB each,
-  no JavaScript, print well. Plotly would embed ~4.8 MB of plotly.js.
+  print well. Plotly would embed ~4.8 MB of plotly.js. One 3 kB inline
+  script (``templates/weekly.js``, allowed by its sha256 in the CSP) sorts and
+  filters; the page reads and prints without it.
 * Jinja2 autoescaping is on for every template; the only ``|safe`` values are
   the SVG strings built by :mod:`reports.svg`, which escapes its own text.
 * Colour is never the only carrier of meaning: bands are written as words with
