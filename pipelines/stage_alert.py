@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from models.rules import ScorerParams
 from pipelines.outbox import RETRYABLE, Outbox, target_key
+from pipelines.stage_score import params_used
 from pipelines.store import Store
 from reports.alerts import alert_id, alerts_for_day, coach_digest, push_text
 from reports.facts import freshness, last_data_dates, usual_training
@@ -313,8 +314,10 @@ def run_alerts(
     sender : callable, optional
         ``sender(url, title, body) -> (ok, error)``; default :func:`apprise_send`.
     params : ScorerParams or mapping, optional
-        The scorer parameters the scores were made with (``[scorer.params]``);
-        thresholds and the sleep need quoted in the texts come from them.
+        The configured scorer parameters (``[scorer.params]``), used when the
+        store does not record the ones the scores were made with
+        (:func:`pipelines.stage_score.params_used`); thresholds and the sleep
+        need quoted in the texts come from them.
     stale_after_d : int
         The coach digest names athletes whose training, sleep or HR/HRV data
         is older than this [d].
@@ -334,7 +337,7 @@ def run_alerts(
             return summary
         as_of = scores["date"].max()
         summary.as_of = as_of
-    p = params if isinstance(params, ScorerParams) else ScorerParams.from_dict(params)
+    p = params_used(store, athletes, params)  # the parameters the stored scores were made with
     sessions = store.read_table("sessions", athletes=athletes)
     usual = usual_training(sessions, as_of=as_of)
     alerts = alerts_for_day(features, scores, as_of=as_of, names=names, athletes=athletes,

@@ -17,6 +17,7 @@ import polars as pl
 
 from models.rules import ScorerParams
 from pipelines.ack import read_acks, sent_alerts
+from pipelines.stage_score import params_used
 from pipelines.store import Store, atomic_write_bytes
 from reports.weekly import build_weekly_report, iso_week_of, parse_iso_week
 
@@ -76,7 +77,9 @@ def run_report(
     sleep_need_h : float, optional
         Overrides ``params.sleep_need_h``.
     params : ScorerParams or mapping, optional
-        The scorer parameters the scores were made with (``Config.scorer_params()``).
+        The configured scorer parameters (``Config.scorer_params()``); used when
+        the store does not record the ones the scores were made with
+        (:func:`pipelines.stage_score.params_used`).
     stale_after_d : int
         Inputs without data for longer are flagged ("no data is not low") [d].
     groups : mapping, optional
@@ -113,7 +116,7 @@ def run_report(
     wellness = store.read_table("wellness", athletes=ids)
     if "note" in wellness.columns and wellness.height:
         notes = wellness.filter(pl.col("date").is_between(monday, sunday)).select("athlete_id", "date", "note")
-    p = params if isinstance(params, ScorerParams) else ScorerParams.from_dict(params)
+    p = params_used(store, ids, params)  # the parameters the stored scores were made with
     html = build_weekly_report(
         features, scores, week=week, as_of=as_of, names=names, athletes=ids, notes=notes,
         team_name=team_name if team_name != "team" else None, sleep_need_h=sleep_need_h, history_days=history_days,

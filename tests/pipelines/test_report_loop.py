@@ -83,3 +83,28 @@ def test_title_without_team_name_and_configured_sleep_need(store, tmp_path):
     assert r.exit_code == 0, r.output
     about = next(parse(out.read_text(encoding="utf-8")).find_all("section", id="about")).clean()
     assert "score 65 or more" in about and "below 35" in about
+
+
+def test_texts_use_the_parameters_the_scores_were_made_with(store, tmp_path):
+    import json as _json
+
+    from models.rules import ScorerParams
+    from pipelines.stage_score import SCORER_PARAMS_KEY, params_used, run_scores
+
+    # the score stage records its parameters per athlete
+    run_scores(store, as_of=date(2026, 4, 12), params={"band_high": 70.0, "sleep_need_h": 7.0})
+    used = params_used(store, None, None)
+    assert used.band_high == 70.0 and used.sleep_need_h == 7.0
+    rec = store.get_state_map(SCORER_PARAMS_KEY)
+    assert set(rec) == {"a01", "a02", "a03", "a04"} and _json.loads(rec["a01"])["band_high"] == 70.0
+    # the config changed afterwards: the report still quotes what the stored scores used
+    c = cfg(tmp_path, "[scorer.params]\nband_high = 61\n")
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root),
+                            "--config", str(c)])
+    assert r.exit_code == 0, r.output
+    about = next(parse(out.read_text(encoding="utf-8")).find_all("section", id="about")).clean()
+    assert "score 70 or more" in about and "61" not in about
+    # nothing recorded (or no longer valid): the configured parameters
+    store.update_state_map(SCORER_PARAMS_KEY, {a: '{"no_such_param": 1}' for a in rec})
+    assert params_used(store, ["a01"], {"band_high": 61.0}) == ScorerParams(band_high=61.0)
