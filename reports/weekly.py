@@ -266,14 +266,6 @@ def _rows_by_day(df: pl.DataFrame) -> dict[date, dict]:
     return {r["date"]: r for r in df.iter_rows(named=True)}
 
 
-def _latest(rows: Mapping[date, dict], days: Sequence[date], col: str) -> tuple[Any, date | None]:
-    for d in reversed(days):
-        r = rows.get(d)
-        if r is not None and _ok(r.get(col)):
-            return r[col], d
-    return None, None
-
-
 def _sd_from_z(x7: Any, base: Any, z: Any) -> float | None:
     """Baseline SD recovered from ``z = (x7 - base) / SD`` (features contract)."""
     if _ok(x7) and _ok(base) and _ok(z) and abs(z) > 1e-9:
@@ -720,24 +712,6 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         "charts": _charts(name, fr, chart_days, week_span, p),
         "_sr": sr,
     }
-
-
-def _input_share(s: dict, a: str, d: date) -> float | None:
-    """Share of the score's possible points whose inputs had data that day [%].
-
-    From ``components_json`` (caps of applicable components with and without
-    data); without it, ``coverage_points`` read as points out of 100
-    (domain brief section 6).
-    """
-    comps = _json_list(s.get("components_json"), "components_json", a, d)
-    if comps:
-        possible = sum(float(c["cap"]) for c in comps if _ok(c.get("cap")) and c.get("applicable", True))
-        with_data = sum(float(c["cap"]) for c in comps
-                        if _ok(c.get("cap")) and c.get("applicable", True) and c.get("has_data", True))
-        if possible > 0:
-            return 100.0 * with_data / possible
-    cp = s.get("coverage_points")
-    return min(float(cp), 100.0) if _ok(cp) else None
 
 
 def _flagged_day(a: str, d: date, s: dict | None, red_flag: bool) -> dict:
