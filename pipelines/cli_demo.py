@@ -51,9 +51,11 @@ def register(app: typer.Typer) -> None:
         summary = _run("nightly", cfg, verbose, as_of=DEMO_AS_OF, config_path=str(config),
                        store=str(cfg.store.path), inputs=[str(inputs)], dry_run=True)
         if len(summary.alert_lines) > 8:  # the run summary shows the first lines only
-            typer.echo("\nalerts the nightly run would send (dry run, nothing delivered):")
+            typer.echo("\nalerts the nightly run would send (dry run, nothing delivered; push texts here, "
+                       "the e-mail versions with `strainwatch alert --dry-run`):")
             for line in summary.alert_lines:
-                typer.echo(f"  {line}")
+                if not line.startswith("  | "):
+                    typer.echo(f"  {line}")
         typer.echo("")
         typer.echo(f"weekly report: {summary.report_path}")
         typer.echo(f"scores:        strainwatch export scores --store {store} --out scores.csv")

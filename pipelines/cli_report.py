@@ -41,7 +41,8 @@ def register(app: typer.Typer) -> None:
         st = Store(resolve_store(store, config))
         try:
             r = run_report(st, week=week, as_of=parse_date_option(as_of, "--as-of"), out_path=out, athletes=athlete or None,
-                           names=cfg.names(), team_name=cfg.team.name if cfg.team.name != "team" else None)
+                           names=cfg.names(), team_name=cfg.team_title(), params=cfg.scorer_params(),
+                           stale_after_d=cfg.report.stale_after_d, groups=cfg.groups())
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
@@ -69,7 +70,8 @@ def register(app: typer.Typer) -> None:
         try:
             s = run_alerts(st, as_of=parse_date_option(as_of, "--as-of"), channels=_channel_templates(cfg),
                            dry_run=dry_run or cfg.alerts.dry_run, names=cfg.names(), athletes=athlete or None,
-                           team_name=cfg.team.name if cfg.team.name != "team" else None)
+                           team_name=cfg.team_title(), params=cfg.scorer_params(),
+                           stale_after_d=cfg.report.stale_after_d)
         except (ChannelConfigError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
@@ -81,5 +83,41 @@ def register(app: typer.Typer) -> None:
         for p in s.problems:
             typer.echo(f"problem: {p}", err=True)
         if s.dry_run:
-            typer.echo(f"dry run: {s.would_send} message(s) would be sent; nothing was sent or recorded")
+            typer.echo(f"dry run: {s.fired} alert(s) fire, {s.would_send} message(s) would be sent"
+                       + (f", {s.no_channel} not (no channel configured)" if s.no_channel else "")
+                       + (f", {s.already_sent} already sent" if s.already_sent else "")
+                       + "; nothing was sent or recorded")
         raise typer.Exit(0 if s.ok else 1)
+
+    @app.command()
+    def ack(
+        athlete: str = typer.Argument(..., help="Athlete id whose alert you acknowledge."),
+        note: str = typer.Option("", "--note", help="What you decided, e.g. 'deload agreed, 3 easy runs'."),
+        plan_changed: bool = typer.Option(False, "--plan-changed", help="Record that the training plan was changed."),
+        by: str = typer.Option("", "--by", help="Who acknowledges (shown in the report)."),
+        on: Optional[str] = typer.Option(None, "--date", help="Day of the decision, YYYY-MM-DD (default: today)."),
+        store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
+    ) -> None:
+        """Acknowledge an athlete's alert or record a plan change; the next report shows it."""
+        from pipelines.ack import record_ack
+        from pipelines.store import Store, StoreLockedError
+
+        load_config_or_exit(config)
+        st = Store(resolve_store(store, config))
+        known = set(st.athletes("scores")) | set(st.athletes("features"))
+        if known and athlete not in known:
+            typer.echo(f"error: unknown athlete id {athlete!r}; known: {', '.join(sorted(known)[:20])}", err=True)
+            raise typer.Exit(2)
+        try:
+            a = record_ack(st, athlete, note=note, kind="plan_changed" if plan_changed else "ack", by=by,
+                           at=parse_date_option(on, "--date"))
+        except ValueError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from None
+        except StoreLockedError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(3) from None
+        typer.echo(f"recorded: {'plan changed' if a.kind == 'plan_changed' else 'acknowledged'} for {a.athlete_id} "
+                   f"on {a.at.isoformat()}" + (f" (alert {a.alert_id[:12]})" if a.alert_id else " (no alert queued)")
+                   + (f": {a.note}" if a.note else ""))

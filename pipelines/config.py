@@ -192,6 +192,7 @@ class Athlete(_Section):
     # pins this athlete's load unit family (features.load); the team default is
     # [features.params] load_family
     load_family: Literal["auto", "srpe", "tss", "trimp", "epoc", "kcal"] | None = None
+    group: str | None = Field(None, max_length=100)  # squad or training group (report filter)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_tz(v)))
 
@@ -244,6 +245,7 @@ class ReportSection(_Section):
 
     enabled: bool = True
     out_dir: Path | None = None  # default: <store>/reports
+    stale_after_d: int = Field(7, ge=1, le=365)  # an input without data for longer is flagged [d]
 
 
 class AlertsSection(_Section):
@@ -352,6 +354,14 @@ class Config(_Section):
     def names(self) -> dict[str, str]:
         """Athlete id -> display name (roster entries with a name)."""
         return {a.id: a.name for a in self.athletes if a.name}
+
+    def groups(self) -> dict[str, str]:
+        """Athlete id -> group or squad (roster entries with a group)."""
+        return {a.id: a.group for a in self.athletes if a.group}
+
+    def team_title(self) -> str | None:
+        """The team name for titles, or None when the team has no configured name."""
+        return self.team.name if self.team.name and self.team.name != "team" else None
 
     def scorer_params(self) -> dict[str, Any]:
         """``[scorer.params]``, with the sleep need defaulting to ``[features.params] sleep_need_h``,

@@ -500,11 +500,12 @@ def score_chunk(feats: dict[str, Any], store_root: str, chunk_no: int, as_of: da
 @task(name="report", **_TASK_OPTS)
 def report_task(store_root: str, as_of: date, out_path: str, names: dict[str, str],
                 athletes: list[str] | None = None, team_name: str | None = None,
-                sleep_need_h: float | None = None) -> dict[str, Any]:
+                sleep_need_h: float | None = None, extra_kw: dict[str, Any] | None = None) -> dict[str, Any]:
     """Weekly coach report for the ISO week containing ``as_of``."""
     fn = stage_function("report")
     t0 = time.perf_counter()
     extra = {"sleep_need_h": float(sleep_need_h)} if sleep_need_h is not None else {}
+    extra.update(extra_kw or {})
     result = call_stage(fn, RunStore(store_root), week=_iso_week(as_of), as_of=as_of, out_path=Path(out_path),
                         athletes=athletes, names=names, team_name=team_name, **extra)
     path = _get(result, "path", "out_path") if not isinstance(result, (str, Path)) else result
@@ -513,7 +514,8 @@ def report_task(store_root: str, as_of: date, out_path: str, names: dict[str, st
 
 @task(name="alert", cache_policy=NO_CACHE)  # no retries: the outbox retries failed deliveries next run
 def alert_task(store_root: str, as_of: date, config_path: str | None, dry_run: bool,
-               names: dict[str, str], team_name: str | None = None) -> dict[str, Any]:
+               names: dict[str, str], team_name: str | None = None,
+               extra_kw: dict[str, Any] | None = None) -> dict[str, Any]:
     """Deload alerts through the outbox (never twice, never lost).
 
     The alert URLs are read here from ``config_path`` (and the environment),
@@ -526,7 +528,7 @@ def alert_task(store_root: str, as_of: date, config_path: str | None, dry_run: b
     fn = stage_function("alert")
     t0 = time.perf_counter()
     result = call_stage(fn, RunStore(store_root), as_of=as_of, channels=channels, dry_run=dry_run, names=names,
-                        team_name=team_name)
+                        team_name=team_name, **(extra_kw or {}))
     counts: dict[str, int] = {}
     for k in ("fired", "new", "sent", "would_send", "retried", "already_sent", "failed", "pending",
               "no_channel", "gave_up", "expired"):
@@ -719,8 +721,10 @@ def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, f
         return
     with _step(summary, "report") as rec:
         try:
-            r = report_task(str(store.root), as_of, str(out), cfg.names(), None, cfg.team.name,
-                            cfg.features.params.get("sleep_need_h"))
+            # params/groups/staleness: issue 16 (the report quotes the scorer's own thresholds)
+            r = report_task(str(store.root), as_of, str(out), cfg.names(), None, cfg.team_title(), None,
+                            {"params": cfg.scorer_params(), "stale_after_d": cfg.report.stale_after_d,
+                             "groups": cfg.groups()})
             rec["own_s"] = r["own_s"]
             summary.report_path = r["path"]
         except Exception as err:
@@ -734,7 +738,8 @@ def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> N
     with _step(summary, "alert") as rec:
         try:
             r = alert_task(str(store.root), as_of, str(cfg.source) if cfg.source else None, cfg.alerts.dry_run,
-                           cfg.names(), cfg.team.name)
+                           cfg.names(), cfg.team_title(),
+                           {"params": cfg.scorer_params(), "stale_after_d": cfg.report.stale_after_d})
             rec["own_s"] = r["own_s"]
             summary.alerts = r["counts"] or {"sent": 0}
             if cfg.alerts.dry_run:

@@ -32,9 +32,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from models.rules import ScorerParams
 from pipelines.outbox import RETRYABLE, Outbox, target_key
+from pipelines.stage_score import params_used
 from pipelines.store import Store
-from reports.alerts import alert_id, alerts_for_day, coach_digest
+from reports.alerts import alert_id, alerts_for_day, coach_digest, push_text
+from reports.facts import freshness, last_data_dates, usual_training
 
 __all__ = [
     "ChannelConfig",
@@ -49,6 +52,12 @@ __all__ = [
 
 COACH = "coach"
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: schemes that get the whole e-mail text; every other (push) channel gets the short
+#: first paragraph (at most reports.alerts.SHORT_MAX characters) of an athlete alert
+FULL_TEXT_SCHEMES = {
+    "mailto", "mailtos", "ses", "sendgrid", "mailgun", "sparkpost", "resend", "smtp2go", "json", "jsons",
+    "form", "forms", "xml", "xmls",
+}
 #: schemes whose host part is a server name, not a token (safe to show)
 _HOST_SCHEMES = {
     "json", "jsons", "form", "forms", "xml", "xmls", "mailto", "mailtos", "ntfy", "ntfys", "gotify", "gotifys",
@@ -279,6 +288,8 @@ def run_alerts(
     moderate_days: int = 3,
     environ: Mapping[str, str] | None = None,
     sender: Sender | None = None,
+    params: ScorerParams | Mapping | None = None,
+    stale_after_d: int = 7,
 ) -> AlertRunSummary:
     """Evaluate, queue and deliver the alerts of ``as_of``, and retry earlier failures.
 
@@ -302,6 +313,14 @@ def run_alerts(
         Environment for ``${VAR}`` in URLs (default ``os.environ``).
     sender : callable, optional
         ``sender(url, title, body) -> (ok, error)``; default :func:`apprise_send`.
+    params : ScorerParams or mapping, optional
+        The configured scorer parameters (``[scorer.params]``), used when the
+        store does not record the ones the scores were made with
+        (:func:`pipelines.stage_score.params_used`); thresholds and the sleep
+        need quoted in the texts come from them.
+    stale_after_d : int
+        The coach digest names athletes whose training, sleep or HR/HRV data
+        is older than this [d].
 
     Returns
     -------
@@ -318,8 +337,14 @@ def run_alerts(
             return summary
         as_of = scores["date"].max()
         summary.as_of = as_of
+    p = params_used(store, athletes, params)  # the parameters the stored scores were made with
+    sessions = store.read_table("sessions", athletes=athletes)
+    usual = usual_training(sessions, as_of=as_of)
     alerts = alerts_for_day(features, scores, as_of=as_of, names=names, athletes=athletes,
-                            moderate_days=moderate_days)
+                            moderate_days=moderate_days, params=p, usual=usual)
+    last = last_data_dates(features, as_of=as_of)
+    stale = {a: fr for a, d in last.items()
+             if (fr := freshness(d, day=as_of, stale_after_d=stale_after_d))["stale_core"]}
     summary.fired = len(alerts)
     queue: list[tuple[str, dict]] = []
     for al in alerts:
@@ -327,7 +352,8 @@ def run_alerts(
                                          rule=al.rule, as_of=as_of.isoformat(), title=al.title, body=al.body)))
 
     def digest_entry(new_ids: set[str]) -> tuple[str, dict] | None:
-        d = coach_digest(alerts, as_of=as_of, team_name=team_name, new_ids=new_ids) if ch.coach else None
+        d = coach_digest(alerts, as_of=as_of, team_name=team_name, new_ids=new_ids, stale=stale, names=names,
+                         stale_after_d=stale_after_d) if ch.coach else None
         if d is None:
             return None
         return (alert_id(COACH, as_of, "digest"), dict(recipient=COACH, athlete_id=None, day=as_of.isoformat(),
@@ -413,7 +439,7 @@ def _deliver(box: Outbox, row, ch: ChannelConfig, send: Sender, environ, summary
             errors.append(f"{label}: {msg}")
             continue
         box.begin_delivery(row.alert_id, key, label)
-        ok, error = send(real, row.title, row.body)
+        ok, error = send(real, row.title, _text_for(url, row.rule, row.body))
         error = _scrub(error or "", real, url, *secrets) if not ok else None
         box.record_delivery(row.alert_id, key, label, ok, error)
         if ok:
@@ -436,6 +462,14 @@ def _deliver(box: Outbox, row, ch: ChannelConfig, send: Sender, environ, summary
         summary.sent += 1
         if retry:
             summary.retried += 1
+
+
+def _text_for(url: str, rule: str, body: str) -> str:
+    """The whole text for e-mail-like schemes and the digest; the short push text otherwise."""
+    scheme = url.split("://", 1)[0].lower()
+    if rule == "digest" or scheme in FULL_TEXT_SCHEMES:
+        return body
+    return push_text(body)
 
 
 def _dry_run(store: Store, ch: ChannelConfig, queue, summary: AlertRunSummary, as_of: date,
@@ -486,7 +520,9 @@ def _would(summary: AlertRunSummary, ch: ChannelConfig, recipient: str, rule: st
         summary.no_channel += 1
     summary.messages.append({"recipient": recipient, "rule": rule, "day": day, "title": title, "body": body,
                              "targets": targets, "kind": kind})
-    summary.lines.append(f"would send ({kind}): {rule} for {recipient} (key day {day}) -> "
-                         + (", ".join(targets) if targets else "NO CHANNEL configured"))
+    summary.lines.append(f"{'would send' if targets else 'would NOT send (no channel configured)'} ({kind}): "
+                         f"{rule} for {recipient} (key day {day})" + (" -> " + ", ".join(targets) if targets else ""))
     summary.lines.append(f"  title: {title}")
+    if rule != "digest":
+        summary.lines.append(f"  push ({len(push_text(body))} chars): {push_text(body)}")
     summary.lines += ["  | " + ln for ln in body.splitlines()]

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
 
+from models.rules import ScorerParams
+from pipelines.ack import read_acks, sent_alerts
+from pipelines.stage_score import params_used
 from pipelines.store import Store, atomic_write_bytes
 from reports.weekly import build_weekly_report, iso_week_of, parse_iso_week
 
@@ -45,9 +48,12 @@ def run_report(
     athletes: Iterable[str] | None = None,
     names: Mapping[str, str] | None = None,
     team_name: str | None = None,
-    sleep_need_h: float = 8.0,
+    sleep_need_h: float | None = None,
     history_days: int = 42,
     generated_at: datetime | None = None,
+    params: ScorerParams | Mapping | None = None,
+    stale_after_d: int = 7,
+    groups: Mapping[str, str] | None = None,
 ) -> ReportResult:
     """Build the weekly report for ``week`` (or the week of ``as_of``) and write it.
 
@@ -66,6 +72,21 @@ def run_report(
         Only these athletes (``--athlete``).
     names : mapping, optional
         athlete_id -> display name (the config roster).
+    team_name : str, optional
+        Shown in the title; None (or the unconfigured default ``"team"``): no team name.
+    sleep_need_h : float, optional
+        Overrides ``params.sleep_need_h``.
+    params : ScorerParams or mapping, optional
+        The configured scorer parameters (``Config.scorer_params()``); used when
+        the store does not record the ones the scores were made with
+        (:func:`pipelines.stage_score.params_used`).
+    stale_after_d : int
+        Inputs without data for longer are flagged ("no data is not low") [d].
+    groups : mapping, optional
+        athlete_id -> group or squad (roster), for the report's filter.
+
+    The week's acknowledgements (:mod:`pipelines.ack`) and the athlete alerts
+    queued in the outbox that week are shown per athlete.
 
     Raises
     ------
@@ -101,10 +122,13 @@ def run_report(
                                                     | set(features["athlete_id"].to_list()))
     checkin = checkin_compliance(wellness, week_start=monday, week_end=min(sunday, max(as_of, monday)),
                                  athletes=report_ids, names=names)
+    p = params_used(store, ids, params)  # the parameters the stored scores were made with
     html = build_weekly_report(
         features, scores, week=week, as_of=as_of, names=names, athletes=ids, notes=notes, checkin=checkin,
-        team_name=team_name, sleep_need_h=sleep_need_h, history_days=history_days,
-        generated_at=generated_at or datetime.now(timezone.utc),
+        team_name=team_name if team_name != "team" else None, sleep_need_h=sleep_need_h, history_days=history_days,
+        generated_at=generated_at or datetime.now(timezone.utc), params=p, stale_after_d=stale_after_d,
+        groups=groups, acks=read_acks(store, monday, sunday + timedelta(days=1)),
+        sent_alerts=sent_alerts(store, monday, sunday),
     )
     path = Path(out_path) if out_path is not None else default_report_path(week, ids[0] if ids and len(ids) == 1 else None)
     data = html.encode("utf-8")

@@ -7,8 +7,10 @@ Prefect flow (``pipelines.flows``, per chunk of athletes) and by
 
 from __future__ import annotations
 
+import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +21,11 @@ import polars as pl
 from models.rules import ScorerParams, streaks_before, score_features
 from pipelines.store import Store
 
-__all__ = ["ScoreRunResult", "run_scores", "scorer_params", "score_lookback_days", "read_features_for_scoring"]
+__all__ = ["ScoreRunResult", "run_scores", "scorer_params", "score_lookback_days", "read_features_for_scoring",
+           "SCORER_PARAMS_KEY", "params_used"]
+
+#: state map: athlete_id -> JSON of the ScorerParams their stored scores were made with
+SCORER_PARAMS_KEY = "scorer_params_used"
 
 #: Default walk-back budget [d] for the high-band / recovery streaks before ``since``.
 SCORE_WALK_DAYS = 28
@@ -117,10 +123,31 @@ def run_scores(
         else:
             # stored scores before ``since`` are kept as stored (not re-read into the scorer)
             store.splice_athletes("scores", scores, {a: since for a in ids})
+        # the parameters these scores were made with: the report and alert texts quote them (issue 16)
+        store.update_state_map(SCORER_PARAMS_KEY, {a: json.dumps(p.to_dict(), sort_keys=True) for a in ids})
     new = scores if since is None else scores.filter(pl.col("date") >= since)
     result.days_scored = new.height
     result.bands = dict(new.group_by("risk_band").len().iter_rows()) if new.height else {}
     return result
+
+
+def params_used(store: Store, athletes: Iterable[str] | None,
+                fallback: ScorerParams | Mapping[str, Any] | None) -> ScorerParams:
+    """The ScorerParams the stored scores of ``athletes`` were made with.
+
+    Read from the state map the score stage writes; when athletes were scored
+    with different parameters, the most common set. ``fallback`` (the
+    configured parameters) when nothing is recorded or a recorded set no
+    longer validates.
+    """
+    rec = store.get_state_map(SCORER_PARAMS_KEY, athletes)
+    if rec:
+        best = Counter(rec.values()).most_common(1)[0][0]
+        try:
+            return ScorerParams.from_dict(json.loads(best))
+        except (ValueError, TypeError):
+            pass
+    return scorer_params(fallback)
 
 
 def score_lookback_days(params: ScorerParams, walk_days: int = SCORE_WALK_DAYS) -> int:

@@ -42,9 +42,20 @@ from datetime import date, timedelta
 import polars as pl
 
 from features.schemas import FEATURES, SCORES, require
+from models.rules import ScorerParams
 from models.vocab import ADJUSTMENT_GENERIC, DISCLAIMER, REASON_TEXT, RED_FLAG_TEXT
+from reports.facts import (
+    Usual,
+    day_facts,
+    load_as_time,
+    load_range_as_time,
+    one_advice,
+    reasons_with_points,
+    red_flag_cause,
+)
 
-__all__ = ["Alert", "RULES", "alert_id", "alerts_for_day", "coach_digest", "format_alert"]
+__all__ = ["Alert", "RULES", "SHORT_MAX", "alert_id", "alerts_for_day", "coach_digest", "format_alert", "push_text",
+           "short_text"]
 
 #: Alert rules in priority order.
 RULES = ("red_flag", "high_band", "moderate_streak")
@@ -70,7 +81,11 @@ class Alert:
     as_of : datetime.date
         The day that was evaluated.
     title, body : str
-        Plain-text message (no markup; channels render it as text).
+        Plain-text message (no markup; channels render it as text). ``body``
+        is the e-mail version; its first paragraph is ``short``.
+    short : str
+        The push text (at most :data:`SHORT_MAX` characters): what we saw, the
+        one change, when to see a clinician; no jargon.
     summary : str
         One line for digests and run summaries.
     """
@@ -84,6 +99,7 @@ class Alert:
     body: str
     summary: str
     details: Mapping[str, object] = field(default_factory=dict, compare=False)
+    short: str = ""
 
     @property
     def alert_id(self) -> str:
@@ -92,6 +108,11 @@ class Alert:
 
 def _ok(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def push_text(body: str) -> str:
+    """The short push text of an athlete alert body: its first paragraph."""
+    return body.split("\n\n", 1)[0]
 
 
 def _dl(d: date) -> str:
@@ -139,74 +160,183 @@ def _run_start(days: Sequence[date], pred: Sequence[bool]) -> date | None:
     return start
 
 
-def _seen_lines(f: Mapping | None, s: Mapping, reasons: list[str], need_h: float,
-                f_load: Mapping | None = None) -> list[str]:
-    """Plain-language sentences with the numbers behind the score.
+def _seen_lines(fc: Mapping, reasons: list[str], need_h: float, p: ScorerParams) -> list[str]:
+    """Plain-language sentences with the named day's numbers (``fc`` from :func:`reports.facts.day_facts`).
 
-    ``f`` is the day's FEATURES row (morning HRV, RHR, sleep); ``f_load`` the
-    row the scorer's load components read (the day before, models.rules
-    COMPONENTS), falling back to ``f``.
+    Thresholds quoted are the scorer's own (``p``).
     """
-    f = f or {}
-    fl = f_load or f
     out = []
-    acute, chronic = fl.get("acute_7d_au"), fl.get("chronic_28d_au")
+    acute, chronic = fc.get("acute_7d_au"), fc.get("chronic_28d_au")
     if LOAD_REASONS & set(reasons) or not reasons:
         if _ok(acute) and _ok(chronic) and chronic > 0:
             pct = 100 * (acute / chronic - 1)
             line = (f"Training load: {acute:,.0f} AU in the last 7 days against a usual week of "
                     f"{chronic:,.0f} AU ({pct:+.0f} %).")
-            acwr = fl.get("acwr")
-            ewma = fl.get("acwr_ewma")
+            acwr, ewma = fc.get("acwr"), fc.get("acwr_ewma")
             if _ok(acwr):
                 line += (f" Acute:chronic ratio {acwr:.2f}" + (f" (EWMA {ewma:.2f})" if _ok(ewma) else "")
-                         + "; the usual range is 0.8-1.3 and above 1.5 is a spike.")
+                         + f"; points start above {p.acwr_spike_start:g} and {p.acwr_danger:g} is a spike.")
             out.append(line)
-        wk = fl.get("weekly_change_pct")
+        wk = fc.get("weekly_change_pct")
         if "weekly_ramp" in reasons and _ok(wk):
             out.append(f"The last 7 days' load is {abs(wk):.0f} % {'higher' if wk >= 0 else 'lower'} than the 7 days before.")
-        mono = fl.get("monotony")
-        strain, p90 = fl.get("strain_au"), fl.get("strain_p90_au")
-        if "monotony" in reasons and _ok(mono) and mono > 2:
-            out.append(f"Training monotony {mono:.1f} (above 2 means little day-to-day variation).")
-        elif "monotony" in reasons and _ok(strain) and _ok(p90) and strain > p90:
-            out.append(f"Training strain {strain:,.0f} AU, above your own 90th percentile ({p90:,.0f} AU).")
-        streak = fl.get("hard_day_streak")
-        if "hard_day_streak" in reasons and _ok(streak):
-            out.append(f"{int(streak)} hard days in a row (load above 1.5 x fitness).")
-        ramp = fl.get("ctl_ramp_7d")
+        mono = fc.get("monotony")
+        if "monotony" in reasons and _ok(mono):
+            out.append(f"Training monotony {mono:.1f} (above {p.monotony_flag:g} means little day-to-day variation).")
+        streak = fc.get("hard_day_streak")
+        if "hard_day_streak" in reasons and _ok(streak) and streak > 0:
+            out.append(f"{int(streak)} hard days in a row.")
+        ramp = fc.get("ctl_ramp_7d")
         if "ctl_ramp" in reasons and _ok(ramp):
             out.append(f"Fitness (CTL) rose by {ramp:.1f} in 7 days.")
-    hz = f.get("hrv_z")
+    hz = fc.get("hrv_z")
     if "hrv_suppressed" in reasons and _ok(hz):
         out.append(f"Heart-rate variability: 7-day average {abs(hz):.1f} SD below your own 60-day baseline.")
-    dr, r7, rb = f.get("rhr_delta_bpm"), f.get("rhr_7d_bpm"), f.get("rhr_baseline_bpm")
+    dr, r7, rb = fc.get("rhr_delta_bpm"), fc.get("rhr_7d_bpm"), fc.get("rhr_baseline_bpm")
     if "rhr_elevated" in reasons and _ok(dr):
         extra = f" ({r7:.0f} vs {rb:.0f} bpm)" if _ok(r7) and _ok(rb) else ""
         out.append(f"Resting heart rate: 7-day average {dr:+.1f} bpm against your baseline{extra}.")
-    s7, debt = f.get("sleep_7d_h"), f.get("sleep_debt_7d_h")
+    s7, debt = fc.get("sleep_7d_h"), fc.get("sleep_debt_7d_h")
     if "sleep_debt" in reasons and _ok(s7):
         line = f"Sleep: {s7:.1f} h a night over the last 7 nights (need {need_h:g} h)"
         line += f", {debt:.1f} h short in total." if _ok(debt) and debt > 0 else "."
         out.append(line)
-    bp, bs = f.get("back_pain_0_10"), f.get("back_pain_streak_d")
-    if "back_symptoms" in reasons and _ok(bp):
+    bp, bs = fc.get("back_pain_0_10"), fc.get("back_pain_streak_d")
+    if ("back_symptoms" in reasons or "red_flag" in reasons) and _ok(bp):
         out.append(f"Back pain {bp:.0f}/10" + (f", {int(bs)} days in a row." if _ok(bs) and bs > 1 else "."))
     return out
 
 
+#: Short push text limit [characters] (a phone notification shows about this much).
+SHORT_MAX = 300
+
+#: The one change in plain words, per adjustment code (``{load}`` = a load turned into time/distance).
+_SHORT_CHANGE = {
+    "cut_volume": "Next 7 days: {load} in total, easy pace",
+    "deload_week": "Next 7 days: an easy week, {load} in total",
+    "hold_volume": "Next 7 days: no more than {load}",
+    "easy_day": "Today: easy, light training only",
+    "rest_day": "Today: take a rest day",
+    "prioritise_sleep": "Today: no hard sessions; tonight aim for {need} h of sleep",
+    "vary_load": "This week: plan 1-2 easy or rest days",
+    "mobility": "Do gentle mobility work and light activity",
+    "see_clinician": "Please see a clinician about your back",
+}
+_SHORT_CHANGE_NO_LOAD = {
+    "cut_volume": "Next 7 days: train clearly less than this week, easy pace",
+    "deload_week": "Next 7 days: an easy week, about half your usual training",
+    "hold_volume": "Next 7 days: do not train more than this week",
+}
+_CLINICIAN_SHORT = "See a clinician if back pain lasts over a week or spreads below the knee."
+_EMERGENCY_SHORT = ("Emergency care now if you have bladder or bowel problems, numbness around the "
+                    "genitals or weakness in both legs.")
+
+
+def _first(name: str) -> str:
+    return name.split()[0] if name.strip() else name
+
+
+def _seen_short(fc: Mapping, reasons: list[dict], need_h: float) -> str:
+    """What we saw, in plain words with one or two numbers (no jargon)."""
+    parts = []
+    for r in reasons[:2]:
+        c = r["code"]
+        if c in ("acwr_spike", "weekly_ramp", "monotony", "hard_day_streak", "ctl_ramp"):
+            a, ch = fc.get("acute_7d_au"), fc.get("chronic_28d_au")
+            if c == "acwr_spike" and _ok(a) and _ok(ch) and ch > 0:
+                parts.append(f"your training in the last 7 days was {a / ch:.1f} times your usual week")
+            elif c == "weekly_ramp" and _ok(fc.get("weekly_change_pct")):
+                parts.append(f"you trained {fc['weekly_change_pct']:.0f} % more than the week before")
+            elif c == "hard_day_streak" and _ok(fc.get("hard_day_streak")) and fc["hard_day_streak"] > 0:
+                parts.append(f"you had {int(fc['hard_day_streak'])} hard days in a row")
+            elif c == "monotony":
+                parts.append("every training day has been much the same")
+            else:
+                parts.append("your training went up fast")
+        elif c == "sleep_debt" and _ok(fc.get("sleep_7d_h")):
+            parts.append(f"you slept {fc['sleep_7d_h']:.1f} h a night this week (you need {need_h:g} h)")
+        elif c == "rhr_elevated" and _ok(fc.get("rhr_delta_bpm")) and round(fc["rhr_delta_bpm"]) >= 2:
+            parts.append(f"your resting heart rate is {fc['rhr_delta_bpm']:.0f} beats a minute higher than usual")
+        elif c == "rhr_elevated":
+            parts.append("your resting heart rate is above your normal")
+        elif c == "hrv_suppressed":
+            parts.append("your heart-rate variability is below your normal")
+        elif c == "back_symptoms" and _ok(fc.get("back_pain_0_10")):
+            n = fc.get("back_pain_streak_d")
+            parts.append(f"back pain {fc['back_pain_0_10']:.0f}/10" + (f" for {int(n)} days" if _ok(n) and n > 1 else ""))
+    # one sentence, no duplicate phrases
+    parts = list(dict.fromkeys(parts))
+    return " and ".join(parts) if parts else "your strain-risk score went up"
+
+
+def _change_short(advice: Mapping | None, usual: Usual | None, need_h: float) -> str:
+    if advice is None:
+        return "Keep this week's training steady and check how you feel tomorrow"
+    code, vals = advice["code"], advice.get("values") or {}
+    au = None
+    if code == "cut_volume":
+        au = vals.get("target_au")
+    elif code == "deload_week":
+        lo, hi = vals.get("low_au"), vals.get("high_au")
+        au = (lo + hi) / 2 if _ok(lo) and _ok(hi) else None
+    elif code == "hold_volume":
+        au = vals.get("acute_au")
+    load = load_as_time(au, usual) if code in ("cut_volume", "deload_week", "hold_volume") else None
+    if code in _SHORT_CHANGE_NO_LOAD and load is None:
+        return _SHORT_CHANGE_NO_LOAD[code]
+    tmpl = _SHORT_CHANGE.get(code, ADJUSTMENT_GENERIC.get(code, code.replace("_", " ")).rstrip("."))
+    return tmpl.format(load=load or "", need=f"{need_h:g}")
+
+
+def short_text(name: str, rule: str, fc: Mapping, reasons: list[dict], advice: Mapping | None,
+               usual: Usual | None, need_h: float, red_flag_day: date | None = None,
+               red_cause: str | None = None) -> str:
+    """The push text: what we saw, the one change, when to see a clinician (<= :data:`SHORT_MAX`)."""
+    who = _first(name)
+    if rule == "red_flag":
+        when = f" on {_dl(red_flag_day)[:-5]}" if red_flag_day else ""
+        seen = (f"you reported a red-flag back symptom{when}" if red_cause in (None, "red-flag symptom reported")
+                else f"{red_cause}{' (' + when[4:] + ')' if when else ''}")
+        txt = (f"{who}, {seen}. Stop training that provokes it and see a "
+               f"clinician before training again. {_EMERGENCY_SHORT}")
+    else:
+        txt = (f"{who}, {_seen_short(fc, [r for r in reasons if r['code'] != 'red_flag'], need_h)}. "
+               f"{_change_short(advice, usual, need_h)}. {_CLINICIAN_SHORT}")
+    if len(txt) > SHORT_MAX:  # never cut the clinician sentence: shorten what we saw instead
+        tail = txt[txt.index(". ") + 2:]
+        head = txt[: SHORT_MAX - len(tail) - 5].rsplit(" ", 1)[0]
+        txt = f"{head}... {tail}"
+    return txt
+
+
 def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, f: Mapping | None,
-                 s: Mapping | None, run_days: int, *, need_h: float = 8.0, f_load: Mapping | None = None,
-                 seen_on: date | None = None) -> Alert:
-    """Build the :class:`Alert` text for one athlete-day (see :func:`alerts_for_day`)."""
+                 s: Mapping | None, run_days: int, *, need_h: float | None = None, f_load: Mapping | None = None,
+                 seen_on: date | None = None, params: ScorerParams | None = None,
+                 usual: Usual | None = None) -> Alert:
+    """Build the :class:`Alert` texts for one athlete-day (see :func:`alerts_for_day`).
+
+    Every number is the stored value of the named day (``as_of``, or the
+    red-flag day) read through :func:`reports.facts.day_facts`; thresholds
+    come from ``params`` (the scorer's parameters). ``f_load`` is accepted
+    for compatibility and ignored.
+    """
+    p = params or ScorerParams()
+    need = p.sleep_need_h if need_h is None else need_h
     s = s or {}
-    reasons = _codes(s.get("reasons"))
+    named = seen_on if rule == "red_flag" and seen_on else as_of
+    fc = day_facts(f, s, named, f_load)
+    reasons = reasons_with_points(s)
     score, band = s.get("risk_score"), s.get("risk_band")
     who = name if name == athlete_id else f"{name} ({athlete_id})"
-    if rule == "red_flag":
+    red = rule == "red_flag"
+    advice, others = one_advice(s, red_flag=red)
+    red_cause = red_flag_cause(f, s) if red else None
+    if red:
         headline = f"Red flag reported by {name}: see a clinician"
-        what = f"A red-flag symptom was reported on {_dl(seen_on or as_of)}."
-        summary = f"{name}: RED FLAG reported (since {_dl(day)}) - see a clinician"
+        what = (f"A red-flag symptom was reported on {_dl(seen_on or as_of)}."
+                if red_cause in (None, "red-flag symptom reported")
+                else f"Red flag on {_dl(seen_on or as_of)}: {red_cause}.")
+        summary = f"{name}: RED FLAG reported on {_dl(seen_on or as_of)} - see a clinician"
     elif rule == "high_band":
         headline = f"High strain risk for {name}: deload suggested"
         span = (as_of - day).days + 1
@@ -216,48 +346,66 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
             since = f"since {_dl(day)} ({run_days} days)"
         else:
             since = f"since {_dl(day)} (high on {run_days} of those {span} days)"
-        what = f"Risk score {score:.0f}/100 on {_dl(as_of)}: high band (60 or more), {since}."
+        what = f"Risk score {score:.0f}/100 on {_dl(as_of)}: high band ({p.band_high:g} or more), {since}."
         summary = f"{name}: HIGH band {since}, score {score:.0f}"
     else:
         headline = f"Moderate strain risk for {name} {run_days} days in a row"
-        what = (f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band (30-59) for {run_days} days in a row "
-                f"(since {_dl(as_of - timedelta(days=run_days - 1))}).")
+        what = (f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band (score {p.band_moderate:g} to under {p.band_high:g}) "
+                f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))}).")
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
-    lines = [f"strainwatch alert for {who}, {_dl(as_of)}", "", "What we saw", f"- {what}"]
-    for x in _seen_lines(f, s, reasons, need_h, f_load):
+    short = short_text(name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on, red_cause=red_cause)
+    lines = [short, "", f"strainwatch alert for {who}, {_dl(as_of)}", "",
+             f"What we saw (values of {_dl(named)}; load: the 7 days to {_dl(fc['load_day'])})",
+             f"- {what}"]
+    for x in _seen_lines(fc, [r["code"] for r in reasons], need, p):
         lines.append(f"- {x}")
-    comps = [c for c in _json(s.get("components_json")) if _ok(c.get("points")) and c["points"] > 0]
-    comps.sort(key=lambda c: -c["points"])
-    if comps:
-        lines.append("- Score details: " + "; ".join(
-            (c.get("rule") or f"{c.get('component')}: +{c['points']:.0f}")
-            + (f" (cap {c['cap']:.0f})" if _ok(c.get("cap")) else "") for c in comps) + ".")
-    adj = _json(s.get("adjustments_json"))
-    texts = {a.get("code"): a.get("text") for a in adj if a.get("code")}
-    codes = _codes(s.get("adjustments")) or list(texts)
-    if rule == "red_flag":
-        # a red flag overrides the score: the only advice is to see a clinician
-        codes = ["see_clinician"]
-    codes.sort(key=lambda c: c != "see_clinician")
-    lines += ["", "What to change this week"]
-    if codes:
-        for c in codes:
-            t = texts.get(c) or ADJUSTMENT_GENERIC.get(c, c.replace("_", " "))
-            if c == "see_clinician" and rule == "red_flag":
-                t = "Stop training that provokes the symptom and see a clinician before training again."
-            lines.append(f"- {t}")
+    if reasons and not red:
+        lines.append("- What added points: " + "; ".join(
+            r["rule"] or (REASON_TEXT.get(r["code"], r["code"]) + (f" (+{r['points']:.0f})" if r["points"] else ""))
+            for r in reasons if r["code"] != "red_flag") + ".")
+    lines += ["", "The one change"]
+    if red:
+        lines.append("- Stop training that provokes the symptom and see a clinician before training again.")
+    elif advice is not None:
+        t = advice.get("text") or ADJUSTMENT_GENERIC.get(advice["code"], advice["code"].replace("_", " "))
+        lines.append(f"- {t}")
+        conv = _load_line(advice, usual)
+        if conv:
+            lines.append(f"  {conv}")
+        if others:
+            lines += ["", "Also worth knowing"]
+            lines += [f"- {o.get('text') or ADJUSTMENT_GENERIC.get(o['code'], o['code'])}" for o in others]
     else:
         lines.append("- Keep the load steady this week (no increase) and check how you feel tomorrow.")
-    if rule == "red_flag" or "red_flag" in reasons:
-        lines += ["", "See a clinician", RED_FLAG_TEXT]
-    top = [REASON_TEXT.get(r, r) for r in reasons if r != "red_flag"][:3]
+    lines += ["", "See a clinician", RED_FLAG_TEXT]
+    top = [REASON_TEXT.get(r["code"], r["code"]) for r in reasons if r["code"] != "red_flag"][:3]
     lines += ["", DISCLAIMER]
+    adv_txt = None
+    if red:
+        adv_txt = "see a clinician; the score is overridden."
+    elif advice is not None:
+        adv_txt = advice.get("text") or ADJUSTMENT_GENERIC.get(advice["code"], advice["code"])
     return Alert(
         athlete_id=athlete_id, name=name, rule=rule, day=day, as_of=as_of,
-        title=f"strainwatch: {headline}", body="\n".join(lines), summary=summary,
-        details={"score": score, "band": band, "reasons": top,
-                 "adjustment": (texts.get(codes[0]) or ADJUSTMENT_GENERIC.get(codes[0], codes[0])) if codes else None},
+        title=f"strainwatch: {headline}", body="\n".join(lines), summary=summary, short=short,
+        details={"score": score, "band": band, "reasons": top, "adjustment": adv_txt,
+                 "named_day": named.isoformat()},
     )
+
+
+def _load_line(advice: Mapping, usual: Usual | None) -> str | None:
+    vals = advice.get("values") or {}
+    code = advice["code"]
+    if code == "cut_volume":
+        t = load_as_time(vals.get("target_au"), usual)
+        return f"In your usual training that is {t} over the next 7 days." if t else None
+    if code == "deload_week":
+        t = load_range_as_time(vals.get("low_au"), vals.get("high_au"), usual)
+        return f"In your usual training that is {t} for the week." if t else None
+    if code == "hold_volume":
+        t = load_as_time(vals.get("acute_au"), usual)
+        return f"This week's load is {t}." if t else None
+    return None
 
 
 def alerts_for_day(
@@ -270,7 +418,9 @@ def alerts_for_day(
     moderate_days: int = 3,
     red_flag_lookback_days: int = 3,
     episode_gap_days: int = 2,
-    sleep_need_h: float = 8.0,
+    sleep_need_h: float | None = None,
+    params: ScorerParams | None = None,
+    usual: Mapping[str, Usual] | None = None,
 ) -> list[Alert]:
     """The alerts that fire on ``as_of``, at most one per athlete.
 
@@ -294,8 +444,13 @@ def alerts_for_day(
         High-band (and red-flag) days at most this many days apart belong to
         one episode, so a score flapping around 60 does not alert every
         other night; a longer break starts a new episode [d].
-    sleep_need_h : float
-        Sleep need quoted in the text [h].
+    sleep_need_h : float, optional
+        Sleep need quoted in the text [h]; default ``params.sleep_need_h``.
+    params : models.rules.ScorerParams, optional
+        The parameters the scores were made with (thresholds quoted in the text).
+    usual : mapping of str to reports.facts.Usual, optional
+        athlete_id -> usual training (:func:`reports.facts.usual_training`), to
+        turn loads into minutes and kilometres.
 
     Returns
     -------
@@ -312,6 +467,7 @@ def alerts_for_day(
     if red_flag_lookback_days < 1:
         raise ValueError(f"red_flag_lookback_days must be >= 1, got {red_flag_lookback_days}")
     names = dict(names or {})
+    usual_by = dict(usual or {})
     sc = scores.filter(pl.col("date") <= as_of)
     fe = features.filter(pl.col("date").is_between(as_of - timedelta(days=max(red_flag_lookback_days, 2) + 1), as_of))
     rf_fe = features.filter((pl.col("date") <= as_of) & pl.col("red_flag").fill_null(False))
@@ -341,10 +497,11 @@ def alerts_for_day(
             row = by_day.get(seen) or by_day.get(as_of)
             # the day the symptom was reported (the scorer keeps the flag on the following days)
             reported = [d for d in rf_days.get(a, set()) if d <= seen]
-            out.append(format_alert(a, name, "red_flag", start, as_of, f_rows.get((a, seen)) or f, row,
-                                    (seen - start).days + 1, need_h=sleep_need_h,
-                                    f_load=f_rows.get((a, seen - timedelta(days=1))),
-                                    seen_on=max(reported) if reported else seen))
+            seen_on = max(reported) if reported else seen
+            out.append(format_alert(a, name, "red_flag", start, as_of, f_rows.get((a, seen_on)) or f_rows.get((a, seen)),
+                                    by_day.get(seen_on) or row, (seen - start).days + 1, need_h=sleep_need_h,
+                                    seen_on=seen_on, params=params, usual=usual_by.get(a),
+                                    f_load=f_rows.get((a, seen_on - timedelta(days=1)))))
             continue
         if not rows or rows[-1]["date"] != as_of:
             continue
@@ -356,20 +513,21 @@ def alerts_for_day(
             start = _episode_start(high, as_of, episode_gap_days)
             n_high = sum(1 for d in high if start <= d <= as_of)
             out.append(format_alert(a, name, "high_band", start, as_of, f, today, n_high,
-                                    need_h=sleep_need_h, f_load=f_load))
+                                    need_h=sleep_need_h, params=params, usual=usual_by.get(a), f_load=f_load))
         elif bands[-1] == "moderate":
             start = _run_start(days, [b == "moderate" for b in bands])
             n = (as_of - start).days + 1
             if n >= moderate_days:
                 key = start + timedelta(days=moderate_days - 1)
                 out.append(format_alert(a, name, "moderate_streak", key, as_of, f, today, n, need_h=sleep_need_h,
-                                        f_load=f_load))
+                                        params=params, usual=usual_by.get(a), f_load=f_load))
     out.sort(key=lambda x: (RULES.index(x.rule), x.athlete_id))
     return out
 
 
 def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None = None,
-                 new_ids: Iterable[str] | None = None) -> tuple[str, str] | None:
+                 new_ids: Iterable[str] | None = None, stale: Mapping[str, Mapping] | None = None,
+                 names: Mapping[str, str] | None = None, stale_after_d: int = 7) -> tuple[str, str] | None:
     """Title and body of the coach's digest of all ``alerts`` of the night.
 
     Parameters
@@ -379,13 +537,19 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
     new_ids : iterable of str, optional
         ``alert_id`` of the alerts not sent before; those are marked ``NEW`` and
         the others ``ongoing``. None: no marks.
+    stale : mapping, optional
+        athlete_id -> :func:`reports.facts.freshness` result for athletes whose
+        training, sleep or HR/HRV data is older than ``stale_after_d`` days:
+        listed under "No recent data" (missing data is not low risk).
 
     Returns
     -------
     (str, str) or None
-        None when there are no alerts.
+        None when there are no alerts and no stale athletes.
     """
-    if not alerts:
+    stale = dict(stale or {})
+    names = dict(names or {})
+    if not alerts and not stale:
         return None
     new = set(new_ids) if new_ids is not None else None
     counts = {r: sum(1 for a in alerts if a.rule == r) for r in RULES}
@@ -393,8 +557,10 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
     parts = ", ".join(f"{n} {words[r]}" for r, n in counts.items() if n)
     if new is not None:
         n_new = sum(1 for a in alerts if a.alert_id in new)
-        parts += f"; {n_new} new"
+        parts += ("; " if parts else "") + f"{n_new} new"
     team = f"{team_name}: " if team_name else ""
+    if stale:
+        parts = (parts + "; " if parts else "") + f"{len(stale)} without recent data"
     title = f"strainwatch: {team}{len(alerts)} alert{'s' if len(alerts) != 1 else ''} for {as_of.isoformat()} ({parts})"
     lines = [f"strainwatch coach digest{' for ' + team_name if team_name else ''}, {_dl(as_of)}: "
              f"{len(alerts)} alert(s) ({parts}).", ""]
@@ -407,6 +573,13 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
             lines.append("  action: see a clinician; the score is overridden.")
         elif al.details.get("adjustment"):
             lines.append(f"  action: {al.details['adjustment']}")
+    if stale:
+        lines += ["", f"No recent data (older than {stale_after_d} days; their scores cannot be read as low risk):"]
+        for a in sorted(stale):
+            fr = stale[a]
+            what = "; ".join(f"no {r['label']} data since {r['last'].isoformat()}" if r["last"] else f"no {r['label']} data"
+                             for r in fr["inputs"] if r["stale"])
+            lines.append(f"* {names.get(a) or a}: {what}")
     if counts["red_flag"]:
         lines += ["", "Red flags (see a clinician): " + RED_FLAG_TEXT]
     lines += ["", DISCLAIMER]

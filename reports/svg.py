@@ -186,7 +186,7 @@ def _panel(p: Panel, n: int, y0: float, xs: list[float], slot: float, highlight:
     ticks = [t for t in nice_ticks(lo, hi) if lo - 1e-9 <= t <= hi + 1e-9] or [lo, hi]
 
     def Y(v: float) -> float:
-        return round(y0 + h - (v - lo) / (hi - lo) * h, 1)
+        return round(y0 + h - (v - lo) / (hi - lo) * h)
 
     right = WIDTH - RIGHT
     # frame, week highlight, grid
@@ -194,7 +194,7 @@ def _panel(p: Panel, n: int, y0: float, xs: list[float], slot: float, highlight:
         a, b = highlight
         x_a = xs[a] - slot / 2
         x_b = xs[b] + slot / 2
-        out.append(f'<rect class="wk" x="{x_a:.1f}" y="{y0}" width="{x_b - x_a:.1f}" height="{h}"/>')
+        out.append(f'<rect class="wk" x="{x_a:.0f}" y="{y0}" width="{x_b - x_a:.0f}" height="{h}"/>')
     for t in ticks:
         y = Y(t)
         out.append(f'<line class="grid" x1="{LEFT}" x2="{right}" y1="{y}" y2="{y}"/>')
@@ -216,9 +216,9 @@ def _panel(p: Panel, n: int, y0: float, xs: list[float], slot: float, highlight:
         for r in runs:
             xa = xs[r[0]] - slot / 2
             xb = xs[r[-1]] + slot / 2
-            out.append(f'<rect class="gap" x="{xa:.1f}" y="{y0}" width="{xb - xa:.1f}" height="{h}"/>')
+            out.append(f'<rect class="gap" x="{xa:.0f}" y="{y0}" width="{xb - xa:.0f}" height="{h}"/>')
             if len(r) >= 3:
-                out.append(f'<text class="gapt" x="{(xa + xb) / 2:.1f}" y="{y0 + 12}" text-anchor="middle">no data</text>')
+                out.append(f'<text class="gapt" x="{(xa + xb) / 2:.0f}" y="{y0 + 12}" text-anchor="middle">no data</text>')
     # bands
     for b in p.bands:
         lo_v, hi_v = _as_list(b.lo, n), _as_list(b.hi, n)
@@ -227,10 +227,10 @@ def _panel(p: Panel, n: int, y0: float, xs: list[float], slot: float, highlight:
             if isinstance(b.lo, (int, float)) and isinstance(b.hi, (int, float)):
                 xa, xb = LEFT, right
                 ya, yb = Y(min(b.hi, hi)), Y(max(b.lo, lo))
-                out.append(f'<rect class="{b.css}" x="{xa}" y="{ya}" width="{xb - xa}" height="{max(yb - ya, 0):.1f}"/>')
+                out.append(f'<rect class="{b.css}" x="{xa}" y="{ya}" width="{xb - xa}" height="{max(yb - ya, 0):.0f}"/>')
                 break
-            top = " ".join(f"{xs[i]:.1f},{Y(min(max(hi_v[i], lo), hi))}" for i in run)
-            bot = " ".join(f"{xs[i]:.1f},{Y(min(max(lo_v[i], lo), hi))}" for i in reversed(run))
+            top = " ".join(f"{xs[i]:.0f},{Y(min(max(hi_v[i], lo), hi))}" for i in run)
+            bot = " ".join(f"{xs[i]:.0f},{Y(min(max(lo_v[i], lo), hi))}" for i in reversed(run))
             out.append(f'<polygon class="{b.css}" points="{top} {bot}"/>')
     # series
     zero_y = Y(max(lo, 0.0))
@@ -242,20 +242,20 @@ def _panel(p: Panel, n: int, y0: float, xs: list[float], slot: float, highlight:
             for i, x in enumerate(xs):
                 if _finite(v[i]):
                     y = Y(v[i])
-                    parts.append(f"M{x - bw / 2:.1f} {zero_y}V{y}h{bw:.1f}V{zero_y}z")
+                    parts.append(f"M{x - bw / 2:.0f} {zero_y}V{y}h{bw:.0f}V{zero_y}z")
             if parts:
                 out.append(f'<path class="{s.css}" d="{"".join(parts)}"/>')
         elif s.kind == "dots":
             for i, x in enumerate(xs):
                 if _finite(v[i]):
-                    out.append(f'<circle class="{s.css}" cx="{x:.1f}" cy="{Y(v[i])}" r="2.2"/>')
+                    out.append(f'<circle class="{s.css}" cx="{x:.0f}" cy="{Y(v[i])}" r="2.2"/>')
         else:
             for run in _runs(v):
                 if len(run) == 1:
                     i = run[0]
-                    out.append(f'<circle class="{s.css} pt" cx="{xs[i]:.1f}" cy="{Y(v[i])}" r="1.8"/>')
+                    out.append(f'<circle class="{s.css} pt" cx="{xs[i]:.0f}" cy="{Y(v[i])}" r="1.8"/>')
                     continue
-                d = "M" + " L".join(f"{xs[i]:.1f} {Y(v[i])}" for i in run)
+                d = "M" + " L".join(f"{xs[i]:.0f} {Y(v[i])}" for i in run)
                 out.append(f'<path class="{s.css}" d="{d}"/>')
     for hl in p.hlines:
         if lo <= hl.y <= hi:
@@ -317,8 +317,8 @@ def chart_svg(
     # date axis: a tick on every Monday (or the first day), label with day and month
     for i, d in enumerate(days):
         if d.weekday() == 0 or (i == 0 and n < 8):
-            body.append(f'<line class="xt" x1="{xs[i]:.1f}" x2="{xs[i]:.1f}" y1="{y}" y2="{y + 4}"/>')
-            body.append(f'<text class="tick" x="{xs[i]:.1f}" y="{y + 15}" text-anchor="middle">{d.day} {d.strftime("%b")}</text>')
+            body.append(f'<line class="xt" x1="{xs[i]:.0f}" x2="{xs[i]:.0f}" y1="{y}" y2="{y + 4}"/>')
+            body.append(f'<text class="tick" x="{xs[i]:.0f}" y="{y + 15}" text-anchor="middle">{d.day} {d.strftime("%b")}</text>')
     total_h = y + AXIS_H
     return (
         f'<svg class="{escape(css)}" viewBox="0 0 {WIDTH} {total_h:.0f}" role="img" '

@@ -100,7 +100,9 @@ def test_report_and_alerts(demo: dict) -> None:
     out = demo["stdout"]
     assert "dry run" in out and "nothing delivered" in out
     assert "red_flag for gus" in out
-    assert "A red-flag symptom was reported on Sat 14 Nov 2026." in out
+    # the push text as the athlete's phone would show it (the e-mail versions: strainwatch alert --dry-run)
+    assert "Gus, you reported a red-flag back symptom on Sat 14 Nov." in out
+    assert all(len(ln.split("): ", 1)[1]) <= 300 for ln in out.splitlines() if ln.strip().startswith("push ("))
     assert "demo finished in" in out
 
 

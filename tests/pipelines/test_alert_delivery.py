@@ -119,9 +119,9 @@ def test_deliver_content_and_never_twice(store, hook, smtp):
     by_path = dict(zip(hook.paths, hook.received))
     a = by_path["/a01"]
     assert a["title"] == "strainwatch: Moderate strain risk for Alice 4 days in a row"
-    assert "moderate band (30-59) for 4 days in a row" in a["message"]
+    assert "moderate band (score 30 to under 60) for 4 days in a row" in a["message"]
     assert "AU in the last 7 days against a usual week of" in a["message"]
-    assert "What to change this week" in a["message"] and "Hold your weekly load at about" in a["message"]
+    assert "The one change" in a["message"] and "Hold your weekly load at about" in a["message"]
     assert "not a diagnosis" in a["message"]
     # the red flag went by e-mail and says see a clinician
     (rcpts, raw), = smtp.messages
@@ -133,7 +133,9 @@ def test_deliver_content_and_never_twice(store, hook, smtp):
     assert "Go to an emergency department now" in text
     # the coach digest lists both
     d = by_path["/coach"]
-    assert d["title"] == "strainwatch: 2 alerts for 2026-04-10 (1 red flag, 1 moderate 3+ days; 2 new)"
+    # a04 has no resting HR or HRV at all: named as "no recent data" (never read as low risk)
+    assert d["title"] == "strainwatch: 2 alerts for 2026-04-10 (1 red flag, 1 moderate 3+ days; 2 new; 1 without recent data)"
+    assert "* a04: no HR/HRV data" in d["message"]
     assert "* NEW a02: RED FLAG" in d["message"] and "* NEW Alice: MODERATE band 4 days in a row" in d["message"]
 
     # re-run the same night, and the next night (same episodes): nothing new is sent
@@ -146,7 +148,7 @@ def test_deliver_content_and_never_twice(store, hook, smtp):
     s3 = run_alerts(store, as_of=date(2026, 4, 11), channels=channels, names={"a01": "Alice"})
     assert (s3.fired, s3.new, s3.sent, s3.already_sent) == (2, 1, 1, 2), s3.lines
     d2 = hook.received[-1]
-    assert hook.paths[-1] == "/coach" and d2["title"].endswith("(1 red flag, 1 moderate 3+ days; 0 new)")
+    assert hook.paths[-1] == "/coach" and d2["title"].endswith("(1 red flag, 1 moderate 3+ days; 0 new; 1 without recent data)")
     assert "* ongoing Alice: MODERATE band 5 days in a row" in d2["message"]
     assert len(smtp.messages) == 1
 
@@ -216,8 +218,11 @@ def test_dry_run_sends_and_writes_nothing(store, hook):
     assert s.would_send == 2 and s.no_channel == 1  # a01 + digest; a02 has no channel
     out = "\n".join(s.lines)
     assert f"would send (new): moderate_streak for a01 (key day 2026-04-09) -> {mask_url(hook.url('a01'))}" in out
-    assert "would send (new): red_flag for a02 (key day 2026-04-10) -> NO CHANNEL configured" in out
-    assert "  | What to change this week" in out
+    assert "would NOT send (no channel configured) (new): red_flag for a02 (key day 2026-04-10)" in out
+    assert "  | The one change" in out
+    # the push text shown is what a push channel gets: the first paragraph, at most 300 characters
+    push = [ln for ln in s.lines if ln.startswith("  push (")]
+    assert push and all(int(ln.split("(")[1].split()[0]) <= 300 for ln in push)
     # after a real run the dry run reports them as already sent
     run_alerts(store, as_of=AS_OF, channels=channels)
     s = run_alerts(store, as_of=AS_OF, channels=channels, dry_run=True)

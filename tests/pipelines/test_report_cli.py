@@ -106,8 +106,10 @@ def test_alert_command_dry_run_then_send_then_dedupe(store, tmp_path, hook):
     assert r.exit_code == 0, r.output
     assert "would send (new): moderate_streak for a01 (key day 2026-04-09) -> json://127.0.0.1:" in r.output
     assert "Moderate strain risk for Alice Moreau 4 days in a row" in r.output
-    assert "would send (new): red_flag for a02 (key day 2026-04-10) -> NO CHANNEL configured" in r.output
-    assert "dry run: 2 message(s) would be sent" in r.output  # a01 + coach digest
+    assert "would NOT send (no channel configured) (new): red_flag for a02 (key day 2026-04-10)" in r.output
+    # counts agree with the lines above: 2 alerts fire; a01 + coach digest would go, a02 has no channel
+    assert ("dry run: 2 alert(s) fire, 2 message(s) would be sent, 1 not (no channel configured); "
+            "nothing was sent or recorded") in r.output
     assert hook.received == [] and not store.ledger_path.exists()
     assert "tok-9f8e7d" not in r.output and "${HOOK_TOKEN}" not in r.output
 

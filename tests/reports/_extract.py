@@ -101,7 +101,9 @@ def report_data(html: str) -> dict:
                 row[td.attrs["data-col"]] = td.clean()
             team.append(row)
     athletes = []
-    for sec in root.find_all("section", class_="athlete"):
+    for sec in root.find_all(class_="athlete"):
+        if sec.tag not in ("section", "details"):
+            continue
         flagged = []
         for table in sec.find_all("table", class_="flag-tbl"):
             for tr in table.find_all("tr", data_date=True):
@@ -112,7 +114,8 @@ def report_data(html: str) -> dict:
                     "score": tds[2].clean(),
                     "components": [li.clean() for li in tds[3].find_all("li")] or [tds[3].clean()],
                 })
-        adj = [li.clean() for ul in sec.find_all("ul", class_="adj") for li in ul.find_all("li")]
+        adj = [p.clean() for p in sec.find_all("p", class_="advice")]
+        adj += [li.clean() for ul in sec.find_all("ul", class_="adj") for li in ul.find_all("li")]
         gaps = [li.clean() for ul in sec.find_all("ul", class_="gaps") for li in ul.find_all("li")]
         athletes.append({
             "athlete_id": sec.attrs["data-athlete"],

@@ -75,7 +75,8 @@ def test_red_flag_replaces_band_alerts_and_says_see_a_clinician():
     rf = al[0]
     assert "see a clinician" in rf.title.lower() and "Bea" in rf.title
     assert RED_FLAG_TEXT in rf.body and DISCLAIMER in rf.body
-    assert "What to change this week" in rf.body
+    assert "The one change" in rf.body
+    assert len(rf.short) <= 300 and rf.body.startswith(rf.short) and "clinician" in rf.short
     assert "stop training" in rf.body.lower()
     # no training-load advice on a red flag: the score is overridden
     assert "Cut next week" not in rf.body
@@ -101,11 +102,16 @@ def test_alert_text_has_numbers_and_changes():
     # 100 * (1640 / 1000 - 1) = +64 %
     assert "1,640 AU in the last 7 days against a usual week of 1,000 AU (+64 %)" in b
     assert "ratio 1.64" in b and "6.4 h a night" in b and "11.2 h short" in b
-    assert "ACWR 1.64 > 1.5: +17 (cap 25)" in b
+    assert "What added points: ACWR 1.64 > 1.5: +17; 7-day sleep 6.4 h < 8 h, debt 11.2 h > 5 h: +10." in b
     assert "- Cut next week's training load to about 1100 AU." in b
     assert "- Aim for at least 8 h of sleep tonight." in b
-    assert b.index("What we saw") < b.index("What to change this week") < b.index(DISCLAIMER)
-    assert RED_FLAG_TEXT not in b
+    assert b.index("What we saw") < b.index("The one change") < b.index("Also worth knowing") < b.index(DISCLAIMER)
+    # the push text: the strongest advice only, plain words, under 300 characters
+    assert al.short == ("Alice, your training in the last 7 days was 1.6 times your usual week and you slept 6.4 h "
+                        "a night this week (you need 8 h). Next 7 days: train clearly less than this week, easy pace. "
+                        "See a clinician if back pain lasts over a week or spreads below the knee.")
+    assert "ACWR" not in al.short and "AU" not in al.short
+    assert "\nSee a clinician\n" + RED_FLAG_TEXT in b  # when to see one, in every e-mail
     assert al.title == "strainwatch: High strain risk for Alice: deload suggested"
 
 

@@ -85,7 +85,7 @@ def test_report_renders_offline_desktop(browser, report_file, tmp_path):
         assert page.evaluate(RENDERED_CHARTS) == n_svg
         # every chart draws data marks except a04's recovery chart (no RHR/HRV at all: a labelled gap)
         assert page.locator("svg.chart:has(path, circle)").count() == n_svg - 1
-        assert page.locator("section[data-athlete=a04] svg.chart text.gapt").count() >= 2
+        assert page.locator("details[data-athlete=a04] svg.chart text.gapt").count() >= 2
         assert page.locator("table#team tbody tr").count() == 6
         page.screenshot(path=str(tmp_path / "desktop.png"), full_page=False)
         assert (tmp_path / "desktop.png").stat().st_size > 10_000

@@ -50,7 +50,7 @@ def test_report_reads_real_scorer_output(team):
     by_id = {a["athlete_id"]: a for a in data["athletes"]}
     assert [a["athlete_id"] for a in data["athletes"]][0] == "rf"  # the red flag comes first
     assert by_id["spike"]["peak_band"] in ("moderate", "high")
-    assert by_id["spike"]["leading_reasons"][0]["code"] in ("acwr_spike", "weekly_ramp")
+    assert by_id["spike"]["reasons"][0]["code"] in ("acwr_spike", "weekly_ramp", "sleep_debt", "hrv_suppressed")
     # every flagged-day component shown is one the scorer gave points, with its own rule text
     for a in data["athletes"]:
         for fd in a["flagged"]:
@@ -61,7 +61,7 @@ def test_report_reads_real_scorer_output(team):
     assert by_id["hrv"]["hrv"]["word"] in ("below normal", "well below normal")
     assert by_id["hrv"]["rhr"]["word"] in ("slightly up", "elevated")
     # adjustments come with the scorer's numbers
-    spike_adj = " ".join(x["text"] for x in by_id["spike"]["adjustments"])
+    spike_adj = " ".join([by_id["spike"]["advice"]["text"]] + [x["text"] for x in by_id["spike"]["context"]])
     assert any(ch.isdigit() for ch in spike_adj)
     html = build_weekly_report(features, scores, week=week, as_of=as_of)
     assert report_data(html)["team"][0]["athlete_id"] == "rf"

@@ -67,23 +67,30 @@ def test_band_days_peak_and_risk_order():
     x = data["athletes"][1]
     assert x["band_days"] == {"high": 2, "moderate": 2, "low": 1, "insufficient_data": 1, "none": 1}
     assert x["peak_band"] == "high" and x["peak_score"] == 70.0 and x["peak_day"] == "Thu 9 Apr"
-    # without components_json, reasons are weighted by position: acwr_spike 1 (Tue) + 1 (Wed) + 0.5 (Thu) = 2.5,
-    # sleep_debt 0.5 (Wed) + 1 (Thu) + 1 (Fri) = 2.5 -> tie broken by code
-    assert [r["code"] for r in x["leading_reasons"]] == ["acwr_spike", "sleep_debt"]
+    # every number is of the named day: the last scored day of the week (Sun, not enough data, nothing added points)
+    assert x["day"] == "2026-04-12" and x["band"] == "insufficient_data" and x["reasons"] == []
+    w = data["athletes"][2]
+    assert w["day"] == "2026-04-12" and w["band"] == "low" and w["score"] == 1.0
     assert [fd["date"] for fd in x["flagged"]] == ["2026-04-07", "2026-04-08", "2026-04-09", "2026-04-10"]
     z = data["athletes"][0]
-    assert z["red_flag"] and z["red_flag_days"] == ["Fri 10 Apr"]
-    assert z["adjustments"][0]["code"] == "see_clinician"
-    assert data["summary"]["red_flag"] == 1 and data["summary"]["high"] == 1 and data["summary"]["moderate"] == 1
+    assert z["red_flag"] and z["red_flag_day"] == "Fri 10 Apr"
+    assert z["advice"]["code"] == "see_clinician" and z["context"] == []  # one advice, nothing next to a red flag
+    # the summary counts the named day's bands
+    assert data["summary"]["red_flag"] == 1 and data["summary"]["low"] == 3
+    assert data["summary"]["insufficient_data"] == 1
 
 
 def test_statuses_from_features():
+    # load figures are the row the scorer's load components read (the day before); recovery is the day's own
     f, s = frames(
         [sc("a", MON, "low", 10.0)],
-        [{"athlete_id": "a", "date": MON, "acwr": 1.62, "acute_7d_au": 1620.0, "chronic_28d_au": 1000.0,
+        [{"athlete_id": "a", "date": MON - timedelta(days=1), "acwr": 1.62, "acute_7d_au": 1620.0,
+          "chronic_28d_au": 1000.0},
+         {"athlete_id": "a", "date": MON, "acwr": 0.9, "acute_7d_au": 900.0, "chronic_28d_au": 1000.0,
           "rhr_delta_bpm": 5.4, "rhr_z": 1.1, "hrv_z": -0.7, "sleep_7d_h": 6.5, "sleep_debt_7d_h": 10.5}],
     )
     a = build_weekly_data(f, s, week="2026-W15", as_of=MON)["athletes"][0]
+    assert a["day"] == "2026-04-06" and a["load_day"] == "2026-04-05"
     assert a["acwr_txt"] == "1.62" and a["acwr_zone"] == "above 1.5"
     assert a["load_pct_txt"] == "+62"  # 100 * (1620 / 1000 - 1)
     assert a["rhr"]["word"] == "elevated"  # +5.4 bpm >= 5
@@ -114,7 +121,7 @@ def test_gaps_are_gaps_not_zeros():
     (a,) = data["athletes"]
     assert any(g.startswith("no resting HR (3 of 7 days): Tue 7 Apr, Wed 8 Apr, Thu 9 Apr") for g in a["gaps"])
     assert any(g.startswith("no sleep (3 of 7 days)") for g in a["gaps"])
-    sec = next(parse(html).find_all("section", class_="athlete"))
+    sec = next(parse(html).find_all("details", class_="athlete"))
     # each recovery panel and the sleep chart shade the 3-day gap and label it
     assert sum(1 for t in sec.find_all("text", class_="gapt")) == 3
     assert data["team"] == []  # single-athlete report: no team table
@@ -136,7 +143,8 @@ def test_escaping_of_every_input_string():
     notes = pl.DataFrame({"athlete_id": ["a01"], "date": [date(2026, 4, 8)],
                           "note": ["back tight</blockquote><script>alert(3)</script>"]})
     html = build_weekly_report(f, s, week="2026-W15", names={"a01": evil_name}, notes=notes)
-    assert "<script" not in html.lower()
+    assert html.lower().count("<script") == 1  # only the report's own inline script (allowed by its hash)
+    assert "<script>alert" not in html.lower()
     assert "<img" not in html.lower() and "<b>" not in html and "<u>" not in html and "<i>" not in html
     root = parse(html)
     text = root.clean()
@@ -153,7 +161,9 @@ def test_self_contained_no_external_references():
     f, s = team_frames(3)
     html = build_weekly_report(f, s, week="2026-W15")
     low = html.lower()
-    assert "<script" not in low and "<link" not in low and "<iframe" not in low and "@import" not in low
+    assert low.count("<script") == 1 and "<script src" not in low  # one inline script, allowed by its sha256
+    assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]{44}'", html) and "unsafe-inline'; img" in html
+    assert "<link" not in low and "<iframe" not in low and "@import" not in low
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", low)
     assert "url(http" not in low
     assert "@media print" in html and 'name="viewport"' in html
@@ -198,3 +208,51 @@ def test_athletes_without_data_this_week_are_named_not_drawn():
     # asked for explicitly, it is drawn (with its gaps)
     one = build_weekly_data(f, s, week="2026-W15", athletes=["a03"])
     assert one["athletes"][0]["band_days"]["none"] == 7
+
+
+def test_stale_athlete_shows_the_warning_never_low():
+    # a01 has no training file for the last 14 days (load 0) while its scores stayed low
+    f, s = team_frames(3)
+    end = date(2026, 4, 12)
+    stale = (pl.col("athlete_id") == "a01") & (pl.col("date") >= end - timedelta(days=13))
+    f = f.with_columns(pl.when(stale).then(0.0).otherwise(pl.col("load_au")).alias("load_au"))
+    s = s.with_columns(pl.when(stale).then(pl.lit("low")).otherwise(pl.col("risk_band")).alias("risk_band"),
+                       pl.when(stale).then(pl.lit("")).otherwise(pl.col("reasons")).alias("reasons"),
+                       pl.when(stale).then(pl.lit("[]")).otherwise(pl.col("components_json")).alias("components_json"))
+    data = build_weekly_data(f, s, week="2026-W15")
+    a = next(x for x in data["athletes"] if x["athlete_id"] == "a01")
+    assert a["band"] == "low" and a["shown_band"] == "stale" and a["band_word"] == "NO RECENT DATA"
+    assert a["fresh"]["stale"] == ["training"] and a["fresh"]["text"] == "no training data since 2026-03-29"
+    assert data["summary"]["stale"] == 1
+    html = build_weekly_report(f, s, week="2026-W15")
+    row = next(r for r in report_data(html)["team"] if r["athlete_id"] == "a01")
+    assert "NO RECENT DATA" in row["band"] and "LOW" not in row["band"]
+    assert row["fresh"].startswith("⚠ no training data since 2026-03-29")
+    assert row["action"].startswith("Get the data: no training data since 2026-03-29")
+    # with a longer limit the same athlete is simply low
+    a = next(x for x in build_weekly_data(f, s, week="2026-W15", stale_after_d=21)["athletes"]
+             if x["athlete_id"] == "a01")
+    assert a["shown_band"] == "low"
+
+
+def test_one_advice_and_reasons_only_with_points_in_the_table():
+    d = date(2026, 4, 12)
+    comps = json.dumps([
+        {"component": "load_spike", "reason": "acwr_spike", "points": 0.0, "cap": 55, "rule": "ACWR 1.08 <= 1.3"},
+        {"component": "weekly_jump", "reason": "weekly_ramp", "points": 0.0, "cap": 20, "rule": "+1 % <= 10 %"},
+        {"component": "sleep", "reason": "sleep_debt", "points": 8.0, "cap": 30, "rule": "7-d sleep 7.4 h < 8 h: +8"},
+        {"component": "hrv", "reason": "hrv_suppressed", "points": 12.0, "cap": 20, "rule": "HRV z -0.8: +12"},
+    ])
+    adj = json.dumps([{"code": "deload_week", "text": "Plan a deload week (about 826-1239 AU)."},
+                      {"code": "cut_volume", "text": "Cut next week's load to about 2272 AU."}])
+    f, s = frames([sc("a", d, "moderate", 20.0, "hrv_suppressed;sleep_debt", "deload_week;cut_volume",
+                      components_json=comps, adjustments_json=adj)],
+                  [{"athlete_id": "a", "date": d, "load_au": 300.0, "sleep_h": 7.0, "rhr_bpm": 50.0}])
+    html = build_weekly_report(f, s, week="2026-W15")
+    (row,) = report_data(html)["team"]
+    assert row["reasons"] == "heart-rate variability below its normal range +12 ; short or poor sleep +8"
+    assert "load spike" not in row["reasons"] and "week-over-week" not in row["reasons"]
+    # one advice in the table (the strongest), the other as context in the athlete section
+    assert row["action"].startswith("Plan a deload week (about 826-1239 AU).") and "2272" not in row["action"]
+    (sec,) = report_data(html)["athletes"]
+    assert sec["adjustments"] == ["Plan a deload week (about 826-1239 AU).", "Cut next week's load to about 2272 AU."]
