@@ -451,6 +451,8 @@ def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
         folders,
         tz_for=cfg.tz_for,
         device_map=cfg.device_map(),
+        aliases=cfg.alias_map(),
+        max_file_bytes=int(cfg.inputs.max_file_mb * 1e6),
         on_bad_row=cfg.inputs.on_bad_row,
         retry_rejected=cfg.inputs.retry_rejected,
         workers=cfg.inputs.workers,

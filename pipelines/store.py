@@ -135,11 +135,36 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+#: Longest partition key [bytes]: the file name adds ``.parquet`` and, while it is written, a
+#: temporary ``.<name>.<32 hex>.tmp`` (46 bytes more); file systems allow 255 bytes per name.
+MAX_KEY_BYTES = 200
+
+
 def _athlete_key(athlete_id: str) -> str:
-    return "a-" + quote(athlete_id, safe="")
+    """File-name stem of an athlete's partitions: ``a-`` + the percent-encoded id.
+
+    An id whose encoding is longer than :data:`MAX_KEY_BYTES` (246+ ASCII or 28+
+    CJK characters) keeps its first 150 encoded bytes plus ``+`` and 32 hex
+    digits of its SHA-256 (``+`` never occurs in an encoded id, so the two kinds
+    cannot collide); the full id is read back from the file's ``athlete_id``.
+    """
+    key = "a-" + quote(athlete_id, safe="")
+    if len(key) <= MAX_KEY_BYTES:
+        return key
+    head = key[:152]
+    if "%" in head[-2:]:  # do not cut an escape in two
+        head = head[: head.rindex("%")]
+    return head + "+" + hashlib.sha256(athlete_id.encode()).hexdigest()[:32]
 
 
-def _athlete_from_key(stem: str) -> str:
+def _athlete_from_key(stem: str, path: Path | None = None) -> str:
+    if "+" in stem and path is not None:  # a hashed long id: the file holds it
+        try:
+            got = pl.scan_parquet(path).select(pl.col("athlete_id").first()).collect().item()
+        except Exception:  # noqa: BLE001 - a damaged file: the reader reports it
+            got = None
+        if got is not None:
+            return str(got)
     return unquote(stem[2:])
 
 
@@ -284,7 +309,7 @@ class Store:
         d = self.table_dir(table)
         if not d.exists():
             return []
-        return sorted(_athlete_from_key(p.stem) for p in d.glob("a-*.parquet"))
+        return sorted(_athlete_from_key(p.stem, p) for p in d.glob("a-*.parquet"))
 
     def all_athletes(self) -> list[str]:
         ids: set[str] = set()
@@ -328,7 +353,7 @@ class Store:
         col = DATE_COLUMNS[table]
 
         def load(p: Path) -> pl.DataFrame:
-            lo = since.get(_athlete_from_key(p.stem)) if isinstance(since, Mapping) else since
+            lo = since.get(_athlete_from_key(p.stem, p)) if isinstance(since, Mapping) else since
             if lo is None and until is None:
                 return pl.read_parquet(p)
             cond = pl.lit(True)
