@@ -377,11 +377,11 @@ def collect_changes(store: Store) -> dict[str, str]:
     for a, paths in paths_by_athlete.items():
         earliest: date | None = None
         for table, col in _DATE_COLS:
-            p = store.partition_path(table, a)
-            if not p.exists():
+            part = store.read_partition(table, a)  # verified: a damaged one is quarantined
+            if part is None:
                 continue
             d = (
-                pl.scan_parquet(p)
+                part.lazy()
                 .filter(pl.col("source_file").is_in(sorted(paths)))
                 .select(pl.col(col).min())
                 .collect()
@@ -411,13 +411,8 @@ def _bands_on(store: Store, as_of: date) -> dict[str, int]:
     d = store.table_dir("scores")
     if not d.exists() or not any(d.glob("a-*.parquet")):
         return {}
-    df = (
-        pl.scan_parquet(str(d / "a-*.parquet"))
-        .filter(pl.col("date") == as_of)
-        .group_by("risk_band")
-        .len()
-        .collect()
-    )
+    df = store.read_table("scores", since=as_of, until=as_of).filter(pl.col("date") == as_of) \
+        .group_by("risk_band").len()
     return {b: int(n) for b, n in df.sort("risk_band").iter_rows()}
 
 
@@ -689,9 +684,9 @@ def _unmapped(value: Any) -> Any:
 def _scored_rows(store: Store, athletes: list[str], since: date | None, as_of: date) -> int:
     n = 0
     for a in athletes:
-        p = store.partition_path("scores", a)
-        if p.exists():
-            q = pl.scan_parquet(p).filter(pl.col("date") <= as_of)
+        part = store.read_partition("scores", a)
+        if part is not None:
+            q = part.lazy().filter(pl.col("date") <= as_of)
             if since is not None:
                 q = q.filter(pl.col("date") >= since)
             n += q.select(pl.len()).collect().item()

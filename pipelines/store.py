@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -42,7 +43,20 @@ import polars as pl
 
 from features.schemas import TABLES, TableSchema, conform
 
-__all__ = ["Store", "StoreError", "StoreLockedError", "LedgerEntry", "file_sha256", "DEFAULT_STORE"]
+__all__ = ["Store", "StoreError", "StoreLockedError", "LedgerEntry", "file_sha256", "DEFAULT_STORE",
+           "PartitionDamaged", "checksum_path"]
+
+log = logging.getLogger("strainwatch.store")
+
+#: Canonical tables (rows from input files); the others are derived from them and rebuilt.
+CANONICAL_TABLES = ("sessions", "sleep", "wellness")
+
+QUARANTINE_DDL = """CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, table_name TEXT NOT NULL, athlete_id TEXT, path TEXT NOT NULL,
+    moved_to TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL)"""
+REBUILDS_DDL = """CREATE TABLE IF NOT EXISTS rebuilds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, athlete_id TEXT NOT NULL, ledger_id INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL)"""
 
 DEFAULT_STORE = Path("strainwatch-data")
 
@@ -183,18 +197,80 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
+def checksum_path(path: Path) -> Path:
+    """The checksum file next to a partition: ``<name>.parquet.sha256``."""
+    return path.with_name(path.name + ".sha256")
+
+
+def _read_checksum(path: Path) -> dict | None:
+    """The recorded checksum of a partition (None when the partition has none: written by an old version)."""
+    try:
+        return json.loads(checksum_path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"sha256": "unreadable checksum file"}
+
+
 def atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
-    """Write ``df`` as Parquet atomically (temporary file, fsync, rename)."""
+    """Write ``df`` as Parquet atomically (temporary file, fsync, rename), with its checksum.
+
+    The SHA-256 of the file's bytes and its row count go to
+    ``<name>.parquet.sha256`` *before* the rename, together with the previous
+    file's checksum: a process killed between the two leaves the old file,
+    which the previous checksum still vouches for. Readers verify it
+    (:meth:`Store.read_partition`).
+    """
+    import io
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd", statistics=True)
+    data = buf.getvalue()
+    old = _read_checksum(path) if path.exists() else None
+    record = {"sha256": hashlib.sha256(data).hexdigest(), "rows": df.height,
+              "previous": {k: old.get(k) for k in ("sha256", "rows")} if old else None}
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        df.write_parquet(tmp, compression="zstd", statistics=True)
-        with open(tmp, "rb+") as fh:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
             os.fsync(fh.fileno())
+        atomic_write_bytes(checksum_path(path), json.dumps(record).encode())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _remove_partition(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    checksum_path(path).unlink(missing_ok=True)
+
+
+class PartitionDamaged(Exception):
+    """A partition file failed its checksum, could not be parsed or holds implausible values."""
+
+
+def _implausible(table: str, df: pl.DataFrame) -> str | None:
+    """The plausibility limits of ingest (:data:`connectors.base.PLAUSIBLE`), applied again on read."""
+    from connectors.base import PLAUSIBLE, PLAUSIBLE_YEARS
+
+    checks = []
+    for col, (lo, hi) in PLAUSIBLE.get(table, {}).items():
+        if col in df.columns and df.schema[col].is_numeric():
+            v = pl.col(col).cast(pl.Float64)
+            checks.append((col, v.is_not_null() & (v.is_nan() | (v < lo) | (v > hi))))
+    ylo, yhi = PLAUSIBLE_YEARS
+    for col, dt in df.schema.items():
+        if dt == pl.Date or isinstance(dt, pl.Datetime):
+            y = pl.col(col).dt.year()
+            checks.append((col, y.is_not_null() & ((y < ylo) | (y > yhi))))
+    if not checks:
+        return None
+    hits = df.select([e.any().alias(c) for c, e in checks]).row(0)
+    bad = [c for (c, _), h in zip(checks, hits) if h]
+    return f"implausible values in {', '.join(bad)}" if bad else None
 
 
 def _each_partition(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -227,6 +303,8 @@ class Store:
         self.root = Path(root)
         self._lock_fh: int | None = None
         self._lock_depth = 0
+        #: (table, athlete, path, moved to, reason) of partitions quarantined through this object
+        self.quarantined: list[tuple[str, str, str, str, str]] = []
 
     # ------------------------------------------------------------------ paths
     @property
@@ -352,23 +430,165 @@ class Store:
             return schema.empty()
         col = DATE_COLUMNS[table]
 
-        def load(p: Path) -> pl.DataFrame:
+        def load(p: Path) -> pl.DataFrame | None:
+            df = self._read_verified(table, p)
+            if df is None:
+                return None
             lo = since.get(_athlete_from_key(p.stem, p)) if isinstance(since, Mapping) else since
             if lo is None and until is None:
-                return pl.read_parquet(p)
+                return df
             cond = pl.lit(True)
             if lo is not None:
                 cond = cond & (pl.col(col) >= lo)
             if until is not None:
                 cond = cond & (pl.col(col) <= until)
-            return pl.scan_parquet(p).filter(pl.col(col).is_null() | cond).collect()
+            return df.filter(pl.col(col).is_null() | cond)
 
-        try:
-            frames = [load(p) for p in paths]
-        except Exception as err:  # pragma: no cover - a damaged store
-            raise StoreError(f"cannot read table {table!r} in {self.root}: {err}") from err
+        frames = [f for p in paths if (f := load(p)) is not None]
+        if not frames:
+            return schema.empty()
         df = pl.concat([conform(f, schema) for f in frames], how="diagonal_relaxed")
         return conform(df, schema)
+
+    # ------------------------------------------------------------------ integrity
+    def read_partition(self, table: str, athlete_id: str) -> pl.DataFrame | None:
+        """One athlete's partition as stored (its own schema), verified; None when absent or damaged.
+
+        A damaged partition (checksum mismatch, unreadable Parquet, values
+        outside the plausibility limits) is quarantined
+        (:meth:`quarantine`) and reads as absent, so the other athletes go on.
+        """
+        path = self.partition_path(table, athlete_id)
+        return self._read_verified(table, path) if path.exists() else None
+
+    def check_partition(self, table: str, path: Path, *, parse: bool = True) -> str | None:
+        """Why the partition file at ``path`` is damaged, or None when it is sound.
+
+        Compares the SHA-256 of its bytes with the checksum recorded when it was
+        written (or the previous one, for a writer killed between the two), then
+        (``parse``) decodes it and applies the plausibility limits again.
+        """
+        try:
+            self._load_checked(table, path, parse=parse)
+        except PartitionDamaged as err:
+            return str(err)
+        return None
+
+    def _load_checked(self, table: str, path: Path, *, parse: bool = True) -> pl.DataFrame | None:
+        import io
+
+        for attempt in (0, 1):  # a concurrent writer may replace file and checksum between our two reads
+            data = path.read_bytes()
+            rec = _read_checksum(path)
+            if rec is None:
+                break  # written before checksums: parsed and checked below
+            digest = hashlib.sha256(data).hexdigest()
+            prev = rec.get("previous") or {}
+            if digest in (rec.get("sha256"), prev.get("sha256")):
+                break
+            if attempt:
+                raise PartitionDamaged(f"checksum mismatch: file has sha256 {digest[:16]}..., "
+                                       f"{checksum_path(path).name} says {str(rec.get('sha256'))[:16]}...")
+            time.sleep(0.05)
+        if not parse:
+            return None
+        try:
+            df = pl.read_parquet(io.BytesIO(data))
+        except Exception as err:  # noqa: BLE001 - any decoder error is damage
+            raise PartitionDamaged(f"not readable as Parquet: {type(err).__name__}: {err}") from None
+        why = _implausible(table, df)
+        if why:
+            raise PartitionDamaged(why)
+        return df
+
+    def _read_verified(self, table: str, path: Path) -> pl.DataFrame | None:
+        try:
+            return self._load_checked(table, path)
+        except FileNotFoundError:
+            return None
+        except PartitionDamaged as err:
+            self.quarantine(table, path, str(err))
+            return None
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
+    def quarantine(self, table: str, path: Path, reason: str) -> Path:
+        """Move a damaged partition (and its checksum file) to ``<store>/quarantine/<table>/``.
+
+        Recorded in the ``quarantine`` table of the ledger database and logged
+        with both paths. Derived tables are rebuilt by the next run (an athlete
+        without features or scores is recomputed in full); canonical tables
+        need ``strainwatch ingest --rebuild ATHLETE``.
+        """
+        athlete = _athlete_from_key(path.stem)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        dest = self.quarantine_dir / table / f"{path.name}.{stamp}-{uuid.uuid4().hex[:6]}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(path, dest)
+        except FileNotFoundError:
+            return dest  # another reader moved it already
+        side = checksum_path(path)
+        if side.exists():
+            os.replace(side, dest.with_name(dest.name + ".sha256"))
+        what = ("rebuilt by the next `strainwatch run`" if table not in CANONICAL_TABLES
+                else f"run `strainwatch ingest --rebuild {athlete}` to read its inputs again")
+        log.error("damaged partition %s (%s) moved to %s; %s", path, reason, dest, what)
+        self.quarantined.append((table, athlete, str(path), str(dest), reason))
+        try:
+            con = self.connect()
+            try:
+                with con:
+                    con.execute(QUARANTINE_DDL)
+                    con.execute("INSERT INTO quarantine (table_name, athlete_id, path, moved_to, reason, at) "
+                                "VALUES (?,?,?,?,?,?)", (table, athlete, str(path), str(dest), reason,
+                                                         datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            finally:
+                con.close()
+        except sqlite3.Error:  # a damaged ledger: the log line and the moved file remain
+            pass
+        return dest
+
+    def quarantine_log(self, after_id: int = 0) -> list[dict]:
+        """Rows of the ``quarantine`` table with ``id > after_id``, oldest first."""
+        if not self.ledger_path.exists():
+            return []
+        con = self.connect()
+        try:
+            con.execute(QUARANTINE_DDL)
+            cur = con.execute("SELECT id, table_name, athlete_id, path, moved_to, reason, at FROM quarantine "
+                              "WHERE id > ? ORDER BY id", (after_id,))
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+        finally:
+            con.close()
+
+    def verify_partitions(self, tables: Sequence[str] | None = None, *, parse: bool = True,
+                          quarantine: bool = True) -> list[tuple[str, str, str]]:
+        """Check every partition file: (table, path, reason) of each damaged one.
+
+        ``quarantine``: move the damaged ones aside (:meth:`quarantine`).
+        ``parse=False`` only compares checksums (what the nightly run does
+        before planning: cheap, and finds bit flips of derived tables before
+        they are trusted).
+        """
+        out = []
+        for table in tables or tuple(TABLES):
+            d = self.table_dir(table)
+            if not d.exists():
+                continue
+            for p in sorted(d.glob("a-*.parquet")):
+                try:
+                    why = self.check_partition(table, p, parse=parse)
+                except FileNotFoundError:
+                    continue
+                if why:
+                    out.append((table, str(p), why))
+                    if quarantine:
+                        self.quarantine(table, p, why)
+        return out
 
     def write_partition(self, table: str, athlete_id: str, df: pl.DataFrame) -> None:
         """Replace one athlete's partition of ``table`` (atomic)."""
@@ -376,8 +596,7 @@ class Store:
         df = conform(df, schema)
         path = self.partition_path(table, athlete_id)
         if df.is_empty():
-            if path.exists():
-                path.unlink()
+            _remove_partition(path)
             return
         if schema.key:
             df = df.sort(list(schema.key))
@@ -441,13 +660,9 @@ class Store:
             path = self.partition_path(table, a)
             if stored is not None and a in stored:
                 old = stored[a].filter(pl.col(col) < lo)
-            elif path.exists():
-                try:
-                    old = pl.read_parquet(path).filter(pl.col(col) < lo)
-                except Exception as err:  # pragma: no cover - a damaged store
-                    raise StoreError(f"cannot read table {table!r} in {self.root}: {err}") from err
             else:
-                old = None
+                old = self.read_partition(table, a)
+                old = old.filter(pl.col(col) < lo) if old is not None else None
             if old is None or old.is_empty():
                 out = new
             elif old.schema == new.schema:
@@ -455,8 +670,7 @@ class Store:
             else:
                 out = conform(pl.concat([conform(old, schema), new], how="diagonal_relaxed"), schema)
             if out.is_empty():
-                if path.exists():
-                    path.unlink()
+                _remove_partition(path)
                 return
             atomic_write_parquet(out, path)
 
@@ -479,7 +693,8 @@ class Store:
         def one(item: tuple[tuple[Any, ...], pl.DataFrame]) -> list[tuple[str, int]]:
             (athlete,), new = item
             path = self.partition_path(table, athlete)
-            old = conform(pl.read_parquet(path), schema) if path.exists() else schema.empty()
+            stored = self.read_partition(table, athlete)
+            old = conform(stored, schema) if stored is not None else schema.empty()
             new = new.unique(subset=key, keep="last", maintain_order=True)
             fresh = new.join(old.select(key), on=key, how="anti", nulls_equal=True)
             merged = pl.concat([old, new], how="diagonal_relaxed")
