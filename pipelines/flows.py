@@ -731,6 +731,29 @@ def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> N
             _fail(summary, f"alert: {type(err).__name__}: {err}")
 
 
+def _quarantine_mark(store: Store) -> int:
+    """Id of the last ``quarantine`` row (partitions found damaged before this run)."""
+    try:
+        rows = store.quarantine_log()
+    except Exception:  # noqa: BLE001 - a damaged ledger is reported by the steps that need it
+        return 0
+    return rows[-1]["id"] if rows else 0
+
+
+def _report_quarantine(store: Store, summary: RunSummary, after_id: int) -> None:
+    """Fail the run (after the report and alerts of everyone else went out) for each partition
+    quarantined during it, naming the file, where it went and what to do."""
+    try:
+        rows = store.quarantine_log(after_id)
+    except Exception:  # noqa: BLE001
+        return
+    for r in rows:
+        todo = ("the derived table is rebuilt from the canonical ones by the next run"
+                if r["table_name"] not in ("sessions", "sleep", "wellness")
+                else f"run `strainwatch ingest --rebuild {r['athlete_id']}` to read its inputs again")
+        _fail(summary, f"damaged partition {r['path']} ({r['reason']}) moved to {r['moved_to']}; {todo}")
+
+
 def _fail(summary: RunSummary, problem: str) -> None:
     """Record a failed step: the run goes on where it can and ends *Failed*."""
     summary.problems.append(problem)
@@ -790,7 +813,8 @@ def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],
     last_s = store.get_state(STATE_AS_OF)
     last = date.fromisoformat(last_s) if last_s else None
     same_params = store.get_state(STATE_PARAMS) == params_fingerprint(cfg)
-    scored = set(store.athletes("scores"))
+    # an athlete missing any derived partition (a damaged one was quarantined) is rebuilt in full
+    scored = set(store.athletes("scores")) & set(store.athletes("features")) & set(store.athletes("daily"))
     plan: dict[str, date | None] = {}
     for a in all_athletes:
         d = date.fromisoformat(dirty[a]) if a in dirty else None
@@ -834,6 +858,10 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
     st = Store(cfg.store.path)
     summary = RunSummary(flow="nightly", as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
+        # checksums of every partition before anything is planned on them: a damaged derived
+        # partition is quarantined here and rebuilt tonight (plan_nightly), a canonical one reported
+        st.verify_partitions(parse=False)
         _ingest_into(st, cfg, summary)
         dirty = collect_changes(st)
         all_athletes = st.all_athletes()
@@ -859,6 +887,7 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
         summary.bands = _bands_on(st, day)
         _do_report(st, cfg, summary, day, force=changed)
         _do_alerts(st, cfg, summary, day)
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 
@@ -884,6 +913,8 @@ def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store
     st = Store(cfg.store.path)
     summary = RunSummary(flow=flow_name, as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
+        st.verify_partitions(parse=False)  # a damaged derived partition is recomputed in full below
         all_athletes = st.all_athletes()
         targets = [a for a in (athletes or all_athletes)]
         unknown = sorted(set(targets) - set(all_athletes))
@@ -893,11 +924,12 @@ def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store
         summary.athletes_total = len(all_athletes)
         if targets:
             d0 = date.fromisoformat(since) if since else None
-            scored = set(st.athletes("scores"))
+            scored = set(st.athletes("scores")) & set(st.athletes("features")) & set(st.athletes("daily"))
             _per_athlete(st, cfg, summary, day, {a: (d0 if a in scored else None) for a in targets},
                          do_scores=do_scores)
         if do_scores:
             summary.bands = _bands_on(st, day)
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 
@@ -935,6 +967,8 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
     summary = RunSummary(flow="backfill", as_of=d1.isoformat(), store=str(st.root))
     summary.notes.append(f"recomputed range {d0}..{d1}")
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
+        st.verify_partitions(parse=False)  # a damaged derived partition is recomputed in full below
         collect_changes(st)
         all_athletes = st.all_athletes()
         summary.athletes_total = len(all_athletes)
@@ -943,7 +977,7 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
         if end != d1:
             summary.notes.append(f"recomputed up to {end}, the last completed night, so no later day is lost")
         if all_athletes:
-            scored = set(st.athletes("scores"))
+            scored = set(st.athletes("scores")) & set(st.athletes("features")) & set(st.athletes("daily"))
             _per_athlete(st, cfg, summary, end, {a: (d0 if a in scored else None) for a in all_athletes})
             summary.bands = _bands_on(st, d1)
             if reports:
@@ -956,6 +990,7 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
                     _do_report(st, cfg, summary, day, force=True)
                 summary.notes.append(f"{len(weeks)} weekly reports written ({', '.join(weeks)})")
         summary.notes.append("alerts are not sent by a backfill")
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 
@@ -968,7 +1003,9 @@ def report(as_of: str | None = None, config_path: str | None = None, store: str 
     st = Store(cfg.store.path)
     summary = RunSummary(flow="report", as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
         _do_report(st, cfg, summary, day, force=True)
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 
@@ -982,7 +1019,9 @@ def alert(as_of: str | None = None, config_path: str | None = None, store: str |
     st = Store(cfg.store.path)
     summary = RunSummary(flow="alert", as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
         _do_alerts(st, cfg, summary, day)
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 

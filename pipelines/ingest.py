@@ -342,6 +342,12 @@ def ingest_paths(
     run_id = uuid.uuid4().hex[:12]
     summary = IngestSummary(run_id=run_id)
     with store.lock(timeout_s=lock_timeout_s):
+        from pipelines.integrity import finish_rebuild, pending_rebuilds, start_rebuild
+
+        # an unfinished --rebuild (killed, or stopped) is started again until it completes
+        rebuild = sorted(set(rebuild) | set(pending_rebuilds(store)))
+        if rebuild:
+            start_rebuild(store, rebuild)
         store.tmp_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"ingest-{run_id}-", dir=store.tmp_dir))
         try:
@@ -352,6 +358,8 @@ def ingest_paths(
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         record_merges(store, summary)
+        if rebuild:
+            finish_rebuild(store, rebuild)
     return summary
 
 

@@ -514,7 +514,7 @@ class Store:
     def quarantine_dir(self) -> Path:
         return self.root / "quarantine"
 
-    def quarantine(self, table: str, path: Path, reason: str) -> Path:
+    def quarantine(self, table: str, path: Path, reason: str, *, damaged: bool = True) -> Path:
         """Move a damaged partition (and its checksum file) to ``<store>/quarantine/<table>/``.
 
         Recorded in the ``quarantine`` table of the ledger database and logged
@@ -522,7 +522,7 @@ class Store:
         without features or scores is recomputed in full); canonical tables
         need ``strainwatch ingest --rebuild ATHLETE``.
         """
-        athlete = _athlete_from_key(path.stem)
+        athlete = _athlete_from_key(path.stem, path)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         dest = self.quarantine_dir / table / f"{path.name}.{stamp}-{uuid.uuid4().hex[:6]}"
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -533,6 +533,9 @@ class Store:
         side = checksum_path(path)
         if side.exists():
             os.replace(side, dest.with_name(dest.name + ".sha256"))
+        if not damaged:  # moved aside on purpose (ingest --rebuild): kept, not reported as damage
+            log.info("partition %s moved to %s: %s", path, dest, reason)
+            return dest
         what = ("rebuilt by the next `strainwatch run`" if table not in CANONICAL_TABLES
                 else f"run `strainwatch ingest --rebuild {athlete}` to read its inputs again")
         log.error("damaged partition %s (%s) moved to %s; %s", path, reason, dest, what)
