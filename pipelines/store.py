@@ -42,6 +42,7 @@ from urllib.parse import quote, unquote
 import polars as pl
 
 from features.schemas import TABLES, TableSchema, conform
+from pipelines.errors import EXIT_LOCKED, StrainwatchError, ledger_corrupt, translate
 
 __all__ = ["Store", "StoreError", "StoreLockedError", "LedgerEntry", "file_sha256", "DEFAULT_STORE",
            "PartitionDamaged", "checksum_path"]
@@ -89,12 +90,14 @@ LEDGER_COLUMNS = (
 )
 
 
-class StoreError(RuntimeError):
+class StoreError(StrainwatchError, RuntimeError):
     """The store cannot be used (corrupt, unwritable, wrong layout)."""
 
 
 class StoreLockedError(StoreError):
     """Another strainwatch process holds the store's writer lock."""
+
+    exit_code = EXIT_LOCKED
 
 
 @dataclass
@@ -720,7 +723,16 @@ class Store:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.ledger_path, timeout=60)
-        con.execute("PRAGMA journal_mode=WAL")
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as err:
+            con.close()
+            if "not a database" in str(err) or "malformed" in str(err):
+                raise ledger_corrupt(self.ledger_path, err) from None
+            mapped = translate(err)
+            if mapped is not None:
+                raise mapped from None
+            raise
         con.execute("PRAGMA synchronous=FULL")
         con.execute(
             """CREATE TABLE IF NOT EXISTS ledger (
