@@ -95,6 +95,7 @@ STAGES: dict[str, tuple[str, str]] = {
 }
 
 STATE_DIRTY = "pipeline.dirty"
+STATE_QUARANTINE_SEEN = "pipeline.quarantine_seen"  # last quarantine row whose athlete was recomputed
 STATE_LEDGER_SEEN = "pipeline.ledger_seen"
 STATE_AS_OF = "pipeline.as_of"
 STATE_PARAMS = "pipeline.params"
@@ -740,6 +741,17 @@ def _quarantine_mark(store: Store) -> int:
     return rows[-1]["id"] if rows else 0
 
 
+def _derived_quarantined(store: Store, after_id: int) -> tuple[set[str], int]:
+    """Athletes with a ``daily``/``features``/``scores`` partition quarantined after ``after_id``
+    (recomputed from their first day), and the last quarantine id."""
+    try:
+        rows = store.quarantine_log(after_id)
+    except Exception:  # noqa: BLE001
+        return set(), after_id
+    return ({r["athlete_id"] for r in rows if r["table_name"] in ("daily", "features", "scores")},
+            rows[-1]["id"] if rows else after_id)
+
+
 def _report_quarantine(store: Store, summary: RunSummary, after_id: int) -> None:
     """Fail the run (after the report and alerts of everyone else went out) for each partition
     quarantined during it, naming the file, where it went and what to do."""
@@ -799,7 +811,7 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
 
 
 def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],
-                 all_athletes: list[str]) -> dict[str, date | None]:
+                 all_athletes: list[str], rebuild: Sequence[str] = ()) -> dict[str, date | None]:
     """Which athletes the night recomputes, and from which day (None: every day).
 
     * the same ``as_of`` as the last completed night: only dirty athletes, from
@@ -807,14 +819,14 @@ def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],
     * a later ``as_of``: every athlete (each calendar grows), from the day after
       the last completed night or the earliest changed day, whichever is first;
     * an earlier ``as_of``, no completed night yet, changed parameters or
-      roster overrides (``params_fingerprint``), or an athlete without stored
-      scores: from the first day.
+      roster overrides (``params_fingerprint``), an athlete without stored
+      scores, or one in ``rebuild`` (a derived partition of it was quarantined
+      as damaged): from the first day.
     """
     last_s = store.get_state(STATE_AS_OF)
     last = date.fromisoformat(last_s) if last_s else None
     same_params = store.get_state(STATE_PARAMS) == params_fingerprint(cfg)
-    # an athlete missing any derived partition (a damaged one was quarantined) is rebuilt in full
-    scored = set(store.athletes("scores")) & set(store.athletes("features")) & set(store.athletes("daily"))
+    scored = set(store.athletes("scores")) - set(rebuild)  # rebuild: a derived partition was quarantined
     plan: dict[str, date | None] = {}
     for a in all_athletes:
         d = date.fromisoformat(dirty[a]) if a in dirty else None
@@ -867,7 +879,9 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
         all_athletes = st.all_athletes()
         summary.athletes_total = len(all_athletes)
         summary.athletes_changed = len([a for a in dirty if a in set(all_athletes)])
-        plan = plan_nightly(st, cfg, day, dirty, all_athletes)
+        seen_q = int(st.get_state(STATE_QUARANTINE_SEEN, "0") or 0)
+        rebuild, top_q = _derived_quarantined(st, seen_q)
+        plan = plan_nightly(st, cfg, day, dirty, all_athletes, rebuild)
         dates = [d for d in plan.values() if d is not None]
         if dates:
             summary.changed_from = min(dates).isoformat()
@@ -881,6 +895,8 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
                 if len(done) == len(plan):
                     st.set_state(STATE_AS_OF, day.isoformat())
                     st.set_state(STATE_PARAMS, params_fingerprint(cfg))
+                    if top_q > seen_q:
+                        st.set_state(STATE_QUARANTINE_SEEN, str(top_q))
         else:
             summary.days_scored = 0
             summary.notes.append(f"nothing changed since the last run for {day}: features and scores skipped")
@@ -924,7 +940,7 @@ def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store
         summary.athletes_total = len(all_athletes)
         if targets:
             d0 = date.fromisoformat(since) if since else None
-            scored = set(st.athletes("scores")) & set(st.athletes("features")) & set(st.athletes("daily"))
+            scored = set(st.athletes("scores")) - _derived_quarantined(st, q0)[0]
             _per_athlete(st, cfg, summary, day, {a: (d0 if a in scored else None) for a in targets},
                          do_scores=do_scores)
         if do_scores:
@@ -977,7 +993,7 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
         if end != d1:
             summary.notes.append(f"recomputed up to {end}, the last completed night, so no later day is lost")
         if all_athletes:
-            scored = set(st.athletes("scores")) & set(st.athletes("features")) & set(st.athletes("daily"))
+            scored = set(st.athletes("scores")) - _derived_quarantined(st, q0)[0]
             _per_athlete(st, cfg, summary, end, {a: (d0 if a in scored else None) for a in all_athletes})
             summary.bands = _bands_on(st, d1)
             if reports:

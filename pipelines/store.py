@@ -3,9 +3,11 @@
 Layout of a store directory (default ``./strainwatch-data``)::
 
     tables/<table>/<athlete-key>.parquet   one file per athlete and table
+    tables/<table>/<athlete-key>.parquet.sha256   its checksum and row count (JSON)
     ledger.sqlite                          ledger of input files, plus control tables
     .lock                                  writer lock (one writer at a time)
     tmp/                                   scratch (zip members), emptied by writers
+    quarantine/<table>/                    damaged partitions moved aside (never deleted)
 
 Guarantees
 ----------
@@ -16,6 +18,11 @@ Guarantees
 * Data are written before the ledger rows that describe them. A run killed
   between the two re-reads those files next time; the upsert on the table keys
   makes that idempotent.
+* Damage is detected and confined: each partition's SHA-256 is recorded at write
+  (before the rename, with the previous one, so a kill in between still verifies)
+  and checked on every read, with the plausibility limits of ingest applied again;
+  a damaged partition is quarantined (:meth:`Store.quarantine`) and reads as
+  absent, so other athletes go on (docs/operations.md section 7).
 * One writer at a time: :meth:`Store.lock` takes an exclusive ``flock``; a
   second writer waits up to a timeout and then fails with :class:`StoreLockedError`.
 """
