@@ -153,7 +153,8 @@ def main() -> None:  # console-script entry point
 
     from pipelines.errors import EXIT_INTERRUPTED, StrainwatchError, translate
 
-    _stop_on_interrupt()
+    if sys.argv[1:2] != ["serve"]:  # serve: Prefect shuts its runner down on SIGINT/SIGTERM itself
+        _stop_on_interrupt()
     try:
         app()
     except KeyboardInterrupt:

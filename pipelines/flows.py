@@ -462,6 +462,7 @@ def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
         },
         "rows_added": s.rows_added,
         "problems": list(s.problems),
+        "notes": list(getattr(s, "notes", [])),
         "own_s": time.perf_counter() - t0,
     }
 
@@ -808,6 +809,7 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
     summary.files = r["files"]
     summary.rows_added = r["rows_added"]
     summary.rejected.extend(r["problems"])
+    summary.notes.extend(r.get("notes", []))  # e.g. a red flag kept or cleared by a later file
 
 
 def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],

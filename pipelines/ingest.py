@@ -588,7 +588,7 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
         if real in seen_paths:  # the same file named twice (e.g. a file and its folder, or a link)
             continue
         seen_paths.add(real)
-        if max_file_bytes and st.st_size > max_file_bytes:
+        if max_file_bytes and st.st_size > max_file_bytes and not path.lower().endswith(".zip"):  # members checked
             files.append(InputFile(path, path, who or athlete, st, folder=who, problem=(
                 f"{path}: byte {max_file_bytes}: {st.st_size} bytes, over the size limit of {max_file_bytes} "
                 "bytes ([inputs] max_file_mb); not read. Raise the limit if the file is genuine")))
@@ -889,15 +889,17 @@ def _foreign_athlete_error(f: InputFile, display: str, result: ReadResult) -> st
     where = f"line {line}" if line else "record 1"
     return (f"{display}: {where}: athlete_id {foreign[0]!r} differs from the athlete of its folder "
             f"{f.folder!r}; refused so that it cannot replace another athlete's rows. Move the file to "
-            f"that athlete's folder, or add {foreign[0]!r} to the aliases of {f.folder!r} in the roster")
+            f"that athlete's folder (a file of several athletes goes directly in the input folder), "
+            f"or add {foreign[0]!r} to the aliases of {f.folder!r} in the roster")
 
 
 def _red_flags_kept(store: Store, wellness: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
-    """Keep stored red flags that new rows would clear; notes per source file saying so.
+    """Keep stored red flags that new rows would drop; notes per source file saying so.
 
     A later file never silently clears a red flag: a stored ``red_flag`` true
-    replaced by false or empty keeps true, and the ledger row of the newer
-    file gets a note naming the day and the file that reported the flag.
+    replaced by an empty value stays true; an explicit ``false`` (a correction)
+    clears it. Either way the newer file's ledger row (and the run summary)
+    gets a note naming the day and the file that reported the flag.
     """
     notes: dict[str, list[str]] = {}
     if wellness.is_empty() or "red_flag" not in wellness.columns:
@@ -912,12 +914,16 @@ def _red_flags_kept(store: Store, wellness: pl.DataFrame) -> tuple[pl.DataFrame,
     if old.is_empty():
         return wellness, notes
     j = wellness.join(old, on=["athlete_id", "date"], how="left")
-    cleared = j.filter(pl.col("_flag_file").is_not_null() & ~pl.col("red_flag").fill_null(False))
+    flagged = pl.col("_flag_file").is_not_null()
+    kept = j.filter(flagged & pl.col("red_flag").is_null())
+    cleared = j.filter(flagged & (pl.col("red_flag") == False))  # noqa: E712 - an explicit "no"
+    for a, d, src, flag_file in kept.select("athlete_id", "date", "source_file", "_flag_file").iter_rows():
+        notes.setdefault(src, []).append(
+            f"red flag of {a} on {d} kept: reported by {flag_file}; this file does not say (empty red_flag)")
     for a, d, src, flag_file in cleared.select("athlete_id", "date", "source_file", "_flag_file").iter_rows():
         notes.setdefault(src, []).append(
-            f"red flag of {a} on {d} kept: reported by {flag_file}; this file has none for that day "
-            "(a red flag is only cleared by hand)")
-    out = j.with_columns(pl.when(pl.col("_flag_file").is_not_null()).then(pl.lit(True))
+            f"red flag of {a} on {d} CLEARED: reported by {flag_file}, this file says red_flag false")
+    out = j.with_columns(pl.when(flagged & pl.col("red_flag").is_null()).then(pl.lit(True))
                          .otherwise(pl.col("red_flag")).alias("red_flag")).drop("_flag_file")
     return out, notes
 

@@ -481,14 +481,17 @@ class Store:
         try:
             self._load_checked(table, path, parse=parse)
         except PartitionDamaged as err:
-            return str(err)
+            return str(err.args[0])
         return None
 
     def _load_checked(self, table: str, path: Path, *, parse: bool = True) -> pl.DataFrame | None:
         import io
 
+        ino = None
         for attempt in (0, 1):  # a concurrent writer may replace file and checksum between our two reads
-            data = path.read_bytes()
+            with open(path, "rb") as fh:
+                ino = os.fstat(fh.fileno()).st_ino
+                data = fh.read()
             rec = _read_checksum(path)
             if rec is None:
                 break  # written before checksums: parsed and checked below
@@ -498,37 +501,43 @@ class Store:
                 break
             if attempt:
                 raise PartitionDamaged(f"checksum mismatch: file has sha256 {digest[:16]}..., "
-                                       f"{checksum_path(path).name} says {str(rec.get('sha256'))[:16]}...")
+                                       f"{checksum_path(path).name} says {str(rec.get('sha256'))[:16]}...", ino)
             time.sleep(0.05)
         if not parse:
             return None
         try:
             df = pl.read_parquet(io.BytesIO(data))
         except Exception as err:  # noqa: BLE001 - any decoder error is damage
-            raise PartitionDamaged(f"not readable as Parquet: {type(err).__name__}: {err}") from None
+            raise PartitionDamaged(f"not readable as Parquet: {type(err).__name__}: {err}", ino) from None
         why = _implausible(table, df)
         if why:
-            raise PartitionDamaged(why)
+            raise PartitionDamaged(why, ino)
         return df
 
     def _read_verified(self, table: str, path: Path) -> pl.DataFrame | None:
-        try:
-            return self._load_checked(table, path)
-        except FileNotFoundError:
-            return None
-        except PartitionDamaged as err:
-            self.quarantine(table, path, str(err))
-            return None
+        for _ in range(3):
+            try:
+                return self._load_checked(table, path)
+            except FileNotFoundError:
+                return None
+            except PartitionDamaged as err:
+                if self.quarantine(table, path, err.args[0], expect_ino=err.args[1] if len(err.args) > 1 else None):
+                    return None
+                # a writer replaced the file meanwhile: read the new one
+        return None
 
     @property
     def quarantine_dir(self) -> Path:
         return self.root / "quarantine"
 
-    def quarantine(self, table: str, path: Path, reason: str, *, damaged: bool = True) -> Path:
+    def quarantine(self, table: str, path: Path, reason: str, *, damaged: bool = True,
+                   expect_ino: int | None = None) -> Path | None:
         """Move a damaged partition (and its checksum file) to ``<store>/quarantine/<table>/``.
 
         Recorded in the ``quarantine`` table of the ledger database and logged
-        with both paths. Derived tables are rebuilt by the next run (an athlete
+        with both paths. ``expect_ino``: the inode that was read and found
+        damaged; when the path holds another file by now (a writer replaced
+        it), nothing is moved and None is returned. Derived tables are rebuilt by the next run (an athlete
         without features or scores is recomputed in full); canonical tables
         need ``strainwatch ingest --rebuild ATHLETE``.
         """
@@ -537,6 +546,8 @@ class Store:
         dest = self.quarantine_dir / table / f"{path.name}.{stamp}-{uuid.uuid4().hex[:6]}"
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if expect_ino is not None and os.stat(path).st_ino != expect_ino:
+                return None  # replaced by a writer since it was read: not the damaged file any more
             os.replace(path, dest)
         except FileNotFoundError:
             return dest  # another reader moved it already

@@ -161,12 +161,12 @@ def test_roster_alias_maps_the_folder_athlete(tmp_path) -> None:
 
 
 def test_later_file_never_silently_clears_a_red_flag(tmp_path) -> None:
-    """Item 2: a newer export without the flag keeps it, and its ledger row says so."""
+    """Item 2: a newer export without the flag keeps it; an explicit "false" clears it; both are noted."""
     inputs = tmp_path / "in"
     _wellness_csv(inputs / "alice" / "a.csv", "alice", 8, "true")
     st = Store(tmp_path / "s")
     ingest_paths(st, [inputs], workers=1)
-    _wellness_csv(inputs / "alice" / "b.csv", "alice", 2, "false")
+    _wellness_csv(inputs / "alice" / "b.csv", "alice", 2, "")
     s = ingest_paths(st, [inputs], workers=1)
     assert s.ingested == 1
     row = st.read_table("wellness").row(0, named=True)
@@ -174,6 +174,11 @@ def test_later_file_never_silently_clears_a_red_flag(tmp_path) -> None:
     note = st.ledger()["warnings"][-1]
     assert "red flag of alice on 2026-06-01 kept" in note and "a.csv" in note
     assert any("red flag" in n for n in s.notes)
+    _wellness_csv(inputs / "alice" / "c.csv", "alice", 1, "false")  # a correction, said explicitly
+    s = ingest_paths(st, [inputs], workers=1)
+    assert st.read_table("wellness").row(0, named=True)["red_flag"] is False
+    assert "red flag of alice on 2026-06-01 CLEARED" in st.ledger()["warnings"][-1]
+    assert any("CLEARED" in n for n in s.notes)
 
 
 # ------------------------------------------------------------------ items 6 and 7
