@@ -178,3 +178,30 @@ def test_interrupted_rebuild_is_finished_by_the_next_ingest(built, tmp_path, mon
     ingest_paths(st, [inputs], workers=1)
     assert pending_rebuilds(st) == [] and verify(st).ok
     assert_frame_equal(st.read_table("sessions"), ref)
+
+
+def test_plan_recomputes_athletes_whose_derived_partition_was_quarantined(built, tmp_path) -> None:
+    """A quarantined ``features``/``daily``/``scores`` partition makes its athlete start from day one."""
+    from datetime import date
+
+    import pipelines.flows as flows
+    from pipelines.config import load_config
+
+    st, _ = _copy(built, tmp_path)
+    cfg = load_config(None)
+    day = date(2026, 11, 15)
+    st.set_state(flows.STATE_AS_OF, day.isoformat())
+    st.set_state(flows.STATE_PARAMS, flows.params_fingerprint(cfg))
+    ids = st.all_athletes()
+    for a in ids:  # as if every athlete had been scored on that day
+        for t in ("features", "scores"):
+            st.write_partition(t, a, pl.DataFrame({"athlete_id": [a], "date": [day]}))
+    assert flows.plan_nightly(st, cfg, day, {}, ids) == {}
+    p = st.partition_path("features", "gus")
+    p.write_bytes(p.read_bytes()[:-3])
+    assert st.verify_partitions(parse=False)[0][1] == str(p)
+    rebuild, top = flows._derived_quarantined(st, 0)
+    assert rebuild == {"gus"} and top == 1
+    assert flows.plan_nightly(st, cfg, day, {}, ids) == {}  # scores are there: without the mark, skipped
+    assert flows.plan_nightly(st, cfg, day, {}, ids, rebuild) == {"gus": None}
+    assert flows._derived_quarantined(st, top) == (set(), top)
