@@ -39,8 +39,8 @@ def register(app: typer.Typer) -> None:
         for a in rep.pending:
             typer.echo(f"unfinished: the rebuild of {a} did not complete; run `strainwatch ingest --rebuild {a}` again")
         if rep.unverified:
-            typer.echo(f"note: {len(rep.unverified)} partitions were written before checksums existed (checked by "
-                       "decoding and plausibility only); they get a checksum when next written")
+            typer.echo(f"note: {len(rep.unverified)} partitions were written before checksums existed; "
+                       f"checked by decoding and plausibility, {rep.adopted} got their checksum now")
         typer.echo(f"checked {rep.partitions} partitions and {rep.groups} athlete groups: "
                    + ("all sound" if rep.ok else f"{len(rep.damaged)} damaged, {len(rep.mismatches)} with missing rows"))
         if not rep.ok:

@@ -185,7 +185,9 @@ def _athlete_from_key(stem: str, path: Path | None = None) -> str:
     if "+" in stem and path is not None:  # a hashed long id: the file holds it
         try:
             got = pl.scan_parquet(path).select(pl.col("athlete_id").first()).collect().item()
-        except Exception:  # noqa: BLE001 - a damaged file: the reader reports it
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - a damaged file (even a polars panic): the reader reports it
             got = None
         if got is not None:
             return str(got)
@@ -507,8 +509,12 @@ class Store:
             return None
         try:
             df = pl.read_parquet(io.BytesIO(data))
-        except Exception as err:  # noqa: BLE001 - any decoder error is damage
-            raise PartitionDamaged(f"not readable as Parquet: {type(err).__name__}: {err}", ino) from None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # noqa: BLE001 - any decoder error is damage; polars' Rust panics
+            # (pyo3 PanicException, seen on bit-flipped files) derive from BaseException, not Exception
+            msg = str(err).splitlines()[0][:200] if str(err) else ""
+            raise PartitionDamaged(f"not readable as Parquet: {type(err).__name__}: {msg}", ino) from None
         why = _implausible(table, df)
         if why:
             raise PartitionDamaged(why, ino)

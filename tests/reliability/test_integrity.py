@@ -85,6 +85,49 @@ def test_any_bit_flip_is_detected_on_read(built, tmp_path_factory, table, pos, b
     shutil.rmtree(tmp)
 
 
+def test_a_polars_panic_on_a_damaged_file_is_damage_not_a_crash(built, tmp_path, monkeypatch) -> None:
+    """1-3 of 300 random flips in old partitions made polars panic (pyo3 PanicException, a BaseException
+    that ``except Exception`` let through, stopping every athlete)."""
+    from polars.exceptions import PanicException
+
+    import pipelines.store as store_mod
+
+    st, _ = _copy(built, tmp_path)
+    p = st.partition_path("sleep", "carla")
+    checksum_path(p).unlink()
+    real = store_mod.pl.read_parquet
+    damaged = p.read_bytes()
+
+    def panics(src, *a, **k):
+        if hasattr(src, "getvalue") and src.getvalue() == damaged:
+            raise PanicException("range end index 6634 out of range for slice of length 5284")
+        return real(src, *a, **k)
+
+    monkeypatch.setattr(store_mod.pl, "read_parquet", panics)
+    df = st.read_table("sleep")
+    assert "carla" not in set(df["athlete_id"]) and "gus" in set(df["athlete_id"])
+    assert "PanicException" in st.quarantine_log()[0]["reason"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=st_.sampled_from(TABLES), pos=st_.floats(0, 1, exclude_max=True), bit=st_.integers(0, 7))
+def test_bit_flip_in_a_partition_without_checksum_never_raises(built, tmp_path_factory, table, pos, bit) -> None:
+    """Old partitions (no checksum): a flip may go unseen, but reading never crashes; polars' Rust
+    panics on some flipped files (pyo3 PanicException, a BaseException) are caught as damage."""
+    tmp = tmp_path_factory.mktemp("flip-legacy")
+    st, _ = _copy(built, tmp)
+    p = st.partition_path(table, "carla")
+    checksum_path(p).unlink()
+    data = bytearray(p.read_bytes())
+    data[int(pos * len(data))] ^= 1 << bit
+    p.write_bytes(bytes(data))
+    df = st.read_table(table)
+    assert set(df["athlete_id"]) >= {"gus"}
+    if not p.exists():
+        assert st.quarantine_log()[0]["path"] == str(p)
+    shutil.rmtree(tmp)
+
+
 def test_partition_without_checksum_still_gets_plausibility_on_read(built, tmp_path) -> None:
     """Partitions of older versions carry no checksum: the plausibility limits still apply."""
     st, _ = _copy(built, tmp_path)
@@ -96,6 +139,18 @@ def test_partition_without_checksum_still_gets_plausibility_on_read(built, tmp_p
     checksum_path(p).unlink()
     assert st.read_partition("wellness", "carla") is None
     assert "implausible values in hrv_rmssd_ms" in st.quarantine_log()[0]["reason"]
+
+
+def test_verify_adopts_sound_partitions_without_checksum(built, tmp_path) -> None:
+    st, _ = _copy(built, tmp_path)
+    p = st.partition_path("sleep", "gus")
+    checksum_path(p).unlink()
+    rep = verify(st)
+    assert rep.unverified == [str(p)] and rep.adopted == 1 and rep.ok
+    data = bytearray(p.read_bytes())
+    data[len(data) // 3] ^= 0x04
+    p.write_bytes(bytes(data))
+    assert st.read_partition("sleep", "gus") is None  # now a flip anywhere is caught
 
 
 def test_killed_between_checksum_and_rename_reads_the_old_file(built, tmp_path, monkeypatch) -> None:
