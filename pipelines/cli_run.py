@@ -140,7 +140,7 @@ def _run(flow_name: str, cfg, verbose: bool, summary_json: Optional[Path] = None
         except flows.PipelineFailed as err:
             typer.echo(flows.format_summary(err.summary))
             _write_json(summary_json, err.summary)
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(getattr(err.summary, "exit_code", None) or EXIT_FAILED) from None
     typer.echo(flows.format_summary(summary))
     _write_json(summary_json, summary)
     return summary

@@ -280,6 +280,7 @@ class RunSummary:
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     failed: bool = False
     wall_s: float = 0.0
+    exit_code: int | None = None  # of a failure the CLI has its own code for (pipelines.errors), e.g. disk full
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -803,7 +804,12 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
         try:
             r = ingest_task(str(store.root), cfg)
         except Exception as err:
-            _fail(summary, f"ingest: {type(err).__name__}: {err}")
+            from pipelines.errors import translate
+
+            mapped = translate(err)  # a full disk, a read-only store, a damaged ledger: one line, own code
+            _fail(summary, f"ingest: {mapped}" if mapped else f"ingest: {type(err).__name__}: {err}")
+            if mapped is not None:
+                summary.exit_code = mapped.exit_code
             return
         rec["own_s"] = r["own_s"]
     summary.files = r["files"]

@@ -200,3 +200,23 @@ def test_ctrl_c_in_run_stops_within_seconds_with_one_line(tmp_path, inputs) -> N
     assert one_line(err).startswith("interrupted: stopped; the store keeps its last complete state")
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+
+
+def test_full_disk_during_a_run_has_its_exit_code(tmp_path, monkeypatch) -> None:
+    """Inside the nightly flow the ingest failure is one mapped line and the run's exit code is 6."""
+    from pipelines import flows
+    from pipelines.config import load_config
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "s" / "tables"))
+
+    monkeypatch.setattr(flows, "ingest_task", full)
+    (tmp_path / "in").mkdir()
+    cfg = load_config(None, overrides={"inputs": {"folders": [str(tmp_path / "in")]},
+                                       "store": {"path": str(tmp_path / "s")}})
+    summary = flows.RunSummary(flow="nightly", as_of=None, store=str(tmp_path / "s"))
+    flows._ingest_into(Store(tmp_path / "s"), cfg, summary)
+    assert summary.failed and summary.exit_code == 6
+    assert summary.problems == [f"ingest: no space left on the device writing {tmp_path / 's' / 'tables'}: free some "
+                                "space and run again (every partition is written atomically: what was stored "
+                                "before is intact)"]
