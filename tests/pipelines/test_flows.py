@@ -523,5 +523,13 @@ def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefec
                                check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
         # and the next night is clean
         flows.run_flow("nightly", as_of="2026-10-30", config_path=str(cfg))
+        # backfill repairs a damaged scores partition too (it used to fail on it, naming only the table)
+        full = Store(store).read_table("scores").filter(pl.col("athlete_id") == ids[2])
+        bad.write_bytes(bad.read_bytes()[:-40])
+        with pytest.raises(flows.PipelineFailed) as exc:
+            flows.run_flow("backfill", date_from="2026-10-20", date_to="2026-10-30", config_path=str(cfg))
+        assert any(str(bad) in p for p in exc.value.summary.problems)
+        plt.assert_frame_equal(Store(store).read_table("scores").filter(pl.col("athlete_id") == ids[2]), full,
+                               check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
     finally:
         hook.close()
