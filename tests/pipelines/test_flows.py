@@ -487,6 +487,7 @@ def test_backfill_of_a_past_range_never_truncates_later_days(prefect, fake, tmp_
     assert any("recomputed up to 2026-10-20" in x for x in s.notes)
 
 
+@pytest.mark.slow  # three nightly runs and a backfill with the real stages: ~30 s
 def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefect, tmp_path, monkeypatch):
     """Issue 13 item 5: a truncated ``scores`` partition used to crash ``run`` before the report and
     the alerts, so no red-flag alert went out for anyone, and ``backfill`` could not repair it."""
