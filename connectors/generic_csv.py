@@ -228,6 +228,33 @@ def _kind_of(cols: set[str]) -> Kind | None:
     return max(hits, key=lambda k: len(set(k.required) & cols) / len(k.required))
 
 
+def closest_kind_hint(head: bytes) -> str | None:
+    """For a CSV header no connector recognised: the generic-CSV kind it resembles most, and what it lacks.
+
+    None when the first line does not look like a header of separated names
+    (or shares no column with any kind). Never raises.
+    """
+    try:
+        text, _ = _decode(head)
+        _, header = _first_line(text)
+        sep = _sniff_separator(header)
+        found = [_norm(c) for c in _split_header(header, sep)]
+        cols = set(found)
+        if len(cols) < 2:
+            return None
+        scored = [(len(cols & set(k.columns)) + len(cols & k.signature), k) for k in KINDS.values()]
+        best, kind = max(scored, key=lambda t: t[0])
+        if best == 0:
+            return None
+        missing = [c for c in (*sorted(kind.signature), *kind.required) if c not in cols]
+        missing = list(dict.fromkeys(missing))
+        return (f"closest format: generic CSV {kind.name} file (docs/generic-csv.md), which needs the columns "
+                f"{', '.join(kind.required)}; missing: {', '.join(missing)}; found: {', '.join(found[:12])}"
+                + (" ..." if len(found) > 12 else ""))
+    except Exception:  # noqa: BLE001 - only a hint
+        return None
+
+
 def detect(path: Path, head: bytes) -> bool:
     """True when the first line of ``head`` is a generic-CSV header (any kind).
 

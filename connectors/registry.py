@@ -79,11 +79,15 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     head = read_head(path)
     mod = detect(path, head)
     if mod is None:
+        from connectors.generic_csv import closest_kind_hint
+
+        hint = None if _looks_utf16(head) else closest_kind_hint(head)
         raise UnknownFormatError(
             ctx.source_name or path,
             "unrecognised content: not a FIT file, nor a supported CSV/JSON/XML export "
             "(see README, 'Supported exports')"
-            + ("; the file looks like UTF-16 text: save or export it as UTF-8" if _looks_utf16(head) else ""),
+            + ("; the file looks like UTF-16 text: save or export it as UTF-8" if _looks_utf16(head) else "")
+            + (f"; {hint}" if hint else ""),
             offset=0,
         )
     try:

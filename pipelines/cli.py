@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_demo",
     "cli_checkin",
     "cli_evaluate",
+    "cli_verify",
 )
 
 StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
@@ -54,11 +55,13 @@ def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
 
     from pipelines.store import DEFAULT_STORE
 
+    from pipelines.errors import check_store_path
+
     if store is not None:
-        return store
+        return check_store_path(store)
     env = os.environ.get("STRAINWATCH_STORE")
     if env:
-        return Path(env)
+        return check_store_path(Path(env))
     from pipelines.config import ConfigError, store_from_config
 
     try:
@@ -66,7 +69,7 @@ def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
     except ConfigError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    return configured if configured is not None else DEFAULT_STORE
+    return check_store_path(configured if configured is not None else DEFAULT_STORE)
 
 
 ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
@@ -90,10 +93,28 @@ def parse_date_option(value: Optional[str], flag: str):
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         typer.echo(f"error: {flag} expects a date YYYY-MM-DD, got {value!r}", err=True)
         raise typer.Exit(2) from None
+    if flag == "--as-of":
+        check_not_future(day)
+    return day
+
+
+def check_not_future(day, today=None, flag: str = "--as-of") -> None:
+    """:class:`pipelines.errors.UsageError` for a day after ``today`` (default: today in UTC plus one day,
+    the latest date anywhere on Earth), which would silently move the default report to a future week."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from pipelines.errors import UsageError
+
+    limit = today if today is not None else datetime.now(timezone.utc).date() + timedelta(days=1)
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    if day > limit:
+        raise UsageError(f"{flag} {day} is in the future (today is {limit}): give a past day or today, "
+                         "or leave it out for today")
 
 
 def version_text() -> str:
@@ -129,13 +150,56 @@ def _register_all() -> None:
         importlib.import_module(f"pipelines.{name}").register(app)
 
 
+if __name__ == "__main__":  # `python -m pipelines.cli`: run the importable module, which the commands import
+    from pipelines.cli import main as _main
+
+    _main()
+    raise SystemExit(0)
+
 _register_all()
 
 
+def _stop_on_interrupt() -> None:
+    """Ctrl-C stops at once with one line and exit code 130.
+
+    The store is safe against a kill at any moment (atomic partition writes,
+    data before ledger, alert outbox; tests/test_crash_safety.py), so nothing
+    is gained by waiting for Prefect's shutdown, which took 69-76 s and
+    printed pages of logs. The early Prefect server dies with this process
+    (PR_SET_PDEATHSIG); spawned ingest workers see their pipe close and exit.
+    """
+    import os
+    import signal
+
+    def handler(_signum, _frame) -> None:
+        os.write(2, b"\ninterrupted: stopped; the store keeps its last complete state, run the command again "
+                    b"to finish\n")
+        os._exit(130)
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread (embedded use): keep Python's KeyboardInterrupt
+        pass
+
+
 def main() -> None:  # console-script entry point
+    """Run the command line; map :class:`pipelines.errors.StrainwatchError` (and the OS and SQLite
+    errors it knows) to one line on stderr and its exit code (docs/operations.md, "Exit codes")."""
+    import sqlite3
+
+    from pipelines.errors import EXIT_INTERRUPTED, StrainwatchError, translate
+
+    if sys.argv[1:2] != ["serve"]:  # serve: Prefect shuts its runner down on SIGINT/SIGTERM itself
+        _stop_on_interrupt()
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except (StrainwatchError, OSError, sqlite3.DatabaseError) as err:
+        mapped = translate(err)
+        if mapped is None:
+            raise
+        typer.echo(f"error: {mapped}", err=True)
+        sys.exit(mapped.exit_code)
 

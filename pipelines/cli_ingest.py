@@ -53,6 +53,23 @@ def print_ingest_summary(summary, echo=typer.echo) -> None:
         echo(f"... and {len(s.problems) - 20} more (see `strainwatch ledger --status rejected`)", err=True)
 
 
+def check_tz_option(tz: str) -> None:
+    """:class:`pipelines.errors.UsageError` naming the closest zones for an unknown IANA time zone."""
+    import difflib
+    import zoneinfo
+
+    from pipelines.errors import UsageError
+
+    try:
+        zoneinfo.ZoneInfo(tz)
+        return
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    close = difflib.get_close_matches(tz, sorted(zoneinfo.available_timezones()), n=3)
+    raise UsageError(f"--tz {tz!r} is not an IANA time zone"
+                     + (f"; did you mean {' or '.join(close)}?" if close else " (e.g. Europe/Berlin, America/New_York)"))
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
@@ -63,10 +80,13 @@ def register(app: typer.Typer) -> None:
         on_bad_row: BadRowPolicy = typer.Option(BadRowPolicy.raise_, "--on-bad-row", help="raise: reject the file; skip: drop bad rows and count them."),
         retry_rejected: bool = typer.Option(False, "--retry-rejected", help="Read again files rejected by an earlier run."),
         workers: Optional[int] = typer.Option(None, "--workers", help="Decoder processes (default: all cores)."),
+        rebuild: Optional[List[str]] = typer.Option(None, "--rebuild", help="Read this athlete's inputs again whatever the ledger says, after moving its stored partitions aside (repeatable; see `strainwatch verify`)."),
+        max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Reject larger input files unread (default 1000, as [inputs] max_file_mb)."),
     ) -> None:
         """Read export files into the store. Exit code 1 when any file was rejected."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        from pipelines.errors import NoInputFilesError
         from pipelines.ingest import ingest_paths
         from pipelines.store import Store, StoreLockedError
 
@@ -74,6 +94,8 @@ def register(app: typer.Typer) -> None:
             if not p.exists():
                 typer.echo(f"error: input not found: {p}", err=True)
                 raise typer.Exit(2)
+        if tz is not None:
+            check_tz_option(tz)
         st = Store(resolve_store(store))
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       transient=True, disable=not sys.stderr.isatty()) as bar:
@@ -85,12 +107,24 @@ def register(app: typer.Typer) -> None:
             try:
                 summary = ingest_paths(st, paths, athlete=athlete, tz_for=(lambda _a: tz),
                                        on_bad_row=on_bad_row.value, retry_rejected=retry_rejected,
-                                       workers=workers, progress=progress)
+                                       workers=workers, progress=progress, rebuild=rebuild or (),
+                                       max_file_bytes=int(max_file_mb * 1e6) if max_file_mb else None)
             except StoreLockedError as err:
                 typer.echo(f"error: {err}", err=True)
                 raise typer.Exit(3) from None
+        if summary.files_seen == 0:
+            raise NoInputFilesError(
+                f"no input files in {', '.join(str(p) for p in paths)}: give the folder holding the exports "
+                "(<folder>/<athlete>/...; hidden files are skipped), see docs/exports.md")
         print_ingest_summary(summary)
-        raise typer.Exit(0 if summary.ok else 1)
+        for note in summary.notes[:20]:
+            typer.echo(f"note: {note}", err=True)
+        if rebuild:
+            typer.echo(f"rebuilt {', '.join(rebuild)}: check with `strainwatch verify`")
+        for table, athlete_id, path, moved, reason in st.quarantined:
+            typer.echo(f"damaged: {path} ({reason}) moved to {moved}; run `strainwatch ingest --rebuild "
+                       f"{athlete_id}` with the inputs to read it again", err=True)
+        raise typer.Exit(0 if summary.ok and not st.quarantined else 1)
 
     @app.command()
     def ledger(
@@ -188,3 +222,11 @@ def register(app: typer.Typer) -> None:
         # text cells starting with = + - @ tab CR get a leading ' (OWASP CSV injection); numbers unchanged
         atomic_write_bytes(out, people_csv_bytes(df, datetime_format="%Y-%m-%dT%H:%M:%SZ", float_precision=None))
         typer.echo(f"wrote {df.height} rows to {out}")
+        if st.quarantined:
+            from pipelines.errors import DataDamagedError
+
+            raise DataDamagedError("; ".join(
+                f"{path} is damaged ({reason}): moved to {moved}, its rows are NOT in {out}; "
+                + ("run `strainwatch run` to rebuild it" if table in ("daily", "features", "scores")
+                   else f"run `strainwatch ingest --rebuild {a}` with the inputs")
+                for table, a, path, moved, reason in st.quarantined))

@@ -140,10 +140,33 @@ def _run(flow_name: str, cfg, verbose: bool, summary_json: Optional[Path] = None
         except flows.PipelineFailed as err:
             typer.echo(flows.format_summary(err.summary))
             _write_json(summary_json, err.summary)
-            raise typer.Exit(EXIT_FAILED) from None
+            raise typer.Exit(getattr(err.summary, "exit_code", None) or EXIT_FAILED) from None
     typer.echo(flows.format_summary(summary))
     _write_json(summary_json, summary)
     return summary
+
+
+def _check_ledger(root: Path) -> None:
+    """Raise :class:`pipelines.errors.LedgerCorruptError` before Prefect starts, not inside a task."""
+    if (root / "ledger.sqlite").exists():
+        from pipelines.store import Store
+
+        Store(root).connect().close()
+
+
+def _check_inputs_not_empty(cfg) -> None:
+    """:class:`pipelines.errors.NoInputFilesError` when every input folder is empty and the store has no data."""
+    from pipelines.errors import NoInputFilesError
+    from pipelines.scan import walk_inputs
+    from pipelines.store import Store
+
+    folders = [str(p) for p in cfg.inputs.folders]
+    if not folders or Store(cfg.store.path).all_athletes():
+        return
+    if not walk_inputs(folders):
+        raise NoInputFilesError(
+            f"no input files in {', '.join(folders)}: put each athlete's exports in <folder>/<athlete>/ "
+            "(see docs/exports.md), or pass --input with the right folder")
 
 
 def register(app: typer.Typer) -> None:
@@ -162,14 +185,23 @@ def register(app: typer.Typer) -> None:
 
         Works without a config file: `strainwatch run --input exports/ --store data/`.
         Exit code 0 when everything worked, 1 when a file was rejected or a step failed,
-        2 on a usage or configuration error, 3 when another run holds the store.
+        2 on a usage or configuration error, 3 when another run holds the store; the
+        other codes are listed in docs/operations.md ("Exit codes").
         """
         as_of = _check_date(as_of, "--as-of")
         cfg = _load(config, store, inputs, alerts__dry_run=dry_run, store__lock_timeout_s=lock_timeout)
+        from pipelines.cli import check_not_future
+        from pipelines.errors import check_store_path
+
+        if as_of is not None:
+            check_not_future(as_of, cfg.today())
+        check_store_path(cfg.store.path)
+        _check_ledger(Path(cfg.store.path))
         for p in cfg.inputs.folders:
             if not Path(p).exists():
                 typer.echo(f"error: input folder not found: {p}", err=True)
                 raise typer.Exit(EXIT_USAGE)
+        _check_inputs_not_empty(cfg)
         summary = _run("nightly", cfg, verbose, summary_json, as_of=as_of, config_path=str(cfg.source) if cfg.source else None,
                        store=str(cfg.store.path), inputs=[str(p) for p in cfg.inputs.folders] or None,
                        dry_run=cfg.alerts.dry_run)
@@ -190,6 +222,12 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: --to {d1} is before --from {d0}", err=True)
             raise typer.Exit(EXIT_USAGE)
         cfg = _load(config, store, None)
+        from pipelines.cli import check_not_future
+        from pipelines.errors import check_store_path
+
+        check_not_future(d1, cfg.today(), "--to")
+        check_store_path(cfg.store.path)
+        _check_ledger(Path(cfg.store.path))
         _run("backfill", cfg, verbose, date_from=d0, date_to=d1,
              config_path=str(cfg.source) if cfg.source else None, store=str(cfg.store.path), reports=reports)
 

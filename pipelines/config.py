@@ -174,6 +174,10 @@ class InputsSection(_Section):
     on_bad_row: Literal["raise", "skip"] = "raise"
     retry_rejected: bool = False
     workers: int | None = Field(None, ge=1, le=256)
+    #: Largest input file read [MB] (a zip counts by its members): larger files are ledgered
+    #: as rejected. Real exports are far smaller except Apple Health's export.xml (200 MB for
+    #: years of data), hence 1 GB; lower it on small machines.
+    max_file_mb: float = Field(1024.0, gt=0, le=1_000_000)
 
     _split = field_validator("folders", mode="before")(classmethod(lambda cls, v: _split_list(v)))
 
@@ -188,6 +192,9 @@ class Athlete(_Section):
     hr_max_bpm: float | None = Field(None, ge=100, le=240)
     hr_rest_bpm: float | None = Field(None, ge=25, le=120)
     devices: list[str] = Field(default_factory=list)
+    #: Other ids this athlete's files may carry in an ``athlete_id`` column (e.g. an app's user
+    #: name): rows with them in this athlete's folder are stored as this athlete.
+    aliases: list[str] = Field(default_factory=list)
     alert_urls: list[str] = Field(default_factory=list)
     # pins this athlete's load unit family (features.load); the team default is
     # [features.params] load_family
@@ -350,6 +357,10 @@ class Config(_Section):
     def device_map(self) -> dict[str, str]:
         """Device serial number -> athlete id, from the roster."""
         return {d: a.id for a in self.athletes for d in a.devices}
+
+    def alias_map(self) -> dict[str, str]:
+        """Alias (an ``athlete_id`` found in files) -> roster athlete id."""
+        return {x: a.id for a in self.athletes for x in a.aliases}
 
     def names(self) -> dict[str, str]:
         """Athlete id -> display name (roster entries with a name)."""

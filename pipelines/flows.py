@@ -95,6 +95,7 @@ STAGES: dict[str, tuple[str, str]] = {
 }
 
 STATE_DIRTY = "pipeline.dirty"
+STATE_QUARANTINE_SEEN = "pipeline.quarantine_seen"  # last quarantine row whose athlete was recomputed
 STATE_LEDGER_SEEN = "pipeline.ledger_seen"
 STATE_AS_OF = "pipeline.as_of"
 STATE_PARAMS = "pipeline.params"
@@ -279,6 +280,7 @@ class RunSummary:
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     failed: bool = False
     wall_s: float = 0.0
+    exit_code: int | None = None  # of a failure the CLI has its own code for (pipelines.errors), e.g. disk full
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -377,11 +379,11 @@ def collect_changes(store: Store) -> dict[str, str]:
     for a, paths in paths_by_athlete.items():
         earliest: date | None = None
         for table, col in _DATE_COLS:
-            p = store.partition_path(table, a)
-            if not p.exists():
+            part = store.read_partition(table, a)  # verified: a damaged one is quarantined
+            if part is None:
                 continue
             d = (
-                pl.scan_parquet(p)
+                part.lazy()
                 .filter(pl.col("source_file").is_in(sorted(paths)))
                 .select(pl.col(col).min())
                 .collect()
@@ -411,13 +413,8 @@ def _bands_on(store: Store, as_of: date) -> dict[str, int]:
     d = store.table_dir("scores")
     if not d.exists() or not any(d.glob("a-*.parquet")):
         return {}
-    df = (
-        pl.scan_parquet(str(d / "a-*.parquet"))
-        .filter(pl.col("date") == as_of)
-        .group_by("risk_band")
-        .len()
-        .collect()
-    )
+    df = store.read_table("scores", since=as_of, until=as_of).filter(pl.col("date") == as_of) \
+        .group_by("risk_band").len()
     return {b: int(n) for b, n in df.sort("risk_band").iter_rows()}
 
 
@@ -451,6 +448,8 @@ def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
         folders,
         tz_for=cfg.tz_for,
         device_map=cfg.device_map(),
+        aliases=cfg.alias_map(),
+        max_file_bytes=int(cfg.inputs.max_file_mb * 1e6),
         on_bad_row=cfg.inputs.on_bad_row,
         retry_rejected=cfg.inputs.retry_rejected,
         workers=cfg.inputs.workers,
@@ -464,6 +463,7 @@ def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
         },
         "rows_added": s.rows_added,
         "problems": list(s.problems),
+        "notes": list(getattr(s, "notes", [])),
         "own_s": time.perf_counter() - t0,
     }
 
@@ -699,9 +699,9 @@ def _unmapped(value: Any) -> Any:
 def _scored_rows(store: Store, athletes: list[str], since: date | None, as_of: date) -> int:
     n = 0
     for a in athletes:
-        p = store.partition_path("scores", a)
-        if p.exists():
-            q = pl.scan_parquet(p).filter(pl.col("date") <= as_of)
+        part = store.read_partition("scores", a)
+        if part is not None:
+            q = part.lazy().filter(pl.col("date") <= as_of)
             if since is not None:
                 q = q.filter(pl.col("date") >= since)
             n += q.select(pl.len()).collect().item()
@@ -750,6 +750,40 @@ def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> N
             _fail(summary, f"alert: {type(err).__name__}: {err}")
 
 
+def _quarantine_mark(store: Store) -> int:
+    """Id of the last ``quarantine`` row (partitions found damaged before this run)."""
+    try:
+        rows = store.quarantine_log()
+    except Exception:  # noqa: BLE001 - a damaged ledger is reported by the steps that need it
+        return 0
+    return rows[-1]["id"] if rows else 0
+
+
+def _derived_quarantined(store: Store, after_id: int) -> tuple[set[str], int]:
+    """Athletes with a ``daily``/``features``/``scores`` partition quarantined after ``after_id``
+    (recomputed from their first day), and the last quarantine id."""
+    try:
+        rows = store.quarantine_log(after_id)
+    except Exception:  # noqa: BLE001
+        return set(), after_id
+    return ({r["athlete_id"] for r in rows if r["table_name"] in ("daily", "features", "scores")},
+            rows[-1]["id"] if rows else after_id)
+
+
+def _report_quarantine(store: Store, summary: RunSummary, after_id: int) -> None:
+    """Fail the run (after the report and alerts of everyone else went out) for each partition
+    quarantined during it, naming the file, where it went and what to do."""
+    try:
+        rows = store.quarantine_log(after_id)
+    except Exception:  # noqa: BLE001
+        return
+    for r in rows:
+        todo = ("the derived table is rebuilt from the canonical ones by the next run"
+                if r["table_name"] not in ("sessions", "sleep", "wellness")
+                else f"run `strainwatch ingest --rebuild {r['athlete_id']}` to read its inputs again")
+        _fail(summary, f"damaged partition {r['path']} ({r['reason']}) moved to {r['moved_to']}; {todo}")
+
+
 def _fail(summary: RunSummary, problem: str) -> None:
     """Record a failed step: the run goes on where it can and ends *Failed*."""
     summary.problems.append(problem)
@@ -792,16 +826,22 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
         try:
             r = ingest_task(str(store.root), cfg.without_secrets())
         except Exception as err:
-            _fail(summary, f"ingest: {type(err).__name__}: {err}")
+            from pipelines.errors import translate
+
+            mapped = translate(err)  # a full disk, a read-only store, a damaged ledger: one line, own code
+            _fail(summary, f"ingest: {mapped}" if mapped else f"ingest: {type(err).__name__}: {err}")
+            if mapped is not None:
+                summary.exit_code = mapped.exit_code
             return
         rec["own_s"] = r["own_s"]
     summary.files = r["files"]
     summary.rows_added = r["rows_added"]
     summary.rejected.extend(r["problems"])
+    summary.notes.extend(r.get("notes", []))  # e.g. a red flag kept or cleared by a later file
 
 
 def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],
-                 all_athletes: list[str]) -> dict[str, date | None]:
+                 all_athletes: list[str], rebuild: Sequence[str] = ()) -> dict[str, date | None]:
     """Which athletes the night recomputes, and from which day (None: every day).
 
     * the same ``as_of`` as the last completed night: only dirty athletes, from
@@ -809,13 +849,14 @@ def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],
     * a later ``as_of``: every athlete (each calendar grows), from the day after
       the last completed night or the earliest changed day, whichever is first;
     * an earlier ``as_of``, no completed night yet, changed parameters or
-      roster overrides (``params_fingerprint``), or an athlete without stored
-      scores: from the first day.
+      roster overrides (``params_fingerprint``), an athlete without stored
+      scores, or one in ``rebuild`` (a derived partition of it was quarantined
+      as damaged): from the first day.
     """
     last_s = store.get_state(STATE_AS_OF)
     last = date.fromisoformat(last_s) if last_s else None
     same_params = store.get_state(STATE_PARAMS) == params_fingerprint(cfg)
-    scored = set(store.athletes("scores"))
+    scored = set(store.athletes("scores")) - set(rebuild)  # rebuild: a derived partition was quarantined
     plan: dict[str, date | None] = {}
     for a in all_athletes:
         d = date.fromisoformat(dirty[a]) if a in dirty else None
@@ -859,12 +900,18 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
     st = Store(cfg.store.path)
     summary = RunSummary(flow="nightly", as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
+        # checksums of every partition before anything is planned on them: a damaged derived
+        # partition is quarantined here and rebuilt tonight (plan_nightly), a canonical one reported
+        st.verify_partitions(parse=False)
         _ingest_into(st, cfg, summary)
         dirty = collect_changes(st)
         all_athletes = st.all_athletes()
         summary.athletes_total = len(all_athletes)
         summary.athletes_changed = len([a for a in dirty if a in set(all_athletes)])
-        plan = plan_nightly(st, cfg, day, dirty, all_athletes)
+        seen_q = int(st.get_state(STATE_QUARANTINE_SEEN, "0") or 0)
+        rebuild, top_q = _derived_quarantined(st, seen_q)
+        plan = plan_nightly(st, cfg, day, dirty, all_athletes, rebuild)
         dates = [d for d in plan.values() if d is not None]
         if dates:
             summary.changed_from = min(dates).isoformat()
@@ -878,12 +925,15 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
                 if len(done) == len(plan):
                     st.set_state(STATE_AS_OF, day.isoformat())
                     st.set_state(STATE_PARAMS, params_fingerprint(cfg))
+                    if top_q > seen_q:
+                        st.set_state(STATE_QUARANTINE_SEEN, str(top_q))
         else:
             summary.days_scored = 0
             summary.notes.append(f"nothing changed since the last run for {day}: features and scores skipped")
         summary.bands = _bands_on(st, day)
         _do_report(st, cfg, summary, day, force=changed)
         _do_alerts(st, cfg, summary, day)
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 
@@ -909,6 +959,8 @@ def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store
     st = Store(cfg.store.path)
     summary = RunSummary(flow=flow_name, as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
+        st.verify_partitions(parse=False)  # a damaged derived partition is recomputed in full below
         all_athletes = st.all_athletes()
         targets = [a for a in (athletes or all_athletes)]
         unknown = sorted(set(targets) - set(all_athletes))
@@ -918,11 +970,12 @@ def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store
         summary.athletes_total = len(all_athletes)
         if targets:
             d0 = date.fromisoformat(since) if since else None
-            scored = set(st.athletes("scores"))
+            scored = set(st.athletes("scores")) - _derived_quarantined(st, q0)[0]
             _per_athlete(st, cfg, summary, day, {a: (d0 if a in scored else None) for a in targets},
                          do_scores=do_scores)
         if do_scores:
             summary.bands = _bands_on(st, day)
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 
@@ -960,6 +1013,8 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
     summary = RunSummary(flow="backfill", as_of=d1.isoformat(), store=str(st.root))
     summary.notes.append(f"recomputed range {d0}..{d1}")
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
+        st.verify_partitions(parse=False)  # a damaged derived partition is recomputed in full below
         collect_changes(st)
         all_athletes = st.all_athletes()
         summary.athletes_total = len(all_athletes)
@@ -968,7 +1023,7 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
         if end != d1:
             summary.notes.append(f"recomputed up to {end}, the last completed night, so no later day is lost")
         if all_athletes:
-            scored = set(st.athletes("scores"))
+            scored = set(st.athletes("scores")) - _derived_quarantined(st, q0)[0]
             _per_athlete(st, cfg, summary, end, {a: (d0 if a in scored else None) for a in all_athletes})
             summary.bands = _bands_on(st, d1)
             if reports:
@@ -981,6 +1036,7 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
                     _do_report(st, cfg, summary, day, force=True)
                 summary.notes.append(f"{len(weeks)} weekly reports written ({', '.join(weeks)})")
         summary.notes.append("alerts are not sent by a backfill")
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 
@@ -993,7 +1049,9 @@ def report(as_of: str | None = None, config_path: str | None = None, store: str 
     st = Store(cfg.store.path)
     summary = RunSummary(flow="report", as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
         _do_report(st, cfg, summary, day, force=True)
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 
@@ -1007,7 +1065,9 @@ def alert(as_of: str | None = None, config_path: str | None = None, store: str |
     st = Store(cfg.store.path)
     summary = RunSummary(flow="alert", as_of=day.isoformat(), store=str(st.root))
     with run_lock(st.root, cfg.store.lock_timeout_s):
+        q0 = _quarantine_mark(st)
         _do_alerts(st, cfg, summary, day)
+        _report_quarantine(st, summary, q0)
     return _finish(summary, t0)
 
 

@@ -50,6 +50,9 @@ __all__ = ["InputFile", "IngestSummary", "ingest_paths", "ZipSlipError"]
 
 MAX_ZIP_MEMBER_BYTES = 4 << 30  # refuse absurd members (zip bombs)
 MAX_ZIP_RATIO = 200
+#: Default size limit of one input file [bytes] (``[inputs] max_file_mb``): a 500 MB note field
+#: took 8.8 GB of RAM; the largest real export seen (Apple Health, years of data) is ~200 MB.
+MAX_FILE_BYTES = 1_000_000_000
 
 
 class ZipSlipError(ConnectorError):
@@ -64,6 +67,8 @@ class InputFile:
     display: str  # path as shown in the ledger
     athlete_id: str | None  # from the folder layout or --athlete
     stat: os.stat_result | None = field(default=None, compare=False, repr=False)  # when already taken
+    folder: str | None = None  # the athlete folder it lies in (inputs/<athlete>/...), if any
+    problem: str | None = None  # why it cannot be read at all (ledgered as rejected, never read)
 
 
 @dataclass
@@ -82,6 +87,7 @@ class IngestSummary:
     skipped_rows: int = 0
     by_format: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth reading, not a rejection (e.g. a red flag kept)
     athletes: set[str] = field(default_factory=set)
     merged_sessions: int = 0  # cross-source duplicate workouts newly found in this run (see `merges`)
     merged_nights: int = 0  # cross-source duplicate sleep records newly found in this run
@@ -104,7 +110,8 @@ def _safe_member_path(dest: Path, name: str, archive: str) -> Path:
     return target
 
 
-def extract_zip(archive: Path, dest: Path, display: str) -> list[tuple[Path, str]]:
+def extract_zip(archive: Path, dest: Path, display: str,
+                max_member_bytes: int = MAX_ZIP_MEMBER_BYTES) -> list[tuple[Path, str]]:
     """Extract the regular files of ``archive`` under ``dest``; return (path, member name).
 
     Raises
@@ -120,7 +127,7 @@ def extract_zip(archive: Path, dest: Path, display: str) -> list[tuple[Path, str
             infos = [i for i in zf.infolist() if not i.is_dir()]
             for info in infos:  # validate every name before writing anything
                 _safe_member_path(dest, info.filename, display)
-                if info.file_size > MAX_ZIP_MEMBER_BYTES or (
+                if info.file_size > max_member_bytes or (
                     info.compress_size and info.file_size / max(info.compress_size, 1) > MAX_ZIP_RATIO
                     and info.file_size > 100 << 20
                 ):
@@ -267,6 +274,9 @@ def ingest_paths(
     progress: Callable[[int, int, str], None] | None = None,
     lock_timeout_s: float = 30.0,
     device_map: Mapping[str, str] | None = None,
+    aliases: Mapping[str, str] | None = None,
+    rebuild: Sequence[str] = (),
+    max_file_bytes: int | None = None,
 ) -> IngestSummary:
     """Ingest every file under ``inputs`` into ``store``.
 
@@ -313,6 +323,17 @@ def ingest_paths(
         Device serial number -> athlete id (the roster). A FIT file outside
         any athlete folder is read as athlete ``device-<serial>``; a serial in
         this map gives it the athlete's id instead.
+    aliases : mapping of str to str, optional
+        Other ids -> athlete id (the roster's ``aliases``). A file in an
+        athlete's folder whose ``athlete_id`` column names another athlete is
+        rejected (a file in ``inputs/mallory/`` must not replace alice's rows)
+        unless this map takes that id to the folder's athlete.
+    rebuild : sequence of str
+        Athletes whose files are read again whatever the ledger says (after
+        a damaged partition was quarantined: ``strainwatch ingest --rebuild``).
+    max_file_bytes : int, optional
+        Files (and zip members) larger than this are rejected unread
+        (default :data:`MAX_FILE_BYTES`).
 
     Returns
     -------
@@ -323,14 +344,24 @@ def ingest_paths(
     run_id = uuid.uuid4().hex[:12]
     summary = IngestSummary(run_id=run_id)
     with store.lock(timeout_s=lock_timeout_s):
+        from pipelines.integrity import finish_rebuild, pending_rebuilds, start_rebuild
+
+        # an unfinished --rebuild (killed, or stopped) is started again until it completes
+        rebuild = sorted(set(rebuild) | set(pending_rebuilds(store)))
+        if rebuild:
+            start_rebuild(store, rebuild)
         store.tmp_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"ingest-{run_id}-", dir=store.tmp_dir))
         try:
             _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected,
-                           workers, batch_files, progress, summary, scratch, device_map or {}, pool)
+                           workers, batch_files, progress, summary, scratch, device_map or {}, pool,
+                           aliases=aliases or {}, rebuild=frozenset(rebuild),
+                           max_file_bytes=MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         record_merges(store, summary)
+        if rebuild:
+            finish_rebuild(store, rebuild)
     return summary
 
 
@@ -533,7 +564,8 @@ def read_merges(store: Store) -> pl.DataFrame:
 
 def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
             rejects: list[LedgerEntry], run_id: str, memo: ZipMemo | None = None,
-            retry_rejected: bool = False) -> tuple[list[InputFile], list[tuple[str, os.stat_result, list[str] | None]],
+            retry_rejected: bool = False, max_file_bytes: int = 0,
+            rebuild: frozenset[str] = frozenset()) -> tuple[list[InputFile], list[tuple[str, os.stat_result, list[str] | None]],
                                                  dict[str, int]]:
     """The files to look at: inputs walked, links de-duplicated, zip archives extracted.
 
@@ -548,16 +580,28 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
     skipped = {"seen": 0, "unchanged": 0, "previously_rejected": 0}
     seen_paths: set[tuple[int, int]] = set()
     # straight from walk_inputs, with str paths: a Path per file costs 10 us (0.3 s per 30k files)
-    for path, who in walk_inputs(inputs):
-        st = os.stat(path)
+    walk_problems: list[tuple[str, str | None, str]] = []
+    for path, who in walk_inputs(inputs, problems=walk_problems):
+        who = nfc_or_none(who)  # NFC: one athlete whatever the file system's normal form
+        try:
+            st = os.stat(path)
+        except OSError as err:  # a symbolic link loop, a dangling link, a file gone meanwhile
+            files.append(InputFile(path, path, who or athlete, None, folder=who, problem=(
+                f"{path}: byte 0: cannot be read: {err.strerror or err}; fix or remove it")))
+            continue
         real = (st.st_dev, st.st_ino)
         if real in seen_paths:  # the same file named twice (e.g. a file and its folder, or a link)
             continue
         seen_paths.add(real)
-        if not path.lower().endswith(".zip"):
-            files.append(InputFile(path, path, nfc_or_none(who or athlete), st))
+        if max_file_bytes and st.st_size > max_file_bytes and not path.lower().endswith(".zip"):  # members checked
+            files.append(InputFile(path, path, nfc_or_none(who or athlete), st, folder=who, problem=(
+                f"{path}: byte {max_file_bytes}: {st.st_size} bytes, over the size limit of {max_file_bytes} "
+                "bytes ([inputs] max_file_mb); not read. Raise the limit if the file is genuine")))
             continue
-        known = memo.lookup(path, st) if memo is not None else None
+        if not path.lower().endswith(".zip"):
+            files.append(InputFile(path, path, nfc_or_none(who or athlete), st, folder=who))
+            continue
+        known = memo.lookup(path, st) if memo is not None and not (rebuild and (who or athlete) in rebuild) else None
         if known is not None and not (retry_rejected and (known[0] == "rejected" or known[2])):
             status, n_members, n_rejected = known
             if status == "rejected":
@@ -568,10 +612,10 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
                 skipped["unchanged"] += n_members - n_rejected
                 skipped["previously_rejected"] += n_rejected
             continue
-        f = InputFile(Path(path), path, nfc_or_none(who or athlete), st)
+        f = InputFile(Path(path), path, nfc_or_none(who or athlete), st, folder=who)
         dest = scratch / uuid.uuid4().hex[:8]
         try:
-            members = extract_zip(f.path, dest, f.display)
+            members = extract_zip(f.path, dest, f.display, max_file_bytes or MAX_ZIP_MEMBER_BYTES)
         except ConnectorError as err:
             rejects.append(LedgerEntry(
                 path=f.display, size_bytes=f.path.stat().st_size, sha256=file_sha256(f.path),
@@ -584,9 +628,13 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
                 part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(name).parts
             ):
                 continue
-            files.append(InputFile(target, f"{f.display}!{name}", f.athlete_id))
+            files.append(InputFile(target, f"{f.display}!{name}", f.athlete_id, folder=f.folder))
             displays.append(f"{f.display}!{name}")
         zips.append((path, st, displays))
+    for folder, who, why in walk_problems:  # unreadable sub-folders: ledgered, not skipped silently
+        files.append(InputFile(folder, folder, who or athlete, None, folder=who, problem=(
+            f"{folder}: byte 0: folder cannot be read ({why}); its files were not ingested. "
+            "Fix its permissions (e.g. chmod -R u+rX) and run again with --retry-rejected")))
     return files, zips, skipped
 
 
@@ -636,11 +684,13 @@ def pool_workers(workers: int, n_files: int, n_bytes: int, pool: bool | None = N
 
 def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, workers,
                    batch_files, progress, summary: IngestSummary, scratch: Path, device_map: Mapping[str, str],
-                   pool: bool | None = None) -> None:
+                   pool: bool | None = None, *, aliases: Mapping[str, str] = {},
+                   rebuild: frozenset[str] = frozenset(), max_file_bytes: int = 0) -> None:
     run_id = summary.run_id
     pre_entries: list[LedgerEntry] = []
     memo = ZipMemo(store)
-    files, zips, skipped = _expand(inputs, athlete, scratch, pre_entries, run_id, memo, retry_rejected)
+    files, zips, skipped = _expand(inputs, athlete, scratch, pre_entries, run_id, memo, retry_rejected,
+                                   max_file_bytes, rebuild)
     summary.files_seen = len(files) + len(pre_entries) + skipped["seen"]
     summary.unchanged += skipped["unchanged"]
     summary.previously_rejected += skipped["previously_rejected"]
@@ -656,20 +706,40 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
     # members are scratch copies, hashed every time and not remembered.
     cache = HashCache(store)
     scratch_prefix = str(scratch) + os.sep
+    bad = [f for f in files if f.problem]
+    files = [f for f in files if not f.problem]
     member = [str(f.path).startswith(scratch_prefix) for f in files]
     direct = [f for f, m in zip(files, member) if not m]
-    direct_h = iter(cache.hashes([f.path for f in direct], stats=[f.stat for f in direct]))
-    member_h = iter(cache.hashes([f.path for f, m in zip(files, member) if m], remember=False))
+    direct_h = iter(_hashes(cache, direct, remember=True))
+    member_h = iter(_hashes(cache, [f for f, m in zip(files, member) if m], remember=False))
     hashed = [(f, *(next(member_h) if m else next(direct_h))) for f, m in zip(files, member)]
+    bad += [f for f, _, sha in hashed if sha is None]  # unreadable when hashed
+    hashed = [h for h in hashed if h[2] is not None]
+    hashed += [(f, f.stat.st_size if f.stat else 0, _problem_sha(f)) for f in bad]
     known = store.ledger_by_hash({h for _, _, h in hashed}, columns=("path", "status", "format", "athlete_id"))
     to_read: list[tuple[InputFile, int, str]] = []
+    later_dups: dict[str, list[tuple[InputFile, int, str]]] = {}
     dup_entries: list[LedgerEntry] = []
     seen_now: dict[str, str] = {}
     for f, size, sha in hashed:
         prior = known.get(sha, [])
-        good = [r for r in prior if r["status"] in ("ingested", "duplicate")]
+        if f.problem:  # cannot be read at all: one rejection, then skipped until it changes
+            if prior and not retry_rejected:
+                summary.previously_rejected += 1
+            else:
+                summary.rejected += 1
+                summary.problems.append(f.problem)
+                dup_entries.append(LedgerEntry(path=f.display, size_bytes=size, sha256=sha, format=None,
+                                               athlete_id=f.athlete_id, status="rejected", error=f.problem,
+                                               run_id=run_id))
+            continue
+        if rebuild and _names_athlete(f, prior, rebuild):
+            prior = []  # --rebuild: read this athlete's files again whatever the ledger says
+        # only an ``ingested`` row means the content's rows are stored: a ``duplicate`` row
+        # whose original never got stored (a run killed in between, an old version) is no copy
+        good = [r for r in prior if r["status"] == "ingested"]
         if good:
-            if any(r["path"] == f.display for r in prior):
+            if any(r["path"] == f.display and r["status"] in ("ingested", "duplicate") for r in prior):
                 summary.unchanged += 1
             else:
                 summary.duplicate += 1
@@ -678,14 +748,13 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
                     athlete_id=f.athlete_id or good[0]["athlete_id"], status="duplicate",
                     error=f"same content as {good[0]['path']}", run_id=run_id))
             continue
-        if prior and not retry_rejected:
+        if any(r["status"] == "rejected" for r in prior) and not retry_rejected:
             summary.previously_rejected += 1
             continue
         if sha in seen_now:
+            # ledgered by _commit right after the copy it names, and only once that copy is stored
             summary.duplicate += 1
-            dup_entries.append(LedgerEntry(
-                path=f.display, size_bytes=size, sha256=sha, format=None, athlete_id=f.athlete_id,
-                status="duplicate", error=f"same content as {seen_now[sha]}", run_id=run_id))
+            later_dups.setdefault(seen_now[sha], []).append((f, size, sha))
             continue
         seen_now[sha] = f.display
         to_read.append((f, size, sha))
@@ -732,9 +801,9 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
         if progress:
             progress(done, total, item[0])
         if len(pending) >= batch_files:
-            _commit(store, pending, meta, summary, device_map)
+            _commit(store, pending, meta, summary, device_map, aliases, later_dups)
             pending = []
-    _commit(store, pending, meta, summary, device_map)
+    _commit(store, pending, meta, summary, device_map, aliases, later_dups)
     for path, st, displays in zips:  # every member has its ledger row now: next time, skip the archive
         if displays is not None:
             memo.remember(path, st, status="expanded", members=displays)
@@ -753,24 +822,163 @@ def _map_devices(result: ReadResult, device_map: Mapping[str, str]) -> ReadResul
     return result
 
 
-def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mapping[str, str]) -> None:
-    """Write one batch: table rows first, then the ledger rows describing them."""
+def _problem_sha(f: InputFile) -> str:
+    """Ledger key of a file that cannot be read: stands in for its content hash (same problem, same key)."""
+    import hashlib
+
+    return "unreadable-" + hashlib.sha256(f"{f.display}\0{f.problem}".encode()).hexdigest()[:48]
+
+
+def _hashes(cache: HashCache, files: list[InputFile], *, remember: bool) -> list[tuple[int, str | None]]:
+    """(size, SHA-256) per file; (size, None) with ``problem`` set on the file for one that cannot be read."""
+    try:
+        return cache.hashes([f.path for f in files], remember=remember,
+                            stats=[f.stat for f in files] if remember else None)
+    except OSError:
+        pass
+    out: list[tuple[int, str | None]] = []
+    for f in files:  # find the unreadable ones: the rest are hashed (and remembered) as usual
+        try:
+            out.extend(cache.hashes([f.path], remember=remember, stats=[f.stat] if remember else None))
+        except OSError as err:
+            object.__setattr__(f, "problem", f"{f.display}: byte 0: cannot be read: {err.strerror or err}; "
+                                             "fix its permissions or remove it")
+            out.append((f.stat.st_size if f.stat else 0, None))
+    return out
+
+
+def _names_athlete(f: InputFile, prior: list[dict], athletes: frozenset[str]) -> bool:
+    """Whether the file's folder, or a ledger row of its content, names one of ``athletes``."""
+    if f.athlete_id in athletes or f.folder in athletes:
+        return True
+    return any(a in athletes for r in prior for a in (r.get("athlete_id") or "").split(","))
+
+
+def _map_aliases(result: ReadResult, aliases: Mapping[str, str]) -> ReadResult:
+    """Give rows whose ``athlete_id`` is a roster alias the roster's athlete id."""
+    hits = sorted(a for a in result.athlete_ids if a in aliases)
+    if not hits:
+        return result
+    for name, df in result.tables().items():
+        setattr(result, name, df.with_columns(pl.col("athlete_id").replace(dict(aliases))))
+    result.athlete_ids = tuple(sorted({aliases.get(a, a) for a in result.athlete_ids}))
+    result.warn("athlete from the roster's aliases: " + ", ".join(f"{a} -> {aliases[a]}" for a in hits))
+    return result
+
+
+def _line_of(path: str | Path, value: str, limit: int = 64 << 20) -> int | None:
+    """1-based number of the first text line holding ``value`` as a whole field (None if not found)."""
+    import re
+
+    pat = re.compile(rb"(^|[,;\t\"'<>=: ])" + re.escape(value.encode()) + rb"($|[,;\t\"'<>/ \r\n])")
+    try:
+        with open(path, "rb") as fh:
+            for n, line in enumerate(fh, 1):
+                if fh.tell() > limit:
+                    return None
+                if pat.search(line):
+                    return n
+    except OSError:
+        return None
+    return None
+
+
+def _foreign_athlete_error(f: InputFile, display: str, result: ReadResult) -> str | None:
+    """The rejection of a file in ``inputs/<folder>/`` whose rows name another athlete, else None."""
+    if not f.folder:
+        return None
+    foreign = sorted(a for a in result.athlete_ids if a != f.folder)
+    if not foreign:
+        return None
+    line = _line_of(f.path, foreign[0])
+    where = f"line {line}" if line else "record 1"
+    return (f"{display}: {where}: athlete_id {foreign[0]!r} differs from the athlete of its folder "
+            f"{f.folder!r}; refused so that it cannot replace another athlete's rows. Move the file to "
+            f"that athlete's folder (a file of several athletes goes directly in the input folder), "
+            f"or add {foreign[0]!r} to the aliases of {f.folder!r} in the roster")
+
+
+def _red_flags_kept(store: Store, wellness: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """Keep stored red flags that new rows would drop; notes per source file saying so.
+
+    A later file never silently clears a red flag: a stored ``red_flag`` true
+    replaced by an empty value stays true; an explicit ``false`` (a correction)
+    clears it. Either way the newer file's ledger row (and the run summary)
+    gets a note naming the day and the file that reported the flag.
+    """
+    notes: dict[str, list[str]] = {}
+    if wellness.is_empty() or "red_flag" not in wellness.columns:
+        return wellness, notes
+    athletes = wellness["athlete_id"].unique().to_list()
+    try:
+        old = store.read_table("wellness", athletes)
+    except Exception:  # noqa: BLE001 - a damaged partition is reported by the upsert
+        return wellness, notes
+    old = old.filter(pl.col("red_flag").fill_null(False)).select(
+        "athlete_id", "date", pl.col("source_file").alias("_flag_file"))
+    if old.is_empty():
+        return wellness, notes
+    j = wellness.join(old, on=["athlete_id", "date"], how="left")
+    flagged = pl.col("_flag_file").is_not_null()
+    kept = j.filter(flagged & pl.col("red_flag").is_null())
+    cleared = j.filter(flagged & (pl.col("red_flag") == False))  # noqa: E712 - an explicit "no"
+    for a, d, src, flag_file in kept.select("athlete_id", "date", "source_file", "_flag_file").iter_rows():
+        notes.setdefault(src, []).append(
+            f"red flag of {a} on {d} kept: reported by {flag_file}; this file does not say (empty red_flag)")
+    for a, d, src, flag_file in cleared.select("athlete_id", "date", "source_file", "_flag_file").iter_rows():
+        notes.setdefault(src, []).append(
+            f"red flag of {a} on {d} CLEARED: reported by {flag_file}, this file says red_flag false")
+    out = j.with_columns(pl.when(flagged & pl.col("red_flag").is_null()).then(pl.lit(True))
+                         .otherwise(pl.col("red_flag")).alias("red_flag")).drop("_flag_file")
+    return out, notes
+
+
+def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mapping[str, str],
+            aliases: Mapping[str, str] = {}, later_dups: Mapping[str, list] | None = None) -> None:
+    """Write one batch: table rows first, then the ledger rows describing them.
+
+    ``later_dups``: byte-identical copies of a file of the batch (by its
+    ledger path), ledgered right after it: ``duplicate`` when it was stored,
+    ``rejected`` with its reason when not.
+    """
     if not batch:
         return
     # ids differing from a stored one only by case/look-alikes would share a partition on macOS: refuse
     batch = refuse_colliding_ids(batch, store.all_athletes(), device_map)
     frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": [], "injuries": []}
     entries: list[LedgerEntry] = []
+    later_dups = later_dups or {}
+
+    def copies(display: str, fmt: str | None, error: str | None) -> None:
+        for cf, csize, csha in later_dups.get(display, ()):
+            if error is None:
+                entries.append(LedgerEntry(
+                    path=cf.display, size_bytes=csize, sha256=csha, format=fmt, athlete_id=cf.athlete_id,
+                    status="duplicate", error=f"same content as {display}", run_id=summary.run_id))
+            else:
+                summary.duplicate -= 1
+                summary.rejected += 1
+                msg = f"{cf.display}: same content as {display}, rejected: {error}"
+                summary.problems.append(msg)
+                entries.append(LedgerEntry(
+                    path=cf.display, size_bytes=csize, sha256=csha, format=fmt, athlete_id=cf.athlete_id,
+                    status="rejected", error=msg, run_id=summary.run_id))
+
     for display, result, error, fmt in batch:
         f, size, sha = meta[display]
+        if result is not None:
+            result = _map_aliases(_map_devices(result, device_map), aliases)
+            error = _foreign_athlete_error(f, display, result)
+            if error is not None:
+                fmt, result = result.format, None
         if result is None:
             summary.rejected += 1
             summary.problems.append(error or f"{display}: rejected")
             entries.append(LedgerEntry(path=display, size_bytes=size, sha256=sha, format=fmt,
                                        athlete_id=f.athlete_id, status="rejected", error=error,
                                        run_id=summary.run_id))
+            copies(display, fmt, error or "rejected")
             continue
-        result = _map_devices(result, device_map)
         for name, df in [*result.tables().items(), ("injuries", result.injuries)]:
             if df.height:
                 frames[name].append(_with_source_file(df, display))
@@ -787,7 +995,15 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
             status="ingested", rows_sessions=rows["sessions"], rows_sleep=rows["sleep"],
             rows_wellness=rows["wellness"], skipped_rows=result.skipped_rows,
             warnings=tuple(result.warnings), run_id=summary.run_id))
+        copies(display, result.format, None)
     added: dict[str, int] = {}
+    if frames["wellness"]:
+        kept, notes = _red_flags_kept(store, pl.concat(frames["wellness"], how="diagonal_relaxed"))
+        frames["wellness"] = [kept]
+        for e in entries:
+            if e.path in notes and e.status == "ingested":
+                e.warnings = tuple(e.warnings) + tuple(notes[e.path])
+                summary.notes.append(f"{e.path}: " + "; ".join(notes[e.path]))
     if not summary.touched and any(frames[t] for t in _MERGE_WINDOW_US):
         store.set_state(_MERGES_DIRTY, summary.run_id)  # cleared by record_merges once it has run
     for table, dfs in frames.items():

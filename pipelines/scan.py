@@ -53,7 +53,8 @@ class FileStat:
         return cls.from_stat(os.stat(path))
 
 
-def walk_inputs(inputs: Sequence[str | Path]) -> list[tuple[str, str | None]]:
+def walk_inputs(inputs: Sequence[str | Path],
+                problems: list[tuple[str, str | None, str]] | None = None) -> list[tuple[str, str | None]]:
     """Every regular file under ``inputs``: (path, athlete folder or None), in ingest order.
 
     Same selection and order as a sorted ``Path.rglob("*")`` per input:
@@ -62,6 +63,11 @@ def walk_inputs(inputs: Sequence[str | Path]) -> list[tuple[str, str | None]]:
     files are sorted by their path components. The athlete folder is the
     first component below an input folder (``inputs/<athlete>/...``); a file
     given directly, or lying directly in an input folder, has none.
+
+    ``problems``, when given, receives (folder, athlete folder, reason) for
+    every sub-folder that cannot be listed (else they are skipped silently).
+    An entry whose type cannot be told (a symbolic link loop) is returned as
+    a file: reading it fails, and ingest ledgers that as a rejection.
 
     Raises
     ------
@@ -84,20 +90,30 @@ def walk_inputs(inputs: Sequence[str | Path]) -> list[tuple[str, str | None]]:
             who = rel_parts[0] if rel_parts else None
             try:
                 entries = list(os.scandir(folder))
-            except OSError:
+            except OSError as err:
                 if not rel_parts:
                     raise
+                if problems is not None:
+                    problems.append((folder, who, err.strerror or str(err)))
                 continue  # an unreadable sub-folder: as os.walk, skip it
             for e in entries:
                 if e.name.startswith("."):
                     continue
                 if e.is_dir(follow_symlinks=False):
                     stack.append((e.path, rel_parts + (e.name,)))
-                elif e.name not in SKIP_NAMES and e.is_file():  # a stat only for symbolic links
+                elif e.name not in SKIP_NAMES and _is_file(e):  # a stat only for symbolic links
                     found.append((rel_parts + (e.name,), e.path, who))
         found.sort(key=lambda t: t[0])
         out.extend((full, who) for _, full, who in found)
     return out
+
+
+def _is_file(e: os.DirEntry) -> bool:
+    """``e.is_file()``, True for an entry that cannot be stat'ed (a symbolic link loop: ingest rejects it)."""
+    try:
+        return e.is_file()
+    except OSError:
+        return True
 
 
 def _stat_table(store: Store, table: str, columns: str) -> sqlite3.Connection:

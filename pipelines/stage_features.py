@@ -76,7 +76,7 @@ from features.compute import compute_features, continue_features, first_changed_
 from features.daily import build_daily
 from features.params import DEFAULT_PARAMS, FeatureParams
 from features.schemas import DAILY, FEATURES, SESSIONS, SLEEP, WELLNESS, conform
-from pipelines.store import Store, StoreError
+from pipelines.store import Store
 
 __all__ = ["FeaturesSummary", "run_features", "prepare_inputs", "coerce_params", "STATE_PARAMS", "STATE_LOAD_FAMILY",
            "read_load_families"]
@@ -452,14 +452,11 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
     f_stored: dict[str, pl.DataFrame] = {}
     d_stored: dict[str, pl.DataFrame] = {}
     for a in ids:
-        fpath, dpath = store.partition_path("features", a), store.partition_path("daily", a)
-        if not fpath.exists() or not dpath.exists():
+        # verified reads: a damaged partition is quarantined and the athlete takes the whole-history path
+        f, d = store.read_partition("features", a), store.read_partition("daily", a)
+        if f is None or d is None:
             continue
-        try:
-            f = pl.read_parquet(fpath).filter(pl.col("date") < since)
-            d = pl.read_parquet(dpath).filter(pl.col("date") < since)
-        except Exception as err:  # pragma: no cover - a damaged store
-            raise StoreError(f"cannot read the stored features or daily of {a!r} in {store.root}: {err}") from err
+        f, d = f.filter(pl.col("date") < since), d.filter(pl.col("date") < since)
         if f.is_empty() or d.is_empty():
             continue
         f0, d0 = f["date"].min(), d["date"].min()

@@ -3,9 +3,11 @@
 Layout of a store directory (default ``./strainwatch-data``)::
 
     tables/<table>/<athlete-key>.parquet   one file per athlete and table
+    tables/<table>/<athlete-key>.parquet.sha256   its checksum and row count (JSON)
     ledger.sqlite                          ledger of input files, plus control tables
     .lock                                  writer lock (one writer at a time)
     tmp/                                   scratch (zip members), emptied by writers
+    quarantine/<table>/                    damaged partitions moved aside (never deleted)
 
 Guarantees
 ----------
@@ -16,6 +18,11 @@ Guarantees
 * Data are written before the ledger rows that describe them. A run killed
   between the two re-reads those files next time; the upsert on the table keys
   makes that idempotent.
+* Damage is detected and confined: each partition's SHA-256 is recorded at write
+  (before the rename, with the previous one, so a kill in between still verifies)
+  and checked on every read, with the plausibility limits of ingest applied again;
+  a damaged partition is quarantined (:meth:`Store.quarantine`) and reads as
+  absent, so other athletes go on (docs/operations.md section 7).
 * One writer at a time: :meth:`Store.lock` takes an exclusive ``flock``; a
   second writer waits up to a timeout and then fails with :class:`StoreLockedError`.
 """
@@ -26,6 +33,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -41,8 +49,22 @@ from urllib.parse import quote, unquote
 import polars as pl
 
 from features.schemas import TABLES, TableSchema, conform
+from pipelines.errors import EXIT_LOCKED, StrainwatchError, ledger_corrupt, translate
 
-__all__ = ["Store", "StoreError", "StoreLockedError", "LedgerEntry", "file_sha256", "DEFAULT_STORE"]
+__all__ = ["Store", "StoreError", "StoreLockedError", "LedgerEntry", "file_sha256", "DEFAULT_STORE",
+           "PartitionDamaged", "checksum_path"]
+
+log = logging.getLogger("strainwatch.store")
+
+#: Canonical tables (rows from input files); the others are derived from them and rebuilt.
+CANONICAL_TABLES = ("sessions", "sleep", "wellness")
+
+QUARANTINE_DDL = """CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, table_name TEXT NOT NULL, athlete_id TEXT, path TEXT NOT NULL,
+    moved_to TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL)"""
+REBUILDS_DDL = """CREATE TABLE IF NOT EXISTS rebuilds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, athlete_id TEXT NOT NULL, ledger_id INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL)"""
 
 DEFAULT_STORE = Path("strainwatch-data")
 
@@ -76,12 +98,14 @@ LEDGER_COLUMNS = (
 )
 
 
-class StoreError(RuntimeError):
+class StoreError(StrainwatchError, RuntimeError):
     """The store cannot be used (corrupt, unwritable, wrong layout)."""
 
 
 class StoreLockedError(StoreError):
     """Another strainwatch process holds the store's writer lock."""
+
+    exit_code = EXIT_LOCKED
 
 
 @dataclass
@@ -136,11 +160,38 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+#: Longest partition key [bytes]: the file name adds ``.parquet`` and, while it is written, a
+#: temporary ``.<name>.<32 hex>.tmp`` (46 bytes more); file systems allow 255 bytes per name.
+MAX_KEY_BYTES = 200
+
+
 def _athlete_key(athlete_id: str) -> str:
-    return "a-" + quote(athlete_id, safe="")
+    """File-name stem of an athlete's partitions: ``a-`` + the percent-encoded id.
+
+    An id whose encoding is longer than :data:`MAX_KEY_BYTES` (246+ ASCII or 28+
+    CJK characters) keeps its first 150 encoded bytes plus ``+`` and 32 hex
+    digits of its SHA-256 (``+`` never occurs in an encoded id, so the two kinds
+    cannot collide); the full id is read back from the file's ``athlete_id``.
+    """
+    key = "a-" + quote(athlete_id, safe="")
+    if len(key) <= MAX_KEY_BYTES:
+        return key
+    head = key[:152]
+    if "%" in head[-2:]:  # do not cut an escape in two
+        head = head[: head.rindex("%")]
+    return head + "+" + hashlib.sha256(athlete_id.encode()).hexdigest()[:32]
 
 
-def _athlete_from_key(stem: str) -> str:
+def _athlete_from_key(stem: str, path: Path | None = None) -> str:
+    if "+" in stem and path is not None:  # a hashed long id: the file holds it
+        try:
+            got = pl.scan_parquet(path).select(pl.col("athlete_id").first()).collect().item()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - a damaged file (even a polars panic): the reader reports it
+            got = None
+        if got is not None:
+            return str(got)
     return unquote(stem[2:])
 
 
@@ -159,18 +210,80 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
+def checksum_path(path: Path) -> Path:
+    """The checksum file next to a partition: ``<name>.parquet.sha256``."""
+    return path.with_name(path.name + ".sha256")
+
+
+def _read_checksum(path: Path) -> dict | None:
+    """The recorded checksum of a partition (None when the partition has none: written by an old version)."""
+    try:
+        return json.loads(checksum_path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {"sha256": "unreadable checksum file"}
+
+
 def atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
-    """Write ``df`` as Parquet atomically (temporary file, fsync, rename)."""
+    """Write ``df`` as Parquet atomically (temporary file, fsync, rename), with its checksum.
+
+    The SHA-256 of the file's bytes and its row count go to
+    ``<name>.parquet.sha256`` *before* the rename, together with the previous
+    file's checksum: a process killed between the two leaves the old file,
+    which the previous checksum still vouches for. Readers verify it
+    (:meth:`Store.read_partition`).
+    """
+    import io
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    df.write_parquet(buf, compression="zstd", statistics=True)
+    data = buf.getvalue()
+    old = _read_checksum(path) if path.exists() else None
+    record = {"sha256": hashlib.sha256(data).hexdigest(), "rows": df.height,
+              "previous": {k: old.get(k) for k in ("sha256", "rows")} if old else None}
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        df.write_parquet(tmp, compression="zstd", statistics=True)
-        with open(tmp, "rb+") as fh:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
             os.fsync(fh.fileno())
+        atomic_write_bytes(checksum_path(path), json.dumps(record).encode())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _remove_partition(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    checksum_path(path).unlink(missing_ok=True)
+
+
+class PartitionDamaged(Exception):
+    """A partition file failed its checksum, could not be parsed or holds implausible values."""
+
+
+def _implausible(table: str, df: pl.DataFrame) -> str | None:
+    """The plausibility limits of ingest (:data:`connectors.base.PLAUSIBLE`), applied again on read."""
+    from connectors.base import PLAUSIBLE, PLAUSIBLE_YEARS
+
+    checks = []
+    for col, (lo, hi) in PLAUSIBLE.get(table, {}).items():
+        if col in df.columns and df.schema[col].is_numeric():
+            v = pl.col(col).cast(pl.Float64)
+            checks.append((col, v.is_not_null() & (v.is_nan() | (v < lo) | (v > hi))))
+    ylo, yhi = PLAUSIBLE_YEARS
+    for col, dt in df.schema.items():
+        if dt == pl.Date or isinstance(dt, pl.Datetime):
+            y = pl.col(col).dt.year()
+            checks.append((col, y.is_not_null() & ((y < ylo) | (y > yhi))))
+    if not checks:
+        return None
+    hits = df.select([e.any().alias(c) for c, e in checks]).row(0)
+    bad = [c for (c, _), h in zip(checks, hits) if h]
+    return f"implausible values in {', '.join(bad)}" if bad else None
 
 
 def _each_partition(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -203,6 +316,8 @@ class Store:
         self.root = Path(root)
         self._lock_fh: int | None = None
         self._lock_depth = 0
+        #: (table, athlete, path, moved to, reason) of partitions quarantined through this object
+        self.quarantined: list[tuple[str, str, str, str, str]] = []
 
     # ------------------------------------------------------------------ paths
     @property
@@ -285,7 +400,7 @@ class Store:
         d = self.table_dir(table)
         if not d.exists():
             return []
-        return sorted(_athlete_from_key(p.stem) for p in d.glob("a-*.parquet"))
+        return sorted(_athlete_from_key(p.stem, p) for p in d.glob("a-*.parquet"))
 
     def all_athletes(self) -> list[str]:
         ids: set[str] = set()
@@ -328,23 +443,183 @@ class Store:
             return schema.empty()
         col = DATE_COLUMNS[table]
 
-        def load(p: Path) -> pl.DataFrame:
-            lo = since.get(_athlete_from_key(p.stem)) if isinstance(since, Mapping) else since
+        def load(p: Path) -> pl.DataFrame | None:
+            df = self._read_verified(table, p)
+            if df is None:
+                return None
+            lo = since.get(_athlete_from_key(p.stem, p)) if isinstance(since, Mapping) else since
             if lo is None and until is None:
-                return pl.read_parquet(p)
+                return df
             cond = pl.lit(True)
             if lo is not None:
                 cond = cond & (pl.col(col) >= lo)
             if until is not None:
                 cond = cond & (pl.col(col) <= until)
-            return pl.scan_parquet(p).filter(pl.col(col).is_null() | cond).collect()
+            return df.filter(pl.col(col).is_null() | cond)
 
-        try:
-            frames = [load(p) for p in paths]
-        except Exception as err:  # pragma: no cover - a damaged store
-            raise StoreError(f"cannot read table {table!r} in {self.root}: {err}") from err
+        frames = [f for p in paths if (f := load(p)) is not None]
+        if not frames:
+            return schema.empty()
         df = pl.concat([conform(f, schema) for f in frames], how="diagonal_relaxed")
         return conform(df, schema)
+
+    # ------------------------------------------------------------------ integrity
+    def read_partition(self, table: str, athlete_id: str) -> pl.DataFrame | None:
+        """One athlete's partition as stored (its own schema), verified; None when absent or damaged.
+
+        A damaged partition (checksum mismatch, unreadable Parquet, values
+        outside the plausibility limits) is quarantined
+        (:meth:`quarantine`) and reads as absent, so the other athletes go on.
+        """
+        path = self.partition_path(table, athlete_id)
+        return self._read_verified(table, path) if path.exists() else None
+
+    def check_partition(self, table: str, path: Path, *, parse: bool = True) -> str | None:
+        """Why the partition file at ``path`` is damaged, or None when it is sound.
+
+        Compares the SHA-256 of its bytes with the checksum recorded when it was
+        written (or the previous one, for a writer killed between the two), then
+        (``parse``) decodes it and applies the plausibility limits again.
+        """
+        try:
+            self._load_checked(table, path, parse=parse)
+        except PartitionDamaged as err:
+            return str(err.args[0])
+        return None
+
+    def _load_checked(self, table: str, path: Path, *, parse: bool = True) -> pl.DataFrame | None:
+        import io
+
+        ino = None
+        for attempt in (0, 1):  # a concurrent writer may replace file and checksum between our two reads
+            with open(path, "rb") as fh:
+                ino = os.fstat(fh.fileno()).st_ino
+                data = fh.read()
+            rec = _read_checksum(path)
+            if rec is None:
+                break  # written before checksums: parsed and checked below
+            digest = hashlib.sha256(data).hexdigest()
+            prev = rec.get("previous") or {}
+            if digest in (rec.get("sha256"), prev.get("sha256")):
+                break
+            if attempt:
+                raise PartitionDamaged(f"checksum mismatch: file has sha256 {digest[:16]}..., "
+                                       f"{checksum_path(path).name} says {str(rec.get('sha256'))[:16]}...", ino)
+            time.sleep(0.05)
+        if not parse:
+            return None
+        try:
+            df = pl.read_parquet(io.BytesIO(data))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # noqa: BLE001 - any decoder error is damage; polars' Rust panics
+            # (pyo3 PanicException, seen on bit-flipped files) derive from BaseException, not Exception
+            msg = str(err).splitlines()[0][:200] if str(err) else ""
+            raise PartitionDamaged(f"not readable as Parquet: {type(err).__name__}: {msg}", ino) from None
+        why = _implausible(table, df)
+        if why:
+            raise PartitionDamaged(why, ino)
+        return df
+
+    def _read_verified(self, table: str, path: Path) -> pl.DataFrame | None:
+        for _ in range(3):
+            try:
+                return self._load_checked(table, path)
+            except FileNotFoundError:
+                return None
+            except PartitionDamaged as err:
+                if self.quarantine(table, path, err.args[0], expect_ino=err.args[1] if len(err.args) > 1 else None):
+                    return None
+                # a writer replaced the file meanwhile: read the new one
+        return None
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
+    def quarantine(self, table: str, path: Path, reason: str, *, damaged: bool = True,
+                   expect_ino: int | None = None) -> Path | None:
+        """Move a damaged partition (and its checksum file) to ``<store>/quarantine/<table>/``.
+
+        Recorded in the ``quarantine`` table of the ledger database and logged
+        with both paths. ``expect_ino``: the inode that was read and found
+        damaged; when the path holds another file by now (a writer replaced
+        it), nothing is moved and None is returned. Derived tables are rebuilt by the next run (an athlete
+        without features or scores is recomputed in full); canonical tables
+        need ``strainwatch ingest --rebuild ATHLETE``.
+        """
+        athlete = _athlete_from_key(path.stem, path)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        dest = self.quarantine_dir / table / f"{path.name}.{stamp}-{uuid.uuid4().hex[:6]}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if expect_ino is not None and os.stat(path).st_ino != expect_ino:
+                return None  # replaced by a writer since it was read: not the damaged file any more
+            os.replace(path, dest)
+        except FileNotFoundError:
+            return dest  # another reader moved it already
+        side = checksum_path(path)
+        if side.exists():
+            os.replace(side, dest.with_name(dest.name + ".sha256"))
+        if not damaged:  # moved aside on purpose (ingest --rebuild): kept, not reported as damage
+            log.info("partition %s moved to %s: %s", path, dest, reason)
+            return dest
+        what = ("rebuilt by the next `strainwatch run`" if table not in CANONICAL_TABLES
+                else f"run `strainwatch ingest --rebuild {athlete}` to read its inputs again")
+        log.error("damaged partition %s (%s) moved to %s; %s", path, reason, dest, what)
+        self.quarantined.append((table, athlete, str(path), str(dest), reason))
+        try:
+            con = self.connect()
+            try:
+                with con:
+                    con.execute(QUARANTINE_DDL)
+                    con.execute("INSERT INTO quarantine (table_name, athlete_id, path, moved_to, reason, at) "
+                                "VALUES (?,?,?,?,?,?)", (table, athlete, str(path), str(dest), reason,
+                                                         datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            finally:
+                con.close()
+        except sqlite3.Error:  # a damaged ledger: the log line and the moved file remain
+            pass
+        return dest
+
+    def quarantine_log(self, after_id: int = 0) -> list[dict]:
+        """Rows of the ``quarantine`` table with ``id > after_id``, oldest first."""
+        if not self.ledger_path.exists():
+            return []
+        con = self.connect()
+        try:
+            con.execute(QUARANTINE_DDL)
+            cur = con.execute("SELECT id, table_name, athlete_id, path, moved_to, reason, at FROM quarantine "
+                              "WHERE id > ? ORDER BY id", (after_id,))
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+        finally:
+            con.close()
+
+    def verify_partitions(self, tables: Sequence[str] | None = None, *, parse: bool = True,
+                          quarantine: bool = True) -> list[tuple[str, str, str]]:
+        """Check every partition file: (table, path, reason) of each damaged one.
+
+        ``quarantine``: move the damaged ones aside (:meth:`quarantine`).
+        ``parse=False`` only compares checksums (what the nightly run does
+        before planning: cheap, and finds bit flips of derived tables before
+        they are trusted).
+        """
+        out = []
+        for table in tables or tuple(TABLES):
+            d = self.table_dir(table)
+            if not d.exists():
+                continue
+            for p in sorted(d.glob("a-*.parquet")):
+                try:
+                    why = self.check_partition(table, p, parse=parse)
+                except FileNotFoundError:
+                    continue
+                if why:
+                    out.append((table, str(p), why))
+                    if quarantine:
+                        self.quarantine(table, p, why)
+        return out
 
     def write_partition(self, table: str, athlete_id: str, df: pl.DataFrame) -> None:
         """Replace one athlete's partition of ``table`` (atomic)."""
@@ -352,8 +627,7 @@ class Store:
         df = conform(df, schema)
         path = self.partition_path(table, athlete_id)
         if df.is_empty():
-            if path.exists():
-                path.unlink()
+            _remove_partition(path)
             return
         if schema.key:
             df = df.sort(list(schema.key))
@@ -417,13 +691,9 @@ class Store:
             path = self.partition_path(table, a)
             if stored is not None and a in stored:
                 old = stored[a].filter(pl.col(col) < lo)
-            elif path.exists():
-                try:
-                    old = pl.read_parquet(path).filter(pl.col(col) < lo)
-                except Exception as err:  # pragma: no cover - a damaged store
-                    raise StoreError(f"cannot read table {table!r} in {self.root}: {err}") from err
             else:
-                old = None
+                old = self.read_partition(table, a)
+                old = old.filter(pl.col(col) < lo) if old is not None else None
             if old is None or old.is_empty():
                 out = new
             elif old.schema == new.schema:
@@ -431,8 +701,7 @@ class Store:
             else:
                 out = conform(pl.concat([conform(old, schema), new], how="diagonal_relaxed"), schema)
             if out.is_empty():
-                if path.exists():
-                    path.unlink()
+                _remove_partition(path)
                 return
             atomic_write_parquet(out, path)
 
@@ -455,7 +724,8 @@ class Store:
         def one(item: tuple[tuple[Any, ...], pl.DataFrame]) -> list[tuple[str, int]]:
             (athlete,), new = item
             path = self.partition_path(table, athlete)
-            old = conform(pl.read_parquet(path), schema) if path.exists() else schema.empty()
+            stored = self.read_partition(table, athlete)
+            old = conform(stored, schema) if stored is not None else schema.empty()
             new = new.unique(subset=key, keep="last", maintain_order=True)
             if "device_id" in key and old.height:
                 # rows stored before devices were identified (device_id null) are replaced by the
@@ -486,7 +756,16 @@ class Store:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.ledger_path, timeout=60)
-        con.execute("PRAGMA journal_mode=WAL")
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as err:
+            con.close()
+            if "not a database" in str(err) or "malformed" in str(err):
+                raise ledger_corrupt(self.ledger_path, err) from None
+            mapped = translate(err)
+            if mapped is not None:
+                raise mapped from None
+            raise
         con.execute("PRAGMA synchronous=FULL")
         con.execute(
             """CREATE TABLE IF NOT EXISTS ledger (

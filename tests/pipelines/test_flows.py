@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import polars as pl
 
 from pipelines import flows
 from pipelines.ingest import ingest_paths
@@ -484,3 +485,52 @@ def test_backfill_of_a_past_range_never_truncates_later_days(prefect, fake, tmp_
                                                                    ("score", "2026-10-20", "2026-10-05")}
     assert sorted(a for c in calls if c["stage"] == "score" for a in c["athletes"]) == ids
     assert any("recomputed up to 2026-10-20" in x for x in s.notes)
+
+
+@pytest.mark.slow  # three nightly runs and a backfill with the real stages: ~30 s
+def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefect, tmp_path, monkeypatch):
+    """Issue 13 item 5: a truncated ``scores`` partition used to crash ``run`` before the report and
+    the alerts, so no red-flag alert went out for anyone, and ``backfill`` could not repair it."""
+    inputs, ids = team(tmp_path, n=3, days=30)  # 2026-10-01 .. 2026-10-30
+    store = tmp_path / "store"
+    hook = _Hook()
+    cfg = config_file(tmp_path, inputs, store, extra=f'\n[alerts]\ncoach_urls = ["json://127.0.0.1:{hook.port}/coach"]\n',
+                      athlete_url=f"json://127.0.0.1:{hook.port}/${{SW_TEST_TOKEN}}")
+    monkeypatch.setenv("SW_TEST_TOKEN", "x")
+    try:
+        flows.run_flow("nightly", as_of="2026-10-29", config_path=str(cfg))
+        posts0 = len(hook.posts)
+        st = Store(store)
+        reference = st.read_table("scores").filter(pl.col("athlete_id") == ids[2])
+        bad = st.partition_path("scores", ids[2])
+        bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])  # truncated
+        for a in ids[:2]:  # red flags of the two others on the night the partition is damaged
+            (inputs / a / "z-red-flag-daily.csv").write_text(teamgen.DAILY_HEADER + f"{a},2026-10-30,,,7,true\n")
+        with pytest.raises(flows.PipelineFailed) as exc:
+            flows.run_flow("nightly", as_of="2026-10-30", config_path=str(cfg))
+        s = exc.value.summary
+        (problem,) = [p for p in s.problems if "damaged partition" in p]
+        assert str(bad) in problem and "quarantine" in problem and "rebuilt" in problem
+        assert s.report_path and Path(s.report_path).is_file()
+        new = [json.loads(b) for b in hook.posts[posts0:]]
+        text = json.dumps(new)
+        assert "Ana" in text and ids[1] in text, new  # both red-flag alerts went out
+        # the damaged partition was rebuilt from the canonical tables in the same run
+        again = Store(store).read_table("scores").filter(pl.col("athlete_id") == ids[2])
+        assert again.height == reference.height + 1
+        import polars.testing as plt
+
+        plt.assert_frame_equal(again.filter(pl.col("date") <= date(2026, 10, 29)), reference,
+                               check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+        # and the next night is clean
+        flows.run_flow("nightly", as_of="2026-10-30", config_path=str(cfg))
+        # backfill repairs a damaged scores partition too (it used to fail on it, naming only the table)
+        full = Store(store).read_table("scores").filter(pl.col("athlete_id") == ids[2])
+        bad.write_bytes(bad.read_bytes()[:-40])
+        with pytest.raises(flows.PipelineFailed) as exc:
+            flows.run_flow("backfill", date_from="2026-10-20", date_to="2026-10-30", config_path=str(cfg))
+        assert any(str(bad) in p for p in exc.value.summary.problems)
+        plt.assert_frame_equal(Store(store).read_table("scores").filter(pl.col("athlete_id") == ids[2]), full,
+                               check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    finally:
+        hook.close()

@@ -16,8 +16,8 @@ def test_file_without_athlete_is_rejected_not_a_crash(tmp_path: Path) -> None:
     inputs.mkdir()
     # a zip straight under the input root: no athlete folder, no --athlete, no athlete column
     shutil.copy(REPO / "sample_data" / "inputs" / "ivo" / "garmin_connect_export.zip", inputs)
-    (inputs / "ana").mkdir()
-    shutil.copy(REPO / "sample_data" / "inputs" / "ben" / "sleep.csv", inputs / "ana" / "sleep.csv")
+    (inputs / "ben").mkdir()
+    shutil.copy(REPO / "sample_data" / "inputs" / "ben" / "sleep.csv", inputs / "ben" / "sleep.csv")
     st = Store(tmp_path / "s")
     s = ingest_paths(st, [inputs], workers=1)
     assert s.rejected == 4 and s.ingested == 1
