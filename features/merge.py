@@ -10,36 +10,44 @@ Both functions are pure: polars in, polars out, no clock, file or environment.
 
 Matching rule (sessions)
 ------------------------
-Two sessions of the same athlete are the same workout when
+Two sessions of the same athlete are the same workout when they come from
+**different recordings**: another source, or the same source from another
+device (``device_id``, FIT manufacturer and serial; two rows of one source
+and one device are two recordings, e.g. a warm-up and a race, and are never
+merged), and
 
-* they come from **different sources** (two rows of one source are two
-  recordings, e.g. a warm-up and a race, and are never merged),
-* their starts differ by at most ``max_start_diff_s`` seconds (default 300 s:
-  vendors round the start differently and some apps start on GPS fix), and
-* their durations agree: ``max(d1, d2) / min(d1, d2) <= max_duration_ratio``
-  (default 1.25; moving versus elapsed time of one workout rarely differ more).
-  When either duration is missing the start rule alone decides.
+* **exact starts**: their starts differ by at most ``max_start_diff_s``
+  (default 300 s: vendors round the start differently and some apps start on
+  GPS fix) and their durations agree, ``max(d1, d2) / min(d1, d2) <=
+  max_duration_ratio`` (default 1.25); when either duration is missing the
+  start rule alone decides;
+* **approximate start** (``start_precision`` ``"approx"``, or a training-log
+  source of :data:`LOG_SOURCES` without a precision): the time intervals
+  overlap by at least ``min_overlap_ratio`` (0.5) of the shorter session, the
+  log's interval widened ``approx_start_tolerance_s`` (1 h) backwards (a log
+  is entered after the session, so its back-computed start is late), the
+  durations within ``approx_duration_ratio`` (2) and the sports compatible
+  (:func:`sports_compatible`);
+* **date only** (``start_precision`` ``"date"``): the log is the only timed
+  session of its local day with a compatible sport and a duration within
+  ``approx_duration_ratio``, and that session has no other such log
+  (one-to-one; ambiguous days are left apart).
 
 Rows are clustered around an anchor: rows are visited from the highest-priority
 source to the lowest (then by start time); an unassigned row becomes the anchor
-of a new cluster and takes, from every *other* source, the unassigned row
+of a new cluster and takes, from every *other* recording, the unassigned row
 closest in start time that matches the anchor. Matching is always against the
 anchor, never chained, so a cluster cannot drift across a long day of short
 sessions.
 
-The kept row is the anchor (the highest-priority source). Missing values of
-the kept row are filled from the dropped rows (highest priority first) where
-mixing sources is harmless:
-
-* independent fields: ``rpe`` (reported by the athlete, not by a device),
-  ``sport``, ``sub_sport``, ``distance_m``, ``avg_hr_bpm``, ``max_hr_bpm``,
-  ``energy_kcal``, ``elapsed_s``, ``local_offset_s``, ``hr_hist_s``,
-  ``training_effect_aerobic``, ``training_effect_anaerobic``;
-* family fields move **as a pair** and only when both of the kept row's are
-  null: (``device_load``, ``device_load_kind``) and (``load_au``,
-  ``load_method``, ``load_confidence``), so a WHOOP strain is never relabelled
-  as a TSS and a load is never separated from the method that produced it.
-
+The kept row is the anchor (the highest-priority source; training logs rank
+last, so a device's start, duration and heart rate win). Each field then takes
+its best value by its own priority: ``rpe`` from the row ranked first by
+:data:`RPE_SOURCE_PRIORITY` (the athlete's log), and when the log's own load
+(its RPE x its rounded minutes) was the kept row's load, the load is left to
+the load stage, which computes the log's RPE x the device's duration. Other
+missing values of the kept row are filled from the dropped rows (highest
+priority first) where mixing sources is harmless:
 Matching rule (nights)
 ----------------------
 Two sleep records of the same athlete from different sources are the same
@@ -356,7 +364,7 @@ def merge_duplicate_sessions(
     >>> kept.select("source", "rpe").rows()
     [('fit', 6.0)]
     >>> log["reason"][0]
-    'start 40 s apart, duration ratio 1.003; kept fit (priority 0) over strava (priority 7)'
+    'start 40 s apart, duration ratio 1.003; kept fit (priority 0) over strava (priority 6); rpe from strava'
     """
     priority = _validate_priority(priority)
     window_s = _validate_positive("max_start_diff_s", max_start_diff_s, 0.0, closed=True)

@@ -16,6 +16,7 @@ class ExportTable(str, Enum):
     sessions = "sessions"
     sleep = "sleep"
     wellness = "wellness"
+    injuries = "injuries"
     daily = "daily"
     features = "features"
     scores = "scores"

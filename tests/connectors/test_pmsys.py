@@ -188,7 +188,8 @@ def test_load_per_day_matches_the_exports_daily_load(team, soccermon_dir):
     """>= 98 % of the days with sessions equal the app's daily_load.csv; the others are the export's own.
 
     On 110 of the 9602 athlete-days with sessions (1.1 %) the app's daily total is not the sum of
-    its own session list (session.json); on every one of them strainwatch's load is that sum.
+    its own session list (session.json), always higher (sessions missing from the list); on every
+    one of them strainwatch's load is that sum. 9492 / 9602 = 98.9 % agree.
     """
     sessions, wellness = team
     daily = build_daily(sessions, SLEEP.empty(), WELLNESS.empty(), as_of=date(2021, 12, 31))
@@ -207,8 +208,15 @@ def test_load_per_day_matches_the_exports_daily_load(team, soccermon_dir):
     assert len(disagree) == 110
     ours = dict(zip(zip(days["athlete_id"], days["date"]), days["load_au"]))
     assert all(ours[k] == listed[k] != ref.get(k) for k in disagree)
-    # the first few, for whoever wants to look them up in the export
-    assert disagree[0][0].startswith("TeamA-")
+    # which: 63 of the 110 are one player's, 31 another's, 16 a third's; the first three, in the export:
+    # session list 320 / 160 / 180 AU, daily_load.csv 560 / 1600 / 540 AU
+    by_player = {}
+    for a, _ in disagree:
+        by_player[a] = by_player.get(a, 0) + 1
+    assert sorted(by_player.values(), reverse=True)[:3] == [63, 31, 16]
+    p = "TeamA-32fed4b3-d7fc-482d-ba21-c46c58f015b5"
+    assert disagree[:3] == [(p, date(2020, 4, 14)), (p, date(2020, 4, 17)), (p, date(2020, 4, 24))]
+    assert [(ours[k], ref[k]) for k in disagree[:3]] == [(320.0, 560.0), (160.0, 1600.0), (180.0, 540.0)]
 
 
 def test_soreness_direction_low_is_sore(team, soccermon_dir):
