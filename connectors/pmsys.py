@@ -92,7 +92,7 @@ from connectors._export_util import (
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
 from features.schemas import INJURIES, SESSIONS, WELLNESS
 
-__all__ = ["FORMAT", "KINDS", "detect", "kind_of", "read", "is_back_part", "WIDE_ITEMS", "DERIVED_ITEMS"]
+__all__ = ["FORMAT", "KINDS", "TEAM_KINDS", "detect", "kind_of", "read", "is_back_part", "WIDE_ITEMS", "DERIVED_ITEMS"]
 
 FORMAT = "pmsys"
 SOURCE = "pmsys"
@@ -105,6 +105,9 @@ TEAM_WIDE = "pmsys_team_daily"
 TEAM_INJURY = "pmsys_team_injury"
 TEAM_OTHER = "pmsys_team_other"
 KINDS = (SRPE, WELLNESS_KIND, INJURY, TEAM_SESSIONS, TEAM_WIDE, TEAM_INJURY, TEAM_OTHER)
+#: kinds that are whole-team exports (one column or key per player): their folder is a grouping
+#: folder such as ``wellness/`` or ``training-load/``, not an athlete's folder
+TEAM_KINDS = (TEAM_SESSIONS, TEAM_WIDE, TEAM_INJURY, TEAM_OTHER)
 
 #: wellness item of a wide team table -> (wellness column, low, high)
 WIDE_ITEMS: dict[str, tuple[str, float, float]] = {

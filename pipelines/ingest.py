@@ -883,9 +883,20 @@ def _line_of(path: str | Path, value: str, limit: int = 64 << 20) -> int | None:
     return None
 
 
-def _foreign_athlete_error(f: InputFile, display: str, result: ReadResult) -> str | None:
-    """The rejection of a file in ``inputs/<folder>/`` whose rows name another athlete, else None."""
+def _foreign_athlete_error(f: InputFile, display: str, result: ReadResult,
+                           known: frozenset[str] = frozenset()) -> str | None:
+    """The rejection of a file in ``inputs/<folder>/`` whose rows name another athlete, else None.
+
+    A whole-team export (``connectors.pmsys.TEAM_KINDS``: one column or key per
+    player) sits in a grouping folder of the export (``wellness/``,
+    ``training-load/``), so it is refused only when that folder is a known
+    athlete's (``known``: stored athletes and roster ids).
+    """
+    from connectors.pmsys import TEAM_KINDS
+
     if not f.folder:
+        return None
+    if result.format in TEAM_KINDS and f.folder not in known:
         return None
     foreign = sorted(a for a in result.athlete_ids if a != f.folder)
     if not foreign:
@@ -948,6 +959,7 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
     frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": [], "injuries": []}
     entries: list[LedgerEntry] = []
     later_dups = later_dups or {}
+    known = frozenset(store.all_athletes()) | frozenset(aliases.values())
 
     def copies(display: str, fmt: str | None, error: str | None) -> None:
         for cf, csize, csha in later_dups.get(display, ()):
@@ -968,7 +980,7 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
         f, size, sha = meta[display]
         if result is not None:
             result = _map_aliases(_map_devices(result, device_map), aliases)
-            error = _foreign_athlete_error(f, display, result)
+            error = _foreign_athlete_error(f, display, result, known)
             if error is not None:
                 fmt, result = result.format, None
         if result is None:

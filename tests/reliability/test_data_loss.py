@@ -253,3 +253,29 @@ def test_athlete_id_too_long_for_a_file_name(tmp_path, athlete) -> None:
     assert st.read_table("wellness", [athlete])["back_pain_0_10"].to_list() == [1.0]
     # a second id sharing the first 150 characters gets its own file
     assert st.partition_path("wellness", athlete + "b") != p
+
+
+PMSYS_TEAM = REPO / "tests" / "fixtures" / "vendor" / "pmsys" / "team"
+
+
+def test_team_export_in_its_grouping_folder_is_read(tmp_path) -> None:
+    """Item 2, team exports: ``wellness/soreness.csv`` of a PMSys team export names its players; its folder
+    (``wellness``) is part of the export's layout, not an athlete, so the file is read."""
+    inputs = tmp_path / "in"
+    shutil.copytree(PMSYS_TEAM, inputs)
+    st = Store(tmp_path / "s")
+    s = ingest_paths(st, [inputs], workers=1)
+    assert s.rejected == 0, s.problems
+    assert "wellness" not in st.all_athletes() and st.all_athletes()
+
+
+def test_team_export_in_a_known_athletes_folder_is_refused(tmp_path) -> None:
+    """Item 2, team exports: the same file inside a stored athlete's folder must not write other athletes."""
+    inputs = tmp_path / "in"
+    _wellness_csv(inputs / "mallory" / "w.csv", "mallory", 1, "false")
+    st = Store(tmp_path / "s")
+    assert ingest_paths(st, [inputs], workers=1).ingested == 1
+    shutil.copy(PMSYS_TEAM / "wellness" / "soreness.csv", inputs / "mallory" / "soreness.csv")
+    s = ingest_paths(st, [inputs], workers=1)
+    assert s.rejected == 1 and "differs from the athlete of its folder 'mallory'" in s.problems[0]
+    assert st.all_athletes() == ["mallory"]
