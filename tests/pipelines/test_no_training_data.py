@@ -59,8 +59,13 @@ def test_report_says_no_training_data(device_only, tmp_path):
     html = (tmp_path / "r.html").read_text()
     assert "No training data this week" in html
     assert "no training data" in html
-    section = html.split('data-athlete="ben"', 1)[1].split("</section>", 1)[0]
-    assert 'class="band band-insufficient_data"' in section
+    row = html.split('<tr data-athlete="ben"', 1)[1].split("</tr>", 1)[0]  # the team table row
+    section = html.split('<details class="athlete', 2)[1].split("</details>", 1)[0]  # ben's own section
+    assert 'data-athlete="ben"' in section
+    for part in (row, section):  # never low: not enough data, or no recent data (issue 16)
+        assert 'class="band band-insufficient_data"' in part or 'class="band band-stale"' in part
+        assert 'class="band band-low"' not in part and 'class="band band-moderate"' not in part
+    assert "no training data" in row
     assert 'class="band band-low"' not in section and 'class="band band-moderate"' not in section
     assert "No training data this week" in section
 
