@@ -33,7 +33,6 @@ B13 Finucane, JOSPT 2020;50:350. B14 NICE NG59 2016.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -121,16 +120,6 @@ def _dl(d: date) -> str:
 
 def _codes(s: str | None) -> list[str]:
     return [c.strip() for c in (s or "").split(";") if c.strip()]
-
-
-def _json(s: str | None) -> list[dict]:
-    if not s:
-        return []
-    try:
-        v = json.loads(s)
-    except json.JSONDecodeError:
-        return []
-    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
 def _episode_start(true_days: set[date], end: date, max_gap: int) -> date:
