@@ -240,12 +240,20 @@ def score_numbers(features: pl.DataFrame, *, as_of: date, params: ScorerParams |
         .then(pl.col("last_rf")).alias("recent_red_flag"),
     )
     # reasons: fired components by points (descending), ties in component order
-    fired = pl.concat_list([pl.struct(pl.col(f"pts_{n}").alias("p"), pl.lit(COMPONENTS[n][0]).alias("c"))
-                            for n in _NAMES])
-    g = g.with_columns(
-        fired.list.eval(pl.element().sort_by(pl.element().struct.field("p"), descending=True, maintain_order=True))
-        .list.eval(pl.element().filter(pl.element().struct.field("p") > 0).struct.field("c"))
-        .list.join(";").alias("reasons_c"))
+    # (rank of each fired component = fired components before it; then the code at each rank)
+    pts = [pl.col(f"pts_{n}") for n in _NAMES]
+    rank = []
+    for i, pi in enumerate(pts):
+        before = [((pj > pi) | ((pj == pi) & pl.lit(j < i))).cast(pl.Int32) for j, pj in enumerate(pts) if j != i]
+        rank.append(pl.when(pi > 0).then(pl.sum_horizontal(before)))
+    g = g.with_columns([r.alias(f"_rank_{n}") for r, n in zip(rank, _NAMES)])
+    at = []
+    for k in range(len(_NAMES)):
+        e = pl.lit(None, dtype=pl.String)
+        for n in _NAMES:
+            e = pl.when(pl.col(f"_rank_{n}") == k).then(pl.lit(COMPONENTS[n][0])).otherwise(e)
+        at.append(e)
+    g = g.with_columns(pl.concat_str(at, separator=";", ignore_nulls=True).alias("reasons_c"))
     g = g.with_columns(
         pl.when(flagged).then(pl.concat_str(pl.lit("red_flag"), pl.when(pl.col("reasons_c") != "")
                                             .then(pl.lit(";") + pl.col("reasons_c")).otherwise(pl.lit(""))))
