@@ -294,7 +294,8 @@ def score_features_columnar(features: pl.DataFrame, *, as_of: date, params: Scor
     nums = score_numbers(features, as_of=as_of, params=p, start=start)
     if nums.is_empty():
         return SCORES.empty()
-    f = features.filter(pl.col("date") <= as_of)
+    # only the rows the texts read: the scored days and their d-1 / d-8 rows
+    f = features.filter(pl.col("date").is_between(nums["date"].min() - timedelta(days=8), as_of))
     rows = {(r["athlete_id"], r["date"]): r for r in f.iter_rows(named=True)}
     one = timedelta(days=1)
     out: list[dict[str, Any]] = []
