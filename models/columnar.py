@@ -295,7 +295,8 @@ def score_features_columnar(features: pl.DataFrame, *, as_of: date, params: Scor
     if nums.is_empty():
         return SCORES.empty()
     # only the rows the texts read: the scored days and their d-1 / d-8 rows
-    f = features.filter(pl.col("date").is_between(nums["date"].min() - timedelta(days=8), as_of))
+    f = (features.filter(pl.col("date").is_between(nums["date"].min() - timedelta(days=8), as_of))
+         .select("athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h"))
     rows = {(r["athlete_id"], r["date"]): r for r in f.iter_rows(named=True)}
     one = timedelta(days=1)
     out: list[dict[str, Any]] = []
