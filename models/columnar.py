@@ -174,6 +174,25 @@ def score_numbers(features: pl.DataFrame, *, as_of: date, params: ScorerParams |
     require(features, FEATURES)
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
+    if start is None:
+        return _numbers(features, as_of, p, None)
+    # nightly case: read from ``lo`` only; an athlete whose streak at a scored day runs back
+    # to within 9 days of ``lo`` (where the band of the day breaking it may lack its d-1 / d-8
+    # rows) while older rows exist is scored again on its whole history
+    lo = start - timedelta(days=max(8, p.red_flag_hold_d, p.red_flag_followup_d) + 28 + 8)
+    out = _numbers(features.filter(pl.col("date") >= lo), as_of, p, start)
+    run_start = pl.col("date") - pl.duration(days=pl.max_horizontal("high_streak_d", "recovery_streak_d"))
+    short = out.filter(run_start < lo + timedelta(days=10))["athlete_id"].unique()
+    if short.is_empty():
+        return out
+    older = features.filter(pl.col("athlete_id").is_in(short.implode()) & (pl.col("date") < lo))["athlete_id"].unique()
+    if older.is_empty():
+        return out
+    again = _numbers(features.filter(pl.col("athlete_id").is_in(older.implode())), as_of, p, start)
+    return pl.concat([out.filter(~pl.col("athlete_id").is_in(older.implode())), again]).sort("athlete_id", "date")
+
+
+def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None) -> pl.DataFrame:
     f = (features.lazy().filter(pl.col("date") <= as_of)
          .select("athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h"))
     load = f.select("athlete_id", (pl.col("date") + timedelta(days=1)).alias("date"),

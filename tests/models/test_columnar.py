@@ -145,3 +145,25 @@ def test_sample_team_columnar_equals_per_row_scorer(team_features, start_days_be
     assert got.height == want.height > 0
     assert_frame_equal(got, want, check_exact=True)
     assert set(got["risk_band"]) >= {"low", "moderate", "high"}  # the team exercises the bands
+
+
+def test_nightly_start_with_a_streak_longer_than_the_lookback_reads_the_whole_history():
+    """80 red-flag days in a row: the high-band streak on the scored days starts long before the
+    lookback window of a ``start`` run, so that athlete is scored on its whole history."""
+    f = _base(1, "srpe")
+    first = f["date"].min()
+    f = f.with_columns(pl.when((pl.col("date") - first).dt.total_days() < 80).then(True).otherwise(None)
+                       .cast(pl.Boolean).alias("red_flag"))
+    as_of, start = f["date"].max(), first + timedelta(days=84)
+    got = score_numbers(f, as_of=as_of, start=start)
+    want = score_features(f, as_of=as_of).filter(pl.col("date") >= start)
+    assert_frame_equal(got.select(NUMBER_COLUMNS), want.select(NUMBER_COLUMNS), check_exact=True)
+    assert got.filter(pl.col("date") == start)["high_streak_d"].to_list() == [85, 85]  # days 0..84, both athletes
+    full = score_features_columnar(f, as_of=as_of, start=start)
+    assert_frame_equal(full, want, check_exact=True)
+    # the lookback window alone would have cut the streak: the re-read is what makes it equal
+    from models.columnar import _numbers
+
+    lo = start - timedelta(days=max(8, 7, 7) + 36)
+    cut = _numbers(f.filter(pl.col("date") >= lo), as_of, ScorerParams(), start)
+    assert cut.filter(pl.col("date") == start)["high_streak_d"].to_list() != [85, 85]
