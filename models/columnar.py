@@ -281,11 +281,16 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
     contiguous = (pl.col("date").diff().over("athlete_id").dt.total_days() == 1).fill_null(False)
     g = g.with_columns(contiguous.alias("contig"), (pl.col("risk_band") == "high").alias("is_high"),
                        ((pl.col("pts_hrv") > 0) & (pl.col("pts_rhr") > 0)).alias("is_recov"))
+    # a run restarts at a row that is not flagged or not the day after the row before (each
+    # athlete's first row included): streak = rows since the restart (+1 if the restart row is flagged)
+    i = pl.int_range(pl.len(), dtype=pl.Int64)
+    streaks = []
     for flag_col, name in (("is_high", "high_streak_d"), ("is_recov", "recovery_streak_d")):
-        grp = (~pl.col(flag_col) | ~pl.col("contig")).cast(pl.Int64).cum_sum().over("athlete_id")
-        g = g.with_columns(grp.alias("_grp"))
-        g = g.with_columns(pl.when(pl.col(flag_col)).then(
-            pl.col(flag_col).cast(pl.Int64).cum_sum().over("athlete_id", "_grp")).otherwise(0).alias(name))
+        reset = ~pl.col(flag_col) | ~pl.col("contig")
+        last_i = pl.when(reset).then(i).forward_fill()
+        last_flag = pl.when(reset).then(pl.col(flag_col)).forward_fill().cast(pl.Int64)
+        streaks.append(pl.when(pl.col(flag_col)).then(i - last_i + last_flag).otherwise(0).alias(name))
+    g = g.with_columns(streaks)
     pct = pl.when(pl.col("coverage_points") > 0).then(100.0 * pl.col("points") / pl.col("coverage_points"))
     g = g.with_columns(pct.alias("raw_pct"))
     g = g.with_columns(_py_round(g["raw_pct"], 1).alias("score_pct_of_coverage"))
