@@ -195,13 +195,16 @@ def score_numbers(features: pl.DataFrame, *, as_of: date, params: ScorerParams |
 def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None) -> pl.DataFrame:
     f = (features.lazy().filter(pl.col("date") <= as_of)
          .select("athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h"))
-    load = f.select("athlete_id", (pl.col("date") + timedelta(days=1)).alias("date"),
-                    *[pl.col(c).alias(f"l_{c}") for c in _LOAD_COLS])
-    wk = f.select("athlete_id", (pl.col("date") + timedelta(days=8)).alias("date"),
-                  pl.col("acute_7d_au").alias("w_acute_7d_au"))
-    g = (f.join(load, on=["athlete_id", "date"], how="left")
-         .join(wk, on=["athlete_id", "date"], how="left")
-         .sort("athlete_id", "date"))
+    # the d-1 row, when present, is the row before (sorted, one row per athlete-day); the d-8 row
+    # is one of the 8 rows before: no join needed
+    f = f.sort("athlete_id", "date")
+    same = [(pl.col("athlete_id").shift(k) == pl.col("athlete_id")).fill_null(False) for k in range(9)]
+    prev_ok = same[1] & ((pl.col("date") - pl.col("date").shift(1)).dt.total_days() == 1).fill_null(False)
+    wk_before = pl.coalesce([
+        pl.when(same[k] & ((pl.col("date") - pl.col("date").shift(k)).dt.total_days() == 8).fill_null(False))
+        .then(pl.col("acute_7d_au").shift(k)) for k in range(1, 9)])
+    g = f.with_columns(*[pl.when(prev_ok).then(pl.col(c).shift(1)).alias(f"l_{c}") for c in _LOAD_COLS],
+                       wk_before.alias("w_acute_7d_au"))
     comps = _component_exprs(p)
     cols = []
     for n, (raw, has, appl, cap) in comps.items():
