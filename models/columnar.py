@@ -4,16 +4,18 @@
 with polars expressions over the whole frame (no per-day Python loop):
 
 * the points, ``has_data`` and ``applicable`` of the nine components, with
-  the d-1 / d-8 rows attached by a self-join on the calendar date (a missing
-  row is a missing row, as ``rows.get(d - 1)`` in the per-row scorer);
+  the d-1 / d-8 rows attached by shifts checked against the calendar date
+  (a missing row is a missing row, as ``rows.get(d - 1)`` in the per-row
+  scorer);
 * the "nothing recorded" rule (``_idle``), ``coverage_points``, the possible
   points, the clipped sum, band, score and ``score_pct_of_coverage``;
 * the fresh red flag, the red-flag hold (cleared by an explicit
   ``red_flag`` false) and the advice follow-up day, as forward fills of the
   last event over each athlete's rows;
 * the high-band and HRV-and-RHR streaks, as run lengths over contiguous
-  calendar days (so a ``start``-limited run needs no walk-back: every
-  earlier row is in the frame anyway);
+  calendar days; a ``start``-limited run (the nightly case) computes over a
+  lookback window and redoes an athlete on its whole history only when a
+  streak reaches back to the window's start;
 * the ``reasons`` codes, ordered by points, ties in component order.
 
 It must equal :func:`models.rules.score_features` (the oracle) column for
@@ -26,8 +28,11 @@ Not yet columnar (issue 19 item 1, the remaining part): the text columns
 ``components_json``, ``adjustments`` and ``adjustments_json``;
 :func:`score_features_columnar` renders them per row with the oracle's own
 component and advice functions, fed with the columnar streaks and red-flag
-days, so the stored table is equal bit for bit but not faster than the
-oracle. A risk indicator, not a diagnosis.
+days, so the stored table is equal bit for bit, but the per-row rendering
+still costs about as much as the old scorer (``benchmarks/score.py``).
+The learned model's dataset (:func:`models.learned.build_dataset`) needs
+only the numbers and uses :func:`score_numbers`. A risk indicator, not a
+diagnosis.
 """
 
 from __future__ import annotations
