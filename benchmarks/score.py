@@ -5,7 +5,8 @@
 Builds synthetic athletes (tests/models/synth.py), computes their FEATURES
 with the real feature stage, then times ``models.rules.score_features`` for
 all days, for the last 7 days only (``start``: the nightly incremental case)
-and, with ``--learned``, training a calibrated logistic model and scoring with
+the columnar scorer of issue 19 (``models.columnar``: numbers only, and the
+full SCORES frame with per-row texts) in the same run and, with ``--learned``, training a calibrated logistic model and scoring with
 it. Prints rows per second; nothing is asserted.
 """
 
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import polars as pl  # noqa: E402
 
+from models.columnar import score_features_columnar, score_numbers  # noqa: E402
 from models.rules import score_features  # noqa: E402
 from tests.models import synth  # noqa: E402
 
@@ -52,6 +54,22 @@ def main() -> None:
     s7 = score_features(feats, as_of=as_of, start=as_of - timedelta(days=6))
     dt = time.perf_counter() - t
     print(f"rules, last 7 days (nightly): {s7.height:,} rows in {dt:.2f} s")
+
+    # issue 19: the columnar scorer in the same run
+    t = time.perf_counter()
+    n = score_numbers(feats, as_of=as_of)
+    dt = time.perf_counter() - t
+    print(f"columnar numbers (scores, bands, reasons, streaks), every day: {n.height:,} rows in {dt:.2f} s "
+          f"({n.height / dt:,.0f} rows/s)")
+    t = time.perf_counter()
+    c = score_features_columnar(feats, as_of=as_of)
+    dt = time.perf_counter() - t
+    print(f"columnar numbers + per-row texts (full SCORES), every day: {c.height:,} rows in {dt:.2f} s "
+          f"({c.height / dt:,.0f} rows/s); equal to rules: {c.equals(s)}")
+    t = time.perf_counter()
+    c7 = score_features_columnar(feats, as_of=as_of, start=as_of - timedelta(days=6))
+    dt = time.perf_counter() - t
+    print(f"columnar, last 7 days (nightly): {c7.height:,} rows in {dt:.2f} s; equal to rules: {c7.equals(s7)}")
 
     if a.learned:
         from models.learned import score_features_learned, train_model

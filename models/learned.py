@@ -386,7 +386,10 @@ def build_dataset(features: pl.DataFrame, *, as_of: date, label_params: LabelPar
         .backward_fill().shift(-1).over("athlete_id").alias("next_onset")
     ).filter(pl.col("label").is_not_null())
     X = model_features(features, as_of=as_of)
-    rules = score_features(features, as_of=as_of, params=scorer_params).select(
+    # the rule points need only the numbers: columnar (issue 19), equal to score_features' columns
+    from models.columnar import score_numbers
+
+    rules = score_numbers(features, as_of=as_of, params=scorer_params).select(
         "athlete_id", "date",
         (pl.col("score_pct_of_coverage").fill_null(0.0) * pl.col("coverage_points") / 100.0).alias("rule_points"))
     ds = lab.select("athlete_id", "date", "label",

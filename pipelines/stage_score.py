@@ -18,7 +18,8 @@ from typing import Any
 
 import polars as pl
 
-from models.rules import ScorerParams, streaks_before, score_features
+from models.columnar import score_features_columnar
+from models.rules import ScorerParams, streaks_before
 from pipelines.store import Store
 
 __all__ = ["ScoreRunResult", "run_scores", "scorer_params", "score_lookback_days", "read_features_for_scoring",
@@ -113,10 +114,11 @@ def run_scores(
         result.model = bundle.model_id
     elif since is not None:
         feats = read_features_for_scoring(store, ids, since=since, as_of=as_of, params=p)
-        scores = score_features(feats, as_of=as_of, params=p, start=since)
+        scores = score_features_columnar(feats, as_of=as_of, params=p, start=since)
     else:
         feats = store.read_table("features", athletes=ids, until=as_of)
-        scores = score_features(feats, as_of=as_of, params=p)
+        # issue 19: numbers columnar, equal to models.rules.score_features (the test oracle) bit for bit
+        scores = score_features_columnar(feats, as_of=as_of, params=p)
     with store.lock():
         if since is None:
             store.replace_athletes("scores", scores, athletes=ids)
