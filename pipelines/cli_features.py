@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
         Incremental: only days from the first changed one are recomputed.
         Exit codes: 0 done, 2 bad option or data, 3 store in use.
         """
+        from pipelines.stage_args import features_args
         from pipelines.stage_features import run_features
         from pipelines.store import Store, StoreLockedError
 
@@ -40,11 +41,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: no store at {st.root}; run `strainwatch ingest` first", err=True)
             raise typer.Exit(2)
         try:
-            params = dict(cfg.features.params)
-            if load_family is not None:
-                params["load_family"] = load_family
-            s = run_features(st, as_of=day, athletes=athlete or None, params=params or None,
-                             full=full, athlete_info=cfg.athlete_overrides())
+            s = run_features(st, **features_args(cfg, as_of=day, athletes=athlete or None, full=full,
+                                                 load_family=load_family))
         except StoreLockedError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(3) from None

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from pipelines.cli import StoreOpt, resolve_store
+from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_store
 
 
 class ExportTable(str, Enum):
@@ -76,19 +76,25 @@ def register(app: typer.Typer) -> None:
     def ingest(
         paths: List[Path] = typer.Argument(..., help="Export files or folders (recursive; .zip accepted)."),
         store: Optional[Path] = StoreOpt,
-        athlete: Optional[str] = typer.Option(None, "--athlete", help="Athlete id for files without one."),
-        tz: Optional[str] = typer.Option(None, "--tz", help="IANA time zone for formats with local times only."),
-        on_bad_row: BadRowPolicy = typer.Option(BadRowPolicy.raise_, "--on-bad-row", help="raise: reject the file; skip: drop bad rows and count them."),
+        as_athlete: Optional[str] = typer.Option(None, "--as-athlete", help="Assign this athlete id to files without one."),
+        athlete_old: Optional[str] = typer.Option(None, "--athlete", hidden=True, help="Deprecated spelling of --as-athlete."),
+        tz: Optional[str] = typer.Option(None, "--tz", help="IANA time zone for formats with local times only (default: the roster's or [team] timezone with --config)."),
+        on_bad_row: Optional[BadRowPolicy] = typer.Option(None, "--on-bad-row", help="raise: reject the file; skip: drop bad rows and count them (default: [inputs] on_bad_row, raise)."),
         retry_rejected: bool = typer.Option(False, "--retry-rejected", help="Read again files rejected by an earlier run."),
-        workers: Optional[int] = typer.Option(None, "--workers", help="Decoder processes (default: all cores)."),
+        workers: Optional[int] = typer.Option(None, "--workers", help="Decoder processes (default: [inputs] workers, else all cores)."),
         rebuild: Optional[List[str]] = typer.Option(None, "--rebuild", help="Read this athlete's inputs again whatever the ledger says, after moving its stored partitions aside (repeatable; see `strainwatch verify`)."),
-        max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Reject larger input files unread (default 1000, as [inputs] max_file_mb)."),
+        max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Reject larger input files unread (default: [inputs] max_file_mb, 1024)."),
+        config: Optional[Path] = ConfigOpt,
     ) -> None:
-        """Read export files into the store. Exit code 1 when any file was rejected."""
+        """Read export files into the store. Exit code 1 when any file was rejected.
+
+        With a configuration, the roster's time zones, device serials and aliases apply as in `strainwatch run`.
+        """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from pipelines.errors import NoInputFilesError
         from pipelines.ingest import ingest_paths
+        from pipelines.stage_args import ingest_args
         from pipelines.store import Store, StoreLockedError
 
         for p in paths:
@@ -97,7 +103,11 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(2)
         if tz is not None:
             check_tz_option(tz)
-        st = Store(resolve_store(store))
+        if athlete_old is not None:
+            typer.echo("warning: `strainwatch ingest --athlete` is deprecated: use --as-athlete (elsewhere --athlete "
+                       "filters athletes)", err=True)
+        cfg = load_config_or_exit(config)
+        st = Store(resolve_store(store, config))
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       transient=True, disable=not sys.stderr.isatty()) as bar:
             task = bar.add_task("ingest", total=None)
@@ -106,10 +116,15 @@ def register(app: typer.Typer) -> None:
                 bar.update(task, completed=done, total=total)
 
             try:
-                summary = ingest_paths(st, paths, athlete=athlete, tz_for=(lambda _a: tz),
-                                       on_bad_row=on_bad_row.value, retry_rejected=retry_rejected,
-                                       workers=workers, progress=progress, rebuild=rebuild or (),
-                                       max_file_bytes=int(max_file_mb * 1e6) if max_file_mb else None)
+                kw = ingest_args(cfg, athlete=as_athlete or athlete_old, rebuild=rebuild or (), progress=progress,
+                                 workers=workers, max_file_mb=max_file_mb,
+                                 on_bad_row=on_bad_row.value if on_bad_row is not None else None,
+                                 retry_rejected=True if retry_rejected else None)
+                if tz is not None:
+                    kw["tz_for"] = lambda _a: tz
+                elif cfg.source is None:  # no configuration: the formats' own rule for local times
+                    kw["tz_for"] = None
+                summary = ingest_paths(st, paths, **kw)
             except StoreLockedError as err:
                 typer.echo(f"error: {err}", err=True)
                 raise typer.Exit(3) from None

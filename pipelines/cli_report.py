@@ -13,13 +13,6 @@ from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_o
 
 
 
-def _channel_templates(cfg) -> dict:
-    """Apprise URL *templates* from the config (``${VAR}`` substituted only at send time)."""
-    return {"athletes": {k: v for k, v in cfg.alert_urls().items() if k != "coach"},
-            "coach": cfg.alert_urls().get("coach", [])}
-
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def report(
@@ -31,6 +24,7 @@ def register(app: typer.Typer) -> None:
         config: Optional[Path] = ConfigOpt,
     ) -> None:
         """Write the weekly coach report: one self-contained HTML file (no network needed)."""
+        from pipelines.stage_args import report_args
         from pipelines.stage_report import run_report
         from pipelines.store import Store
 
@@ -40,9 +34,8 @@ def register(app: typer.Typer) -> None:
         cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         try:
-            r = run_report(st, week=week, as_of=parse_date_option(as_of, "--as-of"), out_path=out, athletes=athlete or None,
-                           names=cfg.names(), team_name=cfg.team_title(), params=cfg.scorer_params(),
-                           stale_after_d=cfg.report.stale_after_d, groups=cfg.groups())
+            r = run_report(st, **report_args(cfg, week=week, as_of=parse_date_option(as_of, "--as-of"),
+                                             out_path=out, athletes=athlete or None))
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None
@@ -63,15 +56,14 @@ def register(app: typer.Typer) -> None:
         Exit code 1 when a delivery failed.
         """
         from pipelines.stage_alert import ChannelConfigError, run_alerts
+        from pipelines.stage_args import alert_args
         from pipelines.store import Store, StoreLockedError
 
         cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         try:
-            s = run_alerts(st, as_of=parse_date_option(as_of, "--as-of"), channels=_channel_templates(cfg),
-                           dry_run=dry_run or cfg.alerts.dry_run, names=cfg.names(), athletes=athlete or None,
-                           team_name=cfg.team_title(), params=cfg.scorer_params(),
-                           stale_after_d=cfg.report.stale_after_d)
+            s = run_alerts(st, **alert_args(cfg, as_of=parse_date_option(as_of, "--as-of"),
+                                            dry_run=True if dry_run else None, athletes=athlete or None))
         except (ChannelConfigError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None

@@ -82,19 +82,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score every athlete-day: risk 0-100, band, reasons and adjustments (a risk indicator, not a diagnosis)."""
         from models.learned import ModelError
+        from pipelines.stage_args import score_args
         from pipelines.stage_score import run_scores
         from pipelines.store import Store, StoreLockedError
 
         cfg = load_config_or_exit(config)
-        params = _params(cfg)
+        _params(cfg)  # [scorer.params] checked here: exit code 2 naming the key
         st = Store(resolve_store(store, config))
         day = parse_date_option(as_of, "--as-of")
         if day is None:
             _, day = _features(st, athlete or None, None)
-        model_path = None if rules else (model or cfg.scorer.model_path)
         try:
-            r = run_scores(st, as_of=day, athletes=athlete or None, params=params, model_path=model_path,
-                           since=parse_date_option(since, "--since"))
+            r = run_scores(st, **score_args(cfg, as_of=day, athletes=athlete or None, model_path=model, rules=rules,
+                                            since=parse_date_option(since, "--since")))
         except ModelError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(2) from None

@@ -1,10 +1,12 @@
-"""Prefect flows: ``ingest``, ``features``, ``score``, ``report``, ``alert`` and ``nightly``.
+"""Prefect flows: ``nightly`` and ``backfill`` (the ``per-athlete`` subflow maps features and scores over chunks).
 
 The flows only wire the stage functions together; all logic lives in the stages
-(:func:`pipelines.ingest.ingest_paths`, ``pipelines.stage_features.run_features``,
-``pipelines.stage_score.run_scores``, ``pipelines.stage_report.run_report``,
-``pipelines.stage_alert.run_alerts``), which take a :class:`~pipelines.store.Store`
-and plain parameters and can be called without Prefect.
+(:func:`pipelines.ingest.ingest_paths`, :func:`pipelines.stage_features.run_features`,
+:func:`pipelines.stage_score.run_scores`, :func:`pipelines.stage_report.run_report`,
+:func:`pipelines.stage_alert.run_alerts`), which take a :class:`~pipelines.store.Store`
+and plain parameters and can be called without Prefect. The tasks import them by
+name and call them with explicit keywords built by :mod:`pipelines.stage_args`, the
+same functions the CLI commands use, so both paths give a stage the same arguments.
 
 Design
 ------
@@ -41,8 +43,6 @@ Design
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
 import json
 import os
 import threading
@@ -59,24 +59,22 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines.config import Config, load_config
+from pipelines.ingest import IngestSummary, ingest_paths
+from pipelines.stage_alert import AlertRunSummary, run_alerts
+from pipelines.stage_args import alert_args, features_args, ingest_args, report_args, score_args
+from pipelines.stage_features import FeaturesSummary, run_features
+from pipelines.stage_report import ReportResult, run_report
+from pipelines.stage_score import ScoreRunResult, run_scores
 from pipelines.store import Store
 
 __all__ = [
     "RunStore",
     "RunSummary",
     "PipelineFailed",
-    "STAGES",
-    "stage_function",
-    "call_stage",
     "run_lock",
     "chunked",
     "collect_changes",
     "nightly",
-    "ingest",
-    "features",
-    "score",
-    "report",
-    "alert",
     "backfill",
     "build_task_runner",
     "run_flow",
@@ -84,15 +82,6 @@ __all__ = [
     "format_summary",
     "report_path_for",
 ]
-
-#: stage name -> (module, function). Missing modules are reported, not fatal.
-STAGES: dict[str, tuple[str, str]] = {
-    "ingest": ("pipelines.ingest", "ingest_paths"),
-    "features": ("pipelines.stage_features", "run_features"),
-    "score": ("pipelines.stage_score", "run_scores"),
-    "report": ("pipelines.stage_report", "run_report"),
-    "alert": ("pipelines.stage_alert", "run_alerts"),
-}
 
 STATE_DIRTY = "pipeline.dirty"
 STATE_QUARANTINE_SEEN = "pipeline.quarantine_seen"  # last quarantine row whose athlete was recomputed
@@ -176,49 +165,6 @@ def run_lock(root: str | Path, timeout_s: float) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------- stages
-def stage_function(name: str) -> Callable[..., Any]:
-    """The stage function named in :data:`STAGES` (tests swap in doubles there)."""
-    module, attr = STAGES[name]
-    return getattr(importlib.import_module(module), attr)
-
-
-def call_stage(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` with the keyword arguments its signature accepts.
-
-    The flows offer every parameter they know (``since``, ``names``, ``week`` ...);
-    a stage takes what it understands. Required parameters that are not offered
-    still raise ``TypeError``.
-    """
-    sig = inspect.signature(fn)
-    if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
-    return fn(*args, **kwargs)
-
-
-def _get(obj: Any, *names: str) -> Any:
-    """First of ``names`` found on ``obj`` as attribute or key, else None."""
-    if obj is None:
-        return None
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
-
-
-def _count(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, pl.DataFrame):
-        return value.height
-    if isinstance(value, (list, tuple, set, dict)):
-        return len(value)
-    return None
-
-
 def chunked(items: Sequence[str], size: int) -> list[list[str]]:
     """Split ``items`` into consecutive chunks of at most ``size``."""
     if size < 1:
@@ -439,23 +385,10 @@ _TASK_OPTS: dict[str, Any] = dict(cache_policy=NO_CACHE, retries=2, retry_delay_
 @task(name="ingest", **_TASK_OPTS)
 def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
     """Read new files of the input folders into the store (:func:`pipelines.ingest.ingest_paths`)."""
-    fn = stage_function("ingest")
     t0 = time.perf_counter()
-    folders = [str(p) for p in cfg.inputs.folders]
-    result = call_stage(
-        fn,
-        RunStore(store_root),
-        folders,
-        tz_for=cfg.tz_for,
-        device_map=cfg.device_map(),
-        aliases=cfg.alias_map(),
-        max_file_bytes=int(cfg.inputs.max_file_mb * 1e6),
-        on_bad_row=cfg.inputs.on_bad_row,
-        retry_rejected=cfg.inputs.retry_rejected,
-        workers=cfg.inputs.workers,
-        progress=lambda done, total, _name: _progress("ingest", done, total),
-    )
-    s = result
+    s: IngestSummary = ingest_paths(
+        RunStore(store_root), [str(p) for p in cfg.inputs.folders],
+        **ingest_args(cfg, progress=lambda done, total, _name: _progress("ingest", done, total)))
     return {
         "files": {
             "seen": s.files_seen, "ingested": s.ingested, "unchanged": s.unchanged,
@@ -463,81 +396,59 @@ def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
         },
         "rows_added": s.rows_added,
         "problems": list(s.problems),
-        "notes": list(getattr(s, "notes", [])),
+        "notes": list(s.notes),
         "own_s": time.perf_counter() - t0,
     }
 
 
 @task(name="features", task_run_name="features-{chunk_no}", **_TASK_OPTS)
 def features_chunk(store_root: str, chunk_no: int, athletes: list[str], as_of: date,
-                   params: dict[str, Any], since: date | None,
-                   athlete_info: dict[str, dict[str, Any]]) -> dict[str, Any]:
+                   cfg: Config, since: date | None) -> dict[str, Any]:
     """Feature stage for one chunk of athletes."""
-    fn = stage_function("features")
     t0 = time.perf_counter()
-    result = call_stage(fn, RunStore(store_root), as_of=as_of, athletes=athletes, params=dict(params) or None,
-                        since=since, athlete_info={a: athlete_info[a] for a in athletes if a in athlete_info})
-    notes = [str(p) for p in (_get(result, "problems") or [])]
-    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "notes": notes}
+    r: FeaturesSummary = run_features(RunStore(store_root),
+                                      **features_args(cfg, as_of=as_of, athletes=athletes, since=since))
+    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "notes": [str(p) for p in r.problems]}
 
 
 @task(name="score", task_run_name="score-{chunk_no}", **_TASK_OPTS)
 def score_chunk(feats: dict[str, Any], store_root: str, chunk_no: int, as_of: date,
-                params: dict[str, Any], model_path: str | None, since: date | None) -> dict[str, Any]:
+                cfg: Config, since: date | None) -> dict[str, Any]:
     """Scorer for one chunk of athletes (after its feature chunk)."""
-    fn = stage_function("score")
     athletes = feats["athletes"]
     t0 = time.perf_counter()
-    result = call_stage(fn, RunStore(store_root), as_of=as_of, athletes=athletes, params=dict(params) or None,
-                        model_path=model_path, since=since)
-    days = result if isinstance(result, int) and not isinstance(result, bool) else _count(
-        _get(result, "days_scored", "rows", "scores", "n_rows"))
-    if days is None and isinstance(result, pl.DataFrame):
-        days = result.height
-    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "days": days}
+    r: ScoreRunResult = run_scores(RunStore(store_root),
+                                   **score_args(cfg, as_of=as_of, athletes=athletes, since=since))
+    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "days": r.days_scored}
 
 
 @task(name="report", **_TASK_OPTS)
-def report_task(store_root: str, as_of: date, out_path: str, names: dict[str, str],
-                athletes: list[str] | None = None, team_name: str | None = None,
-                sleep_need_h: float | None = None, extra_kw: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Weekly coach report for the ISO week containing ``as_of``."""
-    fn = stage_function("report")
+def report_task(store_root: str, cfg: Config, as_of: date) -> dict[str, Any]:
+    """Weekly coach report for the ISO week containing ``as_of`` (:func:`report_path_for`)."""
     t0 = time.perf_counter()
-    extra = {"sleep_need_h": float(sleep_need_h)} if sleep_need_h is not None else {}
-    extra.update(extra_kw or {})
-    result = call_stage(fn, RunStore(store_root), week=_iso_week(as_of), as_of=as_of, out_path=Path(out_path),
-                        athletes=athletes, names=names, team_name=team_name, **extra)
-    path = _get(result, "path", "out_path") if not isinstance(result, (str, Path)) else result
-    return {"path": str(path or out_path), "own_s": time.perf_counter() - t0}
+    r: ReportResult = run_report(RunStore(store_root), **report_args(
+        cfg, as_of=as_of, week=_iso_week(as_of), out_path=report_path_for(cfg, as_of)))
+    return {"path": str(r.path), "own_s": time.perf_counter() - t0}
 
 
 @task(name="alert", cache_policy=NO_CACHE)  # no retries: the outbox retries failed deliveries next run
-def alert_task(store_root: str, as_of: date, config_path: str | None, dry_run: bool,
-               names: dict[str, str], team_name: str | None = None,
-               extra_kw: dict[str, Any] | None = None) -> dict[str, Any]:
+def alert_task(store_root: str, cfg: Config, as_of: date, config_path: str | None) -> dict[str, Any]:
     """Deload alerts through the outbox (never twice, never lost).
 
-    The alert URLs are read here from ``config_path`` (and the environment),
-    never passed in: a literal password or token in a URL must not become a
-    task or flow parameter, which Prefect stores in its database and shows in
-    its UI. ``${VAR}`` secrets stay unresolved until the stage sends and are
-    masked in what it reports.
+    ``cfg`` comes without secrets; the alert URLs are read here from
+    ``config_path`` (and the environment), never passed in: a literal password
+    or token in a URL must not become a task or flow parameter, which Prefect
+    stores in its database and shows in its UI. ``${VAR}`` secrets stay
+    unresolved until the stage sends and are masked in what it reports.
     """
-    channels = load_config(config_path).alert_urls()
-    fn = stage_function("alert")
     t0 = time.perf_counter()
-    result = call_stage(fn, RunStore(store_root), as_of=as_of, channels=channels, dry_run=dry_run, names=names,
-                        team_name=team_name, **(extra_kw or {}))
-    counts: dict[str, int] = {}
-    for k in ("fired", "new", "sent", "would_send", "retried", "already_sent", "failed", "pending",
-              "no_channel", "gave_up", "expired"):
-        v = _count(_get(result, k))
-        if v:
-            counts[k] = v
-    problems = [str(p) for p in (_get(result, "problems", "errors") or [])]
-    lines = [str(x) for x in (_get(result, "lines") or [])]
-    return {"counts": counts, "problems": problems, "lines": lines, "own_s": time.perf_counter() - t0}
+    s: AlertRunSummary = run_alerts(RunStore(store_root), **alert_args(
+        cfg, as_of=as_of, channels_from=load_config(config_path)))
+    counts = {k: getattr(s, k) for k in ("fired", "new", "sent", "would_send", "retried", "already_sent",
+                                         "failed", "pending", "no_channel", "gave_up", "expired")
+              if getattr(s, k)}
+    return {"counts": counts, "problems": [str(p) for p in s.problems], "lines": [str(x) for x in s.lines],
+            "own_s": time.perf_counter() - t0}
 
 
 # ---------------------------------------------------------------------- helpers for flows
@@ -599,13 +510,11 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str
     """
     log = _logger()
     idx = list(range(len(chunks)))
-    out: dict[str, Any] = {"done": [], "days": 0, "days_known": True, "own_s": 0.0, "problems": [], "notes": []}
-    fut_f = features_chunk.map(store_root, idx, chunks, as_of, _unmapped(cfg.features.params), sinces,
-                               _unmapped(cfg.athlete_overrides()))
+    out: dict[str, Any] = {"done": [], "days": 0, "own_s": 0.0, "problems": [], "notes": []}
+    fut_f = features_chunk.map(store_root, idx, chunks, as_of, _unmapped(cfg), sinces)
     fut_s = None
     if do_scores:
-        mp = str(cfg.scorer.model_path) if cfg.scorer.model_path else None
-        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg.scorer_params()), mp, sinces)
+        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg), sinces)
     failed_f: set[int] = set()
     for i, ff in enumerate(fut_f):
         try:
@@ -629,10 +538,7 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str
                 log.error("score chunk %s failed: %s", i, err)
             continue
         out["own_s"] += r["own_s"]
-        if r["days"] is None:
-            out["days_known"] = False
-        else:
-            out["days"] += r["days"]
+        out["days"] += r["days"]
         out["done"].extend(r["athletes"])
         _progress("score", i + 1, len(chunks))
     return out
@@ -670,8 +576,7 @@ def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
     done = out["done"]
     summary.athletes_processed = len(done)
     if do_scores:
-        floor = min((d for d in sinces if d is not None), default=None) if all(sinces) else None
-        summary.days_scored = out["days"] if out["days_known"] else _scored_rows(store, done, floor, as_of)
+        summary.days_scored = out["days"]
     return done
 
 
@@ -696,18 +601,6 @@ def _unmapped(value: Any) -> Any:
     return unmapped(value)
 
 
-def _scored_rows(store: Store, athletes: list[str], since: date | None, as_of: date) -> int:
-    n = 0
-    for a in athletes:
-        part = store.read_partition("scores", a)
-        if part is not None:
-            q = part.lazy().filter(pl.col("date") <= as_of)
-            if since is not None:
-                q = q.filter(pl.col("date") >= since)
-            n += q.select(pl.len()).collect().item()
-    return n
-
-
 def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, force: bool) -> None:
     if not cfg.report.enabled:
         summary.notes.append("report disabled ([report] enabled = false)")
@@ -722,9 +615,7 @@ def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, f
     with _step(summary, "report") as rec:
         try:
             # params/groups/staleness: issue 16 (the report quotes the scorer's own thresholds)
-            r = report_task(str(store.root), as_of, str(out), cfg.names(), None, cfg.team_title(), None,
-                            {"params": cfg.scorer_params(), "stale_after_d": cfg.report.stale_after_d,
-                             "groups": cfg.groups()})
+            r = report_task(str(store.root), cfg.without_secrets(), as_of)
             rec["own_s"] = r["own_s"]
             summary.report_path = r["path"]
         except Exception as err:
@@ -737,9 +628,7 @@ def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> N
         return
     with _step(summary, "alert") as rec:
         try:
-            r = alert_task(str(store.root), as_of, str(cfg.source) if cfg.source else None, cfg.alerts.dry_run,
-                           cfg.names(), cfg.team_title(),
-                           {"params": cfg.scorer_params(), "stale_after_d": cfg.report.stale_after_d})
+            r = alert_task(str(store.root), cfg.without_secrets(), as_of, str(cfg.source) if cfg.source else None)
             rec["own_s"] = r["own_s"]
             summary.alerts = r["counts"] or {"sent": 0}
             if cfg.alerts.dry_run:
@@ -937,62 +826,6 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
     return _finish(summary, t0)
 
 
-@flow(name="ingest", task_runner=_DEFAULT_RUNNER)
-def ingest(config_path: str | None = None, store: str | None = None,
-           inputs: list[str] | None = None) -> dict[str, Any]:
-    """Ingest the input folders only (the nightly run picks up what changed)."""
-    t0 = time.perf_counter()
-    cfg = _config(config_path, store, inputs)
-    st = Store(cfg.store.path)
-    summary = RunSummary(flow="ingest", as_of=None, store=str(st.root))
-    with run_lock(st.root, cfg.store.lock_timeout_s):
-        _ingest_into(st, cfg, summary)
-        summary.athletes_total = len(st.all_athletes())
-    return _finish(summary, t0)
-
-
-def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store: str | None,
-               athletes: list[str] | None, do_scores: bool, since: str | None = None) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    cfg = _config(config_path, store, None)
-    day = _as_date(as_of, cfg)
-    st = Store(cfg.store.path)
-    summary = RunSummary(flow=flow_name, as_of=day.isoformat(), store=str(st.root))
-    with run_lock(st.root, cfg.store.lock_timeout_s):
-        q0 = _quarantine_mark(st)
-        st.verify_partitions(parse=False)  # a damaged derived partition is recomputed in full below
-        all_athletes = st.all_athletes()
-        targets = [a for a in (athletes or all_athletes)]
-        unknown = sorted(set(targets) - set(all_athletes))
-        if unknown:
-            _fail(summary, "unknown athletes (no data in store): " + ", ".join(unknown))
-            targets = [a for a in targets if a not in unknown]
-        summary.athletes_total = len(all_athletes)
-        if targets:
-            d0 = date.fromisoformat(since) if since else None
-            scored = set(st.athletes("scores")) - _derived_quarantined(st, q0)[0]
-            _per_athlete(st, cfg, summary, day, {a: (d0 if a in scored else None) for a in targets},
-                         do_scores=do_scores)
-        if do_scores:
-            summary.bands = _bands_on(st, day)
-        _report_quarantine(st, summary, q0)
-    return _finish(summary, t0)
-
-
-@flow(name="features", task_runner=_DEFAULT_RUNNER)
-def features(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
-             athletes: list[str] | None = None) -> dict[str, Any]:
-    """Compute and store FEATURES up to ``as_of`` for ``athletes`` (default all), in chunks."""
-    return _recompute("features", as_of, config_path, store, athletes, do_scores=False)
-
-
-@flow(name="score", task_runner=_DEFAULT_RUNNER)
-def score(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
-          athletes: list[str] | None = None) -> dict[str, Any]:
-    """Features then scores up to ``as_of`` (features are refreshed first so scores never lag them)."""
-    return _recompute("score", as_of, config_path, store, athletes, do_scores=True)
-
-
 @flow(name="backfill", task_runner=_DEFAULT_RUNNER)
 def backfill(date_from: str, date_to: str, config_path: str | None = None, store: str | None = None,
              reports: bool = False) -> dict[str, Any]:
@@ -1040,39 +873,7 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
     return _finish(summary, t0)
 
 
-@flow(name="report", task_runner=_DEFAULT_RUNNER)
-def report(as_of: str | None = None, config_path: str | None = None, store: str | None = None) -> dict[str, Any]:
-    """Write the weekly report of the ISO week containing ``as_of``."""
-    t0 = time.perf_counter()
-    cfg = _config(config_path, store, None)
-    day = _as_date(as_of, cfg)
-    st = Store(cfg.store.path)
-    summary = RunSummary(flow="report", as_of=day.isoformat(), store=str(st.root))
-    with run_lock(st.root, cfg.store.lock_timeout_s):
-        q0 = _quarantine_mark(st)
-        _do_report(st, cfg, summary, day, force=True)
-        _report_quarantine(st, summary, q0)
-    return _finish(summary, t0)
-
-
-@flow(name="alert", task_runner=_DEFAULT_RUNNER)
-def alert(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
-          dry_run: bool | None = None) -> dict[str, Any]:
-    """Send the deload alerts due for ``as_of`` (outbox: never twice, never lost)."""
-    t0 = time.perf_counter()
-    cfg = _config(config_path, store, None, dry_run)
-    day = _as_date(as_of, cfg)
-    st = Store(cfg.store.path)
-    summary = RunSummary(flow="alert", as_of=day.isoformat(), store=str(st.root))
-    with run_lock(st.root, cfg.store.lock_timeout_s):
-        q0 = _quarantine_mark(st)
-        _do_alerts(st, cfg, summary, day)
-        _report_quarantine(st, summary, q0)
-    return _finish(summary, t0)
-
-
-FLOWS = {"nightly": nightly, "ingest": ingest, "features": features, "score": score,
-         "report": report, "alert": alert, "backfill": backfill}
+FLOWS = {"nightly": nightly, "backfill": backfill}
 
 
 # ---------------------------------------------------------------------- running
