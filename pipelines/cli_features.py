@@ -11,6 +11,8 @@ from typing import List, Optional
 
 import typer
 
+from pipelines.errors import EXIT_LOCKED, EXIT_USAGE
+
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
 
@@ -39,16 +41,16 @@ def register(app: typer.Typer) -> None:
         st = Store(resolve_store(store, config))
         if not st.exists():
             typer.echo(f"error: no store at {st.root}; run `strainwatch ingest` first", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         try:
             s = run_features(st, **features_args(cfg, as_of=day, athletes=athlete or None, full=full,
                                                  load_family=load_family))
         except StoreLockedError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(3) from None
+            raise typer.Exit(EXIT_LOCKED) from None
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USAGE) from None
         if not s.athletes:
             typer.echo(f"no athlete has data on or before {day}; nothing computed")
             return

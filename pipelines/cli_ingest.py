@@ -9,6 +9,8 @@ from typing import List, Optional
 
 import typer
 
+from pipelines.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_store
 
 
@@ -100,7 +102,7 @@ def register(app: typer.Typer) -> None:
         for p in paths:
             if not p.exists():
                 typer.echo(f"error: input not found: {p}", err=True)
-                raise typer.Exit(2)
+                raise typer.Exit(EXIT_USAGE)
         if tz is not None:
             check_tz_option(tz)
         if athlete_old is not None:
@@ -127,7 +129,7 @@ def register(app: typer.Typer) -> None:
                 summary = ingest_paths(st, paths, **kw)
             except StoreLockedError as err:
                 typer.echo(f"error: {err}", err=True)
-                raise typer.Exit(3) from None
+                raise typer.Exit(EXIT_LOCKED) from None
         if summary.files_seen == 0:
             raise NoInputFilesError(
                 f"no input files in {', '.join(str(p) for p in paths)}: give the folder holding the exports "
@@ -140,11 +142,12 @@ def register(app: typer.Typer) -> None:
         for table, athlete_id, path, moved, reason in st.quarantined:
             typer.echo(f"damaged: {path} ({reason}) moved to {moved}; run `strainwatch ingest --rebuild "
                        f"{athlete_id}` with the inputs to read it again", err=True)
-        raise typer.Exit(0 if summary.ok and not st.quarantined else 1)
+        raise typer.Exit(EXIT_OK if summary.ok and not st.quarantined else EXIT_FAILED)
 
     @app.command()
     def ledger(
         store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
         status: Optional[str] = typer.Option(None, "--status", help="Only rows with this status (ingested, rejected, duplicate)."),
         csv: Optional[Path] = typer.Option(None, "--csv", help="Write the full ledger as CSV instead of printing."),
         merges: bool = typer.Option(False, "--merges", help="List the cross-source duplicates instead: which copy of a workout/night is kept, which dropped, and why."),
@@ -157,7 +160,7 @@ def register(app: typer.Typer) -> None:
         if merges:
             from pipelines.ingest import read_merges
 
-            m = read_merges(Store(resolve_store(store)))
+            m = read_merges(Store(resolve_store(store, config)))
             if csv:
                 from pipelines.store import atomic_write_bytes
                 from reports.csv_safe import people_csv_bytes
@@ -173,13 +176,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"total: {m.height} duplicates merged" if m.height else "no duplicates merged")
             from pipelines.stage_features import read_load_families
 
-            fams = read_load_families(Store(resolve_store(store)))
+            fams = read_load_families(Store(resolve_store(store, config)))
             if fams:
                 typer.echo("load family per athlete (last `strainwatch features` run):")
                 for a in sorted(fams):
                     typer.echo(f"  {a:<12} {fams[a].get('reason')}")
             return
-        df = Store(resolve_store(store)).ledger()
+        df = Store(resolve_store(store, config)).ledger()
         if status:
             df = df.filter(pl.col("status") == status)
         if csv:
@@ -214,19 +217,20 @@ def register(app: typer.Typer) -> None:
         table: ExportTable = typer.Argument(..., help="Table to export."),
         out: Path = typer.Option(..., "--out", help="CSV file to write."),
         store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
         athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only these athletes (repeatable)."),
     ) -> None:
         """Write a stored table as CSV (the output contracts of docs/design.md)."""
         from features.schemas import TABLES
         from pipelines.store import Store, atomic_write_bytes
 
-        st = Store(resolve_store(store))
+        st = Store(resolve_store(store, config))
         schema = TABLES[table.value]
         df = st.read_table(table.value, athletes=athlete)
         if df.is_empty() and table.value in ("daily", "features", "scores") and not st.table_dir(table.value).exists():
             typer.echo(f"error: no {table.value} in {st.root}; run `strainwatch "
                        f"{'features' if table.value != 'scores' else 'score'}` first", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         cols = schema.export_columns()
         extra = [c for c in df.columns if c not in cols and c not in schema.columns
                  and df.schema[c].is_nested() is False] if schema.export is None else []

@@ -8,6 +8,8 @@ from typing import List, Optional
 
 import typer
 
+from pipelines.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
 
@@ -30,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
         if week is not None and not re.match(r"^\d{4}-?W\d{1,2}$", week.strip()):
             typer.echo(f"error: --week expects an ISO week like 2026-W15, got {week!r}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         try:
@@ -38,7 +40,7 @@ def register(app: typer.Typer) -> None:
                                              out_path=out, athletes=athlete or None))
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USAGE) from None
         typer.echo(f"wrote {r.path} ({r.bytes / 1024:,.0f} kB, {r.athletes} athlete{'s' if r.athletes != 1 else ''}, "
                    f"week {r.week}, data to {r.as_of})")
 
@@ -66,10 +68,10 @@ def register(app: typer.Typer) -> None:
                                             dry_run=True if dry_run else None, athletes=athlete or None))
         except (ChannelConfigError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USAGE) from None
         except StoreLockedError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(3) from None
+            raise typer.Exit(EXIT_LOCKED) from None
         for line in s.lines:
             typer.echo(line)
         for p in s.problems:
@@ -79,7 +81,7 @@ def register(app: typer.Typer) -> None:
                        + (f", {s.no_channel} not (no channel configured)" if s.no_channel else "")
                        + (f", {s.already_sent} already sent" if s.already_sent else "")
                        + "; nothing was sent or recorded")
-        raise typer.Exit(0 if s.ok else 1)
+        raise typer.Exit(EXIT_OK if s.ok else EXIT_FAILED)
 
     @app.command()
     def ack(
@@ -100,16 +102,16 @@ def register(app: typer.Typer) -> None:
         known = set(st.athletes("scores")) | set(st.athletes("features"))
         if known and athlete not in known:
             typer.echo(f"error: unknown athlete id {athlete!r}; known: {', '.join(sorted(known)[:20])}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         try:
             a = record_ack(st, athlete, note=note, kind="plan_changed" if plan_changed else "ack", by=by,
                            at=parse_date_option(on, "--date"))
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USAGE) from None
         except StoreLockedError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(3) from None
+            raise typer.Exit(EXIT_LOCKED) from None
         typer.echo(f"recorded: {'plan changed' if a.kind == 'plan_changed' else 'acknowledged'} for {a.athlete_id} "
                    f"on {a.at.isoformat()}" + (f" (alert {a.alert_id[:12]})" if a.alert_id else " (no alert queued)")
                    + (f": {a.note}" if a.note else ""))
