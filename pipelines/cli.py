@@ -167,8 +167,8 @@ def _stop_on_interrupt() -> None:
 
     The store is safe against a kill at any moment (atomic partition writes,
     data before ledger, alert outbox; tests/test_crash_safety.py), so nothing
-    is gained by waiting for Prefect's shutdown, which took 69-76 s and
-    printed pages of logs. The early Prefect server dies with this process
+    is gained by waiting for Prefect's shutdown, which takes over a minute and
+    prints pages of logs. The early Prefect server dies with this process
     (PR_SET_PDEATHSIG); spawned ingest workers see their pipe close and exit.
     """
     import os

@@ -11,9 +11,9 @@ same functions the CLI commands use, so both paths give a stage the same argumen
 Design
 ------
 * **Chunks, not one task per athlete.** Per-athlete work (features, scores) is
-  mapped over chunks of ``[run] chunk_size`` athletes: a Prefect task run costs
-  about 15-19 ms of API overhead here, so 5,000 athletes x 2 steps as single
-  tasks would spend minutes on bookkeeping. Score chunk *i* depends only on
+  mapped over chunks of ``[run] chunk_size`` athletes: every Prefect task run
+  has a fixed API overhead, so one task per athlete and step would spend a
+  large team's night on bookkeeping (benchmarks/nightly.py measures it). Score chunk *i* depends only on
   feature chunk *i*, so chunks pipeline through both steps.
 * **One writer.** Every flow holds the store's writer lock (:meth:`Store.lock`,
   ``[store] lock_timeout_s``) for its whole run; a second ``strainwatch run`` on

@@ -126,7 +126,7 @@ def shared_api_for_workers(cfg: Config) -> Iterator[str | None]:
     """Make worker processes of a Dask run report to the flow's Prefect API.
 
     Each process without ``PREFECT_API_URL`` starts its own temporary server
-    (10-15 s each, all on one SQLite file). For a Dask run this starts the
+    (seconds each, all on one SQLite file). For a Dask run this starts the
     ephemeral server in this process first (or takes the configured or test
     harness API) and exports ``PREFECT_API_URL`` so that local workers inherit it.
     Remote workers need a real server: set ``PREFECT_API_URL`` on them.
