@@ -55,17 +55,37 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines.config import Config, load_config
 from pipelines.ingest import IngestSummary, ingest_paths
+from pipelines.run_runtime import (  # noqa: F401 - re-exported
+    RunStore,
+    _progress,
+    _unmapped,
+    build_task_runner,
+    run_lock,
+    set_progress,
+    shared_api_for_workers,
+)
+from pipelines.run_state import (  # noqa: F401 - re-exported
+    STATE_AS_OF,
+    STATE_DIRTY,
+    STATE_LEDGER_SEEN,
+    STATE_PARAMS,
+    STATE_QUARANTINE_SEEN,
+    _bands_on,
+    _clear_dirty,
+    _derived_quarantined,
+    _quarantine_mark,
+    chunked,
+    collect_changes,
+    params_fingerprint,
+    plan_chunks,
+    plan_nightly,
+)
+from pipelines.run_summary import PipelineFailed, RunSummary, format_summary
 from pipelines.stage_alert import AlertRunSummary, run_alerts
 from pipelines.stage_args import alert_args, features_args, ingest_args, report_args, score_args
 from pipelines.stage_features import FeaturesSummary, run_features
 from pipelines.stage_report import ReportResult, run_report
 from pipelines.stage_score import ScoreRunResult, run_scores
-from pipelines.run_runtime import (  # noqa: F401 - re-exported
-    RunStore, _progress, _unmapped, build_task_runner, run_lock, set_progress, shared_api_for_workers)
-from pipelines.run_state import (  # noqa: F401 - re-exported
-    STATE_AS_OF, STATE_DIRTY, STATE_LEDGER_SEEN, STATE_PARAMS, STATE_QUARANTINE_SEEN, _bands_on, _clear_dirty,
-    _derived_quarantined, _quarantine_mark, chunked, collect_changes, params_fingerprint, plan_chunks, plan_nightly)
-from pipelines.run_summary import PipelineFailed, RunSummary, format_summary
 from pipelines.store import Store
 
 __all__ = [
@@ -269,7 +289,8 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str
             r = fs.result()
         except Exception as err:
             if i not in failed_f:  # else it failed only because its feature chunk did
-                out["problems"].append(f"score chunk {i} ({chunks[i][0]}..{chunks[i][-1]}): {type(err).__name__}: {err}")
+                out["problems"].append(
+                    f"score chunk {i} ({chunks[i][0]}..{chunks[i][-1]}): {type(err).__name__}: {err}")
                 log.error("score chunk %s failed: %s", i, err)
             continue
         out["own_s"] += r["own_s"]

@@ -192,7 +192,8 @@ def plan_chunks(since_by_athlete: dict[str, date | None], size: int) -> tuple[li
     changed day, so that a chunk's ``since`` (the earliest of its athletes) does
     not drag many athletes far back.
     """
-    order = sorted(since_by_athlete, key=lambda a: (since_by_athlete[a] is not None, since_by_athlete[a] or date.min, a))
+    order = sorted(since_by_athlete,
+                   key=lambda a: (since_by_athlete[a] is not None, since_by_athlete[a] or date.min, a))
     chunks = chunked(order, size)
     sinces: list[date | None] = []
     for c in chunks:

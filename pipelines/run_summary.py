@@ -14,7 +14,7 @@ __all__ = ["PipelineFailed", "RunSummary", "format_summary"]
 class PipelineFailed(RuntimeError):
     """A run finished with failed steps; ``summary`` holds what was done."""
 
-    def __init__(self, message: str, summary: "RunSummary") -> None:
+    def __init__(self, message: str, summary: RunSummary) -> None:
         super().__init__(message)
         self.summary = summary
 
@@ -62,7 +62,8 @@ def format_summary(s: RunSummary) -> str:
     if s.files:
         f = s.files
         lines.append(
-            f"  files      {f.get('seen', 0)} seen, {f.get('ingested', 0)} ingested, {f.get('unchanged', 0)} unchanged, "
+            f"  files      {f.get('seen', 0)} seen, {f.get('ingested', 0)} ingested, "
+            f"{f.get('unchanged', 0)} unchanged, "
             f"{f.get('duplicate', 0)} duplicate, {f.get('rejected', 0)} rejected"
             + (f", {f['previously_rejected']} rejected earlier" if f.get("previously_rejected") else "")
             + f"; {s.rows_added} new rows"
