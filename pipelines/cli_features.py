@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from pipelines.errors import EXIT_LOCKED, EXIT_USAGE
+from pipelines.errors import EXIT_USAGE
 
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         """
         from pipelines.stage_args import features_args
         from pipelines.stage_features import run_features
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.store import Store
 
         cfg = load_config_or_exit(config)
         day = parse_date_option(as_of, "--as-of") or cfg.today()
@@ -45,9 +45,6 @@ def register(app: typer.Typer) -> None:
         try:
             s = run_features(st, **features_args(cfg, as_of=day, athletes=athlete or None, full=full,
                                                  load_family=load_family))
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(EXIT_LOCKED) from None
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None

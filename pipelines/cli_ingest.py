@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from pipelines.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_store
 
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         from pipelines.errors import NoInputFilesError
         from pipelines.ingest import ingest_paths
         from pipelines.stage_args import ingest_args
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.store import Store
 
         for p in paths:
             if not p.exists():
@@ -117,19 +117,15 @@ def register(app: typer.Typer) -> None:
             def progress(done: int, total: int, _name: str) -> None:
                 bar.update(task, completed=done, total=total)
 
-            try:
-                kw = ingest_args(cfg, athlete=as_athlete or athlete_old, rebuild=rebuild or (), progress=progress,
-                                 workers=workers, max_file_mb=max_file_mb,
-                                 on_bad_row=on_bad_row.value if on_bad_row is not None else None,
-                                 retry_rejected=True if retry_rejected else None)
-                if tz is not None:
-                    kw["tz_for"] = lambda _a: tz
-                elif cfg.source is None:  # no configuration: the formats' own rule for local times
-                    kw["tz_for"] = None
-                summary = ingest_paths(st, paths, **kw)
-            except StoreLockedError as err:
-                typer.echo(f"error: {err}", err=True)
-                raise typer.Exit(EXIT_LOCKED) from None
+            kw = ingest_args(cfg, athlete=as_athlete or athlete_old, rebuild=rebuild or (), progress=progress,
+                             workers=workers, max_file_mb=max_file_mb,
+                             on_bad_row=on_bad_row.value if on_bad_row is not None else None,
+                             retry_rejected=True if retry_rejected else None)
+            if tz is not None:
+                kw["tz_for"] = lambda _a: tz
+            elif cfg.source is None:  # no configuration: the formats' own rule for local times
+                kw["tz_for"] = None
+            summary = ingest_paths(st, paths, **kw)
         if summary.files_seen == 0:
             raise NoInputFilesError(
                 f"no input files in {', '.join(str(p) for p in paths)}: give the folder holding the exports "

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from pipelines.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
         """
         from pipelines.stage_alert import ChannelConfigError, run_alerts
         from pipelines.stage_args import alert_args
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.store import Store
 
         cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
@@ -69,9 +69,6 @@ def register(app: typer.Typer) -> None:
         except (ChannelConfigError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(EXIT_LOCKED) from None
         for line in s.lines:
             typer.echo(line)
         for p in s.problems:
@@ -95,7 +92,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Acknowledge an athlete's alert or record a plan change; the next report shows it."""
         from pipelines.ack import record_ack
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.store import Store
 
         load_config_or_exit(config)
         st = Store(resolve_store(store, config))
@@ -109,9 +106,6 @@ def register(app: typer.Typer) -> None:
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(EXIT_LOCKED) from None
         typer.echo(f"recorded: {'plan changed' if a.kind == 'plan_changed' else 'acknowledged'} for {a.athlete_id} "
                    f"on {a.at.isoformat()}" + (f" (alert {a.alert_id[:12]})" if a.alert_id else " (no alert queued)")
                    + (f": {a.note}" if a.note else ""))

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from pipelines.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_USAGE
+from pipelines.errors import EXIT_FAILED, EXIT_USAGE
 
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         from models.learned import ModelError
         from pipelines.stage_args import score_args
         from pipelines.stage_score import run_scores
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.store import Store
 
         cfg = load_config_or_exit(config)
         _params(cfg)  # [scorer.params] checked here: exit code 2 naming the key
@@ -100,9 +100,6 @@ def register(app: typer.Typer) -> None:
         except ModelError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(EXIT_LOCKED) from None
         for w in r.warnings:
             typer.echo(f"warning: {w}", err=True)
         if not r.athletes:

@@ -723,7 +723,6 @@ class Store:
 
         def one(item: tuple[tuple[Any, ...], pl.DataFrame]) -> list[tuple[str, int]]:
             (athlete,), new = item
-            path = self.partition_path(table, athlete)
             stored = self.read_partition(table, athlete)
             old = conform(stored, schema) if stored is not None else schema.empty()
             new = new.unique(subset=key, keep="last", maintain_order=True)

@@ -109,3 +109,29 @@ def test_store_environment_variable_is_the_config_key(tmp_path, monkeypatch):
     monkeypatch.setenv("STRAINWATCH_STORE__PATH", str(tmp_path / "one"))
     monkeypatch.setenv("STRAINWATCH_STORE", str(tmp_path / "deprecated"))
     assert resolve_store(None) == tmp_path / "one"  # the config key wins over the deprecated alias
+
+
+def test_a_locked_store_is_one_line_and_exit_code_3_from_main(tmp_path, monkeypatch, capsys):
+    """The commands no longer catch StoreLockedError themselves: main() maps it, once, like every
+    StrainwatchError (the message and EXIT_LOCKED come from the error)."""
+    import sys
+
+    from pipelines import cli, stage_features
+    from pipelines.errors import EXIT_LOCKED
+    from pipelines.store import StoreLockedError
+
+    root = tmp_path / "st"
+    Store(root).set_state("x", "1")  # an existing store
+
+    def locked(*_a, **_k):
+        raise StoreLockedError(f"store {root} is in use by another strainwatch process (pid 1)")
+
+    monkeypatch.setattr(stage_features, "run_features", locked)
+    monkeypatch.setattr(cli, "_stop_on_interrupt", lambda: None)
+    monkeypatch.setattr(sys, "argv", ["strainwatch", "features", "--store", str(root), "--as-of", "2026-10-01"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exc.value.code == EXIT_LOCKED == 3
+    assert [ln for ln in err.splitlines() if ln.strip()] == [
+        f"error: store {root} is in use by another strainwatch process (pid 1)"]
