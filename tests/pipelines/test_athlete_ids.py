@@ -87,7 +87,7 @@ def test_nfd_and_nfc_folders_are_one_athlete(tmp_path):
     inputs = tmp_path / "in"
     daily(inputs / ZOE_NFD / "a.csv", None, 5)
     daily(inputs / ZOE_NFC / "b.csv", None, 6)
-    daily(inputs / "x" / "c.csv", ZOE_NFD, 7)  # an NFD id in the column too
+    daily(inputs / "c.csv", ZOE_NFD, 7)  # an NFD id in the column too
     st = Store(tmp_path / "data")
     s = run(st, inputs)
     assert s.rejected == 0 and s.ingested == 3
@@ -99,8 +99,8 @@ def test_nfd_and_nfc_folders_are_one_athlete(tmp_path):
                                         ("zero\u200bwidth", "'zero\\u200bwidth'")])
 def test_control_characters_in_a_column_id_reject_the_file_naming_it(tmp_path, bad, shown):
     inputs = tmp_path / "in"
-    f = daily(inputs / "x" / "daily.csv", bad, 5)
-    daily(inputs / "y" / "ok.csv", "alice", 5)
+    f = daily(inputs / "daily.csv", bad, 5)
+    daily(inputs / "ok.csv", "alice", 5)
     st = Store(tmp_path / "data")
     s = run(st, inputs)
     assert s.rejected == 1 and s.ingested == 1 and st.all_athletes() == ["alice"]
@@ -127,9 +127,9 @@ def test_ids_differing_only_by_case_are_refused_and_nothing_is_overwritten(tmp_p
     assert run(st, inputs).ingested == 1
     # a later export in a 'carla' folder, one with a full-width id, and one in the same batch twice
     f2 = daily(tmp_path / "in2" / "carla" / "d2.csv", None, 6, rhr=60)
-    f3 = daily(tmp_path / "in2" / "x" / "d3.csv", "\uff23\uff41\uff52\uff4c\uff41", 7)
-    f4 = daily(tmp_path / "in2" / "y" / "d4.csv", "dave", 7)
-    f5 = daily(tmp_path / "in2" / "z" / "d5.csv", "DAVE", 8)
+    f3 = daily(tmp_path / "in2" / "d3.csv", "\uff23\uff41\uff52\uff4c\uff41", 7)
+    f4 = daily(tmp_path / "in2" / "d4.csv", "dave", 7)
+    f5 = daily(tmp_path / "in2" / "d5.csv", "DAVE", 8)
     s = run(st, tmp_path / "in2")
     assert s.ingested == 1 and s.rejected == 3
     assert st.all_athletes() == ["Carla", "dave"]
