@@ -14,6 +14,8 @@ from typing import Optional
 
 import typer
 
+from pipelines.errors import EXIT_OK, EXIT_USAGE
+
 if __name__ == "__main__":  # `python3 -m pipelines.cli`: run the importable module, not a second copy of it
     from pipelines.cli import main as _main
 
@@ -29,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts name config sections like [inputs]: Rich markup would eat them
 )
 
 #: Modules under ``pipelines`` that add commands with ``register(app)``.
@@ -44,13 +47,13 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_verify",
 )
 
-StoreOpt = typer.Option(None, "--store", help="Data directory (default: config file, else ./strainwatch-data).")
+from pipelines.cli_options import ConfigOpt, StoreOpt  # noqa: E402,F401 - re-exported for the command modules
 
 
 def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
-    """The store directory from the flag, else ``STRAINWATCH_STORE``, else the config
-    file's ``[store] path`` (``config``, ``$STRAINWATCH_CONFIG`` or ``./strainwatch.toml``),
-    else the default."""
+    """The store directory from the flag, else ``[store] path`` of the environment
+    (``STRAINWATCH_STORE__PATH``) or the config file (``config``, ``$STRAINWATCH_CONFIG`` or
+    ``./strainwatch.toml``), else the default. ``STRAINWATCH_STORE`` is a deprecated alias."""
     import os
 
     from pipelines.store import DEFAULT_STORE
@@ -60,7 +63,9 @@ def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
     if store is not None:
         return check_store_path(store)
     env = os.environ.get("STRAINWATCH_STORE")
-    if env:
+    if env and not any(k.upper() == "STRAINWATCH_STORE__PATH" for k in os.environ):
+        # the one variable is STRAINWATCH_STORE__PATH (as for every config key, and `strainwatch run`)
+        typer.echo("warning: STRAINWATCH_STORE is deprecated: set STRAINWATCH_STORE__PATH instead", err=True)
         return check_store_path(Path(env))
     from pipelines.config import ConfigError, store_from_config
 
@@ -68,11 +73,9 @@ def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
         configured = store_from_config(config)
     except ConfigError as err:
         typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     return check_store_path(configured if configured is not None else DEFAULT_STORE)
 
-
-ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
 
 
 def load_config_or_exit(config: Optional[Path]):
@@ -83,7 +86,7 @@ def load_config_or_exit(config: Optional[Path]):
         return load_config(config)
     except ConfigError as err:
         typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def parse_date_option(value: Optional[str], flag: str):
@@ -96,7 +99,7 @@ def parse_date_option(value: Optional[str], flag: str):
         day = date.fromisoformat(value)
     except ValueError:
         typer.echo(f"error: {flag} expects a date YYYY-MM-DD, got {value!r}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     if flag == "--as-of":
         check_not_future(day)
     return day
@@ -134,7 +137,7 @@ def version_text() -> str:
 def _version(value: bool) -> None:
     if value:
         typer.echo(version_text())
-        raise typer.Exit(0)
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
@@ -164,8 +167,8 @@ def _stop_on_interrupt() -> None:
 
     The store is safe against a kill at any moment (atomic partition writes,
     data before ledger, alert outbox; tests/test_crash_safety.py), so nothing
-    is gained by waiting for Prefect's shutdown, which took 69-76 s and
-    printed pages of logs. The early Prefect server dies with this process
+    is gained by waiting for Prefect's shutdown, which takes over a minute and
+    prints pages of logs. The early Prefect server dies with this process
     (PR_SET_PDEATHSIG); spawned ingest workers see their pipe close and exit.
     """
     import os

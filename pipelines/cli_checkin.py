@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_store
 
 checkin_app = typer.Typer(help="The athletes' daily check-in: a phone form, personal links, CSV import.",
@@ -61,10 +63,10 @@ def links(
     unknown = [a for a in (rotate or []) if a not in ids]
     if unknown:
         typer.echo(f"error: unknown athlete id(s) {', '.join(map(repr, unknown))}; known: {', '.join(ids)}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     if not ids:
         typer.echo("error: no athletes: add a roster ([[athletes]] in strainwatch.toml) or ingest data first", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     have = token_status(root)
     for a in ids:
         if a in (rotate or []) or a not in have:
@@ -94,7 +96,7 @@ def import_csv(
     if not cfg.checkin.csv_columns:
         typer.echo("error: [checkin] csv_columns is empty: map the check-in fields to your form's column titles "
                    "(docs/operations.md, 'Daily check-in')", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     roster = [a.id for a in cfg.athletes] or None
     failed = False
     written = []
@@ -124,7 +126,7 @@ def import_csv(
             for p in s.problems:
                 typer.echo(f"  {p}", err=True)
             failed = failed or bool(s.rejected)
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 def register(app: typer.Typer) -> None:

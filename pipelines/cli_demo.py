@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from pipelines.errors import EXIT_USAGE
+
 #: The sample team shipped in the repository (see sample_data/README.md).
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 #: Last day of the sample data; the demo scores as of this day.
@@ -20,7 +22,7 @@ def _fresh_demo_store(store: Path) -> None:
     if store.exists() and any(store.iterdir()):
         if not (store / MARKER).exists():
             typer.echo(f"error: {store} exists and is not a demo store; choose another --store", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         shutil.rmtree(store)
     store.mkdir(parents=True, exist_ok=True)
     (store / MARKER).write_text("created by `strainwatch demo`; safe to delete\n")
@@ -42,7 +44,7 @@ def register(app: typer.Typer) -> None:
         if not config.exists() or not inputs.is_dir():
             typer.echo(f"error: sample data not found in {SAMPLE_DIR}; run from a clone installed "
                        "with `pip install -e .` (or `python sample_data/generate.py`)", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         _fresh_demo_store(store)
         typer.echo(f"strainwatch demo: 10 sample athletes, 26 weeks of exports in {inputs}")
         typer.echo("  (FIT, generic CSV, Strava, Oura, WHOOP, Garmin Connect zip and Apple Health; "

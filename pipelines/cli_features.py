@@ -11,6 +11,8 @@ from typing import List, Optional
 
 import typer
 
+from pipelines.errors import EXIT_USAGE
+
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
 
@@ -30,27 +32,22 @@ def register(app: typer.Typer) -> None:
         Incremental: only days from the first changed one are recomputed.
         Exit codes: 0 done, 2 bad option or data, 3 store in use.
         """
+        from pipelines.stage_args import features_args
         from pipelines.stage_features import run_features
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.store import Store
 
         cfg = load_config_or_exit(config)
         day = parse_date_option(as_of, "--as-of") or cfg.today()
         st = Store(resolve_store(store, config))
         if not st.exists():
             typer.echo(f"error: no store at {st.root}; run `strainwatch ingest` first", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         try:
-            params = dict(cfg.features.params)
-            if load_family is not None:
-                params["load_family"] = load_family
-            s = run_features(st, as_of=day, athletes=athlete or None, params=params or None,
-                             full=full, athlete_info=cfg.athlete_overrides())
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(3) from None
+            s = run_features(st, **features_args(cfg, as_of=day, athletes=athlete or None, full=full,
+                                                 load_family=load_family))
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USAGE) from None
         if not s.athletes:
             typer.echo(f"no athlete has data on or before {day}; nothing computed")
             return

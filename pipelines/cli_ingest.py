@@ -9,7 +9,9 @@ from typing import List, Optional
 
 import typer
 
-from pipelines.cli import StoreOpt, resolve_store
+from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_store
 
 
 class ExportTable(str, Enum):
@@ -76,28 +78,38 @@ def register(app: typer.Typer) -> None:
     def ingest(
         paths: List[Path] = typer.Argument(..., help="Export files or folders (recursive; .zip accepted)."),
         store: Optional[Path] = StoreOpt,
-        athlete: Optional[str] = typer.Option(None, "--athlete", help="Athlete id for files without one."),
-        tz: Optional[str] = typer.Option(None, "--tz", help="IANA time zone for formats with local times only."),
-        on_bad_row: BadRowPolicy = typer.Option(BadRowPolicy.raise_, "--on-bad-row", help="raise: reject the file; skip: drop bad rows and count them."),
+        as_athlete: Optional[str] = typer.Option(None, "--as-athlete", help="Assign this athlete id to files without one."),
+        athlete_old: Optional[str] = typer.Option(None, "--athlete", hidden=True, help="Deprecated spelling of --as-athlete."),
+        tz: Optional[str] = typer.Option(None, "--tz", help="IANA time zone for formats with local times only (default: the roster's or [team] timezone with --config)."),
+        on_bad_row: Optional[BadRowPolicy] = typer.Option(None, "--on-bad-row", help="raise: reject the file; skip: drop bad rows and count them (default: [inputs] on_bad_row, raise)."),
         retry_rejected: bool = typer.Option(False, "--retry-rejected", help="Read again files rejected by an earlier run."),
-        workers: Optional[int] = typer.Option(None, "--workers", help="Decoder processes (default: all cores)."),
+        workers: Optional[int] = typer.Option(None, "--workers", help="Decoder processes (default: [inputs] workers, else all cores)."),
         rebuild: Optional[List[str]] = typer.Option(None, "--rebuild", help="Read this athlete's inputs again whatever the ledger says, after moving its stored partitions aside (repeatable; see `strainwatch verify`)."),
-        max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Reject larger input files unread (default 1000, as [inputs] max_file_mb)."),
+        max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Reject larger input files unread (default: [inputs] max_file_mb, 1024)."),
+        config: Optional[Path] = ConfigOpt,
     ) -> None:
-        """Read export files into the store. Exit code 1 when any file was rejected."""
+        """Read export files into the store. Exit code 1 when any file was rejected.
+
+        With a configuration, the roster's time zones, device serials and aliases apply as in `strainwatch run`.
+        """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from pipelines.errors import NoInputFilesError
         from pipelines.ingest import ingest_paths
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.stage_args import ingest_args
+        from pipelines.store import Store
 
         for p in paths:
             if not p.exists():
                 typer.echo(f"error: input not found: {p}", err=True)
-                raise typer.Exit(2)
+                raise typer.Exit(EXIT_USAGE)
         if tz is not None:
             check_tz_option(tz)
-        st = Store(resolve_store(store))
+        if athlete_old is not None:
+            typer.echo("warning: `strainwatch ingest --athlete` is deprecated: use --as-athlete (elsewhere --athlete "
+                       "filters athletes)", err=True)
+        cfg = load_config_or_exit(config)
+        st = Store(resolve_store(store, config))
         with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       transient=True, disable=not sys.stderr.isatty()) as bar:
             task = bar.add_task("ingest", total=None)
@@ -105,14 +117,15 @@ def register(app: typer.Typer) -> None:
             def progress(done: int, total: int, _name: str) -> None:
                 bar.update(task, completed=done, total=total)
 
-            try:
-                summary = ingest_paths(st, paths, athlete=athlete, tz_for=(lambda _a: tz),
-                                       on_bad_row=on_bad_row.value, retry_rejected=retry_rejected,
-                                       workers=workers, progress=progress, rebuild=rebuild or (),
-                                       max_file_bytes=int(max_file_mb * 1e6) if max_file_mb else None)
-            except StoreLockedError as err:
-                typer.echo(f"error: {err}", err=True)
-                raise typer.Exit(3) from None
+            kw = ingest_args(cfg, athlete=as_athlete or athlete_old, rebuild=rebuild or (), progress=progress,
+                             workers=workers, max_file_mb=max_file_mb,
+                             on_bad_row=on_bad_row.value if on_bad_row is not None else None,
+                             retry_rejected=True if retry_rejected else None)
+            if tz is not None:
+                kw["tz_for"] = lambda _a: tz
+            elif cfg.source is None:  # no configuration: the formats' own rule for local times
+                kw["tz_for"] = None
+            summary = ingest_paths(st, paths, **kw)
         if summary.files_seen == 0:
             raise NoInputFilesError(
                 f"no input files in {', '.join(str(p) for p in paths)}: give the folder holding the exports "
@@ -125,11 +138,12 @@ def register(app: typer.Typer) -> None:
         for table, athlete_id, path, moved, reason in st.quarantined:
             typer.echo(f"damaged: {path} ({reason}) moved to {moved}; run `strainwatch ingest --rebuild "
                        f"{athlete_id}` with the inputs to read it again", err=True)
-        raise typer.Exit(0 if summary.ok and not st.quarantined else 1)
+        raise typer.Exit(EXIT_OK if summary.ok and not st.quarantined else EXIT_FAILED)
 
     @app.command()
     def ledger(
         store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
         status: Optional[str] = typer.Option(None, "--status", help="Only rows with this status (ingested, rejected, duplicate)."),
         csv: Optional[Path] = typer.Option(None, "--csv", help="Write the full ledger as CSV instead of printing."),
         merges: bool = typer.Option(False, "--merges", help="List the cross-source duplicates instead: which copy of a workout/night is kept, which dropped, and why."),
@@ -142,7 +156,7 @@ def register(app: typer.Typer) -> None:
         if merges:
             from pipelines.ingest import read_merges
 
-            m = read_merges(Store(resolve_store(store)))
+            m = read_merges(Store(resolve_store(store, config)))
             if csv:
                 from pipelines.store import atomic_write_bytes
                 from reports.csv_safe import people_csv_bytes
@@ -158,13 +172,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"total: {m.height} duplicates merged" if m.height else "no duplicates merged")
             from pipelines.stage_features import read_load_families
 
-            fams = read_load_families(Store(resolve_store(store)))
+            fams = read_load_families(Store(resolve_store(store, config)))
             if fams:
                 typer.echo("load family per athlete (last `strainwatch features` run):")
                 for a in sorted(fams):
                     typer.echo(f"  {a:<12} {fams[a].get('reason')}")
             return
-        df = Store(resolve_store(store)).ledger()
+        df = Store(resolve_store(store, config)).ledger()
         if status:
             df = df.filter(pl.col("status") == status)
         if csv:
@@ -199,19 +213,20 @@ def register(app: typer.Typer) -> None:
         table: ExportTable = typer.Argument(..., help="Table to export."),
         out: Path = typer.Option(..., "--out", help="CSV file to write."),
         store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
         athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only these athletes (repeatable)."),
     ) -> None:
         """Write a stored table as CSV (the output contracts of docs/design.md)."""
         from features.schemas import TABLES
         from pipelines.store import Store, atomic_write_bytes
 
-        st = Store(resolve_store(store))
+        st = Store(resolve_store(store, config))
         schema = TABLES[table.value]
         df = st.read_table(table.value, athletes=athlete)
         if df.is_empty() and table.value in ("daily", "features", "scores") and not st.table_dir(table.value).exists():
             typer.echo(f"error: no {table.value} in {st.root}; run `strainwatch "
                        f"{'features' if table.value != 'scores' else 'score'}` first", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         cols = schema.export_columns()
         extra = [c for c in df.columns if c not in cols and c not in schema.columns
                  and df.schema[c].is_nested() is False] if schema.export is None else []

@@ -8,15 +8,10 @@ from typing import List, Optional
 
 import typer
 
+from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
-
-
-
-def _channel_templates(cfg) -> dict:
-    """Apprise URL *templates* from the config (``${VAR}`` substituted only at send time)."""
-    return {"athletes": {k: v for k, v in cfg.alert_urls().items() if k != "coach"},
-            "coach": cfg.alert_urls().get("coach", [])}
 
 
 
@@ -31,21 +26,21 @@ def register(app: typer.Typer) -> None:
         config: Optional[Path] = ConfigOpt,
     ) -> None:
         """Write the weekly coach report: one self-contained HTML file (no network needed)."""
+        from pipelines.stage_args import report_args
         from pipelines.stage_report import run_report
         from pipelines.store import Store
 
         if week is not None and not re.match(r"^\d{4}-?W\d{1,2}$", week.strip()):
             typer.echo(f"error: --week expects an ISO week like 2026-W15, got {week!r}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         try:
-            r = run_report(st, week=week, as_of=parse_date_option(as_of, "--as-of"), out_path=out, athletes=athlete or None,
-                           names=cfg.names(), team_name=cfg.team_title(), params=cfg.scorer_params(),
-                           stale_after_d=cfg.report.stale_after_d, groups=cfg.groups())
+            r = run_report(st, **report_args(cfg, week=week, as_of=parse_date_option(as_of, "--as-of"),
+                                             out_path=out, athletes=athlete or None))
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USAGE) from None
         typer.echo(f"wrote {r.path} ({r.bytes / 1024:,.0f} kB, {r.athletes} athlete{'s' if r.athletes != 1 else ''}, "
                    f"week {r.week}, data to {r.as_of})")
 
@@ -63,21 +58,17 @@ def register(app: typer.Typer) -> None:
         Exit code 1 when a delivery failed.
         """
         from pipelines.stage_alert import ChannelConfigError, run_alerts
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.stage_args import alert_args
+        from pipelines.store import Store
 
         cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         try:
-            s = run_alerts(st, as_of=parse_date_option(as_of, "--as-of"), channels=_channel_templates(cfg),
-                           dry_run=dry_run or cfg.alerts.dry_run, names=cfg.names(), athletes=athlete or None,
-                           team_name=cfg.team_title(), params=cfg.scorer_params(),
-                           stale_after_d=cfg.report.stale_after_d)
+            s = run_alerts(st, **alert_args(cfg, as_of=parse_date_option(as_of, "--as-of"),
+                                            dry_run=True if dry_run else None, athletes=athlete or None))
         except (ChannelConfigError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(3) from None
+            raise typer.Exit(EXIT_USAGE) from None
         for line in s.lines:
             typer.echo(line)
         for p in s.problems:
@@ -87,7 +78,7 @@ def register(app: typer.Typer) -> None:
                        + (f", {s.no_channel} not (no channel configured)" if s.no_channel else "")
                        + (f", {s.already_sent} already sent" if s.already_sent else "")
                        + "; nothing was sent or recorded")
-        raise typer.Exit(0 if s.ok else 1)
+        raise typer.Exit(EXIT_OK if s.ok else EXIT_FAILED)
 
     @app.command()
     def ack(
@@ -101,23 +92,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Acknowledge an athlete's alert or record a plan change; the next report shows it."""
         from pipelines.ack import record_ack
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.store import Store
 
         load_config_or_exit(config)
         st = Store(resolve_store(store, config))
         known = set(st.athletes("scores")) | set(st.athletes("features"))
         if known and athlete not in known:
             typer.echo(f"error: unknown athlete id {athlete!r}; known: {', '.join(sorted(known)[:20])}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         try:
             a = record_ack(st, athlete, note=note, kind="plan_changed" if plan_changed else "ack", by=by,
                            at=parse_date_option(on, "--date"))
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(3) from None
+            raise typer.Exit(EXIT_USAGE) from None
         typer.echo(f"recorded: {'plan changed' if a.kind == 'plan_changed' else 'acknowledged'} for {a.athlete_id} "
                    f"on {a.at.isoformat()}" + (f" (alert {a.alert_id[:12]})" if a.alert_id else " (no alert queued)")
                    + (f": {a.note}" if a.note else ""))

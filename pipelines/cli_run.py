@@ -21,13 +21,8 @@ from typing import Any, List, Optional
 
 import typer
 
-ConfigOpt = typer.Option(None, "--config", help="strainwatch.toml (default: $STRAINWATCH_CONFIG, else ./strainwatch.toml if present).")
-InputOpt = typer.Option(None, "--input", help="Input folder with exports (repeatable; overrides [inputs] folders).")
-StoreRunOpt = typer.Option(None, "--store", help="Data directory (overrides [store] path; default ./strainwatch-data).")
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_LOCKED = 3
+from pipelines.cli_options import ConfigOpt, InputOpt, StoreRunOpt
+from pipelines.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
 
 
 def prepare_environment(store_root: Path, *, verbose: bool = False, prefect_home: bool = True) -> None:
@@ -205,7 +200,7 @@ def register(app: typer.Typer) -> None:
         summary = _run("nightly", cfg, verbose, summary_json, as_of=as_of, config_path=str(cfg.source) if cfg.source else None,
                        store=str(cfg.store.path), inputs=[str(p) for p in cfg.inputs.folders] or None,
                        dry_run=cfg.alerts.dry_run)
-        raise typer.Exit(EXIT_FAILED if summary.rejected else 0)
+        raise typer.Exit(EXIT_FAILED if summary.rejected else EXIT_OK)
 
     @app.command()
     def backfill(

@@ -11,6 +11,8 @@ from typing import List, Optional
 
 import typer
 
+from pipelines.errors import EXIT_FAILED, EXIT_USAGE
+
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
 
 
@@ -31,7 +33,7 @@ def _params(cfg):
         return ScorerParams.from_dict(cfg.scorer_params())
     except ValueError as err:
         typer.echo(f"error: [scorer.params] {err}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _features(st, athletes, as_of: Optional[date]):
@@ -40,11 +42,11 @@ def _features(st, athletes, as_of: Optional[date]):
 
     if not st.table_dir("features").exists():
         typer.echo(f"error: no features in {st.root}; run `strainwatch features` (or `strainwatch run`) first", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     feats = st.read_table("features", athletes=athletes)
     if feats.is_empty():
         typer.echo(f"error: no feature rows in {st.root}" + (f" for {', '.join(athletes)}" if athletes else ""), err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     last = feats["date"].max()
     return feats.filter(pl.col("date") <= (as_of or last)), (as_of or last)
 
@@ -82,30 +84,27 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score every athlete-day: risk 0-100, band, reasons and adjustments (a risk indicator, not a diagnosis)."""
         from models.learned import ModelError
+        from pipelines.stage_args import score_args
         from pipelines.stage_score import run_scores
-        from pipelines.store import Store, StoreLockedError
+        from pipelines.store import Store
 
         cfg = load_config_or_exit(config)
-        params = _params(cfg)
+        _params(cfg)  # [scorer.params] checked here: exit code 2 naming the key
         st = Store(resolve_store(store, config))
         day = parse_date_option(as_of, "--as-of")
         if day is None:
             _, day = _features(st, athlete or None, None)
-        model_path = None if rules else (model or cfg.scorer.model_path)
         try:
-            r = run_scores(st, as_of=day, athletes=athlete or None, params=params, model_path=model_path,
-                           since=parse_date_option(since, "--since"))
+            r = run_scores(st, **score_args(cfg, as_of=day, athletes=athlete or None, model_path=model, rules=rules,
+                                            since=parse_date_option(since, "--since")))
         except ModelError as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(3) from None
+            raise typer.Exit(EXIT_USAGE) from None
         for w in r.warnings:
             typer.echo(f"warning: {w}", err=True)
         if not r.athletes:
             typer.echo(f"error: no features in {st.root}; run `strainwatch features` first", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         typer.echo(r.summary() + f" (to {day})")
 
     model_app = typer.Typer(help="Learned back-strain model (opt-in): train and evaluate on days with a back-pain log.",
@@ -140,7 +139,7 @@ def register(app: typer.Typer) -> None:
                                 alert_budget_high=budget_high, alert_budget_moderate=budget_moderate)
         except (ModelError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USAGE) from None
         path = out or (st.root / "models" / f"backstrain-{kind.value}.json")
         save_model(b, path)
         typer.echo(f"trained {b.model_id} on {b.n_rows} labelled days of {b.n_athletes} athletes to {day}: "
@@ -175,7 +174,7 @@ def register(app: typer.Typer) -> None:
 
         if splits < 2:
             typer.echo(f"error: --splits must be at least 2, got {splits}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         cfg = load_config_or_exit(config)
         params = _params(cfg)
         st = Store(resolve_store(store, config))
@@ -191,7 +190,7 @@ def register(app: typer.Typer) -> None:
                 rep = evaluate(feats, as_of=day, kinds=kinds, label_params=lp, scorer_params=params, n_splits=splits)
         except (ModelError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(EXIT_USAGE) from None
         typer.echo(f"validation to {day}")
         typer.echo(rep.to_text())
         if json_out:
@@ -199,6 +198,6 @@ def register(app: typer.Typer) -> None:
             json_out.write_text(json.dumps(rep.to_dict(), indent=2), encoding="utf-8")
             typer.echo(f"wrote {json_out}")
         if not rep.metrics:
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_FAILED)
 
     app.add_typer(model_app, name="model")

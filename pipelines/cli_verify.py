@@ -7,13 +7,16 @@ from typing import Optional
 
 import typer
 
-from pipelines.cli import StoreOpt, resolve_store
+from pipelines.errors import EXIT_USAGE
+
+from pipelines.cli import ConfigOpt, StoreOpt, resolve_store
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def verify(
         store: Optional[Path] = StoreOpt,
+        config: Optional[Path] = ConfigOpt,
         quarantine: bool = typer.Option(True, "--quarantine/--no-quarantine", help="Move damaged partitions to <store>/quarantine/ (default), or only report them."),
     ) -> None:
         """Check every partition (checksum, plausibility) and the ledger's row counts against them.
@@ -25,10 +28,10 @@ def register(app: typer.Typer) -> None:
         from pipelines.integrity import verify as run_verify
         from pipelines.store import Store
 
-        st = Store(resolve_store(store))
+        st = Store(resolve_store(store, config))
         if not st.exists():
             typer.echo(f"error: no store at {st.root}: pass --store", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(EXIT_USAGE)
         rep = run_verify(st, quarantine=quarantine)
         for table, path, reason in rep.damaged:
             todo = ("the next `strainwatch run` rebuilds it" if table in ("daily", "features", "scores")

@@ -16,9 +16,10 @@ from pathlib import Path
 __all__ = [
     "StrainwatchError", "UsageError", "StoreNotADirectoryError", "StoreReadOnlyError", "DiskFullError",
     "LedgerCorruptError", "DataDamagedError", "NoInputFilesError", "translate", "check_store_path",
-    "EXIT_FAILED", "EXIT_USAGE", "EXIT_LOCKED", "EXIT_INTERRUPTED",
+    "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_LOCKED", "EXIT_INTERRUPTED",
 ]
 
+EXIT_OK = 0  # done
 EXIT_FAILED = 1  # a step failed or a file was rejected (the summary says which)
 EXIT_USAGE = 2  # a bad option, date, time zone or configuration
 EXIT_LOCKED = 3  # another strainwatch process holds the store

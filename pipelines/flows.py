@@ -1,17 +1,19 @@
-"""Prefect flows: ``ingest``, ``features``, ``score``, ``report``, ``alert`` and ``nightly``.
+"""Prefect flows: ``nightly`` and ``backfill`` (the ``per-athlete`` subflow maps features and scores over chunks).
 
 The flows only wire the stage functions together; all logic lives in the stages
-(:func:`pipelines.ingest.ingest_paths`, ``pipelines.stage_features.run_features``,
-``pipelines.stage_score.run_scores``, ``pipelines.stage_report.run_report``,
-``pipelines.stage_alert.run_alerts``), which take a :class:`~pipelines.store.Store`
-and plain parameters and can be called without Prefect.
+(:func:`pipelines.ingest.ingest_paths`, :func:`pipelines.stage_features.run_features`,
+:func:`pipelines.stage_score.run_scores`, :func:`pipelines.stage_report.run_report`,
+:func:`pipelines.stage_alert.run_alerts`), which take a :class:`~pipelines.store.Store`
+and plain parameters and can be called without Prefect. The tasks import them by
+name and call them with explicit keywords built by :mod:`pipelines.stage_args`, the
+same functions the CLI commands use, so both paths give a stage the same arguments.
 
 Design
 ------
 * **Chunks, not one task per athlete.** Per-athlete work (features, scores) is
-  mapped over chunks of ``[run] chunk_size`` athletes: a Prefect task run costs
-  about 15-19 ms of API overhead here, so 5,000 athletes x 2 steps as single
-  tasks would spend minutes on bookkeeping. Score chunk *i* depends only on
+  mapped over chunks of ``[run] chunk_size`` athletes: every Prefect task run
+  has a fixed API overhead, so one task per athlete and step would spend a
+  large team's night on bookkeeping (benchmarks/nightly.py measures it). Score chunk *i* depends only on
   feature chunk *i*, so chunks pipeline through both steps.
 * **One writer.** Every flow holds the store's writer lock (:meth:`Store.lock`,
   ``[store] lock_timeout_s``) for its whole run; a second ``strainwatch run`` on
@@ -41,191 +43,71 @@ Design
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
-import json
-import os
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines.config import Config, load_config
+from pipelines.ingest import IngestSummary, ingest_paths
+from pipelines.run_runtime import (  # noqa: F401 - re-exported
+    RunStore,
+    _progress,
+    _unmapped,
+    build_task_runner,
+    run_lock,
+    set_progress,
+    shared_api_for_workers,
+)
+from pipelines.run_state import (  # noqa: F401 - re-exported
+    STATE_AS_OF,
+    STATE_DIRTY,
+    STATE_LEDGER_SEEN,
+    STATE_PARAMS,
+    STATE_QUARANTINE_SEEN,
+    _bands_on,
+    _clear_dirty,
+    _derived_quarantined,
+    _quarantine_mark,
+    chunked,
+    collect_changes,
+    params_fingerprint,
+    plan_chunks,
+    plan_nightly,
+)
+from pipelines.run_summary import PipelineFailed, RunSummary, format_summary
+from pipelines.stage_alert import AlertRunSummary, run_alerts
+from pipelines.stage_args import alert_args, features_args, ingest_args, report_args, score_args
+from pipelines.stage_features import FeaturesSummary, run_features
+from pipelines.stage_report import ReportResult, run_report
+from pipelines.stage_score import ScoreRunResult, run_scores
 from pipelines.store import Store
 
 __all__ = [
     "RunStore",
     "RunSummary",
     "PipelineFailed",
-    "STAGES",
-    "stage_function",
-    "call_stage",
     "run_lock",
     "chunked",
     "collect_changes",
     "nightly",
-    "ingest",
-    "features",
-    "score",
-    "report",
-    "alert",
     "backfill",
     "build_task_runner",
     "run_flow",
     "set_progress",
     "format_summary",
     "report_path_for",
+    "plan_nightly",
+    "plan_chunks",
+    "params_fingerprint",
 ]
 
-#: stage name -> (module, function). Missing modules are reported, not fatal.
-STAGES: dict[str, tuple[str, str]] = {
-    "ingest": ("pipelines.ingest", "ingest_paths"),
-    "features": ("pipelines.stage_features", "run_features"),
-    "score": ("pipelines.stage_score", "run_scores"),
-    "report": ("pipelines.stage_report", "run_report"),
-    "alert": ("pipelines.stage_alert", "run_alerts"),
-}
-
-STATE_DIRTY = "pipeline.dirty"
-STATE_QUARANTINE_SEEN = "pipeline.quarantine_seen"  # last quarantine row whose athlete was recomputed
-STATE_LEDGER_SEEN = "pipeline.ledger_seen"
-STATE_AS_OF = "pipeline.as_of"
-STATE_PARAMS = "pipeline.params"
-
-_DATE_COLS = (("sessions", "local_date"), ("sleep", "wake_date"), ("wellness", "date"))
-
-
-class PipelineFailed(RuntimeError):
-    """A run finished with failed steps; ``summary`` holds what was done."""
-
-    def __init__(self, message: str, summary: "RunSummary") -> None:
-        super().__init__(message)
-        self.summary = summary
-
-    def __reduce__(self):  # picklable for Prefect result handling
-        return (PipelineFailed, (self.args[0], self.summary))
-
-
-# ---------------------------------------------------------------------- store
-_INPROC: dict[str, threading.RLock] = {}
-_INPROC_GUARD = threading.Lock()
-
-
-class RunStore(Store):
-    """The store as seen by the tasks of a run whose flow holds the writer lock.
-
-    The flow took the real, exclusive (``flock``) lock before any task started
-    and releases it after the last one finished; tasks may run in other threads
-    or on Dask workers, where that lock cannot be re-entered. ``lock()`` here is
-    only an in-process mutex per store directory, so that stage sections that
-    read-modify-write shared state (e.g. the features stage's parameter
-    fingerprints) do not interleave between chunks running in threads.
-    """
-
-    @contextlib.contextmanager
-    def lock(self, *args: Any, **kwargs: Any) -> Iterator[None]:  # noqa: D401
-        key = str(self.root.resolve())
-        with _INPROC_GUARD:
-            mutex = _INPROC.setdefault(key, threading.RLock())
-        with mutex:
-            yield
-
-
-_HELD: dict[str, int] = {}
-_HELD_GUARD = threading.Lock()
-
-
-@contextlib.contextmanager
-def run_lock(root: str | Path, timeout_s: float) -> Iterator[None]:
-    """Hold the store's writer lock for a flow run (re-entrant within this process).
-
-    Raises
-    ------
-    pipelines.store.StoreLockedError
-        When another process holds the lock for longer than ``timeout_s``.
-    """
-    key = str(Path(root).resolve())
-    with _HELD_GUARD:
-        nested = key in _HELD
-        if nested:
-            _HELD[key] += 1
-    if nested:
-        try:
-            yield
-        finally:
-            with _HELD_GUARD:
-                _HELD[key] -= 1
-        return
-    st = Store(root)
-    with st.lock(timeout_s=timeout_s):
-        with _HELD_GUARD:
-            _HELD[key] = 1
-        try:
-            yield
-        finally:
-            with _HELD_GUARD:
-                _HELD.pop(key, None)
-
-
-# ---------------------------------------------------------------------- stages
-def stage_function(name: str) -> Callable[..., Any]:
-    """The stage function named in :data:`STAGES` (tests swap in doubles there)."""
-    module, attr = STAGES[name]
-    return getattr(importlib.import_module(module), attr)
-
-
-def call_stage(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` with the keyword arguments its signature accepts.
-
-    The flows offer every parameter they know (``since``, ``names``, ``week`` ...);
-    a stage takes what it understands. Required parameters that are not offered
-    still raise ``TypeError``.
-    """
-    sig = inspect.signature(fn)
-    if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
-    return fn(*args, **kwargs)
-
-
-def _get(obj: Any, *names: str) -> Any:
-    """First of ``names`` found on ``obj`` as attribute or key, else None."""
-    if obj is None:
-        return None
-    for n in names:
-        if isinstance(obj, dict) and n in obj:
-            return obj[n]
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
-
-
-def _count(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, pl.DataFrame):
-        return value.height
-    if isinstance(value, (list, tuple, set, dict)):
-        return len(value)
-    return None
-
-
-def chunked(items: Sequence[str], size: int) -> list[list[str]]:
-    """Split ``items`` into consecutive chunks of at most ``size``."""
-    if size < 1:
-        raise ValueError(f"chunk size must be >= 1, got {size}")
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
-
-
+# ---------------------------------------------------------------------- paths
 def report_path_for(cfg: Config, as_of: date) -> Path:
     """Report file of the ISO week containing ``as_of``: ``<out_dir>/strainwatch-2026-W47.html``."""
     y, w, _ = as_of.isocalendar()
@@ -235,187 +117,6 @@ def report_path_for(cfg: Config, as_of: date) -> Path:
 def _iso_week(d: date) -> str:
     y, w, _ = d.isocalendar()
     return f"{y}-W{w:02d}"
-
-
-# ---------------------------------------------------------------------- progress
-_PROGRESS: Callable[[str, int, int | None], None] | None = None
-
-
-def set_progress(fn: Callable[[str, int, int | None], None] | None) -> None:
-    """Install ``fn(step, done, total)``, called by in-process runs as steps advance."""
-    global _PROGRESS
-    _PROGRESS = fn
-
-
-def _progress(step: str, done: int, total: int | None) -> None:
-    if _PROGRESS is not None:
-        try:
-            _PROGRESS(step, done, total)
-        except Exception:  # a display problem must never break a run
-            pass
-
-
-# ---------------------------------------------------------------------- summary
-@dataclass
-class RunSummary:
-    """What one run did; printed as a one-screen summary by the CLI."""
-
-    flow: str
-    as_of: str | None
-    store: str
-    files: dict[str, int] = field(default_factory=dict)
-    rows_added: int = 0
-    athletes_total: int = 0
-    athletes_changed: int = 0
-    athletes_processed: int = 0
-    changed_from: str | None = None
-    days_scored: int | None = None
-    bands: dict[str, int] = field(default_factory=dict)
-    report_path: str | None = None
-    alerts: dict[str, int] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)  # input files rejected by this run, with reasons
-    alert_lines: list[str] = field(default_factory=list)  # dry run: what would be sent (URLs masked)
-    notes: list[str] = field(default_factory=list)
-    steps: dict[str, dict[str, float]] = field(default_factory=dict)
-    failed: bool = False
-    wall_s: float = 0.0
-    exit_code: int | None = None  # of a failure the CLI has its own code for (pipelines.errors), e.g. disk full
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def own_seconds(self) -> float:
-        """Seconds spent inside strainwatch's stage functions (per step, capped at the step's wall time)."""
-        return sum(min(s.get("own_s", 0.0), s.get("wall_s", 0.0)) for s in self.steps.values())
-
-
-def format_summary(s: RunSummary) -> str:
-    """The one-screen summary printed at the end of every run."""
-    lines = [f"strainwatch {s.flow}" + (f" for {s.as_of}" if s.as_of else "") + f"  (store {s.store})"]
-    if s.files:
-        f = s.files
-        lines.append(
-            f"  files      {f.get('seen', 0)} seen, {f.get('ingested', 0)} ingested, {f.get('unchanged', 0)} unchanged, "
-            f"{f.get('duplicate', 0)} duplicate, {f.get('rejected', 0)} rejected"
-            + (f", {f['previously_rejected']} rejected earlier" if f.get("previously_rejected") else "")
-            + f"; {s.rows_added} new rows"
-        )
-    lines.append(
-        f"  athletes   {s.athletes_total} in store, {s.athletes_changed} with new data"
-        + (f" (from {s.changed_from})" if s.changed_from and s.athletes_changed else "")
-        + f", {s.athletes_processed} recomputed"
-    )
-    if s.days_scored is not None:
-        lines.append(f"  scored     {s.days_scored} athlete-days")
-    if s.bands:
-        order = ["high", "moderate", "low", "insufficient_data"]
-        parts = [f"{b} {s.bands[b]}" for b in order if b in s.bands] + [
-            f"{b} {n}" for b, n in s.bands.items() if b not in order]
-        lines.append(f"  flags      {s.as_of}: " + ", ".join(parts))
-    if s.report_path:
-        lines.append(f"  report     {s.report_path}")
-    if s.alerts:
-        lines.append("  alerts     " + ", ".join(f"{k} {v}" for k, v in s.alerts.items()))
-        for a in s.alert_lines[:8]:
-            lines.append(f"    {a}")
-        if len(s.alert_lines) > 8:
-            lines.append(f"    ... and {len(s.alert_lines) - 8} more lines (strainwatch alert --dry-run)")
-    for n in s.notes:
-        lines.append(f"  note       {n}")
-    steps = ", ".join(f"{k} {v.get('wall_s', 0):.1f} s" for k, v in s.steps.items())
-    lines.append(f"  time       {s.wall_s:.1f} s" + (f" ({steps})" if steps else ""))
-    if s.rejected:
-        lines.append(f"  rejected   {len(s.rejected)} input files:")
-        for p in s.rejected[:5]:
-            lines.append(f"    - {p}")
-        if len(s.rejected) > 5:
-            lines.append(f"    ... and {len(s.rejected) - 5} more (see `strainwatch ledger --status rejected`)")
-    if s.problems:
-        lines.append(f"  problems   {len(s.problems)}:")
-        for p in s.problems[:10]:
-            lines.append(f"    - {p}")
-        if len(s.problems) > 10:
-            lines.append(f"    ... and {len(s.problems) - 10} more")
-    elif not s.rejected:
-        lines.append("  problems   none")
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------- change tracking
-def collect_changes(store: Store) -> dict[str, str]:
-    """Mark athletes dirty from ledger rows not yet consumed; return the dirty map.
-
-    Every ``ingested`` ledger row with an id above ``state['pipeline.ledger_seen']``
-    makes its athletes dirty from the earliest date that the file's stored rows
-    touch (sessions ``local_date``, sleep ``wake_date``, wellness ``date``). The
-    dirty map is saved before the mark moves, so a crash in between only causes
-    a recompute, never a lost change.
-
-    Returns
-    -------
-    dict of str to str
-        Athlete id -> earliest changed date (ISO), including older dirty marks.
-    """
-    dirty: dict[str, str] = json.loads(store.get_state(STATE_DIRTY, "{}") or "{}")
-    if not store.ledger_path.exists():
-        return dirty
-    seen = int(store.get_state(STATE_LEDGER_SEEN, "0") or 0)
-    con = store.connect()
-    try:
-        rows = con.execute(
-            "SELECT id, path, athlete_id FROM ledger WHERE id > ? AND status = 'ingested' ORDER BY id", (seen,)
-        ).fetchall()
-        top = con.execute("SELECT COALESCE(MAX(id), 0) FROM ledger").fetchone()[0]
-    finally:
-        con.close()
-    if top <= seen:
-        return dirty
-    paths_by_athlete: dict[str, set[str]] = {}
-    for _id, path, athletes in rows:
-        for a in (athletes or "").split(","):
-            if a:
-                paths_by_athlete.setdefault(a, set()).add(path)
-    for a, paths in paths_by_athlete.items():
-        earliest: date | None = None
-        for table, col in _DATE_COLS:
-            part = store.read_partition(table, a)  # verified: a damaged one is quarantined
-            if part is None:
-                continue
-            d = (
-                part.lazy()
-                .filter(pl.col("source_file").is_in(sorted(paths)))
-                .select(pl.col(col).min())
-                .collect()
-                .item()
-            )
-            if d is not None and (earliest is None or d < earliest):
-                earliest = d
-        if earliest is None:
-            continue  # the file's rows were all superseded: nothing of its own is stored
-        old = dirty.get(a)
-        dirty[a] = min(old, earliest.isoformat()) if old else earliest.isoformat()
-    store.set_state(STATE_DIRTY, json.dumps(dirty, sort_keys=True))
-    store.set_state(STATE_LEDGER_SEEN, str(top))
-    return dirty
-
-
-def _clear_dirty(store: Store, athletes: Sequence[str], snapshot: dict[str, str]) -> None:
-    """Clear dirty marks of ``athletes`` that are unchanged since ``snapshot``."""
-    dirty: dict[str, str] = json.loads(store.get_state(STATE_DIRTY, "{}") or "{}")
-    for a in athletes:
-        if a in dirty and dirty[a] == snapshot.get(a, dirty[a]):
-            del dirty[a]
-    store.set_state(STATE_DIRTY, json.dumps(dirty, sort_keys=True))
-
-
-def _bands_on(store: Store, as_of: date) -> dict[str, int]:
-    d = store.table_dir("scores")
-    if not d.exists() or not any(d.glob("a-*.parquet")):
-        return {}
-    df = store.read_table("scores", since=as_of, until=as_of).filter(pl.col("date") == as_of) \
-        .group_by("risk_band").len()
-    return {b: int(n) for b, n in df.sort("risk_band").iter_rows()}
 
 
 # ---------------------------------------------------------------------- tasks
@@ -439,23 +140,10 @@ _TASK_OPTS: dict[str, Any] = dict(cache_policy=NO_CACHE, retries=2, retry_delay_
 @task(name="ingest", **_TASK_OPTS)
 def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
     """Read new files of the input folders into the store (:func:`pipelines.ingest.ingest_paths`)."""
-    fn = stage_function("ingest")
     t0 = time.perf_counter()
-    folders = [str(p) for p in cfg.inputs.folders]
-    result = call_stage(
-        fn,
-        RunStore(store_root),
-        folders,
-        tz_for=cfg.tz_for,
-        device_map=cfg.device_map(),
-        aliases=cfg.alias_map(),
-        max_file_bytes=int(cfg.inputs.max_file_mb * 1e6),
-        on_bad_row=cfg.inputs.on_bad_row,
-        retry_rejected=cfg.inputs.retry_rejected,
-        workers=cfg.inputs.workers,
-        progress=lambda done, total, _name: _progress("ingest", done, total),
-    )
-    s = result
+    s: IngestSummary = ingest_paths(
+        RunStore(store_root), [str(p) for p in cfg.inputs.folders],
+        **ingest_args(cfg, progress=lambda done, total, _name: _progress("ingest", done, total)))
     return {
         "files": {
             "seen": s.files_seen, "ingested": s.ingested, "unchanged": s.unchanged,
@@ -463,81 +151,59 @@ def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
         },
         "rows_added": s.rows_added,
         "problems": list(s.problems),
-        "notes": list(getattr(s, "notes", [])),
+        "notes": list(s.notes),
         "own_s": time.perf_counter() - t0,
     }
 
 
 @task(name="features", task_run_name="features-{chunk_no}", **_TASK_OPTS)
 def features_chunk(store_root: str, chunk_no: int, athletes: list[str], as_of: date,
-                   params: dict[str, Any], since: date | None,
-                   athlete_info: dict[str, dict[str, Any]]) -> dict[str, Any]:
+                   cfg: Config, since: date | None) -> dict[str, Any]:
     """Feature stage for one chunk of athletes."""
-    fn = stage_function("features")
     t0 = time.perf_counter()
-    result = call_stage(fn, RunStore(store_root), as_of=as_of, athletes=athletes, params=dict(params) or None,
-                        since=since, athlete_info={a: athlete_info[a] for a in athletes if a in athlete_info})
-    notes = [str(p) for p in (_get(result, "problems") or [])]
-    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "notes": notes}
+    r: FeaturesSummary = run_features(RunStore(store_root),
+                                      **features_args(cfg, as_of=as_of, athletes=athletes, since=since))
+    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "notes": [str(p) for p in r.problems]}
 
 
 @task(name="score", task_run_name="score-{chunk_no}", **_TASK_OPTS)
 def score_chunk(feats: dict[str, Any], store_root: str, chunk_no: int, as_of: date,
-                params: dict[str, Any], model_path: str | None, since: date | None) -> dict[str, Any]:
+                cfg: Config, since: date | None) -> dict[str, Any]:
     """Scorer for one chunk of athletes (after its feature chunk)."""
-    fn = stage_function("score")
     athletes = feats["athletes"]
     t0 = time.perf_counter()
-    result = call_stage(fn, RunStore(store_root), as_of=as_of, athletes=athletes, params=dict(params) or None,
-                        model_path=model_path, since=since)
-    days = result if isinstance(result, int) and not isinstance(result, bool) else _count(
-        _get(result, "days_scored", "rows", "scores", "n_rows"))
-    if days is None and isinstance(result, pl.DataFrame):
-        days = result.height
-    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "days": days}
+    r: ScoreRunResult = run_scores(RunStore(store_root),
+                                   **score_args(cfg, as_of=as_of, athletes=athletes, since=since))
+    return {"athletes": athletes, "own_s": time.perf_counter() - t0, "days": r.days_scored}
 
 
 @task(name="report", **_TASK_OPTS)
-def report_task(store_root: str, as_of: date, out_path: str, names: dict[str, str],
-                athletes: list[str] | None = None, team_name: str | None = None,
-                sleep_need_h: float | None = None, extra_kw: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Weekly coach report for the ISO week containing ``as_of``."""
-    fn = stage_function("report")
+def report_task(store_root: str, cfg: Config, as_of: date) -> dict[str, Any]:
+    """Weekly coach report for the ISO week containing ``as_of`` (:func:`report_path_for`)."""
     t0 = time.perf_counter()
-    extra = {"sleep_need_h": float(sleep_need_h)} if sleep_need_h is not None else {}
-    extra.update(extra_kw or {})
-    result = call_stage(fn, RunStore(store_root), week=_iso_week(as_of), as_of=as_of, out_path=Path(out_path),
-                        athletes=athletes, names=names, team_name=team_name, **extra)
-    path = _get(result, "path", "out_path") if not isinstance(result, (str, Path)) else result
-    return {"path": str(path or out_path), "own_s": time.perf_counter() - t0}
+    r: ReportResult = run_report(RunStore(store_root), **report_args(
+        cfg, as_of=as_of, week=_iso_week(as_of), out_path=report_path_for(cfg, as_of)))
+    return {"path": str(r.path), "own_s": time.perf_counter() - t0}
 
 
 @task(name="alert", cache_policy=NO_CACHE)  # no retries: the outbox retries failed deliveries next run
-def alert_task(store_root: str, as_of: date, config_path: str | None, dry_run: bool,
-               names: dict[str, str], team_name: str | None = None,
-               extra_kw: dict[str, Any] | None = None) -> dict[str, Any]:
+def alert_task(store_root: str, cfg: Config, as_of: date, config_path: str | None) -> dict[str, Any]:
     """Deload alerts through the outbox (never twice, never lost).
 
-    The alert URLs are read here from ``config_path`` (and the environment),
-    never passed in: a literal password or token in a URL must not become a
-    task or flow parameter, which Prefect stores in its database and shows in
-    its UI. ``${VAR}`` secrets stay unresolved until the stage sends and are
-    masked in what it reports.
+    ``cfg`` comes without secrets; the alert URLs are read here from
+    ``config_path`` (and the environment), never passed in: a literal password
+    or token in a URL must not become a task or flow parameter, which Prefect
+    stores in its database and shows in its UI. ``${VAR}`` secrets stay
+    unresolved until the stage sends and are masked in what it reports.
     """
-    channels = load_config(config_path).alert_urls()
-    fn = stage_function("alert")
     t0 = time.perf_counter()
-    result = call_stage(fn, RunStore(store_root), as_of=as_of, channels=channels, dry_run=dry_run, names=names,
-                        team_name=team_name, **(extra_kw or {}))
-    counts: dict[str, int] = {}
-    for k in ("fired", "new", "sent", "would_send", "retried", "already_sent", "failed", "pending",
-              "no_channel", "gave_up", "expired"):
-        v = _count(_get(result, k))
-        if v:
-            counts[k] = v
-    problems = [str(p) for p in (_get(result, "problems", "errors") or [])]
-    lines = [str(x) for x in (_get(result, "lines") or [])]
-    return {"counts": counts, "problems": problems, "lines": lines, "own_s": time.perf_counter() - t0}
+    s: AlertRunSummary = run_alerts(RunStore(store_root), **alert_args(
+        cfg, as_of=as_of, channels_from=load_config(config_path)))
+    counts = {k: getattr(s, k) for k in ("fired", "new", "sent", "would_send", "retried", "already_sent",
+                                         "failed", "pending", "no_channel", "gave_up", "expired")
+              if getattr(s, k)}
+    return {"counts": counts, "problems": [str(p) for p in s.problems], "lines": [str(x) for x in s.lines],
+            "own_s": time.perf_counter() - t0}
 
 
 # ---------------------------------------------------------------------- helpers for flows
@@ -599,13 +265,11 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str
     """
     log = _logger()
     idx = list(range(len(chunks)))
-    out: dict[str, Any] = {"done": [], "days": 0, "days_known": True, "own_s": 0.0, "problems": [], "notes": []}
-    fut_f = features_chunk.map(store_root, idx, chunks, as_of, _unmapped(cfg.features.params), sinces,
-                               _unmapped(cfg.athlete_overrides()))
+    out: dict[str, Any] = {"done": [], "days": 0, "own_s": 0.0, "problems": [], "notes": []}
+    fut_f = features_chunk.map(store_root, idx, chunks, as_of, _unmapped(cfg), sinces)
     fut_s = None
     if do_scores:
-        mp = str(cfg.scorer.model_path) if cfg.scorer.model_path else None
-        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg.scorer_params()), mp, sinces)
+        fut_s = score_chunk.map(fut_f, store_root, idx, as_of, _unmapped(cfg), sinces)
     failed_f: set[int] = set()
     for i, ff in enumerate(fut_f):
         try:
@@ -625,33 +289,15 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str
             r = fs.result()
         except Exception as err:
             if i not in failed_f:  # else it failed only because its feature chunk did
-                out["problems"].append(f"score chunk {i} ({chunks[i][0]}..{chunks[i][-1]}): {type(err).__name__}: {err}")
+                out["problems"].append(
+                    f"score chunk {i} ({chunks[i][0]}..{chunks[i][-1]}): {type(err).__name__}: {err}")
                 log.error("score chunk %s failed: %s", i, err)
             continue
         out["own_s"] += r["own_s"]
-        if r["days"] is None:
-            out["days_known"] = False
-        else:
-            out["days"] += r["days"]
+        out["days"] += r["days"]
         out["done"].extend(r["athletes"])
         _progress("score", i + 1, len(chunks))
     return out
-
-
-def plan_chunks(since_by_athlete: dict[str, date | None], size: int) -> tuple[list[list[str]], list[date | None]]:
-    """Chunks of at most ``size`` athletes, grouped by how far back they must be recomputed.
-
-    Athletes to recompute in full (``None``) come first, then by their first
-    changed day, so that a chunk's ``since`` (the earliest of its athletes) does
-    not drag many athletes far back.
-    """
-    order = sorted(since_by_athlete, key=lambda a: (since_by_athlete[a] is not None, since_by_athlete[a] or date.min, a))
-    chunks = chunked(order, size)
-    sinces: list[date | None] = []
-    for c in chunks:
-        vals = [since_by_athlete[a] for a in c]
-        sinces.append(None if any(v is None for v in vals) else min(vals))  # type: ignore[type-var]
-    return chunks, sinces
 
 
 def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
@@ -670,42 +316,8 @@ def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
     done = out["done"]
     summary.athletes_processed = len(done)
     if do_scores:
-        floor = min((d for d in sinces if d is not None), default=None) if all(sinces) else None
-        summary.days_scored = out["days"] if out["days_known"] else _scored_rows(store, done, floor, as_of)
+        summary.days_scored = out["days"]
     return done
-
-
-def params_fingerprint(cfg: Config) -> str:
-    """Hash of everything that changes features or scores besides the data (formula versions included)."""
-    import hashlib
-
-    from features.version import FEATURES_FORMULA_VERSION
-    from models.version import SCORES_FORMULA_VERSION
-
-    blob = json.dumps({"features": cfg.features.params, "scorer": cfg.scorer.params,
-                       "model": str(cfg.scorer.model_path) if cfg.scorer.model_path else None,
-                       "athletes": cfg.athlete_overrides(),
-                       "formulas": {"features": FEATURES_FORMULA_VERSION, "scores": SCORES_FORMULA_VERSION}},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _unmapped(value: Any) -> Any:
-    from prefect.utilities.annotations import unmapped
-
-    return unmapped(value)
-
-
-def _scored_rows(store: Store, athletes: list[str], since: date | None, as_of: date) -> int:
-    n = 0
-    for a in athletes:
-        part = store.read_partition("scores", a)
-        if part is not None:
-            q = part.lazy().filter(pl.col("date") <= as_of)
-            if since is not None:
-                q = q.filter(pl.col("date") >= since)
-            n += q.select(pl.len()).collect().item()
-    return n
 
 
 def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, force: bool) -> None:
@@ -722,9 +334,7 @@ def _do_report(store: Store, cfg: Config, summary: RunSummary, as_of: date, *, f
     with _step(summary, "report") as rec:
         try:
             # params/groups/staleness: issue 16 (the report quotes the scorer's own thresholds)
-            r = report_task(str(store.root), as_of, str(out), cfg.names(), None, cfg.team_title(), None,
-                            {"params": cfg.scorer_params(), "stale_after_d": cfg.report.stale_after_d,
-                             "groups": cfg.groups()})
+            r = report_task(str(store.root), cfg.without_secrets(), as_of)
             rec["own_s"] = r["own_s"]
             summary.report_path = r["path"]
         except Exception as err:
@@ -737,9 +347,7 @@ def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> N
         return
     with _step(summary, "alert") as rec:
         try:
-            r = alert_task(str(store.root), as_of, str(cfg.source) if cfg.source else None, cfg.alerts.dry_run,
-                           cfg.names(), cfg.team_title(),
-                           {"params": cfg.scorer_params(), "stale_after_d": cfg.report.stale_after_d})
+            r = alert_task(str(store.root), cfg.without_secrets(), as_of, str(cfg.source) if cfg.source else None)
             rec["own_s"] = r["own_s"]
             summary.alerts = r["counts"] or {"sent": 0}
             if cfg.alerts.dry_run:
@@ -748,26 +356,6 @@ def _do_alerts(store: Store, cfg: Config, summary: RunSummary, as_of: date) -> N
             summary.problems.extend(f"alert: {p}" for p in r["problems"])
         except Exception as err:
             _fail(summary, f"alert: {type(err).__name__}: {err}")
-
-
-def _quarantine_mark(store: Store) -> int:
-    """Id of the last ``quarantine`` row (partitions found damaged before this run)."""
-    try:
-        rows = store.quarantine_log()
-    except Exception:  # noqa: BLE001 - a damaged ledger is reported by the steps that need it
-        return 0
-    return rows[-1]["id"] if rows else 0
-
-
-def _derived_quarantined(store: Store, after_id: int) -> tuple[set[str], int]:
-    """Athletes with a ``daily``/``features``/``scores`` partition quarantined after ``after_id``
-    (recomputed from their first day), and the last quarantine id."""
-    try:
-        rows = store.quarantine_log(after_id)
-    except Exception:  # noqa: BLE001
-        return set(), after_id
-    return ({r["athlete_id"] for r in rows if r["table_name"] in ("daily", "features", "scores")},
-            rows[-1]["id"] if rows else after_id)
 
 
 def _report_quarantine(store: Store, summary: RunSummary, after_id: int) -> None:
@@ -840,37 +428,6 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
     summary.notes.extend(r.get("notes", []))  # e.g. a red flag kept or cleared by a later file
 
 
-def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],
-                 all_athletes: list[str], rebuild: Sequence[str] = ()) -> dict[str, date | None]:
-    """Which athletes the night recomputes, and from which day (None: every day).
-
-    * the same ``as_of`` as the last completed night: only dirty athletes, from
-      their earliest changed day;
-    * a later ``as_of``: every athlete (each calendar grows), from the day after
-      the last completed night or the earliest changed day, whichever is first;
-    * an earlier ``as_of``, no completed night yet, changed parameters or
-      roster overrides (``params_fingerprint``), an athlete without stored
-      scores, or one in ``rebuild`` (a derived partition of it was quarantined
-      as damaged): from the first day.
-    """
-    last_s = store.get_state(STATE_AS_OF)
-    last = date.fromisoformat(last_s) if last_s else None
-    same_params = store.get_state(STATE_PARAMS) == params_fingerprint(cfg)
-    scored = set(store.athletes("scores")) - set(rebuild)  # rebuild: a derived partition was quarantined
-    plan: dict[str, date | None] = {}
-    for a in all_athletes:
-        d = date.fromisoformat(dirty[a]) if a in dirty else None
-        if last == as_of and a not in dirty and same_params and a in scored:
-            continue  # nothing new for this athlete tonight
-        if last is None or as_of < last or not same_params or a not in scored:
-            plan[a] = None
-        else:
-            nxt = last + timedelta(days=1) if as_of > last else None
-            cands = [x for x in (d, nxt) if x is not None]
-            plan[a] = min(cands) if cands else None
-    return plan
-
-
 @flow(name="nightly", task_runner=_DEFAULT_RUNNER, log_prints=False)
 def nightly(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
             inputs: list[str] | None = None, dry_run: bool | None = None) -> dict[str, Any]:
@@ -937,62 +494,6 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
     return _finish(summary, t0)
 
 
-@flow(name="ingest", task_runner=_DEFAULT_RUNNER)
-def ingest(config_path: str | None = None, store: str | None = None,
-           inputs: list[str] | None = None) -> dict[str, Any]:
-    """Ingest the input folders only (the nightly run picks up what changed)."""
-    t0 = time.perf_counter()
-    cfg = _config(config_path, store, inputs)
-    st = Store(cfg.store.path)
-    summary = RunSummary(flow="ingest", as_of=None, store=str(st.root))
-    with run_lock(st.root, cfg.store.lock_timeout_s):
-        _ingest_into(st, cfg, summary)
-        summary.athletes_total = len(st.all_athletes())
-    return _finish(summary, t0)
-
-
-def _recompute(flow_name: str, as_of: str | None, config_path: str | None, store: str | None,
-               athletes: list[str] | None, do_scores: bool, since: str | None = None) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    cfg = _config(config_path, store, None)
-    day = _as_date(as_of, cfg)
-    st = Store(cfg.store.path)
-    summary = RunSummary(flow=flow_name, as_of=day.isoformat(), store=str(st.root))
-    with run_lock(st.root, cfg.store.lock_timeout_s):
-        q0 = _quarantine_mark(st)
-        st.verify_partitions(parse=False)  # a damaged derived partition is recomputed in full below
-        all_athletes = st.all_athletes()
-        targets = [a for a in (athletes or all_athletes)]
-        unknown = sorted(set(targets) - set(all_athletes))
-        if unknown:
-            _fail(summary, "unknown athletes (no data in store): " + ", ".join(unknown))
-            targets = [a for a in targets if a not in unknown]
-        summary.athletes_total = len(all_athletes)
-        if targets:
-            d0 = date.fromisoformat(since) if since else None
-            scored = set(st.athletes("scores")) - _derived_quarantined(st, q0)[0]
-            _per_athlete(st, cfg, summary, day, {a: (d0 if a in scored else None) for a in targets},
-                         do_scores=do_scores)
-        if do_scores:
-            summary.bands = _bands_on(st, day)
-        _report_quarantine(st, summary, q0)
-    return _finish(summary, t0)
-
-
-@flow(name="features", task_runner=_DEFAULT_RUNNER)
-def features(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
-             athletes: list[str] | None = None) -> dict[str, Any]:
-    """Compute and store FEATURES up to ``as_of`` for ``athletes`` (default all), in chunks."""
-    return _recompute("features", as_of, config_path, store, athletes, do_scores=False)
-
-
-@flow(name="score", task_runner=_DEFAULT_RUNNER)
-def score(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
-          athletes: list[str] | None = None) -> dict[str, Any]:
-    """Features then scores up to ``as_of`` (features are refreshed first so scores never lag them)."""
-    return _recompute("score", as_of, config_path, store, athletes, do_scores=True)
-
-
 @flow(name="backfill", task_runner=_DEFAULT_RUNNER)
 def backfill(date_from: str, date_to: str, config_path: str | None = None, store: str | None = None,
              reports: bool = False) -> dict[str, Any]:
@@ -1040,94 +541,10 @@ def backfill(date_from: str, date_to: str, config_path: str | None = None, store
     return _finish(summary, t0)
 
 
-@flow(name="report", task_runner=_DEFAULT_RUNNER)
-def report(as_of: str | None = None, config_path: str | None = None, store: str | None = None) -> dict[str, Any]:
-    """Write the weekly report of the ISO week containing ``as_of``."""
-    t0 = time.perf_counter()
-    cfg = _config(config_path, store, None)
-    day = _as_date(as_of, cfg)
-    st = Store(cfg.store.path)
-    summary = RunSummary(flow="report", as_of=day.isoformat(), store=str(st.root))
-    with run_lock(st.root, cfg.store.lock_timeout_s):
-        q0 = _quarantine_mark(st)
-        _do_report(st, cfg, summary, day, force=True)
-        _report_quarantine(st, summary, q0)
-    return _finish(summary, t0)
-
-
-@flow(name="alert", task_runner=_DEFAULT_RUNNER)
-def alert(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
-          dry_run: bool | None = None) -> dict[str, Any]:
-    """Send the deload alerts due for ``as_of`` (outbox: never twice, never lost)."""
-    t0 = time.perf_counter()
-    cfg = _config(config_path, store, None, dry_run)
-    day = _as_date(as_of, cfg)
-    st = Store(cfg.store.path)
-    summary = RunSummary(flow="alert", as_of=day.isoformat(), store=str(st.root))
-    with run_lock(st.root, cfg.store.lock_timeout_s):
-        q0 = _quarantine_mark(st)
-        _do_alerts(st, cfg, summary, day)
-        _report_quarantine(st, summary, q0)
-    return _finish(summary, t0)
-
-
-FLOWS = {"nightly": nightly, "ingest": ingest, "features": features, "score": score,
-         "report": report, "alert": alert, "backfill": backfill}
+FLOWS = {"nightly": nightly, "backfill": backfill}
 
 
 # ---------------------------------------------------------------------- running
-def build_task_runner(cfg: Config) -> Any:
-    """The task runner of ``[run]``: threads (default) or a Dask cluster through prefect-dask.
-
-    ``task_runner = "dask"`` without ``dask_address`` starts a temporary
-    ``LocalCluster`` of ``dask_workers`` single-threaded worker processes with
-    the dashboard off; with an address, chunks go to that scheduler.
-    """
-    if cfg.run.task_runner == "thread":
-        return ThreadPoolTaskRunner(max_workers=cfg.run.max_workers or min(8, (os.cpu_count() or 2) * 2))
-    try:
-        from prefect_dask import DaskTaskRunner
-    except ImportError:  # pragma: no cover - depends on the install
-        raise RuntimeError('task_runner = "dask" needs the dask extra: pip install "strainwatch[dask]"') from None
-    if cfg.run.dask_address:
-        return DaskTaskRunner(address=cfg.run.dask_address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": cfg.run.dask_workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
-
-
-@contextlib.contextmanager
-def shared_api_for_workers(cfg: Config) -> Iterator[str | None]:
-    """Make worker processes of a Dask run report to the flow's Prefect API.
-
-    Each process without ``PREFECT_API_URL`` starts its own temporary server
-    (10-15 s each, all on one SQLite file). For a Dask run this starts the
-    ephemeral server in this process first (or takes the configured or test
-    harness API) and exports ``PREFECT_API_URL`` so that local workers inherit it.
-    Remote workers need a real server: set ``PREFECT_API_URL`` on them.
-    """
-    if cfg.run.task_runner != "dask":
-        yield None
-        return
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    url = PREFECT_API_URL.value()
-    if not url:
-        # ephemeral mode: the flow process already runs a temporary server; reuse it
-        from prefect.server.api.server import SubprocessASGIServer
-
-        server = SubprocessASGIServer()
-        server.start()
-        url = server.api_url
-    old = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = url
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: url}):
-            yield url
-    finally:
-        if old is None:
-            os.environ.pop("PREFECT_API_URL", None)
-        else:
-            os.environ["PREFECT_API_URL"] = old
 
 
 def run_flow(name: str, **params: Any) -> RunSummary:

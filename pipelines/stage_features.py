@@ -443,7 +443,6 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
     if since > as_of:
         return []
     h = p.history_days
-    one = timedelta(days=1)
     t0 = since - timedelta(days=h)
     # ---- stored FEATURES / DAILY (one read of each partition): coverage, strain history,
     # session aggregates before t0, the rows t0..since-1, and the prefix written back unchanged

@@ -723,7 +723,6 @@ class Store:
 
         def one(item: tuple[tuple[Any, ...], pl.DataFrame]) -> list[tuple[str, int]]:
             (athlete,), new = item
-            path = self.partition_path(table, athlete)
             stored = self.read_partition(table, athlete)
             old = conform(stored, schema) if stored is not None else schema.empty()
             new = new.unique(subset=key, keep="last", maintain_order=True)
@@ -881,24 +880,10 @@ class Store:
             "key TEXT NOT NULL, item TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, item))"
         )
 
-    @staticmethod
-    def _legacy_map(con: sqlite3.Connection, key: str) -> dict[str, str] | None:
-        row = con.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        try:
-            data = json.loads(row[0])
-        except json.JSONDecodeError:
-            return {}
-        if not isinstance(data, dict):
-            return {}
-        return {str(k): str(v) for k, v in data.items() if v is not None}
-
     def get_state_map(self, key: str, items: Iterable[str] | None = None) -> dict[str, str]:
         """The state map ``key`` (only ``items`` when given); {} when absent.
 
-        Reads the per-item rows and, for items without a row, a legacy JSON
-        object stored under ``state[key]`` by earlier versions.
+        One row per item in ``state_map`` (no release stored these maps in any other format).
         """
         if not self.ledger_path.exists():
             return {}
@@ -909,8 +894,7 @@ class Store:
             self._ensure_state_map(con)
             con.execute("BEGIN")  # one snapshot for both reads (a migration may commit in between otherwise)
             try:
-                out = self._legacy_map(con, key) or {}
-                out.update(dict(con.execute("SELECT item, value FROM state_map WHERE key = ?", (key,)).fetchall()))
+                out = dict(con.execute("SELECT item, value FROM state_map WHERE key = ?", (key,)).fetchall())
             finally:
                 con.execute("COMMIT")
         finally:
@@ -923,8 +907,7 @@ class Store:
         One ``BEGIN IMMEDIATE`` transaction: concurrent updaters (threads, or
         processes without the writer lock, such as Dask workers of one run)
         are serialised by SQLite, and each only touches its own items, so no
-        update is lost. A legacy JSON map under ``state[key]`` is migrated
-        to per-item rows in the same transaction (existing rows win).
+        update is lost.
         """
         con = self.connect()
         con.isolation_level = None  # explicit transaction control
@@ -932,13 +915,6 @@ class Store:
             self._ensure_state_map(con)
             con.execute("BEGIN IMMEDIATE")
             try:
-                legacy = self._legacy_map(con, key)
-                if legacy is not None:
-                    con.executemany(
-                        "INSERT OR IGNORE INTO state_map(key, item, value) VALUES (?, ?, ?)",
-                        [(key, k, v) for k, v in legacy.items()],
-                    )
-                    con.execute("DELETE FROM state WHERE key = ?", (key,))
                 con.executemany(
                     "INSERT INTO state_map(key, item, value) VALUES (?, ?, ?) "
                     "ON CONFLICT(key, item) DO UPDATE SET value = excluded.value",

@@ -24,7 +24,6 @@ from pipelines import flows
 from tests.pipelines import fake_stages, teamgen
 
 REPO = Path(__file__).resolve().parents[2]
-FAKE = "tests.pipelines.fake_stages"
 ATHLETE_SECRET = "LiteralTok3nInAthleteUrl"
 COACH_SECRET = "HunterTwoPasswordForCoach"
 
@@ -65,9 +64,8 @@ def test_config_without_secrets_keeps_everything_but_the_urls(tmp_path):
 def test_nightly_flow_never_stores_alert_secrets(prefect_api_url, tmp_path, monkeypatch):
     from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
 
-    for name, fn in (("features", "run_features"), ("score", "run_scores"), ("report", "run_report"),
-                     ("alert", "run_alerts")):
-        monkeypatch.setitem(flows.STAGES, name, (FAKE, fn))
+    for name, fn in fake_stages.DOUBLES:
+        monkeypatch.setattr(flows, name, fn)
     monkeypatch.setenv("SW_TEST_TOKEN", "x")
     inputs = tmp_path / "inputs"
     teamgen.write_history(inputs, teamgen.athlete_ids(2), date(2026, 10, 1), date(2026, 10, 10))

@@ -24,7 +24,6 @@ from pipelines.store import Store, StoreLockedError
 from tests.pipelines import fake_stages, teamgen
 
 REPO = Path(__file__).resolve().parents[2]
-FAKE = "tests.pipelines.fake_stages"
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +38,8 @@ def prefect():
 @pytest.fixture
 def fake(monkeypatch):
     """Replace the downstream stages by recording doubles (ingest stays real)."""
-    for name, fn in (("features", "run_features"), ("score", "run_scores"), ("report", "run_report"),
-                     ("alert", "run_alerts")):
-        monkeypatch.setitem(flows.STAGES, name, (FAKE, fn))
+    for name, fn in fake_stages.DOUBLES:
+        monkeypatch.setattr(flows, name, fn)
 
 
 def team(tmp_path: Path, n: int = 3, days: int = 20) -> tuple[Path, list[str]]:
@@ -84,23 +82,31 @@ def test_chunked():
         flows.chunked(["a"], 0)
 
 
-def test_call_stage_passes_only_accepted_keywords():
-    def stage(store, *, as_of, athletes=None):
-        return (store, as_of, athletes)
+def test_stage_doubles_take_exactly_the_real_parameters():
+    """The flows call the stages with explicit keywords; the doubles mirror the real signatures,
+    so a renamed or dropped parameter fails these tests instead of being silently skipped."""
+    import inspect
 
-    def open_stage(store, **kw):
-        return kw
-
-    assert flows.call_stage(stage, "S", as_of=1, athletes=["a"], since=None, names={}) == ("S", 1, ["a"])
-    assert flows.call_stage(open_stage, "S", as_of=1, since=2) == {"as_of": 1, "since": 2}
-    with pytest.raises(TypeError):
-        flows.call_stage(stage, "S", athletes=["a"])  # a required parameter is still required
+    for name, double in fake_stages.DOUBLES:
+        real = getattr(flows, name)
+        assert list(inspect.signature(double).parameters) == list(inspect.signature(real).parameters), name
 
 
-def test_a_missing_stage_module_is_an_install_error_not_a_silent_skip(monkeypatch):
-    monkeypatch.setitem(flows.STAGES, "report", ("pipelines.no_such_stage_module", "run_report"))
-    with pytest.raises(ModuleNotFoundError):
-        flows.stage_function("report")
+def test_flow_tasks_pass_only_parameters_the_stages_accept(tmp_path):
+    """Every keyword the stage_args functions build binds to the real stage signature."""
+    import inspect
+
+    from pipelines import stage_args
+    from pipelines.config import load_config
+
+    cfg = load_config(config_file(tmp_path, tmp_path, tmp_path / "s"))
+    d = date(2026, 10, 20)
+    for fn, args in ((flows.ingest_paths, stage_args.ingest_args(cfg)),
+                     (flows.run_features, stage_args.features_args(cfg, as_of=d, athletes=["ath000"])),
+                     (flows.run_scores, stage_args.score_args(cfg, as_of=d)),
+                     (flows.run_report, stage_args.report_args(cfg, as_of=d)),
+                     (flows.run_alerts, stage_args.alert_args(cfg, as_of=d))):
+        inspect.signature(fn).bind("store", *(["inputs"] if fn is flows.ingest_paths else []), **args)
 
 
 def test_run_store_lock_is_a_no_op_but_the_run_lock_excludes_other_processes(tmp_path):
@@ -175,7 +181,7 @@ def test_nightly_wiring_chunks_changes_and_idempotence(prefect, fake, tmp_path, 
     assert len(rep) == 1 and rep[0]["week"] == "2026-W43" and rep[0]["names"] == {"ath000": "Ana"}
     al = [c for c in c1 if c["stage"] == "alert"]
     # the alert stage gets the URLs with their secrets unresolved (it resolves and masks them itself)
-    assert al[0]["channels"] == {"ath000": ["json://127.0.0.1:9/${SW_TEST_TOKEN}"]}
+    assert al[0]["channels"] == {"ath000": ["json://127.0.0.1:9/${SW_TEST_TOKEN}"], "coach": []}
     assert s1.files["ingested"] == 9 and s1.athletes_processed == 3 and s1.days_scored == 30
     assert s1.report_path == str(store / "reports" / "strainwatch-2026-W43.html")
 

@@ -1,8 +1,7 @@
-"""Per-item state maps (``Store.get_state_map`` / ``update_state_map``): atomic, legacy JSON read."""
+"""Per-item state maps (``Store.get_state_map`` / ``update_state_map``): atomic."""
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import threading
 from pathlib import Path
@@ -30,31 +29,9 @@ def test_roundtrip_and_remove(tmp_path: Path) -> None:
     assert st.get_state(KEY) is None  # nothing written in the old JSON format
 
 
-def test_legacy_json_is_read_and_migrated(tmp_path: Path) -> None:
-    st = Store(tmp_path / "s")
-    # a store written by the previous version: one JSON object under state[KEY]
-    st.set_state(KEY, json.dumps({"a": "old-a", "b": "old-b"}))
-    assert st.get_state_map(KEY) == {"a": "old-a", "b": "old-b"}
-    st.update_state_map(KEY, {"b": "new-b"}, remove=[])
-    # the legacy entries survive the first per-athlete update, the new value wins, the blob is gone
-    assert st.get_state_map(KEY) == {"a": "old-a", "b": "new-b"}
-    assert st.get_state(KEY) is None
-    st.update_state_map(KEY, {}, remove=["a"])
-    assert st.get_state_map(KEY) == {"b": "new-b"}  # a removed athlete does not come back from the blob
-
-
-def test_corrupt_legacy_json_counts_as_empty(tmp_path: Path) -> None:
-    st = Store(tmp_path / "s")
-    st.set_state(KEY, "{not json")
-    assert st.get_state_map(KEY) == {}
-    st.update_state_map(KEY, {"a": "1"})
-    assert st.get_state_map(KEY) == {"a": "1"}
-
-
 def test_concurrent_threads_lose_no_update(tmp_path: Path) -> None:
     root = str(tmp_path / "s")
     st = Store(root)
-    st.set_state(KEY, json.dumps({"legacy": "x"}))  # migration races with the updates too
     n_chunks, athletes, rounds = 6, 5, 8
     barrier = threading.Barrier(n_chunks)
 
@@ -69,14 +46,12 @@ def test_concurrent_threads_lose_no_update(tmp_path: Path) -> None:
         t.join()
     got = st.get_state_map(KEY)
     want = {f"c{c}-a{i}": f"fp{rounds - 1}" for c in range(n_chunks) for i in range(athletes)}
-    want["legacy"] = "x"
     assert got == want
 
 
 def test_concurrent_processes_lose_no_update(tmp_path: Path) -> None:
     # Dask workers of one run: separate processes, no writer lock (RunStore.lock is a no-op)
     root = str(tmp_path / "s")
-    Store(root).set_state(KEY, json.dumps({"legacy": "x"}))
     n_chunks, athletes, rounds = 4, 5, 6
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_chunk_updates, args=(root, c, athletes, rounds)) for c in range(n_chunks)]
@@ -87,5 +62,4 @@ def test_concurrent_processes_lose_no_update(tmp_path: Path) -> None:
         assert p.exitcode == 0
     got = Store(root).get_state_map(KEY)
     want = {f"c{c}-a{i}": f"fp{rounds - 1}" for c in range(n_chunks) for i in range(athletes)}
-    want["legacy"] = "x"
     assert got == want

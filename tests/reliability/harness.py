@@ -70,7 +70,7 @@ class Seed:
     """A real input file the fuzzers start from."""
 
     connector: str  # module in connectors/registry.py CONNECTOR_MODULES
-    athlete: str  # folder the mutated file is written to
+    athlete: str  # folder the mutated file is written to ("": a file of several athletes, in the input folder itself)
     name: str  # file name (extensions matter to some detectors)
     kind: str  # "binary", "csv", "json", "xml"
     source: str  # where it comes from (for messages)
@@ -78,6 +78,16 @@ class Seed:
     @property
     def data(self) -> bytes:
         return seed_bytes(self)
+
+    @property
+    def rel(self) -> str:
+        """Path in an input folder: ``<athlete>/<name>``, or ``<name>`` for a file of several athletes
+        (ingest refuses ids that differ from the athlete of the file's folder)."""
+        return f"{self.athlete}/{self.name}" if self.athlete else self.name
+
+    def rel_in(self, sub: str) -> str:
+        """Path of another copy: ``<athlete>/<sub>/<name>``, or ``<sub>-<name>`` for a team file."""
+        return f"{self.athlete}/{sub}/{self.name}" if self.athlete else f"{sub}-{self.name}"
 
 
 def _zip_member(zpath: Path, suffix: str) -> bytes:
@@ -138,8 +148,8 @@ def seeds(corpus: Path | None) -> list[Seed]:
         Seed("pmsys", "pm01", "srpe.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/srpe.csv")),
         Seed("pmsys", "pm01", "wellness.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/wellness.csv")),
         Seed("pmsys", "pm01", "injury.csv", "csv", str(FIXTURES / "pmsys/p01/pmsys/injury.csv")),
-        Seed("pmsys", "pmteam", "soreness.csv", "csv", str(FIXTURES / "pmsys/team/wellness/soreness.csv")),
-        Seed("pmsys", "pmteam", "session.json", "json", str(FIXTURES / "pmsys/team/training-load/session.json")),
+        Seed("pmsys", "", "soreness.csv", "csv", str(FIXTURES / "pmsys/team/wellness/soreness.csv")),
+        Seed("pmsys", "", "session.json", "json", str(FIXTURES / "pmsys/team/training-load/session.json")),
     ]
     if corpus is not None:
         out += [
@@ -162,9 +172,9 @@ def build_baseline(root: Path, corpus: Path | None) -> Path:
     """
     inp = root / "inputs"
     for i, s in enumerate(seeds(corpus)):
-        d = inp / s.athlete / f"seed{i:02d}"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / s.name).write_bytes(s.data)
+        f = inp / s.rel_in(f"seed{i:02d}")
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(s.data)
     # more of the sample team: the zipped Garmin export and the rest of jo's and hana's files
     (inp / "ivo").mkdir(parents=True, exist_ok=True)
     shutil.copy(IVO_ZIP, inp / "ivo" / "garmin_connect_export.zip")

@@ -43,7 +43,7 @@ def _run(baseline, workdir, files: dict[str, bytes], fuzzed: list[str] | None = 
 
 
 def _rel(seed: H.Seed) -> str:
-    return f"{seed.athlete}/{seed.name}"
+    return seed.rel
 
 
 def test_seeds_cover_every_connector(seeds, baseline):
@@ -122,7 +122,7 @@ def test_reordered_columns_and_an_extra_one_give_the_same_rows(baseline, workdir
     out = _run(baseline, workdir, {rel: reshaped})
     assert out.status(rel) == "ingested", out.error(rel)
     # the connector reads both files to the same rows
-    ctx = ReadContext(athlete_id=seed.athlete, tz="Europe/Berlin")
+    ctx = ReadContext(athlete_id=seed.athlete or None, tz="Europe/Berlin")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / seed.name).write_bytes(seed.data)
@@ -169,7 +169,7 @@ def test_several_bad_files_in_one_run(baseline, workdir, seeds, data):
             d = H.flip(seed.data, [(data.draw(st.floats(0.0, 1.0)), data.draw(st.integers(1, 255)))])
         else:
             d = data.draw(st.binary(max_size=500))
-        files[f"{seed.athlete}/m{i}/{seed.name}"] = d
+        files[seed.rel_in(f"m{i}")] = d
     _run(baseline, workdir, files)
 
 

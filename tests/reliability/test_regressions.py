@@ -57,7 +57,7 @@ STORED_BEFORE = [
 def test_absurd_value_rejects_the_file_naming_record_and_column(baseline, workdir, seeds, name, op, target,
                                                                  value, column):
     seed = _seed(seeds, name)
-    rel = f"{seed.athlete}/{seed.name}"
+    rel = seed.rel
     mutated = H.absurd(seed, op, target, value, 3 if name != "workouts.csv" else 7)
     out = H.run_ingest(baseline, {rel: mutated}, workdir=workdir)
     try:
@@ -74,7 +74,7 @@ def test_absurd_value_rejects_the_file_naming_record_and_column(baseline, workdi
 
 def test_skip_policy_keeps_the_valid_rows_of_the_same_file(baseline, workdir, seeds):
     seed = _seed(seeds, "activities.csv", "strava")
-    rel = f"{seed.athlete}/{seed.name}"
+    rel = seed.rel
     mutated = H.absurd(seed, "set", "Average Heart Rate", "400", 3)
     out = H.run_ingest(baseline, {rel: mutated}, workdir=workdir, on_bad_row="skip")
     try:
@@ -169,7 +169,7 @@ def test_nan_token_in_json_is_located(baseline, workdir, seeds, name):
     mutated = H.absurd(seed, "set", key, float("nan"), 0)  # json.dumps writes the bare token NaN
     assert b"NaN" in mutated
     line = 1 + mutated[: mutated.index(b"NaN")].count(b"\n")
-    rel = f"{seed.athlete}/{seed.name}"
+    rel = seed.rel
     out = H.run_ingest(baseline, {rel: mutated}, workdir=workdir)
     try:
         H.check_outcome(out, [rel])
@@ -181,7 +181,7 @@ def test_nan_token_in_json_is_located(baseline, workdir, seeds, name):
 
 def test_utf16_export_is_rejected_with_a_hint(baseline, workdir, seeds):
     seed = _seed(seeds, "activities.csv", "strava")
-    rel = f"{seed.athlete}/{seed.name}"
+    rel = seed.rel
     out = H.run_ingest(baseline, {rel: seed.data.decode().encode("utf-16")}, workdir=workdir)
     try:
         H.check_outcome(out, [rel])
