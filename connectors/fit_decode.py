@@ -408,6 +408,13 @@ def decode(buf: bytes, *, want_records: bool = True) -> FitFile:
     return FitFile(size=size, segments=segments, trailing=trailing)
 
 
+def _u32_column(arr: np.ndarray, o: np.ndarray, big: bool) -> np.ndarray:
+    """The uint32 field at byte offsets ``o`` of ``arr`` (one per record), as int64."""
+    b0, b1, b2, b3 = (arr[o].astype(np.int64), arr[o + 1].astype(np.int64),
+                      arr[o + 2].astype(np.int64), arr[o + 3].astype(np.int64))
+    return (b0 << 24 | b1 << 16 | b2 << 8 | b3) if big else (b3 << 24 | b2 << 16 | b1 << 8 | b0)
+
+
 def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
     start = seg.start + seg.header_size
     data_end = start + seg.data_size
@@ -583,17 +590,11 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
             if track:
                 ts = np.asarray([-1 if t is None else t for t in d.ts_list], dtype=np.int64)
             elif d.rec_ts is not None:
-                o = offs + d.rec_ts
-                b0, b1, b2, b3 = (arr[o].astype(np.int64), arr[o + 1].astype(np.int64),
-                                  arr[o + 2].astype(np.int64), arr[o + 3].astype(np.int64))
-                ts = (b3 << 24 | b2 << 16 | b1 << 8 | b0) if not d.big else (b0 << 24 | b1 << 16 | b2 << 8 | b3)
+                ts = _u32_column(arr, offs + d.rec_ts, d.big)
             else:
                 continue
             if d.rec_dist is not None:
-                o = offs + d.rec_dist
-                b0, b1, b2, b3 = (arr[o].astype(np.int64), arr[o + 1].astype(np.int64),
-                                  arr[o + 2].astype(np.int64), arr[o + 3].astype(np.int64))
-                dist = (b3 << 24 | b2 << 16 | b1 << 8 | b0) if not d.big else (b0 << 24 | b1 << 16 | b2 << 8 | b3)
+                dist = _u32_column(arr, offs + d.rec_dist, d.big)
             else:
                 dist = np.full(offs.size, 0xFFFFFFFF, dtype=np.int64)
             rec_ts.append(ts)
