@@ -147,6 +147,10 @@ class ReadResult:
     #: injury reports (:data:`features.schemas.INJURIES`): labels for evaluation, not score inputs;
     #: kept apart from :meth:`tables` (the three canonical input tables)
     injuries: pl.DataFrame = field(default_factory=_empty("injuries"))
+    #: a whole-team export (one column or key per player, e.g. a PMSys team table): it sits in a
+    #: grouping folder of the export (``wellness/``), not in an athlete's folder, so ingest refuses
+    #: it there only when that folder is a known athlete's
+    team_export: bool = False
 
     def __post_init__(self) -> None:
         self.sessions = conform(self.sessions, SESSIONS)

@@ -522,7 +522,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         if kind is None:
             raise ConnectorError(name, "not a PMSys export (expected srpe.csv, wellness.csv, injury.csv, a wide "
                                  "daily table with dd.mm.yyyy dates, or training-load/session.json)", offset=0)
-        result = ReadResult(format=kind)
+        result = ReadResult(format=kind, team_export=kind in TEAM_KINDS)
         if kind == TEAM_OTHER:
             result.warn("PMSys illness / game-performance reports: recognised, not read (not inputs)")
             return result

@@ -887,16 +887,14 @@ def _foreign_athlete_error(f: InputFile, display: str, result: ReadResult,
                            known: frozenset[str] = frozenset()) -> str | None:
     """The rejection of a file in ``inputs/<folder>/`` whose rows name another athlete, else None.
 
-    A whole-team export (``connectors.pmsys.TEAM_KINDS``: one column or key per
+    A whole-team export (``ReadResult.team_export``: one column or key per
     player) sits in a grouping folder of the export (``wellness/``,
     ``training-load/``), so it is refused only when that folder is a known
     athlete's (``known``: stored athletes and roster ids).
     """
-    from connectors.pmsys import TEAM_KINDS
-
     if not f.folder:
         return None
-    if result.format in TEAM_KINDS and f.folder not in known:
+    if result.team_export and f.folder not in known:
         return None
     foreign = sorted(a for a in result.athlete_ids if a != f.folder)
     if not foreign:
