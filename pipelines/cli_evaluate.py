@@ -85,9 +85,9 @@ def evaluate_store(st, *, spec=None, injuries: bool = False, back_only: bool = F
     if feats is None or feats.is_empty():
         raise ValueError(f"no features in {st.root}; run `strainwatch run` (or ingest, features, score) first")
     if rules_params is not None:
-        from models.rules import score_features
+        from models.columnar import score_features_columnar  # equal to models.rules.score_features
 
-        scores = score_features(feats, as_of=until or feats["date"].max(), params=rules_params)
+        scores = score_features_columnar(feats, as_of=until or feats["date"].max(), params=rules_params)
     else:
         if not st.table_dir("scores").exists():
             raise ValueError(f"no scores in {st.root}; run `strainwatch score` first (or use --rules)")
