@@ -174,6 +174,13 @@ class ReadResult:
     def rows(self) -> dict[str, int]:
         return {k: v.height for k, v in self.tables().items()}
 
+    def rename_athletes(self, mapping: dict[str, str]) -> None:
+        """Rewrite ``athlete_id`` by ``mapping`` in every table, injuries included, and in ``athlete_ids``."""
+        for name, df in [*self.tables().items(), ("injuries", self.injuries)]:
+            if df.height:
+                setattr(self, name, df.with_columns(pl.col("athlete_id").replace(mapping)))
+        self.athlete_ids = tuple(sorted({mapping.get(a, a) for a in self.athlete_ids}))
+
     def warn(self, message: str) -> None:
         """Record a degraded-input note; the store shows it in the ledger."""
         self.warnings.append(message)

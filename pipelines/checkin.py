@@ -206,8 +206,7 @@ def device_sessions(store_root: str | Path, athlete_id: str, day: date) -> list[
     s = s.filter((pl.col("local_date") == day) & (pl.col("source") != SOURCE))
     if s.is_empty():
         return []
-    merged = merge_duplicate_sessions(s)
-    kept = merged[0] if isinstance(merged, tuple) else merged
+    kept, _ = merge_duplicate_sessions(s)
     out = []
     for r in kept.sort("start_utc").iter_rows(named=True):
         minutes = r["duration_s"] / 60.0 if r["duration_s"] is not None else None

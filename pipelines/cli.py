@@ -153,12 +153,6 @@ def _register_all() -> None:
         importlib.import_module(f"pipelines.{name}").register(app)
 
 
-if __name__ == "__main__":  # `python -m pipelines.cli`: run the importable module, which the commands import
-    from pipelines.cli import main as _main
-
-    _main()
-    raise SystemExit(0)
-
 _register_all()
 
 

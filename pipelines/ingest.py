@@ -815,9 +815,7 @@ def _map_devices(result: ReadResult, device_map: Mapping[str, str]) -> ReadResul
     hits = sorted(a for a in result.athlete_ids if a in mapping)
     if not hits:
         return result
-    for name, df in [*result.tables().items(), ("injuries", result.injuries)]:
-        setattr(result, name, df.with_columns(pl.col("athlete_id").replace(mapping)))
-    result.athlete_ids = tuple(sorted({mapping.get(a, a) for a in result.athlete_ids}))
+    result.rename_athletes(mapping)
     result.warn("athlete from the roster's device serial: " + ", ".join(f"{a} -> {mapping[a]}" for a in hits))
     return result
 
@@ -859,9 +857,7 @@ def _map_aliases(result: ReadResult, aliases: Mapping[str, str]) -> ReadResult:
     hits = sorted(a for a in result.athlete_ids if a in aliases)
     if not hits:
         return result
-    for name, df in result.tables().items():
-        setattr(result, name, df.with_columns(pl.col("athlete_id").replace(dict(aliases))))
-    result.athlete_ids = tuple(sorted({aliases.get(a, a) for a in result.athlete_ids}))
+    result.rename_athletes(dict(aliases))
     result.warn("athlete from the roster's aliases: " + ", ".join(f"{a} -> {aliases[a]}" for a in hits))
     return result
 
@@ -953,11 +949,12 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
     if not batch:
         return
     # ids differing from a stored one only by case/look-alikes would share a partition on macOS: refuse
-    batch = refuse_colliding_ids(batch, store.all_athletes(), device_map)
+    stored = store.all_athletes()
+    batch = refuse_colliding_ids(batch, stored, device_map)
     frames: dict[str, list[pl.DataFrame]] = {"sessions": [], "sleep": [], "wellness": [], "injuries": []}
     entries: list[LedgerEntry] = []
     later_dups = later_dups or {}
-    known = frozenset(store.all_athletes()) | frozenset(aliases.values())
+    known = frozenset(stored) | frozenset(aliases.values())
 
     def copies(display: str, fmt: str | None, error: str | None) -> None:
         for cf, csize, csha in later_dups.get(display, ()):

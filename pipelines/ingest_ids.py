@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import polars as pl
-
 from connectors.athlete_id import describe, find_collisions, id_problem, normalize_athlete_id
 from connectors.base import ConnectorError, ReadResult
 
@@ -49,10 +47,7 @@ def checked_ids(result: ReadResult, display: str) -> ReadResult:
                                           "column (or pass --athlete ID), then ingest again with --retry-rejected")
     if all(normalize_athlete_id(a) == a for a in result.athlete_ids):
         return result
-    for name, df in result.tables().items():
-        if df.height:
-            setattr(result, name, df.with_columns(pl.col("athlete_id").str.normalize("NFC")))
-    result.athlete_ids = tuple(sorted({normalize_athlete_id(a) for a in result.athlete_ids}))
+    result.rename_athletes({a: normalize_athlete_id(a) for a in result.athlete_ids})
     return result
 
 
