@@ -932,7 +932,8 @@ def bundle_to_dict(bundle: ModelBundle) -> dict[str, Any]:
         "format": BUNDLE_FORMAT, "format_version": BUNDLE_FORMAT_VERSION,
         "kind": bundle.kind, "feature_names": list(bundle.feature_names),
         "label_params": {"horizon_d": lp.horizon_d, "pain_threshold": lp.pain_threshold, "gap_d": lp.gap_d,
-                         "return_window_d": lp.return_window_d},
+                         "return_window_d": lp.return_window_d, "label_column": lp.label_column,
+                         "label_op": lp.label_op},
         "version": dict(bundle.version), "training_hash": bundle.training_hash,
         "trained_as_of": bundle.trained_as_of.isoformat(), "n_rows": bundle.n_rows, "n_events": bundle.n_events,
         "n_athletes": bundle.n_athletes, "thresholds": {k: float(v) for k, v in bundle.thresholds.items()},
@@ -960,8 +961,11 @@ def bundle_from_dict(d: Any) -> ModelBundle:
             raise ModelError(f"model features {names!r} differ from this version's {list(FEATURE_COLUMNS)}; "
                              "train it again")
         lpd = d["label_params"]
-        if not isinstance(lpd, dict) or set(lpd) != {"horizon_d", "pain_threshold", "gap_d", "return_window_d"}:
-            raise ModelError("label_params: expected horizon_d, pain_threshold, gap_d, return_window_d")
+        base = {"horizon_d", "pain_threshold", "gap_d", "return_window_d"}
+        # label_column / label_op: the label a model was trained on (older bundles: back pain >= threshold)
+        if not isinstance(lpd, dict) or not base <= set(lpd) <= base | {"label_column", "label_op"}:
+            raise ModelError("label_params: expected horizon_d, pain_threshold, gap_d, return_window_d "
+                             "(and optionally label_column, label_op)")
         lp = LabelParams(**lpd)
         th = d["thresholds"]
         if (not isinstance(th, dict) or set(th) != {"moderate", "high"}

@@ -293,3 +293,13 @@ def test_score_with_model_keeps_contract_and_explains(bundle, team):
         assert lo <= r["risk_score"] < hi or (r["risk_band"] == "high" and r["risk_score"] == 100.0)
     ins = s.filter(pl.col("risk_band") == "insufficient_data")
     assert ins["risk_score"].null_count() == ins.height
+
+
+def test_bundle_round_trip_keeps_a_self_report_label(bundle, tmp_path):
+    """A model trained on another label (``soreness_1_5 <= 2``) reads back with that label, not back pain."""
+    from dataclasses import replace
+
+    lp = LabelParams(pain_threshold=2.0, label_column="soreness_1_5", label_op="<=")
+    b = replace(bundle, label_params=lp)
+    back = learned.load_model(learned.save_model(b, tmp_path / "sore.json"))
+    assert back.label_params == lp
