@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass, fields
 from numbers import Integral, Real
 
+from features.load import FAMILIES
+
 __all__ = ["FeatureParams", "DEFAULT_PARAMS"]
 
 # (kind, low, high, low_closed, high_closed); "int" fields must be integers.
@@ -45,8 +47,8 @@ _RULES: dict[str, tuple[str, float, float, bool, bool]] = {
     "sd_rel_tol": ("real", 0, 1e-3, True, True),
     "load_tail_days": ("int", 0, 365, True, True),
 }
-#: allowed values of FeatureParams.load_family (features.load.FAMILIES plus "auto")
-_LOAD_FAMILIES = ("auto", "srpe", "tss", "trimp", "epoc", "kcal")
+#: allowed values of FeatureParams.load_family
+_LOAD_FAMILIES = ("auto", *FAMILIES)
 
 
 @dataclass(frozen=True)

@@ -428,9 +428,10 @@ class Store:
             Keep only rows whose date (:data:`DATE_COLUMNS`: ``local_date``
             for sessions, ``wake_date`` for sleep, ``date`` otherwise) is on or
             after it (per athlete with a mapping; athletes missing from the
-            mapping are read in full). The filter is applied while scanning
-            each partition, before the rows are conformed. Rows with a null
-            date are kept (they cannot be placed before or after).
+            mapping are read in full). Each partition is read whole (its
+            checksum covers the file) and filtered before the rows are
+            conformed. Rows with a null date are kept (they cannot be placed
+            before or after).
         until : datetime.date, optional
             Keep only rows on or before it (nulls kept, as above).
         """
