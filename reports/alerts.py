@@ -356,14 +356,14 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
     if red:
         lines.append("- Stop training that provokes the symptom and see a clinician before training again.")
     elif advice is not None:
-        t = advice.get("text") or ADJUSTMENT_GENERIC.get(advice["code"], advice["code"].replace("_", " "))
+        t = advice["text"]
         lines.append(f"- {t}")
         conv = _load_line(advice, usual)
         if conv:
             lines.append(f"  {conv}")
         if others:
             lines += ["", "Also worth knowing"]
-            lines += [f"- {o.get('text') or ADJUSTMENT_GENERIC.get(o['code'], o['code'])}" for o in others]
+            lines += [f"- {o['text']}" for o in others]
     else:
         lines.append("- Keep the load steady this week (no increase) and check how you feel tomorrow.")
     lines += ["", "See a clinician", RED_FLAG_TEXT]
@@ -373,7 +373,7 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
     if red:
         adv_txt = "see a clinician; the score is overridden."
     elif advice is not None:
-        adv_txt = advice.get("text") or ADJUSTMENT_GENERIC.get(advice["code"], advice["code"])
+        adv_txt = advice["text"]
     return Alert(
         athlete_id=athlete_id, name=name, rule=rule, day=day, as_of=as_of,
         title=f"strainwatch: {headline}", body="\n".join(lines), summary=summary, short=short,

@@ -34,6 +34,8 @@ from typing import Any
 
 import polars as pl
 
+from models.vocab import ADJUSTMENT_GENERIC
+
 __all__ = [
     "INPUTS",
     "Usual",
@@ -135,10 +137,16 @@ def reasons_with_points(s: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return out + [{"code": c, "points": None, "rule": None, "component": None} for c in codes if c != "red_flag"]
 
 
+def _generic(code: str) -> str:
+    """The generic sentence of an adjustment code, for items stored without their own text."""
+    return ADJUSTMENT_GENERIC.get(code, code.replace("_", " "))
+
+
 def one_advice(s: Mapping[str, Any] | None, *, red_flag: bool = False) -> tuple[dict | None, list[dict]]:
     """The strongest adjustment of a scored day and the others (as context).
 
     Items are ``{"code", "text", "values", "cause"}`` from ``adjustments_json``
+    (``text`` falls back to the code's generic sentence)
     (the scorer orders them strongest first: ``see_clinician``,
     ``deload_week``, then by the points of their cause). With ``red_flag``
     the advice is ``see_clinician`` and nothing else.
@@ -147,11 +155,11 @@ def one_advice(s: Mapping[str, Any] | None, *, red_flag: bool = False) -> tuple[
     if not items:
         codes = [c.strip() for c in ((s or {}).get("adjustments") or "").split(";") if c.strip()]
         items = [{"code": c} for c in codes]
-    items = [{"code": it.get("code"), "text": it.get("text"), "values": it.get("values") or {},
+    items = [{"code": it["code"], "text": it.get("text") or _generic(it["code"]), "values": it.get("values") or {},
               "cause": it.get("cause")} for it in items if it.get("code")]
     if red_flag:
-        rf = [it for it in items if it["code"] == "see_clinician"] or [{"code": "see_clinician", "text": None,
-                                                                         "values": {}, "cause": "red_flag"}]
+        rf = [it for it in items if it["code"] == "see_clinician"] or [
+            {"code": "see_clinician", "text": _generic("see_clinician"), "values": {}, "cause": "red_flag"}]
         return rf[0], []
     items.sort(key=lambda it: it["code"] != "see_clinician")  # stable: the scorer's order otherwise
     if not items:

@@ -64,7 +64,6 @@ from markupsafe import Markup
 from features.schemas import FEATURES, SCORES, SELF_REPORT_ITEMS, require
 from models.rules import ScorerParams
 from models.vocab import (
-    ADJUSTMENT_GENERIC,
     BAND_TEXT,
     DISCLAIMER,
     REASON_TEXT,
@@ -628,12 +627,11 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
             rf_rule += f" (back pain {_f(bp)}/10)"
     main, others = one_advice(s_day, red_flag=red_flag)
     if main is not None:
-        # the day's own sentence (numbers from the scorer's parameters); generic text only without one
-        text = main["text"] or ADJUSTMENT_GENERIC.get(main["code"], main["code"].replace("_", " "))
+        text = main["text"]  # the day's own sentence (numbers from the scorer's parameters) or the generic one
         main = {"code": main["code"], "text": text, "short": text.replace(RED_FLAG_TEXT, "").strip()}
         if red_flag:
             main["short"] = "See a clinician before training again; not a load problem."
-    context = [{"code": o["code"], "text": o["text"] or ADJUSTMENT_GENERIC.get(o["code"], o["code"])} for o in others]
+    context = [{"code": o["code"], "text": o["text"]} for o in others]
     stale_low = band in ("low", "insufficient_data", "none") and fresh["stale_core"] and not red_flag
     shown = "stale" if stale_low else band
 
