@@ -9,9 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_store
+from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 class ExportTable(str, Enum):
@@ -97,7 +96,7 @@ def register(app: typer.Typer) -> None:
         from pipelines.errors import NoInputFilesError
         from pipelines.ingest import ingest_paths
         from pipelines.stage_args import ingest_args
-        from pipelines.store import Store
+        from pipelines.store import Store, repair_advice
 
         for p in paths:
             if not p.exists():
@@ -136,8 +135,7 @@ def register(app: typer.Typer) -> None:
         if rebuild:
             typer.echo(f"rebuilt {', '.join(rebuild)}: check with `strainwatch verify`")
         for table, athlete_id, path, moved, reason in st.quarantined:
-            typer.echo(f"damaged: {path} ({reason}) moved to {moved}; run `strainwatch ingest --rebuild "
-                       f"{athlete_id}` with the inputs to read it again", err=True)
+            typer.echo(f"damaged: {path} ({reason}) moved to {moved}; {repair_advice(table, athlete_id)}", err=True)
         raise typer.Exit(EXIT_OK if summary.ok and not st.quarantined else EXIT_FAILED)
 
     @app.command()
@@ -218,7 +216,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a stored table as CSV (the output contracts of docs/design.md)."""
         from features.schemas import TABLES
-        from pipelines.store import Store, atomic_write_bytes
+        from pipelines.store import Store, atomic_write_bytes, repair_advice
 
         st = Store(resolve_store(store, config))
         schema = TABLES[table.value]
@@ -243,6 +241,5 @@ def register(app: typer.Typer) -> None:
 
             raise DataDamagedError("; ".join(
                 f"{path} is damaged ({reason}): moved to {moved}, its rows are NOT in {out}; "
-                + ("run `strainwatch run` to rebuild it" if table in ("daily", "features", "scores")
-                   else f"run `strainwatch ingest --rebuild {a}` with the inputs")
+                + repair_advice(table, a)
                 for table, a, path, moved, reason in st.quarantined))

@@ -7,9 +7,8 @@ from typing import Optional
 
 import typer
 
-from pipelines.errors import EXIT_USAGE
-
 from pipelines.cli import ConfigOpt, StoreOpt, resolve_store
+from pipelines.errors import EXIT_USAGE
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +25,7 @@ def register(app: typer.Typer) -> None:
         """
         from pipelines.errors import DataDamagedError
         from pipelines.integrity import verify as run_verify
-        from pipelines.store import Store
+        from pipelines.store import Store, repair_advice
 
         st = Store(resolve_store(store, config))
         if not st.exists():
@@ -34,9 +33,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_USAGE)
         rep = run_verify(st, quarantine=quarantine)
         for table, path, reason in rep.damaged:
-            todo = ("the next `strainwatch run` rebuilds it" if table in ("daily", "features", "scores")
-                    else "run `strainwatch ingest --rebuild ATHLETE` with the inputs, or restore it from a backup")
-            typer.echo(f"damaged: {path}: {reason}; " + ("moved to the quarantine folder; " if quarantine else "") + todo)
+            typer.echo(f"damaged: {path}: {reason}; " + ("moved to the quarantine folder; " if quarantine else "")
+                       + repair_advice(table))
         for line in rep.mismatches:
             typer.echo(f"missing: {line}")
         for a in rep.pending:

@@ -86,7 +86,7 @@ from pipelines.stage_args import alert_args, features_args, ingest_args, report_
 from pipelines.stage_features import FeaturesSummary, run_features
 from pipelines.stage_report import ReportResult, run_report
 from pipelines.stage_score import ScoreRunResult, run_scores
-from pipelines.store import Store
+from pipelines.store import Store, repair_advice
 
 __all__ = [
     "RunStore",
@@ -366,10 +366,8 @@ def _report_quarantine(store: Store, summary: RunSummary, after_id: int) -> None
     except Exception:  # noqa: BLE001
         return
     for r in rows:
-        todo = ("the derived table is rebuilt from the canonical ones by the next run"
-                if r["table_name"] not in ("sessions", "sleep", "wellness")
-                else f"run `strainwatch ingest --rebuild {r['athlete_id']}` to read its inputs again")
-        _fail(summary, f"damaged partition {r['path']} ({r['reason']}) moved to {r['moved_to']}; {todo}")
+        _fail(summary, f"damaged partition {r['path']} ({r['reason']}) moved to {r['moved_to']}; "
+                       f"{repair_advice(r['table_name'], r['athlete_id'])}")
 
 
 def _fail(summary: RunSummary, problem: str) -> None:

@@ -210,6 +210,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
+
+def repair_advice(table: str, athlete: str | None = None) -> str:
+    """What to do about a damaged partition of ``table``: derived tables are rebuilt by the next run
+    from the canonical ones; a canonical table's athlete reads its inputs again."""
+    if table not in CANONICAL_TABLES:
+        return "the next `strainwatch run` rebuilds it from the canonical tables"
+    return f"run `strainwatch ingest --rebuild {athlete or 'ATHLETE'}` with the inputs, or restore it from a backup"
+
+
 def checksum_path(path: Path) -> Path:
     """The checksum file next to a partition: ``<name>.parquet.sha256``."""
     return path.with_name(path.name + ".sha256")
@@ -565,9 +574,7 @@ class Store:
         if not damaged:  # moved aside on purpose (ingest --rebuild): kept, not reported as damage
             log.info("partition %s moved to %s: %s", path, dest, reason)
             return dest
-        what = ("rebuilt by the next `strainwatch run`" if table not in CANONICAL_TABLES
-                else f"run `strainwatch ingest --rebuild {athlete}` to read its inputs again")
-        log.error("damaged partition %s (%s) moved to %s; %s", path, reason, dest, what)
+        log.error("damaged partition %s (%s) moved to %s; %s", path, reason, dest, repair_advice(table, athlete))
         self.quarantined.append((table, athlete, str(path), str(dest), reason))
         try:
             con = self.connect()
