@@ -215,7 +215,7 @@ def repair_advice(table: str, athlete: str | None = None) -> str:
     """What to do about a damaged partition of ``table``: derived tables are rebuilt by the next run
     from the canonical ones; a canonical table's athlete reads its inputs again."""
     if table not in CANONICAL_TABLES:
-        return "the next `strainwatch run` rebuilds it from the canonical tables"
+        return "it is rebuilt from the canonical tables by the next `strainwatch run`"
     return f"run `strainwatch ingest --rebuild {athlete or 'ATHLETE'}` with the inputs, or restore it from a backup"
 
 

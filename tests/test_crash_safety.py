@@ -123,6 +123,8 @@ def assert_ledger_consistent(store: Path, what: str) -> None:
     """Every ``duplicate`` ledger row names content that an earlier ``ingested`` row stored."""
     con = sqlite3.connect(store / "ledger.sqlite")
     try:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger'").fetchone():
+            return  # killed while the ledger was being created: nothing is ledgered (the next run creates it)
         bad = con.execute("SELECT d.path, d.error FROM ledger d WHERE d.status = 'duplicate' AND NOT EXISTS "
                           "(SELECT 1 FROM ledger i WHERE i.sha256 = d.sha256 AND i.status = 'ingested' "
                           "AND i.id < d.id)").fetchall()
