@@ -55,25 +55,37 @@ def write_export(path: Path, mb: float) -> int:
             # ~1 HR sample per 5 min while awake and some step counts
             for k in range(200):
                 ts = d0 + timedelta(minutes=5 * k)
-                parts.append(f' <Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Apple Watch" '
-                             f'sourceVersion="10.2" device="&lt;&lt;HKDevice: 0x1&gt;&gt;" unit="count/min" '
-                             f'creationDate="{fmt(ts)}" startDate="{fmt(ts)}" endDate="{fmt(ts)}" value="{60 + k % 40}">\n'
-                             f'  <MetadataEntry key="HKMetadataKeyHeartRateMotionContext" value="0"/>\n </Record>\n')
-                parts.append(f' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="iPhone" unit="count" '
-                             f'creationDate="{fmt(ts)}" startDate="{fmt(ts)}" endDate="{fmt(ts + timedelta(minutes=4))}" value="{k * 3 % 500}"/>\n')
+                parts.append(
+                    f' <Record type="HKQuantityTypeIdentifierHeartRate" sourceName="Apple Watch" '
+                    f'sourceVersion="10.2" device="&lt;&lt;HKDevice: 0x1&gt;&gt;" unit="count/min" '
+                    f'creationDate="{fmt(ts)}" startDate="{fmt(ts)}" endDate="{fmt(ts)}" value="{60 + k % 40}">\n'
+                    f'  <MetadataEntry key="HKMetadataKeyHeartRateMotionContext" value="0"/>\n </Record>\n'
+                )
+                parts.append(
+                    f' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="iPhone" unit="count" '
+                    f'creationDate="{fmt(ts)}" startDate="{fmt(ts)}" endDate="{fmt(ts + timedelta(minutes=4))}" value="{k * 3 % 500}"/>\n'
+                )
             night = d0 - timedelta(hours=2)
             for src in ("Apple Watch", "AutoSleep"):
-                parts.append(f' <Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="{src}" '
-                             f'startDate="{fmt(night)}" endDate="{fmt(night + timedelta(hours=7))}" '
-                             f'value="HKCategoryValueSleepAnalysisAsleepCore"/>\n')
-            parts.append(f' <Record type="HKQuantityTypeIdentifierRestingHeartRate" sourceName="Apple Watch" unit="count/min" '
-                         f'startDate="{fmt(d0)}" endDate="{fmt(d0)}" value="52"/>\n')
-            parts.append(f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="Apple Watch" unit="ms" '
-                         f'startDate="{fmt(d0 + timedelta(hours=7))}" endDate="{fmt(d0 + timedelta(hours=7))}" value="55"/>\n')
-            parts.append(f' <Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="45" durationUnit="min" '
-                         f'totalDistance="8" totalDistanceUnit="km" sourceName="Apple Watch" startDate="{fmt(d0 + timedelta(hours=10))}" '
-                         f'endDate="{fmt(d0 + timedelta(hours=10, minutes=45))}">\n'
-                         f'  <MetadataEntry key="HKTimeZone" value="Europe/Paris"/>\n </Workout>\n')
+                parts.append(
+                    f' <Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="{src}" '
+                    f'startDate="{fmt(night)}" endDate="{fmt(night + timedelta(hours=7))}" '
+                    f'value="HKCategoryValueSleepAnalysisAsleepCore"/>\n'
+                )
+            parts.append(
+                f' <Record type="HKQuantityTypeIdentifierRestingHeartRate" sourceName="Apple Watch" unit="count/min" '
+                f'startDate="{fmt(d0)}" endDate="{fmt(d0)}" value="52"/>\n'
+            )
+            parts.append(
+                f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" sourceName="Apple Watch" unit="ms" '
+                f'startDate="{fmt(d0 + timedelta(hours=7))}" endDate="{fmt(d0 + timedelta(hours=7))}" value="55"/>\n'
+            )
+            parts.append(
+                f' <Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="45" durationUnit="min" '
+                f'totalDistance="8" totalDistanceUnit="km" sourceName="Apple Watch" startDate="{fmt(d0 + timedelta(hours=10))}" '
+                f'endDate="{fmt(d0 + timedelta(hours=10, minutes=45))}">\n'
+                f'  <MetadataEntry key="HKTimeZone" value="Europe/Paris"/>\n </Workout>\n'
+            )
             block = "".join(parts)
             fh.write(block)
             size += len(block)
@@ -110,14 +122,28 @@ def main() -> None:
         size = p.stat().st_size
         print(f"wrote {size / 1e6:.1f} MB, {n} records in {time.perf_counter() - t0:.1f} s")
         # baseline: the interpreter with polars imported, no parsing
-        base = subprocess.run([sys.executable, "-c",
-                               "import resource, polars; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        out = subprocess.run([sys.executable, __file__, "--child", str(p)], capture_output=True, text=True,
-                             check=True, env={**os.environ, "POLARS_MAX_THREADS": "1"}).stdout.split()
+        base = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import resource, polars; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(p)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "POLARS_MAX_THREADS": "1"},
+        ).stdout.split()
         secs, peak, ns, nsl, nw = float(out[0]), float(out[1]), out[2], out[3], out[4]
-        print(f"read in {secs:.2f} s = {size / 1e6 / secs:.1f} MB/s; peak RSS {peak:.0f} MB "
-              f"(python+polars baseline {float(base):.0f} MB); rows: sessions {ns}, sleep {nsl}, wellness {nw}")
+        print(
+            f"read in {secs:.2f} s = {size / 1e6 / secs:.1f} MB/s; peak RSS {peak:.0f} MB "
+            f"(python+polars baseline {float(base):.0f} MB); rows: sessions {ns}, sleep {nsl}, wellness {nw}"
+        )
 
 
 if __name__ == "__main__":

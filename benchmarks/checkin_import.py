@@ -32,8 +32,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 DATA = REPO.parent / "shared" / "datasets" / "soccermon-teamA"
-COLUMNS = {"athlete_id": "Player", "time": "Timestamp", "sleep_quality_1_5": "Sleep quality",
-           "session_minutes": "Minutes yesterday", "session_rpe": "RPE yesterday"}
+COLUMNS = {
+    "athlete_id": "Player",
+    "time": "Timestamp",
+    "sleep_quality_1_5": "Sleep quality",
+    "session_minutes": "Minutes yesterday",
+    "session_rpe": "RPE yesterday",
+}
 
 
 def _d(s: str) -> date:
@@ -84,13 +89,22 @@ def main() -> None:
     src = tmp / "form-responses.csv"
     n, n_sess, skipped = form_csv(src)
     data = src.read_bytes()
-    print(f"form CSV: {n} answers ({n_sess} with yesterday's sessions), {len(data) / 1e6:.2f} MB; "
-          f"sessions left out (0 or > 1440 min in a day): {len(skipped)} {skipped[:3]}")
+    print(
+        f"form CSV: {n} answers ({n_sess} with yesterday's sessions), {len(data) / 1e6:.2f} MB; "
+        f"sessions left out (0 or > 1440 min in a day): {len(skipped)} {skipped[:3]}"
+    )
     players = sorted({r.split(",")[1] for r in data.decode().splitlines()[1:]})
     t0 = time.perf_counter()
     try:
-        answers = read_form_csv(data, name=src.name, columns=COLUMNS, time_format="%d/%m/%Y %H:%M:%S",
-                                true_words=["yes"], tz_for=lambda a: "Europe/Oslo", athletes=players)
+        answers = read_form_csv(
+            data,
+            name=src.name,
+            columns=COLUMNS,
+            time_format="%d/%m/%Y %H:%M:%S",
+            true_words=["yes"],
+            tz_for=lambda a: "Europe/Oslo",
+            athletes=players,
+        )
     except ValueError as err:
         print(f"refused: {err}")
         return
@@ -100,16 +114,21 @@ def main() -> None:
     t2 = time.perf_counter()
     s = ingest_answers(root, [path], lock_timeout_s=10)
     t3 = time.perf_counter()
-    print(f"read+validate {t1 - t0:.2f} s, write answer file {t2 - t1:.2f} s ({path.stat().st_size / 1e6:.1f} MB), "
-          f"ingest {t3 - t2:.2f} s: {s.ingested} file, {s.rows_added} rows added, rejected {s.rejected}")
-    again = ingest_answers(root, [write_answer_file(root, answers, folder="_import", name="soccermon.checkin.json",
-                                                    team=True)])
+    print(
+        f"read+validate {t1 - t0:.2f} s, write answer file {t2 - t1:.2f} s ({path.stat().st_size / 1e6:.1f} MB), "
+        f"ingest {t3 - t2:.2f} s: {s.ingested} file, {s.rows_added} rows added, rejected {s.rejected}"
+    )
+    again = ingest_answers(
+        root, [write_answer_file(root, answers, folder="_import", name="soccermon.checkin.json", team=True)]
+    )
     print(f"imported again: {again.ingested} ingested, {again.unchanged} unchanged")
     st = Store(root)
     w = st.read_table("wellness")
     ses = st.read_table("sessions")
-    print(f"stored: wellness {w.height} rows, sessions {ses.height} rows, {len(st.all_athletes())} athletes, "
-          f"{w['date'].min()} .. {w['date'].max()}")
+    print(
+        f"stored: wellness {w.height} rows, sessions {ses.height} rows, {len(st.all_athletes())} athletes, "
+        f"{w['date'].min()} .. {w['date'].max()}"
+    )
     # compliance as the weekly report counts it, over every ISO week with any answer
     per_week: list[int] = []
     first, last = w["date"].min(), w["date"].max()
@@ -119,8 +138,10 @@ def main() -> None:
         per_week += [r["answered"] for r in rows if r["answered"]]
         monday += timedelta(days=7)
     dist = {k: per_week.count(k) for k in range(1, 8)}
-    print(f"answered days per player-week (weeks with >= 1 answer): median {statistics.median(per_week)}, "
-          f"mean {statistics.mean(per_week):.2f}; distribution 1..7 days: {dist}")
+    print(
+        f"answered days per player-week (weeks with >= 1 answer): median {statistics.median(per_week)}, "
+        f"mean {statistics.mean(per_week):.2f}; distribution 1..7 days: {dist}"
+    )
     print(f"(scratch folder {tmp})")
 
 

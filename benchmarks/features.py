@@ -80,13 +80,17 @@ def main() -> None:
     args = ap.parse_args()
 
     days = int(round(args.years * 365.25))
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; polars {pl.__version__}, "
-          f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'default')}")
+    print(
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; polars {pl.__version__}, "
+        f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'default')}"
+    )
     t = time.perf_counter()
     daily = random_daily(args.athletes, days, seed=1, ragged=False, p_null_load=0.0)
     as_of = daily["date"].max()
-    print(f"DAILY: {daily.height:,} rows ({args.athletes} athletes x {days} days), generated in "
-          f"{time.perf_counter() - t:.1f} s; RSS {PROC.memory_info().rss / 2**20:,.0f} MB")
+    print(
+        f"DAILY: {daily.height:,} rows ({args.athletes} athletes x {days} days), generated in "
+        f"{time.perf_counter() - t:.1f} s; RSS {PROC.memory_info().rss / 2**20:,.0f} MB"
+    )
 
     res: dict[str, list] = {}
     feats = None
@@ -140,9 +144,11 @@ def main() -> None:
     if "pandas" in res:
         p_best = min(r[0] for r in res["polars"])
         p_cpu = min(r[1] for r in res["polars"])
-        print(f"\npandas / polars (best wall): {res['pandas'][0][0] / p_best:.2f}x; "
-              f"(CPU seconds): {res['pandas'][0][1] / p_cpu:.2f}x; "
-              f"max abs difference over all float columns: {res['_maxdiff']:.3g}")
+        print(
+            f"\npandas / polars (best wall): {res['pandas'][0][0] / p_best:.2f}x; "
+            f"(CPU seconds): {res['pandas'][0][1] / p_cpu:.2f}x; "
+            f"max abs difference over all float columns: {res['_maxdiff']:.3g}"
+        )
     print(f"process high-water mark (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 

@@ -140,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mb", type=float, default=50.0, help="input size to ingest [MB]")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--fitparse-mb", type=float, default=None,
-                    help="fitparse sample size [MB] (default: one copy of the corpus set)")
+    ap.add_argument(
+        "--fitparse-mb",
+        type=float,
+        default=None,
+        help="fitparse sample size [MB] (default: one copy of the corpus set)",
+    )
     ap.add_argument("--no-decoders", action="store_true", help="skip the per-library decoder timings")
     args = ap.parse_args(argv)
 
@@ -164,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         dt = time.perf_counter() - t0
         cpu = _cpu() - c0  # parent + worker processes (ended with the pool)
         ours = mb / dt
-        print(f"strainwatch ingest ({args.workers} workers, decode + tables + ledger): {dt:.2f} s, "
-              f"{ours:.1f} MB/s, {len(files) / dt:.0f} files/s; ingested {summary.ingested}, "
-              f"rejected {summary.rejected}, rows {summary.rows}")
+        print(
+            f"strainwatch ingest ({args.workers} workers, decode + tables + ledger): {dt:.2f} s, "
+            f"{ours:.1f} MB/s, {len(files) / dt:.0f} files/s; ingested {summary.ingested}, "
+            f"rejected {summary.rejected}, rows {summary.rows}"
+        )
         print(f"  CPU time (parent + workers): {cpu:.2f} s = {mb / cpu:.1f} MB per CPU-second")
         if summary.rejected:
             print("  problems:", summary.problems[:3])
@@ -177,13 +183,18 @@ def main(argv: list[str] | None = None) -> int:
         fp_mb, fp_s, fp_n, fp_fail = time_decoder("fitparse", one_copy * 100, sample_mb)
         fp_cpu = _cpu() - c0
         fp_rate = fp_mb / fp_s
-        print(f"fitparse (plain FitFile.parse(), 1 process): sampled {fp_n} files / {fp_mb:.2f} MB in {fp_s:.1f} s "
-              f"= {fp_rate:.2f} MB/s ({fp_fail} file(s) raised); extrapolated to the {mb:.1f} MB input: "
-              f"{mb / fp_rate:.0f} s")
-        print(f"ratio (wall clock): {ours / fp_rate:.1f}x one fitparse process; "
-              f"{ours / (fp_rate * args.workers):.1f}x an ideal {args.workers}-process fitparse")
-        print(f"ratio (CPU time per MB, insensitive to other load on the machine): "
-              f"{(fp_cpu / fp_mb) / (cpu / mb):.1f}x")
+        print(
+            f"fitparse (plain FitFile.parse(), 1 process): sampled {fp_n} files / {fp_mb:.2f} MB in {fp_s:.1f} s "
+            f"= {fp_rate:.2f} MB/s ({fp_fail} file(s) raised); extrapolated to the {mb:.1f} MB input: "
+            f"{mb / fp_rate:.0f} s"
+        )
+        print(
+            f"ratio (wall clock): {ours / fp_rate:.1f}x one fitparse process; "
+            f"{ours / (fp_rate * args.workers):.1f}x an ideal {args.workers}-process fitparse"
+        )
+        print(
+            f"ratio (CPU time per MB, insensitive to other load on the machine): {(fp_cpu / fp_mb) / (cpu / mb):.1f}x"
+        )
 
         if not args.no_decoders:
             print(f"decoders alone, 1 process, one copy of the set ({set_mb:.2f} MB):")

@@ -31,13 +31,15 @@ def make_daily(path: Path, rows: int, seed: int = 7) -> None:
     athletes = max(1, rows // 1000)
     start = date(2020, 1, 1)
     idx = np.arange(rows)
-    pl.DataFrame({
-        "athlete_id": [f"ath{a:05d}" for a in idx % athletes],
-        "date": [(start + timedelta(days=int(d))).isoformat() for d in idx // athletes],
-        "resting_hr": rng.normal(52, 5, rows).round(0),
-        "hrv_rmssd_ms": rng.lognormal(4.1, 0.25, rows).round(1),
-        "back_pain_0_10": rng.integers(0, 4, rows),
-    }).write_csv(path)
+    pl.DataFrame(
+        {
+            "athlete_id": [f"ath{a:05d}" for a in idx % athletes],
+            "date": [(start + timedelta(days=int(d))).isoformat() for d in idx // athletes],
+            "resting_hr": rng.normal(52, 5, rows).round(0),
+            "hrv_rmssd_ms": rng.lognormal(4.1, 0.25, rows).round(1),
+            "back_pain_0_10": rng.integers(0, 4, rows),
+        }
+    ).write_csv(path)
 
 
 def make_sessions(path: Path, rows: int, seed: int = 8) -> None:
@@ -45,16 +47,20 @@ def make_sessions(path: Path, rows: int, seed: int = 8) -> None:
     athletes = max(1, rows // 1000)
     idx = np.arange(rows)
     base = np.datetime64("2020-01-01T06:00:00")
-    starts = base + (idx // athletes).astype("timedelta64[D]") + rng.integers(0, 12 * 3600, rows).astype("timedelta64[s]")
-    pl.DataFrame({
-        "athlete_id": [f"ath{a:05d}" for a in idx % athletes],
-        "start_time": [str(s) + "+01:00" for s in starts],
-        "duration_min": rng.integers(20, 120, rows),
-        "sport": rng.choice(["running", "cycling", "strength"], rows),
-        "avg_hr": rng.integers(100, 170, rows),
-        "rpe": rng.integers(1, 10, rows),
-        "distance_km": rng.uniform(0, 40, rows).round(2),
-    }).write_csv(path)
+    starts = (
+        base + (idx // athletes).astype("timedelta64[D]") + rng.integers(0, 12 * 3600, rows).astype("timedelta64[s]")
+    )
+    pl.DataFrame(
+        {
+            "athlete_id": [f"ath{a:05d}" for a in idx % athletes],
+            "start_time": [str(s) + "+01:00" for s in starts],
+            "duration_min": rng.integers(20, 120, rows),
+            "sport": rng.choice(["running", "cycling", "strength"], rows),
+            "avg_hr": rng.integers(100, 170, rows),
+            "rpe": rng.integers(1, 10, rows),
+            "distance_km": rng.uniform(0, 40, rows).round(2),
+        }
+    ).write_csv(path)
 
 
 def main() -> None:

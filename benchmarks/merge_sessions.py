@@ -34,7 +34,9 @@ def team(n_athletes: int, n_workouts: int, seed: int = 1) -> pl.DataFrame:
         for w in range(n_workouts):
             start = t0 + timedelta(hours=20 * w + rnd.random())
             dur = rnd.uniform(1200, 7200)
-            sources = ["fit", "strava_activities", "apple_health"] if rnd.random() < 0.8 else [rnd.choice(["fit", "whoop"])]
+            sources = (
+                ["fit", "strava_activities", "apple_health"] if rnd.random() < 0.8 else [rnd.choice(["fit", "whoop"])]
+            )
             for s in sources:
                 rows["athlete_id"].append(f"a{a:03d}")
                 rows["source"].append(s)
@@ -53,8 +55,10 @@ def main() -> None:
     t = time.perf_counter()
     kept, log = merge_duplicate_sessions(df)
     dt = time.perf_counter() - t
-    print(f"{df.height} session rows -> {kept.height} kept, {log.height} merged in {dt:.2f} s "
-          f"({df.height / dt / 1000:.0f} k rows/s)")
+    print(
+        f"{df.height} session rows -> {kept.height} kept, {log.height} merged in {dt:.2f} s "
+        f"({df.height / dt / 1000:.0f} k rows/s)"
+    )
 
 
 if __name__ == "__main__":

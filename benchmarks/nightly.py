@@ -61,8 +61,12 @@ def run(cfg: Path, as_of: date, out: Path, *, quiet: bool = False) -> tuple[floa
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_HOME")}
     env.update({"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
     t0 = time.perf_counter()
-    r = subprocess.run(CLI + ["run", "--config", str(cfg), "--as-of", as_of.isoformat(),
-                              "--summary-json", str(out)], env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        CLI + ["run", "--config", str(cfg), "--as-of", as_of.isoformat(), "--summary-json", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t0
     if r.returncode not in (0, 1):
         sys.exit(f"strainwatch run failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
@@ -83,8 +87,10 @@ def scenario(layout: str, args: argparse.Namespace, work: Path) -> dict[str, tup
     t0 = time.perf_counter()
     write = teamgen.write_daily_history if layout == "daily" else teamgen.write_history
     files = write(inputs, ids, first, last)
-    print(f"[{layout}] generated {len(files)} files ({sum(f.stat().st_size for f in files) / 1e6:.1f} MB) for "
-          f"{args.athletes} athletes x {args.days} days in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"[{layout}] generated {len(files)} files ({sum(f.stat().st_size for f in files) / 1e6:.1f} MB) for "
+        f"{args.athletes} athletes x {args.days} days in {time.perf_counter() - t0:.1f} s"
+    )
     cfg = work / "strainwatch.toml"
     cfg.write_text(
         f'[team]\ntimezone = "Europe/Berlin"\n[store]\npath = "{store}"\n[inputs]\nfolders = ["{inputs}"]\n'
@@ -109,13 +115,17 @@ def report(layout: str, res: dict[str, tuple[float, dict]]) -> str:
         o = own(s)
         steps = ", ".join(f"{k} {v['own_s']:.2f}/{v['wall_s']:.2f}" for k, v in s["steps"].items())
         files = s.get("files") or {}
-        lines.append(f"  {name:<12} wall {wall:6.2f} s | flow {s['wall_s']:6.2f} s | strainwatch code {o:6.2f} s | "
-                     f"outside (Python+Prefect start-up, orchestration) {wall - o:5.2f} s = {100 * (wall - o) / wall:4.1f} %"
-                     f" | files read {files.get('ingested', 0)}")
+        lines.append(
+            f"  {name:<12} wall {wall:6.2f} s | flow {s['wall_s']:6.2f} s | strainwatch code {o:6.2f} s | "
+            f"outside (Python+Prefect start-up, orchestration) {wall - o:5.2f} s = {100 * (wall - o) / wall:4.1f} %"
+            f" | files read {files.get('ingested', 0)}"
+        )
         lines.append(f"  {'':<12} steps own/wall [s]: {steps or '-'}")
     full, inc = res["full"][0], res["incremental"][0]
-    lines.append(f"  incremental / full = {100 * inc / full:.1f} %  (target <= 25 %);  incremental wall {inc:.1f} s "
-                 f"(target < 30 s);  floor (nothing new) {res['nothing new'][0]:.1f} s")
+    lines.append(
+        f"  incremental / full = {100 * inc / full:.1f} %  (target <= 25 %);  incremental wall {inc:.1f} s "
+        f"(target < 30 s);  floor (nothing new) {res['nothing new'][0]:.1f} s"
+    )
     return "\n".join(lines)
 
 

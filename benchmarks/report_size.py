@@ -38,8 +38,10 @@ BUDGET = {30: 1_500_000, 100: 3_000_000}
 
 
 def synthetic() -> bool:
-    print("synthetic teams (84 days of data, 42 chart days, 4 inline SVG charts per athlete, "
-          "8-week sparkline, 28-day heatmap):")
+    print(
+        "synthetic teams (84 days of data, 42 chart days, 4 inline SVG charts per athlete, "
+        "8-week sparkline, 28-day heatmap):"
+    )
     ok = True
     for n in (10, 30, 34, 100):
         f, s = team_frames(n)
@@ -48,10 +50,19 @@ def synthetic() -> bool:
         dt = time.perf_counter() - t0
         size = len(html.encode("utf-8"))
         budget = BUDGET.get(n)
-        verdict = "" if budget is None else (f"  within the {budget / 1e6:g} MB budget" if size < budget
-                                             else f"  OVER the {budget / 1e6:g} MB budget")
+        verdict = (
+            ""
+            if budget is None
+            else (
+                f"  within the {budget / 1e6:g} MB budget"
+                if size < budget
+                else f"  OVER the {budget / 1e6:g} MB budget"
+            )
+        )
         ok = ok and (budget is None or size < budget)
-        print(f"  {n:3d} athletes: {size:>10,d} bytes ({size / n / 1024:5.1f} kB/athlete), built in {dt:.2f} s{verdict}")
+        print(
+            f"  {n:3d} athletes: {size:>10,d} bytes ({size / n / 1024:5.1f} kB/athlete), built in {dt:.2f} s{verdict}"
+        )
     return ok
 
 
@@ -71,9 +82,11 @@ def _features_and_scores(store, cfg):
         slp, _ = merge_duplicate_nights(store.read_table("sleep"))
         ov = cfg.athlete_overrides()
         ses = assign_session_loads(
-            ses, hr_rest_bpm={a: v["hr_rest_bpm"] for a, v in ov.items() if "hr_rest_bpm" in v},
+            ses,
+            hr_rest_bpm={a: v["hr_rest_bpm"] for a, v in ov.items() if "hr_rest_bpm" in v},
             hr_max_bpm={a: v["hr_max_bpm"] for a, v in ov.items() if "hr_max_bpm" in v},
-            sex={a: v["sex"] for a, v in ov.items() if "sex" in v})
+            sex={a: v["sex"] for a, v in ov.items() if "sex" in v},
+        )
         daily = build_daily(ses, slp, store.read_table("wellness"), as_of=AS_OF)
         store.replace_athletes("daily", daily)
         store.replace_athletes("features", compute_features(daily, as_of=AS_OF))
@@ -98,18 +111,37 @@ def sample(docs: bool) -> None:
         _features_and_scores(st, cfg)
         t2 = time.perf_counter()
         out = Path(tmp) / "report.html"
-        r = run_report(st, week="2026-W46", out_path=out, names=cfg.names(), team_name=cfg.team_title(),
-                       generated_at=datetime(2026, 11, 16, 3, 0, tzinfo=timezone.utc), params=cfg.scorer_params(),
-                       stale_after_d=cfg.report.stale_after_d, groups=cfg.groups())
+        r = run_report(
+            st,
+            week="2026-W46",
+            out_path=out,
+            names=cfg.names(),
+            team_name=cfg.team_title(),
+            generated_at=datetime(2026, 11, 16, 3, 0, tzinfo=timezone.utc),
+            params=cfg.scorer_params(),
+            stale_after_d=cfg.report.stale_after_d,
+            groups=cfg.groups(),
+        )
         t3 = time.perf_counter()
-        print(f"sample team: ingest {t1 - t0:.1f} s, features+scores {t2 - t1:.1f} s, report {t3 - t2:.2f} s; "
-              f"report {r.bytes:,d} bytes for {r.athletes} athletes")
+        print(
+            f"sample team: ingest {t1 - t0:.1f} s, features+scores {t2 - t1:.1f} s, report {t3 - t2:.2f} s; "
+            f"report {r.bytes:,d} bytes for {r.athletes} athletes"
+        )
         # dry run with a placeholder coach address, so the digest text is produced too (nothing is sent)
-        s = run_alerts(st, as_of=AS_OF, channels={"coach": ["mailto://localhost?to=coach@example.org"]},
-                       dry_run=True, names=cfg.names(), team_name=cfg.team_title(), params=cfg.scorer_params(),
-                       stale_after_d=cfg.report.stale_after_d)
-        print(f"alerts of {AS_OF}: {s.fired} fire: " + ", ".join(m["rule"] + " " + m["recipient"] for m in s.messages
-                                                                 if m["rule"] != "digest"))
+        s = run_alerts(
+            st,
+            as_of=AS_OF,
+            channels={"coach": ["mailto://localhost?to=coach@example.org"]},
+            dry_run=True,
+            names=cfg.names(),
+            team_name=cfg.team_title(),
+            params=cfg.scorer_params(),
+            stale_after_d=cfg.report.stale_after_d,
+        )
+        print(
+            f"alerts of {AS_OF}: {s.fired} fire: "
+            + ", ".join(m["rule"] + " " + m["recipient"] for m in s.messages if m["rule"] != "digest")
+        )
         if docs:
             _docs(out, s)
 
@@ -120,9 +152,11 @@ def _docs(report: Path, summary) -> None:
     d = REPO / "docs"
     d.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"])
-        block = (lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+        )
+        block = lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
         page = b.new_page(viewport={"width": 1440, "height": 900})
         page.route("**/*", block)
         page.goto(report.as_uri())
@@ -153,7 +187,9 @@ def _docs(report: Path, summary) -> None:
                 head += ", e-mail version"
             parts += [f"=== {head} ===", f"Title: {m['title']}", "", m["body"], ""]
     (d / "alerts-example.txt").write_text("\n".join(parts), encoding="utf-8")
-    print(f"wrote {d}/report-screenshot.png, report-athlete-screenshot.png, report-screenshot-phone.png, alerts-example.txt")
+    print(
+        f"wrote {d}/report-screenshot.png, report-athlete-screenshot.png, report-screenshot-phone.png, alerts-example.txt"
+    )
 
 
 def main() -> None:

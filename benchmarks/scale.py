@@ -42,8 +42,11 @@ def generate(root: Path, athletes: int, years: int, seed: int = 7) -> int:
         d = root / aid
         d.mkdir(parents=True)
         base_rhr = rng.uniform(44, 60)
-        with open(d / "sessions.csv", "w", newline="") as s, open(d / "sleep.csv", "w", newline="") as sl, \
-                open(d / "daily.csv", "w", newline="") as dl:
+        with (
+            open(d / "sessions.csv", "w", newline="") as s,
+            open(d / "sleep.csv", "w", newline="") as sl,
+            open(d / "daily.csv", "w", newline="") as dl,
+        ):
             ws, wsl, wd = csv.writer(s), csv.writer(sl), csv.writer(dl)
             ws.writerow(["athlete_id", "start_time", "duration_min", "sport", "avg_hr", "rpe", "distance_km"])
             wsl.writerow(["athlete_id", "sleep_start", "sleep_end", "total_sleep_min"])
@@ -52,8 +55,17 @@ def generate(root: Path, athletes: int, years: int, seed: int = 7) -> int:
             while day <= end:
                 if day.weekday() not in (0, 4) and rng.random() > 0.05:
                     t = datetime(day.year, day.month, day.day, 17, tzinfo=timezone.utc)
-                    ws.writerow([aid, t.isoformat(), rng.randint(30, 100), "running", rng.randint(120, 165),
-                                 rng.randint(3, 8), round(rng.uniform(5, 15), 1)])
+                    ws.writerow(
+                        [
+                            aid,
+                            t.isoformat(),
+                            rng.randint(30, 100),
+                            "running",
+                            rng.randint(120, 165),
+                            rng.randint(3, 8),
+                            round(rng.uniform(5, 15), 1),
+                        ]
+                    )
                     n_rows += 1
                 wake = datetime(day.year, day.month, day.day, 6, 30, tzinfo=timezone.utc)
                 asleep = rng.randint(380, 500)
@@ -74,8 +86,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--athletes", type=int, default=200)
     ap.add_argument("--years", type=int, default=3)
-    ap.add_argument("--no-stage-score", action="store_true",
-                    help="skip the score stage (per-row texts); time only the columnar scorer's numbers")
+    ap.add_argument(
+        "--no-stage-score",
+        action="store_true",
+        help="skip the score stage (per-row texts); time only the columnar scorer's numbers",
+    )
     ap.add_argument("--keep", type=Path, default=None, help="keep the generated inputs and store here")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="sw-scale-"))
@@ -86,8 +101,10 @@ def main() -> None:
     t = time.perf_counter()
     rows = generate(inputs, args.athletes, args.years)
     size_mb = sum(p.stat().st_size for p in inputs.rglob("*") if p.is_file()) / 1e6
-    print(f"generated {args.athletes} athletes x {args.years} years: {rows:,} rows, {size_mb:.1f} MB "
-          f"in {time.perf_counter() - t:.1f} s")
+    print(
+        f"generated {args.athletes} athletes x {args.years} years: {rows:,} rows, {size_mb:.1f} MB "
+        f"in {time.perf_counter() - t:.1f} s"
+    )
 
     store = Store(store_dir)
     as_of = date(2026, 11, 15)
@@ -125,8 +142,10 @@ def main() -> None:
         run_scores(store, as_of=as_of)
         timings.append(("score", time.perf_counter() - t))
         scores = store.read_table("scores")
-        print(f"scores: {scores.height:,} athlete-days; bands: "
-              + ", ".join(f"{b} {n}" for b, n in scores.group_by("risk_band").len().sort("risk_band").iter_rows()))
+        print(
+            f"scores: {scores.height:,} athlete-days; bands: "
+            + ", ".join(f"{b} {n}" for b, n in scores.group_by("risk_band").len().sort("risk_band").iter_rows())
+        )
 
     for name, secs in timings:
         print(f"{name:>24}: {secs:7.2f} s")

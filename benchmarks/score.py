@@ -39,8 +39,9 @@ def main() -> None:
     if a.learned:
         daily = synth.labelled_team(n_athletes=a.athletes, days=a.days, seed=1)
     else:
-        daily = pl.concat([synth.make_daily(f"b{i:03d}", days=a.days, seed=i, phys_ar=0.3).frame()
-                           for i in range(a.athletes)])
+        daily = pl.concat(
+            [synth.make_daily(f"b{i:03d}", days=a.days, seed=i, phys_ar=0.3).frame() for i in range(a.athletes)]
+        )
     feats = synth.to_features(daily)
     as_of = feats["date"].max()
     print(f"features: {feats.height:,} athlete-days in {time.perf_counter() - t:.1f} s")
@@ -59,13 +60,17 @@ def main() -> None:
     t = time.perf_counter()
     n = score_numbers(feats, as_of=as_of)
     dt = time.perf_counter() - t
-    print(f"columnar numbers (scores, bands, reasons, streaks), every day: {n.height:,} rows in {dt:.2f} s "
-          f"({n.height / dt:,.0f} rows/s)")
+    print(
+        f"columnar numbers (scores, bands, reasons, streaks), every day: {n.height:,} rows in {dt:.2f} s "
+        f"({n.height / dt:,.0f} rows/s)"
+    )
     t = time.perf_counter()
     c = score_features_columnar(feats, as_of=as_of)
     dt = time.perf_counter() - t
-    print(f"columnar numbers + per-row texts (full SCORES), every day: {c.height:,} rows in {dt:.2f} s "
-          f"({c.height / dt:,.0f} rows/s); equal to rules: {c.equals(s)}")
+    print(
+        f"columnar numbers + per-row texts (full SCORES), every day: {c.height:,} rows in {dt:.2f} s "
+        f"({c.height / dt:,.0f} rows/s); equal to rules: {c.equals(s)}"
+    )
     t = time.perf_counter()
     c7 = score_features_columnar(feats, as_of=as_of, start=as_of - timedelta(days=6))
     dt = time.perf_counter() - t

@@ -40,11 +40,15 @@ def make_files(root: Path, n: int, athletes: int = 30) -> list[Path]:
         if k % 3 == 0:
             txt = f"athlete_id,date,resting_hr,hrv_rmssd_ms\n{a},{d},{40 + k % 37},{30 + k % 53}\n"
         elif k % 3 == 1:
-            txt = ("athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
-                   f"{a},{d}T{k % 24:02d}:{k % 60:02d}:00+01:00,{20 + k % 50},running,140,5,8\n")
+            txt = (
+                "athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
+                f"{a},{d}T{k % 24:02d}:{k % 60:02d}:00+01:00,{20 + k % 50},running,140,5,8\n"
+            )
         else:
-            txt = ("athlete_id,sleep_start,sleep_end,total_sleep_min\n"
-                   f"{a},{d}T00:{k % 60:02d}:00+01:00,{d}T07:{k % 60:02d}:00+01:00,{300 + k % 100}\n")
+            txt = (
+                "athlete_id,sleep_start,sleep_end,total_sleep_min\n"
+                f"{a},{d}T00:{k % 60:02d}:00+01:00,{d}T07:{k % 60:02d}:00+01:00,{300 + k % 100}\n"
+            )
         p = root / a / f"{d}-{k}.csv"
         p.write_text(txt)
         paths.append(p)
@@ -68,20 +72,26 @@ def main() -> None:
         one = (time.perf_counter() - t0) / len(sample)
         t0 = time.perf_counter()
         for i in range(0, len(sample), 64):
-            generic_csv.read_many(sample[i:i + 64])
+            generic_csv.read_many(sample[i : i + 64])
         many = (time.perf_counter() - t0) / len(sample)
-        print(f"generic_csv, one-row files: read one by one {one * 1e3:.2f} ms/file, "
-              f"read_many (64 per batch) {many * 1e3:.2f} ms/file ({one / many:.1f}x)")
+        print(
+            f"generic_csv, one-row files: read one by one {one * 1e3:.2f} ms/file, "
+            f"read_many (64 per batch) {many * 1e3:.2f} ms/file ({one / many:.1f}x)"
+        )
 
         chosen = ingest.pool_workers(os.cpu_count() or 1, n, sum(p.stat().st_size for p in paths))
         for pool in (False, True):
             t0 = time.perf_counter()
             s = ingest.ingest_paths(Store(root / f"store-{pool}"), [root / "in"], workers=2, pool=pool)
             dt = time.perf_counter() - t0
-            print(f"ingest_paths {n} files, pool {'on (2 workers)' if pool else 'off'}: {dt:.2f} s "
-                  f"({dt / n * 1e3:.2f} ms/file), ingested {s.ingested}")
-        print(f"automatic policy (workers=CPU count={os.cpu_count()}): "
-              f"{'pool of ' + str(chosen) if chosen > 1 else 'in-process'}")
+            print(
+                f"ingest_paths {n} files, pool {'on (2 workers)' if pool else 'off'}: {dt:.2f} s "
+                f"({dt / n * 1e3:.2f} ms/file), ingested {s.ingested}"
+            )
+        print(
+            f"automatic policy (workers=CPU count={os.cpu_count()}): "
+            f"{'pool of ' + str(chosen) if chosen > 1 else 'in-process'}"
+        )
 
         acc: dict[str, float] = {}
 
@@ -94,6 +104,7 @@ def main() -> None:
                     return f(*a, **k)
                 finally:
                     acc[label] = acc.get(label, 0.0) + time.perf_counter() - t
+
             setattr(obj, name, w)
 
         timed(ingest, "_read_batch", "reading")

@@ -100,7 +100,6 @@ def display_name(path: Path, ctx: ReadContext) -> str:
     return ctx.source_name or str(path)
 
 
-
 def require_athlete(display: str, ctx: ReadContext, vendor: str, what: str = "the file") -> str:
     """``ctx.athlete_id``; a :class:`ConnectorError` for exports that carry no athlete id.
 
@@ -108,9 +107,12 @@ def require_athlete(display: str, ctx: ReadContext, vendor: str, what: str = "th
     the athlete or pass --athlete".
     """
     if not ctx.athlete_id:
-        raise ConnectorError(display, f"{vendor} exports carry no athlete id: put {what} in a folder "
-                             "named after the athlete or pass --athlete")
+        raise ConnectorError(
+            display,
+            f"{vendor} exports carry no athlete id: put {what} in a folder named after the athlete or pass --athlete",
+        )
     return ctx.athlete_id
+
 
 class UnexpectedErrors:
     """Context manager: any exception but a :class:`ConnectorError` becomes one naming the file.
@@ -265,8 +267,9 @@ def parse_float(
     if isinstance(value, (int, float)):
         v = float(value)
     elif not isinstance(value, str):
-        raise BadRowError(display, f"expected a number, found {type(value).__name__} {value!r:.40}",
-                          line=line, column=column)
+        raise BadRowError(
+            display, f"expected a number, found {type(value).__name__} {value!r:.40}", line=line, column=column
+        )
     else:
         s = value.strip()
         if s.lower() in _FLOAT_MISSING:
@@ -278,9 +281,7 @@ def parse_float(
     if not math.isfinite(v):
         raise BadRowError(display, f"expected a finite number, found {value!r}", line=line, column=column)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise BadRowError(
-            display, f"value {v:g} outside the plausible range {lo:g}..{hi:g}", line=line, column=column
-        )
+        raise BadRowError(display, f"value {v:g} outside the plausible range {lo:g}..{hi:g}", line=line, column=column)
     return v
 
 
@@ -341,9 +342,7 @@ class LocalTime:
         if self.used and self.zone is None and self.no_tz_note:
             result.warn(self.no_tz_note)
         elif self.used and self.zone is None:
-            result.warn(
-                f"no time zone given (--tz): {self.what} read as UTC; local dates may be off by a day"
-            )
+            result.warn(f"no time zone given (--tz): {self.what} read as UTC; local dates may be off by a day")
 
 
 _LOCAL_FORMATS = (
@@ -381,9 +380,7 @@ def parse_local_datetime(raw: object) -> datetime:
             return datetime.strptime(s, fmt)
         except ValueError:
             continue
-    raise ValueError(
-        f"expected a local date-time like 2019-11-01T23:31:30.000 or 11/01/19 23:31:30, found {raw!r}"
-    )
+    raise ValueError(f"expected a local date-time like 2019-11-01T23:31:30.000 or 11/01/19 23:31:30, found {raw!r}")
 
 
 def parse_date(raw: object) -> date:
@@ -459,8 +456,10 @@ def parse_offset(value: str, display: str, *, line: int | None, column: str) -> 
     except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
     raise BadRowError(
-        display, f"expected a time zone like 'UTC-04:00' or 'Europe/Paris', found {value!r}",
-        line=line, column=column,
+        display,
+        f"expected a time zone like 'UTC-04:00' or 'Europe/Paris', found {value!r}",
+        line=line,
+        column=column,
     )
 
 
@@ -469,95 +468,183 @@ def parse_offset(value: str, display: str, *, line: int | None, column: str) -> 
 #: Exact (normalised) vendor activity names -> canonical sport, sub_sport.
 _SPORT_EXACT: dict[str, tuple[str, str | None]] = {
     # English / vendor keys
-    "run": ("running", None), "running": ("running", None),
-    "trail run": ("running", "trail"), "trail running": ("running", "trail"),
-    "treadmill running": ("running", "treadmill"), "treadmill": ("running", "treadmill"),
-    "virtual run": ("running", "virtual"), "track running": ("running", "track"),
-    "street running": ("running", "street"), "indoor running": ("running", "indoor"),
-    "ride": ("cycling", None), "cycling": ("cycling", None), "bike": ("cycling", None),
-    "biking": ("cycling", None), "road biking": ("cycling", "road"), "road cycling": ("cycling", "road"),
-    "virtual ride": ("cycling", "virtual"), "virtual cycling": ("cycling", "virtual"),
-    "indoor cycling": ("cycling", "indoor"), "spinning": ("cycling", "indoor"),
-    "mountain biking": ("cycling", "mountain"), "mountain bike ride": ("cycling", "mountain"),
-    "gravel ride": ("cycling", "gravel"), "gravel cycling": ("cycling", "gravel"),
-    "e-bike ride": ("cycling", "e_bike"), "e bike ride": ("cycling", "e_bike"),
+    "run": ("running", None),
+    "running": ("running", None),
+    "trail run": ("running", "trail"),
+    "trail running": ("running", "trail"),
+    "treadmill running": ("running", "treadmill"),
+    "treadmill": ("running", "treadmill"),
+    "virtual run": ("running", "virtual"),
+    "track running": ("running", "track"),
+    "street running": ("running", "street"),
+    "indoor running": ("running", "indoor"),
+    "ride": ("cycling", None),
+    "cycling": ("cycling", None),
+    "bike": ("cycling", None),
+    "biking": ("cycling", None),
+    "road biking": ("cycling", "road"),
+    "road cycling": ("cycling", "road"),
+    "virtual ride": ("cycling", "virtual"),
+    "virtual cycling": ("cycling", "virtual"),
+    "indoor cycling": ("cycling", "indoor"),
+    "spinning": ("cycling", "indoor"),
+    "mountain biking": ("cycling", "mountain"),
+    "mountain bike ride": ("cycling", "mountain"),
+    "gravel ride": ("cycling", "gravel"),
+    "gravel cycling": ("cycling", "gravel"),
+    "e-bike ride": ("cycling", "e_bike"),
+    "e bike ride": ("cycling", "e_bike"),
     "outdoor bike": ("cycling", None),
-    "swim": ("swimming", None), "swimming": ("swimming", None),
-    "pool swim": ("swimming", "lap_swimming"), "lap swimming": ("swimming", "lap_swimming"),
+    "swim": ("swimming", None),
+    "swimming": ("swimming", None),
+    "pool swim": ("swimming", "lap_swimming"),
+    "lap swimming": ("swimming", "lap_swimming"),
     "open water swimming": ("swimming", "open_water"),
-    "walk": ("walking", None), "walking": ("walking", None),
-    "hike": ("hiking", None), "hiking": ("hiking", None),
-    "weight training": ("strength", None), "strength training": ("strength", None),
-    "weights": ("strength", None), "strength": ("strength", None), "crossfit": ("strength", "crossfit"),
-    "workout": ("training", None), "cardio": ("training", "cardio"), "hiit": ("training", "hiit"),
-    "elliptical": ("fitness_equipment", "elliptical"), "stair stepper": ("fitness_equipment", "stair_climbing"),
+    "walk": ("walking", None),
+    "walking": ("walking", None),
+    "hike": ("hiking", None),
+    "hiking": ("hiking", None),
+    "weight training": ("strength", None),
+    "strength training": ("strength", None),
+    "weights": ("strength", None),
+    "strength": ("strength", None),
+    "crossfit": ("strength", "crossfit"),
+    "workout": ("training", None),
+    "cardio": ("training", "cardio"),
+    "hiit": ("training", "hiit"),
+    "elliptical": ("fitness_equipment", "elliptical"),
+    "stair stepper": ("fitness_equipment", "stair_climbing"),
     "stairstepper": ("fitness_equipment", "stair_climbing"),
-    "rowing": ("rowing", None), "indoor rowing": ("rowing", "indoor"), "row": ("rowing", None),
-    "yoga": ("yoga", None), "pilates": ("training", "pilates"),
-    "nordic ski": ("cross_country_skiing", None), "cross country skiing": ("cross_country_skiing", None),
-    "alpine ski": ("alpine_skiing", None), "resort skiing/snowboarding": ("alpine_skiing", None),
+    "rowing": ("rowing", None),
+    "indoor rowing": ("rowing", "indoor"),
+    "row": ("rowing", None),
+    "yoga": ("yoga", None),
+    "pilates": ("training", "pilates"),
+    "nordic ski": ("cross_country_skiing", None),
+    "cross country skiing": ("cross_country_skiing", None),
+    "alpine ski": ("alpine_skiing", None),
+    "resort skiing/snowboarding": ("alpine_skiing", None),
     "resort skiing snowboarding": ("alpine_skiing", None),
-    "resort skiing snowboarding ws": ("alpine_skiing", None), "resort skiing": ("alpine_skiing", None),
-    "indoor cardio": ("training", "cardio"), "fitness equipment": ("fitness_equipment", None),
+    "resort skiing snowboarding ws": ("alpine_skiing", None),
+    "resort skiing": ("alpine_skiing", None),
+    "indoor cardio": ("training", "cardio"),
+    "fitness equipment": ("fitness_equipment", None),
     "floor climbing": ("fitness_equipment", "stair_climbing"),
-    "snowboard": ("snowboarding", None), "backcountry ski": ("alpine_skiing", "backcountry"),
-    "soccer": ("soccer", None), "football": ("soccer", None), "tennis": ("tennis", None),
-    "golf": ("golf", None), "rock climbing": ("rock_climbing", None), "bouldering": ("rock_climbing", "bouldering"),
-    "kayaking": ("kayaking", None), "stand up paddling": ("stand_up_paddleboarding", None),
-    "multisport": ("multisport", None), "triathlon": ("multisport", "triathlon"),
-    "multi sport": ("multisport", None), "stair-stepper": ("fitness_equipment", "stair_climbing"),
-    "stair climbing": ("fitness_equipment", "stair_climbing"), "rock climb": ("rock_climbing", None),
-    "e-mountain bike ride": ("cycling", "e_mountain"), "handcycle": ("cycling", "hand_cycling"),
-    "velomobile": ("cycling", None), "wheelchair": ("wheelchair", None),
-    "sport": ("generic", None), "other": ("generic", None),
+    "snowboard": ("snowboarding", None),
+    "backcountry ski": ("alpine_skiing", "backcountry"),
+    "soccer": ("soccer", None),
+    "football": ("soccer", None),
+    "tennis": ("tennis", None),
+    "golf": ("golf", None),
+    "rock climbing": ("rock_climbing", None),
+    "bouldering": ("rock_climbing", "bouldering"),
+    "kayaking": ("kayaking", None),
+    "stand up paddling": ("stand_up_paddleboarding", None),
+    "multisport": ("multisport", None),
+    "triathlon": ("multisport", "triathlon"),
+    "multi sport": ("multisport", None),
+    "stair-stepper": ("fitness_equipment", "stair_climbing"),
+    "stair climbing": ("fitness_equipment", "stair_climbing"),
+    "rock climb": ("rock_climbing", None),
+    "e-mountain bike ride": ("cycling", "e_mountain"),
+    "handcycle": ("cycling", "hand_cycling"),
+    "velomobile": ("cycling", None),
+    "wheelchair": ("wheelchair", None),
+    "sport": ("generic", None),
+    "other": ("generic", None),
     # German
-    "laufen": ("running", None), "laufbandtraining": ("running", "treadmill"),
-    "laufband": ("running", "treadmill"), "trailrunning": ("running", "trail"),
-    "radfahren": ("cycling", None), "rennradfahren": ("cycling", "road"),
-    "indoor-radfahren": ("cycling", "indoor"), "mountainbiken": ("cycling", "mountain"),
-    "schwimmen": ("swimming", None), "schwimmbadschwimmen": ("swimming", "lap_swimming"),
-    "freiwasserschwimmen": ("swimming", "open_water"), "gehen": ("walking", None),
-    "wandern": ("hiking", None), "krafttraining": ("strength", None), "rudern": ("rowing", None),
-    "indoor-rudern": ("rowing", "indoor"), "crosstrainer": ("fitness_equipment", "elliptical"),
+    "laufen": ("running", None),
+    "laufbandtraining": ("running", "treadmill"),
+    "laufband": ("running", "treadmill"),
+    "trailrunning": ("running", "trail"),
+    "radfahren": ("cycling", None),
+    "rennradfahren": ("cycling", "road"),
+    "indoor-radfahren": ("cycling", "indoor"),
+    "mountainbiken": ("cycling", "mountain"),
+    "schwimmen": ("swimming", None),
+    "schwimmbadschwimmen": ("swimming", "lap_swimming"),
+    "freiwasserschwimmen": ("swimming", "open_water"),
+    "gehen": ("walking", None),
+    "wandern": ("hiking", None),
+    "krafttraining": ("strength", None),
+    "rudern": ("rowing", None),
+    "indoor-rudern": ("rowing", "indoor"),
+    "crosstrainer": ("fitness_equipment", "elliptical"),
     "skilanglauf": ("cross_country_skiing", None),
     # French
-    "course à pied": ("running", None), "course sur tapis roulant": ("running", "treadmill"),
-    "trail": ("running", "trail"), "cyclisme": ("cycling", None), "vélo": ("cycling", None),
-    "vélo d'intérieur": ("cycling", "indoor"), "cyclisme en salle": ("cycling", "indoor"),
-    "vtt": ("cycling", "mountain"), "natation": ("swimming", None),
-    "natation en piscine": ("swimming", "lap_swimming"), "natation en eau libre": ("swimming", "open_water"),
-    "marche": ("walking", None), "randonnée": ("hiking", None), "musculation": ("strength", None),
-    "renforcement musculaire": ("strength", None), "aviron": ("rowing", None),
+    "course à pied": ("running", None),
+    "course sur tapis roulant": ("running", "treadmill"),
+    "trail": ("running", "trail"),
+    "cyclisme": ("cycling", None),
+    "vélo": ("cycling", None),
+    "vélo d'intérieur": ("cycling", "indoor"),
+    "cyclisme en salle": ("cycling", "indoor"),
+    "vtt": ("cycling", "mountain"),
+    "natation": ("swimming", None),
+    "natation en piscine": ("swimming", "lap_swimming"),
+    "natation en eau libre": ("swimming", "open_water"),
+    "marche": ("walking", None),
+    "randonnée": ("hiking", None),
+    "musculation": ("strength", None),
+    "renforcement musculaire": ("strength", None),
+    "aviron": ("rowing", None),
     # Spanish
-    "carrera": ("running", None), "carrera en cinta": ("running", "treadmill"),
-    "carrera por montaña": ("running", "trail"), "ciclismo": ("cycling", None),
-    "ciclismo en sala": ("cycling", "indoor"), "ciclismo indoor": ("cycling", "indoor"),
-    "ciclismo de montaña": ("cycling", "mountain"), "natación": ("swimming", None),
-    "natación en piscina": ("swimming", "lap_swimming"), "natación en aguas abiertas": ("swimming", "open_water"),
-    "caminar": ("walking", None), "caminata": ("walking", None), "senderismo": ("hiking", None),
-    "entrenamiento de fuerza": ("strength", None), "entreno de fuerza": ("strength", None),
+    "carrera": ("running", None),
+    "carrera en cinta": ("running", "treadmill"),
+    "carrera por montaña": ("running", "trail"),
+    "ciclismo": ("cycling", None),
+    "ciclismo en sala": ("cycling", "indoor"),
+    "ciclismo indoor": ("cycling", "indoor"),
+    "ciclismo de montaña": ("cycling", "mountain"),
+    "natación": ("swimming", None),
+    "natación en piscina": ("swimming", "lap_swimming"),
+    "natación en aguas abiertas": ("swimming", "open_water"),
+    "caminar": ("walking", None),
+    "caminata": ("walking", None),
+    "senderismo": ("hiking", None),
+    "entrenamiento de fuerza": ("strength", None),
+    "entreno de fuerza": ("strength", None),
     "remo": ("rowing", None),
     # Italian
-    "corsa": ("running", None), "corsa su tapis roulant": ("running", "treadmill"),
-    "trail running ": ("running", "trail"), "ciclismo su strada": ("cycling", "road"),
-    "nuoto": ("swimming", None), "nuoto in piscina": ("swimming", "lap_swimming"),
-    "nuoto in acque libere": ("swimming", "open_water"), "camminata": ("walking", None),
-    "escursionismo": ("hiking", None), "allenamento di forza": ("strength", None),
-    "allenamento della forza": ("strength", None), "canottaggio": ("rowing", None),
+    "corsa": ("running", None),
+    "corsa su tapis roulant": ("running", "treadmill"),
+    "trail running ": ("running", "trail"),
+    "ciclismo su strada": ("cycling", "road"),
+    "nuoto": ("swimming", None),
+    "nuoto in piscina": ("swimming", "lap_swimming"),
+    "nuoto in acque libere": ("swimming", "open_water"),
+    "camminata": ("walking", None),
+    "escursionismo": ("hiking", None),
+    "allenamento di forza": ("strength", None),
+    "allenamento della forza": ("strength", None),
+    "canottaggio": ("rowing", None),
     # Dutch
-    "hardlopen": ("running", None), "hardlopen op loopband": ("running", "treadmill"),
-    "loopband": ("running", "treadmill"), "fietsen": ("cycling", None),
-    "indoor fietsen": ("cycling", "indoor"), "wielrennen": ("cycling", "road"),
-    "zwemmen": ("swimming", None), "zwembadzwemmen": ("swimming", "lap_swimming"),
-    "baanzwemmen": ("swimming", "lap_swimming"), "openwaterzwemmen": ("swimming", "open_water"),
-    "wandelen": ("walking", None), "hiken": ("hiking", None), "krachttraining": ("strength", None),
+    "hardlopen": ("running", None),
+    "hardlopen op loopband": ("running", "treadmill"),
+    "loopband": ("running", "treadmill"),
+    "fietsen": ("cycling", None),
+    "indoor fietsen": ("cycling", "indoor"),
+    "wielrennen": ("cycling", "road"),
+    "zwemmen": ("swimming", None),
+    "zwembadzwemmen": ("swimming", "lap_swimming"),
+    "baanzwemmen": ("swimming", "lap_swimming"),
+    "openwaterzwemmen": ("swimming", "open_water"),
+    "wandelen": ("walking", None),
+    "hiken": ("hiking", None),
+    "krachttraining": ("strength", None),
     "roeien": ("rowing", None),
     # Portuguese
-    "corrida": ("running", None), "corrida em esteira": ("running", "treadmill"),
-    "corrida na passadeira": ("running", "treadmill"), "corrida em trilha": ("running", "trail"),
-    "ciclismo em ambiente fechado": ("cycling", "indoor"), "natação em piscina": ("swimming", "lap_swimming"),
-    "natação em águas abertas": ("swimming", "open_water"), "caminhada": ("walking", None),
-    "trilha": ("hiking", None), "treino de força": ("strength", None), "musculação": ("strength", None),
+    "corrida": ("running", None),
+    "corrida em esteira": ("running", "treadmill"),
+    "corrida na passadeira": ("running", "treadmill"),
+    "corrida em trilha": ("running", "trail"),
+    "ciclismo em ambiente fechado": ("cycling", "indoor"),
+    "natação em piscina": ("swimming", "lap_swimming"),
+    "natação em águas abertas": ("swimming", "open_water"),
+    "caminhada": ("walking", None),
+    "trilha": ("hiking", None),
+    "treino de força": ("strength", None),
+    "musculação": ("strength", None),
     "cardiovascular": ("training", "cardio"),
 }
 
@@ -650,13 +737,17 @@ def open_text(path: Path, ctx: ReadContext) -> str:
         text, err = decode_export(data)
     except UnicodeDecodeError as uerr:
         raise CorruptFileError(
-            display_name(path, ctx), f"not UTF-8 text ({uerr.reason})", line=_line_of(data, uerr.start),
+            display_name(path, ctx),
+            f"not UTF-8 text ({uerr.reason})",
+            line=_line_of(data, uerr.start),
             offset=uerr.start,
         ) from uerr
     # Excel re-saves on Windows in cp1252; accept only if that decodes cleanly
     if err is not None and any(ord(c) < 32 and c not in "\r\n\t" for c in text):
         raise CorruptFileError(
-            display_name(path, ctx), f"not UTF-8 text ({err.reason})", line=_line_of(data, err.start),
+            display_name(path, ctx),
+            f"not UTF-8 text ({err.reason})",
+            line=_line_of(data, err.start),
             offset=err.start,
         ) from err
     return text
@@ -872,8 +963,9 @@ def record_error(path: Path, ctx: ReadContext, index: int, field: str, message: 
 
 def require_dict(path: Path, ctx: ReadContext, index: int, item: Any, what: str) -> dict:
     if not isinstance(item, dict):
-        raise record_error(path, ctx, index, "<record>",
-                           f"expected a JSON object ({what}), found {type(item).__name__}")
+        raise record_error(
+            path, ctx, index, "<record>", f"expected a JSON object ({what}), found {type(item).__name__}"
+        )
     return item
 
 
@@ -898,25 +990,52 @@ def positive_or_none(v: float | None) -> float | None:
 # ------------------------------------------------------------------- frames
 
 SESSION_COLUMNS: dict[str, pl.DataType] = {
-    "athlete_id": pl.String(), "source": pl.String(), "start_utc": pl.Datetime("us", "UTC"),
-    "local_date": pl.Date(), "sport": pl.String(), "duration_s": pl.Float64(),
-    "distance_m": pl.Float64(), "avg_hr_bpm": pl.Float64(), "max_hr_bpm": pl.Float64(),
-    "rpe": pl.Float64(), "device_load": pl.Float64(), "load_au": pl.Float64(),
-    "load_method": pl.String(), "source_file": pl.String(), "sub_sport": pl.String(),
-    "device_load_kind": pl.String(), "energy_kcal": pl.Float64(), "elapsed_s": pl.Float64(),
-    "local_offset_s": pl.Int32(), "training_effect_aerobic": pl.Float64(),
-    "training_effect_anaerobic": pl.Float64(), "auto_detected": pl.Boolean(),
+    "athlete_id": pl.String(),
+    "source": pl.String(),
+    "start_utc": pl.Datetime("us", "UTC"),
+    "local_date": pl.Date(),
+    "sport": pl.String(),
+    "duration_s": pl.Float64(),
+    "distance_m": pl.Float64(),
+    "avg_hr_bpm": pl.Float64(),
+    "max_hr_bpm": pl.Float64(),
+    "rpe": pl.Float64(),
+    "device_load": pl.Float64(),
+    "load_au": pl.Float64(),
+    "load_method": pl.String(),
+    "source_file": pl.String(),
+    "sub_sport": pl.String(),
+    "device_load_kind": pl.String(),
+    "energy_kcal": pl.Float64(),
+    "elapsed_s": pl.Float64(),
+    "local_offset_s": pl.Int32(),
+    "training_effect_aerobic": pl.Float64(),
+    "training_effect_anaerobic": pl.Float64(),
+    "auto_detected": pl.Boolean(),
 }
 SLEEP_COLUMNS: dict[str, pl.DataType] = {
-    "athlete_id": pl.String(), "source": pl.String(), "start_utc": pl.Datetime("us", "UTC"),
-    "end_utc": pl.Datetime("us", "UTC"), "wake_date": pl.Date(), "asleep_s": pl.Float64(),
-    "deep_s": pl.Float64(), "light_s": pl.Float64(), "rem_s": pl.Float64(),
-    "awake_s": pl.Float64(), "in_bed_s": pl.Float64(), "is_nap": pl.Boolean(),
-    "source_file": pl.String(), "sleep_score": pl.Float64(),
+    "athlete_id": pl.String(),
+    "source": pl.String(),
+    "start_utc": pl.Datetime("us", "UTC"),
+    "end_utc": pl.Datetime("us", "UTC"),
+    "wake_date": pl.Date(),
+    "asleep_s": pl.Float64(),
+    "deep_s": pl.Float64(),
+    "light_s": pl.Float64(),
+    "rem_s": pl.Float64(),
+    "awake_s": pl.Float64(),
+    "in_bed_s": pl.Float64(),
+    "is_nap": pl.Boolean(),
+    "source_file": pl.String(),
+    "sleep_score": pl.Float64(),
 }
 WELLNESS_COLUMNS: dict[str, pl.DataType] = {
-    "athlete_id": pl.String(), "source": pl.String(), "date": pl.Date(),
-    "rhr_bpm": pl.Float64(), "hrv_rmssd_ms": pl.Float64(), "hrv_sdnn_ms": pl.Float64(),
+    "athlete_id": pl.String(),
+    "source": pl.String(),
+    "date": pl.Date(),
+    "rhr_bpm": pl.Float64(),
+    "hrv_rmssd_ms": pl.Float64(),
+    "hrv_sdnn_ms": pl.Float64(),
     "source_file": pl.String(),
 }
 

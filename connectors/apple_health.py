@@ -237,7 +237,7 @@ def _drop_doctype(buf: bytes, display: str) -> bytes:
     root = _ROOT_START.search(buf, start)
     if root is None:  # not an Apple export layout: leave it to the parser's own checks
         return buf
-    dtd = buf[start:root.start()]
+    dtd = buf[start : root.start()]
     m = _ENTITY_DECL.search(dtd)
     if m:
         name = m.group(2).decode("utf-8", "replace")
@@ -250,7 +250,7 @@ def _drop_doctype(buf: bytes, display: str) -> bytes:
             "and external fetches)",
             line=line,
         )
-    return buf[:start] + b"\n" * dtd.count(b"\n") + buf[root.start():]
+    return buf[:start] + b"\n" * dtd.count(b"\n") + buf[root.start() :]
 
 
 def _parse_date(value: str | None, display: str, line: int, column: str) -> datetime:
@@ -263,8 +263,9 @@ def _parse_date(value: str | None, display: str, line: int, column: str) -> date
     try:
         dt = datetime.fromisoformat(s)
     except ValueError:
-        raise BadRowError(display, f"expected a date like '2018-11-30 06:13:30 +0100', found {value!r}",
-                          line=line, column=column) from None
+        raise BadRowError(
+            display, f"expected a date like '2018-11-30 06:13:30 +0100', found {value!r}", line=line, column=column
+        ) from None
     if dt.tzinfo is None:
         raise BadRowError(display, f"date without a UTC offset: {value!r}", line=line, column=column)
     return dt
@@ -278,8 +279,7 @@ def _float(value: str | None, display: str, line: int, column: str, lo: float, h
     except ValueError:
         raise BadRowError(display, f"expected a number, found {value!r}", line=line, column=column) from None
     if not (lo <= v <= hi):
-        raise BadRowError(display, f"value {v:g} outside the plausible range {lo:g}..{hi:g}", line=line,
-                          column=column)
+        raise BadRowError(display, f"value {v:g} outside the plausible range {lo:g}..{hi:g}", line=line, column=column)
     return v
 
 
@@ -394,8 +394,12 @@ class _Handler:
             unit = a.get("unit", "")
             if t == RHR:
                 if unit not in ("count/min", "bpm"):
-                    raise BadRowError(self.display, f"resting heart rate unit {unit!r}, expected 'count/min'",
-                                      line=line, column="unit")
+                    raise BadRowError(
+                        self.display,
+                        f"resting heart rate unit {unit!r}, expected 'count/min'",
+                        line=line,
+                        column="unit",
+                    )
                 v = _float(a.get("value"), self.display, line, "value", 20, 200)
                 if v is not None:
                     # the day's RHR record spans the day (00:0x -> 2x:xx): its midpoint is on the right
@@ -405,8 +409,7 @@ class _Handler:
                     self.rhr[self._local(mid).date()].append(v)
             else:
                 if unit != "ms":
-                    raise BadRowError(self.display, f"HRV SDNN unit {unit!r}, expected 'ms'", line=line,
-                                      column="unit")
+                    raise BadRowError(self.display, f"HRV SDNN unit {unit!r}, expected 'ms'", line=line, column="unit")
                 v = _float(a.get("value"), self.display, line, "value", 1, 1000)
                 if v is not None:
                     self.sdnn[self._local(start).date()].append(v)
@@ -421,11 +424,16 @@ class _Handler:
         start = _parse_date(a.get("startDate"), self.display, line, "startDate")
         end = _parse_date(a.get("endDate"), self.display, line, "endDate")
         if end < start or end - start > timedelta(hours=24):
-            raise BadRowError(self.display, f"sleep interval {start} -> {end} is negative or longer than 24 h",
-                              line=line, column="endDate")
+            raise BadRowError(
+                self.display,
+                f"sleep interval {start} -> {end} is negative or longer than 24 h",
+                line=line,
+                column="endDate",
+            )
         if end > start:
-            self.intervals.append(_Interval(start, end, kind, a.get("sourceName", ""),
-                                            _zone(meta.get("HKTimeZone")) or self.home_tz))
+            self.intervals.append(
+                _Interval(start, end, kind, a.get("sourceName", ""), _zone(meta.get("HKTimeZone")) or self.home_tz)
+            )
 
     def _workout_row(self, w: _Workout) -> dict:
         a, line, d = w.attrs, w.line, self.display
@@ -438,16 +446,24 @@ class _Handler:
         if duration is not None:
             unit = a.get("durationUnit", "min")
             if unit not in _DURATION_UNITS:
-                raise BadRowError(d, f"unknown durationUnit {unit!r}; expected one of {sorted(_DURATION_UNITS)}",
-                                  line=line, column="durationUnit")
+                raise BadRowError(
+                    d,
+                    f"unknown durationUnit {unit!r}; expected one of {sorted(_DURATION_UNITS)}",
+                    line=line,
+                    column="durationUnit",
+                )
             duration *= _DURATION_UNITS[unit]
         else:
             duration = elapsed
         if duration > 7 * 86400:
             raise BadRowError(d, f"workout duration {duration:g} s is longer than a week", line=line, column="duration")
 
-        distance = self._amount(a.get("totalDistance"), a.get("totalDistanceUnit"), _DISTANCE_UNITS, line, "totalDistance")
-        energy = self._amount(a.get("totalEnergyBurned"), a.get("totalEnergyBurnedUnit"), _ENERGY_UNITS, line, "totalEnergyBurned")
+        distance = self._amount(
+            a.get("totalDistance"), a.get("totalDistanceUnit"), _DISTANCE_UNITS, line, "totalDistance"
+        )
+        energy = self._amount(
+            a.get("totalEnergyBurned"), a.get("totalEnergyBurnedUnit"), _ENERGY_UNITS, line, "totalEnergyBurned"
+        )
         avg_hr = max_hr = None
         for s in w.stats:
             t = s.get("type", "")
@@ -491,8 +507,12 @@ class _Handler:
             return None
         unit = (unit or "").strip()
         if unit not in table:
-            raise BadRowError(self.display, f"unknown unit {unit!r}; expected one of {sorted(table)}", line=line,
-                              column=column + "Unit" if not column.startswith("Workout") else "unit")
+            raise BadRowError(
+                self.display,
+                f"unknown unit {unit!r}; expected one of {sorted(table)}",
+                line=line,
+                column=column + "Unit" if not column.startswith("Workout") else "unit",
+            )
         return v * table[unit]
 
 
@@ -530,8 +550,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
 
     def forbid_entity(name, is_param, value, base, system_id, public_id, notation):
         kind = "external" if system_id or public_id else "internal"
-        raise _Forbidden(f"the DTD declares the {kind} entity {name!r}: entity declarations are not allowed "
-                         "(Apple exports have none; this guards against entity expansion and external fetches)")
+        raise _Forbidden(
+            f"the DTD declares the {kind} entity {name!r}: entity declarations are not allowed "
+            "(Apple exports have none; this guards against entity expansion and external fetches)"
+        )
 
     def forbid_unparsed(name, base, system_id, public_id, notation):
         raise _Forbidden(f"the DTD declares the unparsed entity {name!r}: not allowed")
@@ -580,8 +602,9 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                 line=err.lineno,
             ) from None
         except _Forbidden as err:
-            raise ConnectorError(display, f"{err} (at column {p.CurrentColumnNumber + 1})",
-                                 line=p.CurrentLineNumber) from None
+            raise ConnectorError(
+                display, f"{err} (at column {p.CurrentColumnNumber + 1})", line=p.CurrentLineNumber
+            ) from None
         except LookupError as err:  # an unknown encoding named in the XML declaration
             raise CorruptFileError(display, f"{err} in the XML declaration (expected UTF-8)", line=1) from None
     if h.root is None:
@@ -600,8 +623,9 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     for note in sessions[1]:
         result.warn(note)
     if replaced:
-        result.warn(f"{replaced} control characters that XML forbids (such as \\x0b written by some apps) "
-                    "were read as spaces")
+        result.warn(
+            f"{replaced} control characters that XML forbids (such as \\x0b written by some apps) were read as spaces"
+        )
     return bad.finish(result)
 
 
@@ -631,8 +655,10 @@ def _add_workout_heart_rate(path: Path, rows: list[dict]) -> int:
 
     if not rows:
         return 0
-    spans = sorted(((r["start_utc"].timestamp(), r["start_utc"].timestamp() + r["elapsed_s"], i)
-                    for i, r in enumerate(rows)), key=lambda x: x[0])
+    spans = sorted(
+        ((r["start_utc"].timestamp(), r["start_utc"].timestamp() + r["elapsed_s"], i) for i, r in enumerate(rows)),
+        key=lambda x: x[0],
+    )
     starts = [sp[0] for sp in spans]
     days: set[bytes] = set()
     for st, en, _ in spans:  # date prefixes (written offset may shift the day by one)
@@ -707,11 +733,16 @@ def _workouts_frame(rows: list[dict], athlete: str, path: Path | None = None) ->
     kept: list[dict] = []
     for r in rows:
         prev = kept[-1] if kept else None
-        if prev is not None and prev["_app"] != r["_app"] and abs(
-            (r["start_utc"] - prev["start_utc"]).total_seconds()
-        ) <= 300 and _ratio(prev["duration_s"], r["duration_s"]) <= 1.25:
-            notes.append(f"workout at {r['start_utc']:%Y-%m-%d %H:%M} UTC from {r['_app']!r} duplicates "
-                         f"the one from {prev['_app']!r}: kept once")
+        if (
+            prev is not None
+            and prev["_app"] != r["_app"]
+            and abs((r["start_utc"] - prev["start_utc"]).total_seconds()) <= 300
+            and _ratio(prev["duration_s"], r["duration_s"]) <= 1.25
+        ):
+            notes.append(
+                f"workout at {r['start_utc']:%Y-%m-%d %H:%M} UTC from {r['_app']!r} duplicates "
+                f"the one from {prev['_app']!r}: kept once"
+            )
             continue
         kept.append(r)
     if not kept:
@@ -808,7 +839,9 @@ def _episode(ivs: list[_Interval]) -> _Episode:
         start=first.start.timestamp(),
         end=last.end.timestamp(),
         asleep_s=_length(asleep) if asleep else None,
-        deep_s=deep, light_s=light, rem_s=rem,
+        deep_s=deep,
+        light_s=light,
+        rem_s=rem,
         awake_s=_length(_minus(awake, asleep)),
         in_bed_s=_length(allspans),
         end_local=end_local,

@@ -32,9 +32,14 @@ __all__ = ["normalize_athlete_id", "id_problem", "collision_key", "find_collisio
 
 #: Unicode general categories refused in ids: controls, format (invisible), line/paragraph separators,
 #: surrogates, unassigned.
-_BAD_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible format character",
-                   "Zl": "a line separator", "Zp": "a paragraph separator", "Cs": "a surrogate",
-                   "Cn": "an unassigned code point"}
+_BAD_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "an invisible format character",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+    "Cs": "a surrogate",
+    "Cn": "an unassigned code point",
+}
 
 
 def normalize_athlete_id(raw: str) -> str:
@@ -60,8 +65,10 @@ def id_problem(athlete_id: str) -> str | None:
     for i, c in enumerate(athlete_id):
         cat = unicodedata.category(c)
         if cat in _BAD_CATEGORIES:
-            return (f"athlete id {describe(athlete_id)} contains {_BAD_CATEGORIES[cat]} "
-                    f"(U+{ord(c):04X} at character {i + 1}); ids must be printable text")
+            return (
+                f"athlete id {describe(athlete_id)} contains {_BAD_CATEGORIES[cat]} "
+                f"(U+{ord(c):04X} at character {i + 1}); ids must be printable text"
+            )
     return None
 
 

@@ -125,8 +125,12 @@ class ReadContext:
 
 #: One empty frame per canonical table, cloned (a cheap shallow copy) for each result
 #: instead of building a schema and a frame per call.
-_EMPTY = {"sessions": SESSIONS.empty(), "sleep": SLEEP.empty(), "wellness": WELLNESS.empty(),
-          "injuries": INJURIES.empty()}
+_EMPTY = {
+    "sessions": SESSIONS.empty(),
+    "sleep": SLEEP.empty(),
+    "wellness": WELLNESS.empty(),
+    "injuries": INJURIES.empty(),
+}
 
 
 def _empty(table: str):
@@ -164,8 +168,7 @@ class ReadResult:
                     continue
                 col = df["athlete_id"]
                 # a few rows: a Python set is cheaper than a polars unique() round trip
-                ids.update(x for x in (col.to_list() if df.height <= 64 else col.unique().to_list())
-                           if x is not None)
+                ids.update(x for x in (col.to_list() if df.height <= 64 else col.unique().to_list()) if x is not None)
             self.athlete_ids = tuple(sorted(ids))
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -296,7 +299,7 @@ def implausible_results(results: list[ReadResult]) -> list[bool]:
             continue
         lo = 0
         for i, f in zip(idx, frames):
-            if any(bad[lo:lo + f.height]):
+            if any(bad[lo : lo + f.height]):
                 flags[i] = True
             lo += f.height
     return flags

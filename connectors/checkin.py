@@ -87,7 +87,10 @@ SLEEP_QUALITY: dict[int, str] = {1: "Very poor", 2: "Poor", 3: "OK", 4: "Good", 
 #: ``soon``: see a clinician within days. Keep in step with models.vocab.RED_FLAGS.
 RED_FLAG_QUESTIONS: dict[str, tuple[str, str]] = {
     "bladder_bowel": ("emergency", "New trouble peeing, or leaking urine or stool, that you can't control"),
-    "saddle_numbness": ("emergency", "Numbness around your bottom, genitals or inner thighs (where you sit on a saddle)"),
+    "saddle_numbness": (
+        "emergency",
+        "Numbness around your bottom, genitals or inner thighs (where you sit on a saddle)",
+    ),
     "leg_weakness": ("emergency", "Weakness in both legs, or a leg that is getting weaker"),
     "below_knee": ("soon", "Pain going down below the knee, with numbness or weakness in the leg or foot"),
     "systemic": ("soon", "Fever, losing weight without trying, or ever having had cancer"),
@@ -157,8 +160,12 @@ def validate_answer(a: object) -> dict:
     athlete = a.get("athlete_id")
     if not isinstance(athlete, str) or not athlete.strip():
         raise ValueError(f"athlete_id must be a non-empty text, got {athlete!r}")
-    out: dict = {"athlete_id": athlete, "date": _day(a.get("date"), "date"),
-                 "reported_utc": _utc(a.get("reported_utc"), "reported_utc"), "via": str(a.get("via") or "web")}
+    out: dict = {
+        "athlete_id": athlete,
+        "date": _day(a.get("date"), "date"),
+        "reported_utc": _utc(a.get("reported_utc"), "reported_utc"),
+        "via": str(a.get("via") or "web"),
+    }
     for f in ("back_pain_0_10", "soreness_0_10", "sleep_quality_1_5"):
         out[f] = None if a.get(f) is None else _int_in(a.get(f), f)
     area = a.get("back_pain_area")
@@ -185,14 +192,16 @@ def validate_answer(a: object) -> dict:
             raise ValueError(f"sessions[{i}] must be an object")
         try:
             sport = str(s.get("sport") or "").strip().lower()[:_MAX_SPORT] or None
-            out["sessions"].append({
-                "start_utc": _utc(s.get("start_utc"), "start_utc"),
-                "local_date": _day(s.get("local_date"), "local_date"),
-                "sport": sport,
-                "minutes": _int_in(s.get("minutes"), "minutes"),
-                "rpe": _int_in(s.get("rpe"), "rpe"),
-                "device_source": s.get("device_source") or None,
-            })
+            out["sessions"].append(
+                {
+                    "start_utc": _utc(s.get("start_utc"), "start_utc"),
+                    "local_date": _day(s.get("local_date"), "local_date"),
+                    "sport": sport,
+                    "minutes": _int_in(s.get("minutes"), "minutes"),
+                    "rpe": _int_in(s.get("rpe"), "rpe"),
+                    "device_source": s.get("device_source") or None,
+                }
+            )
         except ValueError as err:
             raise ValueError(f"sessions[{i}].{err}") from None
     return out
@@ -202,34 +211,58 @@ def tables(answers: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Wellness and session rows (canonical columns, source ``checkin``) of validated answers."""
     w_rows, s_rows = [], []
     for a in answers:
-        w_rows.append({
-            "athlete_id": a["athlete_id"], "source": SOURCE, "date": a["date"],
-            # the indicator is about the lower back: pain elsewhere (upper back, neck, other) is kept in
-            # pain_0_10 with its area, not scored as low-back pain
-            "back_pain_0_10": (None if a["back_pain_0_10"] is None
-                               or (a["back_pain_0_10"] > 0 and a["back_pain_area"] not in (None, "lower_back"))
-                               else float(a["back_pain_0_10"])),
-            "pain_0_10": None if a["back_pain_0_10"] is None else float(a["back_pain_0_10"]),
-            "soreness": None if a["soreness_0_10"] is None else float(a["soreness_0_10"]),
-            "red_flag": None if a["red_flags"] is None else bool(a["red_flags"]),
-            "note": a["note"],
-            "back_pain_area": a["back_pain_area"],
-            "sleep_quality_1_5": None if a["sleep_quality_1_5"] is None else float(a["sleep_quality_1_5"]),
-            "red_flags": ";".join(a["red_flags"] or []) or None,
-            "reported_utc": a["reported_utc"],
-        })
+        w_rows.append(
+            {
+                "athlete_id": a["athlete_id"],
+                "source": SOURCE,
+                "date": a["date"],
+                # the indicator is about the lower back: pain elsewhere (upper back, neck, other) is kept in
+                # pain_0_10 with its area, not scored as low-back pain
+                "back_pain_0_10": (
+                    None
+                    if a["back_pain_0_10"] is None
+                    or (a["back_pain_0_10"] > 0 and a["back_pain_area"] not in (None, "lower_back"))
+                    else float(a["back_pain_0_10"])
+                ),
+                "pain_0_10": None if a["back_pain_0_10"] is None else float(a["back_pain_0_10"]),
+                "soreness": None if a["soreness_0_10"] is None else float(a["soreness_0_10"]),
+                "red_flag": None if a["red_flags"] is None else bool(a["red_flags"]),
+                "note": a["note"],
+                "back_pain_area": a["back_pain_area"],
+                "sleep_quality_1_5": None if a["sleep_quality_1_5"] is None else float(a["sleep_quality_1_5"]),
+                "red_flags": ";".join(a["red_flags"] or []) or None,
+                "reported_utc": a["reported_utc"],
+            }
+        )
         for s in a["sessions"]:
-            s_rows.append({
-                "athlete_id": a["athlete_id"], "source": SOURCE, "start_utc": s["start_utc"],
-                "local_date": s["local_date"], "sport": s["sport"], "duration_s": 60.0 * s["minutes"],
-                "rpe": float(s["rpe"]), "load_au": float(s["rpe"] * s["minutes"]), "load_method": "srpe",
-                "load_confidence": "high", "reported_utc": a["reported_utc"],
-            })
+            s_rows.append(
+                {
+                    "athlete_id": a["athlete_id"],
+                    "source": SOURCE,
+                    "start_utc": s["start_utc"],
+                    "local_date": s["local_date"],
+                    "sport": s["sport"],
+                    "duration_s": 60.0 * s["minutes"],
+                    "rpe": float(s["rpe"]),
+                    "load_au": float(s["rpe"] * s["minutes"]),
+                    "load_method": "srpe",
+                    "load_confidence": "high",
+                    "reported_utc": a["reported_utc"],
+                }
+            )
     utc = pl.Datetime("us", "UTC")
-    wellness = pl.DataFrame(w_rows, schema_overrides={"reported_utc": utc, "date": pl.Date()}, strict=False) \
-        if w_rows else pl.DataFrame()
-    sessions = pl.DataFrame(s_rows, schema_overrides={"reported_utc": utc, "start_utc": utc, "local_date": pl.Date()},
-                            strict=False) if s_rows else pl.DataFrame()
+    wellness = (
+        pl.DataFrame(w_rows, schema_overrides={"reported_utc": utc, "date": pl.Date()}, strict=False)
+        if w_rows
+        else pl.DataFrame()
+    )
+    sessions = (
+        pl.DataFrame(
+            s_rows, schema_overrides={"reported_utc": utc, "start_utc": utc, "local_date": pl.Date()}, strict=False
+        )
+        if s_rows
+        else pl.DataFrame()
+    )
     return wellness, sessions
 
 
@@ -244,10 +277,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     except json.JSONDecodeError as err:
         raise ConnectorError(name, f"not valid JSON: {err.msg}", line=err.lineno, offset=err.pos) from None
     if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
-        raise ConnectorError(name, f"expected a JSON object with \"format\": \"{FILE_FORMAT}\"")
+        raise ConnectorError(name, f'expected a JSON object with "format": "{FILE_FORMAT}"')
     answers = doc.get("answers")
     if not isinstance(answers, list):
-        raise ConnectorError(name, "expected a list \"answers\"", column="answers")
+        raise ConnectorError(name, 'expected a list "answers"', column="answers")
     good = []
     for i, a in enumerate(answers):
         try:
@@ -255,8 +288,11 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         except ValueError as err:
             raise BadRowError(name, f"answer {i + 1} of {len(answers)}: {err}", column=f"answers[{i}]") from None
         if ctx.athlete_id and v["athlete_id"] != ctx.athlete_id and not doc.get("team"):
-            raise BadRowError(name, f"answer {i + 1}: athlete_id {v['athlete_id']!r} in the folder of "
-                                    f"{ctx.athlete_id!r}", column=f"answers[{i}].athlete_id")
+            raise BadRowError(
+                name,
+                f"answer {i + 1}: athlete_id {v['athlete_id']!r} in the folder of {ctx.athlete_id!r}",
+                column=f"answers[{i}].athlete_id",
+            )
         good.append(v)
     wellness, sessions = tables(good)
     return ReadResult(FORMAT, sessions=sessions, wellness=wellness)

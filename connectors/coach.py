@@ -86,12 +86,44 @@ TP_WORKOUT_REQUIRED = ("Title", "WorkoutType", "WorkoutDay", "TimeTotalInHours")
 TP_METRIC_HEADER = ["Timestamp", "Type", "Value"]
 #: TrainingPeaks metric types: measured ones are mapped, subjective ones kept as text.
 TP_MEASURED = {"Pulse", "HRV", "Sleep Hours"}
-TP_SUBJECTIVE = ("Soreness", "Fatigue", "Injury", "Stress Level", "Mood", "Sleep Quality", "Overall Feeling",
-                 "Motivation", "Menstruation", "Illness")
-TP_OTHER = ("Weight Kilograms", "Weight", "Body Fat Percentage", "Body Fat", "Time In Deep Sleep",
-            "Time In Light Sleep", "Time In REM Sleep", "Time Awake", "Notes", "Steps", "SPO2", "Blood Glucose",
-            "Sleep Elevation", "BMI", "Systolic", "Diastolic", "Kcal Consumed", "Water", "Blood Pressure",
-            "Hydration", "Respiration", "Skin Temperature", "Percent Fat", "Percent Hydration")
+TP_SUBJECTIVE = (
+    "Soreness",
+    "Fatigue",
+    "Injury",
+    "Stress Level",
+    "Mood",
+    "Sleep Quality",
+    "Overall Feeling",
+    "Motivation",
+    "Menstruation",
+    "Illness",
+)
+TP_OTHER = (
+    "Weight Kilograms",
+    "Weight",
+    "Body Fat Percentage",
+    "Body Fat",
+    "Time In Deep Sleep",
+    "Time In Light Sleep",
+    "Time In REM Sleep",
+    "Time Awake",
+    "Notes",
+    "Steps",
+    "SPO2",
+    "Blood Glucose",
+    "Sleep Elevation",
+    "BMI",
+    "Systolic",
+    "Diastolic",
+    "Kcal Consumed",
+    "Water",
+    "Blood Pressure",
+    "Hydration",
+    "Respiration",
+    "Skin Temperature",
+    "Percent Fat",
+    "Percent Hydration",
+)
 TP_KNOWN = TP_MEASURED | set(TP_SUBJECTIVE) | set(TP_OTHER)
 TP_SKIP_TYPES = {"day off", "other", "custom"}
 
@@ -159,8 +191,9 @@ class _Row:
         except ValueError as err:
             raise BadRowError(self.name, str(err), line=self.line, column=col) from err
         if v is not None and ((lo is not None and v < lo) or (hi is not None and v > hi)):
-            raise BadRowError(self.name, f"{col} {v:g} outside the plausible range {lo:g}..{hi:g}",
-                              line=self.line, column=col)
+            raise BadRowError(
+                self.name, f"{col} {v:g} outside the plausible range {lo:g}..{hi:g}", line=self.line, column=col
+            )
         return v
 
 
@@ -172,15 +205,23 @@ def _read(path: Path, ctx: ReadContext, name: str) -> ReadResult:
     header = [h.strip() for h in records[0][1]]
     kind = kind_of_header(header, text[:65536])
     if kind is None:
-        raise CorruptFileError(name, "not an intervals.icu or TrainingPeaks export: expected the header of "
-                                     "activities.csv, wellness.csv, workouts.csv or metrics.csv", line=1)
+        raise CorruptFileError(
+            name,
+            "not an intervals.icu or TrainingPeaks export: expected the header of "
+            "activities.csv, wellness.csv, workouts.csv or metrics.csv",
+            line=1,
+        )
     athlete = require_athlete(name, ctx, "intervals.icu and TrainingPeaks")
     index: dict[str, int] = {}
     for i, h in enumerate(header):
         index.setdefault(h, i)
     rows = [_Row(name, index, cells, line) for line, cells in records[1:]]
-    reader = {"icu_activities": _icu_activities, "icu_wellness": _icu_wellness,
-              "tp_workouts": _tp_workouts, "tp_metrics": _tp_metrics}[kind]
+    reader = {
+        "icu_activities": _icu_activities,
+        "icu_wellness": _icu_wellness,
+        "tp_workouts": _tp_workouts,
+        "tp_metrics": _tp_metrics,
+    }[kind]
     return reader(rows, athlete, ctx, path, name)
 
 
@@ -205,15 +246,29 @@ def _icu_activities(rows: list[_Row], athlete: str, ctx: ReadContext, path: Path
             rpe = r.num("icu_rpe", 0, 10)
             load, method = srpe_load(rpe, duration / 60.0 if duration is not None else None)
             tss = r.num("icu_training_load", 0, 2000)
-            out.append({
-                "athlete_id": athlete, "source": fmt, "start_utc": start, "local_date": local.date(),
-                "local_offset_s": off, "sport": sport, "sub_sport": sub, "duration_s": duration,
-                "elapsed_s": elapsed, "distance_m": r.num("distance", 0, 1e6),
-                "avg_hr_bpm": positive_or_none(r.num("average_heartrate", 0, 250)),
-                "max_hr_bpm": positive_or_none(r.num("max_heartrate", 0, 250)),
-                "energy_kcal": r.num("calories", 0, 20000), "rpe": rpe, "load_au": load, "load_method": method,
-                "device_load": tss, "device_load_kind": "tss" if tss is not None else None, "source_file": name,
-            })
+            out.append(
+                {
+                    "athlete_id": athlete,
+                    "source": fmt,
+                    "start_utc": start,
+                    "local_date": local.date(),
+                    "local_offset_s": off,
+                    "sport": sport,
+                    "sub_sport": sub,
+                    "duration_s": duration,
+                    "elapsed_s": elapsed,
+                    "distance_m": r.num("distance", 0, 1e6),
+                    "avg_hr_bpm": positive_or_none(r.num("average_heartrate", 0, 250)),
+                    "max_hr_bpm": positive_or_none(r.num("max_heartrate", 0, 250)),
+                    "energy_kcal": r.num("calories", 0, 20000),
+                    "rpe": rpe,
+                    "load_au": load,
+                    "load_method": method,
+                    "device_load": tss,
+                    "device_load_kind": "tss" if tss is not None else None,
+                    "source_file": name,
+                }
+            )
         except BadRowError as err:
             bad(err)
     res = ReadResult(format=fmt, sessions=frame(out, SESSION_COLUMNS))
@@ -221,16 +276,32 @@ def _icu_activities(rows: list[_Row], athlete: str, ctx: ReadContext, path: Path
     return bad.finish(res)
 
 
-def _night(athlete: str, source: str, day: date, asleep_s: float, clock: LocalTime, name: str,
-           score: float | None = None) -> dict:
+def _night(
+    athlete: str, source: str, day: date, asleep_s: float, clock: LocalTime, name: str, score: float | None = None
+) -> dict:
     start, _off = clock.to_utc(datetime.combine(day, time(0, 0)))
-    return {"athlete_id": athlete, "source": source, "start_utc": start, "end_utc": start + timedelta(seconds=asleep_s),
-            "wake_date": day, "asleep_s": asleep_s, "deep_s": None, "light_s": None, "rem_s": None,
-            "awake_s": None, "in_bed_s": None, "is_nap": False, "source_file": name, "sleep_score": score}
+    return {
+        "athlete_id": athlete,
+        "source": source,
+        "start_utc": start,
+        "end_utc": start + timedelta(seconds=asleep_s),
+        "wake_date": day,
+        "asleep_s": asleep_s,
+        "deep_s": None,
+        "light_s": None,
+        "rem_s": None,
+        "awake_s": None,
+        "in_bed_s": None,
+        "is_nap": False,
+        "source_file": name,
+        "sleep_score": score,
+    }
 
 
-_NIGHT_NOTE = ("the export holds a daily sleep total, no bed times: each night is stored on its date with start "
-               "00:00 local and end = start + the sleep time (only the date and the duration are measured)")
+_NIGHT_NOTE = (
+    "the export holds a daily sleep total, no bed times: each night is stored on its date with start "
+    "00:00 local and end = start + the sleep time (only the date and the duration are measured)"
+)
 
 
 def _wellness_frame(rows: list[dict]):
@@ -238,8 +309,20 @@ def _wellness_frame(rows: list[dict]):
 
     from features.schemas import WELLNESS
 
-    cols = {c: WELLNESS.columns[c] for c in ("athlete_id", "source", "date", "rhr_bpm", "hrv_rmssd_ms",
-                                                 "hrv_sdnn_ms", "soreness", "source_file", "note")}
+    cols = {
+        c: WELLNESS.columns[c]
+        for c in (
+            "athlete_id",
+            "source",
+            "date",
+            "rhr_bpm",
+            "hrv_rmssd_ms",
+            "hrv_sdnn_ms",
+            "soreness",
+            "source_file",
+            "note",
+        )
+    }
     if not rows:
         return pl.DataFrame(schema=cols)
     return pl.DataFrame([{c: r.get(c) for c in cols} for r in rows], schema=cols)
@@ -271,8 +354,19 @@ def _icu_wellness(rows: list[_Row], athlete: str, ctx: ReadContext, path: Path, 
             if sleep_s:
                 nights.append(_night(athlete, fmt, day, sleep_s, clock, name, score))
             if any(v is not None for v in (rhr, hrv, sdnn, soreness, note)):
-                well.append({"athlete_id": athlete, "source": fmt, "date": day, "rhr_bpm": rhr, "hrv_rmssd_ms": hrv,
-                             "hrv_sdnn_ms": sdnn, "soreness": soreness, "note": note, "source_file": name})
+                well.append(
+                    {
+                        "athlete_id": athlete,
+                        "source": fmt,
+                        "date": day,
+                        "rhr_bpm": rhr,
+                        "hrv_rmssd_ms": hrv,
+                        "hrv_sdnn_ms": sdnn,
+                        "soreness": soreness,
+                        "note": note,
+                        "source_file": name,
+                    }
+                )
             elif not sleep_s:
                 empty += 1
         except BadRowError as err:
@@ -314,20 +408,35 @@ def _tp_workouts(rows: list[_Row], athlete: str, ctx: ReadContext, path: Path, n
             rpe = r.num("Rpe", 0, 10)
             load, method = srpe_load(rpe, duration / 60.0)
             tss = r.num("TSS", 0, 2000)
-            out.append({
-                "athlete_id": athlete, "source": fmt, "start_utc": start, "local_date": day, "local_offset_s": off,
-                "sport": sport, "sub_sport": sub, "duration_s": duration, "distance_m": r.num("DistanceInMeters", 0, 1e6),
-                "avg_hr_bpm": positive_or_none(r.num("HeartRateAverage", 0, 250)),
-                "max_hr_bpm": positive_or_none(r.num("HeartRateMax", 0, 250)),
-                "rpe": rpe, "load_au": load, "load_method": method,
-                "device_load": tss, "device_load_kind": "tss" if tss is not None else None, "source_file": name,
-            })
+            out.append(
+                {
+                    "athlete_id": athlete,
+                    "source": fmt,
+                    "start_utc": start,
+                    "local_date": day,
+                    "local_offset_s": off,
+                    "sport": sport,
+                    "sub_sport": sub,
+                    "duration_s": duration,
+                    "distance_m": r.num("DistanceInMeters", 0, 1e6),
+                    "avg_hr_bpm": positive_or_none(r.num("HeartRateAverage", 0, 250)),
+                    "max_hr_bpm": positive_or_none(r.num("HeartRateMax", 0, 250)),
+                    "rpe": rpe,
+                    "load_au": load,
+                    "load_method": method,
+                    "device_load": tss,
+                    "device_load_kind": "tss" if tss is not None else None,
+                    "source_file": name,
+                }
+            )
         except BadRowError as err:
             bad(err)
     res = ReadResult(format=fmt, sessions=frame(out, SESSION_COLUMNS))
     if out:
-        res.warn("TrainingPeaks workouts carry only their day: start_utc is 00:00 local of WorkoutDay (00:01, "
-                 "00:02 ... for further workouts that day), not the real start time")
+        res.warn(
+            "TrainingPeaks workouts carry only their day: start_utc is 00:00 local of WorkoutDay (00:01, "
+            "00:02 ... for further workouts that day), not the real start time"
+        )
     if planned:
         res.warn(f"{planned} planned workout(s) without TimeTotalInHours (not done) or days off skipped")
     clock.note(res)
@@ -372,8 +481,17 @@ def _tp_metrics(rows: list[_Row], athlete: str, ctx: ReadContext, path: Path, na
         hrv = d["hrv"][-1] if d["hrv"] else None
         note = ("TrainingPeaks: " + ", ".join(d["notes"])) if d["notes"] else None
         if rhr is not None or hrv is not None or note is not None:
-            well.append({"athlete_id": athlete, "source": fmt, "date": day, "rhr_bpm": rhr, "hrv_rmssd_ms": hrv,
-                         "note": note, "source_file": name})
+            well.append(
+                {
+                    "athlete_id": athlete,
+                    "source": fmt,
+                    "date": day,
+                    "rhr_bpm": rhr,
+                    "hrv_rmssd_ms": hrv,
+                    "note": note,
+                    "source_file": name,
+                }
+            )
     res = ReadResult(format=fmt, wellness=_wellness_frame(well), sleep=frame(nights, SLEEP_COLUMNS))
     if nights:
         res.warn(_NIGHT_NOTE)

@@ -282,8 +282,9 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     except OSError as err:
         raise ConnectorError(name, f"cannot read file: {err.strerror or err}") from err
     if not looks_like_fit(buf[:14]):
-        raise CorruptFileError(name, "not a FIT file: expected a 12- or 14-byte header with '.FIT' at bytes 8-11",
-                               offset=0)
+        raise CorruptFileError(
+            name, "not a FIT file: expected a 12- or 14-byte header with '.FIT' at bytes 8-11", offset=0
+        )
     try:
         fit = decode(buf)
         return _build(fit, name, ctx)
@@ -322,13 +323,16 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
         elif d.kind in ("unfinalised", "empty"):
             notes.append(_damage_text(d))
         else:
-            notes.append(f"damaged at {_damage_text(d)}; read up to the damage"
-                         + ("; the file header announced 0 data bytes (never finalised)" if damaged.unfinalised
-                            else ""))
+            notes.append(
+                f"damaged at {_damage_text(d)}; read up to the damage"
+                + ("; the file header announced 0 data bytes (never finalised)" if damaged.unfinalised else "")
+            )
     for s in fit.segments:
         if s.unfinalised and (s.damage is None or s.damage.kind == "crc"):
-            notes.append(f"byte {s.start}: file header announces 0 data bytes (the recording was never "
-                         f"finalised); the {s.data_size} data bytes that follow, up to a 2-byte file CRC, were read")
+            notes.append(
+                f"byte {s.start}: file header announces 0 data bytes (the recording was never "
+                f"finalised); the {s.data_size} data bytes that follow, up to a 2-byte file CRC, were read"
+            )
     for s in fit.segments:
         if s.header_crc_ok is False:
             notes.append(f"byte {s.start}: file header CRC mismatch; header fields used as found")
@@ -368,23 +372,36 @@ def _build(fit: FitFile, name: str, ctx: ReadContext) -> ReadResult:
         if is_activity and sessions.height == 0:
             short = next((n for n in notes if "too short to rebuild" in n), None)
             raise CorruptFileError(
-                name, f"{d.message}; no session message before the damage, and " + (
-                    short.split("; ", 1)[1] if short else
-                    f"no lap or timed record messages to rebuild one from ({n_laps} laps, {n_rec} records)"),
-                offset=d.offset)
+                name,
+                f"{d.message}; no session message before the damage, and "
+                + (
+                    short.split("; ", 1)[1]
+                    if short
+                    else f"no lap or timed record messages to rebuild one from ({n_laps} laps, {n_rec} records)"
+                ),
+                offset=d.offset,
+            )
         if not is_activity and n_rows == 0:
             raise CorruptFileError(name, f"{d.message}; nothing usable before the damage", offset=d.offset)
     elif is_activity and sessions.height == 0:
         short = next((n for n in notes if "too short to rebuild" in n), None)
         raise CorruptFileError(
-            name, (short + "; nothing to ingest") if short else
-            (f"activity file without a usable session message and without lap or timed record messages "
-             f"to rebuild one from ({n_laps} laps, {n_rec} records, file ends at byte {fit.size}); nothing "
-             f"to ingest"), offset=fit.size)
+            name,
+            (short + "; nothing to ingest")
+            if short
+            else (
+                f"activity file without a usable session message and without lap or timed record messages "
+                f"to rebuild one from ({n_laps} laps, {n_rec} records, file ends at byte {fit.size}); nothing "
+                f"to ingest"
+            ),
+            offset=fit.size,
+        )
     if n_rows == 0 and not notes:
         kind = FILE.get(ftype, f"type {ftype}") if ftype is not None else "unknown type"
-        notes.append(f"FIT file ({kind}) has no messages the pipeline uses (session, monitoring_hr_data, "
-                     f"sleep_level, hrv_status_summary)")
+        notes.append(
+            f"FIT file ({kind}) has no messages the pipeline uses (session, monitoring_hr_data, "
+            f"sleep_level, hrv_status_summary)"
+        )
     res = ReadResult(format=FORMAT, sessions=sessions, sleep=sleep, wellness=wellness, skipped_rows=bad_rows[0])
     for n in notes:
         res.warn(n)
@@ -402,8 +419,10 @@ def _prefer_zone(off: int, tz: str | None, when: datetime, notes: list[str], wha
     zone = _tz_offset(tz, when)
     if zone is None or zone == 0:
         return off
-    note = (f"{what} equals its timestamp (local offset 0, as COROS and TomTom devices write it) but the "
-            f"athlete's time zone {tz} is UTC{zone / 3600:+g} h: local dates use the time zone")
+    note = (
+        f"{what} equals its timestamp (local offset 0, as COROS and TomTom devices write it) but the "
+        f"athlete's time zone {tz} is UTC{zone / 3600:+g} h: local dates use the time zone"
+    )
     if note not in notes:
         notes.append(note)
     return zone
@@ -416,12 +435,14 @@ def _local_offset_for(seg: Segment, start: datetime, ctx: ReadContext, notes: li
             off = _round_offset(lts - ts)
             if off is not None:
                 return _prefer_zone(off, ctx.tz, start, notes, "activity.local_timestamp")
-    return _tz_offset_or_utc(ctx.tz, start, notes,
-                             "no activity.local_timestamp and no athlete time zone: local dates use UTC")
+    return _tz_offset_or_utc(
+        ctx.tz, start, notes, "no activity.local_timestamp and no athlete time zone: local dates use UTC"
+    )
 
 
-def _session_histogram(rec_ts: np.ndarray, rec_hr: np.ndarray, hr_stream, s0: float, s1: float, *,
-                       single: bool) -> list[float] | None:
+def _session_histogram(
+    rec_ts: np.ndarray, rec_hr: np.ndarray, hr_stream, s0: float, s1: float, *, single: bool
+) -> list[float] | None:
     """``hr_hist_s`` of one session window [s0, s1] (FIT seconds).
 
     Record heart rates are used where valid; buffered ``hr`` samples (132)
@@ -476,11 +497,15 @@ def _from_local_clock(seg: Segment, s0: int, ctx: ReadContext, notes: list[str])
                 off = None
         if off is None:
             off = 0
-            notes.append("device clock was not set (relative FIT times): start taken from activity.local_timestamp; "
-                         "no athlete time zone, so start_utc is local time")
+            notes.append(
+                "device clock was not set (relative FIT times): start taken from activity.local_timestamp; "
+                "no athlete time zone, so start_utc is local time"
+            )
         else:
-            notes.append("device clock was not set (relative FIT times): start taken from activity.local_timestamp "
-                         f"and the athlete time zone {ctx.tz}")
+            notes.append(
+                "device clock was not set (relative FIT times): start taken from activity.local_timestamp "
+                f"and the athlete time zone {ctx.tz}"
+            )
         return local.replace(tzinfo=timezone.utc) - timedelta(seconds=off), off
     return None, None
 
@@ -513,8 +538,20 @@ def _lap_summaries(fit: FitFile) -> list[dict]:
             el = None
         if end is None or end < st:
             end = st + (el if el is not None else (tm or 0.0))
-        out.append({"start": st, "end": end, "timer": tm, "elapsed": el, "dist": m.get(9), "kcal": m.get(11),
-                    "avg": m.get(15) or None, "max": m.get(16) or None, "sport": m.get(25), "sub": m.get(39)})
+        out.append(
+            {
+                "start": st,
+                "end": end,
+                "timer": tm,
+                "elapsed": el,
+                "dist": m.get(9),
+                "kcal": m.get(11),
+                "avg": m.get(15) or None,
+                "max": m.get(16) or None,
+                "sport": m.get(25),
+                "sub": m.get(39),
+            }
+        )
     return out
 
 
@@ -530,10 +567,18 @@ def _laps_as_session(laps: list[dict]) -> dict[int, object]:
     wsum = sum(w for _, w in hr_w)
     avg = (sum(a * w for a, w in hr_w) / wsum) if wsum > 0 else (hr_w[0][0] if hr_w else None)
     maxes = [lp["max"] for lp in laps if lp["max"] is not None]
-    return {2: start, 253: end, 7: (end - start) * 1000.0, 8: timer * 1000.0 if timer is not None else None,
-            9: sum(dists) if dists else None, 11: sum(kcals) if kcals else None,
-            16: int(round(avg)) if avg is not None else None, 17: max(maxes) if maxes else None,
-            5: laps[0]["sport"], 6: laps[0]["sub"]}
+    return {
+        2: start,
+        253: end,
+        7: (end - start) * 1000.0,
+        8: timer * 1000.0 if timer is not None else None,
+        9: sum(dists) if dists else None,
+        11: sum(kcals) if kcals else None,
+        16: int(round(avg)) if avg is not None else None,
+        17: max(maxes) if maxes else None,
+        5: laps[0]["sport"],
+        6: laps[0]["sub"],
+    }
 
 
 def _records_as_session(ts: np.ndarray, hr: np.ndarray, dist: np.ndarray) -> dict[int, object] | None:
@@ -551,9 +596,16 @@ def _records_as_session(ts: np.ndarray, hr: np.ndarray, dist: np.ndarray) -> dic
         return None
     dv = dist[dist != 0xFFFFFFFF]
     hv = hr[(hr > 0) & (hr < 255)]
-    out: dict[int, object] = {2: int(ts[0]), 253: int(ts[-1]), 7: float(ts[-1] - ts[0]) * 1000.0,
-                              8: timer * 1000.0, 9: int(dv.max()) if dv.size else None,
-                              11: None, 16: None, 17: int(hv.max()) if hv.size else None}
+    out: dict[int, object] = {
+        2: int(ts[0]),
+        253: int(ts[-1]),
+        7: float(ts[-1] - ts[0]) * 1000.0,
+        8: timer * 1000.0,
+        9: int(dv.max()) if dv.size else None,
+        11: None,
+        16: None,
+        17: int(hv.max()) if hv.size else None,
+    }
     hist = hr_histogram(ts, hr)
     if hist is not None:
         h = np.asarray(hist, dtype=np.float64)
@@ -573,12 +625,19 @@ def _recording_status(fit: FitFile) -> str:
     return "the file holds no session message (the recording was not finished)"
 
 
-_SESSION_FIELD = {2: "start_time", 8: "total_timer_time", 7: "total_elapsed_time", 9: "total_distance",
-                  16: "avg_heart_rate", 17: "max_heart_rate"}
+_SESSION_FIELD = {
+    2: "start_time",
+    8: "total_timer_time",
+    7: "total_elapsed_time",
+    9: "total_distance",
+    16: "avg_heart_rate",
+    17: "max_heart_rate",
+}
 
 
-def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarray], notes: list[str]
-                      ) -> list[tuple[int, Segment, dict, str | None]]:
+def _session_messages(
+    fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarray], notes: list[str]
+) -> list[tuple[int, Segment, dict, str | None]]:
     """(segment index, segment, raw session fields, repair) of every session to build.
 
     A session message lacking its start or durations is completed from the
@@ -627,15 +686,18 @@ def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarra
             if el_s > PLAUSIBLE["sessions"]["elapsed_s"][1]:
                 why = f"more than {PLAUSIBLE['sessions']['elapsed_s'][1] / 86400:g} days"
             elif el_s > 86400 and (span is None or el_s > span + 3600):
-                why = "more than 24 h " + (f"while the records span {span:.0f} s" if span is not None
-                                           else "without records to show it")
+                why = "more than 24 h " + (
+                    f"while the records span {span:.0f} s" if span is not None else "without records to show it"
+                )
             elif tm_s is not None and el_s < tm_s - 60:
                 why = f"shorter than the timer time {tm_s:.0f} s"
             if why is not None:
-                notes.append(f"session message at byte {m.get(-1)}: total_elapsed_time {el_s:.0f} s "
-                             f"({el_s / 86400:.1f} days) is impossible ({why}"
-                             + (f"; timer time {tm_s:.0f} s" if tm_s is not None else "")
-                             + "): elapsed_s left empty, the rest of the session kept; load confidence lowered")
+                notes.append(
+                    f"session message at byte {m.get(-1)}: total_elapsed_time {el_s:.0f} s "
+                    f"({el_s / 86400:.1f} days) is impossible ({why}"
+                    + (f"; timer time {tm_s:.0f} s" if tm_s is not None else "")
+                    + "): elapsed_s left empty, the rest of the session kept; load confidence lowered"
+                )
                 m[-7] = el  # the window for the streams still spans it
                 m[7] = None
                 repair = "elapsed_nulled"
@@ -665,25 +727,39 @@ def _session_messages(fit: FitFile, rec: tuple[np.ndarray, np.ndarray, np.ndarra
                     if m.get(f) is None and filled.get(f) is not None:
                         m[f] = filled[f]
                         took.append(_SESSION_FIELD[f])
-                notes.append(f"session message at byte {m.get(-1)} lacks {' and '.join(names)}: "
-                             f"{', '.join(took)} taken from its {src}; load confidence lowered")
+                notes.append(
+                    f"session message at byte {m.get(-1)} lacks {' and '.join(names)}: "
+                    f"{', '.join(took)} taken from its {src}; load confidence lowered"
+                )
                 repair = how
         out.append((seg_i, seg, m, repair))
     cut = any(sg.damage is not None and sg.damage.kind != "crc" for sg in fit.segments)
     if cut and ftype in (4, None):
         # a multisport recording cut in a later leg: that leg's laps/records follow the last session message
-        ends = [float(m[253]) if m.get(253) is not None else float(m[2]) + (m.get(7) or m.get(8) or 0) / 1000.0
-                for _i, _s, m, _r in out if m.get(2) is not None and m.get(2) >= DATE_TIME_MIN]
+        ends = [
+            float(m[253]) if m.get(253) is not None else float(m[2]) + (m.get(7) or m.get(8) or 0) / 1000.0
+            for _i, _s, m, _r in out
+            if m.get(2) is not None and m.get(2) >= DATE_TIME_MIN
+        ]
         if ends:
             after = max(ends)
-            why = _recording_status(fit).replace("before its session message",
-                                                 f"after {len(out)} session message(s), before the next")
+            why = _recording_status(fit).replace(
+                "before its session message", f"after {len(out)} session message(s), before the next"
+            )
             out += _rebuild(fit, laps, rec, why, notes, after=after, quiet_short=True)
     return out
 
 
-def _rebuild(fit: FitFile, laps: list[dict], rec: tuple[np.ndarray, np.ndarray, np.ndarray], why: str,
-             notes: list[str], *, after: float, quiet_short: bool = False) -> list[tuple[int, Segment, dict, str]]:
+def _rebuild(
+    fit: FitFile,
+    laps: list[dict],
+    rec: tuple[np.ndarray, np.ndarray, np.ndarray],
+    why: str,
+    notes: list[str],
+    *,
+    after: float,
+    quiet_short: bool = False,
+) -> list[tuple[int, Segment, dict, str]]:
     """Sessions rebuilt from the laps (one per run of laps of one sport) or else the records after ``after``.
 
     The lap still open when the recording stopped has no lap message: the
@@ -730,12 +806,15 @@ def _rebuild(fit: FitFile, laps: list[dict], rec: tuple[np.ndarray, np.ndarray, 
                         if extra > 0:
                             m[9] = (m[9] or 0) + extra
             if m[7] is not None and m[7] / 1000.0 > PLAUSIBLE["sessions"]["elapsed_s"][1]:
-                notes.append(f"laps and records span {m[7] / 86400000.0:.1f} days (a unit left running): "
-                             f"elapsed_s left empty")
+                notes.append(
+                    f"laps and records span {m[7] / 86400000.0:.1f} days (a unit left running): elapsed_s left empty"
+                )
                 m[-7], m[7] = m[7], None
             out.append((seg_i, seg, m, "session_from_laps"))
-        notes.append(f"{why}: {len(out)} session(s) rebuilt from {len(laps)} lap message(s) (start, timer time, "
-                     f"distance, heart rate); load confidence lowered")
+        notes.append(
+            f"{why}: {len(out)} session(s) rebuilt from {len(laps)} lap message(s) (start, timer time, "
+            f"distance, heart rate); load confidence lowered"
+        )
         return out
     w = (rec_ts > after) & timed if rec_ts.size else np.zeros(0, dtype=bool)
     m = _records_as_session(rec_ts[w], rec_hr[w], rec_dist[w]) if w.any() else None
@@ -743,8 +822,10 @@ def _rebuild(fit: FitFile, laps: list[dict], rec: tuple[np.ndarray, np.ndarray, 
         m[9] = max(0.0, m[9] - dist_at(after))
     if m is not None and m[8] / 1000.0 < MIN_REBUILT_S:
         if not quiet_short:
-            notes.append(f"{why}; its {int(w.sum())} records span {m[8] / 1000.0:g} s of timer time, less than "
-                         f"{MIN_REBUILT_S:g} s: too short to rebuild a session from")
+            notes.append(
+                f"{why}; its {int(w.sum())} records span {m[8] / 1000.0:g} s of timer time, less than "
+                f"{MIN_REBUILT_S:g} s: too short to rebuild a session from"
+            )
         m = None
     if m is not None and m[7] / 1000.0 > PLAUSIBLE["sessions"]["elapsed_s"][1]:
         notes.append(f"the records span {m[7] / 86400000.0:.1f} days (a unit left running): elapsed_s left empty")
@@ -752,14 +833,24 @@ def _rebuild(fit: FitFile, laps: list[dict], rec: tuple[np.ndarray, np.ndarray, 
     if m is not None:
         m[-1] = None
         out.append((seg_i, seg, m, "session_from_records"))
-        notes.append(f"{why}: session rebuilt from {int(w.sum())} record messages "
-                     f"({(m[253] - m[2]) / 60.0:.1f} min: start, timer time without pauses over "
-                     f"{HR_MAX_GAP_S:g} s, distance, heart rate); load confidence lowered")
+        notes.append(
+            f"{why}: session rebuilt from {int(w.sum())} record messages "
+            f"({(m[253] - m[2]) / 60.0:.1f} min: start, timer time without pauses over "
+            f"{HR_MAX_GAP_S:g} s, distance, heart rate); load confidence lowered"
+        )
     return out
 
 
-def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
-              cut_segment: int | None = None, name: str = "", bad_rows: list[int] | None = None) -> pl.DataFrame:
+def _sessions(
+    fit: FitFile,
+    athlete: str,
+    ctx: ReadContext,
+    notes: list[str],
+    *,
+    cut_segment: int | None = None,
+    name: str = "",
+    bad_rows: list[int] | None = None,
+) -> pl.DataFrame:
     rows = []
     # streams over the whole file (chained files spread records/hr over segments)
     rec_t = [s.record_ts for s in fit.segments if s.record_ts is not None]
@@ -863,13 +954,19 @@ def _sessions(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *,
                     bad_rows[0] += 1
                 continue
             if seg.crc_ok is False:
-                raise CorruptFileError(name, f"{where}: {what}; the file CRC does not match, so these "
-                                             f"bytes are damaged", offset=off, column=col)
+                raise CorruptFileError(
+                    name,
+                    f"{where}: {what}; the file CRC does not match, so these bytes are damaged",
+                    offset=off,
+                    column=col,
+                )
             raise BadRowError(name, f"{where}: {what}", offset=off, column=col)
         rows.append(row)
     if skipped:
-        notes.append(f"{skipped} session message(s) without a start time or duration, and no laps or records "
-                     f"to rebuild them from, skipped")
+        notes.append(
+            f"{skipped} session message(s) without a start time or duration, and no laps or records "
+            f"to rebuild them from, skipped"
+        )
     if not rows:
         return SESSIONS.empty()
     return pl.DataFrame(rows, schema=SESSIONS.columns)
@@ -894,14 +991,17 @@ def _sleep(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *, pa
         secs[_SLEEP_STAGE.get(lv, "unmeasurable")] += float(t1 - t0)
     asleep = secs["light"] + secs["deep"] + secs["rem"]
     if asleep <= 0:
-        notes.append(f"sleep file with {len(levels)} sleep_level message(s) but no light/deep/rem epoch: "
-                     f"no night recorded")
+        notes.append(
+            f"sleep file with {len(levels)} sleep_level message(s) but no light/deep/rem epoch: no night recorded"
+        )
         return SLEEP.empty()
     start = _utc(levels[0][0])
     end = _utc(levels[-1][0])
     if (end - start).total_seconds() > 24 * 3600:
-        notes.append(f"sleep_level messages span {(end - start).total_seconds() / 3600:.1f} h (more than 24 h): "
-                     f"no night recorded")
+        notes.append(
+            f"sleep_level messages span {(end - start).total_seconds() / 3600:.1f} h (more than 24 h): "
+            f"no night recorded"
+        )
         return SLEEP.empty()
     off = _tz_offset(ctx.tz, end)
     if off is None:
@@ -911,11 +1011,20 @@ def _sleep(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *, pa
     score = next((m.get(6) for m in fit.all(346) if m.get(6) is not None), None)
     is_nap = asleep < NAP_MAX_S and 9 <= local_start.hour < 20
     row = {
-        "athlete_id": athlete, "source": SOURCE, "start_utc": start, "end_utc": end,
+        "athlete_id": athlete,
+        "source": SOURCE,
+        "start_utc": start,
+        "end_utc": end,
         "wake_date": (end + timedelta(seconds=off)).date(),
-        "asleep_s": asleep, "deep_s": secs["deep"], "light_s": secs["light"], "rem_s": secs["rem"],
-        "awake_s": secs["awake"], "in_bed_s": float((end - start).total_seconds()), "is_nap": is_nap,
-        "source_file": None, "sleep_score": float(score) if score is not None else None,
+        "asleep_s": asleep,
+        "deep_s": secs["deep"],
+        "light_s": secs["light"],
+        "rem_s": secs["rem"],
+        "awake_s": secs["awake"],
+        "in_bed_s": float((end - start).total_seconds()),
+        "is_nap": is_nap,
+        "source_file": None,
+        "sleep_score": float(score) if score is not None else None,
     }
     return pl.DataFrame([row], schema=SLEEP.columns)
 
@@ -934,8 +1043,9 @@ def _wellness(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
     def offset(when: datetime, use_file: bool) -> int:
         if use_file and mon_off is not None:
             return _prefer_zone(mon_off, ctx.tz, when, notes, "monitoring_info.local_timestamp")
-        return _tz_offset_or_utc(ctx.tz, when, notes,
-                                 "wellness values without local time and no athlete time zone: dates in UTC")
+        return _tz_offset_or_utc(
+            ctx.tz, when, notes, "wellness values without local time and no athlete time zone: dates in UTC"
+        )
 
     used_avg = False
     for m in fit.all(211):
@@ -953,24 +1063,43 @@ def _wellness(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str]) ->
             val, used_avg = avg7, True
         if val is None:
             continue
-        rows[(SOURCE, day)] = {"athlete_id": athlete, "source": SOURCE, "date": day, "rhr_bpm": float(val),
-                               "hrv_rmssd_ms": None, "source_file": None}
+        rows[(SOURCE, day)] = {
+            "athlete_id": athlete,
+            "source": SOURCE,
+            "date": day,
+            "rhr_bpm": float(val),
+            "hrv_rmssd_ms": None,
+            "source_file": None,
+        }
     if used_avg:
-        notes.append("monitoring_hr_data without current_day_resting_heart_rate: used resting_heart_rate "
-                     "(Garmin's 7-day average)")
+        notes.append(
+            "monitoring_hr_data without current_day_resting_heart_rate: used resting_heart_rate "
+            "(Garmin's 7-day average)"
+        )
     for m in fit.all(370):
         when = _utc(m.get(253))
         v = m.get(1)
         if when is None or v is None:
             continue
         if not 0 < v / 128.0 <= PLAUSIBLE["wellness"]["hrv_rmssd_ms"][1]:
-            notes.append(f"hrv_status_summary at byte {m.get(-1)}: last_night_average {v / 128.0:g} ms is implausible; "
-                         f"skipped")
+            notes.append(
+                f"hrv_status_summary at byte {m.get(-1)}: last_night_average {v / 128.0:g} ms is implausible; skipped"
+            )
             continue
         day = (when + timedelta(seconds=offset(when, False))).date()
-        rows[(SOURCE_HRV, day)] = {"athlete_id": athlete, "source": SOURCE_HRV, "date": day, "rhr_bpm": None,
-                                   "hrv_rmssd_ms": v / 128.0, "source_file": None}
+        rows[(SOURCE_HRV, day)] = {
+            "athlete_id": athlete,
+            "source": SOURCE_HRV,
+            "date": day,
+            "rhr_bpm": None,
+            "hrv_rmssd_ms": v / 128.0,
+            "source_file": None,
+        }
     if not rows:
         return WELLNESS.empty()
-    return pl.DataFrame(list(rows.values()), schema={k: WELLNESS.columns[k] for k in (
-        "athlete_id", "source", "date", "rhr_bpm", "hrv_rmssd_ms", "source_file")})
+    return pl.DataFrame(
+        list(rows.values()),
+        schema={
+            k: WELLNESS.columns[k] for k in ("athlete_id", "source", "date", "rhr_bpm", "hrv_rmssd_ms", "source_file")
+        },
+    )

@@ -98,8 +98,22 @@ _BASE: dict[int, tuple[int, str, int | None]] = {
 
 # ----------------------------------------------------------------------------- CRC
 _CRC_NIBBLE = (
-    0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-    0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400,
+    0x0000,
+    0xCC01,
+    0xD801,
+    0x1400,
+    0xF001,
+    0x3C00,
+    0x2800,
+    0xE401,
+    0xA001,
+    0x6C00,
+    0x7800,
+    0xB401,
+    0x5000,
+    0x9C01,
+    0x8801,
+    0x4400,
 )
 
 
@@ -209,7 +223,9 @@ class Segment:
     messages: dict[int, list[dict[int, object]]] = field(default_factory=dict)
     record_ts: np.ndarray | None = None  # uint32 FIT time of records with a heart rate stream column
     record_hr: np.ndarray | None = None  # uint8, 0xFF invalid
-    record_dist: np.ndarray | None = None  # uint32 record.distance (1/100 m), 0xFFFFFFFF invalid; aligned with record_ts
+    record_dist: np.ndarray | None = (
+        None  # uint32 record.distance (1/100 m), 0xFFFFFFFF invalid; aligned with record_ts
+    )
     n_records: int = 0
     crc_ok: bool | None = None  # None: not checked (no CRC bytes)
     header_crc_ok: bool | None = None
@@ -239,8 +255,23 @@ class FitFile:
 class _Def:
     """A compiled definition message."""
 
-    __slots__ = ("gnum", "size", "big", "ts_off", "want", "st", "names", "invalid", "kinds",
-                 "arrays", "offsets", "ts_list", "rec_ts", "rec_hr", "rec_dist")
+    __slots__ = (
+        "gnum",
+        "size",
+        "big",
+        "ts_off",
+        "want",
+        "st",
+        "names",
+        "invalid",
+        "kinds",
+        "arrays",
+        "offsets",
+        "ts_list",
+        "rec_ts",
+        "rec_hr",
+        "rec_dist",
+    )
 
     def __init__(self) -> None:
         self.offsets: list[int] = []
@@ -326,8 +357,11 @@ def _decode_values(d: _Def, buf: bytes, body: int) -> dict[int, object]:
         bsize, code, inv = _BASE[bt]
         cnt = size // bsize
         raw = struct.unpack_from(("<" if not d.big else ">") + code * cnt, buf, body + off)
-        out[num] = tuple(None if (inv is not None and v == inv) else v for v in raw) if bt != 0x0D else bytes(
-            buf[body + off: body + off + size])
+        out[num] = (
+            tuple(None if (inv is not None and v == inv) else v for v in raw)
+            if bt != 0x0D
+            else bytes(buf[body + off : body + off + size])
+        )
     return out
 
 
@@ -338,12 +372,17 @@ def looks_like_fit(head: bytes) -> bool:
 
 def _read_header(buf: bytes, pos: int, size: int) -> tuple[Segment | None, Damage | None]:
     if size - pos < 12:
-        return None, Damage(pos, f"{size - pos} bytes left where a 12- or 14-byte FIT file header was expected",
-                            "truncated")
+        return None, Damage(
+            pos, f"{size - pos} bytes left where a 12- or 14-byte FIT file header was expected", "truncated"
+        )
     hs = buf[pos]
-    if hs not in (12, 14) or buf[pos + 8: pos + 12] != b".FIT":
-        return None, Damage(pos, f"expected a FIT file header (size 12 or 14, '.FIT' at bytes 8-11), found "
-                                 f"size byte {hs} and {bytes(buf[pos + 8: pos + 12])!r}", "bad_header")
+    if hs not in (12, 14) or buf[pos + 8 : pos + 12] != b".FIT":
+        return None, Damage(
+            pos,
+            f"expected a FIT file header (size 12 or 14, '.FIT' at bytes 8-11), found "
+            f"size byte {hs} and {bytes(buf[pos + 8 : pos + 12])!r}",
+            "bad_header",
+        )
     if size - pos < hs:
         return None, Damage(pos, f"file header of {hs} bytes truncated", "truncated")
     protocol = buf[pos + 1]
@@ -352,7 +391,7 @@ def _read_header(buf: bytes, pos: int, size: int) -> tuple[Segment | None, Damag
     if hs == 14:
         (hcrc,) = struct.unpack_from("<H", buf, pos + 12)
         if hcrc:
-            seg.header_crc_ok = _crc_bytes_py(buf[pos: pos + 12]) == hcrc
+            seg.header_crc_ok = _crc_bytes_py(buf[pos : pos + 12]) == hcrc
     return seg, None
 
 
@@ -392,8 +431,15 @@ def decode(buf: bytes, *, want_records: bool = True) -> FitFile:
             seg.unfinalised = True
             _walk(buf, seg, size, want_records)
             if not seg.complete:
-                seg = Segment(start=hdr[0], header_size=hdr[1], data_size=size - pos - hdr[1], protocol=hdr[2],
-                              profile=hdr[3], header_crc_ok=hdr[4], unfinalised=True)
+                seg = Segment(
+                    start=hdr[0],
+                    header_size=hdr[1],
+                    data_size=size - pos - hdr[1],
+                    protocol=hdr[2],
+                    profile=hdr[3],
+                    header_crc_ok=hdr[4],
+                    unfinalised=True,
+                )
                 _walk(buf, seg, size, want_records)
             segments.append(seg)
             if seg.damage is not None or not seg.complete:
@@ -410,8 +456,12 @@ def decode(buf: bytes, *, want_records: bool = True) -> FitFile:
 
 def _u32_column(arr: np.ndarray, o: np.ndarray, big: bool) -> np.ndarray:
     """The uint32 field at byte offsets ``o`` of ``arr`` (one per record), as int64."""
-    b0, b1, b2, b3 = (arr[o].astype(np.int64), arr[o + 1].astype(np.int64),
-                      arr[o + 2].astype(np.int64), arr[o + 3].astype(np.int64))
+    b0, b1, b2, b3 = (
+        arr[o].astype(np.int64),
+        arr[o + 1].astype(np.int64),
+        arr[o + 2].astype(np.int64),
+        arr[o + 3].astype(np.int64),
+    )
     return (b0 << 24 | b1 << 16 | b2 << 8 | b3) if big else (b3 << 24 | b2 << 16 | b1 << 8 | b0)
 
 
@@ -427,8 +477,12 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
     pos = start
     damage = None
     if data_end > size:
-        damage_trunc = Damage(size, f"file ends at byte {size} but its header announces {seg.data_size} data bytes "
-                                    f"(to byte {data_end}) plus a 2-byte CRC", "truncated")
+        damage_trunc = Damage(
+            size,
+            f"file ends at byte {size} but its header announces {seg.data_size} data bytes "
+            f"(to byte {data_end}) plus a 2-byte CRC",
+            "truncated",
+        )
     else:
         damage_trunc = None
     restart = True
@@ -442,8 +496,12 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
             if h & 0x80:  # compressed timestamp header
                 d = defs[(h >> 5) & 3]
                 if d is None:
-                    damage = Damage(pos, f"compressed-timestamp data message uses local message type "
-                                         f"{(h >> 5) & 3}, which has no definition before it", "undefined_local")
+                    damage = Damage(
+                        pos,
+                        f"compressed-timestamp data message uses local message type "
+                        f"{(h >> 5) & 3}, which has no definition before it",
+                        "undefined_local",
+                    )
                     break
                 if not track:
                     # restart the walk in tracking mode: compressed timestamps need the last full timestamp
@@ -452,8 +510,11 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
                     break
                 nxt = pos + 1 + d.size
                 if nxt > end:
-                    damage = damage_trunc or Damage(pos, f"data message of {d.size + 1} bytes runs past the end of the "
-                                                         f"data at byte {end}", "truncated")
+                    damage = damage_trunc or Damage(
+                        pos,
+                        f"data message of {d.size + 1} bytes runs past the end of the data at byte {end}",
+                        "truncated",
+                    )
                     break
                 off5 = h & 0x1F
                 ts = None
@@ -468,25 +529,34 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
                 pos = nxt
             elif h & 0x40:  # definition message
                 if pos + 6 > end:
-                    damage = damage_trunc or Damage(pos, "definition message header runs past the end of the data", "truncated")
+                    damage = damage_trunc or Damage(
+                        pos, "definition message header runs past the end of the data", "truncated"
+                    )
                     break
                 nf = buf[pos + 5]
                 flen = 6 + 3 * nf
                 dev = h & 0x20
                 if pos + flen + (1 if dev else 0) > end:
-                    damage = damage_trunc or Damage(pos, "definition message runs past the end of the data", "truncated")
+                    damage = damage_trunc or Damage(
+                        pos, "definition message runs past the end of the data", "truncated"
+                    )
                     break
                 ndev = buf[pos + flen] if dev else 0
                 total = flen + (1 + 3 * ndev if dev else 0)
                 if pos + total > end:
-                    damage = damage_trunc or Damage(pos, "definition message runs past the end of the data", "truncated")
+                    damage = damage_trunc or Damage(
+                        pos, "definition message runs past the end of the data", "truncated"
+                    )
                     break
                 arch = buf[pos + 2]
                 if arch > 1:
-                    damage = Damage(pos + 2, f"definition message architecture byte is {arch}, expected 0 "
-                                             f"(little-endian) or 1 (big-endian)", "bad_definition")
+                    damage = Damage(
+                        pos + 2,
+                        f"definition message architecture byte is {arch}, expected 0 (little-endian) or 1 (big-endian)",
+                        "bad_definition",
+                    )
                     break
-                raw = bytes(buf[pos + 2: pos + total])
+                raw = bytes(buf[pos + 2 : pos + total])
                 d = cache.get(raw)
                 if d is None:
                     big = arch == 1
@@ -517,13 +587,19 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
             else:  # normal data message
                 d = defs[h & 0x0F]
                 if d is None:
-                    damage = Damage(pos, f"data message uses local message type {h & 0x0F}, which has no "
-                                         f"definition before it", "undefined_local")
+                    damage = Damage(
+                        pos,
+                        f"data message uses local message type {h & 0x0F}, which has no definition before it",
+                        "undefined_local",
+                    )
                     break
                 nxt = pos + 1 + d.size
                 if nxt > end:
-                    damage = damage_trunc or Damage(pos, f"data message of {d.size + 1} bytes runs past the end of the "
-                                                         f"data at byte {end}", "truncated")
+                    damage = damage_trunc or Damage(
+                        pos,
+                        f"data message of {d.size + 1} bytes runs past the end of the data at byte {end}",
+                        "truncated",
+                    )
                     break
                 if track and d.ts_off is not None:
                     b = pos + 1 + d.ts_off
@@ -544,7 +620,7 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
                         if k_max > 16:
                             if arr is None:
                                 arr = np.frombuffer(buf, dtype=np.uint8)
-                            heads = arr[nxt: nxt + k_max * stride: stride]
+                            heads = arr[nxt : nxt + k_max * stride : stride]
                             mism = np.flatnonzero(heads != h)
                             k = int(mism[0]) if mism.size else k_max
                             if d.want and k:
@@ -621,29 +697,41 @@ def _walk(buf: bytes, seg: Segment, size: int, want_records: bool) -> None:
         seg.record_dist = np.concatenate(rec_dist)[order]
     # ------------------------------------------------------------------ CRC
     if seg.data_size == 0:
-        seg.damage = Damage(seg.start + 4, "file header announces 0 data bytes and no data follows: the file "
-                                           "holds no messages", "empty")
+        seg.damage = Damage(
+            seg.start + 4, "file header announces 0 data bytes and no data follows: the file holds no messages", "empty"
+        )
         seg.complete = False
         seg.end = size
         return
     if seg.unfinalised and seg.complete and data_end + 2 > size:
         seg.end = size
-        seg.damage = Damage(size, f"file header announces 0 data bytes (the recording was never finalised, e.g. "
-                                  f"the device stopped while recording): data read up to the end of the file at "
-                                  f"byte {size}, no file CRC to verify it", "unfinalised")
+        seg.damage = Damage(
+            size,
+            f"file header announces 0 data bytes (the recording was never finalised, e.g. "
+            f"the device stopped while recording): data read up to the end of the file at "
+            f"byte {size}, no file CRC to verify it",
+            "unfinalised",
+        )
         return
     if seg.complete:
         if data_end + 2 <= size:
             (crc,) = struct.unpack_from("<H", buf, data_end)
-            found = fit_crc(memoryview(buf)[seg.start: data_end])
+            found = fit_crc(memoryview(buf)[seg.start : data_end])
             seg.crc_ok = crc == found
             seg.end = data_end + 2
             if not seg.crc_ok:
-                seg.damage = Damage(data_end, f"file CRC mismatch: stored 0x{crc:04X}, computed 0x{found:04X} over "
-                                              f"bytes {seg.start}-{data_end - 1}", "crc")
+                seg.damage = Damage(
+                    data_end,
+                    f"file CRC mismatch: stored 0x{crc:04X}, computed 0x{found:04X} over "
+                    f"bytes {seg.start}-{data_end - 1}",
+                    "crc",
+                )
         else:
             seg.end = size
-            seg.damage = Damage(size, f"file ends at byte {size}: the 2-byte file CRC expected at byte {data_end} "
-                                      f"is missing", "truncated")
+            seg.damage = Damage(
+                size,
+                f"file ends at byte {size}: the 2-byte file CRC expected at byte {data_end} is missing",
+                "truncated",
+            )
     else:
         seg.end = pos

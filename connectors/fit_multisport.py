@@ -89,12 +89,15 @@ def uncumulate_legs(sessions: pl.DataFrame, groups: list[list[datetime]]) -> tup
                 rows[i]["device_load"] = v - prev if prev is not None else v
                 prev = v
             last = [v for v in epoc if v is not None][-1]
-            notes.append(f"multisport activity of {when} ({len(idx)} legs): EPOC (training_load_peak) is written "
-                         f"cumulatively per leg ({', '.join(f'{v:.0f}' for v in epoc if v is not None)}); "
-                         f"each leg keeps its increment, the legs sum to {last:.0f}")
+            notes.append(
+                f"multisport activity of {when} ({len(idx)} legs): EPOC (training_load_peak) is written "
+                f"cumulatively per leg ({', '.join(f'{v:.0f}' for v in epoc if v is not None)}); "
+                f"each leg keeps its increment, the legs sum to {last:.0f}"
+            )
         elif sum(v is not None for v in epoc) >= 2:
-            notes.append(f"multisport activity of {when}: EPOC per leg goes down, so it is not a running total; "
-                         "kept per leg")
+            notes.append(
+                f"multisport activity of {when}: EPOC per leg goes down, so it is not a running total; kept per leg"
+            )
         for col in _TE:
             vals = [rows[i].get(col) for i in idx]
             if _non_decreasing(vals):
@@ -102,6 +105,8 @@ def uncumulate_legs(sessions: pl.DataFrame, groups: list[list[datetime]]) -> tup
                 for i in idx:
                     if i != last_i:
                         rows[i][col] = None
-                notes.append(f"multisport activity of {when}: {col} is cumulative per leg; the race's value "
-                             f"{rows[last_i][col]:g} is kept on the last leg only")
+                notes.append(
+                    f"multisport activity of {when}: {col} is cumulative per leg; the race's value "
+                    f"{rows[last_i][col]:g} is kept on the last leg only"
+                )
     return pl.DataFrame(rows, schema=sessions.schema), notes

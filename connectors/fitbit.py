@@ -84,8 +84,16 @@ OTHER = "fitbit_other_series"
 HRV_HEADER = ["timestamp", "rmssd", "nremhr", "entropy"]
 
 #: ``distanceUnit`` -> metres per unit.
-DISTANCE_UNITS = {"kilometer": 1000.0, "km": 1000.0, "mile": MILE_M, "mi": MILE_M,
-                  "meter": 1.0, "m": 1.0, "yard": YARD_M, "yd": YARD_M}
+DISTANCE_UNITS = {
+    "kilometer": 1000.0,
+    "km": 1000.0,
+    "mile": MILE_M,
+    "mi": MILE_M,
+    "meter": 1.0,
+    "m": 1.0,
+    "yard": YARD_M,
+    "yd": YARD_M,
+}
 
 _EMPTY_RE = re.compile(rb"^\[\s*\]\s*$")
 _SERIES_RE = re.compile(rb'^\[\s*\{\s*"dateTime"\s*:\s*"[^"]*"\s*,\s*"value"\s*:')
@@ -118,7 +126,7 @@ def kind_of(path: Path, head: bytes) -> str | None:
         return SLEEP
     if b'"activityName"' in h and b'"startTime"' in h and (b'"activeDuration"' in h or b'"logId"' in h):
         return EXERCISE
-    if (b'"dateTime"' in h and b'"value"' in h and b'"error"' in h and b'"bpm"' not in h):
+    if b'"dateTime"' in h and b'"value"' in h and b'"error"' in h and b'"bpm"' not in h:
         return RESTING_HR
     if _SERIES_RE.match(h) and not any(rx.search(path.name) for rx, _ in _NAME_KIND):
         return OTHER
@@ -151,12 +159,15 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             head = fh.read(65536)
         kind = kind_of(path, head)
         if kind is None:
-            raise ConnectorError(name, "not a Fitbit resting-HR, sleep, exercise or HRV-summary file "
-                                       "(unrecognised shape)", offset=0)
+            raise ConnectorError(
+                name, "not a Fitbit resting-HR, sleep, exercise or HRV-summary file (unrecognised shape)", offset=0
+            )
         if kind == OTHER:
             result = ReadResult(format=OTHER)
-            result.warn(f"{path.name}: Fitbit series not used by strainwatch (resting HR, sleep, "
-                        "exercise and daily HRV summaries are read)")
+            result.warn(
+                f"{path.name}: Fitbit series not used by strainwatch (resting HR, sleep, "
+                "exercise and daily HRV summaries are read)"
+            )
             return result
         reader = {RESTING_HR: _resting_hr, SLEEP: _sleep, EXERCISE: _exercise, HRV_SUMMARY: _hrv}[kind]
         return reader(path, ctx)
@@ -175,8 +186,11 @@ def _instant(path: Path, ctx: ReadContext, clock: LocalTime, i: int, rec: dict, 
         except ValueError as err:
             raise record_error(path, ctx, i, field, f"expected a date-time, found {raw!r}") from err
         off = aware.utcoffset()
-        return (aware.astimezone(timezone.utc), aware.replace(tzinfo=None),
-                int(off.total_seconds()) if off is not None else None)
+        return (
+            aware.astimezone(timezone.utc),
+            aware.replace(tzinfo=None),
+            int(off.total_seconds()) if off is not None else None,
+        )
     try:
         local = parse_local_datetime(raw)
     except ValueError as err:
@@ -214,8 +228,9 @@ def _resting_hr(path: Path, ctx: ReadContext) -> ReadResult:
                 raise record_error(path, ctx, i, "value.value", f"resting HR {rhr} outside 20-150 bpm")
             raw_date = value.get("date") if value.get("date") else rec.get("dateTime")
             day = _date(path, ctx, i, raw_date, "value.date" if value.get("date") else "dateTime")
-            rows.append({"athlete_id": ctx.athlete_id, "source": RESTING_HR, "date": day,
-                         "rhr_bpm": rhr, "source_file": name})
+            rows.append(
+                {"athlete_id": ctx.athlete_id, "source": RESTING_HR, "date": day, "rhr_bpm": rhr, "source_file": name}
+            )
         except BadRowError as err:
             bad(err)
     result = ReadResult(format=RESTING_HR, wellness=frame(rows, WELLNESS_COLUMNS))
@@ -286,13 +301,24 @@ def _sleep(path: Path, ctx: ReadContext) -> ReadResult:
             in_bed = mins["timeInBed"]
             score = rec.get("sleepScore") if isinstance(rec.get("sleepScore"), (int, float)) else None
             to_s = lambda m: m * 60.0 if m is not None else None  # noqa: E731
-            rows.append({
-                "athlete_id": ctx.athlete_id, "source": SLEEP, "start_utc": start, "end_utc": end,
-                "wake_date": wake, "asleep_s": to_s(mins["minutesAsleep"]), "deep_s": to_s(deep),
-                "light_s": to_s(light), "rem_s": to_s(rem), "awake_s": to_s(awake),
-                "in_bed_s": to_s(in_bed) if in_bed is not None else (end - start).total_seconds(),
-                "is_nap": main is False, "sleep_score": score, "source_file": name,
-            })
+            rows.append(
+                {
+                    "athlete_id": ctx.athlete_id,
+                    "source": SLEEP,
+                    "start_utc": start,
+                    "end_utc": end,
+                    "wake_date": wake,
+                    "asleep_s": to_s(mins["minutesAsleep"]),
+                    "deep_s": to_s(deep),
+                    "light_s": to_s(light),
+                    "rem_s": to_s(rem),
+                    "awake_s": to_s(awake),
+                    "in_bed_s": to_s(in_bed) if in_bed is not None else (end - start).total_seconds(),
+                    "is_nap": main is False,
+                    "sleep_score": score,
+                    "source_file": name,
+                }
+            )
         except BadRowError as err:
             bad(err)
     result = ReadResult(format=SLEEP, sleep=frame(rows, SLEEP_COLUMNS))
@@ -328,19 +354,33 @@ def _exercise(path: Path, ctx: ReadContext) -> ReadResult:
                 elif unit is None:
                     no_unit += 1 if dist > 0 else 0
                 else:
-                    raise record_error(path, ctx, i, "distanceUnit",
-                                       f"unknown distance unit {unit!r} (expected Kilometer, Mile, Meter, Yard)")
+                    raise record_error(
+                        path,
+                        ctx,
+                        i,
+                        "distanceUnit",
+                        f"unknown distance unit {unit!r} (expected Kilometer, Mile, Meter, Yard)",
+                    )
             sport, sub = normalise_sport(rec.get("activityName"))
-            rows.append({
-                "athlete_id": ctx.athlete_id, "source": EXERCISE, "start_utc": start,
-                "local_date": local.date(), "sport": sport, "sub_sport": sub,
-                "duration_s": timer_ms / 1000.0 if timer_ms is not None else None,
-                "elapsed_s": total_ms / 1000.0 if total_ms is not None else None,
-                "distance_m": dist_m, "avg_hr_bpm": positive_or_none(num("averageHeartRate")),
-                "energy_kcal": num("calories"), "local_offset_s": offset, "source_file": name,
-                # logType "auto_detected": the tracker recognised the movement on its own (SmartTrack)
-                "auto_detected": (rec.get("logType") == "auto_detected") if "logType" in rec else None,
-            })
+            rows.append(
+                {
+                    "athlete_id": ctx.athlete_id,
+                    "source": EXERCISE,
+                    "start_utc": start,
+                    "local_date": local.date(),
+                    "sport": sport,
+                    "sub_sport": sub,
+                    "duration_s": timer_ms / 1000.0 if timer_ms is not None else None,
+                    "elapsed_s": total_ms / 1000.0 if total_ms is not None else None,
+                    "distance_m": dist_m,
+                    "avg_hr_bpm": positive_or_none(num("averageHeartRate")),
+                    "energy_kcal": num("calories"),
+                    "local_offset_s": offset,
+                    "source_file": name,
+                    # logType "auto_detected": the tracker recognised the movement on its own (SmartTrack)
+                    "auto_detected": (rec.get("logType") == "auto_detected") if "logType" in rec else None,
+                }
+            )
         except BadRowError as err:
             bad(err)
     result = ReadResult(format=EXERCISE, sessions=frame(rows, SESSION_COLUMNS))
@@ -376,8 +416,9 @@ def _hrv(path: Path, ctx: ReadContext) -> ReadResult:
                 try:
                     day = parse_date(cells[cols["timestamp"]])
                 except ValueError as err:
-                    raise BadRowError(name, f"{err} (expected 2023-05-01T00:00:00)", line=line,
-                                      column="timestamp") from err
+                    raise BadRowError(
+                        name, f"{err} (expected 2023-05-01T00:00:00)", line=line, column="timestamp"
+                    ) from err
             try:
                 rmssd = parse_number(cells[cols["rmssd"]])
             except ValueError as err:
@@ -386,13 +427,24 @@ def _hrv(path: Path, ctx: ReadContext) -> ReadResult:
             if rmssd is None:
                 continue
             if day in seen:
-                raise BadRowError(name, f"second value for {day} (line {seen[day]} has one): a daily "
-                                        "summary has one row per night", line=line, column="timestamp")
+                raise BadRowError(
+                    name,
+                    f"second value for {day} (line {seen[day]} has one): a daily summary has one row per night",
+                    line=line,
+                    column="timestamp",
+                )
             seen[day] = line
             if rmssd > 500:
                 raise BadRowError(name, f"rMSSD {rmssd} ms is implausible (> 500)", line=line, column="rmssd")
-            rows.append({"athlete_id": ctx.athlete_id, "source": HRV_SUMMARY, "date": day,
-                         "hrv_rmssd_ms": rmssd, "source_file": name})
+            rows.append(
+                {
+                    "athlete_id": ctx.athlete_id,
+                    "source": HRV_SUMMARY,
+                    "date": day,
+                    "hrv_rmssd_ms": rmssd,
+                    "source_file": name,
+                }
+            )
         except BadRowError as err:
             bad(err)
     return bad.finish(ReadResult(format=HRV_SUMMARY, wellness=frame(rows, WELLNESS_COLUMNS)))

@@ -73,54 +73,115 @@ FORMAT = "garmin_activities_csv"
 #: case, "®" removed, spaces collapsed; see :func:`_norm`).
 HEADERS: dict[str, tuple[str, ...]] = {
     "activity_type": (
-        "activity type", "aktivitätstyp", "type d'activité", "tipo de actividad",
-        "tipo di attività", "activiteittype", "tipo de atividade", "tipo de actividade",
+        "activity type",
+        "aktivitätstyp",
+        "type d'activité",
+        "tipo de actividad",
+        "tipo di attività",
+        "activiteittype",
+        "tipo de atividade",
+        "tipo de actividade",
     ),
     "date": ("date", "datum", "fecha", "data"),
     "title": ("title", "titel", "titre", "título", "titolo"),
     "distance": ("distance", "distanz", "distancia", "distanza", "afstand", "distância"),
     "calories": ("calories", "kalorien", "calorías", "calorie", "calorieën", "calorias"),
     "time": (
-        "time", "activity time", "zeit", "durée", "tiempo", "tempo", "tijd", "tempo total",
+        "time",
+        "activity time",
+        "zeit",
+        "durée",
+        "tiempo",
+        "tempo",
+        "tijd",
+        "tempo total",
         "duração",
     ),
     "avg_hr": (
-        "avg hr", "ø hf", "ø herzfrequenz", "durchschnittliche herzfrequenz",
-        "fréquence cardiaque moyenne", "fc moyenne", "frecuencia cardiaca media", "fc media",
-        "frequenza cardiaca media", "gem. hs", "gemiddelde hartslag", "fc média",
+        "avg hr",
+        "ø hf",
+        "ø herzfrequenz",
+        "durchschnittliche herzfrequenz",
+        "fréquence cardiaque moyenne",
+        "fc moyenne",
+        "frecuencia cardiaca media",
+        "fc media",
+        "frequenza cardiaca media",
+        "gem. hs",
+        "gemiddelde hartslag",
+        "fc média",
         "frequência cardíaca média",
     ),
     "max_hr": (
-        "max hr", "max. hf", "maximale herzfrequenz", "fréquence cardiaque maximale",
-        "fc max.", "fc maximale", "frecuencia cardiaca máxima", "fc máxima", "fc max",
-        "frequenza cardiaca massima", "max. hs", "maximale hartslag", "max hs",
+        "max hr",
+        "max. hf",
+        "maximale herzfrequenz",
+        "fréquence cardiaque maximale",
+        "fc max.",
+        "fc maximale",
+        "frecuencia cardiaca máxima",
+        "fc máxima",
+        "fc max",
+        "frequenza cardiaca massima",
+        "max. hs",
+        "maximale hartslag",
+        "max hs",
         "frequência cardíaca máxima",
     ),
     "aerobic_te": (
-        "aerobic te", "aerober te", "te aérobie", "te aeróbico", "te attività aerobica",
-        "te aerobico", "aeroob te", "efeito de treino aeróbico",
+        "aerobic te",
+        "aerober te",
+        "te aérobie",
+        "te aeróbico",
+        "te attività aerobica",
+        "te aerobico",
+        "aeroob te",
+        "efeito de treino aeróbico",
     ),
     "tss": ("training stress score", "training stress score (tss)", "tss"),
     "moving_time": (
-        "moving time", "zeit in bewegung", "bewegungszeit", "temps de déplacement",
-        "tiempo en movimiento", "tempo in movimento", "tijd bewogen", "tempo em movimento",
+        "moving time",
+        "zeit in bewegung",
+        "bewegungszeit",
+        "temps de déplacement",
+        "tiempo en movimiento",
+        "tempo in movimento",
+        "tijd bewogen",
+        "tempo em movimento",
     ),
     "elapsed_time": (
-        "elapsed time", "verstrichene zeit", "gesamtzeit", "temps écoulé", "tiempo transcurrido",
-        "tempo trascorso", "verstreken tijd", "tempo transcorrido", "tempo decorrido",
+        "elapsed time",
+        "verstrichene zeit",
+        "gesamtzeit",
+        "temps écoulé",
+        "tiempo transcurrido",
+        "tempo trascorso",
+        "verstreken tijd",
+        "tempo transcorrido",
+        "tempo decorrido",
     ),
     "avg_stride": (
-        "avg stride length", "ø schrittlänge", "longueur moyenne des foulées",
-        "longitud media de zancada", "longitud de zancada media", "lunghezza media passo",
-        "gem. staplengte", "comprimento médio da passada",
+        "avg stride length",
+        "ø schrittlänge",
+        "longueur moyenne des foulées",
+        "longitud media de zancada",
+        "longitud de zancada media",
+        "lunghezza media passo",
+        "gem. staplengte",
+        "comprimento médio da passada",
     ),
 }
 
 #: Header text of the activity-type column -> UI language (for the unit default).
 LANGUAGE_OF_TYPE_HEADER = {
-    "activity type": "en", "aktivitätstyp": "de", "type d'activité": "fr",
-    "tipo de actividad": "es", "tipo di attività": "it", "activiteittype": "nl",
-    "tipo de atividade": "pt", "tipo de actividade": "pt",
+    "activity type": "en",
+    "aktivitätstyp": "de",
+    "type d'activité": "fr",
+    "tipo de actividad": "es",
+    "tipo di attività": "it",
+    "activiteittype": "nl",
+    "tipo de atividade": "pt",
+    "tipo de actividade": "pt",
 }
 
 _LOOKUP = {h: field for field, hs in HEADERS.items() for h in hs}
@@ -159,8 +220,18 @@ _HMS_RE = re.compile(r"^(\d{1,3}:)?\d{1,2}:\d{2}([.,]\d+)?$")  # h:mm:ss, or mm:
 _INT_RE = re.compile(r"^\d{1,3}$")
 _TE_RE = re.compile(r"^[0-5]([.,]\d)?$")
 #: Fixed positions of the layout (0-based).
-POSITIONS = {"activity_type": 0, "date": 1, "favorite": 2, "title": 3, "distance": 4, "calories": 5, "time": 6,
-             "avg_hr": 7, "max_hr": 8, "aerobic_te": 9}
+POSITIONS = {
+    "activity_type": 0,
+    "date": 1,
+    "favorite": 2,
+    "title": 3,
+    "distance": 4,
+    "calories": 5,
+    "time": 6,
+    "avg_hr": 7,
+    "max_hr": 8,
+    "aerobic_te": 9,
+}
 MIN_COLUMNS = 10
 
 
@@ -202,12 +273,16 @@ def structure_map(header: list[str], rows: list[list[str]]) -> dict[str, int] | 
     if not fits(lambda r: r[2].strip().lower() in ("true", "false")):
         return None
     if not fits(lambda r: _present(r, 6) is None or _HMS_RE.match(r[6].strip()) is not None) or not any(
-            _present(r, 6) for r in rows):
+        _present(r, 6) for r in rows
+    ):
         return None
     rows = [r for r in rows if _DATETIME_RE.match(r[1].strip()) and r[2].strip().lower() in ("true", "false")]
     out = {k: POSITIONS[k] for k in ("activity_type", "date", "title", "distance", "calories", "time")}
-    if _all_shape(rows, 7, _INT_RE, need_one=False) and _all_shape(rows, 8, _INT_RE, need_one=False) and all(
-            int(a) <= int(b) for r in rows if (a := _present(r, 7)) and (b := _present(r, 8))):
+    if (
+        _all_shape(rows, 7, _INT_RE, need_one=False)
+        and _all_shape(rows, 8, _INT_RE, need_one=False)
+        and all(int(a) <= int(b) for r in rows if (a := _present(r, 7)) and (b := _present(r, 8)))
+    ):
         out["avg_hr"], out["max_hr"] = 7, 8
     if _all_shape(rows, 9, _TE_RE, need_one=False):
         out["aerobic_te"] = 9
@@ -233,8 +308,9 @@ def structure_map(header: list[str], rows: list[list[str]]) -> dict[str, int] | 
             break
     if elapsed is not None:
         out["elapsed_time"] = elapsed
-        if elapsed - 1 in hms and all((m := secs(r, elapsed - 1)) is None or (e := secs(r, elapsed)) is None
-                                      or m <= e + 1 for r in rows):
+        if elapsed - 1 in hms and all(
+            (m := secs(r, elapsed - 1)) is None or (e := secs(r, elapsed)) is None or m <= e + 1 for r in rows
+        ):
             out["moving_time"] = elapsed - 1
     return out
 
@@ -260,16 +336,24 @@ def detect(path: Path, head: bytes) -> bool:
     if len(header) < 3:
         return False
     m = header_map(header)
-    if "activity_type" in m and "date" in m and ("time" in m or "distance" in m) and (
-            _norm(header[m["date"]]) in HEADERS["date"]):
+    if (
+        "activity_type" in m
+        and "date" in m
+        and ("time" in m or "distance" in m)
+        and (_norm(header[m["date"]]) in HEADERS["date"])
+    ):
         return True
     rows = _head_rows(head)
     return len(rows) > 1 and structure_map([h.strip() for h in rows[0]], rows[1:]) is not None
 
 
 def distance_unit(
-    header: list[str], cols: dict[str, int], rows: list[tuple[int, list[str]]], *,
-    decimal_comma: bool, given: DistanceUnit | None = None,
+    header: list[str],
+    cols: dict[str, int],
+    rows: list[tuple[int, list[str]]],
+    *,
+    decimal_comma: bool,
+    given: DistanceUnit | None = None,
 ) -> tuple[DistanceUnit, str | None]:
     """The unit of the ``Distance`` column for non-swim activities, and a note.
 
@@ -319,19 +403,26 @@ def distance_unit(
     if strides:
         med = statistics.median(strides)
         unit: DistanceUnit = "mi" if med > 2.0 else "km"
-        return unit, (f"distance unit {unit} decided from the median stride length "
-                      f"{med:.2f} ({'ft' if unit == 'mi' else 'm'})")
+        return unit, (
+            f"distance unit {unit} decided from the median stride length {med:.2f} ({'ft' if unit == 'mi' else 'm'})"
+        )
     lang = LANGUAGE_OF_TYPE_HEADER.get(_norm(header[cols["activity_type"]]), "unknown")
     if lang not in ("en", "unknown"):
         return "km", f"distance unit km assumed for a {lang} export (metric accounts)"
     if run_speed and statistics.median(run_speed) < 6.5:
-        return "mi", (f"distance unit mi guessed from running speeds (median "
-                      f"{statistics.median(run_speed):.1f}/h is too slow for km)")
+        return "mi", (
+            f"distance unit mi guessed from running speeds (median "
+            f"{statistics.median(run_speed):.1f}/h is too slow for km)"
+        )
     if walk_speed and statistics.median(walk_speed) < 3.5:
-        return "mi", (f"distance unit mi guessed from walking speeds (median "
-                      f"{statistics.median(walk_speed):.1f}/h is too slow for km)")
-    return "km", ("distance unit km assumed (the export does not say; statute-unit accounts "
-                  "must pass unit='mi' to garmin_csv.read)")
+        return "mi", (
+            f"distance unit mi guessed from walking speeds (median "
+            f"{statistics.median(walk_speed):.1f}/h is too slow for km)"
+        )
+    return "km", (
+        "distance unit km assumed (the export does not say; statute-unit accounts "
+        "must pass unit='mi' to garmin_csv.read)"
+    )
 
 
 def read(path: Path, ctx: ReadContext, *, unit: DistanceUnit | None = None) -> ReadResult:
@@ -385,14 +476,16 @@ def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None
     for need in ("activity_type", "date"):
         if need not in cols:
             raise CorruptFileError(
-                name, f"header has no {need.replace('_', ' ')} column (expected e.g. "
-                f"{HEADERS[need][0]!r}); found {header[:6]!r}", line=1)
+                name,
+                f"header has no {need.replace('_', ' ')} column (expected e.g. "
+                f"{HEADERS[need][0]!r}); found {header[:6]!r}",
+                line=1,
+            )
     if "time" not in cols and "moving_time" not in cols and "elapsed_time" not in cols:
         raise CorruptFileError(name, "header has no duration column ('Time')", line=1)
     data = records[1:]
     numeric_fields = ("distance", "calories", "aerobic_te", "tss", "avg_stride")
-    samples = [cells[cols[f]] for _l, cells in data for f in numeric_fields
-               if f in cols and cols[f] < len(cells)]
+    samples = [cells[cols[f]] for _l, cells in data for f in numeric_fields if f in cols and cols[f] < len(cells)]
     point, comma = decimal_votes(samples)
     # Garmin writes calories as integers and distances with two decimals, so a
     # three-digit group there ("1.500" m of swimming, "1,234" kcal) can only be
@@ -423,8 +516,7 @@ def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None
     for line, cells in data:
         try:
             if len(cells) != ncols:
-                raise BadRowError(name, f"expected {ncols} cells as in the header, found {len(cells)}",
-                                  line=line)
+                raise BadRowError(name, f"expected {ncols} cells as in the header, found {len(cells)}", line=line)
 
             def num(field: str) -> float | None:
                 try:
@@ -442,8 +534,9 @@ def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None
             try:
                 local = parse_local_datetime(raw_date)
             except ValueError as err:
-                raise BadRowError(name, f"{err} (expected 2025-02-06 17:06:03)", line=line,
-                                  column=header[cols["date"]]) from err
+                raise BadRowError(
+                    name, f"{err} (expected 2025-02-06 17:06:03)", line=line, column=header[cols["date"]]
+                ) from err
             start_utc, offset = clock.to_utc(local)
             sport, sub = normalise_sport(cell(cells, "activity_type"))
             dist = num("distance")
@@ -453,33 +546,37 @@ def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None
             if duration is None and "moving_time" in cols:
                 duration = dur("moving_time")
             tss = positive_or_none(num("tss"))
-            out.append({
-                "athlete_id": ctx.athlete_id,
-                "source": FORMAT,
-                "start_utc": start_utc,
-                "local_date": local.date(),
-                "sport": sport,
-                "sub_sport": sub,
-                "duration_s": duration,
-                "elapsed_s": dur("elapsed_time") if "elapsed_time" in cols else None,
-                "distance_m": dist,
-                "avg_hr_bpm": positive_or_none(num("avg_hr")),
-                "max_hr_bpm": positive_or_none(num("max_hr")),
-                "energy_kcal": num("calories"),
-                "device_load": tss,
-                "device_load_kind": "tss" if tss is not None else None,
-                "training_effect_aerobic": num("aerobic_te"),
-                "local_offset_s": offset,
-                "source_file": name,
-            })
+            out.append(
+                {
+                    "athlete_id": ctx.athlete_id,
+                    "source": FORMAT,
+                    "start_utc": start_utc,
+                    "local_date": local.date(),
+                    "sport": sport,
+                    "sub_sport": sub,
+                    "duration_s": duration,
+                    "elapsed_s": dur("elapsed_time") if "elapsed_time" in cols else None,
+                    "distance_m": dist,
+                    "avg_hr_bpm": positive_or_none(num("avg_hr")),
+                    "max_hr_bpm": positive_or_none(num("max_hr")),
+                    "energy_kcal": num("calories"),
+                    "device_load": tss,
+                    "device_load_kind": "tss" if tss is not None else None,
+                    "training_effect_aerobic": num("aerobic_te"),
+                    "local_offset_s": offset,
+                    "source_file": name,
+                }
+            )
         except BadRowError as err:
             bad(err)
 
     result = ReadResult(format=FORMAT, sessions=frame(out, SESSION_COLUMNS))
     if unknown:
-        result.warn("header language not in the translation table: columns mapped by the export's layout and "
-                    "value shapes (type, date, favourite, title, distance, calories, time, HR, TE; TSS by its "
-                    "untranslated header; moving/elapsed time by their values)")
+        result.warn(
+            "header language not in the translation table: columns mapped by the export's layout and "
+            "value shapes (type, date, favourite, title, distance, calories, time, HR, TE; TSS by its "
+            "untranslated header; moving/elapsed time by their values)"
+        )
     if unit_note and any(r["distance_m"] is not None for r in out):
         result.warn(unit_note)
     if decimal_comma:

@@ -122,14 +122,21 @@ def kind_of(path: Path, head: bytes) -> str | None:
             if rx.search(path.name):
                 return kind
         return _other(path, h)
-    if b'"sleepStartTimestampGMT"' in h or (b'"calendarDate"' in h and (
-            b'"deepSleepSeconds"' in h or b'"sleepWindowConfirmationType"' in h)):
+    if b'"sleepStartTimestampGMT"' in h or (
+        b'"calendarDate"' in h and (b'"deepSleepSeconds"' in h or b'"sleepWindowConfirmationType"' in h)
+    ):
         return SLEEP
     if b'"calendarDate"' in h and b'"metrics"' in h:
         return HEALTH_STATUS
-    if b'"calendarDate"' in h and any(k in h for k in (
-        b'"restingHeartRate"', b'"totalSteps"', b'"userDailySummaryId"', b'"totalKilocalories"',
-    )):
+    if b'"calendarDate"' in h and any(
+        k in h
+        for k in (
+            b'"restingHeartRate"',
+            b'"totalSteps"',
+            b'"userDailySummaryId"',
+            b'"totalKilocalories"',
+        )
+    ):
         return UDS
     return _other(path, h)
 
@@ -161,12 +168,17 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             head = fh.read(65536)
         kind = kind_of(path, head)
         if kind is None:
-            raise ConnectorError(name, "not a Garmin DI_CONNECT activities, sleep, UDS or health-status "
-                                       "JSON file (unrecognised shape)", offset=0)
+            raise ConnectorError(
+                name,
+                "not a Garmin DI_CONNECT activities, sleep, UDS or health-status JSON file (unrecognised shape)",
+                offset=0,
+            )
         if kind == OTHER:
             result = ReadResult(format=OTHER)
-            result.warn(f"{path.name}: Garmin export file not used by strainwatch (only activities, "
-                        "sleep, daily summaries and health status are read)")
+            result.warn(
+                f"{path.name}: Garmin export file not used by strainwatch (only activities, "
+                "sleep, daily summaries and health status are read)"
+            )
             return result
         reader = {ACTIVITIES: _activities, SLEEP: _sleep, UDS: _uds, HEALTH_STATUS: _health}[kind]
         return reader(path, ctx)
@@ -208,8 +220,9 @@ def _activities(path: Path, ctx: ReadContext) -> ReadResult:
                     raise record_error(path, ctx, i, "startTimeLocal", str(err)) from err
                 offset = int(round((local - start).total_seconds()))
                 if abs(offset) > 14 * 3600:
-                    raise record_error(path, ctx, i, "startTimeLocal",
-                                       f"local offset {offset} s from beginTimestamp is outside +-14 h")
+                    raise record_error(
+                        path, ctx, i, "startTimeLocal", f"local offset {offset} s from beginTimestamp is outside +-14 h"
+                    )
                 local_date = local.date()
             else:
                 local_date = clock.local_date_of(start)
@@ -232,24 +245,30 @@ def _activities(path: Path, ctx: ReadContext) -> ReadResult:
             if rpe_raw is not None and rpe_raw > 0:
                 rpe = rpe_raw / 10.0 if rpe_raw > 10 else rpe_raw
                 if rpe > 10:
-                    raise record_error(path, ctx, i, "directWorkoutRpe",
-                                       f"RPE {rpe_raw} outside Garmin's 10-100 scale")
+                    raise record_error(path, ctx, i, "directWorkoutRpe", f"RPE {rpe_raw} outside Garmin's 10-100 scale")
             minutes = dur_ms / 60000.0 if dur_ms is not None else None
             load, method = srpe_load(rpe, minutes)
             row = {
-                "athlete_id": ctx.athlete_id, "source": ACTIVITIES, "start_utc": start,
-                "local_date": local_date, "sport": sport, "sub_sport": sub,
+                "athlete_id": ctx.athlete_id,
+                "source": ACTIVITIES,
+                "start_utc": start,
+                "local_date": local_date,
+                "sport": sport,
+                "sub_sport": sub,
                 "duration_s": dur_ms / 1000.0 if dur_ms is not None else None,
                 "elapsed_s": elapsed_ms / 1000.0 if elapsed_ms is not None else None,
                 "distance_m": dist_cm / 100.0 if dist_cm is not None else None,
                 "avg_hr_bpm": positive_or_none(num("avgHr")),
                 "max_hr_bpm": positive_or_none(num("maxHr")),
-                "rpe": rpe, "load_au": load, "load_method": method,
+                "rpe": rpe,
+                "load_au": load,
+                "load_method": method,
                 "device_load": tss if tss is not None else epoc,
                 "device_load_kind": "tss" if tss is not None else ("epoc" if epoc is not None else None),
                 "training_effect_aerobic": num("aerobicTrainingEffect"),
                 "training_effect_anaerobic": num("anaerobicTrainingEffect"),
-                "local_offset_s": offset, "source_file": name,
+                "local_offset_s": offset,
+                "source_file": name,
             }
             aid = rec.get("activityId")
             if aid is not None:
@@ -321,24 +340,44 @@ def _sleep(path: Path, ctx: ReadContext) -> ReadResult:
                 start = _gmt(path, ctx, i, rec, "sleepStartTimestampGMT")
                 end = _gmt(path, ctx, i, rec, "sleepEndTimestampGMT")
                 if end <= start:
-                    raise record_error(path, ctx, i, "sleepEndTimestampGMT",
-                                       f"sleep ends ({end:%Y-%m-%dT%H:%M}) before it starts ({start:%Y-%m-%dT%H:%M})")
+                    raise record_error(
+                        path,
+                        ctx,
+                        i,
+                        "sleepEndTimestampGMT",
+                        f"sleep ends ({end:%Y-%m-%dT%H:%M}) before it starts ({start:%Y-%m-%dT%H:%M})",
+                    )
                 wake = _wake_date(path, ctx, i, rec)
-                stages = {k: opt_number(path, ctx, i, rec, f) for k, f in (
-                    ("deep_s", "deepSleepSeconds"), ("light_s", "lightSleepSeconds"),
-                    ("rem_s", "remSleepSeconds"), ("awake_s", "awakeSleepSeconds"))}
+                stages = {
+                    k: opt_number(path, ctx, i, rec, f)
+                    for k, f in (
+                        ("deep_s", "deepSleepSeconds"),
+                        ("light_s", "lightSleepSeconds"),
+                        ("rem_s", "remSleepSeconds"),
+                        ("awake_s", "awakeSleepSeconds"),
+                    )
+                }
                 for k, v in stages.items():
                     if v is not None and v < 0:
                         raise record_error(path, ctx, i, k, f"negative stage duration {v}")
                 parts = [stages[k] for k in ("deep_s", "light_s", "rem_s") if stages[k] is not None]
                 if all(v is None for v in stages.values()):
                     unmeasured.append(str(wake))
-                rows.append({
-                    "athlete_id": ctx.athlete_id, "source": SLEEP, "start_utc": start, "end_utc": end,
-                    "wake_date": wake, "asleep_s": sum(parts) if parts else None, **stages,
-                    "in_bed_s": (end - start).total_seconds(), "is_nap": False,
-                    "sleep_score": _sleep_score(rec), "source_file": name,
-                })
+                rows.append(
+                    {
+                        "athlete_id": ctx.athlete_id,
+                        "source": SLEEP,
+                        "start_utc": start,
+                        "end_utc": end,
+                        "wake_date": wake,
+                        "asleep_s": sum(parts) if parts else None,
+                        **stages,
+                        "in_bed_s": (end - start).total_seconds(),
+                        "is_nap": False,
+                        "sleep_score": _sleep_score(rec),
+                        "source_file": name,
+                    }
+                )
             else:
                 no_window += 1
             for j, nap in enumerate(naps):
@@ -350,19 +389,29 @@ def _sleep(path: Path, ctx: ReadContext) -> ReadResult:
                     raise record_error(path, ctx, i, f"napList[{j}].napEndTimestampGMT", "nap ends before it starts")
                 secs = opt_number(path, ctx, i, nap, "napTimeSec")
                 wake = _wake_date(path, ctx, i, nap if nap.get("calendarDate") else rec)
-                rows.append({
-                    "athlete_id": ctx.athlete_id, "source": SLEEP, "start_utc": ns, "end_utc": ne,
-                    "wake_date": wake, "asleep_s": secs,  # no napTimeSec: unknown, not the nap's span
-                    "in_bed_s": (ne - ns).total_seconds(), "is_nap": True, "source_file": name,
-                })
+                rows.append(
+                    {
+                        "athlete_id": ctx.athlete_id,
+                        "source": SLEEP,
+                        "start_utc": ns,
+                        "end_utc": ne,
+                        "wake_date": wake,
+                        "asleep_s": secs,  # no napTimeSec: unknown, not the nap's span
+                        "in_bed_s": (ne - ns).total_seconds(),
+                        "is_nap": True,
+                        "source_file": name,
+                    }
+                )
         except BadRowError as err:
             bad(err)
     result = ReadResult(format=SLEEP, sleep=frame(rows, SLEEP_COLUMNS))
     if no_window:
         result.warn(f"{no_window} days without a sleep window (watch not worn at night) skipped")
     if unmeasured:
-        result.warn(f"{len(unmeasured)} night(s) with a sleep window but no measured sleep stages (waking "
-                    f"{', '.join(unmeasured[:10])}): kept with the sleep durations empty, never 0 h")
+        result.warn(
+            f"{len(unmeasured)} night(s) with a sleep window but no measured sleep stages (waking "
+            f"{', '.join(unmeasured[:10])}): kept with the sleep durations empty, never 0 h"
+        )
     return bad.finish(result)
 
 
@@ -381,8 +430,15 @@ def _uds(path: Path, ctx: ReadContext) -> ReadResult:
                 continue  # no resting HR that day (not worn): no row, never 0
             if not 20 <= rhr <= 150:
                 raise record_error(path, ctx, i, "restingHeartRate", f"resting HR {rhr} outside 20-150 bpm")
-            rows.append({"athlete_id": ctx.athlete_id, "source": UDS, "date": _wake_date(path, ctx, i, rec),
-                         "rhr_bpm": rhr, "source_file": name})
+            rows.append(
+                {
+                    "athlete_id": ctx.athlete_id,
+                    "source": UDS,
+                    "date": _wake_date(path, ctx, i, rec),
+                    "rhr_bpm": rhr,
+                    "source_file": name,
+                }
+            )
         except BadRowError as err:
             bad(err)
     return bad.finish(ReadResult(format=UDS, wellness=frame(rows, WELLNESS_COLUMNS)))
@@ -409,8 +465,15 @@ def _health(path: Path, ctx: ReadContext) -> ReadResult:
                 continue
             if hrv > 500:
                 raise record_error(path, ctx, i, "metrics.HRV", f"HRV {hrv} ms is implausible (> 500)")
-            rows.append({"athlete_id": ctx.athlete_id, "source": HEALTH_STATUS,
-                         "date": _wake_date(path, ctx, i, rec), "hrv_rmssd_ms": hrv, "source_file": name})
+            rows.append(
+                {
+                    "athlete_id": ctx.athlete_id,
+                    "source": HEALTH_STATUS,
+                    "date": _wake_date(path, ctx, i, rec),
+                    "hrv_rmssd_ms": hrv,
+                    "source_file": name,
+                }
+            )
         except BadRowError as err:
             bad(err)
     return bad.finish(ReadResult(format=HEALTH_STATUS, wellness=frame(rows, WELLNESS_COLUMNS)))

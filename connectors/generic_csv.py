@@ -60,14 +60,13 @@ import io
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import cache, lru_cache
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from features.schemas import SESSIONS, SLEEP, WELLNESS
 from connectors.base import (
     BadRowError,
     ConnectorError,
@@ -76,6 +75,7 @@ from connectors.base import (
     ReadResult,
     UnknownFormatError,
 )
+from features.schemas import SESSIONS, SLEEP, WELLNESS
 
 __all__ = ["FORMAT", "KINDS", "LIMITS", "detect", "read", "read_bytes", "read_many"]
 
@@ -142,8 +142,20 @@ KINDS: dict[str, Kind] = {
     "daily": Kind(
         "daily",
         required=("athlete_id", "date", "resting_hr", "hrv_rmssd_ms"),
-        optional=("back_pain_0_10", "soreness", "red_flag", "hrv_sdnn_ms", "note", "soreness_1_5", "fatigue_1_5",
-                  "sleep_quality_1_5", "mood_1_5", "stress_1_5", "readiness_0_10", "sleep_reported_h"),
+        optional=(
+            "back_pain_0_10",
+            "soreness",
+            "red_flag",
+            "hrv_sdnn_ms",
+            "note",
+            "soreness_1_5",
+            "fatigue_1_5",
+            "sleep_quality_1_5",
+            "mood_1_5",
+            "stress_1_5",
+            "readiness_0_10",
+            "sleep_reported_h",
+        ),
         signature=frozenset({"date"}),
         any_of=frozenset({"resting_hr", "hrv_rmssd_ms"}),
     ),
@@ -248,9 +260,11 @@ def closest_kind_hint(head: bytes) -> str | None:
             return None
         missing = [c for c in (*sorted(kind.signature), *kind.required) if c not in cols]
         missing = list(dict.fromkeys(missing))
-        return (f"closest format: generic CSV {kind.name} file (docs/generic-csv.md), which needs the columns "
-                f"{', '.join(kind.required)}; missing: {', '.join(missing)}; found: {', '.join(found[:12])}"
-                + (" ..." if len(found) > 12 else ""))
+        return (
+            f"closest format: generic CSV {kind.name} file (docs/generic-csv.md), which needs the columns "
+            f"{', '.join(kind.required)}; missing: {', '.join(missing)}; found: {', '.join(found[:12])}"
+            + (" ..." if len(found) > 12 else "")
+        )
     except Exception:  # noqa: BLE001 - only a hint
         return None
 
@@ -389,8 +403,7 @@ class _Parser:
     def required_value(self, col: str, what: str) -> None:
         self.check(col, pl.col(col).is_null(), f"{col} empty", lambda _v: f"empty; {what} is required")
 
-    def number(self, col: str, limits: str | None, *, required: bool = False,
-               low_open: bool = False) -> str:
+    def number(self, col: str, limits: str | None, *, required: bool = False, low_open: bool = False) -> str:
         """Add ``_n_<col>`` (Float64) with format and range checks; return its name."""
         out = f"_n_{col}"
         if not self.has(col):
@@ -401,8 +414,12 @@ class _Parser:
         if required:
             self.required_value(col, "a number")
         hint = " (use ';' as separator for decimal commas)" if not self.decimal_comma else ""
-        self.check(col, pl.col(col).is_not_null() & (v.is_null() | ~v.is_finite()),
-                   f"{col} not a number", lambda r: f"{r!r} is not a number{hint if r and ',' in r else ''}")
+        self.check(
+            col,
+            pl.col(col).is_not_null() & (v.is_null() | ~v.is_finite()),
+            f"{col} not a number",
+            lambda r: f"{r!r} is not a number{hint if r and ',' in r else ''}",
+        )
         if limits:
             lo, hi, unit = LIMITS[limits]
             unit_txt = f" {unit}" if unit and unit not in ("0-10", "1-5") else ""
@@ -411,8 +428,12 @@ class _Parser:
                 rng = f"above {_fmt(lo)} and at most {_fmt(hi)}{unit_txt}"
             else:
                 rng = f"{_fmt(lo)}-{_fmt(hi)}{unit_txt}"
-            self.check(col, v.is_finite() & (bad | (v > hi)), f"{col} outside {rng}",
-                       lambda r, rng=rng: f"{r} is outside the plausible range ({rng})")
+            self.check(
+                col,
+                v.is_finite() & (bad | (v > hi)),
+                f"{col} outside {rng}",
+                lambda r, rng=rng: f"{r} is outside the plausible range ({rng})",
+            )
         return out
 
     def boolean(self, col: str) -> str:
@@ -421,8 +442,12 @@ class _Parser:
             self.add(pl.lit(None, dtype=pl.Boolean).alias(out))
             return out
         self.add(_bool(col).alias(out))
-        self.check(col, pl.col(col).is_not_null() & pl.col(out).is_null(), f"{col} not a boolean",
-                   lambda r: f"{r!r} is not a boolean (expected one of {', '.join(_TRUE + _FALSE)})")
+        self.check(
+            col,
+            pl.col(col).is_not_null() & pl.col(out).is_null(),
+            f"{col} not a boolean",
+            lambda r: f"{r!r} is not a boolean (expected one of {', '.join(_TRUE + _FALSE)})",
+        )
         return out
 
     def date(self, col: str) -> str:
@@ -433,8 +458,12 @@ class _Parser:
         self.add(parsed.alias(out))
         lo, hi, _ = LIMITS["year"]
         d = pl.col(out)
-        self.check(col, pl.col(col).is_not_null() & (d.is_null() | (d.dt.year() < lo) | (d.dt.year() > hi)),
-                   f"{col} unparseable", lambda r: f"{r!r} is not a date; expected YYYY-MM-DD in the years {lo}..{hi}, e.g. 2024-03-01")
+        self.check(
+            col,
+            pl.col(col).is_not_null() & (d.is_null() | (d.dt.year() < lo) | (d.dt.year() > hi)),
+            f"{col} unparseable",
+            lambda r: f"{r!r} is not a date; expected YYYY-MM-DD in the years {lo}..{hi}, e.g. 2024-03-01",
+        )
         return out
 
     def timestamp(self, col: str) -> tuple[str, str, str]:
@@ -456,28 +485,34 @@ class _Parser:
         off_h = digits.str.slice(0, 2).cast(pl.Int64, strict=False)
         off_m = digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0)
         off_s = (
-            pl.when(z.is_null()).then(None)
-            .when(z.str.to_uppercase() == "Z").then(0)
+            pl.when(z.is_null())
+            .then(None)
+            .when(z.str.to_uppercase() == "Z")
+            .then(0)
             .otherwise(sign * (off_h * 3600 + off_m * 60))
         )
         ok_clock = (h < 24) & (m < 60) & (sec < 60)
         naive = pl.when(ok_clock).then(
-            date.cast(pl.Datetime("us"))
-            + pl.duration(hours=h, minutes=m, seconds=sec, microseconds=us)
+            date.cast(pl.Datetime("us")) + pl.duration(hours=h, minutes=m, seconds=sec, microseconds=us)
         )
         lo, hi, _ = LIMITS["year"]
-        self.add(
-            naive.alias(local), off_s.cast(pl.Int64).alias(off), off_m.alias(f"_offm_{col}")
-        )
+        self.add(naive.alias(local), off_s.cast(pl.Int64).alias(off), off_m.alias(f"_offm_{col}"))
         n = pl.col(local)
         example = "e.g. 2024-03-01T07:30:00+01:00"
-        self.check(col, pl.col(col).is_not_null() & (n.is_null() | (n.dt.year() < lo) | (n.dt.year() > hi)),
-                   f"{col} unparseable",
-                   lambda r: f"{r!r} is not an ISO 8601 date-time; expected {example} (years {lo}..{hi})")
+        self.check(
+            col,
+            pl.col(col).is_not_null() & (n.is_null() | (n.dt.year() < lo) | (n.dt.year() > hi)),
+            f"{col} unparseable",
+            lambda r: f"{r!r} is not an ISO 8601 date-time; expected {example} (years {lo}..{hi})",
+        )
         olo, ohi, _ = LIMITS["offset_h"]
         o = pl.col(off)
-        self.check(col, n.is_not_null() & ((o < olo * 3600) | (o > ohi * 3600) | (pl.col(f"_offm_{col}") >= 60)),
-                   f"{col} bad UTC offset", lambda r: f"{r!r} has an impossible UTC offset")
+        self.check(
+            col,
+            n.is_not_null() & ((o < olo * 3600) | (o > ohi * 3600) | (pl.col(f"_offm_{col}") >= 60)),
+            f"{col} bad UTC offset",
+            lambda r: f"{r!r} has an impossible UTC offset",
+        )
 
         # values without a UTC offset: counted after the collect (a note, or the error below)
         naive_col = f"_naive_{col}"
@@ -490,37 +525,60 @@ class _Parser:
             # yields nothing (every use below is masked by o.is_null()), as before
             zoned = n.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
             naive_utc = zoned.dt.convert_time_zone("UTC")
-            self.notes.append(lambda c, _name, k=naive_col: (
-                f"{col}: {c[k]} value(s) without a UTC offset were taken as local time in {tz}" if c[k] else None))
-            self.check(col, n.is_not_null() & o.is_null() & naive_utc.is_null(), f"{col} not a local time in {tz}",
-                       lambda r: f"{r!r} does not exist in {tz} (clocks moved forward); add a UTC offset")
+            self.notes.append(
+                lambda c, _name, k=naive_col: (
+                    f"{col}: {c[k]} value(s) without a UTC offset were taken as local time in {tz}" if c[k] else None
+                )
+            )
+            self.check(
+                col,
+                n.is_not_null() & o.is_null() & naive_utc.is_null(),
+                f"{col} not a local time in {tz}",
+                lambda r: f"{r!r} does not exist in {tz} (clocks moved forward); add a UTC offset",
+            )
             strict = n.dt.replace_time_zone(tz, ambiguous="null", non_existent="null")
             amb_col = f"_ambiguous_{col}"
-            self.add(
-                (n.is_not_null() & o.is_null() & zoned.is_not_null() & strict.is_null()).alias(amb_col))
+            self.add((n.is_not_null() & o.is_null() & zoned.is_not_null() & strict.is_null()).alias(amb_col))
             self.count_columns.append(amb_col)
-            self.notes.append(lambda c, _name, k=naive_col, a=amb_col: (
-                f"{col}: {c[a]} local time(s) fall in the hour repeated when clocks go back in "
-                f"{tz}; the first (summer-time) instant was taken" if c[k] and c[a] else None))
+            self.notes.append(
+                lambda c, _name, k=naive_col, a=amb_col: (
+                    f"{col}: {c[a]} local time(s) fall in the hour repeated when clocks go back in "
+                    f"{tz}; the first (summer-time) instant was taken"
+                    if c[k] and c[a]
+                    else None
+                )
+            )
         else:
             naive_utc = n.dt.replace_time_zone("UTC")
             if tz:  # not a zone name: an error only if some value needs it
+
                 def bad_zone(c: dict[str, int], name: str, k: str = naive_col) -> str | None:
                     if c[k]:
-                        raise ConnectorError(name, f"{col}: times without a UTC offset need the athlete's "
-                                                        f"time zone, but {tz!r} is not an IANA time zone "
-                                                        "name such as Europe/Berlin")
+                        raise ConnectorError(
+                            name,
+                            f"{col}: times without a UTC offset need the athlete's "
+                            f"time zone, but {tz!r} is not an IANA time zone "
+                            "name such as Europe/Berlin",
+                        )
                     return None
+
                 self.notes.append(bad_zone)
             else:
-                self.notes.append(lambda c, _name, k=naive_col: (
-                    f"{col}: {c[k]} value(s) without a UTC offset were taken as UTC "
-                    "(no athlete time zone known; pass --tz or add offsets such as +01:00)" if c[k] else None))
+                self.notes.append(
+                    lambda c, _name, k=naive_col: (
+                        f"{col}: {c[k]} value(s) without a UTC offset were taken as UTC "
+                        "(no athlete time zone known; pass --tz or add offsets such as +01:00)"
+                        if c[k]
+                        else None
+                    )
+                )
         self.add(pl.when(o.is_not_null()).then(aware_utc).otherwise(naive_utc).alias(utc))
         self.add(
-            pl.when(o.is_not_null()).then(o)
+            pl.when(o.is_not_null())
+            .then(o)
             .otherwise((n - pl.col(utc).dt.replace_time_zone(None)).dt.total_seconds())
-            .cast(pl.Int32).alias(off)
+            .cast(pl.Int32)
+            .alias(off)
         )
         return utc, local, off
 
@@ -592,13 +650,16 @@ def _sleep(p: _Parser) -> pl.DataFrame:
     in_bed = (span_us // 1_000_000).cast(pl.Float64) + (span_us % 1_000_000) / 1e6
     p.add(in_bed.alias("_in_bed_s"))
     ib = pl.col("_in_bed_s")
-    p.check("sleep_end", ib <= 0, "sleep_end not after sleep_start",
-            lambda r: f"{r!r} is not after sleep_start")
-    p.check("sleep_end", ib > 24 * 3600, "sleep longer than 24 h",
-            lambda r: f"{r!r} is more than 24 h after sleep_start")
-    p.check("total_sleep_min", (ib > 0) & (pl.col(total) * 60.0 > ib + ASLEEP_TOLERANCE_S),
-            "asleep longer than in bed",
-            lambda r: f"{r} min asleep is longer than the time in bed (sleep_end - sleep_start)")
+    p.check("sleep_end", ib <= 0, "sleep_end not after sleep_start", lambda r: f"{r!r} is not after sleep_start")
+    p.check(
+        "sleep_end", ib > 24 * 3600, "sleep longer than 24 h", lambda r: f"{r!r} is more than 24 h after sleep_start"
+    )
+    p.check(
+        "total_sleep_min",
+        (ib > 0) & (pl.col(total) * 60.0 > ib + ASLEEP_TOLERANCE_S),
+        "asleep longer than in bed",
+        lambda r: f"{r} min asleep is longer than the time in bed (sleep_end - sleep_start)",
+    )
     return [
         pl.col("athlete_id"),
         pl.lit(SOURCE).alias("source"),
@@ -620,8 +681,10 @@ def _daily(p: _Parser) -> pl.DataFrame:
     pain = p.number("back_pain_0_10", "pain")
     sore = p.number("soreness", "pain")
     flag = p.boolean("red_flag")
-    items = {c: p.number(c, "pain" if c == "readiness_0_10" else "item_1_5")
-             for c in ("soreness_1_5", "fatigue_1_5", "sleep_quality_1_5", "mood_1_5", "stress_1_5", "readiness_0_10")}
+    items = {
+        c: p.number(c, "pain" if c == "readiness_0_10" else "item_1_5")
+        for c in ("soreness_1_5", "fatigue_1_5", "sleep_quality_1_5", "mood_1_5", "stress_1_5", "readiness_0_10")
+    }
     reported = p.number("sleep_reported_h", "hours")
     return [
         pl.col("athlete_id"),
@@ -642,8 +705,7 @@ def _daily(p: _Parser) -> pl.DataFrame:
 _BUILDERS = {"sessions": _sessions, "sleep": _sleep, "daily": _daily}
 _SCHEMAS = {"sessions": SESSIONS, "sleep": SLEEP, "wellness": WELLNESS}
 _TABLE = {"sessions": "sessions", "sleep": "sleep", "daily": "wellness"}
-_KEYS = {"sessions": ["athlete_id", "start_utc"], "sleep": ["athlete_id", "start_utc"],
-         "daily": ["athlete_id", "date"]}
+_KEYS = {"sessions": ["athlete_id", "start_utc"], "sleep": ["athlete_id", "start_utc"], "daily": ["athlete_id", "date"]}
 
 
 # --------------------------------------------------------------------------- read
@@ -789,13 +851,15 @@ def _prepare(raw: bytes, ctx: ReadContext, name: str) -> _Prepared | ReadResult:
     seen: dict[str, str] = {}
     for orig, c in zip(fields, cols):
         if c in known and c in seen:
-            raise BadRowError(name, f"column {c!r} appears twice (as {seen[c]!r} and {orig!r})",
-                              line=header_no, column=c)
+            raise BadRowError(
+                name, f"column {c!r} appears twice (as {seen[c]!r} and {orig!r})", line=header_no, column=c
+            )
         seen.setdefault(c, orig)
     extra = [f for f, c in zip(fields, cols) if c not in known and c]
     if extra:
-        notes.append("ignored column(s) not in the generic " + kind.name + " format: "
-                     + ", ".join(repr(x) for x in extra))
+        notes.append(
+            "ignored column(s) not in the generic " + kind.name + " format: " + ", ".join(repr(x) for x in extra)
+        )
 
     # ---- strings: fast path (polars), slow path (csv module) on ragged rows
     if text.count('"') % 2:
@@ -822,7 +886,8 @@ def _read_group(preps: list[_Prepared]) -> list[ReadResult | Exception]:
         extra: list[pl.Expr] = []
     else:
         df = pl.concat(frames, how="vertical").hstack(
-            [pl.Series("__file", np.repeat(np.arange(n, dtype=np.uint32), heights))])
+            [pl.Series("__file", np.repeat(np.arange(n, dtype=np.uint32), heights))]
+        )
         extra = [pl.col("__file")]
         if not line_col:
             df = df.hstack([pl.Series("__row", np.concatenate([np.arange(h, dtype=np.uint32) for h in heights]))])
@@ -831,8 +896,10 @@ def _read_group(preps: list[_Prepared]) -> list[ReadResult | Exception]:
     small = df.height <= _SMALL_ROWS
     pre = (
         df.lazy()
-        .select([pl.when(e != "").then(e).alias(v) for v, e in stripped.items()]  # empty cell -> null
-                + [row_index, *([pl.col("__line")] if line_col else []), *extra])
+        .select(
+            [pl.when(e != "").then(e).alias(v) for v, e in stripped.items()]  # empty cell -> null
+            + [row_index, *([pl.col("__line")] if line_col else []), *extra]
+        )
         .filter(pl.any_horizontal([pl.col(c).is_not_null() for c in keep.values()]))  # blank lines
         .collect(optimizations=_SMALL_OPT if small else pl.QueryOptFlags())
     )
@@ -843,8 +910,11 @@ def _read_group(preps: list[_Prepared]) -> list[ReadResult | Exception]:
     else:
         fidx = pre["__file"].to_numpy()
         per_file_rows = np.bincount(fidx, minlength=n).tolist()
-        nulls = (np.bincount(fidx[pre["athlete_id"].is_null().to_numpy()], minlength=n).tolist()
-                 if has_athlete else per_file_rows)
+        nulls = (
+            np.bincount(fidx[pre["athlete_id"].is_null().to_numpy()], minlength=n).tolist()
+            if has_athlete
+            else per_file_rows
+        )
     for p, filled in zip(preps, nulls):
         if p.ctx.athlete_id and filled and not p.athlete_from_ctx:
             p.notes.append(f"athlete_id: {filled} empty cell(s) taken as athlete {p.ctx.athlete_id!r}")
@@ -864,8 +934,9 @@ def _read_group(preps: list[_Prepared]) -> list[ReadResult | Exception]:
             lf = lf.with_columns(pl.col("athlete_id").fill_null(ctx_athlete))
         for stage in prog.stages:
             lf = lf.with_columns(stage)
-        source_file = (pl.lit(p0.name, dtype=pl.String) if n == 1
-                       else _per_file([p.name for p in preps], "__file")).alias("source_file")
+        source_file = (
+            pl.lit(p0.name, dtype=pl.String) if n == 1 else _per_file([p.name for p in preps], "__file")
+        ).alias("source_file")
         # ---- one polars query: output columns, one flag column per check, counts for the notes
         final = (
             lf.with_columns(prog.flags)
@@ -880,8 +951,9 @@ def _read_group(preps: list[_Prepared]) -> list[ReadResult | Exception]:
                 results.append(ReadResult(format=kind.format, warnings=p.notes + ["no data rows (header only)"]))
             else:
                 assert final is not None
-                results.append(_finish(p, prog, pre.slice(lo, h) if n > 1 else pre,
-                                       final.slice(lo, h) if n > 1 else final))
+                results.append(
+                    _finish(p, prog, pre.slice(lo, h) if n > 1 else pre, final.slice(lo, h) if n > 1 else final)
+                )
         except Exception as err:  # noqa: BLE001 - handed back per file
             results.append(err)
         lo += h
@@ -905,8 +977,14 @@ def _finish(p: _Prepared, prog: _Program, pre: pl.DataFrame, final: pl.DataFrame
     skipped = 0
     if n_bad:
         bad_pos = any_bad.arg_true()
-        lines = _lines_for(pre, bad_pos[: (1 if ctx.on_bad_row != OnBadRow.SKIP else 5)].to_list(),
-                           p.text, p.sep, p.line_col, p.df.height)
+        lines = _lines_for(
+            pre,
+            bad_pos[: (1 if ctx.on_bad_row != OnBadRow.SKIP else 5)].to_list(),
+            p.text,
+            p.sep,
+            p.line_col,
+            p.df.height,
+        )
         if ctx.on_bad_row != OnBadRow.SKIP:
             i = int(bad_pos[0])
             k = next(j for j in range(len(checks)) if final[i, flag_names[j]])
@@ -928,11 +1006,9 @@ def _finish(p: _Prepared, prog: _Program, pre: pl.DataFrame, final: pl.DataFrame
     key = _KEYS[kind.name]
     repeated = out.height - _n_unique(out, key) if out.height > 1 else 0
     if repeated:
-        notes.append(f"{repeated} row(s) repeat the {' and '.join(key)} of an earlier row; "
-                     "the last one is kept")
+        notes.append(f"{repeated} row(s) repeat the {' and '.join(key)} of an earlier row; the last one is kept")
     table = _TABLE[kind.name]
-    return ReadResult(format=kind.format, **{table: out}, skipped_rows=skipped + p.ragged,
-                      warnings=notes)
+    return ReadResult(format=kind.format, **{table: out}, skipped_rows=skipped + p.ragged, warnings=notes)
 
 
 @dataclass(frozen=True)
@@ -983,11 +1059,21 @@ def _program(kind: str, cols: tuple[str, ...], decimal_comma: bool, tz: str | No
     checks = sorted(enumerate(p.checks), key=lambda ic: (order.get(ic[1].column, -1), ic[0]))
     checks = [c for _, c in checks]
     flag_names = [f"__k{i}" for i in range(len(checks))]
-    tail = (*[pl.col(f) for f in flag_names], pl.any_horizontal(flag_names).alias("__any_bad"),
-            *[pl.col(c) for c in p.count_columns])
-    return _Program(_layers(p.stages), tuple(out), tuple(checks), tuple(flag_names),
-                    tuple(c.bad.alias(f) for c, f in zip(checks, flag_names)), tail,
-                    tuple(p.count_columns), tuple(p.notes))
+    tail = (
+        *[pl.col(f) for f in flag_names],
+        pl.any_horizontal(flag_names).alias("__any_bad"),
+        *[pl.col(c) for c in p.count_columns],
+    )
+    return _Program(
+        _layers(p.stages),
+        tuple(out),
+        tuple(checks),
+        tuple(flag_names),
+        tuple(c.bad.alias(f) for c, f in zip(checks, flag_names)),
+        tail,
+        tuple(p.count_columns),
+        tuple(p.notes),
+    )
 
 
 def _layers(stages: list[list[pl.Expr]]) -> tuple[list[pl.Expr], ...]:
@@ -1025,8 +1111,9 @@ def _policy_hint() -> str:
     return " (the file was not ingested; fix the row or use --on-bad-row skip)"
 
 
-def _read_strings(text: str, sep: str, ncols: int, name: str, ctx: ReadContext,
-                  notes: list[str]) -> tuple[pl.DataFrame, bool, int]:
+def _read_strings(
+    text: str, sep: str, ncols: int, name: str, ctx: ReadContext, notes: list[str]
+) -> tuple[pl.DataFrame, bool, int]:
     """All cells as strings; ``__row`` (record index) and ``__line`` on the slow path.
 
     Returns the frame, whether it has ``__line``, and the number of ragged
@@ -1034,8 +1121,13 @@ def _read_strings(text: str, sep: str, ncols: int, name: str, ctx: ReadContext,
     """
     try:
         df = pl.read_csv(
-            text.encode("utf-8"), separator=sep, has_header=True, infer_schema=False,
-            quote_char='"', raise_if_empty=False, skip_rows=0,
+            text.encode("utf-8"),
+            separator=sep,
+            has_header=True,
+            infer_schema=False,
+            quote_char='"',
+            raise_if_empty=False,
+            skip_rows=0,
         )
         if df.width == ncols and all(dt == pl.String for dt in df.dtypes):
             df.columns = [f"__c{i}" for i in range(ncols)]
@@ -1046,10 +1138,18 @@ def _read_strings(text: str, sep: str, ncols: int, name: str, ctx: ReadContext,
     if ragged:
         line, nfields = ragged[0]
         if ctx.on_bad_row != OnBadRow.SKIP:
-            raise BadRowError(name, f"row has {nfields} fields but the header has {ncols} (a value "
-                                    f"containing {sep!r} must be quoted)" + _policy_hint(), line=line)
-        notes.append(f"skipped {len(ragged)} row(s) with too many fields (line "
-                     + ", ".join(str(ln) for ln, _ in ragged[:5]) + (", ..." if len(ragged) > 5 else "") + ")")
+            raise BadRowError(
+                name,
+                f"row has {nfields} fields but the header has {ncols} (a value "
+                f"containing {sep!r} must be quoted)" + _policy_hint(),
+                line=line,
+            )
+        notes.append(
+            f"skipped {len(ragged)} row(s) with too many fields (line "
+            + ", ".join(str(ln) for ln, _ in ragged[:5])
+            + (", ..." if len(ragged) > 5 else "")
+            + ")"
+        )
     data = {f"__c{i}": [r[i] for r in rows] for i in range(ncols)}
     df = pl.DataFrame(data, schema={k: pl.String for k in data}).with_columns(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"),
@@ -1074,14 +1174,18 @@ def _check_unclosed_quote(text: str, sep: str, name: str) -> None:
             prev = reader.line_num
     except csv.Error as err:
         if "unexpected end of data" in str(err):
-            raise BadRowError(name, 'a quoted value starting on this line has no closing \'"\' '
-                                    "(every later row would be read into it)", line=prev + 1) from None
+            raise BadRowError(
+                name,
+                "a quoted value starting on this line has no closing '\"' (every later row would be read into it)",
+                line=prev + 1,
+            ) from None
     finally:
         csv.field_size_limit(old_limit)
 
 
-def _lines_for(df: pl.DataFrame, positions: list[int], text: str, sep: str, line_col: bool,
-               n_records: int) -> list[int]:
+def _lines_for(
+    df: pl.DataFrame, positions: list[int], text: str, sep: str, line_col: bool, n_records: int
+) -> list[int]:
     """1-based file lines of the rows at ``positions`` of the (filtered) frame ``df``.
 
     ``n_records`` is the number of records polars returned: blank lines are

@@ -62,7 +62,13 @@ from typing import Any
 import polars as pl
 
 from connectors._export_util import (
-    BadRows, display_name, head_text, header_fields, open_csv, parse_float, require_athlete,
+    BadRows,
+    display_name,
+    head_text,
+    header_fields,
+    open_csv,
+    parse_float,
+    require_athlete,
 )
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
@@ -132,8 +138,10 @@ def kind_of(fields: set[str], text: str) -> str | None:
         return "trends"
     if SLEEPMODEL_KEYS <= fields or {"bedtime_start", "bedtime_end", "total", "is_longest"} <= fields:
         return "sleepmodel"
-    if {"contributors", "day", "score"} <= fields and "bedtime_start" not in fields and (
-        "deep_sleep" in text and "total_sleep" in text
+    if (
+        {"contributors", "day", "score"} <= fields
+        and "bedtime_start" not in fields
+        and ("deep_sleep" in text and "total_sleep" in text)
     ):
         return "dailysleep"
     if WORKOUT_KEYS <= fields:
@@ -170,15 +178,22 @@ def _parse_iso(value: Any, display: str, where: dict, column: str) -> datetime |
     try:
         dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise BadRowError(display, f"expected an ISO 8601 time like '2024-05-01T22:51:43+02:00', found {value!r}",
-                          column=column, **where) from None
+        raise BadRowError(
+            display,
+            f"expected an ISO 8601 time like '2024-05-01T22:51:43+02:00', found {value!r}",
+            column=column,
+            **where,
+        ) from None
     if dt.tzinfo is None:
         raise BadRowError(display, f"time without a UTC offset: {value!r}", column=column, **where)
     return dt
 
 
-def _convert(rec: dict[str, Any], kind: str, display: str, where: dict, athlete: str) -> tuple[dict | None, dict | None]:
+def _convert(
+    rec: dict[str, Any], kind: str, display: str, where: dict, athlete: str
+) -> tuple[dict | None, dict | None]:
     """One normalised record (API v2 names) -> (sleep row, wellness row)."""
+
     def num(col: str, lo: float, hi: float) -> float | None:
         return parse_float(rec.get(col), display, line=where.get("line"), column=col, lo=lo, hi=hi)
 
@@ -188,14 +203,22 @@ def _convert(rec: dict[str, Any], kind: str, display: str, where: dict, athlete:
     elif typ is None and "is_longest" in rec:
         typ = "long_sleep" if rec.get("is_longest") in (1, True, "1", "true") else "nap"
     if not isinstance(typ, str) or not typ:
-        raise BadRowError(display, f"expected a sleep type (long_sleep, sleep, nap, late_nap, rest), found {typ!r}",
-                          column="type", **where)
+        raise BadRowError(
+            display,
+            f"expected a sleep type (long_sleep, sleep, nap, late_nap, rest), found {typ!r}",
+            column="type",
+            **where,
+        )
     typ = typ.strip()
     if typ in SKIP_TYPES:
         return None, None
     if typ not in MAIN_TYPES | NAP_TYPES:
-        raise BadRowError(display, f"unknown sleep type {typ!r}; expected long_sleep, sleep, nap, late_nap, rest "
-                          "or deleted", column="type", **where)
+        raise BadRowError(
+            display,
+            f"unknown sleep type {typ!r}; expected long_sleep, sleep, nap, late_nap, rest or deleted",
+            column="type",
+            **where,
+        )
     start = _parse_iso(rec.get("bedtime_start"), display, where, "bedtime_start")
     end = _parse_iso(rec.get("bedtime_end"), display, where, "bedtime_end")
     day_long = 24 * 3600.0
@@ -206,12 +229,20 @@ def _convert(rec: dict[str, Any], kind: str, display: str, where: dict, athlete:
     sleep = None
     if start is not None or end is not None:
         if start is None or end is None:
-            raise BadRowError(display, "a sleep needs both bedtime start and end", column="bedtime_end"
-                              if end is None else "bedtime_start", **where)
+            raise BadRowError(
+                display,
+                "a sleep needs both bedtime start and end",
+                column="bedtime_end" if end is None else "bedtime_start",
+                **where,
+            )
         span = (end - start).total_seconds()
         if span <= 0 or span > day_long:
-            raise BadRowError(display, f"bedtime end {end.isoformat()} is not within 24 h after start "
-                              f"{start.isoformat()}", column="bedtime_end", **where)
+            raise BadRowError(
+                display,
+                f"bedtime end {end.isoformat()} is not within 24 h after start {start.isoformat()}",
+                column="bedtime_end",
+                **where,
+            )
         in_bed = num("time_in_bed", 0, day_long)
         sleep = {
             "athlete_id": athlete,
@@ -234,8 +265,14 @@ def _convert(rec: dict[str, Any], kind: str, display: str, where: dict, athlete:
         if end is None and d is not None and rec.get("__v1__"):
             d = d + timedelta(days=1)  # v1 summary_date is the day before waking
         if d is not None:
-            well = {"athlete_id": athlete, "source": SOURCE, "date": d, "rhr_bpm": rhr, "hrv_rmssd_ms": hrv,
-                    "_len": (sleep or {}).get("asleep_s") or 0.0}
+            well = {
+                "athlete_id": athlete,
+                "source": SOURCE,
+                "date": d,
+                "rhr_bpm": rhr,
+                "hrv_rmssd_ms": hrv,
+                "_len": (sleep or {}).get("asleep_s") or 0.0,
+            }
     return sleep, well
 
 
@@ -267,8 +304,11 @@ def _records_from_json(path: Path, display: str) -> tuple[str, list[tuple[dict, 
                 items, label = doc[key], key
                 break
         else:
-            raise ConnectorError(display, "expected a JSON list of sleep records or an object with a 'data' "
-                                 f"or 'sleep' list; found keys {sorted(doc)[:8]}")
+            raise ConnectorError(
+                display,
+                "expected a JSON list of sleep records or an object with a 'data' "
+                f"or 'sleep' list; found keys {sorted(doc)[:8]}",
+            )
     elif isinstance(doc, list):
         items, label = doc, ""
     else:
@@ -293,8 +333,11 @@ def _records_from_json(path: Path, display: str) -> tuple[str, list[tuple[dict, 
     if kind is None and label == "sleep" and ({"total_sleep_duration", "lowest_heart_rate"} & keys):
         kind = "sleepmodel"  # the old JSON export's "sleep" list, records without bedtimes
     if kind is None:
-        raise ConnectorError(display, "not an Oura export: the records have none of the sleepmodel, dailysleep "
-                             f"or workout fields (found {sorted(keys)[:8]})")
+        raise ConnectorError(
+            display,
+            "not an Oura export: the records have none of the sleepmodel, dailysleep "
+            f"or workout fields (found {sorted(keys)[:8]})",
+        )
     return kind, out
 
 
@@ -328,8 +371,12 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         header, rows = open_csv(path, display, notes)
         kind = kind_of(set(header), text)
         if kind is None:
-            raise ConnectorError(display, "not an Oura export: expected the trends CSV header (date, Total Sleep "
-                                 "Time, Bedtime Start, Bedtime End, ...) or a sleepmodel/dailysleep header", line=1)
+            raise ConnectorError(
+                display,
+                "not an Oura export: expected the trends CSV header (date, Total Sleep "
+                "Time, Bedtime Start, Bedtime End, ...) or a sleepmodel/dailysleep header",
+                line=1,
+            )
         fmt = f"oura_{kind}_csv"
         if kind in OTHER_TYPES:
             rows = iter(())
@@ -340,8 +387,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
 
     if kind in OTHER_TYPES:
         result = ReadResult(format=f"oura_other_{fmt.rsplit('_', 1)[1]}")
-        result.warn(f"Oura {kind} export: not used by strainwatch (sleep comes from sleepmodel or the trends "
-                    "CSV, workouts from workout)")
+        result.warn(
+            f"Oura {kind} export: not used by strainwatch (sleep comes from sleepmodel or the trends "
+            "CSV, workouts from workout)"
+        )
         return result
     sleeps: list[dict] = []
     wellness: list[dict] = []
@@ -373,8 +422,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         except BadRowError as err:
             bad(err)
     if kind == "dailysleep":
-        notes.append(f"dailysleep: {n_scores} daily sleep scores read and validated; they hold no sleep times or "
-                     "durations, so no rows are stored (export sleepmodel for the nights)")
+        notes.append(
+            f"dailysleep: {n_scores} daily sleep scores read and validated; they hold no sleep times or "
+            "durations, so no rows are stored (export sleepmodel for the nights)"
+        )
     # one wellness row per wake date: the longest main sleep wins
     wellness.sort(key=lambda w: (w["date"], w["_len"]))
     by_day = {w["date"]: w for w in wellness}
@@ -391,11 +442,23 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
 
 #: Oura workout ``activity`` names -> canonical sport; others are lower-cased snake_case.
 SPORTS = {
-    "running": "running", "walking": "walking", "cycling": "cycling", "hiking": "hiking",
-    "swimming": "swimming", "rowing": "rowing", "yoga": "yoga", "pilates": "pilates",
-    "strength_training": "strength", "strengthtraining": "strength", "weightlifting": "strength",
-    "weight_lifting": "strength", "hiit": "hiit", "elliptical": "elliptical",
-    "cross_country_skiing": "cross_country_skiing", "downhill_skiing": "skiing", "other": "generic",
+    "running": "running",
+    "walking": "walking",
+    "cycling": "cycling",
+    "hiking": "hiking",
+    "swimming": "swimming",
+    "rowing": "rowing",
+    "yoga": "yoga",
+    "pilates": "pilates",
+    "strength_training": "strength",
+    "strengthtraining": "strength",
+    "weightlifting": "strength",
+    "weight_lifting": "strength",
+    "hiit": "hiit",
+    "elliptical": "elliptical",
+    "cross_country_skiing": "cross_country_skiing",
+    "downhill_skiing": "skiing",
+    "other": "generic",
 }
 
 
@@ -404,12 +467,20 @@ def _workout(rec: dict, display: str, where: dict, athlete: str) -> dict | None:
     start = _parse_iso(rec.get("start_datetime"), display, where, "start_datetime")
     end = _parse_iso(rec.get("end_datetime"), display, where, "end_datetime")
     if start is None or end is None:
-        raise BadRowError(display, "a workout needs start_datetime and end_datetime",
-                          column="start_datetime" if start is None else "end_datetime", **where)
+        raise BadRowError(
+            display,
+            "a workout needs start_datetime and end_datetime",
+            column="start_datetime" if start is None else "end_datetime",
+            **where,
+        )
     span = (end - start).total_seconds()
     if span < 0 or span > 7 * 86400:
-        raise BadRowError(display, f"workout end {end.isoformat()} is not within a week after its start",
-                          column="end_datetime", **where)
+        raise BadRowError(
+            display,
+            f"workout end {end.isoformat()} is not within a week after its start",
+            column="end_datetime",
+            **where,
+        )
     act = rec.get("activity")
     if act is not None and not isinstance(act, str):
         raise BadRowError(display, f"activity: expected a name, found {act!r}", column="activity", **where)
@@ -435,11 +506,13 @@ def _check_dailysleep(rec: dict, display: str, where: dict) -> None:
         try:
             c = json.loads(c) if c.strip() else {}
         except json.JSONDecodeError as err:
-            raise BadRowError(display, f"contributors cell is not JSON: {err.msg}", column="contributors",
-                              **where) from None
+            raise BadRowError(
+                display, f"contributors cell is not JSON: {err.msg}", column="contributors", **where
+            ) from None
     if not isinstance(c, dict):
-        raise BadRowError(display, f"contributors: expected a JSON object, found {type(c).__name__}",
-                          column="contributors", **where)
+        raise BadRowError(
+            display, f"contributors: expected a JSON object, found {type(c).__name__}", column="contributors", **where
+        )
     _day(rec.get("day"), display, where)
     parse_float(rec.get("score"), display, line=where.get("line"), column="score", lo=0, hi=100)
 

@@ -123,9 +123,14 @@ WIDE_ITEMS: dict[str, tuple[str, float, float]] = {
 DERIVED_ITEMS = ("daily_load", "weekly_load", "acwr", "atl", "ctl28", "ctl42", "monotony", "strain")
 #: first header cell of a wide table -> item ("SleepDurH Data" -> sleep_duration)
 _HEADER_ITEM = {
-    "fatigue data": "fatigue", "mood data": "mood", "readiness data": "readiness",
-    "sleepdurh data": "sleep_duration", "sleepduration data": "sleep_duration",
-    "sleepquality data": "sleep_quality", "soreness data": "soreness", "stress data": "stress",
+    "fatigue data": "fatigue",
+    "mood data": "mood",
+    "readiness data": "readiness",
+    "sleepdurh data": "sleep_duration",
+    "sleepduration data": "sleep_duration",
+    "sleepquality data": "sleep_quality",
+    "soreness data": "soreness",
+    "stress data": "stress",
 }
 #: per-athlete wellness.csv column -> (wellness column, low, high)
 _WELLNESS_COLUMNS: dict[str, tuple[str, float, float]] = {
@@ -163,7 +168,8 @@ def kind_of(path: Path, head: bytes) -> str | None:
     h = json_head(head)
     if h.startswith(b"{"):
         if all(k in h for k in (b'"srpe"', b'"rpe"', b'"duration"', b'"date"')) and re.match(
-                rb'^\{\s*"[^"]+"\s*:\s*\[', h):
+            rb'^\{\s*"[^"]+"\s*:\s*\[', h
+        ):
             return TEAM_SESSIONS
         return None
     cols = header_fields(head)
@@ -204,8 +210,9 @@ def _utc(raw: str, name: str, line: int, column: str) -> datetime:
     try:
         t = datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise BadRowError(name, f"{s!r} is not an ISO 8601 UTC time like 2019-11-05T22:51:54.710Z",
-                          line=line, column=column) from None
+        raise BadRowError(
+            name, f"{s!r} is not an ISO 8601 UTC time like 2019-11-05T22:51:54.710Z", line=line, column=column
+        ) from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=timezone.utc)
     return t.astimezone(timezone.utc)
@@ -215,12 +222,14 @@ def _dmy(raw: str, name: str, line: int, column: str) -> date:
     try:
         return datetime.strptime(raw.strip(), "%d.%m.%Y").date()
     except ValueError:
-        raise BadRowError(name, f"{raw.strip()!r} is not a date like 31.12.2021 (dd.mm.yyyy)",
-                          line=line, column=column) from None
+        raise BadRowError(
+            name, f"{raw.strip()!r} is not a date like 31.12.2021 (dd.mm.yyyy)", line=line, column=column
+        ) from None
 
 
-def _number(raw: object, name: str, line: int | None, column: str, lo: float, hi: float,
-            record: str | None = None) -> float | None:
+def _number(
+    raw: object, name: str, line: int | None, column: str, lo: float, hi: float, record: str | None = None
+) -> float | None:
     if raw is None or (isinstance(raw, str) and is_missing(raw)):
         return None
     if isinstance(raw, bool):
@@ -253,27 +262,49 @@ def _literal(raw: str, name: str, line: int, column: str, kind: type) -> Any:
         except (ValueError, SyntaxError):
             v = None
     if not isinstance(v, kind):
-        raise BadRowError(name, f"{s[:80]!r} is not a {'dict' if kind is dict else 'list'} literal "
-                          f"(expected e.g. {'{}' if kind is dict else '[]'} or "
-                          f"{'{' + repr('right_knee') + ': ' + repr('minor') + '}' if kind is dict else repr(['team', 'soccer'])})",
-                          line=line, column=column)
+        raise BadRowError(
+            name,
+            f"{s[:80]!r} is not a {'dict' if kind is dict else 'list'} literal "
+            f"(expected e.g. {'{}' if kind is dict else '[]'} or "
+            f"{'{' + repr('right_knee') + ': ' + repr('minor') + '}' if kind is dict else repr(['team', 'soccer'])})",
+            line=line,
+            column=column,
+        )
     return v
 
 
-def _injury_rows(parts: dict, athlete: str, day: date, name: str, line: int | None, column: str,
-                 record: str | None = None) -> list[dict]:
+def _injury_rows(
+    parts: dict, athlete: str, day: date, name: str, line: int | None, column: str, record: str | None = None
+) -> list[dict]:
     if not parts:
-        return [{"athlete_id": athlete, "source": SOURCE, "date": day, "body_part": None, "severity": "none",
-                 "is_back": False}]
+        return [
+            {
+                "athlete_id": athlete,
+                "source": SOURCE,
+                "date": day,
+                "body_part": None,
+                "severity": "none",
+                "is_back": False,
+            }
+        ]
     rows = []
     for part, sev in parts.items():
         sev_s = str(sev).strip().lower()
         if sev_s not in _SEVERITIES:
             where = f"{record}: " if record else ""
-            raise BadRowError(name, f"{where}severity {sev!r} of {part!r}: expected minor or major",
-                              line=line, column=column)
-        rows.append({"athlete_id": athlete, "source": SOURCE, "date": day, "body_part": str(part),
-                     "severity": sev_s, "is_back": is_back_part(str(part))})
+            raise BadRowError(
+                name, f"{where}severity {sev!r} of {part!r}: expected minor or major", line=line, column=column
+            )
+        rows.append(
+            {
+                "athlete_id": athlete,
+                "source": SOURCE,
+                "date": day,
+                "body_part": str(part),
+                "severity": sev_s,
+                "is_back": is_back_part(str(part)),
+            }
+        )
     return rows
 
 
@@ -283,8 +314,9 @@ def _zone(ctx: ReadContext, name: str):
     try:
         return ZoneInfo(ctx.tz)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ConnectorError(name, f"unknown time zone {ctx.tz!r} (expected an IANA name such as "
-                             "'Europe/Oslo')") from err
+        raise ConnectorError(
+            name, f"unknown time zone {ctx.tz!r} (expected an IANA name such as 'Europe/Oslo')"
+        ) from err
 
 
 def _dedupe_days(rows: list[dict], key: tuple[str, ...], result: ReadResult, what: str) -> list[dict]:
@@ -311,8 +343,11 @@ def _read_srpe(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: Re
             minutes = _number(row[cols["duration_min"]], name, line, "duration_min", 0.0, 24 * 60.0)
             if minutes is None:
                 raise BadRowError(name, "empty duration: expected minutes", line=line, column="duration_min")
-            acts = _literal(row.get(cols.get("activity_names", ""), ""), name, line, "activity_names", list) \
-                if "activity_names" in cols else []
+            acts = (
+                _literal(row.get(cols.get("activity_names", ""), ""), name, line, "activity_names", list)
+                if "activity_names" in cols
+                else []
+            )
         except BadRowError as err:
             bad(err)
             continue
@@ -320,12 +355,23 @@ def _read_srpe(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: Re
         sport, sub = normalise_sport(what[-1] if what else "")
         start = end - timedelta(minutes=minutes)
         load = rpe * minutes if rpe is not None else None
-        out.append({
-            "athlete_id": athlete, "source": SOURCE, "start_utc": start, "local_date": tz.local_date_of(start),
-            "local_offset_s": tz.offset_of(start), "sport": sport, "sub_sport": sub, "duration_s": minutes * 60.0,
-            "rpe": rpe, "load_au": load, "load_method": "srpe" if load is not None else None,
-            "load_confidence": "high" if load is not None else None, "start_precision": "approx",
-        })
+        out.append(
+            {
+                "athlete_id": athlete,
+                "source": SOURCE,
+                "start_utc": start,
+                "local_date": tz.local_date_of(start),
+                "local_offset_s": tz.offset_of(start),
+                "sport": sport,
+                "sub_sport": sub,
+                "duration_s": minutes * 60.0,
+                "rpe": rpe,
+                "load_au": load,
+                "load_method": "srpe" if load is not None else None,
+                "load_confidence": "high" if load is not None else None,
+                "start_precision": "approx",
+            }
+        )
     tz.note(result)
     result.sessions = _frame(out, SESSIONS)
 
@@ -406,12 +452,18 @@ def _read_team_wide(path: Path, ctx: ReadContext, name: str, bad: BadRows, resul
     item = _wide_item(path, header[0])
     if item is None:
         raise ConnectorError(
-            name, f"a PMSys wide daily table, but which item it holds is not known: its first header cell is "
+            name,
+            f"a PMSys wide daily table, but which item it holds is not known: its first header cell is "
             f"{header[0]!r} and the file name {path.name!r} is none of "
-            f"{', '.join(sorted(WIDE_ITEMS))} (rename it to <item>.csv)", line=1, column=header[0])
+            f"{', '.join(sorted(WIDE_ITEMS))} (rename it to <item>.csv)",
+            line=1,
+            column=header[0],
+        )
     if item in DERIVED_ITEMS:
-        result.warn(f"PMSys {item}: the app's own derived value, not read (strainwatch computes load from "
-                    "training-load/session.json)")
+        result.warn(
+            f"PMSys {item}: the app's own derived value, not read (strainwatch computes load from "
+            "training-load/session.json)"
+        )
         return
     column, lo, hi = WIDE_ITEMS[item]
     players = [h.strip() for h in header[1:]]
@@ -446,19 +498,24 @@ def _read_team_sessions(path: Path, ctx: ReadContext, name: str, bad: BadRows, r
         raise CorruptFileError(name, "expected a JSON object {player: [sessions]}", offset=0)
     zone = _zone(ctx, name)
     if zone is None:
-        result.warn("no time zone given (--tz): the sessions' dates are read as UTC days; their local dates "
-                    "are the dates in the file either way")
+        result.warn(
+            "no time zone given (--tz): the sessions' dates are read as UTC days; their local dates "
+            "are the dates in the file either way"
+        )
     out = []
     for player, sessions in data.items():
         if not isinstance(sessions, list):
-            raise CorruptFileError(name, f"player {player!r}: expected a list of sessions, found "
-                                   f"{type(sessions).__name__}")
+            raise CorruptFileError(
+                name, f"player {player!r}: expected a list of sessions, found {type(sessions).__name__}"
+            )
         per_day: dict[date, int] = {}
         for i, s in enumerate(sessions):
             rec = f"player {player!r} session {i}"
             try:
                 if not isinstance(s, dict):
-                    raise BadRowError(name, f"{rec}: expected an object with srpe, rpe, duration, date", column="<record>")
+                    raise BadRowError(
+                        name, f"{rec}: expected an object with srpe, rpe, duration, date", column="<record>"
+                    )
                 raw_day = s.get("date")
                 if not isinstance(raw_day, str) or not _DMY.match(raw_day.strip()):
                     raise BadRowError(name, f"{rec}: date {raw_day!r} is not dd.mm.yyyy", column="date")
@@ -477,19 +534,29 @@ def _read_team_sessions(path: Path, ctx: ReadContext, name: str, bad: BadRows, r
             if rpe is not None and minutes is not None:
                 load, method = rpe * minutes, "srpe"
                 if srpe is not None and abs(srpe - load) > 0.5:
-                    result.warn(f"{rec} ({raw_day}): srpe {srpe:g} is not rpe x duration = {load:g}; "
-                                "rpe x duration is used")
+                    result.warn(
+                        f"{rec} ({raw_day}): srpe {srpe:g} is not rpe x duration = {load:g}; rpe x duration is used"
+                    )
             elif srpe is not None:
                 load, method = srpe, "srpe"
             else:
                 load, method = None, None
-            out.append({
-                "athlete_id": str(player), "source": SOURCE, "start_utc": start, "local_date": day,
-                "local_offset_s": int(off.total_seconds()) if off is not None and zone is not None else None,
-                "sport": "generic", "duration_s": minutes * 60.0 if minutes is not None else None, "rpe": rpe,
-                "load_au": load, "load_method": method, "load_confidence": "high" if load is not None else None,
-                "start_precision": "date",
-            })
+            out.append(
+                {
+                    "athlete_id": str(player),
+                    "source": SOURCE,
+                    "start_utc": start,
+                    "local_date": day,
+                    "local_offset_s": int(off.total_seconds()) if off is not None and zone is not None else None,
+                    "sport": "generic",
+                    "duration_s": minutes * 60.0 if minutes is not None else None,
+                    "rpe": rpe,
+                    "load_au": load,
+                    "load_method": method,
+                    "load_confidence": "high" if load is not None else None,
+                    "start_precision": "date",
+                }
+            )
     result.sessions = _frame(out, SESSIONS)
 
 
@@ -520,8 +587,12 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
             head = fh.read(65536)
         kind = kind_of(path, head)
         if kind is None:
-            raise ConnectorError(name, "not a PMSys export (expected srpe.csv, wellness.csv, injury.csv, a wide "
-                                 "daily table with dd.mm.yyyy dates, or training-load/session.json)", offset=0)
+            raise ConnectorError(
+                name,
+                "not a PMSys export (expected srpe.csv, wellness.csv, injury.csv, a wide "
+                "daily table with dd.mm.yyyy dates, or training-load/session.json)",
+                offset=0,
+            )
         result = ReadResult(format=kind, team_export=kind in TEAM_KINDS)
         if kind == TEAM_OTHER:
             result.warn("PMSys illness / game-performance reports: recognised, not read (not inputs)")

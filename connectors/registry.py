@@ -63,7 +63,8 @@ def _looks_utf16(head: bytes) -> bool:
         return True
     h = head[:64]
     return len(h) >= 8 and any(
-        not any(zeros) and all(9 <= b < 127 for b in text) for zeros, text in ((h[1::2], h[0::2]), (h[0::2], h[1::2])))
+        not any(zeros) and all(9 <= b < 127 for b in text) for zeros, text in ((h[1::2], h[0::2]), (h[0::2], h[1::2]))
+    )
 
 
 def read(path: Path, ctx: ReadContext) -> ReadResult:
@@ -95,9 +96,7 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     except ConnectorError:
         raise
     except Exception as err:  # a bug or an unforeseen input: still name the file
-        raise ConnectorError(
-            ctx.source_name or path, f"{mod.FORMAT}: unexpected {type(err).__name__}: {err}"
-        ) from err
+        raise ConnectorError(ctx.source_name or path, f"{mod.FORMAT}: unexpected {type(err).__name__}: {err}") from err
 
 
 def supported_formats() -> list[str]:

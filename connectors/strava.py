@@ -137,21 +137,30 @@ def _read(path: Path, ctx: ReadContext, name: str) -> ReadResult:
         raise CorruptFileError(name, f"header lacks {', '.join(missing)} (not a Strava activities.csv)", line=1)
     ncols = len(cols.header)
     data = records[1:]
-    samples = [v for _l, cells in data for n in ("Distance", "Average Speed", "Max Speed")
-               for _i, v in cols.cells(cells, n)]
+    samples = [
+        v for _l, cells in data for n in ("Distance", "Average Speed", "Max Speed") for _i, v in cols.cells(cells, n)
+    ]
     point, comma = decimal_votes(samples)
     decimal_comma = comma > point
 
-    clock = LocalTime(ctx, path, "Activity Date", no_tz_note=(
-        "no time zone given (--tz): local dates are the UTC dates of Activity Date"))
+    clock = LocalTime(
+        ctx,
+        path,
+        "Activity Date",
+        no_tz_note=("no time zone given (--tz): local dates are the UTC dates of Activity Date"),
+    )
     bad = BadRows(ctx)
     rows: list[dict] = []
     km_only = 0
     for line, cells in data:
         try:
             if len(cells) != ncols:
-                raise BadRowError(name, f"expected {ncols} cells as in the header, found {len(cells)} "
-                                        "(a quote left open in a description?)", line=line)
+                raise BadRowError(
+                    name,
+                    f"expected {ncols} cells as in the header, found {len(cells)} "
+                    "(a quote left open in a description?)",
+                    line=line,
+                )
 
             def nums(col: str) -> list[float | None]:
                 out = []
@@ -186,20 +195,37 @@ def _read(path: Path, ctx: ReadContext, name: str) -> ReadResult:
                     raise BadRowError(name, f"negative duration {v} s", line=line, column=col)
             rpe = first("Perceived Exertion")
             if rpe is not None and not 0 <= rpe <= 10:
-                raise BadRowError(name, f"perceived exertion {rpe} outside Strava's 1-10 scale",
-                                  line=line, column="Perceived Exertion")
+                raise BadRowError(
+                    name,
+                    f"perceived exertion {rpe} outside Strava's 1-10 scale",
+                    line=line,
+                    column="Perceived Exertion",
+                )
             load, method = srpe_load(rpe, duration / 60.0 if duration is not None else None)
             effort = first("Relative Effort")
-            rows.append({
-                "athlete_id": ctx.athlete_id, "source": FORMAT, "start_utc": start,
-                "local_date": clock.local_date_of(start), "local_offset_s": clock.offset_of(start),
-                "sport": sport, "sub_sport": sub, "duration_s": duration, "elapsed_s": elapsed,
-                "distance_m": dist_m, "avg_hr_bpm": positive_or_none(first("Average Heart Rate")),
-                "max_hr_bpm": positive_or_none(first("Max Heart Rate")), "rpe": rpe,
-                "load_au": load, "load_method": method,
-                "device_load": effort, "device_load_kind": "relative_effort" if effort is not None else None,
-                "energy_kcal": first("Calories"), "source_file": name,
-            })
+            rows.append(
+                {
+                    "athlete_id": ctx.athlete_id,
+                    "source": FORMAT,
+                    "start_utc": start,
+                    "local_date": clock.local_date_of(start),
+                    "local_offset_s": clock.offset_of(start),
+                    "sport": sport,
+                    "sub_sport": sub,
+                    "duration_s": duration,
+                    "elapsed_s": elapsed,
+                    "distance_m": dist_m,
+                    "avg_hr_bpm": positive_or_none(first("Average Heart Rate")),
+                    "max_hr_bpm": positive_or_none(first("Max Heart Rate")),
+                    "rpe": rpe,
+                    "load_au": load,
+                    "load_method": method,
+                    "device_load": effort,
+                    "device_load_kind": "relative_effort" if effort is not None else None,
+                    "energy_kcal": first("Calories"),
+                    "source_file": name,
+                }
+            )
         except BadRowError as err:
             bad(err)
     result = ReadResult(format=FORMAT, sessions=frame(rows, SESSION_COLUMNS))

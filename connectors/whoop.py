@@ -43,7 +43,13 @@ from pathlib import Path
 import polars as pl
 
 from connectors._export_util import (
-    BadRows, display_name, header_fields, open_csv, parse_float, parse_offset, require_athlete,
+    BadRows,
+    display_name,
+    header_fields,
+    open_csv,
+    parse_float,
+    parse_offset,
+    require_athlete,
 )
 from connectors.base import BadRowError, ConnectorError, ReadContext, ReadResult
 from features.schemas import SESSIONS, SLEEP, WELLNESS
@@ -117,8 +123,9 @@ def _parse_local(value: str, tz: tzinfo, display: str, line: int, column: str) -
         except ValueError:
             continue
     else:
-        raise BadRowError(display, f"expected a local time 'YYYY-MM-DD HH:MM:SS', found {value!r}",
-                          line=line, column=column)
+        raise BadRowError(
+            display, f"expected a local time 'YYYY-MM-DD HH:MM:SS', found {value!r}", line=line, column=column
+        )
     return naive.replace(tzinfo=tz)
 
 
@@ -146,11 +153,16 @@ def _sleep_row(row, tz, athlete, display, line, *, is_nap: bool | None) -> dict 
     if onset is None and wake is None:
         return None
     if onset is None or wake is None:
-        raise BadRowError(display, "a sleep needs both 'Sleep onset' and 'Wake onset'", line=line,
-                          column="Sleep onset" if onset is None else "Wake onset")
+        raise BadRowError(
+            display,
+            "a sleep needs both 'Sleep onset' and 'Wake onset'",
+            line=line,
+            column="Sleep onset" if onset is None else "Wake onset",
+        )
     if wake <= onset or wake - onset > timedelta(hours=24):
-        raise BadRowError(display, f"wake onset {wake} is not within 24 h after sleep onset {onset}",
-                          line=line, column="Wake onset")
+        raise BadRowError(
+            display, f"wake onset {wake} is not within 24 h after sleep onset {onset}", line=line, column="Wake onset"
+        )
     nap = is_nap
     if nap is None:
         raw = row.get("Nap", "").strip().lower()
@@ -174,8 +186,9 @@ def _sleep_row(row, tz, athlete, display, line, *, is_nap: bool | None) -> dict 
         "in_bed_s": _minutes(row, "In bed duration (min)", display, line),
         "is_nap": nap,
         "source_file": display,
-        "sleep_score": parse_float(row.get("Sleep performance %", ""), display, line=line,
-                                   column="Sleep performance %", lo=0, hi=100),
+        "sleep_score": parse_float(
+            row.get("Sleep performance %", ""), display, line=line, column="Sleep performance %", lo=0, hi=100
+        ),
     }
 
 
@@ -214,9 +227,13 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
     header, rows = open_csv(path, display, enc_notes)
     kind = kind_of_header(header)
     if kind is None:
-        raise ConnectorError(display, "not a WHOOP export: expected a header with "
-                             "'Cycle start time,Cycle end time,Cycle timezone' and the columns of "
-                             "physiological_cycles.csv, sleeps.csv or workouts.csv", line=1)
+        raise ConnectorError(
+            display,
+            "not a WHOOP export: expected a header with "
+            "'Cycle start time,Cycle end time,Cycle timezone' and the columns of "
+            "physiological_cycles.csv, sleeps.csv or workouts.csv",
+            line=1,
+        )
     athlete = require_athlete(display, ctx, "WHOOP")
     if kind == "journal":
         result = ReadResult(format="whoop_journal")
@@ -246,16 +263,34 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
                 s = _sleep_row(row, tz, athlete, display, line, is_nap=False)
                 if s is not None:
                     sleeps.append(s)
-                rhr = parse_float(row.get("Resting heart rate (bpm)", ""), display, line=line,
-                                  column="Resting heart rate (bpm)", lo=20, hi=200)
-                hrv = parse_float(row.get("Heart rate variability (ms)", ""), display, line=line,
-                                  column="Heart rate variability (ms)", lo=1, hi=500)
+                rhr = parse_float(
+                    row.get("Resting heart rate (bpm)", ""),
+                    display,
+                    line=line,
+                    column="Resting heart rate (bpm)",
+                    lo=20,
+                    hi=200,
+                )
+                hrv = parse_float(
+                    row.get("Heart rate variability (ms)", ""),
+                    display,
+                    line=line,
+                    column="Heart rate variability (ms)",
+                    lo=1,
+                    hi=500,
+                )
                 if rhr is not None or hrv is not None:
                     wd = _wake_date(row, tz, display, line)
-                    wellness.append({
-                        "athlete_id": athlete, "source": SOURCE, "date": wd, "rhr_bpm": rhr,
-                        "hrv_rmssd_ms": hrv, "source_file": display,
-                    })
+                    wellness.append(
+                        {
+                            "athlete_id": athlete,
+                            "source": SOURCE,
+                            "date": wd,
+                            "rhr_bpm": rhr,
+                            "hrv_rmssd_ms": hrv,
+                            "source_file": display,
+                        }
+                    )
         except BadRowError as err:
             bad(err)
 
@@ -269,8 +304,10 @@ def read(path: Path, ctx: ReadContext) -> ReadResult:
         result.warn(n)
     if unmeasured:
         shown = ", ".join(str(x) for x in unmeasured[:10]) + (" ..." if len(unmeasured) > 10 else "")
-        result.warn(f"line {shown}: {len(unmeasured)} sleep(s) with onset and wake but no measured sleep (entered "
-                    f"by hand): kept with the sleep durations empty, never 0 h")
+        result.warn(
+            f"line {shown}: {len(unmeasured)} sleep(s) with onset and wake but no measured sleep (entered "
+            f"by hand): kept with the sleep durations empty, never 0 h"
+        )
     return bad.finish(result)
 
 
@@ -280,8 +317,9 @@ def _workout(row, tz, athlete, display, line) -> dict:
     if start is None:
         raise BadRowError(display, "empty 'Workout start time'", line=line, column="Workout start time")
     if end is not None and end < start:
-        raise BadRowError(display, f"workout ends ({end}) before it starts ({start})", line=line,
-                          column="Workout end time")
+        raise BadRowError(
+            display, f"workout ends ({end}) before it starts ({start})", line=line, column="Workout end time"
+        )
     elapsed = (end - start).total_seconds() if end is not None else None
     duration = _minutes(row, "Duration (min)", display, line)
     if duration is None:
@@ -294,16 +332,20 @@ def _workout(row, tz, athlete, display, line) -> dict:
         "local_date": start.date(),
         "sport": _sport(row.get("Activity name", "")),
         "duration_s": duration,
-        "distance_m": parse_float(row.get("Distance (meters)", ""), display, line=line,
-                                  column="Distance (meters)", lo=0, hi=1e6),
-        "avg_hr_bpm": parse_float(row.get("Average HR (bpm)", ""), display, line=line,
-                                  column="Average HR (bpm)", lo=20, hi=250),
-        "max_hr_bpm": parse_float(row.get("Max HR (bpm)", ""), display, line=line,
-                                  column="Max HR (bpm)", lo=20, hi=250),
+        "distance_m": parse_float(
+            row.get("Distance (meters)", ""), display, line=line, column="Distance (meters)", lo=0, hi=1e6
+        ),
+        "avg_hr_bpm": parse_float(
+            row.get("Average HR (bpm)", ""), display, line=line, column="Average HR (bpm)", lo=20, hi=250
+        ),
+        "max_hr_bpm": parse_float(
+            row.get("Max HR (bpm)", ""), display, line=line, column="Max HR (bpm)", lo=20, hi=250
+        ),
         "device_load": strain,
         "device_load_kind": "whoop_strain" if strain is not None else None,
-        "energy_kcal": parse_float(row.get("Energy burned (cal)", ""), display, line=line,
-                                   column="Energy burned (cal)", lo=0, hi=20000),
+        "energy_kcal": parse_float(
+            row.get("Energy burned (cal)", ""), display, line=line, column="Energy burned (cal)", lo=0, hi=20000
+        ),
         "elapsed_s": elapsed,
         "local_offset_s": int(start.utcoffset().total_seconds()),
         "source_file": display,

@@ -165,9 +165,11 @@ def complete_calendar(daily: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     if dup.height:
         r = dup.row(0, named=True)
         raise SchemaError(f"daily: athlete {r['athlete_id']!r} has {dup.height} duplicate rows, e.g. {r['date']}")
-    cal = span.sort("athlete_id").select(
-        "athlete_id", pl.date_ranges("first", pl.lit(as_of), interval="1d").alias("date")
-    ).explode("date")
+    cal = (
+        span.sort("athlete_id")
+        .select("athlete_id", pl.date_ranges("first", pl.lit(as_of), interval="1d").alias("date"))
+        .explode("date")
+    )
     out = cal.join(d, on=["athlete_id", "date"], how="left").with_columns(
         pl.when(pl.col("n_sessions").is_null()).then(0.0).otherwise(pl.col("load_au")).alias("load_au"),
         pl.col("n_sessions").fill_null(0),
@@ -216,9 +218,7 @@ def _window_sums(df: pl.DataFrame, spec: Mapping[str, Sequence[int]], prefix: st
     need = {c: max(w) for c, w in spec.items()}
     df = df.with_columns(pl.col(c).alias(tmp(c, 1)) for c in spec)
     for a, b in zip(powers, powers[1:]):
-        exprs = [
-            (pl.col(tmp(c, a)) + pl.col(tmp(c, a)).shift(a)).alias(tmp(c, b)) for c in spec if need[c] >= b
-        ]
+        exprs = [(pl.col(tmp(c, a)) + pl.col(tmp(c, a)).shift(a)).alias(tmp(c, b)) for c in spec if need[c] >= b]
         df = df.with_columns(exprs)
     exprs = []
     for c, windows in spec.items():
@@ -290,9 +290,7 @@ def _work_frame(
     )
     frame_first = np.array([_days(x) for x in ath["first"]], dtype=np.int64)
     if first_days:
-        first = np.array(
-            [_days(first_days.get(a, f)) for a, f in zip(ath["athlete_id"], ath["first"])], dtype=np.int64
-        )
+        first = np.array([_days(first_days.get(a, f)) for a, f in zip(ath["athlete_id"], ath["first"])], dtype=np.int64)
     else:
         first = frame_first
     s = np.array([_days(x) for x in ath["s"]], dtype=np.int64)
@@ -358,9 +356,11 @@ def _group_numbers(frame: pl.DataFrame, ids: list[str]) -> np.ndarray | None:
     """Position of each row's athlete in ``ids``; None unless the rows are grouped in that order."""
     if frame.is_empty():
         return np.zeros(0, dtype=np.int64)
-    g = frame.select(
-        pl.col("athlete_id").replace_strict(ids, list(range(len(ids))), return_dtype=pl.Int64)
-    ).to_series().to_numpy()
+    g = (
+        frame.select(pl.col("athlete_id").replace_strict(ids, list(range(len(ids))), return_dtype=pl.Int64))
+        .to_series()
+        .to_numpy()
+    )
     return g if bool(np.all(g[1:] >= g[:-1])) else None
 
 
@@ -412,9 +412,7 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
         100.0 * pl.col("sleep_h") / pl.col("in_bed_h")
     )
     deficit = (p.sleep_need_h - pl.col("sleep_h")).clip(lower_bound=0.0)
-    covered = (pl.col("rhr_bpm").is_not_null() | pl.col("hrv_ln_rmssd").is_not_null()) & pl.col(
-        "sleep_h"
-    ).is_not_null()
+    covered = (pl.col("rhr_bpm").is_not_null() | pl.col("hrv_ln_rmssd").is_not_null()) & pl.col("sleep_h").is_not_null()
     work = work.with_columns(eff.alias("_eff"))
     work = work.with_columns(
         L.fill_null(0.0).alias("_L0"),
@@ -437,15 +435,37 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     wb = sorted({W, B})
     work = _window_sums(
         work,
-        {"_L0": sorted({A, C, C - A}), "_rhr": wb, "_hrv": wb, "_sleep": wb, "_effz": [W], "_def": [W],
-         "_rhr2": [B], "_hrv2": [B]},
+        {
+            "_L0": sorted({A, C, C - A}),
+            "_rhr": wb,
+            "_hrv": wb,
+            "_sleep": wb,
+            "_effz": [W],
+            "_def": [W],
+            "_rhr2": [B],
+            "_hrv2": [B],
+        },
         "_S",
     )
     work = _count_sums(
         work, {"_Lnull": sorted({A, C}), "_nrhr": wb, "_nhrv": wb, "_nsleep": wb, "_neff": [W], "_cov": [W]}, "_N"
     )
-    work = work.drop("_rhr", "_hrv", "_sleep", "_effz", "_def", "_rhr2", "_hrv2", "_Lnull",
-                     "_nrhr", "_nhrv", "_nsleep", "_neff", "_cov", "_eff")
+    work = work.drop(
+        "_rhr",
+        "_hrv",
+        "_sleep",
+        "_effz",
+        "_def",
+        "_rhr2",
+        "_hrv2",
+        "_Lnull",
+        "_nrhr",
+        "_nhrv",
+        "_nsleep",
+        "_neff",
+        "_cov",
+        "_eff",
+    )
 
     # ---- load windows
     acute = pl.when(pl.col(f"_N_Lnull_{A}") == 0).then(pl.col(f"_S_L0_{A}"))
@@ -480,7 +500,9 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
         return x.ewm_mean(alpha=gain, adjust=False, ignore_nulls=True).over("_g")
 
     work = work.with_columns(
-        pl.when(warm & (pl.col("chronic_28d_au") > 0)).then(pl.col("acute_7d_au") / pl.col("chronic_28d_au")).alias("acwr"),
+        pl.when(warm & (pl.col("chronic_28d_au") > 0))
+        .then(pl.col("acute_7d_au") / pl.col("chronic_28d_au"))
+        .alias("acwr"),
         pl.when(warm & (pl.col("_unc") > 0)).then(pl.col("acute_7d_au") / pl.col("_unc")).alias("acwr_uncoupled"),
         pl.when(prev_acute > 0).then(100.0 * (pl.col("acute_7d_au") / prev_acute - 1.0)).alias("weekly_change_pct"),
         mono.alias("monotony"),
@@ -551,7 +573,10 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
         z("hrv_7d_ln", "hrv_baseline_ln", "_hrv_sd").alias("hrv_z"),
         (pl.col("rhr_7d_bpm") - pl.col("rhr_baseline_bpm")).alias("rhr_delta_bpm"),
         pl.when(hard_warm).then(_streak(hard, pl.col("_st_hard"))).cast(pl.Int32).alias("hard_day_streak"),
-        pl.when(pain.is_not_null()).then(_streak(painful, pl.col("_st_pain"))).cast(pl.Int32).alias("back_pain_streak_d"),
+        pl.when(pain.is_not_null())
+        .then(_streak(painful, pl.col("_st_pain")))
+        .cast(pl.Int32)
+        .alias("back_pain_streak_d"),
         pl.when(pain.is_not_null()).then(rising).alias("back_pain_rising_3d"),
     )
 
@@ -572,8 +597,21 @@ def _core(work: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
 
 
 #: Load features that are null on a day no session source covers (DAILY ``load_covered`` false).
-UNCOVERED_NULL = ("acute_7d_au", "chronic_28d_au", "acwr", "acwr_uncoupled", "acwr_ewma", "weekly_change_pct",
-                  "monotony", "strain_au", "ctl", "atl", "tsb", "ctl_ramp_7d", "hard_day_streak")
+UNCOVERED_NULL = (
+    "acute_7d_au",
+    "chronic_28d_au",
+    "acwr",
+    "acwr_uncoupled",
+    "acwr_ewma",
+    "weekly_change_pct",
+    "monotony",
+    "strain_au",
+    "ctl",
+    "atl",
+    "tsb",
+    "ctl_ramp_7d",
+    "hard_day_streak",
+)
 
 
 def _mask_uncovered(out: pl.DataFrame) -> pl.DataFrame:
@@ -605,11 +643,15 @@ def _strain_quantile(values: pl.DataFrame, p: FeatureParams) -> pl.DataFrame:
     present = strain.is_not_null().to_numpy()
     nn = values.filter(pl.col("strain_au").is_not_null())
     n = max(nn.group_by("_g").len()["len"].max() or 1, p.strain_min_values)
-    q_nn = nn.select(
-        pl.col("strain_au")
-        .rolling_quantile(p.strain_quantile, interpolation="linear", window_size=n, min_samples=p.strain_min_values)
-        .over("_g")
-    ).to_series().to_numpy()
+    q_nn = (
+        nn.select(
+            pl.col("strain_au")
+            .rolling_quantile(p.strain_quantile, interpolation="linear", window_size=n, min_samples=p.strain_min_values)
+            .over("_g")
+        )
+        .to_series()
+        .to_numpy()
+    )
     size = values.height
     q = np.full(size, np.nan)
     q[np.flatnonzero(present)] = q_nn
@@ -715,8 +757,9 @@ def _compute_chunked(
     for i, ch in enumerate(chunks):
         lo = offs[ch[0]]
         hi = offs[ch[-1]] + size[ch[-1]]
-        parts.append(_compute(daily.slice(lo, hi - lo), {a: starts[a] for a in ch}, prev_parts.get(i), as_of, p,
-                              *extra))
+        parts.append(
+            _compute(daily.slice(lo, hi - lo), {a: starts[a] for a in ch}, prev_parts.get(i), as_of, p, *extra)
+        )
     return pl.concat(parts, rechunk=False)
 
 
@@ -998,8 +1041,9 @@ def continue_features(
     prev = conform(previous, FEATURES).filter(pl.col("athlete_id").is_in(ids))
     dspan = dict(d.group_by("athlete_id").agg(pl.col("date").min()).iter_rows())
     one = timedelta(days=1)
-    prev = prev.filter(pl.col("date") < pl.col("athlete_id").replace_strict(ids, [since[a] for a in ids],
-                                                                           return_dtype=pl.Date))
+    prev = prev.filter(
+        pl.col("date") < pl.col("athlete_id").replace_strict(ids, [since[a] for a in ids], return_dtype=pl.Date)
+    )
     pspan = {a: (f, n) for a, f, n in prev.group_by("athlete_id").agg(pl.col("date").min(), pl.len()).iter_rows()}
     for a in ids:
         s, first = since[a], first_days[a]

@@ -121,8 +121,10 @@ def _daily_sessions(sessions: pl.DataFrame, as_of: date) -> pl.DataFrame:
     local = pl.col("local_date")
     if "local_offset_s" in sessions.columns:
         fallback = (
-            pl.col("start_utc") + pl.duration(seconds=pl.col("local_offset_s").fill_null(0))
-        ).dt.replace_time_zone(None).dt.date()
+            (pl.col("start_utc") + pl.duration(seconds=pl.col("local_offset_s").fill_null(0)))
+            .dt.replace_time_zone(None)
+            .dt.date()
+        )
     else:
         fallback = pl.col("start_utc").dt.replace_time_zone(None).dt.date()
     s = sessions.with_columns(pl.coalesce(local, fallback).alias("date"), session_family(sessions).alias("_fam"))
@@ -152,8 +154,11 @@ def _load_coverage(sessions: pl.DataFrame, as_of: date, tail_days: int) -> pl.Da
     """Per athlete, the span of days its session sources cover: first session .. last + tail."""
     local = pl.col("local_date")
     if "local_offset_s" in sessions.columns:
-        fallback = (pl.col("start_utc") + pl.duration(seconds=pl.col("local_offset_s").fill_null(0))
-                    ).dt.replace_time_zone(None).dt.date()
+        fallback = (
+            (pl.col("start_utc") + pl.duration(seconds=pl.col("local_offset_s").fill_null(0)))
+            .dt.replace_time_zone(None)
+            .dt.date()
+        )
     else:
         fallback = pl.col("start_utc").dt.replace_time_zone(None).dt.date()
     d = pl.coalesce(local, fallback)
@@ -161,7 +166,9 @@ def _load_coverage(sessions: pl.DataFrame, as_of: date, tail_days: int) -> pl.Da
         sessions.select("athlete_id", d.alias("date"))
         .filter(pl.col("date") <= as_of)
         .group_by("athlete_id")
-        .agg(pl.col("date").min().alias("_cov_lo"), (pl.col("date").max() + pl.duration(days=tail_days)).alias("_cov_hi"))
+        .agg(
+            pl.col("date").min().alias("_cov_lo"), (pl.col("date").max() + pl.duration(days=tail_days)).alias("_cov_hi")
+        )
     )
 
 
@@ -184,8 +191,11 @@ def _daily_sleep(sleep: pl.DataFrame, as_of: date, priority: Sequence[str]) -> p
     )
     main = (
         s.filter(~pl.col("_nap"))
-        .sort(["athlete_id", "wake_date", "_asleep", "_rank", "start_utc"],
-              descending=[False, False, True, False, False], nulls_last=True)
+        .sort(
+            ["athlete_id", "wake_date", "_asleep", "_rank", "start_utc"],
+            descending=[False, False, True, False, False],
+            nulls_last=True,
+        )
         .group_by("athlete_id", "wake_date", maintain_order=True)
         .first()
         .select(
@@ -222,17 +232,22 @@ def _daily_wellness(wellness: pl.DataFrame, as_of: date, priority: Sequence[str]
         best_rank = pl.col("_rank").filter(pl.col(c).is_not_null()).min()
         return pl.col(c).filter(pl.col(c).is_not_null() & (pl.col("_rank") == best_rank)).mean().alias(c)
 
-    return w.group_by("athlete_id", "date").agg(
-        best("rhr_bpm"),
-        best("hrv_rmssd_ms"),
-        best("hrv_sdnn_ms"),
-        pl.col("back_pain_0_10").max(),
-        pl.col("soreness").max(),
-        pl.col("red_flag").max(),
-        # 1-5 / 0-10 self-reports: low is the bad end, so the most cautious value is the minimum
-        *(pl.col(c).min() for c in SELF_REPORT_ITEMS),
-        pl.col("sleep_reported_h").min(),
-    ).with_columns(pl.col("hrv_rmssd_ms").log().alias("hrv_ln_rmssd")).drop("hrv_rmssd_ms")
+    return (
+        w.group_by("athlete_id", "date")
+        .agg(
+            best("rhr_bpm"),
+            best("hrv_rmssd_ms"),
+            best("hrv_sdnn_ms"),
+            pl.col("back_pain_0_10").max(),
+            pl.col("soreness").max(),
+            pl.col("red_flag").max(),
+            # 1-5 / 0-10 self-reports: low is the bad end, so the most cautious value is the minimum
+            *(pl.col(c).min() for c in SELF_REPORT_ITEMS),
+            pl.col("sleep_reported_h").min(),
+        )
+        .with_columns(pl.col("hrv_rmssd_ms").log().alias("hrv_ln_rmssd"))
+        .drop("hrv_rmssd_ms")
+    )
 
 
 def build_daily(

@@ -191,9 +191,7 @@ def banister_trimp_avg(
     return duration_s / 60.0 * x * a * math.exp(b * x)
 
 
-def banister_trimp_hist(
-    hr_hist_s, hr_rest_bpm: float, hr_max_bpm: float, sex: str | None = None
-) -> float:
+def banister_trimp_hist(hr_hist_s, hr_rest_bpm: float, hr_max_bpm: float, sex: str | None = None) -> float:
     """Banister TRIMP integrated over a heart-rate histogram (per-record integration).
 
     ``TRIMP = sum_bpm (s_bpm / 60) x x_bpm x a e^(b x_bpm)`` with
@@ -289,8 +287,10 @@ def hr_reference_from_history(
         (pl.col("hr_hist_s") if "hr_hist_s" in sessions.columns else pl.lit(None, pl.List(pl.Float32))).alias("h"),
     )
     well = wellness.select("athlete_id", pl.col("date").alias("d"), pl.col("rhr_bpm"))
-    last = pl.concat([sess.select("athlete_id", "d"), well.select("athlete_id", "d")]).group_by("athlete_id").agg(
-        pl.col("d").max().alias("end")
+    last = (
+        pl.concat([sess.select("athlete_id", "d"), well.select("athlete_id", "d")])
+        .group_by("athlete_id")
+        .agg(pl.col("d").max().alias("end"))
     )
     rows = []
     for athlete, end in sorted(last.iter_rows(), key=lambda r: r[0]):
@@ -309,19 +309,25 @@ def hr_reference_from_history(
                 maxima.append(float(max(nz)))
         hr_rest = float(rhr.median()) if rhr.len() else None
         hr_max = max(maxima) if maxima else None
-        rows.append({
-            "athlete_id": athlete,
-            "hr_rest_bpm": hr_rest if hr_rest is not None else float(default_hr_rest_bpm),
-            "hr_max_bpm": hr_max if hr_max is not None else float(default_hr_max_bpm),
-            "hr_rest_is_default": hr_rest is None,
-            "hr_max_is_default": hr_max is None,
-            "n_rhr_days": int(rhr.len()),
-            "n_hr_sessions": len(maxima),
-        })
+        rows.append(
+            {
+                "athlete_id": athlete,
+                "hr_rest_bpm": hr_rest if hr_rest is not None else float(default_hr_rest_bpm),
+                "hr_max_bpm": hr_max if hr_max is not None else float(default_hr_max_bpm),
+                "hr_rest_is_default": hr_rest is None,
+                "hr_max_is_default": hr_max is None,
+                "n_rhr_days": int(rhr.len()),
+                "n_hr_sessions": len(maxima),
+            }
+        )
     schema = {
-        "athlete_id": pl.String, "hr_rest_bpm": pl.Float64, "hr_max_bpm": pl.Float64,
-        "hr_rest_is_default": pl.Boolean, "hr_max_is_default": pl.Boolean,
-        "n_rhr_days": pl.Int64, "n_hr_sessions": pl.Int64,
+        "athlete_id": pl.String,
+        "hr_rest_bpm": pl.Float64,
+        "hr_max_bpm": pl.Float64,
+        "hr_rest_is_default": pl.Boolean,
+        "hr_max_is_default": pl.Boolean,
+        "n_rhr_days": pl.Int64,
+        "n_hr_sessions": pl.Int64,
     }
     out = pl.DataFrame(rows, schema=schema)
     # a max below the rest value (e.g. rest from a sick week, max from one walk) is unusable
@@ -354,8 +360,12 @@ def _stream_trimps(sessions, by_athlete, hr_rest_bpm, hr_max_bpm, sex, d_rest, d
         if not ok.any():
             continue
         rows = np.asarray(idx)[ok]
-        padded = sub.filter(pl.Series(ok)).cast(pl.List(pl.Float64)).list.concat(
-            pl.lit([0.0] * 256, dtype=pl.List(pl.Float64))).list.head(256)
+        padded = (
+            sub.filter(pl.Series(ok))
+            .cast(pl.List(pl.Float64))
+            .list.concat(pl.lit([0.0] * 256, dtype=pl.List(pl.Float64)))
+            .list.head(256)
+        )
         mat = np.nan_to_num(padded.list.to_array(256).to_numpy().astype(np.float64), nan=0.0)
         rest = _get(hr_rest_bpm, a)
         mx = _get(hr_max_bpm, a)
@@ -478,18 +488,33 @@ def assign_session_loads(
 
     has = set(sessions.columns)
     n = sessions.height
-    cols = {c: (sessions[c].to_list() if c in has else [None] * n) for c in (
-        "athlete_id", "sport", "duration_s", "avg_hr_bpm", "rpe", "device_load", "device_load_kind",
-        "energy_kcal", "load_au", "load_method", "auto_detected",
-    )}
+    cols = {
+        c: (sessions[c].to_list() if c in has else [None] * n)
+        for c in (
+            "athlete_id",
+            "sport",
+            "duration_s",
+            "avg_hr_bpm",
+            "rpe",
+            "device_load",
+            "device_load_kind",
+            "energy_kcal",
+            "load_au",
+            "load_method",
+            "auto_detected",
+        )
+    }
     every_sports = {x.lower() for x in everyday_sports}
-    everyday = [bool(cols["auto_detected"][i]) and (cols["sport"][i] or "").lower() in every_sports
-                and not count_everyday for i in range(n)]
+    everyday = [
+        bool(cols["auto_detected"][i]) and (cols["sport"][i] or "").lower() in every_sports and not count_everyday
+        for i in range(n)
+    ]
     by_athlete: dict[str, list[int]] = {}
     for i, a in enumerate(cols["athlete_id"]):
         by_athlete.setdefault(a, []).append(i)
-    stream_trimp = _stream_trimps(sessions, by_athlete, hr_rest_bpm, hr_max_bpm, sex,
-                                  default_hr_rest_bpm, default_hr_max_bpm)
+    stream_trimp = _stream_trimps(
+        sessions, by_athlete, hr_rest_bpm, hr_max_bpm, sex, default_hr_rest_bpm, default_hr_max_bpm
+    )
 
     # 1. native value, method and base confidence of every family on every row
     refs: dict[str, tuple[float, float, bool, float, float]] = {}
@@ -556,23 +581,30 @@ def assign_session_loads(
         pin = pins.get(a, global_pin) if pins else global_pin
         durs = [d for i in idx if (d := cols["duration_s"][i]) is not None and math.isfinite(d) and d > 0]
         typical = float(np.median(durs)) if durs else 3600.0
-        weight = {i: (d if (d := cols["duration_s"][i]) is not None and math.isfinite(d) and d > 0 else typical)
-                  for i in idx}
+        weight = {
+            i: (d if (d := cols["duration_s"][i]) is not None and math.isfinite(d) and d > 0 else typical) for i in idx
+        }
         total = sum(weight.values())
         share = {f: (sum(weight[i] for i in idx if f in native[i]) / total if total > 0 else 0.0) for f in FAMILIES}
         shares_txt = ", ".join(f"{f} {100 * v:.0f}%" for f, v in share.items() if v > 0) or "no measure"
         if pin == "auto":
             best = max(share.values())
             prim = next(f for f in FAMILIES if share[f] == best) if best > 0 else "srpe"
-            why = (f"{prim}: largest share of training time with a native value ({shares_txt})" if best > 0
-                   else "srpe: no session carries a load measure (durations x default RPE)")
+            why = (
+                f"{prim}: largest share of training time with a native value ({shares_txt})"
+                if best > 0
+                else "srpe: no session carries a load measure (durations x default RPE)"
+            )
         else:
             prim = pin
             origin = _get(pin_origin, a) if isinstance(pin_origin, Mapping) else pin_origin
             why = f"{prim}: pinned by {origin or 'the caller'} (native shares of training time: {shares_txt})"
         if n_every:
-            why += (f"; {n_every} device-detected everyday session(s) ({every_min:.0f} min) kept out of the load"
-                    if not count_everyday else "")
+            why += (
+                f"; {n_every} device-detected everyday session(s) ({every_min:.0f} min) kept out of the load"
+                if not count_everyday
+                else ""
+            )
         for i in all_idx:
             reason[i] = why
             if everyday[i]:
@@ -589,8 +621,11 @@ def assign_session_loads(
             return sum(x * y for x, y in pairs) / sxx if sxx > 0 else None
 
         factors = {f: fit(f, prim) for f in FAMILIES if f != prim}
-        rates = [native[i][prim][0] / (cols["duration_s"][i] / 60.0) for i in idx
-                 if prim in native[i] and cols["duration_s"][i] and cols["duration_s"][i] > 0]
+        rates = [
+            native[i][prim][0] / (cols["duration_s"][i] / 60.0)
+            for i in idx
+            if prim in native[i] and cols["duration_s"][i] and cols["duration_s"][i] > 0
+        ]
         rate = float(np.median(rates)) if rates else None
         for i in idx:
             family[i] = prim

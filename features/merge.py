@@ -120,13 +120,38 @@ LOG_SOURCES: tuple[str, ...] = ("generic_csv", "pmsys")
 RPE_SOURCE_PRIORITY: tuple[str, ...] = LOG_SOURCES
 
 #: Sports that say nothing about the activity: compatible with any sport.
-GENERIC_SPORTS = frozenset({"", "generic", "unknown", "training", "other", "sport", "workout", "activity",
-                            "all", "multisport", "fitness_equipment", "aerobic_workout"})
+GENERIC_SPORTS = frozenset(
+    {
+        "",
+        "generic",
+        "unknown",
+        "training",
+        "other",
+        "sport",
+        "workout",
+        "activity",
+        "all",
+        "multisport",
+        "fitness_equipment",
+        "aerobic_workout",
+    }
+)
 #: Groups of sport names that one workout may carry in different sources.
 SPORT_GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"running", "trail_running", "treadmill", "run"}),
-    frozenset({"cycling", "indoor_cycling", "virtual_ride", "e_biking", "mountain_biking", "road_biking", "ride",
-               "biking", "spinning"}),
+    frozenset(
+        {
+            "cycling",
+            "indoor_cycling",
+            "virtual_ride",
+            "e_biking",
+            "mountain_biking",
+            "road_biking",
+            "ride",
+            "biking",
+            "spinning",
+        }
+    ),
     frozenset({"walking", "hiking"}),
     frozenset({"swimming", "lap_swimming", "open_water"}),
     frozenset({"strength", "strength_training", "weights", "weight_training", "weightlifting", "crossfit", "hiit"}),
@@ -384,8 +409,9 @@ def merge_duplicate_sessions(
     min_ov = _validate_positive("min_overlap_ratio", min_overlap_ratio, 0.0, closed=False)
     if min_ov > 1:
         raise ValueError(f"min_overlap_ratio must be in (0, 1], got {min_overlap_ratio!r}")
-    tol_us = int(round(_validate_positive("approx_start_tolerance_s", approx_start_tolerance_s, 0.0, closed=True)
-                       * 1e6))
+    tol_us = int(
+        round(_validate_positive("approx_start_tolerance_s", approx_start_tolerance_s, 0.0, closed=True) * 1e6)
+    )
     approx_ratio = _validate_positive("approx_duration_ratio", approx_duration_ratio, 1.0, closed=True)
     has_prec = "start_precision" in cols
     has_dev = "device_id" in cols
@@ -401,11 +427,15 @@ def merge_duplicate_sessions(
         prec = []
         for i, r in enumerate(rows):
             p = (r.get("start_precision") if has_prec else None) or (
-                "approx" if source_rank(sources[i], LOG_SOURCES) < len(LOG_SOURCES) else "exact")
+                "approx" if source_rank(sources[i], LOG_SOURCES) < len(LOG_SOURCES) else "exact"
+            )
             prec.append(p)
-        spans = [max(d for d in (durations[i], rows[i].get("elapsed_s")) if d is not None)
-                 if durations[i] is not None or rows[i].get("elapsed_s") is not None else None
-                 for i in range(len(rows))]
+        spans = [
+            max(d for d in (durations[i], rows[i].get("elapsed_s")) if d is not None)
+            if durations[i] is not None or rows[i].get("elapsed_s") is not None
+            else None
+            for i in range(len(rows))
+        ]
         how: dict[tuple[int, int], str] = {}
 
         def ratio(i: int, j: int) -> float | None:
@@ -418,12 +448,19 @@ def merge_duplicate_sessions(
         date_pairs: set[tuple[int, int]] = set()
         dated = [i for i in range(len(rows)) if prec[i] == "date"]
         if dated:
+
             def date_ok(i: int, j: int) -> bool:
                 r = ratio(i, j)
-                return (prec[j] != "date" and idents[j] != idents[i]
-                        and rows[i].get("local_date") is not None and rows[i]["local_date"] == rows[j].get("local_date")
-                        and sports_compatible(rows[i].get("sport"), rows[j].get("sport"))
-                        and r is not None and r <= approx_ratio + 1e-12)
+                return (
+                    prec[j] != "date"
+                    and idents[j] != idents[i]
+                    and rows[i].get("local_date") is not None
+                    and rows[i]["local_date"] == rows[j].get("local_date")
+                    and sports_compatible(rows[i].get("sport"), rows[j].get("sport"))
+                    and r is not None
+                    and r <= approx_ratio + 1e-12
+                )
+
             cand = {i: [j for j in range(len(rows)) if date_ok(i, j)] for i in dated}
             back: dict[int, list[int]] = {}
             for i, js in cand.items():
@@ -459,8 +496,13 @@ def merge_duplicate_sessions(
                 return True
             if "approx" in (prec[i], prec[j]):
                 ov = overlap(i, j)
-                if (ov is not None and ov >= min_ov - 1e-12 and r is not None and r <= approx_ratio + 1e-12
-                        and sports_compatible(rows[i].get("sport"), rows[j].get("sport"))):
+                if (
+                    ov is not None
+                    and ov >= min_ov - 1e-12
+                    and r is not None
+                    and r <= approx_ratio + 1e-12
+                    and sports_compatible(rows[i].get("sport"), rows[j].get("sport"))
+                ):
                     how[(i, j)] = how[(j, i)] = "overlap"
                     return True
             return False
@@ -469,8 +511,11 @@ def merge_duplicate_sessions(
         longest = max((x for x in spans if x is not None), default=0.0)
         win = max(window_us, int(longest * 1e6) + tol_us, SESSION_WINDOW_US if dated else 0)
         clusters = _cluster(
-            [starts_us[i] for i in valid], [ranks[i] for i in valid], [idents[i] for i in valid],
-            lambda a, b: match(valid[a], valid[b]), win,
+            [starts_us[i] for i in valid],
+            [ranks[i] for i in valid],
+            [idents[i] for i in valid],
+            lambda a, b: match(valid[a], valid[b]),
+            win,
         )
         clusters = [[valid[i] for i in c] for c in clusters]
         clusters += [[i] for i in range(len(rows)) if starts_us[i] is None]
@@ -501,15 +546,20 @@ def merge_duplicate_sessions(
                         for c in fam:
                             kept[c] = other.get(c)
                         filled_by[j].extend(fam)
-            if (rpe_from is not None and "load_au" in filled_by[rpe_from] and kept.get("load_method") == "srpe"
-                    and kept.get("duration_s") is not None):
+            if (
+                rpe_from is not None
+                and "load_au" in filled_by[rpe_from]
+                and kept.get("load_method") == "srpe"
+                and kept.get("duration_s") is not None
+            ):
                 # the log's load is its RPE x its own (rounded, back-computed) minutes: leave the load to
                 # the load stage, which takes the log's RPE x the device's duration
                 for c in ("load_au", "load_method", "load_confidence"):
                     if c in kept:
                         kept[c] = None
-                filled_by[rpe_from] = [c for c in filled_by[rpe_from] if c not in ("load_au", "load_method",
-                                                                                   "load_confidence")]
+                filled_by[rpe_from] = [
+                    c for c in filled_by[rpe_from] if c not in ("load_au", "load_method", "load_confidence")
+                ]
                 filled_by[rpe_from].append("load from rpe x device duration")
             kept_rows.append(kept)
             a = cluster[0]
@@ -520,18 +570,21 @@ def merge_duplicate_sessions(
                 rule = how.get((a, j), "start")
                 dev = ""
                 if sources[a] == sources[j]:
-                    dev = (f"; same source, two devices ({rows[a].get('device_id')} and "
-                           f"{rows[j].get('device_id')})")
+                    dev = f"; same source, two devices ({rows[a].get('device_id')} and {rows[j].get('device_id')})"
                 if rule == "overlap":
                     ov = overlap(a, j)
-                    why = (f"intervals overlap {100 * ov:.0f}% of the shorter session (start "
-                           f"{'approximate' if prec[j] == 'approx' else 'exact'} for {sources[j]}, "
-                           f"{'approximate' if prec[a] == 'approx' else 'exact'} for {sources[a]}), {rtxt}, "
-                           f"sports {rows[a].get('sport')}/{rows[j].get('sport')}")
+                    why = (
+                        f"intervals overlap {100 * ov:.0f}% of the shorter session (start "
+                        f"{'approximate' if prec[j] == 'approx' else 'exact'} for {sources[j]}, "
+                        f"{'approximate' if prec[a] == 'approx' else 'exact'} for {sources[a]}), {rtxt}, "
+                        f"sports {rows[a].get('sport')}/{rows[j].get('sport')}"
+                    )
                 elif rule == "date":
-                    why = (f"{sources[j] if prec[j] == 'date' else sources[a]} gives only the date: the one "
-                           f"session of {rows[a].get('local_date')} with a compatible sport "
-                           f"({rows[a].get('sport')}/{rows[j].get('sport')}) and {rtxt}")
+                    why = (
+                        f"{sources[j] if prec[j] == 'date' else sources[a]} gives only the date: the one "
+                        f"session of {rows[a].get('local_date')} with a compatible sport "
+                        f"({rows[a].get('sport')}/{rows[j].get('sport')}) and {rtxt}"
+                    )
                 else:
                     why = f"start {diff_s:g} s apart, {rtxt}"
                 rpe_txt = f"; rpe from {sources[rpe_from]}" if rpe_from is not None and rpe_from == j else ""
@@ -623,8 +676,10 @@ def merge_duplicate_nights(
         def match(i: int, j: int) -> bool:
             ri, rj = rows[i], rows[j]
             if (
-                ri["is_nap"] is False and rj["is_nap"] is False
-                and ri["wake_date"] is not None and ri["wake_date"] == rj["wake_date"]
+                ri["is_nap"] is False
+                and rj["is_nap"] is False
+                and ri["wake_date"] is not None
+                and ri["wake_date"] == rj["wake_date"]
             ):
                 return True
             if None in (starts[i], starts[j], ends[i], ends[j]):
@@ -635,8 +690,11 @@ def merge_duplicate_nights(
 
         valid = [i for i in range(len(rows)) if starts[i] is not None]
         clusters = _cluster(
-            [starts[i] for i in valid], [ranks[i] for i in valid], [sources[i] for i in valid],
-            lambda a, b: match(valid[a], valid[b]), window_us,
+            [starts[i] for i in valid],
+            [ranks[i] for i in valid],
+            [sources[i] for i in valid],
+            lambda a, b: match(valid[a], valid[b]),
+            window_us,
         )
         clusters = [[valid[i] for i in c] for c in clusters]
         clusters += [[i] for i in range(len(rows)) if starts[i] is None]
@@ -647,8 +705,16 @@ def merge_duplicate_nights(
                 diff_s = abs(starts[j] - starts[a]) / 1e6
                 span_a = (ends[a] - starts[a]) if ends[a] is not None else None
                 span_j = (ends[j] - starts[j]) if ends[j] is not None else None
-                r = (max(span_a, span_j) / min(span_a, span_j)) if span_a and span_j and min(span_a, span_j) > 0 else None
-                same_night = rows[a]["is_nap"] is False and rows[j]["is_nap"] is False and rows[a]["wake_date"] == rows[j]["wake_date"]
+                r = (
+                    (max(span_a, span_j) / min(span_a, span_j))
+                    if span_a and span_j and min(span_a, span_j) > 0
+                    else None
+                )
+                same_night = (
+                    rows[a]["is_nap"] is False
+                    and rows[j]["is_nap"] is False
+                    and rows[a]["wake_date"] == rows[j]["wake_date"]
+                )
                 why = f"main sleep ending {rows[a]['wake_date']}" if same_night else "overlapping sleep"
                 log_rows.append(
                     {

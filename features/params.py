@@ -170,20 +170,21 @@ class FeatureParams:
                     if kind == "int"
                     else isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
                 )
-                ok = ok_type and (value >= lo if lo_closed else value > lo) and (
-                    value <= hi if hi_closed else value < hi
+                ok = (
+                    ok_type
+                    and (value >= lo if lo_closed else value > lo)
+                    and (value <= hi if hi_closed else value < hi)
                 )
                 if not ok:
                     raise ValueError(f"FeatureParams.{f.name} must be {what} in {interval}, got {value!r}")
             elif f.name.endswith("_priority"):
                 if isinstance(value, str) or not all(isinstance(s, str) for s in value):
-                    raise ValueError(
-                        f"FeatureParams.{f.name} must be a tuple of source names (str), got {value!r}"
-                    )
+                    raise ValueError(f"FeatureParams.{f.name} must be a tuple of source names (str), got {value!r}")
                 object.__setattr__(self, f.name, tuple(value))
         if self.load_family not in _LOAD_FAMILIES:
-            raise ValueError(f"FeatureParams.load_family must be one of {', '.join(_LOAD_FAMILIES)}, "
-                             f"got {self.load_family!r}")
+            raise ValueError(
+                f"FeatureParams.load_family must be one of {', '.join(_LOAD_FAMILIES)}, got {self.load_family!r}"
+            )
         if not isinstance(self.count_everyday, bool):
             raise ValueError(f"FeatureParams.count_everyday must be true or false, got {self.count_everyday!r}")
         if self.chronic_days <= self.acute_days:
@@ -245,16 +246,19 @@ class FeatureParams:
         week-over-week change (acute window at d-A), the CTL ramp, the
         load-family window and the rising back-pain test.
         """
-        return max(
-            self.baseline_days,
-            self.chronic_days - 1,
-            2 * self.acute_days - 1,
-            self.mean_window_d - 1,
-            self.ctl_ramp_days,
-            self.family_window_d - 1,
-            self.back_pain_rising_days,
-            1,
-        ) + 1
+        return (
+            max(
+                self.baseline_days,
+                self.chronic_days - 1,
+                2 * self.acute_days - 1,
+                self.mean_window_d - 1,
+                self.ctl_ramp_days,
+                self.family_window_d - 1,
+                self.back_pain_rising_days,
+                1,
+            )
+            + 1
+        )
 
 
 DEFAULT_PARAMS = FeatureParams()

@@ -384,9 +384,7 @@ SCORES = TableSchema(
     export=("athlete_id", "date", "risk_score", "risk_band", "reasons", "adjustments"),
 )
 
-TABLES: dict[str, TableSchema] = {
-    s.name: s for s in (SESSIONS, SLEEP, WELLNESS, INJURIES, DAILY, FEATURES, SCORES)
-}
+TABLES: dict[str, TableSchema] = {s.name: s for s in (SESSIONS, SLEEP, WELLNESS, INJURIES, DAILY, FEATURES, SCORES)}
 
 
 def _same_dtype(found: pl.DataType, expected: pl.DataType) -> bool:
@@ -412,14 +410,10 @@ def require(df: pl.DataFrame | pl.LazyFrame, schema: TableSchema) -> None:
         if col not in found:
             raise SchemaError(f"{schema.name}: missing column {col!r} (expected {expected})")
         if not _same_dtype(found[col], expected):
-            raise SchemaError(
-                f"{schema.name}: column {col!r} expected {expected}, found {found[col]}"
-            )
+            raise SchemaError(f"{schema.name}: column {col!r} expected {expected}, found {found[col]}")
     for col, expected in schema.optional.items():
         if col in found and not _same_dtype(found[col], expected) and found[col] != pl.Null():
-            raise SchemaError(
-                f"{schema.name}: column {col!r} expected {expected}, found {found[col]}"
-            )
+            raise SchemaError(f"{schema.name}: column {col!r} expected {expected}, found {found[col]}")
 
 
 def conform(df: pl.DataFrame, schema: TableSchema, *, strict: bool = False) -> pl.DataFrame:

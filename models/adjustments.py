@@ -102,9 +102,16 @@ def _sleep_target_h(sl, p: ScorerParams) -> float:
     return max(float(math.ceil(usual - 1e-9)), 7.0) if usual is not None else p.sleep_need_h
 
 
-def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_streak_d: int = 0,
-              recovery_streak_d: int = 0, params: ScorerParams | None = None,
-              recent_red_flag: date | None = None, last_night_h: float | None = None) -> list[Adjustment]:
+def recommend(
+    day: DayScore,
+    *,
+    load: Mapping[str, Any] | None = None,
+    high_streak_d: int = 0,
+    recovery_streak_d: int = 0,
+    params: ScorerParams | None = None,
+    recent_red_flag: date | None = None,
+    last_night_h: float | None = None,
+) -> list[Adjustment]:
     """Adjustments for one scored athlete-day.
 
     Parameters
@@ -147,15 +154,31 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
 
     bp = day.component("back_symptoms")
     if recent_red_flag is not None:
-        first.append(_adj("see_clinician", "red_flag",
-                          cause=(f"a red-flag symptom was reported on {recent_red_flag.isoformat()}; "
-                                 "if you have not been seen yet, do so before training hard again"),
-                          red_flags=RED_FLAG_TEXT))
+        first.append(
+            _adj(
+                "see_clinician",
+                "red_flag",
+                cause=(
+                    f"a red-flag symptom was reported on {recent_red_flag.isoformat()}; "
+                    "if you have not been seen yet, do so before training hard again"
+                ),
+                red_flags=RED_FLAG_TEXT,
+            )
+        )
     if high_streak_d >= p.deload_after_d:
         lo = round(p.deload_low_frac * chronic) if chronic is not None else None
         hi = round(p.deload_high_frac * chronic) if chronic is not None else None
-        first.append(_adj("deload_week", "high_band_streak", days=high_streak_d, low_au=lo, high_au=hi,
-                          low_pct=100 * p.deload_low_frac, high_pct=100 * p.deload_high_frac))
+        first.append(
+            _adj(
+                "deload_week",
+                "high_band_streak",
+                days=high_streak_d,
+                low_au=lo,
+                high_au=hi,
+                low_pct=100 * p.deload_low_frac,
+                high_pct=100 * p.deload_high_frac,
+            )
+        )
 
     # load: cut or hold
     spike = pts.get("load_spike", 0.0)
@@ -164,26 +187,53 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
         target = round(p.target_acwr * chronic)  # whole AU: the number a coach plans with
         cut = round(100.0 * (1.0 - target / acute), 1)
         if cut > 0:
-            found.append((spike, _adj("cut_volume", "acwr_spike", target_au=target, ratio=p.target_acwr,
-                                      chronic_au=chronic,
-                                      cut_pct=cut, acute_au=acute)))
+            found.append(
+                (
+                    spike,
+                    _adj(
+                        "cut_volume",
+                        "acwr_spike",
+                        target_au=target,
+                        ratio=p.target_acwr,
+                        chronic_au=chronic,
+                        cut_pct=cut,
+                        acute_au=acute,
+                    ),
+                )
+            )
         else:
-            found.append((spike, _adj("hold_volume", "acwr_spike", acute_au=acute,
-                                      max_pct=p.weekly_increase_max_pct,
-                                      cause=f"EWMA ACWR {acwr:.2f}")))
+            found.append(
+                (
+                    spike,
+                    _adj(
+                        "hold_volume",
+                        "acwr_spike",
+                        acute_au=acute,
+                        max_pct=p.weekly_increase_max_pct,
+                        cause=f"EWMA ACWR {acwr:.2f}",
+                    ),
+                )
+            )
     elif spike > 0 or ramp > 0:
         if spike >= ramp:
             cause_code, cause = "acwr_spike", f"EWMA ACWR {acwr:.2f} is above {p.acwr_spike_start:g}"
         elif pts.get("weekly_jump", 0.0) >= pts.get("ctl_ramp", 0.0):
             wc = day.component("weekly_jump").value
             cause_code = "weekly_ramp"
-            cause = (f"this week's load is {wc:.0f} % above last week's" if wc is not None
-                     else "this week's load follows a week with none")
+            cause = (
+                f"this week's load is {wc:.0f} % above last week's"
+                if wc is not None
+                else "this week's load follows a week with none"
+            )
         else:
             cause_code = "ctl_ramp"
             cause = f"CTL rose {day.component('ctl_ramp').value:.1f} in a week"
-        found.append((max(spike, ramp), _adj("hold_volume", cause_code, acute_au=acute,
-                                             max_pct=p.weekly_increase_max_pct, cause=cause)))
+        found.append(
+            (
+                max(spike, ramp),
+                _adj("hold_volume", cause_code, acute_au=acute, max_pct=p.weekly_increase_max_pct, cause=cause),
+            )
+        )
 
     # recovery: HRV down + RHR up -> easy day, rest when it lasts
     hrv_c, rhr_c = day.component("hrv"), day.component("rhr")
@@ -191,9 +241,17 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
     if hrv_c.points > 0 and rhr_c.points > 0:
         both = hrv_c.points + rhr_c.points
         if recovery_streak_d >= p.rest_after_d:
-            found.append((both, _adj("rest_day", "hrv_suppressed",
-                                     cause="HRV below its normal range and resting heart rate up",
-                                     days=recovery_streak_d)))
+            found.append(
+                (
+                    both,
+                    _adj(
+                        "rest_day",
+                        "hrv_suppressed",
+                        cause="HRV below its normal range and resting heart rate up",
+                        days=recovery_streak_d,
+                    ),
+                )
+            )
         else:
             easy_causes.append((both, "hrv_suppressed", "HRV is below its normal range and resting heart rate is up"))
     elif hrv_c.value is not None and hrv_c.value < p.hrv_strong_z:
@@ -203,16 +261,21 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
         easy_causes.append((pts["hard_day_streak"], "hard_day_streak", f"{n} hard days in a row"))
     if easy_causes and not any(a.code == "rest_day" for _, a in found):
         easy_causes.sort(key=lambda t: -t[0])
-        found.append((easy_causes[0][0], _adj("easy_day", easy_causes[0][1],
-                                              cause="; ".join(c for _, _, c in easy_causes))))
+        found.append(
+            (easy_causes[0][0], _adj("easy_day", easy_causes[0][1], cause="; ".join(c for _, _, c in easy_causes)))
+        )
 
     # sleep: "poor sleep" = more than a 7-d mean slightly under need (a debt or poor
     # efficiency), or a short night last night
     sl = day.component("sleep")
     short_night = last_night_h is not None and last_night_h < p.poor_night_h
     if sl.points > p.sleep_short_points or (short_night and sl.value is not None):
-        found.append((max(sl.points, p.sleep_short_points), _adj("prioritise_sleep", "sleep_debt",
-                                                                 need_h=_sleep_target_h(sl, p), sleep_7d_h=sl.value)))
+        found.append(
+            (
+                max(sl.points, p.sleep_short_points),
+                _adj("prioritise_sleep", "sleep_debt", need_h=_sleep_target_h(sl, p), sleep_7d_h=sl.value),
+            )
+        )
 
     # monotony
     mo = day.component("monotony")
@@ -223,9 +286,15 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
     if bp.value is not None and bp.value >= p.back_pain_min:
         streak = bp.detail.get("streak_d")
         if streak is not None and streak >= p.back_pain_clinician_d:
-            first.insert(0, _adj("see_clinician", "back_symptoms",
-                                 cause=f"back pain has lasted {streak} days without getting better",
-                                 red_flags=RED_FLAG_TEXT))
+            first.insert(
+                0,
+                _adj(
+                    "see_clinician",
+                    "back_symptoms",
+                    cause=f"back pain has lasted {streak} days without getting better",
+                    red_flags=RED_FLAG_TEXT,
+                ),
+            )
         elif streak is not None and streak < p.back_pain_after_d:
             found.append((0.0, _adj("mobility", "back_symptoms")))
         else:
@@ -239,4 +308,3 @@ def recommend(day: DayScore, *, load: Mapping[str, Any] | None = None, high_stre
             seen.add(a.code)
             out.append(a)
     return out
-

@@ -48,14 +48,42 @@ from models.rules import COMPONENTS, ScorerParams
 __all__ = ["score_numbers", "score_features_columnar", "NUMBER_COLUMNS"]
 
 #: columns of :func:`score_numbers` that equal the SCORES columns of the same name
-NUMBER_COLUMNS = ("athlete_id", "date", "risk_score", "risk_band", "reasons", "coverage_points",
-                  "score_pct_of_coverage")
+NUMBER_COLUMNS = (
+    "athlete_id",
+    "date",
+    "risk_score",
+    "risk_band",
+    "reasons",
+    "coverage_points",
+    "score_pct_of_coverage",
+)
 
-_LOAD_COLS = ("acwr_ewma", "weekly_change_pct", "acute_7d_au", "chronic_28d_au", "monotony", "strain_au",
-              "strain_p90_au", "hard_day_streak", "ctl_ramp_7d", "load_family")
-_TODAY_COLS = ("hrv_z", "rhr_delta_bpm", "rhr_z", "sleep_7d_h", "sleep_baseline_h", "sleep_debt_7d_h",
-               "sleep_eff_7d_pct", "back_pain_0_10", "back_pain_streak_d", "back_pain_rising_3d", "red_flag",
-               "data_coverage_7d")
+_LOAD_COLS = (
+    "acwr_ewma",
+    "weekly_change_pct",
+    "acute_7d_au",
+    "chronic_28d_au",
+    "monotony",
+    "strain_au",
+    "strain_p90_au",
+    "hard_day_streak",
+    "ctl_ramp_7d",
+    "load_family",
+)
+_TODAY_COLS = (
+    "hrv_z",
+    "rhr_delta_bpm",
+    "rhr_z",
+    "sleep_7d_h",
+    "sleep_baseline_h",
+    "sleep_debt_7d_h",
+    "sleep_eff_7d_pct",
+    "back_pain_0_10",
+    "back_pain_streak_d",
+    "back_pain_rising_3d",
+    "red_flag",
+    "data_coverage_7d",
+)
 _NAMES = tuple(COMPONENTS)
 _CLEARED = date(1900, 1, 1)  # "red_flag false reported": further back than any hold
 
@@ -80,72 +108,125 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
     out: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr, float]] = {}
 
     x = _f("l_acwr_ewma")
-    pts = (pl.when(x <= p.acwr_spike_start).then(0.0)
-           .when(x <= p.acwr_danger)
-           .then(p.acwr_points_at_danger * (x - p.acwr_spike_start) / (p.acwr_danger - p.acwr_spike_start))
-           .otherwise(p.acwr_points_at_danger + (p.acwr_cap - p.acwr_points_at_danger)
-                      * pl.min_horizontal(pl.lit(1.0), (x - p.acwr_danger) / (p.acwr_max - p.acwr_danger))))
+    pts = (
+        pl.when(x <= p.acwr_spike_start)
+        .then(0.0)
+        .when(x <= p.acwr_danger)
+        .then(p.acwr_points_at_danger * (x - p.acwr_spike_start) / (p.acwr_danger - p.acwr_spike_start))
+        .otherwise(
+            p.acwr_points_at_danger
+            + (p.acwr_cap - p.acwr_points_at_danger)
+            * pl.min_horizontal(pl.lit(1.0), (x - p.acwr_danger) / (p.acwr_max - p.acwr_danger))
+        )
+    )
     out["load_spike"] = (pl.when(x.is_null()).then(0.0).otherwise(pts), x.is_not_null(), T, p.acwr_cap)
 
     x = _f("l_weekly_change_pct")
     acute, before, chronic = _f("l_acute_7d_au"), _f("w_acute_7d_au"), _f("l_chronic_28d_au")
-    raw = (pl.when(x <= p.weekly_jump_start_pct).then(0.0)
-           .when(x <= p.weekly_jump_high_pct)
-           .then(p.weekly_jump_points_at_high * (x - p.weekly_jump_start_pct)
-                 / (p.weekly_jump_high_pct - p.weekly_jump_start_pct))
-           .otherwise(p.weekly_jump_cap))
+    raw = (
+        pl.when(x <= p.weekly_jump_start_pct)
+        .then(0.0)
+        .when(x <= p.weekly_jump_high_pct)
+        .then(
+            p.weekly_jump_points_at_high
+            * (x - p.weekly_jump_start_pct)
+            / (p.weekly_jump_high_pct - p.weekly_jump_start_pct)
+        )
+        .otherwise(p.weekly_jump_cap)
+    )
     if p.weekly_jump_min_ratio > 0:
         rebound = (raw > 0) & acute.is_not_null() & chronic.is_not_null() & (acute <= p.weekly_jump_min_ratio * chronic)
         raw = pl.when(rebound.fill_null(False)).then(0.0).otherwise(raw)
     empty_before = x.is_null() & acute.is_not_null() & before.is_not_null() & (before == 0.0)
-    pts = (pl.when(x.is_not_null()).then(raw)
-           .when(empty_before & (acute > 0)).then(p.weekly_jump_cap)
-           .otherwise(0.0))
+    pts = pl.when(x.is_not_null()).then(raw).when(empty_before & (acute > 0)).then(p.weekly_jump_cap).otherwise(0.0)
     out["weekly_jump"] = (pts, x.is_not_null() | empty_before.fill_null(False), T, p.weekly_jump_cap)
 
     x = _f("l_monotony")
-    base = (pl.when(x > p.monotony_high).then(p.monotony_high_points)
-            .when(x > p.monotony_flag).then(p.monotony_flag_points).otherwise(0.0))
+    base = (
+        pl.when(x > p.monotony_high)
+        .then(p.monotony_high_points)
+        .when(x > p.monotony_flag)
+        .then(p.monotony_flag_points)
+        .otherwise(0.0)
+    )
     strain, p90 = _f("l_strain_au"), _f("l_strain_p90_au")
     base = base + pl.when((strain > p90).fill_null(False)).then(p.strain_points).otherwise(0.0)
-    out["monotony"] = (pl.when(x.is_null()).then(0.0).otherwise(base),
-                       x.is_not_null() | (acute == 0.0).fill_null(False), T, p.monotony_cap)
+    out["monotony"] = (
+        pl.when(x.is_null()).then(0.0).otherwise(base),
+        x.is_not_null() | (acute == 0.0).fill_null(False),
+        T,
+        p.monotony_cap,
+    )
 
     x = _f("l_hard_day_streak")
-    out["hard_day_streak"] = (pl.when(x >= p.hard_day_min_streak).then(p.hard_day_points).otherwise(0.0),
-                              x.is_not_null(), T, p.hard_day_points)
+    out["hard_day_streak"] = (
+        pl.when(x >= p.hard_day_min_streak).then(p.hard_day_points).otherwise(0.0),
+        x.is_not_null(),
+        T,
+        p.hard_day_points,
+    )
 
     fam = pl.col("l_load_family").str.to_lowercase()
     appl = fam.is_in(list(p.tss_like_families)).fill_null(False)
     x = _f("l_ctl_ramp_7d")
-    pts = pl.when(x > p.ctl_ramp_high).then(p.ctl_ramp_cap).when(x > p.ctl_ramp_mild).then(
-        p.ctl_ramp_mild_points).otherwise(0.0)
-    out["ctl_ramp"] = (pl.when(appl).then(pts.fill_null(0.0)).otherwise(0.0), appl & x.is_not_null(), appl,
-                       p.ctl_ramp_cap)
+    pts = (
+        pl.when(x > p.ctl_ramp_high)
+        .then(p.ctl_ramp_cap)
+        .when(x > p.ctl_ramp_mild)
+        .then(p.ctl_ramp_mild_points)
+        .otherwise(0.0)
+    )
+    out["ctl_ramp"] = (
+        pl.when(appl).then(pts.fill_null(0.0)).otherwise(0.0),
+        appl & x.is_not_null(),
+        appl,
+        p.ctl_ramp_cap,
+    )
 
     x = _f("hrv_z")
-    out["hrv"] = (pl.when(x < p.hrv_strong_z).then(p.hrv_cap).when(x < p.hrv_suppressed_z)
-                  .then(p.hrv_suppressed_points).otherwise(0.0), x.is_not_null(), T, p.hrv_cap)
+    out["hrv"] = (
+        pl.when(x < p.hrv_strong_z)
+        .then(p.hrv_cap)
+        .when(x < p.hrv_suppressed_z)
+        .then(p.hrv_suppressed_points)
+        .otherwise(0.0),
+        x.is_not_null(),
+        T,
+        p.hrv_cap,
+    )
 
     d, z = _f("rhr_delta_bpm"), _f("rhr_z")
     flag = (d >= p.rhr_flag_bpm).fill_null(False) | (z >= p.rhr_flag_z).fill_null(False)
     mild = (d >= p.rhr_mild_bpm).fill_null(False) | (z >= p.rhr_mild_z).fill_null(False)
-    out["rhr"] = (pl.when(flag).then(p.rhr_cap).when(mild).then(p.rhr_mild_points).otherwise(0.0),
-                  d.is_not_null() | z.is_not_null(), T, p.rhr_cap)
+    out["rhr"] = (
+        pl.when(flag).then(p.rhr_cap).when(mild).then(p.rhr_mild_points).otherwise(0.0),
+        d.is_not_null() | z.is_not_null(),
+        T,
+        p.rhr_cap,
+    )
 
     mean, usual = _f("sleep_7d_h"), _f("sleep_baseline_h")
     debt, eff = _f("sleep_debt_7d_h"), _f("sleep_eff_7d_pct")
     deficit = 7.0 * (usual - mean)
-    personal = (pl.when(deficit > p.sleep_debt_severe_h)
-                .then(p.sleep_short_points + p.sleep_debt_points + p.sleep_debt_severe_points)
-                .when(deficit > p.sleep_debt_h).then(p.sleep_short_points + p.sleep_debt_points)
-                .otherwise(0.0).fill_null(0.0))
-    personal = pl.when(mean < p.sleep_floor_h).then(
-        pl.max_horizontal(personal, pl.lit(p.sleep_short_points))).otherwise(personal)
+    personal = (
+        pl.when(deficit > p.sleep_debt_severe_h)
+        .then(p.sleep_short_points + p.sleep_debt_points + p.sleep_debt_severe_points)
+        .when(deficit > p.sleep_debt_h)
+        .then(p.sleep_short_points + p.sleep_debt_points)
+        .otherwise(0.0)
+        .fill_null(0.0)
+    )
+    personal = (
+        pl.when(mean < p.sleep_floor_h)
+        .then(pl.max_horizontal(personal, pl.lit(p.sleep_short_points)))
+        .otherwise(personal)
+    )
     if p.coach_sleep_need_h > 0:
-        need = (pl.when(mean < p.coach_sleep_need_h).then(p.sleep_short_points).otherwise(0.0)
-                + pl.when(debt > p.sleep_debt_severe_h).then(p.sleep_debt_points + p.sleep_debt_severe_points)
-                .when(debt > p.sleep_debt_h).then(p.sleep_debt_points).otherwise(0.0).fill_null(0.0))
+        need = pl.when(mean < p.coach_sleep_need_h).then(p.sleep_short_points).otherwise(0.0) + pl.when(
+            debt > p.sleep_debt_severe_h
+        ).then(p.sleep_debt_points + p.sleep_debt_severe_points).when(debt > p.sleep_debt_h).then(
+            p.sleep_debt_points
+        ).otherwise(0.0).fill_null(0.0)
         pts = pl.max_horizontal(personal, need)
     else:
         pts = pl.max_horizontal(personal, pl.lit(0.0))
@@ -162,8 +243,9 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
     return out
 
 
-def score_numbers(features: pl.DataFrame, *, as_of: date, params: ScorerParams | None = None,
-                  start: date | None = None) -> pl.DataFrame:
+def score_numbers(
+    features: pl.DataFrame, *, as_of: date, params: ScorerParams | None = None, start: date | None = None
+) -> pl.DataFrame:
     """The numbers of :func:`models.rules.score_features`, columnar.
 
     Returns
@@ -198,18 +280,28 @@ def score_numbers(features: pl.DataFrame, *, as_of: date, params: ScorerParams |
 
 
 def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None) -> pl.DataFrame:
-    f = (features.lazy().filter(pl.col("date") <= as_of)
-         .select("athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h"))
+    f = (
+        features.lazy()
+        .filter(pl.col("date") <= as_of)
+        .select("athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h")
+    )
     # the d-1 row, when present, is the row before (sorted, one row per athlete-day); the d-8 row
     # is one of the 8 rows before: no join needed
     f = f.sort("athlete_id", "date")
     same = [(pl.col("athlete_id").shift(k) == pl.col("athlete_id")).fill_null(False) for k in range(9)]
     prev_ok = same[1] & ((pl.col("date") - pl.col("date").shift(1)).dt.total_days() == 1).fill_null(False)
-    wk_before = pl.coalesce([
-        pl.when(same[k] & ((pl.col("date") - pl.col("date").shift(k)).dt.total_days() == 8).fill_null(False))
-        .then(pl.col("acute_7d_au").shift(k)) for k in range(1, 9)])
-    g = f.with_columns(*[pl.when(prev_ok).then(pl.col(c).shift(1)).alias(f"l_{c}") for c in _LOAD_COLS],
-                       wk_before.alias("w_acute_7d_au"))
+    wk_before = pl.coalesce(
+        [
+            pl.when(same[k] & ((pl.col("date") - pl.col("date").shift(k)).dt.total_days() == 8).fill_null(False)).then(
+                pl.col("acute_7d_au").shift(k)
+            )
+            for k in range(1, 9)
+        ]
+    )
+    g = f.with_columns(
+        *[pl.when(prev_ok).then(pl.col(c).shift(1)).alias(f"l_{c}") for c in _LOAD_COLS],
+        wk_before.alias("w_acute_7d_au"),
+    )
     comps = _component_exprs(p)
     cols = []
     for n, (raw, has, appl, cap) in comps.items():
@@ -217,14 +309,23 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
     g = g.with_columns(cols)
     # "nothing recorded": no sessions in the 7 days to d-1 and no device data in the 7 days to d
     cov = _f("data_coverage_7d")
-    idle = ((_f("l_acute_7d_au") == 0.0).fill_null(False) & (cov.is_null() | (cov == 0.0)).fill_null(False)
-            & ~pl.col("has_hrv") & ~pl.col("has_rhr") & ~pl.col("has_sleep"))
+    idle = (
+        (_f("l_acute_7d_au") == 0.0).fill_null(False)
+        & (cov.is_null() | (cov == 0.0)).fill_null(False)
+        & ~pl.col("has_hrv")
+        & ~pl.col("has_rhr")
+        & ~pl.col("has_sleep")
+    )
     g = g.with_columns(idle.alias("idle"))
     g = g.with_columns(
-        *[pl.when(pl.col("idle")).then(0.0).otherwise(pl.col(f"raw_{n}")).alias(f"raw_{n}")
-          for n in ("load_spike", "weekly_jump", "monotony", "hard_day_streak", "ctl_ramp")],
-        *[(pl.col(f"has_{n}") & ~pl.col("idle")).alias(f"has_{n}")
-          for n in ("load_spike", "weekly_jump", "monotony", "hard_day_streak", "ctl_ramp")],
+        *[
+            pl.when(pl.col("idle")).then(0.0).otherwise(pl.col(f"raw_{n}")).alias(f"raw_{n}")
+            for n in ("load_spike", "weekly_jump", "monotony", "hard_day_streak", "ctl_ramp")
+        ],
+        *[
+            (pl.col(f"has_{n}") & ~pl.col("idle")).alias(f"has_{n}")
+            for n in ("load_spike", "weekly_jump", "monotony", "hard_day_streak", "ctl_ramp")
+        ],
     ).collect()
     g = g.with_columns([_py_round(g[f"raw_{n}"], 1).alias(f"pts_{n}") for n in _NAMES])
 
@@ -236,14 +337,22 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
         total = total + pl.col(f"pts_{n}")
         possible = possible + pl.when(pl.col(f"appl_{n}")).then(cap).otherwise(0.0)
         coverage = coverage + pl.when(pl.col(f"appl_{n}") & pl.col(f"has_{n}")).then(cap).otherwise(0.0)
-    g = g.with_columns(pl.min_horizontal(pl.lit(100.0), total).alias("raw_points"),
-                       possible.alias("possible"), coverage.alias("coverage_points"))
+    g = g.with_columns(
+        pl.min_horizontal(pl.lit(100.0), total).alias("raw_points"),
+        possible.alias("possible"),
+        coverage.alias("coverage_points"),
+    )
     g = g.with_columns(_py_round(g["raw_points"], 1).alias("points"))
 
     pain = _f("back_pain_0_10")
-    fresh = ((pl.col("red_flag") == True).fill_null(False)  # noqa: E712
-             | ((pain >= p.red_flag_pain) & pl.col("back_pain_rising_3d").fill_null(False)
-                & (pl.col("back_pain_streak_d").fill_null(0) >= p.back_pain_after_d)).fill_null(False))
+    fresh = (
+        (pl.col("red_flag") == True).fill_null(False)  # noqa: E712
+        | (
+            (pain >= p.red_flag_pain)
+            & pl.col("back_pain_rising_3d").fill_null(False)
+            & (pl.col("back_pain_streak_d").fill_null(0) >= p.back_pain_after_d)
+        ).fill_null(False)
+    )
     said_no = (pl.col("red_flag") == False).fill_null(False)  # noqa: E712
     event = pl.when(pl.col("rf_fresh")).then(pl.col("date")).when(said_no).then(pl.lit(_CLEARED))
     g = g.with_columns(fresh.alias("rf_fresh"))
@@ -251,20 +360,34 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
         event.shift(1).forward_fill().over("athlete_id").alias("hold_day"),
         pl.when(pl.col("rf_fresh")).then(pl.col("date")).shift(1).forward_fill().over("athlete_id").alias("last_rf"),
     )
-    held = (~pl.col("rf_fresh") & ~said_no & pl.col("hold_day").is_not_null()
-            & ((pl.col("date") - pl.col("hold_day")).dt.total_days() <= p.red_flag_hold_d))
+    held = (
+        ~pl.col("rf_fresh")
+        & ~said_no
+        & pl.col("hold_day").is_not_null()
+        & ((pl.col("date") - pl.col("hold_day")).dt.total_days() <= p.red_flag_hold_d)
+    )
     insufficient = (pl.col("possible") <= 0) | (pl.col("coverage_points") < p.min_coverage_frac * pl.col("possible"))
-    band_of = (pl.when(pl.col("points") >= p.band_high).then(pl.lit("high"))
-               .when(pl.col("points") >= p.band_moderate).then(pl.lit("moderate")).otherwise(pl.lit("low")))
+    band_of = (
+        pl.when(pl.col("points") >= p.band_high)
+        .then(pl.lit("high"))
+        .when(pl.col("points") >= p.band_moderate)
+        .then(pl.lit("moderate"))
+        .otherwise(pl.lit("low"))
+    )
     flagged = pl.col("rf_fresh") | pl.col("held")
     g = g.with_columns(held.fill_null(False).alias("held"))
     g = g.with_columns(
-        pl.when(flagged).then(pl.lit("high")).when(insufficient).then(pl.lit("insufficient_data"))
-        .otherwise(band_of).alias("risk_band"),
+        pl.when(flagged)
+        .then(pl.lit("high"))
+        .when(insufficient)
+        .then(pl.lit("insufficient_data"))
+        .otherwise(band_of)
+        .alias("risk_band"),
         pl.when(flagged).then(100.0).when(insufficient).then(None).otherwise(pl.col("points")).alias("risk_score"),
         pl.when(pl.col("held")).then(pl.col("hold_day")).alias("red_flag_held_since"),
         pl.when((pl.col("date") - pl.col("last_rf")).dt.total_days() <= p.red_flag_followup_d)
-        .then(pl.col("last_rf")).alias("recent_red_flag"),
+        .then(pl.col("last_rf"))
+        .alias("recent_red_flag"),
     )
     # reasons: fired components by points (descending), ties in component order
     # (rank of each fired component = fired components before it; then the code at each rank)
@@ -282,13 +405,23 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
         at.append(e)
     g = g.with_columns(pl.concat_str(at, separator=";", ignore_nulls=True).alias("reasons_c"))
     g = g.with_columns(
-        pl.when(flagged).then(pl.concat_str(pl.lit("red_flag"), pl.when(pl.col("reasons_c") != "")
-                                            .then(pl.lit(";") + pl.col("reasons_c")).otherwise(pl.lit(""))))
-        .otherwise(pl.col("reasons_c")).alias("reasons"))
+        pl.when(flagged)
+        .then(
+            pl.concat_str(
+                pl.lit("red_flag"),
+                pl.when(pl.col("reasons_c") != "").then(pl.lit(";") + pl.col("reasons_c")).otherwise(pl.lit("")),
+            )
+        )
+        .otherwise(pl.col("reasons_c"))
+        .alias("reasons")
+    )
     # streaks over contiguous calendar days
     contiguous = (pl.col("date").diff().over("athlete_id").dt.total_days() == 1).fill_null(False)
-    g = g.with_columns(contiguous.alias("contig"), (pl.col("risk_band") == "high").alias("is_high"),
-                       ((pl.col("pts_hrv") > 0) & (pl.col("pts_rhr") > 0)).alias("is_recov"))
+    g = g.with_columns(
+        contiguous.alias("contig"),
+        (pl.col("risk_band") == "high").alias("is_high"),
+        ((pl.col("pts_hrv") > 0) & (pl.col("pts_rhr") > 0)).alias("is_recov"),
+    )
     # a run restarts at a row that is not flagged or not the day after the row before (each
     # athlete's first row included): streak = rows since the restart (+1 if the restart row is flagged)
     i = pl.int_range(pl.len(), dtype=pl.Int64)
@@ -304,12 +437,20 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
     g = g.with_columns(_py_round(g["raw_pct"], 1).alias("score_pct_of_coverage"))
     if start is not None:
         g = g.filter(pl.col("date") >= start)
-    return g.select(*NUMBER_COLUMNS, *[f"pts_{n}" for n in _NAMES], "high_streak_d", "recovery_streak_d",
-                    pl.col("rf_fresh").alias("red_flag_fresh"), "red_flag_held_since", "recent_red_flag")
+    return g.select(
+        *NUMBER_COLUMNS,
+        *[f"pts_{n}" for n in _NAMES],
+        "high_streak_d",
+        "recovery_streak_d",
+        pl.col("rf_fresh").alias("red_flag_fresh"),
+        "red_flag_held_since",
+        "recent_red_flag",
+    )
 
 
-def score_features_columnar(features: pl.DataFrame, *, as_of: date, params: ScorerParams | None = None,
-                            start: date | None = None) -> pl.DataFrame:
+def score_features_columnar(
+    features: pl.DataFrame, *, as_of: date, params: ScorerParams | None = None, start: date | None = None
+) -> pl.DataFrame:
     """The SCORES frame of :func:`models.rules.score_features`: numbers columnar, texts per row.
 
     The streaks and red-flag days come from :func:`score_numbers`; the
@@ -327,21 +468,34 @@ def score_features_columnar(features: pl.DataFrame, *, as_of: date, params: Scor
     if nums.is_empty():
         return SCORES.empty()
     # only the rows the texts read: the scored days and their d-1 / d-8 rows
-    f = (features.filter(pl.col("date").is_between(nums["date"].min() - timedelta(days=8), as_of))
-         .select("athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h"))
+    f = features.filter(pl.col("date").is_between(nums["date"].min() - timedelta(days=8), as_of)).select(
+        "athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h"
+    )
     rows = {(r["athlete_id"], r["date"]): r for r in f.iter_rows(named=True)}
     one = timedelta(days=1)
     out: list[dict[str, Any]] = []
-    for a, d, hs, rs, held, recent in nums.select("athlete_id", "date", "high_streak_d", "recovery_streak_d",
-                                                  "red_flag_held_since", "recent_red_flag").iter_rows():
+    for a, d, hs, rs, held, recent in nums.select(
+        "athlete_id", "date", "high_streak_d", "recovery_streak_d", "red_flag_held_since", "recent_red_flag"
+    ).iter_rows():
         today = rows[(a, d)]
         load = rows.get((a, d - one))
         day = score_day(today, load, rows.get((a, d - 8 * one)), p)
         if held is not None:
-            day = replace(day, band="high", score=100.0, reasons=("red_flag",) + day.reasons,
-                          red_flag=f"red flag reported on {held.isoformat()} "
-                                   f"({(d - held).days} d ago) and not cleared since")
-        adj = recommend(day, load=load, high_streak_d=hs, recovery_streak_d=rs, params=p,
-                        recent_red_flag=recent, last_night_h=_num(today, "sleep_h"))
+            day = replace(
+                day,
+                band="high",
+                score=100.0,
+                reasons=("red_flag",) + day.reasons,
+                red_flag=f"red flag reported on {held.isoformat()} ({(d - held).days} d ago) and not cleared since",
+            )
+        adj = recommend(
+            day,
+            load=load,
+            high_streak_d=hs,
+            recovery_streak_d=rs,
+            params=p,
+            recent_red_flag=recent,
+            last_night_h=_num(today, "sleep_h"),
+        )
         out.append(_score_row(day, adj, model="rules"))
     return conform(pl.DataFrame(out, schema=SCORES.polars_schema), SCORES).sort("athlete_id", "date")

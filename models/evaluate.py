@@ -161,16 +161,10 @@ def event_days(reports: pl.DataFrame, spec: LabelSpec) -> pl.DataFrame:
     """
     missing = [c for c in ("athlete_id", "date", spec.column) if c not in reports.columns]
     if missing:
-        raise ValueError(
-            f"label column {missing[0]!r} not found; available: {', '.join(sorted(reports.columns))}"
-        )
+        raise ValueError(f"label column {missing[0]!r} not found; available: {', '.join(sorted(reports.columns))}")
     r = reports.select("athlete_id", "date", pl.col(spec.column).cast(pl.Float64).fill_nan(None).alias("_v"))
     r = r.filter(pl.col("_v").is_not_null())
-    return (
-        r.group_by("athlete_id", "date")
-        .agg(spec.test(pl.col("_v")).any().alias("event"))
-        .sort("athlete_id", "date")
-    )
+    return r.group_by("athlete_id", "date").agg(spec.test(pl.col("_v")).any().alias("event")).sort("athlete_id", "date")
 
 
 def injury_onsets(injuries: pl.DataFrame, *, gap_d: int = 7) -> pl.DataFrame:
@@ -183,9 +177,7 @@ def injury_onsets(injuries: pl.DataFrame, *, gap_d: int = 7) -> pl.DataFrame:
         raise ValueError(f"gap_d must be >= 1, got {gap_d}")
     d = injuries.select("athlete_id", "date").unique().sort("athlete_id", "date")
     prev = pl.col("date").shift(1).over("athlete_id")
-    return d.filter(prev.is_null() | ((pl.col("date") - prev).dt.total_days() > gap_d)).select(
-        "athlete_id", "date"
-    )
+    return d.filter(prev.is_null() | ((pl.col("date") - prev).dt.total_days() > gap_d)).select("athlete_id", "date")
 
 
 def _shifted(events: pl.DataFrame, offsets: Sequence[int]) -> pl.DataFrame:
@@ -275,8 +267,9 @@ def _component_points(scores: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
 
 
-def assemble(scores: pl.DataFrame, features: pl.DataFrame, labels: pl.DataFrame,
-             history: pl.DataFrame | None = None) -> pl.DataFrame:
+def assemble(
+    scores: pl.DataFrame, features: pl.DataFrame, labels: pl.DataFrame, history: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """One row per scored athlete-day with its label and every predictor.
 
     Parameters
@@ -306,8 +299,11 @@ def assemble(scores: pl.DataFrame, features: pl.DataFrame, labels: pl.DataFrame,
     )
     out = (
         s.join(labels.select("athlete_id", "date", "label"), on=["athlete_id", "date"], how="inner")
-        .filter(pl.col("label").is_not_null() & (pl.col("risk_band") != "insufficient_data")
-                & pl.col("risk_score").is_not_null())
+        .filter(
+            pl.col("label").is_not_null()
+            & (pl.col("risk_band") != "insufficient_data")
+            & pl.col("risk_score").is_not_null()
+        )
         .join(prev, on=["athlete_id", "date"], how="left")
     )
     if history is not None:
@@ -358,9 +354,14 @@ class PredictorResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "predictor": self.name, "kind": self.kind, "n_days": self.n_days, "n_events": self.n_events,
-            "pooled_auc": _r(self.pooled), "pooled_ci95": [_r(v) for v in self.pooled_ci] if self.pooled_ci else None,
-            "within_auc": _r(self.within), "within_ci95": [_r(v) for v in self.within_ci] if self.within_ci else None,
+            "predictor": self.name,
+            "kind": self.kind,
+            "n_days": self.n_days,
+            "n_events": self.n_events,
+            "pooled_auc": _r(self.pooled),
+            "pooled_ci95": [_r(v) for v in self.pooled_ci] if self.pooled_ci else None,
+            "within_auc": _r(self.within),
+            "within_ci95": [_r(v) for v in self.within_ci] if self.within_ci else None,
             "n_athletes_within": self.n_athletes_within,
         }
 
@@ -369,8 +370,9 @@ def _r(x: float | None, nd: int = 4) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), nd)
 
 
-def _predictor(name: str, kind: str, ath: np.ndarray, y: np.ndarray, x: np.ndarray, *, n_boot: int,
-               seed: int, min_class_n: int) -> PredictorResult:
+def _predictor(
+    name: str, kind: str, ath: np.ndarray, y: np.ndarray, x: np.ndarray, *, n_boot: int, seed: int, min_class_n: int
+) -> PredictorResult:
     ok = ~np.isnan(x)
     ath, y, x = ath[ok], y[ok], x[ok]
     n = len(y)
@@ -441,8 +443,13 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "label": self.label, "horizon_d": self.horizon_d, "n_days": self.n_days, "n_events": self.n_events,
-            "n_athletes": self.n_athletes, "base_rate": _r(self.base_rate), "n_boot": self.n_boot,
+            "label": self.label,
+            "horizon_d": self.horizon_d,
+            "n_days": self.n_days,
+            "n_events": self.n_events,
+            "n_athletes": self.n_athletes,
+            "base_rate": _r(self.base_rate),
+            "n_boot": self.n_boot,
             "min_class_n": self.min_class_n,
             "predictors": [p.as_dict() for p in self.predictors],
             "bands": [{k: _r(v) if isinstance(v, float) else v for k, v in b.items()} for b in self.bands],
@@ -472,7 +479,9 @@ class Evaluation:
             )
         lines += ["", "| band | labelled days | precision | recall | lift vs base rate |", "|---|---|---|---|---|"]
         for b in self.bands:
-            lines.append(f"| {b['band']} | {b['n_days']} | {_f3(b['precision'])} | {_f3(b['recall'])} | {_f2(b['lift'])} |")
+            lines.append(
+                f"| {b['band']} | {b['n_days']} | {_f3(b['precision'])} | {_f3(b['recall'])} | {_f2(b['lift'])} |"
+            )
         s = self.band_share
         lines += [
             "",
@@ -522,21 +531,37 @@ def _band_table(frame: pl.DataFrame) -> list[dict[str, Any]]:
     n_pos = int(y.sum())
     base = n_pos / len(y) if len(y) else None
     rows = []
-    for name, members in (("low", ("low",)), ("moderate", ("moderate",)), ("high", ("high",)),
-                          ("moderate or high", ("moderate", "high"))):
+    for name, members in (
+        ("low", ("low",)),
+        ("moderate", ("moderate",)),
+        ("high", ("high",)),
+        ("moderate or high", ("moderate", "high")),
+    ):
         m = np.isin(band, members)
         n = int(m.sum())
         prec = float(y[m].mean()) if n else None
-        rows.append({
-            "band": name, "n_days": n, "precision": prec,
-            "recall": float(y[m].sum() / n_pos) if n_pos else None,
-            "lift": prec / base if prec is not None and base else None,
-        })
+        rows.append(
+            {
+                "band": name,
+                "n_days": n,
+                "precision": prec,
+                "recall": float(y[m].sum() / n_pos) if n_pos else None,
+                "lift": prec / base if prec is not None and base else None,
+            }
+        )
     return rows
 
 
-def evaluate_frame(frame: pl.DataFrame, scores: pl.DataFrame, *, label: str, horizon_d: int,
-                   n_boot: int = 1000, seed: int = 0, min_class_n: int = 5) -> Evaluation:
+def evaluate_frame(
+    frame: pl.DataFrame,
+    scores: pl.DataFrame,
+    *,
+    label: str,
+    horizon_d: int,
+    n_boot: int = 1000,
+    seed: int = 0,
+    min_class_n: int = 5,
+) -> Evaluation:
     """AUCs with CIs for every predictor of an :func:`assemble` frame, band table and band shares.
 
     ``scores`` (all stored score rows of the evaluated athletes and period)
@@ -549,25 +574,47 @@ def evaluate_frame(frame: pl.DataFrame, scores: pl.DataFrame, *, label: str, hor
     cols += [(c, n, "baseline") for c, n in BASELINES.items()]
     preds = []
     for col, name, kind in cols:
-        x = frame[col].cast(pl.Float64).fill_null(float("nan")).to_numpy() if col in frame.columns else np.full(len(y), np.nan)
+        x = (
+            frame[col].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+            if col in frame.columns
+            else np.full(len(y), np.nan)
+        )
         preds.append(_predictor(name, kind, ath, y, x, n_boot=n_boot, seed=seed, min_class_n=min_class_n))
-    preds.append(_predictor("constant", "constant", ath, y, np.zeros(len(y)), n_boot=n_boot, seed=seed,
-                            min_class_n=min_class_n))
+    preds.append(
+        _predictor("constant", "constant", ath, y, np.zeros(len(y)), n_boot=n_boot, seed=seed, min_class_n=min_class_n)
+    )
     notes = []
     n_ath = len(np.unique(ath)) if len(ath) else 0
     if n_ath < 10:
         notes.append(f"only {n_ath} athletes: the bootstrap CIs over athletes are rough")
     return Evaluation(
-        label=label, horizon_d=horizon_d, n_days=len(y), n_events=int(y.sum()), n_athletes=n_ath,
-        predictors=preds, bands=_band_table(frame) if len(y) else [], band_share=band_share(scores),
-        n_boot=n_boot, min_class_n=min_class_n, notes=notes,
+        label=label,
+        horizon_d=horizon_d,
+        n_days=len(y),
+        n_events=int(y.sum()),
+        n_athletes=n_ath,
+        predictors=preds,
+        bands=_band_table(frame) if len(y) else [],
+        band_share=band_share(scores),
+        n_boot=n_boot,
+        min_class_n=min_class_n,
+        notes=notes,
     )
 
 
-def evaluate_scores(scores: pl.DataFrame, features: pl.DataFrame, *, reports: pl.DataFrame | None = None,
-                    spec: LabelSpec | None = None, injuries: pl.DataFrame | None = None,
-                    horizon_d: int = 3, gap_d: int = 7, n_boot: int = 1000, seed: int = 0,
-                    min_class_n: int = 5) -> Evaluation:
+def evaluate_scores(
+    scores: pl.DataFrame,
+    features: pl.DataFrame,
+    *,
+    reports: pl.DataFrame | None = None,
+    spec: LabelSpec | None = None,
+    injuries: pl.DataFrame | None = None,
+    horizon_d: int = 3,
+    gap_d: int = 7,
+    n_boot: int = 1000,
+    seed: int = 0,
+    min_class_n: int = 5,
+) -> Evaluation:
     """Labels, predictors and figures in one call.
 
     Give either ``reports`` with a ``spec`` (a self-report item) or
@@ -594,8 +641,9 @@ def evaluate_scores(scores: pl.DataFrame, features: pl.DataFrame, *, reports: pl
         history = label_history(days, ev)
         name = spec.describe()
     frame = assemble(scores, features, labels, history)
-    return evaluate_frame(frame, scores, label=name, horizon_d=horizon_d, n_boot=n_boot, seed=seed,
-                          min_class_n=min_class_n)
+    return evaluate_frame(
+        frame, scores, label=name, horizon_d=horizon_d, n_boot=n_boot, seed=seed, min_class_n=min_class_n
+    )
 
 
 def report_section(ev: Evaluation | Mapping[str, Any]) -> list[str]:
@@ -623,7 +671,10 @@ def report_section(ev: Evaluation | Mapping[str, Any]) -> list[str]:
         f"Ranking of an athlete's own days (ROC AUC, 0.5 = chance): risk score {a(rs, 'within_auc')}, "
         f"7-day load alone {a(load, 'within_auc')}; across the team {a(rs, 'pooled_auc')}.",
         f"Days flagged: moderate or high {_pct(share.get('moderate_or_high'))}, high {_pct(share.get('high'))}"
-        + (f"; after a high day the outcome came {high['lift']:.1f} x as often as on an average day."
-           if high and high.get("lift") is not None else "."),
+        + (
+            f"; after a high day the outcome came {high['lift']:.1f} x as often as on an average day."
+            if high and high.get("lift") is not None
+            else "."
+        ),
     ]
     return lines

@@ -140,9 +140,19 @@ FEATURE_REASON: dict[str, str] = {
 
 #: Direction of each feature's effect on risk (HistGradientBoosting ``monotonic_cst``).
 FEATURE_DIRECTION: dict[str, int] = {
-    "acwr_ewma": 1, "weekly_change_clip_pct": 1, "monotony": 1, "strain_rel_p90": 1, "hard_day_streak": 1,
-    "acute_load_z": 1, "hrv_z": -1, "rhr_z": 1, "rhr_delta_bpm": 1, "sleep_rel_h": -1, "sleep_debt_7d_h": 1,
-    "sleep_eff_7d_pct": -1, "back_pain_0_10": 1,
+    "acwr_ewma": 1,
+    "weekly_change_clip_pct": 1,
+    "monotony": 1,
+    "strain_rel_p90": 1,
+    "hard_day_streak": 1,
+    "acute_load_z": 1,
+    "hrv_z": -1,
+    "rhr_z": 1,
+    "rhr_delta_bpm": 1,
+    "sleep_rel_h": -1,
+    "sleep_debt_7d_h": 1,
+    "sleep_eff_7d_pct": -1,
+    "back_pain_0_10": 1,
 }
 
 ModelKind = Literal["logistic", "hgb"]
@@ -219,14 +229,25 @@ def make_labels(features: pl.DataFrame, *, as_of: date, params: LabelParams | No
     require(features, FEATURES)
     if lp.label_column not in features.columns:
         raise ModelError(f"no column {lp.label_column!r} for the label; available: {', '.join(features.columns)}")
-    f = features.filter(pl.col("date") <= as_of).select(
-        "athlete_id", "date", pl.col(lp.label_column).cast(pl.Float64).alias("_pain")).sort("athlete_id", "date")
+    f = (
+        features.filter(pl.col("date") <= as_of)
+        .select("athlete_id", "date", pl.col(lp.label_column).cast(pl.Float64).alias("_pain"))
+        .sort("athlete_id", "date")
+    )
     out = []
     for (athlete,), g in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
         out.append(_labels_one(athlete, g["date"].to_list(), g["_pain"].to_numpy(allow_copy=True), lp))
     if not out:
-        return pl.DataFrame(schema={"athlete_id": pl.String, "date": pl.Date, "label": pl.Int8, "onset": pl.Boolean,
-                                    "in_episode": pl.Boolean, "drop_reason": pl.String})
+        return pl.DataFrame(
+            schema={
+                "athlete_id": pl.String,
+                "date": pl.Date,
+                "label": pl.Int8,
+                "onset": pl.Boolean,
+                "in_episode": pl.Boolean,
+                "drop_reason": pl.String,
+            }
+        )
     return pl.concat(out)
 
 
@@ -245,7 +266,7 @@ def _labels_one(athlete: str, dates: list[date], pain: np.ndarray, lp: LabelPara
     onset = np.zeros(n, dtype=bool)
     in_ep = np.zeros(n, dtype=bool)
     ret = np.zeros(n, dtype=bool)
-    last_sym = -10**9
+    last_sym = -(10**9)
     ep_start = None
     for i in range(n):
         if sym[i]:
@@ -260,8 +281,8 @@ def _labels_one(athlete: str, dates: list[date], pain: np.ndarray, lp: LabelPara
         nxt = onsets[k + 1] if k + 1 < len(onsets) else n
         members = sym_idx[(sym_idx >= s) & (sym_idx < nxt)]
         end = int(members.max())
-        in_ep[s:end + 1] = True
-        ret[end + 1:min(n, end + 1 + lp.return_window_d)] = True
+        in_ep[s : end + 1] = True
+        ret[end + 1 : min(n, end + 1 + lp.return_window_d)] = True
     del ep_start
     H = lp.horizon_d
     label = np.zeros(n, dtype=np.int8)
@@ -283,15 +304,24 @@ def _labels_one(athlete: str, dates: list[date], pain: np.ndarray, lp: LabelPara
         elif csum_rep[hi + 1] - csum_rep[lo] == 0:
             reason[i] = "no_reports"
     all_dates = [first + timedelta(days=i) for i in range(n)]
-    df = pl.DataFrame({
-        "athlete_id": [athlete] * n,
-        "date": all_dates,
-        "label": [None if r else int(v) for v, r in zip(label, reason, strict=True)],
-        "onset": onset,
-        "in_episode": in_ep,
-        "drop_reason": reason,
-    }, schema={"athlete_id": pl.String, "date": pl.Date, "label": pl.Int8, "onset": pl.Boolean,
-               "in_episode": pl.Boolean, "drop_reason": pl.String})
+    df = pl.DataFrame(
+        {
+            "athlete_id": [athlete] * n,
+            "date": all_dates,
+            "label": [None if r else int(v) for v, r in zip(label, reason, strict=True)],
+            "onset": onset,
+            "in_episode": in_ep,
+            "drop_reason": reason,
+        },
+        schema={
+            "athlete_id": pl.String,
+            "date": pl.Date,
+            "label": pl.Int8,
+            "onset": pl.Boolean,
+            "in_episode": pl.Boolean,
+            "drop_reason": pl.String,
+        },
+    )
     return df.filter(pl.col("date").is_in(dates))
 
 
@@ -303,10 +333,9 @@ def _expanding_before(x: pl.Expr, min_n: int) -> tuple[pl.Expr, pl.Expr]:
     s1 = prev.fill_null(0.0).cum_sum()
     s2 = (prev.fill_null(0.0) ** 2).cum_sum()
     mean = s1 / n
-    var = (s2 - n * mean ** 2) / (n - 1)
+    var = (s2 - n * mean**2) / (n - 1)
     ok = n >= min_n
-    return (pl.when(ok).then(mean).otherwise(None),
-            pl.when(ok & (var > 0)).then(var.sqrt()).otherwise(None))
+    return (pl.when(ok).then(mean).otherwise(None), pl.when(ok & (var > 0)).then(var.sqrt()).otherwise(None))
 
 
 def model_features(features: pl.DataFrame, *, as_of: date, min_history: int = 28) -> pl.DataFrame:
@@ -326,48 +355,80 @@ def model_features(features: pl.DataFrame, *, as_of: date, min_history: int = 28
     require(features, FEATURES)
     f = features.filter(pl.col("date") <= as_of).sort("athlete_id", "date")
     # the d-1 load row by calendar join (robust to missing rows)
-    load_cols = ["acwr_ewma", "weekly_change_pct", "monotony", "strain_au", "strain_p90_au", "hard_day_streak",
-                 "acute_7d_au"]
-    prev = f.select("athlete_id", (pl.col("date") + timedelta(days=1)).alias("date"),
-                    *[pl.col(c).alias(f"_l_{c}") for c in load_cols])
-    wk = f.select("athlete_id", (pl.col("date") + timedelta(days=8)).alias("date"),
-                  pl.col("acute_7d_au").alias("_l8_acute"))
-    g = (f.join(prev, on=["athlete_id", "date"], how="left")
-         .join(wk, on=["athlete_id", "date"], how="left")
-         .sort("athlete_id", "date"))
+    load_cols = [
+        "acwr_ewma",
+        "weekly_change_pct",
+        "monotony",
+        "strain_au",
+        "strain_p90_au",
+        "hard_day_streak",
+        "acute_7d_au",
+    ]
+    prev = f.select(
+        "athlete_id",
+        (pl.col("date") + timedelta(days=1)).alias("date"),
+        *[pl.col(c).alias(f"_l_{c}") for c in load_cols],
+    )
+    wk = f.select(
+        "athlete_id", (pl.col("date") + timedelta(days=8)).alias("date"), pl.col("acute_7d_au").alias("_l8_acute")
+    )
+    g = (
+        f.join(prev, on=["athlete_id", "date"], how="left")
+        .join(wk, on=["athlete_id", "date"], how="left")
+        .sort("athlete_id", "date")
+    )
     acute = pl.col("_l_acute_7d_au")
     acute_mean, acute_sd = _expanding_before(acute, min_history)
     sleep_mean, _ = _expanding_before(pl.col("sleep_7d_h"), min_history)
     wc = pl.col("_l_weekly_change_pct")
     g = g.with_columns(
         pl.col("_l_acwr_ewma").alias("acwr_ewma_in"),
-        pl.when(wc.is_not_null()).then(wc.clip(-100.0, 300.0))
-        .when((pl.col("_l8_acute") == 0) & (acute > 0)).then(300.0)
-        .when((pl.col("_l8_acute") == 0) & (acute == 0)).then(0.0)
-        .otherwise(None).alias("weekly_change_clip_pct"),
-        pl.when(pl.col("_l_monotony").is_null() & (acute == 0)).then(0.0)
-        .otherwise(pl.col("_l_monotony")).alias("monotony_in"),
-        pl.when(pl.col("_l_strain_p90_au") > 0).then(pl.col("_l_strain_au") / pl.col("_l_strain_p90_au"))
-        .otherwise(None).alias("strain_rel_p90"),
+        pl.when(wc.is_not_null())
+        .then(wc.clip(-100.0, 300.0))
+        .when((pl.col("_l8_acute") == 0) & (acute > 0))
+        .then(300.0)
+        .when((pl.col("_l8_acute") == 0) & (acute == 0))
+        .then(0.0)
+        .otherwise(None)
+        .alias("weekly_change_clip_pct"),
+        pl.when(pl.col("_l_monotony").is_null() & (acute == 0))
+        .then(0.0)
+        .otherwise(pl.col("_l_monotony"))
+        .alias("monotony_in"),
+        pl.when(pl.col("_l_strain_p90_au") > 0)
+        .then(pl.col("_l_strain_au") / pl.col("_l_strain_p90_au"))
+        .otherwise(None)
+        .alias("strain_rel_p90"),
         pl.col("_l_hard_day_streak").cast(pl.Float64).alias("hard_day_streak_in"),
         ((acute - acute_mean.over("athlete_id")) / acute_sd.over("athlete_id")).alias("acute_load_z"),
         (pl.col("sleep_7d_h") - sleep_mean.over("athlete_id")).alias("sleep_rel_h"),
     )
     return g.select(
-        "athlete_id", "date",
+        "athlete_id",
+        "date",
         pl.col("acwr_ewma_in").alias("acwr_ewma"),
         "weekly_change_clip_pct",
         pl.col("monotony_in").alias("monotony"),
         "strain_rel_p90",
         pl.col("hard_day_streak_in").alias("hard_day_streak"),
         "acute_load_z",
-        "hrv_z", "rhr_z", "rhr_delta_bpm", "sleep_rel_h", "sleep_debt_7d_h", "sleep_eff_7d_pct",
+        "hrv_z",
+        "rhr_z",
+        "rhr_delta_bpm",
+        "sleep_rel_h",
+        "sleep_debt_7d_h",
+        "sleep_eff_7d_pct",
         "back_pain_0_10",
     ).with_columns([pl.col(c).cast(pl.Float64).fill_nan(None) for c in FEATURE_COLUMNS])
 
 
-def build_dataset(features: pl.DataFrame, *, as_of: date, label_params: LabelParams | None = None,
-                  scorer_params: ScorerParams | None = None) -> pl.DataFrame:
+def build_dataset(
+    features: pl.DataFrame,
+    *,
+    as_of: date,
+    label_params: LabelParams | None = None,
+    scorer_params: ScorerParams | None = None,
+) -> pl.DataFrame:
     """Labelled rows (label not null) with model inputs and the rule score.
 
     Returns
@@ -382,26 +443,37 @@ def build_dataset(features: pl.DataFrame, *, as_of: date, label_params: LabelPar
     lab = make_labels(features, as_of=as_of, params=label_params)
     # the onset each positive day points to (its next onset), to count events, not positive days
     lab = lab.with_columns(
-        pl.when(pl.col("onset")).then(pl.col("date")).otherwise(None)
-        .backward_fill().shift(-1).over("athlete_id").alias("next_onset")
+        pl.when(pl.col("onset"))
+        .then(pl.col("date"))
+        .otherwise(None)
+        .backward_fill()
+        .shift(-1)
+        .over("athlete_id")
+        .alias("next_onset")
     ).filter(pl.col("label").is_not_null())
     X = model_features(features, as_of=as_of)
     # the rule points need only the numbers: columnar (issue 19), equal to score_features' columns
     from models.columnar import score_numbers
 
     rules = score_numbers(features, as_of=as_of, params=scorer_params).select(
-        "athlete_id", "date",
-        (pl.col("score_pct_of_coverage").fill_null(0.0) * pl.col("coverage_points") / 100.0).alias("rule_points"))
-    ds = lab.select("athlete_id", "date", "label",
-                    pl.when(pl.col("label") == 1).then(pl.col("next_onset")).otherwise(None).alias("onset_date"),
-                    ).join(X, on=["athlete_id", "date"], how="inner")
+        "athlete_id",
+        "date",
+        (pl.col("score_pct_of_coverage").fill_null(0.0) * pl.col("coverage_points") / 100.0).alias("rule_points"),
+    )
+    ds = lab.select(
+        "athlete_id",
+        "date",
+        "label",
+        pl.when(pl.col("label") == 1).then(pl.col("next_onset")).otherwise(None).alias("onset_date"),
+    ).join(X, on=["athlete_id", "date"], how="inner")
     ds = ds.join(rules, on=["athlete_id", "date"], how="left")
     return ds.sort("date", "athlete_id")
 
 
 # ---------------------------------------------------------------- splits
-def forward_splits(dates: Sequence[date] | np.ndarray, *, n_splits: int = 4,
-                   gap_d: int = 7) -> list[tuple[np.ndarray, np.ndarray]]:
+def forward_splits(
+    dates: Sequence[date] | np.ndarray, *, n_splits: int = 4, gap_d: int = 7
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Forward-in-time splits over calendar days with a gap of ``gap_d`` days.
 
     ``TimeSeriesSplit(n_splits, gap=gap_d)`` is applied to the sorted unique
@@ -415,8 +487,10 @@ def forward_splits(dates: Sequence[date] | np.ndarray, *, n_splits: int = 4,
     first = d.min()
     days = np.arange(first, d.max() + np.timedelta64(1, "D"))  # every calendar day, also without rows
     if len(days) < (n_splits + 1) + gap_d * n_splits:
-        raise ModelError(f"forward validation needs more calendar days: {len(days)} days for {n_splits} splits "
-                         f"with a {gap_d}-day gap")
+        raise ModelError(
+            f"forward validation needs more calendar days: {len(days)} days for {n_splits} splits "
+            f"with a {gap_d}-day gap"
+        )
     out = []
     for tr, te in TimeSeriesSplit(n_splits=n_splits, gap=gap_d).split(days):
         tr_days, te_days = days[tr], days[te]
@@ -427,8 +501,9 @@ def forward_splits(dates: Sequence[date] | np.ndarray, *, n_splits: int = 4,
     return out
 
 
-def group_splits(y: np.ndarray, groups: np.ndarray, *, n_splits: int = 5,
-                 seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def group_splits(
+    y: np.ndarray, groups: np.ndarray, *, n_splits: int = 5, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """``StratifiedGroupKFold`` by athlete (no athlete in both train and test)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -463,21 +538,36 @@ def _estimator(kind: ModelKind, seed: int, columns: Sequence[str] = FEATURE_COLU
     from sklearn.preprocessing import StandardScaler
 
     if kind == "logistic":
-        return Pipeline([
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("scale", StandardScaler()),
-            ("clf", LogisticRegression(class_weight="balanced", max_iter=2000)),
-        ])
+        return Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("scale", StandardScaler()),
+                ("clf", LogisticRegression(class_weight="balanced", max_iter=2000)),
+            ]
+        )
     if kind == "hgb":
         return HistGradientBoostingClassifier(
-            max_depth=3, learning_rate=0.1, max_iter=100, min_samples_leaf=40, l2_regularization=1.0,
-            monotonic_cst=[FEATURE_DIRECTION[c] for c in columns], random_state=seed,
+            max_depth=3,
+            learning_rate=0.1,
+            max_iter=100,
+            min_samples_leaf=40,
+            l2_regularization=1.0,
+            monotonic_cst=[FEATURE_DIRECTION[c] for c in columns],
+            random_state=seed,
         )
     raise ModelError(f"model kind must be 'logistic' or 'hgb', got {kind!r}")
 
 
-def _fit_calibrated(kind: ModelKind, X: np.ndarray, y: np.ndarray, groups: np.ndarray, dates: np.ndarray,
-                    gap_d: int, seed: int, columns: Sequence[str] = FEATURE_COLUMNS):
+def _fit_calibrated(
+    kind: ModelKind,
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    dates: np.ndarray,
+    gap_d: int,
+    seed: int,
+    columns: Sequence[str] = FEATURE_COLUMNS,
+):
     from sklearn.calibration import CalibratedClassifierCV
 
     if y.min() == y.max():
@@ -533,9 +623,11 @@ def _count_onsets(ds: pl.DataFrame) -> int:
 def _epv_warning(n_events: int, n_features: int) -> str | None:
     epv = n_events / max(1, n_features)
     if epv < MIN_EPV:
-        return (f"only {n_events} event{'s' if n_events != 1 else ''} (episode onsets) for {n_features} features "
-                f"(EPV {epv:.1f} < {MIN_EPV:g}): "
-                "too few for a reliable model; treat its output as exploratory and prefer the rule score")
+        return (
+            f"only {n_events} event{'s' if n_events != 1 else ''} (episode onsets) for {n_features} features "
+            f"(EPV {epv:.1f} < {MIN_EPV:g}): "
+            "too few for a reliable model; treat its output as exploratory and prefer the rule score"
+        )
     return None
 
 
@@ -617,10 +709,17 @@ class ModelBundle:
         return np.mean(parts, axis=0)
 
 
-def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logistic",
-                label_params: LabelParams | None = None, scorer_params: ScorerParams | None = None,
-                alert_budget_high: float = 0.05, alert_budget_moderate: float = 0.20,
-                seed: int = 0) -> ModelBundle:
+def train_model(
+    features: pl.DataFrame,
+    *,
+    as_of: date,
+    kind: ModelKind = "logistic",
+    label_params: LabelParams | None = None,
+    scorer_params: ScorerParams | None = None,
+    alert_budget_high: float = 0.05,
+    alert_budget_moderate: float = 0.20,
+    seed: int = 0,
+) -> ModelBundle:
     """Fit and calibrate a model on every labelled day up to ``as_of``.
 
     Parameters
@@ -652,8 +751,10 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
         No labelled days, a single class, or too few events to calibrate.
     """
     if not 0 < alert_budget_high < alert_budget_moderate < 1:
-        raise ValueError(f"alert budgets must satisfy 0 < high < moderate < 1, got high={alert_budget_high!r}, "
-                         f"moderate={alert_budget_moderate!r}")
+        raise ValueError(
+            f"alert budgets must satisfy 0 < high < moderate < 1, got high={alert_budget_high!r}, "
+            f"moderate={alert_budget_moderate!r}"
+        )
     lp = label_params or LabelParams()
     ds = build_dataset(features, as_of=as_of, label_params=lp, scorer_params=scorer_params)
     if ds.is_empty():
@@ -667,30 +768,49 @@ def train_model(features: pl.DataFrame, *, as_of: date, kind: ModelKind = "logis
         raise ModelError(
             f"only {n_onsets} back-pain episode onset{'s' if n_onsets != 1 else ''} in {len(y)} labelled days of "
             f"{len(np.unique(groups))} athletes: too few to train a model (at least {MIN_ONSETS_TO_TRAIN}; "
-            f"about {int(MIN_EPV * len(FEATURE_COLUMNS))} for a reliable one). Keep using the rule score.")
+            f"about {int(MIN_EPV * len(FEATURE_COLUMNS))} for a reliable one). Keep using the rule score."
+        )
     fitted = _fit_calibrated(kind, X, y, groups, dates, lp.horizon_d, seed)
     model = from_sklearn(fitted, kind, len(FEATURE_COLUMNS))
     p = model.predict_proba(X)
-    thresholds = {"moderate": float(np.quantile(p, 1 - alert_budget_moderate)),
-                  "high": float(np.quantile(p, 1 - alert_budget_high))}
+    thresholds = {
+        "moderate": float(np.quantile(p, 1 - alert_budget_moderate)),
+        "high": float(np.quantile(p, 1 - alert_budget_high)),
+    }
     if thresholds["high"] <= thresholds["moderate"]:
         thresholds["high"] = float(np.nextafter(thresholds["moderate"], 1.0))
-    medians = {c: float(np.nanmedian(X[:, j])) if np.isfinite(X[:, j]).any() else float("nan")
-               for j, c in enumerate(FEATURE_COLUMNS)}
+    medians = {
+        c: float(np.nanmedian(X[:, j])) if np.isfinite(X[:, j]).any() else float("nan")
+        for j, c in enumerate(FEATURE_COLUMNS)
+    }
     import sklearn
 
-    warns = [f"{FEATURE_COLUMNS[j]} is empty everywhere (no such data): trained as a constant, it carries "
-             "no information" for j in empty]
+    warns = [
+        f"{FEATURE_COLUMNS[j]} is empty everywhere (no such data): trained as a constant, it carries no information"
+        for j in empty
+    ]
     w = _epv_warning(n_onsets, len(FEATURE_COLUMNS))
     if w:
         warns.append(w)
         warnings.warn(w, UserWarning, stacklevel=2)
     return ModelBundle(
-        kind=kind, model=model, feature_names=FEATURE_COLUMNS, label_params=lp,
-        version={"strainwatch": _version(), "scikit-learn": sklearn.__version__,
-                 "format": f"{BUNDLE_FORMAT}/{BUNDLE_FORMAT_VERSION}"},
-        training_hash=_dataset_hash(ds), trained_as_of=as_of, n_rows=int(len(y)), n_events=n_onsets,
-        n_athletes=int(len(np.unique(groups))), thresholds=thresholds, medians=medians, warnings=warns,
+        kind=kind,
+        model=model,
+        feature_names=FEATURE_COLUMNS,
+        label_params=lp,
+        version={
+            "strainwatch": _version(),
+            "scikit-learn": sklearn.__version__,
+            "format": f"{BUNDLE_FORMAT}/{BUNDLE_FORMAT_VERSION}",
+        },
+        training_hash=_dataset_hash(ds),
+        trained_as_of=as_of,
+        n_rows=int(len(y)),
+        n_events=n_onsets,
+        n_athletes=int(len(np.unique(groups))),
+        thresholds=thresholds,
+        medians=medians,
+        warnings=warns,
     )
 
 
@@ -737,11 +857,19 @@ class EvaluationReport:
         raise KeyError((scheme, model))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n_rows": self.n_rows, "n_events": self.n_events, "n_positive_days": self.n_positive_days,
-                "n_athletes": self.n_athletes,
-                "n_features": self.n_features, "epv": self.epv, "horizon_d": self.horizon_d,
-                "metrics": self.metrics, "calibration": self.calibration, "folds": self.folds,
-                "warnings": self.warnings}
+        return {
+            "n_rows": self.n_rows,
+            "n_events": self.n_events,
+            "n_positive_days": self.n_positive_days,
+            "n_athletes": self.n_athletes,
+            "n_features": self.n_features,
+            "epv": self.epv,
+            "horizon_d": self.horizon_d,
+            "metrics": self.metrics,
+            "calibration": self.calibration,
+            "folds": self.folds,
+            "warnings": self.warnings,
+        }
 
     def to_text(self) -> str:
         lines = [
@@ -757,14 +885,20 @@ class EvaluationReport:
         lines.append("")
         lines.append(f"{'scheme':<11} {'model':<16} {'PR-AUC':>7} {'ROC-AUC':>8} {'Brier':>7} {'n':>7} {'events':>7}")
         for r in self.metrics:
-            lines.append(f"{r['scheme']:<11} {r['model']:<16} {_f(r['pr_auc']):>7} {_f(r['roc_auc']):>8} "
-                         f"{_f(r['brier']):>7} {r['n']:>7} {r['events']:>7}")
+            lines.append(
+                f"{r['scheme']:<11} {r['model']:<16} {_f(r['pr_auc']):>7} {_f(r['roc_auc']):>8} "
+                f"{_f(r['brier']):>7} {r['n']:>7} {r['events']:>7}"
+            )
         lines.append("")
-        lines.append("PR-AUC of a useless model equals the prevalence; ROC-AUC 0.5. Brier: lower is better; "
-                     "compare with the intercept-only row.")
+        lines.append(
+            "PR-AUC of a useless model equals the prevalence; ROC-AUC 0.5. Brier: lower is better; "
+            "compare with the intercept-only row."
+        )
         for key, rows in self.calibration.items():
-            lines.append(f"calibration {key}: " + "; ".join(
-                f"{r['mean_predicted']:.3f}->{r['observed_rate']:.3f} (n {r['n']})" for r in rows))
+            lines.append(
+                f"calibration {key}: "
+                + "; ".join(f"{r['mean_predicted']:.3f}->{r['observed_rate']:.3f} (n {r['n']})" for r in rows)
+            )
         return "\n".join(lines)
 
 
@@ -793,8 +927,9 @@ def _calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 5) -> list[dict
     for b in range(max(1, len(edges) - 1)):
         m = idx == b
         if m.any():
-            rows.append({"bin": b, "n": int(m.sum()), "mean_predicted": float(p[m].mean()),
-                         "observed_rate": float(y[m].mean())})
+            rows.append(
+                {"bin": b, "n": int(m.sum()), "mean_predicted": float(p[m].mean()), "observed_rate": float(y[m].mean())}
+            )
     return rows
 
 
@@ -803,24 +938,41 @@ def _naive_baselines(ds: pl.DataFrame, features: pl.DataFrame, lp: LabelParams) 
     (``load_7d``), yesterday's load (``load_yesterday``) and the share of symptomatic reports of the
     label item in d-6..d (``label_history_7d``)."""
     prev = features.select(
-        "athlete_id", (pl.col("date") + timedelta(days=1)).alias("date"),
+        "athlete_id",
+        (pl.col("date") + timedelta(days=1)).alias("date"),
         pl.col("acute_7d_au").cast(pl.Float64).alias("load_7d"),
-        pl.col("load_au").cast(pl.Float64).alias("load_yesterday"))
+        pl.col("load_au").cast(pl.Float64).alias("load_yesterday"),
+    )
     v = pl.col(lp.label_column).cast(pl.Float64)
     sym = (v <= lp.pain_threshold) if lp.label_op == "<=" else (v >= lp.pain_threshold)
-    hist = (features.select("athlete_id", "date", sym.cast(pl.Float64).alias("_s")).sort("athlete_id", "date")
-            .with_columns(pl.col("_s").rolling_mean(7, min_samples=1).over("athlete_id").alias("label_history_7d")))
-    j = (ds.select("athlete_id", "date").with_row_index("_i")
-         .join(prev, on=["athlete_id", "date"], how="left")
-         .join(hist.select("athlete_id", "date", "label_history_7d"), on=["athlete_id", "date"], how="left")
-         .sort("_i"))
-    return {c: j[c].fill_null(float("nan")).to_numpy().astype(float)
-            for c in ("load_7d", "load_yesterday", "label_history_7d")}
+    hist = (
+        features.select("athlete_id", "date", sym.cast(pl.Float64).alias("_s"))
+        .sort("athlete_id", "date")
+        .with_columns(pl.col("_s").rolling_mean(7, min_samples=1).over("athlete_id").alias("label_history_7d"))
+    )
+    j = (
+        ds.select("athlete_id", "date")
+        .with_row_index("_i")
+        .join(prev, on=["athlete_id", "date"], how="left")
+        .join(hist.select("athlete_id", "date", "label_history_7d"), on=["athlete_id", "date"], how="left")
+        .sort("_i")
+    )
+    return {
+        c: j[c].fill_null(float("nan")).to_numpy().astype(float)
+        for c in ("load_7d", "load_yesterday", "label_history_7d")
+    }
 
 
-def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] = ("logistic", "hgb"),
-             label_params: LabelParams | None = None, scorer_params: ScorerParams | None = None,
-             n_splits: int = 5, seed: int = 0) -> EvaluationReport:
+def evaluate(
+    features: pl.DataFrame,
+    *,
+    as_of: date,
+    kinds: Sequence[ModelKind] = ("logistic", "hgb"),
+    label_params: LabelParams | None = None,
+    scorer_params: ScorerParams | None = None,
+    n_splits: int = 5,
+    seed: int = 0,
+) -> EvaluationReport:
     """Validate by athlete groups and forward in time; compare with the rule score and intercept-only.
 
     Every model, scaler, calibrator and the rule score's Platt scaling are
@@ -834,16 +986,24 @@ def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] 
     lp = label_params or LabelParams()
     ds = build_dataset(features, as_of=as_of, label_params=lp, scorer_params=scorer_params)
     if ds.is_empty():
-        raise ModelError(f"no labelled days: the model needs {lp.label_column} reports "
-                         f"({'a pain log' if lp.label_column == 'back_pain_0_10' else 'a self-report log'})")
+        raise ModelError(
+            f"no labelled days: the model needs {lp.label_column} reports "
+            f"({'a pain log' if lp.label_column == 'back_pain_0_10' else 'a self-report log'})"
+        )
     X, y, groups, dates = _xy(ds)
     keep, dropped = usable_columns(X)
     columns = [FEATURE_COLUMNS[j] for j in keep]
     X = X[:, keep]
     rule = ds["rule_points"].fill_null(0.0).to_numpy().astype(float)
     naive = _naive_baselines(ds, features, lp)
-    rep = EvaluationReport(n_rows=len(y), n_events=_count_onsets(ds), n_positive_days=int(y.sum()),
-                           n_athletes=len(np.unique(groups)), n_features=len(columns), horizon_d=lp.horizon_d)
+    rep = EvaluationReport(
+        n_rows=len(y),
+        n_events=_count_onsets(ds),
+        n_positive_days=int(y.sum()),
+        n_athletes=len(np.unique(groups)),
+        n_features=len(columns),
+        horizon_d=lp.horizon_d,
+    )
     rep.warnings.extend(dropped)
     if not columns:
         rep.warnings.append("no usable feature column: only the rule score and the naive baselines are compared")
@@ -861,8 +1021,15 @@ def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] 
         fw = forward_splits(dates, n_splits=max(2, n_splits - 1), gap_d=lp.horizon_d)
         schemes.append(("forward", fw))
         for tr, te in fw:
-            rep.folds.append({"train_last": str(dates[tr].max()), "test_first": str(dates[te].min()),
-                              "test_last": str(dates[te].max()), "n_train": int(len(tr)), "n_test": int(len(te))})
+            rep.folds.append(
+                {
+                    "train_last": str(dates[tr].max()),
+                    "test_first": str(dates[te].min()),
+                    "test_last": str(dates[te].max()),
+                    "n_train": int(len(tr)),
+                    "n_test": int(len(te)),
+                }
+            )
     except ModelError as err:
         rep.warnings.append(f"forward validation skipped: {err}")
     from sklearn.linear_model import LogisticRegression
@@ -904,8 +1071,9 @@ def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] 
             preds["intercept"].append(np.full(len(te), y[tr].mean()))
             ys.append(y[te])
         if skipped:
-            rep.warnings.append(f"{scheme}: {skipped} fold(s) skipped (a single class in training, "
-                                "or too few events to calibrate)")
+            rep.warnings.append(
+                f"{scheme}: {skipped} fold(s) skipped (a single class in training, or too few events to calibrate)"
+            )
         for k, why in failed.items():
             rep.warnings.append(f"{scheme}: model {k} failed and is left out ({why}); the other results stand")
         if not ys:
@@ -919,8 +1087,10 @@ def evaluate(features: pl.DataFrame, *, as_of: date, kinds: Sequence[ModelKind] 
             rep.metrics.append({"scheme": scheme, "model": k, **_metrics(yy, p, rank)})
             rep.calibration[f"{scheme}/{k}"] = _calibration_table(yy, p)
     if not rep.metrics:
-        rep.warnings.append("no validation fold could be evaluated (every training fold lacked onsets): "
-                            "not enough labelled episodes to judge a model; keep using the rule score")
+        rep.warnings.append(
+            "no validation fold could be evaluated (every training fold lacked onsets): "
+            "not enough labelled episodes to judge a model; keep using the rule score"
+        )
     return rep
 
 
@@ -929,16 +1099,28 @@ def bundle_to_dict(bundle: ModelBundle) -> dict[str, Any]:
     """JSON-compatible data of ``bundle`` (numbers, strings, lists, dicts only)."""
     lp = bundle.label_params
     return {
-        "format": BUNDLE_FORMAT, "format_version": BUNDLE_FORMAT_VERSION,
-        "kind": bundle.kind, "feature_names": list(bundle.feature_names),
-        "label_params": {"horizon_d": lp.horizon_d, "pain_threshold": lp.pain_threshold, "gap_d": lp.gap_d,
-                         "return_window_d": lp.return_window_d, "label_column": lp.label_column,
-                         "label_op": lp.label_op},
-        "version": dict(bundle.version), "training_hash": bundle.training_hash,
-        "trained_as_of": bundle.trained_as_of.isoformat(), "n_rows": bundle.n_rows, "n_events": bundle.n_events,
-        "n_athletes": bundle.n_athletes, "thresholds": {k: float(v) for k, v in bundle.thresholds.items()},
+        "format": BUNDLE_FORMAT,
+        "format_version": BUNDLE_FORMAT_VERSION,
+        "kind": bundle.kind,
+        "feature_names": list(bundle.feature_names),
+        "label_params": {
+            "horizon_d": lp.horizon_d,
+            "pain_threshold": lp.pain_threshold,
+            "gap_d": lp.gap_d,
+            "return_window_d": lp.return_window_d,
+            "label_column": lp.label_column,
+            "label_op": lp.label_op,
+        },
+        "version": dict(bundle.version),
+        "training_hash": bundle.training_hash,
+        "trained_as_of": bundle.trained_as_of.isoformat(),
+        "n_rows": bundle.n_rows,
+        "n_events": bundle.n_events,
+        "n_athletes": bundle.n_athletes,
+        "thresholds": {k: float(v) for k, v in bundle.thresholds.items()},
         "medians": {k: (None if math.isnan(v) else float(v)) for k, v in bundle.medians.items()},
-        "warnings": list(bundle.warnings), "model": to_dict(bundle.model),
+        "warnings": list(bundle.warnings),
+        "model": to_dict(bundle.model),
     }
 
 
@@ -951,36 +1133,49 @@ def bundle_from_dict(d: Any) -> ModelBundle:
         Not a strainwatch model, another format version, or a field of the wrong type or range.
     """
     if not isinstance(d, dict) or d.get("format") != BUNDLE_FORMAT:
-        raise ModelError("not a strainwatch model bundle (no \"format\": \"strainwatch-model\")")
+        raise ModelError('not a strainwatch model bundle (no "format": "strainwatch-model")')
     if d.get("format_version") != BUNDLE_FORMAT_VERSION:
-        raise ModelError(f"bundle format version {d.get('format_version')!r}, expected {BUNDLE_FORMAT_VERSION}; "
-                         "train it again with `strainwatch model train`")
+        raise ModelError(
+            f"bundle format version {d.get('format_version')!r}, expected {BUNDLE_FORMAT_VERSION}; "
+            "train it again with `strainwatch model train`"
+        )
     try:
         names = d["feature_names"]
         if not isinstance(names, list) or tuple(names) != FEATURE_COLUMNS:
-            raise ModelError(f"model features {names!r} differ from this version's {list(FEATURE_COLUMNS)}; "
-                             "train it again")
+            raise ModelError(
+                f"model features {names!r} differ from this version's {list(FEATURE_COLUMNS)}; train it again"
+            )
         lpd = d["label_params"]
         base = {"horizon_d", "pain_threshold", "gap_d", "return_window_d"}
         # label_column / label_op: the label a model was trained on (older bundles: back pain >= threshold)
         if not isinstance(lpd, dict) or not base <= set(lpd) <= base | {"label_column", "label_op"}:
-            raise ModelError("label_params: expected horizon_d, pain_threshold, gap_d, return_window_d "
-                             "(and optionally label_column, label_op)")
+            raise ModelError(
+                "label_params: expected horizon_d, pain_threshold, gap_d, return_window_d "
+                "(and optionally label_column, label_op)"
+            )
         lp = LabelParams(**lpd)
         th = d["thresholds"]
-        if (not isinstance(th, dict) or set(th) != {"moderate", "high"}
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in th.values())
-                or not 0 <= th["moderate"] < th["high"] <= 1):
+        if (
+            not isinstance(th, dict)
+            or set(th) != {"moderate", "high"}
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in th.values())
+            or not 0 <= th["moderate"] < th["high"] <= 1
+        ):
             raise ModelError("thresholds: expected moderate < high, both in [0, 1]")
         med = d["medians"]
-        if not isinstance(med, dict) or set(med) != set(FEATURE_COLUMNS) or not all(
-                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in med.values()):
+        if (
+            not isinstance(med, dict)
+            or set(med) != set(FEATURE_COLUMNS)
+            or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in med.values())
+        ):
             raise ModelError("medians: expected a number or null for every feature")
         kind = d["kind"]
         model = from_dict(d["model"])
         if model.kind != kind or model.n_features != len(FEATURE_COLUMNS):
-            raise ModelError(f"model: kind {model.kind!r} with {model.n_features} inputs does not match "
-                             f"{kind!r} with {len(FEATURE_COLUMNS)}")
+            raise ModelError(
+                f"model: kind {model.kind!r} with {model.n_features} inputs does not match "
+                f"{kind!r} with {len(FEATURE_COLUMNS)}"
+            )
         ints = {k: d[k] for k in ("n_rows", "n_events", "n_athletes")}
         if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints.values()):
             raise ModelError("n_rows, n_events, n_athletes: expected non-negative integers")
@@ -992,10 +1187,18 @@ def bundle_from_dict(d: Any) -> ModelBundle:
         if not isinstance(warns, list) or not all(isinstance(w, str) for w in warns):
             raise ModelError("warnings: expected a list of strings")
         return ModelBundle(
-            kind=kind, model=model, feature_names=FEATURE_COLUMNS, label_params=lp, version=version,
-            training_hash=th_hash, trained_as_of=date.fromisoformat(d["trained_as_of"]), **ints,
+            kind=kind,
+            model=model,
+            feature_names=FEATURE_COLUMNS,
+            label_params=lp,
+            version=version,
+            training_hash=th_hash,
+            trained_as_of=date.fromisoformat(d["trained_as_of"]),
+            **ints,
             thresholds={"moderate": float(th["moderate"]), "high": float(th["high"])},
-            medians={k: (float("nan") if v is None else float(v)) for k, v in med.items()}, warnings=warns)
+            medians={k: (float("nan") if v is None else float(v)) for k, v in med.items()},
+            warnings=warns,
+        )
     except KeyError as err:
         raise ModelError(f"missing field {err.args[0]!r}") from None
     except PortableModelError as err:
@@ -1028,8 +1231,10 @@ def save_model(bundle: ModelBundle, path: str | Path) -> Path:
 
 
 #: First bytes of files that are not strainwatch JSON models but are often mistaken for them.
-_PICKLE_HINT = "strainwatch reads models only as JSON data written by `strainwatch model train`, never as " \
+_PICKLE_HINT = (
+    "strainwatch reads models only as JSON data written by `strainwatch model train`, never as "
     "pickle/joblib (unpickling a file can run any code in it); train the model again"
+)
 
 
 def load_model(path: str | Path) -> ModelBundle:
@@ -1054,15 +1259,17 @@ def load_model(path: str | Path) -> ModelBundle:
         raise ModelError(f"{path}: {size} bytes, more than the {MAX_MODEL_BYTES} bytes a model file may have")
     raw = path.read_bytes()
     if raw[:1] == b"\x80" or raw[:2] in (b"PK", b"\x1f\x8b", b"BZ", b"\xfd7", b"ZL"):
-        raise ModelError(f"{path}: byte 0: a binary (pickle/joblib or compressed) file, expected a JSON model. "
-                         + _PICKLE_HINT)
+        raise ModelError(
+            f"{path}: byte 0: a binary (pickle/joblib or compressed) file, expected a JSON model. " + _PICKLE_HINT
+        )
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise ModelError(f"{path}: byte {err.start}: not UTF-8 text, expected a JSON model. {_PICKLE_HINT}") from None
     except json.JSONDecodeError as err:
-        raise ModelError(f"{path}: line {err.lineno} column {err.colno}: not a readable JSON model "
-                         f"({err.msg}). {_PICKLE_HINT}") from None
+        raise ModelError(
+            f"{path}: line {err.lineno} column {err.colno}: not a readable JSON model ({err.msg}). {_PICKLE_HINT}"
+        ) from None
     except RecursionError:
         raise ModelError(f"{path}: JSON nested too deeply, not a model") from None
     try:
@@ -1070,9 +1277,13 @@ def load_model(path: str | Path) -> ModelBundle:
     except ModelError as err:
         raise ModelError(f"{path}: {err}") from None
     if bundle.version.get("scikit-learn") != sklearn.__version__:
-        warnings.warn(f"{path}: trained with scikit-learn {bundle.version.get('scikit-learn')}, "
-                      f"running {sklearn.__version__}; the stored model is plain numbers and scores the same, "
-                      "but retraining uses the new version", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"{path}: trained with scikit-learn {bundle.version.get('scikit-learn')}, "
+            f"running {sklearn.__version__}; the stored model is plain numbers and scores the same, "
+            "but retraining uses the new version",
+            UserWarning,
+            stacklevel=2,
+        )
     return bundle
 
 
@@ -1092,8 +1303,14 @@ def _prob_to_score(p: float, t: dict[str, float]) -> float:
     return min(hi, max(lo, math.floor(s * 10) / 10))
 
 
-def score_features_learned(features: pl.DataFrame, *, as_of: date, bundle: ModelBundle,
-                           params: ScorerParams | None = None, start: date | None = None) -> pl.DataFrame:
+def score_features_learned(
+    features: pl.DataFrame,
+    *,
+    as_of: date,
+    bundle: ModelBundle,
+    params: ScorerParams | None = None,
+    start: date | None = None,
+) -> pl.DataFrame:
     """SCORES from a learned model, explained by per-feature contributions.
 
     The rule scorer still decides coverage (``insufficient_data``), the red
@@ -1120,19 +1337,33 @@ def score_features_learned(features: pl.DataFrame, *, as_of: date, bundle: Model
         band = r["risk_band"]
         reasons_rule = r["reasons"].split(";") if r["reasons"] else []
         order = np.argsort(-contrib[i])
-        comps = [{"component": "probability", "reason": None, "points": None, "cap": None,
-                  "value": round(float(prob[i]), 4),
-                  "rule": f"P(new back-pain episode within {bundle.label_params.horizon_d} d) = {prob[i]:.3f} "
-                          f"(moderate from {bundle.thresholds['moderate']:.3f}, "
-                          f"high from {bundle.thresholds['high']:.3f})"}]
+        comps = [
+            {
+                "component": "probability",
+                "reason": None,
+                "points": None,
+                "cap": None,
+                "value": round(float(prob[i]), 4),
+                "rule": f"P(new back-pain episode within {bundle.label_params.horizon_d} d) = {prob[i]:.3f} "
+                f"(moderate from {bundle.thresholds['moderate']:.3f}, "
+                f"high from {bundle.thresholds['high']:.3f})",
+            }
+        ]
         reasons: list[str] = []
         for j in order:
             name = FEATURE_COLUMNS[j]
             v = M[i, j]
             c = float(contrib[i, j])
-            comps.append({"component": name, "reason": FEATURE_REASON[name], "points": round(c, 4), "cap": None,
-                          "value": None if math.isnan(v) else round(float(v), 4),
-                          "rule": f"{name} {'missing' if math.isnan(v) else f'{v:.2f}'}: {c:+.2f} logit"})
+            comps.append(
+                {
+                    "component": name,
+                    "reason": FEATURE_REASON[name],
+                    "points": round(c, 4),
+                    "cap": None,
+                    "value": None if math.isnan(v) else round(float(v), 4),
+                    "rule": f"{name} {'missing' if math.isnan(v) else f'{v:.2f}'}: {c:+.2f} logit",
+                }
+            )
             if c > 0.05 and FEATURE_REASON[name] not in reasons:
                 reasons.append(FEATURE_REASON[name])
         if band == "high" and reasons_rule[:1] == ["red_flag"]:
@@ -1141,10 +1372,20 @@ def score_features_learned(features: pl.DataFrame, *, as_of: date, bundle: Model
             score = None
         else:
             score = _prob_to_score(float(prob[i]), bundle.thresholds)
-            band = "high" if prob[i] >= bundle.thresholds["high"] else (
-                "moderate" if prob[i] >= bundle.thresholds["moderate"] else "low")
-        rows.append({**r, "risk_score": score, "risk_band": band, "reasons": ";".join(reasons),
-                     "score_pct_of_coverage": r["score_pct_of_coverage"],
-                     "components_json": json.dumps(comps, separators=(",", ":")), "model": bundle.model_id})
+            band = (
+                "high"
+                if prob[i] >= bundle.thresholds["high"]
+                else ("moderate" if prob[i] >= bundle.thresholds["moderate"] else "low")
+            )
+        rows.append(
+            {
+                **r,
+                "risk_score": score,
+                "risk_band": band,
+                "reasons": ";".join(reasons),
+                "score_pct_of_coverage": r["score_pct_of_coverage"],
+                "components_json": json.dumps(comps, separators=(",", ":")),
+                "model": bundle.model_id,
+            }
+        )
     return conform(pl.DataFrame(rows, schema=SCORES.polars_schema), SCORES)
-

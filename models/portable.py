@@ -63,13 +63,13 @@ class PortableModelError(ValueError):
 class LinearMember:
     """Impute, standardize, linear decision, then Platt calibration."""
 
-    impute: np.ndarray      # value used for a missing input, per feature
+    impute: np.ndarray  # value used for a missing input, per feature
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
-    a: float                # sigmoid calibration slope
-    b: float                # sigmoid calibration intercept
+    a: float  # sigmoid calibration slope
+    b: float  # sigmoid calibration intercept
 
     def standardized(self, X: np.ndarray) -> np.ndarray:
         Z = np.where(np.isnan(X), self.impute, X)
@@ -86,13 +86,13 @@ class LinearMember:
 class Tree:
     """One regression tree in array form (node 0 is the root)."""
 
-    feature: np.ndarray       # int64, split feature (unused at leaves)
-    threshold: np.ndarray     # float64, go left when x <= threshold
+    feature: np.ndarray  # int64, split feature (unused at leaves)
+    threshold: np.ndarray  # float64, go left when x <= threshold
     missing_left: np.ndarray  # bool, where a missing value goes
-    left: np.ndarray          # int64 child indices (unused at leaves)
+    left: np.ndarray  # int64 child indices (unused at leaves)
     right: np.ndarray
-    leaf: np.ndarray          # bool
-    value: np.ndarray         # float64, leaf value
+    leaf: np.ndarray  # bool
+    value: np.ndarray  # float64, leaf value
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         n = X.shape[0]
@@ -195,9 +195,17 @@ def from_sklearn(model: Any, kind: str, n_features: int) -> PortableModel:
             fill = np.where(np.isnan(stats), 0.0, stats)  # keep_empty_features=True imputes 0
             mean = np.asarray(sc.mean_, dtype=np.float64) if sc.with_mean else np.zeros(n_features)
             scale = np.asarray(sc.scale_, dtype=np.float64) if sc.with_std else np.ones(n_features)
-            members.append(LinearMember(impute=fill, mean=mean, scale=scale,
-                                        coef=np.asarray(lr.coef_[0], dtype=np.float64),
-                                        intercept=float(lr.intercept_[0]), a=a, b=b))
+            members.append(
+                LinearMember(
+                    impute=fill,
+                    mean=mean,
+                    scale=scale,
+                    coef=np.asarray(lr.coef_[0], dtype=np.float64),
+                    intercept=float(lr.intercept_[0]),
+                    a=a,
+                    b=b,
+                )
+            )
         elif kind == "hgb":
             if est.n_trees_per_iteration_ != 1:
                 raise PortableModelError("only binary gradient boosting can be stored")
@@ -207,13 +215,22 @@ def from_sklearn(model: Any, kind: str, n_features: int) -> PortableModel:
             for it in est._predictors:
                 (pred,) = it
                 nd = pred.nodes
-                trees.append(Tree(feature=nd["feature_idx"].astype(np.int64),
-                                  threshold=nd["num_threshold"].astype(np.float64),
-                                  missing_left=nd["missing_go_to_left"].astype(bool),
-                                  left=nd["left"].astype(np.int64), right=nd["right"].astype(np.int64),
-                                  leaf=nd["is_leaf"].astype(bool), value=nd["value"].astype(np.float64)))
-            members.append(TreeEnsembleMember(baseline=float(np.asarray(est._baseline_prediction).ravel()[0]),
-                                              trees=tuple(trees), a=a, b=b))
+                trees.append(
+                    Tree(
+                        feature=nd["feature_idx"].astype(np.int64),
+                        threshold=nd["num_threshold"].astype(np.float64),
+                        missing_left=nd["missing_go_to_left"].astype(bool),
+                        left=nd["left"].astype(np.int64),
+                        right=nd["right"].astype(np.int64),
+                        leaf=nd["is_leaf"].astype(bool),
+                        value=nd["value"].astype(np.float64),
+                    )
+                )
+            members.append(
+                TreeEnsembleMember(
+                    baseline=float(np.asarray(est._baseline_prediction).ravel()[0]), trees=tuple(trees), a=a, b=b
+                )
+            )
         else:
             raise PortableModelError(f"model kind must be 'logistic' or 'hgb', got {kind!r}")
     return PortableModel(kind=kind, n_features=n_features, members=tuple(members))
@@ -238,14 +255,37 @@ def to_dict(model: PortableModel) -> dict[str, Any]:
     for m in model.members:
         cal = {"method": "sigmoid", "a": _enc(m.a), "b": _enc(m.b)}
         if isinstance(m, LinearMember):
-            members.append({"type": "linear", "calibration": cal, "impute": _enc_list(m.impute),
-                            "mean": _enc_list(m.mean), "scale": _enc_list(m.scale), "coef": _enc_list(m.coef),
-                            "intercept": _enc(m.intercept)})
+            members.append(
+                {
+                    "type": "linear",
+                    "calibration": cal,
+                    "impute": _enc_list(m.impute),
+                    "mean": _enc_list(m.mean),
+                    "scale": _enc_list(m.scale),
+                    "coef": _enc_list(m.coef),
+                    "intercept": _enc(m.intercept),
+                }
+            )
         else:
-            members.append({"type": "trees", "calibration": cal, "baseline": _enc(m.baseline), "trees": [
-                {"feature": t.feature.tolist(), "threshold": _enc_list(t.threshold),
-                 "missing_left": t.missing_left.tolist(), "left": t.left.tolist(), "right": t.right.tolist(),
-                 "leaf": t.leaf.tolist(), "value": _enc_list(t.value)} for t in m.trees]})
+            members.append(
+                {
+                    "type": "trees",
+                    "calibration": cal,
+                    "baseline": _enc(m.baseline),
+                    "trees": [
+                        {
+                            "feature": t.feature.tolist(),
+                            "threshold": _enc_list(t.threshold),
+                            "missing_left": t.missing_left.tolist(),
+                            "left": t.left.tolist(),
+                            "right": t.right.tolist(),
+                            "leaf": t.leaf.tolist(),
+                            "value": _enc_list(t.value),
+                        }
+                        for t in m.trees
+                    ],
+                }
+            )
     return {"kind": model.kind, "n_features": model.n_features, "members": members}
 
 
@@ -319,8 +359,9 @@ def _tree(d: Any, n_features: int, where: str) -> Tree:
     feature = np.where(split, feature, 0)
     left = np.where(split, left, idx)
     right = np.where(split, right, idx)
-    return Tree(feature=feature, threshold=threshold, missing_left=missing_left, left=left, right=right,
-                leaf=leaf, value=value)
+    return Tree(
+        feature=feature, threshold=threshold, missing_left=missing_left, left=left, right=right, leaf=leaf, value=value
+    )
 
 
 def from_dict(d: Any) -> PortableModel:
@@ -356,16 +397,28 @@ def from_dict(d: Any) -> PortableModel:
             scale = _vec(m["scale"], nf, f"{where}.scale")
             if np.any(scale == 0):
                 raise PortableModelError(f"{where}.scale: must not be 0")
-            members.append(LinearMember(impute=_vec(m["impute"], nf, f"{where}.impute"),
-                                        mean=_vec(m["mean"], nf, f"{where}.mean"), scale=scale,
-                                        coef=_vec(m["coef"], nf, f"{where}.coef"),
-                                        intercept=_num(m["intercept"], f"{where}.intercept"), a=a, b=b))
+            members.append(
+                LinearMember(
+                    impute=_vec(m["impute"], nf, f"{where}.impute"),
+                    mean=_vec(m["mean"], nf, f"{where}.mean"),
+                    scale=scale,
+                    coef=_vec(m["coef"], nf, f"{where}.coef"),
+                    intercept=_num(m["intercept"], f"{where}.intercept"),
+                    a=a,
+                    b=b,
+                )
+            )
         else:
             m = _obj(m, {"baseline", "trees"}, where)
             ts = m["trees"]
             if not isinstance(ts, list) or not 1 <= len(ts) <= MAX_TREES:
                 raise PortableModelError(f"{where}.trees: expected a list of 1 to {MAX_TREES} trees")
-            members.append(TreeEnsembleMember(
-                baseline=_num(m["baseline"], f"{where}.baseline"),
-                trees=tuple(_tree(t, nf, f"{where}.trees[{j}]") for j, t in enumerate(ts)), a=a, b=b))
+            members.append(
+                TreeEnsembleMember(
+                    baseline=_num(m["baseline"], f"{where}.baseline"),
+                    trees=tuple(_tree(t, nf, f"{where}.trees[{j}]") for j, t in enumerate(ts)),
+                    a=a,
+                    b=b,
+                )
+            )
     return PortableModel(kind=kind, n_features=nf, members=tuple(members))

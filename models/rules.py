@@ -165,81 +165,262 @@ class ScorerParams:
     """
 
     # ---- load spike (EWMA ACWR, row d-1)
-    acwr_spike_start: float = _p(1.3, 0.5, 3.0, "EWMA ACWR where load-spike points start (0 points at or below)", "brief s2/s6: top of the 0.8-1.3 sweet spot [R8, R10]")
-    acwr_danger: float = _p(1.5, 0.5, 3.0, "EWMA ACWR 'danger' threshold; reaching it gives acwr_points_at_danger", "brief s2: >1.5 danger [R8, R10]")
-    acwr_max: float = _p(2.0, 0.5, 5.0, "EWMA ACWR where the load-spike cap is reached", "brief s6; acute/chronic > 200 % RR 4.5 [R9]")
-    acwr_points_at_danger: float = _p(40.0, 0, 100, "points at acwr_danger (linear from 0 at acwr_spike_start)", "brief s6 says 15; tuned so a spike alone reaches high (module docstring)")
-    acwr_cap: float = _p(55.0, 0, 100, "load-spike cap, reached at acwr_max", "brief s6 says 25; tuned (module docstring)")
+    acwr_spike_start: float = _p(
+        1.3,
+        0.5,
+        3.0,
+        "EWMA ACWR where load-spike points start (0 points at or below)",
+        "brief s2/s6: top of the 0.8-1.3 sweet spot [R8, R10]",
+    )
+    acwr_danger: float = _p(
+        1.5,
+        0.5,
+        3.0,
+        "EWMA ACWR 'danger' threshold; reaching it gives acwr_points_at_danger",
+        "brief s2: >1.5 danger [R8, R10]",
+    )
+    acwr_max: float = _p(
+        2.0, 0.5, 5.0, "EWMA ACWR where the load-spike cap is reached", "brief s6; acute/chronic > 200 % RR 4.5 [R9]"
+    )
+    acwr_points_at_danger: float = _p(
+        40.0,
+        0,
+        100,
+        "points at acwr_danger (linear from 0 at acwr_spike_start)",
+        "brief s6 says 15; tuned so a spike alone reaches high (module docstring)",
+    )
+    acwr_cap: float = _p(
+        55.0, 0, 100, "load-spike cap, reached at acwr_max", "brief s6 says 25; tuned (module docstring)"
+    )
     # ---- weekly jump (row d-1)
-    weekly_jump_start_pct: float = _p(10.0, 0, 500, "week-over-week load change [%] where points start", "brief s2: 10 % rule [R18] (conservative default)")
-    weekly_jump_high_pct: float = _p(30.0, 0, 500, "week-over-week load change [%] above which the cap applies", "brief s2: >30 % HR 1.59 [R17]")
-    weekly_jump_points_at_high: float = _p(12.0, 0, 100, "points reached at weekly_jump_high_pct (linear from 0 at the start)", "brief s6 says 8; tuned")
-    weekly_jump_min_ratio: float = _p(1.0, 0, 3.0, "the jump scores only when this week's load exceeds this multiple of the chronic weekly load (0: always); a rebound after an easy week back to the usual volume is not a ramp", "added: Nielsen's >30 % [R17] is progression beyond the usual load; the week-over-week rule alone flags every return from a recovery week")
-    weekly_jump_cap: float = _p(20.0, 0, 100, "weekly-jump points above weekly_jump_high_pct (also after an empty week)", "brief s6 says 12; tuned so a spike alone reaches high")
+    weekly_jump_start_pct: float = _p(
+        10.0,
+        0,
+        500,
+        "week-over-week load change [%] where points start",
+        "brief s2: 10 % rule [R18] (conservative default)",
+    )
+    weekly_jump_high_pct: float = _p(
+        30.0, 0, 500, "week-over-week load change [%] above which the cap applies", "brief s2: >30 % HR 1.59 [R17]"
+    )
+    weekly_jump_points_at_high: float = _p(
+        12.0, 0, 100, "points reached at weekly_jump_high_pct (linear from 0 at the start)", "brief s6 says 8; tuned"
+    )
+    weekly_jump_min_ratio: float = _p(
+        1.0,
+        0,
+        3.0,
+        "the jump scores only when this week's load exceeds this multiple of the chronic weekly load (0: always); a rebound after an easy week back to the usual volume is not a ramp",
+        "added: Nielsen's >30 % [R17] is progression beyond the usual load; the week-over-week rule alone flags every return from a recovery week",
+    )
+    weekly_jump_cap: float = _p(
+        20.0,
+        0,
+        100,
+        "weekly-jump points above weekly_jump_high_pct (also after an empty week)",
+        "brief s6 says 12; tuned so a spike alone reaches high",
+    )
     # ---- monotony / strain (row d-1)
-    monotony_flag: float = _p(2.0, 1.0, 10.0, "monotony above which monotony_flag_points apply", "brief s2: flag monotony > 2.0 [R19, R20]")
+    monotony_flag: float = _p(
+        2.0, 1.0, 10.0, "monotony above which monotony_flag_points apply", "brief s2: flag monotony > 2.0 [R19, R20]"
+    )
     monotony_high: float = _p(2.5, 1.0, 10.0, "monotony above which monotony_high_points apply", "brief s6")
     monotony_flag_points: float = _p(6.0, 0, 100, "points for monotony > monotony_flag", "brief s6")
     monotony_high_points: float = _p(8.0, 0, 100, "points for monotony > monotony_high", "brief s6")
-    strain_points: float = _p(2.0, 0, 100, "extra points when strain_au > the athlete's own 90th percentile", "brief s2/s6: strain thresholds are individual [R19]")
+    strain_points: float = _p(
+        2.0,
+        0,
+        100,
+        "extra points when strain_au > the athlete's own 90th percentile",
+        "brief s2/s6: strain thresholds are individual [R19]",
+    )
     monotony_cap: float = _p(10.0, 0, 100, "monotony/strain cap", "brief s6")
     # ---- hard-day streak (row d-1)
     hard_day_min_streak: int = _p(3, 1, 28, "consecutive days with load > 1.5 x CTL that score", "brief s6")
     hard_day_points: float = _p(8.0, 0, 100, "points (= cap) for a hard-day streak", "brief s6")
     # ---- CTL ramp (row d-1; TSS-like families only)
-    ctl_ramp_mild: float = _p(5.0, 0, 100, "CTL rise per 7 days [TSS/d per week] above which ctl_ramp_mild_points apply", "brief s3: ramp <= 5/week [T2]")
-    ctl_ramp_high: float = _p(8.0, 0, 100, "CTL rise per 7 days above which the cap applies", "brief s3: Friel 5-8/week, ~10 the limit [T3]")
+    ctl_ramp_mild: float = _p(
+        5.0,
+        0,
+        100,
+        "CTL rise per 7 days [TSS/d per week] above which ctl_ramp_mild_points apply",
+        "brief s3: ramp <= 5/week [T2]",
+    )
+    ctl_ramp_high: float = _p(
+        8.0, 0, 100, "CTL rise per 7 days above which the cap applies", "brief s3: Friel 5-8/week, ~10 the limit [T3]"
+    )
     ctl_ramp_mild_points: float = _p(3.0, 0, 100, "points for a mild CTL ramp", "brief s6")
     ctl_ramp_cap: float = _p(6.0, 0, 100, "CTL-ramp cap (ramp > ctl_ramp_high)", "brief s6")
     tss_like_families: tuple[str, ...] = field(
         default=("tss", "hrss", "trimp100"),
-        metadata={"doc": "load_family values in TSS-like units, for which the CTL ramp applies", "source": "brief s1: CTL-ramp thresholds apply only in TSS-like units"},
+        metadata={
+            "doc": "load_family values in TSS-like units, for which the CTL ramp applies",
+            "source": "brief s1: CTL-ramp thresholds apply only in TSS-like units",
+        },
     )
     # ---- HRV (row d)
-    hrv_suppressed_z: float = _p(-0.5, -5.0, 0.0, "hrv_z below which HRV is suppressed (below the normal band)", "brief s4: band = baseline +- 0.5 SD [H5, H6]")
-    hrv_strong_z: float = _p(-1.0, -5.0, 0.0, "hrv_z below which HRV is strongly suppressed", "brief s4: strong < -1 SD [H7]")
-    hrv_suppressed_points: float = _p(12.0, 0, 100, "points for hrv_z < hrv_suppressed_z", "brief s6 says 8; tuned (module docstring)")
-    hrv_cap: float = _p(20.0, 0, 100, "HRV cap (hrv_z < hrv_strong_z)", "brief s6 says 12; tuned so HRV down + RHR up reaches moderate")
+    hrv_suppressed_z: float = _p(
+        -0.5,
+        -5.0,
+        0.0,
+        "hrv_z below which HRV is suppressed (below the normal band)",
+        "brief s4: band = baseline +- 0.5 SD [H5, H6]",
+    )
+    hrv_strong_z: float = _p(
+        -1.0, -5.0, 0.0, "hrv_z below which HRV is strongly suppressed", "brief s4: strong < -1 SD [H7]"
+    )
+    hrv_suppressed_points: float = _p(
+        12.0, 0, 100, "points for hrv_z < hrv_suppressed_z", "brief s6 says 8; tuned (module docstring)"
+    )
+    hrv_cap: float = _p(
+        20.0, 0, 100, "HRV cap (hrv_z < hrv_strong_z)", "brief s6 says 12; tuned so HRV down + RHR up reaches moderate"
+    )
     # ---- RHR (row d)
-    rhr_mild_bpm: float = _p(3.0, 0, 40, "rhr_delta_bpm (7-d mean minus baseline) for 'mild'", "brief s4: Oura +3-5 bpm [V2]")
+    rhr_mild_bpm: float = _p(
+        3.0, 0, 40, "rhr_delta_bpm (7-d mean minus baseline) for 'mild'", "brief s4: Oura +3-5 bpm [V2]"
+    )
     rhr_mild_z: float = _p(1.0, 0, 10, "rhr_z for 'mild'", "brief s4: z >= 1 yellow [V6]")
     rhr_flag_bpm: float = _p(5.0, 0, 40, "rhr_delta_bpm for 'flagged'", "brief s4: defaults +5 bpm")
     rhr_flag_z: float = _p(2.0, 0, 10, "rhr_z for 'flagged'", "brief s4: z >= 2 red [V6]")
     rhr_mild_points: float = _p(6.0, 0, 100, "points for a mild RHR elevation", "brief s6 says 4; tuned")
-    rhr_cap: float = _p(12.0, 0, 100, "RHR cap (flagged elevation)", "brief s6 says 8; tuned so HRV down + RHR up reaches moderate")
+    rhr_cap: float = _p(
+        12.0, 0, 100, "RHR cap (flagged elevation)", "brief s6 says 8; tuned so HRV down + RHR up reaches moderate"
+    )
     # ---- sleep (row d)
-    sleep_need_h: float = _p(8.0, 4.0, 12.0, "sleep per night [h] the advice aims for when neither a coach's need nor the athlete's own baseline is known", "brief s4/s6: aim for >= 8 h (athletes/youth), 7 h adults [S1, S2]")
-    coach_sleep_need_h: float = _p(0.0, 0.0, 12.0, "a fixed nightly sleep need [h] set by a coach; 0 = none: sleep is judged against the athlete's own usual sleep (sleep_baseline_h) and the floor only. When set, the fixed-need rule (7-d mean < need: sleep_short_points; sleep_debt_7d_h > sleep_debt_h / > sleep_debt_severe_h: + sleep_debt_points / + sleep_debt_severe_points) applies too; set [features.params] sleep_need_h to the same value, since sleep_debt_7d_h is computed there", "brief s4: need 8 h athletes/youth, 7 h adults [S1, S2]; a tracker's asleep time averages ~6.8 h in adults, so a fixed 8 h need flags most ordinary days")
-    sleep_floor_h: float = _p(6.0, 0.0, 12.0, "absolute floor [h]: a 7-d mean below it gives sleep_short_points even when it is the athlete's usual sleep", "brief s6 poor night < 6 h (poor_night_h); 6 h asleep ~ 7 h in bed at the 85 % efficiency of [S4], the adults' 7-h need [S1, S2]")
-    sleep_short_points: float = _p(8.0, 0, 100, "points for a 7-d mean below the floor (or below a coach's need); also the first part of the personal-deficit points", "brief s6 says 6; tuned")
-    sleep_debt_h: float = _p(5.0, 0, 84, "7-d sleep deficit [h] above which sleep_short_points + sleep_debt_points apply; personal deficit = 7 x (sleep_baseline_h - sleep_7d_h), i.e. > 0.71 h a night below the athlete's usual", "brief s6: 7-d debt > 5 h, with the athlete's own usual sleep as the need (personal baseline, as HRV/RHR [H4])")
+    sleep_need_h: float = _p(
+        8.0,
+        4.0,
+        12.0,
+        "sleep per night [h] the advice aims for when neither a coach's need nor the athlete's own baseline is known",
+        "brief s4/s6: aim for >= 8 h (athletes/youth), 7 h adults [S1, S2]",
+    )
+    coach_sleep_need_h: float = _p(
+        0.0,
+        0.0,
+        12.0,
+        "a fixed nightly sleep need [h] set by a coach; 0 = none: sleep is judged against the athlete's own usual sleep (sleep_baseline_h) and the floor only. When set, the fixed-need rule (7-d mean < need: sleep_short_points; sleep_debt_7d_h > sleep_debt_h / > sleep_debt_severe_h: + sleep_debt_points / + sleep_debt_severe_points) applies too; set [features.params] sleep_need_h to the same value, since sleep_debt_7d_h is computed there",
+        "brief s4: need 8 h athletes/youth, 7 h adults [S1, S2]; a tracker's asleep time averages ~6.8 h in adults, so a fixed 8 h need flags most ordinary days",
+    )
+    sleep_floor_h: float = _p(
+        6.0,
+        0.0,
+        12.0,
+        "absolute floor [h]: a 7-d mean below it gives sleep_short_points even when it is the athlete's usual sleep",
+        "brief s6 poor night < 6 h (poor_night_h); 6 h asleep ~ 7 h in bed at the 85 % efficiency of [S4], the adults' 7-h need [S1, S2]",
+    )
+    sleep_short_points: float = _p(
+        8.0,
+        0,
+        100,
+        "points for a 7-d mean below the floor (or below a coach's need); also the first part of the personal-deficit points",
+        "brief s6 says 6; tuned",
+    )
+    sleep_debt_h: float = _p(
+        5.0,
+        0,
+        84,
+        "7-d sleep deficit [h] above which sleep_short_points + sleep_debt_points apply; personal deficit = 7 x (sleep_baseline_h - sleep_7d_h), i.e. > 0.71 h a night below the athlete's usual",
+        "brief s6: 7-d debt > 5 h, with the athlete's own usual sleep as the need (personal baseline, as HRV/RHR [H4])",
+    )
     sleep_debt_points: float = _p(8.0, 0, 100, "points added for a deficit > sleep_debt_h", "brief s6 says 4; tuned")
-    sleep_debt_severe_h: float = _p(10.0, 0, 84, "7-d sleep deficit [h] above which sleep_debt_severe_points are added (> 1.4 h a night below the usual)", "added tier: a week of short nights; tuned")
-    sleep_debt_severe_points: float = _p(14.0, 0, 100, "points added for debt > sleep_debt_severe_h", "tuned so a week of ~5-h nights reaches moderate")
-    sleep_eff_min_pct: float = _p(85.0, 0, 100, "sleep efficiency [%] below which sleep_eff_points are added", "brief s4: efficiency < 85 % flagged [S4]")
-    sleep_eff_points: float = _p(4.0, 0, 100, "points for poor sleep efficiency", "brief s6 says 2; scaled with the cap")
-    poor_night_h: float = _p(6.0, 0, 12, "last night's sleep [h] below which 'no high intensity today' is advised even without a 7-d debt", "brief s6: poor sleep -> no high-intensity or heavy lifting today")
+    sleep_debt_severe_h: float = _p(
+        10.0,
+        0,
+        84,
+        "7-d sleep deficit [h] above which sleep_debt_severe_points are added (> 1.4 h a night below the usual)",
+        "added tier: a week of short nights; tuned",
+    )
+    sleep_debt_severe_points: float = _p(
+        14.0, 0, 100, "points added for debt > sleep_debt_severe_h", "tuned so a week of ~5-h nights reaches moderate"
+    )
+    sleep_eff_min_pct: float = _p(
+        85.0,
+        0,
+        100,
+        "sleep efficiency [%] below which sleep_eff_points are added",
+        "brief s4: efficiency < 85 % flagged [S4]",
+    )
+    sleep_eff_points: float = _p(
+        4.0, 0, 100, "points for poor sleep efficiency", "brief s6 says 2; scaled with the cap"
+    )
+    poor_night_h: float = _p(
+        6.0,
+        0,
+        12,
+        "last night's sleep [h] below which 'no high intensity today' is advised even without a 7-d debt",
+        "brief s6: poor sleep -> no high-intensity or heavy lifting today",
+    )
     sleep_cap: float = _p(30.0, 0, 100, "sleep cap", "brief s6 says 12; tuned (module docstring)")
     # ---- back symptoms (row d; optional)
     back_pain_min: float = _p(3.0, 0, 10, "back pain [0-10] that counts as symptomatic", "brief s6: pain >= 3/10")
-    back_pain_after_d: int = _p(4, 1, 28, "days of pain >= back_pain_min before it scores (4 = beyond 72 h)", "brief s5: DOMS <= 72 h is expected")
+    back_pain_after_d: int = _p(
+        4,
+        1,
+        28,
+        "days of pain >= back_pain_min before it scores (4 = beyond 72 h)",
+        "brief s5: DOMS <= 72 h is expected",
+    )
     back_pain_points: float = _p(5.0, 0, 100, "points for pain beyond 72 h", "brief s6")
     back_rising_points: float = _p(2.0, 0, 100, "extra points when pain rose on each of the last 3 days", "brief s6")
     back_cap: float = _p(7.0, 0, 100, "back-symptom cap", "brief s6")
-    back_pain_clinician_d: int = _p(7, 2, 60, "days of pain after which 'see a clinician' is advised", "brief s5: no better after ~1 week [B13, B14]")
-    red_flag_followup_d: int = _p(7, 0, 60, "days after a red flag during which 'see a clinician' stays first in the advice", "brief s5: no better after ~1 week -> clinician")
-    red_flag_hold_d: int = _p(7, 0, 60, "days after a red-flag report during which the override (high, see a clinician) holds unless a later report says red_flag false", "brief s5/s6: a red flag overrides the score; symptoms do not clear overnight")
-    red_flag_pain: float = _p(6.0, 0, 10, "back pain [0-10] that, still rising beyond 72 h, is treated as a red flag", "brief s5 / issue: pain rising past a threshold beyond 72 h; 6 = upper 'moderate' on the NRS")
+    back_pain_clinician_d: int = _p(
+        7,
+        2,
+        60,
+        "days of pain after which 'see a clinician' is advised",
+        "brief s5: no better after ~1 week [B13, B14]",
+    )
+    red_flag_followup_d: int = _p(
+        7,
+        0,
+        60,
+        "days after a red flag during which 'see a clinician' stays first in the advice",
+        "brief s5: no better after ~1 week -> clinician",
+    )
+    red_flag_hold_d: int = _p(
+        7,
+        0,
+        60,
+        "days after a red-flag report during which the override (high, see a clinician) holds unless a later report says red_flag false",
+        "brief s5/s6: a red flag overrides the score; symptoms do not clear overnight",
+    )
+    red_flag_pain: float = _p(
+        6.0,
+        0,
+        10,
+        "back pain [0-10] that, still rising beyond 72 h, is treated as a red flag",
+        "brief s5 / issue: pain rising past a threshold beyond 72 h; 6 = upper 'moderate' on the NRS",
+    )
     # ---- bands and coverage
     band_moderate: float = _p(30.0, 0, 100, "score from which the band is moderate", "brief s6")
     band_high: float = _p(60.0, 0, 100, "score from which the band is high", "brief s6")
-    min_coverage_frac: float = _p(0.5, 0, 1, "share of the applicable caps that must have data, else insufficient_data", "brief s6: coverage < 50 -> insufficient data")
+    min_coverage_frac: float = _p(
+        0.5,
+        0,
+        1,
+        "share of the applicable caps that must have data, else insufficient_data",
+        "brief s6: coverage < 50 -> insufficient data",
+    )
     # ---- advice (models.adjustments)
-    target_acwr: float = _p(1.1, 0.5, 2.0, "next week's target load as a multiple of the chronic weekly load", "brief s6: A* = 1.1 x sum(L 28 d)/4 [R8]")
-    weekly_increase_max_pct: float = _p(10.0, 0, 100, "largest weekly increase advised after holding volume [%]", "brief s6 / [R18]")
-    rest_after_d: int = _p(2, 1, 14, "days of HRV down + RHR up after which an easy day becomes a rest day", "brief s6 [H5, H7]")
-    deload_after_d: int = _p(3, 1, 28, "days in a row in the high band that trigger a deload week", "brief s6 (convention [I3])")
-    deload_low_frac: float = _p(0.4, 0, 1, "deload week volume, lower bound, as a share of the usual weekly load", "brief s6")
+    target_acwr: float = _p(
+        1.1,
+        0.5,
+        2.0,
+        "next week's target load as a multiple of the chronic weekly load",
+        "brief s6: A* = 1.1 x sum(L 28 d)/4 [R8]",
+    )
+    weekly_increase_max_pct: float = _p(
+        10.0, 0, 100, "largest weekly increase advised after holding volume [%]", "brief s6 / [R18]"
+    )
+    rest_after_d: int = _p(
+        2, 1, 14, "days of HRV down + RHR up after which an easy day becomes a rest day", "brief s6 [H5, H7]"
+    )
+    deload_after_d: int = _p(
+        3, 1, 28, "days in a row in the high band that trigger a deload week", "brief s6 (convention [I3])"
+    )
+    deload_low_frac: float = _p(
+        0.4, 0, 1, "deload week volume, lower bound, as a share of the usual weekly load", "brief s6"
+    )
     deload_high_frac: float = _p(0.6, 0, 1, "deload week volume, upper bound", "brief s6")
 
     # ------------------------------------------------------------ validation
@@ -255,8 +436,7 @@ class ScorerParams:
             is_int = f.type in (int, "int")
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ValueError(
-                    f"{f.name}: expected {'an integer' if is_int else 'a number'} in "
-                    f"{_range_text(m)}, got {v!r}"
+                    f"{f.name}: expected {'an integer' if is_int else 'a number'} in {_range_text(m)}, got {v!r}"
                 )
             if is_int and not float(v).is_integer():
                 raise ValueError(f"{f.name}: expected an integer in {_range_text(m)}, got {v!r}")
@@ -268,12 +448,14 @@ class ScorerParams:
                 raise ValueError(f"{f.name}: expected a value in {_range_text(m)}, got {v!r}")
             object.__setattr__(self, f.name, int(v) if is_int else float(v))
         order = [
-            ("acwr_spike_start", "acwr_danger"), ("acwr_danger", "acwr_max"),
+            ("acwr_spike_start", "acwr_danger"),
+            ("acwr_danger", "acwr_max"),
             ("weekly_jump_start_pct", "weekly_jump_high_pct"),
             ("monotony_flag", "monotony_high"),
             ("ctl_ramp_mild", "ctl_ramp_high"),
             ("hrv_strong_z", "hrv_suppressed_z"),
-            ("rhr_mild_bpm", "rhr_flag_bpm"), ("rhr_mild_z", "rhr_flag_z"),
+            ("rhr_mild_bpm", "rhr_flag_bpm"),
+            ("rhr_mild_z", "rhr_flag_z"),
             ("sleep_debt_h", "sleep_debt_severe_h"),
             ("band_moderate", "band_high"),
             ("deload_low_frac", "deload_high_frac"),
@@ -291,7 +473,9 @@ class ScorerParams:
                 rel = "<" if strict else "<="
                 raise ValueError(f"{lo} must be {rel} {hi}; got {lo}={a!r}, {hi}={b!r}")
         if self.monotony_high_points > self.monotony_cap:
-            raise ValueError(f"monotony_high_points must be <= monotony_cap; got {self.monotony_high_points!r} > {self.monotony_cap!r}")
+            raise ValueError(
+                f"monotony_high_points must be <= monotony_cap; got {self.monotony_high_points!r} > {self.monotony_cap!r}"
+            )
         if self.back_pain_points > self.back_cap:
             raise ValueError(f"back_pain_points must be <= back_cap; got {self.back_pain_points!r} > {self.back_cap!r}")
 
@@ -403,9 +587,15 @@ class Component:
 
     def as_json(self) -> dict[str, Any]:
         out = {
-            "component": self.name, "reason": self.reason, "points": self.points, "cap": self.cap,
+            "component": self.name,
+            "reason": self.reason,
+            "points": self.points,
+            "cap": self.cap,
             "value": None if self.value is None else round(float(self.value), 4),
-            "rule": self.rule, "has_data": self.has_data, "applicable": self.applicable, "row": self.row,
+            "rule": self.rule,
+            "has_data": self.has_data,
+            "applicable": self.applicable,
+            "row": self.row,
         }
         if self.detail:
             out["detail"] = dict(self.detail)
@@ -434,8 +624,16 @@ def _pts(x: float) -> float:
     return round(x + 0.0, 1)
 
 
-def _make(name: str, points: float, cap: float, value: float | None, rule: str, *,
-          has_data: bool = True, applicable: bool = True) -> Component:
+def _make(
+    name: str,
+    points: float,
+    cap: float,
+    value: float | None,
+    rule: str,
+    *,
+    has_data: bool = True,
+    applicable: bool = True,
+) -> Component:
     reason, row = COMPONENTS[name]
     points = _pts(min(max(points, 0.0), cap))
     return Component(name, reason, points, cap, value, rule, has_data, applicable, row)
@@ -468,12 +666,21 @@ def load_spike(load: Mapping[str, Any] | None, p: ScorerParams) -> Component:
 
 
 def _with_rule(c: Component, rule: str, **detail: Any) -> Component:
-    return Component(c.name, c.reason, c.points, c.cap, c.value, f"{rule}: +{_fmt(c.points, 1)}",
-                     c.has_data, c.applicable, c.row, detail)
+    return Component(
+        c.name,
+        c.reason,
+        c.points,
+        c.cap,
+        c.value,
+        f"{rule}: +{_fmt(c.points, 1)}",
+        c.has_data,
+        c.applicable,
+        c.row,
+        detail,
+    )
 
 
-def weekly_jump(load: Mapping[str, Any] | None, load_wk_before: Mapping[str, Any] | None,
-                p: ScorerParams) -> Component:
+def weekly_jump(load: Mapping[str, Any] | None, load_wk_before: Mapping[str, Any] | None, p: ScorerParams) -> Component:
     """Week-over-week change of the 7-day load, day d-1 vs d-8 [R17, R18].
 
     0 at or below ``weekly_jump_start_pct``, linear to
@@ -491,24 +698,37 @@ def weekly_jump(load: Mapping[str, Any] | None, load_wk_before: Mapping[str, Any
         before = _num(load_wk_before, "acute_7d_au")
         if acute is not None and before is not None and before == 0.0:
             if acute > 0:
-                return _with_rule(_make("weekly_jump", p.weekly_jump_cap, p.weekly_jump_cap, None, ""),
-                                  f"7-d load {_fmt(acute, 0)} AU after a week with none")
+                return _with_rule(
+                    _make("weekly_jump", p.weekly_jump_cap, p.weekly_jump_cap, None, ""),
+                    f"7-d load {_fmt(acute, 0)} AU after a week with none",
+                )
             return _with_rule(_make("weekly_jump", 0.0, p.weekly_jump_cap, 0.0, ""), "no load this week or last")
         return _no_data("weekly_jump", p.weekly_jump_cap, "needs the 7-d load of the week before")
     if x <= p.weekly_jump_start_pct:
         pts, rule = 0.0, f"weekly change {_fmt(x, 0)} % <= {_fmt(p.weekly_jump_start_pct)} %"
     elif x <= p.weekly_jump_high_pct:
-        pts = p.weekly_jump_points_at_high * (x - p.weekly_jump_start_pct) / (p.weekly_jump_high_pct - p.weekly_jump_start_pct)
+        pts = (
+            p.weekly_jump_points_at_high
+            * (x - p.weekly_jump_start_pct)
+            / (p.weekly_jump_high_pct - p.weekly_jump_start_pct)
+        )
         rule = f"weekly change {_fmt(x, 0)} % > {_fmt(p.weekly_jump_start_pct)} %"
     else:
         pts, rule = p.weekly_jump_cap, f"weekly change {_fmt(x, 0)} % > {_fmt(p.weekly_jump_high_pct)} %"
     acute, chronic = _num(load, "acute_7d_au"), _num(load, "chronic_28d_au")
-    if (pts > 0 and p.weekly_jump_min_ratio > 0 and acute is not None and chronic is not None
-            and acute <= p.weekly_jump_min_ratio * chronic):
+    if (
+        pts > 0
+        and p.weekly_jump_min_ratio > 0
+        and acute is not None
+        and chronic is not None
+        and acute <= p.weekly_jump_min_ratio * chronic
+    ):
         # a rebound from an easy week back to (or below) the usual volume is not a ramp
         pts = 0.0
-        rule += (f", but this week's {_fmt(acute, 0)} AU is not above "
-                 f"{_fmt(p.weekly_jump_min_ratio)} x the 4-week average {_fmt(chronic, 0)} AU")
+        rule += (
+            f", but this week's {_fmt(acute, 0)} AU is not above "
+            f"{_fmt(p.weekly_jump_min_ratio)} x the 4-week average {_fmt(chronic, 0)} AU"
+        )
     return _with_rule(_make("weekly_jump", pts, p.weekly_jump_cap, x, ""), rule)
 
 
@@ -551,8 +771,15 @@ def ctl_ramp(load: Mapping[str, Any] | None, p: ScorerParams) -> Component:
     """CTL rise over the 7 days ending d-1, only in TSS-like units [T2, T3]."""
     fam = (load or {}).get("load_family")
     if fam is None or str(fam).lower() not in p.tss_like_families:
-        c = _make("ctl_ramp", 0.0, p.ctl_ramp_cap, None,
-                  f"not applicable: load family {fam or 'unknown'} is not TSS-like", has_data=False, applicable=False)
+        c = _make(
+            "ctl_ramp",
+            0.0,
+            p.ctl_ramp_cap,
+            None,
+            f"not applicable: load family {fam or 'unknown'} is not TSS-like",
+            has_data=False,
+            applicable=False,
+        )
         return c
     x = _num(load, "ctl_ramp_7d")
     if x is None:
@@ -587,9 +814,14 @@ def rhr(today: Mapping[str, Any] | None, p: ScorerParams) -> Component:
         return _no_data("rhr", p.rhr_cap, "needs >= 3 RHR values this week and 14 in the baseline")
     dd = d if d is not None else -math.inf
     zz = z if z is not None else -math.inf
-    desc = ", ".join(s for s in (f"+{_fmt(d, 1)} bpm" if d is not None and d >= 0 else
-                                  (f"{_fmt(d, 1)} bpm" if d is not None else ""),
-                                  f"z {_fmt(z)}" if z is not None else "") if s)
+    desc = ", ".join(
+        s
+        for s in (
+            f"+{_fmt(d, 1)} bpm" if d is not None and d >= 0 else (f"{_fmt(d, 1)} bpm" if d is not None else ""),
+            f"z {_fmt(z)}" if z is not None else "",
+        )
+        if s
+    )
     if dd >= p.rhr_flag_bpm or zz >= p.rhr_flag_z:
         pts, rule = p.rhr_cap, f"RHR {desc} >= +{_fmt(p.rhr_flag_bpm)} bpm or z {_fmt(p.rhr_flag_z)}"
     elif dd >= p.rhr_mild_bpm or zz >= p.rhr_mild_z:
@@ -648,7 +880,9 @@ def sleep(today: Mapping[str, Any] | None, p: ScorerParams) -> Component:
         if debt is not None:
             if debt > p.sleep_debt_severe_h:
                 need_pts += p.sleep_debt_points + p.sleep_debt_severe_points
-                parts.append(f"debt {_fmt(debt, 1)} h > {_fmt(p.sleep_debt_h, 1)} h and > {_fmt(p.sleep_debt_severe_h, 1)} h")
+                parts.append(
+                    f"debt {_fmt(debt, 1)} h > {_fmt(p.sleep_debt_h, 1)} h and > {_fmt(p.sleep_debt_severe_h, 1)} h"
+                )
             elif debt > p.sleep_debt_h:
                 need_pts += p.sleep_debt_points
                 parts.append(f"debt {_fmt(debt, 1)} h > {_fmt(p.sleep_debt_h, 1)} h")
@@ -656,16 +890,26 @@ def sleep(today: Mapping[str, Any] | None, p: ScorerParams) -> Component:
     if eff is not None and eff < p.sleep_eff_min_pct:
         pts += p.sleep_eff_points
         parts.append(f"efficiency {_fmt(eff, 0)} % < {_fmt(p.sleep_eff_min_pct, 0)} %")
-    return _with_rule(_make("sleep", pts, p.sleep_cap, mean, ""), "; ".join(parts),
-                      **({"usual_h": round(base, 2)} if base is not None else {}))
+    return _with_rule(
+        _make("sleep", pts, p.sleep_cap, mean, ""),
+        "; ".join(parts),
+        **({"usual_h": round(base, 2)} if base is not None else {}),
+    )
 
 
 def back_symptoms(today: Mapping[str, Any] | None, p: ScorerParams) -> Component:
     """Self-reported low-back pain persisting beyond 72 h (optional) [B8, B13]."""
     x = _num(today, "back_pain_0_10")
     if x is None:
-        return _make("back_symptoms", 0.0, p.back_cap, None, "not applicable: no back-pain report today",
-                     has_data=False, applicable=False)
+        return _make(
+            "back_symptoms",
+            0.0,
+            p.back_cap,
+            None,
+            "not applicable: no back-pain report today",
+            has_data=False,
+            applicable=False,
+        )
     streak = int(_num(today, "back_pain_streak_d") or 0)
     rising = bool((today or {}).get("back_pain_rising_3d"))
     pts, parts = 0.0, []
@@ -679,8 +923,7 @@ def back_symptoms(today: Mapping[str, Any] | None, p: ScorerParams) -> Component
         parts.append(f"back pain {_fmt(x, 1)}/10 for {streak} day{'s' if streak != 1 else ''} (<= 72 h)")
     else:
         parts.append(f"back pain {_fmt(x, 1)}/10 < {_fmt(p.back_pain_min, 0)}")
-    return _with_rule(_make("back_symptoms", pts, p.back_cap, x, ""), "; ".join(parts),
-                      streak_d=streak, rising=rising)
+    return _with_rule(_make("back_symptoms", pts, p.back_cap, x, ""), "; ".join(parts), streak_d=streak, rising=rising)
 
 
 def _idle(load: Mapping[str, Any] | None, today: Mapping[str, Any] | None, recovery: tuple[Component, ...]) -> bool:
@@ -692,8 +935,11 @@ def _idle(load: Mapping[str, Any] | None, today: Mapping[str, Any] | None, recov
     """
     acute = _num(load, "acute_7d_au")
     cov = _num(today, "data_coverage_7d")
-    return (acute == 0.0 and (cov is None or cov == 0.0)
-            and not any(c.has_data for c in recovery if c.name != "back_symptoms"))
+    return (
+        acute == 0.0
+        and (cov is None or cov == 0.0)
+        and not any(c.has_data for c in recovery if c.name != "back_symptoms")
+    )
 
 
 # ---------------------------------------------------------------- one day
@@ -750,15 +996,22 @@ def red_flag_reason(today: Mapping[str, Any] | None, p: ScorerParams) -> str | N
         return "red-flag symptom reported"
     x = _num(today, "back_pain_0_10")
     streak = int(_num(today, "back_pain_streak_d") or 0)
-    if (x is not None and x >= p.red_flag_pain and bool(today.get("back_pain_rising_3d"))
-            and streak >= p.back_pain_after_d):
+    if (
+        x is not None
+        and x >= p.red_flag_pain
+        and bool(today.get("back_pain_rising_3d"))
+        and streak >= p.back_pain_after_d
+    ):
         return f"back pain {_fmt(x, 1)}/10 still rising after {streak} days"
     return None
 
 
-def score_day(today: Mapping[str, Any], load: Mapping[str, Any] | None = None,
-              load_wk_before: Mapping[str, Any] | None = None,
-              params: ScorerParams | None = None) -> DayScore:
+def score_day(
+    today: Mapping[str, Any],
+    load: Mapping[str, Any] | None = None,
+    load_wk_before: Mapping[str, Any] | None = None,
+    params: ScorerParams | None = None,
+) -> DayScore:
     """Score one athlete-day from its FEATURES rows.
 
     Parameters
@@ -781,9 +1034,15 @@ def score_day(today: Mapping[str, Any], load: Mapping[str, Any] | None = None,
     recovery = (hrv(today, p), rhr(today, p), sleep(today, p), back_symptoms(today, p))
     if _idle(load, today, recovery):
         why = "no sessions and no device data in the last 7 days"
-        load_comps = tuple(_no_data(n, c, why) for n, c in (
-            ("load_spike", p.acwr_cap), ("weekly_jump", p.weekly_jump_cap), ("monotony", p.monotony_cap),
-            ("hard_day_streak", p.hard_day_points)))
+        load_comps = tuple(
+            _no_data(n, c, why)
+            for n, c in (
+                ("load_spike", p.acwr_cap),
+                ("weekly_jump", p.weekly_jump_cap),
+                ("monotony", p.monotony_cap),
+                ("hard_day_streak", p.hard_day_points),
+            )
+        )
         load_comps += (ctl_ramp(load, p),)
         if load_comps[-1].applicable:
             load_comps = load_comps[:-1] + (_no_data("ctl_ramp", p.ctl_ramp_cap, why),)
@@ -811,15 +1070,23 @@ def score_day(today: Mapping[str, Any], load: Mapping[str, Any] | None = None,
     else:
         band, score = band_for(points, p), points
     return DayScore(
-        athlete_id=str(today.get("athlete_id")), date=today.get("date"), components=comps,
-        points=points, coverage=coverage, possible=possible, band=band, score=score,
-        reasons=reasons, red_flag=rf,
+        athlete_id=str(today.get("athlete_id")),
+        date=today.get("date"),
+        components=comps,
+        points=points,
+        coverage=coverage,
+        possible=possible,
+        band=band,
+        score=score,
+        reasons=reasons,
+        red_flag=rf,
     )
 
 
 # ---------------------------------------------------------------- frames
-def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams | None = None,
-                   start: date | None = None) -> pl.DataFrame:
+def score_features(
+    features: pl.DataFrame, *, as_of: date, params: ScorerParams | None = None, start: date | None = None
+) -> pl.DataFrame:
     """Rule scores for every athlete-day of ``features`` up to ``as_of``.
 
     Parameters
@@ -879,18 +1146,34 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
             load = rows.get(d - one)
             day = score_day(today, load, rows.get(d - 8 * one), p)
             fresh_rf = day.red_flag is not None
-            if (day.red_flag is None and hold_rf is not None and today.get("red_flag") is not False
-                    and (d - hold_rf).days <= p.red_flag_hold_d):
-                day = replace(day, band="high", score=100.0, reasons=("red_flag",) + day.reasons,
-                              red_flag=f"red flag reported on {hold_rf.isoformat()} "
-                                       f"({(d - hold_rf).days} d ago) and not cleared since")
+            if (
+                day.red_flag is None
+                and hold_rf is not None
+                and today.get("red_flag") is not False
+                and (d - hold_rf).days <= p.red_flag_hold_d
+            ):
+                day = replace(
+                    day,
+                    band="high",
+                    score=100.0,
+                    reasons=("red_flag",) + day.reasons,
+                    red_flag=f"red flag reported on {hold_rf.isoformat()} "
+                    f"({(d - hold_rf).days} d ago) and not cleared since",
+                )
             contiguous = prev_day is not None and d - prev_day == one
             high_streak = (high_streak + 1 if contiguous else 1) if day.band == "high" else 0
             recov_streak = (recov_streak + 1 if contiguous else 1) if _recovery_both(day) else 0
             prev_day = d
             recent_rf = last_rf if last_rf is not None and (d - last_rf).days <= p.red_flag_followup_d else None
-            adj = recommend(day, load=load, high_streak_d=high_streak, recovery_streak_d=recov_streak, params=p,
-                            recent_red_flag=recent_rf, last_night_h=_num(today, "sleep_h"))
+            adj = recommend(
+                day,
+                load=load,
+                high_streak_d=high_streak,
+                recovery_streak_d=recov_streak,
+                params=p,
+                recent_red_flag=recent_rf,
+                last_night_h=_num(today, "sleep_h"),
+            )
             hold_rf = _next_red_flag_day(today, d, hold_rf, p)  # an explicit "false" report clears it
             if fresh_rf:
                 last_rf = d
@@ -900,8 +1183,7 @@ def score_features(features: pl.DataFrame, *, as_of: date, params: ScorerParams 
     return conform(pl.DataFrame(out, schema=SCORES.polars_schema), SCORES).sort("athlete_id", "date")
 
 
-def _next_red_flag_day(row: Mapping[str, Any] | None, d: date, last_rf: date | None,
-                       p: ScorerParams) -> date | None:
+def _next_red_flag_day(row: Mapping[str, Any] | None, d: date, last_rf: date | None, p: ScorerParams) -> date | None:
     """The latest red-flag day after looking at ``row`` (day ``d``): ``d`` when it has a
     fresh red flag, None when it reports ``red_flag`` false, else unchanged."""
     if row is None:
@@ -944,8 +1226,7 @@ def streaks_before(rows: Mapping[date, Mapping[str, Any]], start: date, p: Score
     return high, recov
 
 
-def _score_row(day: DayScore, adjustments, *, model: str,
-               components_json: str | None = None) -> dict[str, Any]:
+def _score_row(day: DayScore, adjustments, *, model: str, components_json: str | None = None) -> dict[str, Any]:
     return {
         "athlete_id": day.athlete_id,
         "date": day.date,
@@ -955,7 +1236,8 @@ def _score_row(day: DayScore, adjustments, *, model: str,
         "adjustments": ";".join(a.code for a in adjustments),
         "coverage_points": float(day.coverage),
         "score_pct_of_coverage": day.pct_of_coverage,
-        "components_json": components_json if components_json is not None
+        "components_json": components_json
+        if components_json is not None
         else json.dumps([c.as_json() for c in day.components], separators=(",", ":")),
         "adjustments_json": json.dumps([a.as_json() for a in adjustments], separators=(",", ":")),
         "model": model,

@@ -69,12 +69,8 @@ ADJUSTMENT_TEXT: dict[str, str] = {
         "Hold next week's load at about this week's {acute_au:.0f} AU ({cause}), "
         "then raise it by no more than {max_pct:.0f} % a week."
     ),
-    "easy_day": (
-        "Make today an easy day (light aerobic work only): {cause}."
-    ),
-    "rest_day": (
-        "Take a rest day: {cause} for {days} days in a row."
-    ),
+    "easy_day": ("Make today an easy day (light aerobic work only): {cause}."),
+    "rest_day": ("Take a rest day: {cause} for {days} days in a row."),
     "prioritise_sleep": (
         "No high-intensity sessions or heavy lifting today, and aim for at least "
         "{need_h:.0f} h of sleep tonight (last 7 nights: {sleep_7d_h:.1f} h on average)."
@@ -91,9 +87,7 @@ ADJUSTMENT_TEXT: dict[str, str] = {
         "Back soreness in the first 72 h after a new or heavy session is expected: "
         "do mobility work and light activity; see a clinician if it has not improved after a week."
     ),
-    "see_clinician": (
-        "See a clinician: {cause}. {red_flags}"
-    ),
+    "see_clinician": ("See a clinician: {cause}. {red_flags}"),
 }
 
 #: Adjustment code -> the advice without numbers.
@@ -111,9 +105,7 @@ ADJUSTMENT_GENERIC: dict[str, str] = {
 
 #: Field names each ADJUSTMENT_TEXT template needs.
 ADJUSTMENT_FIELDS: dict[str, tuple[str, ...]] = {
-    code: tuple(
-        name for _, name, _, _ in string.Formatter().parse(text) if name
-    )
+    code: tuple(name for _, name, _, _ in string.Formatter().parse(text) if name)
     for code, text in ADJUSTMENT_TEXT.items()
 }
 
@@ -136,7 +128,7 @@ RED_FLAG_TEXT: str = (
     "Go to an emergency department now if you have: "
     + "; ".join(RED_FLAG_EMERGENCY)
     + ". See a clinician soon if you have: "
-    + "; ".join(RED_FLAGS[len(RED_FLAG_EMERGENCY):])
+    + "; ".join(RED_FLAGS[len(RED_FLAG_EMERGENCY) :])
     + "."
 )
 
@@ -187,4 +179,3 @@ def format_adjustment(code: str, **values: object) -> str:
     if any(values.get(name) is None for name in needed):
         return ADJUSTMENT_GENERIC[code]
     return ADJUSTMENT_TEXT[code].format(**values)
-

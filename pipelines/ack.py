@@ -41,8 +41,16 @@ class Ack:
     alert_id: str | None
 
 
-def record_ack(store: Store, athlete_id: str, *, note: str = "", kind: str = "ack", by: str = "",
-               at: date | None = None, now: datetime | None = None) -> Ack:
+def record_ack(
+    store: Store,
+    athlete_id: str,
+    *,
+    note: str = "",
+    kind: str = "ack",
+    by: str = "",
+    at: date | None = None,
+    now: datetime | None = None,
+) -> Ack:
     """Append an acknowledgement for ``athlete_id`` and return it.
 
     It refers to the athlete's latest queued alert when there is one
@@ -66,13 +74,16 @@ def record_ack(store: Store, athlete_id: str, *, note: str = "", kind: str = "ac
             con.execute(_DDL)
             alert = None
             if _has_table(con, "alert_outbox"):
-                r = con.execute("SELECT alert_id FROM alert_outbox WHERE athlete_id = ? ORDER BY as_of DESC, day DESC "
-                                "LIMIT 1", (athlete_id,)).fetchone()
+                r = con.execute(
+                    "SELECT alert_id FROM alert_outbox WHERE athlete_id = ? ORDER BY as_of DESC, day DESC LIMIT 1",
+                    (athlete_id,),
+                ).fetchone()
                 alert = r[0] if r else None
-            con.execute("INSERT INTO alert_ack (athlete_id, at, kind, note, by, alert_id, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (athlete_id, at.isoformat(), kind, note.strip(), by.strip(), alert,
-                         now.isoformat(timespec="seconds")))
+            con.execute(
+                "INSERT INTO alert_ack (athlete_id, at, kind, note, by, alert_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (athlete_id, at.isoformat(), kind, note.strip(), by.strip(), alert, now.isoformat(timespec="seconds")),
+            )
             con.commit()
         finally:
             con.close()
@@ -97,12 +108,16 @@ def read_acks(store: Store, start: date, end: date) -> list[dict]:
     try:
         if not _has_table(con, "alert_ack"):
             return []
-        rows = con.execute("SELECT athlete_id, at, kind, note, by, alert_id FROM alert_ack WHERE at BETWEEN ? AND ? "
-                           "ORDER BY at, id", (start.isoformat(), end.isoformat())).fetchall()
+        rows = con.execute(
+            "SELECT athlete_id, at, kind, note, by, alert_id FROM alert_ack WHERE at BETWEEN ? AND ? ORDER BY at, id",
+            (start.isoformat(), end.isoformat()),
+        ).fetchall()
     finally:
         con.close()
-    return [{"athlete_id": a, "at": date.fromisoformat(d), "kind": k, "note": n, "by": b, "alert_id": al}
-            for a, d, k, n, b, al in rows]
+    return [
+        {"athlete_id": a, "at": date.fromisoformat(d), "kind": k, "note": n, "by": b, "alert_id": al}
+        for a, d, k, n, b, al in rows
+    ]
 
 
 def sent_alerts(store: Store, start: date, end: date) -> list[dict]:
@@ -117,9 +132,11 @@ def sent_alerts(store: Store, start: date, end: date) -> list[dict]:
     try:
         if not _has_table(con, "alert_outbox"):
             return []
-        rows = con.execute("SELECT athlete_id, rule, day, status FROM alert_outbox WHERE athlete_id IS NOT NULL "
-                           "AND as_of BETWEEN ? AND ? ORDER BY day, athlete_id", (start.isoformat(), end.isoformat())
-                           ).fetchall()
+        rows = con.execute(
+            "SELECT athlete_id, rule, day, status FROM alert_outbox WHERE athlete_id IS NOT NULL "
+            "AND as_of BETWEEN ? AND ? ORDER BY day, athlete_id",
+            (start.isoformat(), end.isoformat()),
+        ).fetchall()
     finally:
         con.close()
     return [{"athlete_id": a, "rule": r, "day": d, "status": s} for a, r, d, s in rows]

@@ -40,7 +40,8 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -144,10 +145,15 @@ def issue_token(store_root: str | Path, athlete_id: str, *, now: datetime | None
     """A new random token for ``athlete_id`` (replacing any earlier one); only its hash is stored."""
     token = secrets.token_urlsafe(18)
     tokens = _load_tokens(store_root)
-    tokens[athlete_id] = {"sha256": _hash(token),
-                          "issued_utc": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")}
-    _atomic_write(tokens_path(store_root),
-                  json.dumps({"version": 1, "athletes": tokens}, indent=1, sort_keys=True).encode(), mode=0o600)
+    tokens[athlete_id] = {
+        "sha256": _hash(token),
+        "issued_utc": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+    }
+    _atomic_write(
+        tokens_path(store_root),
+        json.dumps({"version": 1, "athletes": tokens}, indent=1, sort_keys=True).encode(),
+        mode=0o600,
+    )
     return token
 
 
@@ -163,8 +169,9 @@ def verify_token(store_root: str | Path, athlete_id: str, token: str | None) -> 
 
 
 # ----------------------------------------------------------------------------- inbox
-def write_answer_file(store_root: str | Path, answers: Sequence[dict], *, folder: str,
-                      name: str | None = None, team: bool = False) -> Path:
+def write_answer_file(
+    store_root: str | Path, answers: Sequence[dict], *, folder: str, name: str | None = None, team: bool = False
+) -> Path:
     """Write validated answers as one check-in file in ``inbox/<folder>/``, atomically.
 
     ``answers`` are dicts as :func:`connectors.checkin.validate_answer` accepts
@@ -183,15 +190,21 @@ def write_answer_file(store_root: str | Path, answers: Sequence[dict], *, folder
     return path
 
 
-def ingest_answers(store_root: str | Path, paths: Sequence[Path], *, tz_for: Callable[[str | None], str | None]
-                   | None = None, lock_timeout_s: float = 5.0):
+def ingest_answers(
+    store_root: str | Path,
+    paths: Sequence[Path],
+    *,
+    tz_for: Callable[[str | None], str | None] | None = None,
+    lock_timeout_s: float = 5.0,
+):
     """Ingest answer files now; None when another process holds the store (the nightly run will)."""
     from pipelines.ingest import ingest_paths
     from pipelines.store import Store, StoreLockedError
 
     try:
-        return ingest_paths(Store(store_root), [str(p) for p in paths], tz_for=tz_for, pool=False,
-                            lock_timeout_s=lock_timeout_s)
+        return ingest_paths(
+            Store(store_root), [str(p) for p in paths], tz_for=tz_for, pool=False, lock_timeout_s=lock_timeout_s
+        )
     except StoreLockedError:
         return None
 
@@ -210,13 +223,15 @@ def device_sessions(store_root: str | Path, athlete_id: str, day: date) -> list[
     out = []
     for r in kept.sort("start_utc").iter_rows(named=True):
         minutes = r["duration_s"] / 60.0 if r["duration_s"] is not None else None
-        out.append({
-            "start_utc": r["start_utc"].astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            "sport": r["sport"] or "session",
-            "minutes": max(1, round(minutes)) if minutes else None,
-            "source": r["source"],
-            "rpe": None if r["rpe"] is None else int(round(r["rpe"])),
-        })
+        out.append(
+            {
+                "start_utc": r["start_utc"].astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+                "sport": r["sport"] or "session",
+                "minutes": max(1, round(minutes)) if minutes else None,
+                "source": r["source"],
+                "rpe": None if r["rpe"] is None else int(round(r["rpe"])),
+            }
+        )
     return out
 
 
@@ -230,7 +245,7 @@ class FormFields(dict):
             self._lists.setdefault(k, []).append(v)
 
     @classmethod
-    def from_body(cls, body: bytes) -> "FormFields":
+    def from_body(cls, body: bytes) -> FormFields:
         from urllib.parse import parse_qsl
 
         return cls(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
@@ -253,13 +268,19 @@ def today_answer(store_root: str | Path, athlete_id: str, day: date) -> dict[str
         return "" if x is None else str(int(x))
 
     pain = r.get("pain_0_10") if r.get("pain_0_10") is not None else r["back_pain_0_10"]
-    return {"back_pain": num(pain), "area": r.get("back_pain_area") or "",
-            "soreness": num(r["soreness"]), "sleep": num(r.get("sleep_quality_1_5")),
-            "rf": (r.get("red_flags") or "").split(";") if r.get("red_flags") else [], "note": r.get("note") or ""}
+    return {
+        "back_pain": num(pain),
+        "area": r.get("back_pain_area") or "",
+        "soreness": num(r["soreness"]),
+        "sleep": num(r.get("sleep_quality_1_5")),
+        "rf": (r.get("red_flags") or "").split(";") if r.get("red_flags") else [],
+        "note": r.get("note") or "",
+    }
 
 
-def _int_field(form: Mapping[str, str], key: str, scale: str, label: str, errors: dict[str, str],
-               required: bool = True) -> int | None:
+def _int_field(
+    form: Mapping[str, str], key: str, scale: str, label: str, errors: dict[str, str], required: bool = True
+) -> int | None:
     raw = (form.get(key) or "").strip()
     lo, hi, what = SCALES[scale]
     if raw == "":
@@ -276,8 +297,9 @@ def _int_field(form: Mapping[str, str], key: str, scale: str, label: str, errors
     return int(v)
 
 
-def parse_form(form: FormFields, *, athlete_id: str, today: date, tz: str,
-               devices: Sequence[dict], now_utc: datetime) -> tuple[dict | None, dict[str, str]]:
+def parse_form(
+    form: FormFields, *, athlete_id: str, today: date, tz: str, devices: Sequence[dict], now_utc: datetime
+) -> tuple[dict | None, dict[str, str]]:
     """Validate the submitted form; (answer dict ready for :func:`write_answer_file`, {}) or (None, errors).
 
     ``errors`` maps a form field to a message for the athlete. ``devices`` are
@@ -315,8 +337,16 @@ def parse_form(form: FormFields, *, athlete_id: str, today: date, tz: str,
         rpe = _int_field(form, f"d{k}_rpe", "rpe", f"Effort (RPE) of the {dev['sport']} session", errors)
         minutes = _int_field(form, f"d{k}_min", "minutes", f"Minutes of the {dev['sport']} session", errors)
         if rpe is not None and minutes is not None:
-            sessions.append({"start_utc": ref, "local_date": yesterday.isoformat(), "sport": dev["sport"],
-                             "minutes": minutes, "rpe": rpe, "device_source": dev["source"]})
+            sessions.append(
+                {
+                    "start_utc": ref,
+                    "local_date": yesterday.isoformat(),
+                    "sport": dev["sport"],
+                    "minutes": minutes,
+                    "rpe": rpe,
+                    "device_source": dev["source"],
+                }
+            )
     zone = ZoneInfo(tz)
     for j in range(EXTRA_SESSION_ROWS):
         mins_raw, rpe_raw = (form.get(f"x{j}_min") or "").strip(), (form.get(f"x{j}_rpe") or "").strip()
@@ -328,18 +358,30 @@ def parse_form(form: FormFields, *, athlete_id: str, today: date, tz: str,
             # no device start time: noon of yesterday (local), one minute apart per row, so that
             # answering again replaces these rows instead of adding new ones
             start = datetime.combine(yesterday, dtime(12, j), tzinfo=zone).astimezone(timezone.utc)
-            sessions.append({"start_utc": start.isoformat().replace("+00:00", "Z"),
-                             "local_date": yesterday.isoformat(),
-                             "sport": (form.get(f"x{j}_sport") or "").strip()[:40] or "training",
-                             "minutes": minutes, "rpe": rpe, "device_source": None})
+            sessions.append(
+                {
+                    "start_utc": start.isoformat().replace("+00:00", "Z"),
+                    "local_date": yesterday.isoformat(),
+                    "sport": (form.get(f"x{j}_sport") or "").strip()[:40] or "training",
+                    "minutes": minutes,
+                    "rpe": rpe,
+                    "device_source": None,
+                }
+            )
     if errors:
         return None, errors
     answer = {
-        "athlete_id": athlete_id, "date": today.isoformat(),
+        "athlete_id": athlete_id,
+        "date": today.isoformat(),
         "reported_utc": now_utc.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "via": "web", "back_pain_0_10": pain, "back_pain_area": area if pain else None,
-        "soreness_0_10": soreness, "sleep_quality_1_5": sleep_q, "red_flags": flags,
-        "sessions": sessions, "note": note or None,
+        "via": "web",
+        "back_pain_0_10": pain,
+        "back_pain_area": area if pain else None,
+        "soreness_0_10": soreness,
+        "sleep_quality_1_5": sleep_q,
+        "red_flags": flags,
+        "sessions": sessions,
+        "note": note or None,
     }
     validate_answer(answer)
     return answer, {}
@@ -349,8 +391,17 @@ def parse_form(form: FormFields, *, athlete_id: str, today: date, tz: str,
 #: Check-in fields a form service's CSV can carry (``[checkin] csv_columns`` maps each to a column title).
 #: ``red_flag.<code>`` fields are yes/no columns, one per red-flag question.
 CSV_FIELDS: tuple[str, ...] = (
-    "athlete_id", "time", "date", "back_pain_0_10", "back_pain_area", "soreness_0_10", "sleep_quality_1_5",
-    "session_sport", "session_minutes", "session_rpe", "note",
+    "athlete_id",
+    "time",
+    "date",
+    "back_pain_0_10",
+    "back_pain_area",
+    "soreness_0_10",
+    "sleep_quality_1_5",
+    "session_sport",
+    "session_minutes",
+    "session_rpe",
+    "note",
     *(f"red_flag.{c}" for c in RED_FLAG_QUESTIONS),
 )
 
@@ -367,9 +418,16 @@ def _area_code(value: str) -> str | None:
     raise ValueError(f"{value!r} is not one of {', '.join(AREAS.values())}")
 
 
-def read_form_csv(data: bytes, *, name: str, columns: Mapping[str, str], time_format: str | None,
-                  true_words: Sequence[str], tz_for: Callable[[str], str],
-                  athletes: Sequence[str] | None = None) -> list[dict]:
+def read_form_csv(
+    data: bytes,
+    *,
+    name: str,
+    columns: Mapping[str, str],
+    time_format: str | None,
+    true_words: Sequence[str],
+    tz_for: Callable[[str], str],
+    athletes: Sequence[str] | None = None,
+) -> list[dict]:
     """Answers from a form service's CSV export, through the configured column mapping.
 
     Every row must be valid, or :class:`CheckinError` names the file, the
@@ -388,8 +446,9 @@ def read_form_csv(data: bytes, *, name: str, columns: Mapping[str, str], time_fo
     """
     unknown = sorted(set(columns) - set(CSV_FIELDS))
     if unknown:
-        raise CheckinError(f"[checkin] csv_columns: unknown field(s) {', '.join(unknown)}; "
-                           f"known: {', '.join(CSV_FIELDS)}")
+        raise CheckinError(
+            f"[checkin] csv_columns: unknown field(s) {', '.join(unknown)}; known: {', '.join(CSV_FIELDS)}"
+        )
     if "athlete_id" not in columns or not ({"time", "date"} & set(columns)):
         raise CheckinError("[checkin] csv_columns must map 'athlete_id' and 'time' (or 'date') to column titles")
     text = data.decode("utf-8-sig", errors="strict") if data else ""
@@ -430,8 +489,11 @@ def read_form_csv(data: bytes, *, name: str, columns: Mapping[str, str], time_fo
             field = "time" if "time" in idx else "date"
             raw_t = cell(field)
             if field == "time":
-                t = datetime.strptime(raw_t, time_format) if time_format else datetime.fromisoformat(
-                    raw_t.replace("Z", "+00:00"))
+                t = (
+                    datetime.strptime(raw_t, time_format)
+                    if time_format
+                    else datetime.fromisoformat(raw_t.replace("Z", "+00:00"))
+                )
                 t = t.replace(tzinfo=zone) if t.tzinfo is None else t
                 day = t.astimezone(zone).date()
             else:
@@ -440,11 +502,17 @@ def read_form_csv(data: bytes, *, name: str, columns: Mapping[str, str], time_fo
             if "date" in idx and field == "time" and cell("date"):
                 field = "date"
                 day = date.fromisoformat(cell("date"))
-            a: dict[str, Any] = {"athlete_id": athlete, "date": day.isoformat(),
-                                 "reported_utc": t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-                                 "via": f"csv:{name}"}
-            for field, scale in (("back_pain_0_10", "back_pain_0_10"), ("soreness_0_10", "soreness_0_10"),
-                                 ("sleep_quality_1_5", "sleep_quality_1_5")):
+            a: dict[str, Any] = {
+                "athlete_id": athlete,
+                "date": day.isoformat(),
+                "reported_utc": t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+                "via": f"csv:{name}",
+            }
+            for field, scale in (
+                ("back_pain_0_10", "back_pain_0_10"),
+                ("soreness_0_10", "soreness_0_10"),
+                ("sleep_quality_1_5", "sleep_quality_1_5"),
+            ):
                 v = cell(field)
                 a[field] = _scaled(v, scale)
             field = "back_pain_area"
@@ -470,9 +538,15 @@ def read_form_csv(data: bytes, *, name: str, columns: Mapping[str, str], time_fo
             if mins is not None:
                 y = day - timedelta(days=1)
                 start = datetime.combine(y, dtime(12, 0), tzinfo=zone).astimezone(timezone.utc)
-                a["sessions"].append({"start_utc": start.isoformat().replace("+00:00", "Z"),
-                                      "local_date": y.isoformat(), "sport": cell("session_sport") or "training",
-                                      "minutes": mins, "rpe": rpe})
+                a["sessions"].append(
+                    {
+                        "start_utc": start.isoformat().replace("+00:00", "Z"),
+                        "local_date": y.isoformat(),
+                        "sport": cell("session_sport") or "training",
+                        "minutes": mins,
+                        "rpe": rpe,
+                    }
+                )
             a["note"] = cell("note") or None
             validate_answer(a)
         except (ValueError, KeyError) as err:
@@ -492,4 +566,3 @@ def _scaled(raw: str, scale: str) -> int | None:
     if v != int(v) or not lo <= v <= hi:
         raise ValueError(f"{raw} is outside the scale; expected {what}")
     return int(v)
-

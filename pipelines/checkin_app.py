@@ -38,8 +38,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from connectors.checkin import AREAS, EMERGENCY_FLAGS, RED_FLAG_QUESTIONS, SLEEP_QUALITY
 from models.vocab import DISCLAIMER
-from pipelines.checkin import (EXTRA_SESSION_ROWS, CheckinError, FormFields, device_sessions, ingest_answers,
-                               parse_form, today_answer, verify_token, write_answer_file)
+from pipelines.checkin import (
+    EXTRA_SESSION_ROWS,
+    CheckinError,
+    FormFields,
+    device_sessions,
+    ingest_answers,
+    parse_form,
+    today_answer,
+    verify_token,
+    write_answer_file,
+)
 
 __all__ = ["create_app", "ADVICE"]
 
@@ -47,15 +56,28 @@ TEMPLATES = Path(__file__).with_name("checkin_templates")
 
 #: What to do after a red-flag answer (domain brief section 5; NICE NG59).
 ADVICE = {
-    "emergency": ("Get medical help today: call your emergency number (112 / 999 / 911) or go to an emergency "
-                  "department now, and say you have back pain with these symptoms. Do not train."),
-    "soon": ("See a doctor or physiotherapist in the next few days (sooner if it gets worse), and do not "
-             "train through the pain until you have."),
+    "emergency": (
+        "Get medical help today: call your emergency number (112 / 999 / 911) or go to an emergency "
+        "department now, and say you have back pain with these symptoms. Do not train."
+    ),
+    "soon": (
+        "See a doctor or physiotherapist in the next few days (sooner if it gets worse), and do not "
+        "train through the pain until you have."
+    ),
 }
 
 #: How a session's source is named to the athlete ("from your ... data").
-SOURCE_LABELS = {"fit": "watch", "generic_csv": "uploaded", "apple_health": "Apple Health", "garmin_csv": "Garmin",
-                 "garmin_json": "Garmin", "strava": "Strava", "fitbit": "Fitbit", "oura": "Oura", "whoop": "WHOOP"}
+SOURCE_LABELS = {
+    "fit": "watch",
+    "generic_csv": "uploaded",
+    "apple_health": "Apple Health",
+    "garmin_csv": "Garmin",
+    "garmin_json": "Garmin",
+    "strava": "Strava",
+    "fitbit": "Fitbit",
+    "oura": "Oura",
+    "whoop": "WHOOP",
+}
 
 #: Largest form body accepted [bytes]; a real answer is under 2 kB.
 MAX_BODY = 64 * 1024
@@ -67,8 +89,9 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                "frame-ancestors 'none'; base-uri 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
 }
 
 
@@ -86,10 +109,9 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
     clock : callable, optional
         ``clock() -> aware datetime``; default the system clock (tests pass their own).
     """
-    from pipelines.config import Config
-
-    import pipelines.ingest  # noqa: F401 - imported now, so the first submit is as quick as the others
     import features.merge  # noqa: F401
+    import pipelines.ingest  # noqa: F401 - imported now, so the first submit is as quick as the others
+    from pipelines.config import Config
 
     cfg = cfg or Config()
     root = Path(store_root)
@@ -129,10 +151,21 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
         for k, d in enumerate(devices):
             v.setdefault(f"d{k}_min", d["minutes"] or "")
             v.setdefault(f"d{k}_rpe", "" if d["rpe"] is None else d["rpe"])
-        return page("form.html.j2", status, v=v, errors=errors, name=name, today_txt=_fmt_day(today),
-                    yesterday_txt=_fmt_day(today - timedelta(days=1)), devices=devices,
-                    extra_rows=EXTRA_SESSION_ROWS, areas=AREAS, sleep_labels=SLEEP_QUALITY,
-                    flags=list(RED_FLAG_QUESTIONS.items()), answered=answered)
+        return page(
+            "form.html.j2",
+            status,
+            v=v,
+            errors=errors,
+            name=name,
+            today_txt=_fmt_day(today),
+            yesterday_txt=_fmt_day(today - timedelta(days=1)),
+            devices=devices,
+            extra_rows=EXTRA_SESSION_ROWS,
+            areas=AREAS,
+            sleep_labels=SLEEP_QUALITY,
+            flags=list(RED_FLAG_QUESTIONS.items()),
+            answered=answered,
+        )
 
     @app.get("/healthz", response_class=PlainTextResponse)
     def healthz() -> str:
@@ -155,8 +188,7 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
                 return refused(413)
         form = FormFields.from_body(body)
         tz, today, devices, name = context(athlete_id)
-        answer, errors = parse_form(form, athlete_id=athlete_id, today=today, tz=tz, devices=devices,
-                                    now_utc=now())
+        answer, errors = parse_form(form, athlete_id=athlete_id, today=today, tz=tz, devices=devices, now_utc=now())
         if errors:
             values = dict(form)
             values["rf"] = form.getlist("rf")
@@ -164,16 +196,25 @@ def create_app(store_root: str | Path, cfg=None, *, clock: Callable[[], datetime
         try:
             path = write_answer_file(root, [answer], folder=athlete_id)
         except (OSError, CheckinError, ValueError) as err:  # disk full, read-only store ...
-            return page("refused.html.j2", 503,
-                        message=f"Your answer could not be saved ({type(err).__name__}); please try again "
-                                "in a minute or tell your coach.")
+            return page(
+                "refused.html.j2",
+                503,
+                message=f"Your answer could not be saved ({type(err).__name__}); please try again "
+                "in a minute or tell your coach.",
+            )
         try:
             ingest_answers(root, [path], tz_for=cfg.tz_for)
         except Exception:  # noqa: BLE001 - the answer is safe in the inbox; the nightly run ingests it
             pass
         flags = set(answer["red_flags"] or [])
-        return page("done.html.j2", name=name, today_txt=_fmt_day(today), sessions=len(answer["sessions"]),
-                    emergency=bool(flags & EMERGENCY_FLAGS), soon=bool(flags - EMERGENCY_FLAGS))
+        return page(
+            "done.html.j2",
+            name=name,
+            today_txt=_fmt_day(today),
+            sessions=len(answer["sessions"]),
+            emergency=bool(flags & EMERGENCY_FLAGS),
+            soon=bool(flags - EMERGENCY_FLAGS),
+        )
 
     @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     def other(rest: str):

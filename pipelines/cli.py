@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -50,15 +49,14 @@ COMMAND_MODULES: tuple[str, ...] = (
 from pipelines.cli_options import ConfigOpt, StoreOpt  # noqa: E402,F401 - re-exported for the command modules
 
 
-def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
+def resolve_store(store: Path | None, config: Path | None = None) -> Path:
     """The store directory from the flag, else ``[store] path`` of the environment
     (``STRAINWATCH_STORE__PATH``) or the config file (``config``, ``$STRAINWATCH_CONFIG`` or
     ``./strainwatch.toml``), else the default. ``STRAINWATCH_STORE`` is a deprecated alias."""
     import os
 
-    from pipelines.store import DEFAULT_STORE
-
     from pipelines.errors import check_store_path
+    from pipelines.store import DEFAULT_STORE
 
     if store is not None:
         return check_store_path(store)
@@ -77,8 +75,7 @@ def resolve_store(store: Optional[Path], config: Optional[Path] = None) -> Path:
     return check_store_path(configured if configured is not None else DEFAULT_STORE)
 
 
-
-def load_config_or_exit(config: Optional[Path]):
+def load_config_or_exit(config: Path | None):
     """The validated configuration (defaults when there is no file); exit code 2 on an error."""
     from pipelines.config import ConfigError, load_config
 
@@ -89,7 +86,7 @@ def load_config_or_exit(config: Optional[Path]):
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def parse_date_option(value: Optional[str], flag: str):
+def parse_date_option(value: str | None, flag: str):
     """``YYYY-MM-DD`` from an option as a date (None stays None); exit code 2 otherwise."""
     from datetime import date
 
@@ -116,8 +113,9 @@ def check_not_future(day, today=None, flag: str = "--as-of") -> None:
     if isinstance(day, str):
         day = date.fromisoformat(day)
     if day > limit:
-        raise UsageError(f"{flag} {day} is in the future (today is {limit}): give a past day or today, "
-                         "or leave it out for today")
+        raise UsageError(
+            f"{flag} {day} is in the future (today is {limit}): give a past day or today, or leave it out for today"
+        )
 
 
 def version_text() -> str:
@@ -142,8 +140,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version (package and formulas) and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version (package and formulas) and exit."
+    ),
 ) -> None:
     pass
 
@@ -169,8 +168,9 @@ def _stop_on_interrupt() -> None:
     import signal
 
     def handler(_signum, _frame) -> None:
-        os.write(2, b"\ninterrupted: stopped; the store keeps its last complete state, run the command again "
-                    b"to finish\n")
+        os.write(
+            2, b"\ninterrupted: stopped; the store keeps its last complete state, run the command again to finish\n"
+        )
         os._exit(130)
 
     try:
@@ -199,4 +199,3 @@ def main() -> None:  # console-script entry point
             raise
         typer.echo(f"error: {mapped}", err=True)
         sys.exit(mapped.exit_code)
-

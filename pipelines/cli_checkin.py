@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
+from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_store
 from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
-from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_store
-
-checkin_app = typer.Typer(help="The athletes' daily check-in: a phone form, personal links, CSV import.",
-                          no_args_is_help=True)
+checkin_app = typer.Typer(
+    help="The athletes' daily check-in: a phone form, personal links, CSV import.", no_args_is_help=True
+)
 
 
 def _athletes(cfg, store_root: Path) -> list[str]:
@@ -25,10 +24,12 @@ def _athletes(cfg, store_root: Path) -> list[str]:
 
 @checkin_app.command("serve")
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface of the local network)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface of the local network)."
+    ),
     port: int = typer.Option(8765, "--port", min=1, max=65535),
-    store: Optional[Path] = StoreOpt,
-    config: Optional[Path] = ConfigOpt,
+    store: Path | None = StoreOpt,
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Serve the check-in form (personal links from `strainwatch checkin links`)."""
     import uvicorn
@@ -37,17 +38,22 @@ def serve(
 
     cfg = load_config_or_exit(config)
     root = resolve_store(store, config)
-    typer.echo(f"strainwatch check-in on http://{host}:{port}/ (store {root}); links: strainwatch checkin links",
-               err=True)
+    typer.echo(
+        f"strainwatch check-in on http://{host}:{port}/ (store {root}); links: strainwatch checkin links", err=True
+    )
     uvicorn.run(create_app(root, cfg), host=host, port=port, access_log=False, log_level="warning")
 
 
 @checkin_app.command("links")
 def links(
-    rotate: Optional[List[str]] = typer.Option(None, "--rotate", help="Issue a new token for this athlete (repeatable); the old link stops working."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Address the phones use (default: \\[checkin] base_url)."),
-    store: Optional[Path] = StoreOpt,
-    config: Optional[Path] = ConfigOpt,
+    rotate: list[str] | None = typer.Option(
+        None, "--rotate", help="Issue a new token for this athlete (repeatable); the old link stops working."
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="Address the phones use (default: \\[checkin] base_url)."
+    ),
+    store: Path | None = StoreOpt,
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Print personal check-in links: new ones for athletes without a token, and for --rotate IDs.
 
@@ -78,9 +84,9 @@ def links(
 
 @checkin_app.command("import")
 def import_csv(
-    files: List[Path] = typer.Argument(..., help="CSV exports of a form service (Google Forms, Microsoft Forms, ...)."),
-    store: Optional[Path] = StoreOpt,
-    config: Optional[Path] = ConfigOpt,
+    files: list[Path] = typer.Argument(..., help="CSV exports of a form service (Google Forms, Microsoft Forms, ...)."),
+    store: Path | None = StoreOpt,
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Import check-in answers from a form service's CSV, mapped by \\[checkin] csv_columns.
 
@@ -94,8 +100,11 @@ def import_csv(
     cfg = load_config_or_exit(config)
     root = resolve_store(store, config)
     if not cfg.checkin.csv_columns:
-        typer.echo("error: [checkin] csv_columns is empty: map the check-in fields to your form's column titles "
-                   "(docs/operations.md, 'Daily check-in')", err=True)
+        typer.echo(
+            "error: [checkin] csv_columns is empty: map the check-in fields to your form's column titles "
+            "(docs/operations.md, 'Daily check-in')",
+            err=True,
+        )
         raise typer.Exit(EXIT_USAGE)
     roster = [a.id for a in cfg.athletes] or None
     failed = False
@@ -103,9 +112,15 @@ def import_csv(
     for f in files:
         try:
             data = f.read_bytes()
-            answers = read_form_csv(data, name=str(f), columns=cfg.checkin.csv_columns,
-                                    time_format=cfg.checkin.csv_time_format, true_words=cfg.checkin.csv_true,
-                                    tz_for=cfg.tz_for, athletes=roster)
+            answers = read_form_csv(
+                data,
+                name=str(f),
+                columns=cfg.checkin.csv_columns,
+                time_format=cfg.checkin.csv_time_format,
+                true_words=cfg.checkin.csv_true,
+                tz_for=cfg.tz_for,
+                athletes=roster,
+            )
         except (OSError, UnicodeDecodeError, CheckinError) as err:
             typer.echo(f"error: {err}" if isinstance(err, CheckinError) else f"error: {f}: {err}", err=True)
             failed = True

@@ -31,7 +31,9 @@ def _fresh_demo_store(store: Path) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def demo(
-        store: Path = typer.Option(Path("strainwatch-demo"), "--store", help="Store for the demo (replaced on every demo run)."),
+        store: Path = typer.Option(
+            Path("strainwatch-demo"), "--store", help="Store for the demo (replaced on every demo run)."
+        ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     ) -> None:
         """Ingest the sample team, run the nightly pipeline for 2026-11-15, write the weekly
@@ -42,19 +44,34 @@ def register(app: typer.Typer) -> None:
         config = SAMPLE_DIR / "strainwatch.toml"
         inputs = SAMPLE_DIR / "inputs"
         if not config.exists() or not inputs.is_dir():
-            typer.echo(f"error: sample data not found in {SAMPLE_DIR}; run from a clone installed "
-                       "with `pip install -e .` (or `python sample_data/generate.py`)", err=True)
+            typer.echo(
+                f"error: sample data not found in {SAMPLE_DIR}; run from a clone installed "
+                "with `pip install -e .` (or `python sample_data/generate.py`)",
+                err=True,
+            )
             raise typer.Exit(EXIT_USAGE)
         _fresh_demo_store(store)
         typer.echo(f"strainwatch demo: 10 sample athletes, 26 weeks of exports in {inputs}")
-        typer.echo("  (FIT, generic CSV, Strava, Oura, WHOOP, Garmin Connect zip and Apple Health; "
-                   "see sample_data/README.md for who is who)\n")
+        typer.echo(
+            "  (FIT, generic CSV, Strava, Oura, WHOOP, Garmin Connect zip and Apple Health; "
+            "see sample_data/README.md for who is who)\n"
+        )
         cfg = _load(config, store, [inputs], alerts__dry_run=True)
-        summary = _run("nightly", cfg, verbose, as_of=DEMO_AS_OF, config_path=str(config),
-                       store=str(cfg.store.path), inputs=[str(inputs)], dry_run=True)
+        summary = _run(
+            "nightly",
+            cfg,
+            verbose,
+            as_of=DEMO_AS_OF,
+            config_path=str(config),
+            store=str(cfg.store.path),
+            inputs=[str(inputs)],
+            dry_run=True,
+        )
         if len(summary.alert_lines) > 8:  # the run summary shows the first lines only
-            typer.echo("\nalerts the nightly run would send (dry run, nothing delivered; push texts here, "
-                       "the e-mail versions with `strainwatch alert --dry-run`):")
+            typer.echo(
+                "\nalerts the nightly run would send (dry run, nothing delivered; push texts here, "
+                "the e-mail versions with `strainwatch alert --dry-run`):"
+            )
             for line in summary.alert_lines:
                 if not line.startswith("  | "):
                     typer.echo(f"  {line}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -37,14 +36,20 @@ def read_labels_csv(path: Path, column: str):
         pl.col("athlete_id").str.strip_chars(),
         pl.col("date").str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias("date"),
         pl.col(column).str.strip_chars().cast(pl.Float64, strict=False).alias(column),
-        pl.col("date").alias("_d"), pl.col(column).alias("_v"),
+        pl.col("date").alias("_d"),
+        pl.col(column).alias("_v"),
     ).with_row_index("_line", offset=2)
-    bad = out.filter(pl.col("date").is_null() | (pl.col("_v").is_not_null() & (pl.col("_v").str.strip_chars() != "")
-                                                 & pl.col(column).is_null()))
+    bad = out.filter(
+        pl.col("date").is_null()
+        | (pl.col("_v").is_not_null() & (pl.col("_v").str.strip_chars() != "") & pl.col(column).is_null())
+    )
     if bad.height:
         r = bad.row(0, named=True)
-        what = (f"a date YYYY-MM-DD, got {r['_d']!r}" if r["date"] is None
-                else f"a number in column {column!r}, got {r['_v']!r}")
+        what = (
+            f"a date YYYY-MM-DD, got {r['_d']!r}"
+            if r["date"] is None
+            else f"a number in column {column!r}, got {r['_v']!r}"
+        )
         raise ValueError(f"{path}: line {r['_line']}: expected {what}")
     return out.select("athlete_id", "date", column)
 
@@ -59,9 +64,22 @@ class NoLabelledDays(ValueError):
     """No scored day has a known outcome."""
 
 
-def evaluate_store(st, *, spec=None, injuries: bool = False, back_only: bool = False,
-                   labels_csv: Path | None = None, horizon_d: int = 3, gap_d: int = 7, n_boot: int = 1000,
-                   seed: int = 0, athletes=None, since=None, until=None, rules_params=None):
+def evaluate_store(
+    st,
+    *,
+    spec=None,
+    injuries: bool = False,
+    back_only: bool = False,
+    labels_csv: Path | None = None,
+    horizon_d: int = 3,
+    gap_d: int = 7,
+    n_boot: int = 1000,
+    seed: int = 0,
+    athletes=None,
+    since=None,
+    until=None,
+    rules_params=None,
+):
     """:class:`models.evaluate.Evaluation` of the scores in store ``st`` (the CLI's work; the weekly
     report can call it and render :func:`models.evaluate.report_section`).
 
@@ -117,32 +135,66 @@ def evaluate_store(st, *, spec=None, injuries: bool = False, back_only: bool = F
         if spec.column not in reports.columns:
             raise ValueError(
                 f"label column {spec.column!r} is not in the wellness table; known: "
-                f"{', '.join(c for c in reports.columns if c not in ('athlete_id', 'source', 'date', 'source_file'))}")
-    ev = evaluate_scores(scores, feats, reports=reports, spec=spec, injuries=inj, horizon_d=horizon_d,
-                         gap_d=gap_d, n_boot=n_boot, seed=seed)
+                f"{', '.join(c for c in reports.columns if c not in ('athlete_id', 'source', 'date', 'source_file'))}"
+            )
+    ev = evaluate_scores(
+        scores,
+        feats,
+        reports=reports,
+        spec=spec,
+        injuries=inj,
+        horizon_d=horizon_d,
+        gap_d=gap_d,
+        n_boot=n_boot,
+        seed=seed,
+    )
     if ev.n_days == 0:
-        raise NoLabelledDays("no labelled day with a score: no report of the label item in the days after any scored day")
+        raise NoLabelledDays(
+            "no labelled day with a score: no report of the label item in the days after any scored day"
+        )
     return ev
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def evaluate(
-        label: Optional[str] = typer.Option(None, "--label", help="Self-report item, comparison and threshold that counts as an event, e.g. 'soreness<=2' (PMSys: 1 = very sore) or 'back_pain_0_10>=3'. Read from the store's wellness table, or from --labels-csv."),
-        labels_csv: Optional[Path] = typer.Option(None, "--labels-csv", help="CSV with athlete_id,date and the --label column, instead of the store's wellness table."),
-        injuries: bool = typer.Option(False, "--injuries", help="Use the store's injury reports: a new episode after --injury-gap days without a report is the event."),
+        label: str | None = typer.Option(
+            None,
+            "--label",
+            help="Self-report item, comparison and threshold that counts as an event, e.g. 'soreness<=2' (PMSys: 1 = very sore) or 'back_pain_0_10>=3'. Read from the store's wellness table, or from --labels-csv.",
+        ),
+        labels_csv: Path | None = typer.Option(
+            None,
+            "--labels-csv",
+            help="CSV with athlete_id,date and the --label column, instead of the store's wellness table.",
+        ),
+        injuries: bool = typer.Option(
+            False,
+            "--injuries",
+            help="Use the store's injury reports: a new episode after --injury-gap days without a report is the event.",
+        ),
         back_only: bool = typer.Option(False, "--back-only", help="With --injuries: only back injuries (is_back)."),
-        injury_gap: int = typer.Option(7, "--injury-gap", help="Days without an injury report before a report counts as a new episode."),
-        horizon: int = typer.Option(3, "--horizon", help="An event on any of the next N days after the scored day counts."),
-        since: Optional[str] = typer.Option(None, "--since", help="First scored day to evaluate, YYYY-MM-DD."),
-        until: Optional[str] = typer.Option(None, "--until", help="Last scored day to evaluate, YYYY-MM-DD."),
-        rules: bool = typer.Option(False, "--rules", help="Score the stored features with the rule scorer (config parameters) in memory instead of reading the stored scores."),
+        injury_gap: int = typer.Option(
+            7, "--injury-gap", help="Days without an injury report before a report counts as a new episode."
+        ),
+        horizon: int = typer.Option(
+            3, "--horizon", help="An event on any of the next N days after the scored day counts."
+        ),
+        since: str | None = typer.Option(None, "--since", help="First scored day to evaluate, YYYY-MM-DD."),
+        until: str | None = typer.Option(None, "--until", help="Last scored day to evaluate, YYYY-MM-DD."),
+        rules: bool = typer.Option(
+            False,
+            "--rules",
+            help="Score the stored features with the rule scorer (config parameters) in memory instead of reading the stored scores.",
+        ),
         bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of athletes for the 95 % CIs."),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
-        json_out: Optional[str] = typer.Option(None, "--json", help="Write the figures as JSON to this file ('-' = standard output, instead of Markdown)."),
-        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
-        store: Optional[Path] = StoreOpt,
-        config: Optional[Path] = ConfigOpt,
+        json_out: str | None = typer.Option(
+            None, "--json", help="Write the figures as JSON to this file ('-' = standard output, instead of Markdown)."
+        ),
+        athlete: list[str] | None = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Path | None = StoreOpt,
+        config: Path | None = ConfigOpt,
     ) -> None:
         """Pooled and within-athlete ROC AUC (95 % CIs) of the score, its components and naive baselines
         for the team's own reports; precision/recall per band; share of days per band.
@@ -176,9 +228,21 @@ def register(app: typer.Typer) -> None:
             except ValueError as err:
                 fail(f"[scorer.params] {err}")
         try:
-            ev = evaluate_store(st, spec=spec, injuries=injuries, back_only=back_only, labels_csv=labels_csv,
-                                horizon_d=horizon, gap_d=injury_gap, n_boot=bootstrap, seed=seed,
-                                athletes=athlete or None, since=lo, until=hi, rules_params=params)
+            ev = evaluate_store(
+                st,
+                spec=spec,
+                injuries=injuries,
+                back_only=back_only,
+                labels_csv=labels_csv,
+                horizon_d=horizon,
+                gap_d=injury_gap,
+                n_boot=bootstrap,
+                seed=seed,
+                athletes=athlete or None,
+                since=lo,
+                until=hi,
+                rules_params=params,
+            )
         except NoLabelledDays as err:
             fail(str(err), 1)
         except ValueError as err:

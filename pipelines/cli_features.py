@@ -7,25 +7,28 @@ columns first, then the scorer's extra columns).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
-from pipelines.errors import EXIT_USAGE
-
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
-
+from pipelines.errors import EXIT_USAGE
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def features(
-        store: Optional[Path] = StoreOpt,
-        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to compute, YYYY-MM-DD (default: today in the team's time zone)."),
-        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Path | None = StoreOpt,
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="Last day to compute, YYYY-MM-DD (default: today in the team's time zone)."
+        ),
+        athlete: list[str] | None = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
         full: bool = typer.Option(False, "--full", help="Recompute every day, not only the days after a change."),
-        load_family: Optional[str] = typer.Option(None, "--load-family", help="Team load unit family for this run: auto (largest share of training time), srpe, tss, trimp, epoc or kcal; overrides [features.params] load_family, not a roster athlete's own load_family."),
-        config: Optional[Path] = ConfigOpt,
+        load_family: str | None = typer.Option(
+            None,
+            "--load-family",
+            help="Team load unit family for this run: auto (largest share of training time), srpe, tss, trimp, epoc or kcal; overrides [features.params] load_family, not a roster athlete's own load_family.",
+        ),
+        config: Path | None = ConfigOpt,
     ) -> None:
         """Daily load, load spikes (ACWR, monotony, CTL/ATL/TSB) and recovery indicators.
 
@@ -43,8 +46,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: no store at {st.root}; run `strainwatch ingest` first", err=True)
             raise typer.Exit(EXIT_USAGE)
         try:
-            s = run_features(st, **features_args(cfg, as_of=day, athletes=athlete or None, full=full,
-                                                 load_family=load_family))
+            s = run_features(
+                st, **features_args(cfg, as_of=day, athletes=athlete or None, full=full, load_family=load_family)
+            )
         except ValueError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None

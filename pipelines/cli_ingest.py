@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -34,7 +33,11 @@ def print_ingest_summary(summary, echo=typer.echo) -> None:
     echo(
         f"files: {s.files_seen} seen, {s.ingested} ingested, {s.unchanged} unchanged, "
         f"{s.duplicate} duplicate, {s.rejected} rejected"
-        + (f", {s.previously_rejected} rejected earlier (--retry-rejected to read again)" if s.previously_rejected else "")
+        + (
+            f", {s.previously_rejected} rejected earlier (--retry-rejected to read again)"
+            if s.previously_rejected
+            else ""
+        )
     )
     echo(
         "rows read: "
@@ -46,9 +49,11 @@ def print_ingest_summary(summary, echo=typer.echo) -> None:
         echo("formats: " + ", ".join(f"{k} {v}" for k, v in sorted(s.by_format.items())))
     merged_s, merged_n = getattr(s, "merged_sessions", 0), getattr(s, "merged_nights", 0)
     if merged_s or merged_n:
-        echo(f"merged {merged_s} duplicate workouts across sources"
-             + (f" and {merged_n} duplicate sleep records" if merged_n else "")
-             + " (stored rows kept; see the `merges` table in the ledger database)")
+        echo(
+            f"merged {merged_s} duplicate workouts across sources"
+            + (f" and {merged_n} duplicate sleep records" if merged_n else "")
+            + " (stored rows kept; see the `merges` table in the ledger database)"
+        )
     for p in s.problems[:20]:
         echo(f"rejected: {p}", err=True)
     if len(s.problems) > 20:
@@ -68,24 +73,48 @@ def check_tz_option(tz: str) -> None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         pass
     close = difflib.get_close_matches(tz, sorted(zoneinfo.available_timezones()), n=3)
-    raise UsageError(f"--tz {tz!r} is not an IANA time zone"
-                     + (f"; did you mean {' or '.join(close)}?" if close else " (e.g. Europe/Berlin, America/New_York)"))
+    raise UsageError(
+        f"--tz {tz!r} is not an IANA time zone"
+        + (f"; did you mean {' or '.join(close)}?" if close else " (e.g. Europe/Berlin, America/New_York)")
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
-        paths: List[Path] = typer.Argument(..., help="Export files or folders (recursive; .zip accepted)."),
-        store: Optional[Path] = StoreOpt,
-        as_athlete: Optional[str] = typer.Option(None, "--as-athlete", help="Assign this athlete id to files without one."),
-        athlete_old: Optional[str] = typer.Option(None, "--athlete", hidden=True, help="Deprecated spelling of --as-athlete."),
-        tz: Optional[str] = typer.Option(None, "--tz", help="IANA time zone for formats with local times only (default: the roster's or [team] timezone with --config)."),
-        on_bad_row: Optional[BadRowPolicy] = typer.Option(None, "--on-bad-row", help="raise: reject the file; skip: drop bad rows and count them (default: [inputs] on_bad_row, raise)."),
-        retry_rejected: bool = typer.Option(False, "--retry-rejected", help="Read again files rejected by an earlier run."),
-        workers: Optional[int] = typer.Option(None, "--workers", help="Decoder processes (default: [inputs] workers, else all cores)."),
-        rebuild: Optional[List[str]] = typer.Option(None, "--rebuild", help="Read this athlete's inputs again whatever the ledger says, after moving its stored partitions aside (repeatable; see `strainwatch verify`)."),
-        max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Reject larger input files unread (default: [inputs] max_file_mb, 1024)."),
-        config: Optional[Path] = ConfigOpt,
+        paths: list[Path] = typer.Argument(..., help="Export files or folders (recursive; .zip accepted)."),
+        store: Path | None = StoreOpt,
+        as_athlete: str | None = typer.Option(
+            None, "--as-athlete", help="Assign this athlete id to files without one."
+        ),
+        athlete_old: str | None = typer.Option(
+            None, "--athlete", hidden=True, help="Deprecated spelling of --as-athlete."
+        ),
+        tz: str | None = typer.Option(
+            None,
+            "--tz",
+            help="IANA time zone for formats with local times only (default: the roster's or [team] timezone with --config).",
+        ),
+        on_bad_row: BadRowPolicy | None = typer.Option(
+            None,
+            "--on-bad-row",
+            help="raise: reject the file; skip: drop bad rows and count them (default: [inputs] on_bad_row, raise).",
+        ),
+        retry_rejected: bool = typer.Option(
+            False, "--retry-rejected", help="Read again files rejected by an earlier run."
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", help="Decoder processes (default: [inputs] workers, else all cores)."
+        ),
+        rebuild: list[str] | None = typer.Option(
+            None,
+            "--rebuild",
+            help="Read this athlete's inputs again whatever the ledger says, after moving its stored partitions aside (repeatable; see `strainwatch verify`).",
+        ),
+        max_file_mb: float | None = typer.Option(
+            None, "--max-file-mb", help="Reject larger input files unread (default: [inputs] max_file_mb, 1024)."
+        ),
+        config: Path | None = ConfigOpt,
     ) -> None:
         """Read export files into the store. Exit code 1 when any file was rejected.
 
@@ -105,21 +134,36 @@ def register(app: typer.Typer) -> None:
         if tz is not None:
             check_tz_option(tz)
         if athlete_old is not None:
-            typer.echo("warning: `strainwatch ingest --athlete` is deprecated: use --as-athlete (elsewhere --athlete "
-                       "filters athletes)", err=True)
+            typer.echo(
+                "warning: `strainwatch ingest --athlete` is deprecated: use --as-athlete (elsewhere --athlete "
+                "filters athletes)",
+                err=True,
+            )
         cfg = load_config_or_exit(config)
         st = Store(resolve_store(store, config))
-        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      transient=True, disable=not sys.stderr.isatty()) as bar:
+        with Progress(
+            TextColumn("ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
             task = bar.add_task("ingest", total=None)
 
             def progress(done: int, total: int, _name: str) -> None:
                 bar.update(task, completed=done, total=total)
 
-            kw = ingest_args(cfg, athlete=as_athlete or athlete_old, rebuild=rebuild or (), progress=progress,
-                             workers=workers, max_file_mb=max_file_mb,
-                             on_bad_row=on_bad_row.value if on_bad_row is not None else None,
-                             retry_rejected=True if retry_rejected else None)
+            kw = ingest_args(
+                cfg,
+                athlete=as_athlete or athlete_old,
+                rebuild=rebuild or (),
+                progress=progress,
+                workers=workers,
+                max_file_mb=max_file_mb,
+                on_bad_row=on_bad_row.value if on_bad_row is not None else None,
+                retry_rejected=True if retry_rejected else None,
+            )
             if tz is not None:
                 kw["tz_for"] = lambda _a: tz
             elif cfg.source is None:  # no configuration: the formats' own rule for local times
@@ -128,7 +172,8 @@ def register(app: typer.Typer) -> None:
         if summary.files_seen == 0:
             raise NoInputFilesError(
                 f"no input files in {', '.join(str(p) for p in paths)}: give the folder holding the exports "
-                "(<folder>/<athlete>/...; hidden files are skipped), see docs/exports.md")
+                "(<folder>/<athlete>/...; hidden files are skipped), see docs/exports.md"
+            )
         print_ingest_summary(summary)
         for note in summary.notes[:20]:
             typer.echo(f"note: {note}", err=True)
@@ -140,11 +185,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def ledger(
-        store: Optional[Path] = StoreOpt,
-        config: Optional[Path] = ConfigOpt,
-        status: Optional[str] = typer.Option(None, "--status", help="Only rows with this status (ingested, rejected, duplicate)."),
-        csv: Optional[Path] = typer.Option(None, "--csv", help="Write the full ledger as CSV instead of printing."),
-        merges: bool = typer.Option(False, "--merges", help="List the cross-source duplicates instead: which copy of a workout/night is kept, which dropped, and why."),
+        store: Path | None = StoreOpt,
+        config: Path | None = ConfigOpt,
+        status: str | None = typer.Option(
+            None, "--status", help="Only rows with this status (ingested, rejected, duplicate)."
+        ),
+        csv: Path | None = typer.Option(None, "--csv", help="Write the full ledger as CSV instead of printing."),
+        merges: bool = typer.Option(
+            False,
+            "--merges",
+            help="List the cross-source duplicates instead: which copy of a workout/night is kept, which dropped, and why.",
+        ),
     ) -> None:
         """What was ingested, and why anything was rejected."""
         import polars as pl
@@ -163,9 +214,11 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"wrote {m.height} merge rows to {csv}")
                 return
             for r in m.iter_rows(named=True):
-                typer.echo(f"{r['table_name']:<8} {r['athlete_id']:<12} kept {r['kept_source']} {r['kept_start_utc']} "
-                           f"({r['kept_source_file']}); dropped {r['dropped_source']} {r['dropped_start_utc']} "
-                           f"({r['dropped_source_file']})")
+                typer.echo(
+                    f"{r['table_name']:<8} {r['athlete_id']:<12} kept {r['kept_source']} {r['kept_start_utc']} "
+                    f"({r['kept_source_file']}); dropped {r['dropped_source']} {r['dropped_start_utc']} "
+                    f"({r['dropped_source_file']})"
+                )
                 typer.echo(f"          reason: {r['reason']}" + (f"; filled: {r['filled']}" if r["filled"] else ""))
             typer.echo(f"total: {m.height} duplicates merged" if m.height else "no duplicates merged")
             from pipelines.stage_features import read_load_families
@@ -190,7 +243,9 @@ def register(app: typer.Typer) -> None:
             typer.echo("ledger is empty")
             return
         for r in df.iter_rows(named=True):
-            rows = f"sessions {r['rows_sessions'] or 0}, sleep {r['rows_sleep'] or 0}, wellness {r['rows_wellness'] or 0}"
+            rows = (
+                f"sessions {r['rows_sessions'] or 0}, sleep {r['rows_sleep'] or 0}, wellness {r['rows_wellness'] or 0}"
+            )
             line = f"{r['status']:<9} {r['format'] or '?':<22} {r['athlete_id'] or '-':<12} {r['path']}"
             if r["status"] == "ingested":
                 line += f"  ({rows}; new {r['rows_added'] or 0}"
@@ -210,9 +265,9 @@ def register(app: typer.Typer) -> None:
     def export(
         table: ExportTable = typer.Argument(..., help="Table to export."),
         out: Path = typer.Option(..., "--out", help="CSV file to write."),
-        store: Optional[Path] = StoreOpt,
-        config: Optional[Path] = ConfigOpt,
-        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only these athletes (repeatable)."),
+        store: Path | None = StoreOpt,
+        config: Path | None = ConfigOpt,
+        athlete: list[str] | None = typer.Option(None, "--athlete", help="Only these athletes (repeatable)."),
     ) -> None:
         """Write a stored table as CSV (the output contracts of docs/design.md)."""
         from features.schemas import TABLES
@@ -222,12 +277,18 @@ def register(app: typer.Typer) -> None:
         schema = TABLES[table.value]
         df = st.read_table(table.value, athletes=athlete)
         if df.is_empty() and table.value in ("daily", "features", "scores") and not st.table_dir(table.value).exists():
-            typer.echo(f"error: no {table.value} in {st.root}; run `strainwatch "
-                       f"{'features' if table.value != 'scores' else 'score'}` first", err=True)
+            typer.echo(
+                f"error: no {table.value} in {st.root}; run `strainwatch "
+                f"{'features' if table.value != 'scores' else 'score'}` first",
+                err=True,
+            )
             raise typer.Exit(EXIT_USAGE)
         cols = schema.export_columns()
-        extra = [c for c in df.columns if c not in cols and c not in schema.columns
-                 and df.schema[c].is_nested() is False] if schema.export is None else []
+        extra = (
+            [c for c in df.columns if c not in cols and c not in schema.columns and df.schema[c].is_nested() is False]
+            if schema.export is None
+            else []
+        )
         key = [c for c in schema.key if c in df.columns]
         df = df.select(cols + extra).sort(key) if key else df.select(cols + extra)
         from reports.csv_safe import people_csv_bytes
@@ -239,7 +300,10 @@ def register(app: typer.Typer) -> None:
         if st.quarantined:
             from pipelines.errors import DataDamagedError
 
-            raise DataDamagedError("; ".join(
-                f"{path} is damaged ({reason}): moved to {moved}, its rows are NOT in {out}; "
-                + repair_advice(table, a)
-                for table, a, path, moved, reason in st.quarantined))
+            raise DataDamagedError(
+                "; ".join(
+                    f"{path} is damaged ({reason}): moved to {moved}, its rows are NOT in {out}; "
+                    + repair_advice(table, a)
+                    for table, a, path, moved, reason in st.quarantined
+                )
+            )

@@ -17,7 +17,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 
@@ -44,7 +44,7 @@ def prepare_environment(store_root: Path, *, verbose: bool = False, prefect_home
         os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 
 
-def _load(config: Optional[Path], store: Optional[Path], inputs: Optional[List[Path]], **extra: Any):
+def _load(config: Path | None, store: Path | None, inputs: list[Path] | None, **extra: Any):
     from pipelines.config import ConfigError, load_config
 
     overrides: dict[str, dict[str, Any]] = {}
@@ -63,7 +63,7 @@ def _load(config: Optional[Path], store: Optional[Path], inputs: Optional[List[P
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _check_date(value: Optional[str], flag: str) -> Optional[str]:
+def _check_date(value: str | None, flag: str) -> str | None:
     if value is None:
         return None
     try:
@@ -81,13 +81,19 @@ class _Progress:
         self._bar = None
         self._task = None
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         if self.enabled:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._bar = Progress(TextColumn("{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), transient=True, console=Console(stderr=True))
+            self._bar = Progress(
+                TextColumn("{task.description:<9}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                transient=True,
+                console=Console(stderr=True),
+            )
             self._bar.__enter__()
             self._task = self._bar.add_task("starting", total=None)
         return self
@@ -101,7 +107,7 @@ class _Progress:
             self._bar.__exit__(*exc)
 
 
-def _write_json(path: Optional[Path], summary) -> None:
+def _write_json(path: Path | None, summary) -> None:
     if path is not None:
         import json
 
@@ -110,7 +116,7 @@ def _write_json(path: Optional[Path], summary) -> None:
         atomic_write_bytes(path, json.dumps(summary.to_dict(), indent=1, default=str).encode())
 
 
-def _run(flow_name: str, cfg, verbose: bool, summary_json: Optional[Path] = None, **params: Any):
+def _run(flow_name: str, cfg, verbose: bool, summary_json: Path | None = None, **params: Any):
     """Run a flow in-process with the store lock held; print the summary; exit with its code."""
     prepare_environment(Path(cfg.store.path), verbose=verbose)
     from pipelines.prefect_server import early_server, use_api
@@ -161,20 +167,31 @@ def _check_inputs_not_empty(cfg) -> None:
     if not walk_inputs(folders):
         raise NoInputFilesError(
             f"no input files in {', '.join(folders)}: put each athlete's exports in <folder>/<athlete>/ "
-            "(see docs/exports.md), or pass --input with the right folder")
+            "(see docs/exports.md), or pass --input with the right folder"
+        )
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
-        config: Optional[Path] = ConfigOpt,
-        inputs: Optional[List[Path]] = InputOpt,
-        store: Optional[Path] = StoreRunOpt,
-        as_of: Optional[str] = typer.Option(None, "--as-of", help="Day to score, YYYY-MM-DD (default: today in the team's time zone)."),
-        dry_run: Optional[bool] = typer.Option(None, "--dry-run/--send", help="Print alerts instead of sending (overrides [alerts] dry_run)."),
-        lock_timeout: Optional[float] = typer.Option(None, "--lock-timeout", help="Seconds to wait for another run on the same store (overrides [store] lock_timeout_s)."),
+        config: Path | None = ConfigOpt,
+        inputs: list[Path] | None = InputOpt,
+        store: Path | None = StoreRunOpt,
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="Day to score, YYYY-MM-DD (default: today in the team's time zone)."
+        ),
+        dry_run: bool | None = typer.Option(
+            None, "--dry-run/--send", help="Print alerts instead of sending (overrides [alerts] dry_run)."
+        ),
+        lock_timeout: float | None = typer.Option(
+            None,
+            "--lock-timeout",
+            help="Seconds to wait for another run on the same store (overrides [store] lock_timeout_s).",
+        ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
-        summary_json: Optional[Path] = typer.Option(None, "--summary-json", help="Also write the run summary as JSON (for monitoring)."),
+        summary_json: Path | None = typer.Option(
+            None, "--summary-json", help="Also write the run summary as JSON (for monitoring)."
+        ),
     ) -> None:
         """Run the nightly pipeline once, in-process: ingest, features, scores, report, alerts.
 
@@ -197,18 +214,28 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"error: input folder not found: {p}", err=True)
                 raise typer.Exit(EXIT_USAGE)
         _check_inputs_not_empty(cfg)
-        summary = _run("nightly", cfg, verbose, summary_json, as_of=as_of, config_path=str(cfg.source) if cfg.source else None,
-                       store=str(cfg.store.path), inputs=[str(p) for p in cfg.inputs.folders] or None,
-                       dry_run=cfg.alerts.dry_run)
+        summary = _run(
+            "nightly",
+            cfg,
+            verbose,
+            summary_json,
+            as_of=as_of,
+            config_path=str(cfg.source) if cfg.source else None,
+            store=str(cfg.store.path),
+            inputs=[str(p) for p in cfg.inputs.folders] or None,
+            dry_run=cfg.alerts.dry_run,
+        )
         raise typer.Exit(EXIT_FAILED if summary.rejected else EXIT_OK)
 
     @app.command()
     def backfill(
         date_from: str = typer.Option(..., "--from", help="First day to recompute, YYYY-MM-DD."),
         date_to: str = typer.Option(..., "--to", help="Last day to recompute, YYYY-MM-DD."),
-        config: Optional[Path] = ConfigOpt,
-        store: Optional[Path] = StoreRunOpt,
-        reports: bool = typer.Option(False, "--reports", help="Also rewrite the weekly report of every week in the range."),
+        config: Path | None = ConfigOpt,
+        store: Path | None = StoreRunOpt,
+        reports: bool = typer.Option(
+            False, "--reports", help="Also rewrite the weekly report of every week in the range."
+        ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     ) -> None:
         """Recompute features and scores of every athlete for a date range (no alerts are sent)."""
@@ -223,15 +250,23 @@ def register(app: typer.Typer) -> None:
         check_not_future(d1, cfg.today(), "--to")
         check_store_path(cfg.store.path)
         _check_ledger(Path(cfg.store.path))
-        _run("backfill", cfg, verbose, date_from=d0, date_to=d1,
-             config_path=str(cfg.source) if cfg.source else None, store=str(cfg.store.path), reports=reports)
+        _run(
+            "backfill",
+            cfg,
+            verbose,
+            date_from=d0,
+            date_to=d1,
+            config_path=str(cfg.source) if cfg.source else None,
+            store=str(cfg.store.path),
+            reports=reports,
+        )
 
     @app.command()
     def serve(
         cron: str = typer.Option("0 3 * * *", "--cron", help="When to run nightly (cron, in the team's time zone)."),
-        config: Optional[Path] = ConfigOpt,
-        inputs: Optional[List[Path]] = InputOpt,
-        store: Optional[Path] = StoreRunOpt,
+        config: Path | None = ConfigOpt,
+        inputs: list[Path] | None = InputOpt,
+        store: Path | None = StoreRunOpt,
         name: str = typer.Option("nightly", "--name", help="Deployment name."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     ) -> None:

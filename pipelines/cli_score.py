@@ -7,21 +7,16 @@ import warnings
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
-from pipelines.errors import EXIT_FAILED, EXIT_USAGE
-
 from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_option, resolve_store
-
+from pipelines.errors import EXIT_FAILED, EXIT_USAGE
 
 
 class Kind(str, Enum):
     logistic = "logistic"
     hgb = "hgb"
-
-
 
 
 def _params(cfg):
@@ -36,16 +31,20 @@ def _params(cfg):
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _features(st, athletes, as_of: Optional[date]):
+def _features(st, athletes, as_of: date | None):
     """The stored features (exit 2 when there are none) and the as_of date to use."""
     import polars as pl
 
     if not st.table_dir("features").exists():
-        typer.echo(f"error: no features in {st.root}; run `strainwatch features` (or `strainwatch run`) first", err=True)
+        typer.echo(
+            f"error: no features in {st.root}; run `strainwatch features` (or `strainwatch run`) first", err=True
+        )
         raise typer.Exit(EXIT_USAGE)
     feats = st.read_table("features", athletes=athletes)
     if feats.is_empty():
-        typer.echo(f"error: no feature rows in {st.root}" + (f" for {', '.join(athletes)}" if athletes else ""), err=True)
+        typer.echo(
+            f"error: no feature rows in {st.root}" + (f" for {', '.join(athletes)}" if athletes else ""), err=True
+        )
         raise typer.Exit(EXIT_USAGE)
     last = feats["date"].max()
     return feats.filter(pl.col("date") <= (as_of or last)), (as_of or last)
@@ -67,20 +66,29 @@ def _self_report_label(st, feats, label: str, horizon: int):
     worst = pl.col(spec.column).min() if spec.op == "<=" else pl.col(spec.column).max()
     item = w.filter(pl.col(spec.column).is_not_null()).group_by("athlete_id", "date").agg(worst.alias(spec.column))
     feats = feats.drop(spec.column, strict=False).join(item, on=["athlete_id", "date"], how="left")
-    return feats, LabelParams(horizon_d=horizon, pain_threshold=spec.threshold, label_column=spec.column,
-                              label_op=spec.op)
+    return feats, LabelParams(
+        horizon_d=horizon, pain_threshold=spec.threshold, label_column=spec.column, label_op=spec.op
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def score(
-        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to score, YYYY-MM-DD (default: the latest feature day)."),
-        model: Optional[Path] = typer.Option(None, "--model", help="Learned model bundle from `strainwatch model train` (default: [scorer] model_path, else the rule scorer)."),
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="Last day to score, YYYY-MM-DD (default: the latest feature day)."
+        ),
+        model: Path | None = typer.Option(
+            None,
+            "--model",
+            help="Learned model bundle from `strainwatch model train` (default: [scorer] model_path, else the rule scorer).",
+        ),
         rules: bool = typer.Option(False, "--rules", help="Use the rule scorer even when the config names a model."),
-        since: Optional[str] = typer.Option(None, "--since", help="Recompute only days from this date; earlier scores are kept."),
-        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
-        store: Optional[Path] = StoreOpt,
-        config: Optional[Path] = ConfigOpt,
+        since: str | None = typer.Option(
+            None, "--since", help="Recompute only days from this date; earlier scores are kept."
+        ),
+        athlete: list[str] | None = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Path | None = StoreOpt,
+        config: Path | None = ConfigOpt,
     ) -> None:
         """Score every athlete-day: risk 0-100, band, reasons and adjustments (a risk indicator, not a diagnosis)."""
         from models.learned import ModelError
@@ -95,8 +103,17 @@ def register(app: typer.Typer) -> None:
         if day is None:
             _, day = _features(st, athlete or None, None)
         try:
-            r = run_scores(st, **score_args(cfg, as_of=day, athletes=athlete or None, model_path=model, rules=rules,
-                                            since=parse_date_option(since, "--since")))
+            r = run_scores(
+                st,
+                **score_args(
+                    cfg,
+                    as_of=day,
+                    athletes=athlete or None,
+                    model_path=model,
+                    rules=rules,
+                    since=parse_date_option(since, "--since"),
+                ),
+            )
         except ModelError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
@@ -107,21 +124,29 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_USAGE)
         typer.echo(r.summary() + f" (to {day})")
 
-    model_app = typer.Typer(help="Learned back-strain model (opt-in): train and evaluate on days with a back-pain log.",
-                            no_args_is_help=True)
+    model_app = typer.Typer(
+        help="Learned back-strain model (opt-in): train and evaluate on days with a back-pain log.",
+        no_args_is_help=True,
+    )
 
     @model_app.command("train")
     def train(
-        out: Optional[Path] = typer.Option(None, "--out", help="Model file to write (default: <store>/models/backstrain-<kind>.json)."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Model file to write (default: <store>/models/backstrain-<kind>.json)."
+        ),
         kind: Kind = typer.Option(Kind.logistic, "--kind", help="logistic (default) or hgb (gradient boosting)."),
-        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to learn from (default: the latest feature day)."),
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="Last day to learn from (default: the latest feature day)."
+        ),
         horizon: int = typer.Option(7, "--horizon", help="Days ahead a new pain episode counts as the outcome."),
         pain_threshold: float = typer.Option(3.0, "--pain-threshold", help="Back pain 0-10 that counts as an episode."),
         budget_high: float = typer.Option(0.05, "--budget-high", help="Share of training days that should be 'high'."),
-        budget_moderate: float = typer.Option(0.20, "--budget-moderate", help="Share of training days that should be 'moderate' or 'high'."),
-        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
-        store: Optional[Path] = StoreOpt,
-        config: Optional[Path] = ConfigOpt,
+        budget_moderate: float = typer.Option(
+            0.20, "--budget-moderate", help="Share of training days that should be 'moderate' or 'high'."
+        ),
+        athlete: list[str] | None = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Path | None = StoreOpt,
+        config: Path | None = ConfigOpt,
     ) -> None:
         """Fit and calibrate a model on the labelled days; save it with its feature list, version and data hash."""
         from models.learned import LabelParams, ModelError, save_model, train_model
@@ -135,41 +160,59 @@ def register(app: typer.Typer) -> None:
             lp = LabelParams(horizon_d=horizon, pain_threshold=pain_threshold)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # the EPV warning is printed below
-                b = train_model(feats, as_of=day, kind=kind.value, label_params=lp, scorer_params=params,
-                                alert_budget_high=budget_high, alert_budget_moderate=budget_moderate)
+                b = train_model(
+                    feats,
+                    as_of=day,
+                    kind=kind.value,
+                    label_params=lp,
+                    scorer_params=params,
+                    alert_budget_high=budget_high,
+                    alert_budget_moderate=budget_moderate,
+                )
         except (ModelError, ValueError) as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         path = out or (st.root / "models" / f"backstrain-{kind.value}.json")
         save_model(b, path)
-        typer.echo(f"trained {b.model_id} on {b.n_rows} labelled days of {b.n_athletes} athletes to {day}: "
-                   f"{b.n_events} episode onsets, {len(b.feature_names)} features (EPV {b.epv:.1f})")
-        typer.echo(f"band thresholds (calibrated probability of an onset within {lp.horizon_d} d): "
-                   f"moderate >= {b.thresholds['moderate']:.3f}, high >= {b.thresholds['high']:.3f}")
+        typer.echo(
+            f"trained {b.model_id} on {b.n_rows} labelled days of {b.n_athletes} athletes to {day}: "
+            f"{b.n_events} episode onsets, {len(b.feature_names)} features (EPV {b.epv:.1f})"
+        )
+        typer.echo(
+            f"band thresholds (calibrated probability of an onset within {lp.horizon_d} d): "
+            f"moderate >= {b.thresholds['moderate']:.3f}, high >= {b.thresholds['high']:.3f}"
+        )
         typer.echo(f"training data sha256 {b.training_hash}")
         for w in b.warnings:
             typer.echo(f"WARNING: {w}", err=True)
-        typer.echo(f"wrote {path}; check it with `strainwatch model evaluate` before `strainwatch score --model {path}`")
+        typer.echo(
+            f"wrote {path}; check it with `strainwatch model evaluate` before `strainwatch score --model {path}`"
+        )
 
     @model_app.command("evaluate")
     def evaluate_cmd(
-        kind: Optional[List[Kind]] = typer.Option(None, "--kind", help="Models to validate (repeatable; default both)."),
-        as_of: Optional[str] = typer.Option(None, "--as-of", help="Last day to use (default: the latest feature day)."),
+        kind: list[Kind] | None = typer.Option(
+            None, "--kind", help="Models to validate (repeatable; default both)."
+        ),
+        as_of: str | None = typer.Option(None, "--as-of", help="Last day to use (default: the latest feature day)."),
         splits: int = typer.Option(5, "--splits", help="Folds per validation scheme."),
         horizon: int = typer.Option(7, "--horizon", help="Days ahead a new pain episode counts as the outcome."),
         pain_threshold: float = typer.Option(3.0, "--pain-threshold", help="Back pain 0-10 that counts as an episode."),
-        json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the full report as JSON."),
-        label: Optional[str] = typer.Option(None, "--label", help="Episodes from another self-report item of the wellness table instead of back pain, e.g. 'soreness_1_5<=2' (>= or <=)."),
-        athlete: Optional[List[str]] = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
-        store: Optional[Path] = StoreOpt,
-        config: Optional[Path] = ConfigOpt,
+        json_out: Path | None = typer.Option(None, "--json", help="Also write the full report as JSON."),
+        label: str | None = typer.Option(
+            None,
+            "--label",
+            help="Episodes from another self-report item of the wellness table instead of back pain, e.g. 'soreness_1_5<=2' (>= or <=).",
+        ),
+        athlete: list[str] | None = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
+        store: Path | None = StoreOpt,
+        config: Path | None = ConfigOpt,
     ) -> None:
         """Validate by athlete and forward in time: PR-AUC, ROC-AUC, Brier, calibration vs the rule score and intercept-only.
 
         Exit code 1 when no fold could be evaluated (too few labelled episodes).
         """
         from models.learned import LabelParams, ModelError, evaluate
-
         from pipelines.store import Store
 
         if splits < 2:

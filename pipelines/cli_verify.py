@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,9 +13,13 @@ from pipelines.errors import EXIT_USAGE
 def register(app: typer.Typer) -> None:
     @app.command()
     def verify(
-        store: Optional[Path] = StoreOpt,
-        config: Optional[Path] = ConfigOpt,
-        quarantine: bool = typer.Option(True, "--quarantine/--no-quarantine", help="Move damaged partitions to <store>/quarantine/ (default), or only report them."),
+        store: Path | None = StoreOpt,
+        config: Path | None = ConfigOpt,
+        quarantine: bool = typer.Option(
+            True,
+            "--quarantine/--no-quarantine",
+            help="Move damaged partitions to <store>/quarantine/ (default), or only report them.",
+        ),
     ) -> None:
         """Check every partition (checksum, plausibility) and the ledger's row counts against them.
 
@@ -33,16 +36,23 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_USAGE)
         rep = run_verify(st, quarantine=quarantine)
         for table, path, reason in rep.damaged:
-            typer.echo(f"damaged: {path}: {reason}; " + ("moved to the quarantine folder; " if quarantine else "")
-                       + repair_advice(table))
+            typer.echo(
+                f"damaged: {path}: {reason}; "
+                + ("moved to the quarantine folder; " if quarantine else "")
+                + repair_advice(table)
+            )
         for line in rep.mismatches:
             typer.echo(f"missing: {line}")
         for a in rep.pending:
             typer.echo(f"unfinished: the rebuild of {a} did not complete; run `strainwatch ingest --rebuild {a}` again")
         if rep.unverified:
-            typer.echo(f"note: {len(rep.unverified)} partitions were written before checksums existed; "
-                       f"checked by decoding and plausibility, {rep.adopted} got their checksum now")
-        typer.echo(f"checked {rep.partitions} partitions and {rep.groups} athlete groups: "
-                   + ("all sound" if rep.ok else f"{len(rep.damaged)} damaged, {len(rep.mismatches)} with missing rows"))
+            typer.echo(
+                f"note: {len(rep.unverified)} partitions were written before checksums existed; "
+                f"checked by decoding and plausibility, {rep.adopted} got their checksum now"
+            )
+        typer.echo(
+            f"checked {rep.partitions} partitions and {rep.groups} athlete groups: "
+            + ("all sound" if rep.ok else f"{len(rep.damaged)} damaged, {len(rep.mismatches)} with missing rows")
+        )
         if not rep.ok:
             raise DataDamagedError(f"store {st.root} has problems (listed above)")

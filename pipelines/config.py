@@ -223,11 +223,9 @@ class Athlete(_Section):
         return v
 
     @model_validator(mode="after")
-    def _hr_order(self) -> "Athlete":
+    def _hr_order(self) -> Athlete:
         if self.hr_max_bpm is not None and self.hr_rest_bpm is not None and self.hr_rest_bpm >= self.hr_max_bpm:
-            raise ValueError(
-                f"hr_rest_bpm ({self.hr_rest_bpm:g}) must be below hr_max_bpm ({self.hr_max_bpm:g})"
-            )
+            raise ValueError(f"hr_rest_bpm ({self.hr_rest_bpm:g}) must be below hr_max_bpm ({self.hr_max_bpm:g})")
         return self
 
 
@@ -318,7 +316,7 @@ class Config(_Section):
     source: Path | None = None
 
     @model_validator(mode="after")
-    def _roster(self) -> "Config":
+    def _roster(self) -> Config:
         from connectors.athlete_id import collision_key
 
         seen: dict[str, int] = {}
@@ -329,9 +327,11 @@ class Config(_Section):
                 raise ValueError(f"athletes[{i}].id: athlete id {a.id!r} is listed twice (also athletes[{seen[a.id]}])")
             j = keys.get(collision_key(a.id))
             if j is not None:
-                raise ValueError(f"athletes[{i}].id: athlete id {a.id!r} differs from {self.athletes[j].id!r} "
-                                 f"(athletes[{j}]) only by case or look-alike characters; on a case-insensitive "
-                                 "file system both would share one partition file")
+                raise ValueError(
+                    f"athletes[{i}].id: athlete id {a.id!r} differs from {self.athletes[j].id!r} "
+                    f"(athletes[{j}]) only by case or look-alike characters; on a case-insensitive "
+                    "file system both would share one partition file"
+                )
             seen[a.id] = i
             keys[collision_key(a.id)] = i
             for d in a.devices:
@@ -387,9 +387,16 @@ class Config(_Section):
         """Per-athlete physiology overrides (sex, HRmax, HRrest) for the stages that use them."""
         out: dict[str, dict[str, Any]] = {}
         for a in self.athletes:
-            d = {k: v for k, v in (("sex", a.sex), ("hr_max_bpm", a.hr_max_bpm), ("hr_rest_bpm", a.hr_rest_bpm),
-                                   ("load_family", a.load_family))
-                 if v is not None}
+            d = {
+                k: v
+                for k, v in (
+                    ("sex", a.sex),
+                    ("hr_max_bpm", a.hr_max_bpm),
+                    ("hr_rest_bpm", a.hr_rest_bpm),
+                    ("load_family", a.load_family),
+                )
+                if v is not None
+            }
             if d:
                 out[a.id] = d
         return out
@@ -421,10 +428,12 @@ class Config(_Section):
         and shows them in its UI. The alert task reads the URLs itself from the
         config file and the environment (:func:`pipelines.flows.alert_task`).
         """
-        return self.model_copy(update={
-            "athletes": [a.model_copy(update={"alert_urls": []}) for a in self.athletes],
-            "alerts": self.alerts.model_copy(update={"coach_urls": []}),
-        })
+        return self.model_copy(
+            update={
+                "athletes": [a.model_copy(update={"alert_urls": []}) for a in self.athletes],
+                "alerts": self.alerts.model_copy(update={"coach_urls": []}),
+            }
+        )
 
     def alert_channels(self, environ: Mapping[str, str] | None = None) -> dict[str, list[str]]:
         """Apprise URLs with ``${VAR}`` secrets resolved: athlete id -> URLs, plus key ``"coach"``.
@@ -492,13 +501,11 @@ def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tup
     for name, raw in sorted(environ.items()):
         if not name.upper().startswith(ENV_PREFIX) or "__" not in name:
             continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if any(not p for p in parts) or len(parts) < 2:
             raise ConfigError(f"{name}: expected STRAINWATCH_<SECTION>__<KEY>")
         if parts[0] not in _SECTIONS:
-            raise ConfigError(
-                f"{name}: unknown section {parts[0]!r} (expected one of {', '.join(sorted(_SECTIONS))})"
-            )
+            raise ConfigError(f"{name}: unknown section {parts[0]!r} (expected one of {', '.join(sorted(_SECTIONS))})")
         node = tree
         for p in parts[:-1]:
             node = node.setdefault(p, {})
@@ -532,21 +539,25 @@ def _rebase_paths(data: dict[str, Any], base: Path) -> None:
             sec[key] = [str(base / x) if isinstance(x, str) and not Path(x).is_absolute() else x for x in v]
 
 
-def _format_errors(err: ValidationError, source: str, origin: dict[tuple[str, ...], str],
-                   data: dict[str, Any]) -> str:
+def _format_errors(err: ValidationError, source: str, origin: dict[tuple[str, ...], str], data: dict[str, Any]) -> str:
     lines = []
     for e in err.errors(include_url=False):
         loc = [str(p) for p in e["loc"]]
         # drop pydantic's union/type tags ("function-after[...]", "str") from the location
-        loc = [p for p in loc if not (p.startswith(("function-", "list[", "dict[")) or p in
-                                      ("str", "int", "float", "bool", "constrained-str"))]
+        loc = [
+            p
+            for p in loc
+            if not (
+                p.startswith(("function-", "list[", "dict[")) or p in ("str", "int", "float", "bool", "constrained-str")
+            )
+        ]
         key = ".".join(loc) if loc else "(top level)"
         key = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", key)
         where = next((origin[k] for k in origin if tuple(loc[: len(k)]) == k), None)
         src = where or source
         msg = e["msg"]
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         got = ""
         if e["type"] not in ("missing", "value_error", "extra_forbidden") and "input" in e:
             got = f" (got {e['input']!r})"

@@ -14,9 +14,21 @@ import sqlite3
 from pathlib import Path
 
 __all__ = [
-    "StrainwatchError", "UsageError", "StoreNotADirectoryError", "StoreReadOnlyError", "DiskFullError",
-    "LedgerCorruptError", "DataDamagedError", "NoInputFilesError", "translate", "check_store_path",
-    "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_LOCKED", "EXIT_INTERRUPTED",
+    "StrainwatchError",
+    "UsageError",
+    "StoreNotADirectoryError",
+    "StoreReadOnlyError",
+    "DiskFullError",
+    "LedgerCorruptError",
+    "DataDamagedError",
+    "NoInputFilesError",
+    "translate",
+    "check_store_path",
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "EXIT_LOCKED",
+    "EXIT_INTERRUPTED",
 ]
 
 EXIT_OK = 0  # done
@@ -80,12 +92,14 @@ def check_store_path(root: str | Path) -> Path:
     if root.exists() and not root.is_dir():
         raise StoreNotADirectoryError(
             f"store path {root} is a file, not a folder: pass --store (or [store] path) naming a folder "
-            "(a new one is created)")
+            "(a new one is created)"
+        )
     for parent in root.parents:  # a file where a parent folder should be
         if parent.exists():
             if not parent.is_dir():
                 raise StoreNotADirectoryError(
-                    f"store path {root}: {parent} is a file, not a folder: choose another --store")
+                    f"store path {root}: {parent} is a file, not a folder: choose another --store"
+                )
             break
     return root
 
@@ -99,29 +113,34 @@ def translate(err: BaseException) -> StrainwatchError | None:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             return DiskFullError(
                 f"no space left on the device writing {where}: free some space and run again "
-                "(every partition is written atomically: what was stored before is intact)")
+                "(every partition is written atomically: what was stored before is intact)"
+            )
         if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             ro = "read-only file system" if err.errno == errno.EROFS else "permission denied"
             return StoreReadOnlyError(
                 f"cannot write {where} ({ro}): make the store folder writable for this user "
-                f"(e.g. chmod -R u+w {Path(str(where)).parent if err.filename else 'STORE'}) or pass another --store")
+                f"(e.g. chmod -R u+w {Path(str(where)).parent if err.filename else 'STORE'}) or pass another --store"
+            )
         if err.errno in (errno.ENOTDIR, errno.EEXIST) and err.filename is not None:
             return StoreNotADirectoryError(
                 f"{where} (or one of its parent folders) is a file where a folder is needed: "
-                "pass --store naming a folder")
+                "pass --store naming a folder"
+            )
         return None
     if isinstance(err, sqlite3.DatabaseError):
         msg = str(err)
         if "readonly" in msg or "unable to open" in msg:
             return StoreReadOnlyError(
                 f"cannot write the ledger database ({msg}): make the store folder and ledger.sqlite writable, "
-                "or pass another --store")
+                "or pass another --store"
+            )
         if "disk is full" in msg or "database or disk is full" in msg:
             return DiskFullError(f"no space left for the ledger database ({msg}): free some space and run again")
         if "not a database" in msg or "malformed" in msg or "disk image" in msg:
             return LedgerCorruptError(
                 f"the ledger database is damaged ({msg}): restore ledger.sqlite from a backup "
-                "(docs/operations.md, 'When something breaks')")
+                "(docs/operations.md, 'When something breaks')"
+            )
     return None
 
 
@@ -129,7 +148,8 @@ def ledger_corrupt(path: Path, err: sqlite3.DatabaseError) -> LedgerCorruptError
     return LedgerCorruptError(
         f"{path} is not a readable SQLite database ({err}): restore it from a backup, or move it away to start "
         "a new ledger (every input is then read again and alerts already sent may be sent again); "
-        "see docs/operations.md, 'When something breaks'")
+        "see docs/operations.md, 'When something breaks'"
+    )
 
 
 def writable(root: Path) -> bool:

@@ -107,6 +107,7 @@ __all__ = [
     "params_fingerprint",
 ]
 
+
 # ---------------------------------------------------------------------- paths
 def report_path_for(cfg: Config, as_of: date) -> Path:
     """Report file of the ISO week containing ``as_of``: ``<out_dir>/strainwatch-2026-W47.html``."""
@@ -133,8 +134,9 @@ def _retry_on_io(task_obj: Any, task_run: Any, state: Any) -> bool:
 
 _DEFAULT_RUNNER = ThreadPoolTaskRunner(max_workers=4)
 
-_TASK_OPTS: dict[str, Any] = dict(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3,
-                                  retry_condition_fn=_retry_on_io)
+_TASK_OPTS: dict[str, Any] = dict(
+    cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3, retry_condition_fn=_retry_on_io
+)
 
 
 @task(name="ingest", **_TASK_OPTS)
@@ -142,12 +144,18 @@ def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
     """Read new files of the input folders into the store (:func:`pipelines.ingest.ingest_paths`)."""
     t0 = time.perf_counter()
     s: IngestSummary = ingest_paths(
-        RunStore(store_root), [str(p) for p in cfg.inputs.folders],
-        **ingest_args(cfg, progress=lambda done, total, _name: _progress("ingest", done, total)))
+        RunStore(store_root),
+        [str(p) for p in cfg.inputs.folders],
+        **ingest_args(cfg, progress=lambda done, total, _name: _progress("ingest", done, total)),
+    )
     return {
         "files": {
-            "seen": s.files_seen, "ingested": s.ingested, "unchanged": s.unchanged,
-            "duplicate": s.duplicate, "rejected": s.rejected, "previously_rejected": s.previously_rejected,
+            "seen": s.files_seen,
+            "ingested": s.ingested,
+            "unchanged": s.unchanged,
+            "duplicate": s.duplicate,
+            "rejected": s.rejected,
+            "previously_rejected": s.previously_rejected,
         },
         "rows_added": s.rows_added,
         "problems": list(s.problems),
@@ -157,23 +165,25 @@ def ingest_task(store_root: str, cfg: Config) -> dict[str, Any]:
 
 
 @task(name="features", task_run_name="features-{chunk_no}", **_TASK_OPTS)
-def features_chunk(store_root: str, chunk_no: int, athletes: list[str], as_of: date,
-                   cfg: Config, since: date | None) -> dict[str, Any]:
+def features_chunk(
+    store_root: str, chunk_no: int, athletes: list[str], as_of: date, cfg: Config, since: date | None
+) -> dict[str, Any]:
     """Feature stage for one chunk of athletes."""
     t0 = time.perf_counter()
-    r: FeaturesSummary = run_features(RunStore(store_root),
-                                      **features_args(cfg, as_of=as_of, athletes=athletes, since=since))
+    r: FeaturesSummary = run_features(
+        RunStore(store_root), **features_args(cfg, as_of=as_of, athletes=athletes, since=since)
+    )
     return {"athletes": athletes, "own_s": time.perf_counter() - t0, "notes": [str(p) for p in r.problems]}
 
 
 @task(name="score", task_run_name="score-{chunk_no}", **_TASK_OPTS)
-def score_chunk(feats: dict[str, Any], store_root: str, chunk_no: int, as_of: date,
-                cfg: Config, since: date | None) -> dict[str, Any]:
+def score_chunk(
+    feats: dict[str, Any], store_root: str, chunk_no: int, as_of: date, cfg: Config, since: date | None
+) -> dict[str, Any]:
     """Scorer for one chunk of athletes (after its feature chunk)."""
     athletes = feats["athletes"]
     t0 = time.perf_counter()
-    r: ScoreRunResult = run_scores(RunStore(store_root),
-                                   **score_args(cfg, as_of=as_of, athletes=athletes, since=since))
+    r: ScoreRunResult = run_scores(RunStore(store_root), **score_args(cfg, as_of=as_of, athletes=athletes, since=since))
     return {"athletes": athletes, "own_s": time.perf_counter() - t0, "days": r.days_scored}
 
 
@@ -181,8 +191,10 @@ def score_chunk(feats: dict[str, Any], store_root: str, chunk_no: int, as_of: da
 def report_task(store_root: str, cfg: Config, as_of: date) -> dict[str, Any]:
     """Weekly coach report for the ISO week containing ``as_of`` (:func:`report_path_for`)."""
     t0 = time.perf_counter()
-    r: ReportResult = run_report(RunStore(store_root), **report_args(
-        cfg, as_of=as_of, week=_iso_week(as_of), out_path=report_path_for(cfg, as_of)))
+    r: ReportResult = run_report(
+        RunStore(store_root),
+        **report_args(cfg, as_of=as_of, week=_iso_week(as_of), out_path=report_path_for(cfg, as_of)),
+    )
     return {"path": str(r.path), "own_s": time.perf_counter() - t0}
 
 
@@ -197,18 +209,38 @@ def alert_task(store_root: str, cfg: Config, as_of: date, config_path: str | Non
     unresolved until the stage sends and are masked in what it reports.
     """
     t0 = time.perf_counter()
-    s: AlertRunSummary = run_alerts(RunStore(store_root), **alert_args(
-        cfg, as_of=as_of, channels_from=load_config(config_path)))
-    counts = {k: getattr(s, k) for k in ("fired", "new", "sent", "would_send", "retried", "already_sent",
-                                         "failed", "pending", "no_channel", "gave_up", "expired")
-              if getattr(s, k)}
-    return {"counts": counts, "problems": [str(p) for p in s.problems], "lines": [str(x) for x in s.lines],
-            "own_s": time.perf_counter() - t0}
+    s: AlertRunSummary = run_alerts(
+        RunStore(store_root), **alert_args(cfg, as_of=as_of, channels_from=load_config(config_path))
+    )
+    counts = {
+        k: getattr(s, k)
+        for k in (
+            "fired",
+            "new",
+            "sent",
+            "would_send",
+            "retried",
+            "already_sent",
+            "failed",
+            "pending",
+            "no_channel",
+            "gave_up",
+            "expired",
+        )
+        if getattr(s, k)
+    }
+    return {
+        "counts": counts,
+        "problems": [str(p) for p in s.problems],
+        "lines": [str(x) for x in s.lines],
+        "own_s": time.perf_counter() - t0,
+    }
 
 
 # ---------------------------------------------------------------------- helpers for flows
-def _config(config_path: str | None, store: str | None, inputs: Sequence[str] | None,
-            dry_run: bool | None = None) -> Config:
+def _config(
+    config_path: str | None, store: str | None, inputs: Sequence[str] | None, dry_run: bool | None = None
+) -> Config:
     overrides: dict[str, dict[str, Any]] = {}
     if store:
         overrides["store"] = {"path": str(store)}
@@ -253,8 +285,14 @@ def _logger():
 
 
 @flow(name="per-athlete", task_runner=_DEFAULT_RUNNER, log_prints=False)
-def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str]],
-                sinces: list[date | None], do_scores: bool = True) -> dict[str, Any]:
+def per_athlete(
+    store_root: str,
+    cfg: Config,
+    as_of: date,
+    chunks: list[list[str]],
+    sinces: list[date | None],
+    do_scores: bool = True,
+) -> dict[str, Any]:
     """Features then scores, mapped over chunks of athletes (``[run] chunk_size``).
 
     ``sinces[i]`` is the first day whose scores chunk *i* must recompute (None:
@@ -290,7 +328,8 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str
         except Exception as err:
             if i not in failed_f:  # else it failed only because its feature chunk did
                 out["problems"].append(
-                    f"score chunk {i} ({chunks[i][0]}..{chunks[i][-1]}): {type(err).__name__}: {err}")
+                    f"score chunk {i} ({chunks[i][0]}..{chunks[i][-1]}): {type(err).__name__}: {err}"
+                )
                 log.error("score chunk %s failed: %s", i, err)
             continue
         out["own_s"] += r["own_s"]
@@ -300,8 +339,15 @@ def per_athlete(store_root: str, cfg: Config, as_of: date, chunks: list[list[str
     return out
 
 
-def _per_athlete(store: Store, cfg: Config, summary: RunSummary, as_of: date,
-                 since_by_athlete: dict[str, date | None], *, do_scores: bool = True) -> list[str]:
+def _per_athlete(
+    store: Store,
+    cfg: Config,
+    summary: RunSummary,
+    as_of: date,
+    since_by_athlete: dict[str, date | None],
+    *,
+    do_scores: bool = True,
+) -> list[str]:
     """Run :func:`per_athlete` with the configured task runner; merge into ``summary``."""
     chunks, sinces = plan_chunks(since_by_athlete, cfg.run.chunk_size)
     with _step(summary, "features+score" if do_scores else "features") as rec:
@@ -366,8 +412,11 @@ def _report_quarantine(store: Store, summary: RunSummary, after_id: int) -> None
     except Exception:  # noqa: BLE001
         return
     for r in rows:
-        _fail(summary, f"damaged partition {r['path']} ({r['reason']}) moved to {r['moved_to']}; "
-                       f"{repair_advice(r['table_name'], r['athlete_id'])}")
+        _fail(
+            summary,
+            f"damaged partition {r['path']} ({r['reason']}) moved to {r['moved_to']}; "
+            f"{repair_advice(r['table_name'], r['athlete_id'])}",
+        )
 
 
 def _fail(summary: RunSummary, problem: str) -> None:
@@ -399,8 +448,7 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
 
     inbox = inbox_dir(store.root)  # check-in answers the server could not ingest at once (store busy)
     if inbox.is_dir() and inbox not in cfg.inputs.folders:
-        cfg = cfg.model_copy(update={"inputs": cfg.inputs.model_copy(
-            update={"folders": [*cfg.inputs.folders, inbox]})})
+        cfg = cfg.model_copy(update={"inputs": cfg.inputs.model_copy(update={"folders": [*cfg.inputs.folders, inbox]})})
     if not cfg.inputs.folders:
         summary.notes.append("no input folders ([inputs] folders or --input): ingest skipped")
         return
@@ -427,8 +475,13 @@ def _ingest_into(store: Store, cfg: Config, summary: RunSummary) -> None:
 
 
 @flow(name="nightly", task_runner=_DEFAULT_RUNNER, log_prints=False)
-def nightly(as_of: str | None = None, config_path: str | None = None, store: str | None = None,
-            inputs: list[str] | None = None, dry_run: bool | None = None) -> dict[str, Any]:
+def nightly(
+    as_of: str | None = None,
+    config_path: str | None = None,
+    store: str | None = None,
+    inputs: list[str] | None = None,
+    dry_run: bool | None = None,
+) -> dict[str, Any]:
     """Ingest new exports, then features, scores, the weekly report and alerts for ``as_of``.
 
     Parameters
@@ -493,8 +546,9 @@ def nightly(as_of: str | None = None, config_path: str | None = None, store: str
 
 
 @flow(name="backfill", task_runner=_DEFAULT_RUNNER)
-def backfill(date_from: str, date_to: str, config_path: str | None = None, store: str | None = None,
-             reports: bool = False) -> dict[str, Any]:
+def backfill(
+    date_from: str, date_to: str, config_path: str | None = None, store: str | None = None, reports: bool = False
+) -> dict[str, Any]:
     """Recompute features and scores of every athlete from ``date_from`` on.
 
     The stages store everything up to their ``as_of``, so to leave no day

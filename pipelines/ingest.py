@@ -23,6 +23,7 @@ import bisect
 import errno
 import inspect
 import lzma
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -30,7 +31,6 @@ import uuid
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -38,9 +38,8 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from connectors.base import (ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible,
-                             implausible_results)
 from connectors import registry
+from connectors.base import ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible, implausible_results
 from features.merge import NIGHT_WINDOW_US, SESSION_WINDOW_US, merge_duplicate_nights, merge_duplicate_sessions
 from pipelines.ingest_ids import checked_ids, nfc_or_none, refuse_colliding_ids
 from pipelines.scan import SKIP_NAMES, HashCache, ZipMemo, walk_inputs
@@ -110,8 +109,9 @@ def _safe_member_path(dest: Path, name: str, archive: str) -> Path:
     return target
 
 
-def extract_zip(archive: Path, dest: Path, display: str,
-                max_member_bytes: int = MAX_ZIP_MEMBER_BYTES) -> list[tuple[Path, str]]:
+def extract_zip(
+    archive: Path, dest: Path, display: str, max_member_bytes: int = MAX_ZIP_MEMBER_BYTES
+) -> list[tuple[Path, str]]:
     """Extract the regular files of ``archive`` under ``dest``; return (path, member name).
 
     Raises
@@ -128,33 +128,51 @@ def extract_zip(archive: Path, dest: Path, display: str,
             for info in infos:  # validate every name before writing anything
                 _safe_member_path(dest, info.filename, display)
                 if info.file_size > max_member_bytes or (
-                    info.compress_size and info.file_size / max(info.compress_size, 1) > MAX_ZIP_RATIO
+                    info.compress_size
+                    and info.file_size / max(info.compress_size, 1) > MAX_ZIP_RATIO
                     and info.file_size > 100 << 20
                 ):
-                    raise ConnectorError(display, f"member {info.filename!r} is implausibly large ({info.file_size} bytes)")
+                    raise ConnectorError(
+                        display, f"member {info.filename!r} is implausibly large ({info.file_size} bytes)"
+                    )
             # many members each just under the limits (a zip bomb spread over members)
             total, packed = sum(i.file_size for i in infos), sum(i.compress_size for i in infos)
             if total > MAX_ZIP_MEMBER_BYTES or (total > 100 << 20 and total / max(packed, 1) > MAX_ZIP_RATIO):
-                raise ConnectorError(display, f"{len(infos)} members expand to an implausible {total} bytes "
-                                              f"from {packed} compressed bytes")
+                raise ConnectorError(
+                    display,
+                    f"{len(infos)} members expand to an implausible {total} bytes from {packed} compressed bytes",
+                )
             for info in infos:
                 target = _safe_member_path(dest, info.filename, display)
                 try:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(info) as src, open(target, "wb") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
-                except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, RuntimeError, NotImplementedError,
-                        OSError) as err:
+                except (
+                    zipfile.BadZipFile,
+                    zlib.error,
+                    lzma.LZMAError,
+                    EOFError,
+                    RuntimeError,
+                    NotImplementedError,
+                    OSError,
+                ) as err:
                     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
                         raise  # the scratch disk, not the archive
                     # damaged/encrypted/unsupported data, or a member that is also a folder name
-                    raise ConnectorError(display, f"member {info.filename!r} cannot be extracted: "
-                                                  f"{type(err).__name__}: {err}", offset=info.header_offset) from err
+                    raise ConnectorError(
+                        display,
+                        f"member {info.filename!r} cannot be extracted: {type(err).__name__}: {err}",
+                        offset=info.header_offset,
+                    ) from err
                 out.append((target, info.filename))
     except zipfile.BadZipFile as err:
         if "not a zip file" in str(err):  # no end-of-central-directory record: cut short or not a zip
-            raise ConnectorError(display, "not a readable zip archive: no central directory at the end of the "
-                                          "file (truncated, or not a zip)", offset=archive.stat().st_size) from err
+            raise ConnectorError(
+                display,
+                "not a readable zip archive: no central directory at the end of the file (truncated, or not a zip)",
+                offset=archive.stat().st_size,
+            ) from err
         raise ConnectorError(display, f"not a readable zip archive: {err}") from err
     return out
 
@@ -173,8 +191,9 @@ def _ctx(args: ReadArgs) -> ReadContext:
     return ReadContext(athlete_id=athlete, tz=tz, on_bad_row=OnBadRow(on_bad_row), source_name=display)
 
 
-def _outcome(display: str, ctx: ReadContext, mod, result: ReadResult | BaseException,
-             plausible: bool = False) -> ReadOutcome:
+def _outcome(
+    display: str, ctx: ReadContext, mod, result: ReadResult | BaseException, plausible: bool = False
+) -> ReadOutcome:
     """Plausibility and athlete checks on a connector's result, or its error, as a read outcome.
 
     ``plausible``: :func:`~connectors.base.implausible_results` already found nothing to check.
@@ -185,10 +204,15 @@ def _outcome(display: str, ctx: ReadContext, mod, result: ReadResult | BaseExcep
         if not plausible:
             result = check_plausible(result, ctx, display)
         if any(df["athlete_id"].null_count() for df in result.tables().values()):
-            return display, None, (
-                f"{display}: no athlete for this file: put it in a folder named after the athlete "
-                "(inputs/<athlete>/...), pass --athlete ID, or map the device serial in the roster"
-            ), result.format
+            return (
+                display,
+                None,
+                (
+                    f"{display}: no athlete for this file: put it in a folder named after the athlete "
+                    "(inputs/<athlete>/...), pass --athlete ID, or map the device serial in the roster"
+                ),
+                result.format,
+            )
         result = checked_ids(result, display)  # NFC; control characters refused (names the file)
         return display, result, None, result.format
     except ConnectorError as err:
@@ -353,10 +377,24 @@ def ingest_paths(
         store.tmp_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"ingest-{run_id}-", dir=store.tmp_dir))
         try:
-            _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected,
-                           workers, batch_files, progress, summary, scratch, device_map or {}, pool,
-                           aliases=aliases or {}, rebuild=frozenset(rebuild),
-                           max_file_bytes=MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes)
+            _ingest_locked(
+                store,
+                inputs,
+                athlete,
+                tz_for,
+                on_bad_row,
+                retry_rejected,
+                workers,
+                batch_files,
+                progress,
+                summary,
+                scratch,
+                device_map or {},
+                pool,
+                aliases=aliases or {},
+                rebuild=frozenset(rebuild),
+                max_file_bytes=MAX_FILE_BYTES if max_file_bytes is None else max_file_bytes,
+            )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         record_merges(store, summary)
@@ -379,16 +417,18 @@ MERGES_DDL = """CREATE TABLE IF NOT EXISTS merges (
 #: of ``merge_duplicate_nights``. The incremental merge relies on these bounds.
 _MERGE_WINDOW_US = {
     # the overlap and date rules compare sessions up to SESSION_WINDOW_US apart (features.merge)
-    "sessions": max(SESSION_WINDOW_US,
-                    int(round(float(inspect.signature(merge_duplicate_sessions).parameters["max_start_diff_s"].default)
-                              * 1e6))),
+    "sessions": max(
+        SESSION_WINDOW_US,
+        int(round(float(inspect.signature(merge_duplicate_sessions).parameters["max_start_diff_s"].default) * 1e6)),
+    ),
     "sleep": NIGHT_WINDOW_US,
 }
 _MERGES_DIRTY = "merges_dirty"  # store state key: set while table rows are newer than the merges table
 
 
-def _merge_region(table: str, starts: list[int | None], ends: list[int | None], wake: list,
-                  seeds_us: list[int]) -> list[int]:
+def _merge_region(
+    table: str, starts: list[int | None], ends: list[int | None], wake: list, seeds_us: list[int]
+) -> list[int]:
     """Positions of the rows of one athlete (sorted by start) whose merges may change.
 
     ``starts`` and ``ends`` are the rows' ``start_utc`` and ``end_utc`` [us
@@ -409,13 +449,16 @@ def _merge_region(table: str, starts: list[int | None], ends: list[int | None], 
     valid = [i for i, t in enumerate(starts) if t is not None]
     times = [starts[i] for i in valid]
     if table == "sleep":
+
         def linked(i: int, j: int) -> bool:
             if wake[i] is not None and wake[i] == wake[j]:
                 return True
             return None not in (ends[i], ends[j]) and min(ends[i], ends[j]) > max(starts[i], starts[j])
     else:
+
         def linked(i: int, j: int) -> bool:
             return True
+
     seeds = sorted(seeds_us)
     region: set[int] = set()
     stack: list[int] = []
@@ -481,8 +524,7 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
                     if not touched:
                         continue
                     seeds: dict[str, list[int]] = {}
-                    for a, t in pl.concat(touched).select(
-                            "athlete_id", pl.col("start_utc").dt.epoch("us")).iter_rows():
+                    for a, t in pl.concat(touched).select("athlete_id", pl.col("start_utc").dt.epoch("us")).iter_rows():
                         if t is not None:
                             seeds.setdefault(a, []).append(t)
                     data = store.read_table(table, sorted(seeds)).sort("athlete_id", "start_utc")
@@ -493,8 +535,11 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
                     )
                     parts = []
                     region_keys: set[tuple[str, str, str | None]] = set()
-                    bounds = data.with_row_index("_i").group_by("athlete_id", maintain_order=True).agg(
-                        pl.col("_i").min().alias("lo"), pl.len().alias("n"))
+                    bounds = (
+                        data.with_row_index("_i")
+                        .group_by("athlete_id", maintain_order=True)
+                        .agg(pl.col("_i").min().alias("lo"), pl.len().alias("n"))
+                    )
                     s_all, e_all, w_all = (epochs[c].to_list() for c in ("s", "e", "w"))
                     for a, lo, n in bounds.iter_rows():
                         sl = slice(lo, lo + n)
@@ -512,27 +557,48 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
                     old = con.execute(
                         f"SELECT id, athlete_id, kept_source, kept_start_utc, dropped_source, dropped_start_utc "
                         f"FROM merges WHERE table_name = ? AND athlete_id IN ({marks})",
-                        [table, *region_athletes]).fetchall()
+                        [table, *region_athletes],
+                    ).fetchall()
                     stale = [r for r in old if (r[1], r[2], r[3]) in region_keys or (r[1], r[4], r[5]) in region_keys]
                     before = {(r[1], r[4], r[5]) for r in stale}
                     con.executemany("DELETE FROM merges WHERE id = ?", [(r[0],) for r in stale])
                 else:
                     _, log = merge(store.read_table(table, athletes))
-                    before = set(con.execute(
-                        f"SELECT athlete_id, dropped_source, dropped_start_utc FROM merges "
-                        f"WHERE table_name = ? AND athlete_id IN ({marks})", [table, *athletes]))
-                    con.execute(f"DELETE FROM merges WHERE table_name = ? AND athlete_id IN ({marks})",
-                                [table, *athletes])
+                    before = set(
+                        con.execute(
+                            f"SELECT athlete_id, dropped_source, dropped_start_utc FROM merges "
+                            f"WHERE table_name = ? AND athlete_id IN ({marks})",
+                            [table, *athletes],
+                        )
+                    )
+                    con.execute(
+                        f"DELETE FROM merges WHERE table_name = ? AND athlete_id IN ({marks})", [table, *athletes]
+                    )
                 rows = [
-                    (table, r["athlete_id"], r["kept_source"], iso(r["kept_start_utc"]), r["kept_source_file"],
-                     r["dropped_source"], iso(r["dropped_start_utc"]), r["dropped_source_file"],
-                     r["start_diff_s"], r["duration_ratio"], r["filled"], r["reason"], summary.run_id, now)
+                    (
+                        table,
+                        r["athlete_id"],
+                        r["kept_source"],
+                        iso(r["kept_start_utc"]),
+                        r["kept_source_file"],
+                        r["dropped_source"],
+                        iso(r["dropped_start_utc"]),
+                        r["dropped_source_file"],
+                        r["start_diff_s"],
+                        r["duration_ratio"],
+                        r["filled"],
+                        r["reason"],
+                        summary.run_id,
+                        now,
+                    )
                     for r in log.iter_rows(named=True)
                 ]
                 con.executemany(
                     "INSERT INTO merges (table_name, athlete_id, kept_source, kept_start_utc, kept_source_file, "
                     "dropped_source, dropped_start_utc, dropped_source_file, start_diff_s, duration_ratio, "
-                    "filled, reason, run_id, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                    "filled, reason, run_id, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    rows,
+                )
                 new = sum(1 for r in rows if (r[1], r[5], r[6]) not in before)
                 if table == "sessions":
                     summary.merged_sessions += new
@@ -546,27 +612,48 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
 
 def read_merges(store: Store) -> pl.DataFrame:
     """The ``merges`` table of the ledger database (empty frame when none was recorded)."""
-    cols = ["table_name", "athlete_id", "kept_source", "kept_start_utc", "kept_source_file", "dropped_source",
-            "dropped_start_utc", "dropped_source_file", "start_diff_s", "duration_ratio", "filled", "reason",
-            "run_id", "recorded_at"]
+    cols = [
+        "table_name",
+        "athlete_id",
+        "kept_source",
+        "kept_start_utc",
+        "kept_source_file",
+        "dropped_source",
+        "dropped_start_utc",
+        "dropped_source_file",
+        "start_diff_s",
+        "duration_ratio",
+        "filled",
+        "reason",
+        "run_id",
+        "recorded_at",
+    ]
     schema = {c: (pl.Float64 if c in ("start_diff_s", "duration_ratio") else pl.String) for c in cols}
     if not store.ledger_path.exists():
         return pl.DataFrame(schema=schema)
     con = store.connect()
     try:
         con.execute(MERGES_DDL)
-        rows = con.execute(f"SELECT {','.join(cols)} FROM merges ORDER BY athlete_id, table_name, kept_start_utc, "
-                           "dropped_source, dropped_start_utc").fetchall()
+        rows = con.execute(
+            f"SELECT {','.join(cols)} FROM merges ORDER BY athlete_id, table_name, kept_start_utc, "
+            "dropped_source, dropped_start_utc"
+        ).fetchall()
     finally:
         con.close()
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
-            rejects: list[LedgerEntry], run_id: str, memo: ZipMemo | None = None,
-            retry_rejected: bool = False, max_file_bytes: int = 0,
-            rebuild: frozenset[str] = frozenset()) -> tuple[list[InputFile], list[tuple[str, os.stat_result, list[str] | None]],
-                                                 dict[str, int]]:
+def _expand(
+    inputs: Sequence[str | Path],
+    athlete: str | None,
+    scratch: Path,
+    rejects: list[LedgerEntry],
+    run_id: str,
+    memo: ZipMemo | None = None,
+    retry_rejected: bool = False,
+    max_file_bytes: int = 0,
+    rebuild: frozenset[str] = frozenset(),
+) -> tuple[list[InputFile], list[tuple[str, os.stat_result, list[str] | None]], dict[str, int]]:
     """The files to look at: inputs walked, links de-duplicated, zip archives extracted.
 
     Returns the files, the archives opened in this run (path, stat, ledger
@@ -586,17 +673,35 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
         try:
             st = os.stat(path)
         except OSError as err:  # a symbolic link loop, a dangling link, a file gone meanwhile
-            files.append(InputFile(path, path, who or athlete, None, folder=who, problem=(
-                f"{path}: byte 0: cannot be read: {err.strerror or err}; fix or remove it")))
+            files.append(
+                InputFile(
+                    path,
+                    path,
+                    who or athlete,
+                    None,
+                    folder=who,
+                    problem=(f"{path}: byte 0: cannot be read: {err.strerror or err}; fix or remove it"),
+                )
+            )
             continue
         real = (st.st_dev, st.st_ino)
         if real in seen_paths:  # the same file named twice (e.g. a file and its folder, or a link)
             continue
         seen_paths.add(real)
         if max_file_bytes and st.st_size > max_file_bytes and not path.lower().endswith(".zip"):  # members checked
-            files.append(InputFile(path, path, nfc_or_none(who or athlete), st, folder=who, problem=(
-                f"{path}: byte {max_file_bytes}: {st.st_size} bytes, over the size limit of {max_file_bytes} "
-                "bytes ([inputs] max_file_mb); not read. Raise the limit if the file is genuine")))
+            files.append(
+                InputFile(
+                    path,
+                    path,
+                    nfc_or_none(who or athlete),
+                    st,
+                    folder=who,
+                    problem=(
+                        f"{path}: byte {max_file_bytes}: {st.st_size} bytes, over the size limit of {max_file_bytes} "
+                        "bytes ([inputs] max_file_mb); not read. Raise the limit if the file is genuine"
+                    ),
+                )
+            )
             continue
         if not path.lower().endswith(".zip"):
             files.append(InputFile(path, path, nfc_or_none(who or athlete), st, folder=who))
@@ -617,9 +722,18 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
         try:
             members = extract_zip(f.path, dest, f.display, max_file_bytes or MAX_ZIP_MEMBER_BYTES)
         except ConnectorError as err:
-            rejects.append(LedgerEntry(
-                path=f.display, size_bytes=f.path.stat().st_size, sha256=file_sha256(f.path),
-                format="zip", athlete_id=f.athlete_id, status="rejected", error=str(err), run_id=run_id))
+            rejects.append(
+                LedgerEntry(
+                    path=f.display,
+                    size_bytes=f.path.stat().st_size,
+                    sha256=file_sha256(f.path),
+                    format="zip",
+                    athlete_id=f.athlete_id,
+                    status="rejected",
+                    error=str(err),
+                    run_id=run_id,
+                )
+            )
             zips.append((path, st, None))  # remembered as rejected once its ledger row is written
             continue
         displays: list[str] = []
@@ -632,9 +746,19 @@ def _expand(inputs: Sequence[str | Path], athlete: str | None, scratch: Path,
             displays.append(f"{f.display}!{name}")
         zips.append((path, st, displays))
     for folder, who, why in walk_problems:  # unreadable sub-folders: ledgered, not skipped silently
-        files.append(InputFile(folder, folder, who or athlete, None, folder=who, problem=(
-            f"{folder}: byte 0: folder cannot be read ({why}); its files were not ingested. "
-            "Fix its permissions (e.g. chmod -R u+rX) and run again with --retry-rejected")))
+        files.append(
+            InputFile(
+                folder,
+                folder,
+                who or athlete,
+                None,
+                folder=who,
+                problem=(
+                    f"{folder}: byte 0: folder cannot be read ({why}); its files were not ingested. "
+                    "Fix its permissions (e.g. chmod -R u+rX) and run again with --retry-rejected"
+                ),
+            )
+        )
     return files, zips, skipped
 
 
@@ -682,15 +806,31 @@ def pool_workers(workers: int, n_files: int, n_bytes: int, pool: bool | None = N
     return w if estimate_s * (1 - 1 / w) > POOL_START_S else 1
 
 
-def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, workers,
-                   batch_files, progress, summary: IngestSummary, scratch: Path, device_map: Mapping[str, str],
-                   pool: bool | None = None, *, aliases: Mapping[str, str] = {},
-                   rebuild: frozenset[str] = frozenset(), max_file_bytes: int = 0) -> None:
+def _ingest_locked(
+    store,
+    inputs,
+    athlete,
+    tz_for,
+    on_bad_row,
+    retry_rejected,
+    workers,
+    batch_files,
+    progress,
+    summary: IngestSummary,
+    scratch: Path,
+    device_map: Mapping[str, str],
+    pool: bool | None = None,
+    *,
+    aliases: Mapping[str, str] = {},
+    rebuild: frozenset[str] = frozenset(),
+    max_file_bytes: int = 0,
+) -> None:
     run_id = summary.run_id
     pre_entries: list[LedgerEntry] = []
     memo = ZipMemo(store)
-    files, zips, skipped = _expand(inputs, athlete, scratch, pre_entries, run_id, memo, retry_rejected,
-                                   max_file_bytes, rebuild)
+    files, zips, skipped = _expand(
+        inputs, athlete, scratch, pre_entries, run_id, memo, retry_rejected, max_file_bytes, rebuild
+    )
     summary.files_seen = len(files) + len(pre_entries) + skipped["seen"]
     summary.unchanged += skipped["unchanged"]
     summary.previously_rejected += skipped["previously_rejected"]
@@ -729,9 +869,18 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
             else:
                 summary.rejected += 1
                 summary.problems.append(f.problem)
-                dup_entries.append(LedgerEntry(path=f.display, size_bytes=size, sha256=sha, format=None,
-                                               athlete_id=f.athlete_id, status="rejected", error=f.problem,
-                                               run_id=run_id))
+                dup_entries.append(
+                    LedgerEntry(
+                        path=f.display,
+                        size_bytes=size,
+                        sha256=sha,
+                        format=None,
+                        athlete_id=f.athlete_id,
+                        status="rejected",
+                        error=f.problem,
+                        run_id=run_id,
+                    )
+                )
             continue
         if rebuild and _names_athlete(f, prior, rebuild):
             prior = []  # --rebuild: read this athlete's files again whatever the ledger says
@@ -743,10 +892,18 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
                 summary.unchanged += 1
             else:
                 summary.duplicate += 1
-                dup_entries.append(LedgerEntry(
-                    path=f.display, size_bytes=size, sha256=sha, format=good[0]["format"],
-                    athlete_id=f.athlete_id or good[0]["athlete_id"], status="duplicate",
-                    error=f"same content as {good[0]['path']}", run_id=run_id))
+                dup_entries.append(
+                    LedgerEntry(
+                        path=f.display,
+                        size_bytes=size,
+                        sha256=sha,
+                        format=good[0]["format"],
+                        athlete_id=f.athlete_id or good[0]["athlete_id"],
+                        status="duplicate",
+                        error=f"same content as {good[0]['path']}",
+                        run_id=run_id,
+                    )
+                )
             continue
         if any(r["status"] == "rejected" for r in prior) and not retry_rejected:
             summary.previously_rejected += 1
@@ -762,8 +919,7 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
 
     total = len(to_read)
     workers = pool_workers(workers or os.cpu_count() or 1, total, sum(size for _, size, _ in to_read), pool)
-    args = [(str(f.path), f.display, f.athlete_id, tz_for(f.athlete_id), on_bad_row.value)
-            for f, _, _ in to_read]
+    args = [(str(f.path), f.display, f.athlete_id, tz_for(f.athlete_id), on_bad_row.value) for f, _, _ in to_read]
     meta = {f.display: (f, size, sha) for f, size, sha in to_read}
 
     pending: list[tuple[str, ReadResult | None, str | None, str | None]] = []
@@ -771,7 +927,7 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
 
     # batches of files in order: a batch is read together where its connector can (read_many)
     size = max(1, min(READ_BATCH_FILES, -(-total // (workers * 4)) if workers > 1 else READ_BATCH_FILES))
-    batches = [args[i:i + size] for i in range(0, total, size)]
+    batches = [args[i : i + size] for i in range(0, total, size)]
 
     def results() -> Iterator[tuple[str, ReadResult | None, str | None, str | None]]:
         if workers <= 1:
@@ -782,8 +938,7 @@ def _ingest_locked(store, inputs, athlete, tz_for, on_bad_row, retry_rejected, w
             # already run (an earlier ingest, a flow) can deadlock the children on a held lock
             returned: set[str] = set()
             try:
-                with ProcessPoolExecutor(max_workers=workers,
-                                         mp_context=multiprocessing.get_context("spawn")) as pool:
+                with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                     for items in pool.map(_read_batch, batches):
                         for item in items:
                             returned.add(item[0])
@@ -830,8 +985,9 @@ def _problem_sha(f: InputFile) -> str:
 def _hashes(cache: HashCache, files: list[InputFile], *, remember: bool) -> list[tuple[int, str | None]]:
     """(size, SHA-256) per file; (size, None) with ``problem`` set on the file for one that cannot be read."""
     try:
-        return cache.hashes([f.path for f in files], remember=remember,
-                            stats=[f.stat for f in files] if remember else None)
+        return cache.hashes(
+            [f.path for f in files], remember=remember, stats=[f.stat for f in files] if remember else None
+        )
     except OSError:
         pass
     out: list[tuple[int, str | None]] = []
@@ -839,8 +995,11 @@ def _hashes(cache: HashCache, files: list[InputFile], *, remember: bool) -> list
         try:
             out.extend(cache.hashes([f.path], remember=remember, stats=[f.stat] if remember else None))
         except OSError as err:
-            object.__setattr__(f, "problem", f"{f.display}: byte 0: cannot be read: {err.strerror or err}; "
-                                             "fix its permissions or remove it")
+            object.__setattr__(
+                f,
+                "problem",
+                f"{f.display}: byte 0: cannot be read: {err.strerror or err}; fix its permissions or remove it",
+            )
             out.append((f.stat.st_size if f.stat else 0, None))
     return out
 
@@ -879,8 +1038,9 @@ def _line_of(path: str | Path, value: str, limit: int = 64 << 20) -> int | None:
     return None
 
 
-def _foreign_athlete_error(f: InputFile, display: str, result: ReadResult,
-                           known: frozenset[str] = frozenset()) -> str | None:
+def _foreign_athlete_error(
+    f: InputFile, display: str, result: ReadResult, known: frozenset[str] = frozenset()
+) -> str | None:
     """The rejection of a file in ``inputs/<folder>/`` whose rows name another athlete, else None.
 
     A whole-team export (``ReadResult.team_export``: one column or key per
@@ -897,10 +1057,12 @@ def _foreign_athlete_error(f: InputFile, display: str, result: ReadResult,
         return None
     line = _line_of(f.path, foreign[0])
     where = f"line {line}" if line else "record 1"
-    return (f"{display}: {where}: athlete_id {foreign[0]!r} differs from the athlete of its folder "
-            f"{f.folder!r}; refused so that it cannot replace another athlete's rows. Move the file to "
-            f"that athlete's folder (a file of several athletes goes directly in the input folder), "
-            f"or add {foreign[0]!r} to the aliases of {f.folder!r} in the roster")
+    return (
+        f"{display}: {where}: athlete_id {foreign[0]!r} differs from the athlete of its folder "
+        f"{f.folder!r}; refused so that it cannot replace another athlete's rows. Move the file to "
+        f"that athlete's folder (a file of several athletes goes directly in the input folder), "
+        f"or add {foreign[0]!r} to the aliases of {f.folder!r} in the roster"
+    )
 
 
 def _red_flags_kept(store: Store, wellness: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
@@ -920,7 +1082,8 @@ def _red_flags_kept(store: Store, wellness: pl.DataFrame) -> tuple[pl.DataFrame,
     except Exception:  # noqa: BLE001 - a damaged partition is reported by the upsert
         return wellness, notes
     old = old.filter(pl.col("red_flag").fill_null(False)).select(
-        "athlete_id", "date", pl.col("source_file").alias("_flag_file"))
+        "athlete_id", "date", pl.col("source_file").alias("_flag_file")
+    )
     if old.is_empty():
         return wellness, notes
     j = wellness.join(old, on=["athlete_id", "date"], how="left")
@@ -929,17 +1092,30 @@ def _red_flags_kept(store: Store, wellness: pl.DataFrame) -> tuple[pl.DataFrame,
     cleared = j.filter(flagged & (pl.col("red_flag") == False))  # noqa: E712 - an explicit "no"
     for a, d, src, flag_file in kept.select("athlete_id", "date", "source_file", "_flag_file").iter_rows():
         notes.setdefault(src, []).append(
-            f"red flag of {a} on {d} kept: reported by {flag_file}; this file does not say (empty red_flag)")
+            f"red flag of {a} on {d} kept: reported by {flag_file}; this file does not say (empty red_flag)"
+        )
     for a, d, src, flag_file in cleared.select("athlete_id", "date", "source_file", "_flag_file").iter_rows():
         notes.setdefault(src, []).append(
-            f"red flag of {a} on {d} CLEARED: reported by {flag_file}, this file says red_flag false")
-    out = j.with_columns(pl.when(flagged & pl.col("red_flag").is_null()).then(pl.lit(True))
-                         .otherwise(pl.col("red_flag")).alias("red_flag")).drop("_flag_file")
+            f"red flag of {a} on {d} CLEARED: reported by {flag_file}, this file says red_flag false"
+        )
+    out = j.with_columns(
+        pl.when(flagged & pl.col("red_flag").is_null())
+        .then(pl.lit(True))
+        .otherwise(pl.col("red_flag"))
+        .alias("red_flag")
+    ).drop("_flag_file")
     return out, notes
 
 
-def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mapping[str, str],
-            aliases: Mapping[str, str] = {}, later_dups: Mapping[str, list] | None = None) -> None:
+def _commit(
+    store: Store,
+    batch,
+    meta,
+    summary: IngestSummary,
+    device_map: Mapping[str, str],
+    aliases: Mapping[str, str] = {},
+    later_dups: Mapping[str, list] | None = None,
+) -> None:
     """Write one batch: table rows first, then the ledger rows describing them.
 
     ``later_dups``: byte-identical copies of a file of the batch (by its
@@ -959,17 +1135,35 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
     def copies(display: str, fmt: str | None, error: str | None) -> None:
         for cf, csize, csha in later_dups.get(display, ()):
             if error is None:
-                entries.append(LedgerEntry(
-                    path=cf.display, size_bytes=csize, sha256=csha, format=fmt, athlete_id=cf.athlete_id,
-                    status="duplicate", error=f"same content as {display}", run_id=summary.run_id))
+                entries.append(
+                    LedgerEntry(
+                        path=cf.display,
+                        size_bytes=csize,
+                        sha256=csha,
+                        format=fmt,
+                        athlete_id=cf.athlete_id,
+                        status="duplicate",
+                        error=f"same content as {display}",
+                        run_id=summary.run_id,
+                    )
+                )
             else:
                 summary.duplicate -= 1
                 summary.rejected += 1
                 msg = f"{cf.display}: same content as {display}, rejected: {error}"
                 summary.problems.append(msg)
-                entries.append(LedgerEntry(
-                    path=cf.display, size_bytes=csize, sha256=csha, format=fmt, athlete_id=cf.athlete_id,
-                    status="rejected", error=msg, run_id=summary.run_id))
+                entries.append(
+                    LedgerEntry(
+                        path=cf.display,
+                        size_bytes=csize,
+                        sha256=csha,
+                        format=fmt,
+                        athlete_id=cf.athlete_id,
+                        status="rejected",
+                        error=msg,
+                        run_id=summary.run_id,
+                    )
+                )
 
     for display, result, error, fmt in batch:
         f, size, sha = meta[display]
@@ -981,9 +1175,18 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
         if result is None:
             summary.rejected += 1
             summary.problems.append(error or f"{display}: rejected")
-            entries.append(LedgerEntry(path=display, size_bytes=size, sha256=sha, format=fmt,
-                                       athlete_id=f.athlete_id, status="rejected", error=error,
-                                       run_id=summary.run_id))
+            entries.append(
+                LedgerEntry(
+                    path=display,
+                    size_bytes=size,
+                    sha256=sha,
+                    format=fmt,
+                    athlete_id=f.athlete_id,
+                    status="rejected",
+                    error=error,
+                    run_id=summary.run_id,
+                )
+            )
             copies(display, fmt, error or "rejected")
             continue
         for name, df in [*result.tables().items(), ("injuries", result.injuries)]:
@@ -997,11 +1200,22 @@ def _commit(store: Store, batch, meta, summary: IngestSummary, device_map: Mappi
         for k, v in rows.items():
             summary.rows[k] += v
         athletes = ",".join(result.athlete_ids) or f.athlete_id
-        entries.append(LedgerEntry(
-            path=display, size_bytes=size, sha256=sha, format=result.format, athlete_id=athletes,
-            status="ingested", rows_sessions=rows["sessions"], rows_sleep=rows["sleep"],
-            rows_wellness=rows["wellness"], skipped_rows=result.skipped_rows,
-            warnings=tuple(result.warnings), run_id=summary.run_id))
+        entries.append(
+            LedgerEntry(
+                path=display,
+                size_bytes=size,
+                sha256=sha,
+                format=result.format,
+                athlete_id=athletes,
+                status="ingested",
+                rows_sessions=rows["sessions"],
+                rows_sleep=rows["sleep"],
+                rows_wellness=rows["wellness"],
+                skipped_rows=result.skipped_rows,
+                warnings=tuple(result.warnings),
+                run_id=summary.run_id,
+            )
+        )
         copies(display, result.format, None)
     added: dict[str, int] = {}
     if frames["wellness"]:

@@ -43,16 +43,22 @@ def checked_ids(result: ReadResult, display: str) -> ReadResult:
     for a in result.athlete_ids:
         problem = id_problem(a)
         if problem:
-            raise ConnectorError(display, f"{problem}. Rename the athlete's folder or fix the athlete_id "
-                                          "column (or pass --athlete ID), then ingest again with --retry-rejected")
+            raise ConnectorError(
+                display,
+                f"{problem}. Rename the athlete's folder or fix the athlete_id "
+                "column (or pass --athlete ID), then ingest again with --retry-rejected",
+            )
     if all(normalize_athlete_id(a) == a for a in result.athlete_ids):
         return result
     result.rename_athletes({a: normalize_athlete_id(a) for a in result.athlete_ids})
     return result
 
 
-def refuse_colliding_ids(batch: Sequence[tuple[str, Any, str | None, str | None]], known_ids: Sequence[str],
-                         device_map: Mapping[str, str] | None = None) -> list[tuple[str, Any, str | None, str | None]]:
+def refuse_colliding_ids(
+    batch: Sequence[tuple[str, Any, str | None, str | None]],
+    known_ids: Sequence[str],
+    device_map: Mapping[str, str] | None = None,
+) -> list[tuple[str, Any, str | None, str | None]]:
     """The batch with files whose athlete ids collide turned into rejections.
 
     ``batch`` items are ``(display, result or None, error, format)`` as read
@@ -74,11 +80,13 @@ def refuse_colliding_ids(batch: Sequence[tuple[str, Any, str | None, str | None]
         hit = [a for a in hit if a in clashes]
         if hit:
             a = hit[0]
-            error = (f"{display}: athlete id {describe(a)} differs from athlete {describe(clashes[a])} only by "
-                     "upper/lower case or look-alike characters; on a case-insensitive file system (macOS) both "
-                     "would share one partition file, so this file is not stored. Use the same id as "
-                     f"{describe(clashes[a])} (rename the folder or fix the athlete_id column) or a clearly "
-                     "different one, then ingest again with --retry-rejected")
+            error = (
+                f"{display}: athlete id {describe(a)} differs from athlete {describe(clashes[a])} only by "
+                "upper/lower case or look-alike characters; on a case-insensitive file system (macOS) both "
+                "would share one partition file, so this file is not stored. Use the same id as "
+                f"{describe(clashes[a])} (rename the folder or fix the athlete_id column) or a clearly "
+                "different one, then ingest again with --retry-rejected"
+            )
             out.append((display, None, error, fmt))
         else:
             out.append((display, result, error, fmt))

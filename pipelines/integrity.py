@@ -49,7 +49,9 @@ def _markers(store: Store) -> dict[str, int]:
     con = store.connect()
     try:
         con.execute(REBUILDS_DDL)
-        return {a: int(i) for a, i in con.execute("SELECT athlete_id, MAX(ledger_id) FROM rebuilds GROUP BY athlete_id")}
+        return {
+            a: int(i) for a, i in con.execute("SELECT athlete_id, MAX(ledger_id) FROM rebuilds GROUP BY athlete_id")
+        }
     finally:
         con.close()
 
@@ -61,8 +63,10 @@ def pending_rebuilds(store: Store) -> list[str]:
     con = store.connect()
     try:
         con.execute(REBUILDS_DDL)
-        rows = con.execute("SELECT athlete_id FROM rebuilds r WHERE done = 0 AND id = "
-                           "(SELECT MAX(id) FROM rebuilds WHERE athlete_id = r.athlete_id)").fetchall()
+        rows = con.execute(
+            "SELECT athlete_id FROM rebuilds r WHERE done = 0 AND id = "
+            "(SELECT MAX(id) FROM rebuilds WHERE athlete_id = r.athlete_id)"
+        ).fetchall()
     finally:
         con.close()
     return sorted(r[0] for r in rows)
@@ -85,8 +89,10 @@ def start_rebuild(store: Store, athletes: list[str]) -> None:
         with con:
             con.execute(REBUILDS_DDL)
             top = con.execute("SELECT COALESCE(MAX(id), 0) FROM ledger").fetchone()[0]
-            con.executemany("INSERT INTO rebuilds (athlete_id, ledger_id, done, at) VALUES (?,?,0,?)",
-                            [(a, top, now) for a in athletes])
+            con.executemany(
+                "INSERT INTO rebuilds (athlete_id, ledger_id, done, at) VALUES (?,?,0,?)",
+                [(a, top, now) for a in athletes],
+            )
     finally:
         con.close()
 
@@ -136,8 +142,10 @@ def _adopt(store: Store, paths: list[str]) -> int:
                 continue
             data = p.read_bytes()
             rows = pl.read_parquet(p).height
-            atomic_write_bytes(checksum_path(p), json.dumps(
-                {"sha256": hashlib.sha256(data).hexdigest(), "rows": rows, "previous": None}).encode())
+            atomic_write_bytes(
+                checksum_path(p),
+                json.dumps({"sha256": hashlib.sha256(data).hexdigest(), "rows": rows, "previous": None}).encode(),
+            )
             n += 1
     return n
 
@@ -167,8 +175,9 @@ def verify(store: Store, *, quarantine: bool = True, adopt: bool = True) -> Veri
     marks = _markers(store)
     con = store.connect()
     try:
-        rows = con.execute("SELECT id, athlete_id, COALESCE(rows_added, 0) FROM ledger WHERE status = 'ingested'"
-                           ).fetchall()
+        rows = con.execute(
+            "SELECT id, athlete_id, COALESCE(rows_added, 0) FROM ledger WHERE status = 'ingested'"
+        ).fetchall()
     finally:
         con.close()
     expected: dict[str, int] = {}
@@ -210,10 +219,12 @@ def verify(store: Store, *, quarantine: bool = True, adopt: bool = True) -> Veri
                 rep.mismatches.append(
                     f"{names}: the ledger says {e} rows were stored, the partitions hold {a} ({e - a} missing): "
                     f"run `strainwatch ingest --rebuild {' --rebuild '.join(sorted(who))}` with the inputs, "
-                    "or restore the partitions from a backup")
+                    "or restore the partitions from a backup"
+                )
             else:
                 rep.mismatches.append(
                     f"{names}: the partitions hold {a} rows, the ledger accounts for {e} ({a - e} unaccounted: "
-                    "partitions restored from a newer backup than the ledger?)")
+                    "partitions restored from a newer backup than the ledger?)"
+                )
     rep.pending = pending_rebuilds(store)
     return rep

@@ -106,8 +106,18 @@ class Outbox:
         with self.con:
             yield self.con
 
-    def enqueue(self, alert_id: str, *, recipient: str, athlete_id: str | None, day: str, rule: str,
-                as_of: str, title: str, body: str) -> bool:
+    def enqueue(
+        self,
+        alert_id: str,
+        *,
+        recipient: str,
+        athlete_id: str | None,
+        day: str,
+        rule: str,
+        as_of: str,
+        title: str,
+        body: str,
+    ) -> bool:
         """Queue an alert; False when ``alert_id`` is already in the outbox (any status)."""
         with self._tx() as con:
             cur = con.execute(
@@ -121,7 +131,8 @@ class Outbox:
     def get(self, alert_id: str) -> OutboxRow | None:
         row = self.con.execute(
             "SELECT alert_id, recipient, athlete_id, day, rule, as_of, title, body, status, attempts, "
-            "last_error, created_at, sent_at FROM alert_outbox WHERE alert_id = ?", (alert_id,)
+            "last_error, created_at, sent_at FROM alert_outbox WHERE alert_id = ?",
+            (alert_id,),
         ).fetchone()
         return OutboxRow(*row) if row else None
 
@@ -193,8 +204,10 @@ class Outbox:
             )
 
     def rows(self, status: str | None = None) -> list[OutboxRow]:
-        q = ("SELECT alert_id, recipient, athlete_id, day, rule, as_of, title, body, status, attempts, "
-             "last_error, created_at, sent_at FROM alert_outbox")
+        q = (
+            "SELECT alert_id, recipient, athlete_id, day, rule, as_of, title, body, status, attempts, "
+            "last_error, created_at, sent_at FROM alert_outbox"
+        )
         args: tuple = ()
         if status:
             q += " WHERE status = ?"

@@ -101,15 +101,33 @@ class EarlyServer:
             return False
         app_dir = str(Path(list(spec.submodule_search_locations)[0]).parent)
         self.port = _free_port()
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-               "PREFECT__SERVER_FINAL": "1"}
-        cmd = [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory",
-               "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
-               "--log-level", "error", "--lifespan", "on"]
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            app_dir,
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ]
         try:
             self.process = subprocess.Popen(
-                cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+                cmd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            )
         except OSError as err:
             self.problem = f"could not start the Prefect server: {err}"
             self.process = None
@@ -175,8 +193,7 @@ def early_server() -> Iterator[EarlyServer | None]:
     environment, ``STRAINWATCH_EARLY_PREFECT_SERVER=0``, Prefect already
     imported, or the launch failed): Prefect then starts its own server.
     """
-    if (os.environ.get("PREFECT_API_URL") or os.environ.get(_ENV_OFF) == "0"
-            or "prefect" in sys.modules):
+    if os.environ.get("PREFECT_API_URL") or os.environ.get(_ENV_OFF) == "0" or "prefect" in sys.modules:
         yield None
         return
     srv = EarlyServer()

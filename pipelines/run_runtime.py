@@ -117,8 +117,14 @@ def build_task_runner(cfg: Config) -> Any:
         raise RuntimeError('task_runner = "dask" needs the dask extra: pip install "strainwatch[dask]"') from None
     if cfg.run.dask_address:
         return DaskTaskRunner(address=cfg.run.dask_address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": cfg.run.dask_workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": cfg.run.dask_workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
 
 
 @contextlib.contextmanager

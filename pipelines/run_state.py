@@ -15,8 +15,18 @@ import polars as pl
 from pipelines.config import Config
 from pipelines.store import Store
 
-__all__ = ["STATE_DIRTY", "STATE_QUARANTINE_SEEN", "STATE_LEDGER_SEEN", "STATE_AS_OF", "STATE_PARAMS",
-           "collect_changes", "plan_nightly", "params_fingerprint", "chunked", "plan_chunks"]
+__all__ = [
+    "STATE_DIRTY",
+    "STATE_QUARANTINE_SEEN",
+    "STATE_LEDGER_SEEN",
+    "STATE_AS_OF",
+    "STATE_PARAMS",
+    "collect_changes",
+    "plan_nightly",
+    "params_fingerprint",
+    "chunked",
+    "plan_chunks",
+]
 
 
 STATE_DIRTY = "pipeline.dirty"
@@ -107,13 +117,15 @@ def _bands_on(store: Store, as_of: date) -> dict[str, int]:
     d = store.table_dir("scores")
     if not d.exists() or not any(d.glob("a-*.parquet")):
         return {}
-    df = store.read_table("scores", since=as_of, until=as_of).filter(pl.col("date") == as_of) \
-        .group_by("risk_band").len()
+    df = (
+        store.read_table("scores", since=as_of, until=as_of).filter(pl.col("date") == as_of).group_by("risk_band").len()
+    )
     return {b: int(n) for b, n in df.sort("risk_band").iter_rows()}
 
 
-def plan_nightly(store: Store, cfg: Config, as_of: date, dirty: dict[str, str],
-                 all_athletes: list[str], rebuild: Sequence[str] = ()) -> dict[str, date | None]:
+def plan_nightly(
+    store: Store, cfg: Config, as_of: date, dirty: dict[str, str], all_athletes: list[str], rebuild: Sequence[str] = ()
+) -> dict[str, date | None]:
     """Which athletes the night recomputes, and from which day (None: every day).
 
     * the same ``as_of`` as the last completed night: only dirty athletes, from
@@ -150,11 +162,17 @@ def params_fingerprint(cfg: Config) -> str:
     from features.version import FEATURES_FORMULA_VERSION
     from models.version import SCORES_FORMULA_VERSION
 
-    blob = json.dumps({"features": cfg.features.params, "scorer": cfg.scorer.params,
-                       "model": str(cfg.scorer.model_path) if cfg.scorer.model_path else None,
-                       "athletes": cfg.athlete_overrides(),
-                       "formulas": {"features": FEATURES_FORMULA_VERSION, "scores": SCORES_FORMULA_VERSION}},
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        {
+            "features": cfg.features.params,
+            "scorer": cfg.scorer.params,
+            "model": str(cfg.scorer.model_path) if cfg.scorer.model_path else None,
+            "athletes": cfg.athlete_overrides(),
+            "formulas": {"features": FEATURES_FORMULA_VERSION, "scores": SCORES_FORMULA_VERSION},
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -174,15 +192,17 @@ def _derived_quarantined(store: Store, after_id: int) -> tuple[set[str], int]:
         rows = store.quarantine_log(after_id)
     except Exception:  # noqa: BLE001
         return set(), after_id
-    return ({r["athlete_id"] for r in rows if r["table_name"] in ("daily", "features", "scores")},
-            rows[-1]["id"] if rows else after_id)
+    return (
+        {r["athlete_id"] for r in rows if r["table_name"] in ("daily", "features", "scores")},
+        rows[-1]["id"] if rows else after_id,
+    )
 
 
 def chunked(items: Sequence[str], size: int) -> list[list[str]]:
     """Split ``items`` into consecutive chunks of at most ``size``."""
     if size < 1:
         raise ValueError(f"chunk size must be >= 1, got {size}")
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def plan_chunks(since_by_athlete: dict[str, date | None], size: int) -> tuple[list[list[str]], list[date | None]]:
@@ -192,8 +212,9 @@ def plan_chunks(since_by_athlete: dict[str, date | None], size: int) -> tuple[li
     changed day, so that a chunk's ``since`` (the earliest of its athletes) does
     not drag many athletes far back.
     """
-    order = sorted(since_by_athlete,
-                   key=lambda a: (since_by_athlete[a] is not None, since_by_athlete[a] or date.min, a))
+    order = sorted(
+        since_by_athlete, key=lambda a: (since_by_athlete[a] is not None, since_by_athlete[a] or date.min, a)
+    )
     chunks = chunked(order, size)
     sinces: list[date | None] = []
     for c in chunks:

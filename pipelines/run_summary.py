@@ -78,7 +78,8 @@ def format_summary(s: RunSummary) -> str:
     if s.bands:
         order = ["high", "moderate", "low", "insufficient_data"]
         parts = [f"{b} {s.bands[b]}" for b in order if b in s.bands] + [
-            f"{b} {n}" for b, n in s.bands.items() if b not in order]
+            f"{b} {n}" for b, n in s.bands.items() if b not in order
+        ]
         lines.append(f"  flags      {s.as_of}: " + ", ".join(parts))
     if s.report_path:
         lines.append(f"  report     {s.report_path}")

@@ -45,16 +45,17 @@ class FileStat:
     device: int
 
     @classmethod
-    def from_stat(cls, st: os.stat_result) -> "FileStat":
+    def from_stat(cls, st: os.stat_result) -> FileStat:
         return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
     @classmethod
-    def of(cls, path: str | Path) -> "FileStat":
+    def of(cls, path: str | Path) -> FileStat:
         return cls.from_stat(os.stat(path))
 
 
-def walk_inputs(inputs: Sequence[str | Path],
-                problems: list[tuple[str, str | None, str]] | None = None) -> list[tuple[str, str | None]]:
+def walk_inputs(
+    inputs: Sequence[str | Path], problems: list[tuple[str, str | None, str]] | None = None
+) -> list[tuple[str, str | None]]:
     """Every regular file under ``inputs``: (path, athlete folder or None), in ingest order.
 
     Same selection and order as a sorted ``Path.rglob("*")`` per input:
@@ -146,8 +147,13 @@ class HashCache:
     def _connect(self) -> sqlite3.Connection:
         return _stat_table(self.store, "file_hashes", "sha256 TEXT NOT NULL")
 
-    def hashes(self, paths: Iterable[str | Path], *, remember: bool = True,
-               stats: Sequence[os.stat_result | None] | None = None) -> list[tuple[int, str]]:
+    def hashes(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        remember: bool = True,
+        stats: Sequence[os.stat_result | None] | None = None,
+    ) -> list[tuple[int, str]]:
         """(size in bytes, SHA-256 hex) of each path, in order.
 
         Parameters
@@ -172,9 +178,12 @@ class HashCache:
             con = self._connect()
             if remember:
                 for i in range(0, len(keys), 900):  # SQLite's default limit of bound parameters
-                    part = keys[i:i + 900]
-                    rows = con.execute("SELECT path, size, mtime_ns, ctime_ns, inode, device, sha256 FROM file_hashes "
-                                       f"WHERE path IN ({','.join('?' * len(part))})", part)
+                    part = keys[i : i + 900]
+                    rows = con.execute(
+                        "SELECT path, size, mtime_ns, ctime_ns, inode, device, sha256 FROM file_hashes "
+                        f"WHERE path IN ({','.join('?' * len(part))})",
+                        part,
+                    )
                     known.update((r[0], r[1:]) for r in rows)
         except sqlite3.Error:
             known = {}  # an optimisation only: hash everything
@@ -223,16 +232,20 @@ class ZipMemo:
         self.store = store
 
     def _connect(self) -> sqlite3.Connection:
-        return _stat_table(self.store, "zip_memo",
-                           "status TEXT NOT NULL, members INTEGER NOT NULL, rejected INTEGER NOT NULL")
+        return _stat_table(
+            self.store, "zip_memo", "status TEXT NOT NULL, members INTEGER NOT NULL, rejected INTEGER NOT NULL"
+        )
 
     def lookup(self, path: str, st: os.stat_result) -> tuple[str, int, int] | None:
         """(status ``expanded``/``rejected``, members, rejected members) if ``path`` is unchanged, else None."""
         try:
             con = self._connect()
             try:
-                row = con.execute("SELECT size, mtime_ns, ctime_ns, inode, device, status, members, rejected "
-                                  "FROM zip_memo WHERE path = ?", (path,)).fetchone()
+                row = con.execute(
+                    "SELECT size, mtime_ns, ctime_ns, inode, device, status, members, rejected "
+                    "FROM zip_memo WHERE path = ?",
+                    (path,),
+                ).fetchone()
             finally:
                 con.close()
         except sqlite3.Error:
@@ -253,18 +266,28 @@ class ZipMemo:
             try:
                 latest: dict[str, str] = {}
                 for i in range(0, len(members), 900):
-                    part = list(members[i:i + 900])
-                    q = (f"SELECT path, status FROM ledger WHERE path IN ({','.join('?' * len(part))}) "
-                         "ORDER BY id")
+                    part = list(members[i : i + 900])
+                    q = f"SELECT path, status FROM ledger WHERE path IN ({','.join('?' * len(part))}) ORDER BY id"
                     latest.update(con.execute(q, part).fetchall())
                 if status == "expanded" and len(latest) != len(set(members)):
                     return False  # a member without a ledger row: extract again next time
                 rejected = sum(1 for s in latest.values() if s == "rejected")
                 fs = FileStat.from_stat(st)
                 with con:
-                    con.execute("INSERT OR REPLACE INTO zip_memo VALUES (?,?,?,?,?,?,?,?,?)",
-                                (path, fs.size, fs.mtime_ns, fs.ctime_ns, fs.inode, fs.device, status,
-                                 len(set(members)), rejected))
+                    con.execute(
+                        "INSERT OR REPLACE INTO zip_memo VALUES (?,?,?,?,?,?,?,?,?)",
+                        (
+                            path,
+                            fs.size,
+                            fs.mtime_ns,
+                            fs.ctime_ns,
+                            fs.inode,
+                            fs.device,
+                            status,
+                            len(set(members)),
+                            rejected,
+                        ),
+                    )
                 return True
             finally:
                 con.close()

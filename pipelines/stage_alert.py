@@ -55,13 +55,45 @@ _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: schemes that get the whole e-mail text; every other (push) channel gets the short
 #: first paragraph (at most reports.alerts.SHORT_MAX characters) of an athlete alert
 FULL_TEXT_SCHEMES = {
-    "mailto", "mailtos", "ses", "sendgrid", "mailgun", "sparkpost", "resend", "smtp2go", "json", "jsons",
-    "form", "forms", "xml", "xmls",
+    "mailto",
+    "mailtos",
+    "ses",
+    "sendgrid",
+    "mailgun",
+    "sparkpost",
+    "resend",
+    "smtp2go",
+    "json",
+    "jsons",
+    "form",
+    "forms",
+    "xml",
+    "xmls",
 }
 #: schemes whose host part is a server name, not a token (safe to show)
 _HOST_SCHEMES = {
-    "json", "jsons", "form", "forms", "xml", "xmls", "mailto", "mailtos", "ntfy", "ntfys", "gotify", "gotifys",
-    "matrix", "matrixs", "mqtt", "mqtts", "rocket", "rockets", "mmost", "mmosts", "apprise", "apprises",
+    "json",
+    "jsons",
+    "form",
+    "forms",
+    "xml",
+    "xmls",
+    "mailto",
+    "mailtos",
+    "ntfy",
+    "ntfys",
+    "gotify",
+    "gotifys",
+    "matrix",
+    "matrixs",
+    "mqtt",
+    "mqtts",
+    "rocket",
+    "rockets",
+    "mmost",
+    "mmosts",
+    "apprise",
+    "apprises",
 }
 
 Sender = Callable[[str, str, str], "tuple[bool, str | None]"]
@@ -232,8 +264,7 @@ def apprise_send(url: str, title: str, body: str) -> tuple[bool, str | None]:
         text = logs.getvalue()
     if ok:
         return True, None
-    msgs = [ln.split(" - ", 2)[-1].strip() for ln in text.splitlines()
-            if " - WARNING - " in ln or " - ERROR - " in ln]
+    msgs = [ln.split(" - ", 2)[-1].strip() for ln in text.splitlines() if " - WARNING - " in ln or " - ERROR - " in ln]
     return False, "; ".join(msgs[-3:]) or "delivery failed (no reason given by apprise)"
 
 
@@ -340,27 +371,70 @@ def run_alerts(
     p = params_used(store, athletes, params)  # the parameters the stored scores were made with
     sessions = store.read_table("sessions", athletes=athletes)
     usual = usual_training(sessions, as_of=as_of)
-    alerts = alerts_for_day(features, scores, as_of=as_of, names=names, athletes=athletes,
-                            moderate_days=moderate_days, params=p, usual=usual)
+    alerts = alerts_for_day(
+        features,
+        scores,
+        as_of=as_of,
+        names=names,
+        athletes=athletes,
+        moderate_days=moderate_days,
+        params=p,
+        usual=usual,
+    )
     last = last_data_dates(features, as_of=as_of)
-    stale = {a: fr for a, d in last.items()
-             if (fr := freshness(d, day=as_of, stale_after_d=stale_after_d))["stale_core"]}
+    stale = {
+        a: fr for a, d in last.items() if (fr := freshness(d, day=as_of, stale_after_d=stale_after_d))["stale_core"]
+    }
     summary.fired = len(alerts)
     queue: list[tuple[str, dict]] = []
     for al in alerts:
-        queue.append((al.alert_id, dict(recipient=al.athlete_id, athlete_id=al.athlete_id, day=al.day.isoformat(),
-                                         rule=al.rule, as_of=as_of.isoformat(), title=al.title, body=al.body)))
+        queue.append(
+            (
+                al.alert_id,
+                dict(
+                    recipient=al.athlete_id,
+                    athlete_id=al.athlete_id,
+                    day=al.day.isoformat(),
+                    rule=al.rule,
+                    as_of=as_of.isoformat(),
+                    title=al.title,
+                    body=al.body,
+                ),
+            )
+        )
 
     def digest_entry(new_ids: set[str]) -> tuple[str, dict] | None:
-        d = coach_digest(alerts, as_of=as_of, team_name=team_name, new_ids=new_ids, stale=stale, names=names,
-                         stale_after_d=stale_after_d) if ch.coach else None
+        d = (
+            coach_digest(
+                alerts,
+                as_of=as_of,
+                team_name=team_name,
+                new_ids=new_ids,
+                stale=stale,
+                names=names,
+                stale_after_d=stale_after_d,
+            )
+            if ch.coach
+            else None
+        )
         if d is None:
             return None
-        return (alert_id(COACH, as_of, "digest"), dict(recipient=COACH, athlete_id=None, day=as_of.isoformat(),
-                                                       rule="digest", as_of=as_of.isoformat(), title=d[0], body=d[1]))
+        return (
+            alert_id(COACH, as_of, "digest"),
+            dict(
+                recipient=COACH,
+                athlete_id=None,
+                day=as_of.isoformat(),
+                rule="digest",
+                as_of=as_of.isoformat(),
+                title=d[0],
+                body=d[1],
+            ),
+        )
 
-    summary.lines.append(f"alerts for {as_of.isoformat()}: {len(alerts)} fire"
-                         + (" (+ coach digest)" if alerts and ch.coach else ""))
+    summary.lines.append(
+        f"alerts for {as_of.isoformat()}: {len(alerts)} fire" + (" (+ coach digest)" if alerts and ch.coach else "")
+    )
     if dry_run:
         _dry_run(store, ch, queue, summary, as_of, max_attempts, max_age_days, digest_entry)
         return summary
@@ -391,11 +465,14 @@ def run_alerts(
                 if age > max_age_days:
                     box.finish(row.alert_id, "expired", row.last_error, count_attempt=False)
                     summary.expired += 1
-                    summary.problems.append(f"expired undelivered after {age} days: {row.rule} for {row.recipient} "
-                                            f"(key day {row.day}; last error: {row.last_error or row.status})")
+                    summary.problems.append(
+                        f"expired undelivered after {age} days: {row.rule} for {row.recipient} "
+                        f"(key day {row.day}; last error: {row.last_error or row.status})"
+                    )
                     continue
-                _deliver(box, row, ch, send, environ, summary, retry=row.alert_id not in fresh,
-                         max_attempts=max_attempts)
+                _deliver(
+                    box, row, ch, send, environ, summary, retry=row.alert_id not in fresh, max_attempts=max_attempts
+                )
             summary.pending = len(box.due(max_attempts))
         finally:
             con.close()
@@ -408,8 +485,17 @@ def run_alerts(
     return summary
 
 
-def _deliver(box: Outbox, row, ch: ChannelConfig, send: Sender, environ, summary: AlertRunSummary, *,
-             retry: bool, max_attempts: int) -> None:
+def _deliver(
+    box: Outbox,
+    row,
+    ch: ChannelConfig,
+    send: Sender,
+    environ,
+    summary: AlertRunSummary,
+    *,
+    retry: bool,
+    max_attempts: int,
+) -> None:
     urls = ch.for_recipient(row.recipient)
     what = f"{row.rule} for {row.recipient} (key day {row.day})"
     if not urls:
@@ -429,7 +515,8 @@ def _deliver(box: Outbox, row, ch: ChannelConfig, send: Sender, environ, summary
             box.mark_interrupted(row.alert_id, key)
             summary.problems.append(
                 f"delivery of {what} -> {label} was interrupted by a crash: it may or may not have arrived; "
-                "not sent again (alerts are never sent twice)")
+                "not sent again (alerts are never sent twice)"
+            )
             continue
         try:
             real, secrets = expand_url(url, environ)
@@ -455,7 +542,9 @@ def _deliver(box: Outbox, row, ch: ChannelConfig, send: Sender, environ, summary
             summary.problems.append(f"gave up after {attempts} attempts: {what}: {'; '.join(errors)}")
         else:
             summary.failed += 1
-            summary.problems.append(f"delivery failed (attempt {attempts}, retried next run): {what}: {'; '.join(errors)}")
+            summary.problems.append(
+                f"delivery failed (attempt {attempts}, retried next run): {what}: {'; '.join(errors)}"
+            )
         summary.lines.append(f"FAILED: {what}: {'; '.join(errors)}")
     else:
         box.finish(row.alert_id, "sent")
@@ -472,8 +561,16 @@ def _text_for(url: str, rule: str, body: str) -> str:
     return push_text(body)
 
 
-def _dry_run(store: Store, ch: ChannelConfig, queue, summary: AlertRunSummary, as_of: date,
-             max_attempts: int, max_age_days: int, digest_entry) -> None:
+def _dry_run(
+    store: Store,
+    ch: ChannelConfig,
+    queue,
+    summary: AlertRunSummary,
+    as_of: date,
+    max_attempts: int,
+    max_age_days: int,
+    digest_entry,
+) -> None:
     con = _open_ro(store)
     try:
         box_rows = {}
@@ -484,7 +581,8 @@ def _dry_run(store: Store, ch: ChannelConfig, queue, summary: AlertRunSummary, a
             marks = ",".join("?" * len(RETRYABLE))
             due = con.execute(
                 f"SELECT alert_id, recipient, day, rule, as_of, title, body, status, attempts, last_error "
-                f"FROM alert_outbox WHERE status IN ({marks}) AND attempts < ?", (*RETRYABLE, max_attempts)
+                f"FROM alert_outbox WHERE status IN ({marks}) AND attempts < ?",
+                (*RETRYABLE, max_attempts),
             ).fetchall()
     finally:
         if con is not None:
@@ -498,10 +596,20 @@ def _dry_run(store: Store, ch: ChannelConfig, queue, summary: AlertRunSummary, a
         status = box_rows.get(aid)
         if status == "sent":
             summary.already_sent += 1
-            summary.lines.append(f"already sent (would skip): {row['rule']} for {row['recipient']} (key day {row['day']})")
+            summary.lines.append(
+                f"already sent (would skip): {row['rule']} for {row['recipient']} (key day {row['day']})"
+            )
             continue
-        _would(summary, ch, row["recipient"], row["rule"], row["day"], row["title"], row["body"],
-               "retry" if status else "new")
+        _would(
+            summary,
+            ch,
+            row["recipient"],
+            row["rule"],
+            row["day"],
+            row["title"],
+            row["body"],
+            "retry" if status else "new",
+        )
     for r in due:
         aid, recipient, day, rule, q_as_of, title, body, status, attempts, last_error = r
         if aid in seen:
@@ -512,16 +620,28 @@ def _dry_run(store: Store, ch: ChannelConfig, queue, summary: AlertRunSummary, a
         _would(summary, ch, recipient, rule, day, title, body, f"retry of {status} (attempts {attempts})")
 
 
-def _would(summary: AlertRunSummary, ch: ChannelConfig, recipient: str, rule: str, day: str, title: str,
-           body: str, kind: str) -> None:
+def _would(
+    summary: AlertRunSummary, ch: ChannelConfig, recipient: str, rule: str, day: str, title: str, body: str, kind: str
+) -> None:
     targets = [mask_url(u) for u in ch.for_recipient(recipient)]
     summary.would_send += 1 if targets else 0
     if not targets:
         summary.no_channel += 1
-    summary.messages.append({"recipient": recipient, "rule": rule, "day": day, "title": title, "body": body,
-                             "targets": targets, "kind": kind})
-    summary.lines.append(f"{'would send' if targets else 'would NOT send (no channel configured)'} ({kind}): "
-                         f"{rule} for {recipient} (key day {day})" + (" -> " + ", ".join(targets) if targets else ""))
+    summary.messages.append(
+        {
+            "recipient": recipient,
+            "rule": rule,
+            "day": day,
+            "title": title,
+            "body": body,
+            "targets": targets,
+            "kind": kind,
+        }
+    )
+    summary.lines.append(
+        f"{'would send' if targets else 'would NOT send (no channel configured)'} ({kind}): "
+        f"{rule} for {recipient} (key day {day})" + (" -> " + ", ".join(targets) if targets else "")
+    )
     summary.lines.append(f"  title: {title}")
     if rule != "digest":
         summary.lines.append(f"  push ({len(push_text(body))} chars): {push_text(body)}")

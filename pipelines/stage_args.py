@@ -22,10 +22,17 @@ from pipelines.config import Config
 __all__ = ["ingest_args", "features_args", "score_args", "report_args", "alert_args", "alert_channels"]
 
 
-def ingest_args(cfg: Config, *, athlete: str | None = None, rebuild: Sequence[str] = (),
-                progress: Callable[[int, int, str], None] | None = None,
-                workers: int | None = None, max_file_mb: float | None = None,
-                on_bad_row: str | None = None, retry_rejected: bool | None = None) -> dict[str, Any]:
+def ingest_args(
+    cfg: Config,
+    *,
+    athlete: str | None = None,
+    rebuild: Sequence[str] = (),
+    progress: Callable[[int, int, str], None] | None = None,
+    workers: int | None = None,
+    max_file_mb: float | None = None,
+    on_bad_row: str | None = None,
+    retry_rejected: bool | None = None,
+) -> dict[str, Any]:
     """Keyword arguments of :func:`pipelines.ingest.ingest_paths`: the roster's time zones, device
     serials and aliases and ``[inputs]``; explicit values (CLI options) win over the config."""
     mb = cfg.inputs.max_file_mb if max_file_mb is None else max_file_mb
@@ -44,9 +51,15 @@ def ingest_args(cfg: Config, *, athlete: str | None = None, rebuild: Sequence[st
     )
 
 
-def features_args(cfg: Config, *, as_of: date, athletes: Sequence[str] | None = None,
-                  since: date | None = None, full: bool = False,
-                  load_family: str | None = None) -> dict[str, Any]:
+def features_args(
+    cfg: Config,
+    *,
+    as_of: date,
+    athletes: Sequence[str] | None = None,
+    since: date | None = None,
+    full: bool = False,
+    load_family: str | None = None,
+) -> dict[str, Any]:
     """Keyword arguments of :func:`pipelines.stage_features.run_features`: ``[features.params]``
     (``load_family`` overriding it) and the roster's physiology overrides of ``athletes``."""
     params = dict(cfg.features.params)
@@ -55,29 +68,59 @@ def features_args(cfg: Config, *, as_of: date, athletes: Sequence[str] | None = 
     info = cfg.athlete_overrides()
     if athletes is not None:
         info = {a: info[a] for a in athletes if a in info}
-    return dict(as_of=as_of, athletes=list(athletes) if athletes else None, params=params or None,
-                since=since, full=full, athlete_info=info)
+    return dict(
+        as_of=as_of,
+        athletes=list(athletes) if athletes else None,
+        params=params or None,
+        since=since,
+        full=full,
+        athlete_info=info,
+    )
 
 
-def score_args(cfg: Config, *, as_of: date, athletes: Sequence[str] | None = None,
-               since: date | None = None, model_path: str | Path | None = None,
-               rules: bool = False) -> dict[str, Any]:
+def score_args(
+    cfg: Config,
+    *,
+    as_of: date,
+    athletes: Sequence[str] | None = None,
+    since: date | None = None,
+    model_path: str | Path | None = None,
+    rules: bool = False,
+) -> dict[str, Any]:
     """Keyword arguments of :func:`pipelines.stage_score.run_scores`: ``[scorer.params]`` (sleep need
     defaulting to the feature stage's) and the model (``model_path``, else ``[scorer] model_path``;
     ``rules`` forces the rule scorer)."""
     mp = None if rules else (model_path or cfg.scorer.model_path)
-    return dict(as_of=as_of, athletes=list(athletes) if athletes else None, params=cfg.scorer_params(),
-                model_path=str(mp) if mp else None, since=since)
+    return dict(
+        as_of=as_of,
+        athletes=list(athletes) if athletes else None,
+        params=cfg.scorer_params(),
+        model_path=str(mp) if mp else None,
+        since=since,
+    )
 
 
-def report_args(cfg: Config, *, as_of: date | None, week: str | None = None,
-                out_path: str | Path | None = None,
-                athletes: Sequence[str] | None = None) -> dict[str, Any]:
+def report_args(
+    cfg: Config,
+    *,
+    as_of: date | None,
+    week: str | None = None,
+    out_path: str | Path | None = None,
+    athletes: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Keyword arguments of :func:`pipelines.stage_report.run_report`: roster names and groups, the
     team title (None for an unnamed team), the scorer's parameters and ``[report] stale_after_d``."""
-    return dict(week=week, as_of=as_of, out_path=Path(out_path) if out_path is not None else None,
-                athletes=list(athletes) if athletes else None, names=cfg.names(), team_name=cfg.team_title(),
-                params=cfg.scorer_params(), stale_after_d=cfg.report.stale_after_d, groups=cfg.groups())
+    return dict(
+        week=week,
+        as_of=as_of,
+        out_path=Path(out_path) if out_path is not None else None,
+        athletes=list(athletes) if athletes else None,
+        names=cfg.names(),
+        team_name=cfg.team_title(),
+        params=cfg.scorer_params(),
+        stale_after_d=cfg.report.stale_after_d,
+        groups=cfg.groups(),
+    )
 
 
 def alert_channels(cfg: Config):
@@ -86,18 +129,31 @@ def alert_channels(cfg: Config):
     from pipelines.stage_alert import channels_from_config
 
     urls = cfg.alert_urls()
-    return channels_from_config({"athletes": {k: v for k, v in urls.items() if k != "coach"},
-                                 "coach": urls.get("coach", [])})
+    return channels_from_config(
+        {"athletes": {k: v for k, v in urls.items() if k != "coach"}, "coach": urls.get("coach", [])}
+    )
 
 
-def alert_args(cfg: Config, *, as_of: date | None, dry_run: bool | None = None,
-               athletes: Sequence[str] | None = None, channels_from: Config | None = None) -> dict[str, Any]:
+def alert_args(
+    cfg: Config,
+    *,
+    as_of: date | None,
+    dry_run: bool | None = None,
+    athletes: Sequence[str] | None = None,
+    channels_from: Config | None = None,
+) -> dict[str, Any]:
     """Keyword arguments of :func:`pipelines.stage_alert.run_alerts`.
 
     ``dry_run`` None means ``[alerts] dry_run``. ``channels_from`` is the config to read the alert
     URLs from when ``cfg`` had them removed (:meth:`Config.without_secrets`, what a flow task gets).
     """
-    return dict(as_of=as_of, channels=alert_channels(channels_from if channels_from is not None else cfg),
-                dry_run=cfg.alerts.dry_run if dry_run is None else dry_run, names=cfg.names(),
-                athletes=list(athletes) if athletes else None, team_name=cfg.team_title(),
-                params=cfg.scorer_params(), stale_after_d=cfg.report.stale_after_d)
+    return dict(
+        as_of=as_of,
+        channels=alert_channels(channels_from if channels_from is not None else cfg),
+        dry_run=cfg.alerts.dry_run if dry_run is None else dry_run,
+        names=cfg.names(),
+        athletes=list(athletes) if athletes else None,
+        team_name=cfg.team_title(),
+        params=cfg.scorer_params(),
+        stale_after_d=cfg.report.stale_after_d,
+    )

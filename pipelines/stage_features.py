@@ -78,8 +78,15 @@ from features.params import DEFAULT_PARAMS, FeatureParams
 from features.schemas import DAILY, FEATURES, SESSIONS, SLEEP, WELLNESS, conform
 from pipelines.store import Store
 
-__all__ = ["FeaturesSummary", "run_features", "prepare_inputs", "coerce_params", "STATE_PARAMS", "STATE_LOAD_FAMILY",
-           "read_load_families"]
+__all__ = [
+    "FeaturesSummary",
+    "run_features",
+    "prepare_inputs",
+    "coerce_params",
+    "STATE_PARAMS",
+    "STATE_LOAD_FAMILY",
+    "read_load_families",
+]
 
 #: Store state map (:meth:`Store.get_state_map`): athlete_id -> fingerprint of the
 #: FeatureParams its stored features were computed with (one row per athlete).
@@ -199,7 +206,7 @@ def prepare_inputs(
         ``sessions_merged``, ``nights_merged``, ``sessions_without_load``.
     """
     from features.load import assign_session_loads, hr_reference_from_history
-    from features.merge import merge_duplicate_sessions, merge_duplicate_nights
+    from features.merge import merge_duplicate_nights, merge_duplicate_sessions
 
     info = athlete_info or {}
     n_s, n_n = sessions.height, sleep.height
@@ -225,9 +232,15 @@ def prepare_inputs(
             team = {a: p.load_family for a in sessions["athlete_id"].unique().to_list() if a not in pins}
             origin.update({a: "the team default (load_family)" for a in team})
             pins.update(team)
-        sessions = assign_session_loads(sessions, hr_rest_bpm=rest, hr_max_bpm=mx, sex=sex,
-                                        primary_family=pins or "auto", pin_origin=origin,
-                                        count_everyday=p.count_everyday)
+        sessions = assign_session_loads(
+            sessions,
+            hr_rest_bpm=rest,
+            hr_max_bpm=mx,
+            sex=sex,
+            primary_family=pins or "auto",
+            pin_origin=origin,
+            count_everyday=p.count_everyday,
+        )
     counts["sessions_without_load"] = int(sessions["load_au"].null_count())
     return sessions, sleep, counts
 
@@ -283,12 +296,35 @@ def run_features(
         rest = ids
         if ids and since is not None and not full:
             same = [a for a in ids if fps.get(a) == fp]
-            done = _run_tail(store, same, as_of=as_of, since=since, p=p, athlete_info=athlete_info,
-                             summary=summary, counts=counts) if same else []
+            done = (
+                _run_tail(
+                    store,
+                    same,
+                    as_of=as_of,
+                    since=since,
+                    p=p,
+                    athlete_info=athlete_info,
+                    summary=summary,
+                    counts=counts,
+                )
+                if same
+                else []
+            )
             rest = [a for a in ids if a not in set(done)]
         if rest:
-            _run_whole(store, rest, as_of=as_of, since=since, full=full, p=p, fp=fp, fps=fps,
-                       athlete_info=athlete_info, summary=summary, counts=counts)
+            _run_whole(
+                store,
+                rest,
+                as_of=as_of,
+                since=since,
+                full=full,
+                p=p,
+                fp=fp,
+                fps=fps,
+                athlete_info=athlete_info,
+                summary=summary,
+                counts=counts,
+            )
     summary.sessions_merged = counts["sessions_merged"]
     summary.nights_merged = counts["nights_merged"]
     summary.sessions_without_load = counts["sessions_without_load"]
@@ -318,8 +354,9 @@ def _record_families(store: Store, sessions: pl.DataFrame) -> None:
     """Remember each athlete's load family and why (shown by ``strainwatch ledger --merges``)."""
     if sessions.is_empty() or "load_family_reason" not in sessions.columns:
         return
-    rows = sessions.group_by("athlete_id").agg(pl.col("load_family").drop_nulls().first(),
-                                               pl.col("load_family_reason").drop_nulls().first())
+    rows = sessions.group_by("athlete_id").agg(
+        pl.col("load_family").drop_nulls().first(), pl.col("load_family_reason").drop_nulls().first()
+    )
     values = {a: json.dumps({"family": f, "reason": r}) for a, f, r in rows.iter_rows() if r is not None}
     if values:
         store.update_state_map(STATE_LOAD_FAMILY, values)
@@ -341,11 +378,24 @@ def _add_counts(counts: dict[str, int], new: Mapping[str, int]) -> None:
         counts[k] += int(new.get(k, 0))
 
 
-def _run_whole(store: Store, ids: list[str], *, as_of: date, since: date | None, full: bool, p: FeatureParams,
-               fp: str, fps: Mapping[str, str], athlete_info, summary: FeaturesSummary,
-               counts: dict[str, int]) -> None:
+def _run_whole(
+    store: Store,
+    ids: list[str],
+    *,
+    as_of: date,
+    since: date | None,
+    full: bool,
+    p: FeatureParams,
+    fp: str,
+    fps: Mapping[str, str],
+    athlete_info,
+    summary: FeaturesSummary,
+    counts: dict[str, int],
+) -> None:
     """The whole-history path: every canonical row read, DAILY rebuilt and compared with the stored one."""
-    sessions = store.read_table("sessions", ids).filter(pl.col("local_date").is_null() | (pl.col("local_date") <= as_of))
+    sessions = store.read_table("sessions", ids).filter(
+        pl.col("local_date").is_null() | (pl.col("local_date") <= as_of)
+    )
     sleep = store.read_table("sleep", ids).filter(pl.col("wake_date") <= as_of)
     wellness = store.read_table("wellness", ids).filter(pl.col("date") <= as_of)
     sessions, sleep, c = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info, params=p)
@@ -412,8 +462,17 @@ def _rows_hash(cols: Sequence[str], suffix: str = "") -> pl.Expr:
     return pl.struct([pl.col(f"{c}{suffix}").alias(c) for c in cols]).hash(seed=5)
 
 
-def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: FeatureParams, athlete_info,
-              summary: FeaturesSummary, counts: dict[str, int]) -> list[str]:
+def _run_tail(
+    store: Store,
+    ids: list[str],
+    *,
+    as_of: date,
+    since: date,
+    p: FeatureParams,
+    athlete_info,
+    summary: FeaturesSummary,
+    counts: dict[str, int],
+) -> list[str]:
     """The tail path of an incremental night: returns the athletes it computed and stored.
 
     For athletes whose stored features were computed with these parameters
@@ -475,8 +534,7 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
     wellness = store.read_table("wellness", ok, since=w_lo).filter(pl.col("date") <= as_of)
     n_s = dict(sessions.group_by("athlete_id").len().iter_rows())
     n_n = dict(sleep.group_by("athlete_id").len().iter_rows())
-    sessions, sleep, _ = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info,
-                                        params=p)
+    sessions, sleep, _ = prepare_inputs(sessions, sleep, wellness, as_of=as_of, athlete_info=athlete_info, params=p)
     _record_families(store, sessions)
     s_in, z_in, w_in = _daily_inputs(sessions, sleep, wellness)
 
@@ -485,11 +543,18 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
     if t0 > min(first[a] for a in ok):
         # built to as_of (every session), so that each day's coverage (features.daily) is the full run's
         new_s = build_daily(s_in, SLEEP.empty(), WELLNESS.empty(), as_of=as_of, athletes=ok, params=p).filter(
-            pl.col("date") < t0)
-        old = conform(
-            pl.concat([d_stored[a].select("athlete_id", "date", *_SESSION_DAILY) for a in ok], how="vertical_relaxed"),
-            DAILY,
-        ).filter(pl.col("date") < t0).select("athlete_id", "date", *_SESSION_DAILY)
+            pl.col("date") < t0
+        )
+        old = (
+            conform(
+                pl.concat(
+                    [d_stored[a].select("athlete_id", "date", *_SESSION_DAILY) for a in ok], how="vertical_relaxed"
+                ),
+                DAILY,
+            )
+            .filter(pl.col("date") < t0)
+            .select("athlete_id", "date", *_SESSION_DAILY)
+        )
         new_s = new_s.select("athlete_id", "date", *_SESSION_DAILY)
         early = new_s.join(old.select("athlete_id", "date"), on=["athlete_id", "date"], how="anti")
         bad.update(early.filter(pl.col("n_sessions") > 0)["athlete_id"].unique().to_list())
@@ -499,19 +564,25 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
             pl.col("n_sessions_n").fill_null(0),
             pl.col("duration_s_n").fill_null(0.0),
         )
-        differs = j.filter(
-            _rows_hash(_SESSION_DAILY) != _rows_hash(_SESSION_DAILY, "_n")
-        )
+        differs = j.filter(_rows_hash(_SESSION_DAILY) != _rows_hash(_SESSION_DAILY, "_n"))
         bad.update(differs["athlete_id"].unique().to_list())
 
     # ---- DAILY from t0 (the calendar from max(t0, first day))
     built = build_daily(
-        s_in, z_in.filter(pl.col("wake_date") >= t0), w_in.filter(pl.col("date") >= t0),
-        as_of=as_of, athletes=ok, params=p,
+        s_in,
+        z_in.filter(pl.col("wake_date") >= t0),
+        w_in.filter(pl.col("date") >= t0),
+        as_of=as_of,
+        athletes=ok,
+        params=p,
     ).filter(pl.col("date") >= t0)
-    cal = pl.DataFrame(
-        {"athlete_id": ok, "lo": [max(t0, first[a]) for a in ok]}, schema={"athlete_id": pl.String, "lo": pl.Date}
-    ).select("athlete_id", pl.date_ranges("lo", pl.lit(as_of), interval="1d").alias("date")).explode("date")
+    cal = (
+        pl.DataFrame(
+            {"athlete_id": ok, "lo": [max(t0, first[a]) for a in ok]}, schema={"athlete_id": pl.String, "lo": pl.Date}
+        )
+        .select("athlete_id", pl.date_ranges("lo", pl.lit(as_of), interval="1d").alias("date"))
+        .explode("date")
+    )
     # a calendar day missing from `built` precedes every session (all sessions are read): no training data
     tail = (
         cal.join(built, on=["athlete_id", "date"], how="left")
@@ -524,9 +595,7 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
         .sort("athlete_id", "date")
     )
     tail = conform(tail.select(list(DAILY.columns)), DAILY)
-    old_tail = conform(
-        pl.concat([d_stored[a].filter(pl.col("date") >= t0) for a in ok], how="diagonal_relaxed"), DAILY
-    )
+    old_tail = conform(pl.concat([d_stored[a].filter(pl.col("date") >= t0) for a in ok], how="diagonal_relaxed"), DAILY)
     changed = first_changed_dates(tail.filter(pl.col("date") < since), old_tail)
     bad.update(a for a, d in changed.items() if d is not None)
     ok = [a for a in ok if a not in bad]
@@ -544,15 +613,18 @@ def _run_tail(store: Store, ids: list[str], *, as_of: date, since: date, p: Feat
         how="vertical",
     )
     tail = tail.filter(pl.col("athlete_id").is_in(ok))
-    fresh = continue_features(tail, previous, as_of=as_of, since={a: since for a in ok},
-                              first_days={a: first[a] for a in ok}, params=p)
+    fresh = continue_features(
+        tail, previous, as_of=as_of, since={a: since for a in ok}, first_days={a: first[a] for a in ok}, params=p
+    )
     # features first, then daily (see the module docstring); the rows before `since` stay as stored
     store.splice_athletes("features", fresh, {a: since for a in ok}, stored=f_stored)
     store.splice_athletes("daily", tail, {a: since for a in ok}, stored=d_stored)
 
     n_fresh = dict(fresh.group_by("athlete_id").len().iter_rows())
     keep = set(ok)
-    counts["sessions_merged"] += sum(n_s.get(a, 0) for a in keep) - sessions.filter(pl.col("athlete_id").is_in(ok)).height
+    counts["sessions_merged"] += (
+        sum(n_s.get(a, 0) for a in keep) - sessions.filter(pl.col("athlete_id").is_in(ok)).height
+    )
     counts["nights_merged"] += sum(n_n.get(a, 0) for a in keep) - sleep.filter(pl.col("athlete_id").is_in(ok)).height
     counts["sessions_without_load"] += int(sessions.filter(pl.col("athlete_id").is_in(ok))["load_au"].null_count())
     summary.tail.extend(ok)

@@ -98,14 +98,19 @@ def run_report(
         known = sorted(set(store.athletes("scores")) | set(store.athletes("features")))
         unknown = [a for a in ids if a not in known]
         if unknown and known:
-            raise ValueError(f"unknown athlete id(s) {', '.join(map(repr, unknown))}; known: "
-                             + ", ".join(known[:20]) + (" ..." if len(known) > 20 else ""))
+            raise ValueError(
+                f"unknown athlete id(s) {', '.join(map(repr, unknown))}; known: "
+                + ", ".join(known[:20])
+                + (" ..." if len(known) > 20 else "")
+            )
     scores = store.read_table("scores", athletes=ids)
     features = store.read_table("features", athletes=ids)
     if scores.is_empty() and features.is_empty():
-        raise ValueError(f"no features or scores in {store.root}"
-                         + (f" for athlete(s) {', '.join(ids)}" if ids else "")
-                         + ": run `strainwatch features` and `strainwatch score` first")
+        raise ValueError(
+            f"no features or scores in {store.root}"
+            + (f" for athlete(s) {', '.join(ids)}" if ids else "")
+            + ": run `strainwatch features` and `strainwatch score` first"
+        )
     last = scores["date"].max() if scores.height else features["date"].max()
     if week is None:
         week = iso_week_of(as_of or last)
@@ -118,20 +123,40 @@ def run_report(
         notes = wellness.filter(pl.col("date").is_between(monday, sunday)).select("athlete_id", "date", "note")
     from reports.checkin_compliance import checkin_compliance
 
-    report_ids = ids if ids is not None else sorted(set(scores["athlete_id"].to_list())
-                                                    | set(features["athlete_id"].to_list()))
-    checkin = checkin_compliance(wellness, week_start=monday, week_end=min(sunday, max(as_of, monday)),
-                                 athletes=report_ids, names=names)
+    report_ids = (
+        ids if ids is not None else sorted(set(scores["athlete_id"].to_list()) | set(features["athlete_id"].to_list()))
+    )
+    checkin = checkin_compliance(
+        wellness, week_start=monday, week_end=min(sunday, max(as_of, monday)), athletes=report_ids, names=names
+    )
     p = params_used(store, ids, params)  # the parameters the stored scores were made with
     html = build_weekly_report(
-        features, scores, week=week, as_of=as_of, names=names, athletes=ids, notes=notes, checkin=checkin,
-        team_name=team_name if team_name != "team" else None, sleep_need_h=sleep_need_h, history_days=history_days,
-        generated_at=generated_at or datetime.now(timezone.utc), params=p, stale_after_d=stale_after_d,
-        groups=groups, acks=read_acks(store, monday, sunday + timedelta(days=1)),
+        features,
+        scores,
+        week=week,
+        as_of=as_of,
+        names=names,
+        athletes=ids,
+        notes=notes,
+        checkin=checkin,
+        team_name=team_name if team_name != "team" else None,
+        sleep_need_h=sleep_need_h,
+        history_days=history_days,
+        generated_at=generated_at or datetime.now(timezone.utc),
+        params=p,
+        stale_after_d=stale_after_d,
+        groups=groups,
+        acks=read_acks(store, monday, sunday + timedelta(days=1)),
         sent_alerts=sent_alerts(store, monday, sunday),
     )
-    path = Path(out_path) if out_path is not None else default_report_path(week, ids[0] if ids and len(ids) == 1 else None)
+    path = (
+        Path(out_path) if out_path is not None else default_report_path(week, ids[0] if ids and len(ids) == 1 else None)
+    )
     data = html.encode("utf-8")
     atomic_write_bytes(path, data)
-    n = len(ids) if ids is not None else len(set(scores["athlete_id"].to_list()) | set(features["athlete_id"].to_list()))
+    n = (
+        len(ids)
+        if ids is not None
+        else len(set(scores["athlete_id"].to_list()) | set(features["athlete_id"].to_list()))
+    )
     return ReportResult(path=path, bytes=len(data), week=week, as_of=as_of, athletes=n)

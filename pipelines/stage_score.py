@@ -22,8 +22,15 @@ from models.columnar import score_features_columnar
 from models.rules import ScorerParams, streaks_before
 from pipelines.store import Store
 
-__all__ = ["ScoreRunResult", "run_scores", "scorer_params", "score_lookback_days", "read_features_for_scoring",
-           "SCORER_PARAMS_KEY", "params_used"]
+__all__ = [
+    "ScoreRunResult",
+    "run_scores",
+    "scorer_params",
+    "score_lookback_days",
+    "read_features_for_scoring",
+    "SCORER_PARAMS_KEY",
+    "params_used",
+]
 
 #: state map: athlete_id -> JSON of the ScorerParams their stored scores were made with
 SCORER_PARAMS_KEY = "scorer_params_used"
@@ -44,8 +51,10 @@ class ScoreRunResult:
 
     def summary(self) -> str:
         bands = ", ".join(f"{k} {v}" for k, v in sorted(self.bands.items())) or "none"
-        return (f"scored {self.days_scored} athlete-days for {len(self.athletes)} athletes "
-                f"with {self.model}; bands: {bands}")
+        return (
+            f"scored {self.days_scored} athlete-days for {len(self.athletes)} athletes "
+            f"with {self.model}; bands: {bands}"
+        )
 
 
 def scorer_params(params: ScorerParams | Mapping[str, Any] | None) -> ScorerParams:
@@ -133,8 +142,9 @@ def run_scores(
     return result
 
 
-def params_used(store: Store, athletes: Iterable[str] | None,
-                fallback: ScorerParams | Mapping[str, Any] | None) -> ScorerParams:
+def params_used(
+    store: Store, athletes: Iterable[str] | None, fallback: ScorerParams | Mapping[str, Any] | None
+) -> ScorerParams:
     """The ScorerParams the stored scores of ``athletes`` were made with.
 
     Read from the state map the score stage writes; when athletes were scored
@@ -166,8 +176,15 @@ def score_lookback_days(params: ScorerParams, walk_days: int = SCORE_WALK_DAYS) 
     return max(8, params.red_flag_hold_d, params.red_flag_followup_d) + walk_days + 8
 
 
-def read_features_for_scoring(store: Store, athletes: Sequence[str], *, since: date, as_of: date,
-                              params: ScorerParams, walk_days: int = SCORE_WALK_DAYS) -> pl.DataFrame:
+def read_features_for_scoring(
+    store: Store,
+    athletes: Sequence[str],
+    *,
+    since: date,
+    as_of: date,
+    params: ScorerParams,
+    walk_days: int = SCORE_WALK_DAYS,
+) -> pl.DataFrame:
     """The stored FEATURES rows a rule scoring of ``since..as_of`` needs, and no more than that.
 
     Reads the rows from ``since - score_lookback_days(params)``. An athlete
@@ -181,9 +198,9 @@ def read_features_for_scoring(store: Store, athletes: Sequence[str], *, since: d
         return feats
     short: list[str] = []
     one = timedelta(days=1)
-    for (a,), frame in feats.filter(pl.col("date") < since).partition_by(
-        "athlete_id", as_dict=True, maintain_order=True
-    ).items():
+    for (a,), frame in (
+        feats.filter(pl.col("date") < since).partition_by("athlete_id", as_dict=True, maintain_order=True).items()
+    ):
         if frame.is_empty() or frame["date"].min() > lo:
             continue  # the athlete's whole history is in the frame
         rows = {r["date"]: r for r in frame.iter_rows(named=True)}

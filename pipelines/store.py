@@ -51,8 +51,16 @@ import polars as pl
 from features.schemas import TABLES, TableSchema, conform
 from pipelines.errors import EXIT_LOCKED, StrainwatchError, ledger_corrupt, translate
 
-__all__ = ["Store", "StoreError", "StoreLockedError", "LedgerEntry", "file_sha256", "DEFAULT_STORE",
-           "PartitionDamaged", "checksum_path"]
+__all__ = [
+    "Store",
+    "StoreError",
+    "StoreLockedError",
+    "LedgerEntry",
+    "file_sha256",
+    "DEFAULT_STORE",
+    "PartitionDamaged",
+    "checksum_path",
+]
 
 log = logging.getLogger("strainwatch.store")
 
@@ -210,7 +218,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
-
 def repair_advice(table: str, athlete: str | None = None) -> str:
     """What to do about a damaged partition of ``table``: derived tables are rebuilt by the next run
     from the canonical ones; a canonical table's athlete reads its inputs again."""
@@ -250,8 +257,11 @@ def atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
     df.write_parquet(buf, compression="zstd", statistics=True)
     data = buf.getvalue()
     old = _read_checksum(path) if path.exists() else None
-    record = {"sha256": hashlib.sha256(data).hexdigest(), "rows": df.height,
-              "previous": {k: old.get(k) for k in ("sha256", "rows")} if old else None}
+    record = {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "rows": df.height,
+        "previous": {k: old.get(k) for k in ("sha256", "rows")} if old else None,
+    }
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "wb") as fh:
@@ -513,8 +523,11 @@ class Store:
             if digest in (rec.get("sha256"), prev.get("sha256")):
                 break
             if attempt:
-                raise PartitionDamaged(f"checksum mismatch: file has sha256 {digest[:16]}..., "
-                                       f"{checksum_path(path).name} says {str(rec.get('sha256'))[:16]}...", ino)
+                raise PartitionDamaged(
+                    f"checksum mismatch: file has sha256 {digest[:16]}..., "
+                    f"{checksum_path(path).name} says {str(rec.get('sha256'))[:16]}...",
+                    ino,
+                )
             time.sleep(0.05)
         if not parse:
             return None
@@ -547,8 +560,9 @@ class Store:
     def quarantine_dir(self) -> Path:
         return self.root / "quarantine"
 
-    def quarantine(self, table: str, path: Path, reason: str, *, damaged: bool = True,
-                   expect_ino: int | None = None) -> Path | None:
+    def quarantine(
+        self, table: str, path: Path, reason: str, *, damaged: bool = True, expect_ino: int | None = None
+    ) -> Path | None:
         """Move a damaged partition (and its checksum file) to ``<store>/quarantine/<table>/``.
 
         Recorded in the ``quarantine`` table of the ledger database and logged
@@ -581,9 +595,18 @@ class Store:
             try:
                 with con:
                     con.execute(QUARANTINE_DDL)
-                    con.execute("INSERT INTO quarantine (table_name, athlete_id, path, moved_to, reason, at) "
-                                "VALUES (?,?,?,?,?,?)", (table, athlete, str(path), str(dest), reason,
-                                                         datetime.now(timezone.utc).isoformat(timespec="seconds")))
+                    con.execute(
+                        "INSERT INTO quarantine (table_name, athlete_id, path, moved_to, reason, at) "
+                        "VALUES (?,?,?,?,?,?)",
+                        (
+                            table,
+                            athlete,
+                            str(path),
+                            str(dest),
+                            reason,
+                            datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                        ),
+                    )
             finally:
                 con.close()
         except sqlite3.Error:  # a damaged ledger: the log line and the moved file remain
@@ -597,15 +620,19 @@ class Store:
         con = self.connect()
         try:
             con.execute(QUARANTINE_DDL)
-            cur = con.execute("SELECT id, table_name, athlete_id, path, moved_to, reason, at FROM quarantine "
-                              "WHERE id > ? ORDER BY id", (after_id,))
+            cur = con.execute(
+                "SELECT id, table_name, athlete_id, path, moved_to, reason, at FROM quarantine "
+                "WHERE id > ? ORDER BY id",
+                (after_id,),
+            )
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, r)) for r in cur.fetchall()]
         finally:
             con.close()
 
-    def verify_partitions(self, tables: Sequence[str] | None = None, *, parse: bool = True,
-                          quarantine: bool = True) -> list[tuple[str, str, str]]:
+    def verify_partitions(
+        self, tables: Sequence[str] | None = None, *, parse: bool = True, quarantine: bool = True
+    ) -> list[tuple[str, str, str]]:
         """Check every partition file: (table, path, reason) of each damaged one.
 
         ``quarantine``: move the damaged ones aside (:meth:`quarantine`).
@@ -784,9 +811,7 @@ class Store:
                 error TEXT, warnings TEXT, ingested_at TEXT, run_id TEXT)"""
         )
         con.execute("CREATE INDEX IF NOT EXISTS ledger_sha ON ledger(sha256)")
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-        )
+        con.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         return con
 
     def ledger_add(self, entries: Sequence[LedgerEntry]) -> None:
@@ -835,11 +860,21 @@ class Store:
     def ledger(self) -> pl.DataFrame:
         """The whole ledger as a frame, oldest first."""
         schema = {
-            "path": pl.String, "size_bytes": pl.Int64, "sha256": pl.String, "format": pl.String,
-            "athlete_id": pl.String, "status": pl.String, "rows_sessions": pl.Int64,
-            "rows_sleep": pl.Int64, "rows_wellness": pl.Int64, "rows_added": pl.Int64,
-            "skipped_rows": pl.Int64, "error": pl.String, "warnings": pl.String,
-            "ingested_at": pl.String, "run_id": pl.String,
+            "path": pl.String,
+            "size_bytes": pl.Int64,
+            "sha256": pl.String,
+            "format": pl.String,
+            "athlete_id": pl.String,
+            "status": pl.String,
+            "rows_sessions": pl.Int64,
+            "rows_sleep": pl.Int64,
+            "rows_wellness": pl.Int64,
+            "rows_added": pl.Int64,
+            "skipped_rows": pl.Int64,
+            "error": pl.String,
+            "warnings": pl.String,
+            "ingested_at": pl.String,
+            "run_id": pl.String,
         }
         if not self.ledger_path.exists():
             return pl.DataFrame(schema=schema)
@@ -866,8 +901,7 @@ class Store:
         try:
             with con:
                 con.execute(
-                    "INSERT INTO state(key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    "INSERT INTO state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (key, value),
                 )
         finally:
@@ -928,9 +962,7 @@ class Store:
                     "ON CONFLICT(key, item) DO UPDATE SET value = excluded.value",
                     [(key, str(k), str(v)) for k, v in values.items()],
                 )
-                con.executemany(
-                    "DELETE FROM state_map WHERE key = ? AND item = ?", [(key, str(k)) for k in remove]
-                )
+                con.executemany("DELETE FROM state_map WHERE key = ? AND item = ?", [(key, str(k)) for k in remove])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

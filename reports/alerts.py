@@ -53,8 +53,17 @@ from reports.facts import (
     red_flag_cause,
 )
 
-__all__ = ["Alert", "RULES", "SHORT_MAX", "alert_id", "alerts_for_day", "coach_digest", "format_alert", "push_text",
-           "short_text"]
+__all__ = [
+    "Alert",
+    "RULES",
+    "SHORT_MAX",
+    "alert_id",
+    "alerts_for_day",
+    "coach_digest",
+    "format_alert",
+    "push_text",
+    "short_text",
+]
 
 #: Alert rules in priority order.
 RULES = ("red_flag", "high_band", "moderate_streak")
@@ -159,16 +168,23 @@ def _seen_lines(fc: Mapping, reasons: list[str], need_h: float, p: ScorerParams)
     if LOAD_REASONS & set(reasons) or not reasons:
         if _ok(acute) and _ok(chronic) and chronic > 0:
             pct = 100 * (acute / chronic - 1)
-            line = (f"Training load: {acute:,.0f} AU in the last 7 days against a usual week of "
-                    f"{chronic:,.0f} AU ({pct:+.0f} %).")
+            line = (
+                f"Training load: {acute:,.0f} AU in the last 7 days against a usual week of "
+                f"{chronic:,.0f} AU ({pct:+.0f} %)."
+            )
             acwr, ewma = fc.get("acwr"), fc.get("acwr_ewma")
             if _ok(acwr):
-                line += (f" Acute:chronic ratio {acwr:.2f}" + (f" (EWMA {ewma:.2f})" if _ok(ewma) else "")
-                         + f"; points start above {p.acwr_spike_start:g} and {p.acwr_danger:g} is a spike.")
+                line += (
+                    f" Acute:chronic ratio {acwr:.2f}"
+                    + (f" (EWMA {ewma:.2f})" if _ok(ewma) else "")
+                    + f"; points start above {p.acwr_spike_start:g} and {p.acwr_danger:g} is a spike."
+                )
             out.append(line)
         wk = fc.get("weekly_change_pct")
         if "weekly_ramp" in reasons and _ok(wk):
-            out.append(f"The last 7 days' load is {abs(wk):.0f} % {'higher' if wk >= 0 else 'lower'} than the 7 days before.")
+            out.append(
+                f"The last 7 days' load is {abs(wk):.0f} % {'higher' if wk >= 0 else 'lower'} than the 7 days before."
+            )
         mono = fc.get("monotony")
         if "monotony" in reasons and _ok(mono):
             out.append(f"Training monotony {mono:.1f} (above {p.monotony_flag:g} means little day-to-day variation).")
@@ -217,8 +233,9 @@ _SHORT_CHANGE_NO_LOAD = {
     "hold_volume": "Next 7 days: do not train more than this week",
 }
 _CLINICIAN_SHORT = "See a clinician if back pain lasts over a week or spreads below the knee."
-_EMERGENCY_SHORT = ("Emergency care now if you have bladder or bowel problems, numbness around the "
-                    "genitals or weakness in both legs.")
+_EMERGENCY_SHORT = (
+    "Emergency care now if you have bladder or bowel problems, numbness around the genitals or weakness in both legs."
+)
 
 
 def _first(name: str) -> str:
@@ -252,7 +269,9 @@ def _seen_short(fc: Mapping, reasons: list[dict], need_h: float) -> str:
             parts.append("your heart-rate variability is below your normal")
         elif c == "back_symptoms" and _ok(fc.get("back_pain_0_10")):
             n = fc.get("back_pain_streak_d")
-            parts.append(f"back pain {fc['back_pain_0_10']:.0f}/10" + (f" for {int(n)} days" if _ok(n) and n > 1 else ""))
+            parts.append(
+                f"back pain {fc['back_pain_0_10']:.0f}/10" + (f" for {int(n)} days" if _ok(n) and n > 1 else "")
+            )
     # one sentence, no duplicate phrases
     parts = list(dict.fromkeys(parts))
     return " and ".join(parts) if parts else "your strain-risk score went up"
@@ -277,31 +296,58 @@ def _change_short(advice: Mapping | None, usual: Usual | None, need_h: float) ->
     return tmpl.format(load=load or "", need=f"{need_h:g}")
 
 
-def short_text(name: str, rule: str, fc: Mapping, reasons: list[dict], advice: Mapping | None,
-               usual: Usual | None, need_h: float, red_flag_day: date | None = None,
-               red_cause: str | None = None) -> str:
+def short_text(
+    name: str,
+    rule: str,
+    fc: Mapping,
+    reasons: list[dict],
+    advice: Mapping | None,
+    usual: Usual | None,
+    need_h: float,
+    red_flag_day: date | None = None,
+    red_cause: str | None = None,
+) -> str:
     """The push text: what we saw, the one change, when to see a clinician (<= :data:`SHORT_MAX`)."""
     who = _first(name)
     if rule == "red_flag":
         when = f" on {_dl(red_flag_day)[:-5]}" if red_flag_day else ""
-        seen = (f"you reported a red-flag back symptom{when}" if red_cause in (None, "red-flag symptom reported")
-                else f"{red_cause}{' (' + when[4:] + ')' if when else ''}")
-        txt = (f"{who}, {seen}. Stop training that provokes it and see a "
-               f"clinician before training again. {_EMERGENCY_SHORT}")
+        seen = (
+            f"you reported a red-flag back symptom{when}"
+            if red_cause in (None, "red-flag symptom reported")
+            else f"{red_cause}{' (' + when[4:] + ')' if when else ''}"
+        )
+        txt = (
+            f"{who}, {seen}. Stop training that provokes it and see a "
+            f"clinician before training again. {_EMERGENCY_SHORT}"
+        )
     else:
-        txt = (f"{who}, {_seen_short(fc, [r for r in reasons if r['code'] != 'red_flag'], need_h)}. "
-               f"{_change_short(advice, usual, need_h)}. {_CLINICIAN_SHORT}")
+        txt = (
+            f"{who}, {_seen_short(fc, [r for r in reasons if r['code'] != 'red_flag'], need_h)}. "
+            f"{_change_short(advice, usual, need_h)}. {_CLINICIAN_SHORT}"
+        )
     if len(txt) > SHORT_MAX:  # never cut the clinician sentence: shorten what we saw instead
-        tail = txt[txt.index(". ") + 2:]
+        tail = txt[txt.index(". ") + 2 :]
         head = txt[: SHORT_MAX - len(tail) - 5].rsplit(" ", 1)[0]
         txt = f"{head}... {tail}"
     return txt
 
 
-def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, f: Mapping | None,
-                 s: Mapping | None, run_days: int, *, need_h: float | None = None, f_load: Mapping | None = None,
-                 seen_on: date | None = None, params: ScorerParams | None = None,
-                 usual: Usual | None = None) -> Alert:
+def format_alert(
+    athlete_id: str,
+    name: str,
+    rule: str,
+    day: date,
+    as_of: date,
+    f: Mapping | None,
+    s: Mapping | None,
+    run_days: int,
+    *,
+    need_h: float | None = None,
+    f_load: Mapping | None = None,
+    seen_on: date | None = None,
+    params: ScorerParams | None = None,
+    usual: Usual | None = None,
+) -> Alert:
     """Build the :class:`Alert` texts for one athlete-day (see :func:`alerts_for_day`).
 
     Every number is the stored value of the named day (``as_of``, or the
@@ -322,9 +368,11 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
     red_cause = red_flag_cause(f, s) if red else None
     if red:
         headline = f"Red flag reported by {name}: see a clinician"
-        what = (f"A red-flag symptom was reported on {_dl(seen_on or as_of)}."
-                if red_cause in (None, "red-flag symptom reported")
-                else f"Red flag on {_dl(seen_on or as_of)}: {red_cause}.")
+        what = (
+            f"A red-flag symptom was reported on {_dl(seen_on or as_of)}."
+            if red_cause in (None, "red-flag symptom reported")
+            else f"Red flag on {_dl(seen_on or as_of)}: {red_cause}."
+        )
         summary = f"{name}: RED FLAG reported on {_dl(seen_on or as_of)} - see a clinician"
     elif rule == "high_band":
         headline = f"High strain risk for {name}: deload suggested"
@@ -339,19 +387,32 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
         summary = f"{name}: HIGH band {since}, score {score:.0f}"
     else:
         headline = f"Moderate strain risk for {name} {run_days} days in a row"
-        what = (f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band (score {p.band_moderate:g} to under {p.band_high:g}) "
-                f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))}).")
+        what = (
+            f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band (score {p.band_moderate:g} to under {p.band_high:g}) "
+            f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))})."
+        )
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
     short = short_text(name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on, red_cause=red_cause)
-    lines = [short, "", f"strainwatch alert for {who}, {_dl(as_of)}", "",
-             f"What we saw (values of {_dl(named)}; load: the 7 days to {_dl(fc['load_day'])})",
-             f"- {what}"]
+    lines = [
+        short,
+        "",
+        f"strainwatch alert for {who}, {_dl(as_of)}",
+        "",
+        f"What we saw (values of {_dl(named)}; load: the 7 days to {_dl(fc['load_day'])})",
+        f"- {what}",
+    ]
     for x in _seen_lines(fc, [r["code"] for r in reasons], need, p):
         lines.append(f"- {x}")
     if reasons and not red:
-        lines.append("- What added points: " + "; ".join(
-            r["rule"] or (REASON_TEXT.get(r["code"], r["code"]) + (f" (+{r['points']:.0f})" if r["points"] else ""))
-            for r in reasons if r["code"] != "red_flag") + ".")
+        lines.append(
+            "- What added points: "
+            + "; ".join(
+                r["rule"] or (REASON_TEXT.get(r["code"], r["code"]) + (f" (+{r['points']:.0f})" if r["points"] else ""))
+                for r in reasons
+                if r["code"] != "red_flag"
+            )
+            + "."
+        )
     lines += ["", "The one change"]
     if red:
         lines.append("- Stop training that provokes the symptom and see a clinician before training again.")
@@ -375,10 +436,16 @@ def format_alert(athlete_id: str, name: str, rule: str, day: date, as_of: date, 
     elif advice is not None:
         adv_txt = advice["text"]
     return Alert(
-        athlete_id=athlete_id, name=name, rule=rule, day=day, as_of=as_of,
-        title=f"strainwatch: {headline}", body="\n".join(lines), summary=summary, short=short,
-        details={"score": score, "band": band, "reasons": top, "adjustment": adv_txt,
-                 "named_day": named.isoformat()},
+        athlete_id=athlete_id,
+        name=name,
+        rule=rule,
+        day=day,
+        as_of=as_of,
+        title=f"strainwatch: {headline}",
+        body="\n".join(lines),
+        summary=summary,
+        short=short,
+        details={"score": score, "band": band, "reasons": top, "adjustment": adv_txt, "named_day": named.isoformat()},
     )
 
 
@@ -487,10 +554,23 @@ def alerts_for_day(
             # the day the symptom was reported (the scorer keeps the flag on the following days)
             reported = [d for d in rf_days.get(a, set()) if d <= seen]
             seen_on = max(reported) if reported else seen
-            out.append(format_alert(a, name, "red_flag", start, as_of, f_rows.get((a, seen_on)) or f_rows.get((a, seen)),
-                                    by_day.get(seen_on) or row, (seen - start).days + 1, need_h=sleep_need_h,
-                                    seen_on=seen_on, params=params, usual=usual_by.get(a),
-                                    f_load=f_rows.get((a, seen_on - timedelta(days=1)))))
+            out.append(
+                format_alert(
+                    a,
+                    name,
+                    "red_flag",
+                    start,
+                    as_of,
+                    f_rows.get((a, seen_on)) or f_rows.get((a, seen)),
+                    by_day.get(seen_on) or row,
+                    (seen - start).days + 1,
+                    need_h=sleep_need_h,
+                    seen_on=seen_on,
+                    params=params,
+                    usual=usual_by.get(a),
+                    f_load=f_rows.get((a, seen_on - timedelta(days=1))),
+                )
+            )
             continue
         if not rows or rows[-1]["date"] != as_of:
             continue
@@ -501,22 +581,57 @@ def alerts_for_day(
             high = {r["date"] for r in rows if r["risk_band"] == "high"}
             start = _episode_start(high, as_of, episode_gap_days)
             n_high = sum(1 for d in high if start <= d <= as_of)
-            out.append(format_alert(a, name, "high_band", start, as_of, f, today, n_high,
-                                    need_h=sleep_need_h, params=params, usual=usual_by.get(a), f_load=f_load))
+            out.append(
+                format_alert(
+                    a,
+                    name,
+                    "high_band",
+                    start,
+                    as_of,
+                    f,
+                    today,
+                    n_high,
+                    need_h=sleep_need_h,
+                    params=params,
+                    usual=usual_by.get(a),
+                    f_load=f_load,
+                )
+            )
         elif bands[-1] == "moderate":
             start = _run_start(days, [b == "moderate" for b in bands])
             n = (as_of - start).days + 1
             if n >= moderate_days:
                 key = start + timedelta(days=moderate_days - 1)
-                out.append(format_alert(a, name, "moderate_streak", key, as_of, f, today, n, need_h=sleep_need_h,
-                                        params=params, usual=usual_by.get(a), f_load=f_load))
+                out.append(
+                    format_alert(
+                        a,
+                        name,
+                        "moderate_streak",
+                        key,
+                        as_of,
+                        f,
+                        today,
+                        n,
+                        need_h=sleep_need_h,
+                        params=params,
+                        usual=usual_by.get(a),
+                        f_load=f_load,
+                    )
+                )
     out.sort(key=lambda x: (RULES.index(x.rule), x.athlete_id))
     return out
 
 
-def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None = None,
-                 new_ids: Iterable[str] | None = None, stale: Mapping[str, Mapping] | None = None,
-                 names: Mapping[str, str] | None = None, stale_after_d: int = 7) -> tuple[str, str] | None:
+def coach_digest(
+    alerts: Sequence[Alert],
+    *,
+    as_of: date,
+    team_name: str | None = None,
+    new_ids: Iterable[str] | None = None,
+    stale: Mapping[str, Mapping] | None = None,
+    names: Mapping[str, str] | None = None,
+    stale_after_d: int = 7,
+) -> tuple[str, str] | None:
     """Title and body of the coach's digest of all ``alerts`` of the night.
 
     Parameters
@@ -551,8 +666,11 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
     if stale:
         parts = (parts + "; " if parts else "") + f"{len(stale)} without recent data"
     title = f"strainwatch: {team}{len(alerts)} alert{'s' if len(alerts) != 1 else ''} for {as_of.isoformat()} ({parts})"
-    lines = [f"strainwatch coach digest{' for ' + team_name if team_name else ''}, {_dl(as_of)}: "
-             f"{len(alerts)} alert(s) ({parts}).", ""]
+    lines = [
+        f"strainwatch coach digest{' for ' + team_name if team_name else ''}, {_dl(as_of)}: "
+        f"{len(alerts)} alert(s) ({parts}).",
+        "",
+    ]
     for al in alerts:
         mark = "" if new is None else ("NEW " if al.alert_id in new else "ongoing ")
         lines.append(f"* {mark}{al.summary}")
@@ -566,8 +684,11 @@ def coach_digest(alerts: Sequence[Alert], *, as_of: date, team_name: str | None 
         lines += ["", f"No recent data (older than {stale_after_d} days; their scores cannot be read as low risk):"]
         for a in sorted(stale):
             fr = stale[a]
-            what = "; ".join(f"no {r['label']} data since {r['last'].isoformat()}" if r["last"] else f"no {r['label']} data"
-                             for r in fr["inputs"] if r["stale"])
+            what = "; ".join(
+                f"no {r['label']} data since {r['last'].isoformat()}" if r["last"] else f"no {r['label']} data"
+                for r in fr["inputs"]
+                if r["stale"]
+            )
             lines.append(f"* {names.get(a) or a}: {what}")
     if counts["red_flag"]:
         lines += ["", "Red flags (see a clinician): " + RED_FLAG_TEXT]

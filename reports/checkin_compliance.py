@@ -68,13 +68,14 @@ def checkin_compliance(
         mine = week.filter(pl.col("athlete_id") == a)
         days = sorted(set(mine["date"].to_list()))
         flagged = sorted(set(mine.filter(pl.col("red_flag").fill_null(False))["date"].to_list()))
-        rows.append({
-            "athlete_id": a,
-            "name": (names or {}).get(a, a),
-            "answered": len(days),
-            "of": n_days,
-            "days": [f"{d:%a}" for d in days],
-            "red_flag_days": [f"{d:%a}" for d in flagged],
-        })
+        rows.append(
+            {
+                "athlete_id": a,
+                "name": (names or {}).get(a, a),
+                "answered": len(days),
+                "of": n_days,
+                "days": [f"{d:%a}" for d in days],
+                "red_flag_days": [f"{d:%a}" for d in flagged],
+            }
+        )
     return rows
-

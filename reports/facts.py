@@ -60,12 +60,40 @@ INPUTS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 #: Load columns: the scorer's load components read them from the FEATURES row of the day
 #: before (models.rules.COMPONENTS, row "d-1"), so the report and alerts quote that row too.
-LOAD_COLS = ("acute_7d_au", "chronic_28d_au", "acwr", "acwr_ewma", "weekly_change_pct", "monotony",
-             "hard_day_streak", "ctl_ramp_7d", "strain_au", "strain_p90_au")
+LOAD_COLS = (
+    "acute_7d_au",
+    "chronic_28d_au",
+    "acwr",
+    "acwr_ewma",
+    "weekly_change_pct",
+    "monotony",
+    "hard_day_streak",
+    "ctl_ramp_7d",
+    "strain_au",
+    "strain_p90_au",
+)
 #: FEATURES columns copied by :func:`day_facts` (the numbers a reader sees).
-FACT_COLS = ("acute_7d_au", "chronic_28d_au", "acwr", "acwr_ewma", "weekly_change_pct", "rhr_delta_bpm", "rhr_z",
-             "rhr_7d_bpm", "rhr_baseline_bpm", "hrv_z", "sleep_7d_h", "sleep_debt_7d_h", "sleep_h",
-             "back_pain_0_10", "back_pain_streak_d", "monotony", "hard_day_streak", "ctl_ramp_7d", "load_family")
+FACT_COLS = (
+    "acute_7d_au",
+    "chronic_28d_au",
+    "acwr",
+    "acwr_ewma",
+    "weekly_change_pct",
+    "rhr_delta_bpm",
+    "rhr_z",
+    "rhr_7d_bpm",
+    "rhr_baseline_bpm",
+    "hrv_z",
+    "sleep_7d_h",
+    "sleep_debt_7d_h",
+    "sleep_h",
+    "back_pain_0_10",
+    "back_pain_streak_d",
+    "monotony",
+    "hard_day_streak",
+    "ctl_ramp_7d",
+    "load_family",
+)
 
 
 def _ok(v: Any) -> bool:
@@ -82,8 +110,9 @@ def _json_list(s: str | None) -> list[dict]:
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
-def day_facts(f: Mapping[str, Any] | None, s: Mapping[str, Any] | None, day: date,
-              f_load: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def day_facts(
+    f: Mapping[str, Any] | None, s: Mapping[str, Any] | None, day: date, f_load: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The stored values behind the score of ``day``.
 
     ``f`` and ``s`` are the FEATURES and SCORES rows of ``day``; ``f_load``
@@ -131,8 +160,14 @@ def reasons_with_points(s: Mapping[str, Any] | None) -> list[dict[str, Any]]:
             if c["reason"] in seen:
                 continue
             seen.add(c["reason"])
-            out.append({"code": c["reason"], "points": float(c["points"]), "rule": c.get("rule"),
-                        "component": c.get("component")})
+            out.append(
+                {
+                    "code": c["reason"],
+                    "points": float(c["points"]),
+                    "rule": c.get("rule"),
+                    "component": c.get("component"),
+                }
+            )
         return out
     return out + [{"code": c, "points": None, "rule": None, "component": None} for c in codes if c != "red_flag"]
 
@@ -155,11 +190,20 @@ def one_advice(s: Mapping[str, Any] | None, *, red_flag: bool = False) -> tuple[
     if not items:
         codes = [c.strip() for c in ((s or {}).get("adjustments") or "").split(";") if c.strip()]
         items = [{"code": c} for c in codes]
-    items = [{"code": it["code"], "text": it.get("text") or _generic(it["code"]), "values": it.get("values") or {},
-              "cause": it.get("cause")} for it in items if it.get("code")]
+    items = [
+        {
+            "code": it["code"],
+            "text": it.get("text") or _generic(it["code"]),
+            "values": it.get("values") or {},
+            "cause": it.get("cause"),
+        }
+        for it in items
+        if it.get("code")
+    ]
     if red_flag:
         rf = [it for it in items if it["code"] == "see_clinician"] or [
-            {"code": "see_clinician", "text": _generic("see_clinician"), "values": {}, "cause": "red_flag"}]
+            {"code": "see_clinician", "text": _generic("see_clinician"), "values": {}, "cause": "red_flag"}
+        ]
         return rf[0], []
     items.sort(key=lambda it: it["code"] != "see_clinician")  # stable: the scorer's order otherwise
     if not items:
@@ -247,8 +291,7 @@ class Usual:
     sessions: int
 
 
-def usual_training(sessions: pl.DataFrame, *, as_of: date, days: int = 42,
-                   min_sessions: int = 3) -> dict[str, Usual]:
+def usual_training(sessions: pl.DataFrame, *, as_of: date, days: int = 42, min_sessions: int = 3) -> dict[str, Usual]:
     """athlete_id -> :class:`Usual` from the SESSIONS of the ``days`` before ``as_of``.
 
     Only sessions with a load and a duration count; an athlete with fewer
@@ -259,16 +302,24 @@ def usual_training(sessions: pl.DataFrame, *, as_of: date, days: int = 42,
     if sessions.is_empty() or not need <= set(sessions.columns):
         return {}
     dist = pl.col("distance_m") if "distance_m" in sessions.columns else pl.lit(None, dtype=pl.Float64)
-    s = (sessions.filter(pl.col("local_date").is_between(as_of - timedelta(days=days - 1), as_of)
-                         & (pl.col("load_au") > 0) & (pl.col("duration_s") > 0))
-         .with_columns(pl.col("sport").fill_null("training"), dist.alias("_dist")))
+    s = sessions.filter(
+        pl.col("local_date").is_between(as_of - timedelta(days=days - 1), as_of)
+        & (pl.col("load_au") > 0)
+        & (pl.col("duration_s") > 0)
+    ).with_columns(pl.col("sport").fill_null("training"), dist.alias("_dist"))
     if s.is_empty():
         return {}
-    g = (s.group_by("athlete_id", "sport")
-         .agg(pl.col("duration_s").sum().alias("dur"), pl.col("load_au").sum().alias("load"), pl.len().alias("n"),
-              pl.col("_dist").filter(pl.col("_dist") > 0).sum().alias("dist"),
-              pl.col("load_au").filter(pl.col("_dist") > 0).sum().alias("load_d"))
-         .sort(["athlete_id", "dur", "sport"], descending=[False, True, False]))
+    g = (
+        s.group_by("athlete_id", "sport")
+        .agg(
+            pl.col("duration_s").sum().alias("dur"),
+            pl.col("load_au").sum().alias("load"),
+            pl.len().alias("n"),
+            pl.col("_dist").filter(pl.col("_dist") > 0).sum().alias("dist"),
+            pl.col("load_au").filter(pl.col("_dist") > 0).sum().alias("load_d"),
+        )
+        .sort(["athlete_id", "dur", "sport"], descending=[False, True, False])
+    )
     out: dict[str, Usual] = {}
     for r in g.iter_rows(named=True):
         a = r["athlete_id"]
@@ -279,9 +330,17 @@ def usual_training(sessions: pl.DataFrame, *, as_of: date, days: int = 42,
     return out
 
 
-_ACTIVITY = {"running": "running", "trail_running": "trail running", "cycling": "riding", "rowing": "rowing",
-             "swimming": "swimming", "walking": "walking", "hiking": "hiking", "strength": "strength training",
-             "training": "training"}
+_ACTIVITY = {
+    "running": "running",
+    "trail_running": "trail running",
+    "cycling": "riding",
+    "rowing": "rowing",
+    "swimming": "swimming",
+    "walking": "walking",
+    "hiking": "hiking",
+    "strength": "strength training",
+    "training": "training",
+}
 
 
 def _hm(minutes: float) -> str:

@@ -218,7 +218,9 @@ def _panel(p: Panel, n: int, y0: float, xs: list[float], slot: float, highlight:
             xb = xs[r[-1]] + slot / 2
             out.append(f'<rect class="gap" x="{xa:.0f}" y="{y0}" width="{xb - xa:.0f}" height="{h}"/>')
             if len(r) >= 3:
-                out.append(f'<text class="gapt" x="{(xa + xb) / 2:.0f}" y="{y0 + 12}" text-anchor="middle">no data</text>')
+                out.append(
+                    f'<text class="gapt" x="{(xa + xb) / 2:.0f}" y="{y0 + 12}" text-anchor="middle">no data</text>'
+                )
     # bands
     for b in p.bands:
         lo_v, hi_v = _as_list(b.lo, n), _as_list(b.hi, n)
@@ -227,7 +229,9 @@ def _panel(p: Panel, n: int, y0: float, xs: list[float], slot: float, highlight:
             if isinstance(b.lo, (int, float)) and isinstance(b.hi, (int, float)):
                 xa, xb = LEFT, right
                 ya, yb = Y(min(b.hi, hi)), Y(max(b.lo, lo))
-                out.append(f'<rect class="{b.css}" x="{xa}" y="{ya}" width="{xb - xa}" height="{max(yb - ya, 0):.0f}"/>')
+                out.append(
+                    f'<rect class="{b.css}" x="{xa}" y="{ya}" width="{xb - xa}" height="{max(yb - ya, 0):.0f}"/>'
+                )
                 break
             top = " ".join(f"{xs[i]:.0f},{Y(min(max(hi_v[i], lo), hi))}" for i in run)
             bot = " ".join(f"{xs[i]:.0f},{Y(min(max(lo_v[i], lo), hi))}" for i in reversed(run))
@@ -318,7 +322,9 @@ def chart_svg(
     for i, d in enumerate(days):
         if d.weekday() == 0 or (i == 0 and n < 8):
             body.append(f'<line class="xt" x1="{xs[i]:.0f}" x2="{xs[i]:.0f}" y1="{y}" y2="{y + 4}"/>')
-            body.append(f'<text class="tick" x="{xs[i]:.0f}" y="{y + 15}" text-anchor="middle">{d.day} {d.strftime("%b")}</text>')
+            body.append(
+                f'<text class="tick" x="{xs[i]:.0f}" y="{y + 15}" text-anchor="middle">{d.day} {d.strftime("%b")}</text>'
+            )
     total_h = y + AXIS_H
     return (
         f'<svg class="{escape(css)}" viewBox="0 0 {WIDTH} {total_h:.0f}" role="img" '

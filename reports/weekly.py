@@ -101,8 +101,14 @@ ACWR_SWEET_LO = 0.8
 #: Band -> rank for sorting (higher is worse); "none" = no score that week.
 BAND_RANK = {"high": 3, "moderate": 2, "low": 1, "insufficient_data": 0, "none": -1}
 #: Band -> icon; each band has its own shape so it survives greyscale printing.
-BAND_ICON = {"high": "\u25b2", "moderate": "\u25c6", "low": "\u25cf", "insufficient_data": "\u25cb", "none": "\u2013",
-             "stale": "\u25cc"}
+BAND_ICON = {
+    "high": "\u25b2",
+    "moderate": "\u25c6",
+    "low": "\u25cf",
+    "insufficient_data": "\u25cb",
+    "none": "\u2013",
+    "stale": "\u25cc",
+}
 #: "stale": a low (or missing) score while training, sleep or HR/HRV data is older than the limit.
 BAND_WORD = {**{k: v.upper() for k, v in BAND_TEXT.items()}, "none": "NO SCORE", "stale": "NO RECENT DATA"}
 RED_FLAG_ICON = "\u2691"  # flag
@@ -129,8 +135,14 @@ _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$")
 
 # ---------------------------------------------------------------- dates
 #: Words for the self-reported monitoring items (features.schemas.SELF_REPORT_ITEMS).
-SELF_REPORT_LABEL = {"soreness_1_5": "soreness", "fatigue_1_5": "fatigue", "sleep_quality_1_5": "sleep quality",
-                     "mood_1_5": "mood", "stress_1_5": "stress", "readiness_0_10": "readiness"}
+SELF_REPORT_LABEL = {
+    "soreness_1_5": "soreness",
+    "fatigue_1_5": "fatigue",
+    "sleep_quality_1_5": "sleep quality",
+    "mood_1_5": "mood",
+    "stress_1_5": "stress",
+    "readiness_0_10": "readiness",
+}
 
 
 def parse_iso_week(week: str) -> tuple[date, date]:
@@ -388,22 +400,26 @@ def build_weekly_data(
     names = dict(names or {})
     groups = dict(groups or {})
 
-    known = sorted(set(features["athlete_id"].unique().drop_nulls().to_list())
-                   | set(scores["athlete_id"].unique().drop_nulls().to_list()))
+    known = sorted(
+        set(features["athlete_id"].unique().drop_nulls().to_list())
+        | set(scores["athlete_id"].unique().drop_nulls().to_list())
+    )
     if athletes is not None:
         wanted = list(dict.fromkeys(athletes))
         unknown = [a for a in wanted if a not in known]
         if unknown:
             raise ValueError(
                 f"unknown athlete id(s) {', '.join(map(repr, unknown))}; known: "
-                + (", ".join(known[:20]) or "none") + (" ..." if len(known) > 20 else "")
+                + (", ".join(known[:20]) or "none")
+                + (" ..." if len(known) > 20 else "")
             )
         ids = wanted
         inactive: list[str] = []
     else:
         # athletes with no row at all in the report week (left the team) are named, not drawn
         in_week = set(features.filter(pl.col("date").is_between(monday, end))["athlete_id"].to_list()) | set(
-            scores.filter(pl.col("date").is_between(monday, end))["athlete_id"].to_list())
+            scores.filter(pl.col("date").is_between(monday, end))["athlete_id"].to_list()
+        )
         ids = [a for a in known if a in in_week]
         inactive = [a for a in known if a not in in_week]
 
@@ -415,40 +431,73 @@ def build_weekly_data(
     last_by = last_data_dates(features.filter(pl.col("athlete_id").is_in(ids)), as_of=end)
     n_by: dict[str, list[dict]] = {}
     if notes is not None and notes.height and "note" in notes.columns:
-        nw = notes.filter(pl.col("date").is_between(monday, end) & pl.col("note").is_not_null()
-                          & (pl.col("note").str.strip_chars() != "") & pl.col("athlete_id").is_in(ids))
+        nw = notes.filter(
+            pl.col("date").is_between(monday, end)
+            & pl.col("note").is_not_null()
+            & (pl.col("note").str.strip_chars() != "")
+            & pl.col("athlete_id").is_in(ids)
+        )
         for r in nw.sort("date").iter_rows(named=True):
-            n_by.setdefault(r["athlete_id"], []).append({"date": r["date"].isoformat(), "day": _day_label(r["date"]), "note": r["note"]})
+            n_by.setdefault(r["athlete_id"], []).append(
+                {"date": r["date"].isoformat(), "day": _day_label(r["date"]), "note": r["note"]}
+            )
     ack_by: dict[str, list[dict]] = {}
     for k in acks or ():
         at = k.get("at")
         if isinstance(at, date) and monday <= at <= end + timedelta(days=1):
             ack_by.setdefault(str(k.get("athlete_id")), []).append(
-                {"day": _day_label(at), "kind": "plan changed" if k.get("kind") == "plan_changed" else "acknowledged",
-                 "note": k.get("note") or "", "by": k.get("by") or ""})
+                {
+                    "day": _day_label(at),
+                    "kind": "plan changed" if k.get("kind") == "plan_changed" else "acknowledged",
+                    "note": k.get("note") or "",
+                    "by": k.get("by") or "",
+                }
+            )
     sent_by: dict[str, list[dict]] = {}
     for al in sent_alerts or ():
         sent_by.setdefault(str(al.get("athlete_id")), []).append(
-            {"rule": ALERT_WORD.get(str(al.get("rule")), str(al.get("rule"))), "day": str(al.get("day")),
-             "status": str(al.get("status") or "")})
+            {
+                "rule": ALERT_WORD.get(str(al.get("rule")), str(al.get("rule"))),
+                "day": str(al.get("day")),
+                "status": str(al.get("status") or ""),
+            }
+        )
 
     sections = []
     for a in ids:
         fr = _rows_by_day(f_by.get(a, FEATURES.empty()))
         sr = _rows_by_day(s_by.get(a, SCORES.empty()))
-        sec = _athlete_section(a, names.get(a) or a, fr, sr, week_days, chart_days, trend_days,
-                               (monday, end), p, n_by.get(a, []),
-                               freshness(last_by.get(a), day=end, stale_after_d=stale_after_d))
+        sec = _athlete_section(
+            a,
+            names.get(a) or a,
+            fr,
+            sr,
+            week_days,
+            chart_days,
+            trend_days,
+            (monday, end),
+            p,
+            n_by.get(a, []),
+            freshness(last_by.get(a), day=end, stale_after_d=stale_after_d),
+        )
         sec["group"] = groups.get(a) or ""
         sec["acks"] = ack_by.get(a, [])
         sec["alerts_sent"] = sent_by.get(a, [])
         sections.append(sec)
 
-    sections.sort(key=lambda s: (
-        not s["red_flag"], -BAND_RANK[s["peak_band"]], -BAND_RANK[s["band"]], -s["band_days"]["high"],
-        -s["band_days"]["moderate"], not s["fresh"]["stale_core"],
-        -(s["peak_score"] if _ok(s["peak_score"]) else -1.0), s["name"].casefold(), s["athlete_id"],
-    ))
+    sections.sort(
+        key=lambda s: (
+            not s["red_flag"],
+            -BAND_RANK[s["peak_band"]],
+            -BAND_RANK[s["band"]],
+            -s["band_days"]["high"],
+            -s["band_days"]["moderate"],
+            not s["fresh"]["stale_core"],
+            -(s["peak_score"] if _ok(s["peak_score"]) else -1.0),
+            s["name"].casefold(),
+            s["athlete_id"],
+        )
+    )
     for i, s in enumerate(sections):
         s["anchor"] = f"athlete-{i + 1}"
         s["rank"] = i + 1
@@ -460,8 +509,15 @@ def build_weekly_data(
     summary["acks"] = sum(len(s["acks"]) for s in sections)
     summary["inactive"] = [names.get(a) or a for a in inactive]
     heat_days = [end - timedelta(days=27 - i) for i in range(28)]
-    heat_rows = [{"name": s["name"], "anchor": s["anchor"], "athlete_id": s["athlete_id"],
-                  "cells": _heat_cells(s.pop("_sr"), heat_days)} for s in sections]
+    heat_rows = [
+        {
+            "name": s["name"],
+            "anchor": s["anchor"],
+            "athlete_id": s["athlete_id"],
+            "cells": _heat_cells(s.pop("_sr"), heat_days),
+        }
+        for s in sections
+    ]
     return {
         "week": week,
         "week_start": monday.isoformat(),
@@ -479,15 +535,23 @@ def build_weekly_data(
         "team_name": team_name,
         "summary": summary,
         "athletes": sections,
-        "reasons": sorted({r["code"]: r["text"] for s in sections for r in s["reasons"]}.items(),
-                          key=lambda kv: kv[1]),
+        "reasons": sorted({r["code"]: r["text"] for s in sections for r in s["reasons"]}.items(), key=lambda kv: kv[1]),
         "groups": sorted({s["group"] for s in sections if s["group"]}),
-        "heatmap": {"days": [{"date": d.isoformat(), "label": f"{d.day}", "dow": d.strftime("%a")[0],
-                              "week_start": d.weekday() == 0} for d in heat_days],
-                    "rows": heat_rows},
-        "params": {"band_moderate": _f(p.band_moderate), "band_high": _f(p.band_high),
-                   "min_coverage_pct": _f(100 * p.min_coverage_frac), "acwr_spike_start": f"{p.acwr_spike_start:g}",
-                   "acwr_danger": f"{p.acwr_danger:g}", "sleep_need_h": f"{p.sleep_need_h:g}"},
+        "heatmap": {
+            "days": [
+                {"date": d.isoformat(), "label": f"{d.day}", "dow": d.strftime("%a")[0], "week_start": d.weekday() == 0}
+                for d in heat_days
+            ],
+            "rows": heat_rows,
+        },
+        "params": {
+            "band_moderate": _f(p.band_moderate),
+            "band_high": _f(p.band_high),
+            "min_coverage_pct": _f(100 * p.min_coverage_frac),
+            "acwr_spike_start": f"{p.acwr_spike_start:g}",
+            "acwr_danger": f"{p.acwr_danger:g}",
+            "sleep_need_h": f"{p.sleep_need_h:g}",
+        },
     }
 
 
@@ -503,9 +567,15 @@ def _heat_cells(sr: Mapping[date, dict], days: Sequence[date]) -> list[dict]:
         band = band if band in BAND_RANK else "insufficient_data"
         rf = bool(s) and "red_flag" in _split_codes(s.get("reasons"))
         sc = (s or {}).get("risk_score")
-        out.append({"band": band, "letter": "!" if rf else HEAT_LETTER[band],
-                    "title": f"{d.isoformat()}: {BAND_WORD[band]}" + (f" {_f(sc)}" if _ok(sc) else "")
-                    + (" RED FLAG" if rf else "")})
+        out.append(
+            {
+                "band": band,
+                "letter": "!" if rf else HEAT_LETTER[band],
+                "title": f"{d.isoformat()}: {BAND_WORD[band]}"
+                + (f" {_f(sc)}" if _ok(sc) else "")
+                + (" RED FLAG" if rf else ""),
+            }
+        )
     return out
 
 
@@ -513,8 +583,12 @@ def _trend(sr: Mapping[date, dict], days: Sequence[date], week_span: tuple[date,
     """Sparkline of the daily score (bars coloured by band) and this week against last week."""
     n = len(days)
     w, h = 4 * n, 26
-    parts = [(f'<svg class="spark" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-              f'aria-label="daily score, {n} days to {days[-1].isoformat()}">')]
+    parts = [
+        (
+            f'<svg class="spark" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+            f'aria-label="daily score, {n} days to {days[-1].isoformat()}">'
+        )
+    ]
     for ln in (p.band_moderate, p.band_high):
         y = h - 1 - (h - 2) * ln / 100.0
         parts.append(f'<line x1="0" x2="{w}" y1="{y:.1f}" y2="{y:.1f}" class="sl"/>')
@@ -567,9 +641,19 @@ def _latest(rows: Mapping[date, dict], days: Sequence[date], col: str) -> tuple[
     return None, None
 
 
-def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dict], week_days: list[date],
-                     chart_days: list[date], trend_days: list[date], week_span: tuple[date, date],
-                     p: ScorerParams, notes: list[dict], fresh: dict) -> dict:
+def _athlete_section(
+    a: str,
+    name: str,
+    fr: dict[date, dict],
+    sr: dict[date, dict],
+    week_days: list[date],
+    chart_days: list[date],
+    trend_days: list[date],
+    week_span: tuple[date, date],
+    p: ScorerParams,
+    notes: list[dict],
+    fresh: dict,
+) -> dict:
     band_days = {"high": 0, "moderate": 0, "low": 0, "insufficient_data": 0, "none": 0}
     peak_band, peak_score, peak_day = "none", None, None
     flagged = []
@@ -609,9 +693,15 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
     facts = day_facts(f_day, s_day, day, fr.get(day - timedelta(days=1)))
     band = facts["risk_band"] if facts["risk_band"] in BAND_RANK else ("none" if s_day is None else "insufficient_data")
     score = facts["risk_score"]
-    reasons = [{"code": r["code"], "text": _reason_text(r["code"]),
-                "points": _f(r["points"], 0 if r["points"] >= 1 else 1) if r["points"] else None,
-                "rule": r["rule"]} for r in reasons_with_points(s_day)]
+    reasons = [
+        {
+            "code": r["code"],
+            "text": _reason_text(r["code"]),
+            "points": _f(r["points"], 0 if r["points"] >= 1 else 1) if r["points"] else None,
+            "rule": r["rule"],
+        }
+        for r in reasons_with_points(s_day)
+    ]
     # the red flag as a named symptom and day (the FEATURES report day, else the scorer's flag day)
     rf_day = max(red_flag_days) if red_flag_days else None
     rf_rule = None
@@ -639,8 +729,11 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
     bp_week = [(fr[d].get("back_pain_0_10"), d) for d in week_days if d in fr and _ok(fr[d].get("back_pain_0_10"))]
     back = None
     if _ok(facts["back_pain_0_10"]):
-        back = {"value": _f(facts["back_pain_0_10"]), "day": _day_label(day),
-                "streak": facts["back_pain_streak_d"] if _ok(facts["back_pain_streak_d"]) else None}
+        back = {
+            "value": _f(facts["back_pain_0_10"]),
+            "day": _day_label(day),
+            "streak": facts["back_pain_streak_d"] if _ok(facts["back_pain_streak_d"]) else None,
+        }
     elif bp_week:
         v, d = max(bp_week)
         back = {"value": _f(v), "day": _day_label(d), "streak": None}
@@ -658,11 +751,21 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
     for col, (lo, hi, bad, good) in SELF_REPORT_ITEMS.items():
         v, vd = _latest(fr, week_days, col)
         if _ok(v):
-            reports.append({"what": SELF_REPORT_LABEL.get(col, col), "value": f"{v:g}/{hi:g}",
-                            "scale": f"{lo:g} = {bad}, {hi:g} = {good}", "day": _day_label(vd)})
+            reports.append(
+                {
+                    "what": SELF_REPORT_LABEL.get(col, col),
+                    "value": f"{v:g}/{hi:g}",
+                    "scale": f"{lo:g} = {bad}, {hi:g} = {good}",
+                    "day": _day_label(vd),
+                }
+            )
     gaps = []
-    for label, cols in (("no training data", ("load_au",)), ("no resting HR", ("rhr_bpm",)),
-                        ("no HRV", ("hrv_ln_rmssd",)), ("no sleep", ("sleep_h",))):
+    for label, cols in (
+        ("no training data", ("load_au",)),
+        ("no resting HR", ("rhr_bpm",)),
+        ("no HRV", ("hrv_ln_rmssd",)),
+        ("no sleep", ("sleep_h",)),
+    ):
         miss = [d for d in week_days if not any(has(d, c) for c in cols)]
         if miss:
             gaps.append({"what": label, "n": len(miss), "days": ", ".join(_day_label(d) for d in miss)})
@@ -679,8 +782,11 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         else:
             txt = f"{r['age_d']} day{'s' if r['age_d'] != 1 else ''} ago"
         fresh_rows.append({**r, "last_txt": r["last"].isoformat() if r["last"] else None, "txt": txt})
-    stale_txt = "; ".join(f"no {r['label']} data since {r['last_txt']}" if r["last_txt"] else f"no {r['label']} data"
-                          for r in fresh_rows if r["stale"])
+    stale_txt = "; ".join(
+        f"no {r['label']} data since {r['last_txt']}" if r["last_txt"] else f"no {r['label']} data"
+        for r in fresh_rows
+        if r["stale"]
+    )
     acwr = facts["acwr"]
     return {
         "athlete_id": a,
@@ -714,10 +820,17 @@ def _athlete_section(a: str, name: str, fr: dict[date, dict], sr: dict[date, dic
         "back": back,
         "fresh": {**fresh, "rows": fresh_rows, "text": stale_txt},
         "acwr_txt": _f(acwr, 2),
-        "acwr_zone": None if not _ok(acwr) else (
-            f"above {p.acwr_danger:g}" if acwr > p.acwr_danger
-            else f"{p.acwr_spike_start:g}-{p.acwr_danger:g}" if acwr > p.acwr_spike_start
-            else f"{ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}" if acwr >= ACWR_SWEET_LO else f"below {ACWR_SWEET_LO:g}"),
+        "acwr_zone": None
+        if not _ok(acwr)
+        else (
+            f"above {p.acwr_danger:g}"
+            if acwr > p.acwr_danger
+            else f"{p.acwr_spike_start:g}-{p.acwr_danger:g}"
+            if acwr > p.acwr_spike_start
+            else f"{ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}"
+            if acwr >= ACWR_SWEET_LO
+            else f"below {ACWR_SWEET_LO:g}"
+        ),
         "acwr_ewma_txt": _f(facts["acwr_ewma"], 2),
         "acute_txt": _f(facts["acute_7d_au"]),
         "chronic_txt": _f(facts["chronic_28d_au"]),
@@ -745,13 +858,15 @@ def _flagged_day(a: str, d: date, s: dict | None, red_flag: bool) -> dict:
         for c in _json_list(s.get("components_json"), "components_json", a, d):
             p = c.get("points")
             if _ok(p) and p > 0:
-                comps.append({
-                    "component": _component_label(c.get("component")),
-                    "points": _f(p, 1 if not float(p).is_integer() else 0),
-                    "cap": _f(c.get("cap")),
-                    "value": c.get("value") if isinstance(c.get("value"), str) else _f(c.get("value"), 2),
-                    "rule": c.get("rule") or "",
-                })
+                comps.append(
+                    {
+                        "component": _component_label(c.get("component")),
+                        "points": _f(p, 1 if not float(p).is_integer() else 0),
+                        "cap": _f(c.get("cap")),
+                        "value": c.get("value") if isinstance(c.get("value"), str) else _f(c.get("value"), 2),
+                        "rule": c.get("rule") or "",
+                    }
+                )
     band = (s or {}).get("risk_band") or "none"
     band = band if band in BAND_RANK else "insufficient_data"
     return {
@@ -790,43 +905,88 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     acwr_e = _col(fr, days, "acwr_ewma")
     last_acwr = next((v for v in reversed(acwr) if v is not None), None)
     week_load = sum(v for d, v in zip(days, load) if v is not None and span[0] <= d <= span[1])
-    charts.append({
-        "key": "load",
-        "title": "Training load and ACWR",
-        "legend": [("s-load", "bars: daily load [AU]"), ("s-chronic", "dashed: 28-day average daily load"),
-                   ("s-acwr", "solid: ACWR (7-day / 28-day)"), ("s-acwre", "dotted: ACWR, EWMA"),
-                   ("band-acwr", f"band: {ACWR_SWEET_LO:g}-{p.acwr_spike_start:g} range"),
-                   ("ref-danger", f"dashed line: {p.acwr_danger:g} (spike)")],
-        "svg": Markup(chart_svg(days, [
-            Panel("load [AU]", [Series("daily load", load, "bar", "s-load"),
-                                Series("28-day average daily load", chronic_daily, "line", "s-chronic")],
-                  gap_series=0, height=110),
-            Panel("ACWR", [Series("ACWR", acwr, "line", "s-acwr"), Series("ACWR EWMA", acwr_e, "line", "s-acwre")],
-                  bands=[Band(f"{ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}", ACWR_SWEET_LO, p.acwr_spike_start, "band-acwr")],
-                  hlines=[HLine(f"{p.acwr_danger:g}", p.acwr_danger, "ref-danger")], y_min=0.0,
-                  extra_values=(p.acwr_danger + 0.1,), height=90),
-        ], title=f"{name}: training load and acute:chronic workload ratio",
-            desc=f"{period}. Load in the report week {week_load:,.0f} AU. Latest ACWR "
-                 f"{'n/a' if last_acwr is None else f'{last_acwr:.2f}'} (range {ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}, "
-                 f"spike line {p.acwr_danger:g}).",
-            highlight=span)),
-    })
+    charts.append(
+        {
+            "key": "load",
+            "title": "Training load and ACWR",
+            "legend": [
+                ("s-load", "bars: daily load [AU]"),
+                ("s-chronic", "dashed: 28-day average daily load"),
+                ("s-acwr", "solid: ACWR (7-day / 28-day)"),
+                ("s-acwre", "dotted: ACWR, EWMA"),
+                ("band-acwr", f"band: {ACWR_SWEET_LO:g}-{p.acwr_spike_start:g} range"),
+                ("ref-danger", f"dashed line: {p.acwr_danger:g} (spike)"),
+            ],
+            "svg": Markup(
+                chart_svg(
+                    days,
+                    [
+                        Panel(
+                            "load [AU]",
+                            [
+                                Series("daily load", load, "bar", "s-load"),
+                                Series("28-day average daily load", chronic_daily, "line", "s-chronic"),
+                            ],
+                            gap_series=0,
+                            height=110,
+                        ),
+                        Panel(
+                            "ACWR",
+                            [Series("ACWR", acwr, "line", "s-acwr"), Series("ACWR EWMA", acwr_e, "line", "s-acwre")],
+                            bands=[
+                                Band(
+                                    f"{ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}",
+                                    ACWR_SWEET_LO,
+                                    p.acwr_spike_start,
+                                    "band-acwr",
+                                )
+                            ],
+                            hlines=[HLine(f"{p.acwr_danger:g}", p.acwr_danger, "ref-danger")],
+                            y_min=0.0,
+                            extra_values=(p.acwr_danger + 0.1,),
+                            height=90,
+                        ),
+                    ],
+                    title=f"{name}: training load and acute:chronic workload ratio",
+                    desc=f"{period}. Load in the report week {week_load:,.0f} AU. Latest ACWR "
+                    f"{'n/a' if last_acwr is None else f'{last_acwr:.2f}'} (range {ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}, "
+                    f"spike line {p.acwr_danger:g}).",
+                    highlight=span,
+                )
+            ),
+        }
+    )
 
     ctl, atl, tsb = _col(fr, days, "ctl"), _col(fr, days, "atl"), _col(fr, days, "tsb")
     last_tsb = next((v for v in reversed(tsb) if v is not None), None)
-    charts.append({
-        "key": "pmc",
-        "title": "Fitness (CTL), fatigue (ATL) and form (TSB)",
-        "legend": [("s-ctl", "solid: fitness CTL (42 d)"), ("s-atl", "dashed: fatigue ATL (7 d)"),
-                   ("s-tsb", "lower panel: form TSB = CTL - ATL")],
-        "svg": Markup(chart_svg(days, [
-            Panel("load [AU/day]", [Series("CTL", ctl, "line", "s-ctl"), Series("ATL", atl, "line", "s-atl")],
-                  include_zero=True, height=90),
-            Panel("TSB", [Series("TSB", tsb, "line", "s-tsb")], hlines=[HLine("0", 0.0, "ref")], height=60),
-        ], title=f"{name}: fitness, fatigue and form",
-            desc=f"{period}. Latest form (TSB) {'n/a' if last_tsb is None else f'{last_tsb:.0f}'}.",
-            highlight=span)),
-    })
+    charts.append(
+        {
+            "key": "pmc",
+            "title": "Fitness (CTL), fatigue (ATL) and form (TSB)",
+            "legend": [
+                ("s-ctl", "solid: fitness CTL (42 d)"),
+                ("s-atl", "dashed: fatigue ATL (7 d)"),
+                ("s-tsb", "lower panel: form TSB = CTL - ATL"),
+            ],
+            "svg": Markup(
+                chart_svg(
+                    days,
+                    [
+                        Panel(
+                            "load [AU/day]",
+                            [Series("CTL", ctl, "line", "s-ctl"), Series("ATL", atl, "line", "s-atl")],
+                            include_zero=True,
+                            height=90,
+                        ),
+                        Panel("TSB", [Series("TSB", tsb, "line", "s-tsb")], hlines=[HLine("0", 0.0, "ref")], height=60),
+                    ],
+                    title=f"{name}: fitness, fatigue and form",
+                    desc=f"{period}. Latest form (TSB) {'n/a' if last_tsb is None else f'{last_tsb:.0f}'}.",
+                    highlight=span,
+                )
+            ),
+        }
+    )
 
     # the normal band is where the scorer gives no points: RHR z below rhr_mild_z, HRV z above hrv_suppressed_z
     rhr_sd, hrv_sd = p.rhr_mild_z, abs(p.hrv_suppressed_z)
@@ -849,39 +1009,90 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
         h_lo.append(math.exp(b - hrv_sd * sd) if sd is not None else None)
         h_hi.append(math.exp(b + hrv_sd * sd) if sd is not None else None)
     hrv7_ms = [math.exp(v) if v is not None else None for v in hrv7]
-    charts.append({
-        "key": "recovery",
-        "title": "Resting heart rate and HRV against the athlete's own baseline",
-        "legend": [("s-dot", "dots: daily value"), ("s-rhr", "line: 7-day mean"),
-                   ("band-base", f"band: own normal range (RHR baseline \u00b1 {rhr_sd:g} SD, HRV baseline "
-                                 f"\u00b1 {hrv_sd:g} SD over the prior 60 days: the scorer's thresholds)"),
-                   ("gap", "grey: no data")],
-        "svg": Markup(chart_svg(days, [
-            Panel("RHR [bpm]", [Series("daily RHR", rhr, "dots", "s-dot"), Series("RHR 7-day mean", rhr7, "line", "s-rhr")],
-                  bands=[Band("baseline band", r_lo, r_hi, "band-base")], gap_series=0, height=80),
-            Panel("HRV rMSSD [ms]", [Series("daily rMSSD", hrv_ms, "dots", "s-dot"), Series("7-day mean", hrv7_ms, "line", "s-hrv")],
-                  bands=[Band("baseline band", h_lo, h_hi, "band-base")], gap_series=0, height=80),
-        ], title=f"{name}: resting heart rate and HRV against baseline",
-            desc=f"{period}. Days with RHR: {sum(v is not None for v in rhr)} of {n}; days with HRV: "
-                 f"{sum(v is not None for v in hrv_ms)} of {n}.",
-            highlight=span)),
-    })
+    charts.append(
+        {
+            "key": "recovery",
+            "title": "Resting heart rate and HRV against the athlete's own baseline",
+            "legend": [
+                ("s-dot", "dots: daily value"),
+                ("s-rhr", "line: 7-day mean"),
+                (
+                    "band-base",
+                    f"band: own normal range (RHR baseline \u00b1 {rhr_sd:g} SD, HRV baseline "
+                    f"\u00b1 {hrv_sd:g} SD over the prior 60 days: the scorer's thresholds)",
+                ),
+                ("gap", "grey: no data"),
+            ],
+            "svg": Markup(
+                chart_svg(
+                    days,
+                    [
+                        Panel(
+                            "RHR [bpm]",
+                            [
+                                Series("daily RHR", rhr, "dots", "s-dot"),
+                                Series("RHR 7-day mean", rhr7, "line", "s-rhr"),
+                            ],
+                            bands=[Band("baseline band", r_lo, r_hi, "band-base")],
+                            gap_series=0,
+                            height=80,
+                        ),
+                        Panel(
+                            "HRV rMSSD [ms]",
+                            [
+                                Series("daily rMSSD", hrv_ms, "dots", "s-dot"),
+                                Series("7-day mean", hrv7_ms, "line", "s-hrv"),
+                            ],
+                            bands=[Band("baseline band", h_lo, h_hi, "band-base")],
+                            gap_series=0,
+                            height=80,
+                        ),
+                    ],
+                    title=f"{name}: resting heart rate and HRV against baseline",
+                    desc=f"{period}. Days with RHR: {sum(v is not None for v in rhr)} of {n}; days with HRV: "
+                    f"{sum(v is not None for v in hrv_ms)} of {n}.",
+                    highlight=span,
+                )
+            ),
+        }
+    )
 
     sleep = _col(fr, days, "sleep_h")
     sleep7 = _col(fr, days, "sleep_7d_h")
-    charts.append({
-        "key": "sleep",
-        "title": "Sleep against need",
-        "legend": [("s-sleep", "bars: hours asleep"), ("s-sleep7", "line: 7-day mean"),
-                   ("ref-need", f"dashed line: need {need_h:g} h"), ("gap", "grey: no data")],
-        "svg": Markup(chart_svg(days, [
-            Panel("sleep [h]", [Series("sleep", sleep, "bar", "s-sleep"), Series("7-day mean", sleep7, "line", "s-sleep7")],
-                  hlines=[HLine(f"need {need_h:g} h", need_h, "ref-need")], gap_series=0, y_min=0.0,
-                  extra_values=(need_h + 1.0,), height=80),
-        ], title=f"{name}: sleep against need",
-            desc=f"{period}. Nights with data: {sum(v is not None for v in sleep)} of {n}; need {need_h:g} h.",
-            highlight=span)),
-    })
+    charts.append(
+        {
+            "key": "sleep",
+            "title": "Sleep against need",
+            "legend": [
+                ("s-sleep", "bars: hours asleep"),
+                ("s-sleep7", "line: 7-day mean"),
+                ("ref-need", f"dashed line: need {need_h:g} h"),
+                ("gap", "grey: no data"),
+            ],
+            "svg": Markup(
+                chart_svg(
+                    days,
+                    [
+                        Panel(
+                            "sleep [h]",
+                            [
+                                Series("sleep", sleep, "bar", "s-sleep"),
+                                Series("7-day mean", sleep7, "line", "s-sleep7"),
+                            ],
+                            hlines=[HLine(f"need {need_h:g} h", need_h, "ref-need")],
+                            gap_series=0,
+                            y_min=0.0,
+                            extra_values=(need_h + 1.0,),
+                            height=80,
+                        ),
+                    ],
+                    title=f"{name}: sleep against need",
+                    desc=f"{period}. Nights with data: {sum(v is not None for v in sleep)} of {n}; need {need_h:g} h.",
+                    highlight=span,
+                )
+            ),
+        }
+    )
     return charts
 
 

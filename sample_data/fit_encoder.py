@@ -29,6 +29,7 @@ BASE = {
     "uint32z": (0x8C, "I", 4, 0),
 }
 
+
 def fit_time(dt: datetime) -> int:
     """Seconds since the FIT epoch for an aware datetime."""
     return int((dt - FIT_EPOCH).total_seconds())
@@ -81,5 +82,13 @@ class FitWriter:
 
 def file_id(w: FitWriter, file_type: int, created: datetime, serial: int, product: int = 3113) -> None:
     """file_id (0): type, manufacturer 1 (garmin), product, serial, time_created."""
-    w.message(0, [(0, "enum", file_type), (1, "uint16", 1), (2, "uint16", product),
-                  (3, "uint32z", serial), (4, "uint32", fit_time(created))])
+    w.message(
+        0,
+        [
+            (0, "enum", file_type),
+            (1, "uint16", 1),
+            (2, "uint16", product),
+            (3, "uint32z", serial),
+            (4, "uint32", fit_time(created)),
+        ],
+    )

@@ -36,11 +36,27 @@ DAYS = (END - START).days + 1  # 182
 SEED = 20261115
 
 SPORT_FIT = {"running": (1, 0), "cycling": (2, 0), "rowing": (15, 0), "strength": (10, 20), "swimming": (5, 17)}
-STRAVA_TYPE = {"running": "Run", "cycling": "Ride", "rowing": "Rowing", "strength": "Weight Training", "swimming": "Swim"}
-GARMIN_TYPE = {"running": "running", "cycling": "cycling", "rowing": "indoor_rowing", "strength": "strength_training", "swimming": "lap_swimming"}
-APPLE_TYPE = {"running": "HKWorkoutActivityTypeRunning", "cycling": "HKWorkoutActivityTypeCycling",
-              "rowing": "HKWorkoutActivityTypeRowing", "strength": "HKWorkoutActivityTypeTraditionalStrengthTraining",
-              "swimming": "HKWorkoutActivityTypeSwimming"}
+STRAVA_TYPE = {
+    "running": "Run",
+    "cycling": "Ride",
+    "rowing": "Rowing",
+    "strength": "Weight Training",
+    "swimming": "Swim",
+}
+GARMIN_TYPE = {
+    "running": "running",
+    "cycling": "cycling",
+    "rowing": "indoor_rowing",
+    "strength": "strength_training",
+    "swimming": "lap_swimming",
+}
+APPLE_TYPE = {
+    "running": "HKWorkoutActivityTypeRunning",
+    "cycling": "HKWorkoutActivityTypeCycling",
+    "rowing": "HKWorkoutActivityTypeRowing",
+    "strength": "HKWorkoutActivityTypeTraditionalStrengthTraining",
+    "swimming": "HKWorkoutActivityTypeSwimming",
+}
 
 
 @dataclass
@@ -99,26 +115,136 @@ def team() -> list[Athlete]:
     row = [(60, 6), (45, 4), (0, 0), (60, 7), (40, 4), (75, 6), (0, 0)]
     mix = [(45, 5), (0, 0), (60, 6), (40, 4), (0, 0), (80, 6), (30, 3)]
     return [
-        Athlete("ana", "Ana Weber", "Europe/Berlin", "running", run, 48, 4.25, 7.7, 48, 192,
-                "steady runner; Garmin watch: FIT activities, monitoring (resting HR), sleep and HRV-status files"),
-        Athlete("ben", "Ben Okafor", "Europe/London", "cycling", ride, 52, 4.05, 7.6, 52, 186,
-                "steady cyclist; generic CSV (sessions with RPE, sleep, daily RHR/HRV)"),
-        Athlete("carla", "Carla Rossi", "Europe/Rome", "running", run, 50, 4.15, 7.8, 50, 195,
-                "LOAD SPIKE: doubles her running volume in the last 10 days (generic CSV)"),
-        Athlete("dev", "Dev Sharma", "Europe/Berlin", "cycling", ride, 55, 3.95, 7.4, 55, 184,
-                "RETURN AFTER A BREAK: three weeks off, then straight back to full training (Strava export + generic CSV)"),
-        Athlete("eli", "Eli Cohen", "Europe/Berlin", "running", mix, 51, 4.10, 7.7, 51, 190,
-                "POOR SLEEP WEEK: about 5-hour nights in the last week (Oura trends CSV + generic sessions)"),
-        Athlete("fay", "Fay Lindqvist", "America/New_York", "rowing", row, 47, 4.35, 7.9, 47, 193,
-                "RAISED RHR WITH SUPPRESSED HRV in the last 6 days; travels to the US west coast mid-season (WHOOP export)"),
-        Athlete("gus", "Gus Moreau", "Europe/Paris", "rowing", row, 53, 4.00, 7.5, 53, 188,
-                "RED FLAG: back pain rising over the last week, then pain below the knee with numbness (generic CSV)"),
-        Athlete("hana", "Hana Sato", "Europe/Berlin", "rowing", row, 49, 4.20, 7.6, 49, 191,
-                "steady rower; FIT activities from a watch + generic CSV sleep and daily"),
-        Athlete("ivo", "Ivo Petrov", "Europe/Sofia", "running", mix, 54, 3.90, 7.3, 54, 187,
-                "steady; zipped Garmin Connect bulk export (DI_CONNECT JSON)"),
-        Athlete("jo", "Jo Park", "Europe/Berlin", "cycling", ride, 50, 4.10, 7.5, 50, 189,
-                "steady; the same rides from the watch (FIT) and Strava (merged), recovery from Apple Health"),
+        Athlete(
+            "ana",
+            "Ana Weber",
+            "Europe/Berlin",
+            "running",
+            run,
+            48,
+            4.25,
+            7.7,
+            48,
+            192,
+            "steady runner; Garmin watch: FIT activities, monitoring (resting HR), sleep and HRV-status files",
+        ),
+        Athlete(
+            "ben",
+            "Ben Okafor",
+            "Europe/London",
+            "cycling",
+            ride,
+            52,
+            4.05,
+            7.6,
+            52,
+            186,
+            "steady cyclist; generic CSV (sessions with RPE, sleep, daily RHR/HRV)",
+        ),
+        Athlete(
+            "carla",
+            "Carla Rossi",
+            "Europe/Rome",
+            "running",
+            run,
+            50,
+            4.15,
+            7.8,
+            50,
+            195,
+            "LOAD SPIKE: doubles her running volume in the last 10 days (generic CSV)",
+        ),
+        Athlete(
+            "dev",
+            "Dev Sharma",
+            "Europe/Berlin",
+            "cycling",
+            ride,
+            55,
+            3.95,
+            7.4,
+            55,
+            184,
+            "RETURN AFTER A BREAK: three weeks off, then straight back to full training (Strava export + generic CSV)",
+        ),
+        Athlete(
+            "eli",
+            "Eli Cohen",
+            "Europe/Berlin",
+            "running",
+            mix,
+            51,
+            4.10,
+            7.7,
+            51,
+            190,
+            "POOR SLEEP WEEK: about 5-hour nights in the last week (Oura trends CSV + generic sessions)",
+        ),
+        Athlete(
+            "fay",
+            "Fay Lindqvist",
+            "America/New_York",
+            "rowing",
+            row,
+            47,
+            4.35,
+            7.9,
+            47,
+            193,
+            "RAISED RHR WITH SUPPRESSED HRV in the last 6 days; travels to the US west coast mid-season (WHOOP export)",
+        ),
+        Athlete(
+            "gus",
+            "Gus Moreau",
+            "Europe/Paris",
+            "rowing",
+            row,
+            53,
+            4.00,
+            7.5,
+            53,
+            188,
+            "RED FLAG: back pain rising over the last week, then pain below the knee with numbness (generic CSV)",
+        ),
+        Athlete(
+            "hana",
+            "Hana Sato",
+            "Europe/Berlin",
+            "rowing",
+            row,
+            49,
+            4.20,
+            7.6,
+            49,
+            191,
+            "steady rower; FIT activities from a watch + generic CSV sleep and daily",
+        ),
+        Athlete(
+            "ivo",
+            "Ivo Petrov",
+            "Europe/Sofia",
+            "running",
+            mix,
+            54,
+            3.90,
+            7.3,
+            54,
+            187,
+            "steady; zipped Garmin Connect bulk export (DI_CONNECT JSON)",
+        ),
+        Athlete(
+            "jo",
+            "Jo Park",
+            "Europe/Berlin",
+            "cycling",
+            ride,
+            50,
+            4.10,
+            7.5,
+            50,
+            189,
+            "steady; the same rides from the watch (FIT) and Strava (merged), recovery from Apple Health",
+        ),
     ]
 
 
@@ -144,9 +270,17 @@ def simulate(a: Athlete, rng: random.Random) -> None:
             frac = 0.45 + 0.05 * r
             avg = a.hr_rest + frac * (a.hr_max - a.hr_rest) + rng.uniform(-3, 3)
             speed = {"running": 11.0, "cycling": 28.0, "rowing": 12.0}.get(a.sport, 10.0)
-            day.sessions.append(Session(local.astimezone(timezone.utc), mins, a.sport, r, round(avg),
-                                        round(min(a.hr_max, avg + 18 + rng.uniform(0, 6))),
-                                        round(speed * mins / 60 * rng.uniform(0.9, 1.1), 2)))
+            day.sessions.append(
+                Session(
+                    local.astimezone(timezone.utc),
+                    mins,
+                    a.sport,
+                    r,
+                    round(avg),
+                    round(min(a.hr_max, avg + 18 + rng.uniform(0, 6))),
+                    round(speed * mins / 60 * rng.uniform(0.9, 1.1), 2),
+                )
+            )
         # the night ending on d
         sleep_h = rng.gauss(a.sleep_h, 0.45)
         if a.id == "eli" and i >= DAYS - 7:
@@ -159,7 +293,9 @@ def simulate(a: Athlete, rng: random.Random) -> None:
         deep = sleep_h * 60 * rng.uniform(0.15, 0.22)
         rem = sleep_h * 60 * rng.uniform(0.18, 0.25)
         if rng.random() > 0.03:  # 3 % of nights not recorded
-            day.night = Night(start, end, round(sleep_h * 60), round(deep), round(sleep_h * 60 - deep - rem), round(rem), round(awake))
+            day.night = Night(
+                start, end, round(sleep_h * 60), round(deep), round(sleep_h * 60 - deep - rem), round(rem), round(awake)
+            )
         # morning physiology
         if rng.random() > 0.05:  # 5 % of mornings not worn
             rhr = a.rhr + rng.gauss(0, 1.2)
@@ -194,16 +330,41 @@ def write_generic(a: Athlete, folder: Path, *, sessions: bool = True, sleep: boo
             w.writerow(["athlete_id", "start_time", "duration_min", "sport", "avg_hr", "rpe", "distance_km"])
             for day in a.days:
                 for s in day.sessions:
-                    w.writerow([a.id, iso(s.start_utc.astimezone(tz)), s.minutes, s.sport, s.avg_hr, s.rpe, s.distance_km])
+                    w.writerow(
+                        [a.id, iso(s.start_utc.astimezone(tz)), s.minutes, s.sport, s.avg_hr, s.rpe, s.distance_km]
+                    )
     if sleep:
         with open(folder / "sleep.csv", "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["athlete_id", "sleep_start", "sleep_end", "total_sleep_min", "deep_min", "light_min", "rem_min", "awake_min", "is_nap"])
+            w.writerow(
+                [
+                    "athlete_id",
+                    "sleep_start",
+                    "sleep_end",
+                    "total_sleep_min",
+                    "deep_min",
+                    "light_min",
+                    "rem_min",
+                    "awake_min",
+                    "is_nap",
+                ]
+            )
             for day in a.days:
                 n = day.night
                 if n:
-                    w.writerow([a.id, iso(n.start_utc.astimezone(tz)), iso(n.end_utc.astimezone(tz)), n.asleep_min,
-                                n.deep_min, n.light_min, n.rem_min, n.awake_min, "false"])
+                    w.writerow(
+                        [
+                            a.id,
+                            iso(n.start_utc.astimezone(tz)),
+                            iso(n.end_utc.astimezone(tz)),
+                            n.asleep_min,
+                            n.deep_min,
+                            n.light_min,
+                            n.rem_min,
+                            n.awake_min,
+                            "false",
+                        ]
+                    )
     if daily:
         with open(folder / "daily.csv", "w", newline="") as fh:
             w = csv.writer(fh)
@@ -211,9 +372,16 @@ def write_generic(a: Athlete, folder: Path, *, sessions: bool = True, sleep: boo
             for day in a.days:
                 if day.rhr is None and day.back_pain is None:
                     continue
-                w.writerow([a.id, day.d.isoformat(), "" if day.rhr is None else day.rhr,
-                            "" if day.hrv is None else day.hrv, "" if day.back_pain is None else day.back_pain,
-                            "true" if day.red_flag else ""])
+                w.writerow(
+                    [
+                        a.id,
+                        day.d.isoformat(),
+                        "" if day.rhr is None else day.rhr,
+                        "" if day.hrv is None else day.hrv,
+                        "" if day.back_pain is None else day.back_pain,
+                        "true" if day.red_flag else "",
+                    ]
+                )
 
 
 # ---------------------------------------------------------------- FIT
@@ -227,16 +395,39 @@ def fit_activity(a: Athlete, s: Session, serial: int, rng: random.Random) -> byt
         ramp = min(1.0, k / 30)
         hr = s.avg_hr - 15 * (1 - ramp) + 6 * math.sin(k / 25) + rng.uniform(-2, 2)
         dist += s.distance_km * 1000 / max(n, 1)
-        w.message(20, [(253, "uint32", t0 + 10 * k), (3, "uint8", max(40, min(s.max_hr, hr))), (5, "uint32", dist * 100)])
+        w.message(
+            20, [(253, "uint32", t0 + 10 * k), (3, "uint8", max(40, min(s.max_hr, hr))), (5, "uint32", dist * 100)]
+        )
     end = t0 + int(s.minutes * 60)
     sport, sub = SPORT_FIT[s.sport]
-    w.message(18, [(253, "uint32", end), (2, "uint32", t0), (5, "enum", sport), (6, "enum", sub),
-                   (7, "uint32", s.minutes * 60 * 1000 + 120_000), (8, "uint32", s.minutes * 60 * 1000),
-                   (9, "uint32", s.distance_km * 1000 * 100), (11, "uint16", s.minutes * 11),
-                   (16, "uint8", s.avg_hr), (17, "uint8", s.max_hr)])
+    w.message(
+        18,
+        [
+            (253, "uint32", end),
+            (2, "uint32", t0),
+            (5, "enum", sport),
+            (6, "enum", sub),
+            (7, "uint32", s.minutes * 60 * 1000 + 120_000),
+            (8, "uint32", s.minutes * 60 * 1000),
+            (9, "uint32", s.distance_km * 1000 * 100),
+            (11, "uint16", s.minutes * 11),
+            (16, "uint8", s.avg_hr),
+            (17, "uint8", s.max_hr),
+        ],
+    )
     offset = int(s.start_utc.astimezone(ZoneInfo(a.tz)).utcoffset().total_seconds())
-    w.message(34, [(253, "uint32", end), (0, "uint32", s.minutes * 60 * 1000), (1, "uint16", 1),
-                   (2, "enum", 0), (3, "enum", 26), (4, "enum", 1), (5, "uint32", end + offset)])
+    w.message(
+        34,
+        [
+            (253, "uint32", end),
+            (0, "uint32", s.minutes * 60 * 1000),
+            (1, "uint16", 1),
+            (2, "enum", 0),
+            (3, "enum", 26),
+            (4, "enum", 1),
+            (5, "uint32", end + offset),
+        ],
+    )
     return w.to_bytes()
 
 
@@ -247,7 +438,9 @@ def fit_monitoring(a: Athlete, day: Day, serial: int) -> bytes:
     w = FitWriter()
     file_id(w, 32, midnight, serial)
     offset = int(midnight.astimezone(tz).utcoffset().total_seconds())
-    w.message(103, [(253, "uint32", fit_time(midnight)), (0, "uint32", fit_time(midnight) + offset), (5, "uint16", 1650)])
+    w.message(
+        103, [(253, "uint32", fit_time(midnight)), (0, "uint32", fit_time(midnight) + offset), (5, "uint16", 1650)]
+    )
     t = fit_time(midnight) + 8 * 3600
     w.message(211, [(253, "uint32", t), (0, "uint8", a.rhr), (1, "uint8", day.rhr)])
     return w.to_bytes()
@@ -282,8 +475,18 @@ def fit_hrv(a: Athlete, day: Day, serial: int) -> bytes:
     w = FitWriter()
     file_id(w, 28, morning, serial)
     base = math.exp(a.ln_rmssd)
-    w.message(370, [(253, "uint32", fit_time(morning)), (0, "uint16", base * 128), (1, "uint16", day.hrv * 128),
-                    (3, "uint16", base * 0.8 * 128), (4, "uint16", base * 0.9 * 128), (5, "uint16", base * 1.1 * 128), (6, "enum", 3)])
+    w.message(
+        370,
+        [
+            (253, "uint32", fit_time(morning)),
+            (0, "uint16", base * 128),
+            (1, "uint16", day.hrv * 128),
+            (3, "uint16", base * 0.8 * 128),
+            (4, "uint16", base * 0.9 * 128),
+            (5, "uint16", base * 1.1 * 128),
+            (6, "enum", 3),
+        ],
+    )
     return w.to_bytes()
 
 
@@ -311,11 +514,34 @@ def write_fit(a: Athlete, folder: Path, rng: random.Random, *, wellness: bool) -
 
 # ---------------------------------------------------------------- Strava
 STRAVA_HEADER = [
-    "Activity ID", "Activity Date", "Activity Name", "Activity Type", "Activity Description", "Elapsed Time",
-    "Distance", "Max Heart Rate", "Relative Effort", "Commute", "Activity Private Note", "Activity Gear",
-    "Filename", "Athlete Weight", "Bike Weight", "Elapsed Time", "Moving Time", "Distance", "Max Speed",
-    "Average Speed", "Elevation Gain", "Elevation Loss", "Max Heart Rate", "Average Heart Rate", "Calories",
-    "Relative Effort", "Perceived Exertion", "Commute",
+    "Activity ID",
+    "Activity Date",
+    "Activity Name",
+    "Activity Type",
+    "Activity Description",
+    "Elapsed Time",
+    "Distance",
+    "Max Heart Rate",
+    "Relative Effort",
+    "Commute",
+    "Activity Private Note",
+    "Activity Gear",
+    "Filename",
+    "Athlete Weight",
+    "Bike Weight",
+    "Elapsed Time",
+    "Moving Time",
+    "Distance",
+    "Max Speed",
+    "Average Speed",
+    "Elevation Gain",
+    "Elevation Loss",
+    "Max Heart Rate",
+    "Average Heart Rate",
+    "Calories",
+    "Relative Effort",
+    "Perceived Exertion",
+    "Commute",
 ]
 
 
@@ -334,20 +560,61 @@ def write_strava(a: Athlete, folder: Path, rng: random.Random, *, with_rpe: bool
                 el = int(s.minutes * 60 + 120)
                 mv = int(s.minutes * 60)
                 re = round(s.minutes * s.rpe / 6)
-                w.writerow([aid, date_str, f"{STRAVA_TYPE[s.sport]} {day.d:%d %b}", STRAVA_TYPE[s.sport], desc, el,
-                            f"{s.distance_km:.2f}", f"{s.max_hr:.1f}", re, "false", "", "", f"activities/{aid}.fit.gz",
-                            "", "", f"{el:.1f}", f"{mv:.1f}", f"{s.distance_km * 1000:.1f}", "9.5",
-                            f"{s.distance_km * 1000 / mv:.3f}", "120.0", "118.0", f"{s.max_hr:.1f}", f"{s.avg_hr:.1f}",
-                            f"{s.minutes * 11:.1f}", f"{re:.1f}", f"{s.rpe:.1f}" if with_rpe else "", "0.0"])
+                w.writerow(
+                    [
+                        aid,
+                        date_str,
+                        f"{STRAVA_TYPE[s.sport]} {day.d:%d %b}",
+                        STRAVA_TYPE[s.sport],
+                        desc,
+                        el,
+                        f"{s.distance_km:.2f}",
+                        f"{s.max_hr:.1f}",
+                        re,
+                        "false",
+                        "",
+                        "",
+                        f"activities/{aid}.fit.gz",
+                        "",
+                        "",
+                        f"{el:.1f}",
+                        f"{mv:.1f}",
+                        f"{s.distance_km * 1000:.1f}",
+                        "9.5",
+                        f"{s.distance_km * 1000 / mv:.3f}",
+                        "120.0",
+                        "118.0",
+                        f"{s.max_hr:.1f}",
+                        f"{s.avg_hr:.1f}",
+                        f"{s.minutes * 11:.1f}",
+                        f"{re:.1f}",
+                        f"{s.rpe:.1f}" if with_rpe else "",
+                        "0.0",
+                    ]
+                )
 
 
 # ---------------------------------------------------------------- Oura
 def write_oura(a: Athlete, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tz = ZoneInfo(a.tz)
-    cols = ["date", "Sleep Score", "Total Sleep Time", "REM Sleep Time", "Deep Sleep Time", "Light Sleep Time",
-            "Awake Time", "Bedtime Start", "Bedtime End", "Average Resting Heart Rate", "Lowest Resting Heart Rate",
-            "Average HRV", "Readiness Score", "Activity Score", "Steps"]
+    cols = [
+        "date",
+        "Sleep Score",
+        "Total Sleep Time",
+        "REM Sleep Time",
+        "Deep Sleep Time",
+        "Light Sleep Time",
+        "Awake Time",
+        "Bedtime Start",
+        "Bedtime End",
+        "Average Resting Heart Rate",
+        "Lowest Resting Heart Rate",
+        "Average HRV",
+        "Readiness Score",
+        "Activity Score",
+        "Steps",
+    ]
     with open(folder / "oura_2026-05-18_2026-11-15_trends.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(cols)
@@ -356,10 +623,25 @@ def write_oura(a: Athlete, folder: Path) -> None:
             if n is None:
                 w.writerow([day.d.isoformat()] + [""] * (len(cols) - 1))
                 continue
-            w.writerow([day.d.isoformat(), 78, int(n.asleep_min * 60), int(n.rem_min * 60), int(n.deep_min * 60),
-                        int(n.light_min * 60), int(n.awake_min * 60), iso(n.start_utc.astimezone(tz)),
-                        iso(n.end_utc.astimezone(tz)), "" if day.rhr is None else day.rhr + 2,
-                        "" if day.rhr is None else day.rhr, "" if day.hrv is None else round(day.hrv), 80, 85, 9000])
+            w.writerow(
+                [
+                    day.d.isoformat(),
+                    78,
+                    int(n.asleep_min * 60),
+                    int(n.rem_min * 60),
+                    int(n.deep_min * 60),
+                    int(n.light_min * 60),
+                    int(n.awake_min * 60),
+                    iso(n.start_utc.astimezone(tz)),
+                    iso(n.end_utc.astimezone(tz)),
+                    "" if day.rhr is None else day.rhr + 2,
+                    "" if day.rhr is None else day.rhr,
+                    "" if day.hrv is None else round(day.hrv),
+                    80,
+                    85,
+                    9000,
+                ]
+            )
 
 
 # ---------------------------------------------------------------- WHOOP
@@ -383,26 +665,81 @@ def _whoop_offset_label(dt: datetime) -> str:
 def write_whoop(a: Athlete, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     fmt = "%Y-%m-%d %H:%M:%S"
-    cyc_cols = ["Cycle start time", "Cycle end time", "Cycle timezone", "Recovery score %", "Resting heart rate (bpm)",
-                "Heart rate variability (ms)", "Skin temp (celsius)", "Blood oxygen %", "Day Strain",
-                "Energy burned (cal)", "Max HR (bpm)", "Average HR (bpm)", "Sleep onset", "Wake onset",
-                "Sleep performance %", "Respiratory rate (rpm)", "Asleep duration (min)", "In bed duration (min)",
-                "Light sleep duration (min)", "Deep (SWS) duration (min)", "REM duration (min)",
-                "Awake duration (min)", "Sleep need (min)", "Sleep debt (min)", "Sleep efficiency %"]
-    slp_cols = ["Cycle start time", "Cycle end time", "Cycle timezone", "Sleep onset", "Wake onset",
-                "Sleep performance %", "Respiratory rate (rpm)", "Asleep duration (min)", "In bed duration (min)",
-                "Light sleep duration (min)", "Deep (SWS) duration (min)", "REM duration (min)",
-                "Awake duration (min)", "Sleep need (min)", "Sleep debt (min)", "Sleep efficiency %", "Nap"]
-    wo_cols = ["Cycle start time", "Cycle end time", "Cycle timezone", "Workout start time", "Workout end time",
-               "Duration (min)", "Activity name", "Activity Strain", "Energy burned (cal)", "Max HR (bpm)",
-               "Average HR (bpm)", "HR Zone 1 %", "HR Zone 2 %", "HR Zone 3 %", "HR Zone 4 %", "HR Zone 5 %",
-               "GPS enabled"]
+    cyc_cols = [
+        "Cycle start time",
+        "Cycle end time",
+        "Cycle timezone",
+        "Recovery score %",
+        "Resting heart rate (bpm)",
+        "Heart rate variability (ms)",
+        "Skin temp (celsius)",
+        "Blood oxygen %",
+        "Day Strain",
+        "Energy burned (cal)",
+        "Max HR (bpm)",
+        "Average HR (bpm)",
+        "Sleep onset",
+        "Wake onset",
+        "Sleep performance %",
+        "Respiratory rate (rpm)",
+        "Asleep duration (min)",
+        "In bed duration (min)",
+        "Light sleep duration (min)",
+        "Deep (SWS) duration (min)",
+        "REM duration (min)",
+        "Awake duration (min)",
+        "Sleep need (min)",
+        "Sleep debt (min)",
+        "Sleep efficiency %",
+    ]
+    slp_cols = [
+        "Cycle start time",
+        "Cycle end time",
+        "Cycle timezone",
+        "Sleep onset",
+        "Wake onset",
+        "Sleep performance %",
+        "Respiratory rate (rpm)",
+        "Asleep duration (min)",
+        "In bed duration (min)",
+        "Light sleep duration (min)",
+        "Deep (SWS) duration (min)",
+        "REM duration (min)",
+        "Awake duration (min)",
+        "Sleep need (min)",
+        "Sleep debt (min)",
+        "Sleep efficiency %",
+        "Nap",
+    ]
+    wo_cols = [
+        "Cycle start time",
+        "Cycle end time",
+        "Cycle timezone",
+        "Workout start time",
+        "Workout end time",
+        "Duration (min)",
+        "Activity name",
+        "Activity Strain",
+        "Energy burned (cal)",
+        "Max HR (bpm)",
+        "Average HR (bpm)",
+        "HR Zone 1 %",
+        "HR Zone 2 %",
+        "HR Zone 3 %",
+        "HR Zone 4 %",
+        "HR Zone 5 %",
+        "GPS enabled",
+    ]
     cycles, sleeps, workouts = [], [], []
     for i, day in enumerate(a.days):
         z, _ = _whoop_tz(day.d)
         n = day.night
         # a cycle starts at sleep onset of the night ending on d and ends at the next onset
-        start = n.start_utc.astimezone(z) if n else datetime(day.d.year, day.d.month, day.d.day, tzinfo=z) - timedelta(hours=1)
+        start = (
+            n.start_utc.astimezone(z)
+            if n
+            else datetime(day.d.year, day.d.month, day.d.day, tzinfo=z) - timedelta(hours=1)
+        )
         nxt = a.days[i + 1].night if i + 1 < len(a.days) else None
         end = nxt.start_utc.astimezone(z) if nxt else None
         label = _whoop_offset_label(start)
@@ -410,25 +747,92 @@ def write_whoop(a: Athlete, folder: Path) -> None:
         strain = round(sum(s.minutes * s.rpe for s in day.sessions) / 40, 1)
         sleep_part = ["", "", "", "", "", "", "", "", "", "", "", "", ""]
         if n:
-            sleep_part = [n.start_utc.astimezone(z).strftime(fmt), n.end_utc.astimezone(z).strftime(fmt), 85, 15.2,
-                          n.asleep_min, n.asleep_min + n.awake_min, n.light_min, n.deep_min, n.rem_min, n.awake_min,
-                          480, max(0, 480 - n.asleep_min), round(100 * n.asleep_min / (n.asleep_min + n.awake_min))]
-        cycles.append([start.strftime(fmt), end_s, label, 60 if day.rhr else "", day.rhr or "",
-                       round(day.hrv) if day.hrv else "", 33.4, 96.5, strain, 2300, 170, 70] + sleep_part)
+            sleep_part = [
+                n.start_utc.astimezone(z).strftime(fmt),
+                n.end_utc.astimezone(z).strftime(fmt),
+                85,
+                15.2,
+                n.asleep_min,
+                n.asleep_min + n.awake_min,
+                n.light_min,
+                n.deep_min,
+                n.rem_min,
+                n.awake_min,
+                480,
+                max(0, 480 - n.asleep_min),
+                round(100 * n.asleep_min / (n.asleep_min + n.awake_min)),
+            ]
+        cycles.append(
+            [
+                start.strftime(fmt),
+                end_s,
+                label,
+                60 if day.rhr else "",
+                day.rhr or "",
+                round(day.hrv) if day.hrv else "",
+                33.4,
+                96.5,
+                strain,
+                2300,
+                170,
+                70,
+            ]
+            + sleep_part
+        )
         if n:
             sleeps.append([start.strftime(fmt), end_s, label] + sleep_part + ["false"])
         if i % 23 == 5:  # an afternoon nap now and then
             ns = datetime(day.d.year, day.d.month, day.d.day, 14, 10, tzinfo=z)
-            sleeps.append([start.strftime(fmt), end_s, label, ns.strftime(fmt), (ns + timedelta(minutes=25)).strftime(fmt),
-                           "", 14.8, 22, 25, 15, 3, 4, 3, "", "", 88, "true"])
+            sleeps.append(
+                [
+                    start.strftime(fmt),
+                    end_s,
+                    label,
+                    ns.strftime(fmt),
+                    (ns + timedelta(minutes=25)).strftime(fmt),
+                    "",
+                    14.8,
+                    22,
+                    25,
+                    15,
+                    3,
+                    4,
+                    3,
+                    "",
+                    "",
+                    88,
+                    "true",
+                ]
+            )
         for s in day.sessions:
             ws = s.start_utc.astimezone(z)
             we = ws + timedelta(minutes=s.minutes)
-            workouts.append([start.strftime(fmt), end_s, label, ws.strftime(fmt), we.strftime(fmt), s.minutes,
-                             "Rowing", round(s.minutes * s.rpe / 45, 1), round(s.minutes * 10), s.max_hr, s.avg_hr,
-                             10, 20, 40, 25, 5, "false"])
-    for name, cols, rows in (("physiological_cycles.csv", cyc_cols, cycles[::-1]), ("sleeps.csv", slp_cols, sleeps[::-1]),
-                             ("workouts.csv", wo_cols, workouts[::-1])):
+            workouts.append(
+                [
+                    start.strftime(fmt),
+                    end_s,
+                    label,
+                    ws.strftime(fmt),
+                    we.strftime(fmt),
+                    s.minutes,
+                    "Rowing",
+                    round(s.minutes * s.rpe / 45, 1),
+                    round(s.minutes * 10),
+                    s.max_hr,
+                    s.avg_hr,
+                    10,
+                    20,
+                    40,
+                    25,
+                    5,
+                    "false",
+                ]
+            )
+    for name, cols, rows in (
+        ("physiological_cycles.csv", cyc_cols, cycles[::-1]),
+        ("sleeps.csv", slp_cols, sleeps[::-1]),
+        ("workouts.csv", wo_cols, workouts[::-1]),
+    ):
         with open(folder / name, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(cols)
@@ -446,32 +850,69 @@ def write_garmin_zip(a: Athlete, path: Path) -> None:
             local = s.start_utc.astimezone(tz)
             off_ms = int(local.utcoffset().total_seconds() * 1000)
             begin = int(s.start_utc.timestamp() * 1000)
-            acts.append({"activityId": aid, "name": f"{a.tz.split('/')[1]} {GARMIN_TYPE[s.sport].replace('_', ' ').title()}",
-                         "activityType": GARMIN_TYPE[s.sport], "sportType": GARMIN_TYPE[s.sport].upper(),
-                         "beginTimestamp": begin, "startTimeGmt": begin, "startTimeLocal": begin + off_ms,
-                         "duration": s.minutes * 60 * 1000.0, "movingDuration": s.minutes * 60 * 1000.0 - 30000,
-                         "elapsedDuration": s.minutes * 60 * 1000.0 + 60000, "distance": s.distance_km * 100000.0,
-                         "avgHr": float(s.avg_hr), "maxHr": float(s.max_hr), "calories": s.minutes * 11.0,
-                         "activityTrainingLoad": round(s.minutes * s.rpe / 3.2, 1), "aerobicTrainingEffect": 3.1,
-                         "deviceId": 3957341234, "manufacturer": "GARMIN", "lapCount": 3})
+            acts.append(
+                {
+                    "activityId": aid,
+                    "name": f"{a.tz.split('/')[1]} {GARMIN_TYPE[s.sport].replace('_', ' ').title()}",
+                    "activityType": GARMIN_TYPE[s.sport],
+                    "sportType": GARMIN_TYPE[s.sport].upper(),
+                    "beginTimestamp": begin,
+                    "startTimeGmt": begin,
+                    "startTimeLocal": begin + off_ms,
+                    "duration": s.minutes * 60 * 1000.0,
+                    "movingDuration": s.minutes * 60 * 1000.0 - 30000,
+                    "elapsedDuration": s.minutes * 60 * 1000.0 + 60000,
+                    "distance": s.distance_km * 100000.0,
+                    "avgHr": float(s.avg_hr),
+                    "maxHr": float(s.max_hr),
+                    "calories": s.minutes * 11.0,
+                    "activityTrainingLoad": round(s.minutes * s.rpe / 3.2, 1),
+                    "aerobicTrainingEffect": 3.1,
+                    "deviceId": 3957341234,
+                    "manufacturer": "GARMIN",
+                    "lapCount": 3,
+                }
+            )
         n = day.night
         if n:
-            sleeps.append({"sleepStartTimestampGMT": n.start_utc.strftime("%Y-%m-%dT%H:%M:%S.0"),
-                           "sleepEndTimestampGMT": n.end_utc.strftime("%Y-%m-%dT%H:%M:%S.0"),
-                           "calendarDate": day.d.isoformat(), "sleepWindowConfirmationType": "ENHANCED_CONFIRMED_FINAL",
-                           "deepSleepSeconds": int(n.deep_min * 60), "lightSleepSeconds": int(n.light_min * 60),
-                           "remSleepSeconds": int(n.rem_min * 60), "awakeSleepSeconds": int(n.awake_min * 60),
-                           "unmeasurableSeconds": 0, "averageRespiration": 14.0, "awakeCount": 1,
-                           "sleepScores": {"overallScore": 78, "qualityScore": 70}})
+            sleeps.append(
+                {
+                    "sleepStartTimestampGMT": n.start_utc.strftime("%Y-%m-%dT%H:%M:%S.0"),
+                    "sleepEndTimestampGMT": n.end_utc.strftime("%Y-%m-%dT%H:%M:%S.0"),
+                    "calendarDate": day.d.isoformat(),
+                    "sleepWindowConfirmationType": "ENHANCED_CONFIRMED_FINAL",
+                    "deepSleepSeconds": int(n.deep_min * 60),
+                    "lightSleepSeconds": int(n.light_min * 60),
+                    "remSleepSeconds": int(n.rem_min * 60),
+                    "awakeSleepSeconds": int(n.awake_min * 60),
+                    "unmeasurableSeconds": 0,
+                    "averageRespiration": 14.0,
+                    "awakeCount": 1,
+                    "sleepScores": {"overallScore": 78, "qualityScore": 70},
+                }
+            )
         if day.rhr is not None:
-            uds.append({"userProfilePK": 123456, "calendarDate": day.d.isoformat(), "restingHeartRate": day.rhr,
-                        "minHeartRate": day.rhr - 3, "maxHeartRate": 160, "totalSteps": 9000,
-                        "uuid": f"{day.d:%Y%m%d}-uds"})
+            uds.append(
+                {
+                    "userProfilePK": 123456,
+                    "calendarDate": day.d.isoformat(),
+                    "restingHeartRate": day.rhr,
+                    "minHeartRate": day.rhr - 3,
+                    "maxHeartRate": 160,
+                    "totalSteps": 9000,
+                    "uuid": f"{day.d:%Y%m%d}-uds",
+                }
+            )
     members = {
-        "DI_CONNECT/DI-Connect-Fitness/ivo@example.org_0_summarizedActivities.json":
-            json.dumps([{"summarizedActivitiesExport": acts}]),
-        "DI_CONNECT/DI-Connect-Wellness/2026-05-18_2026-08-26_123456_sleepData.json": json.dumps(sleeps[:100], indent=1),
-        "DI_CONNECT/DI-Connect-Wellness/2026-08-26_2026-12-04_123456_sleepData.json": json.dumps(sleeps[100:], indent=1),
+        "DI_CONNECT/DI-Connect-Fitness/ivo@example.org_0_summarizedActivities.json": json.dumps(
+            [{"summarizedActivitiesExport": acts}]
+        ),
+        "DI_CONNECT/DI-Connect-Wellness/2026-05-18_2026-08-26_123456_sleepData.json": json.dumps(
+            sleeps[:100], indent=1
+        ),
+        "DI_CONNECT/DI-Connect-Wellness/2026-08-26_2026-12-04_123456_sleepData.json": json.dumps(
+            sleeps[100:], indent=1
+        ),
         "DI_CONNECT/DI-Connect-Aggregator/UDSFile_2026-05-18_2026-11-15.json": json.dumps(uds),
     }
     buf = io.BytesIO()
@@ -489,29 +930,47 @@ def write_apple(a: Athlete, path: Path) -> None:
     def ts(dt: datetime) -> str:
         return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %z")
 
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<!DOCTYPE HealthData [', '<!ELEMENT HealthData (ExportDate,Me,(Record|Workout)*)>', ']>',
-             '<HealthData locale="en_DE">', f' <ExportDate value="{ts(datetime(2026, 11, 16, 8, tzinfo=tz))}"/>',
-             ' <Me HKCharacteristicTypeIdentifierDateOfBirth="1996-04-02" HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>']
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        "<!DOCTYPE HealthData [",
+        "<!ELEMENT HealthData (ExportDate,Me,(Record|Workout)*)>",
+        "]>",
+        '<HealthData locale="en_DE">',
+        f' <ExportDate value="{ts(datetime(2026, 11, 16, 8, tzinfo=tz))}"/>',
+        ' <Me HKCharacteristicTypeIdentifierDateOfBirth="1996-04-02" HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>',
+    ]
     src = 'sourceName="Jo’s Apple Watch" sourceVersion="11.1" device="&lt;&lt;HKDevice&gt;&gt;"'
     for day in a.days:
         if day.rhr is not None:
             t = datetime(day.d.year, day.d.month, day.d.day, 21, tzinfo=tz)
-            lines.append(f' <Record type="HKQuantityTypeIdentifierRestingHeartRate" {src} unit="count/min" '
-                         f'creationDate="{ts(t)}" startDate="{ts(t - timedelta(hours=20))}" endDate="{ts(t)}" value="{day.rhr}"/>')
+            lines.append(
+                f' <Record type="HKQuantityTypeIdentifierRestingHeartRate" {src} unit="count/min" '
+                f'creationDate="{ts(t)}" startDate="{ts(t - timedelta(hours=20))}" endDate="{ts(t)}" value="{day.rhr}"/>'
+            )
             t2 = datetime(day.d.year, day.d.month, day.d.day, 6, 50, tzinfo=tz)
-            lines.append(f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" {src} unit="ms" '
-                         f'creationDate="{ts(t2)}" startDate="{ts(t2)}" endDate="{ts(t2 + timedelta(minutes=1))}" value="{day.sdnn}"/>')
+            lines.append(
+                f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" {src} unit="ms" '
+                f'creationDate="{ts(t2)}" startDate="{ts(t2)}" endDate="{ts(t2 + timedelta(minutes=1))}" value="{day.sdnn}"/>'
+            )
         n = day.night
         if n:
             # the phone logs time in bed; the watch logs stages (they overlap and must not be double counted)
-            lines.append(f' <Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="Jo’s iPhone" sourceVersion="18.1" '
-                         f'creationDate="{ts(n.end_utc)}" startDate="{ts(n.start_utc)}" endDate="{ts(n.end_utc)}" value="HKCategoryValueSleepAnalysisInBed"/>')
+            lines.append(
+                f' <Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="Jo’s iPhone" sourceVersion="18.1" '
+                f'creationDate="{ts(n.end_utc)}" startDate="{ts(n.start_utc)}" endDate="{ts(n.end_utc)}" value="HKCategoryValueSleepAnalysisInBed"/>'
+            )
             t = n.start_utc + timedelta(minutes=n.awake_min / 2)
-            for kind, mins in (("AsleepCore", n.light_min / 2), ("AsleepDeep", n.deep_min), ("AsleepCore", n.light_min / 2),
-                               ("AsleepREM", n.rem_min)):
+            for kind, mins in (
+                ("AsleepCore", n.light_min / 2),
+                ("AsleepDeep", n.deep_min),
+                ("AsleepCore", n.light_min / 2),
+                ("AsleepREM", n.rem_min),
+            ):
                 e = t + timedelta(minutes=mins)
-                lines.append(f' <Record type="HKCategoryTypeIdentifierSleepAnalysis" {src} creationDate="{ts(n.end_utc)}" '
-                             f'startDate="{ts(t)}" endDate="{ts(e)}" value="HKCategoryValueSleepAnalysis{kind}"/>')
+                lines.append(
+                    f' <Record type="HKCategoryTypeIdentifierSleepAnalysis" {src} creationDate="{ts(n.end_utc)}" '
+                    f'startDate="{ts(t)}" endDate="{ts(e)}" value="HKCategoryValueSleepAnalysis{kind}"/>'
+                )
                 t = e
     lines.append("</HealthData>")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -541,8 +1000,10 @@ def main() -> None:
     write_fit(by["jo"], OUT / "jo" / "watch", rng, wellness=False)
     write_strava(by["jo"], OUT / "jo" / "strava_export", rng, with_rpe=False)
     write_apple(by["jo"], OUT / "jo" / "apple_health_export" / "export.xml")
-    roster = {a.id: {"name": a.name, "tz": a.tz, "hr_rest_bpm": a.hr_rest, "hr_max_bpm": a.hr_max, "story": a.story}
-              for a in athletes}
+    roster = {
+        a.id: {"name": a.name, "tz": a.tz, "hr_rest_bpm": a.hr_rest, "hr_max_bpm": a.hr_max, "story": a.story}
+        for a in athletes
+    }
     (OUT.parent / "roster.json").write_text(json.dumps(roster, indent=1) + "\n")
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"wrote {sum(1 for p in OUT.rglob('*') if p.is_file())} files, {total / 1e6:.2f} MB, {START}..{END}")

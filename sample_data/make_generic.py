@@ -79,12 +79,19 @@ def make(out: Path = OUT, seed: int = SEED) -> list[Path]:
             deep = int(asleep * rng.uniform(0.15, 0.22))
             rem = int(asleep * rng.uniform(0.18, 0.25))
             if rng.random() > 0.04:  # a few nights without the watch
-                sleep.append({
-                    "athlete_id": aid, "sleep_start": _iso(bed), "sleep_end": _iso(wake),
-                    "total_sleep_min": _num(asleep, eu), "deep_min": _num(deep, eu),
-                    "light_min": _num(asleep - deep - rem, eu), "rem_min": _num(rem, eu),
-                    "awake_min": _num(awake, eu), "is_nap": "false",
-                })
+                sleep.append(
+                    {
+                        "athlete_id": aid,
+                        "sleep_start": _iso(bed),
+                        "sleep_end": _iso(wake),
+                        "total_sleep_min": _num(asleep, eu),
+                        "deep_min": _num(deep, eu),
+                        "light_min": _num(asleep - deep - rem, eu),
+                        "rem_min": _num(rem, eu),
+                        "awake_min": _num(awake, eu),
+                        "is_nap": "false",
+                    }
+                )
             # sessions: rest on Mondays, two-a-day on Saturdays
             weekday = day.weekday()
             n = 0 if weekday == 0 else (2 if weekday == 5 else 1)
@@ -97,35 +104,58 @@ def make(out: Path = OUT, seed: int = SEED) -> list[Path]:
                 minutes = round(rng.uniform(35, 75) * spike)
                 rpe = min(10, max(1, round(rng.gauss(5 if spike == 1 else 7, 1.2))))
                 dist = {"running": minutes / 5.5, "cycling": minutes / 2.2, "rowing": minutes / 4.8}.get(sport)
-                sessions.append({
-                    "athlete_id": aid, "start_time": _iso(start), "duration_min": _num(minutes, eu),
-                    "sport": sport, "avg_hr": str(rng.randint(125, 160)) if sport != "strength" else "",
-                    "rpe": _num(rpe, eu), "distance_km": _num(round(dist, 2), eu) if dist else "",
-                    "comment": "felt good" if rng.random() < 0.2 else "",
-                })
+                sessions.append(
+                    {
+                        "athlete_id": aid,
+                        "start_time": _iso(start),
+                        "duration_min": _num(minutes, eu),
+                        "sport": sport,
+                        "avg_hr": str(rng.randint(125, 160)) if sport != "strength" else "",
+                        "rpe": _num(rpe, eu),
+                        "distance_km": _num(round(dist, 2), eu) if dist else "",
+                        "comment": "felt good" if rng.random() < 0.2 else "",
+                    }
+                )
             # daily physiology (5 % of mornings missing), back pain for sol in week 6
             rhr = round(rng.gauss(a["rhr"], 1.5)) if rng.random() > 0.05 else None
             rmssd = round(rng.lognormvariate(0, 0.12) * a["rmssd"], 1) if rng.random() > 0.05 else None
             pain = ""
             if aid == "sol":
                 pain = str(max(0, d - 34)) if week == 5 else "0"
-            daily.append({
-                "athlete_id": aid, "date": day.isoformat(),
-                "resting_hr": "" if rhr is None else str(rhr),
-                "hrv_rmssd_ms": "" if rmssd is None else _num(rmssd, eu),
-                "back_pain_0_10": pain, "red_flag": "false" if aid == "sol" else "",
-            })
+            daily.append(
+                {
+                    "athlete_id": aid,
+                    "date": day.isoformat(),
+                    "resting_hr": "" if rhr is None else str(rhr),
+                    "hrv_rmssd_ms": "" if rmssd is None else _num(rmssd, eu),
+                    "back_pain_0_10": pain,
+                    "red_flag": "false" if aid == "sol" else "",
+                }
+            )
         folder = out / aid
         if eu:  # reordered columns, an extra column, European number format
             s_head = ["start_time", "athlete_id", "sport", "duration_min", "rpe", "avg_hr", "distance_km", "comment"]
         else:
             s_head = ["athlete_id", "start_time", "duration_min", "sport", "avg_hr", "rpe", "distance_km"]
-        sl_head = ["athlete_id", "sleep_start", "sleep_end", "total_sleep_min", "deep_min", "light_min",
-                   "rem_min", "awake_min", "is_nap"]
+        sl_head = [
+            "athlete_id",
+            "sleep_start",
+            "sleep_end",
+            "total_sleep_min",
+            "deep_min",
+            "light_min",
+            "rem_min",
+            "awake_min",
+            "is_nap",
+        ]
         d_head = ["athlete_id", "date", "resting_hr", "hrv_rmssd_ms"] + (
-            ["back_pain_0_10", "red_flag"] if aid == "sol" else [])
-        for name, head, rows in (("sessions.csv", s_head, sessions), ("sleep.csv", sl_head, sleep),
-                                 ("daily.csv", d_head, daily)):
+            ["back_pain_0_10", "red_flag"] if aid == "sol" else []
+        )
+        for name, head, rows in (
+            ("sessions.csv", s_head, sessions),
+            ("sleep.csv", sl_head, sleep),
+            ("daily.csv", d_head, daily),
+        ):
             _write(folder / name, head, rows, eu)
             written.append(folder / name)
     return written

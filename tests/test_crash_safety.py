@@ -86,17 +86,21 @@ def setup(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str):
     for a in DUPLICATED:
         shutil.copytree(REPO / "sample_data" / "inputs" / a, inputs / a / "drop2")
     sink = Sink()
-    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api_url,
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     yield work, inputs, sink, env
     sink.httpd.shutdown()
 
 
 def config(work: Path, inputs: Path, store: Path, port: int, hook: str) -> Path:
     p = work / f"{store.name}.toml"
-    athletes = "".join(
-        f'[[athletes]]\nid = "{a}"\nalert_urls = ["json://127.0.0.1:{port}/{hook}"]\n' for a in ATHLETES)
-    p.write_text(textwrap.dedent(f"""
+    athletes = "".join(f'[[athletes]]\nid = "{a}"\nalert_urls = ["json://127.0.0.1:{port}/{hook}"]\n' for a in ATHLETES)
+    p.write_text(
+        textwrap.dedent(f"""
         [team]
         timezone = "Europe/Berlin"
         [store]
@@ -105,13 +109,21 @@ def config(work: Path, inputs: Path, store: Path, port: int, hook: str) -> Path:
         folders = ["{inputs}"]
         [alerts]
         dry_run = false
-    """) + athletes)
+    """)
+        + athletes
+    )
     return p
 
 
 def start(cfg: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen(CLI + ["run", "--config", str(cfg), "--as-of", "2026-11-15"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        CLI + ["run", "--config", str(cfg), "--as-of", "2026-11-15"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def snapshot(store: Path) -> dict:
@@ -125,9 +137,11 @@ def assert_ledger_consistent(store: Path, what: str) -> None:
     try:
         if not con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger'").fetchone():
             return  # killed while the ledger was being created: nothing is ledgered (the next run creates it)
-        bad = con.execute("SELECT d.path, d.error FROM ledger d WHERE d.status = 'duplicate' AND NOT EXISTS "
-                          "(SELECT 1 FROM ledger i WHERE i.sha256 = d.sha256 AND i.status = 'ingested' "
-                          "AND i.id < d.id)").fetchall()
+        bad = con.execute(
+            "SELECT d.path, d.error FROM ledger d WHERE d.status = 'duplicate' AND NOT EXISTS "
+            "(SELECT 1 FROM ledger i WHERE i.sha256 = d.sha256 AND i.status = 'ingested' "
+            "AND i.id < d.id)"
+        ).fetchall()
     finally:
         con.close()
     assert not bad, f"{what}: duplicates of copies that are not stored: {bad}"
@@ -136,8 +150,9 @@ def assert_ledger_consistent(store: Path, what: str) -> None:
 def interrupted_titles(store: Path) -> set[str]:
     con = sqlite3.connect(store / "ledger.sqlite")
     try:
-        rows = con.execute("SELECT o.title FROM alert_outbox o JOIN alert_delivery d USING (alert_id) "
-                           "WHERE d.status = 'interrupted'").fetchall()
+        rows = con.execute(
+            "SELECT o.title FROM alert_outbox o JOIN alert_delivery d USING (alert_id) WHERE d.status = 'interrupted'"
+        ).fetchall()
     finally:
         con.close()
     return {r[0] for r in rows}
@@ -190,5 +205,6 @@ def test_sigkill_at_random_points(setup) -> None:
         assert max(got.values(), default=1) == 1, f"trial {i} (killed after {delay:.1f} s): sent twice: {got}"
         # a kill between a send and its record leaves the delivery 'interrupted'
         # (reported, not re-sent); every other alert arrived exactly once
-        assert set(got) | interrupted_titles(store) == set(expected_alerts), \
+        assert set(got) | interrupted_titles(store) == set(expected_alerts), (
             f"trial {i} (killed after {delay:.1f} s): alerts {got} != {expected_alerts}"
+        )

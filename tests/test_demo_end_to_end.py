@@ -30,17 +30,33 @@ CLI = [sys.executable, "-c", "from pipelines.cli import main; main()"]
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("demo")
     store = work / "store"
-    env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    proc = subprocess.run(CLI + ["demo", "--store", str(store)], cwd=work,
-                          env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(work / "prefect"),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    proc = subprocess.run(
+        CLI + ["demo", "--store", str(store)], cwd=work, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = work / "scores.csv"
-    exp = subprocess.run(CLI + ["export", "scores", "--store", str(store),
-                          "--out", str(out)], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    exp = subprocess.run(
+        CLI + ["export", "scores", "--store", str(store), "--out", str(out)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert exp.returncode == 0, exp.stderr
-    return {"store": store, "stdout": proc.stdout, "scores": pl.read_csv(out, try_parse_dates=True),
-            "env": env, "work": work}
+    return {
+        "store": store,
+        "stdout": proc.stdout,
+        "scores": pl.read_csv(out, try_parse_dates=True),
+        "env": env,
+        "work": work,
+    }
 
 
 def week(scores: pl.DataFrame, athlete: str) -> pl.DataFrame:
@@ -51,8 +67,9 @@ def test_every_athlete_scored_every_day(demo: dict) -> None:
     s = demo["scores"]
     assert s.columns == ["athlete_id", "date", "risk_score", "risk_band", "reasons", "adjustments"]
     assert sorted(s["athlete_id"].unique()) == ["ana", "ben", "carla", "dev", "eli", "fay", "gus", "hana", "ivo", "jo"]
-    per = s.group_by("athlete_id").agg(pl.col("date").min().alias("first"), pl.col("date").max().alias("last"),
-                                       pl.len().alias("n"))
+    per = s.group_by("athlete_id").agg(
+        pl.col("date").min().alias("first"), pl.col("date").max().alias("last"), pl.len().alias("n")
+    )
     assert per["last"].to_list() == [AS_OF] * 10
     # one row per calendar day from the first day with data
     assert all(n == (AS_OF - first).days + 1 for first, n in zip(per["first"], per["n"]))
@@ -84,8 +101,9 @@ def test_planted_situations_are_flagged_with_their_reason(demo: dict) -> None:
 
 
 def test_steady_athletes_stay_calm(demo: dict) -> None:
-    s = demo["scores"].filter(pl.col("athlete_id").is_in(["ana", "ben", "hana", "ivo", "jo"])
-                              & (pl.col("risk_band") != "insufficient_data"))
+    s = demo["scores"].filter(
+        pl.col("athlete_id").is_in(["ana", "ben", "hana", "ivo", "jo"]) & (pl.col("risk_band") != "insufficient_data")
+    )
     assert (s["risk_band"] == "high").mean() <= 0.02
     assert (s["risk_band"].is_in(["moderate", "high"])).mean() <= 0.10
 
@@ -124,9 +142,25 @@ def test_second_nightly_run_changes_nothing(demo: dict) -> None:
     before = {t: st.read_table(t) for t in ("sessions", "daily", "features", "scores")}
     ledger_rows = st.ledger().height
     proc = subprocess.run(
-        CLI + ["run", "--config", str(REPO / "sample_data" / "strainwatch.toml"),
-         "--input", str(REPO / "sample_data" / "inputs"), "--store", str(demo["store"]), "--as-of", "2026-11-15",
-         "--dry-run"], cwd=demo["work"], env=demo["env"], capture_output=True, text=True, timeout=600)
+        CLI
+        + [
+            "run",
+            "--config",
+            str(REPO / "sample_data" / "strainwatch.toml"),
+            "--input",
+            str(REPO / "sample_data" / "inputs"),
+            "--store",
+            str(demo["store"]),
+            "--as-of",
+            "2026-11-15",
+            "--dry-run",
+        ],
+        cwd=demo["work"],
+        env=demo["env"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "917 unchanged" in proc.stdout
     for t, df in before.items():

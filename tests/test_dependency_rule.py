@@ -49,13 +49,24 @@ def package_files(pkg: str) -> list[Path]:
 
 @pytest.mark.parametrize("pkg", sorted(FORBIDDEN))
 def test_package_imports_follow_the_dependency_rule(pkg):
-    bad = [f"{f.relative_to(REPO)}:{line} imports {mod}"
-           for f in package_files(pkg) for line, mod in imports(f) if mod in FORBIDDEN[pkg]]
+    bad = [
+        f"{f.relative_to(REPO)}:{line} imports {mod}"
+        for f in package_files(pkg)
+        for line, mod in imports(f)
+        if mod in FORBIDDEN[pkg]
+    ]
     assert not bad, "dependency rule broken (docs/design.md):\n" + "\n".join(bad)
 
 
-CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("datetime", "today"),
-               ("time", "time"), ("time", "time_ns"), ("os", "getenv")}
+CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
+    ("datetime", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+    ("os", "getenv"),
+}
 
 
 @pytest.mark.parametrize("pkg", ["features", "models"])

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = [*(REPO / p for p in ("connectors", "features", "models", "reports", "pipelines", "docs")),
-           REPO / "README.md"]
+SOURCES = [
+    *(REPO / p for p in ("connectors", "features", "models", "reports", "pipelines", "docs")),
+    REPO / "README.md",
+]
 LETTERS = "RHSBGFWITVPMD"
 _BRACKET = re.compile(r"\[([^\[\]\n]{1,80})\]")
 _ONLY_CODES = re.compile(rf"[\s{LETTERS}0-9,;/–-]+")
@@ -50,7 +52,17 @@ def used_codes() -> dict[str, set[str]]:
 
 def test_code_parser():
     assert codes_in("see [R8] and [H5, H7]; [S1-S4, B11] [R8–R10] [x] [T0 offset] list[0]") == {
-        "R8", "H5", "H7", "S1", "S2", "S3", "S4", "B11", "R9", "R10"}
+        "R8",
+        "H5",
+        "H7",
+        "S1",
+        "S2",
+        "S3",
+        "S4",
+        "B11",
+        "R9",
+        "R10",
+    }
 
 
 def test_every_citation_code_resolves_in_references_md():

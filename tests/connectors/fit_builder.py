@@ -23,8 +23,24 @@ BASE = {  # name: (base type byte, struct code, size, invalid)
     "byte": (0x0D, "B", 1, 0xFF),
 }
 
-_T = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-      0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
+_T = (
+    0x0000,
+    0xCC01,
+    0xD801,
+    0x1400,
+    0xF001,
+    0x3C00,
+    0x2800,
+    0xE401,
+    0xA001,
+    0x6C00,
+    0x7800,
+    0xB401,
+    0x5000,
+    0x9C01,
+    0x8801,
+    0x4400,
+)
 
 
 def crc16(data: bytes, crc: int = 0) -> int:
@@ -50,8 +66,15 @@ class Builder:
         self.body = bytearray()
         self.defs: dict[int, tuple[int, list[tuple[int, str, int]], bool, int]] = {}
 
-    def define(self, local: int, gnum: int, fields: list[tuple[int, str] | tuple[int, str, int]], *,
-               big: bool = False, dev: list[tuple[int, int, int]] | None = None) -> None:
+    def define(
+        self,
+        local: int,
+        gnum: int,
+        fields: list[tuple[int, str] | tuple[int, str, int]],
+        *,
+        big: bool = False,
+        dev: list[tuple[int, int, int]] | None = None,
+    ) -> None:
         """fields: (number, base type name[, count]); dev: (field number, size, dev index)."""
         fl = [(f[0], f[1], f[2] if len(f) > 2 else 1) for f in fields]
         hdr = 0x40 | local | (0x20 if dev else 0)

@@ -43,7 +43,7 @@ def walk(buf: bytes) -> tuple[int, list[Msg]]:
             big = buf[pos + 2] == 1
             gnum = struct.unpack_from(">H" if big else "<H", buf, pos + 3)[0]
             nf = buf[pos + 5]
-            fields = [tuple(buf[pos + 6 + 3 * k: pos + 9 + 3 * k]) for k in range(nf)]
+            fields = [tuple(buf[pos + 6 + 3 * k : pos + 9 + 3 * k]) for k in range(nf)]
             length = 6 + 3 * nf
             dev = 0
             if h & 0x20:
@@ -75,8 +75,7 @@ def rebuild(buf: bytes, hs: int, body: bytes, *, data_size: int | None = None, c
 def drop(buf: bytes, gnums: set[int]) -> bytes:
     """The file without the data messages of the global numbers ``gnums`` (definitions kept)."""
     hs, msgs = walk(buf)
-    body = b"".join(buf[m.offset: m.offset + m.length] for m in msgs
-                    if m.definition or m.gnum not in gnums)
+    body = b"".join(buf[m.offset : m.offset + m.length] for m in msgs if m.definition or m.gnum not in gnums)
     return rebuild(buf, hs, body)
 
 
@@ -90,11 +89,12 @@ def patch(buf: bytes, gnum: int, field: int, value: int | None, *, nth: int = 0)
         if num == field:
             code = {1: "B", 2: "H", 4: "I"}[size]
             if value is None:
-                value = {0x84: 0xFFFF, 0x86: 0xFFFFFFFF, 0x8C: 0, 0x8B: 0, 0x02: 0xFF, 0x00: 0xFF,
-                         0x0A: 0}.get(btype, (1 << (8 * size)) - 1)
+                value = {0x84: 0xFFFF, 0x86: 0xFFFFFFFF, 0x8C: 0, 0x8B: 0, 0x02: 0xFF, 0x00: 0xFF, 0x0A: 0}.get(
+                    btype, (1 << (8 * size)) - 1
+                )
             out = bytearray(buf)
             struct.pack_into((">" if m.big else "<") + code, out, pos, value)
-            return rebuild(bytes(out), hs, bytes(out[hs: hs + struct.unpack_from("<I", buf, 4)[0]]))
+            return rebuild(bytes(out), hs, bytes(out[hs : hs + struct.unpack_from("<I", buf, 4)[0]]))
         pos += size
     raise KeyError(f"message {gnum} has no field {field}")
 

@@ -42,7 +42,10 @@ def test_wellness_sdnn_never_rmssd(fixture_result):
     # 2024-01-16: RHR 51 (Watch) and 49 (Withings) -> mean 50; SDNN 42 and 58 -> mean 50
     # 2024-01-17: RHR 53, SDNN 61; 2024-01-18: SDNN 38 only (record with nested HRV metadata list)
     assert w.select("date", "rhr_bpm", "hrv_sdnn_ms").rows() == [
-        (date(2024, 1, 16), 50.0, 50.0), (date(2024, 1, 17), 53.0, 61.0), (date(2024, 1, 18), None, 38.0)]
+        (date(2024, 1, 16), 50.0, 50.0),
+        (date(2024, 1, 17), 53.0, 61.0),
+        (date(2024, 1, 18), None, 38.0),
+    ]
     assert w["hrv_rmssd_ms"].null_count() == w.height
     # the plain HeartRate record is not a resting heart rate
     assert 58.0 not in w["rhr_bpm"].to_list()
@@ -62,7 +65,13 @@ def test_sleep_overlapping_sources_not_double_counted(fixture_result):
     # in bed = union of everything = iPhone InBed 22:30-06:45 = 495 min = 29700 s.
     # (a naive sum over sources would give 435 + 470 = 905 min asleep)
     assert (n1["asleep_s"], n1["light_s"], n1["deep_s"], n1["rem_s"], n1["awake_s"], n1["in_bed_s"]) == (
-        26100.0, 16500.0, 3600.0, 6000.0, 1500.0, 29700.0)
+        26100.0,
+        16500.0,
+        3600.0,
+        6000.0,
+        1500.0,
+        29700.0,
+    )
     assert (n1["start_utc"], n1["end_utc"]) == (Z(2024, 1, 15, 21, 30), Z(2024, 1, 16, 5, 45))
     # night 2 (pre-iOS 16 "Asleep", no stages): Watch 23:00-03:00 + 03:20-07:00, Pillow 23:10-06:50
     # -> union 23:00-07:00 = 480 min = 28800 s (the sum would be 240+220+460 = 920 min);
@@ -72,7 +81,12 @@ def test_sleep_overlapping_sources_not_double_counted(fixture_result):
     # night 3: up 02:00-03:30 (gap 90 min > 30 min: two episodes) -> one night for wake date 19th:
     # 150 + 180 = 330 min = 19800 s asleep; core 150+120 = 270 min; REM 60 min; deep measured 0
     assert (n3["asleep_s"], n3["light_s"], n3["rem_s"], n3["deep_s"], n3["in_bed_s"]) == (
-        19800.0, 16200.0, 3600.0, 0.0, 19800.0)
+        19800.0,
+        16200.0,
+        3600.0,
+        0.0,
+        19800.0,
+    )
     assert (n3["start_utc"], n3["end_utc"]) == (Z(2024, 1, 18, 22, 30), Z(2024, 1, 19, 5, 30))
     # one night per wake date
     assert nights["wake_date"].is_unique().all()
@@ -82,7 +96,8 @@ def test_nap_is_short_daytime_sleep(fixture_result):
     naps = fixture_result.sleep.filter(pl.col("is_nap"))
     # Watch 14:10-14:50 and AutoSleep 14:05-14:45 -> union 14:05-14:50 = 45 min
     assert naps.select("start_utc", "end_utc", "wake_date", "asleep_s").rows() == [
-        (Z(2024, 1, 17, 13, 5), Z(2024, 1, 17, 13, 50), date(2024, 1, 17), 2700.0)]
+        (Z(2024, 1, 17, 13, 5), Z(2024, 1, 17, 13, 50), date(2024, 1, 17), 2700.0)
+    ]
 
 
 def test_workouts_units_time_zones_and_duplicates(fixture_result):
@@ -99,11 +114,19 @@ def test_workouts_units_time_zones_and_duplicates(fixture_result):
     # 23:30 UTC on the 18th = 18:30 EST -> local date 18th, offset -5 h
     assert lift["start_utc"] == Z(2024, 1, 18, 23, 30)
     assert (lift["local_date"], lift["local_offset_s"], lift["sport"], lift["sub_sport"]) == (
-        date(2024, 1, 18), -18000, "strength", "indoor")
+        date(2024, 1, 18),
+        -18000,
+        "strength",
+        "indoor",
+    )
     assert lift["distance_m"] is None
     # iOS 16+: totals in WorkoutStatistics: 25.5 km, 610 kcal, HR 135/162
     assert (ride["distance_m"], ride["energy_kcal"], ride["avg_hr_bpm"], ride["max_hr_bpm"]) == (
-        25500.0, 610.0, 135.0, 162.0)
+        25500.0,
+        610.0,
+        135.0,
+        162.0,
+    )
     assert ride["duration_s"] == 62 * 60
     assert any("Strava" in w for w in fixture_result.warnings)
 
@@ -190,7 +213,7 @@ def test_external_entities_are_never_fetched(tmp_path):
 def test_malformed_xml_names_line_and_column(tmp_path):
     lines = FIX.read_text().splitlines()
     i = next(k for k, l in enumerate(lines) if "AsleepDeep" in l)
-    lines[i] = lines[i].replace('value="HK', 'value=HK')  # unquoted attribute
+    lines[i] = lines[i].replace('value="HK', "value=HK")  # unquoted attribute
     p = tmp_path / "export.xml"
     p.write_text("\n".join(lines))
     with pytest.raises(ConnectorError, match=rf"line {i + 1}: malformed XML at column \d+: not well-formed"):
@@ -206,8 +229,10 @@ def test_malformed_xml_names_line_and_column(tmp_path):
 
 
 def test_bad_record_raises_or_is_skipped(tmp_path):
-    text = FIX.read_text().replace('unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 06:40:00 +0100" value="61"',
-                                   'unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 06:40:00 +0100" value="sixty"')
+    text = FIX.read_text().replace(
+        'unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 06:40:00 +0100" value="61"',
+        'unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 06:40:00 +0100" value="sixty"',
+    )
     line = next(k + 1 for k, l in enumerate(text.splitlines()) if 'value="sixty"' in l)
     p = tmp_path / "export.xml"
     p.write_text(text)
@@ -250,7 +275,7 @@ def test_fuzz_only_connector_errors(tmp_path, data):
         blob = data.draw(st.binary(max_size=3000))
     elif mode == "flip":
         i = data.draw(st.integers(0, len(raw) - 1))
-        blob = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1:]
+        blob = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1 :]
     else:
         i = data.draw(st.integers(0, len(raw)))
         blob = raw[:i] + data.draw(st.binary(max_size=50)) + raw[i:]
@@ -266,14 +291,23 @@ def test_fuzz_only_connector_errors(tmp_path, data):
 
 
 COMPANIONS = {
-    "export_cda.xml": ('<?xml version="1.0"?>\n<?xml-stylesheet type="text/xsl" href="CDA.xsl"?>\n'
-                       '<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
-                       '<title>Health Export CDA</title></ClinicalDocument>\n', "apple_health_cda"),
-    "route_2024-01-16_8.16am.gpx": ('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="Apple Health Export" '
-                                    'xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg/></trk></gpx>\n', "apple_health_route"),
-    "ecg_2024-01-16.csv": ('Name,Léa Martin\nDate of Birth,"Apr 2, 1995"\nRecorded Date,2024-01-16 09:00:00 +0100\n'
-                           'Classification,Sinus Rhythm\nSymptoms,\nSoftware Version,2\nDevice,"Watch6,2"\n'
-                           'Sample Rate,512 hertz\n\nLead,Lead I\nUnit,µV\n\n-17.292\n-20.121\n', "apple_health_ecg"),
+    "export_cda.xml": (
+        '<?xml version="1.0"?>\n<?xml-stylesheet type="text/xsl" href="CDA.xsl"?>\n'
+        '<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        "<title>Health Export CDA</title></ClinicalDocument>\n",
+        "apple_health_cda",
+    ),
+    "route_2024-01-16_8.16am.gpx": (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="Apple Health Export" '
+        'xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg/></trk></gpx>\n',
+        "apple_health_route",
+    ),
+    "ecg_2024-01-16.csv": (
+        'Name,Léa Martin\nDate of Birth,"Apr 2, 1995"\nRecorded Date,2024-01-16 09:00:00 +0100\n'
+        'Classification,Sinus Rhythm\nSymptoms,\nSoftware Version,2\nDevice,"Watch6,2"\n'
+        "Sample Rate,512 hertz\n\nLead,Lead I\nUnit,µV\n\n-17.292\n-20.121\n",
+        "apple_health_ecg",
+    ),
 }
 
 
@@ -295,8 +329,10 @@ def test_plain_gpx_and_other_cda_are_not_claimed(tmp_path):
 
 def test_record_as_root_is_not_health_data(tmp_path):
     p = tmp_path / "export.xml"
-    p.write_text('<Record type="HKQuantityTypeIdentifierRestingHeartRate" unit="count/min" '
-                 'startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 00:00:00 +0000" value="50"/>')
+    p.write_text(
+        '<Record type="HKQuantityTypeIdentifierRestingHeartRate" unit="count/min" '
+        'startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 00:00:00 +0000" value="50"/>'
+    )
     assert not apple_health.detect(p, p.read_bytes())
     with pytest.raises(ConnectorError, match="root element is <Record>"):
         apple_health.read(p, CTX)
@@ -342,14 +378,24 @@ def test_error_line_numbers_survive_the_dropped_doctype(tmp_path):
 def test_workout_heart_rate_from_heart_rate_records(tmp_path):
     # pre-iOS 16: no WorkoutStatistics; HeartRate samples (count/min) inside the workout give the HR
     def hr(t, v, src="Apple Watch"):
-        return (f'<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="{src}" unit="count/min" '
-                f'creationDate="2024-02-01 {t} +0000" startDate="2024-02-01 {t} +0000" endDate="2024-02-01 {t} +0000" value="{v}"/>\n')
+        return (
+            f'<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="{src}" unit="count/min" '
+            f'creationDate="2024-02-01 {t} +0000" startDate="2024-02-01 {t} +0000" endDate="2024-02-01 {t} +0000" value="{v}"/>\n'
+        )
+
     p = tmp_path / "export.xml"
-    p.write_text("<HealthData>\n" + hr("17:59:50", 90) + hr("18:00:00", 100) + hr("18:00:20", 120) + hr("18:01:30", 140)
-                 + hr("18:09:50", 150) + hr("18:20:00", 160) +
-                 '<Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="10" durationUnit="min" '
-                 'sourceName="Apple Watch" startDate="2024-02-01 18:00:00 +0000" endDate="2024-02-01 18:10:00 +0000"/>\n'
-                 "</HealthData>\n")
+    p.write_text(
+        "<HealthData>\n"
+        + hr("17:59:50", 90)
+        + hr("18:00:00", 100)
+        + hr("18:00:20", 120)
+        + hr("18:01:30", 140)
+        + hr("18:09:50", 150)
+        + hr("18:20:00", 160)
+        + '<Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="10" durationUnit="min" '
+        'sourceName="Apple Watch" startDate="2024-02-01 18:00:00 +0000" endDate="2024-02-01 18:10:00 +0000"/>\n'
+        "</HealthData>\n"
+    )
     r = apple_health.read(p, CTX).sessions.row(0, named=True)
     # weights: 100 bpm until the next sample 20 s; 120 -> 70 s capped at 30; 140 -> 500 s capped at 30;
     # 150 -> until the end, 10 s. 90 bpm (before) and 160 bpm (after) are outside.

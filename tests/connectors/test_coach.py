@@ -28,8 +28,12 @@ from tests.connectors.vendor_helpers import (
 CTX = ReadContext(athlete_id="a", tz="Europe/Berlin")
 ICU = FIXTURES / "intervals_icu"
 TP = FIXTURES / "trainingpeaks"
-OWN = {ICU / "activities.csv": "intervals_icu_activities", ICU / "wellness.csv": "intervals_icu_wellness",
-       TP / "workouts.csv": "trainingpeaks_workouts", TP / "metrics.csv": "trainingpeaks_metrics"}
+OWN = {
+    ICU / "activities.csv": "intervals_icu_activities",
+    ICU / "wellness.csv": "intervals_icu_wellness",
+    TP / "workouts.csv": "trainingpeaks_workouts",
+    TP / "metrics.csv": "trainingpeaks_metrics",
+}
 
 
 def _utc(*a):
@@ -46,8 +50,14 @@ def test_each_export_is_detected_by_content(tmp_path):
 
 
 def test_nothing_else_is_mistaken_for_a_coach_export(corpus_dir, sample_data_dir):
-    others = [p for p in FIXTURES.rglob("*") if p.is_file() and p.parts[-2] not in ("intervals_icu", "trainingpeaks")
-              and "intervals_icu" not in p.parts and "trainingpeaks" not in p.parts]
+    others = [
+        p
+        for p in FIXTURES.rglob("*")
+        if p.is_file()
+        and p.parts[-2] not in ("intervals_icu", "trainingpeaks")
+        and "intervals_icu" not in p.parts
+        and "trainingpeaks" not in p.parts
+    ]
     others += [p for p in sample_data_dir.rglob("*") if p.is_file()]
     others += [p for p in (corpus_dir / "xml").rglob("*") if p.is_file()] if (corpus_dir / "xml").exists() else []
     assert len(others) > 20
@@ -55,13 +65,16 @@ def test_nothing_else_is_mistaken_for_a_coach_export(corpus_dir, sample_data_dir
         assert not coach.detect(p, registry.read_head(p)), p
 
 
-@pytest.mark.parametrize("text", [
-    "Timestamp,Type,Value\n2026-01-01 07:00:00,temperature,21.5\n",  # the same shape from another app
-    "timestamp,type,value\n2026-01-01 07:00:00,Pulse,50\n",  # not TrainingPeaks' capitalisation
-    "date,restingHR,steps\n2026-01-01,50,1000\n",  # one intervals-like column is not enough
-    "start_date_local,type,moving_time\n2024-01-01T07:00:00,Run,100\n",  # no icu_ column
-    "Title,WorkoutType,WorkoutDay\nx,Run,2026-01-01\n",  # no TimeTotalInHours/TSS
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Timestamp,Type,Value\n2026-01-01 07:00:00,temperature,21.5\n",  # the same shape from another app
+        "timestamp,type,value\n2026-01-01 07:00:00,Pulse,50\n",  # not TrainingPeaks' capitalisation
+        "date,restingHR,steps\n2026-01-01,50,1000\n",  # one intervals-like column is not enough
+        "start_date_local,type,moving_time\n2024-01-01T07:00:00,Run,100\n",  # no icu_ column
+        "Title,WorkoutType,WorkoutDay\nx,Run,2026-01-01\n",  # no TimeTotalInHours/TSS
+    ],
+)
 def test_look_alikes_are_not_claimed(tmp_path, text):
     p = tmp_path / "x.csv"
     p.write_text(text)
@@ -128,7 +141,9 @@ def test_trainingpeaks_metrics_wellness_and_sleep():
     res = coach.read(TP / "metrics.csv", CTX)
     w = res.wellness.sort("date")
     assert w.select("date", "rhr_bpm", "hrv_rmssd_ms").rows() == [
-        (date(2026, 1, 5), 49.0, 63.2), (date(2026, 1, 6), 51.0, None)]  # lowest Pulse; an empty HRV is no row
+        (date(2026, 1, 5), 49.0, 63.2),
+        (date(2026, 1, 6), 51.0, None),
+    ]  # lowest Pulse; an empty HRV is no row
     assert w["note"][0] == "TrainingPeaks: Soreness 3, Fatigue 4, Stress Level Max : 52 / Avg : 14"
     assert res.sleep.sort("wake_date")["asleep_s"].to_list() == [7.25 * 3600, 6.5 * 3600]
     assert any("Weight Kilograms (1)" in x for x in res.warnings)

@@ -53,16 +53,56 @@ def _changed(before, after) -> list[int]:
 # (connector, fixture, CSV row (1 = first data row) or JSON editor, columns emptied, table, expected null columns)
 CSV_CASES = [
     ("whoop sleep asleep", whoop, "whoop/sleeps.csv", 1, ["Asleep duration (min)"], "sleep", ["asleep_s"], ","),
-    ("whoop workout HR", whoop, "whoop/workouts.csv", 1, ["Average HR (bpm)", "Energy burned (cal)"], "sessions",
-     ["avg_hr_bpm", "energy_kcal"], ","),
-    ("whoop cycle HRV", whoop, "whoop/physiological_cycles.csv", 2, ["Heart rate variability (ms)"], "wellness",
-     ["hrv_rmssd_ms"], ","),
-    ("oura sleep durations", oura, "oura/sleepmodel.csv", 1, ["total_sleep_duration", "deep_sleep_duration"],
-     "sleep", ["asleep_s", "deep_s"], ";"),
-    ("oura workout calories", oura, "oura/workout.csv", 1, ["calories", "distance"], "sessions",
-     ["energy_kcal", "distance_m"], ";"),
-    ("garmin csv HR", garmin_csv, "garmin_csv/Activities_en_km.csv", 1, ["Avg HR", "Calories", "Distance"],
-     "sessions", ["avg_hr_bpm", "energy_kcal", "distance_m"], ","),
+    (
+        "whoop workout HR",
+        whoop,
+        "whoop/workouts.csv",
+        1,
+        ["Average HR (bpm)", "Energy burned (cal)"],
+        "sessions",
+        ["avg_hr_bpm", "energy_kcal"],
+        ",",
+    ),
+    (
+        "whoop cycle HRV",
+        whoop,
+        "whoop/physiological_cycles.csv",
+        2,
+        ["Heart rate variability (ms)"],
+        "wellness",
+        ["hrv_rmssd_ms"],
+        ",",
+    ),
+    (
+        "oura sleep durations",
+        oura,
+        "oura/sleepmodel.csv",
+        1,
+        ["total_sleep_duration", "deep_sleep_duration"],
+        "sleep",
+        ["asleep_s", "deep_s"],
+        ";",
+    ),
+    (
+        "oura workout calories",
+        oura,
+        "oura/workout.csv",
+        1,
+        ["calories", "distance"],
+        "sessions",
+        ["energy_kcal", "distance_m"],
+        ";",
+    ),
+    (
+        "garmin csv HR",
+        garmin_csv,
+        "garmin_csv/Activities_en_km.csv",
+        1,
+        ["Avg HR", "Calories", "Distance"],
+        "sessions",
+        ["avg_hr_bpm", "energy_kcal", "distance_m"],
+        ",",
+    ),
     ("strava distance", strava, "strava/export_2019/activities.csv", 1, ["Distance"], "sessions", ["distance_m"], ","),
 ]
 
@@ -104,32 +144,62 @@ def _json_case(rel: str, edit, table: str, nulls: list[str], tmp_path: Path, mod
 
 def test_fitbit_missing_minutes_asleep_and_exercise_hr(tmp_path):
     base = "fitbit/Takeout/Fitbit/Global Export Data/"
-    _json_case(base + "sleep-2019-11-01.json", lambda d: d[0].pop("minutesAsleep"), "sleep", ["asleep_s"],
-               tmp_path, fitbit)
-    _json_case(base + "exercise-0.json", lambda d: d[0].update(averageHeartRate=None, calories=None), "sessions",
-               ["avg_hr_bpm", "energy_kcal"], tmp_path, fitbit)
+    _json_case(
+        base + "sleep-2019-11-01.json", lambda d: d[0].pop("minutesAsleep"), "sleep", ["asleep_s"], tmp_path, fitbit
+    )
+    _json_case(
+        base + "exercise-0.json",
+        lambda d: d[0].update(averageHeartRate=None, calories=None),
+        "sessions",
+        ["avg_hr_bpm", "energy_kcal"],
+        tmp_path,
+        fitbit,
+    )
 
 
 def test_garmin_json_missing_hr_and_sleep_stages(tmp_path):
     fit_rel = "garmin_di_connect/DI_CONNECT/DI-Connect-Fitness/jane.doe@example.com_0_summarizedActivities.json"
-    _json_case(fit_rel, lambda d: [d[0]["summarizedActivitiesExport"][0].pop(k) for k in ("avgHr", "calories")],
-               "sessions", ["avg_hr_bpm", "energy_kcal"], tmp_path, garmin_json)
+    _json_case(
+        fit_rel,
+        lambda d: [d[0]["summarizedActivitiesExport"][0].pop(k) for k in ("avgHr", "calories")],
+        "sessions",
+        ["avg_hr_bpm", "energy_kcal"],
+        tmp_path,
+        garmin_json,
+    )
 
     def no_stages(d):
         for k in ("deepSleepSeconds", "lightSleepSeconds", "remSleepSeconds", "awakeSleepSeconds"):
             d[0].pop(k)
 
-    res = _json_case("garmin_di_connect/DI_CONNECT/DI-Connect-Wellness/87654321_sleepData.json", no_stages,
-                     "sleep", ["asleep_s", "deep_s", "light_s", "rem_s", "awake_s"], tmp_path, garmin_json)
+    res = _json_case(
+        "garmin_di_connect/DI_CONNECT/DI-Connect-Wellness/87654321_sleepData.json",
+        no_stages,
+        "sleep",
+        ["asleep_s", "deep_s", "light_s", "rem_s", "awake_s"],
+        tmp_path,
+        garmin_json,
+    )
     assert any("no measured sleep" in w for w in res.warnings), res.warnings
 
 
 def test_whoop_sleep_entered_by_hand_is_kept_without_a_zero_night(tmp_path):
     """The real case: onset and wake entered by hand, every duration empty."""
     src, dst = _copy("whoop/sleeps.csv", tmp_path)
-    cols = ["Sleep performance %", "Respiratory rate (rpm)", "Asleep duration (min)", "In bed duration (min)",
-            "Light sleep duration (min)", "Deep (SWS) duration (min)", "REM duration (min)", "Awake duration (min)",
-            "Sleep need (min)", "Sleep debt (min)", "Sleep efficiency %", "Sleep consistency %"]
+    cols = [
+        "Sleep performance %",
+        "Respiratory rate (rpm)",
+        "Asleep duration (min)",
+        "In bed duration (min)",
+        "Light sleep duration (min)",
+        "Deep (SWS) duration (min)",
+        "REM duration (min)",
+        "Awake duration (min)",
+        "Sleep need (min)",
+        "Sleep debt (min)",
+        "Sleep efficiency %",
+        "Sleep consistency %",
+    ]
     _csv_blank(src, dst, 1, cols)
     res = whoop.read(dst, CTX)
     night = res.sleep.sort("start_utc").row(0, named=True)
@@ -149,12 +219,15 @@ def test_whoop_sleep_entered_by_hand_is_kept_without_a_zero_night(tmp_path):
 GENERIC = Path(__file__).resolve().parents[2] / "sample_data" / "inputs" / "ben"
 
 
-@pytest.mark.parametrize("name,cols,table,nulls", [
-    ("sessions.csv", ["avg_hr", "rpe", "distance_km"], "sessions", ["avg_hr_bpm", "rpe", "distance_m"]),
-    # total_sleep_min is required: its empty cell is a bad row naming line and column, never 0 h (below)
-    ("sleep.csv", ["deep_min", "rem_min"], "sleep", ["deep_s", "rem_s"]),
-    ("daily.csv", ["resting_hr", "hrv_rmssd_ms"], "wellness", ["rhr_bpm", "hrv_rmssd_ms"]),
-])
+@pytest.mark.parametrize(
+    "name,cols,table,nulls",
+    [
+        ("sessions.csv", ["avg_hr", "rpe", "distance_km"], "sessions", ["avg_hr_bpm", "rpe", "distance_m"]),
+        # total_sleep_min is required: its empty cell is a bad row naming line and column, never 0 h (below)
+        ("sleep.csv", ["deep_min", "rem_min"], "sleep", ["deep_s", "rem_s"]),
+        ("daily.csv", ["resting_hr", "hrv_rmssd_ms"], "wellness", ["rhr_bpm", "hrv_rmssd_ms"]),
+    ],
+)
 def test_generic_csv_empty_cells_stay_null(name, cols, table, nulls, tmp_path):
     from connectors import generic_csv
 

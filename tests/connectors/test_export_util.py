@@ -8,39 +8,50 @@ from pathlib import Path
 import pytest
 
 from connectors._export_util import (
-    BadRows, LocalTime, UnexpectedErrors, iter_json_items, normalise_sport, parse_float, parse_local_datetime,
-    parse_number, parse_offset, srpe_load,
+    BadRows,
+    LocalTime,
+    UnexpectedErrors,
+    iter_json_items,
+    normalise_sport,
+    parse_float,
+    parse_local_datetime,
+    parse_number,
+    parse_offset,
+    srpe_load,
 )
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, OnBadRow, ReadContext, ReadResult
 from tests.connectors.vendor_helpers import utc
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("Run", ("running", None)),
-    ("Trail Run", ("running", "trail")),
-    ("treadmill_running", ("running", "treadmill")),
-    ("Weight Training", ("strength", None)),
-    ("WeightTraining", ("strength", None)),
-    ("strength_training", ("strength", None)),
-    ("Virtual Ride", ("cycling", "virtual")),
-    ("road_biking", ("cycling", "road")),
-    ("Pool Swim", ("swimming", "lap_swimming")),
-    ("open_water_swimming", ("swimming", "open_water")),
-    ("Laufen", ("running", None)),
-    ("Schwimmbadschwimmen", ("swimming", "lap_swimming")),
-    ("Course à pied", ("running", None)),
-    ("Musculation", ("strength", None)),
-    ("Carrera", ("running", None)),
-    ("Nuoto in piscina", ("swimming", "lap_swimming")),
-    ("Hardlopen", ("running", None)),
-    ("Krachttraining", ("strength", None)),
-    ("Corrida em esteira", ("running", "treadmill")),
-    ("Musculação", ("strength", None)),
-    ("Indoor-Radfahren", ("cycling", "indoor")),
-    ("Bergwandern", ("hiking", None)),  # keyword rule
-    ("Padel", ("padel", None)),  # unknown: a slug, never dropped
-    ("", ("generic", None)),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Run", ("running", None)),
+        ("Trail Run", ("running", "trail")),
+        ("treadmill_running", ("running", "treadmill")),
+        ("Weight Training", ("strength", None)),
+        ("WeightTraining", ("strength", None)),
+        ("strength_training", ("strength", None)),
+        ("Virtual Ride", ("cycling", "virtual")),
+        ("road_biking", ("cycling", "road")),
+        ("Pool Swim", ("swimming", "lap_swimming")),
+        ("open_water_swimming", ("swimming", "open_water")),
+        ("Laufen", ("running", None)),
+        ("Schwimmbadschwimmen", ("swimming", "lap_swimming")),
+        ("Course à pied", ("running", None)),
+        ("Musculation", ("strength", None)),
+        ("Carrera", ("running", None)),
+        ("Nuoto in piscina", ("swimming", "lap_swimming")),
+        ("Hardlopen", ("running", None)),
+        ("Krachttraining", ("strength", None)),
+        ("Corrida em esteira", ("running", "treadmill")),
+        ("Musculação", ("strength", None)),
+        ("Indoor-Radfahren", ("cycling", "indoor")),
+        ("Bergwandern", ("hiking", None)),  # keyword rule
+        ("Padel", ("padel", None)),  # unknown: a slug, never dropped
+        ("", ("generic", None)),
+    ],
+)
 def test_sport_names_in_every_language(name, expected):
     assert normalise_sport(name) == expected
 
@@ -133,9 +144,17 @@ def test_parse_float_is_strict_and_names_the_cell():
         pf(True)
 
 
-@pytest.mark.parametrize("text, hours", [
-    ("UTC-04:00", -4.0), ("GMT+5", 5.0), ("+0530", 5.5), ("-03:30", -3.5), ("UTC", 0.0), ("Z", 0.0),
-])
+@pytest.mark.parametrize(
+    "text, hours",
+    [
+        ("UTC-04:00", -4.0),
+        ("GMT+5", 5.0),
+        ("+0530", 5.5),
+        ("-03:30", -3.5),
+        ("UTC", 0.0),
+        ("Z", 0.0),
+    ],
+)
 def test_parse_offset_fixed(text, hours):
     tz = parse_offset(text, "w.csv", line=2, column="Cycle timezone")
     assert tz.utcoffset(None).total_seconds() == hours * 3600

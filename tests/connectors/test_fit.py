@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors import fit, registry
-from connectors.fit_multisport import leg_groups
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, OnBadRow, ReadContext
 from connectors.fit_decode import decode, fit_crc
+from connectors.fit_multisport import leg_groups
 from features.schemas import SESSIONS, SLEEP, WELLNESS, require
 from tests.connectors.fit_builder import Builder, crc16, fit_time
 
@@ -42,17 +42,29 @@ SESSIONS_EXPECTED: dict[str, list[tuple]] = {
     "activity/fit2gpx__530-HRV.fit": [S("2020-08-02T07:29:14", "cycling", 724.451, 73, 10800, 725)],
     "activity/fit2gpx__530-breath.fit": [S("2020-08-01T11:44:45", "cycling", 8812.548, 148, 10800, 8828)],
     "activity/fit2gpx__Edge-25-2047912212.fit": [S("2017-10-05T12:50:18", "cycling", 7458.007, 153, 10800, 7549)],
-    "activity/fit2gpx__FR-235-hiking-optical-HR-5573615933.fit": [S("2020-09-14T12:05:51", "generic", 7155.865, 105, 10800, 7155)],
-    "activity/fit2gpx__Fenix3-Ski-4634898924.fit": [S("2020-01-14T14:27:56", "cross_country_skiing", 1327.213, 132, 10800, 1325)],
+    "activity/fit2gpx__FR-235-hiking-optical-HR-5573615933.fit": [
+        S("2020-09-14T12:05:51", "generic", 7155.865, 105, 10800, 7155)
+    ],
+    "activity/fit2gpx__Fenix3-Ski-4634898924.fit": [
+        S("2020-01-14T14:27:56", "cross_country_skiing", 1327.213, 132, 10800, 1325)
+    ],
     # HR only in buffered hr messages (HRM-Tri): histogram from mesg 132 covers the swim
-    "activity/fit2gpx__Fenix3-Swim-with-HRM-Tri-1285021986.fit": [S("2016-08-02T15:37:34", "swimming", 3200.852, 151, 10800, 3201)],
+    "activity/fit2gpx__Fenix3-Swim-with-HRM-Tri-1285021986.fit": [
+        S("2016-08-02T15:37:34", "swimming", 3200.852, 151, 10800, 3201)
+    ],
     # apnea: record HR during surface intervals, hr messages fill the dives
     "activity/fitdecode__garmin-fr935-cr.fit": [S("2018-03-24T11:02:35", "swimming", 7552.97, 80, 3600, 7515)],
-    "activity/fitparse__20170518-191602-1740899583.fit": [S("2017-05-18T16:37:30", "fitness_equipment", 1707.308, 132, 3600, 1709)],
-    "activity/fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit": [S("2019-02-17T06:26:44", "cycling", 13471.0, 124, 28800, 13636)],
+    "activity/fitparse__20170518-191602-1740899583.fit": [
+        S("2017-05-18T16:37:30", "fitness_equipment", 1707.308, 132, 3600, 1709)
+    ],
+    "activity/fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit": [
+        S("2019-02-17T06:26:44", "cycling", 13471.0, 124, 28800, 13636)
+    ],
     # FR70 with the clock never set (relative times): start from activity.local_timestamp, UTC unknown
     "activity/fitparse__compressed-speed-distance.fit": [S("2012-02-13T11:16:16", "running", 3772.75, 170, 0, 3770)],
-    "activity/fitparse__coros-pace-2-cycling-misaligned-fields.fit": [S("2020-10-25T11:10:19", "cycling", 11287.0, None, 0, 8946)],
+    "activity/fitparse__coros-pace-2-cycling-misaligned-fields.fit": [
+        S("2020-10-25T11:10:19", "cycling", 11287.0, None, 0, 8946)
+    ],
     "activity/fitparse__developer-types-sample.fit": [S("2017-01-17T17:06:47", "running", 3424.0, None, 0, 3424)],
     "activity/fitparse__garmin-fenix-5-run.fit": [S("2017-06-11T14:34:09", "running", 56.887, 90, -25200, 59)],
     "activity/fitparse__null_compressed_speed_dist.fit": [S("2017-10-05T00:04:06", "cycling", 1808.0, None, 0, None)],
@@ -63,7 +75,9 @@ SESSIONS_EXPECTED: dict[str, list[tuple]] = {
         S("2018-05-27T09:22:40", "transition", 60.724, 164, 7200, 66),
         S("2018-05-27T09:23:41", "running", 2850.694, 176, 7200, 2857),
     ],
-    "activity/garmin-fit-python-sdk__HrmPluginTestActivity.fit": [S("2022-08-29T18:31:22", "walking", 309.0, 73, -21600, 310)],
+    "activity/garmin-fit-python-sdk__HrmPluginTestActivity.fit": [
+        S("2022-08-29T18:31:22", "walking", 309.0, 73, -21600, 310)
+    ],
     "activity/muktihari__activity_lowbattery.fit": [S("2020-05-29T13:17:42", "cycling", 3975.076, 118, -21600, 3976)],
     "activity/muktihari__activity_multisport.fit": [
         S("2020-04-20T19:56:20", "cycling", 55.353, 69, -21600, 57),
@@ -78,23 +92,33 @@ SESSIONS_EXPECTED: dict[str, list[tuple]] = {
         S("2023-09-02T13:56:34", "running", 1573.613, 168, -18000, 1575),
     ],
     "activity/tormoder__0134902991.fit": [S("2021-03-04T12:04:26", "cycling", 720.318, None, 0, None)],
-    "activity/tormoder__activity_poolswim_with_hr.fit": [S("2016-08-13T13:10:47", "swimming", 3485.293, 103, -21600, 3494)],
+    "activity/tormoder__activity_poolswim_with_hr.fit": [
+        S("2016-08-13T13:10:47", "swimming", 3485.293, 103, -21600, 3494)
+    ],
     "activity/tormoder__mornindew-broken.fit": [S("2019-05-18T14:11:39", "running", 6855.96, 147, -21600, 6945)],
     "activity/tormoder__unterminated-strings.fit": [S("2023-11-08T10:19:38", "cycling", 32.0, 90, -14400, 31)],
     # corrupt files that are read up to the damage (warning) ...
-    "corrupt/fit2gpx__Bryton-bad-data-170729181231.fit": [S("2017-07-29T15:12:31", "cycling", 4724.0, 167, 10800, 4801)],
-    "corrupt/fitparse__activity-activity-filecrc.fit": [S("2012-04-09T21:22:26", "running", 13.749, None, -14400, None)] * 2,
+    "corrupt/fit2gpx__Bryton-bad-data-170729181231.fit": [
+        S("2017-07-29T15:12:31", "cycling", 4724.0, 167, 10800, 4801)
+    ],
+    "corrupt/fitparse__activity-activity-filecrc.fit": [S("2012-04-09T21:22:26", "running", 13.749, None, -14400, None)]
+    * 2,
     "corrupt/fitparse__activity-filecrc.fit": [S("2012-04-09T21:22:26", "running", 13.749, None, -14400, None)],
-    "corrupt/fitparse__activity-settings-corruptheader.fit": [S("2012-04-09T21:22:26", "running", 13.749, None, -14400, None)],
+    "corrupt/fitparse__activity-settings-corruptheader.fit": [
+        S("2012-04-09T21:22:26", "running", 13.749, None, -14400, None)
+    ],
     "corrupt/fitparse__activity-settings-nodata.fit": [S("2012-04-09T21:22:26", "running", 13.749, None, -14400, None)],
     "corrupt/fitparse__activity-unexpected-eof.fit": [S("2012-04-09T21:22:26", "running", 13.749, None, 0, None)],
-    "corrupt/fitparse__strava-android-app-201.10-b1218918.fit": [S("2021-09-27T14:13:10", "running", 3558.0, None, 0, None)],
+    "corrupt/fitparse__strava-android-app-201.10-b1218918.fit": [
+        S("2021-09-27T14:13:10", "running", 3558.0, None, 0, None)
+    ],
     # cut before its session message (issue 17): rebuilt from its 14,391 records (first record 12:23:38, pauses
     # over 30 s left out of the timer time); the sport from its sport message
     "corrupt/fitparse__nick.fit": [S("2020-09-12T12:23:38", "cycling", 14384.0, 143, 0, 14391)],
 }
 SESSIONS_EXPECTED["activity/muktihari__triathlon_summary_last.fit"] = SESSIONS_EXPECTED[
-    "activity/muktihari__triathlon_summary_first.fit"]
+    "activity/muktihari__triathlon_summary_first.fit"
+]
 
 #: warnings expected in the ledger (substring)
 WARNINGS_EXPECTED = {
@@ -107,14 +131,16 @@ WARNINGS_EXPECTED = {
     "activity/fitparse__compressed-speed-distance.fit": "device clock was not set",
     "activity/muktihari__big_activity.fit": "no activity.local_timestamp and no athlete time zone",
     "corrupt/fitparse__nick.fit": "the recording was cut at byte 403437 before its session message: session rebuilt "
-                                  "from 14391 record messages",
+    "from 14391 record messages",
 }
 
 #: rejected: (byte offset, message substring)
 REJECTED = {
     # a finished file holding only 14 records (13 s): too short to rebuild a session from
-    "corrupt/muktihari__activity_truncated.fit": (277, "its 14 records span 13 s of timer time, less than 60 s: "
-                                                       "too short to rebuild a session from"),
+    "corrupt/muktihari__activity_truncated.fit": (
+        277,
+        "its 14 records span 13 s of timer time, less than 60 s: too short to rebuild a session from",
+    ),
 }
 
 #: non-activity files: wellness rows (date, rhr, hrv), sleep rows, expected note
@@ -166,7 +192,10 @@ def test_activity_files(corpus_dir, rel):
         assert row["duration_s"] == pytest.approx(dur)
         assert row["avg_hr_bpm"] == (None if avg is None else float(avg))
         assert row["local_offset_s"] == off
-        assert row["local_date"] == (row["start_utc"].replace(tzinfo=None) + __import__("datetime").timedelta(seconds=off)).date()
+        assert (
+            row["local_date"]
+            == (row["start_utc"].replace(tzinfo=None) + __import__("datetime").timedelta(seconds=off)).date()
+        )
         assert row["source"] == "fit" and row["athlete_id"] == "a"
         if hist is None:
             assert row["hr_hist_s"] is None
@@ -209,7 +238,9 @@ def test_wellness_sleep_and_other_files(corpus_dir, rel):
 
 
 def test_specific_session_fields(corpus_dir):
-    elemnt = fit.read(corpus_dir / "fit/activity/fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit", CTX).sessions.row(0, named=True)
+    elemnt = fit.read(corpus_dir / "fit/activity/fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit", CTX).sessions.row(
+        0, named=True
+    )
     # TSS field 35 raw 1900 / 10; elapsed 23595 s >> timer 13471 s (manifest)
     assert (elemnt["device_load"], elemnt["device_load_kind"]) == (190.0, "tss")
     assert elemnt["elapsed_s"] == pytest.approx(23595.0)
@@ -243,11 +274,19 @@ def test_time_zone_from_context_when_file_has_none(corpus_dir):
 
 # ----------------------------------------------------------------------------- second decoder
 SESSION_FIELDS = (253, 2, 5, 6, 7, 8, 9, 11, 16, 17, 24, 35, 36, 137, 168, 193)
-COMPARE = {18: SESSION_FIELDS, 34: (253, 0, 1, 5), 211: (253, 0, 1), 275: (253, 0), 370: (253, 1), 346: (6,),
-           103: (253, 0), 0: (0, 1, 2, 3, 4)}
+COMPARE = {
+    18: SESSION_FIELDS,
+    34: (253, 0, 1, 5),
+    211: (253, 0, 1),
+    275: (253, 0),
+    370: (253, 1),
+    346: (6,),
+    103: (253, 0),
+    0: (0, 1, 2, 3, 4),
+}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fitdecode_messages(path: Path):
     """fitdecode raw values of the compared messages, record heart rates, and scaled values of
     session/hrv_status_summary messages; stops where fitdecode stops. Cached: one pass per file."""
@@ -263,18 +302,38 @@ def _fitdecode_messages(path: Path):
                         continue
                     g = fm.global_mesg_num
                     if g == 20:
-                        v = next((f.raw_value for f in fm.fields if f.def_num == 3 and f.field_def is not None
-                                  and not isinstance(f.field_def, fitdecode.types.DevFieldDefinition)), None)
+                        v = next(
+                            (
+                                f.raw_value
+                                for f in fm.fields
+                                if f.def_num == 3
+                                and f.field_def is not None
+                                and not isinstance(f.field_def, fitdecode.types.DevFieldDefinition)
+                            ),
+                            None,
+                        )
                         if v is not None:
                             rec_hr.append(v)
                     elif g in COMPARE:
                         if fm.name in ("session", "hrv_status_summary"):
-                            scaled.append((fm.name, {f.name: f.value for f in fm.fields if f.field_def is not None
-                                                     and not isinstance(f.field_def, fitdecode.types.DevFieldDefinition)}))
+                            scaled.append(
+                                (
+                                    fm.name,
+                                    {
+                                        f.name: f.value
+                                        for f in fm.fields
+                                        if f.field_def is not None
+                                        and not isinstance(f.field_def, fitdecode.types.DevFieldDefinition)
+                                    },
+                                )
+                            )
                         d = {}
                         for f in fm.fields:
-                            if (f.def_num in COMPARE[g] and f.field_def is not None
-                                    and not isinstance(f.field_def, fitdecode.types.DevFieldDefinition)):
+                            if (
+                                f.def_num in COMPARE[g]
+                                and f.field_def is not None
+                                and not isinstance(f.field_def, fitdecode.types.DevFieldDefinition)
+                            ):
                                 v = f.raw_value
                                 if isinstance(v, tuple):
                                     v = v[0]
@@ -300,8 +359,11 @@ def test_decoder_matches_fitdecode(corpus_dir, rel):
                 if f in b:
                     assert a.get(f) == b[f], (g, f, a.get(f), b[f])
     # heart-rate stream: same valid samples as fitdecode (first samples where fitdecode stops early)
-    mine_hr = np.concatenate([s.record_hr for s in ours.segments if s.record_hr is not None]) if any(
-        s.record_hr is not None for s in ours.segments) else np.zeros(0, dtype=np.uint8)
+    mine_hr = (
+        np.concatenate([s.record_hr for s in ours.segments if s.record_hr is not None])
+        if any(s.record_hr is not None for s in ours.segments)
+        else np.zeros(0, dtype=np.uint8)
+    )
     mine_hr = [int(x) for x in mine_hr if x != 255]
     assert mine_hr[: len(their_hr)] == their_hr
 
@@ -323,17 +385,23 @@ def test_connector_values_are_fitdecode_values_scaled(corpus_dir, rel):
         epoc = [m.get("training_load_peak") for m in sess]
         if all(v is not None for v in epoc) and all(b >= a for a, b in zip(epoc, epoc[1:])):
             assert kept["device_load"].cum_sum().to_list() == pytest.approx(epoc, abs=1e-6)
-        for col, name in (("training_effect_aerobic", "total_training_effect"),
-                          ("training_effect_anaerobic", "total_anaerobic_training_effect")):
+        for col, name in (
+            ("training_effect_aerobic", "total_training_effect"),
+            ("training_effect_anaerobic", "total_anaerobic_training_effect"),
+        ):
             vals = [m.get(name) for m in sess]
             if all(v is not None for v in vals) and all(b >= a for a, b in zip(vals, vals[1:])):
                 assert kept[col].to_list() == [None] * (len(vals) - 1) + [pytest.approx(float(vals[-1]))]
     for row, m in zip(kept.iter_rows(named=True), sess):
         assert row["duration_s"] == pytest.approx(m.get("total_timer_time") or m.get("total_elapsed_time"))
-        for col, name in (("distance_m", "total_distance"), ("max_hr_bpm", "max_heart_rate"),
-                          ("training_effect_aerobic", "total_training_effect"),
-                          ("training_effect_anaerobic", "total_anaerobic_training_effect"),
-                          ("energy_kcal", "total_calories"), ("elapsed_s", "total_elapsed_time")):
+        for col, name in (
+            ("distance_m", "total_distance"),
+            ("max_hr_bpm", "max_heart_rate"),
+            ("training_effect_aerobic", "total_training_effect"),
+            ("training_effect_anaerobic", "total_anaerobic_training_effect"),
+            ("energy_kcal", "total_calories"),
+            ("elapsed_s", "total_elapsed_time"),
+        ):
             if multi and col.startswith("training_effect"):
                 continue  # checked above
             want = m.get(name)
@@ -364,14 +432,31 @@ def _activity(*, big: bool = False, compressed: bool = False, dev: bool = False,
         b.define(2, 20, [(3, "uint8")], big=big, dev=devf)
         b.data(1, [t0, 100], dev_bytes=b"\x01\x02" if dev else b"")
         for k in range(1, 60):
-            b.data(2, [100 if k < 30 else 150], compressed_offset=(t0 + k) & 0x1F,
-                   dev_bytes=b"\x01\x02" if dev else b"")
+            b.data(
+                2, [100 if k < 30 else 150], compressed_offset=(t0 + k) & 0x1F, dev_bytes=b"\x01\x02" if dev else b""
+            )
     else:
         b.define(1, 20, [(253, "uint32"), (3, "uint8")], big=big, dev=devf)
         for k in range(60):
             b.data(1, [t0 + k, 100 if k < 30 else 150], dev_bytes=b"\x01\x02" if dev else b"")
-    b.define(3, 18, [(253, "uint32"), (2, "uint32"), (5, "enum"), (6, "enum"), (7, "uint32"), (8, "uint32"),
-                     (9, "uint32"), (16, "uint8"), (17, "uint8"), (35, "uint16"), (193, "uint8")], big=big)
+    b.define(
+        3,
+        18,
+        [
+            (253, "uint32"),
+            (2, "uint32"),
+            (5, "enum"),
+            (6, "enum"),
+            (7, "uint32"),
+            (8, "uint32"),
+            (9, "uint32"),
+            (16, "uint8"),
+            (17, "uint8"),
+            (35, "uint16"),
+            (193, "uint8"),
+        ],
+        big=big,
+    )
     b.data(3, [t0 + 60, t0, 1, 0, 60000, 60000, 25000, 125, 150, 1234, rpe])
     b.define(4, 34, [(253, "uint32"), (0, "uint32"), (1, "uint16"), (5, "uint32")], big=big)
     b.data(4, [t0 + 60, 60000, 1, t0 + 60 + 7200])
@@ -521,8 +606,10 @@ def test_truncation_never_raises_anything_else(corpus_dir, tmp_path, which, cut)
 
 
 @settings(max_examples=80, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(which=st.sampled_from(SMALL_FILES), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)),
-                                                           min_size=1, max_size=8))
+@given(
+    which=st.sampled_from(SMALL_FILES),
+    flips=st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), min_size=1, max_size=8),
+)
 def test_byte_flips_never_raise_anything_else(corpus_dir, tmp_path, which, flips):
     data = bytearray((corpus_dir / "fit" / which).read_bytes())
     for where, mask in flips:
@@ -574,8 +661,14 @@ def test_pool_ingest_after_polars_use_does_not_hang(corpus_dir, tmp_path):
     f = tmp_path / "run.py"
     f.write_text(script)
     repo = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, str(f)], cwd=repo, capture_output=True, text=True, timeout=180,
-                         env={**__import__("os").environ, "PYTHONPATH": str(repo)})
+    out = subprocess.run(
+        [sys.executable, str(f)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**__import__("os").environ, "PYTHONPATH": str(repo)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["6", "6"]
 
@@ -594,7 +687,9 @@ def test_monitoring_day_value_preferred_and_7day_average_fallback(tmp_path):
     p.write_bytes(b.to_bytes())
     res = fit.read(p, CTX)
     assert res.wellness.sort("date").select("date", "rhr_bpm").rows() == [
-        (date(2025, 3, 1), 49.0), (date(2025, 3, 2), 56.0)]
+        (date(2025, 3, 1), 49.0),
+        (date(2025, 3, 2), 56.0),
+    ]
     assert any("7-day average" in w for w in res.warnings)
 
 
@@ -675,7 +770,14 @@ def test_pool_ingest_from_a_stdin_script_falls_back_in_process(corpus_dir, tmp_p
         "print('RESULT', s.ingested, s.rejected)\n"
     )
     repo = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-"], input=script, cwd=repo, capture_output=True, text=True,
-                         timeout=180, env={**os.environ, "PYTHONPATH": str(repo)})
+    out = subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "RESULT 4 0" in out.stdout

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
@@ -19,11 +19,21 @@ T0 = datetime(2024, 4, 7, 9, 0, tzinfo=timezone.utc)
 
 def _legs(epoc, te):
     starts = [T0 + timedelta(minutes=20 * i) for i in range(len(epoc))]
-    df = conform(pl.DataFrame({
-        "athlete_id": ["a"] * len(epoc), "source": ["fit"] * len(epoc), "start_utc": starts,
-        "local_date": [T0.date()] * len(epoc), "duration_s": [1200.0] * len(epoc),
-        "device_load": epoc, "device_load_kind": ["epoc"] * len(epoc), "training_effect_aerobic": te,
-    }), SESSIONS)
+    df = conform(
+        pl.DataFrame(
+            {
+                "athlete_id": ["a"] * len(epoc),
+                "source": ["fit"] * len(epoc),
+                "start_utc": starts,
+                "local_date": [T0.date()] * len(epoc),
+                "duration_s": [1200.0] * len(epoc),
+                "device_load": epoc,
+                "device_load_kind": ["epoc"] * len(epoc),
+                "training_effect_aerobic": te,
+            }
+        ),
+        SESSIONS,
+    )
     return df, [starts]
 
 

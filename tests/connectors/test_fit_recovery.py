@@ -95,8 +95,10 @@ def test_elapsed_time_of_31_days_is_nulled_and_the_ride_kept(tmp_path, lowbat):
     assert row["elapsed_s"] is None
     assert row["recording_repair"] == "elapsed_nulled"
     off = fs.first_offset(data, 18)
-    assert any(f"session message at byte {off}: total_elapsed_time 2656055 s (30.7 days) is impossible" in w
-               for w in res.warnings), res.warnings
+    assert any(
+        f"session message at byte {off}: total_elapsed_time 2656055 s (30.7 days) is impossible" in w
+        for w in res.warnings
+    ), res.warnings
 
 
 def test_elapsed_shorter_than_timer_is_impossible(tmp_path, lowbat):
@@ -258,18 +260,26 @@ def _monitoring(local_minus_utc: int, times: list[tuple[datetime, int]]) -> byte
 
 def test_resting_hr_written_at_local_midnight_belongs_to_the_day_that_ended(tmp_path):
     # UTC+2: 22:00 UTC on 3 March is 00:00 local on 4 March -> the value of 3 March
-    data = _monitoring(7200, [(datetime(2025, 3, 3, 8, 0, tzinfo=timezone.utc), 55),
-                              (datetime(2025, 3, 3, 22, 0, tzinfo=timezone.utc), 53),
-                              (datetime(2025, 3, 3, 22, 1, tzinfo=timezone.utc), 61)])
+    data = _monitoring(
+        7200,
+        [
+            (datetime(2025, 3, 3, 8, 0, tzinfo=timezone.utc), 55),
+            (datetime(2025, 3, 3, 22, 0, tzinfo=timezone.utc), 53),
+            (datetime(2025, 3, 3, 22, 1, tzinfo=timezone.utc), 61),
+        ],
+    )
     res = _read(tmp_path, data)
     assert res.wellness.sort("date").select("date", "rhr_bpm").rows() == [
-        (date(2025, 3, 3), 53.0), (date(2025, 3, 4), 61.0)]
+        (date(2025, 3, 3), 53.0),
+        (date(2025, 3, 4), 61.0),
+    ]
 
 
 def test_read_order_does_not_change_a_days_resting_hr(tmp_path):
     """Two daily files: the 00:00 value of the next file no longer overwrites the new day."""
-    day1 = _monitoring(0, [(datetime(2025, 3, 3, 7, tzinfo=timezone.utc), 52),
-                           (datetime(2025, 3, 4, 0, 0, tzinfo=timezone.utc), 50)])
+    day1 = _monitoring(
+        0, [(datetime(2025, 3, 3, 7, tzinfo=timezone.utc), 52), (datetime(2025, 3, 4, 0, 0, tzinfo=timezone.utc), 50)]
+    )
     r1 = _read(tmp_path, day1)
     assert r1.wellness.select("date", "rhr_bpm").rows() == [(date(2025, 3, 3), 50.0)]
 
@@ -293,8 +303,9 @@ def test_local_equal_to_utc_prefers_the_configured_zone(tmp_path, lowbat):
     # no zone configured: 0 stands (nothing better is known)
     assert _read(tmp_path, coros).sessions["local_offset_s"].to_list() == [0]
     # a zone that agrees (UTC) or a real non-zero offset: no note, the file wins
-    assert not any("equals its timestamp" in w for w in _read(
-        tmp_path, coros, ReadContext(athlete_id="a", tz="UTC")).warnings)
+    assert not any(
+        "equals its timestamp" in w for w in _read(tmp_path, coros, ReadContext(athlete_id="a", tz="UTC")).warnings
+    )
     real = _read(tmp_path, data, ReadContext(athlete_id="a", tz="Asia/Tokyo"))
     assert real.sessions["local_offset_s"].to_list() == [-21600]
 

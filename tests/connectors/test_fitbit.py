@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from connectors import fitbit, registry
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, OnBadRow, ReadContext
 from tests.connectors.vendor_helpers import (
-    FIXTURES, FUZZ, mutations, read_or_connector_error, row_by, utc,
+    FIXTURES,
+    FUZZ,
+    mutations,
+    read_or_connector_error,
+    row_by,
+    utc,
 )
 
 FB = FIXTURES / "fitbit" / "Takeout" / "Fitbit"
@@ -147,8 +152,10 @@ def test_bad_records(tmp_path):
 
 def test_hrv_details_csv_is_not_a_daily_summary(tmp_path):
     p = tmp_path / "Heart Rate Variability Details - 2023-05-01.csv"
-    p.write_text("timestamp,rmssd,coverage,low_frequency,high_frequency\n"
-                 "2023-05-01T03:05:00,41.2,0.94,512.1,303.3\n2023-05-01T03:10:00,37.9,0.97,498.0,280.1\n")
+    p.write_text(
+        "timestamp,rmssd,coverage,low_frequency,high_frequency\n"
+        "2023-05-01T03:05:00,41.2,0.94,512.1,303.3\n2023-05-01T03:10:00,37.9,0.97,498.0,280.1\n"
+    )
     assert fitbit.kind_of(p, p.read_bytes()) == fitbit.OTHER
     assert sum(read(p).rows().values()) == 0
     q = tmp_path / "summary.csv"  # reordered and extra columns are still a summary

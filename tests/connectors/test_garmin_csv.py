@@ -12,7 +12,12 @@ from connectors import garmin_csv, registry
 from connectors._export_util import decimal_votes, parse_clock, parse_number
 from connectors.base import BadRowError, ConnectorError, OnBadRow, ReadContext
 from tests.connectors.vendor_helpers import (
-    FIXTURES, FUZZ, mutations, read_or_connector_error, row_by, utc,
+    FIXTURES,
+    FUZZ,
+    mutations,
+    read_or_connector_error,
+    row_by,
+    utc,
 )
 
 DIR = FIXTURES / "garmin_csv"
@@ -92,11 +97,15 @@ def test_german_headers_decimal_comma_and_dst():
 def test_thousands_group_decides_convention_without_any_decimal(tmp_path):
     head = "Aktivitätstyp,Datum,Favorit,Titel,Distanz,Kalorien,Zeit,Ø Herzfrequenz,Maximale Herzfrequenz\n"
     p = tmp_path / "swims.csv"
-    p.write_text(head + 'Schwimmbadschwimmen,2025-04-02 18:00:00,false,"S","1.500","410","00:40:00","128","150"\n',
-                 encoding="utf-8")
+    p.write_text(
+        head + 'Schwimmbadschwimmen,2025-04-02 18:00:00,false,"S","1.500","410","00:40:00","128","150"\n',
+        encoding="utf-8",
+    )
     assert read(p, tz="Europe/Berlin").sessions["distance_m"][0] == 1500.0  # not 1.5 m
-    p.write_text(head + 'Schwimmbadschwimmen,2025-04-02 18:00:00,false,"S","1,500","410","00:40:00","128","150"\n',
-                 encoding="utf-8")
+    p.write_text(
+        head + 'Schwimmbadschwimmen,2025-04-02 18:00:00,false,"S","1,500","410","00:40:00","128","150"\n',
+        encoding="utf-8",
+    )
     assert read(p, tz="Europe/Berlin").sessions["distance_m"][0] == 1500.0
 
 
@@ -132,9 +141,11 @@ def test_explicit_unit_overrides_inference(tmp_path):
 
 def test_unit_guessed_from_slow_running_speeds_without_stride(tmp_path):
     p = tmp_path / "a.csv"
-    p.write_text("Activity Type,Date,Favorite,Title,Distance,Calories,Time,Avg HR,Max HR\n"
-                 'Running,2024-05-01 07:00:00,false,"Run","3.50","300","00:31:30","150","170"\n',
-                 encoding="utf-8")
+    p.write_text(
+        "Activity Type,Date,Favorite,Title,Distance,Calories,Time,Avg HR,Max HR\n"
+        'Running,2024-05-01 07:00:00,false,"Run","3.50","300","00:31:30","150","170"\n',
+        encoding="utf-8",
+    )
     # 3.50 / 0.525 h = 6.67 "km/h" would be a 9-min km; read as 6.67 mph it is a normal run
     r = read(p, tz="UTC")
     assert r.sessions["distance_m"][0] == pytest.approx(3.5 * 1000)  # 6.67 >= 6.5: stays km

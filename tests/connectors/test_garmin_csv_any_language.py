@@ -49,6 +49,7 @@ def _scramble(keep_tss: bool, seed: int):
             else:
                 out.append(" ".join(rng.sample(WORDS, 2)).title() + f" {i}")
         return out
+
     return make
 
 
@@ -91,27 +92,31 @@ def test_even_the_tss_header_replaced(src, tmp_path):
 
 def test_a_language_the_table_does_not_know(tmp_path):
     """Polish-like headers (not in HEADERS) on the English km export."""
-    pl_header = ("Typ aktywności,Data,Ulubiony,Tytuł,Dystans,Kalorie,Czas,Średnie tętno,Maksymalne tętno,"
-                 "Aerobowy TE").split(",")
+    pl_header = (
+        "Typ aktywności,Data,Ulubiony,Tytuł,Dystans,Kalorie,Czas,Średnie tętno,Maksymalne tętno,Aerobowy TE"
+    ).split(",")
 
     def make(header):
-        return pl_header + header[len(pl_header):]
+        return pl_header + header[len(pl_header) :]
 
     src = DIR / "Activities_en_km.csv"
     got = garmin_csv.read(_with_header(src, tmp_path, make), CTX)
     _same(got.sessions, garmin_csv.read(src, CTX).sessions)
 
 
-@pytest.mark.parametrize("text", [
-    # a date-time, true/false and a duration in the right places, but too few columns
-    "a,b,c,d,e,f,g\nRun,2024-01-01 07:00:00,false,x,1.0,100,00:10:00\n",
-    # ten columns but column 2 is not the favourite flag
-    "a,b,c,d,e,f,g,h,i,j\nRun,2024-01-01 07:00:00,yes,x,1.0,100,00:10:00,1,2,3\n",
-    # ten columns, flag ok, but column 6 is a number, not a duration
-    "a,b,c,d,e,f,g,h,i,j\nRun,2024-01-01 07:00:00,true,x,1.0,100,600,1,2,3\n",
-    # the generic sessions layout
-    "athlete_id,start_local,sport,duration_min,rpe\na,2024-01-01 07:00,run,45,5\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a date-time, true/false and a duration in the right places, but too few columns
+        "a,b,c,d,e,f,g\nRun,2024-01-01 07:00:00,false,x,1.0,100,00:10:00\n",
+        # ten columns but column 2 is not the favourite flag
+        "a,b,c,d,e,f,g,h,i,j\nRun,2024-01-01 07:00:00,yes,x,1.0,100,00:10:00,1,2,3\n",
+        # ten columns, flag ok, but column 6 is a number, not a duration
+        "a,b,c,d,e,f,g,h,i,j\nRun,2024-01-01 07:00:00,true,x,1.0,100,600,1,2,3\n",
+        # the generic sessions layout
+        "athlete_id,start_local,sport,duration_min,rpe\na,2024-01-01 07:00,run,45,5\n",
+    ],
+)
 def test_other_csvs_are_not_taken_for_garmin(text, tmp_path):
     p = tmp_path / "x.csv"
     p.write_text(text)

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from connectors import garmin_json, registry
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, OnBadRow, ReadContext
 from tests.connectors.vendor_helpers import (
-    FIXTURES, FUZZ, mutations, read_or_connector_error, row_by, utc,
+    FIXTURES,
+    FUZZ,
+    mutations,
+    read_or_connector_error,
+    row_by,
+    utc,
 )
 
 DI = FIXTURES / "garmin_di_connect" / "DI_CONNECT"
@@ -20,8 +25,7 @@ ACTS = DI / "DI-Connect-Fitness" / "jane.doe@example.com_0_summarizedActivities.
 SLEEP = DI / "DI-Connect-Wellness" / "87654321_sleepData.json"
 UDS = DI / "DI-Connect-Aggregator" / "UDSFile_2024-03-01_2024-06-09.json"
 HEALTH = DI / "DI-Connect-Wellness" / "87654321_healthStatusData.json"
-ALL = {ACTS: garmin_json.ACTIVITIES, SLEEP: garmin_json.SLEEP, UDS: garmin_json.UDS,
-       HEALTH: garmin_json.HEALTH_STATUS}
+ALL = {ACTS: garmin_json.ACTIVITIES, SLEEP: garmin_json.SLEEP, UDS: garmin_json.UDS, HEALTH: garmin_json.HEALTH_STATUS}
 
 
 def read(path, **ctx):

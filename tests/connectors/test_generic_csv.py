@@ -125,14 +125,32 @@ def test_sessions_values_and_session_rpe_load(tmp_path: Path) -> None:
         ("2024-03-01T23:30:00-05:00", None, utc(2024, 3, 2, 4, 30), date(2024, 3, 1), -18000, None),
         ("2024-03-01T23:30:00-0500", None, utc(2024, 3, 2, 4, 30), date(2024, 3, 1), -18000, None),
         ("2024-03-01T07:30:00Z", None, utc(2024, 3, 1, 7, 30), date(2024, 3, 1), 0, None),
-        ("2024-03-01 07:30:00.250+01:00", None, datetime(2024, 3, 1, 6, 30, 0, 250000, tzinfo=UTC),
-         date(2024, 3, 1), 3600, None),
+        (
+            "2024-03-01 07:30:00.250+01:00",
+            None,
+            datetime(2024, 3, 1, 6, 30, 0, 250000, tzinfo=UTC),
+            date(2024, 3, 1),
+            3600,
+            None,
+        ),
         ("2024-03-01T07:30+05:30", None, utc(2024, 3, 1, 2, 0), date(2024, 3, 1), 19800, None),
         # naive: athlete zone (New York is UTC-5 in winter, UTC-4 after 2024-03-10)
-        ("2024-03-01T23:30:00", "America/New_York", utc(2024, 3, 2, 4, 30), date(2024, 3, 1), -18000,
-         "local time in America/New_York"),
-        ("2024-03-11T23:30:00", "America/New_York", utc(2024, 3, 12, 3, 30), date(2024, 3, 11), -14400,
-         "local time in America/New_York"),
+        (
+            "2024-03-01T23:30:00",
+            "America/New_York",
+            utc(2024, 3, 2, 4, 30),
+            date(2024, 3, 1),
+            -18000,
+            "local time in America/New_York",
+        ),
+        (
+            "2024-03-11T23:30:00",
+            "America/New_York",
+            utc(2024, 3, 12, 3, 30),
+            date(2024, 3, 11),
+            -14400,
+            "local time in America/New_York",
+        ),
         # naive and no zone known: UTC with a note
         ("2024-03-01T23:30:00", None, utc(2024, 3, 1, 23, 30), date(2024, 3, 1), 0, "taken as UTC"),
         # an explicit offset wins over the athlete zone
@@ -170,7 +188,7 @@ def test_invalid_athlete_time_zone_is_a_connector_error(tmp_path: Path) -> None:
 def test_bom_semicolon_decimal_comma_reordered_and_extra_columns(tmp_path: Path) -> None:
     text = (
         "\ufeff RPE ;Distance_KM;Start Time;athlete_id;Sport;duration_min;AVG_HR;Weather;comment\n"
-        "6,5;10,25;2024-03-01T07:30:00+01:00;bob;run;45,5;150;sunny;\"a; b\"\n"
+        '6,5;10,25;2024-03-01T07:30:00+01:00;bob;run;45,5;150;sunny;"a; b"\n'
     )
     res = read(tmp_path, text)
     row = res.sessions.row(0, named=True)
@@ -353,8 +371,7 @@ MULTILINE = 'a,2024-03-01T07:00:00Z,30,"trail\nrun, hilly",,,\n'  # one record o
         (SLEEP_HEAD, "a,2024-03-01T23:00:00Z,2024-03-03T07:00:00Z,400", 5, "sleep_end", "more than 24 h"),
         (SLEEP_HEAD, "a,2024-03-01T23:00:00Z,2024-03-02T07:00:00Z,500", 5, "total_sleep_min", "longer than"),
         (SLEEP_HEAD, "a,2024-03-01T23:00:00Z,2024-03-02 25:00,400", 5, "sleep_end", "not an ISO 8601"),
-        (SLEEP_HEAD + ",is_nap", "a,2024-03-01T23:00:00Z,2024-03-02T07:00:00Z,400,maybe", 5, "is_nap",
-         "not a boolean"),
+        (SLEEP_HEAD + ",is_nap", "a,2024-03-01T23:00:00Z,2024-03-02T07:00:00Z,400,maybe", 5, "is_nap", "not a boolean"),
         (SLEEP_HEAD + ",deep_min", "a,2024-03-01T23:00:00Z,2024-03-02T07:00:00Z,400,-1", 5, "deep_min", "outside"),
         # daily
         (DAILY_HEAD, "a,2024-02-30,50,60", 5, "date", "not a date"),
@@ -468,16 +485,44 @@ def test_random_bytes_never_raise_anything_but_connector_error(tmp_path: Path, d
 
 
 _cell = st.one_of(
-    st.sampled_from(["", " ", "a", "x y", "7", "7,5", "-1", "1e9", "nan", "2024-03-01", "2024-03-01T07:00:00Z",
-                     "2024-03-31T02:30:00", "true", "maybe", '"', '""', "\u00e9", "\r", "\t", ";"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "a",
+            "x y",
+            "7",
+            "7,5",
+            "-1",
+            "1e9",
+            "nan",
+            "2024-03-01",
+            "2024-03-01T07:00:00Z",
+            "2024-03-31T02:30:00",
+            "true",
+            "maybe",
+            '"',
+            '""',
+            "\u00e9",
+            "\r",
+            "\t",
+            ";",
+        ]
+    ),
     st.text(max_size=6),
 )
-_headers = st.sampled_from([SESS_HEAD + ",load,max_hr,extra", SLEEP_HEAD + ",deep_min,is_nap", DAILY_HEAD + ",red_flag"])
+_headers = st.sampled_from(
+    [SESS_HEAD + ",load,max_hr,extra", SLEEP_HEAD + ",deep_min,is_nap", DAILY_HEAD + ",red_flag"]
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(head=_headers, sep=st.sampled_from([",", ";"]), rows=st.lists(st.lists(_cell, max_size=12), max_size=6),
-       skip=st.booleans())
+@given(
+    head=_headers,
+    sep=st.sampled_from([",", ";"]),
+    rows=st.lists(st.lists(_cell, max_size=12), max_size=6),
+    skip=st.booleans(),
+)
 def test_random_csvish_text_never_raises_anything_but_connector_error(tmp_path: Path, head, sep, rows, skip) -> None:
     text = head.replace(",", sep) + "\n" + "\n".join(sep.join(r) for r in rows)
     p = write(tmp_path, text, name="t.csv")
@@ -494,10 +539,12 @@ def test_random_csvish_text_never_raises_anything_but_connector_error(tmp_path: 
 
 
 _ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÄé0123456789_-. ", min_size=1, max_size=8).filter(
-    lambda s: s.strip() == s and s)
+    lambda s: s.strip() == s and s
+)
 _offsets = st.integers(min_value=-12 * 4, max_value=14 * 4).map(lambda q: q * 15 * 60)  # quarter hours [s]
 _starts = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 12, 31)).map(
-    lambda d: d.replace(microsecond=0))
+    lambda d: d.replace(microsecond=0)
+)
 
 
 def _iso(local: datetime, offset_s: int) -> str:
@@ -507,10 +554,18 @@ def _iso(local: datetime, offset_s: int) -> str:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(
-        st.tuples(_ids, _starts, _offsets, st.integers(1, 24 * 60 * 4).map(lambda q: q / 4),
-                  st.sampled_from(["running", "cycling", "strength"]), st.one_of(st.none(), st.integers(20, 250)),
-                  st.one_of(st.none(), st.integers(0, 10)), st.one_of(st.none(), st.integers(0, 100000).map(lambda m: m / 1000))),
-        min_size=1, max_size=8,
+        st.tuples(
+            _ids,
+            _starts,
+            _offsets,
+            st.integers(1, 24 * 60 * 4).map(lambda q: q / 4),
+            st.sampled_from(["running", "cycling", "strength"]),
+            st.one_of(st.none(), st.integers(20, 250)),
+            st.one_of(st.none(), st.integers(0, 10)),
+            st.one_of(st.none(), st.integers(0, 100000).map(lambda m: m / 1000)),
+        ),
+        min_size=1,
+        max_size=8,
     ),
     sep=st.sampled_from([",", ";"]),
 )
@@ -520,8 +575,17 @@ def test_valid_sessions_round_trip(tmp_path: Path, rows, sep) -> None:
     w.writerow(SESS_HEAD.split(","))
     dec = (lambda x: str(x).replace(".", ",")) if sep == ";" else str
     for aid, start, off, dur, sport, hr, rpe, km in rows:
-        w.writerow([aid, _iso(start, off), dec(dur), sport, "" if hr is None else hr,
-                    "" if rpe is None else rpe, "" if km is None else dec(km)])
+        w.writerow(
+            [
+                aid,
+                _iso(start, off),
+                dec(dur),
+                sport,
+                "" if hr is None else hr,
+                "" if rpe is None else rpe,
+                "" if km is None else dec(km),
+            ]
+        )
     res = read(tmp_path, buf.getvalue(), name="rt.csv")
     got = res.sessions
     assert got.height == len(rows) and res.skipped_rows == 0
@@ -543,7 +607,8 @@ def test_valid_sessions_round_trip(tmp_path: Path, rows, sep) -> None:
 @given(
     nights=st.lists(
         st.tuples(_starts, _offsets, _offsets, st.integers(10 * 60, 16 * 3600), st.floats(0, 1)),
-        min_size=1, max_size=6,
+        min_size=1,
+        max_size=6,
     ),
 )
 def test_valid_sleep_round_trip(tmp_path: Path, nights) -> None:

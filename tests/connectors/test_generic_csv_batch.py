@@ -27,11 +27,11 @@ FILES = {
     "blank_lines.csv": DAILY + "\n\nana,2025-03-05,51,60\n\n",
     "sessions_naive.csv": SESSIONS + "ana,2025-03-30T02:30:00,45,running,140,5,8\n",  # no such time in Berlin
     "sessions_ok.csv": SESSIONS + "ana,2025-03-01T07:30:00+01:00,45,running,140,5,8\n"
-                       "ana,2025-03-01T07:30:00+01:00,50,running,141,6,9\n",  # repeated key: a note
+    "ana,2025-03-01T07:30:00+01:00,50,running,141,6,9\n",  # repeated key: a note
     "sleep_ok.csv": SLEEP + "2025-03-01T23:00:00+01:00,2025-03-02T07:00:00+01:00,450\n",
     "sleep_naive.csv": SLEEP + "2025-10-25T23:30:00,2025-10-26T02:30:00,170\n",  # ambiguous 02:30 in Berlin
     "sleep_semicolon.csv": "sleep_start;sleep_end;total_sleep_min\n"
-                           "2025-03-01T23:00:00+01:00;2025-03-02T07:00:00+01:00;450,5\n",
+    "2025-03-01T23:00:00+01:00;2025-03-02T07:00:00+01:00;450,5\n",
     "ragged.csv": DAILY + "ana,2025-03-06,52,60,extra\n",
     "unknown.csv": "a,b,c\n1,2,3\n",
 }
@@ -40,8 +40,14 @@ FILES = {
 def _outcome(x: ReadResult | Exception) -> tuple:
     if isinstance(x, Exception):
         return ("error", type(x).__name__, str(x))
-    return ("ok", x.format, x.skipped_rows, tuple(x.warnings), x.athlete_ids,
-            tuple((k, v.to_dicts(), v.schema) for k, v in x.tables().items()))
+    return (
+        "ok",
+        x.format,
+        x.skipped_rows,
+        tuple(x.warnings),
+        x.athlete_ids,
+        tuple((k, v.to_dicts(), v.schema) for k, v in x.tables().items()),
+    )
 
 
 def _read(path: Path, ctx: ReadContext) -> tuple:
@@ -94,8 +100,16 @@ def test_unknown_zone_fails_only_files_that_need_it(tmp_path: Path) -> None:
 def _random_daily(rng: random.Random) -> str:
     rows = [DAILY.strip()]
     for _ in range(rng.choice([0, 1, 1, 2, 5])):
-        rows.append(",".join([rng.choice(["ana", "", "ben"]), rng.choice(["2025-03-01", "2025-3-2", "x", ""]),
-                              rng.choice(["50", "", "400", "abc", "19"]), rng.choice(["60", "0", "", "7,5", "501"])]))
+        rows.append(
+            ",".join(
+                [
+                    rng.choice(["ana", "", "ben"]),
+                    rng.choice(["2025-03-01", "2025-3-2", "x", ""]),
+                    rng.choice(["50", "", "400", "abc", "19"]),
+                    rng.choice(["60", "0", "", "7,5", "501"]),
+                ]
+            )
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -108,8 +122,14 @@ def test_read_many_equals_read_on_random_daily_files(tmp_path_factory, seed: int
     for i in range(rng.randint(2, 12)):
         p = d / f"f{i}.csv"
         p.write_text(_random_daily(rng))
-        items.append((p, ReadContext(athlete_id=rng.choice([None, "ctx"]),
-                                     on_bad_row=rng.choice([OnBadRow.RAISE, OnBadRow.SKIP]))))
+        items.append(
+            (
+                p,
+                ReadContext(
+                    athlete_id=rng.choice([None, "ctx"]), on_bad_row=rng.choice([OnBadRow.RAISE, OnBadRow.SKIP])
+                ),
+            )
+        )
     for (p, ctx), g in zip(items, generic_csv.read_many(items)):
         assert _outcome(g) == _read(p, ctx)
 

@@ -6,7 +6,6 @@ import json
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,8 +23,18 @@ def Z(*a) -> datetime:
     return datetime(*a, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("name", ["oura_2021-03-01_2021-03-04_trends.csv", "sleepmodel.csv", "sleepmodel.json",
-                                  "dailysleep.csv", "oura_data_v1.json", "workout.csv", "dailyreadiness.csv"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "oura_2021-03-01_2021-03-04_trends.csv",
+        "sleepmodel.csv",
+        "sleepmodel.json",
+        "dailysleep.csv",
+        "oura_data_v1.json",
+        "workout.csv",
+        "dailyreadiness.csv",
+    ],
+)
 def test_detect_by_content(tmp_path, name):
     p = tmp_path / "renamed.dat"
     p.write_bytes((FIX / name).read_bytes())
@@ -50,7 +59,13 @@ def test_trends_csv():
     assert (n1["start_utc"], n1["end_utc"]) == (Z(2021, 2, 28, 22, 10), Z(2021, 3, 1, 6, 20))
     # seconds as exported; REM 5700 + light 14520 + deep 6600 = 26820 asleep; 29400 - 26820 = 2580 awake
     assert (n1["asleep_s"], n1["rem_s"], n1["light_s"], n1["deep_s"], n1["awake_s"], n1["in_bed_s"]) == (
-        26820.0, 5700.0, 14520.0, 6600.0, 2580.0, 29400.0)
+        26820.0,
+        5700.0,
+        14520.0,
+        6600.0,
+        2580.0,
+        29400.0,
+    )
     assert n1["sleep_score"] == 82.0 and n1["is_nap"] is False
     # Tokyo: woke 06:45+09:00 on 3 March = 21:45 UTC on 2 March; wake date is the local one
     n2 = s.row(1, named=True)
@@ -59,7 +74,10 @@ def test_trends_csv():
     require(w, WELLNESS)
     # rhr = Lowest Resting Heart Rate (47, 55, 50), HRV = Average HRV (rMSSD); empty HRV stays null
     assert w.select("date", "rhr_bpm", "hrv_rmssd_ms").rows() == [
-        (date(2021, 3, 1), 47.0, 64.0), (date(2021, 3, 3), 55.0, 41.0), (date(2021, 3, 4), 50.0, None)]
+        (date(2021, 3, 1), 47.0, 64.0),
+        (date(2021, 3, 3), 55.0, 41.0),
+        (date(2021, 3, 4), 50.0, None),
+    ]
     assert w["hrv_sdnn_ms"].null_count() == 3
 
 
@@ -76,12 +94,18 @@ def test_sleepmodel_csv_and_json_agree():
     n1 = s.row(0, named=True)
     # 22:51:43+02:00 -> 20:51:43 UTC; deep 4860 + light 15330 + rem 6180 = 26370 s
     assert (n1["start_utc"], n1["asleep_s"], n1["in_bed_s"], n1["awake_s"]) == (
-        Z(2024, 5, 1, 20, 51, 43), 26370.0, 29190.0, 2820.0)
+        Z(2024, 5, 1, 20, 51, 43),
+        26370.0,
+        29190.0,
+        2820.0,
+    )
     nap = s.row(1, named=True)
     assert (nap["wake_date"], nap["asleep_s"], nap["in_bed_s"]) == (date(2024, 5, 2), 1800.0, 2130.0)
     # wellness from the long sleeps only (the nap's lowest HR 57 is not a resting HR)
     assert c.wellness.select("date", "rhr_bpm", "hrv_rmssd_ms").rows() == [
-        (date(2024, 5, 2), 48.0, 57.0), (date(2024, 5, 3), 50.0, 49.0)]
+        (date(2024, 5, 2), 48.0, 57.0),
+        (date(2024, 5, 3), 50.0, 49.0),
+    ]
 
 
 def test_v1_json_export():
@@ -98,8 +122,21 @@ def test_dailysleep_is_read_but_has_no_rows(tmp_path):
     assert res.sleep.is_empty() and res.wellness.is_empty()
     assert any("2 daily sleep scores" in w for w in res.warnings)
     p = tmp_path / "dailysleep.json"
-    p.write_text(json.dumps({"data": [{"id": "x", "contributors": {"deep_sleep": 80, "total_sleep": 90},
-                                       "day": "2024-05-02", "score": 81, "timestamp": "2024-05-02T00:00:00+02:00"}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "id": "x",
+                        "contributors": {"deep_sleep": 80, "total_sleep": 90},
+                        "day": "2024-05-02",
+                        "score": 81,
+                        "timestamp": "2024-05-02T00:00:00+02:00",
+                    }
+                ]
+            }
+        )
+    )
     assert oura.detect(p, p.read_bytes())
     res = oura.read(p, CTX)
     assert res.format == "oura_dailysleep_json" and any("1 daily sleep scores" in w for w in res.warnings)
@@ -154,8 +191,17 @@ def test_malformed_files(tmp_path):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzz_only_connector_errors(tmp_path, data):
-    name = data.draw(st.sampled_from(["oura_2021-03-01_2021-03-04_trends.csv", "sleepmodel.csv",
-                                      "sleepmodel.json", "dailysleep.csv", "oura_data_v1.json"]))
+    name = data.draw(
+        st.sampled_from(
+            [
+                "oura_2021-03-01_2021-03-04_trends.csv",
+                "sleepmodel.csv",
+                "sleepmodel.json",
+                "dailysleep.csv",
+                "oura_data_v1.json",
+            ]
+        )
+    )
     raw = (FIX / name).read_bytes()
     mode = data.draw(st.sampled_from(["truncate", "random", "flip"]))
     if mode == "truncate":
@@ -164,7 +210,7 @@ def test_fuzz_only_connector_errors(tmp_path, data):
         blob = data.draw(st.binary(max_size=2000))
     else:
         i = data.draw(st.integers(0, len(raw) - 1))
-        blob = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1:]
+        blob = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1 :]
     p = tmp_path / "fuzz"
     p.write_bytes(blob)
     if not oura.detect(p, blob[:65536]):
@@ -179,8 +225,10 @@ def test_fuzz_only_connector_errors(tmp_path, data):
 
 def test_deeply_nested_json_is_a_connector_error(tmp_path):
     p = tmp_path / "deep.json"
-    p.write_text('{"data": [{"bedtime_start": "x", "bedtime_end": "y", "type": "long_sleep", '
-                 '"total_sleep_duration": ' + "[" * 100000 + "]" * 100000 + "}]}")
+    p.write_text(
+        '{"data": [{"bedtime_start": "x", "bedtime_end": "y", "type": "long_sleep", '
+        '"total_sleep_duration": ' + "[" * 100000 + "]" * 100000 + "}]}"
+    )
     assert oura.detect(p, p.read_bytes()[:65536])
     with pytest.raises(ConnectorError):
         oura.read(p, CTX)

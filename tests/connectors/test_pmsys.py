@@ -73,8 +73,11 @@ def test_srpe_log_keeps_rpe_as_load_with_a_back_computed_start(tmp_path):
 
 def test_srpe_local_date_follows_the_time_zone(tmp_path):
     # logged 00:20 UTC after 60 min: started 23:20 UTC the day before; in Tokyo (UTC+9) that is 08:20 next day
-    p = _write(tmp_path, "srpe.csv", "end_date_time,activity_names,perceived_exertion,duration_min\n"
-                                     "2019-11-06T00:20:00.000Z,['running'],5,60\n")
+    p = _write(
+        tmp_path,
+        "srpe.csv",
+        "end_date_time,activity_names,perceived_exertion,duration_min\n2019-11-06T00:20:00.000Z,['running'],5,60\n",
+    )
     assert _read(p, tz="Asia/Tokyo").sessions["local_date"].to_list() == [date(2019, 11, 6)]
     r = _read(p)
     assert r.sessions["local_date"].to_list() == [date(2019, 11, 5)]
@@ -144,7 +147,9 @@ def test_wide_table_with_unknown_item_is_rejected_by_name(tmp_path):
     ok.write_bytes(p.read_bytes())
     w = registry.read(ok, ReadContext()).wellness
     assert w.select("athlete_id", "date", "stress_1_5", "source").rows() == [
-        ("TeamA-1", date(2020, 1, 1), 3.0, "pmsys_stress"), ("TeamA-2", date(2020, 1, 2), 4.0, "pmsys_stress")]
+        ("TeamA-1", date(2020, 1, 1), 3.0, "pmsys_stress"),
+        ("TeamA-2", date(2020, 1, 2), 4.0, "pmsys_stress"),
+    ]
 
 
 def test_generic_daily_csv_is_not_taken_for_pmsys(tmp_path):
@@ -169,8 +174,10 @@ def _wide(path: Path) -> dict[tuple[str, date], float]:
 def team(soccermon_dir):
     ctx = ReadContext(tz="Europe/Oslo")
     sessions = registry.read(soccermon_dir / "training-load" / "session.json", ctx).sessions
-    wellness = pl.concat([registry.read(f, ctx).wellness for f in sorted((soccermon_dir / "wellness").glob("*.csv"))],
-                         how="diagonal_relaxed")
+    wellness = pl.concat(
+        [registry.read(f, ctx).wellness for f in sorted((soccermon_dir / "wellness").glob("*.csv"))],
+        how="diagonal_relaxed",
+    )
     return sessions, wellness
 
 
@@ -239,8 +246,9 @@ def test_wide_wellness_items_merge_into_one_day(team):
     _, wellness = team
     assert wellness.height == 77140
     daily = build_daily(SESSIONS.empty(), SLEEP.empty(), wellness, as_of=date(2021, 12, 31))
-    row = daily.filter(pl.col("soreness_1_5").is_not_null() & pl.col("stress_1_5").is_not_null()
-                       & pl.col("fatigue_1_5").is_not_null())
+    row = daily.filter(
+        pl.col("soreness_1_5").is_not_null() & pl.col("stress_1_5").is_not_null() & pl.col("fatigue_1_5").is_not_null()
+    )
     assert row.height > 9000  # one day carries every item although each came from its own file
 
 
@@ -249,8 +257,12 @@ def test_team_injuries_and_other_files(soccermon_dir):
     inj = r.injuries
     assert inj.height > 150 and set(inj["severity"]) <= {"minor", "major"}
     assert inj.filter(pl.col("is_back"))["body_part"].unique().to_list() == ["stomach_back"]
-    for f in ("illness/illness.csv", "game-performance/game-performance.csv", "training-load/daily_load.csv",
-              "training-load/acwr.csv"):
+    for f in (
+        "illness/illness.csv",
+        "game-performance/game-performance.csv",
+        "training-load/daily_load.csv",
+        "training-load/acwr.csv",
+    ):
         res = registry.read(soccermon_dir / f, ReadContext())
         assert sum(res.rows().values()) == 0 and res.warnings, f
 

@@ -12,11 +12,18 @@ from pipelines.ingest_ids import checked_ids
 
 
 def _result(athlete: str) -> ReadResult:
-    wellness = pl.DataFrame({"athlete_id": [athlete], "source": ["x"], "date": [date(2021, 3, 1)],
-                             "rhr_bpm": [50.0]})
-    injuries = pl.DataFrame({"athlete_id": [athlete], "source": ["x"], "date": [date(2021, 3, 2)],
-                             "body_part": ["lower_back"], "severity": ["minor"], "is_back": [True],
-                             "source_file": ["f"]})
+    wellness = pl.DataFrame({"athlete_id": [athlete], "source": ["x"], "date": [date(2021, 3, 1)], "rhr_bpm": [50.0]})
+    injuries = pl.DataFrame(
+        {
+            "athlete_id": [athlete],
+            "source": ["x"],
+            "date": [date(2021, 3, 2)],
+            "body_part": ["lower_back"],
+            "severity": ["minor"],
+            "is_back": [True],
+            "source_file": ["f"],
+        }
+    )
     return ReadResult(format="x", wellness=wellness, injuries=injuries)
 
 

@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 from connectors import registry, strava
 from connectors.base import BadRowError, ConnectorError, OnBadRow, ReadContext
 from tests.connectors.vendor_helpers import (
-    FIXTURES, FUZZ, mutations, read_or_connector_error, row_by, utc,
+    FIXTURES,
+    FUZZ,
+    mutations,
+    read_or_connector_error,
+    row_by,
+    utc,
 )
 
 NEW = FIXTURES / "strava" / "export_8812345" / "activities.csv"

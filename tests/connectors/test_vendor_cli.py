@@ -42,9 +42,11 @@ def test_ingest_folder_with_every_vendor_export(tmp_path):
     store = tmp_path / "store"
     env = {**os.environ, "DO_NOT_TRACK": "1"}
     run = subprocess.run(
-        _cli() + ["ingest", str(tmp_path / "inputs"), "--store", str(store), "--tz", "Europe/Berlin",
-                  "--workers", "1"],
-        capture_output=True, text=True, env=env, timeout=240,
+        _cli() + ["ingest", str(tmp_path / "inputs"), "--store", str(store), "--tz", "Europe/Berlin", "--workers", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     out = run.stdout
@@ -60,26 +62,49 @@ def test_ingest_folder_with_every_vendor_export(tmp_path):
 
     # what each format read, per file, from the ledger
     csv_path = tmp_path / "ledger.csv"
-    led = subprocess.run(_cli() + ["ledger", "--store", str(store), "--csv", str(csv_path)],
-                         capture_output=True, text=True, env=env, timeout=120)
+    led = subprocess.run(
+        _cli() + ["ledger", "--store", str(store), "--csv", str(csv_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert led.returncode == 0, led.stdout + led.stderr
     ledger = pl.read_csv(csv_path)
-    per_format = (ledger.filter(pl.col("status") == "ingested").group_by("format")
-                  .agg(pl.len().alias("files"), pl.col("rows_sessions").sum(),
-                       pl.col("rows_sleep").sum(), pl.col("rows_wellness").sum()))
-    got = {r["format"]: (r["files"], r["rows_sessions"], r["rows_sleep"], r["rows_wellness"])
-           for r in per_format.iter_rows(named=True)}
+    per_format = (
+        ledger.filter(pl.col("status") == "ingested")
+        .group_by("format")
+        .agg(
+            pl.len().alias("files"),
+            pl.col("rows_sessions").sum(),
+            pl.col("rows_sleep").sum(),
+            pl.col("rows_wellness").sum(),
+        )
+    )
+    got = {
+        r["format"]: (r["files"], r["rows_sessions"], r["rows_sleep"], r["rows_wellness"])
+        for r in per_format.iter_rows(named=True)
+    }
     assert got == EXPECTED
     assert set(ledger["athlete_id"]) == {"mia"}
 
     # the stored tables carry the athlete and each format as its own source
     exp = tmp_path / "sessions.csv"
-    subprocess.run(_cli() + ["export", "sessions", "--store", str(store), "--out", str(exp)],
-                   check=True, capture_output=True, env=env, timeout=120)
+    subprocess.run(
+        _cli() + ["export", "sessions", "--store", str(store), "--out", str(exp)],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     stored = pl.read_csv(exp)
     assert set(stored["athlete_id"]) == {"mia"}
-    assert set(stored["source"]) == {"garmin_activities_csv", "garmin_di_activities",
-                                     "fitbit_exercise", "strava_activities"}
+    assert set(stored["source"]) == {
+        "garmin_activities_csv",
+        "garmin_di_activities",
+        "fitbit_exercise",
+        "strava_activities",
+    }
 
 
 def test_ingest_reports_malformed_vendor_file(tmp_path):
@@ -89,8 +114,10 @@ def test_ingest_reports_malformed_vendor_file(tmp_path):
     (inputs / "sleep-2019-11-01.json").write_bytes(src.read_bytes()[:-40])
     run = subprocess.run(
         _cli() + ["ingest", str(tmp_path / "inputs"), "--store", str(tmp_path / "store"), "--workers", "1"],
-        capture_output=True, text=True, timeout=240, env={**os.environ, "DO_NOT_TRACK": "1"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "DO_NOT_TRACK": "1"},
     )
     assert run.returncode == 1
     assert "sleep-2019-11-01.json" in run.stderr and "malformed JSON" in run.stderr, run.stderr
-

@@ -26,8 +26,15 @@ def head(p: Path) -> bytes:
     return p.read_bytes()[:65536]
 
 
-@pytest.mark.parametrize("name,kind", [("physiological_cycles.csv", "cycles"), ("sleeps.csv", "sleeps"),
-                                       ("workouts.csv", "workouts"), ("journal_entries.csv", "journal")])
+@pytest.mark.parametrize(
+    "name,kind",
+    [
+        ("physiological_cycles.csv", "cycles"),
+        ("sleeps.csv", "sleeps"),
+        ("workouts.csv", "workouts"),
+        ("journal_entries.csv", "journal"),
+    ],
+)
 def test_detect_by_content_not_name(tmp_path, name, kind):
     src = FIX / name
     assert whoop.detect(src, head(src))
@@ -75,8 +82,14 @@ def test_sleeps_naps_minutes_and_time_zones():
     assert first["wake_date"] == date(2024, 3, 11)
     # minutes x 60: asleep 430 -> 25800 s; light 210 -> 12600; deep 100 -> 6000; rem 120 -> 7200;
     # awake 35 -> 2100; in bed 465 -> 27900 (= 23:05 -> 06:50, 7 h 45 min)
-    assert (first["asleep_s"], first["light_s"], first["deep_s"], first["rem_s"], first["awake_s"],
-            first["in_bed_s"]) == (25800.0, 12600.0, 6000.0, 7200.0, 2100.0, 27900.0)
+    assert (
+        first["asleep_s"],
+        first["light_s"],
+        first["deep_s"],
+        first["rem_s"],
+        first["awake_s"],
+        first["in_bed_s"],
+    ) == (25800.0, 12600.0, 6000.0, 7200.0, 2100.0, 27900.0)
     assert (first["end_utc"] - first["start_utc"]).total_seconds() == first["in_bed_s"]
     assert first["sleep_score"] == 88.0
     naps = s.filter(pl.col("is_nap"))
@@ -105,7 +118,12 @@ def test_workouts():
     # 07:30:00 at UTC-04:00 -> 11:30 UTC; 45.5 min -> 2730 s; 07:30:00 -> 08:15:30 is 2730 s elapsed
     assert run["start_utc"] == Z(2024, 3, 11, 11, 30)
     assert (run["duration_s"], run["elapsed_s"], run["sport"]) == (2730.0, 2730.0, "running")
-    assert (run["avg_hr_bpm"], run["max_hr_bpm"], run["distance_m"], run["energy_kcal"]) == (152.0, 178.0, 8420.5, 520.0)
+    assert (run["avg_hr_bpm"], run["max_hr_bpm"], run["distance_m"], run["energy_kcal"]) == (
+        152.0,
+        178.0,
+        8420.5,
+        520.0,
+    )
     assert (run["device_load"], run["device_load_kind"]) == (11.8, "whoop_strain")
     assert run["local_offset_s"] == -4 * 3600
     assert run["rpe"] is None and run["load_au"] is None
@@ -129,7 +147,18 @@ WORKOUT_HEADER = (FIX / "workouts.csv").read_text().splitlines()[0]
 def test_bad_row_raises_with_line_and_column_or_is_skipped(tmp_path):
     good = (FIX / "workouts.csv").read_text().splitlines()[1]
     bad = good.replace("2024-03-11 07:30:00", "11/03/2024 7:30", 1)
-    p = write(tmp_path, "\n".join([WORKOUT_HEADER, good, bad, good.replace("2024-03-11 07:30:00,2024-03-11 08:15:30", "2024-03-11 17:30:00,2024-03-11 18:15:30")]) + "\n")
+    p = write(
+        tmp_path,
+        "\n".join(
+            [
+                WORKOUT_HEADER,
+                good,
+                bad,
+                good.replace("2024-03-11 07:30:00,2024-03-11 08:15:30", "2024-03-11 17:30:00,2024-03-11 18:15:30"),
+            ]
+        )
+        + "\n",
+    )
     with pytest.raises(BadRowError) as ei:
         whoop.read(p, CTX)
     assert ei.value.line == 3 and ei.value.column == "Workout start time"
@@ -194,7 +223,7 @@ def test_fuzz_truncations_and_random_bytes_raise_only_connector_error(tmp_path, 
         blob = data.draw(st.binary(max_size=2000))
     else:
         i = data.draw(st.integers(0, len(raw) - 1))
-        blob = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1:]
+        blob = raw[:i] + bytes([data.draw(st.integers(0, 255))]) + raw[i + 1 :]
     p = tmp_path / "fuzz.csv"
     p.write_bytes(blob)
     if not whoop.detect(p, blob[:65536]):

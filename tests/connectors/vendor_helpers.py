@@ -33,9 +33,11 @@ def mutations(original: bytes) -> st.SearchStrategy[bytes]:
     n = len(original)
     truncated = st.integers(0, max(n - 1, 0)).map(lambda k: original[:k])
     flipped = st.tuples(st.integers(0, max(n - 1, 0)), st.integers(0, 255)).map(
-        lambda t: original[: t[0]] + bytes([t[1]]) + original[t[0] + 1:])
+        lambda t: original[: t[0]] + bytes([t[1]]) + original[t[0] + 1 :]
+    )
     spliced = st.tuples(st.integers(0, n), st.binary(min_size=1, max_size=40)).map(
-        lambda t: original[: t[0]] + t[1] + original[t[0]:])
+        lambda t: original[: t[0]] + t[1] + original[t[0] :]
+    )
     return st.one_of(truncated, flipped, spliced, st.binary(max_size=300))
 
 

@@ -41,10 +41,12 @@ def random_daily(
     load = rng.gamma(2.0, 1.0, n) * scale
     load[rng.random(n) < p_rest] = 0.0
     load_null = rng.random(n) < p_null_load
+
     def maybe(x):
         x = x.astype(float)
         x[rng.random(n) < p_missing] = np.nan
         return x
+
     rhr = maybe(rng.normal(rng.uniform(42, 65, n_athletes)[aid], 3.0))
     hrv = maybe(rng.normal(np.log(rng.uniform(30, 110, n_athletes))[aid], 0.25))
     sleep_h = maybe(np.clip(rng.normal(7.4, 1.1, n), 2.0, 12.0))

@@ -90,7 +90,7 @@ def reference_features(
         vals = s.to_numpy(dtype=float)
         res = np.full(len(vals), np.nan)
         if len(vals) >= w:
-            res[w - 1:] = func(np.lib.stride_tricks.sliding_window_view(vals, w))
+            res[w - 1 :] = func(np.lib.stride_tricks.sliding_window_view(vals, w))
         return pd.Series(res, index=s.index).where(i >= w - 1)
 
     L = d["load_au"]
@@ -169,8 +169,12 @@ def reference_features(
     eff = (100.0 * d["sleep_h"] / d["in_bed_h"]).where(d["in_bed_h"] > 0)
     out["sleep_eff_7d_pct"] = roll(eff, window, "mean", min_valid)
     q = (
-        out["strain_au"].groupby(key, sort=False).expanding(min_periods=quantile_min).quantile(quantile)
-        .reset_index(level=0, drop=True).sort_index()
+        out["strain_au"]
+        .groupby(key, sort=False)
+        .expanding(min_periods=quantile_min)
+        .quantile(quantile)
+        .reset_index(level=0, drop=True)
+        .sort_index()
     )
     out["strain_p90_au"] = gshift(q, 1)
     pain = d["back_pain_0_10"]

@@ -233,7 +233,9 @@ def test_sleep_mean_debt_efficiency():
     # efficiency: 100 x 7/8 = 87.5, 80, 100, (day 4 has no sleep_h) 80, 100 -> day 6 mean of 5 = 89.5
     assert f["sleep_eff_7d_pct"][6] == pytest.approx((87.5 + 80 + 100 + 80 + 100) / 5)
     # a custom need of 7 h: 1 + 0 + 0 + 0 + 2 = 3
-    f7 = compute_features(daily(7, sleep_h=sleep, in_bed_h=bed), as_of=last_day(7), params=FeatureParams(sleep_need_h=7.0))
+    f7 = compute_features(
+        daily(7, sleep_h=sleep, in_bed_h=bed), as_of=last_day(7), params=FeatureParams(sleep_need_h=7.0)
+    )
     assert f7["sleep_debt_7d_h"][6] == pytest.approx(2.0 + 1.0)
     # no night at all in the window: debt null, not 0
     g = compute_features(daily(3), as_of=last_day(3))

@@ -31,12 +31,27 @@ def _inputs(d: pl.DataFrame, prev: pl.DataFrame, s, p: FeatureParams, strain_onl
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), cut=st.integers(1, 179), extra=st.integers(0, 6),
-       params=st.sampled_from([FeatureParams(), FeatureParams(baseline_days=20, baseline_min_values=5, chronic_days=21,
-                                                              family_window_d=10, strain_min_values=5)]))
-@example(seed=1, cut=173, extra=0,  # found by CI: first + cut fell past the data's last day
-         params=FeatureParams(baseline_days=20, baseline_min_values=5, chronic_days=21, family_window_d=10,
-                              strain_min_values=5))
+@given(
+    seed=st.integers(0, 10_000),
+    cut=st.integers(1, 179),
+    extra=st.integers(0, 6),
+    params=st.sampled_from(
+        [
+            FeatureParams(),
+            FeatureParams(
+                baseline_days=20, baseline_min_values=5, chronic_days=21, family_window_d=10, strain_min_values=5
+            ),
+        ]
+    ),
+)
+@example(
+    seed=1,
+    cut=173,
+    extra=0,  # found by CI: first + cut fell past the data's last day
+    params=FeatureParams(
+        baseline_days=20, baseline_min_values=5, chronic_days=21, family_window_d=10, strain_min_values=5
+    ),
+)
 def test_tail_equals_full(seed, cut, extra, params):
     d = random_daily(4, 180, seed=seed, p_null_load=0.02)
     first = d["date"].min()
@@ -50,7 +65,8 @@ def test_tail_equals_full(seed, cut, extra, params):
     since = {a: s for a, f in firsts.items() if f < s}  # athletes starting later have nothing stored
     got = continue_features(tail, before, as_of=as_of, since=since, first_days=firsts, params=params)
     want = compute_features(d, as_of=as_of, params=params).filter(
-        (pl.col("date") >= s) & pl.col("athlete_id").is_in(list(since)))
+        (pl.col("date") >= s) & pl.col("athlete_id").is_in(list(since))
+    )
     assert_frame_equal(got, want, check_exact=True)
 
 
@@ -61,8 +77,9 @@ def test_tail_with_changed_days_from_s(monkeypatch):
     s = first + timedelta(days=100)
     p = FeatureParams()
     prev = compute_features(d, as_of=d["date"].max(), params=p)
-    changed = d.with_columns(pl.when(pl.col("date") >= s).then(pl.col("load_au") * 1.7 + 3).otherwise(pl.col("load_au"))
-                             .alias("load_au"))
+    changed = d.with_columns(
+        pl.when(pl.col("date") >= s).then(pl.col("load_au") * 1.7 + 3).otherwise(pl.col("load_au")).alias("load_au")
+    )
     tail, before, firsts = _inputs(changed, prev, s, p)
     # several chunks of athletes: the same rows
     monkeypatch.setattr(C, "CHUNK_ROWS", 120)
@@ -80,10 +97,20 @@ def test_conditions_are_checked():
     tail, before, firsts = _inputs(d, prev, s, p)
     ids = list(firsts)
     with pytest.raises(ValueError, match="must start on or before"):
-        continue_features(tail.filter(pl.col("date") > s - timedelta(days=10)), before, as_of=s,
-                          since={a: s for a in ids}, first_days=firsts)
+        continue_features(
+            tail.filter(pl.col("date") > s - timedelta(days=10)),
+            before,
+            as_of=s,
+            since={a: s for a in ids},
+            first_days=firsts,
+        )
     with pytest.raises(ValueError, match="every day from"):
-        continue_features(tail, before.filter(pl.col("date") != first + timedelta(days=3)), as_of=s,
-                          since={a: s for a in ids}, first_days=firsts)
+        continue_features(
+            tail,
+            before.filter(pl.col("date") != first + timedelta(days=3)),
+            as_of=s,
+            since={a: s for a in ids},
+            first_days=firsts,
+        )
     with pytest.raises(ValueError, match="not after the first day"):
         continue_features(tail, before, as_of=s, since={a: first for a in ids}, first_days=firsts)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import polars as pl
 import pytest
@@ -35,12 +35,14 @@ def t(day: int, hour: int = 7, minute: int = 0, month: int = 3) -> datetime:
 
 
 def test_calendar_sessions_summed_rest_days_zero():
-    s = sessions([
-        {"start_utc": t(3, 6), "local_date": date(2025, 3, 3), "load_au": 200.0, "duration_s": 1800.0},
-        {"start_utc": t(3, 17), "local_date": date(2025, 3, 3), "load_au": 150.0, "duration_s": 2400.0},
-        {"start_utc": t(6, 7), "local_date": date(2025, 3, 6), "load_au": 300.0},
-        {"start_utc": t(9, 7), "local_date": date(2025, 3, 9), "load_au": 999.0},  # after as_of: ignored
-    ])
+    s = sessions(
+        [
+            {"start_utc": t(3, 6), "local_date": date(2025, 3, 3), "load_au": 200.0, "duration_s": 1800.0},
+            {"start_utc": t(3, 17), "local_date": date(2025, 3, 3), "load_au": 150.0, "duration_s": 2400.0},
+            {"start_utc": t(6, 7), "local_date": date(2025, 3, 6), "load_au": 300.0},
+            {"start_utc": t(9, 7), "local_date": date(2025, 3, 9), "load_au": 999.0},  # after as_of: ignored
+        ]
+    )
     w = wellness([{"date": date(2025, 3, 1), "rhr_bpm": 50.0}])
     d = build_daily(s, SLEEP.empty(), w, as_of=date(2025, 3, 7))
     assert d.columns == list(DAILY.columns)
@@ -58,10 +60,12 @@ def test_calendar_sessions_summed_rest_days_zero():
 
 
 def test_null_session_load_makes_the_day_unknown():
-    s = sessions([
-        {"start_utc": t(3, 6), "local_date": date(2025, 3, 3), "load_au": 200.0, "load_method": "srpe"},
-        {"start_utc": t(3, 17), "local_date": date(2025, 3, 3), "load_au": None},
-    ])
+    s = sessions(
+        [
+            {"start_utc": t(3, 6), "local_date": date(2025, 3, 3), "load_au": 200.0, "load_method": "srpe"},
+            {"start_utc": t(3, 17), "local_date": date(2025, 3, 3), "load_au": None},
+        ]
+    )
     d = build_daily(s, SLEEP.empty(), WELLNESS.empty(), as_of=date(2025, 3, 4))
     assert d["load_au"].to_list() == [None, 0.0] and d["n_sessions"].to_list() == [2, 0]
     assert d["load_family"].to_list() == ["srpe", None]
@@ -74,35 +78,79 @@ def test_negative_load_is_an_error():
 
 
 def test_load_family_of_day():
-    s = sessions([
-        {"start_utc": t(3, 6), "local_date": date(2025, 3, 3), "load_au": 50.0, "load_method": "tss"},
-        {"start_utc": t(3, 9), "local_date": date(2025, 3, 3), "load_au": 80.0, "load_method": "trimp_avg"},
-        {"start_utc": t(4, 9), "local_date": date(2025, 3, 4), "load_au": 80.0, "load_method": "trimp_stream"},
-    ])
+    s = sessions(
+        [
+            {"start_utc": t(3, 6), "local_date": date(2025, 3, 3), "load_au": 50.0, "load_method": "tss"},
+            {"start_utc": t(3, 9), "local_date": date(2025, 3, 3), "load_au": 80.0, "load_method": "trimp_avg"},
+            {"start_utc": t(4, 9), "local_date": date(2025, 3, 4), "load_au": 80.0, "load_method": "trimp_stream"},
+        ]
+    )
     d = build_daily(s, SLEEP.empty(), WELLNESS.empty(), as_of=date(2025, 3, 4))
     assert d["load_family"].to_list() == ["mixed", "trimp"]
 
 
 def test_main_sleep_naps_and_duplicate_nights():
-    z = sleep([
-        # two sources recorded the night ending 5 March: the longer one (oura, 7.5 h asleep) is the main sleep
-        {"source": "oura", "start_utc": t(4, 22), "end_utc": t(5, 6, 30), "wake_date": date(2025, 3, 5),
-         "asleep_s": 27000.0, "in_bed_s": 30600.0},
-        {"source": "apple_health", "start_utc": t(4, 22, 10), "end_utc": t(5, 6, 20), "wake_date": date(2025, 3, 5),
-         "asleep_s": 25200.0, "in_bed_s": 29400.0},
-        # naps on 5 March: 20 min (oura) and the same nap from apple (25 min) -> the larger source total, 25 min
-        {"source": "oura", "start_utc": t(5, 13), "end_utc": t(5, 13, 20), "wake_date": date(2025, 3, 5),
-         "asleep_s": 1200.0, "in_bed_s": 1200.0, "is_nap": True},
-        {"source": "apple_health", "start_utc": t(5, 13), "end_utc": t(5, 13, 25), "wake_date": date(2025, 3, 5),
-         "asleep_s": 1500.0, "in_bed_s": 1500.0, "is_nap": True},
-        # 6 March: only a nap -> no main sleep (sleep_h null), nap_h 0.5
-        {"start_utc": t(6, 14), "end_utc": t(6, 14, 30), "wake_date": date(2025, 3, 6),
-         "asleep_s": 1800.0, "in_bed_s": 1800.0, "is_nap": True},
-        # 7 March: asleep missing -> deep + light + rem = 3600 + 14400 + 5400 = 23400 s = 6.5 h;
-        # in_bed missing -> end - start = 8 h
-        {"start_utc": t(6, 23), "end_utc": t(7, 7), "wake_date": date(2025, 3, 7), "asleep_s": None,
-         "deep_s": 3600.0, "light_s": 14400.0, "rem_s": 5400.0, "in_bed_s": None},
-    ])
+    z = sleep(
+        [
+            # two sources recorded the night ending 5 March: the longer one (oura, 7.5 h asleep) is the main sleep
+            {
+                "source": "oura",
+                "start_utc": t(4, 22),
+                "end_utc": t(5, 6, 30),
+                "wake_date": date(2025, 3, 5),
+                "asleep_s": 27000.0,
+                "in_bed_s": 30600.0,
+            },
+            {
+                "source": "apple_health",
+                "start_utc": t(4, 22, 10),
+                "end_utc": t(5, 6, 20),
+                "wake_date": date(2025, 3, 5),
+                "asleep_s": 25200.0,
+                "in_bed_s": 29400.0,
+            },
+            # naps on 5 March: 20 min (oura) and the same nap from apple (25 min) -> the larger source total, 25 min
+            {
+                "source": "oura",
+                "start_utc": t(5, 13),
+                "end_utc": t(5, 13, 20),
+                "wake_date": date(2025, 3, 5),
+                "asleep_s": 1200.0,
+                "in_bed_s": 1200.0,
+                "is_nap": True,
+            },
+            {
+                "source": "apple_health",
+                "start_utc": t(5, 13),
+                "end_utc": t(5, 13, 25),
+                "wake_date": date(2025, 3, 5),
+                "asleep_s": 1500.0,
+                "in_bed_s": 1500.0,
+                "is_nap": True,
+            },
+            # 6 March: only a nap -> no main sleep (sleep_h null), nap_h 0.5
+            {
+                "start_utc": t(6, 14),
+                "end_utc": t(6, 14, 30),
+                "wake_date": date(2025, 3, 6),
+                "asleep_s": 1800.0,
+                "in_bed_s": 1800.0,
+                "is_nap": True,
+            },
+            # 7 March: asleep missing -> deep + light + rem = 3600 + 14400 + 5400 = 23400 s = 6.5 h;
+            # in_bed missing -> end - start = 8 h
+            {
+                "start_utc": t(6, 23),
+                "end_utc": t(7, 7),
+                "wake_date": date(2025, 3, 7),
+                "asleep_s": None,
+                "deep_s": 3600.0,
+                "light_s": 14400.0,
+                "rem_s": 5400.0,
+                "in_bed_s": None,
+            },
+        ]
+    )
     d = build_daily(SESSIONS.empty(), z, WELLNESS.empty(), as_of=date(2025, 3, 8))
     assert d["date"].to_list() == [date(2025, 3, i) for i in range(5, 9)]
     # 27000 s / 3600 = 7.5 h asleep, 30600 s = 8.5 h in bed
@@ -112,27 +160,54 @@ def test_main_sleep_naps_and_duplicate_nights():
 
 
 def test_equal_nights_use_sleep_priority():
-    z = sleep([
-        {"source": "garmin", "start_utc": t(4, 22), "end_utc": t(5, 6), "wake_date": date(2025, 3, 5),
-         "asleep_s": 25200.0, "in_bed_s": 28800.0},
-        {"source": "whoop", "start_utc": t(4, 22), "end_utc": t(5, 6), "wake_date": date(2025, 3, 5),
-         "asleep_s": 25200.0, "in_bed_s": 27000.0},
-    ])
+    z = sleep(
+        [
+            {
+                "source": "garmin",
+                "start_utc": t(4, 22),
+                "end_utc": t(5, 6),
+                "wake_date": date(2025, 3, 5),
+                "asleep_s": 25200.0,
+                "in_bed_s": 28800.0,
+            },
+            {
+                "source": "whoop",
+                "start_utc": t(4, 22),
+                "end_utc": t(5, 6),
+                "wake_date": date(2025, 3, 5),
+                "asleep_s": 25200.0,
+                "in_bed_s": 27000.0,
+            },
+        ]
+    )
     p = FeatureParams(sleep_source_priority=("whoop", "garmin"))
     d = build_daily(SESSIONS.empty(), z, WELLNESS.empty(), as_of=date(2025, 3, 5), params=p)
     assert d["in_bed_h"].to_list() == [7.5]  # whoop's 27000 s
-    d2 = build_daily(SESSIONS.empty(), z, WELLNESS.empty(), as_of=date(2025, 3, 5),
-                     params=FeatureParams(sleep_source_priority=("garmin",)))
+    d2 = build_daily(
+        SESSIONS.empty(),
+        z,
+        WELLNESS.empty(),
+        as_of=date(2025, 3, 5),
+        params=FeatureParams(sleep_source_priority=("garmin",)),
+    )
     assert d2["in_bed_h"].to_list() == [8.0]
 
 
 def test_duplicate_wellness_day_from_two_sources():
-    w = wellness([
-        {"source": "oura", "date": date(2025, 3, 5), "rhr_bpm": 48.0, "hrv_rmssd_ms": 60.0, "back_pain_0_10": 2.0},
-        {"source": "garmin", "date": date(2025, 3, 5), "rhr_bpm": 52.0, "hrv_rmssd_ms": None,
-         "back_pain_0_10": 4.0, "red_flag": True},
-        {"source": "whoop", "date": date(2025, 3, 5), "rhr_bpm": 50.0, "hrv_rmssd_ms": 90.0, "red_flag": False},
-    ])
+    w = wellness(
+        [
+            {"source": "oura", "date": date(2025, 3, 5), "rhr_bpm": 48.0, "hrv_rmssd_ms": 60.0, "back_pain_0_10": 2.0},
+            {
+                "source": "garmin",
+                "date": date(2025, 3, 5),
+                "rhr_bpm": 52.0,
+                "hrv_rmssd_ms": None,
+                "back_pain_0_10": 4.0,
+                "red_flag": True,
+            },
+            {"source": "whoop", "date": date(2025, 3, 5), "rhr_bpm": 50.0, "hrv_rmssd_ms": 90.0, "red_flag": False},
+        ]
+    )
     # no priority: all sources rank equal -> mean: rhr (48 + 52 + 50) / 3 = 50; rMSSD (60 + 90) / 2 = 75 -> ln 75
     d = build_daily(SESSIONS.empty(), SLEEP.empty(), w, as_of=date(2025, 3, 5))
     assert d["rhr_bpm"][0] == pytest.approx(50.0)
@@ -154,27 +229,52 @@ def test_sentinel_physiology_is_missing():
 
 def test_dst_spring_forward_and_fall_back():
     # Europe/Berlin: 30 March 2025 02:00 -> 03:00 (UTC+1 -> UTC+2); 26 October 03:00 -> 02:00
-    s = sessions([
-        # 29 March 23:30 UTC = 30 March 01:30 local (UTC+1): local_date missing, the offset decides
-        {"start_utc": datetime(2025, 3, 29, 23, 30, tzinfo=UTC), "local_date": None, "local_offset_s": 3600,
-         "load_au": 100.0},
-        # 30 March 22:30 UTC = 31 March 00:30 local (UTC+2)
-        {"start_utc": datetime(2025, 3, 30, 22, 30, tzinfo=UTC), "local_date": None, "local_offset_s": 7200,
-         "load_au": 60.0},
-    ])
-    z = sleep([
-        # night into the spring-forward morning: 22:00 -> 07:00 local is 9 h on the wall clock but
-        # 21:00 -> 05:00 UTC = 8 h elapsed; in_bed missing -> 8.0 h (recorded time, not wall clock)
-        {"start_utc": datetime(2025, 3, 29, 21, tzinfo=UTC), "end_utc": datetime(2025, 3, 30, 5, tzinfo=UTC),
-         "wake_date": date(2025, 3, 30), "asleep_s": 25200.0, "in_bed_s": None},
-        # night into the fall-back morning: 22:00 -> 07:00 local = 20:00 -> 06:00 UTC = 10 h
-        {"start_utc": datetime(2025, 10, 25, 20, tzinfo=UTC), "end_utc": datetime(2025, 10, 26, 6, tzinfo=UTC),
-         "wake_date": date(2025, 10, 26), "asleep_s": 30600.0, "in_bed_s": None},
-    ])
+    s = sessions(
+        [
+            # 29 March 23:30 UTC = 30 March 01:30 local (UTC+1): local_date missing, the offset decides
+            {
+                "start_utc": datetime(2025, 3, 29, 23, 30, tzinfo=UTC),
+                "local_date": None,
+                "local_offset_s": 3600,
+                "load_au": 100.0,
+            },
+            # 30 March 22:30 UTC = 31 March 00:30 local (UTC+2)
+            {
+                "start_utc": datetime(2025, 3, 30, 22, 30, tzinfo=UTC),
+                "local_date": None,
+                "local_offset_s": 7200,
+                "load_au": 60.0,
+            },
+        ]
+    )
+    z = sleep(
+        [
+            # night into the spring-forward morning: 22:00 -> 07:00 local is 9 h on the wall clock but
+            # 21:00 -> 05:00 UTC = 8 h elapsed; in_bed missing -> 8.0 h (recorded time, not wall clock)
+            {
+                "start_utc": datetime(2025, 3, 29, 21, tzinfo=UTC),
+                "end_utc": datetime(2025, 3, 30, 5, tzinfo=UTC),
+                "wake_date": date(2025, 3, 30),
+                "asleep_s": 25200.0,
+                "in_bed_s": None,
+            },
+            # night into the fall-back morning: 22:00 -> 07:00 local = 20:00 -> 06:00 UTC = 10 h
+            {
+                "start_utc": datetime(2025, 10, 25, 20, tzinfo=UTC),
+                "end_utc": datetime(2025, 10, 26, 6, tzinfo=UTC),
+                "wake_date": date(2025, 10, 26),
+                "asleep_s": 30600.0,
+                "in_bed_s": None,
+            },
+        ]
+    )
     d = build_daily(s, z, WELLNESS.empty(), as_of=date(2025, 10, 27))
     # one row per local day, including the 23-h and the 25-h day
     days = d["date"].to_list()
-    assert days[0] == date(2025, 3, 30) and len(days) == len(set(days)) == (date(2025, 10, 27) - date(2025, 3, 30)).days + 1
+    assert (
+        days[0] == date(2025, 3, 30)
+        and len(days) == len(set(days)) == (date(2025, 10, 27) - date(2025, 3, 30)).days + 1
+    )
     by = {r["date"]: r for r in d.iter_rows(named=True)}
     assert by[date(2025, 3, 30)]["load_au"] == 100.0 and by[date(2025, 3, 31)]["load_au"] == 60.0
     assert by[date(2025, 3, 30)]["in_bed_h"] == 8.0 and by[date(2025, 3, 30)]["sleep_h"] == 7.0
@@ -182,10 +282,12 @@ def test_dst_spring_forward_and_fall_back():
 
 
 def test_athlete_filter_and_missing_athlete_id():
-    s = sessions([
-        {"athlete_id": "a", "start_utc": t(3), "local_date": date(2025, 3, 3), "load_au": 1.0},
-        {"athlete_id": "b", "start_utc": t(4), "local_date": date(2025, 3, 4), "load_au": 2.0},
-    ])
+    s = sessions(
+        [
+            {"athlete_id": "a", "start_utc": t(3), "local_date": date(2025, 3, 3), "load_au": 1.0},
+            {"athlete_id": "b", "start_utc": t(4), "local_date": date(2025, 3, 4), "load_au": 2.0},
+        ]
+    )
     d = build_daily(s, SLEEP.empty(), WELLNESS.empty(), as_of=date(2025, 3, 5), athletes=["b"])
     assert d["athlete_id"].unique().to_list() == ["b"] and d.height == 2
     bad = s.with_columns(pl.lit(None, pl.String).alias("athlete_id"))

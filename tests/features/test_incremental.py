@@ -50,14 +50,19 @@ def test_only_the_tail_of_daily_is_needed(history):
     prev = compute_features(old, as_of=as_of - timedelta(days=1))
     h = FeatureParams().history_days
     firsts = d.group_by("athlete_id").agg(pl.col("date").min().alias("first"))
-    tail = d.join(firsts, on="athlete_id").filter(
-        (pl.col("date") >= as_of - timedelta(days=h)) | (pl.col("date") == pl.col("first"))
-    ).drop("first")
+    tail = (
+        d.join(firsts, on="athlete_id")
+        .filter((pl.col("date") >= as_of - timedelta(days=h)) | (pl.col("date") == pl.col("first")))
+        .drop("first")
+    )
     # keep each athlete's first row so that the calendar start is known, the gap in between is
     # filled as rest days but never read: the result is still exact
     inc = update_features(tail, prev, as_of=as_of, since={a: as_of for a in firsts["athlete_id"]})
-    assert_frame_equal(inc.filter(pl.col("date") == as_of), compute_features(d, as_of=as_of).filter(pl.col("date") == as_of),
-                       check_exact=True)
+    assert_frame_equal(
+        inc.filter(pl.col("date") == as_of),
+        compute_features(d, as_of=as_of).filter(pl.col("date") == as_of),
+        check_exact=True,
+    )
 
 
 def test_several_new_days_and_unchanged_athletes(history):
@@ -78,8 +83,14 @@ def test_older_data_changed_recomputes_from_there(history):
     a = d["athlete_id"][0]
     day = as_of - timedelta(days=90)
     d2 = d.with_columns(
-        pl.when((pl.col("athlete_id") == a) & (pl.col("date") == day)).then(1234.0).otherwise(pl.col("load_au")).alias("load_au"),
-        pl.when((pl.col("athlete_id") == a) & (pl.col("date") == day - timedelta(days=3))).then(99.0).otherwise(pl.col("rhr_bpm")).alias("rhr_bpm"),
+        pl.when((pl.col("athlete_id") == a) & (pl.col("date") == day))
+        .then(1234.0)
+        .otherwise(pl.col("load_au"))
+        .alias("load_au"),
+        pl.when((pl.col("athlete_id") == a) & (pl.col("date") == day - timedelta(days=3)))
+        .then(99.0)
+        .otherwise(pl.col("rhr_bpm"))
+        .alias("rhr_bpm"),
     )
     since = first_changed_dates(d2, d)
     assert since[a] == day - timedelta(days=3) and all(v is None for k, v in since.items() if k != a)
@@ -92,8 +103,10 @@ def test_new_first_day_or_missing_previous_rows_fall_back_to_full(history):
     full = compute_features(d, as_of=as_of)
     a = d["athlete_id"][1]
     first = d.filter(pl.col("athlete_id") == a)["date"].min()
-    earlier = d.filter(pl.col("athlete_id") == a).head(1).with_columns(
-        pl.lit(first - timedelta(days=10)).alias("date"), pl.lit(77.0).alias("load_au")
+    earlier = (
+        d.filter(pl.col("athlete_id") == a)
+        .head(1)
+        .with_columns(pl.lit(first - timedelta(days=10)).alias("date"), pl.lit(77.0).alias("load_au"))
     )
     d2 = pl.concat([d, earlier]).sort("athlete_id", "date")
     since = first_changed_dates(d2, d)
@@ -145,11 +158,12 @@ def test_days_without_training_data_incremental_equals_full(seed, back):
     for a, n in d.group_by("athlete_id", maintain_order=True).len().iter_rows():
         c = np.ones(n, dtype=bool)
         lo = int(rng.integers(0, max(n - 40, 1)))
-        c[lo: lo + int(rng.integers(5, 40))] = False
+        c[lo : lo + int(rng.integers(5, 40))] = False
         c[: int(rng.integers(0, 10))] = False
         cov.extend(c.tolist())
     d = d.with_columns(pl.Series("load_covered", cov)).with_columns(
-        pl.when(pl.col("load_covered")).then(pl.col("load_au")).alias("load_au"))
+        pl.when(pl.col("load_covered")).then(pl.col("load_au")).alias("load_au")
+    )
     as_of = d["date"].max()
     full = compute_features(d, as_of=as_of)
     unc = full.filter(~pl.col("load_covered"))

@@ -23,8 +23,12 @@ def sessions(rows: list[dict]) -> pl.DataFrame:
     full = []
     for i, r in enumerate(rows):
         base = {
-            "athlete_id": "a", "source": "test", "start_utc": T0 + timedelta(days=i),
-            "local_date": (T0 + timedelta(days=i)).date(), "sport": "running", "duration_s": 3600.0,
+            "athlete_id": "a",
+            "source": "test",
+            "start_utc": T0 + timedelta(days=i),
+            "local_date": (T0 + timedelta(days=i)).date(),
+            "sport": "running",
+            "duration_s": 3600.0,
             "source_file": "x",
         }
         base.update(r)
@@ -49,7 +53,9 @@ def test_trimp_formulas_by_hand():
     # x = (150-60)/(190-60) = 0.692308; male: 60 min * x * 0.64 * e^(1.92 x) = 100.4403
     assert banister_trimp_avg(3600, 150, 60, 190, "male") == pytest.approx(100.4403, abs=1e-3)
     # female: 60 * 0.692308 * 0.86 * e^(1.67 * 0.692308) = 60*0.692308*0.86*3.17677 = 113.4838
-    assert banister_trimp_avg(3600, 150, 60, 190, "f") == pytest.approx(60 * 0.692308 * 0.86 * math.exp(1.67 * 0.692308), rel=1e-5)
+    assert banister_trimp_avg(3600, 150, 60, 190, "f") == pytest.approx(
+        60 * 0.692308 * 0.86 * math.exp(1.67 * 0.692308), rel=1e-5
+    )
     assert banister_trimp_avg(3600, 50, 60, 190) == 0.0  # below rest: 0, never negative
     # histogram: 30 min at 150 bpm + 30 min at 60 bpm (x = 0 -> 0) = half of the 60-min value
     hist = [0.0] * 256
@@ -125,11 +131,13 @@ def test_trimp_stream_primary_with_references_and_defaults():
 
 
 def test_trimp_avg_female_and_duration_rate_in_trimp_family():
-    df = sessions([
-        {"avg_hr_bpm": 140.0, "duration_s": 3600.0},
-        {"avg_hr_bpm": 140.0, "duration_s": 1800.0},
-        {"duration_s": 1200.0, "sport": "cycling"},  # no HR, no RPE
-    ])
+    df = sessions(
+        [
+            {"avg_hr_bpm": 140.0, "duration_s": 3600.0},
+            {"avg_hr_bpm": 140.0, "duration_s": 1800.0},
+            {"duration_s": 1200.0, "sport": "cycling"},  # no HR, no RPE
+        ]
+    )
     out = assign_session_loads(df, hr_rest_bpm={"a": 50.0}, hr_max_bpm={"a": 180.0}, sex={"a": "female"})
     # x = 90/130 = 0.692308; female: 60 * x * 0.86 e^(1.67 x) = 113.48
     full = 60 * (90 / 130) * 0.86 * math.exp(1.67 * 90 / 130)
@@ -161,10 +169,12 @@ def test_missing_duration_and_measures_gives_null_not_zero():
 
 
 def test_athletes_are_independent():
-    df = sessions([
-        {"athlete_id": "a", "rpe": 5.0},
-        {"athlete_id": "b", "device_load": 70.0, "device_load_kind": "tss"},
-    ])
+    df = sessions(
+        [
+            {"athlete_id": "a", "rpe": 5.0},
+            {"athlete_id": "b", "device_load": 70.0, "device_load_kind": "tss"},
+        ]
+    )
     out = assign_session_loads(df)
     assert out["load_family"].to_list() == ["srpe", "tss"]
     assert out["load_au"].to_list() == [300.0, 70.0]
@@ -179,24 +189,37 @@ def test_parameter_validation():
 
 
 def test_hr_reference_from_history():
-    df = sessions([
-        {"max_hr_bpm": 181.0},
-        {"max_hr_bpm": 244.0},  # artefact (> 230): ignored
-        {"max_hr_bpm": 176.0},
-        {"athlete_id": "b", "max_hr_bpm": None},
-    ])
+    df = sessions(
+        [
+            {"max_hr_bpm": 181.0},
+            {"max_hr_bpm": 244.0},  # artefact (> 230): ignored
+            {"max_hr_bpm": 176.0},
+            {"athlete_id": "b", "max_hr_bpm": None},
+        ]
+    )
     # sessions of "a" are on 2025-03-01..03; wellness RHR 50, 52, 70 -> median 52
-    well = conform(pl.DataFrame({
-        "athlete_id": ["a", "a", "a", "a"], "source": ["t"] * 4,
-        "date": [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3), date(2024, 1, 1)],
-        "rhr_bpm": [50.0, 52.0, 70.0, 40.0],  # 2024-01-01 is outside the 180-day window
-    }), WELLNESS)
+    well = conform(
+        pl.DataFrame(
+            {
+                "athlete_id": ["a", "a", "a", "a"],
+                "source": ["t"] * 4,
+                "date": [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3), date(2024, 1, 1)],
+                "rhr_bpm": [50.0, 52.0, 70.0, 40.0],  # 2024-01-01 is outside the 180-day window
+            }
+        ),
+        WELLNESS,
+    )
     ref = hr_reference_from_history(df, well)
     a = ref.filter(pl.col("athlete_id") == "a").row(0, named=True)
     assert (a["hr_rest_bpm"], a["hr_max_bpm"]) == (52.0, 181.0)
     assert not a["hr_rest_is_default"] and not a["hr_max_is_default"]
     b = ref.filter(pl.col("athlete_id") == "b").row(0, named=True)
-    assert (b["hr_rest_bpm"], b["hr_max_bpm"], b["hr_rest_is_default"], b["hr_max_is_default"]) == (60.0, 190.0, True, True)
+    assert (b["hr_rest_bpm"], b["hr_max_bpm"], b["hr_rest_is_default"], b["hr_max_is_default"]) == (
+        60.0,
+        190.0,
+        True,
+        True,
+    )
     # as_of far later: nothing in the window -> defaults, flagged
     late = hr_reference_from_history(df, well, as_of=date(2026, 1, 1)).row(0, named=True)
     assert late["hr_max_is_default"] and late["hr_rest_is_default"]
@@ -213,11 +236,13 @@ def test_stream_trimp_matches_reference_for_every_row():
         h = (rng.random(n) * (rng.random(n) > 0.6) * 30).astype(np.float32).tolist()
         hists.append(h)
         rows.append({"athlete_id": "a" if k % 2 else "b", "hr_hist_s": h})
-    out = assign_session_loads(sessions(rows), hr_rest_bpm={"a": 55.0, "b": 65.0},
-                               hr_max_bpm={"a": 185.0, "b": 200.0}, sex={"b": "female"})
+    out = assign_session_loads(
+        sessions(rows), hr_rest_bpm={"a": 55.0, "b": 65.0}, hr_max_bpm={"a": 185.0, "b": 200.0}, sex={"b": "female"}
+    )
     for k, h in enumerate(hists):
         a = "a" if k % 2 else "b"
-        want = banister_trimp_hist(h, 55.0 if a == "a" else 65.0, 185.0 if a == "a" else 200.0,
-                                   None if a == "a" else "female")
+        want = banister_trimp_hist(
+            h, 55.0 if a == "a" else 65.0, 185.0 if a == "a" else 200.0, None if a == "a" else "female"
+        )
         assert one(out, k)["load_au"] == pytest.approx(want, rel=1e-5)
         assert one(out, k)["load_method"] == "trimp_stream"

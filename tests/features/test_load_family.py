@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
@@ -44,10 +44,11 @@ def test_family_by_training_time_not_by_count():
 
 
 def test_auto_detected_walks_are_everyday_activity():
-    rows = [{"duration_s": 1800.0, "energy_kcal": 100.0, "sport": "walking", "auto_detected": True}
-            for _ in range(20)]
-    rows += [{"duration_s": 1800.0, "energy_kcal": 400.0, "sport": "running", "auto_detected": True},
-             {"duration_s": 3600.0, "rpe": 5.0, "sport": "running"}]
+    rows = [{"duration_s": 1800.0, "energy_kcal": 100.0, "sport": "walking", "auto_detected": True} for _ in range(20)]
+    rows += [
+        {"duration_s": 1800.0, "energy_kcal": 400.0, "sport": "running", "auto_detected": True},
+        {"duration_s": 3600.0, "rpe": 5.0, "sport": "running"},
+    ]
     out = assign_session_loads(_sessions(rows))
     walks = out.filter(pl.col("sport") == "walking")
     assert walks["everyday"].all() and walks["load_au"].null_count() == 20
@@ -86,8 +87,9 @@ def test_roster_pin_and_cli_flag_reach_the_ledger(tmp_path, sample_data_dir, mon
     fams = read_load_families(store)
     assert fams["ben"]["family"] == "trimp" and "pinned by the roster" in fams["ben"]["reason"]
     assert set(store.read_table("daily")["load_family"].drop_nulls()) == {"trimp"}
-    res = CliRunner().invoke(app, ["features", "--store", str(tmp_path / "store"), "--as-of", as_of.isoformat(),
-                                   "--load-family", "kcal"])
+    res = CliRunner().invoke(
+        app, ["features", "--store", str(tmp_path / "store"), "--as-of", as_of.isoformat(), "--load-family", "kcal"]
+    )
     assert res.exit_code == 0, res.output
     fams = read_load_families(store)
     assert fams["ben"]["family"] == "kcal" and "team default" in fams["ben"]["reason"]
@@ -101,8 +103,10 @@ def test_config_roster_and_team_default(tmp_path):
     from pipelines.config import ConfigError, load_config
 
     p = tmp_path / "strainwatch.toml"
-    p.write_text('[features.params]\nload_family = "srpe"\n\n[[athletes]]\nid = "ola"\nload_family = "tss"\n'
-                 '\n[[athletes]]\nid = "kim"\n')
+    p.write_text(
+        '[features.params]\nload_family = "srpe"\n\n[[athletes]]\nid = "ola"\nload_family = "tss"\n'
+        '\n[[athletes]]\nid = "kim"\n'
+    )
     cfg = load_config(p, environ={})
     assert cfg.athlete_overrides() == {"ola": {"load_family": "tss"}}
     assert dict(cfg.features.params) == {"load_family": "srpe"}

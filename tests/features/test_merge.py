@@ -90,8 +90,12 @@ def test_custom_priority_changes_kept_row():
 
 def test_family_fields_fill_as_a_pair_only_when_empty():
     df = sess(
-        athlete_id=["a", "a"], source=["fit", "whoop"], start_utc=[T0, T0 + timedelta(seconds=60)],
-        duration_s=[1800.0, 1750.0], device_load=[None, 12.4], device_load_kind=[None, "whoop_strain"],
+        athlete_id=["a", "a"],
+        source=["fit", "whoop"],
+        start_utc=[T0, T0 + timedelta(seconds=60)],
+        duration_s=[1800.0, 1750.0],
+        device_load=[None, 12.4],
+        device_load_kind=[None, "whoop_strain"],
         source_file=["x.fit", "workouts.csv"],
     )
     kept, log = merge_duplicate_sessions(df)
@@ -117,17 +121,26 @@ def test_two_separate_sessions_20_min_apart_both_kept():
 
 
 def test_two_sessions_of_one_source_are_never_merged():
-    df = sess(athlete_id=["a", "a"], source=["fit", "fit"], start_utc=[T0, T0 + timedelta(seconds=30)],
-              duration_s=[600.0, 600.0], source_file=["1.fit", "2.fit"])
+    df = sess(
+        athlete_id=["a", "a"],
+        source=["fit", "fit"],
+        start_utc=[T0, T0 + timedelta(seconds=30)],
+        duration_s=[600.0, 600.0],
+        source_file=["1.fit", "2.fit"],
+    )
     kept, log = merge_duplicate_sessions(df)
     assert kept.height == 2 and log.height == 0
 
 
 def test_athletes_are_separate():
     # alice and bob run together: same start, same duration, different athletes
-    df = sess(athlete_id=["alice", "bob", "bob"], source=["fit", "strava", "fit"],
-              start_utc=[T0, T0 + timedelta(seconds=3), T0 + timedelta(seconds=1)],
-              duration_s=[3600.0, 3600.0, 3590.0], source_file=["a.fit", "b.csv", "b.fit"])
+    df = sess(
+        athlete_id=["alice", "bob", "bob"],
+        source=["fit", "strava", "fit"],
+        start_utc=[T0, T0 + timedelta(seconds=3), T0 + timedelta(seconds=1)],
+        duration_s=[3600.0, 3600.0, 3590.0],
+        source_file=["a.fit", "b.csv", "b.fit"],
+    )
     kept, log = merge_duplicate_sessions(df)
     assert kept.select("athlete_id", "source").rows() == [("alice", "fit"), ("bob", "fit")]
     assert log.select("athlete_id", "kept_source", "dropped_source").rows() == [("bob", "fit", "strava")]
@@ -135,8 +148,12 @@ def test_athletes_are_separate():
 
 def test_start_window_and_duration_ratio_limits():
     # 301 s apart: outside the default 300 s window
-    df = sess(athlete_id=["a", "a"], source=["fit", "strava"], start_utc=[T0, T0 + timedelta(seconds=301)],
-              duration_s=[3600.0, 3600.0])
+    df = sess(
+        athlete_id=["a", "a"],
+        source=["fit", "strava"],
+        start_utc=[T0, T0 + timedelta(seconds=301)],
+        duration_s=[3600.0, 3600.0],
+    )
     assert merge_duplicate_sessions(df)[0].height == 2
     assert merge_duplicate_sessions(df, max_start_diff_s=301)[0].height == 1
     # same start, 60 min vs 45 min: ratio 1.333 > 1.25 -> different workouts
@@ -149,8 +166,12 @@ def test_start_window_and_duration_ratio_limits():
 
 
 def test_missing_duration_matches_on_start_only():
-    df = sess(athlete_id=["a", "a"], source=["fit", "whoop"], start_utc=[T0, T0 + timedelta(seconds=100)],
-              duration_s=[3000.0, None])
+    df = sess(
+        athlete_id=["a", "a"],
+        source=["fit", "whoop"],
+        start_utc=[T0, T0 + timedelta(seconds=100)],
+        duration_s=[3000.0, None],
+    )
     kept, log = merge_duplicate_sessions(df)
     assert kept.height == 1
     assert log["duration_ratio"].to_list() == [None]
@@ -159,12 +180,14 @@ def test_missing_duration_matches_on_start_only():
 
 def test_anchor_takes_closest_candidate_per_source():
     # two Strava rows near one FIT row: the closer one is the duplicate, the other stays
-    df = sess(athlete_id=["a"] * 3, source=["fit", "strava", "strava"],
-              start_utc=[T0, T0 - timedelta(seconds=200), T0 + timedelta(seconds=30)],
-              duration_s=[1200.0, 1200.0, 1200.0])
+    df = sess(
+        athlete_id=["a"] * 3,
+        source=["fit", "strava", "strava"],
+        start_utc=[T0, T0 - timedelta(seconds=200), T0 + timedelta(seconds=30)],
+        duration_s=[1200.0, 1200.0, 1200.0],
+    )
     kept, log = merge_duplicate_sessions(df)
-    assert kept.select("source", "start_utc").rows() == [
-        ("strava", T0 - timedelta(seconds=200)), ("fit", T0)]
+    assert kept.select("source", "start_utc").rows() == [("strava", T0 - timedelta(seconds=200)), ("fit", T0)]
     assert log["dropped_start_utc"].to_list() == [T0 + timedelta(seconds=30)]
 
 
@@ -190,12 +213,24 @@ def test_source_rank_prefix_and_unknown():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["fit", "strava", "whoop", "apple_health"]),
-                          st.integers(0, 4 * 3600), st.integers(60, 7200)), min_size=0, max_size=25))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(["fit", "strava", "whoop", "apple_health"]),
+            st.integers(0, 4 * 3600),
+            st.integers(60, 7200),
+        ),
+        min_size=0,
+        max_size=25,
+    )
+)
 def test_merge_properties(rows):
     df = sess(
-        athlete_id=[r[0] for r in rows], source=[r[1] for r in rows],
-        start_utc=[T0 + timedelta(seconds=r[2]) for r in rows], duration_s=[float(r[3]) for r in rows],
+        athlete_id=[r[0] for r in rows],
+        source=[r[1] for r in rows],
+        start_utc=[T0 + timedelta(seconds=r[2]) for r in rows],
+        duration_s=[float(r[3]) for r in rows],
     ).unique(subset=list(SESSIONS.key))
     kept, log = merge_duplicate_sessions(df)
     # every input row is either kept or logged as dropped, exactly once
@@ -208,16 +243,22 @@ def test_merge_properties(rows):
     # kept rows are input rows (by key); dropped keys are input keys not kept
     key = list(SESSIONS.key)
     assert kept.select(key).join(df.select(key), on=key, how="anti", nulls_equal=True).height == 0
-    dropped = log.select(pl.col("athlete_id"), pl.col("dropped_source").alias("source"),
-                         pl.col("dropped_start_utc").alias("start_utc"), pl.lit(None, pl.String).alias("device_id"))
+    dropped = log.select(
+        pl.col("athlete_id"),
+        pl.col("dropped_source").alias("source"),
+        pl.col("dropped_start_utc").alias("start_utc"),
+        pl.lit(None, pl.String).alias("device_id"),
+    )
     assert dropped.join(kept.select(key), on=key, how="semi", nulls_equal=True).height == 0
     # the kept row of a cluster never ranks below a dropped one
     for r in log.iter_rows(named=True):
         assert source_rank(r["kept_source"], DEFAULT_SESSION_PRIORITY) <= source_rank(
-            r["dropped_source"], DEFAULT_SESSION_PRIORITY)
+            r["dropped_source"], DEFAULT_SESSION_PRIORITY
+        )
 
 
 # ---------------------------------------------------------------- nights
+
 
 def night(**rows) -> pl.DataFrame:
     return conform(pl.DataFrame(rows), SLEEP)
@@ -229,9 +270,13 @@ def U(d: int, h: int, m: int = 0) -> datetime:
 
 def test_same_night_from_three_sources():
     df = night(
-        athlete_id=["a"] * 3, source=["apple_health", "oura", "whoop"],
-        start_utc=[U(1, 22, 15), U(1, 22, 0), U(1, 21, 55)], end_utc=[U(2, 6, 0), U(2, 6, 10), U(2, 6, 12)],
-        wake_date=[date(2024, 5, 2)] * 3, asleep_s=[26000.0, 27000.0, 26500.0], is_nap=[False] * 3,
+        athlete_id=["a"] * 3,
+        source=["apple_health", "oura", "whoop"],
+        start_utc=[U(1, 22, 15), U(1, 22, 0), U(1, 21, 55)],
+        end_utc=[U(2, 6, 0), U(2, 6, 10), U(2, 6, 12)],
+        wake_date=[date(2024, 5, 2)] * 3,
+        asleep_s=[26000.0, 27000.0, 26500.0],
+        is_nap=[False] * 3,
         source_file=["export.xml", "oura.csv", "sleeps.csv"],
     )
     kept, log = merge_duplicate_nights(df)
@@ -243,23 +288,34 @@ def test_same_night_from_three_sources():
 
 def test_nap_and_night_are_kept_apart_and_overlapping_naps_merge():
     df = night(
-        athlete_id=["a"] * 4, source=["oura", "oura", "whoop", "apple_health"],
+        athlete_id=["a"] * 4,
+        source=["oura", "oura", "whoop", "apple_health"],
         start_utc=[U(1, 22), U(2, 13, 0), U(2, 13, 5), U(2, 16, 0)],
         end_utc=[U(2, 6), U(2, 13, 40), U(2, 13, 45), U(2, 16, 20)],
-        wake_date=[date(2024, 5, 2)] * 4, is_nap=[False, True, True, True],
+        wake_date=[date(2024, 5, 2)] * 4,
+        is_nap=[False, True, True, True],
     )
     kept, log = merge_duplicate_nights(df)
     # oura nap 13:00-13:40 and whoop nap 13:05-13:45 overlap 35 of 40 min -> one nap;
     # the 16:00 apple nap overlaps nothing -> kept
     assert kept.select("source", "start_utc").rows() == [
-        ("oura", U(1, 22)), ("oura", U(2, 13)), ("apple_health", U(2, 16))]
+        ("oura", U(1, 22)),
+        ("oura", U(2, 13)),
+        ("apple_health", U(2, 16)),
+    ]
     assert log.select("kept_source", "dropped_source").rows() == [("oura", "whoop")]
     assert log["reason"][0].startswith("overlapping sleep")
 
 
 def test_nights_of_two_athletes_stay_apart():
-    df = night(athlete_id=["a", "b"], source=["oura", "whoop"], start_utc=[U(1, 22), U(1, 22)],
-               end_utc=[U(2, 6), U(2, 6)], wake_date=[date(2024, 5, 2)] * 2, is_nap=[False, False])
+    df = night(
+        athlete_id=["a", "b"],
+        source=["oura", "whoop"],
+        start_utc=[U(1, 22), U(1, 22)],
+        end_utc=[U(2, 6), U(2, 6)],
+        wake_date=[date(2024, 5, 2)] * 2,
+        is_nap=[False, False],
+    )
     kept, log = merge_duplicate_nights(df)
     assert kept.height == 2 and log.height == 0
 
@@ -274,22 +330,47 @@ def test_min_overlap_ratio_validation():
 def test_priority_covers_the_source_names_the_connectors_write():
     # the `source` values written by the connectors (connectors/*.py)
     # (training logs last: a device's times and heart rate win, the log's RPE is kept by its own priority)
-    order = ["fit", "garmin_activities_csv", "garmin_di_activities", "strava_activities",
-             "fitbit_exercise", "apple_health", "whoop", "generic_csv", "pmsys"]
+    order = [
+        "fit",
+        "garmin_activities_csv",
+        "garmin_di_activities",
+        "strava_activities",
+        "fitbit_exercise",
+        "apple_health",
+        "whoop",
+        "generic_csv",
+        "pmsys",
+    ]
     ranks = [source_rank(s, DEFAULT_SESSION_PRIORITY) for s in order]
     assert ranks == sorted(ranks) and max(ranks) < len(DEFAULT_SESSION_PRIORITY)
     assert ranks[1] == ranks[2]  # both Garmin exports are the garmin family
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["oura", "whoop", "apple_health"]),
-                          st.integers(0, 72) , st.integers(20, 600), st.booleans()), max_size=20))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(["oura", "whoop", "apple_health"]),
+            st.integers(0, 72),
+            st.integers(20, 600),
+            st.booleans(),
+        ),
+        max_size=20,
+    )
+)
 def test_night_merge_properties(rows):
     # start on a 30-min grid over 3 days, duration 20..600 min
     starts = [datetime(2024, 5, 1, tzinfo=timezone.utc) + timedelta(minutes=30 * r[2]) for r in rows]
     ends = [s + timedelta(minutes=r[3]) for s, r in zip(starts, rows)]
-    df = night(athlete_id=[r[0] for r in rows], source=[r[1] for r in rows], start_utc=starts, end_utc=ends,
-               wake_date=[e.date() for e in ends], is_nap=[r[4] for r in rows]).unique(subset=list(SLEEP.key))
+    df = night(
+        athlete_id=[r[0] for r in rows],
+        source=[r[1] for r in rows],
+        start_utc=starts,
+        end_utc=ends,
+        wake_date=[e.date() for e in ends],
+        is_nap=[r[4] for r in rows],
+    ).unique(subset=list(SLEEP.key))
     kept, log = merge_duplicate_nights(df)
     assert kept.height + log.height == df.height
     assert (log["kept_source"] != log["dropped_source"]).all()
@@ -299,8 +380,12 @@ def test_night_merge_properties(rows):
 
 def test_equal_rank_sources_keep_the_earlier_start():
     # the Garmin activity CSV and the DI_CONNECT export are both the "garmin" family (rank 1)
-    df = sess(athlete_id=["a", "a"], source=["garmin_di_activities", "garmin_activities_csv"],
-              start_utc=[T0 + timedelta(seconds=1), T0], duration_s=[1800.0, 1800.0])
+    df = sess(
+        athlete_id=["a", "a"],
+        source=["garmin_di_activities", "garmin_activities_csv"],
+        start_utc=[T0 + timedelta(seconds=1), T0],
+        duration_s=[1800.0, 1800.0],
+    )
     kept, log = merge_duplicate_sessions(df)
     assert kept["source"].to_list() == ["garmin_activities_csv"]
     assert log["dropped_source"].to_list() == ["garmin_di_activities"]

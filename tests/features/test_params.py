@@ -23,7 +23,10 @@ from features.params import DEFAULT_PARAMS, FeatureParams
         ({"chronic_days": 7}, "FeatureParams.chronic_days must be larger than acute_days (7), got 7"),
         ({"baseline_min_values": 61}, "FeatureParams.baseline_min_values must be in [2, baseline_days = 60], got 61"),
         ({"min_valid_days": 8}, "FeatureParams.min_valid_days must be in [1, mean_window_d = 7], got 8"),
-        ({"wellness_source_priority": "oura"}, "FeatureParams.wellness_source_priority must be a tuple of source names"),
+        (
+            {"wellness_source_priority": "oura"},
+            "FeatureParams.wellness_source_priority must be a tuple of source names",
+        ),
     ],
 )
 def test_invalid_values(kw, message):

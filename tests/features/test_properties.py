@@ -91,10 +91,28 @@ def test_one_row_per_athlete_and_day_nothing_negative(spans, gap, seed):
     assert f.height == expected
     assert f.select(pl.struct("athlete_id", "date").is_duplicated().any()).item() is False
     assert f.group_by("athlete_id").agg(pl.col("date").max())["date"].to_list() == [as_of] * firsts.height
-    nonneg = ["load_au", "acute_7d_au", "chronic_28d_au", "acwr", "acwr_uncoupled", "acwr_ewma", "monotony",
-              "strain_au", "ctl", "atl", "rhr_7d_bpm", "sleep_7d_h", "sleep_debt_7d_h", "hard_day_streak",
-              "data_coverage_7d", "sleep_eff_7d_pct", "strain_p90_au", "back_pain_streak_d",
-              "load_ewma_7d_au", "load_ewma_28d_au"]
+    nonneg = [
+        "load_au",
+        "acute_7d_au",
+        "chronic_28d_au",
+        "acwr",
+        "acwr_uncoupled",
+        "acwr_ewma",
+        "monotony",
+        "strain_au",
+        "ctl",
+        "atl",
+        "rhr_7d_bpm",
+        "sleep_7d_h",
+        "sleep_debt_7d_h",
+        "hard_day_streak",
+        "data_coverage_7d",
+        "sleep_eff_7d_pct",
+        "strain_p90_au",
+        "back_pain_streak_d",
+        "load_ewma_7d_au",
+        "load_ewma_28d_au",
+    ]
     for c in nonneg:
         assert (f[c].drop_nulls() >= 0).all(), c
     assert (f["data_coverage_7d"] <= 1).all() and (f["monotony"].drop_nulls() <= 10).all()
@@ -109,8 +127,9 @@ def test_matches_independent_pandas_implementation(seed):
     f = compute_features(d, as_of=as_of)
     r = pl.from_pandas(reference_features(d.to_pandas(), as_of))
     # every day is covered here (no load_covered in the input): the recursion state is the ctl / atl
-    r = r.with_columns(pl.lit(True).alias("load_covered"), pl.col("ctl").alias("ctl_state"),
-                       pl.col("atl").alias("atl_state"))
+    r = r.with_columns(
+        pl.lit(True).alias("load_covered"), pl.col("ctl").alias("ctl_state"), pl.col("atl").alias("atl_state")
+    )
     passed = [c for c in FEATURES.columns if c in DAILY.columns and c not in r.columns]  # self-reports etc.
     r = r.join(conform(d, DAILY).select("athlete_id", "date", *passed), on=["athlete_id", "date"], how="left")
     assert f.height == r.height

@@ -13,9 +13,17 @@ from models.rules import ScorerParams, score_day, score_features
 from models.vocab import RED_FLAG_TEXT
 
 D = date(2024, 3, 10)
-LOAD = {"acwr_ewma": 1.0, "weekly_change_pct": 0.0, "monotony": 1.5, "acute_7d_au": 2000.0,
-        "chronic_28d_au": 2000.0, "hard_day_streak": 0}
-OK = dict(hrv_z=0.0, rhr_delta_bpm=0.0, sleep_7d_h=8.2, sleep_debt_7d_h=0.5, sleep_eff_7d_pct=92.0, sleep_baseline_h=8.0)
+LOAD = {
+    "acwr_ewma": 1.0,
+    "weekly_change_pct": 0.0,
+    "monotony": 1.5,
+    "acute_7d_au": 2000.0,
+    "chronic_28d_au": 2000.0,
+    "hard_day_streak": 0,
+}
+OK = dict(
+    hrv_z=0.0, rhr_delta_bpm=0.0, sleep_7d_h=8.2, sleep_debt_7d_h=0.5, sleep_eff_7d_pct=92.0, sleep_baseline_h=8.0
+)
 
 
 def advise(load=None, high=0, recov=0, params=None, **today):
@@ -39,8 +47,10 @@ def test_load_spike_cuts_to_1_1_x_chronic():
     # target 1.1 x 1800 = 1980 AU; cut 100 * (1 - 1980 / 3000) = 34 %
     assert a.code == "cut_volume" and a.cause == "acwr_spike"
     assert a.values["target_au"] == 1980 and a.values["cut_pct"] == 34.0
-    assert a.text == ("Cut next week's training load to about 1980 AU (1.1 x your chronic weekly load of "
-                      "1800 AU), 34 % less than this week's 3000 AU.")
+    assert a.text == (
+        "Cut next week's training load to about 1980 AU (1.1 x your chronic weekly load of "
+        "1800 AU), 34 % less than this week's 3000 AU."
+    )
     assert codes(adjs) == ["cut_volume"]  # one adjustment per code; the weekly jump adds no second
 
 
@@ -68,8 +78,11 @@ def test_slightly_short_sleep_alone_gives_points_but_no_advice():
 
 
 def test_recent_red_flag_keeps_see_clinician_first():
-    adjs = recommend(score_day({"athlete_id": "a", "date": D, **OK, "sleep_7d_h": 5.0, "sleep_debt_7d_h": 20.0}, LOAD),
-                     load=LOAD, recent_red_flag=D - timedelta(days=2))
+    adjs = recommend(
+        score_day({"athlete_id": "a", "date": D, **OK, "sleep_7d_h": 5.0, "sleep_debt_7d_h": 20.0}, LOAD),
+        load=LOAD,
+        recent_red_flag=D - timedelta(days=2),
+    )
     assert codes(adjs) == ["see_clinician", "prioritise_sleep"]
     assert "reported on 2024-03-08" in adjs[0].text
 
@@ -114,8 +127,9 @@ def test_high_three_days_deload_40_60():
 
 
 def test_red_flag_only_see_clinician_with_list():
-    adjs = advise({"acwr_ewma": 1.9, "acute_7d_au": 3000.0, "chronic_28d_au": 2000.0}, high=5, red_flag=True,
-                  sleep_7d_h=5.0)
+    adjs = advise(
+        {"acwr_ewma": 1.9, "acute_7d_au": 3000.0, "chronic_28d_au": 2000.0}, high=5, red_flag=True, sleep_7d_h=5.0
+    )
     assert codes(adjs) == ["see_clinician"]
     assert RED_FLAG_TEXT in adjs[0].text and "stop training" in adjs[0].text
 
@@ -135,21 +149,41 @@ def test_order_follows_cause_points():
 
 def test_params_change_advice_numbers():
     p = ScorerParams(target_acwr=1.0, coach_sleep_need_h=7.0)
-    adjs = advise({"acwr_ewma": 1.7, "acute_7d_au": 3000.0, "chronic_28d_au": 1800.0}, params=p,
-                  sleep_7d_h=6.0, sleep_debt_7d_h=7.0)
+    adjs = advise(
+        {"acwr_ewma": 1.7, "acute_7d_au": 3000.0, "chronic_28d_au": 1800.0},
+        params=p,
+        sleep_7d_h=6.0,
+        sleep_debt_7d_h=7.0,
+    )
     cut = adjs[0]
     assert cut.values["target_au"] == 1800 and "1 x your chronic" in cut.text
     assert cut.values["cut_pct"] == 40.0  # 100 * (1 - 1800 / 3000)
     assert "at least 7 h" in adjs[1].text
     # without a coach's need: the athlete's usual 8 h
-    assert "at least 8 h" in advise({"acwr_ewma": 1.7, "acute_7d_au": 3000.0, "chronic_28d_au": 1800.0},
-                                    sleep_7d_h=6.0, sleep_debt_7d_h=7.0)[1].text
+    assert (
+        "at least 8 h"
+        in advise(
+            {"acwr_ewma": 1.7, "acute_7d_au": 3000.0, "chronic_28d_au": 1800.0}, sleep_7d_h=6.0, sleep_debt_7d_h=7.0
+        )[1].text
+    )
 
 
 def test_frame_adjustments_json_and_codes_are_consistent():
-    rows = [{"athlete_id": "a", "date": D + timedelta(days=i), "acwr_ewma": 1.0 + 0.2 * i, "weekly_change_pct": 10.0 * i,
-             "monotony": 2.2, "acute_7d_au": 1000.0 + 300 * i, "chronic_28d_au": 1000.0, "hard_day_streak": 0,
-             "sleep_7d_h": 6.0, "sleep_debt_7d_h": 14.0} for i in range(6)]
+    rows = [
+        {
+            "athlete_id": "a",
+            "date": D + timedelta(days=i),
+            "acwr_ewma": 1.0 + 0.2 * i,
+            "weekly_change_pct": 10.0 * i,
+            "monotony": 2.2,
+            "acute_7d_au": 1000.0 + 300 * i,
+            "chronic_28d_au": 1000.0,
+            "hard_day_streak": 0,
+            "sleep_7d_h": 6.0,
+            "sleep_debt_7d_h": 14.0,
+        }
+        for i in range(6)
+    ]
     out = score_features(conform(pl.DataFrame(rows), FEATURES), as_of=D + timedelta(days=5))
     for r in out.iter_rows(named=True):
         items = json.loads(r["adjustments_json"])

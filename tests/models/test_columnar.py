@@ -18,8 +18,9 @@ from tests.models import synth
 
 @lru_cache(maxsize=8)
 def _base(seed: int, family: str) -> pl.DataFrame:
-    daily = pl.concat([synth.make_daily(f"a{seed}{k}", days=90, seed=seed * 10 + k, phys_ar=0.3).frame()
-                       for k in range(2)])
+    daily = pl.concat(
+        [synth.make_daily(f"a{seed}{k}", days=90, seed=seed * 10 + k, phys_ar=0.3).frame() for k in range(2)]
+    )
     return synth.to_features(daily, load_family=family)
 
 
@@ -39,22 +40,44 @@ def feature_frames(draw):
         pain[i] = draw(st.sampled_from([0.0, 2.0, 3.0, 5.5, 6.0, 8.0, float("nan")]))
         streak[i] = draw(st.integers(0, 9))
         rising[i] = draw(st.booleans())
-    f = f.with_columns(pl.Series("red_flag", rf, dtype=pl.Boolean), pl.Series("back_pain_0_10", pain, dtype=pl.Float64),
-                       pl.Series("back_pain_streak_d", streak, dtype=pl.Int32),
-                       pl.Series("back_pain_rising_3d", rising, dtype=pl.Boolean))
+    f = f.with_columns(
+        pl.Series("red_flag", rf, dtype=pl.Boolean),
+        pl.Series("back_pain_0_10", pain, dtype=pl.Float64),
+        pl.Series("back_pain_streak_d", streak, dtype=pl.Int32),
+        pl.Series("back_pain_rising_3d", rising, dtype=pl.Boolean),
+    )
     # nulls / NaN / zero load in some inputs, to reach the no-data and "nothing recorded" branches
-    for col in draw(st.lists(st.sampled_from(["hrv_z", "rhr_delta_bpm", "rhr_z", "sleep_7d_h", "sleep_baseline_h",
-                                              "acwr_ewma", "weekly_change_pct", "monotony", "acute_7d_au",
-                                              "data_coverage_7d", "hard_day_streak", "ctl_ramp_7d"]),
-                             max_size=5, unique=True)):
+    for col in draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "hrv_z",
+                    "rhr_delta_bpm",
+                    "rhr_z",
+                    "sleep_7d_h",
+                    "sleep_baseline_h",
+                    "acwr_ewma",
+                    "weekly_change_pct",
+                    "monotony",
+                    "acute_7d_au",
+                    "data_coverage_7d",
+                    "hard_day_streak",
+                    "ctl_ramp_7d",
+                ]
+            ),
+            max_size=5,
+            unique=True,
+        )
+    ):
         lo = draw(idx)
         hi = lo + draw(st.integers(1, 40))
         fill = draw(st.sampled_from([None, 0.0, float("nan")]))
         if f.schema[col] == pl.Int32 and fill is not None:
             fill = None if fill != fill else 0
         i = pl.int_range(pl.len())
-        f = f.with_columns(pl.when((i >= lo) & (i < hi)).then(pl.lit(fill, dtype=f.schema[col]))
-                           .otherwise(pl.col(col)).alias(col))
+        f = f.with_columns(
+            pl.when((i >= lo) & (i < hi)).then(pl.lit(fill, dtype=f.schema[col])).otherwise(pl.col(col)).alias(col)
+        )
     # gaps: whole days missing
     drop = draw(st.lists(idx, max_size=10))
     f = f.with_row_index("_i").filter(~pl.col("_i").is_in(drop)).drop("_i")
@@ -63,10 +86,21 @@ def feature_frames(draw):
 
 params_st = st.builds(
     lambda hold, follow, coach, ratio, fam, after, high: ScorerParams(
-        red_flag_hold_d=hold, red_flag_followup_d=follow, coach_sleep_need_h=coach, weekly_jump_min_ratio=ratio,
-        tss_like_families=fam, back_pain_after_d=after, band_high=high),
-    st.integers(0, 10), st.integers(0, 10), st.sampled_from([0.0, 7.0, 8.5]), st.sampled_from([0.0, 1.0, 1.2]),
-    st.sampled_from([("tss", "hrss", "trimp100"), ("srpe",)]), st.integers(1, 6), st.sampled_from([60.0, 40.0]),
+        red_flag_hold_d=hold,
+        red_flag_followup_d=follow,
+        coach_sleep_need_h=coach,
+        weekly_jump_min_ratio=ratio,
+        tss_like_families=fam,
+        back_pain_after_d=after,
+        band_high=high,
+    ),
+    st.integers(0, 10),
+    st.integers(0, 10),
+    st.sampled_from([0.0, 7.0, 8.5]),
+    st.sampled_from([0.0, 1.0, 1.2]),
+    st.sampled_from([("tss", "hrss", "trimp100"), ("srpe",)]),
+    st.integers(1, 6),
+    st.sampled_from([60.0, 40.0]),
 )
 
 
@@ -100,12 +134,17 @@ def test_red_flag_hold_streak_and_reasons_by_hand():
     """Hand-checked: a red flag holds 'high' for red_flag_hold_d days, an explicit false clears it."""
     f = _base(0, "srpe").filter(pl.col("athlete_id") == pl.col("athlete_id").first())
     d0 = f["date"].min() + timedelta(days=60)
-    f = f.with_columns(pl.when(pl.col("date") == d0).then(True)
-                       .when(pl.col("date") == d0 + timedelta(days=5)).then(False)
-                       .otherwise(None).cast(pl.Boolean).alias("red_flag"))
+    f = f.with_columns(
+        pl.when(pl.col("date") == d0)
+        .then(True)
+        .when(pl.col("date") == d0 + timedelta(days=5))
+        .then(False)
+        .otherwise(None)
+        .cast(pl.Boolean)
+        .alias("red_flag")
+    )
     p = ScorerParams(red_flag_hold_d=7)
-    s = score_numbers(f, as_of=f["date"].max(), params=p).filter(
-        pl.col("date").is_between(d0, d0 + timedelta(days=5)))
+    s = score_numbers(f, as_of=f["date"].max(), params=p).filter(pl.col("date").is_between(d0, d0 + timedelta(days=5)))
     assert s["risk_score"].to_list()[:5] == [100.0] * 5
     assert s["risk_band"].to_list()[:5] == ["high"] * 5
     assert all(r.startswith("red_flag") for r in s["reasons"].to_list()[:5])
@@ -128,7 +167,9 @@ def team_features(sample_data_dir, tmp_path_factory) -> pl.DataFrame:
     store = tmp_path_factory.mktemp("team") / "data"
     cfg = str(sample_data_dir / "strainwatch.toml")
     for args in (["ingest", str(inputs)], ["features", "--as-of", "2026-11-15"]):
-        res = CliRunner().invoke(app, [*args, "--store", str(store), *(["--config", cfg] if args[0] != "ingest" else [])])
+        res = CliRunner().invoke(
+            app, [*args, "--store", str(store), *(["--config", cfg] if args[0] != "ingest" else [])]
+        )
         assert res.exit_code == 0, (args, res.output)
     return Store(store).read_table("features")
 
@@ -152,8 +193,13 @@ def test_nightly_start_with_a_streak_longer_than_the_lookback_reads_the_whole_hi
     lookback window of a ``start`` run, so that athlete is scored on its whole history."""
     f = _base(1, "srpe")
     first = f["date"].min()
-    f = f.with_columns(pl.when((pl.col("date") - first).dt.total_days() < 80).then(True).otherwise(None)
-                       .cast(pl.Boolean).alias("red_flag"))
+    f = f.with_columns(
+        pl.when((pl.col("date") - first).dt.total_days() < 80)
+        .then(True)
+        .otherwise(None)
+        .cast(pl.Boolean)
+        .alias("red_flag")
+    )
     as_of, start = f["date"].max(), first + timedelta(days=84)
     got = score_numbers(f, as_of=as_of, start=start)
     want = score_features(f, as_of=as_of).filter(pl.col("date") >= start)

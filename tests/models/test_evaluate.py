@@ -47,8 +47,9 @@ def test_label_spec_parse_and_errors():
 
 
 def test_event_days_any_source_and_missing_column():
-    r = pl.DataFrame({"athlete_id": ["a", "a", "a", "b"], "date": [d(0), d(0), d(1), d(0)],
-                      "soreness": [4.0, 2.0, None, 5.0]})
+    r = pl.DataFrame(
+        {"athlete_id": ["a", "a", "a", "b"], "date": [d(0), d(0), d(1), d(0)], "soreness": [4.0, 2.0, None, 5.0]}
+    )
     ev = event_days(r, LabelSpec.parse("soreness<=2"))
     assert ev.rows() == [("a", d(0), True), ("b", d(0), False)]  # null report dropped
     with pytest.raises(ValueError, match="label column 'fatigue' not found"):
@@ -66,8 +67,7 @@ def test_horizon_labels_window_starts_the_day_after():
 
 
 def test_injury_onsets_after_a_gap_and_onset_labels():
-    inj = pl.DataFrame({"athlete_id": ["a"] * 5,
-                        "date": [d(10), d(11), d(12), d(25), d(40)]})
+    inj = pl.DataFrame({"athlete_id": ["a"] * 5, "date": [d(10), d(11), d(12), d(25), d(40)]})
     on = injury_onsets(inj, gap_d=7)
     assert on["date"].to_list() == [d(10), d(25), d(40)]  # 12 -> 25 is 13 d, a new episode
     on2 = injury_onsets(inj, gap_d=14)
@@ -118,9 +118,18 @@ def _frame(n_ath: int, n_days: int, signal: float, seed: int = 0) -> tuple[pl.Da
             y = bool(rng.random() < 0.3)
             s = float(np.clip(20 + offset + signal * y + rng.normal(0, 10), 0, 100))
             band = "high" if s >= 60 else "moderate" if s >= 30 else "low"
-            rows.append({"athlete_id": f"a{a}", "date": d(i), "risk_band": band, "risk_score": s, "label": y,
-                         "load_7d_au": float(rng.normal(1000, 100)), "load_yesterday_au": None,
-                         "label_history_7d": None})
+            rows.append(
+                {
+                    "athlete_id": f"a{a}",
+                    "date": d(i),
+                    "risk_band": band,
+                    "risk_score": s,
+                    "label": y,
+                    "load_7d_au": float(rng.normal(1000, 100)),
+                    "load_yesterday_au": None,
+                    "label_history_7d": None,
+                }
+            )
     f = pl.DataFrame(rows)
     return f, f.select("athlete_id", "date", "risk_score", "risk_band")
 
@@ -150,17 +159,24 @@ def test_evaluate_frame_signal_vs_noise_and_cis():
 
 
 def test_band_table_hand_computed():
-    f = pl.DataFrame({
-        "athlete_id": ["a"] * 8, "date": [d(i) for i in range(8)],
-        "risk_band": ["low", "low", "low", "low", "moderate", "moderate", "high", "high"],
-        "risk_score": [1.0, 2, 3, 4, 40, 41, 70, 71],
-        "label": [False, False, False, True, True, False, True, True],
-    })
-    scores = pl.concat([f.select("athlete_id", "date", "risk_score", "risk_band"),
-                        pl.DataFrame({"athlete_id": ["a"], "date": [d(9)], "risk_score": [None],
-                                      "risk_band": ["insufficient_data"]},
-                                     schema={"athlete_id": pl.String, "date": pl.Date, "risk_score": pl.Float64,
-                                             "risk_band": pl.String})])
+    f = pl.DataFrame(
+        {
+            "athlete_id": ["a"] * 8,
+            "date": [d(i) for i in range(8)],
+            "risk_band": ["low", "low", "low", "low", "moderate", "moderate", "high", "high"],
+            "risk_score": [1.0, 2, 3, 4, 40, 41, 70, 71],
+            "label": [False, False, False, True, True, False, True, True],
+        }
+    )
+    scores = pl.concat(
+        [
+            f.select("athlete_id", "date", "risk_score", "risk_band"),
+            pl.DataFrame(
+                {"athlete_id": ["a"], "date": [d(9)], "risk_score": [None], "risk_band": ["insufficient_data"]},
+                schema={"athlete_id": pl.String, "date": pl.Date, "risk_score": pl.Float64, "risk_band": pl.String},
+            ),
+        ]
+    )
     ev = evaluate_frame(f, scores, label="x", horizon_d=3, n_boot=50)
     b = {r["band"]: r for r in ev.bands}
     assert ev.base_rate == 0.5
@@ -213,31 +229,49 @@ def test_no_label_leaks_into_a_score():
     base = score_features(feats, as_of=feats["date"].max())
     # change every label-source value after t (back pain, the score's own input, and soreness)
     changed = daily.with_columns(
-        pl.when(pl.col("date") > t).then(pl.lit(9.0)).otherwise(pl.col("back_pain_0_10")).alias("back_pain_0_10"))
+        pl.when(pl.col("date") > t).then(pl.lit(9.0)).otherwise(pl.col("back_pain_0_10")).alias("back_pain_0_10")
+    )
     after = score_features(synth.to_features(changed), as_of=feats["date"].max())
     cut = score_features(synth.to_features(daily.filter(pl.col("date") <= t)), as_of=t)
     cols = ["athlete_id", "date", "risk_score", "risk_band", "components_json"]
     upto = lambda s: s.filter(pl.col("date") <= t).select(cols).sort("athlete_id", "date")
     assert upto(base).equals(upto(after))
     assert upto(base).equals(upto(cut))
-    assert not base.filter(pl.col("date") > t + timedelta(days=4)).select(cols).equals(
-        after.filter(pl.col("date") > t + timedelta(days=4)).select(cols))  # the change is visible later
+    assert (
+        not base.filter(pl.col("date") > t + timedelta(days=4))
+        .select(cols)
+        .equals(after.filter(pl.col("date") > t + timedelta(days=4)).select(cols))
+    )  # the change is visible later
     # labels: changing reports up to t leaves the outcome of day t alone
     rep = _reports(daily)
     spec = LabelSpec.parse("soreness<=2")
     days = base.select("athlete_id", "date")
     lab1 = horizon_labels(days, event_days(rep, spec), horizon_d=3)
-    rep2 = rep.with_columns(pl.when(pl.col("date") <= t).then(6.0 - pl.col("soreness")).otherwise(pl.col("soreness")).alias("soreness"))
+    rep2 = rep.with_columns(
+        pl.when(pl.col("date") <= t).then(6.0 - pl.col("soreness")).otherwise(pl.col("soreness")).alias("soreness")
+    )
     lab2 = horizon_labels(days, event_days(rep2, spec), horizon_d=3)
     on_t = lambda lab: lab.filter(pl.col("date") >= t).sort("athlete_id", "date")
     assert on_t(lab1).equals(on_t(lab2))
 
 
 def test_assemble_uses_load_of_the_day_before():
-    feats = pl.DataFrame({"athlete_id": ["a"] * 3, "date": [d(0), d(1), d(2)], "load_au": [100.0, 200.0, 300.0],
-                          "acute_7d_au": [100.0, 300.0, 600.0]})
-    scores = pl.DataFrame({"athlete_id": ["a"] * 3, "date": [d(0), d(1), d(2)], "risk_score": [10.0, 20.0, 30.0],
-                           "risk_band": ["low"] * 3})
+    feats = pl.DataFrame(
+        {
+            "athlete_id": ["a"] * 3,
+            "date": [d(0), d(1), d(2)],
+            "load_au": [100.0, 200.0, 300.0],
+            "acute_7d_au": [100.0, 300.0, 600.0],
+        }
+    )
+    scores = pl.DataFrame(
+        {
+            "athlete_id": ["a"] * 3,
+            "date": [d(0), d(1), d(2)],
+            "risk_score": [10.0, 20.0, 30.0],
+            "risk_band": ["low"] * 3,
+        }
+    )
     labels = pl.DataFrame({"athlete_id": ["a"] * 3, "date": [d(0), d(1), d(2)], "label": [True, False, None]})
     f = assemble(scores, feats, labels)
     assert f["date"].to_list() == [d(0), d(1)]

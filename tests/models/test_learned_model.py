@@ -21,8 +21,13 @@ AS_OF = date(2030, 1, 1)
 
 def pain_frame(pain: list[float | None], athlete: str = "a") -> pl.DataFrame:
     n = len(pain)
-    return conform(pl.DataFrame({"athlete_id": [athlete] * n, "date": [D0 + timedelta(days=i) for i in range(n)],
-                                 "back_pain_0_10": pain}, schema_overrides={"back_pain_0_10": pl.Float64}), FEATURES)
+    return conform(
+        pl.DataFrame(
+            {"athlete_id": [athlete] * n, "date": [D0 + timedelta(days=i) for i in range(n)], "back_pain_0_10": pain},
+            schema_overrides={"back_pain_0_10": pl.Float64},
+        ),
+        FEATURES,
+    )
 
 
 # ------------------------------------------------------------------ labels
@@ -119,8 +124,9 @@ def test_training_on_as_of_sees_no_later_rows(team):
         warnings.simplefilter("ignore", UserWarning)
         a = learned.train_model(team, as_of=t)
         # scramble everything after t: the model must not change
-        later = team.filter(pl.col("date") > t).with_columns(pl.lit(9.0).alias("back_pain_0_10"),
-                                                             pl.lit(3.0).alias("acwr_ewma"))
+        later = team.filter(pl.col("date") > t).with_columns(
+            pl.lit(9.0).alias("back_pain_0_10"), pl.lit(3.0).alias("acwr_ewma")
+        )
         b = learned.train_model(pl.concat([team.filter(pl.col("date") <= t), later]), as_of=t)
     assert a.training_hash == b.training_hash
     X = learned.model_features(team, as_of=t).select(FEATURE_COLUMNS).to_numpy()
@@ -153,15 +159,19 @@ def test_evaluate_folds_respect_gap_and_signal_beats_baselines(team):
     for f in rep.folds:
         assert date.fromisoformat(f["train_last"]) + timedelta(days=H) < date.fromisoformat(f["test_first"])
     models = {(r["scheme"], r["model"]) for r in rep.metrics}
-    assert models == {(s, m) for s in ("by_athlete", "forward")
-                      for m in ("logistic", "rules", "load_7d", "load_yesterday", "label_history_7d", "intercept")}
+    assert models == {
+        (s, m)
+        for s in ("by_athlete", "forward")
+        for m in ("logistic", "rules", "load_7d", "load_yesterday", "label_history_7d", "intercept")
+    }
     prev = rep.n_positive_days / rep.n_rows
     for scheme in ("by_athlete", "forward"):
         assert rep.metric(scheme, "logistic", "roc_auc") > 0.6
         assert rep.metric(scheme, "logistic", "pr_auc") > prev * 1.5
         assert rep.metric(scheme, "logistic", "brier") <= rep.metric(scheme, "intercept", "brier") + 1e-3
         assert abs(rep.metric(scheme, "intercept", "roc_auc") - 0.5) < 0.1 or np.isnan(
-            rep.metric(scheme, "intercept", "roc_auc"))
+            rep.metric(scheme, "intercept", "roc_auc")
+        )
     text = rep.to_text()
     assert "PR-AUC" in text and "intercept" in text and "calibration by_athlete/logistic" in text
     json.dumps(rep.to_dict())  # serialisable

@@ -23,8 +23,10 @@ def test_usable_columns_notes():
     X = np.array([[np.nan, 1.0, 2.0], [np.nan, 1.0, np.nan], [np.nan, np.nan, 3.0]])
     keep, notes = usable_columns(X, ["a", "b", "c"])
     assert keep == [2]
-    assert notes == ["dropped a: empty everywhere (no such data)",
-                     "dropped b: the same value (1) on every day with data"]
+    assert notes == [
+        "dropped a: empty everywhere (no such data)",
+        "dropped b: the same value (1) on every day with data",
+    ]
 
 
 @pytest.mark.slow
@@ -55,14 +57,29 @@ def test_evaluate_survives_an_empty_column_and_a_failing_kind(team, monkeypatch)
 def test_self_report_label_lower_is_worse():
     d = [synth.START + __import__("datetime").timedelta(days=i) for i in range(30)]
     sore = [4.0] * 10 + [2.0, 1.0] + [4.0] * 18  # soreness 1-5, 1 = very sore: an episode on days 10-11
-    f = synth.to_features(pl.DataFrame({"athlete_id": ["a"] * 30, "date": d, "load_au": [300.0] * 30,
-                                        "rhr_bpm": [None] * 30, "hrv_ln_rmssd": [None] * 30,
-                                        "sleep_h": [None] * 30, "in_bed_h": [None] * 30,
-                                        "back_pain_0_10": [None] * 30, "red_flag": [False] * 30},
-                                       schema_overrides={"rhr_bpm": pl.Float64, "hrv_ln_rmssd": pl.Float64,
-                                                         "sleep_h": pl.Float64, "in_bed_h": pl.Float64,
-                                                         "back_pain_0_10": pl.Float64}),
-                           reference=True).with_columns(pl.Series("soreness_1_5", sore))
+    f = synth.to_features(
+        pl.DataFrame(
+            {
+                "athlete_id": ["a"] * 30,
+                "date": d,
+                "load_au": [300.0] * 30,
+                "rhr_bpm": [None] * 30,
+                "hrv_ln_rmssd": [None] * 30,
+                "sleep_h": [None] * 30,
+                "in_bed_h": [None] * 30,
+                "back_pain_0_10": [None] * 30,
+                "red_flag": [False] * 30,
+            },
+            schema_overrides={
+                "rhr_bpm": pl.Float64,
+                "hrv_ln_rmssd": pl.Float64,
+                "sleep_h": pl.Float64,
+                "in_bed_h": pl.Float64,
+                "back_pain_0_10": pl.Float64,
+            },
+        ),
+        reference=True,
+    ).with_columns(pl.Series("soreness_1_5", sore))
     lp = LabelParams(horizon_d=3, pain_threshold=2, label_column="soreness_1_5", label_op="<=")
     lab = make_labels(f, as_of=d[-1], params=lp)
     on = lab.filter(pl.col("onset"))["date"].to_list()

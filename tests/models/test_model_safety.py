@@ -72,9 +72,21 @@ def test_portable_model_equals_scikit_learn(training, team, kind):
 
 def test_hand_made_linear_model():
     # one member: impute 2, mean 1, scale 2, coef 3, intercept -1, Platt a=-1, b=0.5
-    d = {"kind": "logistic", "n_features": 1, "members": [{
-        "type": "linear", "calibration": {"method": "sigmoid", "a": -1.0, "b": 0.5},
-        "impute": [2.0], "mean": [1.0], "scale": [2.0], "coef": [3.0], "intercept": -1.0}]}
+    d = {
+        "kind": "logistic",
+        "n_features": 1,
+        "members": [
+            {
+                "type": "linear",
+                "calibration": {"method": "sigmoid", "a": -1.0, "b": 0.5},
+                "impute": [2.0],
+                "mean": [1.0],
+                "scale": [2.0],
+                "coef": [3.0],
+                "intercept": -1.0,
+            }
+        ],
+    }
     m = portable.from_dict(d)
     p = m.predict_proba(np.array([[5.0], [np.nan]]))
     # x=5: z=2, decision 3*2-1=5, p = 1/(1+exp(-1*5+0.5)) = 1/(1+exp(-4.5))
@@ -85,12 +97,27 @@ def test_hand_made_linear_model():
 
 def test_hand_made_tree_model():
     # root: x0 <= 1.5 (missing -> right); left leaf 1.0; right: x1 <= 0 (missing -> left) -> -2.0 / 3.0
-    tree = {"feature": [0, 0, 1, 0, 0], "threshold": [1.5, 0.0, 0.0, 0.0, 0.0],
-            "missing_left": [False, False, True, False, False], "left": [1, 0, 3, 0, 0], "right": [2, 0, 4, 0, 0],
-            "leaf": [False, True, False, True, True], "value": [0.0, 1.0, 0.0, -2.0, 3.0]}
-    d = {"kind": "hgb", "n_features": 2, "members": [{
-        "type": "trees", "calibration": {"method": "sigmoid", "a": -1.0, "b": 0.0}, "baseline": 0.25,
-        "trees": [tree, tree]}]}
+    tree = {
+        "feature": [0, 0, 1, 0, 0],
+        "threshold": [1.5, 0.0, 0.0, 0.0, 0.0],
+        "missing_left": [False, False, True, False, False],
+        "left": [1, 0, 3, 0, 0],
+        "right": [2, 0, 4, 0, 0],
+        "leaf": [False, True, False, True, True],
+        "value": [0.0, 1.0, 0.0, -2.0, 3.0],
+    }
+    d = {
+        "kind": "hgb",
+        "n_features": 2,
+        "members": [
+            {
+                "type": "trees",
+                "calibration": {"method": "sigmoid", "a": -1.0, "b": 0.0},
+                "baseline": 0.25,
+                "trees": [tree, tree],
+            }
+        ],
+    }
     m = portable.from_dict(d)
     X = np.array([[1.5, 9.0], [2.0, 0.0], [2.0, 0.1], [np.nan, np.nan], [np.nan, 1.0]])
     # decision = 0.25 + 2 * leaf
@@ -99,21 +126,40 @@ def test_hand_made_tree_model():
     np.testing.assert_allclose(m.predict_proba(X), 1 / (1 + np.exp(-(0.25 + 2 * leaves))), rtol=1e-15)
 
 
-@pytest.mark.parametrize("mutate, field", [
-    (lambda d: d["members"][0]["trees"][0]["left"].__setitem__(0, 0), r"trees\[0\]\.left"),  # a loop
-    (lambda d: d["members"][0]["trees"][0]["feature"].__setitem__(0, 7), r"trees\[0\]\.feature"),
-    (lambda d: d["members"][0]["trees"][0]["value"].pop(), r"trees\[0\]\.value"),
-    (lambda d: d["members"][0]["calibration"].__setitem__("a", "x"), r"calibration\.a"),
-    (lambda d: d["members"][0]["calibration"].__setitem__("method", "isotonic"), r"calibration\.method"),
-    (lambda d: d.__setitem__("members", []), r"model\.members"),
-    (lambda d: d["members"][0].__setitem__("baseline", "inf"), r"members\[0\]\.baseline"),
-])
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda d: d["members"][0]["trees"][0]["left"].__setitem__(0, 0), r"trees\[0\]\.left"),  # a loop
+        (lambda d: d["members"][0]["trees"][0]["feature"].__setitem__(0, 7), r"trees\[0\]\.feature"),
+        (lambda d: d["members"][0]["trees"][0]["value"].pop(), r"trees\[0\]\.value"),
+        (lambda d: d["members"][0]["calibration"].__setitem__("a", "x"), r"calibration\.a"),
+        (lambda d: d["members"][0]["calibration"].__setitem__("method", "isotonic"), r"calibration\.method"),
+        (lambda d: d.__setitem__("members", []), r"model\.members"),
+        (lambda d: d["members"][0].__setitem__("baseline", "inf"), r"members\[0\]\.baseline"),
+    ],
+)
 def test_malformed_model_data_are_refused_naming_the_field(mutate, field):
-    tree = {"feature": [0, 0, 0], "threshold": [0.5, 0, 0], "missing_left": [True, False, False],
-            "left": [1, 0, 0], "right": [2, 0, 0], "leaf": [False, True, True], "value": [0.0, -1.0, 1.0]}
-    d = {"kind": "hgb", "n_features": 2, "members": [{
-        "type": "trees", "calibration": {"method": "sigmoid", "a": -1.0, "b": 0.0}, "baseline": 0.0,
-        "trees": [tree]}]}
+    tree = {
+        "feature": [0, 0, 0],
+        "threshold": [0.5, 0, 0],
+        "missing_left": [True, False, False],
+        "left": [1, 0, 0],
+        "right": [2, 0, 0],
+        "leaf": [False, True, True],
+        "value": [0.0, -1.0, 1.0],
+    }
+    d = {
+        "kind": "hgb",
+        "n_features": 2,
+        "members": [
+            {
+                "type": "trees",
+                "calibration": {"method": "sigmoid", "a": -1.0, "b": 0.0},
+                "baseline": 0.0,
+                "trees": [tree],
+            }
+        ],
+    }
     portable.from_dict(json.loads(json.dumps(d)))  # valid as made
     mutate(d)
     with pytest.raises(PortableModelError, match=field):
@@ -135,8 +181,7 @@ def _payload_files(tmp_path):
     marker = tmp_path / "PWNED"
     files = {}
     p = tmp_path / "pickle.joblib"
-    p.write_bytes(pickle.dumps({"format": "strainwatch-model", "format_version": 1,
-                                "bundle": _Payload(str(marker))}))
+    p.write_bytes(pickle.dumps({"format": "strainwatch-model", "format_version": 1, "bundle": _Payload(str(marker))}))
     files["pickle"] = p
     p0 = tmp_path / "pickle0.json"  # protocol 0 is ASCII text and does not start with 0x80
     p0.write_bytes(pickle.dumps(_Payload(str(marker)), protocol=0))
@@ -192,8 +237,9 @@ def test_pickle_payload_via_cli_and_config_never_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     marker, files = _payload_files(tmp_path)
     st = Store(tmp_path / "data")
-    st.replace_athletes("features", conform(synth.to_features(synth.make_daily("x", days=40).frame(),
-                                                              reference=True), FEATURES))
+    st.replace_athletes(
+        "features", conform(synth.to_features(synth.make_daily("x", days=40).frame(), reference=True), FEATURES)
+    )
     runner = CliRunner()
     for path in files.values():
         res = runner.invoke(app, ["score", "--store", str(st.root), "--model", str(path)])
@@ -201,7 +247,7 @@ def test_pickle_payload_via_cli_and_config_never_runs(tmp_path, monkeypatch):
         assert "expected a JSON model" in res.output or "not a readable JSON model" in res.output
         assert not marker.exists()
     cfg = tmp_path / "sw.toml"
-    cfg.write_text(f"[store]\npath = \"{st.root}\"\n[scorer]\nmodel_path = \"{files['joblib']}\"\n")
+    cfg.write_text(f'[store]\npath = "{st.root}"\n[scorer]\nmodel_path = "{files["joblib"]}"\n')
     res = runner.invoke(app, ["score", "--config", str(cfg)])
     assert res.exit_code == 2 and "pickle" in res.output, res.output
     assert not marker.exists()
@@ -217,4 +263,5 @@ def test_trained_model_file_is_json_and_scores_like_the_in_memory_model(team, tm
     X = learned.model_features(team, as_of=AS_OF).select(FEATURE_COLUMNS).to_numpy()
     assert np.array_equal(back.predict_proba(X), b.predict_proba(X))
     assert learned.score_features_learned(team, as_of=AS_OF, bundle=back).equals(
-        learned.score_features_learned(team, as_of=AS_OF, bundle=b))
+        learned.score_features_learned(team, as_of=AS_OF, bundle=b)
+    )

@@ -89,19 +89,30 @@ def test_weekly_jump_points(pct, points):
     assert comp(day, "weekly_jump").points == pytest.approx(points)
 
 
-@pytest.mark.parametrize("pct, text", [(70.0, "weekly change 70 % > 30 %: +20"), (100.0, "weekly change 100 % > 30 %: +20"),
-                                       (20.0, "weekly change 20 % > 10 %: +6"), (-10.0, "weekly change -10 % <= 10 %: +0")])
+@pytest.mark.parametrize(
+    "pct, text",
+    [
+        (70.0, "weekly change 70 % > 30 %: +20"),
+        (100.0, "weekly change 100 % > 30 %: +20"),
+        (20.0, "weekly change 20 % > 10 %: +6"),
+        (-10.0, "weekly change -10 % <= 10 %: +0"),
+    ],
+)
 def test_weekly_jump_rule_text_keeps_whole_numbers(pct, text):
     assert comp(score_day(today(), {"weekly_change_pct": pct}), "weekly_jump").rule == text
 
 
 def test_rule_texts_format_round_numbers():
-    day = score_day(today(sleep_7d_h=7.0, sleep_debt_7d_h=10.0, sleep_eff_7d_pct=80.0, rhr_delta_bpm=10.0),
-                    {"acwr_ewma": 2.0, "monotony": 3.0, "acute_7d_au": 1.0, "hard_day_streak": 10},
-                    params=ScorerParams(coach_sleep_need_h=8.0))
+    day = score_day(
+        today(sleep_7d_h=7.0, sleep_debt_7d_h=10.0, sleep_eff_7d_pct=80.0, rhr_delta_bpm=10.0),
+        {"acwr_ewma": 2.0, "monotony": 3.0, "acute_7d_au": 1.0, "hard_day_streak": 10},
+        params=ScorerParams(coach_sleep_need_h=8.0),
+    )
     assert comp(day, "load_spike").rule == "ACWR(EWMA) 2 > 1.5: +55"
-    assert comp(day, "sleep").rule == ("7-d sleep 7 h (no usual sleep yet: needs 14 nights); < coach's need 8 h; "
-                                       "debt 10 h > 5 h; efficiency 80 % < 85 %: +20")
+    assert comp(day, "sleep").rule == (
+        "7-d sleep 7 h (no usual sleep yet: needs 14 nights); < coach's need 8 h; "
+        "debt 10 h > 5 h; efficiency 80 % < 85 %: +20"
+    )
     day2 = score_day(today(sleep_7d_h=6.5, sleep_baseline_h=7.5, sleep_eff_7d_pct=90.0))
     assert comp(day2, "sleep").rule == "7-d sleep 6.5 h vs usual 7.5 h: deficit 7 h > 5 h: +16"
     assert comp(day, "rhr").rule == "RHR +10 bpm >= +5 bpm or z 2: +12"
@@ -110,17 +121,31 @@ def test_rule_texts_format_round_numbers():
 
 def test_weekly_jump_back_to_usual_volume_is_not_a_ramp():
     # +45 % after an easy week, but 1900 AU is below the 4-week average 2000 AU
-    c = comp(score_day(today(), {"weekly_change_pct": 45.0, "acute_7d_au": 1900.0, "chronic_28d_au": 2000.0}),
-             "weekly_jump")
+    c = comp(
+        score_day(today(), {"weekly_change_pct": 45.0, "acute_7d_au": 1900.0, "chronic_28d_au": 2000.0}), "weekly_jump"
+    )
     assert c.points == 0.0 and c.has_data
-    assert c.rule == ("weekly change 45 % > 30 %, but this week's 1900 AU is not above 1 x the 4-week average "
-                      "2000 AU: +0")
+    assert c.rule == (
+        "weekly change 45 % > 30 %, but this week's 1900 AU is not above 1 x the 4-week average 2000 AU: +0"
+    )
     # above the average it counts; the check can be switched off
-    assert comp(score_day(today(), {"weekly_change_pct": 45.0, "acute_7d_au": 2100.0, "chronic_28d_au": 2000.0}),
-                "weekly_jump").points == 20.0
+    assert (
+        comp(
+            score_day(today(), {"weekly_change_pct": 45.0, "acute_7d_au": 2100.0, "chronic_28d_au": 2000.0}),
+            "weekly_jump",
+        ).points
+        == 20.0
+    )
     off = ScorerParams(weekly_jump_min_ratio=0)
-    assert comp(score_day(today(), {"weekly_change_pct": 45.0, "acute_7d_au": 1900.0, "chronic_28d_au": 2000.0},
-                          params=off), "weekly_jump").points == 20.0
+    assert (
+        comp(
+            score_day(
+                today(), {"weekly_change_pct": 45.0, "acute_7d_au": 1900.0, "chronic_28d_au": 2000.0}, params=off
+            ),
+            "weekly_jump",
+        ).points
+        == 20.0
+    )
 
 
 def test_weekly_jump_after_an_empty_week_is_the_cap():
@@ -189,7 +214,9 @@ def test_ctl_ramp_not_applicable_outside_tss_units():
 
 
 # ------------------------------------------------------------------ HRV, RHR
-@pytest.mark.parametrize("z, points", [(0.3, 0.0), (-0.5, 0.0), (-0.6, 12.0), (-1.0, 12.0), (-1.01, 20.0), (-3.0, 20.0)])
+@pytest.mark.parametrize(
+    "z, points", [(0.3, 0.0), (-0.5, 0.0), (-0.6, 12.0), (-1.0, 12.0), (-1.01, 20.0), (-3.0, 20.0)]
+)
 def test_hrv_points(z, points):
     assert comp(score_day(today(hrv_z=z)), "hrv").points == points
 
@@ -250,7 +277,7 @@ def test_sleep_points_against_the_athletes_usual_sleep(mean, usual, points):
     t = today(sleep_7d_h=mean, sleep_baseline_h=usual, sleep_debt_7d_h=7 * max(0, 8 - mean), sleep_eff_7d_pct=90.0)
     c = comp(score_day(t), "sleep")
     assert c.points == points
-    assert (("sleep_debt" in score_day(t).reasons) == (points > 0))  # a reason only with points
+    assert ("sleep_debt" in score_day(t).reasons) == (points > 0)  # a reason only with points
 
 
 def test_coach_need_is_a_parameter_and_the_larger_rule_counts():
@@ -286,20 +313,37 @@ def test_back_symptoms_optional_without_report():
 
 
 # ------------------------------------------------------------------ bands and totals
-@pytest.mark.parametrize("score, band", [(0, "low"), (29.9, "low"), (30, "moderate"), (59.9, "moderate"), (60, "high"), (100, "high")])
+@pytest.mark.parametrize(
+    "score, band", [(0, "low"), (29.9, "low"), (30, "moderate"), (59.9, "moderate"), (60, "high"), (100, "high")]
+)
 def test_band_boundaries(score, band):
     assert band_for(score) == band
 
 
-FULL_LOAD = {"acwr_ewma": 1.0, "weekly_change_pct": 0.0, "monotony": 1.5, "acute_7d_au": 2000.0,
-             "chronic_28d_au": 2000.0, "hard_day_streak": 0}
-FULL_TODAY = dict(hrv_z=0.0, rhr_delta_bpm=0.0, rhr_z=0.0, sleep_7d_h=8.2, sleep_debt_7d_h=0.5, sleep_eff_7d_pct=92.0,
-                  sleep_baseline_h=8.0)
+FULL_LOAD = {
+    "acwr_ewma": 1.0,
+    "weekly_change_pct": 0.0,
+    "monotony": 1.5,
+    "acute_7d_au": 2000.0,
+    "chronic_28d_au": 2000.0,
+    "hard_day_streak": 0,
+}
+FULL_TODAY = dict(
+    hrv_z=0.0,
+    rhr_delta_bpm=0.0,
+    rhr_z=0.0,
+    sleep_7d_h=8.2,
+    sleep_debt_7d_h=0.5,
+    sleep_eff_7d_pct=92.0,
+    sleep_baseline_h=8.0,
+)
 
 
 def test_clear_load_spike_alone_reaches_high():
     # ACWR just above 1.5 (40.x) + weekly jump above 30 % (20) = 60.x -> high
-    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.51, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0})
+    day = score_day(
+        today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.51, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0}
+    )
     assert day.score == pytest.approx(60.3)  # 40 + 15 * 0.01 / 0.5 = 40.3; + 20
     assert day.band == "high"
     assert day.reasons[:2] == ("acwr_spike", "weekly_ramp")
@@ -307,7 +351,9 @@ def test_clear_load_spike_alone_reaches_high():
 
 def test_just_below_high():
     # ACWR 1.4975 -> 40 * 0.1975 / 0.2 = 39.5; + 20 = 59.5 -> moderate
-    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.4975, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0})
+    day = score_day(
+        today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.4975, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0}
+    )
     assert (day.score, day.band) == (59.5, "moderate")
 
 
@@ -328,8 +374,9 @@ def test_rhr_up_and_hrv_down_alone_reach_moderate_and_each_alone_does_not():
 
 def test_several_signals_push_higher_and_score_is_clipped_at_100():
     t = {**FULL_TODAY, "rhr_delta_bpm": 7.0, "hrv_z": -1.2, "sleep_7d_h": 5.0, "sleep_debt_7d_h": 21.0}
-    day = score_day(today(**t), {**FULL_LOAD, "acwr_ewma": 2.2, "weekly_change_pct": 80.0, "monotony": 3.0,
-                                 "hard_day_streak": 4})
+    day = score_day(
+        today(**t), {**FULL_LOAD, "acwr_ewma": 2.2, "weekly_change_pct": 80.0, "monotony": 3.0, "hard_day_streak": 4}
+    )
     # 55 + 20 + 8 + 8 + 20 + 12 + 30 = 153 -> 100
     assert day.points == 100.0 and day.band == "high"
 
@@ -364,15 +411,17 @@ def test_coverage_boundary_is_inclusive():
 
 def test_a_week_without_any_data_is_insufficient_not_low():
     # no sessions in 7 days and no device data: zero load means "nothing recorded"
-    idle = score_day(today(data_coverage_7d=0.0),
-                     {"acwr_ewma": 0.4, "weekly_change_pct": -100.0, "monotony": None, "acute_7d_au": 0.0,
-                      "hard_day_streak": 0})
+    idle = score_day(
+        today(data_coverage_7d=0.0),
+        {"acwr_ewma": 0.4, "weekly_change_pct": -100.0, "monotony": None, "acute_7d_au": 0.0, "hard_day_streak": 0},
+    )
     assert idle.band == "insufficient_data" and idle.coverage == 0.0
     assert idle.component("load_spike").rule == "no data (no sessions and no device data in the last 7 days)"
     # the same week with sleep recorded is a real rest week
-    rest = score_day(today(data_coverage_7d=0.0, sleep_7d_h=8.1),
-                     {"acwr_ewma": 0.4, "weekly_change_pct": -100.0, "monotony": None, "acute_7d_au": 0.0,
-                      "hard_day_streak": 0})
+    rest = score_day(
+        today(data_coverage_7d=0.0, sleep_7d_h=8.1),
+        {"acwr_ewma": 0.4, "weekly_change_pct": -100.0, "monotony": None, "acute_7d_au": 0.0, "hard_day_streak": 0},
+    )
     assert rest.band == "low"
 
 
@@ -407,32 +456,62 @@ def test_red_flag_holds_for_a_week_unless_cleared():
     A later explicit red_flag=false ends the hold at once."""
     days = [D + timedelta(days=k) for k in range(10)]
     flags = [True] + [None] * 9
-    out = score_features(frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0}
-                                for d, f in zip(days, flags)]), as_of=days[-1])
+    out = score_features(
+        frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0} for d, f in zip(days, flags)]),
+        as_of=days[-1],
+    )
     held = out.filter(pl.col("date") <= D + timedelta(days=7))
     assert held["risk_band"].to_list() == ["high"] * 8
     assert held["reasons"].str.starts_with("red_flag").all() and (held["adjustments"] == "see_clinician").all()
-    assert "not cleared since" in json.loads(held["components_json"][3])[0]["rule"] or \
-        held["risk_score"][3] == 100.0
+    assert "not cleared since" in json.loads(held["components_json"][3])[0]["rule"] or held["risk_score"][3] == 100.0
     assert out.filter(pl.col("date") == D + timedelta(days=8))["risk_band"].item() != "high"
-    cleared = score_features(frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0}
-                                    for d, f in zip(days, [True, None, False] + [None] * 7)]), as_of=days[-1])
+    cleared = score_features(
+        frame(
+            [
+                {"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0}
+                for d, f in zip(days, [True, None, False] + [None] * 7)
+            ]
+        ),
+        as_of=days[-1],
+    )
     assert cleared["risk_band"].to_list()[:2] == ["high", "high"]
     assert "high" not in cleared["risk_band"].to_list()[2:]
     # a start-limited run gives the same rows
-    part = score_features(frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0}
-                                 for d, f in zip(days, flags)]), as_of=days[-1], start=D + timedelta(days=4))
+    part = score_features(
+        frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0} for d, f in zip(days, flags)]),
+        as_of=days[-1],
+        start=D + timedelta(days=4),
+    )
     assert part.equals(out.filter(pl.col("date") >= D + timedelta(days=4)))
 
 
 def test_score_features_uses_load_of_d_minus_1_and_recovery_of_d():
     rows = [
-        {"athlete_id": "a", "date": D - timedelta(days=1), "acwr_ewma": 1.8, "weekly_change_pct": 0.0,
-         "monotony": 1.2, "acute_7d_au": 1000.0, "chronic_28d_au": 700.0, "hard_day_streak": 0,
-         "hrv_z": -3.0, "sleep_7d_h": 8.5},
-        {"athlete_id": "a", "date": D, "acwr_ewma": 1.0, "weekly_change_pct": 0.0, "monotony": 1.2,
-         "acute_7d_au": 1000.0, "chronic_28d_au": 1000.0, "hard_day_streak": 0, "hrv_z": 0.0,
-         "rhr_delta_bpm": 0.0, "sleep_7d_h": 8.5},
+        {
+            "athlete_id": "a",
+            "date": D - timedelta(days=1),
+            "acwr_ewma": 1.8,
+            "weekly_change_pct": 0.0,
+            "monotony": 1.2,
+            "acute_7d_au": 1000.0,
+            "chronic_28d_au": 700.0,
+            "hard_day_streak": 0,
+            "hrv_z": -3.0,
+            "sleep_7d_h": 8.5,
+        },
+        {
+            "athlete_id": "a",
+            "date": D,
+            "acwr_ewma": 1.0,
+            "weekly_change_pct": 0.0,
+            "monotony": 1.2,
+            "acute_7d_au": 1000.0,
+            "chronic_28d_au": 1000.0,
+            "hard_day_streak": 0,
+            "hrv_z": 0.0,
+            "rhr_delta_bpm": 0.0,
+            "sleep_7d_h": 8.5,
+        },
     ]
     out = score_features(frame(rows), as_of=D)
     require(out, SCORES)
@@ -459,8 +538,19 @@ def test_components_json_has_every_component():
 
 
 def test_rows_after_as_of_are_not_read():
-    base = [{"athlete_id": "a", "date": D + timedelta(days=i), "acwr_ewma": 1.0, "weekly_change_pct": 0.0,
-             "monotony": 1.0, "acute_7d_au": 500.0, "hard_day_streak": 0, "sleep_7d_h": 8.0} for i in range(5)]
+    base = [
+        {
+            "athlete_id": "a",
+            "date": D + timedelta(days=i),
+            "acwr_ewma": 1.0,
+            "weekly_change_pct": 0.0,
+            "monotony": 1.0,
+            "acute_7d_au": 500.0,
+            "hard_day_streak": 0,
+            "sleep_7d_h": 8.0,
+        }
+        for i in range(5)
+    ]
     fut = [dict(r) for r in base]
     fut[4].update(acwr_ewma=3.0, red_flag=True)
     fut[3].update(acwr_ewma=3.0)
@@ -471,8 +561,19 @@ def test_rows_after_as_of_are_not_read():
 
 
 def test_start_limits_output_but_not_history():
-    rows = [{"athlete_id": "a", "date": D + timedelta(days=i), "acwr_ewma": 1.9, "weekly_change_pct": 50.0,
-             "monotony": 1.0, "acute_7d_au": 2000.0, "chronic_28d_au": 1000.0, "hard_day_streak": 0} for i in range(6)]
+    rows = [
+        {
+            "athlete_id": "a",
+            "date": D + timedelta(days=i),
+            "acwr_ewma": 1.9,
+            "weekly_change_pct": 50.0,
+            "monotony": 1.0,
+            "acute_7d_au": 2000.0,
+            "chronic_28d_au": 1000.0,
+            "hard_day_streak": 0,
+        }
+        for i in range(6)
+    ]
     full = score_features(frame(rows), as_of=D + timedelta(days=5))
     part = score_features(frame(rows), as_of=D + timedelta(days=5), start=D + timedelta(days=4))
     assert part.height == 2
@@ -534,7 +635,11 @@ def test_params_are_frozen_and_documented():
 
 def test_tuned_params_change_the_score():
     p = P.replace(acwr_points_at_danger=15.0, acwr_cap=25.0, weekly_jump_points_at_high=8.0, weekly_jump_cap=12.0)
-    day = score_day(today(**FULL_TODAY), {**FULL_LOAD, "acwr_ewma": 1.51, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0}, params=p)
+    day = score_day(
+        today(**FULL_TODAY),
+        {**FULL_LOAD, "acwr_ewma": 1.51, "weekly_change_pct": 31.0, "acute_7d_au": 2600.0},
+        params=p,
+    )
     # the brief's original caps: 15 + 10 * 0.01 / 0.5 = 15.2; + 12 = 27.2 -> low
     assert (day.score, day.band) == (27.2, "low")
 
@@ -545,16 +650,38 @@ opt = lambda s: st.one_of(st.none(), s)  # noqa: E731
 
 @settings(max_examples=150, deadline=None)
 @given(
-    acwr=opt(st.floats(0, 4)), wk=opt(st.floats(-100, 400)), mono=opt(st.floats(0, 10)),
-    hard=opt(st.integers(0, 10)), hz=opt(st.floats(-4, 4)), rd=opt(st.floats(-10, 15)),
-    sl=opt(st.floats(3, 11)), debt=opt(st.floats(0, 40)), pain=opt(st.floats(0, 10)),
-    streak=st.integers(0, 10), rising=st.booleans(), fam=st.sampled_from(["srpe", "tss", None]),
+    acwr=opt(st.floats(0, 4)),
+    wk=opt(st.floats(-100, 400)),
+    mono=opt(st.floats(0, 10)),
+    hard=opt(st.integers(0, 10)),
+    hz=opt(st.floats(-4, 4)),
+    rd=opt(st.floats(-10, 15)),
+    sl=opt(st.floats(3, 11)),
+    debt=opt(st.floats(0, 40)),
+    pain=opt(st.floats(0, 10)),
+    streak=st.integers(0, 10),
+    rising=st.booleans(),
+    fam=st.sampled_from(["srpe", "tss", None]),
 )
 def test_score_invariants(acwr, wk, mono, hard, hz, rd, sl, debt, pain, streak, rising, fam):
-    t = today(hrv_z=hz, rhr_delta_bpm=rd, sleep_7d_h=sl, sleep_debt_7d_h=debt, back_pain_0_10=pain,
-              back_pain_streak_d=streak, back_pain_rising_3d=rising)
-    load = {"acwr_ewma": acwr, "weekly_change_pct": wk, "monotony": mono, "acute_7d_au": 100.0,
-            "hard_day_streak": hard, "load_family": fam, "ctl_ramp_7d": 3.0}
+    t = today(
+        hrv_z=hz,
+        rhr_delta_bpm=rd,
+        sleep_7d_h=sl,
+        sleep_debt_7d_h=debt,
+        back_pain_0_10=pain,
+        back_pain_streak_d=streak,
+        back_pain_rising_3d=rising,
+    )
+    load = {
+        "acwr_ewma": acwr,
+        "weekly_change_pct": wk,
+        "monotony": mono,
+        "acute_7d_au": 100.0,
+        "hard_day_streak": hard,
+        "load_family": fam,
+        "ctl_ramp_7d": 3.0,
+    }
     day = score_day(t, load)
     assert 0.0 <= day.points <= 100.0
     for c in day.components:
@@ -594,10 +721,15 @@ def test_start_limited_runs_equal_the_full_run_on_a_spiky_athlete():
     assert (full["adjustments"].str.contains("deload_week")).any()  # long high streaks exist
     assert (full["adjustments"].str.contains("rest_day")).any()
     # the red flag of day 103 keeps "see a clinician" first for the next 7 days
-    follow = full.filter(pl.col("date").is_between(synth.START + timedelta(days=104), synth.START + timedelta(days=110)))
+    follow = full.filter(
+        pl.col("date").is_between(synth.START + timedelta(days=104), synth.START + timedelta(days=110))
+    )
     assert follow["adjustments"].str.starts_with("see_clinician").all()
-    assert not full.filter(pl.col("date") == synth.START + timedelta(days=111))["adjustments"].str.starts_with(
-        "see_clinician").any()
+    assert (
+        not full.filter(pl.col("date") == synth.START + timedelta(days=111))["adjustments"]
+        .str.starts_with("see_clinician")
+        .any()
+    )
     for k in (60, 101, 104, 106, 108, 110, 115):
         start = synth.START + timedelta(days=k)
         part = score_features(f, as_of=end, start=start)
@@ -623,6 +755,7 @@ def test_a_short_sleeper_is_not_moderate_for_months():
     assert sum(p > 0 for p in pts) / len(pts) < 0.10
     assert (s["risk_band"] == "moderate").mean() < 0.10 and (s["risk_band"] == "high").mean() == 0
     old = score_features(f, as_of=f["date"].max(), params=ScorerParams(coach_sleep_need_h=8.0)).filter(
-        pl.col("date") >= f["date"].min() + timedelta(days=60))
+        pl.col("date") >= f["date"].min() + timedelta(days=60)
+    )
     old_pts = [next(c["points"] for c in json.loads(j) if c["component"] == "sleep") for j in old["components_json"]]
     assert sum(p > 0 for p in old_pts) / len(old_pts) > 0.9

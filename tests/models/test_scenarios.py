@@ -29,10 +29,16 @@ def _scenario_athletes() -> list[synth.Athlete]:
         # a camp: 2.5 x the usual daily loads for 10 days
         out.append(synth.load_spike(synth.make_daily(f"spike-{seed}", seed=seed, phys_ar=0.3), S, days=10, factor=2.5))
         out.append(synth.break_and_return(synth.make_daily(f"ret-{seed}", seed=seed, phys_ar=0.3), S - 21, off_days=21))
-        out.append(synth.short_sleep(synth.make_daily(f"sleep-{seed}", seed=seed, phys_ar=0.3), S, days=7,
-                                     hours=5.0, seed=seed))
-        out.append(synth.strained_recovery(synth.make_daily(f"hrv-{seed}", seed=seed, phys_ar=0.3), S, days=10,
-                                           rhr_up_bpm=8.0, hrv_down_ln=0.35))
+        out.append(
+            synth.short_sleep(
+                synth.make_daily(f"sleep-{seed}", seed=seed, phys_ar=0.3), S, days=7, hours=5.0, seed=seed
+            )
+        )
+        out.append(
+            synth.strained_recovery(
+                synth.make_daily(f"hrv-{seed}", seed=seed, phys_ar=0.3), S, days=10, rhr_up_bpm=8.0, hrv_down_ln=0.35
+            )
+        )
     rf = synth.make_daily("rf", seed=3, phys_ar=0.3)
     rf.red_flag[S] = True
     out.append(rf)
@@ -115,7 +121,11 @@ def test_reported_red_flag_overrides_a_quiet_day(scenario_scores):
     s = of(scenario_scores, "rf")
     r = window(s, 0, 0).row(0, named=True)
     assert (r["risk_band"], r["risk_score"], r["reasons"].split(";")[0], r["adjustments"]) == (
-        "high", 100.0, "red_flag", "see_clinician")
+        "high",
+        100.0,
+        "red_flag",
+        "see_clinician",
+    )
 
 
 def _controls(n: int = 30, days: int = 300) -> list[synth.Athlete]:
@@ -123,11 +133,17 @@ def _controls(n: int = 30, days: int = 300) -> list[synth.Athlete]:
     rng = np.random.default_rng(99)
     return [
         synth.make_daily(
-            f"c{i:02d}", days=days, seed=100 + i,
-            sleep_mean_h=rng.uniform(7.7, 8.4), sleep_sd_h=rng.uniform(0.4, 0.7),
-            week_sd=rng.uniform(0.06, 0.15), day_sd=rng.uniform(0.10, 0.25),
-            phys_ar=rng.uniform(0.2, 0.5), base_load_au=rng.uniform(250, 700),
-            rhr_base_bpm=rng.uniform(42, 62), hrv_base_ln=rng.uniform(3.6, 4.6),
+            f"c{i:02d}",
+            days=days,
+            seed=100 + i,
+            sleep_mean_h=rng.uniform(7.7, 8.4),
+            sleep_sd_h=rng.uniform(0.4, 0.7),
+            week_sd=rng.uniform(0.06, 0.15),
+            day_sd=rng.uniform(0.10, 0.25),
+            phys_ar=rng.uniform(0.2, 0.5),
+            base_load_au=rng.uniform(250, 700),
+            rhr_base_bpm=rng.uniform(42, 62),
+            hrv_base_ln=rng.uniform(3.6, 4.6),
         )
         for i in range(n)
     ]
@@ -163,9 +179,25 @@ def test_feature_stage_matches_an_independent_implementation():
     a = synth.make_daily("x", days=150, seed=1, back_pain=True, phys_ar=0.3)
     real = synth.to_features(a.frame()).slice(60)
     ref = synth.to_features(a.frame(), reference=True).slice(60)
-    cols = ["acwr_ewma", "weekly_change_pct", "monotony", "strain_au", "strain_p90_au", "ctl_ramp_7d",
-            "hard_day_streak", "hrv_z", "rhr_z", "rhr_delta_bpm", "sleep_7d_h", "sleep_debt_7d_h",
-            "sleep_eff_7d_pct", "back_pain_streak_d", "back_pain_rising_3d", "acute_7d_au", "chronic_28d_au"]
+    cols = [
+        "acwr_ewma",
+        "weekly_change_pct",
+        "monotony",
+        "strain_au",
+        "strain_p90_au",
+        "ctl_ramp_7d",
+        "hard_day_streak",
+        "hrv_z",
+        "rhr_z",
+        "rhr_delta_bpm",
+        "sleep_7d_h",
+        "sleep_debt_7d_h",
+        "sleep_eff_7d_pct",
+        "back_pain_streak_d",
+        "back_pain_rising_3d",
+        "acute_7d_au",
+        "chronic_28d_au",
+    ]
     for c in cols:
         x = real[c].cast(pl.Float64).to_numpy()
         y = ref[c].cast(pl.Float64).to_numpy()

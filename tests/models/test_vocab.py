@@ -17,8 +17,19 @@ def test_vocabularies_cover_schema_codes():
 
 def test_red_flag_list_has_the_brief_items():
     text = vocab.RED_FLAG_TEXT.lower()
-    for word in ("bladder", "bowel", "saddle", "both legs", "below the knee", "fever",
-                 "cancer", "weight loss", "trauma", "one week", "emergency"):
+    for word in (
+        "bladder",
+        "bowel",
+        "saddle",
+        "both legs",
+        "below the knee",
+        "fever",
+        "cancer",
+        "weight loss",
+        "trauma",
+        "one week",
+        "emergency",
+    ):
         assert word in text, word
     assert len(vocab.RED_FLAGS) == 6
 

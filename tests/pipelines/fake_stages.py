@@ -41,8 +41,15 @@ def run_features(store, *, as_of: date, athletes=None, params=None, since=None, 
     with store.lock():  # must be a no-op inside a run (the flow holds the lock)
         if os.environ.get(FAIL_ATHLETE_ENV) in (athletes or []):
             raise ValueError(f"bad data for {os.environ[FAIL_ATHLETE_ENV]}")
-        _log(store, stage="features", as_of=as_of, athletes=athletes, params=params, since=since,
-             athlete_info=athlete_info)
+        _log(
+            store,
+            stage="features",
+            as_of=as_of,
+            athletes=athletes,
+            params=params,
+            since=since,
+            athlete_info=athlete_info,
+        )
     return FeaturesSummary(as_of=as_of, athletes=len(athletes or []))
 
 
@@ -51,30 +58,78 @@ def run_scores(store, *, as_of: date, athletes=None, params=None, model_path=Non
 
     _log(store, stage="score", as_of=as_of, athletes=athletes, params=params, since=since, model_path=model_path)
     for a in athletes or []:  # a placeholder row, so the athlete counts as scored
-        store.write_partition("scores", a, pl.DataFrame({
-            "athlete_id": [a], "date": [as_of], "risk_score": [0.0], "risk_band": ["insufficient_data"],
-            "reasons": [""], "adjustments": [""]}))
+        store.write_partition(
+            "scores",
+            a,
+            pl.DataFrame(
+                {
+                    "athlete_id": [a],
+                    "date": [as_of],
+                    "risk_score": [0.0],
+                    "risk_band": ["insufficient_data"],
+                    "reasons": [""],
+                    "adjustments": [""],
+                }
+            ),
+        )
     return ScoreRunResult(days_scored=10 * len(athletes or []), athletes=list(athletes or []))
 
 
-def run_report(store, *, week=None, as_of=None, out_path=None, athletes=None, names=None, team_name=None,
-               sleep_need_h=None, history_days=42, generated_at=None, params=None, stale_after_d=7, groups=None):
+def run_report(
+    store,
+    *,
+    week=None,
+    as_of=None,
+    out_path=None,
+    athletes=None,
+    names=None,
+    team_name=None,
+    sleep_need_h=None,
+    history_days=42,
+    generated_at=None,
+    params=None,
+    stale_after_d=7,
+    groups=None,
+):
     _log(store, stage="report", week=week, out_path=out_path, names=names, team_name=team_name, params=params)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     Path(out_path).write_text(f"<html>{week}</html>")
-    return ReportResult(path=Path(out_path), bytes=Path(out_path).stat().st_size, week=week, as_of=as_of,
-                        athletes=len(names or {}))
+    return ReportResult(
+        path=Path(out_path), bytes=Path(out_path).stat().st_size, week=week, as_of=as_of, athletes=len(names or {})
+    )
 
 
-def run_alerts(store, *, as_of=None, channels=None, dry_run=False, names=None, athletes=None, team_name=None,
-               max_attempts=8, max_age_days=7, moderate_days=3, environ=None, sender=None, params=None,
-               stale_after_d=7):
-    _log(store, stage="alert", as_of=as_of, channels={"coach": list(channels.coach),
-                                                       **{k: list(v) for k, v in channels.athletes.items()}},
-         dry_run=dry_run)
+def run_alerts(
+    store,
+    *,
+    as_of=None,
+    channels=None,
+    dry_run=False,
+    names=None,
+    athletes=None,
+    team_name=None,
+    max_attempts=8,
+    max_age_days=7,
+    moderate_days=3,
+    environ=None,
+    sender=None,
+    params=None,
+    stale_after_d=7,
+):
+    _log(
+        store,
+        stage="alert",
+        as_of=as_of,
+        channels={"coach": list(channels.coach), **{k: list(v) for k, v in channels.athletes.items()}},
+        dry_run=dry_run,
+    )
     return AlertRunSummary(as_of=as_of, dry_run=dry_run)
 
 
 #: (attribute of pipelines.flows, double) for monkeypatching the downstream stages
-DOUBLES = (("run_features", run_features), ("run_scores", run_scores), ("run_report", run_report),
-           ("run_alerts", run_alerts))
+DOUBLES = (
+    ("run_features", run_features),
+    ("run_scores", run_scores),
+    ("run_report", run_report),
+    ("run_alerts", run_alerts),
+)

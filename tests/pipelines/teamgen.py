@@ -28,8 +28,10 @@ def _rows(athlete: str, day: date, tz: ZoneInfo, rng: random.Random) -> tuple[li
         start = datetime.combine(day, time(17, rng.choice((0, 15, 30))), tz)
         dur = rng.randint(30, 95)
         rpe = rng.randint(3, 8)
-        sessions.append(f"{athlete},{start.isoformat()},{dur},running,{rng.randint(125, 165)},{rpe},"
-                        f"{dur * rng.uniform(0.15, 0.2):.2f}")
+        sessions.append(
+            f"{athlete},{start.isoformat()},{dur},running,{rng.randint(125, 165)},{rpe},"
+            f"{dur * rng.uniform(0.15, 0.2):.2f}"
+        )
     if rng.random() > 0.03:  # a few nights without the watch
         s = datetime.combine(day - timedelta(days=1), time(22, rng.randint(0, 59)), tz)
         e = datetime.combine(day, time(6, rng.randint(0, 59)), tz)
@@ -37,11 +39,14 @@ def _rows(athlete: str, day: date, tz: ZoneInfo, rng: random.Random) -> tuple[li
         total = int(in_bed.total_seconds() // 60) - rng.randint(10, 40)
         deep = total // 5
         rem = total // 5
-        sleep.append(f"{athlete},{s.isoformat()},{e.isoformat()},{total},{deep},{total - deep - rem},{rem},"
-                     f"{rng.randint(5, 30)},false")
+        sleep.append(
+            f"{athlete},{s.isoformat()},{e.isoformat()},{total},{deep},{total - deep - rem},{rem},"
+            f"{rng.randint(5, 30)},false"
+        )
     if rng.random() > 0.05:
-        daily.append(f"{athlete},{day.isoformat()},{rng.randint(46, 56)},{rng.uniform(45, 80):.1f},"
-                     f"{rng.choice(('0', '1', ''))},")
+        daily.append(
+            f"{athlete},{day.isoformat()},{rng.randint(46, 56)},{rng.uniform(45, 80):.1f},{rng.choice(('0', '1', ''))},"
+        )
     return sessions, sleep, daily
 
 
@@ -50,8 +55,9 @@ def _write(path: Path, header: str, rows: list[str]) -> None:
     path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
 
 
-def write_history(root: Path, athletes: list[str], first: date, last: date, *, seed: int = 7,
-                  tz: str = "Europe/Berlin") -> list[Path]:
+def write_history(
+    root: Path, athletes: list[str], first: date, last: date, *, seed: int = 7, tz: str = "Europe/Berlin"
+) -> list[Path]:
     """One history file per table and athlete covering ``first``..``last``."""
     zone = ZoneInfo(tz)
     out = []
@@ -65,16 +71,27 @@ def write_history(root: Path, athletes: list[str], first: date, last: date, *, s
             sl_all += sl
             d_all += dd
             d += timedelta(days=1)
-        for name, header, rows in (("sessions", SESSIONS_HEADER, s_all), ("sleep", SLEEP_HEADER, sl_all),
-                                   ("daily", DAILY_HEADER, d_all)):
+        for name, header, rows in (
+            ("sessions", SESSIONS_HEADER, s_all),
+            ("sleep", SLEEP_HEADER, sl_all),
+            ("daily", DAILY_HEADER, d_all),
+        ):
             p = root / a / f"history-{name}.csv"
             _write(p, header, rows)
             out.append(p)
     return out
 
 
-def write_day(root: Path, athletes: list[str], day: date, *, seed: int = 7, tz: str = "Europe/Berlin",
-              tables: tuple[str, ...] = ("sessions", "sleep", "daily"), always_session: bool = True) -> list[Path]:
+def write_day(
+    root: Path,
+    athletes: list[str],
+    day: date,
+    *,
+    seed: int = 7,
+    tz: str = "Europe/Berlin",
+    tables: tuple[str, ...] = ("sessions", "sleep", "daily"),
+    always_session: bool = True,
+) -> list[Path]:
     """The night's new files for ``day`` (one file per table and athlete).
 
     With ``always_session`` (default) the day always has a session, so the
@@ -89,8 +106,11 @@ def write_day(root: Path, athletes: list[str], day: date, *, seed: int = 7, tz: 
         if not s and always_session:
             start = datetime.combine(day, time(18, 0), zone)
             s = [f"{a},{start.isoformat()},45,running,140,6,8.00"]
-        for name, header, rows in (("sessions", SESSIONS_HEADER, s), ("sleep", SLEEP_HEADER, sl),
-                                   ("daily", DAILY_HEADER, dd)):
+        for name, header, rows in (
+            ("sessions", SESSIONS_HEADER, s),
+            ("sleep", SLEEP_HEADER, sl),
+            ("daily", DAILY_HEADER, dd),
+        ):
             if name in tables and rows:
                 p = root / a / f"{day.isoformat()}-{name}.csv"
                 _write(p, header, rows)
@@ -98,8 +118,9 @@ def write_day(root: Path, athletes: list[str], day: date, *, seed: int = 7, tz: 
     return out
 
 
-def write_daily_history(root: Path, athletes: list[str], first: date, last: date, *, seed: int = 7,
-                        tz: str = "Europe/Berlin") -> list[Path]:
+def write_daily_history(
+    root: Path, athletes: list[str], first: date, last: date, *, seed: int = 7, tz: str = "Europe/Berlin"
+) -> list[Path]:
     """The input folder after nightly drops from ``first`` to ``last``: :func:`write_day` for each day.
 
     The layout a folder that athletes drop their nightly exports into has

@@ -106,7 +106,9 @@ def store(tmp_path):
 def outbox(st: Store) -> list[tuple]:
     con = sqlite3.connect(st.ledger_path)
     try:
-        return con.execute("SELECT recipient, rule, day, status, attempts FROM alert_outbox ORDER BY recipient").fetchall()
+        return con.execute(
+            "SELECT recipient, rule, day, status, attempts FROM alert_outbox ORDER BY recipient"
+        ).fetchall()
     finally:
         con.close()
 
@@ -124,17 +126,23 @@ def test_deliver_content_and_never_twice(store, hook, smtp):
     assert "The one change" in a["message"] and "Hold your weekly load at about" in a["message"]
     assert "not a diagnosis" in a["message"]
     # the red flag went by e-mail and says see a clinician
-    (rcpts, raw), = smtp.messages
+    ((rcpts, raw),) = smtp.messages
     assert rcpts == ["athlete@example.org"]
     msg = message_from_bytes(raw)
     assert "see a clinician" in msg["Subject"].lower()
-    text = msg.get_payload(decode=True).decode() if not msg.is_multipart() else \
-        next(p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/plain")
+    text = (
+        msg.get_payload(decode=True).decode()
+        if not msg.is_multipart()
+        else next(p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/plain")
+    )
     assert "Go to an emergency department now" in text
     # the coach digest lists both
     d = by_path["/coach"]
     # a04 has no resting HR or HRV at all: named as "no recent data" (never read as low risk)
-    assert d["title"] == "strainwatch: 2 alerts for 2026-04-10 (1 red flag, 1 moderate 3+ days; 2 new; 1 without recent data)"
+    assert (
+        d["title"]
+        == "strainwatch: 2 alerts for 2026-04-10 (1 red flag, 1 moderate 3+ days; 2 new; 1 without recent data)"
+    )
     assert "* a04: no HR/HRV data" in d["message"]
     assert "* NEW a02: RED FLAG" in d["message"] and "* NEW Alice: MODERATE band 4 days in a row" in d["message"]
 
@@ -148,7 +156,9 @@ def test_deliver_content_and_never_twice(store, hook, smtp):
     s3 = run_alerts(store, as_of=date(2026, 4, 11), channels=channels, names={"a01": "Alice"})
     assert (s3.fired, s3.new, s3.sent, s3.already_sent) == (2, 1, 1, 2), s3.lines
     d2 = hook.received[-1]
-    assert hook.paths[-1] == "/coach" and d2["title"].endswith("(1 red flag, 1 moderate 3+ days; 0 new; 1 without recent data)")
+    assert hook.paths[-1] == "/coach" and d2["title"].endswith(
+        "(1 red flag, 1 moderate 3+ days; 0 new; 1 without recent data)"
+    )
     assert "* ongoing Alice: MODERATE band 5 days in a row" in d2["message"]
     assert len(smtp.messages) == 1
 
@@ -230,15 +240,19 @@ def test_dry_run_sends_and_writes_nothing(store, hook):
 
 
 def test_channels_from_config_shapes():
-    toml_doc = {"alerts": {"coach_urls": ["mailto://h?to=c@x.org"]},
-                "athletes": [{"id": "alice", "alert_urls": ["ntfys://${T}@ntfy.sh/alice"]}, {"id": "bob"}]}
+    toml_doc = {
+        "alerts": {"coach_urls": ["mailto://h?to=c@x.org"]},
+        "athletes": [{"id": "alice", "alert_urls": ["ntfys://${T}@ntfy.sh/alice"]}, {"id": "bob"}],
+    }
     c = channels_from_config(toml_doc)
     assert c.coach == ("mailto://h?to=c@x.org",) and dict(c.athletes) == {"alice": ("ntfys://${T}@ntfy.sh/alice",)}
     c = channels_from_config({"coach": "json://h/c", "athletes": {"bob": ["json://h/b"]}})
     assert c.coach == ("json://h/c",) and c.for_recipient("bob") == ("json://h/b",)
     c = channels_from_config({"bob": ["json://h/b"], "coach": []})
     assert c.for_recipient("bob") == ("json://h/b",) and c.coach == ()
-    with pytest.raises(ChannelConfigError, match=r"alerts.athletes.bob: expected a list of apprise URL strings, got int"):
+    with pytest.raises(
+        ChannelConfigError, match=r"alerts.athletes.bob: expected a list of apprise URL strings, got int"
+    ):
         channels_from_config({"alerts": {"athletes": {"bob": 3}}})
     with pytest.raises(ChannelConfigError, match=r"bob\[0\]: not an apprise URL"):
         channels_from_config({"bob": ["not a url"]})
@@ -246,7 +260,9 @@ def test_channels_from_config_shapes():
 
 def test_mask_url_hides_credentials():
     assert mask_url("mailtos://coach:pw@mail.example.org?to=x@y.org").startswith("mailtos://mail.example.org/... #")
-    assert "SECRET" not in mask_url("tgram://123:SECRET/987") and mask_url("tgram://123:SECRET/987").startswith("tgram://... #")
+    assert "SECRET" not in mask_url("tgram://123:SECRET/987") and mask_url("tgram://123:SECRET/987").startswith(
+        "tgram://... #"
+    )
     assert "tok" not in mask_url("slack://tokA/tokB/tokC")
     assert mask_url("ntfys://${T}@ntfy.sh/a") != mask_url("ntfys://${T}@ntfy.sh/b")
 

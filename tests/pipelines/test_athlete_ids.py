@@ -38,8 +38,9 @@ def test_id_problems_name_the_character_and_escape_the_id():
     assert id_problem("") == "athlete id is empty"
     assert "spaces at the start or end" in id_problem(" bob")
     msg = id_problem("bo\nb")
-    assert msg == ("athlete id 'bo\\nb' contains a control character (U+000A at character 3); "
-                   "ids must be printable text")
+    assert msg == (
+        "athlete id 'bo\\nb' contains a control character (U+000A at character 3); ids must be printable text"
+    )
     assert "\n" not in msg
     assert "U+001B" in id_problem("x\x1b[2Jy") and "\x1b" not in id_problem("x\x1b[2Jy")
     assert "invisible format character (U+202E" in id_problem("abc\u202eevil")  # right-to-left override
@@ -57,8 +58,9 @@ def test_collision_key_case_and_look_alikes():
     assert find_collisions(["Carla"], ["Carla"]) == {}  # the same athlete again is no collision
 
 
-ids = st.lists(st.sampled_from(list("abcABC\u00e9\u00c9\uff41\uff21\u00df1") + ["e\u0301", "SS", "ss"]),
-               min_size=1, max_size=4).map("".join)
+ids = st.lists(
+    st.sampled_from(list("abcABC\u00e9\u00c9\uff41\uff21\u00df1") + ["e\u0301", "SS", "ss"]), min_size=1, max_size=4
+).map("".join)
 
 
 @settings(max_examples=300, deadline=None)
@@ -95,8 +97,10 @@ def test_nfd_and_nfc_folders_are_one_athlete(tmp_path):
     assert st.read_table("wellness")["athlete_id"].unique().to_list() == [ZOE_NFC]
 
 
-@pytest.mark.parametrize("bad, shown", [("bo\x1b[2Jb", "'bo\\x1b[2Jb'"), ("ev\u202eil", "'ev\\u202eil'"),
-                                        ("zero\u200bwidth", "'zero\\u200bwidth'")])
+@pytest.mark.parametrize(
+    "bad, shown",
+    [("bo\x1b[2Jb", "'bo\\x1b[2Jb'"), ("ev\u202eil", "'ev\\u202eil'"), ("zero\u200bwidth", "'zero\\u200bwidth'")],
+)
 def test_control_characters_in_a_column_id_reject_the_file_naming_it(tmp_path, bad, shown):
     inputs = tmp_path / "in"
     f = daily(inputs / "daily.csv", bad, 5)
@@ -135,10 +139,12 @@ def test_ids_differing_only_by_case_are_refused_and_nothing_is_overwritten(tmp_p
     assert st.all_athletes() == ["Carla", "dave"]
     assert st.read_table("wellness", ["Carla"])["rhr_bpm"].to_list() == [50.0]  # Carla's data untouched
     probs = sorted(s.problems)
-    assert probs[0] == (f"{f2}: athlete id 'carla' differs from athlete 'Carla' only by upper/lower case or look-alike "
-                        "characters; on a case-insensitive file system (macOS) both would share one partition file, "
-                        "so this file is not stored. Use the same id as 'Carla' (rename the folder or fix the "
-                        "athlete_id column) or a clearly different one, then ingest again with --retry-rejected")
+    assert probs[0] == (
+        f"{f2}: athlete id 'carla' differs from athlete 'Carla' only by upper/lower case or look-alike "
+        "characters; on a case-insensitive file system (macOS) both would share one partition file, "
+        "so this file is not stored. Use the same id as 'Carla' (rename the folder or fix the "
+        "athlete_id column) or a clearly different one, then ingest again with --retry-rejected"
+    )
     assert probs[1].startswith(f"{f3}: athlete id 'Ｃａｒｌａ' differs from athlete 'Carla'")
     assert probs[2].startswith(f"{f5}: athlete id 'DAVE' differs from athlete 'dave'")
     led = st.ledger()

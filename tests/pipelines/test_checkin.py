@@ -17,8 +17,17 @@ from fastapi.testclient import TestClient
 from connectors import registry
 from connectors.base import BadRowError, ReadContext
 from connectors.checkin import FILE_FORMAT, read, validate_answer
-from pipelines.checkin import (CheckinError, FormFields, inbox_dir, issue_token, parse_form, read_form_csv,
-                               tokens_path, verify_token, write_answer_file)
+from pipelines.checkin import (
+    CheckinError,
+    FormFields,
+    inbox_dir,
+    issue_token,
+    parse_form,
+    read_form_csv,
+    tokens_path,
+    verify_token,
+    write_answer_file,
+)
 from pipelines.checkin_app import create_app
 from pipelines.config import Athlete, Config
 from pipelines.ingest import ingest_paths
@@ -35,18 +44,36 @@ SESSIONS_CSV = (
 
 
 def answer(**over):
-    a = {"athlete_id": "ana", "date": "2026-11-10", "reported_utc": "2026-11-10T06:30:00Z", "via": "web",
-         "back_pain_0_10": 4, "back_pain_area": "lower_back", "soreness_0_10": 3, "sleep_quality_1_5": 2,
-         "red_flags": [], "sessions": [{"start_utc": "2026-11-09T16:30:00Z", "local_date": "2026-11-09",
-                                        "sport": "running", "minutes": 50, "rpe": 6}], "note": None}
+    a = {
+        "athlete_id": "ana",
+        "date": "2026-11-10",
+        "reported_utc": "2026-11-10T06:30:00Z",
+        "via": "web",
+        "back_pain_0_10": 4,
+        "back_pain_area": "lower_back",
+        "soreness_0_10": 3,
+        "sleep_quality_1_5": 2,
+        "red_flags": [],
+        "sessions": [
+            {
+                "start_utc": "2026-11-09T16:30:00Z",
+                "local_date": "2026-11-09",
+                "sport": "running",
+                "minutes": 50,
+                "rpe": 6,
+            }
+        ],
+        "note": None,
+    }
     a.update(over)
     return a
 
 
 @pytest.fixture
 def cfg():
-    return Config(athletes=[Athlete(id="ana", name="Ana", timezone="Europe/Berlin"),
-                            Athlete(id="ben", timezone="Europe/Berlin")])
+    return Config(
+        athletes=[Athlete(id="ana", name="Ana", timezone="Europe/Berlin"), Athlete(id="ben", timezone="Europe/Berlin")]
+    )
 
 
 @pytest.fixture
@@ -68,8 +95,17 @@ def client(store_root, cfg):
 def good_form(**over) -> str:
     from urllib.parse import urlencode
 
-    f = {"back_pain": "4", "area": "lower_back", "soreness": "3", "sleep": "2", "n_dev": "1",
-         "d0_ref": "2026-11-09T16:30:00Z", "d0_min": "50", "d0_rpe": "6", "note": ""}
+    f = {
+        "back_pain": "4",
+        "area": "lower_back",
+        "soreness": "3",
+        "sleep": "2",
+        "n_dev": "1",
+        "d0_ref": "2026-11-09T16:30:00Z",
+        "d0_min": "50",
+        "d0_rpe": "6",
+        "note": "",
+    }
     f.update(over)
     pairs = [(k, v) for k, v in f.items() if k != "rf"] + [("rf", x) for x in f.get("rf", [])]
     return urlencode(pairs)
@@ -86,22 +122,40 @@ def test_answer_file_reads_into_wellness_and_sessions(tmp_path):
     r = read(p, ReadContext(source_name="x.checkin.json"))
     w = r.wellness.row(0, named=True)
     assert (w["source"], w["date"], w["back_pain_0_10"], w["soreness"], w["red_flag"]) == (
-        "checkin", date(2026, 11, 10), 4.0, 3.0, True)
+        "checkin",
+        date(2026, 11, 10),
+        4.0,
+        3.0,
+        True,
+    )
     assert w["red_flags"] == "leg_weakness;trauma" and w["back_pain_area"] == "lower_back"
     assert w["sleep_quality_1_5"] == 2.0 and w["reported_utc"] == datetime(2026, 11, 10, 6, 30, tzinfo=timezone.utc)
     s = r.sessions.row(0, named=True)
     # session RPE load: 6 x 50 min = 300 AU
-    assert (s["source"], s["duration_s"], s["rpe"], s["load_au"], s["load_method"]) == ("checkin", 3000.0, 6.0,
-                                                                                        300.0, "srpe")
+    assert (s["source"], s["duration_s"], s["rpe"], s["load_au"], s["load_method"]) == (
+        "checkin",
+        3000.0,
+        6.0,
+        300.0,
+        "srpe",
+    )
     assert s["local_date"] == date(2026, 11, 9)
 
 
 def test_pain_elsewhere_is_not_scored_as_low_back_pain(tmp_path):
     p = tmp_path / "x.checkin.json"
-    p.write_text(json.dumps({"format": FILE_FORMAT, "answers": [
-        answer(back_pain_0_10=6, back_pain_area="neck"),
-        answer(athlete_id="ben", back_pain_0_10=5, back_pain_area="lower_back"),
-        answer(athlete_id="cy", back_pain_0_10=0, back_pain_area=None)]}))
+    p.write_text(
+        json.dumps(
+            {
+                "format": FILE_FORMAT,
+                "answers": [
+                    answer(back_pain_0_10=6, back_pain_area="neck"),
+                    answer(athlete_id="ben", back_pain_0_10=5, back_pain_area="lower_back"),
+                    answer(athlete_id="cy", back_pain_0_10=0, back_pain_area=None),
+                ],
+            }
+        )
+    )
     w = read(p, ReadContext()).wellness
     assert w["pain_0_10"].to_list() == [6.0, 5.0, 0.0]
     assert w["back_pain_0_10"].to_list() == [None, 5.0, 0.0]  # neck pain is not low-back pain
@@ -115,14 +169,17 @@ def test_no_red_flag_is_an_explicit_false(tmp_path):
     assert w["red_flag"] is False and w["back_pain_area"] is None  # no pain: no area
 
 
-@pytest.mark.parametrize("field,value,expect", [
-    ("back_pain_0_10", 11, "back_pain_0_10 must be a whole number from 0"),
-    ("soreness_0_10", -1, "soreness_0_10 must be"),
-    ("sleep_quality_1_5", 0, "sleep_quality_1_5 must be"),
-    ("back_pain_0_10", 2.5, "got 2.5"),
-    ("red_flags", ["headache"], "red_flags must be a list of"),
-    ("back_pain_area", "knee", "back_pain_area must be one of"),
-])
+@pytest.mark.parametrize(
+    "field,value,expect",
+    [
+        ("back_pain_0_10", 11, "back_pain_0_10 must be a whole number from 0"),
+        ("soreness_0_10", -1, "soreness_0_10 must be"),
+        ("sleep_quality_1_5", 0, "sleep_quality_1_5 must be"),
+        ("back_pain_0_10", 2.5, "got 2.5"),
+        ("red_flags", ["headache"], "red_flags must be a list of"),
+        ("back_pain_area", "knee", "back_pain_area must be one of"),
+    ],
+)
 def test_out_of_scale_file_is_rejected_naming_the_answer_and_field(tmp_path, field, value, expect):
     p = tmp_path / "bad.checkin.json"
     p.write_text(json.dumps({"format": FILE_FORMAT, "answers": [answer(), answer(**{field: value})]}))
@@ -133,8 +190,11 @@ def test_out_of_scale_file_is_rejected_naming_the_answer_and_field(tmp_path, fie
 
 def test_session_rpe_out_of_scale_names_the_session():
     with pytest.raises(ValueError, match=r"sessions\[0\]\.rpe must be .* got 12"):
-        validate_answer(answer(sessions=[{"start_utc": "2026-11-09T16:30:00Z", "local_date": "2026-11-09",
-                                          "minutes": 50, "rpe": 12}]))
+        validate_answer(
+            answer(
+                sessions=[{"start_utc": "2026-11-09T16:30:00Z", "local_date": "2026-11-09", "minutes": 50, "rpe": 12}]
+            )
+        )
 
 
 def test_truncated_file_is_rejected_with_its_offset(tmp_path):
@@ -206,18 +266,21 @@ def test_form_prefills_yesterdays_device_session_and_has_no_external_resources(c
 
 
 # ------------------------------------------------------------------ the web app: answers
-@pytest.mark.parametrize("over,field,message", [
-    ({"back_pain": "11"}, "back_pain", "Back or neck pain: 11 is outside the scale"),
-    ({"soreness": "-2"}, "soreness", "General soreness: -2 is outside the scale"),
-    ({"sleep": "9"}, "sleep", "Sleep quality: 9 is outside the scale"),
-    ({"d0_rpe": "14"}, "d0_rpe", "Effort (RPE) of the running session: 14 is outside the scale"),
-    ({"d0_min": "2000"}, "d0_min", "Minutes of the running session: 2000 is outside the scale"),
-    ({"back_pain": "abc"}, "back_pain", "is not a number"),
-    ({"back_pain": "1e1"}, "back_pain", "1e1&#39; is not a number"),
-    ({"area": ""}, "area", "Where is the pain?"),
-    ({"x0_min": "30"}, "x0_rpe", "Effort (RPE) of the added session: please answer"),
-    ({"rf": ["made_up"]}, "rf", "Unknown red-flag answer"),
-])
+@pytest.mark.parametrize(
+    "over,field,message",
+    [
+        ({"back_pain": "11"}, "back_pain", "Back or neck pain: 11 is outside the scale"),
+        ({"soreness": "-2"}, "soreness", "General soreness: -2 is outside the scale"),
+        ({"sleep": "9"}, "sleep", "Sleep quality: 9 is outside the scale"),
+        ({"d0_rpe": "14"}, "d0_rpe", "Effort (RPE) of the running session: 14 is outside the scale"),
+        ({"d0_min": "2000"}, "d0_min", "Minutes of the running session: 2000 is outside the scale"),
+        ({"back_pain": "abc"}, "back_pain", "is not a number"),
+        ({"back_pain": "1e1"}, "back_pain", "1e1&#39; is not a number"),
+        ({"area": ""}, "area", "Where is the pain?"),
+        ({"x0_min": "30"}, "x0_rpe", "Effort (RPE) of the added session: please answer"),
+        ({"rf": ["made_up"]}, "rf", "Unknown red-flag answer"),
+    ],
+)
 def test_out_of_scale_answer_is_rejected_with_a_message_and_nothing_stored(client, store_root, over, field, message):
     token = issue_token(store_root, "ana")
     r = client.post(f"/c/ana/{token}", content=good_form(**over), headers=FORM_HEADERS)
@@ -229,8 +292,11 @@ def test_out_of_scale_answer_is_rejected_with_a_message_and_nothing_stored(clien
 
 def test_answer_is_stored_ledgered_and_red_flag_advice_shown(client, store_root):
     token = issue_token(store_root, "ana")
-    r = client.post(f"/c/ana/{token}", headers=FORM_HEADERS, content=good_form(
-        rf=["saddle_numbness", "no_better_week"], x0_sport="gym", x0_min="30", x0_rpe="7"))
+    r = client.post(
+        f"/c/ana/{token}",
+        headers=FORM_HEADERS,
+        content=good_form(rf=["saddle_numbness", "no_better_week"], x0_sport="gym", x0_min="30", x0_rpe="7"),
+    )
     assert r.status_code == 200, r.text
     assert "emergency department" in r.text and "physiotherapist" in r.text and "coach will be alerted" in r.text
     files = sorted(inbox_dir(store_root).rglob("*.checkin.json"))
@@ -238,7 +304,12 @@ def test_answer_is_stored_ledgered_and_red_flag_advice_shown(client, store_root)
     st = Store(store_root)
     w = st.read_table("wellness").row(0, named=True)
     assert (w["athlete_id"], w["source"], w["date"], w["back_pain_0_10"], w["red_flag"]) == (
-        "ana", "checkin", TODAY, 4.0, True)
+        "ana",
+        "checkin",
+        TODAY,
+        4.0,
+        True,
+    )
     assert w["red_flags"] == "saddle_numbness;no_better_week" and w["reported_utc"] == NOW
     s = st.read_table("sessions").filter(pl.col("source") == "checkin").sort("start_utc")
     assert s["rpe"].to_list() == [7.0, 6.0]  # the gym session at local noon, the run at 17:30
@@ -280,6 +351,7 @@ def test_busy_store_keeps_the_answer_for_the_nightly_run(client, store_root):
         ck.ingest_answers = lambda *a, **k: ck_calls.append(1) or orig(*a, **{**k, "lock_timeout_s": 0.2})
         try:
             import pipelines.checkin_app as app_mod
+
             app_mod.ingest_answers = ck.ingest_answers
             r = client.post(f"/c/ana/{token}", content=good_form(), headers=FORM_HEADERS)
         finally:
@@ -292,10 +364,18 @@ def test_busy_store_keeps_the_answer_for_the_nightly_run(client, store_root):
 
 
 # ------------------------------------------------------------------ CSV import
-COLUMNS = {"athlete_id": "Your ID", "time": "Timestamp", "back_pain_0_10": "Back pain (0-10)",
-           "back_pain_area": "Where", "soreness_0_10": "Soreness", "sleep_quality_1_5": "Sleep",
-           "session_minutes": "Minutes", "session_rpe": "RPE", "red_flag.leg_weakness": "Legs weak?",
-           "red_flag.bladder_bowel": "Bladder?"}
+COLUMNS = {
+    "athlete_id": "Your ID",
+    "time": "Timestamp",
+    "back_pain_0_10": "Back pain (0-10)",
+    "back_pain_area": "Where",
+    "soreness_0_10": "Soreness",
+    "sleep_quality_1_5": "Sleep",
+    "session_minutes": "Minutes",
+    "session_rpe": "RPE",
+    "red_flag.leg_weakness": "Legs weak?",
+    "red_flag.bladder_bowel": "Bladder?",
+}
 FORM_CSV = (
     "Timestamp,Your ID,Back pain (0-10),Where,Soreness,Sleep,Minutes,RPE,Legs weak?,Bladder?\n"
     "10/11/2026 07:12:00,ana,5,Lower back,4,3,60,7,No,No\n"
@@ -304,9 +384,15 @@ FORM_CSV = (
 
 
 def read_csv(text: str, **kw):
-    return read_form_csv(text.encode(), name="form.csv", columns=kw.get("columns", COLUMNS),
-                         time_format="%d/%m/%Y %H:%M:%S", true_words=["yes"],
-                         tz_for=lambda a: "Europe/Berlin", athletes=["ana", "ben"])
+    return read_form_csv(
+        text.encode(),
+        name="form.csv",
+        columns=kw.get("columns", COLUMNS),
+        time_format="%d/%m/%Y %H:%M:%S",
+        true_words=["yes"],
+        tz_for=lambda a: "Europe/Berlin",
+        athletes=["ana", "ben"],
+    )
 
 
 def test_csv_without_red_flag_columns_leaves_red_flag_unknown(tmp_path):
@@ -321,21 +407,30 @@ def test_csv_without_red_flag_columns_leaves_red_flag_unknown(tmp_path):
 def test_csv_import_maps_columns():
     a, b = read_csv(FORM_CSV)
     assert (a["athlete_id"], a["date"], a["back_pain_0_10"], a["back_pain_area"], a["red_flags"]) == (
-        "ana", "2026-11-10", 5, "lower_back", [])
+        "ana",
+        "2026-11-10",
+        5,
+        "lower_back",
+        [],
+    )
     assert a["reported_utc"] == "2026-11-10T06:12:00Z"  # 07:12 in Berlin
-    assert a["sessions"] == [{"start_utc": "2026-11-09T11:00:00Z", "local_date": "2026-11-09",
-                              "sport": "training", "minutes": 60, "rpe": 7}]
+    assert a["sessions"] == [
+        {"start_utc": "2026-11-09T11:00:00Z", "local_date": "2026-11-09", "sport": "training", "minutes": 60, "rpe": 7}
+    ]
     assert b["red_flags"] == ["leg_weakness"] and b["sessions"] == [] and b["back_pain_area"] is None
 
 
-@pytest.mark.parametrize("row,where", [
-    ("10/11/2026 07:12:00,ana,12,Lower back,4,3,60,7,No,No", "line 2, column 'Back pain (0-10)': 12 is outside"),
-    ("10/11/2026 07:12:00,ana,3,Knee,4,3,60,7,No,No", "line 2, column 'Where': 'Knee' is not one of"),
-    ("10/11/2026 07:12:00,zed,3,Neck,4,3,60,7,No,No", "line 2, column 'Your ID': unknown athlete id 'zed'"),
-    ("2026-11-10,ana,3,Neck,4,3,60,7,No,No", "line 2, column 'Timestamp'"),
-    ("10/11/2026 07:12:00,ana,3,Neck,4,3,60,,No,No", "line 2, column 'RPE': give both"),
-    ("10/11/2026 07:12:00,ana,3,Neck,4,3,60,7,maybe,No", "line 2, column 'Legs weak?': 'maybe' is neither"),
-])
+@pytest.mark.parametrize(
+    "row,where",
+    [
+        ("10/11/2026 07:12:00,ana,12,Lower back,4,3,60,7,No,No", "line 2, column 'Back pain (0-10)': 12 is outside"),
+        ("10/11/2026 07:12:00,ana,3,Knee,4,3,60,7,No,No", "line 2, column 'Where': 'Knee' is not one of"),
+        ("10/11/2026 07:12:00,zed,3,Neck,4,3,60,7,No,No", "line 2, column 'Your ID': unknown athlete id 'zed'"),
+        ("2026-11-10,ana,3,Neck,4,3,60,7,No,No", "line 2, column 'Timestamp'"),
+        ("10/11/2026 07:12:00,ana,3,Neck,4,3,60,,No,No", "line 2, column 'RPE': give both"),
+        ("10/11/2026 07:12:00,ana,3,Neck,4,3,60,7,maybe,No", "line 2, column 'Legs weak?': 'maybe' is neither"),
+    ],
+)
 def test_csv_bad_row_names_file_line_and_column(row, where):
     header = FORM_CSV.splitlines()[0]
     with pytest.raises(CheckinError, match="form.csv, " + __import__("re").escape(where)):
@@ -349,9 +444,11 @@ def test_csv_import_cli_is_idempotent_and_refuses_bad_files(tmp_path):
 
     cfgp = tmp_path / "strainwatch.toml"
     cols = "\n".join(f'"{k}" = "{v}"' for k, v in COLUMNS.items())
-    cfgp.write_text(f'[team]\ntimezone = "Europe/Berlin"\n[store]\npath = "{tmp_path / "store"}"\n'
-                    f'[[athletes]]\nid = "ana"\n[[athletes]]\nid = "ben"\n'
-                    f'[checkin]\ncsv_time_format = "%d/%m/%Y %H:%M:%S"\n[checkin.csv_columns]\n{cols}\n')
+    cfgp.write_text(
+        f'[team]\ntimezone = "Europe/Berlin"\n[store]\npath = "{tmp_path / "store"}"\n'
+        f'[[athletes]]\nid = "ana"\n[[athletes]]\nid = "ben"\n'
+        f'[checkin]\ncsv_time_format = "%d/%m/%Y %H:%M:%S"\n[checkin.csv_columns]\n{cols}\n'
+    )
     f = tmp_path / "form.csv"
     f.write_text(FORM_CSV)
     r = CliRunner().invoke(app, ["checkin", "import", str(f), "--config", str(cfgp)])
@@ -374,8 +471,10 @@ def test_links_cli_prints_once_and_rotates(tmp_path):
     from pipelines.cli import app
 
     cfgp = tmp_path / "strainwatch.toml"
-    cfgp.write_text(f'[store]\npath = "{tmp_path / "store"}"\n[checkin]\nbase_url = "http://10.0.0.5:8765"\n'
-                    '[[athletes]]\nid = "ana"\n[[athletes]]\nid = "ben"\n')
+    cfgp.write_text(
+        f'[store]\npath = "{tmp_path / "store"}"\n[checkin]\nbase_url = "http://10.0.0.5:8765"\n'
+        '[[athletes]]\nid = "ana"\n[[athletes]]\nid = "ben"\n'
+    )
     r = CliRunner().invoke(app, ["checkin", "links", "--config", str(cfgp)])
     assert r.exit_code == 0, r.output
     lines = dict(line.split("\t") for line in r.output.strip().splitlines())
@@ -394,8 +493,7 @@ def test_links_cli_prints_once_and_rotates(tmp_path):
 def test_form_shows_todays_answer_to_change_it(client, store_root):
     token = issue_token(store_root, "ana")
     assert "already answered" not in client.get(f"/c/ana/{token}").text
-    client.post(f"/c/ana/{token}", content=good_form(back_pain="3", rf=["trauma"], note="stiff"),
-                headers=FORM_HEADERS)
+    client.post(f"/c/ana/{token}", content=good_form(back_pain="3", rf=["trauma"], note="stiff"), headers=FORM_HEADERS)
     html = client.get(f"/c/ana/{token}").text
     assert "already answered today" in html
     assert 'name="back_pain" value="3" required checked' in html
@@ -403,21 +501,43 @@ def test_form_shows_todays_answer_to_change_it(client, store_root):
 
 
 # ------------------------------------------------------------------ properties
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 _cell = st.one_of(st.integers(-5, 2000).map(str), st.sampled_from(["", "abc", "3.5", "7,0", " 4 ", "1e1"]))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(pain=_cell, sore=_cell, sleep=_cell, rpe=_cell, mins=_cell, xr=_cell, xm=_cell,
-       area=st.sampled_from(["", "lower_back", "neck", "knee"]),
-       flags=st.lists(st.sampled_from(["trauma", "leg_weakness", "bogus"]), max_size=3))
-def test_any_form_is_either_refused_with_messages_or_stored_exactly(tmp_path, pain, sore, sleep, rpe, mins, xr, xm,
-                                                                   area, flags):
+@given(
+    pain=_cell,
+    sore=_cell,
+    sleep=_cell,
+    rpe=_cell,
+    mins=_cell,
+    xr=_cell,
+    xm=_cell,
+    area=st.sampled_from(["", "lower_back", "neck", "knee"]),
+    flags=st.lists(st.sampled_from(["trauma", "leg_weakness", "bogus"]), max_size=3),
+)
+def test_any_form_is_either_refused_with_messages_or_stored_exactly(
+    tmp_path, pain, sore, sleep, rpe, mins, xr, xm, area, flags
+):
     """Whatever is posted: errors name fields that were posted, or the answer is in scale and reads back equal."""
-    form = FormFields([("back_pain", pain), ("soreness", sore), ("sleep", sleep), ("area", area), ("n_dev", "1"),
-                       ("d0_ref", "2026-11-09T16:30:00Z"), ("d0_rpe", rpe), ("d0_min", mins),
-                       ("x0_rpe", xr), ("x0_min", xm)] + [("rf", f) for f in flags])
+    form = FormFields(
+        [
+            ("back_pain", pain),
+            ("soreness", sore),
+            ("sleep", sleep),
+            ("area", area),
+            ("n_dev", "1"),
+            ("d0_ref", "2026-11-09T16:30:00Z"),
+            ("d0_rpe", rpe),
+            ("d0_min", mins),
+            ("x0_rpe", xr),
+            ("x0_min", xm),
+        ]
+        + [("rf", f) for f in flags]
+    )
     devices = [{"start_utc": "2026-11-09T16:30:00Z", "sport": "running", "minutes": 50, "source": "fit", "rpe": None}]
     ans, errors = parse_form(form, athlete_id="ana", today=TODAY, tz="Europe/Berlin", devices=devices, now_utc=NOW)
     if errors:
@@ -428,6 +548,9 @@ def test_any_form_is_either_refused_with_messages_or_stored_exactly(tmp_path, pa
     path = write_answer_file(tmp_path / "st", [ans], folder="ana", name=f"{abs(hash(str(ans)))}.checkin.json")
     r = read(path, ReadContext())
     w = r.wellness.row(0, named=True)
-    assert (w["back_pain_0_10"], w["soreness"], w["red_flag"]) == (ans["back_pain_0_10"], ans["soreness_0_10"],
-                                                                   bool(ans["red_flags"]))
+    assert (w["back_pain_0_10"], w["soreness"], w["red_flag"]) == (
+        ans["back_pain_0_10"],
+        ans["soreness_0_10"],
+        bool(ans["red_flags"]),
+    )
     assert sorted(r.sessions["load_au"].to_list()) == sorted(float(s["rpe"] * s["minutes"]) for s in ans["sessions"])

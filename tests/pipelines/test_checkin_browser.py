@@ -78,9 +78,25 @@ def strainwatch_run(cfg_path: Path, api_url: str, out: Path) -> dict:
     """``strainwatch run --as-of DAY`` in its own process (against the session's Prefect server)."""
     code = "import sys; from pipelines.cli import main; sys.argv[0] = 'strainwatch'; main()"
     env = {**os.environ, "PYTHONPATH": str(REPO), "PREFECT_API_URL": api_url}
-    r = subprocess.run([sys.executable, "-c", code, "run", "--config", str(cfg_path), "--as-of", DAY.isoformat(),
-                        "--summary-json", str(out)], env=env, cwd=cfg_path.parent, capture_output=True, text=True,
-                       timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "run",
+            "--config",
+            str(cfg_path),
+            "--as-of",
+            DAY.isoformat(),
+            "--summary-json",
+            str(out),
+        ],
+        env=env,
+        cwd=cfg_path.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads(out.read_text())
 
@@ -104,25 +120,33 @@ def serve(app) -> tuple[object, int]:
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+        )
         yield b
         b.close()
 
 
 def test_phone_checkin_with_red_flag_then_nightly_run_scores_high_and_alerts_coach_once(
-        browser, prefect_api_url, tmp_path, monkeypatch):
+    browser, prefect_api_url, tmp_path, monkeypatch
+):
     ids = teamgen.athlete_ids(3)
     inputs = tmp_path / "inputs"
     teamgen.write_history(inputs, ids, date(2026, 10, 1), date(2026, 11, 9))
     # yesterday's session from the athlete's device export, without an RPE: the form pre-fills it
     (inputs / "ath000" / "watch-sessions.csv").write_text(
-        teamgen.SESSIONS_HEADER + "ath000,2026-11-09T07:05:00+01:00,45,running,151,,8.4\n")
+        teamgen.SESSIONS_HEADER + "ath000,2026-11-09T07:05:00+01:00,45,running,151,,8.4\n"
+    )
     hook = Hook()
     store = tmp_path / "store"
-    cfg_path = config_file(tmp_path, inputs, store,
-                           extra=f'\n[alerts]\ncoach_urls = ["json://127.0.0.1:{hook.port}/coach"]\n',
-                           athlete_url=f"json://127.0.0.1:{hook.port}/athlete")
+    cfg_path = config_file(
+        tmp_path,
+        inputs,
+        store,
+        extra=f'\n[alerts]\ncoach_urls = ["json://127.0.0.1:{hook.port}/coach"]\n',
+        athlete_url=f"json://127.0.0.1:{hook.port}/athlete",
+    )
     cfg = load_config(cfg_path)
     server = None
     try:
@@ -134,8 +158,9 @@ def test_phone_checkin_with_red_flag_then_nightly_run_scores_high_and_alerts_coa
         token = issue_token(store, "ath000")
         server, port = serve(create_app(store, cfg, clock=lambda: NOW))
         base = f"http://127.0.0.1:{port}"
-        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
-                                has_touch=True)
+        page = browser.new_page(
+            viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True, has_touch=True
+        )
         blocked, errors = [], []
 
         def route(r):
@@ -185,8 +210,10 @@ def test_phone_checkin_with_red_flag_then_nightly_run_scores_high_and_alerts_coa
         if os.environ.get("STRAINWATCH_SCREENSHOT_DIR"):  # README's screenshot: docs/checkin-screenshot-phone.png
             import shutil
 
-            shutil.copy(tmp_path / "checkin-390.png",
-                        Path(os.environ["STRAINWATCH_SCREENSHOT_DIR"]) / "checkin-screenshot-phone.png")
+            shutil.copy(
+                tmp_path / "checkin-390.png",
+                Path(os.environ["STRAINWATCH_SCREENSHOT_DIR"]) / "checkin-screenshot-phone.png",
+            )
         assert blocked == [] and errors == []
         assert elapsed < 30
         page.close()
@@ -205,8 +232,11 @@ def test_phone_checkin_with_red_flag_then_nightly_run_scores_high_and_alerts_coa
         coach_new = hook.to("/coach")[coach_before:]
         assert len(coach_new) == 1 and "red flag" in json.dumps(coach_new[0]).lower()
         # the session RPE reached the device session: 6 x 45 min = 270 AU of session-RPE load
-        d = Store(store).read_table("daily").filter((pl.col("athlete_id") == "ath000")
-                                                    & (pl.col("date") == date(2026, 11, 9)))
+        d = (
+            Store(store)
+            .read_table("daily")
+            .filter((pl.col("athlete_id") == "ath000") & (pl.col("date") == date(2026, 11, 9)))
+        )
         assert d.height == 1 and d["load_au"][0] >= 270.0
 
         s3 = strainwatch_run(cfg_path, prefect_api_url, tmp_path / "run3.json")

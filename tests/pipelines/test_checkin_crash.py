@@ -29,9 +29,20 @@ from pipelines.ingest import ingest_paths
 from pipelines.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
-FORM = {"back_pain": "6", "area": "lower_back", "soreness": "4", "sleep": "2", "n_dev": "0",
-        "x0_sport": "gym", "x0_min": "40", "x0_rpe": "7", "x1_sport": "run", "x1_min": "30", "x1_rpe": "5",
-        "rf": "leg_weakness"}
+FORM = {
+    "back_pain": "6",
+    "area": "lower_back",
+    "soreness": "4",
+    "sleep": "2",
+    "n_dev": "0",
+    "x0_sport": "gym",
+    "x0_min": "40",
+    "x0_rpe": "7",
+    "x1_sport": "run",
+    "x1_min": "30",
+    "x1_rpe": "5",
+    "rf": "leg_weakness",
+}
 
 
 def free_port() -> int:
@@ -45,9 +56,25 @@ def start_server(tmp_path: Path, root: Path, env_extra: dict | None = None):
     cfg = tmp_path / "strainwatch.toml"
     env = {**os.environ, "PYTHONPATH": str(REPO), **(env_extra or {})}
     code = "import sys; from pipelines.cli import main; sys.argv[0] = 'strainwatch'; main()"
-    p = subprocess.Popen([sys.executable, "-c", code, "checkin", "serve", "--port", str(port), "--store", str(root),
-                          "--config", str(cfg)], env=env, cwd=tmp_path,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "checkin",
+            "serve",
+            "--port",
+            str(port),
+            "--store",
+            str(root),
+            "--config",
+            str(cfg),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -61,7 +88,8 @@ def start_server(tmp_path: Path, root: Path, env_extra: dict | None = None):
 
 def config(tmp_path: Path, ids: list[str]) -> None:
     (tmp_path / "strainwatch.toml").write_text(
-        "[team]\ntimezone = \"Europe/Berlin\"\n" + "".join(f'[[athletes]]\nid = "{a}"\n' for a in ids))
+        '[team]\ntimezone = "Europe/Berlin"\n' + "".join(f'[[athletes]]\nid = "{a}"\n' for a in ids)
+    )
 
 
 def post_async(url: str) -> threading.Thread:
@@ -129,7 +157,9 @@ def test_random_kills_during_submits_leave_whole_answers_or_none(tmp_path):
         p, port = start_server(tmp_path, root)
         try:
             t = post_async(f"http://127.0.0.1:{port}/c/{a}/{tokens[a]}")
-            time.sleep(rng.uniform(0.0, 1.5))  # a submit takes 0.4-1 s on a busy 2-core machine: write, fsync, rename, ingest
+            time.sleep(
+                rng.uniform(0.0, 1.5)
+            )  # a submit takes 0.4-1 s on a busy 2-core machine: write, fsync, rename, ingest
             os.kill(p.pid, signal.SIGKILL)
             p.wait(10)
             t.join(10)
@@ -151,5 +181,4 @@ def test_random_kills_during_submits_leave_whole_answers_or_none(tmp_path):
             whole += 1
         else:
             assert after == (0, 0), a  # none of it
-    print(f"whole answers: {whole} of {len(ids)}; before the final ingest: "
-          f"{[(a, n, b) for a, n, b in outcomes]}")
+    print(f"whole answers: {whole} of {len(ids)}; before the final ingest: {[(a, n, b) for a, n, b in outcomes]}")

@@ -26,7 +26,8 @@ AS_OF = "2026-10-20"
 
 def _config(tmp_path: Path, inputs: Path, store: Path) -> Path:
     p = tmp_path / "strainwatch.toml"
-    p.write_text(textwrap.dedent(f"""
+    p.write_text(
+        textwrap.dedent(f"""
         [team]
         timezone = "Europe/Berlin"
         [store]
@@ -45,7 +46,8 @@ def _config(tmp_path: Path, inputs: Path, store: Path) -> Path:
         group = "forwards"
         hr_max_bpm = 190
         alert_urls = ["json://127.0.0.1:9/ana/${{SW_TEST_TOKEN}}"]
-    """))
+    """)
+    )
     return p
 
 
@@ -68,9 +70,13 @@ def test_cli_commands_and_nightly_flow_write_the_same_report_and_alerts(prefect_
     runner = CliRunner()
     out_html = tmp_path / "cli-report.html"
     texts = {}
-    for args in (["ingest", str(inputs), "--workers", "1"], ["features", "--as-of", AS_OF],
-                 ["score", "--as-of", AS_OF], ["report", "--as-of", AS_OF, "--out", str(out_html)],
-                 ["alert", "--as-of", AS_OF, "--dry-run"]):
+    for args in (
+        ["ingest", str(inputs), "--workers", "1"],
+        ["features", "--as-of", AS_OF],
+        ["score", "--as-of", AS_OF],
+        ["report", "--as-of", AS_OF, "--out", str(out_html)],
+        ["alert", "--as-of", AS_OF, "--dry-run"],
+    ):
         r = runner.invoke(app, [*args, "--store", str(cli_store), "--config", str(cfg)])
         assert r.exit_code == 0, (args, r.output)
         texts[args[0]] = r.stdout

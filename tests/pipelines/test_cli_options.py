@@ -25,9 +25,13 @@ def _commands(group=app, prefix=""):
 
 
 def test_every_command_that_reads_a_store_takes_config():
-    missing = [name for name, cb in _commands()
-               if "store" in inspect.signature(cb).parameters and "config" not in inspect.signature(cb).parameters
-               and name not in NO_CONFIG]
+    missing = [
+        name
+        for name, cb in _commands()
+        if "store" in inspect.signature(cb).parameters
+        and "config" not in inspect.signature(cb).parameters
+        and name not in NO_CONFIG
+    ]
     assert missing == []
 
 
@@ -54,7 +58,8 @@ def _write_inputs(tmp_path: Path) -> tuple[Path, Path]:
     # local wall-clock time without an offset: the time zone decides the UTC instant
     (inputs / "ath000" / "s-sessions.csv").write_text(
         "athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
-        "ath000,2026-10-05T23:30:00,60,running,140,5,10\n")
+        "ath000,2026-10-05T23:30:00,60,running,140,5,10\n"
+    )
     cfg = tmp_path / "sw.toml"
     cfg.write_text('[team]\ntimezone = "Europe/Berlin"\n[[athletes]]\nid = "ath000"\ntimezone = "America/New_York"\n')
     return inputs, cfg
@@ -76,7 +81,9 @@ def test_ingest_as_athlete_and_the_deprecated_spelling(tmp_path, monkeypatch):
     monkeypatch.delenv("STRAINWATCH_CONFIG", raising=False)
     f = tmp_path / "in" / "s-sessions.csv"
     f.parent.mkdir()
-    f.write_text("start_time,duration_min,sport,avg_hr,rpe,distance_km\n2026-10-05T17:30:00+02:00,60,running,140,5,10\n")
+    f.write_text(
+        "start_time,duration_min,sport,avg_hr,rpe,distance_km\n2026-10-05T17:30:00+02:00,60,running,140,5,10\n"
+    )
     r = CliRunner().invoke(app, ["ingest", str(f.parent), "--store", "a", "--workers", "1", "--as-athlete", "ana"])
     assert r.exit_code == 0, r.output
     assert Store(tmp_path / "a").athletes("sessions") == ["ana"]
@@ -134,4 +141,5 @@ def test_a_locked_store_is_one_line_and_exit_code_3_from_main(tmp_path, monkeypa
     err = capsys.readouterr().err
     assert exc.value.code == EXIT_LOCKED == 3
     assert [ln for ln in err.splitlines() if ln.strip()] == [
-        f"error: store {root} is in use by another strainwatch process (pid 1)"]
+        f"error: store {root} is in use by another strainwatch process (pid 1)"
+    ]

@@ -79,17 +79,27 @@ def test_precedence_file_then_env_then_flags(tmp_path):
         ('[team]\ntimezone = "Europe/Berlinn"\n', r"team\.timezone: unknown IANA time zone 'Europe/Berlinn'"),
         ("[run]\nchunk_size = 0\n", r"run\.chunk_size: Input should be greater than or equal to 1 \(got 0\)"),
         ('[run]\ntask_runner = "ray"\n', r"run\.task_runner: Input should be 'thread' or 'dask' \(got 'ray'\)"),
-        ('[run]\ndask_address = "localhost:8786"\n', r"run\.dask_address: 'localhost:8786' is not a dask scheduler address"),
+        (
+            '[run]\ndask_address = "localhost:8786"\n',
+            r"run\.dask_address: 'localhost:8786' is not a dask scheduler address",
+        ),
         ("[run]\nchunksize = 5\n", r"run\.chunksize: unknown key \(allowed in \[run\]: task_runner, dask_address"),
         ("[stroe]\npath = 'x'\n", r"stroe: unknown key \(expected one of: alerts, athletes, checkin, features"),
         ('[store]\npath = "s3://bucket/team"\n', r"store\.path: 's3://bucket/team' looks like an object-store URL"),
         ('[inputs]\non_bad_row = "ignore"\n', r"inputs\.on_bad_row: Input should be 'raise' or 'skip'"),
-        ('[[athletes]]\nid = "a"\nhr_max_bpm = 300\n', r"athletes\[0\]\.hr_max_bpm: Input should be less than or equal to 240"),
-        ('[[athletes]]\nid = "a"\nhr_max_bpm = 150\nhr_rest_bpm = 60\n[[athletes]]\nid = "b"\nhr_max_bpm = 110\nhr_rest_bpm = 115\n',
-         r"athletes\[1\]: hr_rest_bpm \(115\) must be below hr_max_bpm \(110\)"),
+        (
+            '[[athletes]]\nid = "a"\nhr_max_bpm = 300\n',
+            r"athletes\[0\]\.hr_max_bpm: Input should be less than or equal to 240",
+        ),
+        (
+            '[[athletes]]\nid = "a"\nhr_max_bpm = 150\nhr_rest_bpm = 60\n[[athletes]]\nid = "b"\nhr_max_bpm = 110\nhr_rest_bpm = 115\n',
+            r"athletes\[1\]: hr_rest_bpm \(115\) must be below hr_max_bpm \(110\)",
+        ),
         ('[[athletes]]\nid = "a"\n[[athletes]]\nid = "a"\n', r"athlete id 'a' is listed twice"),
-        ('[[athletes]]\nid = "a"\ndevices = [123]\n[[athletes]]\nid = "b"\ndevices = ["123"]\n',
-         r"device serial '123' belongs to both 'a' and 'b'"),
+        (
+            '[[athletes]]\nid = "a"\ndevices = [123]\n[[athletes]]\nid = "b"\ndevices = ["123"]\n',
+            r"device serial '123' belongs to both 'a' and 'b'",
+        ),
         ('[[athletes]]\nid = "a/b"\n', r"athletes\[0\]\.id: athlete id 'a/b' must not contain"),
         ('[[athletes]]\nname = "No Id"\n', r"athletes\[0\]\.id: Field required"),
         ('[[athletes]]\nid = "a"\nsex = "f"\n', r"athletes\[0\]\.sex: Input should be 'female', 'male' or 'other'"),
@@ -111,7 +121,9 @@ def test_invalid_toml_names_the_file(tmp_path):
 
 def test_env_errors_name_the_variable(tmp_path):
     p = write(tmp_path, "")
-    with pytest.raises(ConfigError, match=r"STRAINWATCH_RUN__CHUNK_SIZE: run\.chunk_size: .*valid integer.*\(got 'many'\)"):
+    with pytest.raises(
+        ConfigError, match=r"STRAINWATCH_RUN__CHUNK_SIZE: run\.chunk_size: .*valid integer.*\(got 'many'\)"
+    ):
         load_config(p, environ={"STRAINWATCH_RUN__CHUNK_SIZE": "many"})
     with pytest.raises(ConfigError, match=r"STRAINWATCH_RUNN__CHUNK_SIZE: unknown section 'runn'"):
         load_config(p, environ={"STRAINWATCH_RUNN__CHUNK_SIZE": "3"})
@@ -120,8 +132,11 @@ def test_env_errors_name_the_variable(tmp_path):
 
 
 def test_secrets_come_from_the_environment_and_are_checked(tmp_path):
-    p = write(tmp_path, '[[athletes]]\nid = "ana"\nalert_urls = ["ntfy://${NTFY_TOKEN}@ntfy.example/ana"]\n'
-                        '[alerts]\ncoach_urls = ["mailtos://coach:${SMTP_PASS}@mail.example"]\n')
+    p = write(
+        tmp_path,
+        '[[athletes]]\nid = "ana"\nalert_urls = ["ntfy://${NTFY_TOKEN}@ntfy.example/ana"]\n'
+        '[alerts]\ncoach_urls = ["mailtos://coach:${SMTP_PASS}@mail.example"]\n',
+    )
     cfg = load_config(p, environ={})
     assert "${NTFY_TOKEN}" in cfg.athletes[0].alert_urls[0]  # kept unresolved in the config object
     ch = cfg.alert_channels({"NTFY_TOKEN": "tk", "SMTP_PASS": "pw"})
@@ -133,7 +148,9 @@ def test_secrets_come_from_the_environment_and_are_checked(tmp_path):
 def test_device_map_and_today_in_team_zone(tmp_path):
     from datetime import datetime, timezone
 
-    p = write(tmp_path, '[team]\ntimezone = "Pacific/Auckland"\n[[athletes]]\nid = "ana"\ndevices = [3391284771, "abc"]\n')
+    p = write(
+        tmp_path, '[team]\ntimezone = "Pacific/Auckland"\n[[athletes]]\nid = "ana"\ndevices = [3391284771, "abc"]\n'
+    )
     cfg = load_config(p, environ={})
     assert cfg.device_map() == {"3391284771": "ana", "abc": "ana"}
     # 2026-11-23 12:00 UTC is 2026-11-24 01:00 in Auckland (UTC+13 in summer)

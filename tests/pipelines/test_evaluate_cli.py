@@ -42,38 +42,61 @@ def store(tmp_path, team_features, monkeypatch) -> Store:
         pl.Series("soreness", rng.integers(0, 6, team_features.height).astype(float)),
         pl.lit("x.csv").alias("source_file"),
     )
-    spike = (pl.col("athlete_id") == "ath0") & (pl.col("date") >= synth.START + timedelta(days=92)) & (
-        pl.col("date") <= synth.START + timedelta(days=104))
+    spike = (
+        (pl.col("athlete_id") == "ath0")
+        & (pl.col("date") >= synth.START + timedelta(days=92))
+        & (pl.col("date") <= synth.START + timedelta(days=104))
+    )
     w = w.with_columns(pl.when(spike).then(8.0).otherwise(pl.col("soreness")).alias("soreness"))
     st.replace_athletes("wellness", conform(w, WELLNESS))
     return st
 
 
 def test_evaluate_markdown_and_json(store, tmp_path):
-    r = runner.invoke(app, ["evaluate", "--store", str(store.root), "--label", "soreness>=5", "--horizon", "3",
-                            "--bootstrap", "100"])
+    r = runner.invoke(
+        app, ["evaluate", "--store", str(store.root), "--label", "soreness>=5", "--horizon", "3", "--bootstrap", "100"]
+    )
     assert r.exit_code == 0, r.output
     assert "| risk_score | score |" in r.output and "7-day load sum to d-1" in r.output
     assert "constant" in r.output and "moderate or high" in r.output and "not a diagnosis" in r.output
-    r = runner.invoke(app, ["evaluate", "--store", str(store.root), "--label", "soreness>=5", "--bootstrap", "50",
-                            "--json", "-"])
+    r = runner.invoke(
+        app, ["evaluate", "--store", str(store.root), "--label", "soreness>=5", "--bootstrap", "50", "--json", "-"]
+    )
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["horizon_d"] == 3 and d["predictors"][0]["predictor"] == "risk_score"
     assert d["band_share"]["n_all"] == 480
     # the in-memory rule score of the same features gives the same figures
-    r2 = runner.invoke(app, ["evaluate", "--store", str(store.root), "--label", "soreness>=5", "--bootstrap", "50",
-                             "--json", "-", "--rules"])
+    r2 = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--store",
+            str(store.root),
+            "--label",
+            "soreness>=5",
+            "--bootstrap",
+            "50",
+            "--json",
+            "-",
+            "--rules",
+        ],
+    )
     assert json.loads(r2.output)["predictors"] == d["predictors"]
 
 
 def test_evaluate_labels_csv_and_errors(store, tmp_path):
     csv = tmp_path / "labels.csv"
-    rows = ["athlete_id,date,sore"] + [f"ath{i},{(synth.START + timedelta(days=k)).isoformat()},{(k * 7 + i) % 5}"
-                                       for i in range(4) for k in range(120)]
+    rows = ["athlete_id,date,sore"] + [
+        f"ath{i},{(synth.START + timedelta(days=k)).isoformat()},{(k * 7 + i) % 5}"
+        for i in range(4)
+        for k in range(120)
+    ]
     csv.write_text("\n".join(rows) + "\n")
-    r = runner.invoke(app, ["evaluate", "--store", str(store.root), "--label", "sore>=4", "--labels-csv", str(csv),
-                            "--bootstrap", "20"])
+    r = runner.invoke(
+        app,
+        ["evaluate", "--store", str(store.root), "--label", "sore>=4", "--labels-csv", str(csv), "--bootstrap", "20"],
+    )
     assert r.exit_code == 0, r.output
     bad = tmp_path / "bad.csv"
     bad.write_text("athlete_id,date,sore\nath0,2024-01-01,3\nath0,01.02.2024,3\n")

@@ -29,8 +29,22 @@ def sm_store(soccermon_dir, tmp_path_factory):
 
 @pytest.mark.slow
 def test_evaluate_on_the_real_team(sm_store):
-    r = runner.invoke(app, ["evaluate", "--store", str(sm_store), "--label", "soreness_1_5<=2", "--horizon", "3",
-                            "--bootstrap", "200", "--json", "-"])
+    r = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--store",
+            str(sm_store),
+            "--label",
+            "soreness_1_5<=2",
+            "--horizon",
+            "3",
+            "--bootstrap",
+            "200",
+            "--json",
+            "-",
+        ],
+    )
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["n_athletes"] == 27 and d["n_days"] > 10_000
@@ -43,16 +57,32 @@ def test_evaluate_on_the_real_team(sm_store):
     # the alarm budget of issue 15 (measured, docs/validation.md): most days of a healthy squad are low
     assert d["band_share"]["moderate_or_high"] <= 0.15 and d["band_share"]["high"] <= 0.05
     # injury episodes as labels
-    r = runner.invoke(app, ["evaluate", "--store", str(sm_store), "--injuries", "--horizon", "7", "--bootstrap", "50",
-                            "--json", "-"])
+    r = runner.invoke(
+        app, ["evaluate", "--store", str(sm_store), "--injuries", "--horizon", "7", "--bootstrap", "50", "--json", "-"]
+    )
     assert r.exit_code == 0, r.output
     assert 0 < json.loads(r.output)["n_events"] < 1000
 
 
 @pytest.mark.slow
 def test_model_evaluate_on_the_real_team_drops_empty_columns(sm_store):
-    r = runner.invoke(app, ["model", "evaluate", "--store", str(sm_store), "--label", "soreness_1_5<=2",
-                            "--horizon", "3", "--kind", "logistic", "--splits", "2"])
+    r = runner.invoke(
+        app,
+        [
+            "model",
+            "evaluate",
+            "--store",
+            str(sm_store),
+            "--label",
+            "soreness_1_5<=2",
+            "--horizon",
+            "3",
+            "--kind",
+            "logistic",
+            "--splits",
+            "2",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "dropped hrv_z: empty everywhere (no such data)" in r.output
     for m in ("logistic", "rules", "load_7d", "load_yesterday", "intercept"):

@@ -30,7 +30,8 @@ COACH_SECRET = "HunterTwoPasswordForCoach"
 
 def _config(tmp_path: Path, store: Path, inputs: Path) -> Path:
     p = tmp_path / "strainwatch.toml"
-    p.write_text(textwrap.dedent(f"""
+    p.write_text(
+        textwrap.dedent(f"""
         [store]
         path = "{store}"
         [inputs]
@@ -41,7 +42,8 @@ def _config(tmp_path: Path, store: Path, inputs: Path) -> Path:
         [[athletes]]
         id = "ath000"
         alert_urls = ["ntfys://{ATHLETE_SECRET}@ntfy.example.org/ana", "json://127.0.0.1:9/${{SW_TEST_TOKEN}}"]
-    """))
+    """)
+    )
     return p
 
 
@@ -77,7 +79,8 @@ def test_nightly_flow_never_stores_alert_secrets(prefect_api_url, tmp_path, monk
     al = [c for c in fake_stages.calls(store) if c["stage"] == "alert"]
     assert al[0]["channels"] == {
         "ath000": [f"ntfys://{ATHLETE_SECRET}@ntfy.example.org/ana", "json://127.0.0.1:9/${SW_TEST_TOKEN}"],
-        "coach": [f"mailtos://coach:{COACH_SECRET}@mail.example.org"]}
+        "coach": [f"mailtos://coach:{COACH_SECRET}@mail.example.org"],
+    }
     url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
     db = Path(url.split(":///", 1)[1])
     data = _db_bytes(db)
@@ -94,8 +97,23 @@ def test_strainwatch_run_keeps_secrets_out_of_the_store_prefect_db(tmp_path):
     cfg = _config(tmp_path, store, inputs)
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_HOME")}
     env.update(SW_TEST_TOKEN="x", DO_NOT_TRACK="1", PYTHONPATH=str(REPO))
-    r = subprocess.run([sys.executable, "-c", "from pipelines.cli import main; main()", "run", "--config", str(cfg),
-                        "--as-of", "2026-10-20"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pipelines.cli import main; main()",
+            "run",
+            "--config",
+            str(cfg),
+            "--as-of",
+            "2026-10-20",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     data = _db_bytes(store / ".prefect" / "prefect.db")
     assert str(cfg).encode() in data

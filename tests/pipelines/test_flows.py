@@ -15,8 +15,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 import polars as pl
+import pytest
 
 from pipelines import flows
 from pipelines.ingest import ingest_paths
@@ -49,10 +49,12 @@ def team(tmp_path: Path, n: int = 3, days: int = 20) -> tuple[Path, list[str]]:
     return inputs, ids
 
 
-def config_file(tmp_path: Path, inputs: Path, store: Path, extra: str = "",
-                athlete_url: str = "json://127.0.0.1:9/${SW_TEST_TOKEN}") -> Path:
+def config_file(
+    tmp_path: Path, inputs: Path, store: Path, extra: str = "", athlete_url: str = "json://127.0.0.1:9/${SW_TEST_TOKEN}"
+) -> Path:
     p = tmp_path / "strainwatch.toml"
-    p.write_text(textwrap.dedent(f"""
+    p.write_text(
+        textwrap.dedent(f"""
         [team]
         name = "Test squad"
         timezone = "Europe/Berlin"
@@ -70,7 +72,9 @@ def config_file(tmp_path: Path, inputs: Path, store: Path, extra: str = "",
         name = "Ana"
         hr_max_bpm = 190
         alert_urls = ["{athlete_url}"]
-    """) + extra)
+    """)
+        + extra
+    )
     return p
 
 
@@ -101,11 +105,13 @@ def test_flow_tasks_pass_only_parameters_the_stages_accept(tmp_path):
 
     cfg = load_config(config_file(tmp_path, tmp_path, tmp_path / "s"))
     d = date(2026, 10, 20)
-    for fn, args in ((flows.ingest_paths, stage_args.ingest_args(cfg)),
-                     (flows.run_features, stage_args.features_args(cfg, as_of=d, athletes=["ath000"])),
-                     (flows.run_scores, stage_args.score_args(cfg, as_of=d)),
-                     (flows.run_report, stage_args.report_args(cfg, as_of=d)),
-                     (flows.run_alerts, stage_args.alert_args(cfg, as_of=d))):
+    for fn, args in (
+        (flows.ingest_paths, stage_args.ingest_args(cfg)),
+        (flows.run_features, stage_args.features_args(cfg, as_of=d, athletes=["ath000"])),
+        (flows.run_scores, stage_args.score_args(cfg, as_of=d)),
+        (flows.run_report, stage_args.report_args(cfg, as_of=d)),
+        (flows.run_alerts, stage_args.alert_args(cfg, as_of=d)),
+    ):
         inspect.signature(fn).bind("store", *(["inputs"] if fn is flows.ingest_paths else []), **args)
 
 
@@ -150,11 +156,22 @@ def test_collect_changes_keeps_a_mark_changed_during_the_run(tmp_path):
 
 
 def test_format_summary_fits_one_screen():
-    s = flows.RunSummary(flow="nightly", as_of="2026-11-15", store="data", files={"seen": 3, "ingested": 3},
-                         rows_added=9, athletes_total=30, athletes_changed=30, athletes_processed=30,
-                         days_scored=30, bands={"low": 20, "high": 2, "moderate": 5, "insufficient_data": 3},
-                         report_path="r.html", alerts={"sent": 2},
-                         rejected=[f"f{i}.csv: bad" for i in range(40)], problems=["x"])
+    s = flows.RunSummary(
+        flow="nightly",
+        as_of="2026-11-15",
+        store="data",
+        files={"seen": 3, "ingested": 3},
+        rows_added=9,
+        athletes_total=30,
+        athletes_changed=30,
+        athletes_processed=30,
+        days_scored=30,
+        bands={"low": 20, "high": 2, "moderate": 5, "insufficient_data": 3},
+        report_path="r.html",
+        alerts={"sent": 2},
+        rejected=[f"f{i}.csv: bad" for i in range(40)],
+        problems=["x"],
+    )
     text = flows.format_summary(s)
     assert "flags      2026-11-15: high 2, moderate 5, low 20, insufficient_data 3" in text
     assert "... and 35 more" in text
@@ -187,7 +204,7 @@ def test_nightly_wiring_chunks_changes_and_idempotence(prefect, fake, tmp_path, 
 
     # same night again: nothing new -> no feature or score call, report untouched, alerts re-checked
     s2 = flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
-    c2 = fake_stages.calls(store)[len(c1):]
+    c2 = fake_stages.calls(store)[len(c1) :]
     assert [c["stage"] for c in c2] == ["alert"]
     assert s2.files["unchanged"] == 9 and s2.days_scored == 0 and s2.athletes_processed == 0
     assert s2.report_path.endswith("(unchanged)")
@@ -195,7 +212,7 @@ def test_nightly_wiring_chunks_changes_and_idempotence(prefect, fake, tmp_path, 
     # a late file for one athlete, same night: only that athlete, from the changed day
     teamgen.write_day(inputs, [ids[1]], date(2026, 10, 15), tables=("sessions",))
     s3 = flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
-    c3 = fake_stages.calls(store)[len(c1) + len(c2):]
+    c3 = fake_stages.calls(store)[len(c1) + len(c2) :]
     feats3 = [c for c in c3 if c["stage"] == "features"]
     assert [(c["athletes"], c["since"]) for c in feats3] == [([ids[1]], "2026-10-15")]
     assert s3.athletes_changed == 1 and s3.athletes_processed == 1 and s3.changed_from == "2026-10-15"
@@ -203,7 +220,7 @@ def test_nightly_wiring_chunks_changes_and_idempotence(prefect, fake, tmp_path, 
 
     # the next night without new files: every calendar grows by a day, so all athletes
     flows.run_flow("nightly", as_of="2026-10-21", config_path=str(cfg))
-    c4 = fake_stages.calls(store)[len(c1) + len(c2) + len(c3):]
+    c4 = fake_stages.calls(store)[len(c1) + len(c2) + len(c3) :]
     assert sorted(a for c in c4 if c["stage"] == "features" for a in c["athletes"]) == ids
 
 
@@ -216,8 +233,9 @@ def test_failed_chunk_fails_the_run_and_keeps_its_athletes_dirty(prefect, fake, 
     with pytest.raises(flows.PipelineFailed) as info:
         flows.run_flow("nightly", as_of="2026-10-20", config_path=str(cfg))
     s = info.value.summary
-    assert s.failed and any(p.startswith("features chunk 1 (ath002..ath002): ValueError: bad data for ath002")
-                            for p in s.problems)
+    assert s.failed and any(
+        p.startswith("features chunk 1 (ath002..ath002): ValueError: bad data for ath002") for p in s.problems
+    )
     assert s.athletes_processed == 2
     assert set(json.loads(Store(store).get_state(flows.STATE_DIRTY))) == {ids[2]}
     assert Store(store).get_state(flows.STATE_AS_OF) is None  # the night is not complete
@@ -253,17 +271,38 @@ def test_retries_only_on_io_errors(prefect):
 def test_second_run_on_a_held_store_refuses_with_a_clear_message(tmp_path):
     store = tmp_path / "store"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pipelines.store import Store\n"
-         f"with Store({str(store)!r}).lock(): print('held', flush=True); time.sleep(60)"],
-        cwd=REPO, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pipelines.store import Store\n"
+            f"with Store({str(store)!r}).lock(): print('held', flush=True); time.sleep(60)",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         t0 = time.monotonic()
-        r = subprocess.run([sys.executable, "-c", "from pipelines.cli import main; main()", "run", "--store", str(store),
-                            "--lock-timeout", "1", "--as-of", "2026-10-20"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "PYTHONPATH": str(REPO)})
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from pipelines.cli import main; main()",
+                "run",
+                "--store",
+                str(store),
+                "--lock-timeout",
+                "1",
+                "--as-of",
+                "2026-10-20",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         waited = time.monotonic() - t0
     finally:
         holder.kill()
@@ -276,10 +315,16 @@ def test_second_run_on_a_held_store_refuses_with_a_clear_message(tmp_path):
 def test_a_waiting_run_gets_the_store_when_the_first_finishes(tmp_path):
     store = tmp_path / "store"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import time; from pipelines.store import Store\n"
-         f"with Store({str(store)!r}).lock(): print('held', flush=True); time.sleep(1.5)"],
-        cwd=REPO, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import time; from pipelines.store import Store\n"
+            f"with Store({str(store)!r}).lock(): print('held', flush=True); time.sleep(1.5)",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(StoreLockedError):
@@ -328,8 +373,9 @@ def _snapshot(store: Path) -> dict[str, bytes]:
     snap = {str(p.relative_to(store)): p.read_bytes() for p in sorted((store / "tables").rglob("*.parquet"))}
     con = sqlite3.connect(store / "ledger.sqlite")
     try:
-        snap["outbox"] = repr(con.execute("SELECT alert_id, status, attempts FROM alert_outbox ORDER BY alert_id")
-                              .fetchall()).encode()
+        snap["outbox"] = repr(
+            con.execute("SELECT alert_id, status, attempts FROM alert_outbox ORDER BY alert_id").fetchall()
+        ).encode()
     finally:
         con.close()
     return snap
@@ -340,12 +386,16 @@ def test_nightly_end_to_end_idempotent_and_incremental_equals_full(prefect, tmp_
     inputs, ids = team(tmp_path, n=3, days=40)  # 2026-10-01 .. 2026-11-09
     # ath000 reports a red flag on the last day: an alert must fire, once. (Files of one run are
     # read in path order and the later row wins on the wellness key, hence the name.)
-    (inputs / "ath000" / "z-red-flag-daily.csv").write_text(
-        teamgen.DAILY_HEADER + "ath000,2026-11-09,,,7,true\n")
+    (inputs / "ath000" / "z-red-flag-daily.csv").write_text(teamgen.DAILY_HEADER + "ath000,2026-11-09,,,7,true\n")
     hook = _Hook()
     store = tmp_path / "store"
-    cfg = config_file(tmp_path, inputs, store, extra=f'\n[alerts]\ncoach_urls = ["json://127.0.0.1:{hook.port}/coach"]\n',
-                      athlete_url=f"json://127.0.0.1:{hook.port}/${{SW_TEST_TOKEN}}")
+    cfg = config_file(
+        tmp_path,
+        inputs,
+        store,
+        extra=f'\n[alerts]\ncoach_urls = ["json://127.0.0.1:{hook.port}/coach"]\n',
+        athlete_url=f"json://127.0.0.1:{hook.port}/${{SW_TEST_TOKEN}}",
+    )
     monkeypatch.setenv("SW_TEST_TOKEN", "x")
     try:
         s1 = flows.run_flow("nightly", as_of="2026-11-09", config_path=str(cfg))
@@ -400,14 +450,25 @@ def test_nightly_on_a_dask_cluster_matches_threads(prefect, tmp_path):
     from prefect.settings import PREFECT_API_URL
 
     inputs, ids = team(tmp_path, n=4, days=35)
-    env = {"PREFECT_API_URL": PREFECT_API_URL.value(), "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(REPO)}
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  env=env) as cluster, distributed.Client(cluster) as client:
+    env = {
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PYTHONPATH": str(REPO),
+    }
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         cfg = config_file(tmp_path, inputs, tmp_path / "dask-store")
-        cfg.write_text(cfg.read_text().replace(
-            "[run]\nchunk_size = 2\n",
-            f'[run]\nchunk_size = 1\ntask_runner = "dask"\ndask_address = "{cluster.scheduler_address}"\n'))
+        cfg.write_text(
+            cfg.read_text().replace(
+                "[run]\nchunk_size = 2\n",
+                f'[run]\nchunk_size = 1\ntask_runner = "dask"\ndask_address = "{cluster.scheduler_address}"\n',
+            )
+        )
         s = flows.run_flow("nightly", as_of="2026-11-04", config_path=str(cfg), dry_run=True)
         assert s.athletes_processed == 4 and s.days_scored == 4 * 35
         # the stage code was imported and run on both workers, not in this process only
@@ -419,8 +480,10 @@ def test_nightly_on_a_dask_cluster_matches_threads(prefect, tmp_path):
     import polars.testing as plt
 
     for table in ("features", "scores"):
-        plt.assert_frame_equal(Store(tmp_path / "dask-store").read_table(table).sort("athlete_id", "date"),
-                               Store(tmp_path / "thread-store").read_table(table).sort("athlete_id", "date"))
+        plt.assert_frame_equal(
+            Store(tmp_path / "dask-store").read_table(table).sort("athlete_id", "date"),
+            Store(tmp_path / "thread-store").read_table(table).sort("athlete_id", "date"),
+        )
 
 
 # ---------------------------------------------------------------------- CLI
@@ -430,16 +493,33 @@ def test_cli_run_without_config_file_then_nothing_to_do(prefect, tmp_path, monke
 
     from pipelines.cli import app
 
-    for k in ("PREFECT_LOGGING_LEVEL", "PREFECT_LOGGING_LOG_PRINTS", "PREFECT_HOME", "PREFECT_UI_ENABLED",
-              "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "STRAINWATCH_CONFIG", "STRAINWATCH_STORE"):
+    for k in (
+        "PREFECT_LOGGING_LEVEL",
+        "PREFECT_LOGGING_LOG_PRINTS",
+        "PREFECT_HOME",
+        "PREFECT_UI_ENABLED",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
+        "STRAINWATCH_CONFIG",
+        "STRAINWATCH_STORE",
+    ):
         monkeypatch.setenv(k, "")  # recorded, so whatever `run` sets is undone after the test
         monkeypatch.delenv(k)
     monkeypatch.chdir(tmp_path)
     inputs, _ = team(tmp_path, n=2, days=30)
     store = tmp_path / "data"
     runner = CliRunner()
-    args = ["run", "--input", str(inputs), "--store", str(store), "--as-of", "2026-10-30", "--dry-run",
-            "--summary-json", str(tmp_path / "s.json")]
+    args = [
+        "run",
+        "--input",
+        str(inputs),
+        "--store",
+        str(store),
+        "--as-of",
+        "2026-10-30",
+        "--dry-run",
+        "--summary-json",
+        str(tmp_path / "s.json"),
+    ]
     r1 = runner.invoke(app, args)
     assert r1.exit_code == 0, r1.output
     assert "strainwatch nightly for 2026-10-30" in r1.output
@@ -471,8 +551,14 @@ def test_cli_run_reports_config_errors_and_bad_dates(tmp_path, monkeypatch):
     # serve needs a real server; in a fresh process (no test harness) without PREFECT_API_URL it says how
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(tmp_path / "ph")
-    r = subprocess.run([sys.executable, "-c", "from pipelines.cli import main; main()", "serve", "--store",
-                        str(tmp_path / "d")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", "from pipelines.cli import main; main()", "serve", "--store", str(tmp_path / "d")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "scheduling needs a Prefect server" in r.stderr, r.stderr
     assert "prefect server start --host 127.0.0.1 --port 4200" in r.stderr
 
@@ -487,8 +573,10 @@ def test_backfill_of_a_past_range_never_truncates_later_days(prefect, fake, tmp_
     s = flows.run_flow("backfill", date_from="2026-10-05", date_to="2026-10-10", config_path=str(cfg))
     calls = fake_stages.calls(store)[n:]
     # recomputed up to the last completed night, scores from the range start, no alert
-    assert {(c["stage"], c["as_of"], c["since"]) for c in calls} == {("features", "2026-10-20", "2026-10-05"),
-                                                                   ("score", "2026-10-20", "2026-10-05")}
+    assert {(c["stage"], c["as_of"], c["since"]) for c in calls} == {
+        ("features", "2026-10-20", "2026-10-05"),
+        ("score", "2026-10-20", "2026-10-05"),
+    }
     assert sorted(a for c in calls if c["stage"] == "score" for a in c["athletes"]) == ids
     assert any("recomputed up to 2026-10-20" in x for x in s.notes)
 
@@ -500,8 +588,13 @@ def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefec
     inputs, ids = team(tmp_path, n=3, days=30)  # 2026-10-01 .. 2026-10-30
     store = tmp_path / "store"
     hook = _Hook()
-    cfg = config_file(tmp_path, inputs, store, extra=f'\n[alerts]\ncoach_urls = ["json://127.0.0.1:{hook.port}/coach"]\n',
-                      athlete_url=f"json://127.0.0.1:{hook.port}/${{SW_TEST_TOKEN}}")
+    cfg = config_file(
+        tmp_path,
+        inputs,
+        store,
+        extra=f'\n[alerts]\ncoach_urls = ["json://127.0.0.1:{hook.port}/coach"]\n',
+        athlete_url=f"json://127.0.0.1:{hook.port}/${{SW_TEST_TOKEN}}",
+    )
     monkeypatch.setenv("SW_TEST_TOKEN", "x")
     try:
         flows.run_flow("nightly", as_of="2026-10-29", config_path=str(cfg))
@@ -526,8 +619,9 @@ def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefec
         assert again.height == reference.height + 1
         import polars.testing as plt
 
-        plt.assert_frame_equal(again.filter(pl.col("date") <= date(2026, 10, 29)), reference,
-                               check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+        plt.assert_frame_equal(
+            again.filter(pl.col("date") <= date(2026, 10, 29)), reference, check_exact=False, rel_tol=1e-9, abs_tol=1e-9
+        )
         # and the next night is clean
         flows.run_flow("nightly", as_of="2026-10-30", config_path=str(cfg))
         # backfill repairs a damaged scores partition too (it used to fail on it, naming only the table)
@@ -536,7 +630,12 @@ def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefec
         with pytest.raises(flows.PipelineFailed) as exc:
             flows.run_flow("backfill", date_from="2026-10-20", date_to="2026-10-30", config_path=str(cfg))
         assert any(str(bad) in p for p in exc.value.summary.problems)
-        plt.assert_frame_equal(Store(store).read_table("scores").filter(pl.col("athlete_id") == ids[2]), full,
-                               check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+        plt.assert_frame_equal(
+            Store(store).read_table("scores").filter(pl.col("athlete_id") == ids[2]),
+            full,
+            check_exact=False,
+            rel_tol=1e-9,
+            abs_tol=1e-9,
+        )
     finally:
         hook.close()

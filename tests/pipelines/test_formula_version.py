@@ -55,8 +55,9 @@ def test_feature_formula_version_forces_a_full_recompute(store, monkeypatch):
     assert sorted(s.tail) == ids and not s.full
 
 
-@pytest.mark.parametrize("module, name", [(features.version, "FEATURES_FORMULA_VERSION"),
-                                          (models.version, "SCORES_FORMULA_VERSION")])
+@pytest.mark.parametrize(
+    "module, name", [(features.version, "FEATURES_FORMULA_VERSION"), (models.version, "SCORES_FORMULA_VERSION")]
+)
 def test_formula_versions_change_the_nightly_fingerprint_and_plan(store, monkeypatch, tmp_path, module, name):
     st, _ = store
     cfg = load_config(None, environ={})
@@ -65,8 +66,20 @@ def test_formula_versions_change_the_nightly_fingerprint_and_plan(store, monkeyp
     st.set_state(flows.STATE_AS_OF, LAST.isoformat())
     ids = athlete_ids(2)
     for a in ids:  # scored athletes: a later night continues from the last completed one
-        st.write_partition("scores", a, pl.DataFrame({"athlete_id": [a], "date": [LAST], "risk_score": [10.0],
-                                                      "risk_band": ["low"], "reasons": [""], "adjustments": [""]}))
+        st.write_partition(
+            "scores",
+            a,
+            pl.DataFrame(
+                {
+                    "athlete_id": [a],
+                    "date": [LAST],
+                    "risk_score": [10.0],
+                    "risk_band": ["low"],
+                    "reasons": [""],
+                    "adjustments": [""],
+                }
+            ),
+        )
     nxt = LAST + timedelta(days=1)
     assert flows.plan_nightly(st, cfg, nxt, {}, ids) == {a: nxt for a in ids}
     monkeypatch.setattr(module, name, getattr(module, name) + 1)

@@ -107,9 +107,11 @@ def test_overlapping_exports_yield_each_session_and_night_once(tmp_path: Path) -
 
 
 def test_broken_file_is_rejected_others_ingested_and_ledger_says_why(tmp_path: Path, team: Path) -> None:
-    bad = put(team / "bob" / "sleep.csv",
-              SLEEP_HEAD + "\nbob,2025-03-01T23:00:00+01:00,2025-03-02T07:00:00+01:00,450\n"
-              "bob,2025-03-03T07:00:00+01:00,2025-03-02T23:00:00+01:00,450\n")
+    bad = put(
+        team / "bob" / "sleep.csv",
+        SLEEP_HEAD + "\nbob,2025-03-01T23:00:00+01:00,2025-03-02T07:00:00+01:00,450\n"
+        "bob,2025-03-03T07:00:00+01:00,2025-03-02T23:00:00+01:00,450\n",
+    )
     junk = team / "bob" / "notes.bin"
     junk.write_bytes(b"\x00\x01garbage\xff")
     before = {p: p.read_bytes() for p in (bad, junk)}
@@ -139,8 +141,9 @@ def test_broken_file_is_rejected_others_ingested_and_ledger_says_why(tmp_path: P
 
 def test_skip_policy_counts_bad_rows_in_ledger(tmp_path: Path) -> None:
     root = tmp_path / "inputs"
-    text = sessions_csv("alice", range(2, 6)).replace("2025-03-03T07:00:00+01:00,60,running,150",
-                                                       "2025-03-03T07:00:00+01:00,60,running,400")
+    text = sessions_csv("alice", range(2, 6)).replace(
+        "2025-03-03T07:00:00+01:00,60,running,150", "2025-03-03T07:00:00+01:00,60,running,400"
+    )
     put(root / "alice" / "sessions.csv", text)
     store = tmp_path / "store"
     sw("ingest", root, "--store", store, "--workers", "1", check=1)  # default: reject
@@ -155,9 +158,11 @@ def test_skip_policy_counts_bad_rows_in_ledger(tmp_path: Path) -> None:
 
 def test_export_sessions_writes_the_rows(tmp_path: Path) -> None:
     root = tmp_path / "inputs"
-    put(root / "alice" / "sessions.csv",
+    put(
+        root / "alice" / "sessions.csv",
         SESS_HEAD + ",load\nalice,2025-03-02T07:00:00+01:00,45,Running,150,6,10.5,\n"
-        "alice,2025-03-02T18:30:00-05:00,30,strength,,,,200\n")
+        "alice,2025-03-02T18:30:00-05:00,30,strength,,,,200\n",
+    )
     store = tmp_path / "store"
     sw("ingest", root, "--store", store, "--workers", "1")
     out = tmp_path / "out" / "x.csv"

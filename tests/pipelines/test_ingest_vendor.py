@@ -63,19 +63,32 @@ def test_export_zip_with_all_my_formats(tmp_path):
             for f in sorted((FIX / sub).iterdir()):
                 zf.write(f, f"{sub}_export/{f.name}")
         zf.write(FIX / "apple_health" / "export.xml", "apple_health_export/export.xml")
-        zf.writestr("apple_health_export/export_cda.xml",
-                    '<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3"><title/></ClinicalDocument>\n')
-        zf.writestr("apple_health_export/workout-routes/route_2024-01-16_8.16am.gpx",
-                    '<?xml version="1.0"?>\n<gpx version="1.1" creator="Apple Health Export"><trk/></gpx>\n')
+        zf.writestr(
+            "apple_health_export/export_cda.xml",
+            '<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3"><title/></ClinicalDocument>\n',
+        )
+        zf.writestr(
+            "apple_health_export/workout-routes/route_2024-01-16_8.16am.gpx",
+            '<?xml version="1.0"?>\n<gpx version="1.1" creator="Apple Health Export"><trk/></gpx>\n',
+        )
         zf.writestr("__MACOSX/apple_health_export/._export.xml", b"\x00\x05\x16\x07junk")
     store = Store(tmp_path / "store")
     s = ingest_paths(store, [tmp_path / "inputs"], workers=1)
     assert s.rejected == 0, s.problems
     assert s.by_format == {
-        "whoop_cycles": 1, "whoop_sleeps": 1, "whoop_workouts": 1, "whoop_journal": 1,
-        "apple_health": 1, "apple_health_cda": 1, "apple_health_route": 1,
-        "oura_trends_csv": 1, "oura_sleepmodel_csv": 1, "oura_sleepmodel_json": 2, "oura_dailysleep_csv": 1,
-        "oura_workout_csv": 1, "oura_other_csv": 1,
+        "whoop_cycles": 1,
+        "whoop_sleeps": 1,
+        "whoop_workouts": 1,
+        "whoop_journal": 1,
+        "apple_health": 1,
+        "apple_health_cda": 1,
+        "apple_health_route": 1,
+        "oura_trends_csv": 1,
+        "oura_sleepmodel_csv": 1,
+        "oura_sleepmodel_json": 2,
+        "oura_dailysleep_csv": 1,
+        "oura_workout_csv": 1,
+        "oura_other_csv": 1,
     }
     assert s.athletes == {"alice"}
     led = store.ledger()
@@ -107,7 +120,11 @@ def test_merges_are_ledgered_and_counted_once(tmp_path):
     assert m.height == 1
     r = m.row(0, named=True)
     assert (r["table_name"], r["athlete_id"], r["kept_source"], r["dropped_source"]) == (
-        "sessions", "alice", "apple_health", "whoop")
+        "sessions",
+        "alice",
+        "apple_health",
+        "whoop",
+    )
     assert r["start_diff_s"] == 15.0
     assert r["dropped_source_file"].endswith("alice/workouts.csv")
     assert r["kept_source_file"].endswith("alice/export.xml")
@@ -132,8 +149,9 @@ def test_cli_summary_prints_merges(tmp_path):
     alice.mkdir(parents=True)
     shutil.copy(FIX / "whoop" / "workouts.csv", alice / "workouts.csv")
     (alice / "export.xml").write_text(APPLE_RUN)
-    res = CliRunner().invoke(app, ["ingest", str(tmp_path / "inputs"), "--store", str(tmp_path / "st"),
-                                   "--workers", "1"])
+    res = CliRunner().invoke(
+        app, ["ingest", str(tmp_path / "inputs"), "--store", str(tmp_path / "st"), "--workers", "1"]
+    )
     assert res.exit_code == 0, res.output
     assert "merged 1 duplicate workouts across sources" in res.output
 

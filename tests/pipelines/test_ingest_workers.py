@@ -53,7 +53,8 @@ def _tiny_inputs(root: Path, athletes: int = 3) -> Path:
         (d / "daily.csv").write_text(f"athlete_id,date,resting_hr,hrv_rmssd_ms\nath{i},2025-03-0{i + 1},5{i},6{i}\n")
         (d / "sessions.csv").write_text(
             "start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
-            f"2025-03-0{i + 1}T07:00:00+01:00,4{i},running,140,5,8\n")
+            f"2025-03-0{i + 1}T07:00:00+01:00,4{i},running,140,5,8\n"
+        )
     return root
 
 
@@ -82,7 +83,14 @@ def test_forced_pool_that_cannot_start_falls_back_in_process(tmp_path: Path) -> 
         f"s = ingest_paths(Store({str(tmp_path / 's')!r}), [{str(inputs)!r}], workers=2, pool=True)\n"
         "print('RESULT', s.ingested, s.rejected)\n"
     )
-    out = subprocess.run([sys.executable, "-"], input=script, cwd=REPO, capture_output=True, text=True,
-                         timeout=180, env={**os.environ, "PYTHONPATH": str(REPO)})
+    out = subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "RESULT 4 0" in out.stdout

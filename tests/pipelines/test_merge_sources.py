@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import struct
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +40,7 @@ def _second_device(data: bytes, serial: int, new_serial: int, shift_s: int) -> b
         sess = decode(bytes(data)).all(18)[0]
         start = struct.pack("<I", sess[2])
         at = bytes(out).rfind(start)  # the session message's start_time (the last occurrence)
-        out[at:at + 4] = struct.pack("<I", sess[2] + shift_s)
+        out[at : at + 4] = struct.pack("<I", sess[2] + shift_s)
     return bytes(out) + struct.pack("<H", fit_crc(bytes(out)))
 
 
@@ -78,13 +78,31 @@ def _fitbit_exercise(path: Path, runs: list[datetime], walks: list[datetime]) ->
     """A Fitbit exercise export (layout of the Takeout ``exercise-N.json``)."""
     rec = []
     for i, t in enumerate(runs):
-        rec.append({"logId": 1000 + i, "activityName": "Run", "averageHeartRate": 150, "calories": 500,
-                    "duration": 2700000, "activeDuration": 2700000, "logType": "tracker",
-                    "startTime": t.strftime("%m/%d/%y %H:%M:%S")})
+        rec.append(
+            {
+                "logId": 1000 + i,
+                "activityName": "Run",
+                "averageHeartRate": 150,
+                "calories": 500,
+                "duration": 2700000,
+                "activeDuration": 2700000,
+                "logType": "tracker",
+                "startTime": t.strftime("%m/%d/%y %H:%M:%S"),
+            }
+        )
     for i, t in enumerate(walks):
-        rec.append({"logId": 2000 + i, "activityName": "Walk", "averageHeartRate": 95, "calories": 120,
-                    "duration": 1200000, "activeDuration": 1200000, "logType": "auto_detected",
-                    "startTime": t.strftime("%m/%d/%y %H:%M:%S")})
+        rec.append(
+            {
+                "logId": 2000 + i,
+                "activityName": "Walk",
+                "averageHeartRate": 95,
+                "calories": 120,
+                "duration": 1200000,
+                "activeDuration": 1200000,
+                "logType": "auto_detected",
+                "startTime": t.strftime("%m/%d/%y %H:%M:%S"),
+            }
+        )
     path.write_text(json.dumps(rec))
 
 
@@ -135,8 +153,9 @@ def test_soccermon_date_only_logs_merge_one_to_one(soccermon_dir):
     sessions = registry.read(soccermon_dir / "training-load" / "session.json", ReadContext(tz="Europe/Oslo")).sessions
     player = sessions.group_by("athlete_id").len().sort("len", descending=True)["athlete_id"][0]
     logs = sessions.filter(pl.col("athlete_id") == player).sort("start_utc")
-    per_day = logs.group_by("local_date").agg(pl.len(), (pl.col("duration_s").max() / pl.col("duration_s").min())
-                                               .alias("spread"))
+    per_day = logs.group_by("local_date").agg(
+        pl.len(), (pl.col("duration_s").max() / pl.col("duration_s").min()).alias("spread")
+    )
     single = per_day.filter(pl.col("len") == 1)["local_date"].sort().to_list()[:20]
     # two logs of similar length (either could be the device's session): ambiguous
     double = per_day.filter((pl.col("len") == 2) & (pl.col("spread") <= 1.3))["local_date"].sort().to_list()[:10]
@@ -146,8 +165,18 @@ def test_soccermon_date_only_logs_merge_one_to_one(soccermon_dir):
     for day in single + double:
         minutes = logs.filter(pl.col("local_date") == day)["duration_s"][0] / 60
         start = datetime(day.year, day.month, day.day, 15, 0, tzinfo=timezone.utc)
-        dev.append({"athlete_id": player, "source": "fit", "start_utc": start, "local_date": day,
-                    "sport": "soccer", "duration_s": minutes * 60 + 120, "avg_hr_bpm": 150.0, "device_id": "1:42"})
+        dev.append(
+            {
+                "athlete_id": player,
+                "source": "fit",
+                "start_utc": start,
+                "local_date": day,
+                "sport": "soccer",
+                "duration_s": minutes * 60 + 120,
+                "avg_hr_bpm": 150.0,
+                "device_id": "1:42",
+            }
+        )
     both = pl.concat([logs, conform(pl.DataFrame(dev), SESSIONS)], how="diagonal_relaxed")
     kept, log = merge_duplicate_sessions(both)
     merged_days = set(log["dropped_start_utc"].dt.convert_time_zone("Europe/Oslo").dt.date().to_list())

@@ -43,8 +43,20 @@ def test_device_only_athlete_has_no_load_and_insufficient_data(device_only):
     f = store.read_table("features")
     assert f.height > 150
     assert not f["load_covered"].any()
-    for c in ("load_au", "acute_7d_au", "chronic_28d_au", "acwr", "acwr_ewma", "weekly_change_pct", "monotony",
-              "ctl", "atl", "tsb", "ctl_ramp_7d", "hard_day_streak"):
+    for c in (
+        "load_au",
+        "acute_7d_au",
+        "chronic_28d_au",
+        "acwr",
+        "acwr_ewma",
+        "weekly_change_pct",
+        "monotony",
+        "ctl",
+        "atl",
+        "tsb",
+        "ctl_ramp_7d",
+        "hard_day_streak",
+    ):
         assert f[c].null_count() == f.height, c  # null, never 0
     # the physiology is there (not an empty athlete)
     assert f["rhr_bpm"].drop_nulls().len() > 100 and f["sleep_h"].drop_nulls().len() > 100

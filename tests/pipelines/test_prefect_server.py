@@ -148,9 +148,9 @@ def test_server_dies_with_a_killed_run(prefect_home: Path, tmp_path: Path) -> No
 
 def test_strainwatch_run_uses_the_early_server_and_leaves_nothing_running(tmp_path: Path) -> None:
     """The default path of a user's ``strainwatch run``: no PREFECT_API_URL, a fresh PREFECT_HOME."""
-    import psutil
-
     from datetime import date
+
+    import psutil
 
     from . import teamgen
 
@@ -158,10 +158,27 @@ def test_strainwatch_run_uses_the_early_server_and_leaves_nothing_running(tmp_pa
     teamgen.write_history(inputs, teamgen.athlete_ids(2), date(2026, 10, 1), date(2026, 10, 14))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
-    proc = subprocess.run([sys.executable, "-c", "from pipelines.cli import main; main()", "run",
-                           "--input", str(inputs), "--store", str(store), "--as-of", "2026-10-14",
-                           "--summary-json", str(tmp_path / "s.json")],
-                          env=env, capture_output=True, text=True, timeout=300, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from pipelines.cli import main; main()",
+            "run",
+            "--input",
+            str(inputs),
+            "--store",
+            str(store),
+            "--as-of",
+            "2026-10-14",
+            "--summary-json",
+            str(tmp_path / "s.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["days_scored"] == 28  # 2 athletes x 14 days
@@ -171,8 +188,9 @@ def test_strainwatch_run_uses_the_early_server_and_leaves_nothing_running(tmp_pa
         found = []
         for p in psutil.process_iter(["cmdline"]):
             try:
-                if "prefect.server.api.server:create_app" in " ".join(p.info["cmdline"] or []) and \
-                        p.environ().get("PREFECT_HOME") == str((store / ".prefect").resolve()):
+                if "prefect.server.api.server:create_app" in " ".join(p.info["cmdline"] or []) and p.environ().get(
+                    "PREFECT_HOME"
+                ) == str((store / ".prefect").resolve()):
                     found.append(p)
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 pass

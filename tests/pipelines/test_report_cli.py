@@ -35,7 +35,8 @@ def hook():
 
 def write_config(tmp_path: Path, hook: Hook) -> Path:
     cfg = tmp_path / "strainwatch.toml"
-    cfg.write_text(f"""
+    cfg.write_text(
+        f"""
 [team]
 name = "Harbour Rowing"
 
@@ -50,15 +51,18 @@ alert_urls = ["json://127.0.0.1:{hook.port}/a01/${{HOOK_TOKEN}}"]
 [[athletes]]
 id = "a02"
 name = "Bea O'Neil"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return cfg
 
 
 def test_report_command_team_and_single_athlete(store, tmp_path, hook):
     cfg = write_config(tmp_path, hook)
     out = tmp_path / "out" / "week.html"
-    r = runner.invoke(app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root),
-                            "--config", str(cfg)])
+    r = runner.invoke(
+        app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root), "--config", str(cfg)]
+    )
     assert r.exit_code == 0, r.output
     assert f"wrote {out}" in r.output and "4 athletes, week 2026-W15, data to 2026-04-12" in r.output
     data = report_data(out.read_text(encoding="utf-8"))
@@ -68,19 +72,36 @@ def test_report_command_team_and_single_athlete(store, tmp_path, hook):
     assert [p.name for p in out.parent.iterdir()] == ["week.html"]  # atomic write leaves no temp file
 
     one = tmp_path / "alice.html"
-    r = runner.invoke(app, ["report", "--week", "2026-W15", "--athlete", "a01", "--out", str(one),
-                            "--store", str(store.root), "--config", str(cfg)])
+    r = runner.invoke(
+        app,
+        [
+            "report",
+            "--week",
+            "2026-W15",
+            "--athlete",
+            "a01",
+            "--out",
+            str(one),
+            "--store",
+            str(store.root),
+            "--config",
+            str(cfg),
+        ],
+    )
     assert r.exit_code == 0, r.output
     d1 = report_data(one.read_text(encoding="utf-8"))
     assert d1["team"] == [] and [a["athlete_id"] for a in d1["athletes"]] == ["a01"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--week", "2026-15"], "--week expects an ISO week like 2026-W15"),
-    (["--week", "2025-W53"], "ISO year 2025 has no week 53"),
-    (["--week", "2026-W15", "--athlete", "zed"], "unknown athlete id(s) 'zed'"),
-    (["--week", "2026-W15", "--as-of", "15/04/2026"], "--as-of expects a date YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--week", "2026-15"], "--week expects an ISO week like 2026-W15"),
+        (["--week", "2025-W53"], "ISO year 2025 has no week 53"),
+        (["--week", "2026-W15", "--athlete", "zed"], "unknown athlete id(s) 'zed'"),
+        (["--week", "2026-W15", "--as-of", "15/04/2026"], "--as-of expects a date YYYY-MM-DD"),
+    ],
+)
 def test_report_command_errors(store, tmp_path, args, message):
     r = runner.invoke(app, ["report", *args, "--store", str(store.root), "--out", str(tmp_path / "x.html")])
     assert r.exit_code == 2
@@ -108,14 +129,19 @@ def test_alert_command_dry_run_then_send_then_dedupe(store, tmp_path, hook):
     assert "Moderate strain risk for Alice Moreau 4 days in a row" in r.output
     assert "would NOT send (no channel configured) (new): red_flag for a02 (key day 2026-04-10)" in r.output
     # counts agree with the lines above: 2 alerts fire; a01 + coach digest would go, a02 has no channel
-    assert ("dry run: 2 alert(s) fire, 2 message(s) would be sent, 1 not (no channel configured); "
-            "nothing was sent or recorded") in r.output
+    assert (
+        "dry run: 2 alert(s) fire, 2 message(s) would be sent, 1 not (no channel configured); "
+        "nothing was sent or recorded"
+    ) in r.output
     assert hook.received == [] and not store.ledger_path.exists()
     assert "tok-9f8e7d" not in r.output and "${HOOK_TOKEN}" not in r.output
 
     r = runner.invoke(app, base, env=env)
     assert r.exit_code == 0, r.output
-    assert "summary: 3 new, 2 sent (0 retried from earlier runs), 0 failed, 0 already sent, 1 without a channel" in r.output
+    assert (
+        "summary: 3 new, 2 sent (0 retried from earlier runs), 0 failed, 0 already sent, 1 without a channel"
+        in r.output
+    )
     assert sorted(hook.paths) == ["/a01/tok-9f8e7d", "/coach"]
     assert "tok-9f8e7d" not in r.output
 
@@ -129,8 +155,11 @@ def test_alert_command_reports_failure_with_exit_code_1(store, tmp_path):
     bad = Hook(fail_first=5)
     try:
         cfg = write_config(tmp_path, bad)
-        r = runner.invoke(app, ["alert", "--as-of", "2026-04-10", "--store", str(store.root), "--config", str(cfg)],
-                          env={"HOOK_TOKEN": "tok-1"})
+        r = runner.invoke(
+            app,
+            ["alert", "--as-of", "2026-04-10", "--store", str(store.root), "--config", str(cfg)],
+            env={"HOOK_TOKEN": "tok-1"},
+        )
         assert r.exit_code == 1
         assert "problem: delivery failed (attempt 1, retried next run): moderate_streak for a01" in r.output
         assert "tok-1" not in r.output

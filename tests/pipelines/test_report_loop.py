@@ -38,8 +38,21 @@ def test_ack_then_report_shows_it_and_the_alerts_sent(store, tmp_path):
     # the night's alerts are queued (no channel configured: recorded as no_channel, listed in the report)
     r = runner.invoke(app, ["alert", "--as-of", "2026-04-10", *base])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["ack", "a01", "--note", "deload agreed: 3 easy rows", "--plan-changed", "--by", "Sam",
-                            "--date", "2026-04-11", *base])
+    r = runner.invoke(
+        app,
+        [
+            "ack",
+            "a01",
+            "--note",
+            "deload agreed: 3 easy rows",
+            "--plan-changed",
+            "--by",
+            "Sam",
+            "--date",
+            "2026-04-11",
+            *base,
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "recorded: plan changed for a01 on 2026-04-11 (alert " in r.output
     r = runner.invoke(app, ["ack", "nobody", *base])
@@ -61,16 +74,16 @@ def test_ack_then_report_shows_it_and_the_alerts_sent(store, tmp_path):
     record_ack(store, "a01", note="checked in", at=date(2026, 4, 12))
     acks = read_acks(store, date(2026, 4, 6), date(2026, 4, 12))
     assert [a["note"] for a in acks] == ["deload agreed: 3 easy rows", "checked in"]
-    assert {a["athlete_id"] for a in sent_alerts(store, date(2026, 4, 6),
-                                                 date(2026, 4, 12))} == {"a01", "a02"}
+    assert {a["athlete_id"] for a in sent_alerts(store, date(2026, 4, 6), date(2026, 4, 12))} == {"a01", "a02"}
 
 
 def test_title_without_team_name_and_configured_sleep_need(store, tmp_path):
     # no [team] name: no "team:" prefix; the sleep need of [features.params] is what the texts use
     c = cfg(tmp_path, "[features.params]\nsleep_need_h = 7.5\n")
     out = tmp_path / "r.html"
-    r = runner.invoke(app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root),
-                            "--config", str(c)])
+    r = runner.invoke(
+        app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root), "--config", str(c)]
+    )
     assert r.exit_code == 0, r.output
     html = out.read_text(encoding="utf-8")
     h1 = next(parse(html).find_all("h1")).clean()
@@ -78,8 +91,9 @@ def test_title_without_team_name_and_configured_sleep_need(store, tmp_path):
     assert "vs 7.5 h" in html and "vs 8 h" not in html and "sleep need 7.5 h" in html
     # a tuned scorer threshold shows in the text (no restated constants)
     c = cfg(tmp_path, "[scorer.params]\nband_high = 65\nband_moderate = 35\n")
-    r = runner.invoke(app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root),
-                            "--config", str(c)])
+    r = runner.invoke(
+        app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root), "--config", str(c)]
+    )
     assert r.exit_code == 0, r.output
     about = next(parse(out.read_text(encoding="utf-8")).find_all("section", id="about")).clean()
     assert "score 65 or more" in about and "below 35" in about
@@ -100,8 +114,9 @@ def test_texts_use_the_parameters_the_scores_were_made_with(store, tmp_path):
     # the config changed afterwards: the report still quotes what the stored scores used
     c = cfg(tmp_path, "[scorer.params]\nband_high = 61\n")
     out = tmp_path / "r.html"
-    r = runner.invoke(app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root),
-                            "--config", str(c)])
+    r = runner.invoke(
+        app, ["report", "--week", "2026-W15", "--out", str(out), "--store", str(store.root), "--config", str(c)]
+    )
     assert r.exit_code == 0, r.output
     about = next(parse(out.read_text(encoding="utf-8")).find_all("section", id="about")).clean()
     assert "score 70 or more" in about and "61" not in about

@@ -40,9 +40,22 @@ def _touch(path: Path, text: str = "x") -> None:
 
 def test_walk_matches_the_pathlib_walk_on_a_tricky_tree(tmp_path: Path) -> None:
     root = tmp_path / "in"
-    for rel in ["a/b.csv", "a-c.csv", "a/.hidden.csv", ".git/config", "a/.cache/x.fit", "b/Thumbs.db",
-                "b/.DS_Store", "b/2026/01/ride.fit", "top.fit", "Z/upper.csv", "a/b/c.csv", "a.b/x.csv",
-                "ä/ümlaut.csv", "sp ace/f i.csv"]:
+    for rel in [
+        "a/b.csv",
+        "a-c.csv",
+        "a/.hidden.csv",
+        ".git/config",
+        "a/.cache/x.fit",
+        "b/Thumbs.db",
+        "b/.DS_Store",
+        "b/2026/01/ride.fit",
+        "top.fit",
+        "Z/upper.csv",
+        "a/b/c.csv",
+        "a.b/x.csv",
+        "ä/ümlaut.csv",
+        "sp ace/f i.csv",
+    ]:
         _touch(root / rel)
     (root / "linked").symlink_to(root / "b", target_is_directory=True)
     (root / "dangling.csv").symlink_to(root / "nowhere.csv")

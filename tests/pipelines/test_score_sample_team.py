@@ -95,7 +95,11 @@ def test_raised_rhr_suppressed_hrv_is_moderate_with_rest(scores):
 def test_red_flag_athlete_sees_a_clinician(scores):
     r = next(r for r in scores["gus"] if r["date"] == date(2026, 11, 14))
     assert (r["risk_band"], r["risk_score"], r["reasons"].split(";")[0], r["adjustments"]) == (
-        "high", "100.0", "red_flag", "see_clinician")
+        "high",
+        "100.0",
+        "red_flag",
+        "see_clinician",
+    )
     after = next(r for r in scores["gus"] if r["date"] == date(2026, 11, 15))
     assert after["adjustments"].startswith("see_clinician")
 

@@ -93,24 +93,67 @@ def test_cross_source_duplicates_merged_and_loads_filled(tmp_path):
     store = Store(tmp_path / "s")
     t = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)
     base = {"athlete_id": "amy", "local_date": date(2025, 3, 3), "sport": "running", "duration_s": 3600.0}
-    sessions = conform(pl.DataFrame([
-        # the same run from the watch (FIT, no RPE) and from Strava 40 s later with the athlete's RPE 5
-        {**base, "source": "fit", "start_utc": t, "source_file": "run.fit", "avg_hr_bpm": 150.0},
-        {**base, "source": "strava", "start_utc": t + timedelta(seconds=40), "source_file": "strava.csv",
-         "rpe": 5.0, "duration_s": 3590.0},
-        # a strength session the next day with RPE 7 for 30 min
-        {**base, "source": "fit", "start_utc": t + timedelta(days=1), "local_date": date(2025, 3, 4),
-         "sport": "strength", "duration_s": 1800.0, "rpe": 7.0, "source_file": "gym.fit"},
-    ]), SESSIONS)
-    sleep = conform(pl.DataFrame([
-        {"athlete_id": "amy", "source": s, "start_utc": datetime(2025, 3, 2, 22, tzinfo=UTC),
-         "end_utc": datetime(2025, 3, 3, 6, tzinfo=UTC), "wake_date": date(2025, 3, 3), "asleep_s": a,
-         "in_bed_s": 28800.0, "is_nap": False, "source_file": f"{s}.csv"}
-        for s, a in (("oura", 25200.0), ("apple_health", 27000.0))
-    ]), SLEEP)
-    wellness = conform(pl.DataFrame([
-        {"athlete_id": "amy", "source": "oura", "date": date(2025, 3, 3), "rhr_bpm": 50.0, "source_file": "o.csv"},
-    ]), WELLNESS)
+    sessions = conform(
+        pl.DataFrame(
+            [
+                # the same run from the watch (FIT, no RPE) and from Strava 40 s later with the athlete's RPE 5
+                {**base, "source": "fit", "start_utc": t, "source_file": "run.fit", "avg_hr_bpm": 150.0},
+                {
+                    **base,
+                    "source": "strava",
+                    "start_utc": t + timedelta(seconds=40),
+                    "source_file": "strava.csv",
+                    "rpe": 5.0,
+                    "duration_s": 3590.0,
+                },
+                # a strength session the next day with RPE 7 for 30 min
+                {
+                    **base,
+                    "source": "fit",
+                    "start_utc": t + timedelta(days=1),
+                    "local_date": date(2025, 3, 4),
+                    "sport": "strength",
+                    "duration_s": 1800.0,
+                    "rpe": 7.0,
+                    "source_file": "gym.fit",
+                },
+            ]
+        ),
+        SESSIONS,
+    )
+    sleep = conform(
+        pl.DataFrame(
+            [
+                {
+                    "athlete_id": "amy",
+                    "source": s,
+                    "start_utc": datetime(2025, 3, 2, 22, tzinfo=UTC),
+                    "end_utc": datetime(2025, 3, 3, 6, tzinfo=UTC),
+                    "wake_date": date(2025, 3, 3),
+                    "asleep_s": a,
+                    "in_bed_s": 28800.0,
+                    "is_nap": False,
+                    "source_file": f"{s}.csv",
+                }
+                for s, a in (("oura", 25200.0), ("apple_health", 27000.0))
+            ]
+        ),
+        SLEEP,
+    )
+    wellness = conform(
+        pl.DataFrame(
+            [
+                {
+                    "athlete_id": "amy",
+                    "source": "oura",
+                    "date": date(2025, 3, 3),
+                    "rhr_bpm": 50.0,
+                    "source_file": "o.csv",
+                },
+            ]
+        ),
+        WELLNESS,
+    )
     store.upsert("sessions", sessions)
     store.upsert("sleep", sleep)
     store.upsert("wellness", wellness)
@@ -136,10 +179,31 @@ def test_cli_features_and_export(team, tmp_path):
     r = runner.invoke(app, ["export", "features", "--store", str(copy), "--out", str(out)])
     assert r.exit_code == 0, r.output
     header = out.read_text().splitlines()[0].split(",")
-    contract = ["athlete_id", "date", "load_au", "acute_7d_au", "chronic_28d_au", "acwr", "acwr_uncoupled",
-                "acwr_ewma", "weekly_change_pct", "monotony", "strain_au", "ctl", "atl", "tsb", "rhr_bpm",
-                "rhr_7d_bpm", "rhr_z", "hrv_ln_rmssd", "hrv_7d_ln", "hrv_z", "sleep_h", "sleep_7d_h",
-                "sleep_debt_7d_h"]
+    contract = [
+        "athlete_id",
+        "date",
+        "load_au",
+        "acute_7d_au",
+        "chronic_28d_au",
+        "acwr",
+        "acwr_uncoupled",
+        "acwr_ewma",
+        "weekly_change_pct",
+        "monotony",
+        "strain_au",
+        "ctl",
+        "atl",
+        "tsb",
+        "rhr_bpm",
+        "rhr_7d_bpm",
+        "rhr_z",
+        "hrv_ln_rmssd",
+        "hrv_7d_ln",
+        "hrv_z",
+        "sleep_h",
+        "sleep_7d_h",
+        "sleep_debt_7d_h",
+    ]
     assert header[: len(contract)] == contract
     csv = pl.read_csv(out, try_parse_dates=True)
     assert csv.height == 3 * ((date(2025, 3, 15) - FIRST).days + 1)
@@ -163,8 +227,10 @@ def test_real_fit_corpus(corpus_dir, tmp_path):
     last = sessions["local_date"].max()
     s = run_features(store, as_of=last)
     f = store.read_table("features")
-    first = min(sessions["local_date"].min(), *(store.read_table(t)[c].min() or last for t, c in
-                                                 (("sleep", "wake_date"), ("wellness", "date"))))
+    first = min(
+        sessions["local_date"].min(),
+        *(store.read_table(t)[c].min() or last for t, c in (("sleep", "wake_date"), ("wellness", "date"))),
+    )
     assert s.athletes == 1 and f.height == (last - first).days + 1
     # every session day has a non-negative load (or null when the file has nothing to compute one from)
     d = store.read_table("daily")

@@ -32,7 +32,9 @@ def _no_rpe(files: list[Path]) -> None:
     for p in files:
         if p.name.endswith("sessions.csv"):
             lines = p.read_text().splitlines()
-            out = [lines[0]] + [",".join(v if i != 5 else "" for i, v in enumerate(line.split(","))) for line in lines[1:]]
+            out = [lines[0]] + [
+                ",".join(v if i != 5 else "" for i, v in enumerate(line.split(","))) for line in lines[1:]
+            ]
             p.write_text("\n".join(out) + "\n")
 
 
@@ -99,8 +101,10 @@ def test_late_file_far_in_the_past_recomputes_from_its_day(night, tmp_path):
     late = tmp_path / "late-inputs"
     p = late / ids[0] / "late-sessions.csv"
     p.parent.mkdir(parents=True)
-    p.write_text("athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
-                 f"{ids[0]},{old_day.isoformat()}T07:00:00+01:00,50,strength,120,7,\n")
+    p.write_text(
+        "athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
+        f"{ids[0]},{old_day.isoformat()}T07:00:00+01:00,50,strength,120,7,\n"
+    )
     assert ingest_paths(st_, [late], workers=1).ok
     s, a = _tail_vs_full(st_, tmp_path, as_of=NEW, since=old_day)
     assert ids[0] in s.tail and s.incremental[ids[0]] == old_day.isoformat()
@@ -118,8 +122,10 @@ def test_a_change_before_since_is_caught(night, tmp_path, days_back):
     late = tmp_path / "late-inputs"
     p = late / ids[1] / "late-sessions.csv"
     p.parent.mkdir(parents=True)
-    p.write_text("athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
-                 f"{ids[1]},{day.isoformat()}T06:30:00+01:00,40,strength,120,9,\n")
+    p.write_text(
+        "athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
+        f"{ids[1]},{day.isoformat()}T06:30:00+01:00,40,strength,120,9,\n"
+    )
     assert ingest_paths(st_, [late], workers=1).ok
     s, a = _tail_vs_full(st_, tmp_path, as_of=NEW, since=NEW)
     assert ids[1] not in s.tail and ids[0] in s.tail
@@ -168,16 +174,41 @@ def _tables(draw):
             src = draw(st.sampled_from(sources))
             start = _T0 + timedelta(minutes=draw(st.integers(0, 3 * 24 * 60)))
             dur = draw(st.one_of(st.none(), st.floats(600, 7200)))
-            rows_s.append({"athlete_id": a, "source": src, "source_file": f"{src}-{i}.csv", "start_utc": start,
-                           "duration_s": dur, "local_date": start.date(), "rpe": draw(st.one_of(st.none(), st.just(5.0)))})
+            rows_s.append(
+                {
+                    "athlete_id": a,
+                    "source": src,
+                    "source_file": f"{src}-{i}.csv",
+                    "start_utc": start,
+                    "duration_s": dur,
+                    "local_date": start.date(),
+                    "rpe": draw(st.one_of(st.none(), st.just(5.0))),
+                }
+            )
             end = start + timedelta(hours=draw(st.integers(1, 9)))
-            rows_z.append({"athlete_id": a, "source": src, "source_file": f"{src}-{i}.csv", "start_utc": start,
-                           "end_utc": end, "wake_date": end.date(), "is_nap": draw(st.booleans())})
-    s = conform(pl.DataFrame(rows_s, schema_overrides={"start_utc": pl.Datetime("us", "UTC")}) if rows_s else
-                SESSIONS.empty(), SESSIONS)
-    z = conform(pl.DataFrame(rows_z, schema_overrides={"start_utc": pl.Datetime("us", "UTC"),
-                                                       "end_utc": pl.Datetime("us", "UTC")}) if rows_z else
-                SLEEP.empty(), SLEEP)
+            rows_z.append(
+                {
+                    "athlete_id": a,
+                    "source": src,
+                    "source_file": f"{src}-{i}.csv",
+                    "start_utc": start,
+                    "end_utc": end,
+                    "wake_date": end.date(),
+                    "is_nap": draw(st.booleans()),
+                }
+            )
+    s = conform(
+        pl.DataFrame(rows_s, schema_overrides={"start_utc": pl.Datetime("us", "UTC")}) if rows_s else SESSIONS.empty(),
+        SESSIONS,
+    )
+    z = conform(
+        pl.DataFrame(
+            rows_z, schema_overrides={"start_utc": pl.Datetime("us", "UTC"), "end_utc": pl.Datetime("us", "UTC")}
+        )
+        if rows_z
+        else SLEEP.empty(),
+        SLEEP,
+    )
     return s, z
 
 

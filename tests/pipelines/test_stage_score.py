@@ -61,7 +61,8 @@ def test_since_keeps_earlier_scores(store, team_features):
     cut = synth.START + timedelta(days=100)
     # change the stored features from `cut` on: only those days may change
     changed = team_features.with_columns(
-        pl.when(pl.col("date") >= cut).then(pl.lit(-3.0)).otherwise(pl.col("hrv_z")).alias("hrv_z"))
+        pl.when(pl.col("date") >= cut).then(pl.lit(-3.0)).otherwise(pl.col("hrv_z")).alias("hrv_z")
+    )
     store.replace_athletes("features", changed)
     r = run_scores(store, as_of=last, since=cut)
     assert r.days_scored == 3 * 20
@@ -126,8 +127,21 @@ def test_cli_model_train_evaluate_and_score(labelled_store, tmp_path, monkeypatc
     assert "WARNING: only" in res.output  # this small team has fewer than 10 events per feature
 
     rep = tmp_path / "eval.json"
-    res = runner.invoke(app, ["model", "evaluate", "--store", str(labelled_store.root), "--kind", "logistic",
-                              "--splits", "3", "--json", str(rep)])
+    res = runner.invoke(
+        app,
+        [
+            "model",
+            "evaluate",
+            "--store",
+            str(labelled_store.root),
+            "--kind",
+            "logistic",
+            "--splits",
+            "3",
+            "--json",
+            str(rep),
+        ],
+    )
     assert res.exit_code == 0, res.output
     for word in ("PR-AUC", "ROC-AUC", "Brier", "intercept", "rules", "by_athlete", "forward", "calibration"):
         assert word in res.output

@@ -31,7 +31,13 @@ def team_features() -> pl.DataFrame:
     d0 = synth.START
     long = (pl.col("athlete_id") == "ath2") & pl.col("date").is_between(d0 + timedelta(40), d0 + timedelta(119))
     one_flag = (pl.col("athlete_id") == "ath0") & (pl.col("date") == d0 + timedelta(130))
-    forced = [("acwr_ewma", 2.5), ("hrv_z", -3.0), ("rhr_z", 3.0), ("data_coverage_7d", 1.0), ("weekly_change_pct", 60.0)]
+    forced = [
+        ("acwr_ewma", 2.5),
+        ("hrv_z", -3.0),
+        ("rhr_z", 3.0),
+        ("data_coverage_7d", 1.0),
+        ("weekly_change_pct", 60.0),
+    ]
     f = f.with_columns(pl.when(long).then(pl.lit(v)).otherwise(pl.col(c)).alias(c) for c, v in forced)
     return f.with_columns(pl.when(one_flag).then(pl.lit(True)).otherwise(pl.col("red_flag")).alias("red_flag"))
 
@@ -76,7 +82,10 @@ def test_changed_tail_equals_full_run_of_the_changed_features(tmp_path, team_fea
     since = synth.START + timedelta(days=k)
     changed = team_features.with_columns(
         pl.when(pl.col("date") >= since).then(pl.col("hrv_z") - 2.5).otherwise(pl.col("hrv_z")).alias("hrv_z"),
-        pl.when(pl.col("date") >= since).then(pl.col("acwr_ewma") * 1.4).otherwise(pl.col("acwr_ewma")).alias("acwr_ewma"),
+        pl.when(pl.col("date") >= since)
+        .then(pl.col("acwr_ewma") * 1.4)
+        .otherwise(pl.col("acwr_ewma"))
+        .alias("acwr_ewma"),
     )
     want = _full(tmp_path, changed, as_of, "want")
     st = Store(tmp_path / "inc")

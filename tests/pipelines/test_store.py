@@ -77,12 +77,29 @@ def test_replace_athletes_only_touches_named_athletes(tmp_path: Path) -> None:
 
 def test_ledger_roundtrip(tmp_path: Path) -> None:
     st = Store(tmp_path)
-    st.ledger_add([
-        LedgerEntry(path="x.csv", size_bytes=10, sha256="ab", format="generic_csv_sessions",
-                    athlete_id="a", status="ingested", rows_sessions=3, warnings=("ignored column 'foo'",)),
-        LedgerEntry(path="y.fit", size_bytes=5, sha256="cd", format="fit", athlete_id="a",
-                    status="rejected", error="y.fit, byte 12: bad CRC"),
-    ])
+    st.ledger_add(
+        [
+            LedgerEntry(
+                path="x.csv",
+                size_bytes=10,
+                sha256="ab",
+                format="generic_csv_sessions",
+                athlete_id="a",
+                status="ingested",
+                rows_sessions=3,
+                warnings=("ignored column 'foo'",),
+            ),
+            LedgerEntry(
+                path="y.fit",
+                size_bytes=5,
+                sha256="cd",
+                format="fit",
+                athlete_id="a",
+                status="rejected",
+                error="y.fit, byte 12: bad CRC",
+            ),
+        ]
+    )
     led = st.ledger()
     assert led["status"].to_list() == ["ingested", "rejected"]
     assert led["error"][1] == "y.fit, byte 12: bad CRC"
@@ -90,8 +107,10 @@ def test_ledger_roundtrip(tmp_path: Path) -> None:
     full = st.ledger_by_hash(["ab", "cd", "zz"])
     assert set(full) == {"ab", "cd"} and full["ab"][0]["rows_sessions"] == 3 and "id" in full["ab"][0]
     narrow = st.ledger_by_hash(["ab", "cd"], columns=("path", "status"))
-    assert narrow == {"ab": [{"sha256": "ab", "path": "x.csv", "status": "ingested"}],
-                      "cd": [{"sha256": "cd", "path": "y.fit", "status": "rejected"}]}
+    assert narrow == {
+        "ab": [{"sha256": "ab", "path": "x.csv", "status": "ingested"}],
+        "cd": [{"sha256": "cd", "path": "y.fit", "status": "rejected"}],
+    }
     with pytest.raises(ValueError, match="unknown ledger column"):
         st.ledger_by_hash(["ab"], columns=("path; DROP TABLE ledger",))
 
@@ -113,14 +132,19 @@ def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
 
 def test_lock_refuses_second_writer_with_clear_message(tmp_path: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import time
             from pipelines.store import Store
             with Store({str(tmp_path)!r}).lock():
                 print("locked", flush=True)
                 time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -167,8 +191,9 @@ def test_sigkill_during_writes_leaves_readable_store(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     delays = [0.9, 1.3, 1.7, 2.1, 2.6]
     for delay in delays:
-        proc = subprocess.Popen([sys.executable, str(script), str(store_dir)], env=env,
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(store_dir)], env=env, stdout=subprocess.PIPE, text=True
+        )
         proc.stdout.readline()  # at least one batch committed
         time.sleep(delay - 0.8)
         proc.send_signal(signal.SIGKILL)

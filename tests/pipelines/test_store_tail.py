@@ -15,13 +15,18 @@ D0 = date(2025, 1, 1)
 
 
 def _scores(athlete: str, days: range, score: float) -> pl.DataFrame:
-    return conform(pl.DataFrame({
-        "athlete_id": [athlete] * len(days),
-        "date": [D0 + timedelta(days=i) for i in days],
-        "risk_score": [score] * len(days),
-        "risk_band": ["low"] * len(days),
-        "model": ["rules"] * len(days),
-    }), SCORES)
+    return conform(
+        pl.DataFrame(
+            {
+                "athlete_id": [athlete] * len(days),
+                "date": [D0 + timedelta(days=i) for i in days],
+                "risk_score": [score] * len(days),
+                "risk_band": ["low"] * len(days),
+                "model": ["rules"] * len(days),
+            }
+        ),
+        SCORES,
+    )
 
 
 def test_read_table_date_filters(tmp_path: Path) -> None:

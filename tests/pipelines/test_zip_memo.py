@@ -24,9 +24,11 @@ def _zip(path: Path, members: dict[str, str]) -> None:
             zf.writestr(name, text)
 
 
-GOOD = {"export/s1.csv": SESSIONS + "a,2026-10-01T07:00:00+02:00,40,running,140,5,8.0\n",
-        "export/s2.csv": SESSIONS + "a,2026-10-02T07:00:00+02:00,50,running,145,6,9.5\n",
-        "export/bad.csv": SESSIONS + "a,2026-10-03T07:00:00+02:00,40,running,900,5,8.0\n"}  # HR 900: rejected
+GOOD = {
+    "export/s1.csv": SESSIONS + "a,2026-10-01T07:00:00+02:00,40,running,140,5,8.0\n",
+    "export/s2.csv": SESSIONS + "a,2026-10-02T07:00:00+02:00,50,running,145,6,9.5\n",
+    "export/bad.csv": SESSIONS + "a,2026-10-03T07:00:00+02:00,40,running,900,5,8.0\n",
+}  # HR 900: rejected
 
 
 @pytest.fixture
@@ -65,8 +67,13 @@ def test_a_changed_zip_is_extracted_again(tmp_path, no_extract):
     store = Store(tmp_path / "store")
     ingest_paths(store, [tmp_path / "in"], workers=1)
     st0 = z.stat()
-    _zip(z, {**{k: v for k, v in GOOD.items() if "bad" not in k},
-             "export/s3.csv": SESSIONS + "a,2026-10-04T07:00:00+02:00,30,running,130,4,6.0\n"})
+    _zip(
+        z,
+        {
+            **{k: v for k, v in GOOD.items() if "bad" not in k},
+            "export/s3.csv": SESSIONS + "a,2026-10-04T07:00:00+02:00,30,running,130,4,6.0\n",
+        },
+    )
     os.utime(z, ns=(st0.st_atime_ns, st0.st_mtime_ns))  # even with the old mtime: ctime moved
     s = ingest_paths(store, [tmp_path / "in"], workers=1)
     assert len(no_extract) == 2 and s.ingested == 1 and s.unchanged == 2

@@ -126,16 +126,38 @@ def seeds(corpus: Path | None) -> list[Seed]:
         Seed("apple_health", "apple_user", "export.xml", "xml", str(FIXTURES / "apple_health/export.xml")),
         Seed("oura", "eli", "oura_trends.csv", "csv", str(SAMPLE / "eli/oura/oura_2026-05-18_2026-11-15_trends.csv")),
         Seed("garmin_json", "ivo", "summarizedActivities.json", "json", "zip:_summarizedActivities.json"),
-        Seed("garmin_json", "ivo", "2026-08-26_2026-12-04_123456_sleepData.json", "json",
-             "zip:2026-08-26_2026-12-04_123456_sleepData.json"),
-        Seed("garmin_json", "ivo", "UDSFile_2026-05-18_2026-11-15.json", "json", "zip:UDSFile_2026-05-18_2026-11-15.json"),
-        Seed("fitbit", "fitbit_user", "sleep-2019-11-01.json", "json",
-             str(fb / "Global Export Data" / "sleep-2019-11-01.json")),
-        Seed("fitbit", "fitbit_user", "resting_heart_rate-2019-11-01.json", "json",
-             str(fb / "Global Export Data" / "resting_heart_rate-2019-11-01.json")),
+        Seed(
+            "garmin_json",
+            "ivo",
+            "2026-08-26_2026-12-04_123456_sleepData.json",
+            "json",
+            "zip:2026-08-26_2026-12-04_123456_sleepData.json",
+        ),
+        Seed(
+            "garmin_json", "ivo", "UDSFile_2026-05-18_2026-11-15.json", "json", "zip:UDSFile_2026-05-18_2026-11-15.json"
+        ),
+        Seed(
+            "fitbit",
+            "fitbit_user",
+            "sleep-2019-11-01.json",
+            "json",
+            str(fb / "Global Export Data" / "sleep-2019-11-01.json"),
+        ),
+        Seed(
+            "fitbit",
+            "fitbit_user",
+            "resting_heart_rate-2019-11-01.json",
+            "json",
+            str(fb / "Global Export Data" / "resting_heart_rate-2019-11-01.json"),
+        ),
         Seed("fitbit", "fitbit_user", "exercise-0.json", "json", str(fb / "Global Export Data" / "exercise-0.json")),
-        Seed("fitbit", "fitbit_user", "Daily Heart Rate Variability Summary - 2023-05-01.csv", "csv",
-             str(fb / "Heart Rate Variability" / "Daily Heart Rate Variability Summary - 2023-05-01.csv")),
+        Seed(
+            "fitbit",
+            "fitbit_user",
+            "Daily Heart Rate Variability Summary - 2023-05-01.csv",
+            "csv",
+            str(fb / "Heart Rate Variability" / "Daily Heart Rate Variability Summary - 2023-05-01.csv"),
+        ),
         Seed("strava", "jo", "activities.csv", "csv", str(SAMPLE / "jo/strava_export/activities.csv")),
         Seed("garmin_csv", "garmin_user", "Activities.csv", "csv", str(FIXTURES / "garmin_csv/Activities_en_km.csv")),
         Seed("generic_csv", "ben", "sessions.csv", "csv", str(SAMPLE / "ben/sessions.csv")),
@@ -153,13 +175,42 @@ def seeds(corpus: Path | None) -> list[Seed]:
     ]
     if corpus is not None:
         out += [
-            Seed("fit", "corpus", "fenix-5-run.fit", "binary", str(corpus / "fit/activity/fitparse__garmin-fenix-5-run.fit")),
-            Seed("fit", "corpus", "multisport.fit", "binary", str(corpus / "fit/activity/muktihari__activity_multisport.fit")),
-            Seed("fit", "corpus", "SleepOvernight.fit", "binary", str(corpus / "fit/sleep/kaiord__HealthSleepOvernight.fit")),
-            Seed("fit", "corpus", "MonitoringFile.fit", "binary", str(corpus / "fit/monitoring/fitparse__MonitoringFile.fit")),
+            Seed(
+                "fit",
+                "corpus",
+                "fenix-5-run.fit",
+                "binary",
+                str(corpus / "fit/activity/fitparse__garmin-fenix-5-run.fit"),
+            ),
+            Seed(
+                "fit",
+                "corpus",
+                "multisport.fit",
+                "binary",
+                str(corpus / "fit/activity/muktihari__activity_multisport.fit"),
+            ),
+            Seed(
+                "fit",
+                "corpus",
+                "SleepOvernight.fit",
+                "binary",
+                str(corpus / "fit/sleep/kaiord__HealthSleepOvernight.fit"),
+            ),
+            Seed(
+                "fit",
+                "corpus",
+                "MonitoringFile.fit",
+                "binary",
+                str(corpus / "fit/monitoring/fitparse__MonitoringFile.fit"),
+            ),
             Seed("fit", "corpus", "HrvOvernight.fit", "binary", str(corpus / "fit/hrv/kaiord__HealthHrvOvernight.fit")),
-            Seed("apple_health", "corpus", "export.xml", "xml",
-                 str(corpus / "xml/apple_health/healthkit-to-sqlite__export.xml")),
+            Seed(
+                "apple_health",
+                "corpus",
+                "export.xml",
+                "xml",
+                str(corpus / "xml/apple_health/healthkit-to-sqlite__export.xml"),
+            ),
         ]
     return out
 
@@ -266,7 +317,8 @@ def check_outcome(out: Outcome, fuzzed: list[str], *, zip_members: int = 0) -> N
     else:
         assert sorted(paths) == sorted(out.displays.values())
     assert out.ledger_new.height == n_inputs, (
-        f"ledger grew by {out.ledger_new.height} rows for {n_inputs} input files:\n{out.ledger_new}")
+        f"ledger grew by {out.ledger_new.height} rows for {n_inputs} input files:\n{out.ledger_new}"
+    )
     for row in out.ledger_new.iter_rows(named=True):
         assert row["status"] in ("ingested", "rejected", "duplicate"), row
         if row["status"] == "rejected":
@@ -286,7 +338,8 @@ def check_outcome(out: Outcome, fuzzed: list[str], *, zip_members: int = 0) -> N
         assert set(old.columns) <= set(new.columns), f"{t}: columns lost"
         key = list(TABLES[t].key)
         j = _hashed(old.select(common), t).join(
-            _hashed(new.select(common), t), on=key, how="left", nulls_equal=True, suffix="_new")
+            _hashed(new.select(common), t), on=key, how="left", nulls_equal=True, suffix="_new"
+        )
         lost = j.filter(pl.col("_h_new").is_null())
         assert lost.is_empty(), f"{t}: {lost.height} stored rows lost, e.g. {lost.row(0, named=True)}"
         changed = j.filter((pl.col("_h") != pl.col("_h_new")) & ~pl.col("_src_new").is_in(list(run_files)))
@@ -482,8 +535,12 @@ ABSURD: list[tuple[str, str, str, tuple]] = [
     ("Activities.csv", "set", "Date", (f"{Y1900} 17:06:03", f"{Y2200} 17:06:03")),
     # Fitbit
     ("Daily Heart Rate Variability Summary - 2023-05-01.csv", "set", "rmssd", ("-5", "0", "9000", *NAN_INF)),
-    ("Daily Heart Rate Variability Summary - 2023-05-01.csv", "set", "timestamp",
-     (f"{Y1900}T00:00:00", f"{Y2200}T00:00:00")),
+    (
+        "Daily Heart Rate Variability Summary - 2023-05-01.csv",
+        "set",
+        "timestamp",
+        (f"{Y1900}T00:00:00", f"{Y2200}T00:00:00"),
+    ),
     ("resting_heart_rate-2019-11-01.json", "set", "value", (0, 400, -60, float("nan"), float("inf"), "NaN")),
     ("sleep-2019-11-01.json", "swap", "startTime|endTime", ()),
     ("sleep-2019-11-01.json", "set", "minutesAsleep", (2400, -1, float("nan"))),
@@ -500,8 +557,12 @@ ABSURD: list[tuple[str, str, str, tuple]] = [
     ("summarizedActivities.json", "set", "startTimeGmt", (-2208988800000, 7258118400000)),  # 1900, 2200
     ("2026-08-26_2026-12-04_123456_sleepData.json", "swap", "sleepStartTimestampGMT|sleepEndTimestampGMT", ()),
     ("2026-08-26_2026-12-04_123456_sleepData.json", "set", "deepSleepSeconds", (144000, -1, float("nan"))),
-    ("2026-08-26_2026-12-04_123456_sleepData.json", "set", "sleepEndTimestampGMT",
-     (f"{Y1900}T04:00:00.0", f"{Y2200}T04:00:00.0")),
+    (
+        "2026-08-26_2026-12-04_123456_sleepData.json",
+        "set",
+        "sleepEndTimestampGMT",
+        (f"{Y1900}T04:00:00.0", f"{Y2200}T04:00:00.0"),
+    ),
     ("UDSFile_2026-05-18_2026-11-15.json", "set", "restingHeartRate", (0, 400, -60, float("nan"), "NaN")),
     ("UDSFile_2026-05-18_2026-11-15.json", "set", "calendarDate", (Y1900, Y2200)),
     # Apple Health
@@ -509,13 +570,25 @@ ABSURD: list[tuple[str, str, str, tuple]] = [
     ("export.xml", "set", r"<Workout\b@totalDistance", ("-5", "NaN", "inf")),
     ("export.xml", "set", r"<Workout\b@startDate", ("1900-01-01 07:30:00 +0100", "2200-01-01 07:30:00 +0100")),
     ("export.xml", "swap", r"<Workout\b@startDate|endDate", ()),
-    ("export.xml", "set", r'<Record type="HKQuantityTypeIdentifierRestingHeartRate"@value',
-     ("0", "400", "-60", *NAN_INF)),
-    ("export.xml", "set", r'<Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN"@value',
-     ("-5", "9000", "NaN")),
+    (
+        "export.xml",
+        "set",
+        r'<Record type="HKQuantityTypeIdentifierRestingHeartRate"@value',
+        ("0", "400", "-60", *NAN_INF),
+    ),
+    (
+        "export.xml",
+        "set",
+        r'<Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN"@value',
+        ("-5", "9000", "NaN"),
+    ),
     ("export.xml", "swap", r'<Record type="HKCategoryTypeIdentifierSleepAnalysis"@startDate|endDate', ()),
-    ("export.xml", "set", r'<Record type="HKCategoryTypeIdentifierSleepAnalysis"@endDate',
-     ("1900-01-01 06:00:00 +0000", "2200-01-01 06:00:00 +0000")),
+    (
+        "export.xml",
+        "set",
+        r'<Record type="HKCategoryTypeIdentifierSleepAnalysis"@endDate',
+        ("1900-01-01 06:00:00 +0000", "2200-01-01 06:00:00 +0000"),
+    ),
 ]
 
 
@@ -583,7 +656,7 @@ def _xml_absurd(data: bytes, op: str, target: str, value, row: int) -> bytes | N
         vals[n] = m
     if op == "set":
         m = vals[names[0]]
-        tag = tag[: m.start(1)] + str(value) + tag[m.end(1):]
+        tag = tag[: m.start(1)] + str(value) + tag[m.end(1) :]
     else:
         a, b = vals[names[0]], vals[names[1]]
         va, vb = a.group(1), b.group(1)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import io
 import random
 
-import pytest
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,9 +53,17 @@ def test_seeds_cover_every_connector(seeds, baseline):
 
     led = Store(baseline).ledger()
     assert led["status"].is_in(["ingested", "duplicate"]).all() and led.height >= len(seeds)
-    assert set(led["format"]) >= {"fit", "apple_health", "strava_activities", "garmin_activities_csv",
-                                  "whoop_cycles", "oura_trends_csv", "garmin_di_activities", "fitbit_exercise",
-                                  "generic_csv_sessions"}
+    assert set(led["format"]) >= {
+        "fit",
+        "apple_health",
+        "strava_activities",
+        "garmin_activities_csv",
+        "whoop_cycles",
+        "oura_trends_csv",
+        "garmin_di_activities",
+        "fitbit_exercise",
+        "generic_csv_sessions",
+    }
 
 
 @settings(max_examples=30, deadline=None, derandomize=True, **COMMON)
@@ -93,10 +101,17 @@ def test_wrong_encodings(baseline, workdir, seeds, data, encoding):
 
 
 @settings(max_examples=35, deadline=None, derandomize=True, **COMMON)
-@given(data=st.data(), drop=st.lists(st.integers(0, 60), max_size=3),
-       extra=st.lists(st.tuples(st.sampled_from(["Extra", "notes", "x y z", ""]),
-                                st.sampled_from(["", "1", "abc", "NaN", "2026-01-01"])), max_size=2),
-       order=st.lists(st.integers(0, 9), max_size=12))
+@given(
+    data=st.data(),
+    drop=st.lists(st.integers(0, 60), max_size=3),
+    extra=st.lists(
+        st.tuples(
+            st.sampled_from(["Extra", "notes", "x y z", ""]), st.sampled_from(["", "1", "abc", "NaN", "2026-01-01"])
+        ),
+        max_size=2,
+    ),
+    order=st.lists(st.integers(0, 9), max_size=12),
+)
 def test_csv_missing_extra_reordered_columns(baseline, workdir, seeds, data, drop, extra, order):
     seed = data.draw(st.sampled_from([s for s in seeds if s.kind == "csv"]), label="seed")
     _run(baseline, workdir, {_rel(seed): H.reshape_columns(seed.data, drop, extra, order)})
@@ -107,9 +122,20 @@ def test_csv_missing_extra_reordered_columns(baseline, workdir, seeds, data, dro
 REORDERABLE = ("generic_csv", "whoop", "oura", "garmin_csv", "fitbit")
 
 
-@pytest.mark.parametrize("seed_name", ["sessions.csv", "sleep.csv", "daily.csv", "physiological_cycles.csv",
-                                       "sleeps.csv", "workouts.csv", "oura_trends.csv", "Activities.csv",
-                                       "Daily Heart Rate Variability Summary - 2023-05-01.csv"])
+@pytest.mark.parametrize(
+    "seed_name",
+    [
+        "sessions.csv",
+        "sleep.csv",
+        "daily.csv",
+        "physiological_cycles.csv",
+        "sleeps.csv",
+        "workouts.csv",
+        "oura_trends.csv",
+        "Activities.csv",
+        "Daily Heart Rate Variability Summary - 2023-05-01.csv",
+    ],
+)
 def test_reordered_columns_and_an_extra_one_give_the_same_rows(baseline, workdir, seeds, seed_name, tmp_path):
     """Column order never matters and an unknown column is ignored: the rows equal the original file's."""
     seed = next(s for s in seeds if s.name == seed_name and s.connector in REORDERABLE)
@@ -174,8 +200,9 @@ def test_several_bad_files_in_one_run(baseline, workdir, seeds, data):
 
 
 @settings(max_examples=20, deadline=None, derandomize=True, **COMMON)
-@given(how=st.sampled_from(["trunc", "flip"]), frac=st.floats(0.0, 1.0), mask=st.integers(1, 255),
-       count=st.integers(1, 6))
+@given(
+    how=st.sampled_from(["trunc", "flip"]), frac=st.floats(0.0, 1.0), mask=st.integers(1, 255), count=st.integers(1, 6)
+)
 def test_damaged_zip_export(baseline, workdir, how, frac, mask, count):
     """The zipped Garmin Connect export of the sample team, truncated or with flipped bytes."""
     import zipfile
@@ -191,8 +218,7 @@ def test_damaged_zip_export(baseline, workdir, how, frac, mask, count):
         if members:  # the archive opened: one ledger row per regular member
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 assert len(members) == len([i for i in zf.infolist() if not i.is_dir()])
-        H.check_outcome(out, ["ivo/garmin_connect_export.zip"] if not members else [],
-                        zip_members=len(members))
+        H.check_outcome(out, ["ivo/garmin_connect_export.zip"] if not members else [], zip_members=len(members))
         for m in members:  # rows stored from a damaged member are plausible too
             for t in H.CANONICAL:
                 H.check_plausible(out.after.tables[t].filter(pl.col("source_file") == m), t, m)

@@ -95,10 +95,26 @@ def test_ledger_left_by_the_old_bug_is_repaired(tmp_path, reference) -> None:
     for f in sorted((inputs / "carla").glob("*.csv")):
         copy = inputs / "carla" / "drop2" / f.name
         sha = file_sha256(f)
-        entries += [LedgerEntry(path=str(copy), size_bytes=f.stat().st_size, sha256=sha, format=None,
-                                athlete_id="carla", status="duplicate", error=f"same content as {f}"),
-                    LedgerEntry(path=str(f), size_bytes=f.stat().st_size, sha256=sha, format=None,
-                                athlete_id="carla", status="duplicate", error=f"same content as {copy}")]
+        entries += [
+            LedgerEntry(
+                path=str(copy),
+                size_bytes=f.stat().st_size,
+                sha256=sha,
+                format=None,
+                athlete_id="carla",
+                status="duplicate",
+                error=f"same content as {f}",
+            ),
+            LedgerEntry(
+                path=str(f),
+                size_bytes=f.stat().st_size,
+                sha256=sha,
+                format=None,
+                athlete_id="carla",
+                status="duplicate",
+                error=f"same content as {copy}",
+            ),
+        ]
     st.ledger_add(entries)
     s = ingest_paths(st, [inputs], workers=1)
     assert s.ingested == 3 and s.rejected == 0, s
@@ -128,8 +144,10 @@ def test_copy_of_a_rejected_file_is_rejected_too(tmp_path) -> None:
 # ------------------------------------------------------------------ item 2
 def _wellness_csv(path: Path, athlete: str, pain: int, red_flag: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("athlete_id,date,resting_hr,hrv_rmssd_ms,back_pain_0_10,red_flag\n"
-                    f"{athlete},2026-06-01,50,60.0,{pain},{red_flag}\n")
+    path.write_text(
+        "athlete_id,date,resting_hr,hrv_rmssd_ms,back_pain_0_10,red_flag\n"
+        f"{athlete},2026-06-01,50,60.0,{pain},{red_flag}\n"
+    )
 
 
 def test_file_in_another_athletes_folder_is_refused(tmp_path) -> None:
@@ -189,9 +207,15 @@ def test_symlink_loop_unreadable_and_oversize_files_are_rejections(tmp_path, mon
     os.symlink("loop", inputs / "dev" / "loop")  # a link to itself
     big = inputs / "eli" / "notes.csv"
     big.parent.mkdir()
-    big.write_bytes(b"athlete_id,date,resting_hr,hrv_rmssd_ms\n"
-                    + b"".join(b"eli,%d-%02d-%02d,50,60.0\n" % (y, m, d) for y in range(2020, 2027)
-                              for m in range(1, 13) for d in range(1, 29)))
+    big.write_bytes(
+        b"athlete_id,date,resting_hr,hrv_rmssd_ms\n"
+        + b"".join(
+            b"eli,%d-%02d-%02d,50,60.0\n" % (y, m, d)
+            for y in range(2020, 2027)
+            for m in range(1, 13)
+            for d in range(1, 29)
+        )
+    )
     locked = inputs / "fay" / "wellness.csv"
     locked.parent.mkdir()
     locked.write_text("athlete_id,date,resting_hr,hrv_rmssd_ms\nfay,2026-06-01,50,60.0\n")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st_
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st_
 from polars.testing import assert_frame_equal
 
 from pipelines.ingest import ingest_paths
@@ -133,8 +134,9 @@ def test_partition_without_checksum_still_gets_plausibility_on_read(built, tmp_p
     st, _ = _copy(built, tmp_path)
     p = st.partition_path("wellness", "carla")
     df = pl.read_parquet(p).with_columns(pl.col("hrv_rmssd_ms").fill_null(55.6))
-    df = df.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(-2.3e64).otherwise(pl.col("hrv_rmssd_ms"))
-                         .alias("hrv_rmssd_ms"))
+    df = df.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(-2.3e64).otherwise(pl.col("hrv_rmssd_ms")).alias("hrv_rmssd_ms")
+    )
     df.write_parquet(p)
     checksum_path(p).unlink()
     assert st.read_partition("wellness", "carla") is None
@@ -181,10 +183,12 @@ def test_damaged_sessions_partition_does_not_block_ingest(built, tmp_path) -> No
     p.write_bytes(p.read_bytes()[:100])  # truncated
     (inputs / "gus" / "late.csv").write_text(
         "athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
-        "gus,2026-11-16T17:00:00+01:00,30,running,150,5,5.0\n")
+        "gus,2026-11-16T17:00:00+01:00,30,running,150,5,5.0\n"
+    )
     (inputs / "carla" / "late.csv").write_text(
         "athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km\n"
-        "carla,2026-11-16T17:00:00+01:00,30,running,150,5,5.0\n")
+        "carla,2026-11-16T17:00:00+01:00,30,running,150,5,5.0\n"
+    )
     try:
         s = ingest_paths(st, [inputs], workers=1)
     finally:
@@ -204,7 +208,7 @@ def test_verify_and_rebuild_after_a_partition_is_lost(built, tmp_path) -> None:
     rep = verify(st)
     assert not rep.ok and len(rep.mismatches) == 1
     n = ref["sleep"].filter(pl.col("athlete_id") == "gus").height
-    assert rep.mismatches[0].startswith(f"gus: the ledger says") and f"({n} missing)" in rep.mismatches[0]
+    assert rep.mismatches[0].startswith("gus: the ledger says") and f"({n} missing)" in rep.mismatches[0]
     assert "ingest --rebuild gus" in rep.mismatches[0]
     # a plain ingest does not bring it back (every file is in the ledger) ...
     assert ingest_paths(st, [inputs], workers=1).ingested == 0

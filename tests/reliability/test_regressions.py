@@ -52,10 +52,12 @@ STORED_BEFORE = [
 ]
 
 
-@pytest.mark.parametrize("name,op,target,value,column", STORED_BEFORE,
-                         ids=[f"{c[0]}:{c[2]}={c[3]}" for c in STORED_BEFORE])
-def test_absurd_value_rejects_the_file_naming_record_and_column(baseline, workdir, seeds, name, op, target,
-                                                                 value, column):
+@pytest.mark.parametrize(
+    "name,op,target,value,column", STORED_BEFORE, ids=[f"{c[0]}:{c[2]}={c[3]}" for c in STORED_BEFORE]
+)
+def test_absurd_value_rejects_the_file_naming_record_and_column(
+    baseline, workdir, seeds, name, op, target, value, column
+):
     seed = _seed(seeds, name)
     rel = seed.rel
     mutated = H.absurd(seed, op, target, value, 3 if name != "workouts.csv" else 7)
@@ -110,8 +112,9 @@ def _fit_activity(timer_ms: int, distance_cm: int, avg_hr: int) -> bytes:
     b.define(1, 20, [(253, "uint32"), (3, "uint8")])
     for k in range(10):
         b.data(1, [t0 + k, 120])
-    b.define(2, 18, [(253, "uint32"), (2, "uint32"), (5, "enum"), (7, "uint32"), (8, "uint32"), (9, "uint32"),
-                     (16, "uint8")])
+    b.define(
+        2, 18, [(253, "uint32"), (2, "uint32"), (5, "enum"), (7, "uint32"), (8, "uint32"), (9, "uint32"), (16, "uint8")]
+    )
     b.data(2, [t0 + 10, t0, 1, timer_ms, timer_ms, distance_cm, avg_hr])
     return b.to_bytes(bad_crc=True)  # CRC damage: the values are read "unverified"
 
@@ -126,16 +129,20 @@ def _fit_sleep(levels: list[tuple[int, int]]) -> bytes:
     return b.to_bytes(bad_crc=True)
 
 
-@pytest.mark.parametrize("data,column", [
-    # 4294967050 ms = 49.7 days of timer time (a flipped high byte)
-    (_fit_activity(4_294_967_050, 360_000, 130), "duration_s"),
-    # 3 523 216 640 cm = 35 232 km
-    (_fit_activity(3_600_000, 3_523_216_640, 130), "distance_m"),
-    (_fit_activity(3_600_000, 360_000, 254), "avg_hr_bpm"),
-    # a sleep_level timestamp one year late: a 365-day "night"
-    # a sleep_level timestamp one year late: a 365-day "night" (the FIT connector drops it: nothing usable)
-    (_fit_sleep([(fit_time(T0), 2), (fit_time(T0) + 3600, 3), (fit_time(T0) + 365 * 86400, 1)]), None),
-], ids=["timer-49-days", "distance-35000-km", "avg-hr-254", "sleep-365-days"])
+@pytest.mark.parametrize(
+    "data,column",
+    [
+        # 4294967050 ms = 49.7 days of timer time (a flipped high byte)
+        (_fit_activity(4_294_967_050, 360_000, 130), "duration_s"),
+        # 3 523 216 640 cm = 35 232 km
+        (_fit_activity(3_600_000, 3_523_216_640, 130), "distance_m"),
+        (_fit_activity(3_600_000, 360_000, 254), "avg_hr_bpm"),
+        # a sleep_level timestamp one year late: a 365-day "night"
+        # a sleep_level timestamp one year late: a 365-day "night" (the FIT connector drops it: nothing usable)
+        (_fit_sleep([(fit_time(T0), 2), (fit_time(T0) + 3600, 3), (fit_time(T0) + 365 * 86400, 1)]), None),
+    ],
+    ids=["timer-49-days", "distance-35000-km", "avg-hr-254", "sleep-365-days"],
+)
 def test_damaged_fit_values_are_not_stored(baseline, workdir, data, column):
     rel = "hana/damaged.fit"
     out = H.run_ingest(baseline, {rel: data}, workdir=workdir)

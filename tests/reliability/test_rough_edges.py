@@ -19,8 +19,15 @@ from pathlib import Path
 import pytest
 
 from pipelines import cli
-from pipelines.errors import (DataDamagedError, DiskFullError, LedgerCorruptError, NoInputFilesError,
-                              StoreNotADirectoryError, StoreReadOnlyError, UsageError)
+from pipelines.errors import (
+    DataDamagedError,
+    DiskFullError,
+    LedgerCorruptError,
+    NoInputFilesError,
+    StoreNotADirectoryError,
+    StoreReadOnlyError,
+    UsageError,
+)
 from pipelines.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,8 +58,18 @@ def inputs(tmp_path) -> Path:
 
 
 def test_exit_codes_are_distinct() -> None:
-    codes = [c.exit_code for c in (UsageError, StoreNotADirectoryError, StoreReadOnlyError, DiskFullError,
-                                   LedgerCorruptError, DataDamagedError, NoInputFilesError)]
+    codes = [
+        c.exit_code
+        for c in (
+            UsageError,
+            StoreNotADirectoryError,
+            StoreReadOnlyError,
+            DiskFullError,
+            LedgerCorruptError,
+            DataDamagedError,
+            NoInputFilesError,
+        )
+    ]
     assert len(set(codes)) == len(codes) and 1 not in codes and 0 not in codes and 3 not in codes
 
 
@@ -80,8 +97,9 @@ def test_read_only_store(monkeypatch, capsys, tmp_path, inputs) -> None:
 
 def test_full_disk_keeps_what_was_stored(monkeypatch, capsys, tmp_path, inputs) -> None:
     store = tmp_path / "s"
-    code, _, _ = run_main(monkeypatch, capsys, "ingest", str(inputs / "carla" / "sleep.csv"), "--store", str(store),
-                          "--athlete", "carla")
+    code, _, _ = run_main(
+        monkeypatch, capsys, "ingest", str(inputs / "carla" / "sleep.csv"), "--store", str(store), "--athlete", "carla"
+    )
     assert code == 0
     before = Store(store).read_table("sleep")
     import pipelines.store as store_mod
@@ -113,8 +131,9 @@ def test_corrupt_ledger(monkeypatch, capsys, tmp_path, inputs) -> None:
 
 
 def test_future_as_of(monkeypatch, capsys, tmp_path, inputs) -> None:
-    code, _, err = run_main(monkeypatch, capsys, "run", "--input", str(inputs), "--store", str(tmp_path / "s"),
-                            "--as-of", "2999-01-01")
+    code, _, err = run_main(
+        monkeypatch, capsys, "run", "--input", str(inputs), "--store", str(tmp_path / "s"), "--as-of", "2999-01-01"
+    )
     line = one_line(err)
     assert code == 2 and "--as-of 2999-01-01 is in the future" in line
     assert not (tmp_path / "s").exists()
@@ -123,8 +142,9 @@ def test_future_as_of(monkeypatch, capsys, tmp_path, inputs) -> None:
 
 
 def test_unknown_tz(monkeypatch, capsys, tmp_path, inputs) -> None:
-    code, _, err = run_main(monkeypatch, capsys, "ingest", str(inputs), "--store", str(tmp_path / "s"),
-                            "--tz", "Europe/Berlinn")
+    code, _, err = run_main(
+        monkeypatch, capsys, "ingest", str(inputs), "--store", str(tmp_path / "s"), "--tz", "Europe/Berlinn"
+    )
     line = one_line(err)
     assert code == 2 and "'Europe/Berlinn' is not an IANA time zone" in line and "Europe/Berlin" in line
     assert not (tmp_path / "s").exists()
@@ -175,8 +195,9 @@ def test_export_of_a_damaged_partition_fails(monkeypatch, capsys, tmp_path, inpu
     assert run_main(monkeypatch, capsys, "ingest", str(inputs), "--store", str(store))[0] == 0
     p = Store(store).partition_path("wellness", "carla")
     p.write_bytes(p.read_bytes()[:-20])
-    code, out, err = run_main(monkeypatch, capsys, "export", "wellness", "--out", str(tmp_path / "w.csv"),
-                              "--store", str(store))
+    code, out, err = run_main(
+        monkeypatch, capsys, "export", "wellness", "--out", str(tmp_path / "w.csv"), "--store", str(store)
+    )
     line = one_line(err)
     assert code == 8 and str(p) in line and "NOT in" in line and "--rebuild carla" in line
     assert "gus" in (tmp_path / "w.csv").read_text() and "carla" not in (tmp_path / "w.csv").read_text()
@@ -184,11 +205,27 @@ def test_export_of_a_damaged_partition_fails(monkeypatch, capsys, tmp_path, inpu
 
 @pytest.mark.slow
 def test_ctrl_c_in_run_stops_within_seconds_with_one_line(tmp_path, inputs) -> None:
-    env = {**os.environ, "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_HOME": str(tmp_path / "ph"), "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_HOME": str(tmp_path / "ph"),
+        "PYTHONPATH": str(REPO),
+    }
     shutil.copytree(SAMPLE / "hana", inputs / "hana")
-    cmd = [sys.executable, "-c", "from pipelines.cli import main; main()", "run", "--input", str(inputs),
-           "--store", str(tmp_path / "s"), "--as-of", "2026-11-15", "--dry-run"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from pipelines.cli import main; main()",
+        "run",
+        "--input",
+        str(inputs),
+        "--store",
+        str(tmp_path / "s"),
+        "--as-of",
+        "2026-11-15",
+        "--dry-run",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4.0)
     t0 = time.monotonic()
@@ -212,11 +249,14 @@ def test_full_disk_during_a_run_has_its_exit_code(tmp_path, monkeypatch) -> None
 
     monkeypatch.setattr(flows, "ingest_task", full)
     (tmp_path / "in").mkdir()
-    cfg = load_config(None, overrides={"inputs": {"folders": [str(tmp_path / "in")]},
-                                       "store": {"path": str(tmp_path / "s")}})
+    cfg = load_config(
+        None, overrides={"inputs": {"folders": [str(tmp_path / "in")]}, "store": {"path": str(tmp_path / "s")}}
+    )
     summary = flows.RunSummary(flow="nightly", as_of=None, store=str(tmp_path / "s"))
     flows._ingest_into(Store(tmp_path / "s"), cfg, summary)
     assert summary.failed and summary.exit_code == 6
-    assert summary.problems == [f"ingest: no space left on the device writing {tmp_path / 's' / 'tables'}: free some "
-                                "space and run again (every partition is written atomically: what was stored "
-                                "before is intact)"]
+    assert summary.problems == [
+        f"ingest: no space left on the device writing {tmp_path / 's' / 'tables'}: free some "
+        "space and run again (every partition is written atomically: what was stored "
+        "before is intact)"
+    ]

@@ -46,27 +46,43 @@ def _texts(out: H.Outcome) -> str:
 
 # ----------------------------------------------------------------------------- XXE
 def _xxe_payloads(secret: Path, dtd: Path) -> dict[str, str]:
-    rec = ('<Record type="HKQuantityTypeIdentifierRestingHeartRate" sourceName="{src}" unit="count/min" '
-           'startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 23:00:00 +0000" value="50">{body}</Record>')
+    rec = (
+        '<Record type="HKQuantityTypeIdentifierRestingHeartRate" sourceName="{src}" unit="count/min" '
+        'startDate="2024-01-01 00:00:00 +0000" endDate="2024-01-01 23:00:00 +0000" value="50">{body}</Record>'
+    )
     head = '<?xml version="1.0" encoding="UTF-8"?>\n'
     return {
-        "entity_in_text/export.xml": head + f'<!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
-        + "<HealthData>" + rec.format(src="Watch", body="&xxe;") + "</HealthData>\n",
-        "entity_in_attribute/export.xml": head + f'<!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
-        + "<HealthData>" + rec.format(src="&xxe;", body="") + "</HealthData>\n",
+        "entity_in_text/export.xml": head
+        + f'<!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+        + "<HealthData>"
+        + rec.format(src="Watch", body="&xxe;")
+        + "</HealthData>\n",
+        "entity_in_attribute/export.xml": head
+        + f'<!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+        + "<HealthData>"
+        + rec.format(src="&xxe;", body="")
+        + "</HealthData>\n",
         "parameter_entity/export.xml": head
         + f'<!DOCTYPE HealthData [<!ENTITY % p SYSTEM "file://{dtd}"> %p;]>\n'
-        + "<HealthData>" + rec.format(src="&pwn;", body="") + "</HealthData>\n",
-        "external_dtd/export.xml": head + f'<!DOCTYPE HealthData SYSTEM "file://{dtd}">\n'
-        + "<HealthData>" + rec.format(src="Watch", body="&pwn;") + "</HealthData>\n",
+        + "<HealthData>"
+        + rec.format(src="&pwn;", body="")
+        + "</HealthData>\n",
+        "external_dtd/export.xml": head
+        + f'<!DOCTYPE HealthData SYSTEM "file://{dtd}">\n'
+        + "<HealthData>"
+        + rec.format(src="Watch", body="&pwn;")
+        + "</HealthData>\n",
         "cda/export_cda.xml": head + f'<!DOCTYPE ClinicalDocument [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
         '<ClinicalDocument xmlns="urn:hl7-org:v3"><title>&xxe;</title></ClinicalDocument>\n',
         "route/workout-routes/route_2024-01-16_8.16am.gpx": head
         + f'<!DOCTYPE gpx [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
         '<gpx version="1.1" creator="Apple Health Export"><trk><name>&xxe;</name></trk></gpx>\n',
         "other_root/data.xml": head + f'<!DOCTYPE x [<!ENTITY xxe SYSTEM "file://{secret}">]>\n<x>&xxe;</x>\n',
-        "named_csv/activities.csv": head + f'<!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
-        + "<HealthData>" + rec.format(src="Phone", body="&xxe;") + "</HealthData>\n",
+        "named_csv/activities.csv": head
+        + f'<!DOCTYPE HealthData [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+        + "<HealthData>"
+        + rec.format(src="Phone", body="&xxe;")
+        + "</HealthData>\n",
     }
 
 
@@ -90,8 +106,13 @@ def test_xml_external_entities_never_reach_the_store(baseline, workdir, tmp_path
     try:
         H.check_outcome(out, list(files))
         assert token not in _texts(out)
-        for rel in ("entity_in_text/export.xml", "entity_in_attribute/export.xml", "parameter_entity/export.xml",
-                    "external_dtd/export.xml", "named_csv/activities.csv"):
+        for rel in (
+            "entity_in_text/export.xml",
+            "entity_in_attribute/export.xml",
+            "parameter_entity/export.xml",
+            "external_dtd/export.xml",
+            "named_csv/activities.csv",
+        ):
             rel = f"alice/{rel}"
             assert out.status(rel) == "rejected", rel
             assert "entity" in out.error(rel), out.error(rel)
@@ -128,8 +149,9 @@ class WriteGuard:
 
 
 def _tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file()
+    }
 
 
 def _zip(members: list[tuple[str, bytes]], method=zipfile.ZIP_DEFLATED) -> bytes:
@@ -163,13 +185,18 @@ def _ingest_guarded(monkeypatch, baseline, workdir, files: dict[str, bytes], zip
         raise
 
 
-EVIL_NAMES = ["../../evil.csv", "/etc/passwd", "..\\..\\evil.csv", "C:/evil.csv", "ok/../../../evil.csv",
-              "./../evil.csv"]
+EVIL_NAMES = [
+    "../../evil.csv",
+    "/etc/passwd",
+    "..\\..\\evil.csv",
+    "C:/evil.csv",
+    "ok/../../../evil.csv",
+    "./../evil.csv",
+]
 
 
 @pytest.mark.parametrize("evil", EVIL_NAMES)
-def test_zip_slip_is_rejected_and_nothing_is_written_outside_the_scratch_folder(monkeypatch, baseline, workdir,
-                                                                               evil):
+def test_zip_slip_is_rejected_and_nothing_is_written_outside_the_scratch_folder(monkeypatch, baseline, workdir, evil):
     files = {
         "alice/export.zip": _zip([("daily.csv", CONTROL_CSV), (evil, b"root:x:0:0:pwned:/root:/bin/sh\n")]),
         "alice/other.csv": CONTROL_CSV.replace(b"2026-01-0", b"2026-02-0"),
@@ -193,8 +220,9 @@ def test_symlink_member_is_extracted_as_a_plain_file(monkeypatch, baseline, work
     with zipfile.ZipFile(b, "w") as zf:
         zf.writestr(zi, "/etc")
         zf.writestr("daily.csv", CONTROL_CSV)
-    out, guard, new_outside = _ingest_guarded(monkeypatch, baseline, workdir, {"alice/export.zip": b.getvalue()},
-                                              zip_members=2)
+    out, guard, new_outside = _ingest_guarded(
+        monkeypatch, baseline, workdir, {"alice/export.zip": b.getvalue()}, zip_members=2
+    )
     try:
         assert new_outside == set()
         statuses = dict(zip(out.ledger_new["path"], out.ledger_new["status"]))
@@ -282,8 +310,9 @@ def test_zip_bomb_is_refused_before_decompressing(monkeypatch, baseline, workdir
     assert len(data) < 1 << 20
     opened = []
     real_open = zipfile.ZipFile.open
-    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(name)
-                        or real_open(self, name, *a, **k))
+    monkeypatch.setattr(
+        zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(name) or real_open(self, name, *a, **k)
+    )
     files = {"alice/bomb.zip": data, "alice/other.csv": CONTROL_CSV.replace(b"2026-01-0", b"2026-02-0")}
     out, guard, new_outside = _ingest_guarded(monkeypatch, baseline, workdir, files)
     try:

@@ -108,21 +108,25 @@ def report_data(html: str) -> dict:
         for table in sec.find_all("table", class_="flag-tbl"):
             for tr in table.find_all("tr", data_date=True):
                 tds = list(tr.find_all("td"))
-                flagged.append({
-                    "date": tr.attrs["data-date"],
-                    "band": tds[1].clean(),
-                    "score": tds[2].clean(),
-                    "components": [li.clean() for li in tds[3].find_all("li")] or [tds[3].clean()],
-                })
+                flagged.append(
+                    {
+                        "date": tr.attrs["data-date"],
+                        "band": tds[1].clean(),
+                        "score": tds[2].clean(),
+                        "components": [li.clean() for li in tds[3].find_all("li")] or [tds[3].clean()],
+                    }
+                )
         adj = [p.clean() for p in sec.find_all("p", class_="advice")]
         adj += [li.clean() for ul in sec.find_all("ul", class_="adj") for li in ul.find_all("li")]
         gaps = [li.clean() for ul in sec.find_all("ul", class_="gaps") for li in ul.find_all("li")]
-        athletes.append({
-            "athlete_id": sec.attrs["data-athlete"],
-            "heading": next(sec.find_all("h2")).clean(),
-            "charts": sum(1 for _ in sec.find_all("svg", class_="chart")),
-            "adjustments": adj,
-            "gaps": gaps,
-            "flagged": flagged,
-        })
+        athletes.append(
+            {
+                "athlete_id": sec.attrs["data-athlete"],
+                "heading": next(sec.find_all("h2")).clean(),
+                "charts": sum(1 for _ in sec.find_all("svg", class_="chart")),
+                "adjustments": adj,
+                "gaps": gaps,
+                "flagged": flagged,
+            }
+        )
     return {"team": team, "athletes": athletes}

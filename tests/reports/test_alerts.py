@@ -15,8 +15,14 @@ from reports.alerts import alert_id, alerts_for_day, coach_digest
 D0 = date(2026, 4, 1)
 
 
-def make(bands: dict[str, list[str | None]], *, red: dict[str, list[int]] | None = None,
-         feats: dict | None = None, comps: list[dict] | None = None, adj: list[dict] | None = None):
+def make(
+    bands: dict[str, list[str | None]],
+    *,
+    red: dict[str, list[int]] | None = None,
+    feats: dict | None = None,
+    comps: list[dict] | None = None,
+    adj: list[dict] | None = None,
+):
     """Scores for consecutive days from D0; None = no score that day."""
     srows, frows = [], []
     for a, seq in bands.items():
@@ -27,10 +33,18 @@ def make(bands: dict[str, list[str | None]], *, red: dict[str, list[int]] | None
             if b is None:
                 continue
             score = {"low": 10.0, "moderate": 45.0, "high": 72.0, "insufficient_data": 0.0}[b]
-            srows.append({"athlete_id": a, "date": d, "risk_score": score, "risk_band": b,
-                          "reasons": ("red_flag;" if rf else "") + "acwr_spike;sleep_debt",
-                          "adjustments": ";".join(x["code"] for x in adj or []),
-                          "components_json": json.dumps(comps or []), "adjustments_json": json.dumps(adj or [])})
+            srows.append(
+                {
+                    "athlete_id": a,
+                    "date": d,
+                    "risk_score": score,
+                    "risk_band": b,
+                    "reasons": ("red_flag;" if rf else "") + "acwr_spike;sleep_debt",
+                    "adjustments": ";".join(x["code"] for x in adj or []),
+                    "components_json": json.dumps(comps or []),
+                    "adjustments_json": json.dumps(adj or []),
+                }
+            )
     s = conform(pl.DataFrame(srows, schema_overrides=dict(SCORES.columns), infer_schema_length=None), SCORES)
     f = conform(pl.DataFrame(frows, schema_overrides=dict(FEATURES.columns), infer_schema_length=None), FEATURES)
     return f, s
@@ -58,8 +72,12 @@ def test_high_band_fires_with_key_day_of_entry():
 
 
 def test_moderate_streak_needs_three_consecutive_days():
-    f, s = make({"a": ["moderate", "moderate", "low", "moderate", "moderate", "moderate", "moderate"],
-                 "b": ["moderate", "moderate", None, "moderate"]})  # a missing score breaks the run
+    f, s = make(
+        {
+            "a": ["moderate", "moderate", "low", "moderate", "moderate", "moderate", "moderate"],
+            "b": ["moderate", "moderate", None, "moderate"],
+        }
+    )  # a missing score breaks the run
     assert fired(f, s, 1) == []
     assert fired(f, s, 4) == []
     assert fired(f, s, 5) == [("a", "moderate_streak", day(5))]  # days 3, 4, 5
@@ -88,14 +106,29 @@ def test_no_alert_without_a_score_on_as_of_or_for_low_and_insufficient():
 
 
 def test_alert_text_has_numbers_and_changes():
-    feats = {"acute_7d_au": 1640.0, "chronic_28d_au": 1000.0, "acwr": 1.64, "sleep_7d_h": 6.4,
-             "sleep_debt_7d_h": 11.2}
-    comps = [{"component": "load_spike", "reason": "acwr_spike", "points": 17, "cap": 25, "value": 1.64,
-              "rule": "ACWR 1.64 > 1.5: +17"},
-             {"component": "sleep", "reason": "sleep_debt", "points": 10, "cap": 12, "value": 6.4,
-              "rule": "7-day sleep 6.4 h < 8 h, debt 11.2 h > 5 h: +10"}]
-    adj = [{"code": "cut_volume", "text": "Cut next week's training load to about 1100 AU."},
-           {"code": "prioritise_sleep", "text": "Aim for at least 8 h of sleep tonight."}]
+    feats = {"acute_7d_au": 1640.0, "chronic_28d_au": 1000.0, "acwr": 1.64, "sleep_7d_h": 6.4, "sleep_debt_7d_h": 11.2}
+    comps = [
+        {
+            "component": "load_spike",
+            "reason": "acwr_spike",
+            "points": 17,
+            "cap": 25,
+            "value": 1.64,
+            "rule": "ACWR 1.64 > 1.5: +17",
+        },
+        {
+            "component": "sleep",
+            "reason": "sleep_debt",
+            "points": 10,
+            "cap": 12,
+            "value": 6.4,
+            "rule": "7-day sleep 6.4 h < 8 h, debt 11.2 h > 5 h: +10",
+        },
+    ]
+    adj = [
+        {"code": "cut_volume", "text": "Cut next week's training load to about 1100 AU."},
+        {"code": "prioritise_sleep", "text": "Aim for at least 8 h of sleep tonight."},
+    ]
     f, s = make({"a": ["low", "high"]}, feats=feats, comps=comps, adj=adj)
     (al,) = alerts_for_day(f, s, as_of=day(1), names={"a": "Alice"})
     b = al.body
@@ -107,9 +140,11 @@ def test_alert_text_has_numbers_and_changes():
     assert "- Aim for at least 8 h of sleep tonight." in b
     assert b.index("What we saw") < b.index("The one change") < b.index("Also worth knowing") < b.index(DISCLAIMER)
     # the push text: the strongest advice only, plain words, under 300 characters
-    assert al.short == ("Alice, your training in the last 7 days was 1.6 times your usual week and you slept 6.4 h "
-                        "a night this week (you need 8 h). Next 7 days: train clearly less than this week, easy pace. "
-                        "See a clinician if back pain lasts over a week or spreads below the knee.")
+    assert al.short == (
+        "Alice, your training in the last 7 days was 1.6 times your usual week and you slept 6.4 h "
+        "a night this week (you need 8 h). Next 7 days: train clearly less than this week, easy pace. "
+        "See a clinician if back pain lasts over a week or spreads below the knee."
+    )
     assert "ACWR" not in al.short and "AU" not in al.short
     assert "\nSee a clinician\n" + RED_FLAG_TEXT in b  # when to see one, in every e-mail
     assert al.title == "strainwatch: High strain risk for Alice: deload suggested"

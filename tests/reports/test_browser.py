@@ -21,8 +21,14 @@ from reports.weekly import build_weekly_report
 from tests.reports.synth import team_frames
 
 CHROMIUM = "/usr/bin/chromium"
-NAMES = {"a01": "Alice Moreau", "a02": "Bea O'Neil", "a03": "Chidi Okafor", "a04": "Dana Kowalski",
-         "a05": "Emil Sørensen", "a06": "Femi Adeyemi"}
+NAMES = {
+    "a01": "Alice Moreau",
+    "a02": "Bea O'Neil",
+    "a03": "Chidi Okafor",
+    "a04": "Dana Kowalski",
+    "a05": "Emil Sørensen",
+    "a06": "Femi Adeyemi",
+}
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 
 pytestmark = [
@@ -35,8 +41,10 @@ pytestmark = [
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+        )
         yield b
         b.close()
 
@@ -70,8 +78,15 @@ RENDERED_CHARTS = """() => Array.from(document.querySelectorAll('svg.chart')).fi
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory):
     f, s = team_frames(6)
-    html = build_weekly_report(f, s, week="2026-W15", as_of=date(2026, 4, 12), names=NAMES,
-                               team_name="Harbour Rowing", generated_at=datetime(2026, 4, 13, 3, 0))
+    html = build_weekly_report(
+        f,
+        s,
+        week="2026-W15",
+        as_of=date(2026, 4, 12),
+        names=NAMES,
+        team_name="Harbour Rowing",
+        generated_at=datetime(2026, 4, 13, 3, 0),
+    )
     p = tmp_path_factory.mktemp("report") / "weekly.html"
     p.write_text(html, encoding="utf-8")
     return p
@@ -117,8 +132,10 @@ def test_single_athlete_report(browser, tmp_path):
     f, s = team_frames(2)
     p = tmp_path / "one.html"
     notes = pl.DataFrame({"athlete_id": ["a01"], "date": [date(2026, 4, 8)], "note": [HOSTILE]})
-    p.write_text(build_weekly_report(f, s, week="2026-W15", athletes=["a01"], names={"a01": HOSTILE}, notes=notes),
-                 encoding="utf-8")
+    p.write_text(
+        build_weekly_report(f, s, week="2026-W15", athletes=["a01"], names={"a01": HOSTILE}, notes=notes),
+        encoding="utf-8",
+    )
     page, blocked, errors = open_report(browser, p, 1000)
     try:
         assert page.locator("table#team").count() == 0

@@ -38,11 +38,14 @@ def team(tmp_path_factory):
     cut = END - timedelta(days=13)
     stale = (pl.col("athlete_id") == STALE) & (pl.col("date") >= cut)
     f = f.with_columns(pl.when(stale).then(0.0).otherwise(pl.col("load_au")).alias("load_au"))
-    s = s.with_columns(pl.when(stale).then(pl.lit("low")).otherwise(pl.col("risk_band")).alias("risk_band"),
-                       pl.when(stale).then(5.0).otherwise(pl.col("risk_score")).alias("risk_score"))
+    s = s.with_columns(
+        pl.when(stale).then(pl.lit("low")).otherwise(pl.col("risk_band")).alias("risk_band"),
+        pl.when(stale).then(5.0).otherwise(pl.col("risk_score")).alias("risk_score"),
+    )
     groups = {f"a{i:02d}": ("Forwards" if i % 2 else "Backs") for i in range(1, N + 1)}
-    html = build_weekly_report(f, s, week="2026-W15", as_of=END, groups=groups,
-                               generated_at=datetime(2026, 4, 13, 3, 0))
+    html = build_weekly_report(
+        f, s, week="2026-W15", as_of=END, groups=groups, generated_at=datetime(2026, 4, 13, 3, 0)
+    )
     p = tmp_path_factory.mktemp("team34") / "team.html"
     p.write_text(html, encoding="utf-8")
     return p, f, s, html
@@ -67,8 +70,10 @@ def test_team_report_34_athletes(browser, team, tmp_path):  # noqa: F811
         assert named == END
 
         # every number shown for an athlete is the stored value of the named day
-        f_by = {(r["athlete_id"], r["date"]): r for r in f.filter(pl.col("date") >= named - timedelta(days=1))
-                .iter_rows(named=True)}
+        f_by = {
+            (r["athlete_id"], r["date"]): r
+            for r in f.filter(pl.col("date") >= named - timedelta(days=1)).iter_rows(named=True)
+        }
         s_day = {r["athlete_id"]: r for r in s.filter(pl.col("date") == named).iter_rows(named=True)}
         checked = 0
         # (load figures name their own day, the day before: the row the scorer's load components read)
@@ -110,7 +115,8 @@ def test_team_report_34_athletes(browser, team, tmp_path):  # noqa: F811
         page.select_option("#f-band", "stale")
         vis = page.locator("table#team tbody tr:visible")
         assert [r.get_attribute("data-athlete") for r in vis.all()] == [
-            r.get_attribute("data-athlete") for r in page.locator("table#team tbody tr[data-band=stale]").all()]
+            r.get_attribute("data-athlete") for r in page.locator("table#team tbody tr[data-band=stale]").all()
+        ]
         assert STALE in [r.get_attribute("data-athlete") for r in vis.all()]
         assert page.locator(f"details[data-athlete={STALE}]").is_visible()
         page.select_option("#f-band", "")

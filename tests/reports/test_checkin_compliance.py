@@ -14,24 +14,30 @@ MON = date(2026, 4, 6)  # ISO week 2026-W15: Mon 6 .. Sun 12 April
 
 
 def wellness(rows):
-    return pl.DataFrame(rows, schema={"athlete_id": pl.String, "source": pl.String, "date": pl.Date,
-                                      "red_flag": pl.Boolean}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={"athlete_id": pl.String, "source": pl.String, "date": pl.Date, "red_flag": pl.Boolean},
+        orient="row",
+    )
 
 
-W = wellness([
-    ("a01", "checkin", date(2026, 4, 6), False),   # Mon
-    ("a01", "checkin", date(2026, 4, 8), True),    # Wed, red flag
-    ("a01", "checkin", date(2026, 4, 9), False),   # Thu
-    ("a01", "generic_csv", date(2026, 4, 7), False),  # not a check-in: not counted
-    ("a01", "checkin", date(2026, 4, 5), False),   # Sunday before the week: not counted
-    ("a01", "checkin", date(2026, 4, 10), None),   # Fri: after the report's last day (Thu)
-    ("a02", "generic_csv", date(2026, 4, 6), True),
-])
+W = wellness(
+    [
+        ("a01", "checkin", date(2026, 4, 6), False),  # Mon
+        ("a01", "checkin", date(2026, 4, 8), True),  # Wed, red flag
+        ("a01", "checkin", date(2026, 4, 9), False),  # Thu
+        ("a01", "generic_csv", date(2026, 4, 7), False),  # not a check-in: not counted
+        ("a01", "checkin", date(2026, 4, 5), False),  # Sunday before the week: not counted
+        ("a01", "checkin", date(2026, 4, 10), None),  # Fri: after the report's last day (Thu)
+        ("a02", "generic_csv", date(2026, 4, 6), True),
+    ]
+)
 
 
 def test_answered_days_counted_by_hand():
-    rows = checkin_compliance(W, week_start=MON, week_end=date(2026, 4, 9), athletes=["a01", "a02", "a03"],
-                              names={"a01": "Alice"})
+    rows = checkin_compliance(
+        W, week_start=MON, week_end=date(2026, 4, 9), athletes=["a01", "a02", "a03"], names={"a01": "Alice"}
+    )
     by = {r["athlete_id"]: r for r in rows}
     # a01: Mon, Wed, Thu of Mon..Thu = 3/4; a02 only has generic CSV rows: 0/4; a03 nothing: 0/4
     assert (by["a01"]["answered"], by["a01"]["of"], by["a01"]["days"]) == (3, 4, ["Mon", "Wed", "Thu"])
@@ -49,11 +55,13 @@ def test_no_checkin_ever_leaves_the_section_out():
 def test_report_shows_the_compliance_table_only_when_given():
     f, s = team_frames(3)
     rows = checkin_compliance(W, week_start=MON, week_end=date(2026, 4, 12), athletes=["a01", "a02", "a03"])
-    html = build_weekly_report(f, s, week="2026-W15", as_of=date(2026, 4, 12), checkin=rows,
-                               generated_at=datetime(2026, 4, 13, 3, 0))
+    html = build_weekly_report(
+        f, s, week="2026-W15", as_of=date(2026, 4, 12), checkin=rows, generated_at=datetime(2026, 4, 13, 3, 0)
+    )
     assert "Daily check-in this week" in html
     assert '<tr data-athlete="a01"><td>a01</td><td class="num">4/7 days</td><td>Mon, Wed, Thu, Fri' in html
     assert "red flag Wed" in html
-    plain = build_weekly_report(f, s, week="2026-W15", as_of=date(2026, 4, 12),
-                                generated_at=datetime(2026, 4, 13, 3, 0))
+    plain = build_weekly_report(
+        f, s, week="2026-W15", as_of=date(2026, 4, 12), generated_at=datetime(2026, 4, 13, 3, 0)
+    )
     assert "Daily check-in" not in plain

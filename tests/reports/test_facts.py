@@ -42,21 +42,30 @@ def test_day_facts_reads_load_from_the_row_the_scorer_read():
 def comps(*pts):
     names = ["load_spike", "weekly_jump", "sleep", "hrv"]
     reasons = ["acwr_spike", "weekly_ramp", "sleep_debt", "hrv_suppressed"]
-    return json.dumps([{"component": n, "reason": r, "points": p, "cap": 20, "rule": f"{n}: +{p}"}
-                       for n, r, p in zip(names, reasons, pts)])
+    return json.dumps(
+        [
+            {"component": n, "reason": r, "points": p, "cap": 20, "rule": f"{n}: +{p}"}
+            for n, r, p in zip(names, reasons, pts)
+        ]
+    )
 
 
 def test_reasons_only_with_points_in_order_of_points():
     s = {"reasons": "weekly_ramp;acwr_spike;sleep_debt", "components_json": comps(6.0, 12.0, 0.0, 0.4)}
     got = reasons_with_points(s)
-    assert [(r["code"], r["points"]) for r in got] == [("weekly_ramp", 12.0), ("acwr_spike", 6.0),
-                                                       ("hrv_suppressed", 0.4)]
+    assert [(r["code"], r["points"]) for r in got] == [
+        ("weekly_ramp", 12.0),
+        ("acwr_spike", 6.0),
+        ("hrv_suppressed", 0.4),
+    ]
     # a red flag (an override, not a component) comes first
     s["reasons"] = "red_flag;" + s["reasons"]
     assert reasons_with_points(s)[0] == {"code": "red_flag", "points": None, "rule": None, "component": None}
     # no components_json: the scorer's codes (it lists only what gave points)
     assert [r["code"] for r in reasons_with_points({"reasons": "sleep_debt;rhr_elevated"})] == [
-        "sleep_debt", "rhr_elevated"]
+        "sleep_debt",
+        "rhr_elevated",
+    ]
 
 
 @settings(max_examples=60, deadline=None)
@@ -68,8 +77,13 @@ def test_property_reasons_have_points_and_are_sorted(pts):
 
 
 def test_one_advice_strongest_first_and_red_flag_alone():
-    adj = json.dumps([{"code": "deload_week", "text": "deload"}, {"code": "cut_volume", "text": "cut"},
-                      {"code": "see_clinician", "text": "clinician", "cause": "back_symptoms"}])
+    adj = json.dumps(
+        [
+            {"code": "deload_week", "text": "deload"},
+            {"code": "cut_volume", "text": "cut"},
+            {"code": "see_clinician", "text": "clinician", "cause": "back_symptoms"},
+        ]
+    )
     main, others = one_advice({"adjustments_json": adj})
     assert main["code"] == "see_clinician" and [o["code"] for o in others] == ["deload_week", "cut_volume"]
     main, others = one_advice({"adjustments_json": adj}, red_flag=True)
@@ -79,19 +93,39 @@ def test_one_advice_strongest_first_and_red_flag_alone():
 
 def test_red_flag_cause_reported_or_the_scorers_rule():
     assert red_flag_cause({"red_flag": True}, None) == "red-flag symptom reported"
-    adj = json.dumps([{"code": "see_clinician", "cause": "red_flag",
-                       "values": {"cause": "back pain 7/10 still rising after 5 days; stop training"}}])
+    adj = json.dumps(
+        [
+            {
+                "code": "see_clinician",
+                "cause": "red_flag",
+                "values": {"cause": "back pain 7/10 still rising after 5 days; stop training"},
+            }
+        ]
+    )
     assert red_flag_cause({"red_flag": False}, {"adjustments_json": adj}) == "back pain 7/10 still rising after 5 days"
     assert red_flag_cause(None, None) is None
 
 
 def test_freshness_no_data_is_not_low():
-    f = conform(pl.DataFrame([
-        {"athlete_id": "a", "date": date(2026, 3, 29), "load_au": 300.0, "sleep_h": 7.0, "rhr_bpm": 50.0},
-        {"athlete_id": "a", "date": date(2026, 4, 12), "load_au": 0.0, "sleep_h": 7.5, "hrv_ln_rmssd": 4.0},
-        {"athlete_id": "b", "date": date(2026, 4, 12), "load_au": 200.0, "sleep_h": 7.5, "rhr_bpm": 50.0,
-         "back_pain_0_10": 2.0},
-    ], schema_overrides=dict(FEATURES.columns), infer_schema_length=None), FEATURES)
+    f = conform(
+        pl.DataFrame(
+            [
+                {"athlete_id": "a", "date": date(2026, 3, 29), "load_au": 300.0, "sleep_h": 7.0, "rhr_bpm": 50.0},
+                {"athlete_id": "a", "date": date(2026, 4, 12), "load_au": 0.0, "sleep_h": 7.5, "hrv_ln_rmssd": 4.0},
+                {
+                    "athlete_id": "b",
+                    "date": date(2026, 4, 12),
+                    "load_au": 200.0,
+                    "sleep_h": 7.5,
+                    "rhr_bpm": 50.0,
+                    "back_pain_0_10": 2.0,
+                },
+            ],
+            schema_overrides=dict(FEATURES.columns),
+            infer_schema_length=None,
+        ),
+        FEATURES,
+    )
     last = last_data_dates(f, as_of=D)
     assert last["a"] == {"training": date(2026, 3, 29), "sleep": D, "hr": D, "checkin": None}
     fa = freshness(last["a"], day=D, stale_after_d=7)
@@ -106,19 +140,54 @@ def test_freshness_no_data_is_not_low():
 
 
 def _ses(rows):
-    base = {"source": "csv", "start_utc": datetime(2026, 4, 1, tzinfo=timezone.utc), "avg_hr_bpm": None,
-            "max_hr_bpm": None, "rpe": None, "device_load": None, "load_method": "srpe", "source_file": "x"}
-    return conform(pl.DataFrame([{**base, **r} for r in rows], schema_overrides=dict(SESSIONS.columns),
-                                infer_schema_length=None), SESSIONS)
+    base = {
+        "source": "csv",
+        "start_utc": datetime(2026, 4, 1, tzinfo=timezone.utc),
+        "avg_hr_bpm": None,
+        "max_hr_bpm": None,
+        "rpe": None,
+        "device_load": None,
+        "load_method": "srpe",
+        "source_file": "x",
+    }
+    return conform(
+        pl.DataFrame([{**base, **r} for r in rows], schema_overrides=dict(SESSIONS.columns), infer_schema_length=None),
+        SESSIONS,
+    )
 
 
 def test_usual_training_and_load_as_time():
-    rows = [{"athlete_id": "a", "local_date": date(2026, 4, d), "sport": "running", "duration_s": 3600.0,
-             "distance_m": 10_000.0, "load_au": 360.0} for d in (2, 4, 6)]
-    rows.append({"athlete_id": "a", "local_date": date(2026, 4, 7), "sport": "strength", "duration_s": 1800.0,
-                 "distance_m": None, "load_au": 200.0})
-    rows += [{"athlete_id": "b", "local_date": date(2026, 4, 2), "sport": "cycling", "duration_s": 3600.0,
-              "distance_m": 30_000.0, "load_au": 300.0}]  # one session only: no entry
+    rows = [
+        {
+            "athlete_id": "a",
+            "local_date": date(2026, 4, d),
+            "sport": "running",
+            "duration_s": 3600.0,
+            "distance_m": 10_000.0,
+            "load_au": 360.0,
+        }
+        for d in (2, 4, 6)
+    ]
+    rows.append(
+        {
+            "athlete_id": "a",
+            "local_date": date(2026, 4, 7),
+            "sport": "strength",
+            "duration_s": 1800.0,
+            "distance_m": None,
+            "load_au": 200.0,
+        }
+    )
+    rows += [
+        {
+            "athlete_id": "b",
+            "local_date": date(2026, 4, 2),
+            "sport": "cycling",
+            "duration_s": 3600.0,
+            "distance_m": 30_000.0,
+            "load_au": 300.0,
+        }
+    ]  # one session only: no entry
     u = usual_training(_ses(rows), as_of=D)
     assert set(u) == {"a"}
     # running: 1080 AU over 180 min = 6 AU/min; 30 km over 1080 AU
@@ -127,6 +196,7 @@ def test_usual_training_and_load_as_time():
     # 1200 AU = 200 min = 3 h 20 min, 33.3 km
     assert load_as_time(1200.0, u["a"]) == "about 3 h 20 min of running at your usual effort (about 33 km)"
     assert load_range_as_time(480.0, 720.0, u["a"]) == (
-        "about 1 h 20 min to 2 h of running at your usual effort (about 13-20 km)")
+        "about 1 h 20 min to 2 h of running at your usual effort (about 13-20 km)"
+    )
     assert load_as_time(None, u["a"]) is None and load_as_time(500.0, None) is None
     assert load_as_time(30.0, Usual("rowing", 6.0, None, 5)) == "about 10 min of rowing at your usual effort"

@@ -29,8 +29,9 @@ S = 120  # perturbation start (day index); baselines are warm by then
 def team():
     athletes = [
         synth.load_spike(synth.make_daily("spike", seed=1, phys_ar=0.3, days=S + 10), S, days=10, factor=2.5),
-        synth.strained_recovery(synth.make_daily("hrv", seed=2, phys_ar=0.3, days=S + 10), S, days=10,
-                                rhr_up_bpm=8.0, hrv_down_ln=0.35),
+        synth.strained_recovery(
+            synth.make_daily("hrv", seed=2, phys_ar=0.3, days=S + 10), S, days=10, rhr_up_bpm=8.0, hrv_down_ln=0.35
+        ),
         synth.make_daily("steady", seed=3, phys_ar=0.3, days=S + 10),
     ]
     rf = synth.make_daily("rf", seed=4, phys_ar=0.3, days=S + 10)
@@ -54,8 +55,9 @@ def test_report_reads_real_scorer_output(team):
     # every flagged-day component shown is one the scorer gave points, with its own rule text
     for a in data["athletes"]:
         for fd in a["flagged"]:
-            row = scores.filter((pl.col("athlete_id") == a["athlete_id"])
-                                & (pl.col("date").cast(pl.String) == fd["date"])).row(0, named=True)
+            row = scores.filter(
+                (pl.col("athlete_id") == a["athlete_id"]) & (pl.col("date").cast(pl.String) == fd["date"])
+            ).row(0, named=True)
             rules = {c["rule"] for c in json.loads(row["components_json"]) if c["points"] > 0}
             assert {c["rule"] for c in fd["components"]} == rules
     assert by_id["hrv"]["hrv"]["word"] in ("below normal", "well below normal")

@@ -68,8 +68,12 @@ def test_short_alert_texts_of_every_planted_scenario(sample):
     while d <= AS_OF:
         for al in alerts_for_day(f, s, as_of=d, names=cfg.names(), params=p, usual=usual_training(ses, as_of=d)):
             if al.athlete_id in SCENARIOS and d >= SCENARIOS[al.athlete_id][1] and al.athlete_id not in got:
-                got[al.athlete_id] = {"rule": al.rule, "as_of": d.isoformat(), "short": al.short,
-                                      "scenario": SCENARIOS[al.athlete_id][0]}
+                got[al.athlete_id] = {
+                    "rule": al.rule,
+                    "as_of": d.isoformat(),
+                    "short": al.short,
+                    "scenario": SCENARIOS[al.athlete_id][0],
+                }
                 assert push_text(al.body) == al.short  # push channels get exactly this
         d += timedelta(days=1)
     assert sorted(got) == sorted(SCENARIOS), f"scenarios without an alert: {sorted(set(SCENARIOS) - set(got))}"

@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 
 from reports.svg import MAX_ABS, Band, HLine, Panel, Series, chart_svg, nice_ticks
 
-values = st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64),
-                            st.floats(-1e6, 1e6)), min_size=1, max_size=60)
+values = st.lists(
+    st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64), st.floats(-1e6, 1e6)),
+    min_size=1,
+    max_size=60,
+)
 
 
 def days(n: int) -> list[date]:
@@ -24,13 +27,27 @@ def days(n: int) -> list[date]:
 @given(values, st.sampled_from(["line", "bar", "dots"]))
 def test_any_values_give_well_formed_svg(vals, kind):
     n = len(vals)
-    svg = chart_svg(days(n), [Panel("y [u]", [Series("s", vals, kind, "s-x")],
-                                    bands=[Band("b", 0.8, 1.3)], hlines=[HLine("1.5", 1.5)], gap_series=0)],
-                    title="t", desc="d", highlight=(days(n)[0], days(n)[-1]))
+    svg = chart_svg(
+        days(n),
+        [
+            Panel(
+                "y [u]",
+                [Series("s", vals, kind, "s-x")],
+                bands=[Band("b", 0.8, 1.3)],
+                hlines=[HLine("1.5", 1.5)],
+                gap_series=0,
+            )
+        ],
+        title="t",
+        desc="d",
+        highlight=(days(n)[0], days(n)[-1]),
+    )
     root = ET.fromstring(svg)  # well-formed XML
     assert "nan" not in svg.lower() and "inf" not in svg.lower()
     finite = [v for v in vals if v is not None and math.isfinite(v) and abs(v) < MAX_ABS]
-    marks = root.findall(".//{*}path") + root.findall(".//{*}circle") + root.findall(".//path") + root.findall(".//circle")
+    marks = (
+        root.findall(".//{*}path") + root.findall(".//{*}circle") + root.findall(".//path") + root.findall(".//circle")
+    )
     if not finite:
         assert not marks  # nothing to draw: no marks, only the gap shading
     gaps = root.findall(".//rect[@class='gap']")
@@ -38,8 +55,9 @@ def test_any_values_give_well_formed_svg(vals, kind):
 
 
 def test_line_breaks_at_missing_days():
-    svg = chart_svg(days(7), [Panel("y", [Series("s", [1, 2, None, 3, 4, None, 5], "line", "s-x")])],
-                    title="t", desc="d")
+    svg = chart_svg(
+        days(7), [Panel("y", [Series("s", [1, 2, None, 3, 4, None, 5], "line", "s-x")])], title="t", desc="d"
+    )
     root = ET.fromstring(svg)
     assert len(root.findall(".//path")) == 2  # runs [1, 2] and [3, 4]
     assert len(root.findall(".//circle")) == 1  # the lone last point

@@ -23,14 +23,27 @@ MON = date(2026, 4, 6)  # 2026-W15 is Mon 6 Apr .. Sun 12 Apr
 
 def frames(rows: list[dict], feats: list[dict] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     s = conform(pl.DataFrame(rows, schema_overrides=dict(SCORES.columns), infer_schema_length=None), SCORES)
-    f = conform(pl.DataFrame(feats or [{"athlete_id": r["athlete_id"], "date": r["date"]} for r in rows],
-                             schema_overrides=dict(FEATURES.columns), infer_schema_length=None), FEATURES)
+    f = conform(
+        pl.DataFrame(
+            feats or [{"athlete_id": r["athlete_id"], "date": r["date"]} for r in rows],
+            schema_overrides=dict(FEATURES.columns),
+            infer_schema_length=None,
+        ),
+        FEATURES,
+    )
     return f, s
 
 
 def sc(a, d, band, score, reasons="", adjustments="", **kw):
-    return {"athlete_id": a, "date": d, "risk_band": band, "risk_score": score, "reasons": reasons,
-            "adjustments": adjustments, **kw}
+    return {
+        "athlete_id": a,
+        "date": d,
+        "risk_band": band,
+        "risk_score": score,
+        "reasons": reasons,
+        "adjustments": adjustments,
+        **kw,
+    }
 
 
 def test_parse_iso_week():
@@ -48,9 +61,12 @@ def test_band_days_peak_and_risk_order():
     d = [MON + timedelta(days=i) for i in range(7)]
     rows = [
         # x: low, moderate, high, high, moderate, (no score Sat), insufficient
-        sc("x", d[0], "low", 10.0), sc("x", d[1], "moderate", 35.0, "acwr_spike"),
-        sc("x", d[2], "high", 61.0, "acwr_spike;sleep_debt"), sc("x", d[3], "high", 70.0, "sleep_debt;acwr_spike"),
-        sc("x", d[4], "moderate", 40.0, "sleep_debt"), sc("x", d[6], "insufficient_data", 5.0),
+        sc("x", d[0], "low", 10.0),
+        sc("x", d[1], "moderate", 35.0, "acwr_spike"),
+        sc("x", d[2], "high", 61.0, "acwr_spike;sleep_debt"),
+        sc("x", d[3], "high", 70.0, "sleep_debt;acwr_spike"),
+        sc("x", d[4], "moderate", 40.0, "sleep_debt"),
+        sc("x", d[6], "insufficient_data", 5.0),
         # y: all low
         *[sc("y", di, "low", 5.0) for di in d],
         # z: low band but a red flag on Friday -> sorted first
@@ -58,8 +74,10 @@ def test_band_days_peak_and_risk_order():
         # w: two moderate days -> after x (fewer high days), before y
         *[sc("w", di, "moderate" if i in (2, 3) else "low", 31.0 if i in (2, 3) else 1.0) for i, di in enumerate(d)],
     ]
-    feats = [{"athlete_id": r["athlete_id"], "date": r["date"], "red_flag": r["athlete_id"] == "z" and r["date"] == d[4]}
-             for r in rows]
+    feats = [
+        {"athlete_id": r["athlete_id"], "date": r["date"], "red_flag": r["athlete_id"] == "z" and r["date"] == d[4]}
+        for r in rows
+    ]
     f, s = frames(rows, feats)
     data = build_weekly_data(f, s, week="2026-W15")
     order = [a["athlete_id"] for a in data["athletes"]]
@@ -84,10 +102,27 @@ def test_statuses_from_features():
     # load figures are the row the scorer's load components read (the day before); recovery is the day's own
     f, s = frames(
         [sc("a", MON, "low", 10.0)],
-        [{"athlete_id": "a", "date": MON - timedelta(days=1), "acwr": 1.62, "acute_7d_au": 1620.0,
-          "chronic_28d_au": 1000.0},
-         {"athlete_id": "a", "date": MON, "acwr": 0.9, "acute_7d_au": 900.0, "chronic_28d_au": 1000.0,
-          "rhr_delta_bpm": 5.4, "rhr_z": 1.1, "hrv_z": -0.7, "sleep_7d_h": 6.5, "sleep_debt_7d_h": 10.5}],
+        [
+            {
+                "athlete_id": "a",
+                "date": MON - timedelta(days=1),
+                "acwr": 1.62,
+                "acute_7d_au": 1620.0,
+                "chronic_28d_au": 1000.0,
+            },
+            {
+                "athlete_id": "a",
+                "date": MON,
+                "acwr": 0.9,
+                "acute_7d_au": 900.0,
+                "chronic_28d_au": 1000.0,
+                "rhr_delta_bpm": 5.4,
+                "rhr_z": 1.1,
+                "hrv_z": -0.7,
+                "sleep_7d_h": 6.5,
+                "sleep_debt_7d_h": 10.5,
+            },
+        ],
     )
     a = build_weekly_data(f, s, week="2026-W15", as_of=MON)["athletes"][0]
     assert a["day"] == "2026-04-06" and a["load_day"] == "2026-04-05"
@@ -131,17 +166,39 @@ def test_escaping_of_every_input_string():
     f, s = team_frames(2)
     evil_id = '<img src=x onerror="alert(2)">'
     evil_name = "<script>alert(1)</script>"
-    f = f.with_columns(pl.when(pl.col("athlete_id") == "a02").then(pl.lit(evil_id)).otherwise(pl.col("athlete_id")).alias("athlete_id"))
-    comps = json.dumps([{"component": "<b>load</b>", "reason": "acwr_spike", "points": 20, "cap": 25,
-                         "value": 1.7, "rule": "ACWR 1.7 > 1.5 <i>&</i>"}])
+    f = f.with_columns(
+        pl.when(pl.col("athlete_id") == "a02").then(pl.lit(evil_id)).otherwise(pl.col("athlete_id")).alias("athlete_id")
+    )
+    comps = json.dumps(
+        [
+            {
+                "component": "<b>load</b>",
+                "reason": "acwr_spike",
+                "points": 20,
+                "cap": 25,
+                "value": 1.7,
+                "rule": "ACWR 1.7 > 1.5 <i>&</i>",
+            }
+        ]
+    )
     adj = json.dumps([{"code": "cut_volume", "text": "Cut to <u>500</u> AU & rest"}])
     s = s.with_columns(
-        pl.when(pl.col("athlete_id") == "a02").then(pl.lit(evil_id)).otherwise(pl.col("athlete_id")).alias("athlete_id"),
-        pl.lit(comps).alias("components_json"), pl.lit("high").alias("risk_band"),
-        pl.lit("cut_volume").alias("adjustments"), pl.lit(adj).alias("adjustments_json"),
+        pl.when(pl.col("athlete_id") == "a02")
+        .then(pl.lit(evil_id))
+        .otherwise(pl.col("athlete_id"))
+        .alias("athlete_id"),
+        pl.lit(comps).alias("components_json"),
+        pl.lit("high").alias("risk_band"),
+        pl.lit("cut_volume").alias("adjustments"),
+        pl.lit(adj).alias("adjustments_json"),
     )
-    notes = pl.DataFrame({"athlete_id": ["a01"], "date": [date(2026, 4, 8)],
-                          "note": ["back tight</blockquote><script>alert(3)</script>"]})
+    notes = pl.DataFrame(
+        {
+            "athlete_id": ["a01"],
+            "date": [date(2026, 4, 8)],
+            "note": ["back tight</blockquote><script>alert(3)</script>"],
+        }
+    )
     html = build_weekly_report(f, s, week="2026-W15", names={"a01": evil_name}, notes=notes)
     assert html.lower().count("<script") == 1  # only the report's own inline script (allowed by its hash)
     assert "<script>alert" not in html.lower()
@@ -181,9 +238,14 @@ def test_size_30_athletes_under_3_mb():
 
 def test_golden_report_data():
     f, s = team_frames(6)
-    html = build_weekly_report(f, s, week="2026-W15", as_of=date(2026, 4, 12),
-                               names={"a01": "Alice <Ace> Moreau", "a02": "Bea O'Neil"},
-                               generated_at=datetime(2026, 4, 13, 3, 0))
+    html = build_weekly_report(
+        f,
+        s,
+        week="2026-W15",
+        as_of=date(2026, 4, 12),
+        names={"a01": "Alice <Ace> Moreau", "a02": "Bea O'Neil"},
+        generated_at=datetime(2026, 4, 13, 3, 0),
+    )
     data = report_data(html)
     if UPDATE or not GOLDEN.exists():
         if not UPDATE:
@@ -216,9 +278,11 @@ def test_stale_athlete_shows_the_warning_never_low():
     end = date(2026, 4, 12)
     stale = (pl.col("athlete_id") == "a01") & (pl.col("date") >= end - timedelta(days=13))
     f = f.with_columns(pl.when(stale).then(0.0).otherwise(pl.col("load_au")).alias("load_au"))
-    s = s.with_columns(pl.when(stale).then(pl.lit("low")).otherwise(pl.col("risk_band")).alias("risk_band"),
-                       pl.when(stale).then(pl.lit("")).otherwise(pl.col("reasons")).alias("reasons"),
-                       pl.when(stale).then(pl.lit("[]")).otherwise(pl.col("components_json")).alias("components_json"))
+    s = s.with_columns(
+        pl.when(stale).then(pl.lit("low")).otherwise(pl.col("risk_band")).alias("risk_band"),
+        pl.when(stale).then(pl.lit("")).otherwise(pl.col("reasons")).alias("reasons"),
+        pl.when(stale).then(pl.lit("[]")).otherwise(pl.col("components_json")).alias("components_json"),
+    )
     data = build_weekly_data(f, s, week="2026-W15")
     a = next(x for x in data["athletes"] if x["athlete_id"] == "a01")
     assert a["band"] == "low" and a["shown_band"] == "stale" and a["band_word"] == "NO RECENT DATA"
@@ -230,24 +294,49 @@ def test_stale_athlete_shows_the_warning_never_low():
     assert row["fresh"].startswith("⚠ no training data since 2026-03-29")
     assert row["action"].startswith("Get the data: no training data since 2026-03-29")
     # with a longer limit the same athlete is simply low
-    a = next(x for x in build_weekly_data(f, s, week="2026-W15", stale_after_d=21)["athletes"]
-             if x["athlete_id"] == "a01")
+    a = next(
+        x for x in build_weekly_data(f, s, week="2026-W15", stale_after_d=21)["athletes"] if x["athlete_id"] == "a01"
+    )
     assert a["shown_band"] == "low"
 
 
 def test_one_advice_and_reasons_only_with_points_in_the_table():
     d = date(2026, 4, 12)
-    comps = json.dumps([
-        {"component": "load_spike", "reason": "acwr_spike", "points": 0.0, "cap": 55, "rule": "ACWR 1.08 <= 1.3"},
-        {"component": "weekly_jump", "reason": "weekly_ramp", "points": 0.0, "cap": 20, "rule": "+1 % <= 10 %"},
-        {"component": "sleep", "reason": "sleep_debt", "points": 8.0, "cap": 30, "rule": "7-d sleep 7.4 h < 8 h: +8"},
-        {"component": "hrv", "reason": "hrv_suppressed", "points": 12.0, "cap": 20, "rule": "HRV z -0.8: +12"},
-    ])
-    adj = json.dumps([{"code": "deload_week", "text": "Plan a deload week (about 826-1239 AU)."},
-                      {"code": "cut_volume", "text": "Cut next week's load to about 2272 AU."}])
-    f, s = frames([sc("a", d, "moderate", 20.0, "hrv_suppressed;sleep_debt", "deload_week;cut_volume",
-                      components_json=comps, adjustments_json=adj)],
-                  [{"athlete_id": "a", "date": d, "load_au": 300.0, "sleep_h": 7.0, "rhr_bpm": 50.0}])
+    comps = json.dumps(
+        [
+            {"component": "load_spike", "reason": "acwr_spike", "points": 0.0, "cap": 55, "rule": "ACWR 1.08 <= 1.3"},
+            {"component": "weekly_jump", "reason": "weekly_ramp", "points": 0.0, "cap": 20, "rule": "+1 % <= 10 %"},
+            {
+                "component": "sleep",
+                "reason": "sleep_debt",
+                "points": 8.0,
+                "cap": 30,
+                "rule": "7-d sleep 7.4 h < 8 h: +8",
+            },
+            {"component": "hrv", "reason": "hrv_suppressed", "points": 12.0, "cap": 20, "rule": "HRV z -0.8: +12"},
+        ]
+    )
+    adj = json.dumps(
+        [
+            {"code": "deload_week", "text": "Plan a deload week (about 826-1239 AU)."},
+            {"code": "cut_volume", "text": "Cut next week's load to about 2272 AU."},
+        ]
+    )
+    f, s = frames(
+        [
+            sc(
+                "a",
+                d,
+                "moderate",
+                20.0,
+                "hrv_suppressed;sleep_debt",
+                "deload_week;cut_volume",
+                components_json=comps,
+                adjustments_json=adj,
+            )
+        ],
+        [{"athlete_id": "a", "date": d, "load_au": 300.0, "sleep_h": 7.0, "rhr_bpm": 50.0}],
+    )
     html = build_weekly_report(f, s, week="2026-W15")
     (row,) = report_data(html)["team"]
     assert row["reasons"] == "heart-rate variability below its normal range +12 ; short or poor sleep +8"
