@@ -1,6 +1,6 @@
 """Adjustments: what to change, tied to the component that caused it, with numbers.
 
-:func:`recommend` turns one explained :class:`models.rules.DayScore` into a
+:func:`recommend` turns one explained :class:`models.components.DayScore` into a
 list of :class:`Adjustment` (code from ``features.schemas.ADJUSTMENT_CODES``,
 a filled-in sentence from :data:`models.vocab.ADJUSTMENT_TEXT`, the cause and
 the numbers used). The advice follows the domain brief section 6:
@@ -46,12 +46,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from models.components import OTHER_CAUSES, DayScore, by_reason
+from models.params import ScorerParams
 from models.vocab import RED_FLAG_TEXT, format_adjustment
-
-if TYPE_CHECKING:  # pragma: no cover
-    from models.rules import DayScore, ScorerParams
 
 __all__ = ["Adjustment", "recommend"]
 
@@ -90,6 +89,14 @@ def _num(row: Mapping[str, Any] | None, col: str) -> float | None:
 
 
 def _adj(code: str, cause_code: str, **values: Any) -> Adjustment:
+    """An adjustment ``code`` caused by ``cause_code``, which must list it (the component's registry
+    entry, :data:`models.components.OTHER_CAUSES` for the red flag and a high-band streak)."""
+    c = by_reason(cause_code)
+    allowed = c.adjustments if c is not None else OTHER_CAUSES.get(cause_code, ())
+    if code not in allowed:
+        raise ValueError(
+            f"adjustment {code!r} is not one that {cause_code!r} can cause ({', '.join(allowed) or 'none'})"
+        )
     return Adjustment(code, format_adjustment(code, **values), cause_code, values)
 
 
@@ -116,7 +123,7 @@ def recommend(
 
     Parameters
     ----------
-    day : models.rules.DayScore
+    day : models.components.DayScore
         The explained score of day d.
     load : mapping or None
         FEATURES row of day d-1 (``acute_7d_au``, ``chronic_28d_au``,
@@ -125,7 +132,7 @@ def recommend(
         Consecutive days ending d in the high band (d included).
     recovery_streak_d : int
         Consecutive days ending d with both HRV and RHR components firing.
-    params : models.rules.ScorerParams, optional
+    params : models.params.ScorerParams, optional
     recent_red_flag : datetime.date, optional
         Day of a red flag in the ``red_flag_followup_d`` days before d: keeps
         ``see_clinician`` first in the advice.
@@ -137,11 +144,7 @@ def recommend(
     -------
     list of Adjustment
     """
-    if params is None:
-        from models.rules import ScorerParams
-
-        params = ScorerParams()
-    p = params
+    p = params or ScorerParams()
     if day.red_flag is not None:
         cause = f"{day.red_flag}; stop training until you have been seen"
         return [_adj("see_clinician", "red_flag", cause=cause, red_flags=RED_FLAG_TEXT)]

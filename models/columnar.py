@@ -43,7 +43,8 @@ from typing import Any
 import polars as pl
 
 from features.schemas import FEATURES, SCORES, conform, require
-from models.rules import COMPONENTS, ScorerParams
+from models.components import NAMES, REGISTRY, columns_at, spec
+from models.params import ScorerParams
 
 __all__ = ["score_numbers", "score_features_columnar", "NUMBER_COLUMNS"]
 
@@ -58,33 +59,22 @@ NUMBER_COLUMNS = (
     "score_pct_of_coverage",
 )
 
-_LOAD_COLS = (
-    "acwr_ewma",
-    "weekly_change_pct",
-    "acute_7d_au",
-    "chronic_28d_au",
-    "monotony",
-    "strain_au",
-    "strain_p90_au",
-    "hard_day_streak",
-    "ctl_ramp_7d",
-    "load_family",
+# FEATURES columns read from the d-1 row (the components' and the advice's) and from row d
+# (the components', the red flag's and the "nothing recorded" rule's): models.components.REGISTRY
+_LOAD_COLS = tuple(dict.fromkeys((*columns_at("d-1"), "acute_7d_au", "chronic_28d_au")))
+_TODAY_COLS = tuple(
+    dict.fromkeys(
+        (
+            *columns_at("d"),
+            "back_pain_0_10",
+            "back_pain_streak_d",
+            "back_pain_rising_3d",
+            "red_flag",
+            "data_coverage_7d",
+        )
+    )
 )
-_TODAY_COLS = (
-    "hrv_z",
-    "rhr_delta_bpm",
-    "rhr_z",
-    "sleep_7d_h",
-    "sleep_baseline_h",
-    "sleep_debt_7d_h",
-    "sleep_eff_7d_pct",
-    "back_pain_0_10",
-    "back_pain_streak_d",
-    "back_pain_rising_3d",
-    "red_flag",
-    "data_coverage_7d",
-)
-_NAMES = tuple(COMPONENTS)
+_NAMES = NAMES
 _CLEARED = date(1900, 1, 1)  # "red_flag false reported": further back than any hold
 
 
@@ -103,9 +93,10 @@ def _py_round(s: pl.Series, nd: int) -> pl.Series:
 
 
 def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Expr, float]]:
-    """name -> (raw points before clamp/round, has_data, applicable, cap); load columns are ``l_*``."""
+    """name -> (raw points before clamp/round, has_data, applicable, cap), in registry order; load
+    columns are ``l_*``. The cap is the registry's (``models.components``), the points formula here."""
     T, F = pl.lit(True), pl.lit(False)
-    out: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr, float]] = {}
+    out: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr]] = {}
 
     x = _f("l_acwr_ewma")
     pts = (
@@ -119,7 +110,7 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
             * pl.min_horizontal(pl.lit(1.0), (x - p.acwr_danger) / (p.acwr_max - p.acwr_danger))
         )
     )
-    out["load_spike"] = (pl.when(x.is_null()).then(0.0).otherwise(pts), x.is_not_null(), T, p.acwr_cap)
+    out["load_spike"] = (pl.when(x.is_null()).then(0.0).otherwise(pts), x.is_not_null(), T)
 
     x = _f("l_weekly_change_pct")
     acute, before, chronic = _f("l_acute_7d_au"), _f("w_acute_7d_au"), _f("l_chronic_28d_au")
@@ -139,7 +130,7 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         raw = pl.when(rebound.fill_null(False)).then(0.0).otherwise(raw)
     empty_before = x.is_null() & acute.is_not_null() & before.is_not_null() & (before == 0.0)
     pts = pl.when(x.is_not_null()).then(raw).when(empty_before & (acute > 0)).then(p.weekly_jump_cap).otherwise(0.0)
-    out["weekly_jump"] = (pts, x.is_not_null() | empty_before.fill_null(False), T, p.weekly_jump_cap)
+    out["weekly_jump"] = (pts, x.is_not_null() | empty_before.fill_null(False), T)
 
     x = _f("l_monotony")
     base = (
@@ -155,7 +146,6 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         pl.when(x.is_null()).then(0.0).otherwise(base),
         x.is_not_null() | (acute == 0.0).fill_null(False),
         T,
-        p.monotony_cap,
     )
 
     x = _f("l_hard_day_streak")
@@ -163,7 +153,6 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         pl.when(x >= p.hard_day_min_streak).then(p.hard_day_points).otherwise(0.0),
         x.is_not_null(),
         T,
-        p.hard_day_points,
     )
 
     fam = pl.col("l_load_family").str.to_lowercase()
@@ -180,7 +169,6 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         pl.when(appl).then(pts.fill_null(0.0)).otherwise(0.0),
         appl & x.is_not_null(),
         appl,
-        p.ctl_ramp_cap,
     )
 
     x = _f("hrv_z")
@@ -192,7 +180,6 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         .otherwise(0.0),
         x.is_not_null(),
         T,
-        p.hrv_cap,
     )
 
     d, z = _f("rhr_delta_bpm"), _f("rhr_z")
@@ -202,7 +189,6 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         pl.when(flag).then(p.rhr_cap).when(mild).then(p.rhr_mild_points).otherwise(0.0),
         d.is_not_null() | z.is_not_null(),
         T,
-        p.rhr_cap,
     )
 
     mean, usual = _f("sleep_7d_h"), _f("sleep_baseline_h")
@@ -231,16 +217,18 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
     else:
         pts = pl.max_horizontal(personal, pl.lit(0.0))
     pts = pts + pl.when((eff < p.sleep_eff_min_pct).fill_null(False)).then(p.sleep_eff_points).otherwise(0.0)
-    out["sleep"] = (pl.when(mean.is_null()).then(0.0).otherwise(pts), mean.is_not_null(), T, p.sleep_cap)
+    out["sleep"] = (pl.when(mean.is_null()).then(0.0).otherwise(pts), mean.is_not_null(), T)
 
     x = _f("back_pain_0_10")
     streak = pl.col("back_pain_streak_d").fill_null(0)
     rising = pl.col("back_pain_rising_3d").fill_null(False)
     scores = (x >= p.back_pain_min) & (streak >= p.back_pain_after_d)
     pts = pl.when(scores).then(p.back_pain_points + pl.when(rising).then(p.back_rising_points).otherwise(0.0))
-    out["back_symptoms"] = (pts.otherwise(0.0).fill_null(0.0), x.is_not_null(), x.is_not_null(), p.back_cap)
+    out["back_symptoms"] = (pts.otherwise(0.0).fill_null(0.0), x.is_not_null(), x.is_not_null())
     del F
-    return out
+    if set(out) != set(NAMES):  # a registry entry without its expression, or the reverse
+        raise ValueError(f"models.columnar: expressions for {sorted(out)} differ from the registry's {list(NAMES)}")
+    return {c.name: (*out[c.name], c.cap(p)) for c in REGISTRY}
 
 
 def score_numbers(
@@ -309,23 +297,15 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
     g = g.with_columns(cols)
     # "nothing recorded": no sessions in the 7 days to d-1 and no device data in the 7 days to d
     cov = _f("data_coverage_7d")
-    idle = (
-        (_f("l_acute_7d_au") == 0.0).fill_null(False)
-        & (cov.is_null() | (cov == 0.0)).fill_null(False)
-        & ~pl.col("has_hrv")
-        & ~pl.col("has_rhr")
-        & ~pl.col("has_sleep")
-    )
+    idle = (_f("l_acute_7d_au") == 0.0).fill_null(False) & (cov.is_null() | (cov == 0.0)).fill_null(False)
+    for c in REGISTRY:
+        if c.group == "device":
+            idle = idle & ~pl.col(f"has_{c.name}")
+    load_names = [c.name for c in REGISTRY if c.group == "load"]
     g = g.with_columns(idle.alias("idle"))
     g = g.with_columns(
-        *[
-            pl.when(pl.col("idle")).then(0.0).otherwise(pl.col(f"raw_{n}")).alias(f"raw_{n}")
-            for n in ("load_spike", "weekly_jump", "monotony", "hard_day_streak", "ctl_ramp")
-        ],
-        *[
-            (pl.col(f"has_{n}") & ~pl.col("idle")).alias(f"has_{n}")
-            for n in ("load_spike", "weekly_jump", "monotony", "hard_day_streak", "ctl_ramp")
-        ],
+        *[pl.when(pl.col("idle")).then(0.0).otherwise(pl.col(f"raw_{n}")).alias(f"raw_{n}") for n in load_names],
+        *[(pl.col(f"has_{n}") & ~pl.col("idle")).alias(f"has_{n}") for n in load_names],
     ).collect()
     g = g.with_columns([_py_round(g[f"raw_{n}"], 1).alias(f"pts_{n}") for n in _NAMES])
 
@@ -401,7 +381,7 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
     for k in range(len(_NAMES)):
         e = pl.lit(None, dtype=pl.String)
         for n in _NAMES:
-            e = pl.when(pl.col(f"_rank_{n}") == k).then(pl.lit(COMPONENTS[n][0])).otherwise(e)
+            e = pl.when(pl.col(f"_rank_{n}") == k).then(pl.lit(spec(n).reason)).otherwise(e)
         at.append(e)
     g = g.with_columns(pl.concat_str(at, separator=";", ignore_nulls=True).alias("reasons_c"))
     g = g.with_columns(

@@ -71,6 +71,7 @@ import numpy as np
 import polars as pl
 
 from features.schemas import FEATURES, SCORES, conform, require
+from models.components import REGISTRY
 from models.portable import LinearMember, PortableModel, PortableModelError, from_dict, from_sklearn, to_dict
 from models.rules import ScorerParams, score_features
 
@@ -104,7 +105,8 @@ MIN_EPV = 10.0
 #: Fewer distinct onsets than this: refuse to train at all.
 MIN_ONSETS_TO_TRAIN = 5
 
-#: Model input columns, in order.
+#: Model input columns, in the order a model file stores them (each belongs to the component whose
+#: registry entry lists it in ``learned``: models.components.REGISTRY).
 FEATURE_COLUMNS: tuple[str, ...] = (
     "acwr_ewma",
     "weekly_change_clip_pct",
@@ -121,39 +123,17 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "back_pain_0_10",
 )
 
-#: Feature -> reason code (for the reasons of a learned score).
-FEATURE_REASON: dict[str, str] = {
-    "acwr_ewma": "acwr_spike",
-    "weekly_change_clip_pct": "weekly_ramp",
-    "monotony": "monotony",
-    "strain_rel_p90": "monotony",
-    "hard_day_streak": "hard_day_streak",
-    "acute_load_z": "weekly_ramp",
-    "hrv_z": "hrv_suppressed",
-    "rhr_z": "rhr_elevated",
-    "rhr_delta_bpm": "rhr_elevated",
-    "sleep_rel_h": "sleep_debt",
-    "sleep_debt_7d_h": "sleep_debt",
-    "sleep_eff_7d_pct": "sleep_debt",
-    "back_pain_0_10": "back_symptoms",
-}
+#: Feature -> reason code (for the reasons of a learned score): the registry's ``learned`` columns.
+FEATURE_REASON: dict[str, str] = {col: c.reason for c in REGISTRY for col, _ in c.learned}
 
-#: Direction of each feature's effect on risk (HistGradientBoosting ``monotonic_cst``).
-FEATURE_DIRECTION: dict[str, int] = {
-    "acwr_ewma": 1,
-    "weekly_change_clip_pct": 1,
-    "monotony": 1,
-    "strain_rel_p90": 1,
-    "hard_day_streak": 1,
-    "acute_load_z": 1,
-    "hrv_z": -1,
-    "rhr_z": 1,
-    "rhr_delta_bpm": 1,
-    "sleep_rel_h": -1,
-    "sleep_debt_7d_h": 1,
-    "sleep_eff_7d_pct": -1,
-    "back_pain_0_10": 1,
-}
+#: Direction of each feature's effect on risk (HistGradientBoosting ``monotonic_cst``): the registry's.
+FEATURE_DIRECTION: dict[str, int] = {col: sign for c in REGISTRY for col, sign in c.learned}
+
+if set(FEATURE_REASON) != set(FEATURE_COLUMNS):  # an input without a component, or the reverse
+    raise ImportError(
+        f"models.learned: FEATURE_COLUMNS {sorted(FEATURE_COLUMNS)} differ from the registry's learned columns "
+        f"{sorted(FEATURE_REASON)} (models.components)"
+    )
 
 ModelKind = Literal["logistic", "hgb"]
 

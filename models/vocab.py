@@ -3,9 +3,11 @@
 The codes themselves (``REASON_CODES``, ``ADJUSTMENT_CODES``, ``RISK_BANDS``)
 are defined in :mod:`features.schemas`; this module maps each to the short
 text that reports and alerts show. Reports may import this module (docs/design.md,
-dependency rule); it imports nothing but the schema vocabularies.
+dependency rule); it imports the schema vocabularies and the component registry
+(:mod:`models.components`, where each component's reason text lives).
 
-* :data:`REASON_TEXT` - reason code -> short noun phrase ("training load spike").
+* :data:`REASON_TEXT` - reason code -> short noun phrase ("training load spike"),
+  read from each component's registry entry.
 * :data:`ADJUSTMENT_TEXT` - adjustment code -> sentence *template* with
   ``str.format`` fields (``{target_au:.0f}`` ...). The filled-in sentence for
   a given athlete-day is in the ``adjustments_json`` column of SCORES, built by
@@ -30,6 +32,7 @@ from __future__ import annotations
 import string
 
 from features.schemas import ADJUSTMENT_CODES
+from models.components import REGISTRY
 
 __all__ = [
     "REASON_TEXT",
@@ -44,17 +47,10 @@ __all__ = [
     "format_adjustment",
 ]
 
-#: Reason code -> short human phrase (what pushed the score up).
+#: Reason code -> short human phrase (what pushed the score up): each component's own
+#: ``reason_text`` (models.components.REGISTRY), then the red-flag override.
 REASON_TEXT: dict[str, str] = {
-    "acwr_spike": "training load spike (acute:chronic workload ratio)",
-    "weekly_ramp": "big week-over-week jump in training load",
-    "monotony": "monotonous training (little variation day to day)",
-    "hard_day_streak": "several hard days in a row",
-    "ctl_ramp": "fitness (CTL) ramping up too fast",
-    "hrv_suppressed": "heart-rate variability below its normal range",
-    "rhr_elevated": "resting heart rate above baseline",
-    "sleep_debt": "short or poor sleep",
-    "back_symptoms": "low-back pain lasting beyond 72 hours",
+    **{c.reason: c.reason_text for c in REGISTRY},
     "red_flag": "red-flag symptom reported",
 }
 
