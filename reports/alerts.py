@@ -33,6 +33,7 @@ B13 Finucane, JOSPT 2020;50:350. B14 NICE NG59 2016.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ from datetime import date, timedelta
 import polars as pl
 
 from features.schemas import FEATURES, SCORES, require
-from models.rules import ScorerParams
+from models.components import REGISTRY, seen_lines, seen_short
+from models.params import ScorerParams
 from models.vocab import ADJUSTMENT_GENERIC, DISCLAIMER, REASON_TEXT, RED_FLAG_TEXT
 from reports.facts import (
     Usual,
@@ -67,7 +69,8 @@ __all__ = [
 
 #: Alert rules in priority order.
 RULES = ("red_flag", "high_band", "moderate_streak")
-LOAD_REASONS = {"acwr_spike", "weekly_ramp", "monotony", "hard_day_streak", "ctl_ramp"}
+#: Reason codes of the load components (models.components.REGISTRY, group "load").
+LOAD_REASONS = {c.reason for c in REGISTRY if c.group == "load"}
 
 
 def alert_id(athlete_id: str, day: date, rule: str) -> str:
@@ -127,6 +130,17 @@ def _dl(d: date) -> str:
     return f"{d.strftime('%a')} {d.day} {d.strftime('%b')} {d.year}"
 
 
+def _json_entries(cell: str | None) -> list[dict] | None:
+    """The entries of a ``components_json`` cell (None when absent or not a JSON list of objects)."""
+    if not cell:
+        return None
+    try:
+        v = json.loads(cell)
+    except (TypeError, json.JSONDecodeError):
+        return None
+    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else None
+
+
 def _codes(s: str | None) -> list[str]:
     return [c.strip() for c in (s or "").split(";") if c.strip()]
 
@@ -158,58 +172,33 @@ def _run_start(days: Sequence[date], pred: Sequence[bool]) -> date | None:
     return start
 
 
-def _seen_lines(fc: Mapping, reasons: list[str], need_h: float, p: ScorerParams) -> list[str]:
+def _seen_lines(
+    fc: Mapping, reasons: list[str], need_h: float, p: ScorerParams, stored: list[dict] | None = None
+) -> list[str]:
     """Plain-language sentences with the named day's numbers (``fc`` from :func:`reports.facts.day_facts`).
 
-    Thresholds quoted are the scorer's own (``p``).
+    The load line (acute vs chronic week, ACWR) when a load component fired or none did, then
+    each fired component's own sentence (:func:`models.components.seen_lines`), filled with
+    its stored value (``stored``: the day's ``components_json``). Thresholds quoted are the
+    scorer's own (``p``).
     """
     out = []
     acute, chronic = fc.get("acute_7d_au"), fc.get("chronic_28d_au")
-    if LOAD_REASONS & set(reasons) or not reasons:
-        if _ok(acute) and _ok(chronic) and chronic > 0:
-            pct = 100 * (acute / chronic - 1)
-            line = (
-                f"Training load: {acute:,.0f} AU in the last 7 days against a usual week of "
-                f"{chronic:,.0f} AU ({pct:+.0f} %)."
+    if (LOAD_REASONS & set(reasons) or not reasons) and _ok(acute) and _ok(chronic) and chronic > 0:
+        pct = 100 * (acute / chronic - 1)
+        line = (
+            f"Training load: {acute:,.0f} AU in the last 7 days against a usual week of "
+            f"{chronic:,.0f} AU ({pct:+.0f} %)."
+        )
+        acwr, ewma = fc.get("acwr"), fc.get("acwr_ewma")
+        if _ok(acwr):
+            line += (
+                f" Acute:chronic ratio {acwr:.2f}"
+                + (f" (EWMA {ewma:.2f})" if _ok(ewma) else "")
+                + f"; points start above {p.acwr_spike_start:g} and {p.acwr_danger:g} is a spike."
             )
-            acwr, ewma = fc.get("acwr"), fc.get("acwr_ewma")
-            if _ok(acwr):
-                line += (
-                    f" Acute:chronic ratio {acwr:.2f}"
-                    + (f" (EWMA {ewma:.2f})" if _ok(ewma) else "")
-                    + f"; points start above {p.acwr_spike_start:g} and {p.acwr_danger:g} is a spike."
-                )
-            out.append(line)
-        wk = fc.get("weekly_change_pct")
-        if "weekly_ramp" in reasons and _ok(wk):
-            out.append(
-                f"The last 7 days' load is {abs(wk):.0f} % {'higher' if wk >= 0 else 'lower'} than the 7 days before."
-            )
-        mono = fc.get("monotony")
-        if "monotony" in reasons and _ok(mono):
-            out.append(f"Training monotony {mono:.1f} (above {p.monotony_flag:g} means little day-to-day variation).")
-        streak = fc.get("hard_day_streak")
-        if "hard_day_streak" in reasons and _ok(streak) and streak > 0:
-            out.append(f"{int(streak)} hard days in a row.")
-        ramp = fc.get("ctl_ramp_7d")
-        if "ctl_ramp" in reasons and _ok(ramp):
-            out.append(f"Fitness (CTL) rose by {ramp:.1f} in 7 days.")
-    hz = fc.get("hrv_z")
-    if "hrv_suppressed" in reasons and _ok(hz):
-        out.append(f"Heart-rate variability: 7-day average {abs(hz):.1f} SD below your own 60-day baseline.")
-    dr, r7, rb = fc.get("rhr_delta_bpm"), fc.get("rhr_7d_bpm"), fc.get("rhr_baseline_bpm")
-    if "rhr_elevated" in reasons and _ok(dr):
-        extra = f" ({r7:.0f} vs {rb:.0f} bpm)" if _ok(r7) and _ok(rb) else ""
-        out.append(f"Resting heart rate: 7-day average {dr:+.1f} bpm against your baseline{extra}.")
-    s7, debt = fc.get("sleep_7d_h"), fc.get("sleep_debt_7d_h")
-    if "sleep_debt" in reasons and _ok(s7):
-        line = f"Sleep: {s7:.1f} h a night over the last 7 nights (need {need_h:g} h)"
-        line += f", {debt:.1f} h short in total." if _ok(debt) and debt > 0 else "."
         out.append(line)
-    bp, bs = fc.get("back_pain_0_10"), fc.get("back_pain_streak_d")
-    if ("back_symptoms" in reasons or "red_flag" in reasons) and _ok(bp):
-        out.append(f"Back pain {bp:.0f}/10" + (f", {int(bs)} days in a row." if _ok(bs) and bs > 1 else "."))
-    return out
+    return out + seen_lines(reasons, fc, p, need_h, stored)
 
 
 #: Short push text limit [characters] (a phone notification shows about this much).
@@ -242,36 +231,12 @@ def _first(name: str) -> str:
     return name.split()[0] if name.strip() else name
 
 
-def _seen_short(fc: Mapping, reasons: list[dict], need_h: float) -> str:
-    """What we saw, in plain words with one or two numbers (no jargon)."""
-    parts = []
-    for r in reasons[:2]:
-        c = r["code"]
-        if c in ("acwr_spike", "weekly_ramp", "monotony", "hard_day_streak", "ctl_ramp"):
-            a, ch = fc.get("acute_7d_au"), fc.get("chronic_28d_au")
-            if c == "acwr_spike" and _ok(a) and _ok(ch) and ch > 0:
-                parts.append(f"your training in the last 7 days was {a / ch:.1f} times your usual week")
-            elif c == "weekly_ramp" and _ok(fc.get("weekly_change_pct")):
-                parts.append(f"you trained {fc['weekly_change_pct']:.0f} % more than the week before")
-            elif c == "hard_day_streak" and _ok(fc.get("hard_day_streak")) and fc["hard_day_streak"] > 0:
-                parts.append(f"you had {int(fc['hard_day_streak'])} hard days in a row")
-            elif c == "monotony":
-                parts.append("every training day has been much the same")
-            else:
-                parts.append("your training went up fast")
-        elif c == "sleep_debt" and _ok(fc.get("sleep_7d_h")):
-            parts.append(f"you slept {fc['sleep_7d_h']:.1f} h a night this week (you need {need_h:g} h)")
-        elif c == "rhr_elevated" and _ok(fc.get("rhr_delta_bpm")) and round(fc["rhr_delta_bpm"]) >= 2:
-            parts.append(f"your resting heart rate is {fc['rhr_delta_bpm']:.0f} beats a minute higher than usual")
-        elif c == "rhr_elevated":
-            parts.append("your resting heart rate is above your normal")
-        elif c == "hrv_suppressed":
-            parts.append("your heart-rate variability is below your normal")
-        elif c == "back_symptoms" and _ok(fc.get("back_pain_0_10")):
-            n = fc.get("back_pain_streak_d")
-            parts.append(
-                f"back pain {fc['back_pain_0_10']:.0f}/10" + (f" for {int(n)} days" if _ok(n) and n > 1 else "")
-            )
+def _seen_short(
+    fc: Mapping, reasons: list[dict], need_h: float, p: ScorerParams, stored: list[dict] | None = None
+) -> str:
+    """What we saw, in plain words with one or two numbers (no jargon): the phrases of the two
+    largest reasons' components (:func:`models.components.seen_short`)."""
+    parts = seen_short([r["code"] for r in reasons[:2]], fc, p, need_h, stored)
     # one sentence, no duplicate phrases
     parts = list(dict.fromkeys(parts))
     return " and ".join(parts) if parts else "your strain-risk score went up"
@@ -306,9 +271,17 @@ def short_text(
     need_h: float,
     red_flag_day: date | None = None,
     red_cause: str | None = None,
+    *,
+    params: ScorerParams | None = None,
+    stored: list[dict] | None = None,
 ) -> str:
-    """The push text: what we saw, the one change, when to see a clinician (<= :data:`SHORT_MAX`)."""
+    """The push text: what we saw, the one change, when to see a clinician (<= :data:`SHORT_MAX`).
+
+    ``stored``: the named day's ``components_json`` entries, whose values the components'
+    phrases quote (without them, the values are read from ``fc``).
+    """
     who = _first(name)
+    p = params or ScorerParams()
     if rule == "red_flag":
         when = f" on {_dl(red_flag_day)[:-5]}" if red_flag_day else ""
         seen = (
@@ -322,7 +295,7 @@ def short_text(
         )
     else:
         txt = (
-            f"{who}, {_seen_short(fc, [r for r in reasons if r['code'] != 'red_flag'], need_h)}. "
+            f"{who}, {_seen_short(fc, [r for r in reasons if r['code'] != 'red_flag'], need_h, p, stored)}. "
             f"{_change_short(advice, usual, need_h)}. {_CLINICIAN_SHORT}"
         )
     if len(txt) > SHORT_MAX:  # never cut the clinician sentence: shorten what we saw instead
@@ -392,7 +365,11 @@ def format_alert(
             f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))})."
         )
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
-    short = short_text(name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on, red_cause=red_cause)
+    # the components' own stored values, when the score row is of the named day
+    stored = _json_entries(s.get("components_json")) if s.get("date") in (None, named) else None
+    short = short_text(
+        name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on, red_cause=red_cause, params=p, stored=stored
+    )
     lines = [
         short,
         "",
@@ -401,7 +378,7 @@ def format_alert(
         f"What we saw (values of {_dl(named)}; load: the 7 days to {_dl(fc['load_day'])})",
         f"- {what}",
     ]
-    for x in _seen_lines(fc, [r["code"] for r in reasons], need, p):
+    for x in _seen_lines(fc, [r["code"] for r in reasons], need, p, stored):
         lines.append(f"- {x}")
     if reasons and not red:
         lines.append(
