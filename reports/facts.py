@@ -34,6 +34,7 @@ from typing import Any
 
 import polars as pl
 
+from models.components import columns_at
 from models.vocab import ADJUSTMENT_GENERIC
 
 __all__ = [
@@ -59,19 +60,10 @@ INPUTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 #: Load columns: the scorer's load components read them from the FEATURES row of the day
-#: before (models.rules.COMPONENTS, row "d-1"), so the report and alerts quote that row too.
-LOAD_COLS = (
-    "acute_7d_au",
-    "chronic_28d_au",
-    "acwr",
-    "acwr_ewma",
-    "weekly_change_pct",
-    "monotony",
-    "hard_day_streak",
-    "ctl_ramp_7d",
-    "strain_au",
-    "strain_p90_au",
-)
+#: before (their registry ``reads``, row "d-1": models.components.REGISTRY), so the report and
+#: alerts quote that row too; plus the simple ACWR shown beside the EWMA one.
+LOAD_COLS = tuple(dict.fromkeys((*columns_at("d-1"), "acwr")))
+
 #: FEATURES columns copied by :func:`day_facts` (the numbers a reader sees).
 FACT_COLS = (
     "acute_7d_au",

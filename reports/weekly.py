@@ -62,7 +62,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from features.schemas import FEATURES, SCORES, SELF_REPORT_ITEMS, require
-from models.rules import ScorerParams
+from models.components import REGISTRY
+from models.params import ScorerParams
 from models.vocab import (
     BAND_TEXT,
     DISCLAIMER,
@@ -113,22 +114,9 @@ BAND_ICON = {
 BAND_WORD = {**{k: v.upper() for k, v in BAND_TEXT.items()}, "none": "NO SCORE", "stale": "NO RECENT DATA"}
 RED_FLAG_ICON = "\u2691"  # flag
 
-#: Component name -> label for the flagged-day tables (unknown names are humanised).
-COMPONENT_LABEL = {
-    "load_spike": "Load spike",
-    "acwr": "Load spike",
-    "weekly_jump": "Weekly jump",
-    "weekly_ramp": "Weekly jump",
-    "monotony": "Monotony / strain",
-    "hard_day_streak": "Hard-day streak",
-    "ctl_ramp": "CTL ramp",
-    "hrv": "HRV",
-    "rhr": "Resting HR",
-    "sleep": "Sleep",
-    "back_symptoms": "Back symptoms",
-    "back": "Back symptoms",
-    "red_flag": "Red flag",
-}
+#: Component name -> label for the flagged-day tables: each component's registry ``label``
+#: (models.components.REGISTRY). Other names (a learned model's inputs) are humanised.
+COMPONENT_LABEL = {**{c.name: c.label for c in REGISTRY}, "red_flag": "Red flag"}
 
 _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$")
 
