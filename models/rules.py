@@ -8,6 +8,14 @@ points, the rule that fired for each component, and concrete adjustments
 cut-offs are heuristics from the load, recovery and sleep literature, not
 validated for low-back pain (brief section 6).
 
+Each component's name, reason code, rows and columns read, cap parameter,
+texts, learned-model inputs and advice codes are its entry in
+:data:`models.components.REGISTRY`; this module holds each component's
+per-row points rule (a function of the same name, registered with
+``@_points`` and called with the rows of the entry's ``offsets``), the test
+oracle of :mod:`models.columnar`. The parameters are
+:class:`models.params.ScorerParams` (re-exported here).
+
 Which row feeds which component
 -------------------------------
 The brief: "Runs nightly for day d on data <= d-1 (plus morning HRV/RHR/sleep)".

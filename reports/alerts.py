@@ -20,9 +20,12 @@ therefore the same :attr:`Alert.alert_id`, which is what the outbox
 de-duplicates on: one alert per episode, and a night that was missed is still
 alerted on the next run ("never twice, never lost").
 
-Texts say what was seen in plain words with the numbers, what to change this
-week (the scorer's ``adjustments_json`` sentences), the clinician note for red
-flags, and the disclaimer (:mod:`models.vocab`). Nothing here reads a clock,
+Texts say what was seen in plain words with the numbers (each fired
+component's own sentence from its registry entry, :mod:`models.components`,
+filled with the value it stored in ``components_json``; its stored ``rule``
+under "what added points"), what to change this week (the scorer's
+``adjustments_json`` sentences), the clinician note for red flags, and the
+disclaimer (:mod:`models.vocab`). Nothing here reads a clock,
 a file or the environment.
 
 References
