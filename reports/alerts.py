@@ -368,8 +368,9 @@ def format_alert(
             f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))})."
         )
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
-    # the components' own stored values, when the score row is of the named day
-    stored = _json_entries(s.get("components_json")) if s.get("date") in (None, named) else None
+    # the components' own stored values, when the score row (and the FEATURES row, if any) is of the named day
+    same_day = s.get("date") in (None, named) and (f is None or f.get("date") in (None, named))
+    stored = _json_entries(s.get("components_json")) if same_day else None
     short = short_text(
         name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on, red_cause=red_cause, params=p, stored=stored
     )

@@ -14,7 +14,7 @@ import inspect
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -271,3 +271,15 @@ def test_seen_value_is_none_for_non_numbers():
     for c in REGISTRY:
         if c.seen is not None and c.name not in ("rhr",):
             assert c.seen(s) is None, c.name
+
+
+def test_format_alert_quotes_one_day_only(team_scores):
+    """A FEATURES row of another day than the score row: the facts are quoted, never mixed with stored values."""
+    feats, scores, _ = team_scores
+    row = scores.filter((pl.col("athlete_id") == "hrv") & pl.col("reasons").str.contains("hrv_suppressed")).row(
+        0, named=True
+    )
+    other = feats.filter((pl.col("athlete_id") == "hrv") & (pl.col("date") == row["date"] - timedelta(days=30)))
+    f = {**other.row(0, named=True), "hrv_z": -2.04}
+    a = alerts.format_alert("hrv", "Hal", "high_band", row["date"], row["date"], f, row, 1, params=P)
+    assert "7-day average 2.0 SD below" in a.body
