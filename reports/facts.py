@@ -85,6 +85,7 @@ FACT_COLS = (
     "rhr_baseline_bpm",
     "hrv_z",
     "sleep_7d_h",
+    "sleep_baseline_h",
     "sleep_debt_7d_h",
     "sleep_h",
     "back_pain_0_10",

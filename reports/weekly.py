@@ -259,22 +259,33 @@ def _hrv_status(z: Any, p: ScorerParams) -> dict:
     return {"level": level, "word": word, "detail": f"z {_sgn(z)}"}
 
 
-def _sleep_status(mean_h: Any, debt_h: Any, p: ScorerParams) -> dict:
-    """Sleep status with the scorer's ``sleep_need_h`` and ``sleep_debt_h``."""
-    need_h = p.sleep_need_h
+def _sleep_status(mean_h: Any, base_h: Any, debt_h: Any, p: ScorerParams) -> dict:
+    """Sleep status by the scorer's own rule (:func:`models.rules.sleep`): the 7-day deficit
+    against the athlete's usual sleep, the absolute floor, and a coach's fixed need only when set."""
     if not _ok(mean_h):
         return {"level": -1, "word": "no data", "detail": None}
-    debt = debt_h if _ok(debt_h) else None
-    if mean_h < need_h and debt is not None and debt > p.sleep_debt_h:
-        level, word = 2, "short"
-    elif mean_h < need_h:
-        level, word = 1, "below need"
+    level, parts = 0, []
+    if _ok(base_h):
+        deficit = 7.0 * (base_h - mean_h)
+        parts.append(f"{_f(mean_h, 1)} h/night vs usual {_f(base_h, 1)} h")
+        if deficit > p.sleep_debt_severe_h:
+            level = 2
+        elif deficit > p.sleep_debt_h:
+            level = 1
+        if deficit > 0:
+            parts.append(f"{_f(deficit, 1)} h short over 7 days")
     else:
-        level, word = 0, "enough"
-    detail = f"{_f(mean_h, 1)} h/night vs {need_h:g} h"
-    if debt is not None and debt > 0:
-        detail += f", debt {_f(debt, 1)} h"
-    return {"level": level, "word": word, "detail": detail}
+        parts.append(f"{_f(mean_h, 1)} h/night (usual sleep not known yet)")
+    if mean_h < p.sleep_floor_h:
+        level = max(level, 1)
+        parts.append(f"below the {p.sleep_floor_h:g}-h floor")
+    if p.coach_sleep_need_h > 0:
+        debt = debt_h if _ok(debt_h) else None
+        if mean_h < p.coach_sleep_need_h:
+            level = max(level, 2 if debt is not None and debt > p.sleep_debt_h else 1)
+            parts.append(f"coach's need {p.coach_sleep_need_h:g} h")
+    word = {0: "normal", 1: "short", 2: "very short"}[level]
+    return {"level": level, "word": word, "detail": "; ".join(parts)}
 
 
 # ---------------------------------------------------------------- data model
@@ -837,7 +848,7 @@ def _athlete_section(
         "load_pct_txt": _f(facts["load_pct"], 0, sign=True),
         "rhr": _rhr_status(facts["rhr_delta_bpm"], facts["rhr_z"], p),
         "hrv": _hrv_status(facts["hrv_z"], p),
-        "sleep": _sleep_status(facts["sleep_7d_h"], facts["sleep_debt_7d_h"], p),
+        "sleep": _sleep_status(facts["sleep_7d_h"], facts["sleep_baseline_h"], facts["sleep_debt_7d_h"], p),
         "no_training_data": no_training,
         "no_training_days": len(uncovered),
         "everyday_min_txt": _f(everyday_min) if everyday_min > 0 else None,
@@ -1144,6 +1155,7 @@ def build_weekly_report(
     *,
     generated_at: datetime | None = None,
     checkin: list[dict] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> str:
     """The weekly coach report as one HTML string.
@@ -1154,7 +1166,9 @@ def build_weekly_report(
     ``groups``, ``acks``, ``sent_alerts``, ``trend_weeks``), plus
     ``generated_at`` (a timestamp printed in the footer; the function reads
     no clock) and ``checkin`` (:func:`reports.checkin_compliance.checkin_compliance`
-    rows: a "Daily check-in this week" table when given).
+    rows: a "Daily check-in this week" table when given) and ``evaluation``
+    (:func:`pipelines.stage_evaluate.report_evaluation`: a "How the indicator
+    tracked this team's reports" section when given).
 
     Returns
     -------
@@ -1172,4 +1186,6 @@ def build_weekly_report(
     data["single"] = single
     if checkin is not None:  # reports.checkin_compliance.checkin_compliance rows
         data["checkin"] = checkin
+    if evaluation is not None:
+        data["evaluation"] = dict(evaluation)
     return render_weekly_html(data, generated_at=generated_at)

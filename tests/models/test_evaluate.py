@@ -22,7 +22,7 @@ from models.evaluate import (
     injury_onsets,
     label_history,
     onset_labels,
-    report_section,
+    report_summary,
 )
 from models.rules import score_features
 from tests.models import synth
@@ -153,9 +153,13 @@ def test_evaluate_frame_signal_vs_noise_and_cis():
     md = ev.to_markdown()
     assert "risk_score" in md and "not a diagnosis" in md and "[" in md
     assert json.loads(json.dumps(ev.to_dict()))["predictors"][0]["predictor"] == "risk_score"
-    lines = report_section(ev)
-    assert lines[0].startswith("How the indicator tracked") and "not a diagnosis" in lines[0]
-    assert report_section(ev.to_dict()) == lines
+    summary = report_summary(ev)
+    assert report_summary(ev.to_dict()) == summary
+    assert [r["what"] for r in summary["rows"]] == ["risk score", "7-day load alone", "the outcome's own last 7 days"]
+    assert summary["rows"][0]["within"] == f"{rs.within:.2f} ({rs.within_ci[0]:.2f}-{rs.within_ci[1]:.2f})"
+    # the whole CI is above 0.5: the verdict says the score ranked the athlete's own days above the others
+    assert summary["verdict"].startswith("The score ranked an athlete's own days before the outcome above")
+    assert [b["band"] for b in summary["bands"]] == ["low", "moderate", "high"]
 
 
 def test_band_table_hand_computed():
