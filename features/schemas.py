@@ -418,7 +418,8 @@ def conform(df: pl.DataFrame, schema: TableSchema, *, strict: bool = False) -> p
     names = df.columns
     if names[: len(cols)] == list(cols):
         dtypes = df.dtypes
-        if all(found == expected for found, expected in zip(dtypes, cols.values())):
+        # strict=False: extra columns may follow the schema's; only the first len(cols) are compared
+        if all(found == expected for found, expected in zip(dtypes, cols.values(), strict=False)):
             return df.clone()  # a new frame object, as the select would return
     exprs = []
     for col, dtype in cols.items():

@@ -405,7 +405,10 @@ def _predictor(
         vals = [per[i] for i in pick if i in per]
         if vals:
             within_bs.append(float(np.mean(vals)))
-    ci = lambda b: (float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))) if len(b) >= 20 else None
+
+    def ci(b: list[float]) -> tuple[float, float] | None:
+        return (float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))) if len(b) >= 20 else None
+
     return PredictorResult(name, kind, n, int(y.sum()), pooled, ci(pooled_bs), within, ci(within_bs), len(per))
 
 

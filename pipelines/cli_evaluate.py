@@ -22,7 +22,10 @@ def register(app: typer.Typer) -> None:
         label: str | None = typer.Option(
             None,
             "--label",
-            help="Self-report item, comparison and threshold that counts as an event, e.g. 'soreness<=2' (PMSys: 1 = very sore) or 'back_pain_0_10>=3'. Read from the store's wellness table, or from --labels-csv.",
+            help=(
+                "Self-report item, comparison and threshold that counts as an event, e.g. 'soreness<=2' (PMSys: 1 = "
+                "very sore) or 'back_pain_0_10>=3'. Read from the store's wellness table, or from --labels-csv."
+            ),
         ),
         labels_csv: Path | None = typer.Option(
             None,
@@ -46,7 +49,10 @@ def register(app: typer.Typer) -> None:
         rules: bool = typer.Option(
             False,
             "--rules",
-            help="Score the stored features with the rule scorer (config parameters) in memory instead of reading the stored scores.",
+            help=(
+                "Score the stored features with the rule scorer (config parameters) in memory instead of reading the "
+                "stored scores."
+            ),
         ),
         bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples of athletes for the 95 % CIs."),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),

@@ -915,7 +915,7 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     acwr = _col(fr, days, "acwr")
     acwr_e = _col(fr, days, "acwr_ewma")
     last_acwr = next((v for v in reversed(acwr) if v is not None), None)
-    week_load = sum(v for d, v in zip(days, load) if v is not None and span[0] <= d <= span[1])
+    week_load = sum(v for d, v in zip(days, load, strict=True) if v is not None and span[0] <= d <= span[1])
     charts.append(
         {
             "key": "load",
@@ -959,9 +959,11 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
                         ),
                     ],
                     title=f"{name}: training load and acute:chronic workload ratio",
-                    desc=f"{period}. Load in the report week {week_load:,.0f} AU. Latest ACWR "
-                    f"{'n/a' if last_acwr is None else f'{last_acwr:.2f}'} (range {ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}, "
-                    f"spike line {p.acwr_danger:g}).",
+                    desc=(
+                        f"{period}. Load in the report week {week_load:,.0f} AU. Latest ACWR "
+                        f"{'n/a' if last_acwr is None else f'{last_acwr:.2f}'} "
+                        f"(range {ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}, spike line {p.acwr_danger:g})."
+                    ),
                     highlight=span,
                 )
             ),
@@ -1006,7 +1008,7 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     rb = _col(fr, days, "rhr_baseline_bpm")
     rz = _col(fr, days, "rhr_z")
     r_lo, r_hi = [], []
-    for x7, b, z in zip(rhr7, rb, rz):
+    for x7, b, z in zip(rhr7, rb, rz, strict=True):
         sd = _sd_from_z(x7, b, z)
         r_lo.append(b - rhr_sd * sd if sd is not None else None)
         r_hi.append(b + rhr_sd * sd if sd is not None else None)
@@ -1015,7 +1017,7 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     hb = _col(fr, days, "hrv_baseline_ln")
     hz = _col(fr, days, "hrv_z")
     h_lo, h_hi = [], []
-    for x7, b, z in zip(hrv7, hb, hz):
+    for x7, b, z in zip(hrv7, hb, hz, strict=True):
         sd = _sd_from_z(x7, b, z)
         h_lo.append(math.exp(b - hrv_sd * sd) if sd is not None else None)
         h_hi.append(math.exp(b + hrv_sd * sd) if sd is not None else None)

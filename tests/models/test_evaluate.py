@@ -74,7 +74,7 @@ def test_injury_onsets_after_a_gap_and_onset_labels():
     assert on2["date"].to_list() == [d(10), d(40)]
     days = pl.DataFrame({"athlete_id": ["a"] * 30, "date": [d(i) for i in range(30)]})
     lab = onset_labels(days, inj, horizon_d=3, gap_d=7).sort("date")
-    v = dict(zip(lab["date"].to_list(), lab["label"].to_list()))
+    v = dict(zip(lab["date"].to_list(), lab["label"].to_list(), strict=True))
     assert v[d(6)] is False and v[d(7)] is True and v[d(9)] is True
     assert v[d(10)] is None and v[d(18)] is None  # inside the episode: report on 12 (12+6 = 18)
     assert v[d(19)] is False and v[d(22)] is True and v[d(25)] is None
@@ -238,7 +238,10 @@ def test_no_label_leaks_into_a_score():
     after = score_features(synth.to_features(changed), as_of=feats["date"].max())
     cut = score_features(synth.to_features(daily.filter(pl.col("date") <= t)), as_of=t)
     cols = ["athlete_id", "date", "risk_score", "risk_band", "components_json"]
-    upto = lambda s: s.filter(pl.col("date") <= t).select(cols).sort("athlete_id", "date")
+
+    def upto(s: pl.DataFrame) -> pl.DataFrame:
+        return s.filter(pl.col("date") <= t).select(cols).sort("athlete_id", "date")
+
     assert upto(base).equals(upto(after))
     assert upto(base).equals(upto(cut))
     assert (
@@ -255,7 +258,10 @@ def test_no_label_leaks_into_a_score():
         pl.when(pl.col("date") <= t).then(6.0 - pl.col("soreness")).otherwise(pl.col("soreness")).alias("soreness")
     )
     lab2 = horizon_labels(days, event_days(rep2, spec), horizon_d=3)
-    on_t = lambda lab: lab.filter(pl.col("date") >= t).sort("athlete_id", "date")
+
+    def on_t(lab: pl.DataFrame) -> pl.DataFrame:
+        return lab.filter(pl.col("date") >= t).sort("athlete_id", "date")
+
     assert on_t(lab1).equals(on_t(lab2))
 
 

@@ -45,7 +45,7 @@ def comps(*pts):
     return json.dumps(
         [
             {"component": n, "reason": r, "points": p, "cap": 20, "rule": f"{n}: +{p}"}
-            for n, r, p in zip(names, reasons, pts)
+            for n, r, p in zip(names, reasons, pts, strict=True)
         ]
     )
 
