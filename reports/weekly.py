@@ -78,6 +78,7 @@ from reports.facts import (
     one_advice,
     reasons_with_points,
     red_flag_cause,
+    tracked_inputs,
 )
 from reports.svg import Band, HLine, Panel, Series, chart_svg
 
@@ -440,6 +441,7 @@ def build_weekly_data(
     f_by = {k[0]: v for k, v in f_win.partition_by("athlete_id", as_dict=True).items()} if f_win.height else {}
     s_by = {k[0]: v for k, v in s_win.partition_by("athlete_id", as_dict=True).items()} if s_win.height else {}
     last_by = last_data_dates(features.filter(pl.col("athlete_id").is_in(ids)), as_of=end)
+    team_tracks = tracked_inputs(last_by)  # inputs nobody in the team has are "not tracked", not stale
     n_by: dict[str, list[dict]] = {}
     if notes is not None and notes.height and "note" in notes.columns:
         nw = notes.filter(
@@ -489,7 +491,7 @@ def build_weekly_data(
             (monday, end),
             p,
             n_by.get(a, []),
-            freshness(last_by.get(a), day=end, stale_after_d=stale_after_d),
+            freshness(last_by.get(a), day=end, stale_after_d=stale_after_d, tracked=team_tracks),
         )
         sec["group"] = groups.get(a) or ""
         sec["acks"] = ack_by.get(a, [])
@@ -787,7 +789,7 @@ def _athlete_section(
     fresh_rows = []
     for r in fresh["inputs"]:
         if r["last"] is None:
-            txt = "never" if r["key"] != "checkin" else "none reported"
+            txt = "not tracked" if not r["tracked"] else "never" if r["key"] != "checkin" else "none reported"
         elif r["age_d"] == 0:
             txt = "today"
         else:
