@@ -772,13 +772,16 @@ def _athlete_section(
                     "day": _day_label(vd),
                 }
             )
+    untracked = {r["key"] for r in fresh["inputs"] if not r["tracked"]}  # nobody in the team has it
     gaps = []
-    for label, cols in (
-        ("no training data", ("load_au",)),
-        ("no resting HR", ("rhr_bpm",)),
-        ("no HRV", ("hrv_ln_rmssd",)),
-        ("no sleep", ("sleep_h",)),
+    for label, cols, key in (
+        ("no training data", ("load_au",), "training"),
+        ("no resting HR", ("rhr_bpm",), "hr"),
+        ("no HRV", ("hrv_ln_rmssd",), "hr"),
+        ("no sleep", ("sleep_h",), "sleep"),
     ):
+        if key in untracked:
+            continue
         miss = [d for d in week_days if not any(has(d, c) for c in cols)]
         if miss:
             gaps.append({"what": label, "n": len(miss), "days": ", ".join(_day_label(d) for d in miss)})
@@ -860,7 +863,12 @@ def _athlete_section(
         "gaps": gaps,
         "flagged": flagged,
         "notes": notes,
-        "charts": _charts(name, fr, chart_days, week_span, p),
+        "charts": [
+            c
+            for c in _charts(name, fr, chart_days, week_span, p)
+            if {"recovery": "hr", "sleep": "sleep"}.get(c["key"]) not in untracked
+        ],
+        "untracked": [r["label"] for r in fresh["inputs"] if not r["tracked"] and r["key"] != "checkin"],
         "_sr": sr,
     }
 

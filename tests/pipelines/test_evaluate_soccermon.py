@@ -112,5 +112,10 @@ def test_weekly_report_of_the_real_team(sm_store, tmp_path):
         assert not {"sleep", "hr"} & set(a["fresh"]["stale"]), a["athlete_id"]
         rows = {r["key"]: r for r in a["fresh"]["rows"]}
         assert rows["sleep"]["txt"] == rows["hr"]["txt"] == "not tracked"
+        # no empty RHR/HRV and sleep charts, no "gaps" in inputs nobody has; said once instead
+        assert [c["key"] for c in a["charts"]] == ["load", "pmc"]
+        assert a["untracked"] == ["sleep", "HR/HRV"]
+        assert not any(g["what"] in ("no resting HR", "no HRV", "no sleep") for g in a["gaps"])
+    assert "Not tracked in this team: sleep, HR/HRV" in html
     shown = [a["shown_band"] for a in data["athletes"]]
     assert shown.count("stale") < len(shown) // 2 and "low" in shown
