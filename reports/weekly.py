@@ -914,7 +914,6 @@ def _col(rows: dict[date, dict], days: list[date], col: str, fn=None) -> list[fl
 
 
 def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date, date], p: ScorerParams) -> list[dict]:
-    need_h = p.sleep_need_h
     n = len(days)
     first, last = days[0].isoformat(), days[-1].isoformat()
     period = f"{n} days from {first} to {last}; the report week is shaded"
@@ -1082,14 +1081,23 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
 
     sleep = _col(fr, days, "sleep_h")
     sleep7 = _col(fr, days, "sleep_7d_h")
+    # the scorer's references (models.rules.sleep): the athlete's usual sleep (latest 60-night
+    # baseline), the absolute floor, and a coach's fixed need only when one is set
+    usual = next((v for v in reversed(_col(fr, days, "sleep_baseline_h")) if v is not None), None)
+    refs = [(f"floor {p.sleep_floor_h:g} h", p.sleep_floor_h, "ref-danger")]
+    if usual is not None:
+        refs.append((f"usual {usual:.1f} h", usual, "ref-need"))
+    if p.coach_sleep_need_h > 0:
+        refs.append((f"coach's need {p.coach_sleep_need_h:g} h", p.coach_sleep_need_h, "ref-need"))
+    ref_txt = "; ".join(r[0] for r in refs)
     charts.append(
         {
             "key": "sleep",
-            "title": "Sleep against need",
+            "title": "Sleep against the athlete's usual sleep",
             "legend": [
                 ("s-sleep", "bars: hours asleep"),
                 ("s-sleep7", "line: 7-day mean"),
-                ("ref-need", f"dashed line: need {need_h:g} h"),
+                *((c, f"{'red' if c == 'ref-danger' else 'green'} dashed line: {t}") for t, _, c in refs),
                 ("gap", "grey: no data"),
             ],
             "svg": Markup(
@@ -1102,15 +1110,15 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
                                 Series("sleep", sleep, "bar", "s-sleep"),
                                 Series("7-day mean", sleep7, "line", "s-sleep7"),
                             ],
-                            hlines=[HLine(f"need {need_h:g} h", need_h, "ref-need")],
+                            hlines=[HLine(t, y, c) for t, y, c in refs],
                             gap_series=0,
                             y_min=0.0,
-                            extra_values=(need_h + 1.0,),
+                            extra_values=(max(y for _, y, _ in refs) + 1.0,),
                             height=80,
                         ),
                     ],
-                    title=f"{name}: sleep against need",
-                    desc=f"{period}. Nights with data: {sum(v is not None for v in sleep)} of {n}; need {need_h:g} h.",
+                    title=f"{name}: sleep against the athlete's usual sleep",
+                    desc=f"{period}. Nights with data: {sum(v is not None for v in sleep)} of {n}; {ref_txt}.",
                     highlight=span,
                 )
             ),
