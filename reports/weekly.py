@@ -260,6 +260,10 @@ def _hrv_status(z: Any, p: ScorerParams) -> dict:
     return {"level": level, "word": word, "detail": f"z {_sgn(z)}"}
 
 
+#: the status of an input nobody in the team tracks (reports.facts.freshness)
+_NOT_TRACKED = {"level": -1, "word": "not tracked", "detail": None}
+
+
 def _sleep_status(mean_h: Any, base_h: Any, debt_h: Any, p: ScorerParams) -> dict:
     """Sleep status by the scorer's own rule (:func:`models.rules.sleep`): the 7-day deficit
     against the athlete's usual sleep, the absolute floor, and a coach's fixed need only when set."""
@@ -851,9 +855,11 @@ def _athlete_section(
         "acute_txt": _f(facts["acute_7d_au"]),
         "chronic_txt": _f(facts["chronic_28d_au"]),
         "load_pct_txt": _f(facts["load_pct"], 0, sign=True),
-        "rhr": _rhr_status(facts["rhr_delta_bpm"], facts["rhr_z"], p),
-        "hrv": _hrv_status(facts["hrv_z"], p),
-        "sleep": _sleep_status(facts["sleep_7d_h"], facts["sleep_baseline_h"], facts["sleep_debt_7d_h"], p),
+        "rhr": _NOT_TRACKED if "hr" in untracked else _rhr_status(facts["rhr_delta_bpm"], facts["rhr_z"], p),
+        "hrv": _NOT_TRACKED if "hr" in untracked else _hrv_status(facts["hrv_z"], p),
+        "sleep": _NOT_TRACKED
+        if "sleep" in untracked
+        else _sleep_status(facts["sleep_7d_h"], facts["sleep_baseline_h"], facts["sleep_debt_7d_h"], p),
         "no_training_data": no_training,
         "no_training_days": len(uncovered),
         "everyday_min_txt": _f(everyday_min) if everyday_min > 0 else None,

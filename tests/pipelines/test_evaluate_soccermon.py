@@ -115,6 +115,7 @@ def test_weekly_report_of_the_real_team(sm_store, tmp_path):
         # no empty RHR/HRV and sleep charts, no "gaps" in inputs nobody has; said once instead
         assert [c["key"] for c in a["charts"]] == ["load", "pmc"]
         assert a["untracked"] == ["sleep", "HR/HRV"]
+        assert a["rhr"]["word"] == a["hrv"]["word"] == a["sleep"]["word"] == "not tracked"
         assert not any(g["what"] in ("no resting HR", "no HRV", "no sleep") for g in a["gaps"])
     assert "Not tracked in this team: sleep, HR/HRV" in html
     shown = [a["shown_band"] for a in data["athletes"]]
