@@ -63,7 +63,8 @@ def write_export(path: Path, mb: float) -> int:
                 )
                 parts.append(
                     f' <Record type="HKQuantityTypeIdentifierStepCount" sourceName="iPhone" unit="count" '
-                    f'creationDate="{fmt(ts)}" startDate="{fmt(ts)}" endDate="{fmt(ts + timedelta(minutes=4))}" value="{k * 3 % 500}"/>\n'
+                    f'creationDate="{fmt(ts)}" startDate="{fmt(ts)}" endDate="{fmt(ts + timedelta(minutes=4))}" '
+                    f'value="{k * 3 % 500}"/>\n'
                 )
             night = d0 - timedelta(hours=2)
             for src in ("Apple Watch", "AutoSleep"):
@@ -82,7 +83,8 @@ def write_export(path: Path, mb: float) -> int:
             )
             parts.append(
                 f' <Workout workoutActivityType="HKWorkoutActivityTypeRunning" duration="45" durationUnit="min" '
-                f'totalDistance="8" totalDistanceUnit="km" sourceName="Apple Watch" startDate="{fmt(d0 + timedelta(hours=10))}" '
+                'totalDistance="8" totalDistanceUnit="km" sourceName="Apple Watch" '
+                f'startDate="{fmt(d0 + timedelta(hours=10))}" '
                 f'endDate="{fmt(d0 + timedelta(hours=10, minutes=45))}">\n'
                 f'  <MetadataEntry key="HKTimeZone" value="Europe/Paris"/>\n </Workout>\n'
             )

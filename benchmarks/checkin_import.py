@@ -60,7 +60,7 @@ def form_csv(out: Path) -> tuple[int, int, list[str]]:
         w.writerow(["Timestamp", "Player", "Sleep quality", "Minutes yesterday", "RPE yesterday"])
         for r in rows[1:]:
             day = _d(r[0])
-            for p, v in zip(players, r[1:]):
+            for p, v in zip(players, r[1:], strict=False):
                 if not v.strip():
                     continue
                 mins = rpe = ""

@@ -156,7 +156,10 @@ def _docs(report: Path, summary) -> None:
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
         )
-        block = lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+
+        def block(r):
+            return r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+
         page = b.new_page(viewport={"width": 1440, "height": 900})
         page.route("**/*", block)
         page.goto(report.as_uri())
@@ -188,7 +191,8 @@ def _docs(report: Path, summary) -> None:
             parts += [f"=== {head} ===", f"Title: {m['title']}", "", m["body"], ""]
     (d / "alerts-example.txt").write_text("\n".join(parts), encoding="utf-8")
     print(
-        f"wrote {d}/report-screenshot.png, report-athlete-screenshot.png, report-screenshot-phone.png, alerts-example.txt"
+        f"wrote {d}/report-screenshot.png, report-athlete-screenshot.png, report-screenshot-phone.png, "
+        "alerts-example.txt"
     )
 
 

@@ -6,8 +6,9 @@ Builds synthetic athletes (tests/models/synth.py), computes their FEATURES
 with the real feature stage, then times ``models.rules.score_features`` for
 all days, for the last 7 days only (``start``: the nightly incremental case)
 the columnar scorer of issue 19 (``models.columnar``: numbers only, and the
-full SCORES frame with per-row texts) in the same run and, with ``--learned``, training a calibrated logistic model and scoring with
-it. Prints rows per second; nothing is asserted.
+full SCORES frame with per-row texts) in the same run and, with ``--learned``,
+training a calibrated logistic model and scoring with it. Prints rows per
+second; nothing is asserted.
 """
 
 from __future__ import annotations

@@ -836,7 +836,7 @@ def open_csv(
                     line=start,
                 )
             cells = cells + [""] * (len(header) - len(cells))
-            yield start, dict(zip(header, cells))
+            yield start, dict(zip(header, cells, strict=True))
 
     return header, rows()
 

@@ -16,7 +16,7 @@ Connectors never write anything: the store (``pipelines.store``) does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
@@ -92,7 +92,7 @@ class ConnectorWarning(UserWarning):
     """Usable but degraded input (ignored columns, rows skipped, read up to damage)."""
 
 
-class OnBadRow(str, Enum):
+class OnBadRow(StrEnum):
     """What to do with a row that fails validation."""
 
     RAISE = "raise"  # reject the whole file (default)
@@ -298,7 +298,7 @@ def implausible_results(results: list[ReadResult]) -> list[bool]:
                 flags[i] = True
             continue
         lo = 0
-        for i, f in zip(idx, frames):
+        for i, f in zip(idx, frames, strict=True):
             if any(bad[lo : lo + f.height]):
                 flags[i] = True
             lo += f.height
@@ -331,6 +331,6 @@ def check_plausible(result: ReadResult, ctx: ReadContext, path: str | Path) -> R
         keep[rows] = False
         setattr(result, table, df.filter(keep))
         result.skipped_rows += len(rows)
-        for i, col, what in problems[:20]:
+        for i, _col, what in problems[:20]:
             result.warn(f"skipped {table} record {df[_WHEN[table]][i]}: {what}")
     return result

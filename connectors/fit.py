@@ -46,6 +46,7 @@ Broken files: see :func:`read`. The decoder is :mod:`connectors.fit_decode`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -563,7 +564,7 @@ def _laps_as_session(laps: list[dict]) -> dict[int, object]:
     timer = sum(t for t in timers if t is not None) if any(t is not None for t in timers) else None
     dists = [lp["dist"] for lp in laps if lp["dist"] is not None]
     kcals = [lp["kcal"] for lp in laps if lp["kcal"] is not None]
-    hr_w = [(lp["avg"], t or 0.0) for lp, t in zip(laps, timers) if lp["avg"] is not None]
+    hr_w = [(lp["avg"], t or 0.0) for lp, t in zip(laps, timers, strict=True) if lp["avg"] is not None]
     wsum = sum(w for _, w in hr_w)
     avg = (sum(a * w for a, w in hr_w) / wsum) if wsum > 0 else (hr_w[0][0] if hr_w else None)
     maxes = [lp["max"] for lp in laps if lp["max"] is not None]
@@ -987,7 +988,7 @@ def _sleep(fit: FitFile, athlete: str, ctx: ReadContext, notes: list[str], *, pa
         return SLEEP.empty()
     levels.sort(key=lambda x: x[0])
     secs = {k: 0.0 for k in _SLEEP_STAGE.values()}
-    for (t0, lv), (t1, _) in zip(levels, levels[1:]):
+    for (t0, lv), (t1, _) in pairwise(levels):
         secs[_SLEEP_STAGE.get(lv, "unmeasurable")] += float(t1 - t0)
     asleep = secs["light"] + secs["deep"] + secs["rem"]
     if asleep <= 0:

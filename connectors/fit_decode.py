@@ -345,7 +345,7 @@ def _decode_values(d: _Def, buf: bytes, body: int) -> dict[int, object]:
     out: dict[int, object] = {}
     if d.st is not None:
         vals = d.st.unpack_from(buf, body)
-        for num, v, inv, kind in zip(d.names, vals, d.invalid, d.kinds):
+        for num, v, inv, kind in zip(d.names, vals, d.invalid, d.kinds, strict=True):
             if kind == "s":
                 s = v.split(b"\0", 1)[0]
                 out[num] = s.decode("utf-8", "replace") if s else None

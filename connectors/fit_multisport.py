@@ -26,6 +26,7 @@ Each change is noted in the ledger.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import polars as pl
 
@@ -48,7 +49,7 @@ def leg_groups(segments) -> list[list[datetime]]:
 
 def _non_decreasing(vals: list[float | None]) -> bool:
     known = [v for v in vals if v is not None]
-    return len(known) >= 2 and all(b >= a for a, b in zip(known, known[1:]))
+    return len(known) >= 2 and all(b >= a for a, b in pairwise(known))
 
 
 def uncumulate_legs(sessions: pl.DataFrame, groups: list[list[datetime]]) -> tuple[pl.DataFrame, list[str]]:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -339,7 +340,7 @@ def _exercise(path: Path, ctx: ReadContext) -> ReadResult:
         try:
             rec = require_dict(path, ctx, i, item, "an exercise log")
             start, local, offset = _instant(path, ctx, clock, i, rec, "startTime")
-            num = lambda f: opt_number(path, ctx, i, rec, f)  # noqa: E731
+            num = partial(opt_number, path, ctx, i, rec)  # num(field): this record's number
             active_ms, total_ms = num("activeDuration"), num("duration")
             for f, v in (("activeDuration", active_ms), ("duration", total_ms)):
                 if v is not None and v < 0:

@@ -518,13 +518,13 @@ def _read(path: Path, ctx: ReadContext, name: str, unit_arg: DistanceUnit | None
             if len(cells) != ncols:
                 raise BadRowError(name, f"expected {ncols} cells as in the header, found {len(cells)}", line=line)
 
-            def num(field: str) -> float | None:
+            def num(field: str, cells: list[str] = cells, line: int = line) -> float | None:
                 try:
                     return parse_number(cell(cells, field), decimal_comma=decimal_comma)
                 except ValueError as err:
                     raise BadRowError(name, str(err), line=line, column=header[cols[field]]) from err
 
-            def dur(field: str) -> float | None:
+            def dur(field: str, cells: list[str] = cells, line: int = line) -> float | None:
                 try:
                     return parse_clock(cell(cells, field))
                 except ValueError as err:

@@ -39,6 +39,7 @@ Every file is streamed record by record (``summarizedActivities`` reaches
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +228,7 @@ def _activities(path: Path, ctx: ReadContext) -> ReadResult:
             else:
                 local_date = clock.local_date_of(start)
                 offset = clock.offset_of(start)
-            num = lambda f: opt_number(path, ctx, i, rec, f)  # noqa: E731
+            num = partial(opt_number, path, ctx, i, rec)  # num(field): this record's number
             duration_ms = num("duration")
             moving_ms = num("movingDuration")
             elapsed_ms = num("elapsedDuration")

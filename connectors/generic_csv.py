@@ -786,7 +786,7 @@ def read_many(items: Sequence[tuple[Path, ReadContext]]) -> list[ReadResult | Ex
         key = (prep.kind.name, tuple(prep.cols), prep.sep, prep.ctx.tz, prep.line_col)
         groups.setdefault(key, []).append((idx, prep))
     for members in groups.values():
-        for (idx, _), res in zip(members, _read_group([m for _, m in members])):
+        for (idx, _), res in zip(members, _read_group([m for _, m in members]), strict=True):
             results[idx] = res
     return results  # type: ignore[return-value]
 
@@ -849,13 +849,13 @@ def _prepare(raw: bytes, ctx: ReadContext, name: str) -> _Prepared | ReadResult:
         )
     known = set(kind.columns)
     seen: dict[str, str] = {}
-    for orig, c in zip(fields, cols):
+    for orig, c in zip(fields, cols, strict=True):
         if c in known and c in seen:
             raise BadRowError(
                 name, f"column {c!r} appears twice (as {seen[c]!r} and {orig!r})", line=header_no, column=c
             )
         seen.setdefault(c, orig)
-    extra = [f for f, c in zip(fields, cols) if c not in known and c]
+    extra = [f for f, c in zip(fields, cols, strict=True) if c not in known and c]
     if extra:
         notes.append(
             "ignored column(s) not in the generic " + kind.name + " format: " + ", ".join(repr(x) for x in extra)
@@ -915,7 +915,7 @@ def _read_group(preps: list[_Prepared]) -> list[ReadResult | Exception]:
             if has_athlete
             else per_file_rows
         )
-    for p, filled in zip(preps, nulls):
+    for p, filled in zip(preps, nulls, strict=True):
         if p.ctx.athlete_id and filled and not p.athlete_from_ctx:
             p.notes.append(f"athlete_id: {filled} empty cell(s) taken as athlete {p.ctx.athlete_id!r}")
 
@@ -945,7 +945,7 @@ def _read_group(preps: list[_Prepared]) -> list[ReadResult | Exception]:
         )
     results: list[ReadResult | Exception] = []
     lo = 0
-    for p, h in zip(preps, per_file_rows):
+    for p, h in zip(preps, per_file_rows, strict=True):
         try:
             if h == 0:
                 results.append(ReadResult(format=kind.format, warnings=p.notes + ["no data rows (header only)"]))
@@ -995,7 +995,7 @@ def _finish(p: _Prepared, prog: _Program, pre: pl.DataFrame, final: pl.DataFrame
             raise BadRowError(name, chk.describe(raw_val) + _policy_hint(), line=lines[0], column=chk.column)
         bad_counts = final.filter(any_bad).select(pl.col(f).sum() for f in flag_names).row(0)
         by_reason: dict[str, int] = {}
-        for chk, cnt in zip(checks, bad_counts):
+        for chk, cnt in zip(checks, bad_counts, strict=True):
             if cnt:
                 by_reason[chk.label] = by_reason.get(chk.label, 0) + int(cnt)
         reasons = ", ".join(f"{lbl}: {n}" for lbl, n in by_reason.items())
@@ -1042,7 +1042,7 @@ def _program(kind: str, cols: tuple[str, ...], decimal_comma: bool, tz: str | No
     dummy = pl.LazyFrame(schema={**{c: pl.String for c in has}, "__row": pl.UInt32})
     for stage in p.stages:
         dummy = dummy.with_columns(stage)
-    produced = dict(zip(dummy.select(built).collect_schema().items(), built))
+    produced = dict(zip(dummy.select(built).collect_schema().items(), built, strict=True))
     dtypes = {name: dt for name, dt in produced}
     exprs = {name: e for (name, _), e in produced.items()}
     target = _SCHEMAS[_TABLE[kind]].columns
@@ -1069,7 +1069,7 @@ def _program(kind: str, cols: tuple[str, ...], decimal_comma: bool, tz: str | No
         tuple(out),
         tuple(checks),
         tuple(flag_names),
-        tuple(c.bad.alias(f) for c, f in zip(checks, flag_names)),
+        tuple(c.bad.alias(f) for c, f in zip(checks, flag_names, strict=True)),
         tail,
         tuple(p.count_columns),
         tuple(p.notes),
@@ -1103,7 +1103,7 @@ def _layers(stages: list[list[pl.Expr]]) -> tuple[list[pl.Expr], ...]:
 def _n_unique(df: pl.DataFrame, key: list[str]) -> int:
     """Number of distinct ``key`` tuples (nulls equal), without a polars query on a few rows."""
     if df.height <= 64:
-        return len(set(zip(*(df.get_column(k).to_list() for k in key))))
+        return len(set(zip(*(df.get_column(k).to_list() for k in key), strict=True)))
     return df.select(pl.struct(key).n_unique()).item()
 
 

@@ -477,7 +477,7 @@ def _read_team_wide(path: Path, ctx: ReadContext, name: str, bad: BadRows, resul
         except BadRowError as err:
             bad(err)
             continue
-        for h, p in zip(header[1:], players):
+        for h, p in zip(header[1:], players, strict=True):
             try:
                 v = _number(row[h], name, line, p, lo, hi)
             except BadRowError as err:

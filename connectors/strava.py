@@ -162,7 +162,7 @@ def _read(path: Path, ctx: ReadContext, name: str) -> ReadResult:
                     line=line,
                 )
 
-            def nums(col: str) -> list[float | None]:
+            def nums(col: str, cells: list[str] = cells, line: int = line) -> list[float | None]:
                 out = []
                 for i, raw in cols.cells(cells, col):
                     try:

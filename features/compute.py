@@ -217,7 +217,7 @@ def _window_sums(df: pl.DataFrame, spec: Mapping[str, Sequence[int]], prefix: st
     tmp = lambda c, pw: f"__{c}__p{pw}"  # noqa: E731
     need = {c: max(w) for c, w in spec.items()}
     df = df.with_columns(pl.col(c).alias(tmp(c, 1)) for c in spec)
-    for a, b in zip(powers, powers[1:]):
+    for a, b in zip(powers, powers[1:], strict=False):
         exprs = [(pl.col(tmp(c, a)) + pl.col(tmp(c, a)).shift(a)).alias(tmp(c, b)) for c in spec if need[c] >= b]
         df = df.with_columns(exprs)
     exprs = []
@@ -290,7 +290,9 @@ def _work_frame(
     )
     frame_first = np.array([_days(x) for x in ath["first"]], dtype=np.int64)
     if first_days:
-        first = np.array([_days(first_days.get(a, f)) for a, f in zip(ath["athlete_id"], ath["first"])], dtype=np.int64)
+        first = np.array(
+            [_days(first_days.get(a, f)) for a, f in zip(ath["athlete_id"], ath["first"], strict=True)], dtype=np.int64
+        )
     else:
         first = frame_first
     s = np.array([_days(x) for x in ath["s"]], dtype=np.int64)
@@ -727,8 +729,8 @@ def _compute_chunked(
     chunk_rows = chunk_rows or CHUNK_ROWS
     counts = daily.group_by("athlete_id", maintain_order=True).len()
     ids, ns = counts["athlete_id"].to_list(), counts["len"].to_list()
-    offs = dict(zip(ids, np.concatenate([[0], np.cumsum(ns)[:-1]]).tolist()))
-    size = dict(zip(ids, ns))
+    offs = dict(zip(ids, np.concatenate([[0], np.cumsum(ns)[:-1]]).tolist(), strict=True))
+    size = dict(zip(ids, ns, strict=True))
     chunks: list[list[str]] = []
     cur: list[str] = []
     rows = 0
@@ -862,8 +864,8 @@ def _positional_changes(hn: pl.DataFrame, ho: pl.DataFrame) -> dict[str, date | 
         a_old = ho["_h"].to_numpy()[np.repeat(np.array(seg_o), lens) + j]
         pos = np.where(a_new != a_old, j, np.iinfo(np.int64).max)
         first_bad = np.minimum.reduceat(pos, run0)
-        firsts = dict(zip(rn["athlete_id"].to_list(), rn["first"].to_list()))
-        for a, k in zip(seg_who, first_bad.tolist()):
+        firsts = dict(zip(rn["athlete_id"].to_list(), rn["first"].to_list(), strict=True))
+        for a, k in zip(seg_who, first_bad.tolist(), strict=True):
             if k != np.iinfo(np.int64).max:
                 out[a] = firsts[a] + timedelta(days=k)
     return out

@@ -309,8 +309,9 @@ def build_daily(
     ...     "start_utc": [datetime(2025, 3, 1, 7, tzinfo=timezone.utc)],
     ...     "local_date": [date(2025, 3, 1)], "load_au": [300.0]}), SESSIONS))
     >>> d = build_daily(s, SLEEP.empty(), WELLNESS.empty(), as_of=date(2025, 3, 3))
-    >>> d.select("date", "load_au", "rhr_bpm").rows()
-    [(datetime.date(2025, 3, 1), 300.0, None), (datetime.date(2025, 3, 2), 0.0, None), (datetime.date(2025, 3, 3), 0.0, None)]
+    >>> d.select("date", "load_au", "rhr_bpm").rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(datetime.date(2025, 3, 1), 300.0, None), (datetime.date(2025, 3, 2), 0.0, None),
+     (datetime.date(2025, 3, 3), 0.0, None)]
     """
     if not isinstance(as_of, date) or hasattr(as_of, "hour"):
         raise ValueError(f"as_of must be a datetime.date, got {as_of!r}")

@@ -378,7 +378,7 @@ def _stream_trimps(sessions, by_athlete, hr_rest_bpm, hr_max_bpm, sex, d_rest, d
         w = np.where(x > 0, x * aa * np.exp(bb * x), 0.0)
         tr = (mat / 60.0) @ w
         total = mat.sum(axis=1)
-        for r, v, t in zip(rows.tolist(), tr.tolist(), total.tolist()):
+        for r, v, t in zip(rows.tolist(), tr.tolist(), total.tolist(), strict=True):
             if t > 0:
                 out[r] = v
     return out
@@ -611,7 +611,7 @@ def assign_session_loads(
                 family[i] = prim
                 method[i] = "everyday"
 
-        def fit(src: str, dst: str) -> float | None:
+        def fit(src: str, dst: str, idx: list[int] = idx) -> float | None:  # this athlete's rows, bound now
             """Least squares through the origin: y = k x, k = sum(xy)/sum(x^2)."""
             pairs = [(native[i][src][0], native[i][dst][0]) for i in idx if src in native[i] and dst in native[i]]
             pairs = [(x, y) for x, y in pairs if x > 0]

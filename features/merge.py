@@ -416,7 +416,8 @@ def merge_duplicate_sessions(
     has_prec = "start_precision" in cols
     has_dev = "device_id" in cols
 
-    for (athlete,), part in df.sort("start_utc").partition_by("athlete_id", as_dict=True, maintain_order=True).items():
+    # one athlete at a time; a function (not the loop body) so the closures below bind this athlete's rows
+    def merge_athlete(athlete: str, part: pl.DataFrame) -> None:
         rows = part.to_dicts()
         starts_us = part["start_utc"].dt.epoch("us").to_list()
         durations = part["duration_s"].to_list()
@@ -608,6 +609,9 @@ def merge_duplicate_sessions(
                     }
                 )
 
+    for (athlete,), part in df.sort("start_utc").partition_by("athlete_id", as_dict=True, maintain_order=True).items():
+        merge_athlete(athlete, part)
+
     kept_df = pl.DataFrame(kept_rows, schema=df.schema, orient="row") if kept_rows else df.clear()
     kept_df = kept_df.sort(["athlete_id", "start_utc", "source"], nulls_last=True)
     log = pl.DataFrame(log_rows, schema=MERGE_LOG_SCHEMA, orient="row") if log_rows else _empty_log()
@@ -648,7 +652,8 @@ def merge_duplicate_nights(
     >>> from datetime import date, datetime, timezone
     >>> u = lambda h, m=0: datetime(2024, 5, 2, h, m, tzinfo=timezone.utc)
     >>> s = pl.DataFrame({"athlete_id": ["a", "a"], "source": ["apple_health", "oura"],
-    ...     "start_utc": [datetime(2024, 5, 1, 22, 10, tzinfo=timezone.utc), datetime(2024, 5, 1, 22, 0, tzinfo=timezone.utc)],
+    ...     "start_utc": [datetime(2024, 5, 1, 22, 10, tzinfo=timezone.utc),
+    ...                   datetime(2024, 5, 1, 22, 0, tzinfo=timezone.utc)],
     ...     "end_utc": [u(6), u(6, 5)], "wake_date": [date(2024, 5, 2)] * 2,
     ...     "is_nap": [False, False]})
     >>> kept, log = merge_duplicate_nights(s)
@@ -666,7 +671,9 @@ def merge_duplicate_nights(
     kept_rows: list[dict] = []
     log_rows: list[dict] = []
     window_us = NIGHT_WINDOW_US
-    for (athlete,), part in df.sort("start_utc").partition_by("athlete_id", as_dict=True, maintain_order=True).items():
+
+    # one athlete at a time; a function (not the loop body) so match() binds this athlete's rows
+    def merge_athlete(athlete: str, part: pl.DataFrame) -> None:
         rows = part.to_dicts()
         starts = part["start_utc"].dt.epoch("us").to_list()
         ends = part["end_utc"].dt.epoch("us").to_list()
@@ -728,9 +735,15 @@ def merge_duplicate_nights(
                         "start_diff_s": diff_s,
                         "duration_ratio": r,
                         "filled": None,
-                        "reason": f"{why}; kept {sources[a]} (priority {ranks[a]}) over {sources[j]} (priority {ranks[j]})",
+                        "reason": (
+                            f"{why}; kept {sources[a]} (priority {ranks[a]}) over {sources[j]} (priority {ranks[j]})"
+                        ),
                     }
                 )
+
+    for (athlete,), part in df.sort("start_utc").partition_by("athlete_id", as_dict=True, maintain_order=True).items():
+        merge_athlete(athlete, part)
+
     kept_df = pl.DataFrame(kept_rows, schema=df.schema, orient="row") if kept_rows else df.clear()
     kept_df = kept_df.sort(["athlete_id", "start_utc", "source"], nulls_last=True)
     log = pl.DataFrame(log_rows, schema=MERGE_LOG_SCHEMA, orient="row") if log_rows else _empty_log()

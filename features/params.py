@@ -58,7 +58,8 @@ class FeatureParams:
     Parameters
     ----------
     acute_days : int, default 7
-        Acute window A [d], at least 2 (monotony needs a sample SD): ``acute_7d_au`` = sum of ``load_au`` over d-A+1..d [R8].
+        Acute window A [d], at least 2 (monotony needs a sample SD): ``acute_7d_au`` = sum of ``load_au`` over
+        d-A+1..d [R8].
     chronic_days : int, default 28
         Chronic window C [d]: ``chronic_28d_au`` = sum over d-C+1..d times A/C
         (the weekly average, divided by 4 for 28 days) [R8]; also the warm-up

@@ -165,6 +165,22 @@ SLEEP = TableSchema(
     key=("athlete_id", "source", "start_utc"),
 )
 
+#: The self-reported monitoring items of ``WELLNESS``/``DAILY``: column -> (low, high, meaning of
+#: low, meaning of high). Every 1-5 item is stored with 1 = the bad end and 5 = the good end (the
+#: PMSys convention); a connector for an app with the other direction flips it (``6 - x``).
+SELF_REPORT_ITEMS: dict[str, tuple[float, float, str, str]] = {
+    "soreness_1_5": (1.0, 5.0, "very sore", "no soreness"),
+    "fatigue_1_5": (1.0, 5.0, "very tired", "very fresh"),
+    "sleep_quality_1_5": (1.0, 5.0, "very poor sleep", "very good sleep"),
+    "mood_1_5": (1.0, 5.0, "very low mood", "very good mood"),
+    "stress_1_5": (1.0, 5.0, "very stressed", "very relaxed"),
+    "readiness_0_10": (0.0, 10.0, "not ready at all", "fully ready"),
+}
+
+#: the self-report columns as stored (WELLNESS, DAILY and FEATURES list them once, from here)
+_SELF_REPORT_COLS: dict[str, pl.DataType] = {c: pl.Float64() for c in SELF_REPORT_ITEMS}
+
+
 WELLNESS = TableSchema(
     name="wellness",
     required={
@@ -188,29 +204,12 @@ WELLNESS = TableSchema(
         "reported_utc": UTC_DT,  # when the athlete answered [UTC]
         # monitoring-app self-reports (PMSys, generic daily.csv); scale and direction in the name and
         # in SELF_REPORT_ITEMS: 1 = worst ... 5 = best (e.g. soreness 1 = very sore, 5 = not sore)
-        "soreness_1_5": pl.Float64(),
-        "fatigue_1_5": pl.Float64(),
-        "sleep_quality_1_5": pl.Float64(),
-        "mood_1_5": pl.Float64(),
-        "stress_1_5": pl.Float64(),
-        "readiness_0_10": pl.Float64(),  # 0 = not ready at all, 10 = fully ready
+        **_SELF_REPORT_COLS,
         "sleep_reported_h": pl.Float64(),  # self-reported hours slept [h] (not device sleep)
         "soreness_area": pl.String(),  # where it is sore, as the app wrote it (PMSys: SNOMED codes)
     },
     key=("athlete_id", "source", "date"),
 )
-
-#: The self-reported monitoring items of ``WELLNESS``/``DAILY``: column -> (low, high, meaning of
-#: low, meaning of high). Every 1-5 item is stored with 1 = the bad end and 5 = the good end (the
-#: PMSys convention); a connector for an app with the other direction flips it (``6 - x``).
-SELF_REPORT_ITEMS: dict[str, tuple[float, float, str, str]] = {
-    "soreness_1_5": (1.0, 5.0, "very sore", "no soreness"),
-    "fatigue_1_5": (1.0, 5.0, "very tired", "very fresh"),
-    "sleep_quality_1_5": (1.0, 5.0, "very poor sleep", "very good sleep"),
-    "mood_1_5": (1.0, 5.0, "very low mood", "very good mood"),
-    "stress_1_5": (1.0, 5.0, "very stressed", "very relaxed"),
-    "readiness_0_10": (0.0, 10.0, "not ready at all", "fully ready"),
-}
 
 INJURIES = TableSchema(
     name="injuries",
@@ -247,12 +246,7 @@ DAILY = TableSchema(
     optional={
         "load_family": pl.String(),  # unit family of load_au for this athlete ("srpe", "tss", "trimp")
         # self-reports (WELLNESS), the worst value of the day when several sources report
-        "soreness_1_5": pl.Float64(),
-        "fatigue_1_5": pl.Float64(),
-        "sleep_quality_1_5": pl.Float64(),
-        "mood_1_5": pl.Float64(),
-        "stress_1_5": pl.Float64(),
-        "readiness_0_10": pl.Float64(),
+        **_SELF_REPORT_COLS,
         "sleep_reported_h": pl.Float64(),
         # device-detected everyday activity (auto-detected walks ...), kept out of load_au [min]
         "everyday_min": pl.Float64(),
@@ -322,12 +316,7 @@ FEATURES = TableSchema(
         "ctl_state": pl.Float64(),
         "atl_state": pl.Float64(),
         # the day's self-reports, passed through from DAILY for the report (not score inputs here)
-        "soreness_1_5": pl.Float64(),
-        "fatigue_1_5": pl.Float64(),
-        "sleep_quality_1_5": pl.Float64(),
-        "mood_1_5": pl.Float64(),
-        "stress_1_5": pl.Float64(),
-        "readiness_0_10": pl.Float64(),
+        **_SELF_REPORT_COLS,
         "everyday_min": pl.Float64(),
     },
     key=("athlete_id", "date"),
@@ -429,7 +418,8 @@ def conform(df: pl.DataFrame, schema: TableSchema, *, strict: bool = False) -> p
     names = df.columns
     if names[: len(cols)] == list(cols):
         dtypes = df.dtypes
-        if all(found == expected for found, expected in zip(dtypes, cols.values())):
+        # strict=False: extra columns may follow the schema's; only the first len(cols) are compared
+        if all(found == expected for found, expected in zip(dtypes, cols.values(), strict=False)):
             return df.clone()  # a new frame object, as the select would return
     exprs = []
     for col, dtype in cols.items():

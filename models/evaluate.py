@@ -84,7 +84,7 @@ __all__ = [
     "Evaluation",
     "evaluate_frame",
     "evaluate_scores",
-    "report_section",
+    "report_summary",
     "BASELINES",
 ]
 
@@ -405,7 +405,10 @@ def _predictor(
         vals = [per[i] for i in pick if i in per]
         if vals:
             within_bs.append(float(np.mean(vals)))
-    ci = lambda b: (float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))) if len(b) >= 20 else None
+
+    def ci(b: list[float]) -> tuple[float, float] | None:
+        return (float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))) if len(b) >= 20 else None
+
     return PredictorResult(name, kind, n, int(y.sum()), pooled, ci(pooled_bs), within, ci(within_bs), len(per))
 
 
@@ -561,16 +564,19 @@ def evaluate_frame(
     n_boot: int = 1000,
     seed: int = 0,
     min_class_n: int = 5,
+    components: bool = True,
 ) -> Evaluation:
     """AUCs with CIs for every predictor of an :func:`assemble` frame, band table and band shares.
 
     ``scores`` (all stored score rows of the evaluated athletes and period)
-    gives the share of days per band.
+    gives the share of days per band. ``components=False`` leaves out the
+    per-component rows and the constant (the weekly report's short version).
     """
     ath = frame["athlete_id"].to_numpy()
     y = frame["label"].to_numpy().astype(bool)
     cols: list[tuple[str, str, str]] = [("risk_score", "risk_score", "score")]
-    cols += [(c, c.removeprefix("comp_"), "component") for c in frame.columns if c.startswith("comp_")]
+    if components:
+        cols += [(c, c.removeprefix("comp_"), "component") for c in frame.columns if c.startswith("comp_")]
     cols += [(c, n, "baseline") for c, n in BASELINES.items()]
     preds = []
     for col, name, kind in cols:
@@ -580,9 +586,12 @@ def evaluate_frame(
             else np.full(len(y), np.nan)
         )
         preds.append(_predictor(name, kind, ath, y, x, n_boot=n_boot, seed=seed, min_class_n=min_class_n))
-    preds.append(
-        _predictor("constant", "constant", ath, y, np.zeros(len(y)), n_boot=n_boot, seed=seed, min_class_n=min_class_n)
-    )
+    if components:
+        preds.append(
+            _predictor(
+                "constant", "constant", ath, y, np.zeros(len(y)), n_boot=n_boot, seed=seed, min_class_n=min_class_n
+            )
+        )
     notes = []
     n_ath = len(np.unique(ath)) if len(ath) else 0
     if n_ath < 10:
@@ -614,8 +623,9 @@ def evaluate_scores(
     n_boot: int = 1000,
     seed: int = 0,
     min_class_n: int = 5,
+    components: bool = True,
 ) -> Evaluation:
-    """Labels, predictors and figures in one call.
+    """Labels, predictors and figures in one call (``components``: as :func:`evaluate_frame`).
 
     Give either ``reports`` with a ``spec`` (a self-report item) or
     ``injuries`` (``athlete_id, date`` of injury reports: new episodes after
@@ -642,39 +652,86 @@ def evaluate_scores(
         name = spec.describe()
     frame = assemble(scores, features, labels, history)
     return evaluate_frame(
-        frame, scores, label=name, horizon_d=horizon_d, n_boot=n_boot, seed=seed, min_class_n=min_class_n
+        frame,
+        scores,
+        label=name,
+        horizon_d=horizon_d,
+        n_boot=n_boot,
+        seed=seed,
+        min_class_n=min_class_n,
+        components=components,
     )
 
 
-def report_section(ev: Evaluation | Mapping[str, Any]) -> list[str]:
-    """A few plain lines for the weekly report: "how the indicator tracked this team's reports".
+def report_summary(ev: Evaluation | Mapping[str, Any]) -> dict[str, Any]:
+    """The weekly report's "how the indicator tracked this team's reports": a few figures and one
+    plain verdict, as template data (strings ready to show).
 
-    Accepts an :class:`Evaluation` or its :meth:`Evaluation.to_dict`.
+    Accepts an :class:`Evaluation` or its :meth:`Evaluation.to_dict`. The verdict reads the
+    within-athlete AUC of ``risk_score`` and its 95 % CI: above chance only when the whole CI is
+    above 0.5, below chance only when it is wholly below, otherwise "no better than chance". A
+    team with too few athletes for a within-athlete AUC gets the pooled figure instead.
     """
     d = ev.to_dict() if isinstance(ev, Evaluation) else dict(ev)
     preds = {p["predictor"]: p for p in d["predictors"]}
-    rs = preds.get("risk_score", {})
-    load = preds.get("7-day load sum to d-1", {})
 
-    def a(p: Mapping[str, Any], key: str) -> str:
-        v, ci = p.get(key), p.get(key.replace("_auc", "_ci95"))
-        if v is None:
+    def auc_txt(p: Mapping[str, Any] | None, key: str) -> str:
+        if not p or p.get(key) is None:
             return "n/a"
-        return f"{v:.2f} ({ci[0]:.2f}-{ci[1]:.2f})" if ci else f"{v:.2f}"
+        ci = p.get(key.replace("_auc", "_ci95"))
+        return f"{p[key]:.2f} ({ci[0]:.2f}-{ci[1]:.2f})" if ci else f"{p[key]:.2f}"
 
+    rows = []
+    for name, what in (
+        ("risk_score", "risk score"),
+        (BASELINES["load_7d_au"], "7-day load alone"),
+        (BASELINES["label_history_7d"], "the outcome's own last 7 days"),
+    ):
+        p = preds.get(name)
+        if p is not None:
+            rows.append({"what": what, "within": auc_txt(p, "within_auc"), "pooled": auc_txt(p, "pooled_auc")})
     share = d["band_share"]
-    high = next((b for b in d["bands"] if b["band"] == "high"), None)
-    lines = [
-        "How the indicator tracked this team's reports (a risk indicator, not a diagnosis)",
-        f"Outcome: {d['label']} within {d['horizon_d']} days; {d['n_days']} athlete-days of "
-        f"{d['n_athletes']} athletes, {_pct(d['base_rate'])} followed by it.",
-        f"Ranking of an athlete's own days (ROC AUC, 0.5 = chance): risk score {a(rs, 'within_auc')}, "
-        f"7-day load alone {a(load, 'within_auc')}; across the team {a(rs, 'pooled_auc')}.",
-        f"Days flagged: moderate or high {_pct(share.get('moderate_or_high'))}, high {_pct(share.get('high'))}"
-        + (
-            f"; after a high day the outcome came {high['lift']:.1f} x as often as on an average day."
-            if high and high.get("lift") is not None
-            else "."
-        ),
-    ]
-    return lines
+    bands = {b["band"]: b for b in d["bands"]}
+    band_rows = []
+    for b in BANDS:
+        x = bands.get(b, {})
+        band_rows.append(
+            {
+                "band": b,
+                "share": _pct(share.get(b)),
+                "precision": _pct(x.get("precision")),
+                "lift": "n/a" if x.get("lift") is None else f"{x['lift']:.2f} x",
+            }
+        )
+    rs = preds.get("risk_score", {})
+    key = "within" if rs.get("within_auc") is not None else "pooled"
+    v, ci = rs.get(f"{key}_auc"), rs.get(f"{key}_ci95")
+    scope = "an athlete's own days" if key == "within" else "the team's days"
+    if v is None:
+        verdict = "Too few days with and without the outcome to rank them yet."
+    elif ci and ci[0] > 0.5:
+        verdict = f"The score ranked {scope} before the outcome above the others (ROC AUC {auc_txt(rs, key + '_auc')})."
+    elif ci and ci[1] < 0.5:
+        verdict = (
+            f"The score ranked {scope} before the outcome below the others (ROC AUC {auc_txt(rs, key + '_auc')}): "
+            "on this team it does not forecast these reports; read the bands as a load and recovery summary."
+        )
+    else:
+        verdict = (
+            f"The score ranked {scope} before the outcome no better than chance (ROC AUC "
+            f"{auc_txt(rs, key + '_auc')}; 0.5 = chance): on this team it does not forecast these reports; "
+            "read the bands as a load and recovery summary."
+        )
+    return {
+        "label": d["label"],
+        "horizon_d": d["horizon_d"],
+        "n_days": d["n_days"],
+        "n_events": d["n_events"],
+        "n_athletes": d["n_athletes"],
+        "base_rate": _pct(d["base_rate"]),
+        "n_boot": d["n_boot"],
+        "rows": rows,
+        "bands": band_rows,
+        "moderate_or_high": _pct(share.get("moderate_or_high")),
+        "verdict": verdict,
+    }

@@ -87,8 +87,10 @@ class ScorerParams:
         1.0,
         0,
         3.0,
-        "the jump scores only when this week's load exceeds this multiple of the chronic weekly load (0: always); a rebound after an easy week back to the usual volume is not a ramp",
-        "added: Nielsen's >30 % [R17] is progression beyond the usual load; the week-over-week rule alone flags every return from a recovery week",
+        "the jump scores only when this week's load exceeds this multiple of the chronic weekly load (0: always); a "
+        "rebound after an easy week back to the usual volume is not a ramp",
+        "added: Nielsen's >30 % [R17] is progression beyond the usual load; the week-over-week rule alone flags every "
+        "return from a recovery week",
     )
     weekly_jump_cap: float = _p(
         20.0,
@@ -175,28 +177,36 @@ class ScorerParams:
         0.0,
         0.0,
         12.0,
-        "a fixed nightly sleep need [h] set by a coach; 0 = none: sleep is judged against the athlete's own usual sleep (sleep_baseline_h) and the floor only. When set, the fixed-need rule (7-d mean < need: sleep_short_points; sleep_debt_7d_h > sleep_debt_h / > sleep_debt_severe_h: + sleep_debt_points / + sleep_debt_severe_points) applies too; set [features.params] sleep_need_h to the same value, since sleep_debt_7d_h is computed there",
-        "brief s4: need 8 h athletes/youth, 7 h adults [S1, S2]; a tracker's asleep time averages ~6.8 h in adults, so a fixed 8 h need flags most ordinary days",
+        "a fixed nightly sleep need [h] set by a coach; 0 = none: sleep is judged against the athlete's own usual "
+        "sleep (sleep_baseline_h) and the floor only. When set, the fixed-need rule (7-d mean < need: "
+        "sleep_short_points; sleep_debt_7d_h > sleep_debt_h / > sleep_debt_severe_h: + sleep_debt_points / + "
+        "sleep_debt_severe_points) applies too; set [features.params] sleep_need_h to the same value, since "
+        "sleep_debt_7d_h is computed there",
+        "brief s4: need 8 h athletes/youth, 7 h adults [S1, S2]; a tracker's asleep time averages ~6.8 h in adults, so "
+        "a fixed 8 h need flags most ordinary days",
     )
     sleep_floor_h: float = _p(
         6.0,
         0.0,
         12.0,
         "absolute floor [h]: a 7-d mean below it gives sleep_short_points even when it is the athlete's usual sleep",
-        "brief s6 poor night < 6 h (poor_night_h); 6 h asleep ~ 7 h in bed at the 85 % efficiency of [S4], the adults' 7-h need [S1, S2]",
+        "brief s6 poor night < 6 h (poor_night_h); 6 h asleep ~ 7 h in bed at the 85 % efficiency of [S4], the adults' "
+        "7-h need [S1, S2]",
     )
     sleep_short_points: float = _p(
         8.0,
         0,
         100,
-        "points for a 7-d mean below the floor (or below a coach's need); also the first part of the personal-deficit points",
+        "points for a 7-d mean below the floor (or below a coach's need); also the first part of the personal-deficit "
+        "points",
         "brief s6 says 6; tuned",
     )
     sleep_debt_h: float = _p(
         5.0,
         0,
         84,
-        "7-d sleep deficit [h] above which sleep_short_points + sleep_debt_points apply; personal deficit = 7 x (sleep_baseline_h - sleep_7d_h), i.e. > 0.71 h a night below the athlete's usual",
+        "7-d sleep deficit [h] above which sleep_short_points + sleep_debt_points apply; personal deficit = 7 x "
+        "(sleep_baseline_h - sleep_7d_h), i.e. > 0.71 h a night below the athlete's usual",
         "brief s6: 7-d debt > 5 h, with the athlete's own usual sleep as the need (personal baseline, as HRV/RHR [H4])",
     )
     sleep_debt_points: float = _p(8.0, 0, 100, "points added for a deficit > sleep_debt_h", "brief s6 says 4; tuned")
@@ -258,7 +268,8 @@ class ScorerParams:
         7,
         0,
         60,
-        "days after a red-flag report during which the override (high, see a clinician) holds unless a later report says red_flag false",
+        "days after a red-flag report during which the override (high, see a clinician) holds unless a later report "
+        "says red_flag false",
         "brief s5/s6: a red flag overrides the score; symptoms do not clear overnight",
     )
     red_flag_pain: float = _p(
@@ -351,7 +362,8 @@ class ScorerParams:
                 raise ValueError(f"{lo} must be {rel} {hi}; got {lo}={a!r}, {hi}={b!r}")
         if self.monotony_high_points > self.monotony_cap:
             raise ValueError(
-                f"monotony_high_points must be <= monotony_cap; got {self.monotony_high_points!r} > {self.monotony_cap!r}"
+                f"monotony_high_points must be <= monotony_cap; got {self.monotony_high_points!r} > "
+                f"{self.monotony_cap!r}"
             )
         if self.back_pain_points > self.back_cap:
             raise ValueError(f"back_pain_points must be <= back_cap; got {self.back_pain_points!r} > {self.back_cap!r}")

@@ -658,7 +658,7 @@ def score_features(
     f = features.filter(pl.col("date") <= as_of).sort("athlete_id", "date")
     out: list[dict[str, Any]] = []
     one = timedelta(days=1)
-    for (athlete,), frame in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
+    for (_athlete,), frame in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
         rows = {r["date"]: r for r in frame.iter_rows(named=True)}
         days = sorted(rows)
         last_rf: date | None = None  # latest red-flag day (advice follow-up)

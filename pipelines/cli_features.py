@@ -26,7 +26,10 @@ def register(app: typer.Typer) -> None:
         load_family: str | None = typer.Option(
             None,
             "--load-family",
-            help="Team load unit family for this run: auto (largest share of training time), srpe, tss, trimp, epoc or kcal; overrides [features.params] load_family, not a roster athlete's own load_family.",
+            help=(
+                "Team load unit family for this run: auto (largest share of training time), srpe, tss, trimp, epoc or "
+                "kcal; overrides [features.params] load_family, not a roster athlete's own load_family."
+            ),
         ),
         config: Path | None = ConfigOpt,
     ) -> None:

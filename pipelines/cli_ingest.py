@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -12,7 +12,7 @@ from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, resolve_stor
 from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
-class ExportTable(str, Enum):
+class ExportTable(StrEnum):
     sessions = "sessions"
     sleep = "sleep"
     wellness = "wellness"
@@ -22,7 +22,7 @@ class ExportTable(str, Enum):
     scores = "scores"
 
 
-class BadRowPolicy(str, Enum):
+class BadRowPolicy(StrEnum):
     raise_ = "raise"
     skip = "skip"
 
@@ -93,7 +93,10 @@ def register(app: typer.Typer) -> None:
         tz: str | None = typer.Option(
             None,
             "--tz",
-            help="IANA time zone for formats with local times only (default: the roster's or [team] timezone with --config).",
+            help=(
+                "IANA time zone for formats with local times only (default: the roster's or [team] timezone with "
+                "--config)."
+            ),
         ),
         on_bad_row: BadRowPolicy | None = typer.Option(
             None,
@@ -109,7 +112,10 @@ def register(app: typer.Typer) -> None:
         rebuild: list[str] | None = typer.Option(
             None,
             "--rebuild",
-            help="Read this athlete's inputs again whatever the ledger says, after moving its stored partitions aside (repeatable; see `strainwatch verify`).",
+            help=(
+                "Read this athlete's inputs again whatever the ledger says, after moving its stored partitions aside "
+                "(repeatable; see `strainwatch verify`)."
+            ),
         ),
         max_file_mb: float | None = typer.Option(
             None, "--max-file-mb", help="Reject larger input files unread (default: [inputs] max_file_mb, 1024)."
@@ -194,7 +200,10 @@ def register(app: typer.Typer) -> None:
         merges: bool = typer.Option(
             False,
             "--merges",
-            help="List the cross-source duplicates instead: which copy of a workout/night is kept, which dropped, and why.",
+            help=(
+                "List the cross-source duplicates instead: which copy of a workout/night is kept, which dropped, and "
+                "why."
+            ),
         ),
     ) -> None:
         """What was ingested, and why anything was rejected."""

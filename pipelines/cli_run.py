@@ -22,7 +22,7 @@ from typing import Any
 import typer
 
 from pipelines.cli_options import ConfigOpt, InputOpt, StoreRunOpt
-from pipelines.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from pipelines.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def prepare_environment(store_root: Path, *, verbose: bool = False, prefect_home: bool = True) -> None:
@@ -124,9 +124,10 @@ def _run(flow_name: str, cfg, verbose: bool, summary_json: Path | None = None, *
     # Prefect's temporary server boots while Prefect, polars and the pipeline are imported
     with early_server() as srv:
         from pipelines import flows
-        from pipelines.store import StoreLockedError
 
-        try:  # the lock is taken before the flow starts, so a second run fails fast or waits cheaply
+        # the lock is taken before the flow starts, so a second run fails fast or waits cheaply; a
+        # StoreLockedError carries its exit code to main() like every other StrainwatchError
+        try:
             with _Progress() as bar, flows.run_lock(cfg.store.path, cfg.store.lock_timeout_s), use_api(srv):
                 if srv is not None and srv.problem:
                     typer.echo(f"note: {srv.problem}; Prefect starts its own temporary server", err=True)
@@ -135,9 +136,6 @@ def _run(flow_name: str, cfg, verbose: bool, summary_json: Path | None = None, *
                     summary = flows.run_flow(flow_name, **params)
                 finally:
                     flows.set_progress(None)
-        except StoreLockedError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(EXIT_LOCKED) from None
         except flows.PipelineFailed as err:
             typer.echo(flows.format_summary(err.summary))
             _write_json(summary_json, err.summary)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -14,7 +14,7 @@ from pipelines.cli import ConfigOpt, StoreOpt, load_config_or_exit, parse_date_o
 from pipelines.errors import EXIT_FAILED, EXIT_USAGE
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     logistic = "logistic"
     hgb = "hgb"
 
@@ -80,7 +80,10 @@ def register(app: typer.Typer) -> None:
         model: Path | None = typer.Option(
             None,
             "--model",
-            help="Learned model bundle from `strainwatch model train` (default: [scorer] model_path, else the rule scorer).",
+            help=(
+                "Learned model bundle from `strainwatch model train` (default: [scorer] model_path, else the rule "
+                "scorer)."
+            ),
         ),
         rules: bool = typer.Option(False, "--rules", help="Use the rule scorer even when the config names a model."),
         since: str | None = typer.Option(
@@ -191,9 +194,7 @@ def register(app: typer.Typer) -> None:
 
     @model_app.command("evaluate")
     def evaluate_cmd(
-        kind: list[Kind] | None = typer.Option(
-            None, "--kind", help="Models to validate (repeatable; default both)."
-        ),
+        kind: list[Kind] | None = typer.Option(None, "--kind", help="Models to validate (repeatable; default both)."),
         as_of: str | None = typer.Option(None, "--as-of", help="Last day to use (default: the latest feature day)."),
         splits: int = typer.Option(5, "--splits", help="Folds per validation scheme."),
         horizon: int = typer.Option(7, "--horizon", help="Days ahead a new pain episode counts as the outcome."),
@@ -202,13 +203,17 @@ def register(app: typer.Typer) -> None:
         label: str | None = typer.Option(
             None,
             "--label",
-            help="Episodes from another self-report item of the wellness table instead of back pain, e.g. 'soreness_1_5<=2' (>= or <=).",
+            help=(
+                "Episodes from another self-report item of the wellness table instead of back pain, e.g. "
+                "'soreness_1_5<=2' (>= or <=)."
+            ),
         ),
         athlete: list[str] | None = typer.Option(None, "--athlete", help="Only this athlete (repeatable)."),
         store: Path | None = StoreOpt,
         config: Path | None = ConfigOpt,
     ) -> None:
-        """Validate by athlete and forward in time: PR-AUC, ROC-AUC, Brier, calibration vs the rule score and intercept-only.
+        """Validate by athlete and forward in time: PR-AUC, ROC-AUC, Brier, calibration vs the rule score and
+        intercept-only.
 
         Exit code 1 when no fold could be evaluated (too few labelled episodes).
         """

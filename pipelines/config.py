@@ -66,6 +66,7 @@ Example
 
     [report]
     out_dir = "reports"
+    evaluation_label = "back_pain_0_10>=3"  # optional; the outcome the report checks the score against
 
     [alerts]
     coach_urls = ["mailtos://coach:${SMTP_PASSWORD}@mail.example.org"]
@@ -251,6 +252,21 @@ class ReportSection(_Section):
     enabled: bool = True
     out_dir: Path | None = None  # default: <store>/reports
     stale_after_d: int = Field(7, ge=1, le=365)  # an input without data for longer is flagged [d]
+    # "How the indicator tracked this team's reports" (pipelines.stage_evaluate.report_evaluation):
+    evaluation: bool = True  # false: no such section
+    evaluation_label: str | None = None  # ITEM<=N / ITEM>=N; None: the first of AUTO_LABELS reported
+    evaluation_injuries: bool = False  # new injury episodes instead of a self-report item
+    evaluation_horizon_d: int = Field(3, ge=1, le=28)  # an outcome on any of the next N days counts
+
+    @field_validator("evaluation_label")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        from models.evaluate import LabelSpec
+
+        LabelSpec.parse(v)  # raises ValueError with what was expected
+        return v.strip()
 
 
 class AlertsSection(_Section):

@@ -264,7 +264,7 @@ def _read_batch(batch: Sequence[ReadArgs]) -> list[ReadOutcome]:
     for mod, idx in grouped.items():
         ctxs = [_ctx(batch[i]) for i in idx]
         try:
-            results = mod.read_many([(Path(batch[i][0]), c) for i, c in zip(idx, ctxs)])
+            results = mod.read_many([(Path(batch[i][0]), c) for i, c in zip(idx, ctxs, strict=True)])
         except Exception:  # noqa: BLE001 - a bug in the batch path: read the files one by one
             results = None
         if results is None:
@@ -273,7 +273,7 @@ def _read_batch(batch: Sequence[ReadArgs]) -> list[ReadOutcome]:
             continue
         ok = [r for r in results if isinstance(r, ReadResult)]
         suspect = iter(implausible_results(ok))
-        for k, (i, c) in enumerate(zip(idx, ctxs)):
+        for k, (i, c) in enumerate(zip(idx, ctxs, strict=True)):
             r = results[k]
             plausible = isinstance(r, ReadResult) and not next(suspect)
             out[i] = _outcome(batch[i][1], c, mod, r, plausible=plausible)
@@ -548,7 +548,9 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
                             part = data.slice(lo, n)
                             sub = part[pos]
                             parts.append(sub)
-                            region_keys.update((a, src, iso(t)) for src, t in zip(sub["source"], sub["start_utc"]))
+                            region_keys.update(
+                                (a, src, iso(t)) for src, t in zip(sub["source"], sub["start_utc"], strict=True)
+                            )
                     if not parts:
                         continue
                     _, log = merge(pl.concat(parts))
@@ -849,10 +851,10 @@ def _ingest_locked(
     bad = [f for f in files if f.problem]
     files = [f for f in files if not f.problem]
     member = [str(f.path).startswith(scratch_prefix) for f in files]
-    direct = [f for f, m in zip(files, member) if not m]
+    direct = [f for f, m in zip(files, member, strict=True) if not m]
     direct_h = iter(_hashes(cache, direct, remember=True))
-    member_h = iter(_hashes(cache, [f for f, m in zip(files, member) if m], remember=False))
-    hashed = [(f, *(next(member_h) if m else next(direct_h))) for f, m in zip(files, member)]
+    member_h = iter(_hashes(cache, [f for f, m in zip(files, member, strict=True) if m], remember=False))
+    hashed = [(f, *(next(member_h) if m else next(direct_h))) for f, m in zip(files, member, strict=True)]
     bad += [f for f, _, sha in hashed if sha is None]  # unreadable when hashed
     hashed = [h for h in hashed if h[2] is not None]
     hashed += [(f, f.stat.st_size if f.stat else 0, _problem_sha(f)) for f in bad]

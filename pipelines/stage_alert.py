@@ -37,7 +37,7 @@ from pipelines.outbox import RETRYABLE, Outbox, target_key
 from pipelines.stage_score import params_used
 from pipelines.store import Store
 from reports.alerts import alert_id, alerts_for_day, coach_digest, push_text
-from reports.facts import freshness, last_data_dates, usual_training
+from reports.facts import freshness, last_data_dates, tracked_inputs, usual_training
 
 __all__ = [
     "ChannelConfig",
@@ -382,8 +382,11 @@ def run_alerts(
         usual=usual,
     )
     last = last_data_dates(features, as_of=as_of)
+    team_tracks = tracked_inputs(last)
     stale = {
-        a: fr for a, d in last.items() if (fr := freshness(d, day=as_of, stale_after_d=stale_after_d))["stale_core"]
+        a: fr
+        for a, d in last.items()
+        if (fr := freshness(d, day=as_of, stale_after_d=stale_after_d, tracked=team_tracks))["stale_core"]
     }
     summary.fired = len(alerts)
     queue: list[tuple[str, dict]] = []

@@ -109,7 +109,8 @@ def report_args(
     athletes: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments of :func:`pipelines.stage_report.run_report`: roster names and groups, the
-    team title (None for an unnamed team), the scorer's parameters and ``[report] stale_after_d``."""
+    team title (None for an unnamed team), the scorer's parameters, ``[report] stale_after_d`` and the
+    ``[report] evaluation*`` settings."""
     return dict(
         week=week,
         as_of=as_of,
@@ -120,6 +121,10 @@ def report_args(
         params=cfg.scorer_params(),
         stale_after_d=cfg.report.stale_after_d,
         groups=cfg.groups(),
+        evaluation=cfg.report.evaluation,
+        evaluation_label=cfg.report.evaluation_label,
+        evaluation_injuries=cfg.report.evaluation_injuries,
+        evaluation_horizon_d=cfg.report.evaluation_horizon_d,
     )
 
 

@@ -215,8 +215,8 @@ def prepare_inputs(
     counts = {"sessions_merged": n_s - sessions.height, "nights_merged": n_n - sleep.height}
     if sessions.height:
         refs = hr_reference_from_history(sessions, wellness, as_of=as_of)
-        rest = dict(zip(refs["athlete_id"], refs["hr_rest_bpm"]))
-        mx = dict(zip(refs["athlete_id"], refs["hr_max_bpm"]))
+        rest = dict(zip(refs["athlete_id"], refs["hr_rest_bpm"], strict=True))
+        mx = dict(zip(refs["athlete_id"], refs["hr_max_bpm"], strict=True))
         sex: dict[str, str] = {}
         for a, d in info.items():
             if d.get("hr_rest_bpm") is not None:

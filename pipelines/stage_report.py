@@ -54,6 +54,10 @@ def run_report(
     params: ScorerParams | Mapping | None = None,
     stale_after_d: int = 7,
     groups: Mapping[str, str] | None = None,
+    evaluation: bool = True,
+    evaluation_label: str | None = None,
+    evaluation_injuries: bool = False,
+    evaluation_horizon_d: int = 3,
 ) -> ReportResult:
     """Build the weekly report for ``week`` (or the week of ``as_of``) and write it.
 
@@ -84,6 +88,11 @@ def run_report(
         Inputs without data for longer are flagged ("no data is not low") [d].
     groups : mapping, optional
         athlete_id -> group or squad (roster), for the report's filter.
+    evaluation, evaluation_label, evaluation_injuries, evaluation_horizon_d
+        The section "how the indicator tracked this team's reports"
+        (:func:`pipelines.stage_evaluate.report_evaluation`): off, the outcome
+        (``ITEM<=N``; None: the first of ``AUTO_LABELS`` reported), injury
+        episodes instead, and the horizon in days.
 
     The week's acknowledgements (:mod:`pipelines.ack`) and the athlete alerts
     queued in the outbox that week are shown per athlete.
@@ -130,6 +139,18 @@ def run_report(
         wellness, week_start=monday, week_end=min(sunday, max(as_of, monday)), athletes=report_ids, names=names
     )
     p = params_used(store, ids, params)  # the parameters the stored scores were made with
+    tracked = None
+    if evaluation and scores.height:
+        from pipelines.stage_evaluate import report_evaluation
+
+        tracked = report_evaluation(
+            store,
+            as_of=as_of,
+            athletes=ids,
+            label=evaluation_label,
+            injuries=evaluation_injuries,
+            horizon_d=evaluation_horizon_d,
+        )
     html = build_weekly_report(
         features,
         scores,
@@ -148,6 +169,7 @@ def run_report(
         groups=groups,
         acks=read_acks(store, monday, sunday + timedelta(days=1)),
         sent_alerts=sent_alerts(store, monday, sunday),
+        evaluation=tracked,
     )
     path = (
         Path(out_path) if out_path is not None else default_report_path(week, ids[0] if ids and len(ids) == 1 else None)

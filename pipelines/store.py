@@ -301,7 +301,7 @@ def _implausible(table: str, df: pl.DataFrame) -> str | None:
     if not checks:
         return None
     hits = df.select([e.any().alias(c) for c, e in checks]).row(0)
-    bad = [c for (c, _), h in zip(checks, hits) if h]
+    bad = [c for (c, _), h in zip(checks, hits, strict=True) if h]
     return f"implausible values in {', '.join(bad)}" if bad else None
 
 
@@ -626,7 +626,7 @@ class Store:
                 (after_id,),
             )
             cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, r)) for r in cur.fetchall()]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
         finally:
             con.close()
 
@@ -852,7 +852,7 @@ class Store:
                 chunk = hashes[i : i + 500]
                 q = f"SELECT {sel} FROM ledger WHERE sha256 IN ({','.join('?' * len(chunk))}) ORDER BY id DESC"
                 for row in con.execute(q, chunk):
-                    out.setdefault(row[0], []).append(dict(zip(cols, row)))
+                    out.setdefault(row[0], []).append(dict(zip(cols, row, strict=True)))
         finally:
             con.close()
         return out

@@ -364,7 +364,8 @@ def format_alert(
     else:
         headline = f"Moderate strain risk for {name} {run_days} days in a row"
         what = (
-            f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band (score {p.band_moderate:g} to under {p.band_high:g}) "
+            f"Risk score {score:.0f}/100 on {_dl(as_of)}: moderate band (score {p.band_moderate:g} to under "
+            f"{p.band_high:g}) "
             f"for {run_days} days in a row (since {_dl(as_of - timedelta(days=run_days - 1))})."
         )
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -46,6 +46,7 @@ __all__ = [
     "red_flag_cause",
     "last_data_dates",
     "freshness",
+    "tracked_inputs",
     "usual_training",
     "load_as_time",
     "load_range_as_time",
@@ -77,6 +78,7 @@ FACT_COLS = (
     "rhr_baseline_bpm",
     "hrv_z",
     "sleep_7d_h",
+    "sleep_baseline_h",
     "sleep_debt_7d_h",
     "sleep_h",
     "back_pain_0_10",
@@ -243,15 +245,32 @@ def last_data_dates(features: pl.DataFrame, *, as_of: date) -> dict[str, dict[st
     return {r["athlete_id"]: {k: r[k] for k in INPUTS} for r in agg.iter_rows(named=True)}
 
 
-def freshness(last: Mapping[str, date | None] | None, *, day: date, stale_after_d: int) -> dict[str, Any]:
+def tracked_inputs(last_by: Mapping[str, Mapping[str, date | None]]) -> frozenset[str]:
+    """The inputs (:data:`INPUTS` keys) that at least one athlete of ``last_by`` ever had data for:
+    what this team tracks. A team that logs session RPE but wears no devices tracks no sleep and
+    no HR/HRV, and its athletes are not "missing" them."""
+    return frozenset(k for last in last_by.values() for k, d in last.items() if d is not None)
+
+
+def freshness(
+    last: Mapping[str, date | None] | None,
+    *,
+    day: date,
+    stale_after_d: int,
+    tracked: Collection[str] | None = None,
+) -> dict[str, Any]:
     """Age of each input's last data on ``day`` and which are stale.
 
-    Returns ``{"inputs": [{"key", "label", "last", "age_d", "stale"}], "stale": [keys],
+    Returns ``{"inputs": [{"key", "label", "last", "age_d", "stale", "tracked"}], "stale": [keys],
     "stale_core": bool}``. An input is stale when its last data is more than
-    ``stale_after_d`` days before ``day``, or when it never had data (check-ins
-    only when the athlete ever reported one: many teams do not use them).
-    ``stale_core`` is True when training, sleep or HR/HRV is stale: then a low
-    score is not evidence of low risk.
+    ``stale_after_d`` days before ``day``, or when it never had data although the
+    team tracks it (``tracked``: :func:`tracked_inputs` of the team; None = every
+    input). An input nobody in the team ever had (no sleep tracker, no check-ins)
+    is "not tracked", not stale: the score's coverage rule already says what a
+    score without it is worth. Training always counts (the load is what the
+    score is made of). Check-ins count only for an athlete who ever sent
+    one (many teams do not use them). ``stale_core`` is True when training,
+    sleep or HR/HRV is stale: then a low score is not evidence of low risk.
     """
     if stale_after_d < 1:
         raise ValueError(f"stale_after_d must be >= 1 day, got {stale_after_d}")
@@ -260,11 +279,9 @@ def freshness(last: Mapping[str, date | None] | None, *, day: date, stale_after_
     for key, (label, _) in INPUTS.items():
         d = last.get(key)
         age = (day - d).days if d is not None else None
-        if d is None:
-            stale = key != "checkin"
-        else:
-            stale = age > stale_after_d
-        rows.append({"key": key, "label": label, "last": d, "age_d": age, "stale": stale})
+        is_tracked = d is not None or key == "training" or ((tracked is None or key in tracked) and key != "checkin")
+        stale = age > stale_after_d if d is not None else is_tracked
+        rows.append({"key": key, "label": label, "last": d, "age_d": age, "stale": stale, "tracked": is_tracked})
     stale = [r["key"] for r in rows if r["stale"]]
     return {"inputs": rows, "stale": stale, "stale_core": any(k in stale for k in ("training", "sleep", "hr"))}
 

@@ -323,7 +323,8 @@ def chart_svg(
         if d.weekday() == 0 or (i == 0 and n < 8):
             body.append(f'<line class="xt" x1="{xs[i]:.0f}" x2="{xs[i]:.0f}" y1="{y}" y2="{y + 4}"/>')
             body.append(
-                f'<text class="tick" x="{xs[i]:.0f}" y="{y + 15}" text-anchor="middle">{d.day} {d.strftime("%b")}</text>'
+                f'<text class="tick" x="{xs[i]:.0f}" y="{y + 15}" text-anchor="middle">{d.day} '
+                f"{d.strftime('%b')}</text>"
             )
     total_h = y + AXIS_H
     return (

@@ -79,6 +79,7 @@ from reports.facts import (
     one_advice,
     reasons_with_points,
     red_flag_cause,
+    tracked_inputs,
 )
 from reports.svg import Band, HLine, Panel, Series, chart_svg
 
@@ -247,22 +248,37 @@ def _hrv_status(z: Any, p: ScorerParams) -> dict:
     return {"level": level, "word": word, "detail": f"z {_sgn(z)}"}
 
 
-def _sleep_status(mean_h: Any, debt_h: Any, p: ScorerParams) -> dict:
-    """Sleep status with the scorer's ``sleep_need_h`` and ``sleep_debt_h``."""
-    need_h = p.sleep_need_h
+#: the status of an input nobody in the team tracks (reports.facts.freshness)
+_NOT_TRACKED = {"level": -1, "word": "not tracked", "detail": None}
+
+
+def _sleep_status(mean_h: Any, base_h: Any, debt_h: Any, p: ScorerParams) -> dict:
+    """Sleep status by the scorer's own rule (:func:`models.rules.sleep`): the 7-day deficit
+    against the athlete's usual sleep, the absolute floor, and a coach's fixed need only when set."""
     if not _ok(mean_h):
         return {"level": -1, "word": "no data", "detail": None}
-    debt = debt_h if _ok(debt_h) else None
-    if mean_h < need_h and debt is not None and debt > p.sleep_debt_h:
-        level, word = 2, "short"
-    elif mean_h < need_h:
-        level, word = 1, "below need"
+    level, parts = 0, []
+    if _ok(base_h):
+        deficit = 7.0 * (base_h - mean_h)
+        parts.append(f"{_f(mean_h, 1)} h/night vs usual {_f(base_h, 1)} h")
+        if deficit > p.sleep_debt_severe_h:
+            level = 2
+        elif deficit > p.sleep_debt_h:
+            level = 1
+        if deficit > 0:
+            parts.append(f"{_f(deficit, 1)} h short over 7 days")
     else:
-        level, word = 0, "enough"
-    detail = f"{_f(mean_h, 1)} h/night vs {need_h:g} h"
-    if debt is not None and debt > 0:
-        detail += f", debt {_f(debt, 1)} h"
-    return {"level": level, "word": word, "detail": detail}
+        parts.append(f"{_f(mean_h, 1)} h/night (usual sleep not known yet)")
+    if mean_h < p.sleep_floor_h:
+        level = max(level, 1)
+        parts.append(f"below the {p.sleep_floor_h:g}-h floor")
+    if p.coach_sleep_need_h > 0:
+        debt = debt_h if _ok(debt_h) else None
+        if mean_h < p.coach_sleep_need_h:
+            level = max(level, 2 if debt is not None and debt > p.sleep_debt_h else 1)
+            parts.append(f"coach's need {p.coach_sleep_need_h:g} h")
+    word = {0: "normal", 1: "short", 2: "very short"}[level]
+    return {"level": level, "word": word, "detail": "; ".join(parts)}
 
 
 # ---------------------------------------------------------------- data model
@@ -417,6 +433,7 @@ def build_weekly_data(
     f_by = {k[0]: v for k, v in f_win.partition_by("athlete_id", as_dict=True).items()} if f_win.height else {}
     s_by = {k[0]: v for k, v in s_win.partition_by("athlete_id", as_dict=True).items()} if s_win.height else {}
     last_by = last_data_dates(features.filter(pl.col("athlete_id").is_in(ids)), as_of=end)
+    team_tracks = tracked_inputs(last_by)  # inputs nobody in the team has are "not tracked", not stale
     n_by: dict[str, list[dict]] = {}
     if notes is not None and notes.height and "note" in notes.columns:
         nw = notes.filter(
@@ -466,7 +483,7 @@ def build_weekly_data(
             (monday, end),
             p,
             n_by.get(a, []),
-            freshness(last_by.get(a), day=end, stale_after_d=stale_after_d),
+            freshness(last_by.get(a), day=end, stale_after_d=stale_after_d, tracked=team_tracks),
         )
         sec["group"] = groups.get(a) or ""
         sec["acks"] = ack_by.get(a, [])
@@ -747,13 +764,16 @@ def _athlete_section(
                     "day": _day_label(vd),
                 }
             )
+    untracked = {r["key"] for r in fresh["inputs"] if not r["tracked"]}  # nobody in the team has it
     gaps = []
-    for label, cols in (
-        ("no training data", ("load_au",)),
-        ("no resting HR", ("rhr_bpm",)),
-        ("no HRV", ("hrv_ln_rmssd",)),
-        ("no sleep", ("sleep_h",)),
+    for label, cols, key in (
+        ("no training data", ("load_au",), "training"),
+        ("no resting HR", ("rhr_bpm",), "hr"),
+        ("no HRV", ("hrv_ln_rmssd",), "hr"),
+        ("no sleep", ("sleep_h",), "sleep"),
     ):
+        if key in untracked:
+            continue
         miss = [d for d in week_days if not any(has(d, c) for c in cols)]
         if miss:
             gaps.append({"what": label, "n": len(miss), "days": ", ".join(_day_label(d) for d in miss)})
@@ -764,7 +784,7 @@ def _athlete_section(
     fresh_rows = []
     for r in fresh["inputs"]:
         if r["last"] is None:
-            txt = "never" if r["key"] != "checkin" else "none reported"
+            txt = "not tracked" if not r["tracked"] else "never" if r["key"] != "checkin" else "none reported"
         elif r["age_d"] == 0:
             txt = "today"
         else:
@@ -823,9 +843,11 @@ def _athlete_section(
         "acute_txt": _f(facts["acute_7d_au"]),
         "chronic_txt": _f(facts["chronic_28d_au"]),
         "load_pct_txt": _f(facts["load_pct"], 0, sign=True),
-        "rhr": _rhr_status(facts["rhr_delta_bpm"], facts["rhr_z"], p),
-        "hrv": _hrv_status(facts["hrv_z"], p),
-        "sleep": _sleep_status(facts["sleep_7d_h"], facts["sleep_debt_7d_h"], p),
+        "rhr": _NOT_TRACKED if "hr" in untracked else _rhr_status(facts["rhr_delta_bpm"], facts["rhr_z"], p),
+        "hrv": _NOT_TRACKED if "hr" in untracked else _hrv_status(facts["hrv_z"], p),
+        "sleep": _NOT_TRACKED
+        if "sleep" in untracked
+        else _sleep_status(facts["sleep_7d_h"], facts["sleep_baseline_h"], facts["sleep_debt_7d_h"], p),
         "no_training_data": no_training,
         "no_training_days": len(uncovered),
         "everyday_min_txt": _f(everyday_min) if everyday_min > 0 else None,
@@ -835,7 +857,12 @@ def _athlete_section(
         "gaps": gaps,
         "flagged": flagged,
         "notes": notes,
-        "charts": _charts(name, fr, chart_days, week_span, p),
+        "charts": [
+            c
+            for c in _charts(name, fr, chart_days, week_span, p)
+            if {"recovery": "hr", "sleep": "sleep"}.get(c["key"]) not in untracked
+        ],
+        "untracked": [r["label"] for r in fresh["inputs"] if not r["tracked"] and r["key"] != "checkin"],
         "_sr": sr,
     }
 
@@ -881,7 +908,6 @@ def _col(rows: dict[date, dict], days: list[date], col: str, fn=None) -> list[fl
 
 
 def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date, date], p: ScorerParams) -> list[dict]:
-    need_h = p.sleep_need_h
     n = len(days)
     first, last = days[0].isoformat(), days[-1].isoformat()
     period = f"{n} days from {first} to {last}; the report week is shaded"
@@ -892,7 +918,7 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     acwr = _col(fr, days, "acwr")
     acwr_e = _col(fr, days, "acwr_ewma")
     last_acwr = next((v for v in reversed(acwr) if v is not None), None)
-    week_load = sum(v for d, v in zip(days, load) if v is not None and span[0] <= d <= span[1])
+    week_load = sum(v for d, v in zip(days, load, strict=True) if v is not None and span[0] <= d <= span[1])
     charts.append(
         {
             "key": "load",
@@ -936,9 +962,11 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
                         ),
                     ],
                     title=f"{name}: training load and acute:chronic workload ratio",
-                    desc=f"{period}. Load in the report week {week_load:,.0f} AU. Latest ACWR "
-                    f"{'n/a' if last_acwr is None else f'{last_acwr:.2f}'} (range {ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}, "
-                    f"spike line {p.acwr_danger:g}).",
+                    desc=(
+                        f"{period}. Load in the report week {week_load:,.0f} AU. Latest ACWR "
+                        f"{'n/a' if last_acwr is None else f'{last_acwr:.2f}'} "
+                        f"(range {ACWR_SWEET_LO:g}-{p.acwr_spike_start:g}, spike line {p.acwr_danger:g})."
+                    ),
                     highlight=span,
                 )
             ),
@@ -983,7 +1011,7 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     rb = _col(fr, days, "rhr_baseline_bpm")
     rz = _col(fr, days, "rhr_z")
     r_lo, r_hi = [], []
-    for x7, b, z in zip(rhr7, rb, rz):
+    for x7, b, z in zip(rhr7, rb, rz, strict=True):
         sd = _sd_from_z(x7, b, z)
         r_lo.append(b - rhr_sd * sd if sd is not None else None)
         r_hi.append(b + rhr_sd * sd if sd is not None else None)
@@ -992,7 +1020,7 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
     hb = _col(fr, days, "hrv_baseline_ln")
     hz = _col(fr, days, "hrv_z")
     h_lo, h_hi = [], []
-    for x7, b, z in zip(hrv7, hb, hz):
+    for x7, b, z in zip(hrv7, hb, hz, strict=True):
         sd = _sd_from_z(x7, b, z)
         h_lo.append(math.exp(b - hrv_sd * sd) if sd is not None else None)
         h_hi.append(math.exp(b + hrv_sd * sd) if sd is not None else None)
@@ -1047,14 +1075,23 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
 
     sleep = _col(fr, days, "sleep_h")
     sleep7 = _col(fr, days, "sleep_7d_h")
+    # the scorer's references (models.rules.sleep): the athlete's usual sleep (latest 60-night
+    # baseline), the absolute floor, and a coach's fixed need only when one is set
+    usual = next((v for v in reversed(_col(fr, days, "sleep_baseline_h")) if v is not None), None)
+    refs = [(f"floor {p.sleep_floor_h:g} h", p.sleep_floor_h, "ref-danger")]
+    if usual is not None:
+        refs.append((f"usual {usual:.1f} h", usual, "ref-need"))
+    if p.coach_sleep_need_h > 0:
+        refs.append((f"coach's need {p.coach_sleep_need_h:g} h", p.coach_sleep_need_h, "ref-need"))
+    ref_txt = "; ".join(r[0] for r in refs)
     charts.append(
         {
             "key": "sleep",
-            "title": "Sleep against need",
+            "title": "Sleep against the athlete's usual sleep",
             "legend": [
                 ("s-sleep", "bars: hours asleep"),
                 ("s-sleep7", "line: 7-day mean"),
-                ("ref-need", f"dashed line: need {need_h:g} h"),
+                *((c, f"{'red' if c == 'ref-danger' else 'green'} dashed line: {t}") for t, _, c in refs),
                 ("gap", "grey: no data"),
             ],
             "svg": Markup(
@@ -1067,15 +1104,15 @@ def _charts(name: str, fr: dict[date, dict], days: list[date], span: tuple[date,
                                 Series("sleep", sleep, "bar", "s-sleep"),
                                 Series("7-day mean", sleep7, "line", "s-sleep7"),
                             ],
-                            hlines=[HLine(f"need {need_h:g} h", need_h, "ref-need")],
+                            hlines=[HLine(t, y, c) for t, y, c in refs],
                             gap_series=0,
                             y_min=0.0,
-                            extra_values=(need_h + 1.0,),
+                            extra_values=(max(y for _, y, _ in refs) + 1.0,),
                             height=80,
                         ),
                     ],
-                    title=f"{name}: sleep against need",
-                    desc=f"{period}. Nights with data: {sum(v is not None for v in sleep)} of {n}; need {need_h:g} h.",
+                    title=f"{name}: sleep against the athlete's usual sleep",
+                    desc=f"{period}. Nights with data: {sum(v is not None for v in sleep)} of {n}; {ref_txt}.",
                     highlight=span,
                 )
             ),
@@ -1132,6 +1169,7 @@ def build_weekly_report(
     *,
     generated_at: datetime | None = None,
     checkin: list[dict] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> str:
     """The weekly coach report as one HTML string.
@@ -1142,7 +1180,9 @@ def build_weekly_report(
     ``groups``, ``acks``, ``sent_alerts``, ``trend_weeks``), plus
     ``generated_at`` (a timestamp printed in the footer; the function reads
     no clock) and ``checkin`` (:func:`reports.checkin_compliance.checkin_compliance`
-    rows: a "Daily check-in this week" table when given).
+    rows: a "Daily check-in this week" table when given) and ``evaluation``
+    (:func:`pipelines.stage_evaluate.report_evaluation`: a "How the indicator
+    tracked this team's reports" section when given).
 
     Returns
     -------
@@ -1160,4 +1200,6 @@ def build_weekly_report(
     data["single"] = single
     if checkin is not None:  # reports.checkin_compliance.checkin_compliance rows
         data["checkin"] = checkin
+    if evaluation is not None:
+        data["evaluation"] = dict(evaluation)
     return render_weekly_html(data, generated_at=generated_at)

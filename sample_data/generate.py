@@ -937,7 +937,8 @@ def write_apple(a: Athlete, path: Path) -> None:
         "]>",
         '<HealthData locale="en_DE">',
         f' <ExportDate value="{ts(datetime(2026, 11, 16, 8, tzinfo=tz))}"/>',
-        ' <Me HKCharacteristicTypeIdentifierDateOfBirth="1996-04-02" HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>',
+        ' <Me HKCharacteristicTypeIdentifierDateOfBirth="1996-04-02" '
+        'HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>',
     ]
     src = 'sourceName="Jo’s Apple Watch" sourceVersion="11.1" device="&lt;&lt;HKDevice&gt;&gt;"'
     for day in a.days:
@@ -945,19 +946,22 @@ def write_apple(a: Athlete, path: Path) -> None:
             t = datetime(day.d.year, day.d.month, day.d.day, 21, tzinfo=tz)
             lines.append(
                 f' <Record type="HKQuantityTypeIdentifierRestingHeartRate" {src} unit="count/min" '
-                f'creationDate="{ts(t)}" startDate="{ts(t - timedelta(hours=20))}" endDate="{ts(t)}" value="{day.rhr}"/>'
+                f'creationDate="{ts(t)}" startDate="{ts(t - timedelta(hours=20))}" endDate="{ts(t)}" '
+                f'value="{day.rhr}"/>'
             )
             t2 = datetime(day.d.year, day.d.month, day.d.day, 6, 50, tzinfo=tz)
             lines.append(
                 f' <Record type="HKQuantityTypeIdentifierHeartRateVariabilitySDNN" {src} unit="ms" '
-                f'creationDate="{ts(t2)}" startDate="{ts(t2)}" endDate="{ts(t2 + timedelta(minutes=1))}" value="{day.sdnn}"/>'
+                f'creationDate="{ts(t2)}" startDate="{ts(t2)}" endDate="{ts(t2 + timedelta(minutes=1))}" '
+                f'value="{day.sdnn}"/>'
             )
         n = day.night
         if n:
             # the phone logs time in bed; the watch logs stages (they overlap and must not be double counted)
             lines.append(
                 f' <Record type="HKCategoryTypeIdentifierSleepAnalysis" sourceName="Jo’s iPhone" sourceVersion="18.1" '
-                f'creationDate="{ts(n.end_utc)}" startDate="{ts(n.start_utc)}" endDate="{ts(n.end_utc)}" value="HKCategoryValueSleepAnalysisInBed"/>'
+                f'creationDate="{ts(n.end_utc)}" startDate="{ts(n.start_utc)}" endDate="{ts(n.end_utc)}" '
+                'value="HKCategoryValueSleepAnalysisInBed"/>'
             )
             t = n.start_utc + timedelta(minutes=n.awake_min / 2)
             for kind, mins in (

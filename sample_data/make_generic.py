@@ -5,7 +5,8 @@ European daylight-saving change of 2025-03-30), one folder each with
 ``sessions.csv``, ``sleep.csv`` and ``daily.csv``::
 
     python sample_data/make_generic.py          # rewrite the files (seeded: same bytes every time)
-    strainwatch ingest sample_data/generic --store /tmp/sw && strainwatch export sessions --store /tmp/sw --out sessions.csv
+    strainwatch ingest sample_data/generic --store /tmp/sw
+    strainwatch export sessions --store /tmp/sw --out sessions.csv
 
 * ``amy`` (Europe/Berlin) runs; comma-separated, offsets such as ``+01:00``/``+02:00``.
 * ``raj`` (America/New_York) cycles and lifts; his files are a "European Excel"

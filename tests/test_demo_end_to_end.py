@@ -72,7 +72,7 @@ def test_every_athlete_scored_every_day(demo: dict) -> None:
     )
     assert per["last"].to_list() == [AS_OF] * 10
     # one row per calendar day from the first day with data
-    assert all(n == (AS_OF - first).days + 1 for first, n in zip(per["first"], per["n"]))
+    assert all(n == (AS_OF - first).days + 1 for first, n in zip(per["first"], per["n"], strict=True))
     assert set(s["risk_band"].unique()) <= {"low", "moderate", "high", "insufficient_data"}
 
 

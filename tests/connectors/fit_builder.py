@@ -100,7 +100,7 @@ class Builder:
             assert local < 4
             self.body.append(0x80 | (local << 5) | (compressed_offset & 0x1F))
         e = ">" if big else "<"
-        for (num, typ, cnt), v in zip(fl, values):
+        for (_num, typ, cnt), v in zip(fl, values, strict=True):
             _b, code, _s, inv = BASE[typ]
             vals = v if isinstance(v, (list, tuple)) else [v]
             if len(vals) < cnt:

@@ -212,7 +212,7 @@ def test_external_entities_are_never_fetched(tmp_path):
 
 def test_malformed_xml_names_line_and_column(tmp_path):
     lines = FIX.read_text().splitlines()
-    i = next(k for k, l in enumerate(lines) if "AsleepDeep" in l)
+    i = next(k for k, ln in enumerate(lines) if "AsleepDeep" in ln)
     lines[i] = lines[i].replace('value="HK', "value=HK")  # unquoted attribute
     p = tmp_path / "export.xml"
     p.write_text("\n".join(lines))
@@ -230,10 +230,12 @@ def test_malformed_xml_names_line_and_column(tmp_path):
 
 def test_bad_record_raises_or_is_skipped(tmp_path):
     text = FIX.read_text().replace(
-        'unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 06:40:00 +0100" value="61"',
-        'unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 06:40:00 +0100" value="sixty"',
+        'unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 '
+        '06:40:00 +0100" value="61"',
+        'unit="ms" creationDate="2024-01-17 06:40:00 +0100" startDate="2024-01-17 06:39:00 +0100" endDate="2024-01-17 '
+        '06:40:00 +0100" value="sixty"',
     )
-    line = next(k + 1 for k, l in enumerate(text.splitlines()) if 'value="sixty"' in l)
+    line = next(k + 1 for k, ln in enumerate(text.splitlines()) if 'value="sixty"' in ln)
     p = tmp_path / "export.xml"
     p.write_text(text)
     with pytest.raises(BadRowError) as ei:
@@ -250,8 +252,8 @@ def test_bad_record_raises_or_is_skipped(tmp_path):
 
 def test_duration_in_seconds_and_distance_in_metres(tmp_path):
     p = tmp_path / "export.xml"
-    p.write_text("""<HealthData><Workout workoutActivityType="HKWorkoutActivityTypeRowing" duration="1800" durationUnit="s"
- totalDistance="6000" totalDistanceUnit="m" sourceName="ErgData" startDate="2024-02-01 18:00:00 -0500"
+    p.write_text("""<HealthData><Workout workoutActivityType="HKWorkoutActivityTypeRowing" duration="1800"
+ durationUnit="s" totalDistance="6000" totalDistanceUnit="m" sourceName="ErgData" startDate="2024-02-01 18:00:00 -0500"
  endDate="2024-02-01 18:31:00 -0500"/></HealthData>""")
     r = apple_health.read(p, CTX).sessions.row(0, named=True)
     # no HKTimeZone: the written offset (-05:00) gives local date and offset
@@ -341,8 +343,8 @@ def test_record_as_root_is_not_health_data(tmp_path):
 def test_metadata_of_a_workout_route_is_not_the_workouts(tmp_path):
     # HKTimeZone inside the nested WorkoutRoute must not set the workout's zone
     p = tmp_path / "export.xml"
-    p.write_text("""<HealthData><Workout workoutActivityType="HKWorkoutActivityTypeWalking" duration="30" durationUnit="min"
- sourceName="Watch" startDate="2024-06-01 23:30:00 +0000" endDate="2024-06-02 00:00:00 +0000">
+    p.write_text("""<HealthData><Workout workoutActivityType="HKWorkoutActivityTypeWalking" duration="30"
+ durationUnit="min" sourceName="Watch" startDate="2024-06-01 23:30:00 +0000" endDate="2024-06-02 00:00:00 +0000">
  <WorkoutRoute sourceName="Watch" startDate="2024-06-01 23:30:00 +0000" endDate="2024-06-02 00:00:00 +0000">
   <MetadataEntry key="HKTimeZone" value="Asia/Tokyo"/>
  </WorkoutRoute>
@@ -367,7 +369,7 @@ def test_ios16_export_with_broken_dtd_and_control_character():
 def test_error_line_numbers_survive_the_dropped_doctype(tmp_path):
     text = (FIX.parent / "export_ios16_broken_dtd.xml").read_text(encoding="utf-8")
     lines = text.splitlines()
-    i = next(k for k, l in enumerate(lines) if "<Workout " in l)
+    i = next(k for k, ln in enumerate(lines) if "<Workout " in ln)
     lines[i] = lines[i].replace('durationUnit="min"', 'durationUnit="min" durationUnit="s"')  # duplicate attribute
     p = tmp_path / "export.xml"
     p.write_text("\n".join(lines), encoding="utf-8")
@@ -380,7 +382,8 @@ def test_workout_heart_rate_from_heart_rate_records(tmp_path):
     def hr(t, v, src="Apple Watch"):
         return (
             f'<Record type="HKQuantityTypeIdentifierHeartRate" sourceName="{src}" unit="count/min" '
-            f'creationDate="2024-02-01 {t} +0000" startDate="2024-02-01 {t} +0000" endDate="2024-02-01 {t} +0000" value="{v}"/>\n'
+            f'creationDate="2024-02-01 {t} +0000" startDate="2024-02-01 {t} +0000" endDate="2024-02-01 {t} +0000" '
+            f'value="{v}"/>\n'
         )
 
     p = tmp_path / "export.xml"

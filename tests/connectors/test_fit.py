@@ -12,6 +12,7 @@ import functools
 import math
 import warnings
 from datetime import date, datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -124,14 +125,23 @@ SESSIONS_EXPECTED["activity/muktihari__triathlon_summary_last.fit"] = SESSIONS_E
 WARNINGS_EXPECTED = {
     "corrupt/fitparse__activity-activity-filecrc.fit": "byte 1540: file CRC mismatch: stored 0xB1D5, computed 0xA1D5",
     "corrupt/fitparse__activity-filecrc.fit": "byte 769: file CRC mismatch: stored 0xB1D5, computed 0xA1D5",
-    "corrupt/fitparse__activity-settings-corruptheader.fit": "ignored bytes after the last complete FIT file at byte 771",
-    "corrupt/fitparse__activity-settings-nodata.fit": "damaged at byte 786: file ends at byte 786 but its header announces 68 data bytes",
-    "corrupt/fitparse__activity-unexpected-eof.fit": "damaged at byte 768: file ends at byte 768 but its header announces 757",
-    "corrupt/fitparse__strava-android-app-201.10-b1218918.fit": "damaged at byte 7471: data message uses local message type 11, which has no definition",
+    "corrupt/fitparse__activity-settings-corruptheader.fit": (
+        "ignored bytes after the last complete FIT file at byte 771"
+    ),
+    "corrupt/fitparse__activity-settings-nodata.fit": (
+        "damaged at byte 786: file ends at byte 786 but its header announces 68 data bytes"
+    ),
+    "corrupt/fitparse__activity-unexpected-eof.fit": (
+        "damaged at byte 768: file ends at byte 768 but its header announces 757"
+    ),
+    "corrupt/fitparse__strava-android-app-201.10-b1218918.fit": (
+        "damaged at byte 7471: data message uses local message type 11, which has no definition"
+    ),
     "activity/fitparse__compressed-speed-distance.fit": "device clock was not set",
     "activity/muktihari__big_activity.fit": "no activity.local_timestamp and no athlete time zone",
-    "corrupt/fitparse__nick.fit": "the recording was cut at byte 403437 before its session message: session rebuilt "
-    "from 14391 record messages",
+    "corrupt/fitparse__nick.fit": (
+        "the recording was cut at byte 403437 before its session message: session rebuilt from 14391 record messages"
+    ),
 }
 
 #: rejected: (byte offset, message substring)
@@ -186,7 +196,7 @@ def test_activity_files(corpus_dir, rel):
     got = res.sessions
     exp = SESSIONS_EXPECTED[rel]
     assert got.height == len(exp)
-    for row, (start, sport, dur, avg, off, hist) in zip(got.iter_rows(named=True), exp):
+    for row, (start, sport, dur, avg, off, hist) in zip(got.iter_rows(named=True), exp, strict=True):
         assert row["start_utc"] == datetime.fromisoformat(start).replace(tzinfo=timezone.utc)
         assert row["sport"] == sport
         assert row["duration_s"] == pytest.approx(dur)
@@ -354,7 +364,7 @@ def test_decoder_matches_fitdecode(corpus_dir, rel):
         if rel == "corrupt/fitparse__strava-android-app-201.10-b1218918.fit" or "eof" in rel or "nick" in rel:
             mine = mine[: len(theirs[g])]
         assert len(mine) == len(theirs[g]), (g, len(mine), len(theirs[g]))
-        for a, b in zip(mine, theirs[g]):
+        for a, b in zip(mine, theirs[g], strict=True):
             for f in fields:
                 if f in b:
                     assert a.get(f) == b[f], (g, f, a.get(f), b[f])
@@ -383,16 +393,16 @@ def test_connector_values_are_fitdecode_values_scaled(corpus_dir, rel):
     multi = bool(leg_groups(decode(path.read_bytes()).segments))
     if multi and kept.height == len(sess):
         epoc = [m.get("training_load_peak") for m in sess]
-        if all(v is not None for v in epoc) and all(b >= a for a, b in zip(epoc, epoc[1:])):
+        if all(v is not None for v in epoc) and all(b >= a for a, b in pairwise(epoc)):
             assert kept["device_load"].cum_sum().to_list() == pytest.approx(epoc, abs=1e-6)
         for col, name in (
             ("training_effect_aerobic", "total_training_effect"),
             ("training_effect_anaerobic", "total_anaerobic_training_effect"),
         ):
             vals = [m.get(name) for m in sess]
-            if all(v is not None for v in vals) and all(b >= a for a, b in zip(vals, vals[1:])):
+            if all(v is not None for v in vals) and all(b >= a for a, b in pairwise(vals)):
                 assert kept[col].to_list() == [None] * (len(vals) - 1) + [pytest.approx(float(vals[-1]))]
-    for row, m in zip(kept.iter_rows(named=True), sess):
+    for row, m in zip(kept.iter_rows(named=True), sess, strict=True):
         assert row["duration_s"] == pytest.approx(m.get("total_timer_time") or m.get("total_elapsed_time"))
         for col, name in (
             ("distance_m", "total_distance"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from datetime import date, datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
@@ -168,7 +169,7 @@ def test_recording_cut_mid_lap_counts_the_open_lap(tmp_path, corpus_dir, lowbat)
             pass
     lap_end = laps[-1][0]
     tail = [lap_end] + [t for t in rec_t if t > lap_end]
-    open_lap = sum(g for g in ((b - a).total_seconds() for a, b in zip(tail, tail[1:])) if g <= 30)
+    open_lap = sum(g for g in ((b - a).total_seconds() for a, b in pairwise(tail)) if g <= 30)
     assert open_lap > 120  # the cut falls inside the second lap
     assert row["duration_s"] == pytest.approx(sum(t for _, t in laps) + open_lap)
     assert row["elapsed_s"] == pytest.approx((rec_t[-1] - rec_t[0]).total_seconds())
@@ -195,7 +196,7 @@ def test_nick_cut_file_matches_its_records(corpus_dir):
     assert row["elapsed_s"] == (ts[-1] - ts[0]).total_seconds()
     assert row["distance_m"] == pytest.approx(max(d for d in dist if d is not None), abs=0.01)
     assert row["max_hr_bpm"] == max(h for h in hr if h is not None)
-    gaps = [(b - a).total_seconds() for a, b in zip(ts, ts[1:])]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(ts)]
     assert row["duration_s"] == sum(g for g in gaps if g <= 30)
     assert row["recording_repair"] == "session_from_records"
 

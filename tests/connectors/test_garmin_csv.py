@@ -175,8 +175,14 @@ def test_header_map_covers_every_language():
     headers = {
         "en": "Activity Type,Date,Distance,Time,Avg HR,Max HR,Aerobic TE,Training Stress Score®",
         "de": "Aktivitätstyp,Datum,Distanz,Zeit,Ø HF,Max. HF,Aerober TE,Training Stress Score®",
-        "fr": "Type d'activité,Date,Distance,Durée,Fréquence cardiaque moyenne,Fréquence cardiaque maximale,TE aérobie,Training Stress Score® (TSS®)",
-        "es": "Tipo de actividad,Fecha,Distancia,Tiempo,Frecuencia cardiaca media,Frecuencia cardiaca máxima,TE aeróbico,Training Stress Score®",
+        "fr": (
+            "Type d'activité,Date,Distance,Durée,Fréquence cardiaque moyenne,Fréquence cardiaque maximale,TE aérobie,"
+            "Training Stress Score® (TSS®)"
+        ),
+        "es": (
+            "Tipo de actividad,Fecha,Distancia,Tiempo,Frecuencia cardiaca media,Frecuencia cardiaca máxima,TE "
+            "aeróbico,Training Stress Score®"
+        ),
         "it": "Tipo di attività,Data,Distanza,Tempo,FC Media,FC max,TE attività aerobica,Training Stress Score®",
         "nl": "Activiteittype,Datum,Afstand,Tijd,Gem. HS,Max. HS,Aeroob TE,Training Stress Score®",
         "pt": "Tipo de atividade,Data,Distância,Tempo total,FC Média,FC máxima,TE aeróbico,Training Stress Score®",

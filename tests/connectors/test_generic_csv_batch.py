@@ -30,8 +30,9 @@ FILES = {
     "ana,2025-03-01T07:30:00+01:00,50,running,141,6,9\n",  # repeated key: a note
     "sleep_ok.csv": SLEEP + "2025-03-01T23:00:00+01:00,2025-03-02T07:00:00+01:00,450\n",
     "sleep_naive.csv": SLEEP + "2025-10-25T23:30:00,2025-10-26T02:30:00,170\n",  # ambiguous 02:30 in Berlin
-    "sleep_semicolon.csv": "sleep_start;sleep_end;total_sleep_min\n"
-    "2025-03-01T23:00:00+01:00;2025-03-02T07:00:00+01:00;450,5\n",
+    "sleep_semicolon.csv": (
+        "sleep_start;sleep_end;total_sleep_min\n2025-03-01T23:00:00+01:00;2025-03-02T07:00:00+01:00;450,5\n"
+    ),
     "ragged.csv": DAILY + "ana,2025-03-06,52,60,extra\n",
     "unknown.csv": "a,b,c\n1,2,3\n",
 }
@@ -68,7 +69,7 @@ def test_read_many_gives_each_file_what_read_gives_it(tmp_path: Path, on_bad_row
     items.append((tmp_path / "missing.csv", ReadContext()))  # cannot be read: its own error
     got = generic_csv.read_many(items)
     assert len(got) == len(items)
-    for (p, ctx), g in zip(items, got):
+    for (p, ctx), g in zip(items, got, strict=True):
         assert _outcome(g) == _read(p, ctx), p.name
 
 
@@ -130,7 +131,7 @@ def test_read_many_equals_read_on_random_daily_files(tmp_path_factory, seed: int
                 ),
             )
         )
-    for (p, ctx), g in zip(items, generic_csv.read_many(items)):
+    for (p, ctx), g in zip(items, generic_csv.read_many(items), strict=True):
         assert _outcome(g) == _read(p, ctx)
 
 

@@ -27,7 +27,8 @@ SRPE = """end_date_time,activity_names,perceived_exertion,duration_min
 2019-11-14T21:00:53.000Z,"['team', 'soccer']",6,60
 2019-11-23T09:34:50.739Z,"['individual', 'strength']",8,0
 """
-WELLNESS_CSV = """effective_time_frame,fatigue,mood,readiness,sleep_duration_h,sleep_quality,soreness,soreness_area,stress
+WELLNESS_CSV = """\
+effective_time_frame,fatigue,mood,readiness,sleep_duration_h,sleep_quality,soreness,soreness_area,stress
 2019-11-01T08:31:40.751Z,2,3,5,6,3,2,[12921003],3
 2019-11-02T23:30:00.000Z,4,4,8,7.5,4,5,[],2
 2019-11-06T07:13:02.320Z,3,3,,5,3,2,"[48979004, 32696007]",3
@@ -164,7 +165,7 @@ def _wide(path: Path) -> dict[tuple[str, date], float]:
     out = {}
     for r in rows[1:]:
         d = datetime.strptime(r[0], "%d.%m.%Y").date()
-        for p, v in zip(rows[0][1:], r[1:]):
+        for p, v in zip(rows[0][1:], r[1:], strict=False):
             if v != "":
                 out[(p, d)] = float(v)
     return out
@@ -208,12 +209,16 @@ def test_load_per_day_matches_the_exports_daily_load(team, soccermon_dir):
             k = (p, datetime.strptime(s["date"], "%d.%m.%Y").date())
             listed[k] = listed.get(k, 0.0) + s["srpe"]
     days = daily.filter(pl.col("n_sessions") > 0)
-    agree = [k for k, v in zip(zip(days["athlete_id"], days["date"]), days["load_au"]) if ref.get(k) == v]
-    disagree = sorted({(a, d) for a, d in zip(days["athlete_id"], days["date"])} - set(agree))
+    agree = [
+        k
+        for k, v in zip(zip(days["athlete_id"], days["date"], strict=True), days["load_au"], strict=True)
+        if ref.get(k) == v
+    ]
+    disagree = sorted({(a, d) for a, d in zip(days["athlete_id"], days["date"], strict=True)} - set(agree))
     assert days.height == 9602
     assert len(agree) / days.height >= 0.98
     assert len(disagree) == 110
-    ours = dict(zip(zip(days["athlete_id"], days["date"]), days["load_au"]))
+    ours = dict(zip(zip(days["athlete_id"], days["date"], strict=True), days["load_au"], strict=True))
     assert all(ours[k] == listed[k] != ref.get(k) for k in disagree)
     # which: 63 of the 110 are one player's, 31 another's, 16 a third's; the first three, in the export:
     # session list 320 / 160 / 180 AU, daily_load.csv 560 / 1600 / 540 AU

@@ -155,7 +155,7 @@ def test_days_without_training_data_incremental_equals_full(seed, back):
     rng = np.random.default_rng(seed)
     # per athlete: an uncovered stretch (coverage lost, then resumed) and an uncovered start
     cov = []
-    for a, n in d.group_by("athlete_id", maintain_order=True).len().iter_rows():
+    for _athlete, n in d.group_by("athlete_id", maintain_order=True).len().iter_rows():
         c = np.ones(n, dtype=bool)
         lo = int(rng.integers(0, max(n - 40, 1)))
         c[lo : lo + int(rng.integers(5, 40))] = False

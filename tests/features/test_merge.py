@@ -362,7 +362,7 @@ def test_priority_covers_the_source_names_the_connectors_write():
 def test_night_merge_properties(rows):
     # start on a 30-min grid over 3 days, duration 20..600 min
     starts = [datetime(2024, 5, 1, tzinfo=timezone.utc) + timedelta(minutes=30 * r[2]) for r in rows]
-    ends = [s + timedelta(minutes=r[3]) for s, r in zip(starts, rows)]
+    ends = [s + timedelta(minutes=r[3]) for s, r in zip(starts, rows, strict=True)]
     df = night(
         athlete_id=[r[0] for r in rows],
         source=[r[1] for r in rows],

@@ -22,7 +22,7 @@ from models.evaluate import (
     injury_onsets,
     label_history,
     onset_labels,
-    report_section,
+    report_summary,
 )
 from models.rules import score_features
 from tests.models import synth
@@ -74,7 +74,7 @@ def test_injury_onsets_after_a_gap_and_onset_labels():
     assert on2["date"].to_list() == [d(10), d(40)]
     days = pl.DataFrame({"athlete_id": ["a"] * 30, "date": [d(i) for i in range(30)]})
     lab = onset_labels(days, inj, horizon_d=3, gap_d=7).sort("date")
-    v = dict(zip(lab["date"].to_list(), lab["label"].to_list()))
+    v = dict(zip(lab["date"].to_list(), lab["label"].to_list(), strict=True))
     assert v[d(6)] is False and v[d(7)] is True and v[d(9)] is True
     assert v[d(10)] is None and v[d(18)] is None  # inside the episode: report on 12 (12+6 = 18)
     assert v[d(19)] is False and v[d(22)] is True and v[d(25)] is None
@@ -153,9 +153,13 @@ def test_evaluate_frame_signal_vs_noise_and_cis():
     md = ev.to_markdown()
     assert "risk_score" in md and "not a diagnosis" in md and "[" in md
     assert json.loads(json.dumps(ev.to_dict()))["predictors"][0]["predictor"] == "risk_score"
-    lines = report_section(ev)
-    assert lines[0].startswith("How the indicator tracked") and "not a diagnosis" in lines[0]
-    assert report_section(ev.to_dict()) == lines
+    summary = report_summary(ev)
+    assert report_summary(ev.to_dict()) == summary
+    assert [r["what"] for r in summary["rows"]] == ["risk score", "7-day load alone", "the outcome's own last 7 days"]
+    assert summary["rows"][0]["within"] == f"{rs.within:.2f} ({rs.within_ci[0]:.2f}-{rs.within_ci[1]:.2f})"
+    # the whole CI is above 0.5: the verdict says the score ranked the athlete's own days above the others
+    assert summary["verdict"].startswith("The score ranked an athlete's own days before the outcome above")
+    assert [b["band"] for b in summary["bands"]] == ["low", "moderate", "high"]
 
 
 def test_band_table_hand_computed():
@@ -234,7 +238,10 @@ def test_no_label_leaks_into_a_score():
     after = score_features(synth.to_features(changed), as_of=feats["date"].max())
     cut = score_features(synth.to_features(daily.filter(pl.col("date") <= t)), as_of=t)
     cols = ["athlete_id", "date", "risk_score", "risk_band", "components_json"]
-    upto = lambda s: s.filter(pl.col("date") <= t).select(cols).sort("athlete_id", "date")
+
+    def upto(s: pl.DataFrame) -> pl.DataFrame:
+        return s.filter(pl.col("date") <= t).select(cols).sort("athlete_id", "date")
+
     assert upto(base).equals(upto(after))
     assert upto(base).equals(upto(cut))
     assert (
@@ -251,7 +258,10 @@ def test_no_label_leaks_into_a_score():
         pl.when(pl.col("date") <= t).then(6.0 - pl.col("soreness")).otherwise(pl.col("soreness")).alias("soreness")
     )
     lab2 = horizon_labels(days, event_days(rep2, spec), horizon_d=3)
-    on_t = lambda lab: lab.filter(pl.col("date") >= t).sort("athlete_id", "date")
+
+    def on_t(lab: pl.DataFrame) -> pl.DataFrame:
+        return lab.filter(pl.col("date") >= t).sort("athlete_id", "date")
+
     assert on_t(lab1).equals(on_t(lab2))
 
 

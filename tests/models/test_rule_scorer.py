@@ -457,7 +457,7 @@ def test_red_flag_holds_for_a_week_unless_cleared():
     days = [D + timedelta(days=k) for k in range(10)]
     flags = [True] + [None] * 9
     out = score_features(
-        frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0} for d, f in zip(days, flags)]),
+        frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0} for d, f in zip(days, flags, strict=True)]),
         as_of=days[-1],
     )
     held = out.filter(pl.col("date") <= D + timedelta(days=7))
@@ -469,7 +469,7 @@ def test_red_flag_holds_for_a_week_unless_cleared():
         frame(
             [
                 {"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0}
-                for d, f in zip(days, [True, None, False] + [None] * 7)
+                for d, f in zip(days, [True, None, False] + [None] * 7, strict=True)
             ]
         ),
         as_of=days[-1],
@@ -478,7 +478,7 @@ def test_red_flag_holds_for_a_week_unless_cleared():
     assert "high" not in cleared["risk_band"].to_list()[2:]
     # a start-limited run gives the same rows
     part = score_features(
-        frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0} for d, f in zip(days, flags)]),
+        frame([{"athlete_id": "a", "date": d, "red_flag": f, "hrv_z": 0.0} for d, f in zip(days, flags, strict=True)]),
         as_of=days[-1],
         start=D + timedelta(days=4),
     )

@@ -90,6 +90,10 @@ def run_report(
     params=None,
     stale_after_d=7,
     groups=None,
+    evaluation=True,
+    evaluation_label=None,
+    evaluation_injuries=False,
+    evaluation_horizon_d=3,
 ):
     _log(store, stage="report", week=week, out_path=out_path, names=names, team_name=team_name, params=params)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)

@@ -118,7 +118,7 @@ def test_deliver_content_and_never_twice(store, hook, smtp):
     s1 = run_alerts(store, as_of=AS_OF, channels=channels, names={"a01": "Alice"})
     assert (s1.fired, s1.new, s1.sent, s1.failed) == (2, 3, 3, 0), s1.lines
     # the athlete's webhook got the moderate-streak alert with numbers and changes
-    by_path = dict(zip(hook.paths, hook.received))
+    by_path = dict(zip(hook.paths, hook.received, strict=True))
     a = by_path["/a01"]
     assert a["title"] == "strainwatch: Moderate strain risk for Alice 4 days in a row"
     assert "moderate band (score 30 to under 60) for 4 days in a row" in a["message"]

@@ -13,6 +13,8 @@ from datetime import date, datetime, timezone
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connectors import registry
 from connectors.base import BadRowError, ReadContext
@@ -501,8 +503,6 @@ def test_form_shows_todays_answer_to_change_it(client, store_root):
 
 
 # ------------------------------------------------------------------ properties
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st
 
 _cell = st.one_of(st.integers(-5, 2000).map(str), st.sampled_from(["", "abc", "3.5", "7,0", " 4 ", "1e1"]))
 

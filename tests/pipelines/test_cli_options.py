@@ -143,3 +143,36 @@ def test_a_locked_store_is_one_line_and_exit_code_3_from_main(tmp_path, monkeypa
     assert [ln for ln in err.splitlines() if ln.strip()] == [
         f"error: store {root} is in use by another strainwatch process (pid 1)"
     ]
+
+
+def test_a_locked_store_stops_run_with_one_line_and_exit_code_3(tmp_path, monkeypatch, capsys):
+    """`strainwatch run` has no lock handler of its own either: the run lock's StoreLockedError
+    reaches main() before any stage runs."""
+    import contextlib
+    import sys
+
+    from pipelines import cli, flows
+    from pipelines.errors import EXIT_LOCKED
+    from pipelines.store import StoreLockedError
+
+    root = tmp_path / "st"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "log.csv").write_text("date,athlete_id,duration_min,rpe\n2026-10-01,a,60,5\n")
+
+    @contextlib.contextmanager
+    def held(*_a, **_k):
+        raise StoreLockedError(f"store {root} is in use by another strainwatch process (pid 1)")
+        yield  # pragma: no cover
+
+    ran = []
+    monkeypatch.setattr(flows, "run_lock", held)
+    monkeypatch.setattr(flows, "run_flow", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(cli, "_stop_on_interrupt", lambda: None)
+    monkeypatch.setattr(
+        sys, "argv", ["strainwatch", "run", "--store", str(root), "--input", str(tmp_path / "in"), "--dry-run"]
+    )
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exc.value.code == EXIT_LOCKED and ran == []
+    assert f"error: store {root} is in use by another strainwatch process (pid 1)" in err.splitlines()

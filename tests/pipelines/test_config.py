@@ -92,7 +92,8 @@ def test_precedence_file_then_env_then_flags(tmp_path):
             r"athletes\[0\]\.hr_max_bpm: Input should be less than or equal to 240",
         ),
         (
-            '[[athletes]]\nid = "a"\nhr_max_bpm = 150\nhr_rest_bpm = 60\n[[athletes]]\nid = "b"\nhr_max_bpm = 110\nhr_rest_bpm = 115\n',
+            '[[athletes]]\nid = "a"\nhr_max_bpm = 150\nhr_rest_bpm = 60\n[[athletes]]\nid = "b"\nhr_max_bpm = '
+            "110\nhr_rest_bpm = 115\n",
             r"athletes\[1\]: hr_rest_bpm \(115\) must be below hr_max_bpm \(110\)",
         ),
         ('[[athletes]]\nid = "a"\n[[athletes]]\nid = "a"\n', r"athlete id 'a' is listed twice"),

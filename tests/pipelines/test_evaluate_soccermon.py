@@ -87,3 +87,36 @@ def test_model_evaluate_on_the_real_team_drops_empty_columns(sm_store):
     assert "dropped hrv_z: empty everywhere (no such data)" in r.output
     for m in ("logistic", "rules", "load_7d", "load_yesterday", "intercept"):
         assert f" {m} " in r.output
+
+
+@pytest.mark.slow
+def test_weekly_report_of_the_real_team(sm_store, tmp_path):
+    """What the coach of an RPE-only team reads: nobody is 'no recent data' for sleep or HR/HRV the
+    team never tracked, the week's bands are shown, and the section 'How the indicator tracked this
+    team's reports' checks the score against the players' soreness reports."""
+    from datetime import date
+
+    from pipelines.stage_report import run_report
+    from pipelines.store import Store
+    from reports.weekly import build_weekly_data
+
+    st = Store(sm_store)
+    out = run_report(st, as_of=date(2021, 10, 31), out_path=tmp_path / "sm.html", evaluation_label="soreness_1_5<=2")
+    html = out.path.read_text(encoding="utf-8")
+    assert "How the indicator tracked this team" in html and "soreness_1_5 &lt;= 2" in html
+    assert "Too few reports yet" not in html and "no better than chance" in html  # docs/validation.md
+    data = build_weekly_data(
+        st.read_table("features"), st.read_table("scores"), week="2021-W43", as_of=date(2021, 10, 31)
+    )
+    for a in data["athletes"]:
+        assert not {"sleep", "hr"} & set(a["fresh"]["stale"]), a["athlete_id"]
+        rows = {r["key"]: r for r in a["fresh"]["rows"]}
+        assert rows["sleep"]["txt"] == rows["hr"]["txt"] == "not tracked"
+        # no empty RHR/HRV and sleep charts, no "gaps" in inputs nobody has; said once instead
+        assert [c["key"] for c in a["charts"]] == ["load", "pmc"]
+        assert a["untracked"] == ["sleep", "HR/HRV"]
+        assert a["rhr"]["word"] == a["hrv"]["word"] == a["sleep"]["word"] == "not tracked"
+        assert not any(g["what"] in ("no resting HR", "no HRV", "no sleep") for g in a["gaps"])
+    assert "Not tracked in this team: sleep, HR/HRV" in html
+    shown = [a["shown_band"] for a in data["athletes"]]
+    assert shown.count("stale") < len(shown) // 2 and "low" in shown

@@ -214,7 +214,7 @@ def test_incremental_call_touches_only_the_new_rows_merges(tmp_path: Path) -> No
     assert s.merged_sessions == 1  # the new pair only; the old one is not counted again
     m = read_merges(store)
     # both merges are there; the old one was left alone (still run0), the new one is run1
-    assert sorted(zip(m["kept_source_file"], m["run_id"])) == [("fit.fit", "run0"), ("fit2.fit", "run1")]
+    assert sorted(zip(m["kept_source_file"], m["run_id"], strict=True)) == [("fit.fit", "run0"), ("fit2.fit", "run1")]
     assert _recorded(store) == _full_merges(store)
 
 

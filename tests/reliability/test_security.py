@@ -225,7 +225,7 @@ def test_symlink_member_is_extracted_as_a_plain_file(monkeypatch, baseline, work
     )
     try:
         assert new_outside == set()
-        statuses = dict(zip(out.ledger_new["path"], out.ledger_new["status"]))
+        statuses = dict(zip(out.ledger_new["path"], out.ledger_new["status"], strict=True))
         member = next(p for p in statuses if p.endswith("export.zip!link"))
         assert statuses[member] == "rejected"  # its content '/etc' is not a known format
         assert statuses[next(p for p in statuses if p.endswith("export.zip!daily.csv"))] == "ingested"

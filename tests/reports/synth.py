@@ -245,24 +245,31 @@ def athlete_frames(
             adj.append(
                 {
                     "code": "cut_volume",
-                    "text": f"Cut next week's training load to about {tgt:.0f} AU "
-                    f"(1.1 x your chronic weekly load of {chronic:.0f} AU), {100 * (1 - tgt / acute):.0f} % less than this week's {acute:.0f} AU.",
+                    "text": (
+                        f"Cut next week's training load to about {tgt:.0f} AU "
+                        f"(1.1 x your chronic weekly load of {chronic:.0f} AU), "
+                        f"{100 * (1 - tgt / acute):.0f} % less than this week's {acute:.0f} AU."
+                    ),
                 }
             )
         elif band in ("moderate", "high"):
             adj.append(
                 {
                     "code": "hold_volume",
-                    "text": f"Hold your weekly load at about {acute:.0f} AU for now, "
-                    f"then raise it by no more than 10 % a week (at most {acute * 1.1:.0f} AU next week).",
+                    "text": (
+                        f"Hold your weekly load at about {acute:.0f} AU for now, "
+                        f"then raise it by no more than 10 % a week (at most {acute * 1.1:.0f} AU next week)."
+                    ),
                 }
             )
         if band in ("moderate", "high") and s7 is not None and s7 < 8:
             adj.append(
                 {
                     "code": "prioritise_sleep",
-                    "text": f"No high-intensity sessions or heavy lifting today, and aim "
-                    f"for at least 8 h of sleep tonight (last 7 nights: {s7:.1f} h on average).",
+                    "text": (
+                        f"No high-intensity sessions or heavy lifting today, and aim "
+                        f"for at least 8 h of sleep tonight (last 7 nights: {s7:.1f} h on average)."
+                    ),
                 }
             )
         srows.append(

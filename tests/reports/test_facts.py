@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 import pytest
@@ -21,6 +21,7 @@ from reports.facts import (
     one_advice,
     reasons_with_points,
     red_flag_cause,
+    tracked_inputs,
     usual_training,
 )
 
@@ -45,7 +46,7 @@ def comps(*pts):
     return json.dumps(
         [
             {"component": n, "reason": r, "points": p, "cap": 20, "rule": f"{n}: +{p}"}
-            for n, r, p in zip(names, reasons, pts)
+            for n, r, p in zip(names, reasons, pts, strict=True)
         ]
     )
 
@@ -137,6 +138,23 @@ def test_freshness_no_data_is_not_low():
     assert freshness({}, day=D, stale_after_d=7)["stale"] == ["training", "sleep", "hr"]  # never: stale
     with pytest.raises(ValueError, match="stale_after_d"):
         freshness({}, day=D, stale_after_d=0)
+    # what the team tracks: both athletes had training, sleep and HR/HRV; b sent a check-in
+    assert tracked_inputs(last) == {"training", "sleep", "hr", "checkin"}
+    # an athlete of this team who never had sleep data is missing it: stale
+    c = {"training": D, "sleep": None, "hr": D, "checkin": None}
+    fc = freshness(c, day=D, stale_after_d=7, tracked=tracked_inputs(last))
+    assert fc["stale"] == ["sleep"] and fc["stale_core"]
+    # a team that logs session RPE and wears no devices (SoccerMon-like) tracks no sleep or HR/HRV:
+    # not stale, "not tracked"; a training log that went quiet is still stale
+    rpe_team = {"p1": {"training": D, "sleep": None, "hr": None, "checkin": None}}
+    fr = freshness(rpe_team["p1"], day=D, stale_after_d=7, tracked=tracked_inputs(rpe_team))
+    assert fr["stale"] == [] and not fr["stale_core"]
+    assert [r["tracked"] for r in fr["inputs"]] == [True, False, False, False]
+    quiet = {"training": D - timedelta(days=9), "sleep": None, "hr": None, "checkin": None}
+    fq = freshness(quiet, day=D, stale_after_d=7, tracked=tracked_inputs(rpe_team))
+    assert fq["stale"] == ["training"] and fq["stale_core"]
+    # training always counts: an athlete without any is stale even if nobody in the team has any
+    assert freshness({}, day=D, stale_after_d=7, tracked=frozenset())["stale"] == ["training"]
 
 
 def _ses(rows):

@@ -116,10 +116,14 @@ def test_statuses_from_features():
                 "acwr": 0.9,
                 "acute_7d_au": 900.0,
                 "chronic_28d_au": 1000.0,
+                "rhr_bpm": 56.0,
                 "rhr_delta_bpm": 5.4,
                 "rhr_z": 1.1,
+                "hrv_ln_rmssd": 4.1,
                 "hrv_z": -0.7,
+                "sleep_h": 6.2,
                 "sleep_7d_h": 6.5,
+                "sleep_baseline_h": 8.0,
                 "sleep_debt_7d_h": 10.5,
             },
         ],
@@ -130,7 +134,34 @@ def test_statuses_from_features():
     assert a["load_pct_txt"] == "+62"  # 100 * (1620 / 1000 - 1)
     assert a["rhr"]["word"] == "elevated"  # +5.4 bpm >= 5
     assert a["hrv"]["word"] == "below normal"  # -1 <= -0.7 < -0.5
-    assert a["sleep"]["word"] == "short" and "debt 10.5 h" in a["sleep"]["detail"]
+    # the scorer's own sleep rule: 7 x (8.0 - 6.5) = 10.5 h below the usual > 10 h (sleep_debt_severe_h)
+    assert a["sleep"]["word"] == "very short"
+    assert a["sleep"]["detail"] == "6.5 h/night vs usual 8.0 h; 10.5 h short over 7 days"
+
+
+def test_sleep_status_is_the_scorers_rule():
+    from models.rules import ScorerParams
+    from reports.weekly import _sleep_status
+
+    p = ScorerParams()
+    # a stable 6.8-h sleeper is normal: only a change from the athlete's usual sleep counts
+    assert _sleep_status(6.8, 6.8, None, p)["word"] == "normal"
+    # 7 x (7.5 - 6.7) = 5.6 h > 5 h (sleep_debt_h): short
+    assert _sleep_status(6.7, 7.5, None, p)["word"] == "short"
+    # below the 6-h floor even when usual
+    st = _sleep_status(5.8, 5.8, None, p)
+    assert st["word"] == "short" and "below the 6-h floor" in st["detail"]
+    # no usual sleep yet, above the floor: no judgement beyond the number
+    assert _sleep_status(6.5, None, None, p) == {
+        "level": 0,
+        "word": "normal",
+        "detail": "6.5 h/night (usual sleep not known yet)",
+    }
+    # a coach's fixed need applies only when set
+    coach = ScorerParams(coach_sleep_need_h=8.0)
+    assert _sleep_status(7.5, 7.5, 3.5, coach)["word"] == "short"
+    assert _sleep_status(7.5, 7.5, 3.5, p)["word"] == "normal"
+    assert _sleep_status(None, 7.5, None, p)["word"] == "no data"
 
 
 def test_partial_week_and_bad_args():
