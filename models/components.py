@@ -81,7 +81,6 @@ class Seen:
     value: float | None
     facts: Mapping[str, Any]
     params: ScorerParams
-    need_h: float
 
 
 @dataclass(frozen=True)
@@ -194,16 +193,35 @@ def _short_rhr(s: Seen) -> str:
     return "your resting heart rate is above your normal"
 
 
+def _sleep_reference(s: Seen) -> tuple[str, str] | None:
+    """What the sleep rule compared with (:func:`models.rules.sleep`): a coach's fixed need when
+    set, else the athlete's usual sleep (``sleep_baseline_h``), else the floor when below it.
+    Returns (long, short) phrases, or None when nothing is known to compare with."""
+    p, mean = s.params, s.value
+    if p.coach_sleep_need_h > 0:
+        t = f"your coach's target is {p.coach_sleep_need_h:g} h"
+        return t, t
+    usual = s.facts.get("sleep_baseline_h")
+    if _ok(usual) and usual - mean >= 0.05:
+        return (f"{usual - mean:.1f} h less than your usual {usual:.1f} h", f"{usual - mean:.1f} h less than usual")
+    if mean < p.sleep_floor_h:
+        t = f"below the {p.sleep_floor_h:g}-h floor"
+        return t, t
+    return None
+
+
 def _seen_sleep(s: Seen) -> str | None:
     if not _ok(s.value):
         return None
-    debt = s.facts.get("sleep_debt_7d_h")
-    line = f"Sleep: {s.value:.1f} h a night over the last 7 nights (need {s.need_h:g} h)"
-    return line + (f", {debt:.1f} h short in total." if _ok(debt) and debt > 0 else ".")
+    ref = _sleep_reference(s)
+    return f"Sleep: {s.value:.1f} h a night over the last 7 nights" + (f", {ref[0]}." if ref else ".")
 
 
 def _short_sleep(s: Seen) -> str | None:
-    return f"you slept {s.value:.1f} h a night this week (you need {s.need_h:g} h)" if _ok(s.value) else None
+    if not _ok(s.value):
+        return None
+    ref = _sleep_reference(s)
+    return f"you slept {s.value:.1f} h a night this week" + (f" ({ref[1]})" if ref else "")
 
 
 def _seen_back(s: Seen) -> str | None:
@@ -520,19 +538,18 @@ def _stored_values(stored: list[Mapping[str, Any]] | None) -> dict[str, Any]:
     return out
 
 
-def _seen(c: ComponentSpec, stored: dict[str, Any], facts: Mapping[str, Any], p: ScorerParams, need_h: float) -> Seen:
+def _seen(c: ComponentSpec, stored: dict[str, Any], facts: Mapping[str, Any], p: ScorerParams) -> Seen:
     if c.name in stored:
         value = stored[c.name]
     else:
         value = facts.get(c.value_column) if c.value_column else None
-    return Seen(value if _ok(value) else None, facts, p, need_h)
+    return Seen(value if _ok(value) else None, facts, p)
 
 
 def seen_lines(
     codes: list[str],
     facts: Mapping[str, Any],
     p: ScorerParams,
-    need_h: float,
     stored: list[Mapping[str, Any]] | None = None,
 ) -> list[str]:
     """The alert body's sentences of the components whose reason is in ``codes``, in registry order.
@@ -546,7 +563,7 @@ def seen_lines(
     for c in REGISTRY:
         if c.seen is None or not (c.reason in shown or (c.shown_on_red_flag and "red_flag" in shown)):
             continue
-        line = c.seen(_seen(c, vals, facts, p, need_h))
+        line = c.seen(_seen(c, vals, facts, p))
         if line:
             out.append(line)
     return out
@@ -556,7 +573,6 @@ def seen_short(
     codes: list[str],
     facts: Mapping[str, Any],
     p: ScorerParams,
-    need_h: float,
     stored: list[Mapping[str, Any]] | None = None,
 ) -> list[str]:
     """The push text's phrases of the components of ``codes``, in the order of ``codes`` (largest first)."""
@@ -566,7 +582,7 @@ def seen_short(
         c = by_reason(code)
         if c is None or c.seen_short is None:
             continue
-        phrase = c.seen_short(_seen(c, vals, facts, p, need_h))
+        phrase = c.seen_short(_seen(c, vals, facts, p))
         if phrase:
             out.append(phrase)
     return out

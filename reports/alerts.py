@@ -175,9 +175,7 @@ def _run_start(days: Sequence[date], pred: Sequence[bool]) -> date | None:
     return start
 
 
-def _seen_lines(
-    fc: Mapping, reasons: list[str], need_h: float, p: ScorerParams, stored: list[dict] | None = None
-) -> list[str]:
+def _seen_lines(fc: Mapping, reasons: list[str], p: ScorerParams, stored: list[dict] | None = None) -> list[str]:
     """Plain-language sentences with the named day's numbers (``fc`` from :func:`reports.facts.day_facts`).
 
     The load line (acute vs chronic week, ACWR) when a load component fired or none did, then
@@ -201,7 +199,7 @@ def _seen_lines(
                 + f"; points start above {p.acwr_spike_start:g} and {p.acwr_danger:g} is a spike."
             )
         out.append(line)
-    return out + seen_lines(reasons, fc, p, need_h, stored)
+    return out + seen_lines(reasons, fc, p, stored)
 
 
 #: Short push text limit [characters] (a phone notification shows about this much).
@@ -234,12 +232,10 @@ def _first(name: str) -> str:
     return name.split()[0] if name.strip() else name
 
 
-def _seen_short(
-    fc: Mapping, reasons: list[dict], need_h: float, p: ScorerParams, stored: list[dict] | None = None
-) -> str:
+def _seen_short(fc: Mapping, reasons: list[dict], p: ScorerParams, stored: list[dict] | None = None) -> str:
     """What we saw, in plain words with one or two numbers (no jargon): the phrases of the two
     largest reasons' components (:func:`models.components.seen_short`)."""
-    parts = seen_short([r["code"] for r in reasons[:2]], fc, p, need_h, stored)
+    parts = seen_short([r["code"] for r in reasons[:2]], fc, p, stored)
     # one sentence, no duplicate phrases
     parts = list(dict.fromkeys(parts))
     return " and ".join(parts) if parts else "your strain-risk score went up"
@@ -261,7 +257,8 @@ def _change_short(advice: Mapping | None, usual: Usual | None, need_h: float) ->
     if code in _SHORT_CHANGE_NO_LOAD and load is None:
         return _SHORT_CHANGE_NO_LOAD[code]
     tmpl = _SHORT_CHANGE.get(code, ADJUSTMENT_GENERIC.get(code, code.replace("_", " ")).rstrip("."))
-    return tmpl.format(load=load or "", need=f"{need_h:g}")
+    need = vals.get("need_h") if _ok(vals.get("need_h")) else need_h  # the advice's own target (usual sleep)
+    return tmpl.format(load=load or "", need=f"{need:.1f}".removesuffix(".0"))
 
 
 def short_text(
@@ -298,7 +295,7 @@ def short_text(
         )
     else:
         txt = (
-            f"{who}, {_seen_short(fc, [r for r in reasons if r['code'] != 'red_flag'], need_h, p, stored)}. "
+            f"{who}, {_seen_short(fc, [r for r in reasons if r['code'] != 'red_flag'], p, stored)}. "
             f"{_change_short(advice, usual, need_h)}. {_CLINICIAN_SHORT}"
         )
     if len(txt) > SHORT_MAX:  # never cut the clinician sentence: shorten what we saw instead
@@ -383,7 +380,7 @@ def format_alert(
         f"What we saw (values of {_dl(named)}; load: the 7 days to {_dl(fc['load_day'])})",
         f"- {what}",
     ]
-    for x in _seen_lines(fc, [r["code"] for r in reasons], need, p, stored):
+    for x in _seen_lines(fc, [r["code"] for r in reasons], p, stored):
         lines.append(f"- {x}")
     if reasons and not red:
         lines.append(

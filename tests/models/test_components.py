@@ -169,21 +169,31 @@ def _entry(name, value, cap=10.0):
 
 
 def test_alert_sentences_quote_the_stored_value_of_the_component():
-    fc = {"hrv_z": -0.4, "sleep_7d_h": 7.9, "weekly_change_pct": 5.0, "sleep_debt_7d_h": 6.25}
+    fc = {"hrv_z": -0.4, "sleep_7d_h": 7.9, "sleep_baseline_h": 7.26, "weekly_change_pct": 5.0, "sleep_debt_7d_h": 6.25}
     stored = [_entry("hrv", -1.26), _entry("sleep", 5.14), _entry("weekly_jump", 42.0)]
-    lines = seen_lines(["weekly_ramp", "hrv_suppressed", "sleep_debt"], fc, P, 8.0, stored)
+    lines = seen_lines(["weekly_ramp", "hrv_suppressed", "sleep_debt"], fc, P, stored)
     assert lines == [
         "The last 7 days' load is 42 % higher than the 7 days before.",
         "Heart-rate variability: 7-day average 1.3 SD below your own 60-day baseline.",
-        "Sleep: 5.1 h a night over the last 7 nights (need 8 h), 6.2 h short in total.",
+        # the sleep rule's own reference: the athlete's usual sleep (7.26 - 5.14 = 2.12 h less)
+        "Sleep: 5.1 h a night over the last 7 nights, 2.1 h less than your usual 7.3 h.",
+    ]
+    # no usual sleep yet: the 6-h floor; a coach's fixed need when one is set
+    no_base = {k: v for k, v in fc.items() if k != "sleep_baseline_h"}
+    assert seen_lines(["sleep_debt"], no_base, P, stored) == [
+        "Sleep: 5.1 h a night over the last 7 nights, below the 6-h floor."
+    ]
+    coach = P.replace(coach_sleep_need_h=8.0)
+    assert seen_short(["sleep_debt"], fc, coach, stored) == [
+        "you slept 5.1 h a night this week (your coach's target is 8 h)"
     ]
     # without a stored entry the component's FEATURES column is quoted
-    assert seen_lines(["hrv_suppressed"], fc, P, 8.0) == [
+    assert seen_lines(["hrv_suppressed"], fc, P) == [
         "Heart-rate variability: 7-day average 0.4 SD below your own 60-day baseline."
     ]
     # short phrases in the order of the codes given (largest points first)
-    assert seen_short(["sleep_debt", "weekly_ramp"], fc, P, 7.0, stored) == [
-        "you slept 5.1 h a night this week (you need 7 h)",
+    assert seen_short(["sleep_debt", "weekly_ramp"], fc, P, stored) == [
+        "you slept 5.1 h a night this week (2.1 h less than usual)",
         "you trained 42 % more than the week before",
     ]
 
@@ -192,15 +202,15 @@ def test_a_learned_models_entries_are_not_component_values():
     # a learned score's components_json lists model inputs (cap None): not the component's value
     fc = {"monotony": 2.34}
     stored = [{"component": "monotony", "reason": "monotony", "points": 0.3, "cap": None, "value": 9.9}]
-    assert seen_lines(["monotony"], fc, P, 8.0, stored) == [
+    assert seen_lines(["monotony"], fc, P, stored) == [
         "Training monotony 2.3 (above 2 means little day-to-day variation)."
     ]
 
 
 def test_back_pain_is_described_on_red_flag_days_too():
     fc = {"back_pain_0_10": 7.0, "back_pain_streak_d": 5}
-    assert seen_lines(["red_flag"], fc, P, 8.0) == ["Back pain 7/10, 5 days in a row."]
-    assert seen_lines(["red_flag"], fc, P, 8.0, [_entry("back_symptoms", 6.0)]) == ["Back pain 6/10, 5 days in a row."]
+    assert seen_lines(["red_flag"], fc, P) == ["Back pain 7/10, 5 days in a row."]
+    assert seen_lines(["red_flag"], fc, P, [_entry("back_symptoms", 6.0)]) == ["Back pain 6/10, 5 days in a row."]
 
 
 def test_format_alert_reads_components_json_of_the_named_day(team_scores):
@@ -267,7 +277,7 @@ def test_oracle_rows_follow_the_registry_offsets():
 
 
 def test_seen_value_is_none_for_non_numbers():
-    s = Seen(None, {}, P, 8.0)
+    s = Seen(None, {}, P)
     for c in REGISTRY:
         if c.seen is not None and c.name not in ("rhr",):
             assert c.seen(s) is None, c.name

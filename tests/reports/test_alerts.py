@@ -106,7 +106,14 @@ def test_no_alert_without_a_score_on_as_of_or_for_low_and_insufficient():
 
 
 def test_alert_text_has_numbers_and_changes():
-    feats = {"acute_7d_au": 1640.0, "chronic_28d_au": 1000.0, "acwr": 1.64, "sleep_7d_h": 6.4, "sleep_debt_7d_h": 11.2}
+    feats = {
+        "acute_7d_au": 1640.0,
+        "chronic_28d_au": 1000.0,
+        "acwr": 1.64,
+        "sleep_7d_h": 6.4,
+        "sleep_baseline_h": 8.0,
+        "sleep_debt_7d_h": 11.2,
+    }
     comps = [
         {
             "component": "load_spike",
@@ -134,7 +141,7 @@ def test_alert_text_has_numbers_and_changes():
     b = al.body
     # 100 * (1640 / 1000 - 1) = +64 %
     assert "1,640 AU in the last 7 days against a usual week of 1,000 AU (+64 %)" in b
-    assert "ratio 1.64" in b and "6.4 h a night" in b and "11.2 h short" in b
+    assert "ratio 1.64" in b and "6.4 h a night over the last 7 nights, 1.6 h less than your usual 8.0 h." in b
     assert "What added points: ACWR 1.64 > 1.5: +17; 7-day sleep 6.4 h < 8 h, debt 11.2 h > 5 h: +10." in b
     assert "- Cut next week's training load to about 1100 AU." in b
     assert "- Aim for at least 8 h of sleep tonight." in b
@@ -142,7 +149,7 @@ def test_alert_text_has_numbers_and_changes():
     # the push text: the strongest advice only, plain words, under 300 characters
     assert al.short == (
         "Alice, your training in the last 7 days was 1.6 times your usual week and you slept 6.4 h "
-        "a night this week (you need 8 h). Next 7 days: train clearly less than this week, easy pace. "
+        "a night this week (1.6 h less than usual). Next 7 days: train clearly less than this week, easy pace. "
         "See a clinician if back pain lasts over a week or spreads below the knee."
     )
     assert "ACWR" not in al.short and "AU" not in al.short
