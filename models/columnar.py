@@ -85,6 +85,17 @@ _TODAY_COLS = (
     "data_coverage_7d",
 )
 _NAMES = tuple(COMPONENTS)
+#: the inputs :mod:`models.columnar_text` renders from: day d, the d-1 row (``l_*``), the d-8
+#: 7-day load, and which components have data / apply (``idle``: "nothing recorded")
+_WIDE = (
+    *_TODAY_COLS,
+    "sleep_h",
+    *[f"l_{c}" for c in _LOAD_COLS],
+    "w_acute_7d_au",
+    *[f"has_{n}" for n in _NAMES],
+    *[f"appl_{n}" for n in _NAMES],
+    "idle",
+)
 _CLEARED = date(1900, 1, 1)  # "red_flag false reported": further back than any hold
 
 
@@ -261,13 +272,20 @@ def score_numbers(
     require(features, FEATURES)
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
+    return _numbers_between(features, as_of, p, start, wide=False)
+
+
+def _numbers_between(
+    features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None, *, wide: bool
+) -> pl.DataFrame:
+    """:func:`score_numbers` without the checks; ``wide`` keeps the inputs the texts need (:data:`_WIDE`)."""
     if start is None:
-        return _numbers(features, as_of, p, None)
+        return _numbers(features, as_of, p, None, wide=wide)
     # nightly case: read from ``lo`` only; an athlete whose streak at a scored day runs back
     # to within 9 days of ``lo`` (where the band of the day breaking it may lack its d-1 / d-8
     # rows) while older rows exist is scored again on its whole history
     lo = start - timedelta(days=max(8, p.red_flag_hold_d, p.red_flag_followup_d) + 28 + 8)
-    out = _numbers(features.filter(pl.col("date") >= lo), as_of, p, start)
+    out = _numbers(features.filter(pl.col("date") >= lo), as_of, p, start, wide=wide)
     run_start = pl.col("date") - pl.duration(days=pl.max_horizontal("high_streak_d", "recovery_streak_d"))
     short = out.filter(run_start < lo + timedelta(days=10))["athlete_id"].unique()
     if short.is_empty():
@@ -275,11 +293,13 @@ def score_numbers(
     older = features.filter(pl.col("athlete_id").is_in(short.implode()) & (pl.col("date") < lo))["athlete_id"].unique()
     if older.is_empty():
         return out
-    again = _numbers(features.filter(pl.col("athlete_id").is_in(older.implode())), as_of, p, start)
+    again = _numbers(features.filter(pl.col("athlete_id").is_in(older.implode())), as_of, p, start, wide=wide)
     return pl.concat([out.filter(~pl.col("athlete_id").is_in(older.implode())), again]).sort("athlete_id", "date")
 
 
-def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None) -> pl.DataFrame:
+def _numbers(
+    features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None, *, wide: bool = False
+) -> pl.DataFrame:
     f = (
         features.lazy()
         .filter(pl.col("date") <= as_of)
@@ -445,57 +465,30 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
         pl.col("rf_fresh").alias("red_flag_fresh"),
         "red_flag_held_since",
         "recent_red_flag",
+        *(_WIDE if wide else ()),
     )
 
 
 def score_features_columnar(
     features: pl.DataFrame, *, as_of: date, params: ScorerParams | None = None, start: date | None = None
 ) -> pl.DataFrame:
-    """The SCORES frame of :func:`models.rules.score_features`: numbers columnar, texts per row.
+    """The SCORES frame of :func:`models.rules.score_features`, bit for bit, every column columnar.
 
-    The streaks and red-flag days come from :func:`score_numbers`; the
-    component rules and the advice are rendered per row with the oracle's
-    functions (``score_day``, ``recommend``), so the output is the oracle's
-    bit for bit. The per-row rendering is what still costs the time.
+    The numbers come from :func:`score_numbers`, the text columns
+    (``components_json``, ``adjustments``, ``adjustments_json``) from
+    :func:`models.columnar_text.render_texts` over the same rows: polars
+    expressions, no per-row Python.
     """
-    from dataclasses import replace
-
-    from models.adjustments import recommend
-    from models.rules import _num, _score_row, score_day
+    from models.columnar_text import render_texts
 
     p = params or ScorerParams()
-    nums = score_numbers(features, as_of=as_of, params=p, start=start)
-    if nums.is_empty():
+    require(features, FEATURES)
+    if not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
+    wide = _numbers_between(features, as_of, p, start, wide=True)
+    if wide.is_empty():
         return SCORES.empty()
-    # only the rows the texts read: the scored days and their d-1 / d-8 rows
-    f = features.filter(pl.col("date").is_between(nums["date"].min() - timedelta(days=8), as_of)).select(
-        "athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h"
-    )
-    rows = {(r["athlete_id"], r["date"]): r for r in f.iter_rows(named=True)}
-    one = timedelta(days=1)
-    out: list[dict[str, Any]] = []
-    for a, d, hs, rs, held, recent in nums.select(
-        "athlete_id", "date", "high_streak_d", "recovery_streak_d", "red_flag_held_since", "recent_red_flag"
-    ).iter_rows():
-        today = rows[(a, d)]
-        load = rows.get((a, d - one))
-        day = score_day(today, load, rows.get((a, d - 8 * one)), p)
-        if held is not None:
-            day = replace(
-                day,
-                band="high",
-                score=100.0,
-                reasons=("red_flag",) + day.reasons,
-                red_flag=f"red flag reported on {held.isoformat()} ({(d - held).days} d ago) and not cleared since",
-            )
-        adj = recommend(
-            day,
-            load=load,
-            high_streak_d=hs,
-            recovery_streak_d=rs,
-            params=p,
-            recent_red_flag=recent,
-            last_night_h=_num(today, "sleep_h"),
-        )
-        out.append(_score_row(day, adj, model="rules"))
-    return conform(pl.DataFrame(out, schema=SCORES.polars_schema), SCORES).sort("athlete_id", "date")
+    texts = render_texts(wide, p)
+    out = pl.concat([wide.select(NUMBER_COLUMNS), texts.drop("athlete_id", "date")], how="horizontal")
+    out = out.with_columns(pl.lit("rules").alias("model"))
+    return conform(out.select(SCORES.polars_schema.names()), SCORES).sort("athlete_id", "date")

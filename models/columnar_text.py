@@ -1,0 +1,975 @@
+"""The text columns of SCORES, columnar: ``components_json``, ``adjustments``, ``adjustments_json`` (issue 19).
+
+:func:`render_texts` builds, for every row of the wide frame of
+:func:`models.columnar._numbers_between` (the day-d inputs, the d-1 ``l_*``
+row, the d-8 load, the points, ``has``/``applicable``, streaks and red-flag
+days), the three text columns that :func:`models.rules.score_features` writes
+per row with :meth:`Component.as_json`, :func:`models.adjustments.recommend`
+and ``json.dumps(..., separators=(",", ":"))``: same keys in the same order,
+same sentences, same numbers. Everything is a polars string expression over
+the whole frame; Python runs only for the parameters (once), the distinct
+load families, and the few values whose decimal rounding is a near tie.
+
+Numbers as Python prints them
+-----------------------------
+Three formats appear: ``f"{x:.Nf}"`` (the advice sentences),
+``models.rules._fmt(x, N)`` (the same with trailing zeros dropped, the rule
+texts) and ``json.dumps(round(x, N))`` (JSON values). Python rounds the exact
+binary value to N decimals (half to even on exact ties); :func:`_scaled`
+computes the same integer ``k = x * 10**N`` rounded, in floats, for every value
+whose ``x * 10**N`` is not within ``1e-12 * |x * 10**N|`` of a half (the
+product's rounding error is below ``1.2e-16`` of it, so the nearest integer is
+the one Python finds). Near ties, non-finite values and ``|x * 10**N| >= 1e12``
+are formatted by Python itself, once per distinct value. ``round(x, N)`` as a
+JSON number is ``k / 10**N`` printed with its decimals: the division is
+correctly rounded, so it is the double ``round`` returns, and a decimal of at
+most 15 significant digits is exactly its shortest repr.
+
+The per-row scorer stays the oracle: ``tests/models/test_columnar.py`` checks
+every stored column, these three included, bit for bit with hypothesis. Any
+change of wording in :mod:`models.rules`, :mod:`models.adjustments` or
+:mod:`models.vocab` must be made here too (the test fails until it is). A risk
+indicator, not a diagnosis.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+
+import polars as pl
+
+from models.rules import COMPONENTS, ScorerParams, _fmt
+from models.vocab import ADJUSTMENT_GENERIC, ADJUSTMENT_TEXT, RED_FLAG_TEXT
+
+__all__ = ["render_texts", "TEXT_COLUMNS"]
+
+TEXT_COLUMNS = ("adjustments", "components_json", "adjustments_json")
+
+_TIE_REL = 1e-12  # a value this close (relative) to a rounding tie is formatted by Python
+_BIG = 1e12  # |x * 10**N| from which Python formats (Int64 and 15 significant digits are safe below)
+
+
+# ---------------------------------------------------------------- numbers
+def _scaled(x: pl.Series, nd: int) -> tuple[pl.Series, pl.Series]:
+    """(``|k|`` Int64, ``python`` Boolean): ``k`` = x * 10**nd rounded as Python rounds it, exact where
+    ``python`` is False (where it is True, or x is null, ``k`` is null)."""
+    df = pl.DataFrame({"x": x}).with_columns((pl.col("x") * float(10**nd)).alias("y"))
+    df = df.with_columns(pl.col("y").floor().alias("fl"))
+    df = df.with_columns((pl.col("y") - pl.col("fl")).alias("frac"))
+    python = (
+        ~pl.col("x").is_finite()
+        | (pl.col("y").abs() >= _BIG)
+        | ((pl.col("frac") - 0.5).abs() <= _TIE_REL * pl.col("y").abs().clip(1.0, None))
+    ).fill_null(False)
+    k = pl.when(pl.col("frac") > 0.5).then(pl.col("fl") + 1.0).otherwise(pl.col("fl"))
+    out = df.select(pl.when(~python).then(k.abs().cast(pl.Int64)).alias("k"), python.alias("python"))
+    return out["k"], out["python"]
+
+
+def _negative(x: pl.Series) -> pl.Series:
+    """x < 0, -0.0 included (Python prints its sign)."""
+    return pl.DataFrame({"x": x}).select(
+        ((pl.col("x") < 0) | ((pl.col("x") == 0) & ((1.0 / pl.col("x")) < 0))).fill_null(False).alias("n")
+    )["n"]
+
+
+def _python(out: pl.Series, x: pl.Series, python: pl.Series, fn: Callable[[float], object]) -> pl.Series:
+    """``out`` with the rows flagged ``python`` replaced by ``fn`` of their value (once per distinct value)."""
+    mask = python & x.is_not_null()
+    if not mask.any():
+        return out
+    vals = x.filter(mask)
+    u = vals.unique()
+    rep = pl.Series([fn(float(v)) for v in u.to_list()], dtype=out.dtype)
+    return out.scatter(mask.arg_true(), vals.replace_strict(u, rep, return_dtype=out.dtype))
+
+
+def _digits(a: pl.Series, nd: int, mode: str) -> pl.Series:
+    """The decimal of ``a / 10**nd`` (``a`` >= 0): ``fixed`` all nd decimals, ``strip`` trailing zeros and
+    the point dropped, ``repr`` trailing zeros dropped but at least one decimal."""
+    if nd == 0:
+        ip = a.cast(pl.String)
+        return ip + ".0" if mode == "repr" else ip
+    p = 10**nd
+    ip = (pl.col("a") // p).cast(pl.String)
+    fp = (pl.col("a") % p).cast(pl.String).str.zfill(nd)
+    if mode == "fixed":
+        e = pl.concat_str([ip, pl.lit("."), fp])
+    elif mode == "strip":
+        fs = fp.str.strip_chars_end("0")
+        e = pl.when(fs == "").then(ip).otherwise(pl.concat_str([ip, pl.lit("."), fs]))
+    else:
+        fs = fp.str.strip_chars_end("0")
+        e = pl.concat_str([ip, pl.lit("."), pl.when(fs == "").then(pl.lit("0")).otherwise(fs)])
+    return pl.DataFrame({"a": a}).select(e.alias("s"))["s"]
+
+
+def _signed(neg: pl.Series, body: pl.Series) -> pl.Series:
+    return pl.DataFrame({"n": neg, "b": body}).select(
+        pl.when(pl.col("n")).then(pl.lit("-") + pl.col("b")).otherwise(pl.col("b")).alias("s")
+    )["s"]
+
+
+def fixed(x: pl.Series, nd: int) -> pl.Series:
+    """``f"{x:.{nd}f}"`` of every value (null stays null)."""
+    x = x.cast(pl.Float64)
+    k, python = _scaled(x, nd)
+    out = _signed(_negative(x), _digits(k, nd, "fixed"))
+    return _python(out, x, python, lambda v: f"{v:.{nd}f}")
+
+
+def fmt(x: pl.Series, nd: int) -> pl.Series:
+    """``models.rules._fmt(x, nd)`` of every value (null stays null)."""
+    x = x.cast(pl.Float64)
+    k, python = _scaled(x, nd)
+    out = _signed(((x < 0) & (k != 0)).fill_null(False), _digits(k, nd, "strip"))
+    return _python(out, x, python, lambda v: _fmt(v, nd))
+
+
+def jnum(x: pl.Series, nd: int) -> pl.Series:
+    """``json.dumps(round(x, nd))`` of every value; ``"null"`` for null."""
+    x = x.cast(pl.Float64)
+    k, python = _scaled(x, nd)
+    out = _signed(_negative(x), _digits(k, nd, "repr"))
+    return _python(out, x, python, lambda v: json.dumps(round(v, nd))).fill_null("null")
+
+
+def py_round(x: pl.Series, nd: int) -> pl.Series:
+    """``round(x, nd)`` as Python computes it (Float64; the sign of a zero kept)."""
+    x = x.cast(pl.Float64)
+    k, python = _scaled(x, nd)
+    val = pl.DataFrame({"n": _negative(x), "k": k}).select(
+        (pl.when(pl.col("n")).then(-1.0).otherwise(1.0) * (pl.col("k").cast(pl.Float64) / float(10**nd))).alias("v")
+    )["v"]
+    return _python(val, x, python, lambda v: round(v, nd))
+
+
+def round_int(x: pl.Series) -> pl.Series:
+    """``round(x)`` (Python: half to even on the exact value) as Int64."""
+    fl = pl.col("x").floor()
+    d = pl.col("x") - fl
+    up = (d > 0.5) | ((d == 0.5) & ((fl % 2.0) != 0.0))
+    return pl.DataFrame({"x": x.cast(pl.Float64)}).select(
+        pl.when(up).then(fl + 1.0).otherwise(fl).cast(pl.Int64).alias("r")
+    )["r"]
+
+
+def _j(s: str) -> str:
+    """``s`` as it stands inside a JSON string."""
+    return json.dumps(s)[1:-1]
+
+
+def _jf(v: float) -> str:
+    """A parameter as ``json.dumps`` prints it."""
+    return json.dumps(v)
+
+
+# ---------------------------------------------------------------- components
+def _f(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.Float64).fill_nan(None)
+
+
+def _cat(*parts: pl.Expr | str) -> pl.Expr:
+    return pl.concat_str([pl.lit(x) if isinstance(x, str) else x for x in parts])
+
+
+def _no_data(what: str) -> str:
+    return _j(f"no data ({what})")
+
+
+def _components(p: ScorerParams) -> list[pl.Expr]:
+    """One JSON object per component, as a String expression each (``Component.as_json``)."""
+    S = pl.col  # formatted columns prepared by render_texts: s_<col>_<kind><nd>
+    idle = pl.col("idle")
+    idle_rule = _no_data("no sessions and no device data in the last 7 days")
+
+    def sfx(name: str) -> pl.Expr:
+        return pl.concat_str([pl.lit(": +"), S(f"s_pts_{name}")])
+
+    out: list[pl.Expr] = []
+
+    def obj(name: str, cap: float, value: pl.Expr, rule: pl.Expr, detail: pl.Expr | None = None) -> None:
+        reason, row = COMPONENTS[name]
+        has = pl.when(pl.col(f"has_{name}")).then(pl.lit("true")).otherwise(pl.lit("false"))
+        appl = pl.when(pl.col(f"appl_{name}")).then(pl.lit("true")).otherwise(pl.lit("false"))
+        parts = [
+            pl.lit(f'{{"component":"{name}","reason":"{reason}","points":'),
+            S(f"j_pts_{name}"),
+            pl.lit(f',"cap":{_jf(cap)},"value":'),
+            value,
+            pl.lit(',"rule":"'),
+            rule,
+            pl.lit('","has_data":'),
+            has,
+            pl.lit(',"applicable":'),
+            appl,
+            pl.lit(f',"row":"{row}"'),
+        ]
+        if detail is not None:
+            parts.append(detail)
+        parts.append(pl.lit("}"))
+        out.append(pl.concat_str(parts))
+
+    null = pl.lit("null")
+
+    # load spike
+    x = _f("l_acwr_ewma")
+    rule = (
+        pl.when(idle)
+        .then(pl.lit(idle_rule))
+        .when(x.is_null())
+        .then(pl.lit(_no_data("EWMA ACWR needs 28 days of load history")))
+        .otherwise(
+            _cat(
+                "ACWR(EWMA) ",
+                S("s_l_acwr_ewma_f2"),
+                pl.when(x <= p.acwr_spike_start)
+                .then(pl.lit(f" <= {_fmt(p.acwr_spike_start)}"))
+                .when(x <= p.acwr_danger)
+                .then(pl.lit(f" > {_fmt(p.acwr_spike_start)}"))
+                .otherwise(pl.lit(f" > {_fmt(p.acwr_danger)}")),
+                sfx("load_spike"),
+            )
+        )
+    )
+    value = pl.when(idle | x.is_null()).then(null).otherwise(S("j_l_acwr_ewma"))
+    obj("load_spike", p.acwr_cap, value, rule)
+
+    # weekly jump
+    x = _f("l_weekly_change_pct")
+    acute, before, chronic = _f("l_acute_7d_au"), _f("w_acute_7d_au"), _f("l_chronic_28d_au")
+    pre = (
+        pl.when(x <= p.weekly_jump_start_pct)
+        .then(0.0)
+        .when(x <= p.weekly_jump_high_pct)
+        .then(
+            p.weekly_jump_points_at_high
+            * (x - p.weekly_jump_start_pct)
+            / (p.weekly_jump_high_pct - p.weekly_jump_start_pct)
+        )
+        .otherwise(p.weekly_jump_cap)
+    )
+    base = _cat(
+        "weekly change ",
+        S("s_l_weekly_change_pct_f0"),
+        pl.when(x <= p.weekly_jump_start_pct)
+        .then(pl.lit(f" % <= {_fmt(p.weekly_jump_start_pct)} %"))
+        .when(x <= p.weekly_jump_high_pct)
+        .then(pl.lit(f" % > {_fmt(p.weekly_jump_start_pct)} %"))
+        .otherwise(pl.lit(f" % > {_fmt(p.weekly_jump_high_pct)} %")),
+    )
+    if p.weekly_jump_min_ratio > 0:
+        rebound = (
+            (pre > 0) & acute.is_not_null() & chronic.is_not_null() & (acute <= p.weekly_jump_min_ratio * chronic)
+        ).fill_null(False)
+        base = (
+            pl.when(rebound)
+            .then(
+                _cat(
+                    base,
+                    ", but this week's ",
+                    S("s_l_acute_7d_au_f0"),
+                    f" AU is not above {_fmt(p.weekly_jump_min_ratio)} x the 4-week average ",
+                    S("s_l_chronic_28d_au_f0"),
+                    " AU",
+                )
+            )
+            .otherwise(base)
+        )
+    empty_before = (x.is_null() & acute.is_not_null() & before.is_not_null() & (before == 0.0)).fill_null(False)
+    after_none = empty_before & (acute > 0).fill_null(False)
+    rule = (
+        pl.when(idle)
+        .then(pl.lit(idle_rule))
+        .when(x.is_not_null())
+        .then(_cat(base, sfx("weekly_jump")))
+        .when(after_none)
+        .then(_cat("7-d load ", S("s_l_acute_7d_au_f0"), " AU after a week with none", sfx("weekly_jump")))
+        .when(empty_before)
+        .then(_cat("no load this week or last", sfx("weekly_jump")))
+        .otherwise(pl.lit(_no_data("needs the 7-d load of the week before")))
+    )
+    value = (
+        pl.when(idle)
+        .then(null)
+        .when(x.is_not_null())
+        .then(S("j_l_weekly_change_pct"))
+        .when(empty_before & ~after_none)
+        .then(pl.lit("0.0"))
+        .otherwise(null)
+    )
+    obj("weekly_jump", p.weekly_jump_cap, value, rule)
+
+    # monotony / strain
+    x = _f("l_monotony")
+    strain, p90 = _f("l_strain_au"), _f("l_strain_p90_au")
+    rule = (
+        pl.when(idle)
+        .then(pl.lit(idle_rule))
+        .when(x.is_null() & (acute == 0.0).fill_null(False))
+        .then(_cat("no load in 7 days", sfx("monotony")))
+        .when(x.is_null())
+        .then(pl.lit(_no_data("needs 7 days of load")))
+        .otherwise(
+            _cat(
+                "monotony ",
+                S("s_l_monotony_f2"),
+                pl.when(x > p.monotony_high)
+                .then(pl.lit(f" > {_fmt(p.monotony_high)}"))
+                .when(x > p.monotony_flag)
+                .then(pl.lit(f" > {_fmt(p.monotony_flag)}"))
+                .otherwise(pl.lit(f" <= {_fmt(p.monotony_flag)}")),
+                pl.when((strain > p90).fill_null(False))
+                .then(_cat("; strain ", S("s_l_strain_au_f0"), " > own P90 ", S("s_l_strain_p90_au_f0")))
+                .otherwise(pl.lit("")),
+                sfx("monotony"),
+            )
+        )
+    )
+    value = pl.when(idle | x.is_null()).then(null).otherwise(S("j_l_monotony"))
+    obj("monotony", p.monotony_cap, value, rule)
+
+    # hard-day streak
+    x = pl.col("l_hard_day_streak")
+    n = x.cast(pl.Int64).cast(pl.String)
+    rule = (
+        pl.when(idle)
+        .then(pl.lit(idle_rule))
+        .when(x.is_null())
+        .then(pl.lit(_no_data("needs load and CTL")))
+        .when(x >= p.hard_day_min_streak)
+        .then(_cat(n, f" hard days in a row >= {p.hard_day_min_streak}", sfx("hard_day_streak")))
+        .otherwise(
+            _cat(
+                n,
+                pl.when(x == 1).then(pl.lit(" hard day")).otherwise(pl.lit(" hard days")),
+                f" in a row < {p.hard_day_min_streak}",
+                sfx("hard_day_streak"),
+            )
+        )
+    )
+    value = pl.when(idle | x.is_null()).then(null).otherwise(S("j_l_hard_day_streak"))
+    obj("hard_day_streak", p.hard_day_points, value, rule)
+
+    # CTL ramp
+    x = _f("l_ctl_ramp_7d")
+    rule = (
+        pl.when(~pl.col("appl_ctl_ramp"))
+        .then(_cat("not applicable: load family ", S("s_family"), " is not TSS-like"))
+        .when(idle)
+        .then(pl.lit(idle_rule))
+        .when(x.is_null())
+        .then(pl.lit(_no_data("needs 7 days of CTL")))
+        .otherwise(
+            _cat(
+                "CTL ramp ",
+                S("s_l_ctl_ramp_7d_f1"),
+                pl.when(x > p.ctl_ramp_high)
+                .then(pl.lit(f"/wk > {_fmt(p.ctl_ramp_high)}"))
+                .when(x > p.ctl_ramp_mild)
+                .then(pl.lit(f"/wk > {_fmt(p.ctl_ramp_mild)}"))
+                .otherwise(pl.lit(f"/wk <= {_fmt(p.ctl_ramp_mild)}")),
+                sfx("ctl_ramp"),
+            )
+        )
+    )
+    value = pl.when(~pl.col("appl_ctl_ramp") | idle | x.is_null()).then(null).otherwise(S("j_l_ctl_ramp_7d"))
+    obj("ctl_ramp", p.ctl_ramp_cap, value, rule)
+
+    # HRV
+    x = _f("hrv_z")
+    rule = (
+        pl.when(x.is_null())
+        .then(pl.lit(_no_data("needs >= 3 HRV values this week and 14 in the baseline")))
+        .otherwise(
+            _cat(
+                "HRV z ",
+                S("s_hrv_z_f2"),
+                pl.when(x < p.hrv_strong_z)
+                .then(pl.lit(f" < {_fmt(p.hrv_strong_z)}"))
+                .when(x < p.hrv_suppressed_z)
+                .then(pl.lit(f" < {_fmt(p.hrv_suppressed_z)}"))
+                .otherwise(pl.lit(f" >= {_fmt(p.hrv_suppressed_z)}")),
+                sfx("hrv"),
+            )
+        )
+    )
+    obj("hrv", p.hrv_cap, S("j_hrv_z"), rule)
+
+    # RHR
+    d, z = _f("rhr_delta_bpm"), _f("rhr_z")
+    desc = pl.concat_str(
+        [
+            pl.when(d >= 0)
+            .then(_cat("+", S("s_rhr_delta_bpm_f1"), " bpm"))
+            .otherwise(_cat(S("s_rhr_delta_bpm_f1"), " bpm")),
+            _cat("z ", S("s_rhr_z_f2")),
+        ],
+        separator=", ",
+        ignore_nulls=True,
+    )
+    flag = (d >= p.rhr_flag_bpm).fill_null(False) | (z >= p.rhr_flag_z).fill_null(False)
+    mild = (d >= p.rhr_mild_bpm).fill_null(False) | (z >= p.rhr_mild_z).fill_null(False)
+    rule = (
+        pl.when(d.is_null() & z.is_null())
+        .then(pl.lit(_no_data("needs >= 3 RHR values this week and 14 in the baseline")))
+        .otherwise(
+            _cat(
+                "RHR ",
+                desc,
+                pl.when(flag)
+                .then(pl.lit(f" >= +{_fmt(p.rhr_flag_bpm)} bpm or z {_fmt(p.rhr_flag_z)}"))
+                .when(mild)
+                .then(pl.lit(f" >= +{_fmt(p.rhr_mild_bpm)} bpm or z {_fmt(p.rhr_mild_z)}"))
+                .otherwise(pl.lit(f" below +{_fmt(p.rhr_mild_bpm)} bpm and z {_fmt(p.rhr_mild_z)}")),
+                sfx("rhr"),
+            )
+        )
+    )
+    value = pl.when(d.is_not_null()).then(S("j_rhr_delta_bpm")).otherwise(S("j_rhr_z"))
+    obj("rhr", p.rhr_cap, value, rule)
+
+    # sleep
+    mean, usual = _f("sleep_7d_h"), _f("sleep_baseline_h")
+    debt, eff = _f("sleep_debt_7d_h"), _f("sleep_eff_7d_pct")
+    deficit = 7.0 * (usual - mean)
+    text = _cat("7-d sleep ", S("s_sleep_7d_h_f1"), " h vs usual ", S("s_sleep_baseline_h_f1"), " h")
+    parts = [
+        pl.when(usual.is_null())
+        .then(_cat("7-d sleep ", S("s_sleep_7d_h_f1"), " h (no usual sleep yet: needs 14 nights)"))
+        .when(deficit > p.sleep_debt_severe_h)
+        .then(_cat(text, ": deficit ", S("s_deficit_f1"), f" h > {_fmt(p.sleep_debt_severe_h, 1)} h"))
+        .when(deficit > p.sleep_debt_h)
+        .then(_cat(text, ": deficit ", S("s_deficit_f1"), f" h > {_fmt(p.sleep_debt_h, 1)} h"))
+        .otherwise(text),
+        pl.when(mean < p.sleep_floor_h).then(pl.lit(f"below the {_fmt(p.sleep_floor_h, 1)}-h floor")),
+    ]
+    if p.coach_sleep_need_h > 0:
+        parts += [
+            pl.when(mean < p.coach_sleep_need_h).then(pl.lit(_j(f"< coach's need {_fmt(p.coach_sleep_need_h, 1)} h"))),
+            pl.when(debt > p.sleep_debt_severe_h)
+            .then(
+                _cat(
+                    "debt ",
+                    S("s_sleep_debt_7d_h_f1"),
+                    f" h > {_fmt(p.sleep_debt_h, 1)} h and > {_fmt(p.sleep_debt_severe_h, 1)} h",
+                )
+            )
+            .when(debt > p.sleep_debt_h)
+            .then(_cat("debt ", S("s_sleep_debt_7d_h_f1"), f" h > {_fmt(p.sleep_debt_h, 1)} h")),
+        ]
+    parts.append(
+        pl.when(eff < p.sleep_eff_min_pct).then(
+            _cat("efficiency ", S("s_sleep_eff_7d_pct_f0"), f" % < {_fmt(p.sleep_eff_min_pct, 0)} %")
+        )
+    )
+    rule = (
+        pl.when(mean.is_null())
+        .then(pl.lit(_no_data("needs >= 3 nights of sleep this week")))
+        .otherwise(_cat(pl.concat_str(parts, separator="; ", ignore_nulls=True), sfx("sleep")))
+    )
+    detail = (
+        pl.when(mean.is_not_null() & usual.is_not_null())
+        .then(_cat(',"detail":{"usual_h":', S("j_usual_h"), "}"))
+        .otherwise(pl.lit(""))
+    )
+    obj("sleep", p.sleep_cap, S("j_sleep_7d_h"), rule, detail)
+
+    # back symptoms
+    x = _f("back_pain_0_10")
+    streak = pl.col("back_pain_streak_d").fill_null(0).cast(pl.Int64)
+    st = streak.cast(pl.String)
+    rising = pl.col("back_pain_rising_3d").fill_null(False)
+    rule = (
+        pl.when(x.is_null())
+        .then(pl.lit("not applicable: no back-pain report today"))
+        .when((x >= p.back_pain_min) & (streak >= p.back_pain_after_d))
+        .then(
+            _cat(
+                "back pain ",
+                S("s_back_pain_0_10_f1"),
+                "/10 for ",
+                st,
+                " days (beyond 72 h)",
+                pl.when(rising).then(pl.lit("; rising 3 days")).otherwise(pl.lit("")),
+                sfx("back_symptoms"),
+            )
+        )
+        .when(x >= p.back_pain_min)
+        .then(
+            _cat(
+                "back pain ",
+                S("s_back_pain_0_10_f1"),
+                "/10 for ",
+                st,
+                pl.when(streak != 1).then(pl.lit(" days")).otherwise(pl.lit(" day")),
+                " (<= 72 h)",
+                sfx("back_symptoms"),
+            )
+        )
+        .otherwise(
+            _cat("back pain ", S("s_back_pain_0_10_f1"), f"/10 < {_fmt(p.back_pain_min, 0)}", sfx("back_symptoms"))
+        )
+    )
+    detail = (
+        pl.when(x.is_not_null())
+        .then(
+            _cat(
+                ',"detail":{"streak_d":',
+                st,
+                ',"rising":',
+                pl.when(rising).then(pl.lit("true")).otherwise(pl.lit("false")),
+                "}",
+            )
+        )
+        .otherwise(pl.lit(""))
+    )
+    obj("back_symptoms", p.back_cap, S("j_back_pain_0_10"), rule, detail)
+    return out
+
+
+# ---------------------------------------------------------------- adjustments
+def _adj_json(code: str, text: pl.Expr | str, cause: pl.Expr | str, values: list[tuple[str, pl.Expr | str]]) -> pl.Expr:
+    """``json.dumps(Adjustment.as_json())``; a value given as str is a literal JSON token."""
+    parts: list[pl.Expr | str] = [f'{{"code":"{code}","text":"', text, f'","cause":"', cause, '","values":{']
+    for i, (k, v) in enumerate(values):
+        parts += [("," if i else "") + f'"{k}":', v]
+    parts.append("}}")
+    return _cat(*parts)
+
+
+def _str(v: pl.Expr | str) -> pl.Expr | str:
+    """A JSON string token around escaped content."""
+    return _cat('"', v, '"') if not isinstance(v, str) else f'"{v}"'
+
+
+def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
+    """The advice of :func:`models.adjustments.recommend` as expressions: ``first`` (condition, code, JSON)
+    in order, ``found`` (condition, priority, code, JSON) before the sort, the red-flag condition and
+    its JSON."""
+    S = pl.col
+    T = ADJUSTMENT_TEXT
+    rf = _j(RED_FLAG_TEXT)
+
+    def clinician(cause: pl.Expr, cause_code: str) -> pl.Expr:
+        text = _cat("See a clinician: ", cause, ". ", rf)
+        return _adj_json("see_clinician", text, cause_code, [("cause", _str(cause)), ("red_flags", f'"{rf}"')])
+
+    # ---- a red-flag day: see_clinician only
+    pain = _f("back_pain_0_10")
+    fresh_why = (
+        pl.when(pl.col("red_flag").fill_null(False))
+        .then(pl.lit("red-flag symptom reported"))
+        .otherwise(
+            _cat(
+                "back pain ",
+                S("s_back_pain_0_10_f1"),
+                "/10 still rising after ",
+                pl.col("back_pain_streak_d").fill_null(0).cast(pl.Int64).cast(pl.String),
+                " days",
+            )
+        )
+    )
+    held_why = _cat(
+        "red flag reported on ",
+        pl.col("red_flag_held_since").cast(pl.String),
+        " (",
+        (pl.col("date") - pl.col("red_flag_held_since")).dt.total_days().cast(pl.String),
+        " d ago) and not cleared since",
+    )
+    why = pl.when(pl.col("red_flag_fresh")).then(fresh_why).otherwise(held_why)
+    flagged = pl.col("red_flag_fresh") | pl.col("red_flag_held_since").is_not_null()
+    flag_json = clinician(_cat(why, "; stop training until you have been seen"), "red_flag")
+    del pain
+
+    # ---- first: clinician for lasting back pain, clinician after a recent red flag, deload
+    x = _f("back_pain_0_10")
+    bstreak = pl.col("back_pain_streak_d").fill_null(0).cast(pl.Int64)
+    sore = (x >= p.back_pain_min).fill_null(False)
+    back_clin = sore & (bstreak >= p.back_pain_clinician_d)
+    recent = pl.col("recent_red_flag").is_not_null() & ~back_clin
+    hs = pl.col("high_streak_d")
+    deload = hs >= p.deload_after_d
+    chronic, acute, acwr = _f("l_chronic_28d_au"), _f("l_acute_7d_au"), _f("l_acwr_ewma")
+    low_pct, high_pct = 100 * p.deload_low_frac, 100 * p.deload_high_frac
+    deload_text = (
+        pl.when(chronic.is_null())
+        .then(pl.lit(_j(ADJUSTMENT_GENERIC["deload_week"])))
+        .otherwise(
+            _cat(
+                "High risk for ",
+                hs.cast(pl.String),
+                f" days in a row: plan a deload week at {low_pct:.0f}-{high_pct:.0f} % of your usual volume (about ",
+                S("i_low_au"),
+                "-",
+                S("i_high_au"),
+                " AU for the week).",
+            )
+        )
+    )
+    first = [
+        (
+            back_clin,
+            "see_clinician",
+            clinician(
+                _cat("back pain has lasted ", bstreak.cast(pl.String), " days without getting better"), "back_symptoms"
+            ),
+        ),
+        (
+            recent,
+            "see_clinician",
+            clinician(
+                _cat(
+                    "a red-flag symptom was reported on ",
+                    pl.col("recent_red_flag").cast(pl.String),
+                    "; if you have not been seen yet, do so before training hard again",
+                ),
+                "red_flag",
+            ),
+        ),
+        (
+            deload,
+            "deload_week",
+            _adj_json(
+                "deload_week",
+                deload_text,
+                "high_band_streak",
+                [
+                    ("days", hs.cast(pl.String)),
+                    ("low_au", pl.col("i_low_au").fill_null("null")),
+                    ("high_au", pl.col("i_high_au").fill_null("null")),
+                    ("low_pct", _jf(round(low_pct, 2))),
+                    ("high_pct", _jf(round(high_pct, 2))),
+                ],
+            ),
+        ),
+    ]
+
+    # ---- found: (condition, priority, code, json), in recommend's order before its stable sort
+    pts = {n: pl.col(f"pts_{n}") for n in COMPONENTS}
+    spike = pts["load_spike"]
+    ramp = pl.max_horizontal(pts["weekly_jump"], pts["ctl_ramp"])
+    big = (
+        acwr.is_not_null() & (acwr > p.acwr_danger) & chronic.is_not_null() & acute.is_not_null() & (acute > 0)
+    ).fill_null(False)
+    cut = big & (pl.col("v_cut") > 0).fill_null(False)
+
+    def hold(cause_code: pl.Expr | str, cause: pl.Expr) -> pl.Expr:
+        text = (
+            pl.when(acute.is_null())
+            .then(pl.lit(_j(ADJUSTMENT_GENERIC["hold_volume"])))
+            .otherwise(
+                _cat(
+                    "Hold next week's load at about this week's ",
+                    S("x_l_acute_7d_au_0"),
+                    " AU (",
+                    cause,
+                    f"), then raise it by no more than {p.weekly_increase_max_pct:.0f} % a week.",
+                )
+            )
+        )
+        return _adj_json(
+            "hold_volume",
+            text,
+            cause_code,
+            [
+                ("acute_au", S("j2_l_acute_7d_au")),
+                ("max_pct", _jf(round(p.weekly_increase_max_pct, 2))),
+                ("cause", _str(cause)),
+            ],
+        )
+
+    cut_json = _adj_json(
+        "cut_volume",
+        _cat(
+            "Cut next week's training load to about ",
+            S("i_target"),
+            f" AU ({p.target_acwr:g} x your chronic weekly load of ",
+            S("x_l_chronic_28d_au_0"),
+            " AU), ",
+            S("x_cut_0"),
+            " % less than this week's ",
+            S("x_l_acute_7d_au_0"),
+            " AU.",
+        ),
+        "acwr_spike",
+        [
+            ("target_au", S("i_target")),
+            ("ratio", _jf(round(p.target_acwr, 2))),
+            ("chronic_au", S("j2_l_chronic_28d_au")),
+            ("cut_pct", S("j2_cut")),
+            ("acute_au", S("j2_l_acute_7d_au")),
+        ],
+    )
+    spike_hold = hold("acwr_spike", _cat("EWMA ACWR ", S("x_l_acwr_ewma_2")))
+    small_cause_code = (
+        pl.when(spike >= ramp)
+        .then(pl.lit("acwr_spike"))
+        .when(pts["weekly_jump"] >= pts["ctl_ramp"])
+        .then(pl.lit("weekly_ramp"))
+        .otherwise(pl.lit("ctl_ramp"))
+    )
+    wc = _f("l_weekly_change_pct")
+    small_cause = (
+        pl.when(spike >= ramp)
+        .then(_cat("EWMA ACWR ", S("x_l_acwr_ewma_2"), f" is above {p.acwr_spike_start:g}"))
+        .when(pts["weekly_jump"] >= pts["ctl_ramp"])
+        .then(
+            pl.when(wc.is_not_null() & ~pl.col("idle"))
+            .then(_cat("this week's load is ", S("x_l_weekly_change_pct_0"), " % above last week's"))
+            .otherwise(pl.lit("this week's load follows a week with none"))
+        )
+        .otherwise(_cat("CTL rose ", S("x_l_ctl_ramp_7d_1"), " in a week"))
+    )
+    load_cond = big | (spike > 0) | (ramp > 0)
+    load_pri = pl.when(big).then(spike).otherwise(pl.max_horizontal(spike, ramp))
+    load_code = pl.when(cut).then(pl.lit("cut_volume")).otherwise(pl.lit("hold_volume"))
+    load_json = pl.when(cut).then(cut_json).when(big).then(spike_hold).otherwise(hold(small_cause_code, small_cause))
+
+    hp, rp = pts["hrv"], pts["rhr"]
+    both_c = (hp > 0) & (rp > 0)
+    both = hp + rp
+    rs = pl.col("recovery_streak_d")
+    rest = both_c & (rs >= p.rest_after_d)
+    rest_json = _adj_json(
+        "rest_day",
+        _cat(
+            "Take a rest day: HRV below its normal range and resting heart rate up for ",
+            rs.cast(pl.String),
+            " days in a row.",
+        ),
+        "hrv_suppressed",
+        [("cause", '"HRV below its normal range and resting heart rate up"'), ("days", rs.cast(pl.String))],
+    )
+    hz = _f("hrv_z")
+    c1 = (both_c & ~rest) | (~both_c & (hz < p.hrv_strong_z).fill_null(False))
+    c1_pri = pl.when(both_c).then(both).otherwise(hp)
+    c1_text = (
+        pl.when(both_c)
+        .then(pl.lit("HRV is below its normal range and resting heart rate is up"))
+        .otherwise(_cat("HRV is ", S("x_abs_hrv_z_1"), " SD below your baseline"))
+    )
+    hd = pts["hard_day_streak"]
+    c2 = hd > 0
+    c2_text = _cat(pl.col("l_hard_day_streak").cast(pl.Int64).cast(pl.String), " hard days in a row")
+    c2_first = c2 & (~c1 | (hd > c1_pri))
+    easy_cause = (
+        pl.when(c1 & c2 & c2_first)
+        .then(_cat(c2_text, "; ", c1_text))
+        .when(c1 & c2)
+        .then(_cat(c1_text, "; ", c2_text))
+        .when(c1)
+        .then(c1_text)
+        .otherwise(c2_text)
+    )
+    easy_code = pl.when(c2_first).then(pl.lit("hard_day_streak")).otherwise(pl.lit("hrv_suppressed"))
+    easy_json = _adj_json(
+        "easy_day",
+        _cat("Make today an easy day (light aerobic work only): ", easy_cause, "."),
+        easy_code,
+        [("cause", _str(easy_cause))],
+    )
+    recov_cond = rest | ((c1 | c2) & ~rest)
+    recov_pri = pl.when(rest).then(both).when(c2_first).then(hd).otherwise(c1_pri)
+    recov_code = pl.when(rest).then(pl.lit("rest_day")).otherwise(pl.lit("easy_day"))
+    recov_json = pl.when(rest).then(rest_json).otherwise(easy_json)
+
+    mean = _f("sleep_7d_h")
+    night = _f("sleep_h")
+    short_night = (night < p.poor_night_h).fill_null(False)
+    sleep_cond = (pts["sleep"] > p.sleep_short_points) | (short_night & mean.is_not_null())
+    sleep_pri = pl.max_horizontal(pts["sleep"], pl.lit(p.sleep_short_points))
+    sleep_json = _adj_json(
+        "prioritise_sleep",
+        _cat(
+            "No high-intensity sessions or heavy lifting today, and aim for at least ",
+            S("x_need_h_0"),
+            " h of sleep tonight (last 7 nights: ",
+            S("x_sleep_7d_h_1"),
+            " h on average).",
+        ),
+        "sleep_debt",
+        [("need_h", S("j2_need_h")), ("sleep_7d_h", S("j2_sleep_7d_h"))],
+    )
+
+    mono = _f("l_monotony")
+    vary_cond = (~pl.col("idle") & (mono > p.monotony_flag)).fill_null(False)
+    vary_json = _adj_json(
+        "vary_load",
+        _cat(
+            "Training has been monotonous (monotony ",
+            S("x_l_monotony_1"),
+            f", above {p.monotony_flag:.1f}): plan 1-2 easy or rest days this week.",
+        ),
+        "monotony",
+        [("monotony", S("j2_l_monotony")), ("threshold", _jf(round(p.monotony_flag, 2)))],
+    )
+
+    mob_cond = sore & ~back_clin
+    mob_pri = pl.when(bstreak < p.back_pain_after_d).then(0.0).otherwise(pts["back_symptoms"])
+    mob_json = pl.lit(_adj_json_literal("mobility", _j(T["mobility"].format()), "back_symptoms"))
+
+    found = [
+        (load_cond, load_pri, load_code, load_json),
+        (recov_cond, recov_pri, recov_code, recov_json),
+        (sleep_cond, sleep_pri, pl.lit("prioritise_sleep"), sleep_json),
+        (vary_cond, pl.col("pts_monotony"), pl.lit("vary_load"), vary_json),
+        (mob_cond, mob_pri, pl.lit("mobility"), mob_json),
+    ]
+    return first, found, flagged, flag_json
+
+
+def _adj_json_literal(code: str, text: str, cause: str) -> str:
+    return f'{{"code":"{code}","text":"{text}","cause":"{cause}","values":{{}}}}'
+
+
+# ---------------------------------------------------------------- the frame
+def _prepare(w: pl.DataFrame, p: ScorerParams) -> pl.DataFrame:
+    """The formatted numbers the expressions read (``s_*`` _fmt, ``j*_`` JSON, ``x_*`` f-format, ``i_*`` int)."""
+
+    def col(name: str) -> pl.Series:
+        return w[name].cast(pl.Float64).fill_nan(None)
+
+    new: list[pl.Series] = []
+    for c, nd in (
+        ("l_acwr_ewma", 2),
+        ("l_weekly_change_pct", 0),
+        ("l_acute_7d_au", 0),
+        ("l_chronic_28d_au", 0),
+        ("l_monotony", 2),
+        ("l_strain_au", 0),
+        ("l_strain_p90_au", 0),
+        ("l_ctl_ramp_7d", 1),
+        ("hrv_z", 2),
+        ("rhr_delta_bpm", 1),
+        ("rhr_z", 2),
+        ("sleep_7d_h", 1),
+        ("sleep_baseline_h", 1),
+        ("sleep_debt_7d_h", 1),
+        ("sleep_eff_7d_pct", 0),
+        ("back_pain_0_10", 1),
+    ):
+        new.append(fmt(col(c), nd).alias(f"s_{c}_f{nd}"))
+    for c in (
+        "l_acwr_ewma",
+        "l_weekly_change_pct",
+        "l_monotony",
+        "l_hard_day_streak",
+        "l_ctl_ramp_7d",
+        "hrv_z",
+        "rhr_delta_bpm",
+        "rhr_z",
+        "sleep_7d_h",
+        "back_pain_0_10",
+    ):
+        new.append(jnum(col(c), 4).alias(f"j_{c}"))
+    mean, usual = col("sleep_7d_h"), col("sleep_baseline_h")
+    new.append(fmt(7.0 * (usual - mean), 1).alias("s_deficit_f1"))
+    new.append(jnum(usual, 2).alias("j_usual_h"))
+    for n in COMPONENTS:
+        s = w[f"pts_{n}"]
+        u = s.unique()
+        new.append(s.replace_strict(u, pl.Series([_fmt(v, 1) for v in u.to_list()])).alias(f"s_pts_{n}"))
+        new.append(s.replace_strict(u, pl.Series([json.dumps(v) for v in u.to_list()])).alias(f"j_pts_{n}"))
+    fam = w["l_load_family"]
+    u = fam.drop_nulls().unique()
+    new.append(
+        fam.replace_strict(u, pl.Series([_j(v or "unknown") for v in u.to_list()], dtype=pl.String), default=None)
+        .fill_null("unknown")
+        .alias("s_family")
+    )
+    # advice numbers
+    acute, chronic = col("l_acute_7d_au"), col("l_chronic_28d_au")
+    for c, nd in (("l_acute_7d_au", 0), ("l_chronic_28d_au", 0), ("l_acwr_ewma", 2), ("l_weekly_change_pct", 0)):
+        new.append(fixed(col(c), nd).alias(f"x_{c}_{nd}"))
+    new += [
+        fixed(col("l_ctl_ramp_7d"), 1).alias("x_l_ctl_ramp_7d_1"),
+        fixed(col("hrv_z").abs(), 1).alias("x_abs_hrv_z_1"),
+        fixed(col("l_monotony"), 1).alias("x_l_monotony_1"),
+        fixed(mean, 1).alias("x_sleep_7d_h_1"),
+        jnum(acute, 2).alias("j2_l_acute_7d_au"),
+        jnum(chronic, 2).alias("j2_l_chronic_28d_au"),
+        jnum(col("l_monotony"), 2).alias("j2_l_monotony"),
+        jnum(mean, 2).alias("j2_sleep_7d_h"),
+        round_int(p.deload_low_frac * chronic).cast(pl.String).alias("i_low_au"),
+        round_int(p.deload_high_frac * chronic).cast(pl.String).alias("i_high_au"),
+    ]
+    target = round_int(p.target_acwr * chronic)
+    cut = py_round(100.0 * (1.0 - target.cast(pl.Float64) / acute), 1)
+    new += [
+        target.cast(pl.String).alias("i_target"),
+        cut.alias("v_cut"),
+        fixed(cut, 0).alias("x_cut_0"),
+        jnum(cut, 2).alias("j2_cut"),
+    ]
+    if p.coach_sleep_need_h > 0:
+        need = pl.Series([p.coach_sleep_need_h] * w.height, dtype=pl.Float64)
+    else:
+        usual_h = py_round(usual, 2)
+        need = pl.select(
+            pl.when(usual_h.is_null())
+            .then(p.sleep_need_h)
+            .otherwise(pl.max_horizontal((usual_h - 1e-9).ceil(), pl.lit(7.0)))
+        ).to_series()
+    new += [fixed(need, 0).alias("x_need_h_0"), jnum(need, 2).alias("j2_need_h")]
+    return w.with_columns(new)
+
+
+def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.DataFrame:
+    """``athlete_id, date`` and :data:`TEXT_COLUMNS` for every row of the wide numbers frame."""
+    p = params or ScorerParams()
+    w = _prepare(wide, p)
+    comps = _components(p)
+    first, found, flagged, flag_json = _adjustments(p)
+    # found adjustments by priority (descending), ties in recommend's order: rank = present ones before
+    cols = []
+    for i, (cond, pri, code, js) in enumerate(found):
+        cols += [
+            pl.when(cond).then(pri).alias(f"_pri{i}"),
+            pl.when(cond).then(code).alias(f"_code{i}"),
+            pl.when(cond).then(js).alias(f"_js{i}"),
+        ]
+    for i, (cond, code, js) in enumerate(first):
+        cols += [pl.when(cond).then(pl.lit(code)).alias(f"_fcode{i}"), pl.when(cond).then(js).alias(f"_fjs{i}")]
+    cols.append(pl.concat_str([pl.lit("["), pl.concat_str(comps, separator=","), pl.lit("]")]).alias("components_json"))
+    cols.append(flag_json.alias("_flag_js"))
+    cols.append(flagged.alias("_flagged"))
+    g = w.lazy().with_columns(cols)
+    nf = len(found)
+    ranks = []
+    for i in range(nf):
+        pi = pl.col(f"_pri{i}")
+        before = [
+            ((pl.col(f"_pri{j}") > pi) | ((pl.col(f"_pri{j}") == pi) & pl.lit(j < i))).fill_null(False).cast(pl.Int32)
+            for j in range(nf)
+            if j != i
+        ]
+        ranks.append(pl.when(pi.is_not_null()).then(pl.sum_horizontal(before)).alias(f"_rank{i}"))
+    g = g.with_columns(ranks)
+    codes: list[pl.Expr] = [pl.col(f"_fcode{i}") for i in range(len(first))]
+    jss: list[pl.Expr] = [pl.col(f"_fjs{i}") for i in range(len(first))]
+    for k in range(nf):
+        c = pl.lit(None, dtype=pl.String)
+        j = pl.lit(None, dtype=pl.String)
+        for i in range(nf):
+            hit = pl.col(f"_rank{i}") == k
+            c = pl.when(hit).then(pl.col(f"_code{i}")).otherwise(c)
+            j = pl.when(hit).then(pl.col(f"_js{i}")).otherwise(j)
+        codes.append(c)
+        jss.append(j)
+    g = g.select(
+        "athlete_id",
+        "date",
+        pl.when(pl.col("_flagged"))
+        .then(pl.lit("see_clinician"))
+        .otherwise(pl.concat_str(codes, separator=";", ignore_nulls=True))
+        .alias("adjustments"),
+        "components_json",
+        pl.when(pl.col("_flagged"))
+        .then(pl.concat_str([pl.lit("["), pl.col("_flag_js"), pl.lit("]")]))
+        .otherwise(pl.concat_str([pl.lit("["), pl.concat_str(jss, separator=",", ignore_nulls=True), pl.lit("]")]))
+        .alias("adjustments_json"),
+    )
+    return g.collect()
