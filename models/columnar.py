@@ -38,7 +38,6 @@ diagnosis.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import polars as pl
 
@@ -416,7 +415,7 @@ def _numbers(
     for i, pi in enumerate(pts):
         before = [((pj > pi) | ((pj == pi) & pl.lit(j < i))).cast(pl.Int32) for j, pj in enumerate(pts) if j != i]
         rank.append(pl.when(pi > 0).then(pl.sum_horizontal(before)))
-    g = g.with_columns([r.alias(f"_rank_{n}") for r, n in zip(rank, _NAMES)])
+    g = g.with_columns([r.alias(f"_rank_{n}") for r, n in zip(rank, _NAMES, strict=True)])
     at = []
     for k in range(len(_NAMES)):
         e = pl.lit(None, dtype=pl.String)

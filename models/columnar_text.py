@@ -35,7 +35,6 @@ indicator, not a diagnosis.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 
 import polars as pl
@@ -533,7 +532,7 @@ def _components(p: ScorerParams) -> list[pl.Expr]:
 # ---------------------------------------------------------------- adjustments
 def _adj_json(code: str, text: pl.Expr | str, cause: pl.Expr | str, values: list[tuple[str, pl.Expr | str]]) -> pl.Expr:
     """``json.dumps(Adjustment.as_json())``; a value given as str is a literal JSON token."""
-    parts: list[pl.Expr | str] = [f'{{"code":"{code}","text":"', text, f'","cause":"', cause, '","values":{']
+    parts: list[pl.Expr | str] = [f'{{"code":"{code}","text":"', text, '","cause":"', cause, '","values":{']
     for i, (k, v) in enumerate(values):
         parts += [("," if i else "") + f'"{k}":', v]
     parts.append("}}")
