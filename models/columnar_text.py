@@ -51,108 +51,90 @@ _BIG = 1e12  # |x * 10**N| from which Python formats (Int64 and 15 significant d
 
 
 # ---------------------------------------------------------------- numbers
-def _scaled(x: pl.Series, nd: int) -> tuple[pl.Series, pl.Series]:
-    """(``|k|`` Int64, ``python`` Boolean): ``k`` = x * 10**nd rounded as Python rounds it, exact where
-    ``python`` is False (where it is True, or x is null, ``k`` is null)."""
-    df = pl.DataFrame({"x": x}).with_columns((pl.col("x") * float(10**nd)).alias("y"))
-    df = df.with_columns(pl.col("y").floor().alias("fl"))
-    df = df.with_columns((pl.col("y") - pl.col("fl")).alias("frac"))
-    python = (
-        ~pl.col("x").is_finite()
-        | (pl.col("y").abs() >= _BIG)
-        | ((pl.col("frac") - 0.5).abs() <= _TIE_REL * pl.col("y").abs().clip(1.0, None))
-    ).fill_null(False)
-    k = pl.when(pl.col("frac") > 0.5).then(pl.col("fl") + 1.0).otherwise(pl.col("fl"))
-    out = df.select(pl.when(~python).then(k.abs().cast(pl.Int64)).alias("k"), python.alias("python"))
-    return out["k"], out["python"]
+#: how a value is printed: Python's own function for each kind (the oracle, and the near-tie fallback)
+_PY: dict[str, Callable[[float, int], object]] = {
+    "fmt": lambda v, nd: _fmt(v, nd),
+    "fixed": lambda v, nd: f"{v:.{nd}f}",
+    "json": lambda v, nd: json.dumps(round(v, nd)),
+    "round": lambda v, nd: round(v, nd),
+}
 
 
-def _negative(x: pl.Series) -> pl.Series:
+def _neg(x: pl.Expr) -> pl.Expr:
     """x < 0, -0.0 included (Python prints its sign)."""
-    return pl.DataFrame({"x": x}).select(
-        ((pl.col("x") < 0) | ((pl.col("x") == 0) & ((1.0 / pl.col("x")) < 0))).fill_null(False).alias("n")
-    )["n"]
+    return (x < 0) | ((x == 0) & ((1.0 / x) < 0))
 
 
-def _python(out: pl.Series, x: pl.Series, python: pl.Series, fn: Callable[[float], object]) -> pl.Series:
-    """``out`` with the rows flagged ``python`` replaced by ``fn`` of their value (once per distinct value)."""
-    mask = python & x.is_not_null()
-    if not mask.any():
-        return out
-    vals = x.filter(mask)
-    u = vals.unique()
-    rep = pl.Series([fn(float(v)) for v in u.to_list()], dtype=out.dtype)
-    return out.scatter(mask.arg_true(), vals.replace_strict(u, rep, return_dtype=out.dtype))
+def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
+    """(value, python): ``x`` printed (or rounded) as Python would, and where Python must do it.
+
+    ``kind``: ``fmt`` = ``models.rules._fmt(x, nd)``; ``fixed`` = ``f"{x:.{nd}f}"`` (nd <= 2);
+    ``json`` = ``json.dumps(round(x, nd))`` (``"null"`` for null); ``round`` = ``round(x, nd)``
+    (Float64). ``python`` is True where the value is a near tie, not finite or too large: those rows
+    must be replaced by :data:`_PY` ``[kind]`` of the value (:func:`_patch`).
+    """
+    y = x * float(10**nd)
+    fl = y.floor()
+    frac = y - fl
+    python = (
+        ~x.is_finite() | (y.abs() >= _BIG) | ((frac - 0.5).abs() <= _TIE_REL * y.abs().clip(1.0, None))
+    ).fill_null(False)
+    k = pl.when(frac > 0.5).then(fl + 1.0).otherwise(fl).abs()  # |x| * 10**nd rounded
+    # k / 10**nd correctly rounded: polars divides by a scalar as a product with its reciprocal
+    # (73 / 10 -> 7.300000000000001), so divide by a column holding 10**nd (k is finite here)
+    v = k / (k * 0.0 + float(10**nd))
+    if kind == "round":
+        return pl.when(_neg(x)).then(-v).otherwise(v), python
+    body = v.cast(pl.String)  # the shortest repr of k / 10**nd: its decimal, at least one digit after "."
+    if kind == "json":
+        return pl.when(_neg(x)).then(pl.lit("-") + body).otherwise(body).fill_null("null"), python
+    if kind == "fmt":
+        body = body.str.strip_suffix(".0")
+        return pl.when((x < 0) & (k != 0)).then(pl.lit("-") + body).otherwise(body), python
+    if kind == "fixed":
+        if nd == 0:
+            body = body.str.strip_suffix(".0")
+        elif nd == 2:
+            body = pl.when(k % 10 == 0).then(body + pl.lit("0")).otherwise(body)
+        elif nd != 1:
+            raise ValueError(f"fixed with {nd} decimals is not supported")
+        return pl.when(_neg(x)).then(pl.lit("-") + body).otherwise(body), python
+    raise ValueError(f"unknown number kind {kind!r}")
 
 
-def _digits(a: pl.Series, nd: int, mode: str) -> pl.Series:
-    """The decimal of ``a / 10**nd`` (``a`` >= 0): ``fixed`` all nd decimals, ``strip`` trailing zeros and
-    the point dropped, ``repr`` trailing zeros dropped but at least one decimal."""
-    if nd == 0:
-        ip = a.cast(pl.String)
-        return ip + ".0" if mode == "repr" else ip
-    p = 10**nd
-    ip = (pl.col("a") // p).cast(pl.String)
-    fp = (pl.col("a") % p).cast(pl.String).str.zfill(nd)
-    if mode == "fixed":
-        e = pl.concat_str([ip, pl.lit("."), fp])
-    elif mode == "strip":
-        fs = fp.str.strip_chars_end("0")
-        e = pl.when(fs == "").then(ip).otherwise(pl.concat_str([ip, pl.lit("."), fs]))
-    else:
-        fs = fp.str.strip_chars_end("0")
-        e = pl.concat_str([ip, pl.lit("."), pl.when(fs == "").then(pl.lit("0")).otherwise(fs)])
-    return pl.DataFrame({"a": a}).select(e.alias("s"))["s"]
+def _patch(df: pl.DataFrame, specs: list[tuple[str, str, int, str]]) -> pl.DataFrame:
+    """Add the columns ``out = src printed as kind with nd decimals`` for every spec, Python's own
+    printing on the rows :func:`number_expr` flags (once per distinct value)."""
+    exprs = []
+    for out, src, nd, kind in specs:
+        v, py = number_expr(pl.col(src), nd, kind)
+        exprs += [v.alias(out), py.alias(f"_py_{out}")]
+    df = df.with_columns(exprs)
+    fixes = []
+    for out, src, nd, kind in specs:
+        mask = df[f"_py_{out}"]
+        if not mask.any():
+            continue
+        vals = df[src].filter(mask)
+        u = vals.unique()
+        fn = _PY[kind]
+        rep = pl.Series([fn(float(x), nd) for x in u.to_list()], dtype=df.schema[out])
+        fixes.append(df[out].scatter(mask.arg_true(), vals.replace_strict(u, rep, return_dtype=df.schema[out])))
+    return df.with_columns(fixes).drop([f"_py_{out}" for out, *_ in specs])
 
 
-def _signed(neg: pl.Series, body: pl.Series) -> pl.Series:
-    return pl.DataFrame({"n": neg, "b": body}).select(
-        pl.when(pl.col("n")).then(pl.lit("-") + pl.col("b")).otherwise(pl.col("b")).alias("s")
-    )["s"]
+def printed(x: pl.Series, nd: int, kind: str) -> pl.Series:
+    """:func:`number_expr` on a Series, near ties by Python (the helpers' test entry point)."""
+    df = pl.DataFrame({"x": x.cast(pl.Float64)})
+    return _patch(df, [("out", "x", nd, kind)])["out"]
 
 
-def fixed(x: pl.Series, nd: int) -> pl.Series:
-    """``f"{x:.{nd}f}"`` of every value (null stays null)."""
-    x = x.cast(pl.Float64)
-    k, python = _scaled(x, nd)
-    out = _signed(_negative(x), _digits(k, nd, "fixed"))
-    return _python(out, x, python, lambda v: f"{v:.{nd}f}")
-
-
-def fmt(x: pl.Series, nd: int) -> pl.Series:
-    """``models.rules._fmt(x, nd)`` of every value (null stays null)."""
-    x = x.cast(pl.Float64)
-    k, python = _scaled(x, nd)
-    out = _signed(((x < 0) & (k != 0)).fill_null(False), _digits(k, nd, "strip"))
-    return _python(out, x, python, lambda v: _fmt(v, nd))
-
-
-def jnum(x: pl.Series, nd: int) -> pl.Series:
-    """``json.dumps(round(x, nd))`` of every value; ``"null"`` for null."""
-    x = x.cast(pl.Float64)
-    k, python = _scaled(x, nd)
-    out = _signed(_negative(x), _digits(k, nd, "repr"))
-    return _python(out, x, python, lambda v: json.dumps(round(v, nd))).fill_null("null")
-
-
-def py_round(x: pl.Series, nd: int) -> pl.Series:
-    """``round(x, nd)`` as Python computes it (Float64; the sign of a zero kept)."""
-    x = x.cast(pl.Float64)
-    k, python = _scaled(x, nd)
-    val = pl.DataFrame({"n": _negative(x), "k": k}).select(
-        (pl.when(pl.col("n")).then(-1.0).otherwise(1.0) * (pl.col("k").cast(pl.Float64) / float(10**nd))).alias("v")
-    )["v"]
-    return _python(val, x, python, lambda v: round(v, nd))
-
-
-def round_int(x: pl.Series) -> pl.Series:
-    """``round(x)`` (Python: half to even on the exact value) as Int64."""
-    fl = pl.col("x").floor()
-    d = pl.col("x") - fl
+def _round_int(x: pl.Expr) -> pl.Expr:
+    """``round(x)`` (Python: half to even on the exact value) as Int64 (null when not finite)."""
+    fl = x.floor()
+    d = x - fl
     up = (d > 0.5) | ((d == 0.5) & ((fl % 2.0) != 0.0))
-    return pl.DataFrame({"x": x.cast(pl.Float64)}).select(
-        pl.when(up).then(fl + 1.0).otherwise(fl).cast(pl.Int64).alias("r")
-    )["r"]
+    return pl.when(up).then(fl + 1.0).otherwise(fl).cast(pl.Int64, strict=False)
 
 
 def _j(s: str) -> str:
@@ -825,48 +807,77 @@ def _adj_json_literal(code: str, text: str, cause: str) -> str:
 
 
 # ---------------------------------------------------------------- the frame
+_COMPONENT_NUMBERS = [
+    *[
+        (f"s_{c}_f{nd}", f"f_{c}", nd, "fmt")
+        for c, nd in (
+            ("l_acwr_ewma", 2),
+            ("l_weekly_change_pct", 0),
+            ("l_acute_7d_au", 0),
+            ("l_chronic_28d_au", 0),
+            ("l_monotony", 2),
+            ("l_strain_au", 0),
+            ("l_strain_p90_au", 0),
+            ("l_ctl_ramp_7d", 1),
+            ("hrv_z", 2),
+            ("rhr_delta_bpm", 1),
+            ("rhr_z", 2),
+            ("sleep_7d_h", 1),
+            ("sleep_baseline_h", 1),
+            ("sleep_debt_7d_h", 1),
+            ("sleep_eff_7d_pct", 0),
+            ("back_pain_0_10", 1),
+            ("deficit", 1),
+        )
+    ],
+    *[
+        (f"j_{c}", f"f_{c}", 4, "json")
+        for c in (
+            "l_acwr_ewma",
+            "l_weekly_change_pct",
+            "l_monotony",
+            "l_hard_day_streak",
+            "l_ctl_ramp_7d",
+            "hrv_z",
+            "rhr_delta_bpm",
+            "rhr_z",
+            "sleep_7d_h",
+            "back_pain_0_10",
+        )
+    ],
+    ("j_usual_h", "f_sleep_baseline_h", 2, "json"),
+]
+_CLEAN = (
+    "l_acwr_ewma",
+    "l_weekly_change_pct",
+    "l_acute_7d_au",
+    "l_chronic_28d_au",
+    "l_monotony",
+    "l_strain_au",
+    "l_strain_p90_au",
+    "l_hard_day_streak",
+    "l_ctl_ramp_7d",
+    "hrv_z",
+    "rhr_delta_bpm",
+    "rhr_z",
+    "sleep_7d_h",
+    "sleep_baseline_h",
+    "sleep_debt_7d_h",
+    "sleep_eff_7d_pct",
+    "back_pain_0_10",
+)
+
+
 def _prepare(w: pl.DataFrame, p: ScorerParams) -> pl.DataFrame:
-    """The formatted numbers the expressions read (``s_*`` _fmt, ``j*_`` JSON, ``x_*`` f-format, ``i_*`` int)."""
-
-    def col(name: str) -> pl.Series:
-        return w[name].cast(pl.Float64).fill_nan(None)
-
-    new: list[pl.Series] = []
-    for c, nd in (
-        ("l_acwr_ewma", 2),
-        ("l_weekly_change_pct", 0),
-        ("l_acute_7d_au", 0),
-        ("l_chronic_28d_au", 0),
-        ("l_monotony", 2),
-        ("l_strain_au", 0),
-        ("l_strain_p90_au", 0),
-        ("l_ctl_ramp_7d", 1),
-        ("hrv_z", 2),
-        ("rhr_delta_bpm", 1),
-        ("rhr_z", 2),
-        ("sleep_7d_h", 1),
-        ("sleep_baseline_h", 1),
-        ("sleep_debt_7d_h", 1),
-        ("sleep_eff_7d_pct", 0),
-        ("back_pain_0_10", 1),
-    ):
-        new.append(fmt(col(c), nd).alias(f"s_{c}_f{nd}"))
-    for c in (
-        "l_acwr_ewma",
-        "l_weekly_change_pct",
-        "l_monotony",
-        "l_hard_day_streak",
-        "l_ctl_ramp_7d",
-        "hrv_z",
-        "rhr_delta_bpm",
-        "rhr_z",
-        "sleep_7d_h",
-        "back_pain_0_10",
-    ):
-        new.append(jnum(col(c), 4).alias(f"j_{c}"))
-    mean, usual = col("sleep_7d_h"), col("sleep_baseline_h")
-    new.append(fmt(7.0 * (usual - mean), 1).alias("s_deficit_f1"))
-    new.append(jnum(usual, 2).alias("j_usual_h"))
+    """The formatted numbers the component expressions read (``s_*``: ``_fmt``, ``j_*``: JSON)."""
+    w = w.with_columns(
+        *[_f(c).alias(f"f_{c}") for c in _CLEAN],
+        (7.0 * (_f("sleep_baseline_h") - _f("sleep_7d_h"))).alias("f_deficit"),
+    )
+    w = w.with_columns(_round_int(p.target_acwr * pl.col("f_l_chronic_28d_au")).alias("_target"))
+    w = w.with_columns((100.0 * (1.0 - pl.col("_target").cast(pl.Float64) / pl.col("f_l_acute_7d_au"))).alias("_cut"))
+    w = _patch(w, [*_COMPONENT_NUMBERS, ("v_cut", "_cut", 1, "round")])  # v_cut: cut_volume or hold_volume
+    new = []
     for n in COMPONENTS:
         s = w[f"pts_{n}"]
         u = s.unique()
@@ -879,61 +890,70 @@ def _prepare(w: pl.DataFrame, p: ScorerParams) -> pl.DataFrame:
         .fill_null("unknown")
         .alias("s_family")
     )
-    # advice numbers
-    acute, chronic = col("l_acute_7d_au"), col("l_chronic_28d_au")
-    for c, nd in (("l_acute_7d_au", 0), ("l_chronic_28d_au", 0), ("l_acwr_ewma", 2), ("l_weekly_change_pct", 0)):
-        new.append(fixed(col(c), nd).alias(f"x_{c}_{nd}"))
-    new += [
-        fixed(col("l_ctl_ramp_7d"), 1).alias("x_l_ctl_ramp_7d_1"),
-        fixed(col("hrv_z").abs(), 1).alias("x_abs_hrv_z_1"),
-        fixed(col("l_monotony"), 1).alias("x_l_monotony_1"),
-        fixed(mean, 1).alias("x_sleep_7d_h_1"),
-        jnum(acute, 2).alias("j2_l_acute_7d_au"),
-        jnum(chronic, 2).alias("j2_l_chronic_28d_au"),
-        jnum(col("l_monotony"), 2).alias("j2_l_monotony"),
-        jnum(mean, 2).alias("j2_sleep_7d_h"),
-        round_int(p.deload_low_frac * chronic).cast(pl.String).alias("i_low_au"),
-        round_int(p.deload_high_frac * chronic).cast(pl.String).alias("i_high_au"),
-    ]
-    target = round_int(p.target_acwr * chronic)
-    cut = py_round(100.0 * (1.0 - target.cast(pl.Float64) / acute), 1)
-    new += [
-        target.cast(pl.String).alias("i_target"),
-        cut.alias("v_cut"),
-        fixed(cut, 0).alias("x_cut_0"),
-        jnum(cut, 2).alias("j2_cut"),
-    ]
-    if p.coach_sleep_need_h > 0:
-        need = pl.Series([p.coach_sleep_need_h] * w.height, dtype=pl.Float64)
-    else:
-        usual_h = py_round(usual, 2)
-        need = pl.select(
-            pl.when(usual_h.is_null())
-            .then(p.sleep_need_h)
-            .otherwise(pl.max_horizontal((usual_h - 1e-9).ceil(), pl.lit(7.0)))
-        ).to_series()
-    new += [fixed(need, 0).alias("x_need_h_0"), jnum(need, 2).alias("j2_need_h")]
     return w.with_columns(new)
 
 
+def _prepare_advice(w: pl.DataFrame, p: ScorerParams) -> pl.DataFrame:
+    """The numbers of the advice sentences (``x_*``: f-format, ``j2_*``: JSON, ``i_*``: int, ``v_cut``)."""
+    chronic = pl.col("f_l_chronic_28d_au")
+    w = w.with_columns(
+        pl.col("f_hrv_z").abs().alias("f_abs_hrv_z"),
+        _round_int(p.deload_low_frac * chronic).cast(pl.String).alias("i_low_au"),
+        _round_int(p.deload_high_frac * chronic).cast(pl.String).alias("i_high_au"),
+        pl.col("_target").cast(pl.String).alias("i_target"),
+    )
+    w = _patch(w, [("_usual_h", "f_sleep_baseline_h", 2, "round")])
+    if p.coach_sleep_need_h > 0:
+        need = pl.lit(p.coach_sleep_need_h, dtype=pl.Float64)
+    else:
+        usual_h = pl.col("_usual_h")
+        need = (
+            pl.when(usual_h.is_null())
+            .then(p.sleep_need_h)
+            .otherwise(pl.max_horizontal((usual_h - 1e-9).ceil(), pl.lit(7.0)))
+        )
+    w = w.with_columns(need.alias("_need_h"))
+    return _patch(
+        w,
+        [
+            ("x_l_acute_7d_au_0", "f_l_acute_7d_au", 0, "fixed"),
+            ("x_l_chronic_28d_au_0", "f_l_chronic_28d_au", 0, "fixed"),
+            ("x_l_acwr_ewma_2", "f_l_acwr_ewma", 2, "fixed"),
+            ("x_l_weekly_change_pct_0", "f_l_weekly_change_pct", 0, "fixed"),
+            ("x_l_ctl_ramp_7d_1", "f_l_ctl_ramp_7d", 1, "fixed"),
+            ("x_abs_hrv_z_1", "f_abs_hrv_z", 1, "fixed"),
+            ("x_l_monotony_1", "f_l_monotony", 1, "fixed"),
+            ("x_sleep_7d_h_1", "f_sleep_7d_h", 1, "fixed"),
+            ("x_cut_0", "v_cut", 0, "fixed"),
+            ("x_need_h_0", "_need_h", 0, "fixed"),
+            ("j2_l_acute_7d_au", "f_l_acute_7d_au", 2, "json"),
+            ("j2_l_chronic_28d_au", "f_l_chronic_28d_au", 2, "json"),
+            ("j2_l_monotony", "f_l_monotony", 2, "json"),
+            ("j2_sleep_7d_h", "f_sleep_7d_h", 2, "json"),
+            ("j2_cut", "v_cut", 2, "json"),
+            ("j2_need_h", "_need_h", 2, "json"),
+        ],
+    )
+
+
 def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.DataFrame:
-    """``athlete_id, date`` and :data:`TEXT_COLUMNS` for every row of the wide numbers frame."""
+    """``athlete_id, date`` and :data:`TEXT_COLUMNS` for every row of the wide numbers frame.
+
+    ``components_json`` is built on every row; the advice codes too, but the
+    advice sentences and their JSON only on the rows that have advice (most
+    days have none: ``"[]"``).
+    """
     p = params or ScorerParams()
     w = _prepare(wide, p)
     comps = _components(p)
     first, found, flagged, flag_json = _adjustments(p)
     # found adjustments by priority (descending), ties in recommend's order: rank = present ones before
-    cols = []
-    for i, (cond, pri, code, js) in enumerate(found):
-        cols += [
-            pl.when(cond).then(pri).alias(f"_pri{i}"),
-            pl.when(cond).then(code).alias(f"_code{i}"),
-            pl.when(cond).then(js).alias(f"_js{i}"),
-        ]
-    for i, (cond, code, js) in enumerate(first):
-        cols += [pl.when(cond).then(pl.lit(code)).alias(f"_fcode{i}"), pl.when(cond).then(js).alias(f"_fjs{i}")]
+    cols = [pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row")]
+    for i, (cond, pri, code, _) in enumerate(found):
+        cols += [pl.when(cond).then(pri).alias(f"_pri{i}"), pl.when(cond).then(code).alias(f"_code{i}")]
+    for i, (cond, code, _) in enumerate(first):
+        cols += [pl.when(cond).then(pl.lit(code)).alias(f"_fcode{i}")]
     cols.append(pl.concat_str([pl.lit("["), pl.concat_str(comps, separator=","), pl.lit("]")]).alias("components_json"))
-    cols.append(flag_json.alias("_flag_js"))
     cols.append(flagged.alias("_flagged"))
     g = w.lazy().with_columns(cols)
     nf = len(found)
@@ -948,27 +968,34 @@ def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.D
         ranks.append(pl.when(pi.is_not_null()).then(pl.sum_horizontal(before)).alias(f"_rank{i}"))
     g = g.with_columns(ranks)
     codes: list[pl.Expr] = [pl.col(f"_fcode{i}") for i in range(len(first))]
-    jss: list[pl.Expr] = [pl.col(f"_fjs{i}") for i in range(len(first))]
     for k in range(nf):
         c = pl.lit(None, dtype=pl.String)
-        j = pl.lit(None, dtype=pl.String)
         for i in range(nf):
-            hit = pl.col(f"_rank{i}") == k
-            c = pl.when(hit).then(pl.col(f"_code{i}")).otherwise(c)
-            j = pl.when(hit).then(pl.col(f"_js{i}")).otherwise(j)
+            c = pl.when(pl.col(f"_rank{i}") == k).then(pl.col(f"_code{i}")).otherwise(c)
         codes.append(c)
-        jss.append(j)
-    g = g.select(
-        "athlete_id",
-        "date",
+    g = g.with_columns(
         pl.when(pl.col("_flagged"))
         .then(pl.lit("see_clinician"))
         .otherwise(pl.concat_str(codes, separator=";", ignore_nulls=True))
         .alias("adjustments"),
-        "components_json",
+    ).collect()
+    out = g.select("athlete_id", "date", "adjustments", "components_json")
+    # the advice JSON, on the rows with advice only
+    sub = _prepare_advice(g.filter(pl.col("adjustments") != ""), p)
+    jss: list[pl.Expr] = [pl.when(cond).then(js) for cond, _, js in first]
+    for k in range(nf):
+        j = pl.lit(None, dtype=pl.String)
+        for i, (_, _, _, js) in enumerate(found):
+            j = pl.when(pl.col(f"_rank{i}") == k).then(js).otherwise(j)
+        jss.append(j)
+    adv = sub.select(
+        "_row",
         pl.when(pl.col("_flagged"))
-        .then(pl.concat_str([pl.lit("["), pl.col("_flag_js"), pl.lit("]")]))
+        .then(pl.concat_str([pl.lit("["), flag_json, pl.lit("]")]))
         .otherwise(pl.concat_str([pl.lit("["), pl.concat_str(jss, separator=",", ignore_nulls=True), pl.lit("]")]))
         .alias("adjustments_json"),
     )
-    return g.collect()
+    js = pl.repeat("[]", g.height, dtype=pl.String, eager=True).alias("adjustments_json")
+    if adv.height:
+        js = js.scatter(adv["_row"], adv["adjustments_json"])
+    return out.with_columns(js)

@@ -213,3 +213,48 @@ def test_nightly_start_with_a_streak_longer_than_the_lookback_reads_the_whole_hi
     lo = start - timedelta(days=max(8, 7, 7) + 36)
     cut = _numbers(f.filter(pl.col("date") >= lo), as_of, ScorerParams(), start)
     assert cut.filter(pl.col("date") == start)["high_streak_d"].to_list() != [85, 85]
+
+
+# ---------------------------------------------------------------- the number printing of the text columns
+_floats = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.floats(-1e4, 1e4),
+    # exact binary ties and their neighbours (0.125, 2.5, 0.375 ...), where Python rounds half to even
+    st.integers(-(10**6), 10**6).map(lambda n: n / 8.0),
+    st.integers(-(10**6), 10**6).map(lambda n: n / 1000.0 + 0.0005),
+    st.integers(-(10**5), 10**5).map(lambda n: n / 100.0),
+    st.sampled_from([0.0, -0.0, 1e-5, -1e-5, 0.05, -0.05, 2.675, 1.005, 7.3, 2887.49, 1e15, -1e17, 5e-5]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(xs=st.lists(_floats, min_size=1, max_size=60), nd=st.integers(0, 4), with_null=st.booleans())
+def test_printed_numbers_equal_python(xs, nd, with_null):
+    """The columnar printing of numbers equals Python's: _fmt, f"{x:.Nf}", json.dumps(round(x, N)), round."""
+    import json
+    import math
+
+    from models.columnar_text import printed
+    from models.rules import _fmt
+
+    vals = [*xs, None] if with_null else xs
+    s = pl.Series(vals, dtype=pl.Float64)
+    finite = [v for v in vals if v is not None and math.isfinite(v)]
+    assert printed(s, nd, "fmt").to_list() == [None if v is None else _fmt(v, nd) for v in vals]
+    assert printed(s, nd, "json").to_list() == ["null" if v is None else json.dumps(round(v, nd)) for v in vals]
+    if nd <= 2:
+        assert printed(s, nd, "fixed").to_list() == [None if v is None else f"{v:.{nd}f}" for v in vals]
+    got = printed(pl.Series(finite, dtype=pl.Float64), nd, "round").to_list()
+    want = [round(v, nd) for v in finite]
+    assert [(g, math.copysign(1, g)) for g in got] == [(w, math.copysign(1, w)) for w in want]
+
+
+def test_printed_numbers_by_hand():
+    from models.columnar_text import printed
+
+    s = pl.Series([0.125, 0.375, 2.5, -0.004, -0.0, 7.3, 1.005, 1e20, float("inf")])
+    fmt2 = ["0.12", "0.38", "2.5", "0", "0", "7.3", "1", "100000000000000000000", "inf"]
+    assert printed(s, 2, "fmt").to_list() == fmt2
+    assert printed(s, 2, "fixed").to_list()[:5] == ["0.12", "0.38", "2.50", "-0.00", "-0.00"]
+    assert printed(s, 0, "fixed").to_list()[:3] == ["0", "0", "2"]  # half to even
+    assert printed(s, 1, "json").to_list() == ["0.1", "0.4", "2.5", "-0.0", "-0.0", "7.3", "1.0", "1e+20", "Infinity"]
