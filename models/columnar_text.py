@@ -83,22 +83,24 @@ def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
     # k / 10**nd correctly rounded: polars divides by a scalar as a product with its reciprocal
     # (73 / 10 -> 7.300000000000001), so divide by a column holding 10**nd (k is finite here)
     v = k / (k * 0.0 + float(10**nd))
+    # the sign goes on the number before it is printed (cheaper than a string concat); the shortest
+    # repr of k / 10**nd is its decimal with at least one digit after "." ("12.5", "3.0", "-0.0")
+    signed = pl.when(_neg(x)).then(-v).otherwise(v)
     if kind == "round":
-        return pl.when(_neg(x)).then(-v).otherwise(v), python
-    body = v.cast(pl.String)  # the shortest repr of k / 10**nd: its decimal, at least one digit after "."
+        return signed, python
     if kind == "json":
-        return pl.when(_neg(x)).then(pl.lit("-") + body).otherwise(body).fill_null("null"), python
-    if kind == "fmt":
-        body = body.str.strip_suffix(".0")
-        return pl.when((x < 0) & (k != 0)).then(pl.lit("-") + body).otherwise(body), python
+        return signed.cast(pl.String).fill_null("null"), python
+    if kind == "fmt":  # _fmt drops the sign of a zero
+        return pl.when((x < 0) & (k != 0)).then(-v).otherwise(v).cast(pl.String).str.strip_suffix(".0"), python
     if kind == "fixed":
+        body = signed.cast(pl.String)
         if nd == 0:
-            body = body.str.strip_suffix(".0")
-        elif nd == 2:
-            body = pl.when(k % 10 == 0).then(body + pl.lit("0")).otherwise(body)
-        elif nd != 1:
-            raise ValueError(f"fixed with {nd} decimals is not supported")
-        return pl.when(_neg(x)).then(pl.lit("-") + body).otherwise(body), python
+            return body.str.strip_suffix(".0"), python
+        if nd == 1:
+            return body, python
+        if nd == 2:
+            return pl.when(k % 10 == 0).then(body + pl.lit("0")).otherwise(body), python
+        raise ValueError(f"fixed with {nd} decimals is not supported")
     raise ValueError(f"unknown number kind {kind!r}")
 
 
@@ -160,8 +162,8 @@ def _no_data(what: str) -> str:
     return _j(f"no data ({what})")
 
 
-def _components(p: ScorerParams) -> list[pl.Expr]:
-    """One JSON object per component, as a String expression each (``Component.as_json``)."""
+def _components(p: ScorerParams) -> list[list[pl.Expr | str]]:
+    """The pieces of one JSON object per component (``Component.as_json``): literals as str."""
     S = pl.col  # formatted columns prepared by render_texts: s_<col>_<kind><nd>
     idle = pl.col("idle")
     idle_rule = _no_data("no sessions and no device data in the last 7 days")
@@ -169,29 +171,38 @@ def _components(p: ScorerParams) -> list[pl.Expr]:
     def sfx(name: str) -> pl.Expr:
         return pl.concat_str([pl.lit(": +"), S(f"s_pts_{name}")])
 
-    out: list[pl.Expr] = []
+    out: list[list[pl.Expr | str]] = []
 
     def obj(name: str, cap: float, value: pl.Expr, rule: pl.Expr, detail: pl.Expr | None = None) -> None:
         reason, row = COMPONENTS[name]
-        has = pl.when(pl.col(f"has_{name}")).then(pl.lit("true")).otherwise(pl.lit("false"))
-        appl = pl.when(pl.col(f"appl_{name}")).then(pl.lit("true")).otherwise(pl.lit("false"))
-        parts = [
-            pl.lit(f'{{"component":"{name}","reason":"{reason}","points":'),
+        has, appl = pl.col(f"has_{name}"), pl.col(f"appl_{name}")
+
+        def tail(h: bool, a: bool) -> pl.Expr:
+            return pl.lit(f',"has_data":{json.dumps(h)},"applicable":{json.dumps(a)},"row":"{row}"')
+
+        flags = (
+            pl.when(has & appl)
+            .then(tail(True, True))
+            .when(has)
+            .then(tail(True, False))
+            .when(appl)
+            .then(tail(False, True))
+            .otherwise(tail(False, False))
+        )
+        parts: list[pl.Expr | str] = [
+            f'{{"component":"{name}","reason":"{reason}","points":',
             S(f"j_pts_{name}"),
-            pl.lit(f',"cap":{_jf(cap)},"value":'),
+            f',"cap":{_jf(cap)},"value":',
             value,
-            pl.lit(',"rule":"'),
+            ',"rule":"',
             rule,
-            pl.lit('","has_data":'),
-            has,
-            pl.lit(',"applicable":'),
-            appl,
-            pl.lit(f',"row":"{row}"'),
+            '"',
+            flags,
         ]
         if detail is not None:
             parts.append(detail)
-        parts.append(pl.lit("}"))
-        out.append(pl.concat_str(parts))
+        parts.append("}")
+        out.append(parts)
 
     null = pl.lit("null")
 
@@ -936,6 +947,17 @@ def _prepare_advice(w: pl.DataFrame, p: ScorerParams) -> pl.DataFrame:
     )
 
 
+def _joined(parts: list[pl.Expr | str]) -> pl.Expr:
+    """One concat_str of the pieces, adjacent literals merged."""
+    merged: list[pl.Expr | str] = []
+    for x in parts:
+        if isinstance(x, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += x
+        else:
+            merged.append(x)
+    return pl.concat_str([pl.lit(x) if isinstance(x, str) else x for x in merged])
+
+
 def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.DataFrame:
     """``athlete_id, date`` and :data:`TEXT_COLUMNS` for every row of the wide numbers frame.
 
@@ -953,7 +975,11 @@ def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.D
         cols += [pl.when(cond).then(pri).alias(f"_pri{i}"), pl.when(cond).then(code).alias(f"_code{i}")]
     for i, (cond, code, _) in enumerate(first):
         cols += [pl.when(cond).then(pl.lit(code)).alias(f"_fcode{i}")]
-    cols.append(pl.concat_str([pl.lit("["), pl.concat_str(comps, separator=","), pl.lit("]")]).alias("components_json"))
+    cols.append(
+        _joined(["[", *[x for i, c in enumerate(comps) for x in ([","] if i else []) + c], "]"]).alias(
+            "components_json"
+        )
+    )
     cols.append(flagged.alias("_flagged"))
     g = w.lazy().with_columns(cols)
     nf = len(found)
