@@ -111,7 +111,7 @@ def _patch(df: pl.DataFrame, specs: list[tuple[str, str, int, str]]) -> pl.DataF
     for out, src, nd, kind in specs:
         v, py = number_expr(pl.col(src), nd, kind)
         exprs += [v.alias(out), py.alias(f"_py_{out}")]
-    df = df.with_columns(exprs)
+    df = df.lazy().with_columns(exprs).collect()  # lazy: common subexpressions computed once
     fixes = []
     for out, src, nd, kind in specs:
         mask = df[f"_py_{out}"]
@@ -961,67 +961,73 @@ def _joined(parts: list[pl.Expr | str]) -> pl.Expr:
 def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.DataFrame:
     """``athlete_id, date`` and :data:`TEXT_COLUMNS` for every row of the wide numbers frame.
 
-    ``components_json`` is built on every row; the advice codes too, but the
-    advice sentences and their JSON only on the rows that have advice (most
-    days have none: ``"[]"``).
+    ``components_json`` and the advice conditions are computed on every row;
+    the advice order, codes, sentences and JSON only on the rows that have
+    advice (most days have none: ``""`` and ``"[]"``).
     """
     p = params or ScorerParams()
     w = _prepare(wide, p)
     comps = _components(p)
     first, found, flagged, flag_json = _adjustments(p)
-    # found adjustments by priority (descending), ties in recommend's order: rank = present ones before
-    cols = [pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row")]
-    for i, (cond, pri, code, _) in enumerate(found):
-        cols += [pl.when(cond).then(pri).alias(f"_pri{i}"), pl.when(cond).then(code).alias(f"_code{i}")]
-    for i, (cond, code, _) in enumerate(first):
-        cols += [pl.when(cond).then(pl.lit(code)).alias(f"_fcode{i}")]
-    cols.append(
-        _joined(["[", *[x for i, c in enumerate(comps) for x in ([","] if i else []) + c], "]"]).alias(
-            "components_json"
+    conds = [cond.alias(f"_c{i}") for i, (cond, *_) in enumerate(found)]
+    conds += [cond.alias(f"_fc{i}") for i, (cond, *_) in enumerate(first)]
+    g = (
+        w.lazy()
+        .with_columns(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+            *conds,
+            flagged.alias("_flagged"),
+            _joined(["[", *[x for i, c in enumerate(comps) for x in ([","] if i else []) + c], "]"]).alias(
+                "components_json"
+            ),
         )
+        .collect()
     )
-    cols.append(flagged.alias("_flagged"))
-    g = w.lazy().with_columns(cols)
-    nf = len(found)
-    ranks = []
-    for i in range(nf):
-        pi = pl.col(f"_pri{i}")
-        before = [
-            ((pl.col(f"_pri{j}") > pi) | ((pl.col(f"_pri{j}") == pi) & pl.lit(j < i))).fill_null(False).cast(pl.Int32)
-            for j in range(nf)
-            if j != i
-        ]
-        ranks.append(pl.when(pi.is_not_null()).then(pl.sum_horizontal(before)).alias(f"_rank{i}"))
-    g = g.with_columns(ranks)
-    codes: list[pl.Expr] = [pl.col(f"_fcode{i}") for i in range(len(first))]
-    for k in range(nf):
-        c = pl.lit(None, dtype=pl.String)
+    out = g.select("athlete_id", "date", "components_json")
+    advice = pl.any_horizontal(*[pl.col(c.meta.output_name()) for c in conds], pl.col("_flagged"))
+    sub = g.drop("components_json").filter(advice)
+    codes_col = pl.repeat("", g.height, dtype=pl.String, eager=True).alias("adjustments")
+    js_col = pl.repeat("[]", g.height, dtype=pl.String, eager=True).alias("adjustments_json")
+    if sub.height:
+        sub = _prepare_advice(sub, p)
+        # found adjustments by priority (descending), ties in recommend's order: rank = present ones before
+        nf = len(found)
+        sub = sub.with_columns(
+            [pl.when(pl.col(f"_c{i}")).then(pri).alias(f"_pri{i}") for i, (_, pri, _, _) in enumerate(found)]
+        )
+        ranks = []
         for i in range(nf):
-            c = pl.when(pl.col(f"_rank{i}") == k).then(pl.col(f"_code{i}")).otherwise(c)
-        codes.append(c)
-    g = g.with_columns(
-        pl.when(pl.col("_flagged"))
-        .then(pl.lit("see_clinician"))
-        .otherwise(pl.concat_str(codes, separator=";", ignore_nulls=True))
-        .alias("adjustments"),
-    ).collect()
-    out = g.select("athlete_id", "date", "adjustments", "components_json")
-    # the advice JSON, on the rows with advice only
-    sub = _prepare_advice(g.filter(pl.col("adjustments") != ""), p)
-    jss: list[pl.Expr] = [pl.when(cond).then(js) for cond, _, js in first]
-    for k in range(nf):
-        j = pl.lit(None, dtype=pl.String)
-        for i, (_, _, _, js) in enumerate(found):
-            j = pl.when(pl.col(f"_rank{i}") == k).then(js).otherwise(j)
-        jss.append(j)
-    adv = sub.select(
-        "_row",
-        pl.when(pl.col("_flagged"))
-        .then(pl.concat_str([pl.lit("["), flag_json, pl.lit("]")]))
-        .otherwise(pl.concat_str([pl.lit("["), pl.concat_str(jss, separator=",", ignore_nulls=True), pl.lit("]")]))
-        .alias("adjustments_json"),
-    )
-    js = pl.repeat("[]", g.height, dtype=pl.String, eager=True).alias("adjustments_json")
-    if adv.height:
-        js = js.scatter(adv["_row"], adv["adjustments_json"])
-    return out.with_columns(js)
+            pi = pl.col(f"_pri{i}")
+            before = [
+                ((pl.col(f"_pri{j}") > pi) | ((pl.col(f"_pri{j}") == pi) & pl.lit(j < i)))
+                .fill_null(False)
+                .cast(pl.Int32)
+                for j in range(nf)
+                if j != i
+            ]
+            ranks.append(pl.when(pi.is_not_null()).then(pl.sum_horizontal(before)).alias(f"_rank{i}"))
+        sub = sub.with_columns(ranks)
+        codes: list[pl.Expr] = [pl.when(pl.col(f"_fc{i}")).then(pl.lit(code)) for i, (_, code, _) in enumerate(first)]
+        jss: list[pl.Expr] = [pl.when(pl.col(f"_fc{i}")).then(js) for i, (_, _, js) in enumerate(first)]
+        for k in range(nf):
+            c = pl.lit(None, dtype=pl.String)
+            j = pl.lit(None, dtype=pl.String)
+            for i, (_, _, code, js) in enumerate(found):
+                c = pl.when(pl.col(f"_rank{i}") == k).then(code).otherwise(c)
+                j = pl.when(pl.col(f"_rank{i}") == k).then(js).otherwise(j)
+            codes.append(c)
+            jss.append(j)
+        adv = sub.select(
+            "_row",
+            pl.when(pl.col("_flagged"))
+            .then(pl.lit("see_clinician"))
+            .otherwise(pl.concat_str(codes, separator=";", ignore_nulls=True))
+            .alias("adjustments"),
+            pl.when(pl.col("_flagged"))
+            .then(pl.concat_str([pl.lit("["), flag_json, pl.lit("]")]))
+            .otherwise(pl.concat_str([pl.lit("["), pl.concat_str(jss, separator=",", ignore_nulls=True), pl.lit("]")]))
+            .alias("adjustments_json"),
+        )
+        codes_col = codes_col.scatter(adv["_row"], adv["adjustments"])
+        js_col = js_col.scatter(adv["_row"], adv["adjustments_json"])
+    return out.with_columns(codes_col, js_col).select("athlete_id", "date", *TEXT_COLUMNS)
