@@ -186,16 +186,27 @@ def test_columnar_numbers_equal_the_per_row_scorer(f, p, start_off):
     assert_frame_equal(got.select(NUMBER_COLUMNS), _numbers_of(want), check_exact=True)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(f=feature_frames(), p=text_params_st, start_off=st.one_of(st.none(), st.integers(0, 89)))
-def test_columnar_scores_equal_the_per_row_scorer_bit_for_bit(f, p, start_off):
-    """Every stored column, the three text columns included, equals the per-row scorer's."""
+def _check_every_column(f, p, start_off):
     as_of = f["date"].max()
     start = None if start_off is None else f["date"].min() + timedelta(days=start_off)
     oracle_full = score_features(f, as_of=as_of, params=p)
     want = oracle_full if start is None else oracle_full.filter(pl.col("date") >= start)
     got = score_features_columnar(f, as_of=as_of, params=p, start=start)
     assert_frame_equal(got, want, check_exact=True)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(f=feature_frames(), p=text_params_st, start_off=st.one_of(st.none(), st.integers(0, 89)))
+def test_columnar_scores_equal_the_per_row_scorer_bit_for_bit(f, p, start_off):
+    """Every stored column, the three text columns included, equals the per-row scorer's."""
+    _check_every_column(f, p, start_off)
+
+
+@pytest.mark.slow  # ~45 s (80 examples)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(f=feature_frames(), p=text_params_st, start_off=st.one_of(st.none(), st.integers(0, 89)))
+def test_columnar_scores_equal_the_per_row_scorer_many_examples(f, p, start_off):
+    _check_every_column(f, p, start_off)
 
 
 def test_red_flag_hold_streak_and_reasons_by_hand():
