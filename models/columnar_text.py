@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 
@@ -47,7 +49,6 @@ __all__ = ["render_texts", "TEXT_COLUMNS"]
 TEXT_COLUMNS = ("adjustments", "components_json", "adjustments_json")
 
 _TIE_REL = 1e-12  # a value this close (relative) to a rounding tie is formatted by Python
-_BIG = 1e12  # |x * 10**N| from which Python formats (Int64 and 15 significant digits are safe below)
 
 
 # ---------------------------------------------------------------- numbers
@@ -58,11 +59,6 @@ _PY: dict[str, Callable[[float, int], object]] = {
     "json": lambda v, nd: json.dumps(round(v, nd)),
     "round": lambda v, nd: round(v, nd),
 }
-
-
-def _neg(x: pl.Expr) -> pl.Expr:
-    """x < 0, -0.0 included (Python prints its sign)."""
-    return (x < 0) | ((x == 0) & ((1.0 / x) < 0))
 
 
 def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
@@ -76,16 +72,16 @@ def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
     y = x * float(10**nd)
     fl = y.floor()
     frac = y - fl
-    python = (
-        ~x.is_finite() | (y.abs() >= _BIG) | ((frac - 0.5).abs() <= _TIE_REL * y.abs().clip(1.0, None))
-    ).fill_null(False)
+    # near a tie (also every |y| >= 1 / _TIE_REL: the bound exceeds 0.5) or not finite: Python prints these
+    python = (((frac - 0.5).abs() <= _TIE_REL * y.abs().clip(1.0, None)) | ~x.is_finite()).fill_null(False)
     k = pl.when(frac > 0.5).then(fl + 1.0).otherwise(fl).abs()  # |x| * 10**nd rounded
     # k / 10**nd correctly rounded: polars divides by a scalar as a product with its reciprocal
     # (73 / 10 -> 7.300000000000001), so divide by a column holding 10**nd (k is finite here)
     v = k / (k * 0.0 + float(10**nd))
     # the sign goes on the number before it is printed (cheaper than a string concat); the shortest
     # repr of k / 10**nd is its decimal with at least one digit after "." ("12.5", "3.0", "-0.0")
-    signed = pl.when(_neg(x)).then(-v).otherwise(v)
+    negative = (x < 0) | ((x == 0) & ((1.0 / x) < 0))  # -0.0 included: Python prints its sign
+    signed = pl.when(negative).then(-v).otherwise(v)
     if kind == "round":
         return signed, python
     if kind == "json":
@@ -104,19 +100,26 @@ def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
     raise ValueError(f"unknown number kind {kind!r}")
 
 
-def _patch(df: pl.DataFrame, specs: list[tuple[str, str, int, str]]) -> pl.DataFrame:
-    """Add the columns ``out = src printed as kind with nd decimals`` for every spec, Python's own
-    printing on the rows :func:`number_expr` flags (once per distinct value)."""
-    exprs = []
+@lru_cache(maxsize=64)
+def _patch_exprs(specs: tuple[tuple[str, str, int, str], ...]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    exprs, masks = [], []
     for out, src, nd, kind in specs:
         v, py = number_expr(pl.col(src), nd, kind)
         exprs += [v.alias(out), py.alias(f"_py_{out}")]
-    df = df.lazy().with_columns(exprs).collect()  # lazy: common subexpressions computed once
+        masks.append(pl.col(f"_py_{out}").any())
+    return exprs, masks
+
+
+def _patch(df: pl.DataFrame, specs: list[tuple[str, str, int, str]]) -> pl.DataFrame:
+    """Add the columns ``out = src printed as kind with nd decimals`` for every spec, Python's own
+    printing on the rows :func:`number_expr` flags (once per distinct value)."""
+    exprs, masks = _patch_exprs(tuple(specs))
+    df = df.with_columns(exprs)
     fixes = []
-    for out, src, nd, kind in specs:
-        mask = df[f"_py_{out}"]
-        if not mask.any():
+    for (out, src, nd, kind), needed in zip(specs, df.select(masks).row(0), strict=True):
+        if not needed:
             continue
+        mask = df[f"_py_{out}"]
         vals = df[src].filter(mask)
         u = vals.unique()
         fn = _PY[kind]
@@ -857,6 +860,9 @@ _COMPONENT_NUMBERS = [
         )
     ],
     ("j_usual_h", "f_sleep_baseline_h", 2, "json"),
+    # the points are Python-rounded already: _fmt and repr of the same value
+    *[(f"s_pts_{n}", f"pts_{n}", 1, "fmt") for n in COMPONENTS],
+    *[(f"j_pts_{n}", f"pts_{n}", 1, "json") for n in COMPONENTS],
 ]
 _CLEAN = (
     "l_acwr_ewma",
@@ -889,11 +895,6 @@ def _prepare(w: pl.DataFrame, p: ScorerParams) -> pl.DataFrame:
     w = w.with_columns((100.0 * (1.0 - pl.col("_target").cast(pl.Float64) / pl.col("f_l_acute_7d_au"))).alias("_cut"))
     w = _patch(w, [*_COMPONENT_NUMBERS, ("v_cut", "_cut", 1, "round")])  # v_cut: cut_volume or hold_volume
     new = []
-    for n in COMPONENTS:
-        s = w[f"pts_{n}"]
-        u = s.unique()
-        new.append(s.replace_strict(u, pl.Series([_fmt(v, 1) for v in u.to_list()])).alias(f"s_pts_{n}"))
-        new.append(s.replace_strict(u, pl.Series([json.dumps(v) for v in u.to_list()])).alias(f"j_pts_{n}"))
     fam = w["l_load_family"]
     u = fam.drop_nulls().unique()
     new.append(
@@ -958,6 +959,74 @@ def _joined(parts: list[pl.Expr | str]) -> pl.Expr:
     return pl.concat_str([pl.lit(x) if isinstance(x, str) else x for x in merged])
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Every expression of :func:`render_texts` for one parameter set (built once, reused)."""
+
+    rows: list[pl.Expr]  # on every row: the row number, the advice conditions, components_json
+    advice: pl.Expr  # any advice on the row
+    priorities: list[pl.Expr]
+    ranks: list[pl.Expr]
+    pieces: list[pl.Expr]  # each advice's code and JSON once
+    final: list[pl.Expr]  # adjustments, adjustments_json
+
+
+@lru_cache(maxsize=16)
+def _plan(p: ScorerParams) -> _Plan:
+    comps = _components(p)
+    first, found, flagged, flag_json = _adjustments(p)
+    nf = len(found)
+    conds = [cond.alias(f"_c{i}") for i, (cond, *_) in enumerate(found)]
+    conds += [cond.alias(f"_fc{i}") for i, (cond, *_) in enumerate(first)]
+    rows = [
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+        *conds,
+        flagged.alias("_flagged"),
+        _joined(["[", *[x for i, c in enumerate(comps) for x in ([","] if i else []) + c], "]"]).alias(
+            "components_json"
+        ),
+    ]
+    advice = pl.any_horizontal(*[pl.col(c.meta.output_name()) for c in conds], pl.col("_flagged"))
+    priorities = [pl.when(pl.col(f"_c{i}")).then(pri).alias(f"_pri{i}") for i, (_, pri, _, _) in enumerate(found)]
+    # found advice by priority (descending), ties in recommend's order: rank = present ones before
+    ranks = []
+    for i in range(nf):
+        pi = pl.col(f"_pri{i}")
+        before = [
+            ((pl.col(f"_pri{j}") > pi) | ((pl.col(f"_pri{j}") == pi) & pl.lit(j < i))).fill_null(False).cast(pl.Int32)
+            for j in range(nf)
+            if j != i
+        ]
+        ranks.append(pl.when(pi.is_not_null()).then(pl.sum_horizontal(before)).alias(f"_rank{i}"))
+    pieces = [
+        *[pl.when(pl.col(f"_c{i}")).then(js).alias(f"_js{i}") for i, (_, _, _, js) in enumerate(found)],
+        *[pl.when(pl.col(f"_c{i}")).then(code).alias(f"_code{i}") for i, (_, _, code, _) in enumerate(found)],
+        *[pl.when(pl.col(f"_fc{i}")).then(js).alias(f"_fjs{i}") for i, (_, _, js) in enumerate(first)],
+        pl.when(pl.col("_flagged")).then(pl.concat_str([pl.lit("["), flag_json, pl.lit("]")])).alias("_flag_js"),
+    ]
+    codes: list[pl.Expr] = [pl.when(pl.col(f"_fc{i}")).then(pl.lit(code)) for i, (_, code, _) in enumerate(first)]
+    jss: list[pl.Expr] = [pl.col(f"_fjs{i}") for i in range(len(first))]
+    for k in range(nf):
+        c = pl.lit(None, dtype=pl.String)
+        j = pl.lit(None, dtype=pl.String)
+        for i in range(nf):
+            c = pl.when(pl.col(f"_rank{i}") == k).then(pl.col(f"_code{i}")).otherwise(c)
+            j = pl.when(pl.col(f"_rank{i}") == k).then(pl.col(f"_js{i}")).otherwise(j)
+        codes.append(c)
+        jss.append(j)
+    final = [
+        pl.when(pl.col("_flagged"))
+        .then(pl.lit("see_clinician"))
+        .otherwise(pl.concat_str(codes, separator=";", ignore_nulls=True))
+        .alias("adjustments"),
+        pl.when(pl.col("_flagged"))
+        .then(pl.col("_flag_js"))
+        .otherwise(pl.concat_str([pl.lit("["), pl.concat_str(jss, separator=",", ignore_nulls=True), pl.lit("]")]))
+        .alias("adjustments_json"),
+    ]
+    return _Plan(rows, advice, priorities, ranks, pieces, final)
+
+
 def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.DataFrame:
     """``athlete_id, date`` and :data:`TEXT_COLUMNS` for every row of the wide numbers frame.
 
@@ -966,68 +1035,15 @@ def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.D
     advice (most days have none: ``""`` and ``"[]"``).
     """
     p = params or ScorerParams()
-    w = _prepare(wide, p)
-    comps = _components(p)
-    first, found, flagged, flag_json = _adjustments(p)
-    conds = [cond.alias(f"_c{i}") for i, (cond, *_) in enumerate(found)]
-    conds += [cond.alias(f"_fc{i}") for i, (cond, *_) in enumerate(first)]
-    g = (
-        w.lazy()
-        .with_columns(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-            *conds,
-            flagged.alias("_flagged"),
-            _joined(["[", *[x for i, c in enumerate(comps) for x in ([","] if i else []) + c], "]"]).alias(
-                "components_json"
-            ),
-        )
-        .collect()
-    )
+    plan = _plan(p)
+    g = _prepare(wide, p).with_columns(plan.rows)
     out = g.select("athlete_id", "date", "components_json")
-    advice = pl.any_horizontal(*[pl.col(c.meta.output_name()) for c in conds], pl.col("_flagged"))
-    sub = g.drop("components_json").filter(advice)
+    sub = g.drop("components_json").filter(plan.advice)
     codes_col = pl.repeat("", g.height, dtype=pl.String, eager=True).alias("adjustments")
     js_col = pl.repeat("[]", g.height, dtype=pl.String, eager=True).alias("adjustments_json")
     if sub.height:
-        sub = _prepare_advice(sub, p)
-        # found adjustments by priority (descending), ties in recommend's order: rank = present ones before
-        nf = len(found)
-        sub = sub.with_columns(
-            [pl.when(pl.col(f"_c{i}")).then(pri).alias(f"_pri{i}") for i, (_, pri, _, _) in enumerate(found)]
-        )
-        ranks = []
-        for i in range(nf):
-            pi = pl.col(f"_pri{i}")
-            before = [
-                ((pl.col(f"_pri{j}") > pi) | ((pl.col(f"_pri{j}") == pi) & pl.lit(j < i)))
-                .fill_null(False)
-                .cast(pl.Int32)
-                for j in range(nf)
-                if j != i
-            ]
-            ranks.append(pl.when(pi.is_not_null()).then(pl.sum_horizontal(before)).alias(f"_rank{i}"))
-        sub = sub.with_columns(ranks)
-        codes: list[pl.Expr] = [pl.when(pl.col(f"_fc{i}")).then(pl.lit(code)) for i, (_, code, _) in enumerate(first)]
-        jss: list[pl.Expr] = [pl.when(pl.col(f"_fc{i}")).then(js) for i, (_, _, js) in enumerate(first)]
-        for k in range(nf):
-            c = pl.lit(None, dtype=pl.String)
-            j = pl.lit(None, dtype=pl.String)
-            for i, (_, _, code, js) in enumerate(found):
-                c = pl.when(pl.col(f"_rank{i}") == k).then(code).otherwise(c)
-                j = pl.when(pl.col(f"_rank{i}") == k).then(js).otherwise(j)
-            codes.append(c)
-            jss.append(j)
-        adv = sub.select(
-            "_row",
-            pl.when(pl.col("_flagged"))
-            .then(pl.lit("see_clinician"))
-            .otherwise(pl.concat_str(codes, separator=";", ignore_nulls=True))
-            .alias("adjustments"),
-            pl.when(pl.col("_flagged"))
-            .then(pl.concat_str([pl.lit("["), flag_json, pl.lit("]")]))
-            .otherwise(pl.concat_str([pl.lit("["), pl.concat_str(jss, separator=",", ignore_nulls=True), pl.lit("]")]))
-            .alias("adjustments_json"),
-        )
+        sub = _prepare_advice(sub, p).with_columns(plan.priorities).with_columns(plan.ranks)
+        adv = sub.with_columns(plan.pieces).select("_row", *plan.final)
         codes_col = codes_col.scatter(adv["_row"], adv["adjustments"])
         js_col = js_col.scatter(adv["_row"], adv["adjustments_json"])
     return out.with_columns(codes_col, js_col).select("athlete_id", "date", *TEXT_COLUMNS)
