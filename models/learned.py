@@ -72,7 +72,7 @@ import polars as pl
 
 from features.schemas import FEATURES, SCORES, conform, require
 from models.portable import LinearMember, PortableModel, PortableModelError, from_dict, from_sklearn, to_dict
-from models.rules import ScorerParams, score_features
+from models.rules import ScorerParams
 
 __all__ = [
     "FEATURE_COLUMNS",
@@ -1315,8 +1315,10 @@ def score_features_learned(
     ``"hrv_z -1.8: +0.62 logit"``. ``reasons``: reason codes of features with
     a positive contribution, largest first (a reason once).
     """
+    from models.columnar import score_features_columnar  # equal to models.rules.score_features (issue 19)
+
     p = params or ScorerParams()
-    rules = score_features(features, as_of=as_of, params=p, start=start)
+    rules = score_features_columnar(features, as_of=as_of, params=p, start=start)
     if rules.is_empty():
         return rules
     X = model_features(features, as_of=as_of)

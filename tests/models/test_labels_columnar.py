@@ -178,3 +178,20 @@ def test_labels_by_hand_gap_episode_return_window_and_censoring():
     assert [d for d, r in by.items() if r["label"] == 1] == [0, 1, 2, 3, 4, 15, 16, 17, 18, 19]  # onset within 7 d
     assert by[0]["label"] == 1 and by[26]["label"] == 0
     assert all(by[d]["drop_reason"] == "censored" for d in range(33, 40))  # d + 7 beyond the last day
+
+
+def test_build_dataset_equals_the_one_built_with_the_loop_labels(monkeypatch):
+    """build_dataset (labels, model inputs, rule points) is the same frame with the old per-day labels."""
+    from models import learned
+    from tests.models import synth
+
+    feats = synth.to_features(synth.labelled_team(n_athletes=6, days=200, seed=3))
+    as_of = feats["date"].max()
+    got = learned.build_dataset(feats, as_of=as_of)
+    assert got.height > 0 and got["label"].sum() > 0
+    monkeypatch.setattr(
+        learned,
+        "make_labels",
+        lambda f, *, as_of, params=None: _loop_labels(f, as_of=as_of, lp=params or LabelParams()),
+    )
+    assert_frame_equal(got, learned.build_dataset(feats, as_of=as_of))
