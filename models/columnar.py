@@ -24,15 +24,18 @@ random athletes, parameters, red flags, gaps and ``start`` values and on the
 sample team. Rounding uses Python's ``round`` on the distinct values (polars
 rounds halves away from zero, Python to even on the exact binary value).
 
-Not yet columnar (issue 19 item 1, the remaining part): the text columns
-``components_json``, ``adjustments`` and ``adjustments_json``;
-:func:`score_features_columnar` renders them per row with the oracle's own
-component and advice functions, fed with the columnar streaks and red-flag
-days, so the stored table is equal bit for bit, but the per-row rendering
-still costs about as much as the old scorer (``benchmarks/score.py``).
-The learned model's dataset (:func:`models.learned.build_dataset`) needs
-only the numbers and uses :func:`score_numbers`. A risk indicator, not a
-diagnosis.
+The text columns ``components_json``, ``adjustments`` and ``adjustments_json``
+are columnar too (:mod:`models.columnar_text`): polars string expressions over
+the same wide frame, numbers printed as Python prints them, the advice JSON
+built only on the rows that have advice; :func:`score_features_columnar`
+returns the oracle's SCORES table bit for bit with no per-row Python. The
+learned model's dataset (:func:`models.learned.build_dataset`) needs only the
+numbers and uses :func:`score_numbers`; its labels are columnar as well.
+
+Speed (``python benchmarks/score.py``: 50 synthetic athletes x 3 years,
+54,750 athlete-days, one run, 2 shared cores): see the README performance
+table for the measured figures and the load they were measured under. A risk
+indicator, not a diagnosis.
 """
 
 from __future__ import annotations
@@ -103,6 +106,13 @@ def _f(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.Float64).fill_nan(None)
 
 
+def _div(num: pl.Expr, c: float) -> pl.Expr:
+    """``num / c`` as Python divides: polars divides by a scalar as a product with its reciprocal
+    (10.25 % -> 0.15000000000000002 points, Python 0.15: 0.2 after rounding, not 0.1), so divide by
+    a column that holds ``c``."""
+    return num / (pl.int_range(pl.len()).cast(pl.Float64) * 0.0 + c)
+
+
 def _py_round(s: pl.Series, nd: int) -> pl.Series:
     """Python's ``round(x + 0.0, nd)`` of every value, computed once per distinct value."""
     u = s.drop_nulls().unique()
@@ -122,11 +132,11 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         pl.when(x <= p.acwr_spike_start)
         .then(0.0)
         .when(x <= p.acwr_danger)
-        .then(p.acwr_points_at_danger * (x - p.acwr_spike_start) / (p.acwr_danger - p.acwr_spike_start))
+        .then(_div(p.acwr_points_at_danger * (x - p.acwr_spike_start), p.acwr_danger - p.acwr_spike_start))
         .otherwise(
             p.acwr_points_at_danger
             + (p.acwr_cap - p.acwr_points_at_danger)
-            * pl.min_horizontal(pl.lit(1.0), (x - p.acwr_danger) / (p.acwr_max - p.acwr_danger))
+            * pl.min_horizontal(pl.lit(1.0), _div(x - p.acwr_danger, p.acwr_max - p.acwr_danger))
         )
     )
     out["load_spike"] = (pl.when(x.is_null()).then(0.0).otherwise(pts), x.is_not_null(), T, p.acwr_cap)
@@ -138,9 +148,10 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         .then(0.0)
         .when(x <= p.weekly_jump_high_pct)
         .then(
-            p.weekly_jump_points_at_high
-            * (x - p.weekly_jump_start_pct)
-            / (p.weekly_jump_high_pct - p.weekly_jump_start_pct)
+            _div(
+                p.weekly_jump_points_at_high * (x - p.weekly_jump_start_pct),
+                p.weekly_jump_high_pct - p.weekly_jump_start_pct,
+            )
         )
         .otherwise(p.weekly_jump_cap)
     )

@@ -73,7 +73,7 @@ def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
     fl = y.floor()
     frac = y - fl
     # near a tie (also every |y| >= 1 / _TIE_REL: the bound exceeds 0.5) or not finite: Python prints these
-    python = (((frac - 0.5).abs() <= _TIE_REL * y.abs().clip(1.0, None)) | ~x.is_finite()).fill_null(False)
+    python = (((frac - 0.5).abs() <= _TIE_REL * y.abs().clip(1.0, None)) | ~y.is_finite()).fill_null(False)
     k = pl.when(frac > 0.5).then(fl + 1.0).otherwise(fl).abs()  # |x| * 10**nd rounded
     # k / 10**nd correctly rounded: polars divides by a scalar as a product with its reciprocal
     # (73 / 10 -> 7.300000000000001), so divide by a column holding 10**nd (k is finite here)

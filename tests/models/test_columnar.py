@@ -25,8 +25,8 @@ def _base(seed: int, family: str) -> pl.DataFrame:
 
 
 _WINDOW_VALUES = [
-    ("acwr_ewma", [1.2, 1.3, 1.4125, 1.5, 1.625, 1.9, 2.5, 0.0]),
-    ("weekly_change_pct", [5.0, 10.0, 12.5, 20.0, 30.0, 45.5, -100.0]),
+    ("acwr_ewma", [1.2, 1.3, 1.37375, 1.4125, 1.42025, 1.5, 1.625, 1.9, 2.5, 0.0]),
+    ("weekly_change_pct", [5.0, 10.0, 10.25, 12.5, 12.75, 20.0, 30.0, 45.5, -100.0]),
     ("acute_7d_au", [0.0, 100.5, 2887.49, 3000.0, 12.125]),
     ("chronic_28d_au", [0.0, 100.0, 1500.5, 2200.25, 2887.49]),
     ("monotony", [1.5, 2.0, 2.125, 2.4, 2.6, 3.0]),
@@ -207,6 +207,23 @@ def test_columnar_scores_equal_the_per_row_scorer_bit_for_bit(f, p, start_off):
 @given(f=feature_frames(), p=text_params_st, start_off=st.one_of(st.none(), st.integers(0, 89)))
 def test_columnar_scores_equal_the_per_row_scorer_many_examples(f, p, start_off):
     _check_every_column(f, p, start_off)
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "points"),
+    [("weekly_change_pct", 10.25, 0.1), ("weekly_change_pct", 12.75, 1.6), ("acwr_ewma", 1.37375, 14.8)],
+)
+def test_points_divide_as_python_does(col, value, points):
+    """12 x 0.25 / 20 is 0.15 in Python (0.1 after rounding) but 0.15000000000000002 as a product with
+    1/20 (0.2); 40 x 0.07375 / 0.2 is 14.75 (a tie: 14.8), not 14.749999999999998 (14.7). The columnar
+    scorer divides as Python does, so the points and the texts agree."""
+    f = _base(0, "srpe").with_columns(pl.lit(value).alias(col), (pl.col("chronic_28d_au") * 2).alias("acute_7d_au"))
+    as_of = f["date"].max()
+    got = score_features_columnar(f, as_of=as_of)
+    assert_frame_equal(got, score_features(f, as_of=as_of), check_exact=True)
+    name = "weekly_jump" if col == "weekly_change_pct" else "load_spike"
+    assert f'"component":"{name}","reason":' in got["components_json"][40]
+    assert f'"points":{points},' in got["components_json"][40].split(f'"component":"{name}"')[1]
 
 
 def test_red_flag_hold_streak_and_reasons_by_hand():
