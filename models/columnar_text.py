@@ -101,6 +101,46 @@ def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
 
 
 @lru_cache(maxsize=64)
+def _kind_exprs(nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
+    v, py = number_expr(pl.col("x"), nd, kind)
+    return v.alias("v"), py.alias("py")
+
+
+#: frames with fewer rows print their numbers stacked (:func:`_patch`)
+STACK_ROWS = 20_000
+
+
+def _patch(df: pl.DataFrame, specs: list[tuple[str, str, int, str]], *, stack: bool | None = None) -> pl.DataFrame:
+    """Add the columns ``out = src printed as kind with nd decimals`` for every spec, Python's own
+    printing on the rows :func:`number_expr` flags (once per distinct value).
+
+    A large frame prints one expression per spec (polars runs them in parallel). A small one
+    (``stack``, default: fewer than :data:`STACK_ROWS` rows) stacks the sources of one (nd, kind)
+    into one long column, prints it with one expression and cuts it back into columns: a few
+    expressions instead of one per spec, whose fixed cost is what a nightly run of a few hundred
+    rows pays."""
+    if not (df.height < STACK_ROWS if stack is None else stack):
+        return _patch_columns(df, specs)
+    n = df.height
+    groups: dict[tuple[int, str], list[tuple[str, str]]] = {}
+    for out, src, nd, kind in specs:
+        groups.setdefault((nd, kind), []).append((out, src))
+    new = []
+    for (nd, kind), cols in groups.items():
+        x = pl.concat([df[src].cast(pl.Float64) for _, src in cols]).rechunk()
+        res = pl.DataFrame({"x": x}).select(*_kind_exprs(nd, kind))
+        v, py = res["v"], res["py"]
+        if py.any():
+            vals = x.filter(py)
+            u = vals.unique()
+            fn = _PY[kind]
+            rep = pl.Series([fn(float(z), nd) for z in u.to_list()], dtype=v.dtype)
+            v = v.scatter(py.arg_true(), vals.replace_strict(u, rep, return_dtype=v.dtype))
+        new += [v.slice(i * n, n).alias(out) for i, (out, _) in enumerate(cols)]
+    return df.with_columns(new)
+
+
+@lru_cache(maxsize=64)
 def _patch_exprs(specs: tuple[tuple[str, str, int, str], ...]) -> tuple[list[pl.Expr], list[pl.Expr]]:
     exprs, masks = [], []
     for out, src, nd, kind in specs:
@@ -110,9 +150,8 @@ def _patch_exprs(specs: tuple[tuple[str, str, int, str], ...]) -> tuple[list[pl.
     return exprs, masks
 
 
-def _patch(df: pl.DataFrame, specs: list[tuple[str, str, int, str]]) -> pl.DataFrame:
-    """Add the columns ``out = src printed as kind with nd decimals`` for every spec, Python's own
-    printing on the rows :func:`number_expr` flags (once per distinct value)."""
+def _patch_columns(df: pl.DataFrame, specs: list[tuple[str, str, int, str]]) -> pl.DataFrame:
+    """:func:`_patch` with one expression per spec."""
     exprs, masks = _patch_exprs(tuple(specs))
     df = df.with_columns(exprs)
     fixes = []
@@ -128,10 +167,10 @@ def _patch(df: pl.DataFrame, specs: list[tuple[str, str, int, str]]) -> pl.DataF
     return df.with_columns(fixes).drop([f"_py_{out}" for out, *_ in specs])
 
 
-def printed(x: pl.Series, nd: int, kind: str) -> pl.Series:
+def printed(x: pl.Series, nd: int, kind: str, *, stack: bool | None = None) -> pl.Series:
     """:func:`number_expr` on a Series, near ties by Python (the helpers' test entry point)."""
     df = pl.DataFrame({"x": x.cast(pl.Float64)})
-    return _patch(df, [("out", "x", nd, kind)])["out"]
+    return _patch(df, [("out", "x", nd, kind)], stack=stack)["out"]
 
 
 def _round_int(x: pl.Expr) -> pl.Expr:

@@ -186,7 +186,15 @@ def test_columnar_numbers_equal_the_per_row_scorer(f, p, start_off):
     assert_frame_equal(got.select(NUMBER_COLUMNS), _numbers_of(want), check_exact=True)
 
 
-def _check_every_column(f, p, start_off):
+def _check_every_column(f, p, start_off, stack_rows=None):
+    from models import columnar_text
+
+    if stack_rows is not None:  # small frames print their numbers stacked; 0: one expression per column
+        saved, columnar_text.STACK_ROWS = columnar_text.STACK_ROWS, stack_rows
+        try:
+            return _check_every_column(f, p, start_off)
+        finally:
+            columnar_text.STACK_ROWS = saved
     as_of = f["date"].max()
     start = None if start_off is None else f["date"].min() + timedelta(days=start_off)
     oracle_full = score_features(f, as_of=as_of, params=p)
@@ -196,17 +204,27 @@ def _check_every_column(f, p, start_off):
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(f=feature_frames(), p=text_params_st, start_off=st.one_of(st.none(), st.integers(0, 89)))
-def test_columnar_scores_equal_the_per_row_scorer_bit_for_bit(f, p, start_off):
+@given(
+    f=feature_frames(),
+    p=text_params_st,
+    start_off=st.one_of(st.none(), st.integers(0, 89)),
+    stack_rows=st.sampled_from([None, 0]),
+)
+def test_columnar_scores_equal_the_per_row_scorer_bit_for_bit(f, p, start_off, stack_rows):
     """Every stored column, the three text columns included, equals the per-row scorer's."""
-    _check_every_column(f, p, start_off)
+    _check_every_column(f, p, start_off, stack_rows)
 
 
 @pytest.mark.slow  # ~45 s (80 examples)
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(f=feature_frames(), p=text_params_st, start_off=st.one_of(st.none(), st.integers(0, 89)))
-def test_columnar_scores_equal_the_per_row_scorer_many_examples(f, p, start_off):
-    _check_every_column(f, p, start_off)
+@given(
+    f=feature_frames(),
+    p=text_params_st,
+    start_off=st.one_of(st.none(), st.integers(0, 89)),
+    stack_rows=st.sampled_from([None, 0]),
+)
+def test_columnar_scores_equal_the_per_row_scorer_many_examples(f, p, start_off, stack_rows):
+    _check_every_column(f, p, start_off, stack_rows)
 
 
 @pytest.mark.parametrize(
@@ -324,8 +342,13 @@ _floats = st.one_of(
 
 
 @settings(max_examples=150, deadline=None)
-@given(xs=st.lists(_floats, min_size=1, max_size=60), nd=st.integers(0, 4), with_null=st.booleans())
-def test_printed_numbers_equal_python(xs, nd, with_null):
+@given(
+    xs=st.lists(_floats, min_size=1, max_size=60),
+    nd=st.integers(0, 4),
+    with_null=st.booleans(),
+    stack=st.booleans(),
+)
+def test_printed_numbers_equal_python(xs, nd, with_null, stack):
     """The columnar printing of numbers equals Python's: _fmt, f"{x:.Nf}", json.dumps(round(x, N)), round."""
     import json
     import math
@@ -336,13 +359,29 @@ def test_printed_numbers_equal_python(xs, nd, with_null):
     vals = [*xs, None] if with_null else xs
     s = pl.Series(vals, dtype=pl.Float64)
     finite = [v for v in vals if v is not None and math.isfinite(v)]
-    assert printed(s, nd, "fmt").to_list() == [None if v is None else _fmt(v, nd) for v in vals]
-    assert printed(s, nd, "json").to_list() == ["null" if v is None else json.dumps(round(v, nd)) for v in vals]
+    assert printed(s, nd, "fmt", stack=stack).to_list() == [None if v is None else _fmt(v, nd) for v in vals]
+    want = ["null" if v is None else json.dumps(round(v, nd)) for v in vals]
+    assert printed(s, nd, "json", stack=stack).to_list() == want
     if nd <= 2:
-        assert printed(s, nd, "fixed").to_list() == [None if v is None else f"{v:.{nd}f}" for v in vals]
-    got = printed(pl.Series(finite, dtype=pl.Float64), nd, "round").to_list()
+        want = [None if v is None else f"{v:.{nd}f}" for v in vals]
+        assert printed(s, nd, "fixed", stack=stack).to_list() == want
+    got = printed(pl.Series(finite, dtype=pl.Float64), nd, "round", stack=stack).to_list()
     want = [round(v, nd) for v in finite]
     assert [(g, math.copysign(1, g)) for g in got] == [(w, math.copysign(1, w)) for w in want]
+
+
+def test_stacked_printing_cuts_the_columns_back_in_place():
+    """Several columns of one kind stacked and cut back: each column gets its own values, in order."""
+    from models.columnar_text import _patch
+
+    df = pl.DataFrame({"a": [0.125, 1.0, None, -2.5], "b": [3.14159, 0.375, 7.0, float("nan")], "c": [1.0] * 4})
+    specs = [("fa", "a", 2, "fmt"), ("fb", "b", 2, "fmt"), ("jc", "c", 1, "json"), ("ja", "a", 1, "json")]
+    stacked, columns = _patch(df, specs, stack=True), _patch(df, specs, stack=False)
+    assert_frame_equal(stacked, columns)
+    assert stacked["fa"].to_list() == ["0.12", "1", None, "-2.5"]
+    assert stacked["fb"].to_list() == ["3.14", "0.38", "7", "nan"]
+    assert stacked["jc"].to_list() == ["1.0"] * 4
+    assert stacked["ja"].to_list() == ["0.1", "1.0", "null", "-2.5"]
 
 
 def test_printed_numbers_by_hand():
