@@ -1078,8 +1078,10 @@ def render_texts(wide: pl.DataFrame, params: ScorerParams | None = None) -> pl.D
     g = _prepare(wide, p).with_columns(plan.rows)
     out = g.select("athlete_id", "date", "components_json")
     sub = g.drop("components_json").filter(plan.advice)
-    codes_col = pl.repeat("", g.height, dtype=pl.String, eager=True).alias("adjustments")
-    js_col = pl.repeat("[]", g.height, dtype=pl.String, eager=True).alias("adjustments_json")
+    n = g.height
+    del g  # the formatted numbers of every row are not needed any more (memory at 1.8 M rows)
+    codes_col = pl.repeat("", n, dtype=pl.String, eager=True).alias("adjustments")
+    js_col = pl.repeat("[]", n, dtype=pl.String, eager=True).alias("adjustments_json")
     if sub.height:
         sub = _prepare_advice(sub, p).with_columns(plan.priorities).with_columns(plan.ranks)
         adv = sub.with_columns(plan.pieces).select("_row", *plan.final)
