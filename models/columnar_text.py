@@ -35,6 +35,7 @@ indicator, not a diagnosis.
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -574,6 +575,31 @@ def _adj_json(code: str, text: pl.Expr | str, cause: pl.Expr | str, values: list
     return _cat(*parts)
 
 
+def _fill(code: str, **fields: object) -> pl.Expr:
+    """The sentence of ``ADJUSTMENT_TEXT[code]`` (:mod:`models.vocab`), JSON-escaped: a plain value is
+    formatted as the template says; ``(spec, expr)`` is a column already printed with ``spec``, which
+    must be the template's (a changed template raises here, and the equality tests fail, until
+    the printing is changed too)."""
+    parts: list[pl.Expr | str] = []
+    for literal, name, spec, conv in string.Formatter().parse(ADJUSTMENT_TEXT[code]):
+        if literal:
+            parts.append(_j(literal))
+        if name is None:
+            continue
+        v = fields[name]
+        if isinstance(v, tuple):
+            want, e = v
+            if spec != want or conv:
+                raise ValueError(
+                    f"models.vocab.ADJUSTMENT_TEXT[{code!r}] prints {name} as {spec!r}; "
+                    f"models.columnar_text prints it as {want!r}: update models.columnar_text"
+                )
+            parts.append(e)
+        else:
+            parts.append(_j(format(v, spec)))
+    return _cat(*parts)
+
+
 def _str(v: pl.Expr | str) -> pl.Expr | str:
     """A JSON string token around escaped content."""
     return _cat('"', v, '"') if not isinstance(v, str) else f'"{v}"'
@@ -588,7 +614,7 @@ def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
     rf = _j(RED_FLAG_TEXT)
 
     def clinician(cause: pl.Expr, cause_code: str) -> pl.Expr:
-        text = _cat("See a clinician: ", cause, ". ", rf)
+        text = _fill("see_clinician", cause=("", cause), red_flags=RED_FLAG_TEXT)
         return _adj_json("see_clinician", text, cause_code, [("cause", _str(cause)), ("red_flags", f'"{rf}"')])
 
     # ---- a red-flag day: see_clinician only
@@ -632,14 +658,13 @@ def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
         pl.when(chronic.is_null())
         .then(pl.lit(_j(ADJUSTMENT_GENERIC["deload_week"])))
         .otherwise(
-            _cat(
-                "High risk for ",
-                hs.cast(pl.String),
-                f" days in a row: plan a deload week at {low_pct:.0f}-{high_pct:.0f} % of your usual volume (about ",
-                S("i_low_au"),
-                "-",
-                S("i_high_au"),
-                " AU for the week).",
+            _fill(
+                "deload_week",
+                days=("", hs.cast(pl.String)),
+                low_pct=low_pct,
+                high_pct=high_pct,
+                low_au=(".0f", S("i_low_au")),
+                high_au=(".0f", S("i_high_au")),
             )
         )
     )
@@ -695,12 +720,11 @@ def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
             pl.when(acute.is_null())
             .then(pl.lit(_j(ADJUSTMENT_GENERIC["hold_volume"])))
             .otherwise(
-                _cat(
-                    "Hold next week's load at about this week's ",
-                    S("x_l_acute_7d_au_0"),
-                    " AU (",
-                    cause,
-                    f"), then raise it by no more than {p.weekly_increase_max_pct:.0f} % a week.",
+                _fill(
+                    "hold_volume",
+                    acute_au=(".0f", S("x_l_acute_7d_au_0")),
+                    cause=("", cause),
+                    max_pct=p.weekly_increase_max_pct,
                 )
             )
         )
@@ -717,16 +741,13 @@ def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
 
     cut_json = _adj_json(
         "cut_volume",
-        _cat(
-            "Cut next week's training load to about ",
-            S("i_target"),
-            f" AU ({p.target_acwr:g} x your chronic weekly load of ",
-            S("x_l_chronic_28d_au_0"),
-            " AU), ",
-            S("x_cut_0"),
-            " % less than this week's ",
-            S("x_l_acute_7d_au_0"),
-            " AU.",
+        _fill(
+            "cut_volume",
+            target_au=(".0f", S("i_target")),
+            ratio=p.target_acwr,
+            chronic_au=(".0f", S("x_l_chronic_28d_au_0")),
+            cut_pct=(".0f", S("x_cut_0")),
+            acute_au=(".0f", S("x_l_acute_7d_au_0")),
         ),
         "acwr_spike",
         [
@@ -769,11 +790,7 @@ def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
     rest = both_c & (rs >= p.rest_after_d)
     rest_json = _adj_json(
         "rest_day",
-        _cat(
-            "Take a rest day: HRV below its normal range and resting heart rate up for ",
-            rs.cast(pl.String),
-            " days in a row.",
-        ),
+        _fill("rest_day", cause="HRV below its normal range and resting heart rate up", days=("", rs.cast(pl.String))),
         "hrv_suppressed",
         [("cause", '"HRV below its normal range and resting heart rate up"'), ("days", rs.cast(pl.String))],
     )
@@ -801,7 +818,7 @@ def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
     easy_code = pl.when(c2_first).then(pl.lit("hard_day_streak")).otherwise(pl.lit("hrv_suppressed"))
     easy_json = _adj_json(
         "easy_day",
-        _cat("Make today an easy day (light aerobic work only): ", easy_cause, "."),
+        _fill("easy_day", cause=("", easy_cause)),
         easy_code,
         [("cause", _str(easy_cause))],
     )
@@ -817,13 +834,7 @@ def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
     sleep_pri = pl.max_horizontal(pts["sleep"], pl.lit(p.sleep_short_points))
     sleep_json = _adj_json(
         "prioritise_sleep",
-        _cat(
-            "No high-intensity sessions or heavy lifting today, and aim for at least ",
-            S("x_need_h_0"),
-            " h of sleep tonight (last 7 nights: ",
-            S("x_sleep_7d_h_1"),
-            " h on average).",
-        ),
+        _fill("prioritise_sleep", need_h=(".0f", S("x_need_h_0")), sleep_7d_h=(".1f", S("x_sleep_7d_h_1"))),
         "sleep_debt",
         [("need_h", S("j2_need_h")), ("sleep_7d_h", S("j2_sleep_7d_h"))],
     )
@@ -832,11 +843,7 @@ def _adjustments(p: ScorerParams) -> tuple[list, list, pl.Expr, pl.Expr]:
     vary_cond = (~pl.col("idle") & (mono > p.monotony_flag)).fill_null(False)
     vary_json = _adj_json(
         "vary_load",
-        _cat(
-            "Training has been monotonous (monotony ",
-            S("x_l_monotony_1"),
-            f", above {p.monotony_flag:.1f}): plan 1-2 easy or rest days this week.",
-        ),
+        _fill("vary_load", monotony=(".1f", S("x_l_monotony_1")), threshold=p.monotony_flag),
         "monotony",
         [("monotony", S("j2_l_monotony")), ("threshold", _jf(round(p.monotony_flag, 2)))],
     )

@@ -244,6 +244,37 @@ def test_points_divide_as_python_does(col, value, points):
     assert f'"points":{points},' in got["components_json"][40].split(f'"component":"{name}"')[1]
 
 
+def test_cut_volume_and_deload_advice_equal_the_oracle():
+    """ACWR 1.9 with this week at twice the chronic load: cut_volume with its target, and a deload
+    once the high band has lasted 3 days (sleep and HRV pushed so the band is high)."""
+    f = _base(1, "srpe").with_columns(
+        pl.lit(1.9).alias("acwr_ewma"),
+        pl.lit(40.0).alias("weekly_change_pct"),
+        (pl.col("chronic_28d_au") * 2 + 0.125).alias("acute_7d_au"),
+        pl.lit(-1.4).alias("hrv_z"),
+    )
+    as_of = f["date"].max()
+    got = score_features_columnar(f, as_of=as_of)
+    assert_frame_equal(got, score_features(f, as_of=as_of), check_exact=True)
+    codes = set(";".join(got["adjustments"]).split(";"))
+    assert {"cut_volume", "deload_week", "easy_day"} <= codes
+    assert "Cut next week's training load to about " in "".join(got["adjustments_json"])
+
+
+def test_a_changed_vocab_template_is_caught(monkeypatch):
+    """The advice sentences come from models.vocab's templates; a template that prints a number
+    differently from the columnar printing raises instead of storing a wrong sentence."""
+    from models import columnar_text, vocab
+
+    changed = dict(vocab.ADJUSTMENT_TEXT, vary_load="Monotony {monotony:.2f} above {threshold:.1f}.")
+    monkeypatch.setattr(columnar_text, "ADJUSTMENT_TEXT", changed)
+    with pytest.raises(ValueError, match="vary_load"):
+        columnar_text._adjustments(ScorerParams())
+    reworded = dict(vocab.ADJUSTMENT_TEXT, vary_load="Vary it: monotony {monotony:.1f} > {threshold:.1f}.")
+    monkeypatch.setattr(columnar_text, "ADJUSTMENT_TEXT", reworded)
+    columnar_text._adjustments(ScorerParams())  # a new wording with the same numbers is followed
+
+
 def test_red_flag_hold_streak_and_reasons_by_hand():
     """Hand-checked: a red flag holds 'high' for red_flag_hold_d days, an explicit false clears it."""
     f = _base(0, "srpe").filter(pl.col("athlete_id") == pl.col("athlete_id").first())
