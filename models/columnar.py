@@ -37,13 +37,14 @@ numbers and uses :func:`score_numbers`; its labels are columnar as well.
 Speed, measured on the shared 2-core machine (load average 8-12), one run each:
 
 * ``python benchmarks/score.py`` (50 synthetic athletes x 3 years, 54,750
-  athlete-days): old per-row scorer 17.95 s (3,050 rows/s); this module's full
-  SCORES table 1.83 s (29,884 rows/s, 10x), equal to the old scorer; the
-  numbers alone 0.30 s. Against the bare ``compute_features`` (0.23 s) the
-  full table is 7.9x, not the 1.5x of issue 19: the numbers alone are 1.3x and
-  writing ~1.6 kB of ``components_json`` per row is most of the rest.
-  Nightly (last 7 days, 350 rows): 0.088 s, against 0.109 s with the texts
-  rendered per row and 0.69 s for the old scorer.
+  athlete-days; three runs, figures vary with the load): old per-row scorer
+  9.6-18.0 s; this module's full SCORES table 0.88-1.83 s (30,000-62,000
+  rows/s, 9-11x), equal to the old scorer; the numbers alone 0.15-0.30 s.
+  Against the bare ``compute_features`` (0.12-0.23 s) the full table is
+  7.7-13.6x, not the 1.5x of issue 19: the numbers alone are 1.3-1.5x and
+  printing ~1.6 kB of ``components_json`` per row is most of the rest.
+  Nightly (last 7 days, 350 rows): 0.088-0.132 s, against 0.109-0.163 s with
+  the texts rendered per row and 0.46-0.70 s for the old scorer.
 * ``python benchmarks/scale.py`` (200 athletes x 3 years, the pipeline
   stages with their store reads and writes): score stage 7.74 s = 0.93x the
   features stage (8.36 s); it was 49.4 s with the texts per row.
