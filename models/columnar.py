@@ -43,7 +43,7 @@ Speed, measured on the shared 2-core machine (load average 8-12), one run each:
   Against the bare ``compute_features`` (0.12-0.23 s) the full table is
   7.7-13.6x, not the 1.5x of issue 19: the numbers alone are 1.3-1.5x and
   printing ~1.6 kB of ``components_json`` per row is most of the rest.
-  Nightly (last 7 days, 350 rows): 0.088-0.132 s, against 0.109-0.163 s with
+  Nightly (last 7 days, 350 rows): 0.088-0.097 s, against 0.109-0.163 s with
   the texts rendered per row and 0.46-0.70 s for the old scorer.
 * ``python benchmarks/scale.py`` (200 athletes x 3 years, the pipeline
   stages with their store reads and writes): score stage 7.74 s = 0.93x the
