@@ -22,23 +22,39 @@ It must equal :func:`models.rules.score_features` (the oracle) column for
 column; ``tests/models/test_columnar.py`` checks that with hypothesis over
 random athletes, parameters, red flags, gaps and ``start`` values and on the
 sample team. Rounding uses Python's ``round`` on the distinct values (polars
-rounds halves away from zero, Python to even on the exact binary value).
+rounds halves away from zero, Python to even on the exact binary value), and
+divisions by a parameter divide by a column (:func:`_div`): polars may
+multiply by the reciprocal instead, one ulp off Python's quotient.
 
-Not yet columnar (issue 19 item 1, the remaining part): the text columns
-``components_json``, ``adjustments`` and ``adjustments_json``;
-:func:`score_features_columnar` renders them per row with the oracle's own
-component and advice functions, fed with the columnar streaks and red-flag
-days, so the stored table is equal bit for bit, but the per-row rendering
-still costs about as much as the old scorer (``benchmarks/score.py``).
-The learned model's dataset (:func:`models.learned.build_dataset`) needs
-only the numbers and uses :func:`score_numbers`. A risk indicator, not a
-diagnosis.
+The text columns ``components_json``, ``adjustments`` and ``adjustments_json``
+are columnar too (:mod:`models.columnar_text`): polars string expressions over
+the same wide frame, numbers printed as Python prints them, the advice JSON
+built only on the rows that have advice; :func:`score_features_columnar`
+returns the oracle's SCORES table bit for bit with no per-row Python. The
+learned model's dataset (:func:`models.learned.build_dataset`) needs only the
+numbers and uses :func:`score_numbers`; its labels are columnar as well.
+
+Speed, measured on the shared 2-core machine (load average 8-12), one run each:
+
+* ``python benchmarks/score.py`` (50 synthetic athletes x 3 years, 54,750
+  athlete-days; three runs, figures vary with the load): old per-row scorer
+  9.6-18.0 s; this module's full SCORES table 0.88-1.83 s (30,000-62,000
+  rows/s, 9-11x), equal to the old scorer; the numbers alone 0.15-0.30 s.
+  Against the bare ``compute_features`` (0.12-0.23 s) the full table is
+  7.7-13.6x, not the 1.5x of issue 19: the numbers alone are 1.3-1.5x and
+  printing ~1.6 kB of ``components_json`` per row is most of the rest.
+  Nightly (last 7 days, 350 rows): 0.088-0.097 s, against 0.109-0.163 s with
+  the texts rendered per row and 0.46-0.70 s for the old scorer.
+* ``python benchmarks/scale.py`` (200 athletes x 3 years, the pipeline
+  stages with their store reads and writes): score stage 7.74 s = 0.93x the
+  features stage (8.36 s); it was 49.4 s with the texts per row.
+
+A risk indicator, not a diagnosis.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import polars as pl
 
@@ -75,12 +91,30 @@ _TODAY_COLS = tuple(
     )
 )
 _NAMES = NAMES
+#: the inputs :mod:`models.columnar_text` renders from: day d, the d-1 row (``l_*``), the d-8
+#: 7-day load, and which components have data / apply (``idle``: "nothing recorded")
+_WIDE = (
+    *_TODAY_COLS,
+    "sleep_h",
+    *[f"l_{c}" for c in _LOAD_COLS],
+    "w_acute_7d_au",
+    *[f"has_{n}" for n in _NAMES],
+    *[f"appl_{n}" for n in _NAMES],
+    "idle",
+)
 _CLEARED = date(1900, 1, 1)  # "red_flag false reported": further back than any hold
 
 
 def _f(name: str) -> pl.Expr:
     """A float input as the per-row scorer's ``_num`` reads it: NaN is null."""
     return pl.col(name).cast(pl.Float64).fill_nan(None)
+
+
+def _div(num: pl.Expr, c: float) -> pl.Expr:
+    """``num / c`` as Python divides: polars divides by a scalar as a product with its reciprocal
+    (10.25 % -> 0.15000000000000002 points, Python 0.15: 0.2 after rounding, not 0.1), so divide by
+    a column that holds ``c``."""
+    return num / (pl.int_range(pl.len()).cast(pl.Float64) * 0.0 + c)
 
 
 def _py_round(s: pl.Series, nd: int) -> pl.Series:
@@ -103,11 +137,11 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         pl.when(x <= p.acwr_spike_start)
         .then(0.0)
         .when(x <= p.acwr_danger)
-        .then(p.acwr_points_at_danger * (x - p.acwr_spike_start) / (p.acwr_danger - p.acwr_spike_start))
+        .then(_div(p.acwr_points_at_danger * (x - p.acwr_spike_start), p.acwr_danger - p.acwr_spike_start))
         .otherwise(
             p.acwr_points_at_danger
             + (p.acwr_cap - p.acwr_points_at_danger)
-            * pl.min_horizontal(pl.lit(1.0), (x - p.acwr_danger) / (p.acwr_max - p.acwr_danger))
+            * pl.min_horizontal(pl.lit(1.0), _div(x - p.acwr_danger, p.acwr_max - p.acwr_danger))
         )
     )
     out["load_spike"] = (pl.when(x.is_null()).then(0.0).otherwise(pts), x.is_not_null(), T)
@@ -119,9 +153,10 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
         .then(0.0)
         .when(x <= p.weekly_jump_high_pct)
         .then(
-            p.weekly_jump_points_at_high
-            * (x - p.weekly_jump_start_pct)
-            / (p.weekly_jump_high_pct - p.weekly_jump_start_pct)
+            _div(
+                p.weekly_jump_points_at_high * (x - p.weekly_jump_start_pct),
+                p.weekly_jump_high_pct - p.weekly_jump_start_pct,
+            )
         )
         .otherwise(p.weekly_jump_cap)
     )
@@ -249,13 +284,20 @@ def score_numbers(
     require(features, FEATURES)
     if not isinstance(as_of, date):
         raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
+    return _numbers_between(features, as_of, p, start, wide=False)
+
+
+def _numbers_between(
+    features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None, *, wide: bool
+) -> pl.DataFrame:
+    """:func:`score_numbers` without the checks; ``wide`` keeps the inputs the texts need (:data:`_WIDE`)."""
     if start is None:
-        return _numbers(features, as_of, p, None)
+        return _numbers(features, as_of, p, None, wide=wide)
     # nightly case: read from ``lo`` only; an athlete whose streak at a scored day runs back
     # to within 9 days of ``lo`` (where the band of the day breaking it may lack its d-1 / d-8
     # rows) while older rows exist is scored again on its whole history
     lo = start - timedelta(days=max(8, p.red_flag_hold_d, p.red_flag_followup_d) + 28 + 8)
-    out = _numbers(features.filter(pl.col("date") >= lo), as_of, p, start)
+    out = _numbers(features.filter(pl.col("date") >= lo), as_of, p, start, wide=wide)
     run_start = pl.col("date") - pl.duration(days=pl.max_horizontal("high_streak_d", "recovery_streak_d"))
     short = out.filter(run_start < lo + timedelta(days=10))["athlete_id"].unique()
     if short.is_empty():
@@ -263,11 +305,13 @@ def score_numbers(
     older = features.filter(pl.col("athlete_id").is_in(short.implode()) & (pl.col("date") < lo))["athlete_id"].unique()
     if older.is_empty():
         return out
-    again = _numbers(features.filter(pl.col("athlete_id").is_in(older.implode())), as_of, p, start)
+    again = _numbers(features.filter(pl.col("athlete_id").is_in(older.implode())), as_of, p, start, wide=wide)
     return pl.concat([out.filter(~pl.col("athlete_id").is_in(older.implode())), again]).sort("athlete_id", "date")
 
 
-def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None) -> pl.DataFrame:
+def _numbers(
+    features: pl.DataFrame, as_of: date, p: ScorerParams, start: date | None, *, wide: bool = False
+) -> pl.DataFrame:
     f = (
         features.lazy()
         .filter(pl.col("date") <= as_of)
@@ -425,57 +469,30 @@ def _numbers(features: pl.DataFrame, as_of: date, p: ScorerParams, start: date |
         pl.col("rf_fresh").alias("red_flag_fresh"),
         "red_flag_held_since",
         "recent_red_flag",
+        *(_WIDE if wide else ()),
     )
 
 
 def score_features_columnar(
     features: pl.DataFrame, *, as_of: date, params: ScorerParams | None = None, start: date | None = None
 ) -> pl.DataFrame:
-    """The SCORES frame of :func:`models.rules.score_features`: numbers columnar, texts per row.
+    """The SCORES frame of :func:`models.rules.score_features`, bit for bit, every column columnar.
 
-    The streaks and red-flag days come from :func:`score_numbers`; the
-    component rules and the advice are rendered per row with the oracle's
-    functions (``score_day``, ``recommend``), so the output is the oracle's
-    bit for bit. The per-row rendering is what still costs the time.
+    The numbers come from :func:`score_numbers`, the text columns
+    (``components_json``, ``adjustments``, ``adjustments_json``) from
+    :func:`models.columnar_text.render_texts` over the same rows: polars
+    expressions, no per-row Python.
     """
-    from dataclasses import replace
-
-    from models.adjustments import recommend
-    from models.rules import _num, _score_row, score_day
+    from models.columnar_text import render_texts
 
     p = params or ScorerParams()
-    nums = score_numbers(features, as_of=as_of, params=p, start=start)
-    if nums.is_empty():
+    require(features, FEATURES)
+    if not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
+    wide = _numbers_between(features, as_of, p, start, wide=True)
+    if wide.is_empty():
         return SCORES.empty()
-    # only the rows the texts read: the scored days and their d-1 / d-8 rows
-    f = features.filter(pl.col("date").is_between(nums["date"].min() - timedelta(days=8), as_of)).select(
-        "athlete_id", "date", *_TODAY_COLS, *_LOAD_COLS, "sleep_h"
-    )
-    rows = {(r["athlete_id"], r["date"]): r for r in f.iter_rows(named=True)}
-    one = timedelta(days=1)
-    out: list[dict[str, Any]] = []
-    for a, d, hs, rs, held, recent in nums.select(
-        "athlete_id", "date", "high_streak_d", "recovery_streak_d", "red_flag_held_since", "recent_red_flag"
-    ).iter_rows():
-        today = rows[(a, d)]
-        load = rows.get((a, d - one))
-        day = score_day(today, load, rows.get((a, d - 8 * one)), p)
-        if held is not None:
-            day = replace(
-                day,
-                band="high",
-                score=100.0,
-                reasons=("red_flag",) + day.reasons,
-                red_flag=f"red flag reported on {held.isoformat()} ({(d - held).days} d ago) and not cleared since",
-            )
-        adj = recommend(
-            day,
-            load=load,
-            high_streak_d=hs,
-            recovery_streak_d=rs,
-            params=p,
-            recent_red_flag=recent,
-            last_night_h=_num(today, "sleep_h"),
-        )
-        out.append(_score_row(day, adj, model="rules"))
-    return conform(pl.DataFrame(out, schema=SCORES.polars_schema), SCORES).sort("athlete_id", "date")
+    texts = render_texts(wide, p)
+    out = pl.concat([wide.select(NUMBER_COLUMNS), texts.drop("athlete_id", "date")], how="horizontal")
+    out = out.with_columns(pl.lit("rules").alias("model"))
+    return conform(out.select(SCORES.polars_schema.names()), SCORES).sort("athlete_id", "date")

@@ -73,7 +73,7 @@ import polars as pl
 from features.schemas import FEATURES, SCORES, conform, require
 from models.components import REGISTRY
 from models.portable import LinearMember, PortableModel, PortableModelError, from_dict, from_sklearn, to_dict
-from models.rules import ScorerParams, score_features
+from models.rules import ScorerParams
 
 __all__ = [
     "FEATURE_COLUMNS",
@@ -211,98 +211,90 @@ def make_labels(features: pl.DataFrame, *, as_of: date, params: LabelParams | No
         raise ModelError(f"no column {lp.label_column!r} for the label; available: {', '.join(features.columns)}")
     f = (
         features.filter(pl.col("date") <= as_of)
-        .select("athlete_id", "date", pl.col(lp.label_column).cast(pl.Float64).alias("_pain"))
+        .select("athlete_id", "date", pl.col(lp.label_column).cast(pl.Float64).fill_nan(None).alias("_pain"))
         .sort("athlete_id", "date")
     )
-    out = []
-    for (athlete,), g in f.partition_by("athlete_id", as_dict=True, maintain_order=True).items():
-        out.append(_labels_one(athlete, g["date"].to_list(), g["_pain"].to_numpy(allow_copy=True), lp))
-    if not out:
-        return pl.DataFrame(
-            schema={
-                "athlete_id": pl.String,
-                "date": pl.Date,
-                "label": pl.Int8,
-                "onset": pl.Boolean,
-                "in_episode": pl.Boolean,
-                "drop_reason": pl.String,
-            }
-        )
-    return pl.concat(out)
+    return _labels(f, lp)
 
 
-def _labels_one(athlete: str, dates: list[date], pain: np.ndarray, lp: LabelParams) -> pl.DataFrame:
-    # index by calendar day so gaps in the rows are handled
-    first = dates[0]
-    n = (dates[-1] - first).days + 1
-    p = np.full(n, np.nan)
-    for d, v in zip(dates, pain, strict=True):
-        p[(d - first).days] = v
-    reported = ~np.isnan(p)
-    if lp.label_op == "<=":
-        sym = reported & (np.nan_to_num(p, nan=np.inf) <= lp.pain_threshold)
-    else:
-        sym = reported & (np.nan_to_num(p, nan=-np.inf) >= lp.pain_threshold)
-    onset = np.zeros(n, dtype=bool)
-    in_ep = np.zeros(n, dtype=bool)
-    ret = np.zeros(n, dtype=bool)
-    last_sym = -(10**9)
-    ep_start = None
-    for i in range(n):
-        if sym[i]:
-            if i - last_sym > lp.gap_d:
-                onset[i] = True
-                ep_start = i
-            last_sym = i
-    # episode spans: onset .. last symptomatic day before the next onset
-    sym_idx = np.flatnonzero(sym)
-    onsets = np.flatnonzero(onset)
-    for k, s in enumerate(onsets):
-        nxt = onsets[k + 1] if k + 1 < len(onsets) else n
-        members = sym_idx[(sym_idx >= s) & (sym_idx < nxt)]
-        end = int(members.max())
-        in_ep[s : end + 1] = True
-        ret[end + 1 : min(n, end + 1 + lp.return_window_d)] = True
-    del ep_start
-    H = lp.horizon_d
-    label = np.zeros(n, dtype=np.int8)
-    reason: list[str | None] = [None] * n
-    csum_onset = np.concatenate([[0], np.cumsum(onset)])
-    csum_rep = np.concatenate([[0], np.cumsum(reported)])
-    for i in range(n):
-        lo, hi = i + 1, i + H  # window d+1..d+H
-        hi_c = min(hi, n - 1)
-        has_onset = lo <= hi_c and csum_onset[hi_c + 1] - csum_onset[lo] > 0
-        if in_ep[i]:
-            reason[i] = "in_episode"
-        elif ret[i]:
-            reason[i] = "return_window"
-        elif has_onset:
-            label[i] = 1
-        elif hi > n - 1:
-            reason[i] = "censored"
-        elif csum_rep[hi + 1] - csum_rep[lo] == 0:
-            reason[i] = "no_reports"
-    all_dates = [first + timedelta(days=i) for i in range(n)]
-    df = pl.DataFrame(
-        {
-            "athlete_id": [athlete] * n,
-            "date": all_dates,
-            "label": [None if r else int(v) for v, r in zip(label, reason, strict=True)],
-            "onset": onset,
-            "in_episode": in_ep,
-            "drop_reason": reason,
-        },
-        schema={
-            "athlete_id": pl.String,
-            "date": pl.Date,
-            "label": pl.Int8,
-            "onset": pl.Boolean,
-            "in_episode": pl.Boolean,
-            "drop_reason": pl.String,
-        },
+def _labels(f: pl.DataFrame, lp: LabelParams) -> pl.DataFrame:
+    """The labels of :func:`make_labels`, as polars expressions over every athlete's calendar days.
+
+    ``f``: ``athlete_id, date, _pain`` (null = no report), sorted. Each athlete's
+    days from its first to its last row are indexed ``i`` (gaps are days without
+    a report); windows are differences of cumulative counts.
+    """
+    schema = {
+        "athlete_id": pl.String,
+        "date": pl.Date,
+        "label": pl.Int8,
+        "onset": pl.Boolean,
+        "in_episode": pl.Boolean,
+        "drop_reason": pl.String,
+    }
+    if f.is_empty():
+        return pl.DataFrame(schema=schema)
+    f = f.unique(["athlete_id", "date"], keep="last", maintain_order=True)  # one value a day, as before
+    span = f.group_by("athlete_id", maintain_order=True).agg(pl.col("date").min().alias("_lo"), pl.col("date").max())
+    cal = (
+        span.select("athlete_id", pl.date_ranges("_lo", "date").alias("date"))
+        .explode("date")
+        .join(f.with_columns(pl.lit(True).alias("_row")), on=["athlete_id", "date"], how="left")
+        .sort("athlete_id", "date")
     )
-    return df.filter(pl.col("date").is_in(dates))
+    a = "athlete_id"
+    i = pl.int_range(pl.len(), dtype=pl.Int64).over(a)
+    n = pl.len().over(a)
+    pain = pl.col("_pain")
+    reported = pain.is_not_null()
+    sym = reported & ((pain <= lp.pain_threshold) if lp.label_op == "<=" else (pain >= lp.pain_threshold))
+    g = cal.with_columns(i.alias("_i"), n.alias("_n"), reported.alias("_rep"), sym.fill_null(False).alias("_sym"))
+    # an onset: a symptomatic day more than gap_d days after the previous symptomatic day
+    prev_sym = pl.when(pl.col("_sym")).then(pl.col("_i")).shift(1).forward_fill().over(a)
+    g = g.with_columns((pl.col("_sym") & (prev_sym.is_null() | (pl.col("_i") - prev_sym > lp.gap_d))).alias("onset"))
+    # an episode runs from its onset to its last symptomatic day before the next onset
+    g = g.with_columns(pl.col("onset").cast(pl.Int64).cum_sum().over(a).alias("_ep"))
+    g = g.with_columns(pl.when(pl.col("_sym")).then(pl.col("_i")).max().over(a, "_ep").alias("_end"))
+    last_end = pl.when(pl.col("_sym") & (pl.col("_i") == pl.col("_end"))).then(pl.col("_i"))
+    g = g.with_columns(
+        ((pl.col("_ep") > 0) & (pl.col("_i") <= pl.col("_end"))).alias("in_episode"),
+        # within return_window_d days after the end of an episode
+        ((pl.col("_i") - last_end.shift(1).forward_fill().over(a)) <= lp.return_window_d)
+        .fill_null(False)
+        .alias("_ret"),
+    )
+    # the window d+1..d+H: onsets and reports counted by cumulative sums (clipped at the last day)
+    H = lp.horizon_d
+    c_on = pl.col("onset").cast(pl.Int64).cum_sum().over(a)
+    c_rep = pl.col("_rep").cast(pl.Int64).cum_sum().over(a)
+    g = g.with_columns(c_on.alias("_con"), c_rep.alias("_crep"))
+    on_ahead = pl.col("_con").shift(-H).over(a).fill_null(pl.col("_con").last().over(a)) - pl.col("_con")
+    rep_ahead = pl.col("_crep").shift(-H).over(a) - pl.col("_crep")
+    reason = (
+        pl.when(pl.col("in_episode"))
+        .then(pl.lit("in_episode"))
+        .when(pl.col("_ret"))
+        .then(pl.lit("return_window"))
+        .when(on_ahead > 0)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("_i") + H > pl.col("_n") - 1)
+        .then(pl.lit("censored"))
+        .when(rep_ahead == 0)
+        .then(pl.lit("no_reports"))
+    )
+    g = g.with_columns(reason.alias("drop_reason"), (on_ahead > 0).alias("_pos"))
+    return (
+        g.filter(pl.col("_row").fill_null(False))
+        .select(
+            "athlete_id",
+            "date",
+            pl.when(pl.col("drop_reason").is_null()).then(pl.col("_pos").cast(pl.Int8)).alias("label"),
+            "onset",
+            "in_episode",
+            "drop_reason",
+        )
+        .cast(schema)
+    )
 
 
 # ---------------------------------------------------------------- features
@@ -1303,8 +1295,10 @@ def score_features_learned(
     ``"hrv_z -1.8: +0.62 logit"``. ``reasons``: reason codes of features with
     a positive contribution, largest first (a reason once).
     """
+    from models.columnar import score_features_columnar  # equal to models.rules.score_features (issue 19)
+
     p = params or ScorerParams()
-    rules = score_features(features, as_of=as_of, params=p, start=start)
+    rules = score_features_columnar(features, as_of=as_of, params=p, start=start)
     if rules.is_empty():
         return rules
     X = model_features(features, as_of=as_of)
