@@ -742,8 +742,26 @@ class Store:
 
         _each_partition(one, list(athletes))
 
-    def upsert(self, table: str, df: pl.DataFrame) -> dict[str, int]:
+    def upsert(
+        self,
+        table: str,
+        df: pl.DataFrame,
+        *,
+        stored: Mapping[str, pl.DataFrame | None] | None = None,
+        written: Callable[[str, pl.DataFrame], None] | None = None,
+    ) -> dict[str, int]:
         """Insert or replace rows of a canonical table on its key; the new row wins.
+
+        Parameters
+        ----------
+        stored : mapping of athlete_id to polars.DataFrame or None, optional
+            Partitions the caller has just read with :meth:`read_partition`
+            (None: absent or damaged), so that they are not read (and
+            hashed) twice; athletes missing from it are read here.
+        written : callable, optional
+            ``written(athlete_id, frame)`` with each partition's new rows
+            (before :meth:`write_partition` conforms and sorts them), once it
+            is written. Called from the writer threads.
 
         Returns
         -------
@@ -758,8 +776,11 @@ class Store:
 
         def one(item: tuple[tuple[Any, ...], pl.DataFrame]) -> list[tuple[str, int]]:
             (athlete,), new = item
-            stored = self.read_partition(table, athlete)
-            old = conform(stored, schema) if stored is not None else schema.empty()
+            if stored is not None and athlete in stored:
+                stored_part = stored[athlete]
+            else:
+                stored_part = self.read_partition(table, athlete)
+            old = conform(stored_part, schema) if stored_part is not None else schema.empty()
             new = new.unique(subset=key, keep="last", maintain_order=True)
             if "device_id" in key and old.height:
                 # rows stored before devices were identified (device_id null) are replaced by the
@@ -773,6 +794,8 @@ class Store:
             merged = pl.concat([old, new], how="diagonal_relaxed")
             merged = merged.unique(subset=key, keep="last", maintain_order=True)
             self.write_partition(table, athlete, merged)
+            if written is not None:
+                written(athlete, merged)
             return list(fresh.group_by("source_file").len().iter_rows())
 
         added: dict[str, int] = {}
