@@ -463,10 +463,7 @@ class Store:
             return schema.empty()
         col = DATE_COLUMNS[table]
 
-        def load(p: Path) -> pl.DataFrame | None:
-            df = self._read_verified(table, p)
-            if df is None:
-                return None
+        def window(p: Path, df: pl.DataFrame) -> pl.DataFrame:
             lo = since.get(_athlete_from_key(p.stem, p)) if isinstance(since, Mapping) else since
             if lo is None and until is None:
                 return df
@@ -477,11 +474,57 @@ class Store:
                 cond = cond & (pl.col(col) <= until)
             return df.filter(pl.col(col).is_null() | cond)
 
-        frames = [f for p in paths if (f := load(p)) is not None]
+        frames = [
+            window(p, f) for p, f in zip(paths, self._read_many_verified(table, paths), strict=True) if f is not None
+        ]
         if not frames:
             return schema.empty()
         df = pl.concat([conform(f, schema) for f in frames], how="diagonal_relaxed")
         return conform(df, schema)
+
+    #: Partitions whose plausibility limits are checked together by :meth:`_read_many_verified`.
+    PLAUSIBLE_CHUNK = 64
+
+    def _read_many_verified(self, table: str, paths: Sequence[Path]) -> list[pl.DataFrame | None]:
+        """:meth:`_read_verified` of each path, in order, with the same checks and quarantine.
+
+        Checksums are verified and files decoded on up to 4 threads (hashing and
+        Parquet decoding release the GIL); the plausibility limits, whose
+        per-call cost dominates a small partition, are applied to up to
+        :data:`PLAUSIBLE_CHUNK` partitions of one schema at a time: a value out of
+        limits in the concatenation is a value out of limits in one of them, so
+        when a chunk fails, each of its partitions is read again alone by
+        :meth:`_read_verified`, which quarantines the damaged ones exactly as a
+        single read does (a file replaced by a writer meanwhile is read anew).
+        """
+        if len(paths) < 2:
+            return [self._read_verified(table, p) for p in paths]
+
+        def parsed(p: Path) -> pl.DataFrame | None:
+            for _ in range(3):
+                try:
+                    return self._load_checked(table, p, values=False)
+                except FileNotFoundError:
+                    return None
+                except PartitionDamaged as err:
+                    if self.quarantine(table, p, err.args[0], expect_ino=err.args[1] if len(err.args) > 1 else None):
+                        return None
+            return None
+
+        out = _each_partition(parsed, list(paths))
+        groups: dict[tuple, list[int]] = {}
+        for i, df in enumerate(out):
+            if df is not None:
+                groups.setdefault(tuple(df.schema.items()), []).append(i)
+        for idx in groups.values():
+            for k in range(0, len(idx), self.PLAUSIBLE_CHUNK):
+                chunk = idx[k : k + self.PLAUSIBLE_CHUNK]
+                frames = [out[i] for i in chunk]
+                if _implausible(table, pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]) is None:
+                    continue
+                for i in chunk:  # the rare damaged chunk: each partition through the single read
+                    out[i] = self._read_verified(table, paths[i])
+        return out
 
     # ------------------------------------------------------------------ integrity
     def read_partition(self, table: str, athlete_id: str) -> pl.DataFrame | None:
@@ -507,7 +550,11 @@ class Store:
             return str(err.args[0])
         return None
 
-    def _load_checked(self, table: str, path: Path, *, parse: bool = True) -> pl.DataFrame | None:
+    def _load_checked(self, table: str, path: Path, *, parse: bool = True, values: bool = True) -> pl.DataFrame | None:
+        """The verified frame of the partition at ``path`` (None without ``parse``); raises :class:`PartitionDamaged`.
+
+        ``values=False`` leaves the plausibility limits to the caller (:meth:`_read_many_verified`).
+        """
         import io
 
         ino = None
@@ -539,7 +586,7 @@ class Store:
             # (pyo3 PanicException, seen on bit-flipped files) derive from BaseException, not Exception
             msg = str(err).splitlines()[0][:200] if str(err) else ""
             raise PartitionDamaged(f"not readable as Parquet: {type(err).__name__}: {msg}", ino) from None
-        why = _implausible(table, df)
+        why = _implausible(table, df) if values else None
         if why:
             raise PartitionDamaged(why, ino)
         return df

@@ -107,7 +107,6 @@ def _same(stored: pl.DataFrame, ref: pl.DataFrame, table: str) -> None:
     assert a.equals(b), table
 
 
-@pytest.mark.slow
 def test_stored_tables_equal_before_and_after(tmp_path):
     root = tmp_path
     inputs = root / "inputs"
