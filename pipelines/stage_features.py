@@ -402,6 +402,7 @@ def _run_whole(
     _add_counts(counts, c)
     _record_families(store, sessions)
     daily = build_daily(*_daily_inputs(sessions, sleep, wellness), as_of=as_of, athletes=ids, params=p)
+    del sessions, sleep, wellness  # the canonical rows are not needed any more: release them early
     present = daily["athlete_id"].unique().to_list()
     summary.athletes += len(present)
 
@@ -412,6 +413,7 @@ def _run_whole(
         changed = first_changed_dates(daily.filter(pl.col("athlete_id").is_in(same)), old_daily)
         if since is not None:
             changed = {a: (min(d, since) if d is not None else since) for a, d in changed.items()}
+        del old_daily
         feats = update_features(daily, prev, as_of=as_of, since=changed, params=p)
     else:
         changed = {}
@@ -435,8 +437,10 @@ def _run_whole(
             summary.days_recomputed += max((as_of - s).days + 1, 0)
     summary.rows += feats.height
 
+    del prev
     # features first, then daily (see the module docstring)
     store.replace_athletes("features", feats, athletes=ids)
+    del feats
     store.replace_athletes("daily", daily, athletes=ids)
     # one row per athlete, in one transaction: chunks running in parallel
     # (threads, Dask workers) only touch their own athletes

@@ -707,12 +707,16 @@ class Store:
         """Replace one athlete's partition of ``table`` (atomic)."""
         schema = TABLES[table]
         df = conform(df, schema)
+        if schema.key and df.height:
+            df = df.sort(list(schema.key))
+        self._write_ready(table, athlete_id, df)
+
+    def _write_ready(self, table: str, athlete_id: str, df: pl.DataFrame) -> None:
+        """:meth:`write_partition` of a frame already conformed and sorted by the table's key."""
         path = self.partition_path(table, athlete_id)
         if df.is_empty():
             _remove_partition(path)
             return
-        if schema.key:
-            df = df.sort(list(schema.key))
         atomic_write_parquet(df, path)
 
     def replace_athletes(self, table: str, df: pl.DataFrame, athletes: Sequence[str] | None = None) -> None:
@@ -725,8 +729,13 @@ class Store:
         df = conform(df, schema)
         if athletes is None:
             athletes = df["athlete_id"].unique().sort().to_list()
+        # one sort of the whole frame (partition_by keeps the order) instead of one per partition
+        if schema.key and df.height:
+            df = df.sort(list(schema.key))
         parts = {k[0]: v for k, v in df.partition_by("athlete_id", as_dict=True).items()} if df.height else {}
-        _each_partition(lambda a: self.write_partition(table, a, parts.get(a, schema.empty())), list(athletes))
+        del df
+        empty = schema.empty()
+        _each_partition(lambda a: self._write_ready(table, a, parts.get(a, empty)), list(athletes))
 
     def splice_athletes(
         self,

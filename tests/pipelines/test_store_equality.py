@@ -72,6 +72,9 @@ def _digest(df: pl.DataFrame, root: Path) -> str:
 def _snapshot(store: Store, root: Path) -> dict[str, object]:
     out: dict[str, object] = {}
     for t in TABLE_NAMES:
+        for a in store.athletes(t):  # every partition file is stored sorted by the table's key
+            part = store.read_partition(t, a)
+            assert part.equals(part.sort(list(TABLES[t].key), maintain_order=True)), (t, a)
         df = store.read_table(t)
         out[t] = {"rows": df.height, "sha256": _digest(df, root)}
     m = read_merges(store).drop("run_id", "recorded_at")
