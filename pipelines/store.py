@@ -836,8 +836,14 @@ class Store:
                 stored_part = stored[athlete]
             else:
                 stored_part = self.read_partition(table, athlete)
-            old = conform(stored_part, schema) if stored_part is not None else schema.empty()
             new = new.unique(subset=key, keep="last", maintain_order=True)
+            if stored_part is None or stored_part.is_empty():
+                # a new partition (a backfill): every row is fresh, and the merge below would give `new`
+                self.write_partition(table, athlete, new)
+                if written is not None:
+                    written(athlete, new)
+                return list(new.group_by("source_file").len().iter_rows())
+            old = conform(stored_part, schema)
             if "device_id" in key and old.height:
                 # rows stored before devices were identified (device_id null) are replaced by the
                 # same recording read again with its device identity
