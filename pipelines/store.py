@@ -836,10 +836,10 @@ class Store:
                 stored_part = stored[athlete]
             else:
                 stored_part = self.read_partition(table, athlete)
-            new = new.unique(subset=key, keep="last", maintain_order=True)
             if stored_part is None or stored_part.is_empty():
-                # a new partition (a backfill): every row is fresh, and the merge below would give `new`
-                self.write_partition(table, athlete, new)
+                # a new partition (a backfill): every row is fresh, and the merge below would give `new`,
+                # already conformed, unique and sorted by the key
+                self._write_ready(table, athlete, new)
                 if written is not None:
                     written(athlete, new)
                 return list(new.group_by("source_file").len().iter_rows())
@@ -860,6 +860,10 @@ class Store:
                 written(athlete, merged)
             return list(fresh.group_by("source_file").len().iter_rows())
 
+        # the new rows' duplicates dropped (the last wins) and the rows sorted by the key once for the
+        # whole batch (the key starts with athlete_id), not once per partition: `one` then finds each
+        # partition's new rows unique and in the order write_partition would store them
+        df = df.unique(subset=key, keep="last", maintain_order=True).sort(key)
         added: dict[str, int] = {}
         for counts in _each_partition(one, list(df.partition_by("athlete_id", as_dict=True).items())):
             for src, n in counts:
