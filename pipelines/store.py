@@ -703,11 +703,16 @@ class Store:
             d = self.table_dir(table)
             if not d.exists():
                 continue
-            for p in sorted(d.glob("a-*.parquet")):
+            paths = sorted(d.glob("a-*.parquet"))
+
+            def check(p: Path, table: str = table) -> str | None:
                 try:
-                    why = self.check_partition(table, p, parse=parse)
+                    return self.check_partition(table, p, parse=parse)
                 except FileNotFoundError:
-                    continue
+                    return None
+
+            # checked on threads (hashing releases the GIL), then reported and quarantined in order
+            for p, why in zip(paths, _each_partition(check, paths, threads=READ_THREADS), strict=True):
                 if why:
                     out.append((table, str(p), why))
                     if quarantine:
