@@ -88,6 +88,10 @@ __all__ = [
     "read_load_families",
 ]
 
+#: Athletes per chunk of the whole-history path (:func:`run_features`): bounds the memory of a
+#: team backfill (every frame of that path is per athlete).
+WHOLE_CHUNK_ATHLETES = 250
+
 #: Store state map (:meth:`Store.get_state_map`): athlete_id -> fingerprint of the
 #: FeatureParams its stored features were computed with (one row per athlete).
 STATE_PARAMS = "features.params"
@@ -311,10 +315,12 @@ def run_features(
                 else []
             )
             rest = [a for a in ids if a not in set(done)]
-        if rest:
+        # the whole-history path computes each athlete from its own rows only: athletes are taken in
+        # chunks so that a team's backfill holds one chunk's frames at a time, not the whole team's
+        for k in range(0, len(rest), WHOLE_CHUNK_ATHLETES):
             _run_whole(
                 store,
-                rest,
+                rest[k : k + WHOLE_CHUNK_ATHLETES],
                 as_of=as_of,
                 since=since,
                 full=full,
