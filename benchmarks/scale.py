@@ -10,13 +10,16 @@ table with its per-row texts). "total" sums every timed stage.
 Generates generic-CSV exports (one folder per athlete: sessions, sleep,
 daily), then times each stage in this process and prints wall time and the
 peak resident memory of the process (children included for the decoder
-pool). Figures are measured in one run on this machine; nothing is asserted.
+pool), and the CPU seconds of each stage (process and finished children),
+which other jobs on the machine inflate less than the wall time. Figures are
+measured in one run on this machine; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import resource
 import shutil
@@ -76,6 +79,13 @@ def generate(root: Path, athletes: int, years: int, seed: int = 7) -> int:
     return n_rows
 
 
+def cpu_s() -> float:
+    """User + system CPU seconds of this process and its finished children (the decoder pool)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -108,11 +118,11 @@ def main() -> None:
 
     store = Store(store_dir)
     as_of = date(2026, 11, 15)
-    timings: list[tuple[str, float]] = []
+    timings: list[tuple[str, float, float]] = []  # (stage, wall s, CPU s)
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_s()
     summary = ingest_paths(store, [inputs])
-    timings.append(("ingest", time.perf_counter() - t))
+    timings.append(("ingest", time.perf_counter() - t, cpu_s() - c))
     print(f"ingest: {summary.ingested} files, rows {summary.rows}, rejected {summary.rejected}")
 
     try:
@@ -120,9 +130,9 @@ def main() -> None:
     except ImportError:
         run_features = None
     if run_features is not None:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_s()
         run_features(store, as_of=as_of)
-        timings.append(("features", time.perf_counter() - t))
+        timings.append(("features", time.perf_counter() - t, cpu_s() - c))
     try:
         from pipelines.stage_score import run_scores
     except ImportError:
@@ -132,24 +142,27 @@ def main() -> None:
     except ImportError:
         score_numbers = None
     if score_numbers is not None and run_features is not None:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_s()
         nums = score_numbers(store.read_table("features", until=as_of), as_of=as_of)
-        timings.append(("score numbers (columnar)", time.perf_counter() - t))
+        timings.append(("score numbers (columnar)", time.perf_counter() - t, cpu_s() - c))
         print(f"columnar numbers: {nums.height:,} athlete-days")
         del nums
     if run_scores is not None and not args.no_stage_score:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_s()
         run_scores(store, as_of=as_of)
-        timings.append(("score", time.perf_counter() - t))
+        timings.append(("score", time.perf_counter() - t, cpu_s() - c))
         scores = store.read_table("scores")
         print(
             f"scores: {scores.height:,} athlete-days; bands: "
             + ", ".join(f"{b} {n}" for b, n in scores.group_by("risk_band").len().sort("risk_band").iter_rows())
         )
 
-    for name, secs in timings:
-        print(f"{name:>24}: {secs:7.2f} s")
-    print(f"{'total':>24}: {sum(s for _, s in timings):7.2f} s   peak RSS {peak_rss_mb():,.0f} MB")
+    load = os.getloadavg()[0]
+    for name, secs, cpu in timings:
+        print(f"{name:>24}: {secs:7.2f} s wall {cpu:7.2f} s CPU")
+    wall, cpu = sum(t[1] for t in timings), sum(t[2] for t in timings)
+    print(f"{'total':>24}: {wall:7.2f} s wall {cpu:7.2f} s CPU   peak RSS {peak_rss_mb():,.0f} MB")
+    print(f"load average at the end: {load:.1f} (on {os.cpu_count()} cores; other jobs inflate the wall times)")
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 

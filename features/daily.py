@@ -222,15 +222,25 @@ def _daily_sleep(sleep: pl.DataFrame, as_of: date, priority: Sequence[str]) -> p
     )
 
 
+#: Wellness measures taken from the best-ranked source of the day (:func:`_daily_wellness`).
+_BEST_OF = ("rhr_bpm", "hrv_rmssd_ms", "hrv_sdnn_ms")
+
+
 def _daily_wellness(wellness: pl.DataFrame, as_of: date, priority: Sequence[str]) -> pl.DataFrame:
     w = wellness.filter(pl.col("date") <= as_of).with_columns(
         *(pl.when(pl.col(c) > 0).then(pl.col(c)).alias(c) for c in ("rhr_bpm", "hrv_rmssd_ms", "hrv_sdnn_ms")),
         _rank_expr(priority),
     )
 
+    # per day and measure, the mean of the values of the best-ranked source that has one: the values
+    # of other sources are masked first with a window (hash-grouped, vectorised), so that the
+    # aggregation below is a plain mean (a filter inside the aggregation runs group by group)
+    day = ("athlete_id", "date")
+    best_rank = {c: pl.when(pl.col(c).is_not_null()).then(pl.col("_rank")).min().over(day) for c in _BEST_OF}
+    w = w.with_columns(pl.when(pl.col("_rank") == best_rank[c]).then(pl.col(c)).alias(c) for c in _BEST_OF)
+
     def best(c: str) -> pl.Expr:
-        best_rank = pl.col("_rank").filter(pl.col(c).is_not_null()).min()
-        return pl.col(c).filter(pl.col(c).is_not_null() & (pl.col("_rank") == best_rank)).mean().alias(c)
+        return pl.col(c).mean().alias(c)
 
     return (
         w.group_by("athlete_id", "date")

@@ -85,6 +85,8 @@ __all__ = [
     "source_rank",
     "merge_duplicate_sessions",
     "merge_duplicate_nights",
+    "multi_recording_athletes",
+    "recording_ident",
 ]
 
 #: Session source priority, best first. Device files carry the most detail
@@ -271,6 +273,41 @@ def _empty_log() -> pl.DataFrame:
     return pl.DataFrame(schema=MERGE_LOG_SCHEMA)
 
 
+def recording_ident(columns: Sequence[str], *, by_device: bool) -> pl.Expr:
+    """A row's recording, as the merges tell recordings apart: its ``source`` (null as ""), and with
+    ``by_device`` (sessions) its ``device_id`` too, ``"source|device"``.
+
+    Rows of one recording are never merged with each other, so an athlete whose rows are all of one
+    recording keeps every row unchanged and has nothing in the merge log.
+    """
+    ident = pl.col("source").fill_null("")
+    if by_device:
+        dev = pl.col("device_id").fill_null("") if "device_id" in columns else pl.lit("")
+        ident = pl.concat_str([ident, dev], separator="|")
+    return ident
+
+
+def multi_recording_athletes(df: pl.DataFrame, *, by_device: bool) -> pl.Series:
+    """The athletes of ``df`` with rows of more than one recording (:func:`recording_ident`), sorted."""
+    if df.is_empty():
+        return pl.Series("athlete_id", [], dtype=pl.String)
+    n = df.group_by("athlete_id").agg(recording_ident(df.columns, by_device=by_device).n_unique().alias("n"))
+    return n.filter(pl.col("n") > 1)["athlete_id"].sort()
+
+
+def _split_single(df: pl.DataFrame, *, by_device: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows of athletes with one recording, rows of the others): only the latter can merge.
+
+    The per-row clustering below is Python; skipping the single-recording athletes (most of a team
+    with one device each) keeps it off the rows it would return unchanged.
+    """
+    multi = multi_recording_athletes(df, by_device=by_device)
+    if multi.len() == 0:
+        return df, df.clear()
+    is_multi = pl.col("athlete_id").is_in(multi.implode())
+    return df.filter(~is_multi), df.filter(is_multi)
+
+
 def _cluster(
     starts_us: list[int],
     ranks: list[int],
@@ -401,6 +438,7 @@ def merge_duplicate_sessions(
 
     window_us = int(round(window_s * 1e6))
     cols = df.columns
+    single, df = _split_single(df, by_device="device_id" in cols)
     kept_rows: list[dict] = []
     log_rows: list[dict] = []
     fill_independent = [c for c in _INDEPENDENT_FILL if c in cols]
@@ -613,6 +651,8 @@ def merge_duplicate_sessions(
         merge_athlete(athlete, part)
 
     kept_df = pl.DataFrame(kept_rows, schema=df.schema, orient="row") if kept_rows else df.clear()
+    if single.height:
+        kept_df = pl.concat([single, kept_df], how="vertical")
     kept_df = kept_df.sort(["athlete_id", "start_utc", "source"], nulls_last=True)
     log = pl.DataFrame(log_rows, schema=MERGE_LOG_SCHEMA, orient="row") if log_rows else _empty_log()
     return kept_df, log.sort(["athlete_id", "kept_start_utc", "dropped_source"])
@@ -671,6 +711,7 @@ def merge_duplicate_nights(
     kept_rows: list[dict] = []
     log_rows: list[dict] = []
     window_us = NIGHT_WINDOW_US
+    single, df = _split_single(df, by_device=False)
 
     # one athlete at a time; a function (not the loop body) so match() binds this athlete's rows
     def merge_athlete(athlete: str, part: pl.DataFrame) -> None:
@@ -745,6 +786,8 @@ def merge_duplicate_nights(
         merge_athlete(athlete, part)
 
     kept_df = pl.DataFrame(kept_rows, schema=df.schema, orient="row") if kept_rows else df.clear()
+    if single.height:
+        kept_df = pl.concat([single, kept_df], how="vertical")
     kept_df = kept_df.sort(["athlete_id", "start_utc", "source"], nulls_last=True)
     log = pl.DataFrame(log_rows, schema=MERGE_LOG_SCHEMA, orient="row") if log_rows else _empty_log()
     return kept_df, log.sort(["athlete_id", "kept_start_utc", "dropped_source"])

@@ -40,7 +40,14 @@ import polars as pl
 
 from connectors import registry
 from connectors.base import ConnectorError, OnBadRow, ReadContext, ReadResult, check_plausible, implausible_results
-from features.merge import NIGHT_WINDOW_US, SESSION_WINDOW_US, merge_duplicate_nights, merge_duplicate_sessions
+from features.merge import (
+    NIGHT_WINDOW_US,
+    SESSION_WINDOW_US,
+    merge_duplicate_nights,
+    merge_duplicate_sessions,
+    recording_ident,
+)
+from features.schemas import WELLNESS, conform
 from pipelines.ingest_ids import checked_ids, nfc_or_none, refuse_colliding_ids
 from pipelines.scan import SKIP_NAMES, HashCache, ZipMemo, walk_inputs
 from pipelines.store import LedgerEntry, Store, file_sha256
@@ -93,6 +100,9 @@ class IngestSummary:
     # (athlete_id, start_utc) of the sessions / sleep rows upserted in this run: where the
     # cross-source merges may have changed (see `record_merges`)
     touched: dict[str, list[pl.DataFrame]] = field(default_factory=dict, repr=False, compare=False)
+    # table -> athlete -> whether the athlete's partition, as this run last wrote it, holds rows of
+    # several recordings (features.merge.multi_recording_athletes): only those can have merges
+    recordings: dict[str, dict[str, bool]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -527,6 +537,19 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
                     for a, t in pl.concat(touched).select("athlete_id", pl.col("start_utc").dt.epoch("us")).iter_rows():
                         if t is not None:
                             seeds.setdefault(a, []).append(t)
+                    # an athlete of one recording has no merges: nothing to redo unless the table has
+                    # some of its earlier merges (which the region below would remove)
+                    single = {a for a, several in summary.recordings.get(table, {}).items() if not several}
+                    if single & set(seeds):
+                        logged = {
+                            r[0]
+                            for r in con.execute(
+                                "SELECT DISTINCT athlete_id FROM merges WHERE table_name = ?", (table,)
+                            )
+                        }
+                        seeds = {a: v for a, v in seeds.items() if a not in single or a in logged}
+                    if not seeds:
+                        continue
                     data = store.read_table(table, sorted(seeds)).sort("athlete_id", "start_utc")
                     epochs = data.select(
                         pl.col("start_utc").dt.epoch("us").alias("s"),
@@ -565,7 +588,10 @@ def record_merges(store: Store, summary: IngestSummary, *, full: bool = False) -
                     before = {(r[1], r[4], r[5]) for r in stale}
                     con.executemany("DELETE FROM merges WHERE id = ?", [(r[0],) for r in stale])
                 else:
-                    _, log = merge(store.read_table(table, athletes))
+                    # athletes whose partition this run wrote with rows of one recording have no merges
+                    # (features.merge.recording_ident): not read again; the others are merged in full
+                    several = summary.recordings.get(table, {})
+                    _, log = merge(store.read_table(table, [a for a in athletes if several.get(a, True)]))
                     before = set(
                         con.execute(
                             f"SELECT athlete_id, dropped_source, dropped_start_utc FROM merges "
@@ -1067,27 +1093,35 @@ def _foreign_athlete_error(
     )
 
 
-def _red_flags_kept(store: Store, wellness: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+def _red_flags_kept(
+    store: Store, wellness: pl.DataFrame
+) -> tuple[pl.DataFrame, dict[str, list[str]], dict[str, pl.DataFrame | None] | None]:
     """Keep stored red flags that new rows would drop; notes per source file saying so.
 
     A later file never silently clears a red flag: a stored ``red_flag`` true
     replaced by an empty value stays true; an explicit ``false`` (a correction)
     clears it. Either way the newer file's ledger row (and the run summary)
     gets a note naming the day and the file that reported the flag.
+
+    Also returns the stored wellness partitions it read (athlete -> frame, or
+    None when absent or damaged), which the upsert then does not read again;
+    None when it read none.
     """
     notes: dict[str, list[str]] = {}
     if wellness.is_empty() or "red_flag" not in wellness.columns:
-        return wellness, notes
-    athletes = wellness["athlete_id"].unique().to_list()
+        return wellness, notes, None
+    athletes = wellness["athlete_id"].unique().sort().to_list()
     try:
-        old = store.read_table("wellness", athletes)
+        parts = {a: store.read_partition("wellness", a) for a in athletes}
+        found = [conform(f, WELLNESS) for f in parts.values() if f is not None]
+        old = conform(pl.concat(found, how="diagonal_relaxed"), WELLNESS) if found else WELLNESS.empty()
     except Exception:  # noqa: BLE001 - a damaged partition is reported by the upsert
-        return wellness, notes
+        return wellness, notes, None
     old = old.filter(pl.col("red_flag").fill_null(False)).select(
         "athlete_id", "date", pl.col("source_file").alias("_flag_file")
     )
     if old.is_empty():
-        return wellness, notes
+        return wellness, notes, parts
     j = wellness.join(old, on=["athlete_id", "date"], how="left")
     flagged = pl.col("_flag_file").is_not_null()
     kept = j.filter(flagged & pl.col("red_flag").is_null())
@@ -1106,7 +1140,19 @@ def _red_flags_kept(store: Store, wellness: pl.DataFrame) -> tuple[pl.DataFrame,
         .otherwise(pl.col("red_flag"))
         .alias("red_flag")
     ).drop("_flag_file")
-    return out, notes
+    return out, notes, parts
+
+
+def _note_recordings(into: dict[str, bool], table: str) -> Callable[[str, pl.DataFrame], None]:
+    """The ``written`` callback of :meth:`Store.upsert`: whether each partition as written holds rows of
+    several recordings (:func:`features.merge.recording_ident`), for :func:`record_merges`."""
+    by_device = table == "sessions"
+
+    def note(athlete: str, df: pl.DataFrame) -> None:
+        n = df.select(recording_ident(df.columns, by_device=by_device).n_unique()).item() if df.height else 0
+        into[athlete] = n > 1
+
+    return note
 
 
 def _commit(
@@ -1220,8 +1266,9 @@ def _commit(
         )
         copies(display, result.format, None)
     added: dict[str, int] = {}
+    stored_wellness = None
     if frames["wellness"]:
-        kept, notes = _red_flags_kept(store, pl.concat(frames["wellness"], how="diagonal_relaxed"))
+        kept, notes, stored_wellness = _red_flags_kept(store, pl.concat(frames["wellness"], how="diagonal_relaxed"))
         frames["wellness"] = [kept]
         for e in entries:
             if e.path in notes and e.status == "ingested":
@@ -1232,9 +1279,12 @@ def _commit(
     for table, dfs in frames.items():
         if dfs:
             batch_df = pl.concat(dfs, how="diagonal_relaxed")
+            written = None
             if table in _MERGE_WINDOW_US:
                 summary.touched.setdefault(table, []).append(batch_df.select("athlete_id", "start_utc"))
-            for src, n in store.upsert(table, batch_df).items():
+                written = _note_recordings(summary.recordings.setdefault(table, {}), table)
+            stored = stored_wellness if table == "wellness" else None
+            for src, n in store.upsert(table, batch_df, stored=stored, written=written).items():
                 added[src] = added.get(src, 0) + n
     for e in entries:
         e.rows_added = added.get(e.path, 0)

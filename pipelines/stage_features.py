@@ -88,6 +88,10 @@ __all__ = [
     "read_load_families",
 ]
 
+#: Athletes per chunk of the whole-history path (:func:`run_features`): bounds the memory of a
+#: team backfill (every frame of that path is per athlete).
+WHOLE_CHUNK_ATHLETES = 250
+
 #: Store state map (:meth:`Store.get_state_map`): athlete_id -> fingerprint of the
 #: FeatureParams its stored features were computed with (one row per athlete).
 STATE_PARAMS = "features.params"
@@ -311,10 +315,12 @@ def run_features(
                 else []
             )
             rest = [a for a in ids if a not in set(done)]
-        if rest:
+        # the whole-history path computes each athlete from its own rows only: athletes are taken in
+        # chunks so that a team's backfill holds one chunk's frames at a time, not the whole team's
+        for k in range(0, len(rest), WHOLE_CHUNK_ATHLETES):
             _run_whole(
                 store,
-                rest,
+                rest[k : k + WHOLE_CHUNK_ATHLETES],
                 as_of=as_of,
                 since=since,
                 full=full,
@@ -402,6 +408,7 @@ def _run_whole(
     _add_counts(counts, c)
     _record_families(store, sessions)
     daily = build_daily(*_daily_inputs(sessions, sleep, wellness), as_of=as_of, athletes=ids, params=p)
+    del sessions, sleep, wellness  # the canonical rows are not needed any more: release them early
     present = daily["athlete_id"].unique().to_list()
     summary.athletes += len(present)
 
@@ -412,6 +419,7 @@ def _run_whole(
         changed = first_changed_dates(daily.filter(pl.col("athlete_id").is_in(same)), old_daily)
         if since is not None:
             changed = {a: (min(d, since) if d is not None else since) for a, d in changed.items()}
+        del old_daily
         feats = update_features(daily, prev, as_of=as_of, since=changed, params=p)
     else:
         changed = {}
@@ -435,8 +443,10 @@ def _run_whole(
             summary.days_recomputed += max((as_of - s).days + 1, 0)
     summary.rows += feats.height
 
+    del prev
     # features first, then daily (see the module docstring)
     store.replace_athletes("features", feats, athletes=ids)
+    del feats
     store.replace_athletes("daily", daily, athletes=ids)
     # one row per athlete, in one transaction: chunks running in parallel
     # (threads, Dask workers) only touch their own athletes

@@ -67,11 +67,11 @@ def test_interrupted_ingest_with_identical_copies_loses_nothing(tmp_path, refere
     calls = {"n": 0}
     real = Store.upsert
 
-    def flaky(self, table, df):
+    def flaky(self, table, df, **kw):
         calls["n"] += 1
         if calls["n"] == kill_at:
             raise KeyboardInterrupt
-        return real(self, table, df)
+        return real(self, table, df, **kw)
 
     monkeypatch.setattr(Store, "upsert", flaky)
     with pytest.raises(KeyboardInterrupt):

@@ -226,7 +226,7 @@ def test_interrupted_rebuild_is_finished_by_the_next_ingest(built, tmp_path, mon
     ref = st.read_table("sessions")
     real = Store.upsert
 
-    def boom(self, table, df):
+    def boom(self, table, df, **kw):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Store, "upsert", boom)
