@@ -57,6 +57,10 @@ class ScoreRunResult:
         )
 
 
+#: athletes scored at a time by the rule scorer (:func:`run_scores`): bounds a backfill's memory
+SCORE_CHUNK_ATHLETES = 250
+
+
 def scorer_params(params: ScorerParams | Mapping[str, Any] | None) -> ScorerParams:
     """``ScorerParams`` from a config dict (``[scorer.params]``), an instance or None."""
     if isinstance(params, ScorerParams):
@@ -121,13 +125,34 @@ def run_scores(
             scores = score_features_learned(feats, as_of=as_of, bundle=bundle, params=p, start=since)
         result.warnings.extend(str(w.message) for w in caught)
         result.model = bundle.model_id
-    elif since is not None:
-        feats = read_features_for_scoring(store, ids, since=since, as_of=as_of, params=p)
-        scores = score_features_columnar(feats, as_of=as_of, params=p, start=since)
     else:
-        feats = store.read_table("features", athletes=ids, until=as_of)
-        # issue 19: numbers columnar, equal to models.rules.score_features (the test oracle) bit for bit
-        scores = score_features_columnar(feats, as_of=as_of, params=p)
+        # the rule scorer, SCORE_CHUNK_ATHLETES at a time: every frame is per athlete, so a team's
+        # backfill holds one chunk's features and scores at a time (the result is the same)
+        bands: dict[str, int] = {}
+        for k in range(0, len(ids), SCORE_CHUNK_ATHLETES):
+            chunk = ids[k : k + SCORE_CHUNK_ATHLETES]
+            if since is not None:
+                feats = read_features_for_scoring(store, chunk, since=since, as_of=as_of, params=p)
+            else:
+                feats = store.read_table("features", athletes=chunk, until=as_of)
+            # issue 19: columnar, equal to models.rules.score_features (the test oracle) bit for bit
+            scores = score_features_columnar(feats, as_of=as_of, params=p, start=since)
+            del feats
+            _write_scores(store, scores, chunk, since, p)
+            new = scores if since is None else scores.filter(pl.col("date") >= since)
+            result.days_scored += new.height
+            for band, n in new.group_by("risk_band").len().iter_rows():
+                bands[band] = bands.get(band, 0) + n
+        result.bands = bands
+        return result
+    _write_scores(store, scores, ids, since, p)
+    new = scores if since is None else scores.filter(pl.col("date") >= since)
+    result.days_scored = new.height
+    result.bands = dict(new.group_by("risk_band").len().iter_rows()) if new.height else {}
+    return result
+
+
+def _write_scores(store: Store, scores: pl.DataFrame, ids: Sequence[str], since: date | None, p: ScorerParams) -> None:
     with store.lock():
         if since is None:
             store.replace_athletes("scores", scores, athletes=ids)
@@ -136,10 +161,6 @@ def run_scores(
             store.splice_athletes("scores", scores, {a: since for a in ids})
         # the parameters these scores were made with: the report and alert texts quote them (issue 16)
         store.update_state_map(SCORER_PARAMS_KEY, {a: json.dumps(p.to_dict(), sort_keys=True) for a in ids})
-    new = scores if since is None else scores.filter(pl.col("date") >= since)
-    result.days_scored = new.height
-    result.bands = dict(new.group_by("risk_band").len().iter_rows()) if new.height else {}
-    return result
 
 
 def params_used(

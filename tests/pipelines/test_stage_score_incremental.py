@@ -123,3 +123,22 @@ def test_small_walk_budget_still_exact(tmp_path, team_features, full_scores, mon
     for k in (70, 100, 135):
         run_scores(st, as_of=as_of, since=synth.START + timedelta(days=k))
         assert_frame_equal(st.read_table("scores"), full_scores, check_exact=True)
+
+
+def test_scoring_in_athlete_chunks_equals_one_chunk(tmp_path, team_features, full_scores, monkeypatch):
+    """The rule scorer takes SCORE_CHUNK_ATHLETES at a time to bound a backfill's memory: with one
+    athlete per chunk the stored scores, the run's counts and the recorded parameters are the same,
+    for a full run and for an incremental one."""
+    last = team_features["date"].max()
+    monkeypatch.setattr(stage_score, "SCORE_CHUNK_ATHLETES", 1)
+    st = Store(tmp_path / "chunked")
+    st.replace_athletes("features", team_features)
+    res = run_scores(st, as_of=last)
+    assert_frame_equal(st.read_table("scores"), full_scores)
+    assert res.days_scored == full_scores.height == 3 * DAYS
+    assert res.bands == dict(full_scores.group_by("risk_band").len().iter_rows())
+    assert set(st.get_state_map(stage_score.SCORER_PARAMS_KEY)) == {"ath0", "ath1", "ath2"}
+    since = last - timedelta(days=20)
+    inc = run_scores(st, as_of=last, since=since)
+    assert_frame_equal(st.read_table("scores"), full_scores)
+    assert inc.days_scored == 3 * 21
