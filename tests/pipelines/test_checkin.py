@@ -34,6 +34,7 @@ from pipelines.checkin_app import create_app
 from pipelines.config import Athlete, Config
 from pipelines.ingest import ingest_paths
 from pipelines.store import Store
+from tests.budget import examples
 
 TODAY = date(2026, 11, 10)
 NOW = datetime(2026, 11, 10, 6, 30, tzinfo=timezone.utc)  # 07:30 in Berlin
@@ -507,7 +508,7 @@ def test_form_shows_todays_answer_to_change_it(client, store_root):
 _cell = st.one_of(st.integers(-5, 2000).map(str), st.sampled_from(["", "abc", "3.5", "7,0", " 4 ", "1e1"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     pain=_cell,
     sore=_cell,
