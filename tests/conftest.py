@@ -67,3 +67,13 @@ def prefect_api_url():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield PREFECT_API_URL.value()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the mark into the worker assignment
+def pytest_collection_modifyitems(config, items):
+    """The not-slow tests that use the Prefect test harness run on one xdist worker (``--dist loadgroup``
+    in pyproject.toml), so the inner loop starts one harness (10-15 s on 2 cores) instead of one per worker.
+    Slow ones are left free, so that a long crash test does not queue the flow tests behind it."""
+    for item in items:
+        if "prefect_api_url" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.xdist_group("prefect"))
