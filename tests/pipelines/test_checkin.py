@@ -7,6 +7,7 @@ The browser test (390 px, red flag, nightly run, coach alert) is in
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from datetime import date, datetime, timezone
 
@@ -79,14 +80,23 @@ def cfg():
     )
 
 
-@pytest.fixture
-def store_root(tmp_path):
-    inputs = tmp_path / "inputs"
+@pytest.fixture(scope="module")
+def _ingested_store(tmp_path_factory):
+    """The sessions file ingested once per module; tests get a copy (they write answers into it)."""
+    tmp = tmp_path_factory.mktemp("checkin")
+    inputs = tmp / "inputs"
     inputs.mkdir()
     (inputs / "sessions.csv").write_text(SESSIONS_CSV)
-    root = tmp_path / "store"
+    root = tmp / "store"
     s = ingest_paths(Store(root), [inputs], pool=False)
     assert s.ingested == 1 and s.rejected == 0
+    return root
+
+
+@pytest.fixture
+def store_root(_ingested_store, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(_ingested_store, root)
     return root
 
 
