@@ -13,15 +13,22 @@ SAMPLE_DATA = REPO / "sample_data"
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# One OpenMP thread per test process (and the CLI subprocesses it starts): pytest runs 2 workers on
+# 2 cores, and scikit-learn's OpenMP threads (gradient boosting) spin-wait when oversubscribed, which
+# made a 2-s training take 10 s. Set before anything loads an OpenMP runtime; the results are the
+# same, only the thread count differs. An explicit OMP_NUM_THREADS in the environment wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # Hypothesis: random exploration on developers' machines (failures are kept in .hypothesis/ and
 # replayed); the same examples on every CI run (HYPOTHESIS_PROFILE=ci in .ci/run), so that a
 # merge is never blocked by an example that an earlier, identical run did not draw.
 from hypothesis import settings as _hyp_settings  # noqa: E402
 
-_hyp_settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("HYPOTHESIS_PROFILE"):
-    _hyp_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+# The inner loop draws fewer examples: 25 instead of 100 where a test writes no count, and a quarter
+# where it writes one through tests.budget.examples(); the ci profile keeps every count.
+_hyp_settings.register_profile("ci", derandomize=True, print_blob=True, max_examples=100)
+_hyp_settings.register_profile("dev", max_examples=25)
+_hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "dev")
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +67,13 @@ def prefect_api_url():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield PREFECT_API_URL.value()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the mark into the worker assignment
+def pytest_collection_modifyitems(config, items):
+    """The not-slow tests that use the Prefect test harness run on one xdist worker (``--dist loadgroup``
+    in pyproject.toml), so the inner loop starts one harness (10-15 s on 2 cores) instead of one per worker.
+    Slow ones are left free, so that a long crash test does not queue the flow tests behind it."""
+    for item in items:
+        if "prefect_api_url" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.xdist_group("prefect"))

@@ -185,6 +185,7 @@ def test_every_corpus_file_has_an_expectation(corpus_dir):
     known = set(SESSIONS_EXPECTED) | set(REJECTED) | set(OTHER)
     files = set(corpus_files(corpus_dir))
     assert files == known, f"missing: {sorted(files - known)}; stale: {sorted(known - files)}"
+    assert FITDECODE_SLOW <= known, sorted(FITDECODE_SLOW - known)
 
 
 @pytest.mark.parametrize("rel", sorted(SESSIONS_EXPECTED))
@@ -354,7 +355,20 @@ def _fitdecode_messages(path: Path):
     return out, rec_hr, scaled
 
 
-@pytest.mark.parametrize("rel", sorted(SESSIONS_EXPECTED) + sorted(REJECTED) + sorted(OTHER))
+# The corpus files over 400 kB: fitdecode (pure Python) needs seconds for each, so their comparisons run in
+# the full suite (.ci/run) only; test_activity_files reads them with our decoder in the inner loop too.
+FITDECODE_SLOW = {
+    "activity/muktihari__big_activity.fit",
+    "activity/fitparse__2019-02-17-062644-ELEMNT-297E-195-0.fit",
+    "activity/fit2gpx__530-breath.fit",
+}
+
+
+def _fitdecode_params(rels: list[str]) -> list:
+    return [pytest.param(r, marks=pytest.mark.slow) if r in FITDECODE_SLOW else r for r in rels]
+
+
+@pytest.mark.parametrize("rel", _fitdecode_params(sorted(SESSIONS_EXPECTED) + sorted(REJECTED) + sorted(OTHER)))
 def test_decoder_matches_fitdecode(corpus_dir, rel):
     path = corpus_dir / "fit" / rel
     theirs, their_hr, _ = _fitdecode_messages(path)
@@ -378,7 +392,7 @@ def test_decoder_matches_fitdecode(corpus_dir, rel):
     assert mine_hr[: len(their_hr)] == their_hr
 
 
-@pytest.mark.parametrize("rel", sorted(SESSIONS_EXPECTED) + sorted(OTHER))
+@pytest.mark.parametrize("rel", _fitdecode_params(sorted(SESSIONS_EXPECTED) + sorted(OTHER)))
 def test_connector_values_are_fitdecode_values_scaled(corpus_dir, rel):
     """Session, monitoring and HRV values in the tables equal fitdecode's scaled values."""
     path = corpus_dir / "fit" / rel

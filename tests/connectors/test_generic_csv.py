@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from connectors import generic_csv, registry
 from connectors.base import BadRowError, ConnectorError, OnBadRow, ReadContext, UnknownFormatError
+from tests.budget import examples
 
 SESS_HEAD = "athlete_id,start_time,duration_min,sport,avg_hr,rpe,distance_km"
 SLEEP_HEAD = "athlete_id,sleep_start,sleep_end,total_sleep_min"
@@ -516,7 +517,7 @@ _headers = st.sampled_from(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     head=_headers,
     sep=st.sampled_from([",", ";"]),
@@ -551,7 +552,7 @@ def _iso(local: datetime, offset_s: int) -> str:
     return local.replace(tzinfo=timezone(timedelta(seconds=offset_s))).isoformat()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rows=st.lists(
         st.tuples(
@@ -603,7 +604,7 @@ def test_valid_sessions_round_trip(tmp_path: Path, rows, sep) -> None:
         assert r["load_au"] == (None if rpe is None else pytest.approx(rpe * dur))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     nights=st.lists(
         st.tuples(_starts, _offsets, _offsets, st.integers(10 * 60, 16 * 3600), st.floats(0, 1)),

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from models.columnar import NUMBER_COLUMNS, score_features_columnar, score_numbers
 from models.rules import ScorerParams, score_features
+from tests.budget import examples
 from tests.models import synth
 
 
@@ -175,7 +176,9 @@ def _numbers_of(scores: pl.DataFrame) -> pl.DataFrame:
     return scores.select(NUMBER_COLUMNS)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(f=feature_frames(), p=params_st, start_off=st.one_of(st.none(), st.integers(0, 89)))
 def test_columnar_numbers_equal_the_per_row_scorer(f, p, start_off):
     as_of = f["date"].max()
@@ -203,7 +206,9 @@ def _check_every_column(f, p, start_off, stack_rows=None):
     assert_frame_equal(got, want, check_exact=True)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(
     f=feature_frames(),
     p=text_params_st,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from connectors.athlete_id import collision_key, find_collisions, id_problem, normalize_athlete_id
 from pipelines.ingest import ingest_paths
 from pipelines.store import Store, _athlete_key
+from tests.budget import examples
 
 HEAD = "athlete_id,date,resting_hr,hrv_rmssd_ms\n"
 ZOE_NFC = "Zo\u00eb"
@@ -63,7 +64,7 @@ ids = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(known=st.lists(ids, max_size=4, unique=True), new=st.lists(ids, max_size=8))
 def test_property_accepted_ids_never_share_a_partition_file_on_a_case_insensitive_fs(known, new):
     known = list(dict.fromkeys(normalize_athlete_id(k) for k in known))

@@ -7,6 +7,7 @@ The browser test (390 px, red flag, nightly run, coach alert) is in
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from datetime import date, datetime, timezone
 
@@ -34,6 +35,7 @@ from pipelines.checkin_app import create_app
 from pipelines.config import Athlete, Config
 from pipelines.ingest import ingest_paths
 from pipelines.store import Store
+from tests.budget import examples
 
 TODAY = date(2026, 11, 10)
 NOW = datetime(2026, 11, 10, 6, 30, tzinfo=timezone.utc)  # 07:30 in Berlin
@@ -78,14 +80,23 @@ def cfg():
     )
 
 
-@pytest.fixture
-def store_root(tmp_path):
-    inputs = tmp_path / "inputs"
+@pytest.fixture(scope="module")
+def _ingested_store(tmp_path_factory):
+    """The sessions file ingested once per module; tests get a copy (they write answers into it)."""
+    tmp = tmp_path_factory.mktemp("checkin")
+    inputs = tmp / "inputs"
     inputs.mkdir()
     (inputs / "sessions.csv").write_text(SESSIONS_CSV)
-    root = tmp_path / "store"
+    root = tmp / "store"
     s = ingest_paths(Store(root), [inputs], pool=False)
     assert s.ingested == 1 and s.rejected == 0
+    return root
+
+
+@pytest.fixture
+def store_root(_ingested_store, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(_ingested_store, root)
     return root
 
 
@@ -507,7 +518,7 @@ def test_form_shows_todays_answer_to_change_it(client, store_root):
 _cell = st.one_of(st.integers(-5, 2000).map(str), st.sampled_from(["", "abc", "3.5", "7,0", " 4 ", "1e1"]))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     pain=_cell,
     sore=_cell,

@@ -27,12 +27,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def prefect():
-    """One Prefect test harness (temporary SQLite API server) for the whole session."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=90):
-        yield
+def prefect(prefect_api_url):
+    """The session's one Prefect test harness (``prefect_api_url`` in tests/conftest.py): a second
+    harness in the same worker would cost another server start-up (10-15 s on 2 cores)."""
+    yield
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from features.merge import merge_duplicate_nights, merge_duplicate_sessions
 from features.schemas import SESSIONS, SLEEP, conform
 from pipelines.ingest import IngestSummary, read_merges, record_merges
 from pipelines.store import Store
+from tests.budget import examples
 
 T0 = datetime(2025, 3, 1, 6, 0, tzinfo=timezone.utc)
 SOURCES = ("fit", "strava", "generic_csv", "whoop")
@@ -154,7 +155,7 @@ def _run(store: Store, frames: dict[str, pl.DataFrame], run: int) -> IngestSumma
     return summary
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6))
 def test_incremental_merges_equal_full_merges(seed: int) -> None:
     rng = random.Random(seed)

@@ -65,20 +65,29 @@ def test_a_server_that_exits_is_reported_not_waited_for(prefect_home: Path, monk
     assert "exited with code 1" in (srv.problem or "")
 
 
-def test_use_api_points_prefect_at_the_server_and_turns_heartbeats_off(prefect_home: Path, monkeypatch) -> None:
+def test_use_api_points_prefect_at_the_server_and_turns_heartbeats_off(monkeypatch) -> None:
+    # use_api only needs the URL the server answers on: a real server's start and readiness are
+    # test_server_answers_and_stops (a second start here cost 5-15 s of the inner loop)
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
     monkeypatch.setattr(ps, "api_url_configured", lambda: False)
-    srv = ps.EarlyServer(startup_timeout_s=90)
-    assert srv.start()
-    try:
-        before = PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
-        with ps.use_api(srv) as url:
-            assert url is not None and PREFECT_API_URL.value() == url
-            assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
-        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == before
-    finally:
-        srv.stop()
+
+    class Ready:
+        stopped = False
+
+        def wait_ready(self) -> str:
+            return "http://127.0.0.1:49999/api"
+
+        def stop(self) -> None:  # not while the run uses the server
+            self.stopped = True
+
+    srv = Ready()
+    before = (PREFECT_API_URL.value(), PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value())
+    with ps.use_api(srv) as url:  # type: ignore[arg-type]
+        assert url == "http://127.0.0.1:49999/api" and PREFECT_API_URL.value() == url
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
+    assert (PREFECT_API_URL.value(), PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()) == before
+    assert not srv.stopped
 
 
 def test_use_api_falls_back_to_prefects_own_server(monkeypatch) -> None:
@@ -146,6 +155,7 @@ def test_server_dies_with_a_killed_run(prefect_home: Path, tmp_path: Path) -> No
     assert not _alive(server_pid), "the Prefect server outlived the killed run"
 
 
+@pytest.mark.slow  # a real `strainwatch run` subprocess with its own server; the parts are tested above
 def test_strainwatch_run_uses_the_early_server_and_leaves_nothing_running(tmp_path: Path) -> None:
     """The default path of a user's ``strainwatch run``: no PREFECT_API_URL, a fresh PREFECT_HOME."""
     from datetime import date

@@ -18,6 +18,7 @@ from features.schemas import SESSIONS, SLEEP, conform
 from pipelines.ingest import ingest_paths
 from pipelines.stage_features import _dedupe, run_features
 from pipelines.store import Store
+from tests.budget import examples
 
 from .teamgen import athlete_ids, write_day, write_history
 
@@ -212,7 +213,7 @@ def _tables(draw):
     return s, z
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables=_tables())
 def test_dedupe_shortcut_equals_the_merge(tables):
     s, z = tables

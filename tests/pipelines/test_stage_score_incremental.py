@@ -14,6 +14,7 @@ from models.rules import ScorerParams
 from pipelines import stage_score
 from pipelines.stage_score import read_features_for_scoring, run_scores, score_lookback_days
 from pipelines.store import Store
+from tests.budget import examples
 from tests.models import synth
 
 DAYS = 150
@@ -61,7 +62,7 @@ def test_lookback_covers_the_scorer_windows():
     assert score_lookback_days(p.replace(red_flag_hold_d=40)) == 40 + 28 + 8
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(k=st.one_of(st.integers(min_value=0, max_value=DAYS + 3), st.integers(min_value=95, max_value=125)))
 def test_since_equals_full_run(tmp_path_factory, team_features, full_scores, k):
     """Stored scores from a full run, features unchanged: rescoring from any day changes nothing."""

@@ -11,7 +11,8 @@ its key; rows from fuzzed files are plausible; the ledger grows by exactly one
 row per input file.
 
 Budgets are small and derandomized (the same examples every run) so that the
-module runs in well under 90 s on 2 cores.
+module runs in well under 90 s on 2 cores; outside CI (no ``HYPOTHESIS_PROFILE=ci``)
+each draws a quarter of its count (``tests.budget.examples``), for the inner loop.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hypothesis import strategies as st
 from connectors import registry
 from connectors.base import ReadContext
 from connectors.registry import CONNECTOR_MODULES
+from tests.budget import examples
 from tests.reliability import harness as H
 
 COMMON = dict(suppress_health_check=[HealthCheck.too_slow], database=None, print_blob=False)
@@ -66,7 +68,7 @@ def test_seeds_cover_every_connector(seeds, baseline):
     }
 
 
-@settings(max_examples=30, deadline=None, derandomize=True, **COMMON)
+@settings(max_examples=examples(30), deadline=None, derandomize=True, **COMMON)
 @given(data=st.data(), prefix=st.integers(0, 80), tail=st.binary(min_size=0, max_size=3000))
 def test_random_bytes(baseline, workdir, seeds, data, prefix, tail):
     """Random bytes, optionally behind the first bytes of a real file (so detection says yes)."""
@@ -74,14 +76,14 @@ def test_random_bytes(baseline, workdir, seeds, data, prefix, tail):
     _run(baseline, workdir, {_rel(seed): seed.data[:prefix] + tail})
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, **COMMON)
+@settings(max_examples=examples(40), deadline=None, derandomize=True, **COMMON)
 @given(data=st.data(), frac=st.floats(0.0, 1.0))
 def test_truncation(baseline, workdir, seeds, data, frac):
     seed = data.draw(st.sampled_from(seeds), label="seed")
     _run(baseline, workdir, {_rel(seed): H.truncate(seed.data, frac)})
 
 
-@settings(max_examples=50, deadline=None, derandomize=True, **COMMON)
+@settings(max_examples=examples(50), deadline=None, derandomize=True, **COMMON)
 @given(data=st.data(), flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), min_size=1, max_size=8))
 def test_byte_flips(baseline, workdir, seeds, data, flips):
     """Byte flips of real corpus/sample files (FIT CRC damage: values are read 'unverified')."""
@@ -89,7 +91,7 @@ def test_byte_flips(baseline, workdir, seeds, data, flips):
     _run(baseline, workdir, {_rel(seed): H.flip(seed.data, flips)})
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, **COMMON)
+@settings(max_examples=examples(25), deadline=None, derandomize=True, **COMMON)
 @given(data=st.data(), encoding=st.sampled_from(ENCODINGS))
 def test_wrong_encodings(baseline, workdir, seeds, data, encoding):
     """CSV/JSON/XML exports re-encoded (UTF-16, Windows-1252, Latin-1) with accented text added."""
@@ -100,7 +102,7 @@ def test_wrong_encodings(baseline, workdir, seeds, data, encoding):
         assert "UTF-16" in out.error(rel) or "line" in out.error(rel), out.error(rel)
 
 
-@settings(max_examples=35, deadline=None, derandomize=True, **COMMON)
+@settings(max_examples=examples(35), deadline=None, derandomize=True, **COMMON)
 @given(
     data=st.data(),
     drop=st.lists(st.integers(0, 60), max_size=3),
@@ -164,7 +166,7 @@ def test_reordered_columns_and_an_extra_one_give_the_same_rows(baseline, workdir
 ABSURD_CASES = [(name, op, target, v) for name, op, target, values in H.ABSURD for v in (values or (None,))]
 
 
-@settings(max_examples=70, deadline=None, derandomize=True, **COMMON)
+@settings(max_examples=examples(70), deadline=None, derandomize=True, **COMMON)
 @given(case=st.sampled_from(ABSURD_CASES), row=st.integers(0, 400), data=st.data())
 def test_absurd_values(baseline, workdir, seeds, case, row, data):
     """A 40-hour session, RHR 0 or 400, negative distance, sleep ending before it starts,
@@ -181,7 +183,7 @@ def test_absurd_values(baseline, workdir, seeds, case, row, data):
         assert out.summary.rows_added == 2  # the control file's two rows; the mutated file adds nothing new
 
 
-@settings(max_examples=10, deadline=None, derandomize=True, **COMMON)
+@settings(max_examples=examples(10), deadline=None, derandomize=True, **COMMON)
 @given(data=st.data())
 def test_several_bad_files_in_one_run(baseline, workdir, seeds, data):
     """Bad files next to each other do not affect one another, the control file or the stored rows."""
@@ -199,7 +201,7 @@ def test_several_bad_files_in_one_run(baseline, workdir, seeds, data):
     _run(baseline, workdir, files)
 
 
-@settings(max_examples=20, deadline=None, derandomize=True, **COMMON)
+@settings(max_examples=examples(20), deadline=None, derandomize=True, **COMMON)
 @given(
     how=st.sampled_from(["trunc", "flip"]), frac=st.floats(0.0, 1.0), mask=st.integers(1, 255), count=st.integers(1, 6)
 )

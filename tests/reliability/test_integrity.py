@@ -26,6 +26,7 @@ from polars.testing import assert_frame_equal
 from pipelines.ingest import ingest_paths
 from pipelines.integrity import pending_rebuilds, verify
 from pipelines.store import Store, atomic_write_parquet, checksum_path
+from tests.budget import examples
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_data" / "inputs"
@@ -64,7 +65,7 @@ def test_checksum_recorded_at_write(built) -> None:
     assert rep.ok and rep.partitions >= 7 and not rep.unverified, rep
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=st_.sampled_from(TABLES), pos=st_.floats(0, 1, exclude_max=True), bit=st_.integers(0, 7))
 def test_any_bit_flip_is_detected_on_read(built, tmp_path_factory, table, pos, bit) -> None:
     """Item 3: before, 16-38 % of single-bit flips were read as valid values."""
