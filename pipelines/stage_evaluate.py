@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 __all__ = ["NoLabelledDays", "evaluate_store", "read_labels_csv", "report_evaluation", "AUTO_LABELS"]
 
 
@@ -21,7 +23,6 @@ def read_labels_csv(path: Path, column: str):
     ValueError
         A missing column or a bad date/number, naming the file and the line.
     """
-    import polars as pl
 
     try:
         raw = pl.read_csv(path, infer_schema=False)
@@ -78,13 +79,16 @@ def evaluate_store(
     until=None,
     rules_params=None,
     components: bool = True,
+    tables=None,
 ):
     """:class:`models.evaluate.Evaluation` of the scores in store ``st`` (the CLI's work; the weekly
-    report can call it and render :func:`models.evaluate.report_section`).
+    report shows :func:`report_evaluation`).
 
     ``rules_params`` (a ScorerParams) scores the stored features in memory instead of reading the
-    stored scores. ``components=False``: only the score,
-    the naive baselines and the bands (:func:`models.evaluate.evaluate_frame`).
+    stored scores. ``components=False``: only the score, the naive baselines and the bands
+    (:func:`models.evaluate.evaluate_frame`). ``tables``: the ``features``, ``scores`` or
+    ``wellness`` frames of ``athletes`` a caller has already read (the report); the others are
+    read from ``st``.
 
     Raises
     ------
@@ -93,13 +97,17 @@ def evaluate_store(
     NoLabelledDays
         Nothing to evaluate.
     """
-    import polars as pl
 
     from models.evaluate import evaluate_scores
 
     if (spec is None) == (not injuries):
         raise ValueError("give --label ITEM<=N (a self-report item) or --injuries")
-    feats = st.read_table("features", athletes=athletes) if st.table_dir("features").exists() else None
+    tables = dict(tables or {})
+
+    def read(table: str) -> pl.DataFrame:
+        return tables[table] if table in tables else st.read_table(table, athletes=athletes)
+
+    feats = read("features") if "features" in tables or st.table_dir("features").exists() else None
     if feats is None or feats.is_empty():
         raise ValueError(f"no features in {st.root}; run `strainwatch run` (or ingest, features, score) first")
     if rules_params is not None:
@@ -107,9 +115,9 @@ def evaluate_store(
 
         scores = score_features_columnar(feats, as_of=until or feats["date"].max(), params=rules_params)
     else:
-        if not st.table_dir("scores").exists():
+        if "scores" not in tables and not st.table_dir("scores").exists():
             raise ValueError(f"no scores in {st.root}; run `strainwatch score` first (or use --rules)")
-        scores = st.read_table("scores", athletes=athletes)
+        scores = read("scores")
     if since is not None:
         scores = scores.filter(pl.col("date") >= since)
     if until is not None:
@@ -131,7 +139,7 @@ def evaluate_store(
     elif labels_csv is not None:
         reports = read_labels_csv(labels_csv, spec.column)
     else:
-        reports = st.read_table("wellness", athletes=athletes)
+        reports = read("wellness")
         if spec.column not in reports.columns:
             raise ValueError(
                 f"label column {spec.column!r} is not in the wellness table; known: "
@@ -166,14 +174,10 @@ MIN_REPORT_DAYS = 60
 MIN_REPORT_EVENTS = 10
 
 
-def _auto_label(st, athletes) -> str | None:
-    import polars as pl
-
+def _auto_label(w: pl.DataFrame) -> str | None:
+    """The first of :data:`AUTO_LABELS` reported in the wellness frame ``w``, or None."""
     from models.evaluate import LabelSpec
 
-    if not st.table_dir("wellness").exists():
-        return None
-    w = st.read_table("wellness", athletes=athletes)
     for text in AUTO_LABELS:
         col = LabelSpec.parse(text).column
         if col in w.columns and w.select(pl.col(col).is_not_null().any()).item():
@@ -191,6 +195,7 @@ def report_evaluation(
     horizon_d: int = 3,
     n_boot: int = 200,
     seed: int = 0,
+    tables=None,
 ) -> dict | None:
     """The weekly report's "how the indicator tracked this team's reports", or None without labels.
 
@@ -198,7 +203,8 @@ def report_evaluation(
     :data:`AUTO_LABELS` the athletes have reported. Scores up to ``as_of - horizon_d`` are checked
     against reports up to ``as_of`` only, so every outcome window is complete and nothing after the
     report's day is read. Only the score, the naive baselines and the bands are computed, with
-    ``n_boot`` bootstrap resamples (``strainwatch evaluate`` gives the full table).
+    ``n_boot`` bootstrap resamples (``strainwatch evaluate`` gives the full table). ``tables``:
+    frames already read, as :func:`evaluate_store`.
 
     Returns
     -------
@@ -212,8 +218,11 @@ def report_evaluation(
 
     from models.evaluate import LabelSpec, report_summary
 
+    tables = dict(tables or {})
+    if not injuries and "wellness" not in tables:
+        tables["wellness"] = st.read_table("wellness", athletes=athletes)
     if not injuries and label is None:
-        label = _auto_label(st, athletes)
+        label = _auto_label(tables["wellness"])
         if label is None:
             return None
     spec = None if injuries else LabelSpec.parse(label)
@@ -228,6 +237,7 @@ def report_evaluation(
             athletes=athletes,
             until=as_of - timedelta(days=horizon_d),  # every outcome window ends by as_of
             components=False,
+            tables=tables,
         )
     except NoLabelledDays:
         return {

@@ -150,6 +150,7 @@ def run_report(
             label=evaluation_label,
             injuries=evaluation_injuries,
             horizon_d=evaluation_horizon_d,
+            tables={"features": features, "scores": scores, "wellness": wellness},
         )
     html = build_weekly_report(
         features,
