@@ -21,7 +21,6 @@ sending), then checks that
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -30,16 +29,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
 import time
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 from polars.testing import assert_frame_equal
 
 from pipelines.store import Store
+from tests.webhook import Webhook
 
 pytestmark = pytest.mark.slow
 
@@ -52,31 +49,6 @@ TRIALS = int(os.environ.get("STRAINWATCH_CRASH_TRIALS", "5"))
 DUPLICATED = ("carla", "gus")  # their exports are also in <athlete>/drop2/, byte for byte
 
 
-class Sink:
-    """A JSON webhook on 127.0.0.1 that records (path, title) of every POST."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, str]] = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                sink.received.append((self.path, json.loads(body).get("title", "")))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def titles(self, path: str) -> Counter:
-        return Counter(t for p, t in self.received if p == path)
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str):
     work = tmp_path_factory.mktemp("crash")
@@ -85,7 +57,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str):
         shutil.copytree(REPO / "sample_data" / "inputs" / a, inputs / a)
     for a in DUPLICATED:
         shutil.copytree(REPO / "sample_data" / "inputs" / a, inputs / a / "drop2")
-    sink = Sink()
+    sink = Webhook()
     env = {
         **os.environ,
         "PREFECT_API_URL": prefect_api_url,
@@ -93,7 +65,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str):
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
     yield work, inputs, sink, env
-    sink.httpd.shutdown()
+    sink.close()
 
 
 def config(work: Path, inputs: Path, store: Path, port: int, hook: str) -> Path:

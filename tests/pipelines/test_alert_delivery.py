@@ -7,66 +7,24 @@ and --dry-run writing and sending nothing.
 
 from __future__ import annotations
 
-import json
 import socket
 import sqlite3
-import threading
 from datetime import date
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from pipelines.stage_alert import ChannelConfigError, apprise_send, channels_from_config, mask_url, run_alerts
 from pipelines.store import Store
 from tests.reports.synth import team_frames
+from tests.webhook import Webhook
 
 AS_OF = date(2026, 4, 10)  # a01: moderate 4 days in a row (key day 9 Apr); a02: red flag
 
 
-class Hook:
-    """A JSON webhook sink: records every POST; answers 500 to the first ``fail_first`` requests."""
-
-    def __init__(self, fail_first: int = 0):
-        self.fail_first = fail_first
-        self.received: list[dict] = []
-        self.paths: list[str] = []
-        hook = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                n = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(n)
-                if hook.fail_first > 0:
-                    hook.fail_first -= 1
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                hook.received.append(json.loads(body))
-                hook.paths.append(self.path)
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = HTTPServer(("127.0.0.1", 0), H)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str = "hook") -> str:
-        return f"json://127.0.0.1:{self.port}/{path}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def hook():
-    h = Hook()
+    h = Webhook()
     yield h
     h.close()
 
@@ -164,7 +122,7 @@ def test_deliver_content_and_never_twice(store, hook, smtp):
 
 
 def test_failed_delivery_is_retried_next_run_and_secret_never_printed(store, monkeypatch):
-    hook = Hook(fail_first=1)
+    hook = Webhook(fail_first=1)
     try:
         secret = "s3cr3t-T0KEN"
         channels = {"a01": [f"json://127.0.0.1:{hook.port}/hook/${{HOOK_TOKEN}}"]}
@@ -201,7 +159,7 @@ def test_missing_env_var_is_a_failed_delivery_then_sent(store, hook):
 
 
 def test_only_the_failed_target_is_retried(store, hook):
-    bad = Hook(fail_first=1)
+    bad = Webhook(fail_first=1)
     try:
         channels = {"a01": [hook.url("good"), bad.url("bad")]}
         s1 = run_alerts(store, as_of=AS_OF, channels=channels, athletes=["a01"])

@@ -13,7 +13,6 @@ nothing new.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import socket
@@ -33,6 +32,7 @@ from pipelines.config import load_config
 from pipelines.store import Store
 from tests.pipelines import teamgen
 from tests.pipelines.test_flows import config_file
+from tests.webhook import Webhook
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -44,34 +44,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"),
 ]
-
-
-class Hook:
-    """A JSON webhook on 127.0.0.1 recording (path, body) of what apprise delivers."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, dict]] = []
-        hook = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                hook.posts.append((self.path, json.loads(body or b"{}")))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def to(self, path: str) -> list[dict]:
-        return [b for p, b in self.posts if p.rstrip("/").endswith(path)]
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 def strainwatch_run(cfg_path: Path, api_url: str, out: Path) -> dict:
@@ -138,7 +110,7 @@ def test_phone_checkin_with_red_flag_then_nightly_run_scores_high_and_alerts_coa
     (inputs / "ath000" / "watch-sessions.csv").write_text(
         teamgen.SESSIONS_HEADER + "ath000,2026-11-09T07:05:00+01:00,45,running,151,,8.4\n"
     )
-    hook = Hook()
+    hook = Webhook()
     store = tmp_path / "store"
     cfg_path = config_file(
         tmp_path,

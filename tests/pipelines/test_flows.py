@@ -22,6 +22,7 @@ from pipelines import flows
 from pipelines.ingest import ingest_paths
 from pipelines.store import Store, StoreLockedError
 from tests.pipelines import fake_stages, teamgen
+from tests.webhook import Webhook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -337,33 +338,6 @@ def test_a_waiting_run_gets_the_store_when_the_first_finishes(tmp_path):
 
 
 # ---------------------------------------------------------------------- end to end (real stages)
-class _Hook:
-    """A JSON webhook on 127.0.0.1 that records what apprise delivers."""
-
-    def __init__(self) -> None:
-        import http.server
-        import threading
-
-        self.posts: list[bytes] = []
-        hook = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                hook.posts.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 def _snapshot(store: Path) -> dict[str, bytes]:
     """Every stored table file and the outbox rows, byte for byte."""
     import sqlite3
@@ -385,7 +359,7 @@ def test_nightly_end_to_end_idempotent_and_incremental_equals_full(prefect, tmp_
     # ath000 reports a red flag on the last day: an alert must fire, once. (Files of one run are
     # read in path order and the later row wins on the wellness key, hence the name.)
     (inputs / "ath000" / "z-red-flag-daily.csv").write_text(teamgen.DAILY_HEADER + "ath000,2026-11-09,,,7,true\n")
-    hook = _Hook()
+    hook = Webhook()
     store = tmp_path / "store"
     cfg = config_file(
         tmp_path,
@@ -402,7 +376,7 @@ def test_nightly_end_to_end_idempotent_and_incremental_equals_full(prefect, tmp_
         assert s1.days_scored == 3 * 40
         assert s1.bands.get("high", 0) >= 1  # the red flag
         assert Path(s1.report_path).is_file() and Path(s1.report_path).name == "strainwatch-2026-W46.html"
-        sent_first = len(hook.posts)
+        sent_first = len(hook.raw)
         assert sent_first >= 1 and s1.alerts.get("sent", 0) == sent_first
         scores = Store(store).read_table("scores")
         assert scores.group_by("athlete_id").len().sort("athlete_id")["len"].to_list() == [40, 40, 40]
@@ -413,7 +387,7 @@ def test_nightly_end_to_end_idempotent_and_incremental_equals_full(prefect, tmp_
         s2 = flows.run_flow("nightly", as_of="2026-11-09", config_path=str(cfg))
         assert _snapshot(store) == before  # nothing changed, byte for byte, outbox included
         assert Path(s1.report_path).read_bytes() == report_bytes
-        assert len(hook.posts) == sent_first and s2.alerts.get("sent", 0) == 0
+        assert len(hook.raw) == sent_first and s2.alerts.get("sent", 0) == 0
         assert s2.days_scored == 0 and s2.athletes_processed == 0
 
         # the next night: one new day per athlete; the result equals a full run from scratch
@@ -585,7 +559,7 @@ def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefec
     the alerts, so no red-flag alert went out for anyone, and ``backfill`` could not repair it."""
     inputs, ids = team(tmp_path, n=3, days=30)  # 2026-10-01 .. 2026-10-30
     store = tmp_path / "store"
-    hook = _Hook()
+    hook = Webhook()
     cfg = config_file(
         tmp_path,
         inputs,
@@ -596,7 +570,7 @@ def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefec
     monkeypatch.setenv("SW_TEST_TOKEN", "x")
     try:
         flows.run_flow("nightly", as_of="2026-10-29", config_path=str(cfg))
-        posts0 = len(hook.posts)
+        posts0 = len(hook.raw)
         st = Store(store)
         reference = st.read_table("scores").filter(pl.col("athlete_id") == ids[2])
         bad = st.partition_path("scores", ids[2])
@@ -609,7 +583,7 @@ def test_damaged_scores_partition_of_one_athlete_does_not_stop_the_others(prefec
         (problem,) = [p for p in s.problems if "damaged partition" in p]
         assert str(bad) in problem and "quarantine" in problem and "rebuilt" in problem
         assert s.report_path and Path(s.report_path).is_file()
-        new = [json.loads(b) for b in hook.posts[posts0:]]
+        new = [b for b in hook.received[posts0:]]
         text = json.dumps(new)
         assert "Ana" in text and ids[1] in text, new  # both red-flag alerts went out
         # the damaged partition was rebuilt from the canonical tables in the same run

@@ -41,6 +41,7 @@ def prefect_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+@pytest.mark.slow  # a real server on a fresh database: ~12 s of migrations; the logic around it has fast tests below
 def test_server_answers_and_stops(prefect_home: Path) -> None:
     srv = ps.EarlyServer(startup_timeout_s=90)
     assert srv.start()

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 from pipelines.stage_report import run_report
 from pipelines.store import Store
-from tests.pipelines.test_alert_delivery import Hook
 from tests.reports._extract import report_data
 from tests.reports.synth import team_frames
+from tests.webhook import Webhook
 
 runner = CliRunner()
 
@@ -28,12 +28,12 @@ def store(tmp_path) -> Store:
 
 @pytest.fixture
 def hook():
-    h = Hook()
+    h = Webhook()
     yield h
     h.close()
 
 
-def write_config(tmp_path: Path, hook: Hook) -> Path:
+def write_config(tmp_path: Path, hook: Webhook) -> Path:
     cfg = tmp_path / "strainwatch.toml"
     cfg.write_text(
         f"""
@@ -152,7 +152,7 @@ def test_alert_command_dry_run_then_send_then_dedupe(store, tmp_path, hook):
 
 
 def test_alert_command_reports_failure_with_exit_code_1(store, tmp_path):
-    bad = Hook(fail_first=5)
+    bad = Webhook(fail_first=5)
     try:
         cfg = write_config(tmp_path, bad)
         r = runner.invoke(
