@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,6 +14,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("STRAINWATCH_CORPUS", REPO.parent / "shared" / "sample_corpus"))
 SAMPLE_DATA = REPO / "sample_data"
+
+# Bytecode: an environment with PYTHONDONTWRITEBYTECODE=1 (the development machines here set it) makes every
+# test process, and every CLI subprocess a test starts, compile the package again, and pytest rewrite the
+# asserts of every test module again: ~4 s of CPU per process and run. The tests write bytecode into the
+# __pycache__ folders that .gitignore lists; nothing else changes.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -27,7 +35,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # merge is never blocked by an example that an earlier, identical run did not draw.
 from hypothesis import settings as _hyp_settings  # noqa: E402
 
-# The inner loop draws fewer examples: 25 instead of 100 where a test writes no count, and a quarter
+# The inner loop draws fewer examples: 25 instead of 100 where a test writes no count, and a fifth
 # where it writes one through tests.budget.examples(); the ci profile keeps every count.
 _hyp_settings.register_profile("ci", derandomize=True, print_blob=True, max_examples=100)
 _hyp_settings.register_profile("dev", max_examples=25)

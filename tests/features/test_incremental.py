@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 
 from features.compute import _compute, compute_features, first_changed_dates, update_features
 from features.params import FeatureParams
+from tests.budget import examples
 
 from .daily_synth import random_daily
 
@@ -118,7 +119,7 @@ def test_new_first_day_or_missing_previous_rows_fall_back_to_full(history):
     assert_frame_equal(inc, full, check_exact=True)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(seed=st.integers(0, 10_000), cut=st.integers(1, 150), extra=st.integers(1, 40))
 def test_random_cut_points(seed, cut, extra):
     d = random_daily(3, 190, seed=seed, p_null_load=0.02)
@@ -144,7 +145,7 @@ def test_chunked_computation_equals_one_pass(history, monkeypatch):
     assert_frame_equal(update_features(d, prev, as_of=as_of, since=since), one, check_exact=True)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(seed=st.integers(0, 10_000), back=st.integers(1, 120))
 def test_days_without_training_data_incremental_equals_full(seed, back):
     """Uncovered days (no session source: load null, load_covered false) null the load features;

@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 
 from features.compute import compute_features
 from features.schemas import DAILY, FEATURES, conform
+from tests.budget import examples
 
 from .daily_synth import random_daily
 from .pandas_reference import reference_features
 
 D0 = date(2024, 1, 1)
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def frame(athletes: dict[str, tuple[int, list[float | None]]], **extra) -> pl.DataFrame:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pipelines.scan import HashCache, walk_inputs
 from pipelines.store import Store
+from tests.budget import examples
 
 SKIP = {".DS_Store", "Thumbs.db", "desktop.ini"}
 
@@ -84,7 +85,7 @@ def test_walk_files_given_directly_and_missing_inputs(tmp_path: Path) -> None:
 names = st.sampled_from(["a", "b", "a-b", "a.b", ".h", "Z", "1", "a b", "é", "Thumbs.db", "x.fit"])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(st.lists(names, min_size=1, max_size=4), min_size=1, max_size=12))
 def test_walk_matches_the_pathlib_walk_on_random_trees(tmp_path_factory, paths) -> None:
     root = tmp_path_factory.mktemp("tree")

@@ -111,7 +111,7 @@ def test_a_polars_panic_on_a_damaged_file_is_damage_not_a_crash(built, tmp_path,
     assert "PanicException" in st.quarantine_log()[0]["reason"]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(table=st_.sampled_from(TABLES), pos=st_.floats(0, 1, exclude_max=True), bit=st_.integers(0, 7))
 def test_bit_flip_in_a_partition_without_checksum_never_raises(built, tmp_path_factory, table, pos, bit) -> None:
     """Old partitions (no checksum): a flip may go unseen, but reading never crashes; polars' Rust
