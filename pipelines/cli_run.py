@@ -120,15 +120,18 @@ def _run(flow_name: str, cfg, verbose: bool, summary_json: Path | None = None, *
     """Run a flow in-process with the store lock held; print the summary; exit with its code."""
     prepare_environment(Path(cfg.store.path), verbose=verbose)
     from pipelines.prefect_server import early_server, use_api
+    from pipelines.run_runtime import run_lock
 
-    # Prefect's temporary server boots while Prefect, polars and the pipeline are imported
-    with early_server() as srv:
+    # The store's writer lock first (re-entrant: the flow takes it again as a no-op), so that a second run
+    # waits, or fails after --lock-timeout, before it boots a Prefect server, whose start costs ~10 s of
+    # CPU that the run holding the store would lose on a small machine. A StoreLockedError carries its
+    # exit code to main() like every other StrainwatchError. Then Prefect's temporary server boots while
+    # Prefect, polars and the pipeline are imported.
+    with run_lock(cfg.store.path, cfg.store.lock_timeout_s), early_server() as srv:
         from pipelines import flows
 
-        # the lock is taken before the flow starts, so a second run fails fast or waits cheaply; a
-        # StoreLockedError carries its exit code to main() like every other StrainwatchError
         try:
-            with _Progress() as bar, flows.run_lock(cfg.store.path, cfg.store.lock_timeout_s), use_api(srv):
+            with _Progress() as bar, use_api(srv):
                 if srv is not None and srv.problem:
                     typer.echo(f"note: {srv.problem}; Prefect starts its own temporary server", err=True)
                 flows.set_progress(bar)

@@ -2,6 +2,9 @@
 the task runner (threads or Dask) and the Prefect API shared with Dask workers.
 
 See "One writer" and "Chunks" in :mod:`pipelines.flows`, which re-exports every public name here.
+Importing this module does not import Prefect: ``strainwatch run`` takes :func:`run_lock` before it
+starts Prefect's early server (:mod:`pipelines.prefect_server`), which only starts while Prefect is
+not imported yet.
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines.config import Config
 from pipelines.store import Store
@@ -110,6 +111,8 @@ def build_task_runner(cfg: Config) -> Any:
     the dashboard off; with an address, chunks go to that scheduler.
     """
     if cfg.run.task_runner == "thread":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
         return ThreadPoolTaskRunner(max_workers=cfg.run.max_workers or min(8, (os.cpu_count() or 2) * 2))
     try:
         from prefect_dask import DaskTaskRunner

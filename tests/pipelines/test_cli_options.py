@@ -147,11 +147,11 @@ def test_a_locked_store_is_one_line_and_exit_code_3_from_main(tmp_path, monkeypa
 
 def test_a_locked_store_stops_run_with_one_line_and_exit_code_3(tmp_path, monkeypatch, capsys):
     """`strainwatch run` has no lock handler of its own either: the run lock's StoreLockedError
-    reaches main() before any stage runs."""
+    reaches main() before any stage runs (and before a Prefect server starts: the lock comes first)."""
     import contextlib
     import sys
 
-    from pipelines import cli, flows
+    from pipelines import cli, flows, prefect_server, run_runtime
     from pipelines.errors import EXIT_LOCKED
     from pipelines.store import StoreLockedError
 
@@ -165,8 +165,15 @@ def test_a_locked_store_stops_run_with_one_line_and_exit_code_3(tmp_path, monkey
         yield  # pragma: no cover
 
     ran = []
-    monkeypatch.setattr(flows, "run_lock", held)
+    monkeypatch.setattr(run_runtime, "run_lock", held)
     monkeypatch.setattr(flows, "run_flow", lambda *a, **k: ran.append(a))
+
+    @contextlib.contextmanager
+    def server():
+        ran.append("server")
+        yield None
+
+    monkeypatch.setattr(prefect_server, "early_server", server)
     monkeypatch.setattr(cli, "_stop_on_interrupt", lambda: None)
     monkeypatch.setattr(
         sys, "argv", ["strainwatch", "run", "--store", str(root), "--input", str(tmp_path / "in"), "--dry-run"]
