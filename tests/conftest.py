@@ -141,9 +141,18 @@ def _snapshot_sqlite(src: Path, dst: Path) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the mark into the worker assignment
 def pytest_collection_modifyitems(config, items):
-    """The not-slow tests that use the Prefect test harness run on one xdist worker (``--dist loadgroup``
-    in pyproject.toml), so the inner loop starts one harness (10-15 s on 2 cores) instead of one per worker.
-    Slow ones are left free, so that a long crash test does not queue the flow tests behind it."""
+    """Which not-slow tests share an xdist worker (``--dist loadgroup`` in pyproject.toml).
+
+    * The ones that use the Prefect test harness: the inner loop starts one harness (5-15 s) instead of
+      one per worker.
+    * The others by module: a module-scoped fixture (a scored team, a browser) is then built once, not
+      once on each worker that happens to get one of the module's tests (~20 s of CPU in the inner loop).
+
+    Slow tests are left free, so that a long crash test does not queue others behind it."""
     for item in items:
-        if "prefect_api_url" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None:
+        if item.get_closest_marker("slow") is not None or item.get_closest_marker("xdist_group") is not None:
+            continue
+        if "prefect_api_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("prefect"))
+        else:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
