@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -46,6 +45,7 @@ import polars as pl
 
 from features.schemas import FEATURES, SCORES, require
 from models.components import REGISTRY, seen_lines, seen_short
+from models.components import is_finite_number as _ok
 from models.params import ScorerParams
 from models.vocab import ADJUSTMENT_GENERIC, DISCLAIMER, REASON_TEXT, RED_FLAG_TEXT
 from reports.facts import (
@@ -118,10 +118,6 @@ class Alert:
     @property
     def alert_id(self) -> str:
         return alert_id(self.athlete_id, self.day, self.rule)
-
-
-def _ok(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def push_text(body: str) -> str:

@@ -26,7 +26,6 @@ Thresholds are never restated here: callers pass the
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from models.components import columns_at
+from models.components import is_finite_number as _ok
 from models.vocab import ADJUSTMENT_GENERIC
 
 __all__ = [
@@ -88,10 +88,6 @@ FACT_COLS = (
     "ctl_ramp_7d",
     "load_family",
 )
-
-
-def _ok(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _json_list(s: str | None) -> list[dict]:
