@@ -72,6 +72,7 @@ import polars as pl
 
 from features.schemas import FEATURES, SCORES, conform, require
 from models.components import REGISTRY
+from models.evaluate import LabelSpec, event_days, label_history, load_baselines
 from models.portable import LinearMember, PortableModel, PortableModelError, from_dict, from_sklearn, to_dict
 from models.rules import ScorerParams
 
@@ -906,33 +907,20 @@ def _calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 5) -> list[dict
 
 
 def _naive_baselines(ds: pl.DataFrame, features: pl.DataFrame, lp: LabelParams) -> dict[str, np.ndarray]:
-    """Naive rankings with the rule scorer's timing, aligned with ``ds``: the 7-day load sum to d-1
+    """The naive rankings of ``strainwatch evaluate`` (:func:`models.evaluate.load_baselines` and
+    :func:`models.evaluate.label_history`), aligned with ``ds``: the 7-day load sum to d-1
     (``load_7d``), yesterday's load (``load_yesterday``) and the share of symptomatic reports of the
     label item in d-6..d (``label_history_7d``)."""
-    prev = features.select(
-        "athlete_id",
-        (pl.col("date") + timedelta(days=1)).alias("date"),
-        pl.col("acute_7d_au").cast(pl.Float64).alias("load_7d"),
-        pl.col("load_au").cast(pl.Float64).alias("load_yesterday"),
-    )
-    v = pl.col(lp.label_column).cast(pl.Float64)
-    sym = (v <= lp.pain_threshold) if lp.label_op == "<=" else (v >= lp.pain_threshold)
-    hist = (
-        features.select("athlete_id", "date", sym.cast(pl.Float64).alias("_s"))
-        .sort("athlete_id", "date")
-        .with_columns(pl.col("_s").rolling_mean(7, min_samples=1).over("athlete_id").alias("label_history_7d"))
-    )
+    days = ds.select("athlete_id", "date")
+    events = event_days(features, LabelSpec(lp.label_column, lp.label_op, lp.pain_threshold))
     j = (
-        ds.select("athlete_id", "date")
-        .with_row_index("_i")
-        .join(prev, on=["athlete_id", "date"], how="left")
-        .join(hist.select("athlete_id", "date", "label_history_7d"), on=["athlete_id", "date"], how="left")
+        days.with_row_index("_i")
+        .join(load_baselines(features), on=["athlete_id", "date"], how="left")
+        .join(label_history(days, events), on=["athlete_id", "date"], how="left")
         .sort("_i")
     )
-    return {
-        c: j[c].fill_null(float("nan")).to_numpy().astype(float)
-        for c in ("load_7d", "load_yesterday", "label_history_7d")
-    }
+    named = {"load_7d": "load_7d_au", "load_yesterday": "load_yesterday_au", "label_history_7d": "label_history_7d"}
+    return {k: j[c].fill_null(float("nan")).to_numpy().astype(float) for k, c in named.items()}
 
 
 def evaluate(
