@@ -82,11 +82,13 @@ from connectors._export_util import (
     LocalTime,
     UnexpectedErrors,
     display_name,
+    frame,
     header_fields,
     is_missing,
     json_head,
     normalise_sport,
     open_csv,
+    parse_float,
     require_athlete,
 )
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
@@ -230,23 +232,16 @@ def _dmy(raw: str, name: str, line: int, column: str) -> date:
 def _number(
     raw: object, name: str, line: int | None, column: str, lo: float, hi: float, record: str | None = None
 ) -> float | None:
-    if raw is None or (isinstance(raw, str) and is_missing(raw)):
+    """A number in ``lo..hi`` (:func:`connectors._export_util.parse_float`), None for a missing cell;
+    the error of a JSON session starts with its ``record`` (``player 'x' session 3``)."""
+    if isinstance(raw, str) and is_missing(raw):
         return None
-    if isinstance(raw, bool):
-        v = None
-    elif isinstance(raw, (int, float)):
-        v = float(raw)
-    else:
-        try:
-            v = float(str(raw).strip())
-        except ValueError:
-            v = None
-    where = f"{record}: " if record else ""
-    if v is None or v != v:
-        raise BadRowError(name, f"{where}{raw!r} is not a number (expected {lo:g}-{hi:g})", line=line, column=column)
-    if not lo <= v <= hi:
-        raise BadRowError(name, f"{where}{v:g} outside {lo:g}-{hi:g}", line=line, column=column)
-    return v
+    try:
+        return parse_float(raw, name, line=line, column=column, lo=lo, hi=hi)
+    except BadRowError as err:
+        if record is None:
+            raise
+        raise BadRowError(name, f"{record}: {err.message}", line=line, column=column) from None
 
 
 def _literal(raw: str, name: str, line: int, column: str, kind: type) -> Any:
@@ -561,12 +556,11 @@ def _read_team_sessions(path: Path, ctx: ReadContext, name: str, bad: BadRows, r
 
 
 def _frame(rows: list[dict], schema) -> pl.DataFrame:
-    """Rows (dicts with a subset of the schema's columns) as a frame of those columns."""
+    """Rows (dicts with a subset of the schema's columns) as a frame of the columns present."""
     if not rows:
         return schema.empty()
     present = set().union(*(r.keys() for r in rows))
-    types = {c: t for c, t in schema.columns.items() if c in present}
-    return pl.DataFrame([{c: r.get(c) for c in types} for r in rows], schema=types)
+    return frame(rows, {c: t for c, t in schema.columns.items() if c in present})
 
 
 _READERS = {
