@@ -68,7 +68,7 @@ _PY: dict[str, Callable[[float, int], object]] = {
 def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
     """(value, python): ``x`` printed (or rounded) as Python would, and where Python must do it.
 
-    ``kind``: ``fmt`` = ``models.rules._fmt(x, nd)``; ``fixed`` = ``f"{x:.{nd}f}"`` (nd <= 2);
+    ``kind``: ``fmt`` = ``models.rules._fmt(x, nd)``; ``fixed`` = ``f"{x:.{nd}f}"``;
     ``json`` = ``json.dumps(round(x, nd))`` (``"null"`` for null); ``round`` = ``round(x, nd)``
     (Float64). ``python`` is True where the value is a near tie, not finite or too large: those rows
     must be replaced by :data:`_PY` ``[kind]`` of the value (:func:`_patch`).
@@ -100,7 +100,8 @@ def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
             return body, python
         if nd == 2:
             return pl.when(k % 10 == 0).then(body + pl.lit("0")).otherwise(body), python
-        raise ValueError(f"fixed with {nd} decimals is not supported")
+        # the shortest repr has 1..nd decimals (k / 10**nd, |k| < 1e12): pad with zeros to nd
+        return (body + pl.lit("0" * nd)).str.slice(0, body.str.find(".", literal=True) + nd + 1), python
     raise ValueError(f"unknown number kind {kind!r}")
 
 

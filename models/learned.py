@@ -1294,6 +1294,14 @@ def score_features_learned(
     M = X.select(FEATURE_COLUMNS).to_numpy().astype(float)
     prob = bundle.predict_proba(M)
     contrib = bundle.contributions(M)
+    return _learned_columns(rules, M, prob, contrib, bundle)
+
+
+def _learned_rows(
+    rules: pl.DataFrame, M: np.ndarray, prob: np.ndarray, contrib: np.ndarray, bundle: ModelBundle
+) -> pl.DataFrame:
+    """:func:`score_features_learned`'s rows one by one in Python: the test oracle of
+    :func:`_learned_columns` (``tests/models/test_learned_columnar.py``)."""
     rows = []
     for i, r in enumerate(rules.iter_rows(named=True)):
         band = r["risk_band"]
@@ -1351,3 +1359,111 @@ def score_features_learned(
             }
         )
     return conform(pl.DataFrame(rows, schema=SCORES.polars_schema), SCORES)
+
+
+def _learned_columns(
+    rules: pl.DataFrame, M: np.ndarray, prob: np.ndarray, contrib: np.ndarray, bundle: ModelBundle
+) -> pl.DataFrame:
+    """The learned SCORES from the rule scores, the inputs ``M``, the probabilities and the
+    contributions, columnar: equal bit for bit to :func:`_learned_rows` (numbers printed as Python
+    prints them by :func:`models.columnar_text.printed`)."""
+    from models.columnar_text import printed
+
+    n, nf = contrib.shape
+    t_mod, t_high = bundle.thresholds["moderate"], bundle.thresholds["high"]
+    order = np.argsort(-contrib, axis=1)  # the per-row np.argsort(-contrib[i]), row by row
+    # one JSON object per (feature, row), feature-major, then each row's objects in its order
+    entries = []
+    for j, name in enumerate(FEATURE_COLUMNS):
+        v = pl.Series(M[:, j]).fill_nan(None)
+        c = pl.Series(contrib[:, j])
+        f = pl.DataFrame(
+            {
+                "c4": printed(c, 4, "json"),
+                "v4": printed(v, 4, "json"),
+                "v2": printed(v, 2, "fixed"),
+                "c2": printed(c, 2, "fixed"),
+            }
+        )
+        entries.append(
+            f.select(
+                pl.concat_str(
+                    pl.lit(f'{{"component":{json.dumps(name)},"reason":{json.dumps(FEATURE_REASON[name])},"points":'),
+                    pl.col("c4"),
+                    pl.lit(',"cap":null,"value":'),
+                    pl.col("v4"),
+                    pl.lit(f',"rule":{json.dumps(name)[:-1]} '),
+                    pl.col("v2").fill_null("missing"),
+                    pl.lit(": "),
+                    pl.when(pl.col("c2").str.starts_with("-")).then(pl.lit("")).otherwise(pl.lit("+")),
+                    pl.col("c2"),
+                    pl.lit(' logit"}'),
+                )
+            ).to_series()
+        )
+    by_row = pl.concat(entries).gather((order * n + np.arange(n)[:, None]).ravel()).reshape((n, nf)).arr.join(",")
+    pr = pl.Series(prob.astype(float))
+    components_json = (
+        pl.DataFrame({"v4": printed(pr, 4, "json"), "v3": printed(pr, 3, "fixed"), "rest": by_row})
+        .select(
+            pl.concat_str(
+                pl.lit('[{"component":"probability","reason":null,"points":null,"cap":null,"value":'),
+                pl.col("v4"),
+                pl.lit(f',"rule":"P(new back-pain episode within {bundle.label_params.horizon_d} d) = '),
+                pl.col("v3"),
+                pl.lit(f' (moderate from {t_mod:.3f}, high from {t_high:.3f})"}},'),
+                pl.col("rest"),
+                pl.lit("]"),
+            )
+        )
+        .to_series()
+    )
+
+    # reasons: of features contributing > 0.05, largest first, each reason once
+    reason_names = list(dict.fromkeys(FEATURE_REASON[f] for f in FEATURE_COLUMNS))
+    code = np.array([reason_names.index(FEATURE_REASON[f]) for f in FEATURE_COLUMNS])
+    sorted_c = np.take_along_axis(contrib, order, axis=1)
+    sorted_r = code[order]
+    first = np.full((n, len(reason_names)), nf)
+    for r in range(len(reason_names)):
+        hit = (sorted_r == r) & (sorted_c > 0.05)
+        first[:, r] = np.where(hit.any(axis=1), hit.argmax(axis=1), nf)
+    rank = np.argsort(first, axis=1, kind="stable")
+    at = np.take_along_axis(first, rank, axis=1) < nf  # rank q of the row names a reason
+    ranked = pl.DataFrame({f"n{q}": np.array(reason_names)[rank[:, q]] for q in range(len(reason_names))})
+    named = [pl.when(pl.Series(at[:, q])).then(pl.col(f"n{q}")) for q in range(len(reason_names))]
+
+    band_rule = rules["risk_band"]
+    red = (
+        ((band_rule == "high") & (rules["reasons"].str.split(";").list.first() == "red_flag"))
+        .fill_null(False)
+        .to_numpy()
+    )
+    insufficient = (band_rule == "insufficient_data").to_numpy()
+    p = prob.astype(float)
+    with np.errstate(all="ignore"):
+        s_low = 30.0 * p / t_mod if t_mod > 0 else np.zeros(n)
+        s_mid = 30.0 + 30.0 * (p - t_mod) / (t_high - t_mod)
+        s_top = 60.0 + 40.0 * (p - t_high) / (1.0 - t_high) if t_high < 1 else np.full(n, 100.0)
+    s_ = np.where(p < t_mod, s_low, np.where(p < t_high, s_mid, s_top))
+    lo = np.where(p < t_mod, 0.0, np.where(p < t_high, 30.0, 60.0))
+    hi = np.where(p < t_mod, 29.9, np.where(p < t_high, 59.9, 100.0))
+    mapped = np.minimum(hi, np.maximum(lo, np.floor(s_ * 10) / 10))
+    score = np.where(red, 100.0, mapped)
+    learned_band = np.where(p >= t_high, "high", np.where(p >= t_mod, "moderate", "low"))
+    keep_band = red | insufficient
+    reasons = ranked.select(
+        pl.concat_str(
+            [pl.when(pl.Series(red)).then(pl.lit("red_flag")), *named],
+            separator=";",
+            ignore_nulls=True,
+        )
+    ).to_series()
+    out = rules.with_columns(
+        pl.Series("risk_score", np.where(insufficient, np.nan, score), dtype=pl.Float64).fill_nan(None),
+        pl.Series("risk_band", np.where(keep_band, band_rule.to_numpy(), learned_band), dtype=pl.String),
+        reasons.alias("reasons"),
+        components_json.alias("components_json"),
+        pl.lit(bundle.model_id, dtype=pl.String).alias("model"),
+    )
+    return conform(out.select(SCORES.polars_schema.names()), SCORES)
