@@ -229,6 +229,12 @@ def _sfx(name: str) -> pl.Expr:
     return pl.concat_str([pl.lit(": +"), S(f"s_pts_{name}")])
 
 
+def _measured(name: str, x: pl.Expr, needs: str, *text: pl.Expr | str) -> pl.Expr:
+    """The rule of a component that compares one value ``x`` with thresholds: ``no data (needs)``
+    where it is null, else ``text`` and the points (``label value threshold-phrase: +points``)."""
+    return pl.when(x.is_null()).then(pl.lit(_no_data(needs))).otherwise(_cat(*text, _sfx(name)))
+
+
 #: name -> (value, rule, detail) expressions of that component's JSON object, for parameters p
 _Texts = Callable[[ScorerParams], tuple[pl.Expr, pl.Expr, pl.Expr | None]]
 _TEXTS: dict[str, _Texts] = {}
@@ -244,17 +250,13 @@ def _texts(fn: _Texts) -> _Texts:
 def load_spike(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = _f("l_acwr_ewma")
     a, d = p.acwr_spike_start, p.acwr_danger
-    rule = (
-        pl.when(x.is_null())
-        .then(pl.lit(_no_data("EWMA ACWR needs 28 days of load history")))
-        .otherwise(
-            _cat(
-                "ACWR(EWMA) ",
-                S("s_l_acwr_ewma_f2"),
-                _tiers((x <= a, f" <= {_fmt(a)}"), (x <= d, f" > {_fmt(a)}"), last=f" > {_fmt(d)}"),
-                _sfx("load_spike"),
-            )
-        )
+    rule = _measured(
+        "load_spike",
+        x,
+        "EWMA ACWR needs 28 days of load history",
+        "ACWR(EWMA) ",
+        S("s_l_acwr_ewma_f2"),
+        _tiers((x <= a, f" <= {_fmt(a)}"), (x <= d, f" > {_fmt(a)}"), last=f" > {_fmt(d)}"),
     )
     return S("j_l_acwr_ewma"), rule, None
 
@@ -314,17 +316,17 @@ def monotony(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     rule = (
         pl.when(x.is_null() & (_f("l_acute_7d_au") == 0.0).fill_null(False))
         .then(_cat("no load in 7 days", _sfx("monotony")))
-        .when(x.is_null())
-        .then(pl.lit(_no_data("needs 7 days of load")))
         .otherwise(
-            _cat(
+            _measured(
+                "monotony",
+                x,
+                "needs 7 days of load",
                 "monotony ",
                 S("s_l_monotony_f2"),
                 _tiers((x > hi, f" > {_fmt(hi)}"), (x > flag, f" > {_fmt(flag)}"), last=f" <= {_fmt(flag)}"),
                 pl.when((strain > p90).fill_null(False))
                 .then(_cat("; strain ", S("s_l_strain_au_f0"), " > own P90 ", S("s_l_strain_p90_au_f0")))
                 .otherwise(pl.lit("")),
-                _sfx("monotony"),
             )
         )
     )
@@ -360,14 +362,14 @@ def ctl_ramp(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     rule = (
         pl.when(~appl)
         .then(_cat("not applicable: load family ", S("s_family"), " is not TSS-like"))
-        .when(x.is_null())
-        .then(pl.lit(_no_data("needs 7 days of CTL")))
         .otherwise(
-            _cat(
+            _measured(
+                "ctl_ramp",
+                x,
+                "needs 7 days of CTL",
                 "CTL ramp ",
                 S("s_l_ctl_ramp_7d_f1"),
                 _tiers((x > hi, f"/wk > {_fmt(hi)}"), (x > mild, f"/wk > {_fmt(mild)}"), last=f"/wk <= {_fmt(mild)}"),
-                _sfx("ctl_ramp"),
             )
         )
     )
@@ -378,17 +380,13 @@ def ctl_ramp(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
 def hrv(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = _f("hrv_z")
     strong, low = p.hrv_strong_z, p.hrv_suppressed_z
-    rule = (
-        pl.when(x.is_null())
-        .then(pl.lit(_no_data("needs >= 3 HRV values this week and 14 in the baseline")))
-        .otherwise(
-            _cat(
-                "HRV z ",
-                S("s_hrv_z_f2"),
-                _tiers((x < strong, f" < {_fmt(strong)}"), (x < low, f" < {_fmt(low)}"), last=f" >= {_fmt(low)}"),
-                _sfx("hrv"),
-            )
-        )
+    rule = _measured(
+        "hrv",
+        x,
+        "needs >= 3 HRV values this week and 14 in the baseline",
+        "HRV z ",
+        S("s_hrv_z_f2"),
+        _tiers((x < strong, f" < {_fmt(strong)}"), (x < low, f" < {_fmt(low)}"), last=f" >= {_fmt(low)}"),
     )
     return S("j_hrv_z"), rule, None
 
@@ -408,21 +406,17 @@ def rhr(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     )
     flag = (d >= p.rhr_flag_bpm).fill_null(False) | (z >= p.rhr_flag_z).fill_null(False)
     mild = (d >= p.rhr_mild_bpm).fill_null(False) | (z >= p.rhr_mild_z).fill_null(False)
-    rule = (
-        pl.when(d.is_null() & z.is_null())
-        .then(pl.lit(_no_data("needs >= 3 RHR values this week and 14 in the baseline")))
-        .otherwise(
-            _cat(
-                "RHR ",
-                desc,
-                _tiers(
-                    (flag, f" >= +{_fmt(p.rhr_flag_bpm)} bpm or z {_fmt(p.rhr_flag_z)}"),
-                    (mild, f" >= +{_fmt(p.rhr_mild_bpm)} bpm or z {_fmt(p.rhr_mild_z)}"),
-                    last=f" below +{_fmt(p.rhr_mild_bpm)} bpm and z {_fmt(p.rhr_mild_z)}",
-                ),
-                _sfx("rhr"),
-            )
-        )
+    rule = _measured(
+        "rhr",
+        pl.coalesce(d, z),
+        "needs >= 3 RHR values this week and 14 in the baseline",
+        "RHR ",
+        desc,
+        _tiers(
+            (flag, f" >= +{_fmt(p.rhr_flag_bpm)} bpm or z {_fmt(p.rhr_flag_z)}"),
+            (mild, f" >= +{_fmt(p.rhr_mild_bpm)} bpm or z {_fmt(p.rhr_mild_z)}"),
+            last=f" below +{_fmt(p.rhr_mild_bpm)} bpm and z {_fmt(p.rhr_mild_z)}",
+        ),
     )
     return pl.when(d.is_not_null()).then(S("j_rhr_delta_bpm")).otherwise(S("j_rhr_z")), rule, None
 
@@ -462,10 +456,8 @@ def sleep(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
             _cat("efficiency ", S("s_sleep_eff_7d_pct_f0"), f" % < {_fmt(p.sleep_eff_min_pct, 0)} %")
         )
     )
-    rule = (
-        pl.when(mean.is_null())
-        .then(pl.lit(_no_data("needs >= 3 nights of sleep this week")))
-        .otherwise(_cat(pl.concat_str(parts, separator="; ", ignore_nulls=True), _sfx("sleep")))
+    rule = _measured(
+        "sleep", mean, "needs >= 3 nights of sleep this week", pl.concat_str(parts, separator="; ", ignore_nulls=True)
     )
     detail = (
         pl.when(mean.is_not_null() & usual.is_not_null())
