@@ -325,11 +325,17 @@ def _dedupe_days(rows: list[dict], key: tuple[str, ...], result: ReadResult, wha
 
 
 # ------------------------------------------------------------------------------------ readers
-def _read_srpe(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: ReadResult) -> None:
-    athlete = require_athlete(name, ctx, "PMSys per-athlete", "srpe.csv")
-    tz = LocalTime(ctx, path, "local dates of the sessions")
+def _per_athlete_csv(path: Path, ctx: ReadContext, name: str, result: ReadResult, file: str, what: str):
+    """A per-athlete CSV's athlete (required), its local-time converter (``what`` it dates), its
+    columns by lower-case name and its ``(line, row)`` records."""
+    athlete = require_athlete(name, ctx, "PMSys per-athlete", file)
+    tz = LocalTime(ctx, path, what)
     header, rows = open_csv(path, name, result.warnings)
-    cols = {c.strip().lower(): c for c in header}
+    return athlete, tz, {c.strip().lower(): c for c in header}, rows
+
+
+def _read_srpe(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: ReadResult) -> None:
+    athlete, tz, cols, rows = _per_athlete_csv(path, ctx, name, result, "srpe.csv", "local dates of the sessions")
     out = []
     for line, row in rows:
         try:
@@ -372,10 +378,9 @@ def _read_srpe(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: Re
 
 
 def _read_wellness(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: ReadResult) -> None:
-    athlete = require_athlete(name, ctx, "PMSys per-athlete", "wellness.csv")
-    tz = LocalTime(ctx, path, "local dates of the wellness reports")
-    header, rows = open_csv(path, name, result.warnings)
-    cols = {c.strip().lower(): c for c in header}
+    athlete, tz, cols, rows = _per_athlete_csv(
+        path, ctx, name, result, "wellness.csv", "local dates of the wellness reports"
+    )
     out = []
     for line, row in rows:
         try:
@@ -397,10 +402,9 @@ def _read_wellness(path: Path, ctx: ReadContext, name: str, bad: BadRows, result
 
 
 def _read_injury(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: ReadResult) -> None:
-    athlete = require_athlete(name, ctx, "PMSys per-athlete", "injury.csv")
-    tz = LocalTime(ctx, path, "local dates of the injury reports")
-    header, rows = open_csv(path, name, result.warnings)
-    cols = {c.strip().lower(): c for c in header}
+    athlete, tz, cols, rows = _per_athlete_csv(
+        path, ctx, name, result, "injury.csv", "local dates of the injury reports"
+    )
     out: list[dict] = []
     for line, row in rows:
         try:

@@ -376,23 +376,12 @@ def model_features(features: pl.DataFrame, *, as_of: date, min_history: int = 28
         ((acute - acute_mean.over("athlete_id")) / acute_sd.over("athlete_id")).alias("acute_load_z"),
         (pl.col("sleep_7d_h") - sleep_mean.over("athlete_id")).alias("sleep_rel_h"),
     )
+    built = {"acwr_ewma": "acwr_ewma_in", "monotony": "monotony_in", "hard_day_streak": "hard_day_streak_in"}
     return g.select(
         "athlete_id",
         "date",
-        pl.col("acwr_ewma_in").alias("acwr_ewma"),
-        "weekly_change_clip_pct",
-        pl.col("monotony_in").alias("monotony"),
-        "strain_rel_p90",
-        pl.col("hard_day_streak_in").alias("hard_day_streak"),
-        "acute_load_z",
-        "hrv_z",
-        "rhr_z",
-        "rhr_delta_bpm",
-        "sleep_rel_h",
-        "sleep_debt_7d_h",
-        "sleep_eff_7d_pct",
-        "back_pain_0_10",
-    ).with_columns([pl.col(c).cast(pl.Float64).fill_nan(None) for c in FEATURE_COLUMNS])
+        *[pl.col(built.get(c, c)).cast(pl.Float64).fill_nan(None).alias(c) for c in FEATURE_COLUMNS],
+    )
 
 
 def build_dataset(
