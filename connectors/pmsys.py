@@ -82,11 +82,13 @@ from connectors._export_util import (
     LocalTime,
     UnexpectedErrors,
     display_name,
+    frame,
     header_fields,
     is_missing,
     json_head,
     normalise_sport,
     open_csv,
+    parse_float,
     require_athlete,
 )
 from connectors.base import BadRowError, ConnectorError, CorruptFileError, ReadContext, ReadResult
@@ -230,23 +232,16 @@ def _dmy(raw: str, name: str, line: int, column: str) -> date:
 def _number(
     raw: object, name: str, line: int | None, column: str, lo: float, hi: float, record: str | None = None
 ) -> float | None:
-    if raw is None or (isinstance(raw, str) and is_missing(raw)):
+    """A number in ``lo..hi`` (:func:`connectors._export_util.parse_float`), None for a missing cell;
+    the error of a JSON session starts with its ``record`` (``player 'x' session 3``)."""
+    if isinstance(raw, str) and is_missing(raw):
         return None
-    if isinstance(raw, bool):
-        v = None
-    elif isinstance(raw, (int, float)):
-        v = float(raw)
-    else:
-        try:
-            v = float(str(raw).strip())
-        except ValueError:
-            v = None
-    where = f"{record}: " if record else ""
-    if v is None or v != v:
-        raise BadRowError(name, f"{where}{raw!r} is not a number (expected {lo:g}-{hi:g})", line=line, column=column)
-    if not lo <= v <= hi:
-        raise BadRowError(name, f"{where}{v:g} outside {lo:g}-{hi:g}", line=line, column=column)
-    return v
+    try:
+        return parse_float(raw, name, line=line, column=column, lo=lo, hi=hi)
+    except BadRowError as err:
+        if record is None:
+            raise
+        raise BadRowError(name, f"{record}: {err.message}", line=line, column=column) from None
 
 
 def _literal(raw: str, name: str, line: int, column: str, kind: type) -> Any:
@@ -330,11 +325,17 @@ def _dedupe_days(rows: list[dict], key: tuple[str, ...], result: ReadResult, wha
 
 
 # ------------------------------------------------------------------------------------ readers
-def _read_srpe(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: ReadResult) -> None:
-    athlete = require_athlete(name, ctx, "PMSys per-athlete", "srpe.csv")
-    tz = LocalTime(ctx, path, "local dates of the sessions")
+def _per_athlete_csv(path: Path, ctx: ReadContext, name: str, result: ReadResult, file: str, what: str):
+    """A per-athlete CSV's athlete (required), its local-time converter (``what`` it dates), its
+    columns by lower-case name and its ``(line, row)`` records."""
+    athlete = require_athlete(name, ctx, "PMSys per-athlete", file)
+    tz = LocalTime(ctx, path, what)
     header, rows = open_csv(path, name, result.warnings)
-    cols = {c.strip().lower(): c for c in header}
+    return athlete, tz, {c.strip().lower(): c for c in header}, rows
+
+
+def _read_srpe(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: ReadResult) -> None:
+    athlete, tz, cols, rows = _per_athlete_csv(path, ctx, name, result, "srpe.csv", "local dates of the sessions")
     out = []
     for line, row in rows:
         try:
@@ -377,10 +378,9 @@ def _read_srpe(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: Re
 
 
 def _read_wellness(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: ReadResult) -> None:
-    athlete = require_athlete(name, ctx, "PMSys per-athlete", "wellness.csv")
-    tz = LocalTime(ctx, path, "local dates of the wellness reports")
-    header, rows = open_csv(path, name, result.warnings)
-    cols = {c.strip().lower(): c for c in header}
+    athlete, tz, cols, rows = _per_athlete_csv(
+        path, ctx, name, result, "wellness.csv", "local dates of the wellness reports"
+    )
     out = []
     for line, row in rows:
         try:
@@ -402,10 +402,9 @@ def _read_wellness(path: Path, ctx: ReadContext, name: str, bad: BadRows, result
 
 
 def _read_injury(path: Path, ctx: ReadContext, name: str, bad: BadRows, result: ReadResult) -> None:
-    athlete = require_athlete(name, ctx, "PMSys per-athlete", "injury.csv")
-    tz = LocalTime(ctx, path, "local dates of the injury reports")
-    header, rows = open_csv(path, name, result.warnings)
-    cols = {c.strip().lower(): c for c in header}
+    athlete, tz, cols, rows = _per_athlete_csv(
+        path, ctx, name, result, "injury.csv", "local dates of the injury reports"
+    )
     out: list[dict] = []
     for line, row in rows:
         try:
@@ -561,12 +560,11 @@ def _read_team_sessions(path: Path, ctx: ReadContext, name: str, bad: BadRows, r
 
 
 def _frame(rows: list[dict], schema) -> pl.DataFrame:
-    """Rows (dicts with a subset of the schema's columns) as a frame of those columns."""
+    """Rows (dicts with a subset of the schema's columns) as a frame of the columns present."""
     if not rows:
         return schema.empty()
     present = set().union(*(r.keys() for r in rows))
-    types = {c: t for c, t in schema.columns.items() if c in present}
-    return pl.DataFrame([{c: r.get(c) for c in types} for r in rows], schema=types)
+    return frame(rows, {c: t for c, t in schema.columns.items() if c in present})
 
 
 _READERS = {

@@ -126,6 +126,28 @@ def _py_round(s: pl.Series, nd: int) -> pl.Series:
     return s.replace_strict(u, new, default=None, return_dtype=pl.Float64)
 
 
+def weekly_jump_before_rebound(x: pl.Expr, p: ScorerParams) -> pl.Expr:
+    """The weekly-jump points of a change of ``x`` % before the rebound rule (``models.rules.weekly_jump``)."""
+    return (
+        pl.when(x <= p.weekly_jump_start_pct)
+        .then(0.0)
+        .when(x <= p.weekly_jump_high_pct)
+        .then(
+            _div(
+                p.weekly_jump_points_at_high * (x - p.weekly_jump_start_pct),
+                p.weekly_jump_high_pct - p.weekly_jump_start_pct,
+            )
+        )
+        .otherwise(p.weekly_jump_cap)
+    )
+
+
+def weekly_jump_rebound(pts: pl.Expr, acute: pl.Expr, chronic: pl.Expr, p: ScorerParams) -> pl.Expr:
+    """A jump (``pts`` > 0) that only brings the 7-d load back to ``weekly_jump_min_ratio`` x the chronic
+    weekly load: a rebound, not a progression (null where an input is null; only with a ratio > 0)."""
+    return (pts > 0) & acute.is_not_null() & chronic.is_not_null() & (acute <= p.weekly_jump_min_ratio * chronic)
+
+
 def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Expr, float]]:
     """name -> (raw points before clamp/round, has_data, applicable, cap), in registry order; load
     columns are ``l_*``. The cap is the registry's (``models.components``), the points formula here."""
@@ -148,21 +170,9 @@ def _component_exprs(p: ScorerParams) -> dict[str, tuple[pl.Expr, pl.Expr, pl.Ex
 
     x = _f("l_weekly_change_pct")
     acute, before, chronic = _f("l_acute_7d_au"), _f("w_acute_7d_au"), _f("l_chronic_28d_au")
-    raw = (
-        pl.when(x <= p.weekly_jump_start_pct)
-        .then(0.0)
-        .when(x <= p.weekly_jump_high_pct)
-        .then(
-            _div(
-                p.weekly_jump_points_at_high * (x - p.weekly_jump_start_pct),
-                p.weekly_jump_high_pct - p.weekly_jump_start_pct,
-            )
-        )
-        .otherwise(p.weekly_jump_cap)
-    )
+    raw = weekly_jump_before_rebound(x, p)
     if p.weekly_jump_min_ratio > 0:
-        rebound = (raw > 0) & acute.is_not_null() & chronic.is_not_null() & (acute <= p.weekly_jump_min_ratio * chronic)
-        raw = pl.when(rebound.fill_null(False)).then(0.0).otherwise(raw)
+        raw = pl.when(weekly_jump_rebound(raw, acute, chronic, p).fill_null(False)).then(0.0).otherwise(raw)
     empty_before = x.is_null() & acute.is_not_null() & before.is_not_null() & (before == 0.0)
     pts = pl.when(x.is_not_null()).then(raw).when(empty_before & (acute > 0)).then(p.weekly_jump_cap).otherwise(0.0)
     out["weekly_jump"] = (pts, x.is_not_null() | empty_before.fill_null(False), T)

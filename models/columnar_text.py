@@ -42,10 +42,10 @@ from functools import lru_cache
 
 import polars as pl
 
-from models.components import NAMES
-from models.components import spec as component_spec
+from models.columnar import weekly_jump_before_rebound, weekly_jump_rebound
+from models.components import NAMES, REGISTRY, ComponentSpec
 from models.params import ScorerParams
-from models.rules import _fmt
+from models.rules import IDLE_WHY, _fmt
 from models.vocab import ADJUSTMENT_GENERIC, ADJUSTMENT_TEXT, RED_FLAG_TEXT
 
 __all__ = ["render_texts", "TEXT_COLUMNS"]
@@ -68,7 +68,7 @@ _PY: dict[str, Callable[[float, int], object]] = {
 def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
     """(value, python): ``x`` printed (or rounded) as Python would, and where Python must do it.
 
-    ``kind``: ``fmt`` = ``models.rules._fmt(x, nd)``; ``fixed`` = ``f"{x:.{nd}f}"`` (nd <= 2);
+    ``kind``: ``fmt`` = ``models.rules._fmt(x, nd)``; ``fixed`` = ``f"{x:.{nd}f}"``;
     ``json`` = ``json.dumps(round(x, nd))`` (``"null"`` for null); ``round`` = ``round(x, nd)``
     (Float64). ``python`` is True where the value is a near tie, not finite or too large: those rows
     must be replaced by :data:`_PY` ``[kind]`` of the value (:func:`_patch`).
@@ -100,7 +100,8 @@ def number_expr(x: pl.Expr, nd: int, kind: str) -> tuple[pl.Expr, pl.Expr]:
             return body, python
         if nd == 2:
             return pl.when(k % 10 == 0).then(body + pl.lit("0")).otherwise(body), python
-        raise ValueError(f"fixed with {nd} decimals is not supported")
+        # the shortest repr has 1..nd decimals (k / 10**nd, |k| < 1e12): pad with zeros to nd
+        return (body + pl.lit("0" * nd)).str.slice(0, body.str.find(".", literal=True) + nd + 1), python
     raise ValueError(f"unknown number kind {kind!r}")
 
 
@@ -208,100 +209,70 @@ def _no_data(what: str) -> str:
     return _j(f"no data ({what})")
 
 
-def _components(p: ScorerParams) -> list[list[pl.Expr | str]]:
-    """The pieces of one JSON object per component (``Component.as_json``): literals as str."""
-    S = pl.col  # formatted columns prepared by render_texts: s_<col>_<kind><nd>
-    idle = pl.col("idle")
-    idle_rule = _no_data("no sessions and no device data in the last 7 days")
+#: the rule text of an applicable load component in a week with nothing recorded (models.rules.score_day)
+_IDLE_RULE = _no_data(IDLE_WHY)
+_NULL = pl.lit("null")
+S = pl.col  # the formatted columns _prepare makes: s_<col>_f<nd> (models.rules._fmt), j_<col> (JSON)
 
-    def sfx(name: str) -> pl.Expr:
-        return pl.concat_str([pl.lit(": +"), S(f"s_pts_{name}")])
 
-    out: list[list[pl.Expr | str]] = []
+def _tiers(*steps: tuple[pl.Expr, str], last: str) -> pl.Expr:
+    """The threshold phrase of a rule: the text of the first step whose condition holds, else ``last``."""
+    (cond, text), *rest = steps
+    e = pl.when(cond).then(pl.lit(text))
+    for cond, text in rest:
+        e = e.when(cond).then(pl.lit(text))
+    return e.otherwise(pl.lit(last))
 
-    def obj(name: str, cap: float, value: pl.Expr, rule: pl.Expr, detail: pl.Expr | None = None) -> None:
-        reason, row = component_spec(name).reason, component_spec(name).row
-        has, appl = pl.col(f"has_{name}"), pl.col(f"appl_{name}")
 
-        def tail(h: bool, a: bool) -> pl.Expr:
-            return pl.lit(f',"has_data":{json.dumps(h)},"applicable":{json.dumps(a)},"row":"{row}"')
+def _sfx(name: str) -> pl.Expr:
+    """``": +<points>"``, the end of every rule that fired or not (``models.rules._with_rule``)."""
+    return pl.concat_str([pl.lit(": +"), S(f"s_pts_{name}")])
 
-        flags = (
-            pl.when(has & appl)
-            .then(tail(True, True))
-            .when(has)
-            .then(tail(True, False))
-            .when(appl)
-            .then(tail(False, True))
-            .otherwise(tail(False, False))
-        )
-        parts: list[pl.Expr | str] = [
-            f'{{"component":"{name}","reason":"{reason}","points":',
-            S(f"j_pts_{name}"),
-            f',"cap":{_jf(cap)},"value":',
-            value,
-            ',"rule":"',
-            rule,
-            '"',
-            flags,
-        ]
-        if detail is not None:
-            parts.append(detail)
-        parts.append("}")
-        out.append(parts)
 
-    null = pl.lit("null")
+def _measured(name: str, x: pl.Expr, needs: str, *text: pl.Expr | str) -> pl.Expr:
+    """The rule of a component that compares one value ``x`` with thresholds: ``no data (needs)``
+    where it is null, else ``text`` and the points (``label value threshold-phrase: +points``)."""
+    return pl.when(x.is_null()).then(pl.lit(_no_data(needs))).otherwise(_cat(*text, _sfx(name)))
 
-    # load spike
+
+#: name -> (value, rule, detail) expressions of that component's JSON object, for parameters p
+_Texts = Callable[[ScorerParams], tuple[pl.Expr, pl.Expr, pl.Expr | None]]
+_TEXTS: dict[str, _Texts] = {}
+
+
+def _texts(fn: _Texts) -> _Texts:
+    """Register the text expressions of the registry component named like ``fn`` (models.rules' ``@_points``)."""
+    _TEXTS[fn.__name__] = fn
+    return fn
+
+
+@_texts
+def load_spike(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = _f("l_acwr_ewma")
-    rule = (
-        pl.when(idle)
-        .then(pl.lit(idle_rule))
-        .when(x.is_null())
-        .then(pl.lit(_no_data("EWMA ACWR needs 28 days of load history")))
-        .otherwise(
-            _cat(
-                "ACWR(EWMA) ",
-                S("s_l_acwr_ewma_f2"),
-                pl.when(x <= p.acwr_spike_start)
-                .then(pl.lit(f" <= {_fmt(p.acwr_spike_start)}"))
-                .when(x <= p.acwr_danger)
-                .then(pl.lit(f" > {_fmt(p.acwr_spike_start)}"))
-                .otherwise(pl.lit(f" > {_fmt(p.acwr_danger)}")),
-                sfx("load_spike"),
-            )
-        )
+    a, d = p.acwr_spike_start, p.acwr_danger
+    rule = _measured(
+        "load_spike",
+        x,
+        "EWMA ACWR needs 28 days of load history",
+        "ACWR(EWMA) ",
+        S("s_l_acwr_ewma_f2"),
+        _tiers((x <= a, f" <= {_fmt(a)}"), (x <= d, f" > {_fmt(a)}"), last=f" > {_fmt(d)}"),
     )
-    value = pl.when(idle | x.is_null()).then(null).otherwise(S("j_l_acwr_ewma"))
-    obj("load_spike", p.acwr_cap, value, rule)
+    return S("j_l_acwr_ewma"), rule, None
 
-    # weekly jump
+
+@_texts
+def weekly_jump(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = _f("l_weekly_change_pct")
     acute, before, chronic = _f("l_acute_7d_au"), _f("w_acute_7d_au"), _f("l_chronic_28d_au")
-    pre = (
-        pl.when(x <= p.weekly_jump_start_pct)
-        .then(0.0)
-        .when(x <= p.weekly_jump_high_pct)
-        .then(
-            p.weekly_jump_points_at_high
-            * (x - p.weekly_jump_start_pct)
-            / (p.weekly_jump_high_pct - p.weekly_jump_start_pct)
-        )
-        .otherwise(p.weekly_jump_cap)
-    )
+    lo, hi = p.weekly_jump_start_pct, p.weekly_jump_high_pct
     base = _cat(
         "weekly change ",
         S("s_l_weekly_change_pct_f0"),
-        pl.when(x <= p.weekly_jump_start_pct)
-        .then(pl.lit(f" % <= {_fmt(p.weekly_jump_start_pct)} %"))
-        .when(x <= p.weekly_jump_high_pct)
-        .then(pl.lit(f" % > {_fmt(p.weekly_jump_start_pct)} %"))
-        .otherwise(pl.lit(f" % > {_fmt(p.weekly_jump_high_pct)} %")),
+        _tiers((x <= lo, f" % <= {_fmt(lo)} %"), (x <= hi, f" % > {_fmt(lo)} %"), last=f" % > {_fmt(hi)} %"),
     )
     if p.weekly_jump_min_ratio > 0:
-        rebound = (
-            (pre > 0) & acute.is_not_null() & chronic.is_not_null() & (acute <= p.weekly_jump_min_ratio * chronic)
-        ).fill_null(False)
+        rebound = weekly_jump_rebound(weekly_jump_before_rebound(x, p), acute, chronic, p).fill_null(False)
         base = (
             pl.when(rebound)
             .then(
@@ -319,124 +290,109 @@ def _components(p: ScorerParams) -> list[list[pl.Expr | str]]:
     empty_before = (x.is_null() & acute.is_not_null() & before.is_not_null() & (before == 0.0)).fill_null(False)
     after_none = empty_before & (acute > 0).fill_null(False)
     rule = (
-        pl.when(idle)
-        .then(pl.lit(idle_rule))
-        .when(x.is_not_null())
-        .then(_cat(base, sfx("weekly_jump")))
+        pl.when(x.is_not_null())
+        .then(_cat(base, _sfx("weekly_jump")))
         .when(after_none)
-        .then(_cat("7-d load ", S("s_l_acute_7d_au_f0"), " AU after a week with none", sfx("weekly_jump")))
+        .then(_cat("7-d load ", S("s_l_acute_7d_au_f0"), " AU after a week with none", _sfx("weekly_jump")))
         .when(empty_before)
-        .then(_cat("no load this week or last", sfx("weekly_jump")))
+        .then(_cat("no load this week or last", _sfx("weekly_jump")))
         .otherwise(pl.lit(_no_data("needs the 7-d load of the week before")))
     )
     value = (
-        pl.when(idle)
-        .then(null)
-        .when(x.is_not_null())
+        pl.when(x.is_not_null())
         .then(S("j_l_weekly_change_pct"))
         .when(empty_before & ~after_none)
         .then(pl.lit("0.0"))
-        .otherwise(null)
+        .otherwise(_NULL)
     )
-    obj("weekly_jump", p.weekly_jump_cap, value, rule)
+    return value, rule, None
 
-    # monotony / strain
+
+@_texts
+def monotony(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = _f("l_monotony")
     strain, p90 = _f("l_strain_au"), _f("l_strain_p90_au")
+    hi, flag = p.monotony_high, p.monotony_flag
     rule = (
-        pl.when(idle)
-        .then(pl.lit(idle_rule))
-        .when(x.is_null() & (acute == 0.0).fill_null(False))
-        .then(_cat("no load in 7 days", sfx("monotony")))
-        .when(x.is_null())
-        .then(pl.lit(_no_data("needs 7 days of load")))
+        pl.when(x.is_null() & (_f("l_acute_7d_au") == 0.0).fill_null(False))
+        .then(_cat("no load in 7 days", _sfx("monotony")))
         .otherwise(
-            _cat(
+            _measured(
+                "monotony",
+                x,
+                "needs 7 days of load",
                 "monotony ",
                 S("s_l_monotony_f2"),
-                pl.when(x > p.monotony_high)
-                .then(pl.lit(f" > {_fmt(p.monotony_high)}"))
-                .when(x > p.monotony_flag)
-                .then(pl.lit(f" > {_fmt(p.monotony_flag)}"))
-                .otherwise(pl.lit(f" <= {_fmt(p.monotony_flag)}")),
+                _tiers((x > hi, f" > {_fmt(hi)}"), (x > flag, f" > {_fmt(flag)}"), last=f" <= {_fmt(flag)}"),
                 pl.when((strain > p90).fill_null(False))
                 .then(_cat("; strain ", S("s_l_strain_au_f0"), " > own P90 ", S("s_l_strain_p90_au_f0")))
                 .otherwise(pl.lit("")),
-                sfx("monotony"),
             )
         )
     )
-    value = pl.when(idle | x.is_null()).then(null).otherwise(S("j_l_monotony"))
-    obj("monotony", p.monotony_cap, value, rule)
+    return S("j_l_monotony"), rule, None
 
-    # hard-day streak
+
+@_texts
+def hard_day_streak(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = pl.col("l_hard_day_streak")
     n = x.cast(pl.Int64).cast(pl.String)
     rule = (
-        pl.when(idle)
-        .then(pl.lit(idle_rule))
-        .when(x.is_null())
+        pl.when(x.is_null())
         .then(pl.lit(_no_data("needs load and CTL")))
         .when(x >= p.hard_day_min_streak)
-        .then(_cat(n, f" hard days in a row >= {p.hard_day_min_streak}", sfx("hard_day_streak")))
+        .then(_cat(n, f" hard days in a row >= {p.hard_day_min_streak}", _sfx("hard_day_streak")))
         .otherwise(
             _cat(
                 n,
                 pl.when(x == 1).then(pl.lit(" hard day")).otherwise(pl.lit(" hard days")),
                 f" in a row < {p.hard_day_min_streak}",
-                sfx("hard_day_streak"),
+                _sfx("hard_day_streak"),
             )
         )
     )
-    value = pl.when(idle | x.is_null()).then(null).otherwise(S("j_l_hard_day_streak"))
-    obj("hard_day_streak", p.hard_day_points, value, rule)
+    return S("j_l_hard_day_streak"), rule, None
 
-    # CTL ramp
+
+@_texts
+def ctl_ramp(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = _f("l_ctl_ramp_7d")
+    appl = pl.col("appl_ctl_ramp")
+    hi, mild = p.ctl_ramp_high, p.ctl_ramp_mild
     rule = (
-        pl.when(~pl.col("appl_ctl_ramp"))
+        pl.when(~appl)
         .then(_cat("not applicable: load family ", S("s_family"), " is not TSS-like"))
-        .when(idle)
-        .then(pl.lit(idle_rule))
-        .when(x.is_null())
-        .then(pl.lit(_no_data("needs 7 days of CTL")))
         .otherwise(
-            _cat(
+            _measured(
+                "ctl_ramp",
+                x,
+                "needs 7 days of CTL",
                 "CTL ramp ",
                 S("s_l_ctl_ramp_7d_f1"),
-                pl.when(x > p.ctl_ramp_high)
-                .then(pl.lit(f"/wk > {_fmt(p.ctl_ramp_high)}"))
-                .when(x > p.ctl_ramp_mild)
-                .then(pl.lit(f"/wk > {_fmt(p.ctl_ramp_mild)}"))
-                .otherwise(pl.lit(f"/wk <= {_fmt(p.ctl_ramp_mild)}")),
-                sfx("ctl_ramp"),
+                _tiers((x > hi, f"/wk > {_fmt(hi)}"), (x > mild, f"/wk > {_fmt(mild)}"), last=f"/wk <= {_fmt(mild)}"),
             )
         )
     )
-    value = pl.when(~pl.col("appl_ctl_ramp") | idle | x.is_null()).then(null).otherwise(S("j_l_ctl_ramp_7d"))
-    obj("ctl_ramp", p.ctl_ramp_cap, value, rule)
+    return pl.when(appl).then(S("j_l_ctl_ramp_7d")).otherwise(_NULL), rule, None
 
-    # HRV
+
+@_texts
+def hrv(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = _f("hrv_z")
-    rule = (
-        pl.when(x.is_null())
-        .then(pl.lit(_no_data("needs >= 3 HRV values this week and 14 in the baseline")))
-        .otherwise(
-            _cat(
-                "HRV z ",
-                S("s_hrv_z_f2"),
-                pl.when(x < p.hrv_strong_z)
-                .then(pl.lit(f" < {_fmt(p.hrv_strong_z)}"))
-                .when(x < p.hrv_suppressed_z)
-                .then(pl.lit(f" < {_fmt(p.hrv_suppressed_z)}"))
-                .otherwise(pl.lit(f" >= {_fmt(p.hrv_suppressed_z)}")),
-                sfx("hrv"),
-            )
-        )
+    strong, low = p.hrv_strong_z, p.hrv_suppressed_z
+    rule = _measured(
+        "hrv",
+        x,
+        "needs >= 3 HRV values this week and 14 in the baseline",
+        "HRV z ",
+        S("s_hrv_z_f2"),
+        _tiers((x < strong, f" < {_fmt(strong)}"), (x < low, f" < {_fmt(low)}"), last=f" >= {_fmt(low)}"),
     )
-    obj("hrv", p.hrv_cap, S("j_hrv_z"), rule)
+    return S("j_hrv_z"), rule, None
 
-    # RHR
+
+@_texts
+def rhr(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     d, z = _f("rhr_delta_bpm"), _f("rhr_z")
     desc = pl.concat_str(
         [
@@ -450,26 +406,23 @@ def _components(p: ScorerParams) -> list[list[pl.Expr | str]]:
     )
     flag = (d >= p.rhr_flag_bpm).fill_null(False) | (z >= p.rhr_flag_z).fill_null(False)
     mild = (d >= p.rhr_mild_bpm).fill_null(False) | (z >= p.rhr_mild_z).fill_null(False)
-    rule = (
-        pl.when(d.is_null() & z.is_null())
-        .then(pl.lit(_no_data("needs >= 3 RHR values this week and 14 in the baseline")))
-        .otherwise(
-            _cat(
-                "RHR ",
-                desc,
-                pl.when(flag)
-                .then(pl.lit(f" >= +{_fmt(p.rhr_flag_bpm)} bpm or z {_fmt(p.rhr_flag_z)}"))
-                .when(mild)
-                .then(pl.lit(f" >= +{_fmt(p.rhr_mild_bpm)} bpm or z {_fmt(p.rhr_mild_z)}"))
-                .otherwise(pl.lit(f" below +{_fmt(p.rhr_mild_bpm)} bpm and z {_fmt(p.rhr_mild_z)}")),
-                sfx("rhr"),
-            )
-        )
+    rule = _measured(
+        "rhr",
+        pl.coalesce(d, z),
+        "needs >= 3 RHR values this week and 14 in the baseline",
+        "RHR ",
+        desc,
+        _tiers(
+            (flag, f" >= +{_fmt(p.rhr_flag_bpm)} bpm or z {_fmt(p.rhr_flag_z)}"),
+            (mild, f" >= +{_fmt(p.rhr_mild_bpm)} bpm or z {_fmt(p.rhr_mild_z)}"),
+            last=f" below +{_fmt(p.rhr_mild_bpm)} bpm and z {_fmt(p.rhr_mild_z)}",
+        ),
     )
-    value = pl.when(d.is_not_null()).then(S("j_rhr_delta_bpm")).otherwise(S("j_rhr_z"))
-    obj("rhr", p.rhr_cap, value, rule)
+    return pl.when(d.is_not_null()).then(S("j_rhr_delta_bpm")).otherwise(S("j_rhr_z")), rule, None
 
-    # sleep
+
+@_texts
+def sleep(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     mean, usual = _f("sleep_7d_h"), _f("sleep_baseline_h")
     debt, eff = _f("sleep_debt_7d_h"), _f("sleep_eff_7d_pct")
     deficit = 7.0 * (usual - mean)
@@ -503,53 +456,50 @@ def _components(p: ScorerParams) -> list[list[pl.Expr | str]]:
             _cat("efficiency ", S("s_sleep_eff_7d_pct_f0"), f" % < {_fmt(p.sleep_eff_min_pct, 0)} %")
         )
     )
-    rule = (
-        pl.when(mean.is_null())
-        .then(pl.lit(_no_data("needs >= 3 nights of sleep this week")))
-        .otherwise(_cat(pl.concat_str(parts, separator="; ", ignore_nulls=True), sfx("sleep")))
+    rule = _measured(
+        "sleep", mean, "needs >= 3 nights of sleep this week", pl.concat_str(parts, separator="; ", ignore_nulls=True)
     )
     detail = (
         pl.when(mean.is_not_null() & usual.is_not_null())
         .then(_cat(',"detail":{"usual_h":', S("j_usual_h"), "}"))
         .otherwise(pl.lit(""))
     )
-    obj("sleep", p.sleep_cap, S("j_sleep_7d_h"), rule, detail)
+    return S("j_sleep_7d_h"), rule, detail
 
-    # back symptoms
+
+@_texts
+def back_symptoms(p: ScorerParams) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
     x = _f("back_pain_0_10")
     streak = pl.col("back_pain_streak_d").fill_null(0).cast(pl.Int64)
     st = streak.cast(pl.String)
     rising = pl.col("back_pain_rising_3d").fill_null(False)
+    pain = _cat("back pain ", S("s_back_pain_0_10_f1"), "/10")
     rule = (
         pl.when(x.is_null())
         .then(pl.lit("not applicable: no back-pain report today"))
         .when((x >= p.back_pain_min) & (streak >= p.back_pain_after_d))
         .then(
             _cat(
-                "back pain ",
-                S("s_back_pain_0_10_f1"),
-                "/10 for ",
+                pain,
+                " for ",
                 st,
                 " days (beyond 72 h)",
                 pl.when(rising).then(pl.lit("; rising 3 days")).otherwise(pl.lit("")),
-                sfx("back_symptoms"),
+                _sfx("back_symptoms"),
             )
         )
         .when(x >= p.back_pain_min)
         .then(
             _cat(
-                "back pain ",
-                S("s_back_pain_0_10_f1"),
-                "/10 for ",
+                pain,
+                " for ",
                 st,
                 pl.when(streak != 1).then(pl.lit(" days")).otherwise(pl.lit(" day")),
                 " (<= 72 h)",
-                sfx("back_symptoms"),
+                _sfx("back_symptoms"),
             )
         )
-        .otherwise(
-            _cat("back pain ", S("s_back_pain_0_10_f1"), f"/10 < {_fmt(p.back_pain_min, 0)}", sfx("back_symptoms"))
-        )
+        .otherwise(_cat(pain, f" < {_fmt(p.back_pain_min, 0)}", _sfx("back_symptoms")))
     )
     detail = (
         pl.when(x.is_not_null())
@@ -564,8 +514,57 @@ def _components(p: ScorerParams) -> list[list[pl.Expr | str]]:
         )
         .otherwise(pl.lit(""))
     )
-    obj("back_symptoms", p.back_cap, S("j_back_pain_0_10"), rule, detail)
-    return out
+    return S("j_back_pain_0_10"), rule, detail
+
+
+if set(_TEXTS) != set(NAMES):  # a registry entry without its texts, or texts without an entry
+    raise ImportError(
+        f"models.columnar_text: component texts {sorted(_TEXTS)} differ from the registry's {list(NAMES)}"
+    )
+
+
+def _component_json(c: ComponentSpec, p: ScorerParams) -> list[pl.Expr | str]:
+    """The pieces of component ``c``'s JSON object (``Component.as_json``), literals as str: name,
+    reason, cap and row from its registry entry, value, rule and detail from its ``@_texts`` function,
+    and the "nothing recorded" override of an applicable load-group component (``models.rules``)."""
+    value, rule, detail = _TEXTS[c.name](p)
+    has, appl = pl.col(f"has_{c.name}"), pl.col(f"appl_{c.name}")
+    if c.group == "load":
+        idle = pl.col("idle") & appl
+        value = pl.when(idle).then(_NULL).otherwise(value)
+        rule = pl.when(idle).then(pl.lit(_IDLE_RULE)).otherwise(rule)
+
+    def tail(h: bool, a: bool) -> pl.Expr:
+        return pl.lit(f',"has_data":{json.dumps(h)},"applicable":{json.dumps(a)},"row":"{c.row}"')
+
+    flags = (
+        pl.when(has & appl)
+        .then(tail(True, True))
+        .when(has)
+        .then(tail(True, False))
+        .when(appl)
+        .then(tail(False, True))
+        .otherwise(tail(False, False))
+    )
+    parts: list[pl.Expr | str] = [
+        f'{{"component":"{c.name}","reason":"{c.reason}","points":',
+        S(f"j_pts_{c.name}"),
+        f',"cap":{_jf(c.cap(p))},"value":',
+        value,
+        ',"rule":"',
+        rule,
+        '"',
+        flags,
+    ]
+    if detail is not None:
+        parts.append(detail)
+    parts.append("}")
+    return parts
+
+
+def _components(p: ScorerParams) -> list[list[pl.Expr | str]]:
+    """The pieces of one JSON object per component, in registry order."""
+    return [_component_json(c, p) for c in REGISTRY]
 
 
 # ---------------------------------------------------------------- adjustments

@@ -60,6 +60,7 @@ __all__ = [
     "DayScore",
     "seen_lines",
     "seen_short",
+    "is_finite_number",
 ]
 
 #: FEATURES row offsets a component may read: the morning of d, the last training day d-1,
@@ -113,8 +114,12 @@ class ComponentSpec:
         return tuple(r for r in ROWS if r in used)
 
 
-def _ok(v: Any) -> bool:
+def is_finite_number(v: Any) -> bool:
+    """A finite int or float, not a bool: a value a text may print (the alert and report texts' test)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+_ok = is_finite_number
 
 
 # ---------------------------------------------------------------- texts

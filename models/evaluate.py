@@ -78,6 +78,7 @@ __all__ = [
     "horizon_labels",
     "onset_labels",
     "label_history",
+    "load_baselines",
     "assemble",
     "auc",
     "PredictorResult",
@@ -246,6 +247,17 @@ def label_history(days: pl.DataFrame, events: pl.DataFrame, *, window_d: int = 7
     return days.select("athlete_id", "date").join(win, on=["athlete_id", "date"], how="left")
 
 
+def load_baselines(features: pl.DataFrame) -> pl.DataFrame:
+    """The naive load baselines of day d with the score's timing (load of d-1 and before):
+    ``athlete_id, date, load_7d_au`` (the 7-day load sum to d-1) and ``load_yesterday_au``."""
+    return features.select(
+        "athlete_id",
+        (pl.col("date") + timedelta(days=1)).alias("date"),
+        pl.col("acute_7d_au").cast(pl.Float64).alias("load_7d_au"),
+        pl.col("load_au").cast(pl.Float64).alias("load_yesterday_au"),
+    )
+
+
 def _component_points(scores: pl.DataFrame) -> pl.DataFrame:
     """``components_json`` -> one Float64 column ``comp_<name>`` per component (points)."""
     if "components_json" not in scores.columns:
@@ -291,12 +303,7 @@ def assemble(
         label and a band other than ``insufficient_data``.
     """
     s = scores.select("athlete_id", "date", "risk_band", pl.col("risk_score").cast(pl.Float64))
-    prev = features.select(
-        "athlete_id",
-        (pl.col("date") + timedelta(days=1)).alias("date"),
-        pl.col("acute_7d_au").cast(pl.Float64).alias("load_7d_au"),
-        pl.col("load_au").cast(pl.Float64).alias("load_yesterday_au"),
-    )
+    prev = load_baselines(features)
     out = (
         s.join(labels.select("athlete_id", "date", "label"), on=["athlete_id", "date"], how="inner")
         .filter(

@@ -72,6 +72,7 @@ import polars as pl
 
 from features.schemas import FEATURES, SCORES, conform, require
 from models.components import REGISTRY
+from models.evaluate import LabelSpec, event_days, label_history, load_baselines
 from models.portable import LinearMember, PortableModel, PortableModelError, from_dict, from_sklearn, to_dict
 from models.rules import ScorerParams
 
@@ -375,23 +376,12 @@ def model_features(features: pl.DataFrame, *, as_of: date, min_history: int = 28
         ((acute - acute_mean.over("athlete_id")) / acute_sd.over("athlete_id")).alias("acute_load_z"),
         (pl.col("sleep_7d_h") - sleep_mean.over("athlete_id")).alias("sleep_rel_h"),
     )
+    built = {"acwr_ewma": "acwr_ewma_in", "monotony": "monotony_in", "hard_day_streak": "hard_day_streak_in"}
     return g.select(
         "athlete_id",
         "date",
-        pl.col("acwr_ewma_in").alias("acwr_ewma"),
-        "weekly_change_clip_pct",
-        pl.col("monotony_in").alias("monotony"),
-        "strain_rel_p90",
-        pl.col("hard_day_streak_in").alias("hard_day_streak"),
-        "acute_load_z",
-        "hrv_z",
-        "rhr_z",
-        "rhr_delta_bpm",
-        "sleep_rel_h",
-        "sleep_debt_7d_h",
-        "sleep_eff_7d_pct",
-        "back_pain_0_10",
-    ).with_columns([pl.col(c).cast(pl.Float64).fill_nan(None) for c in FEATURE_COLUMNS])
+        *[pl.col(built.get(c, c)).cast(pl.Float64).fill_nan(None).alias(c) for c in FEATURE_COLUMNS],
+    )
 
 
 def build_dataset(
@@ -906,33 +896,20 @@ def _calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 5) -> list[dict
 
 
 def _naive_baselines(ds: pl.DataFrame, features: pl.DataFrame, lp: LabelParams) -> dict[str, np.ndarray]:
-    """Naive rankings with the rule scorer's timing, aligned with ``ds``: the 7-day load sum to d-1
+    """The naive rankings of ``strainwatch evaluate`` (:func:`models.evaluate.load_baselines` and
+    :func:`models.evaluate.label_history`), aligned with ``ds``: the 7-day load sum to d-1
     (``load_7d``), yesterday's load (``load_yesterday``) and the share of symptomatic reports of the
     label item in d-6..d (``label_history_7d``)."""
-    prev = features.select(
-        "athlete_id",
-        (pl.col("date") + timedelta(days=1)).alias("date"),
-        pl.col("acute_7d_au").cast(pl.Float64).alias("load_7d"),
-        pl.col("load_au").cast(pl.Float64).alias("load_yesterday"),
-    )
-    v = pl.col(lp.label_column).cast(pl.Float64)
-    sym = (v <= lp.pain_threshold) if lp.label_op == "<=" else (v >= lp.pain_threshold)
-    hist = (
-        features.select("athlete_id", "date", sym.cast(pl.Float64).alias("_s"))
-        .sort("athlete_id", "date")
-        .with_columns(pl.col("_s").rolling_mean(7, min_samples=1).over("athlete_id").alias("label_history_7d"))
-    )
+    days = ds.select("athlete_id", "date")
+    events = event_days(features, LabelSpec(lp.label_column, lp.label_op, lp.pain_threshold))
     j = (
-        ds.select("athlete_id", "date")
-        .with_row_index("_i")
-        .join(prev, on=["athlete_id", "date"], how="left")
-        .join(hist.select("athlete_id", "date", "label_history_7d"), on=["athlete_id", "date"], how="left")
+        days.with_row_index("_i")
+        .join(load_baselines(features), on=["athlete_id", "date"], how="left")
+        .join(label_history(days, events), on=["athlete_id", "date"], how="left")
         .sort("_i")
     )
-    return {
-        c: j[c].fill_null(float("nan")).to_numpy().astype(float)
-        for c in ("load_7d", "load_yesterday", "label_history_7d")
-    }
+    named = {"load_7d": "load_7d_au", "load_yesterday": "load_yesterday_au", "label_history_7d": "label_history_7d"}
+    return {k: j[c].fill_null(float("nan")).to_numpy().astype(float) for k, c in named.items()}
 
 
 def evaluate(
@@ -1306,6 +1283,14 @@ def score_features_learned(
     M = X.select(FEATURE_COLUMNS).to_numpy().astype(float)
     prob = bundle.predict_proba(M)
     contrib = bundle.contributions(M)
+    return _learned_columns(rules, M, prob, contrib, bundle)
+
+
+def _learned_rows(
+    rules: pl.DataFrame, M: np.ndarray, prob: np.ndarray, contrib: np.ndarray, bundle: ModelBundle
+) -> pl.DataFrame:
+    """:func:`score_features_learned`'s rows one by one in Python: the test oracle of
+    :func:`_learned_columns` (``tests/models/test_learned_columnar.py``)."""
     rows = []
     for i, r in enumerate(rules.iter_rows(named=True)):
         band = r["risk_band"]
@@ -1363,3 +1348,111 @@ def score_features_learned(
             }
         )
     return conform(pl.DataFrame(rows, schema=SCORES.polars_schema), SCORES)
+
+
+def _learned_columns(
+    rules: pl.DataFrame, M: np.ndarray, prob: np.ndarray, contrib: np.ndarray, bundle: ModelBundle
+) -> pl.DataFrame:
+    """The learned SCORES from the rule scores, the inputs ``M``, the probabilities and the
+    contributions, columnar: equal bit for bit to :func:`_learned_rows` (numbers printed as Python
+    prints them by :func:`models.columnar_text.printed`)."""
+    from models.columnar_text import printed
+
+    n, nf = contrib.shape
+    t_mod, t_high = bundle.thresholds["moderate"], bundle.thresholds["high"]
+    order = np.argsort(-contrib, axis=1)  # the per-row np.argsort(-contrib[i]), row by row
+    # one JSON object per (feature, row), feature-major, then each row's objects in its order
+    entries = []
+    for j, name in enumerate(FEATURE_COLUMNS):
+        v = pl.Series(M[:, j]).fill_nan(None)
+        c = pl.Series(contrib[:, j])
+        f = pl.DataFrame(
+            {
+                "c4": printed(c, 4, "json"),
+                "v4": printed(v, 4, "json"),
+                "v2": printed(v, 2, "fixed"),
+                "c2": printed(c, 2, "fixed"),
+            }
+        )
+        entries.append(
+            f.select(
+                pl.concat_str(
+                    pl.lit(f'{{"component":{json.dumps(name)},"reason":{json.dumps(FEATURE_REASON[name])},"points":'),
+                    pl.col("c4"),
+                    pl.lit(',"cap":null,"value":'),
+                    pl.col("v4"),
+                    pl.lit(f',"rule":{json.dumps(name)[:-1]} '),
+                    pl.col("v2").fill_null("missing"),
+                    pl.lit(": "),
+                    pl.when(pl.col("c2").str.starts_with("-")).then(pl.lit("")).otherwise(pl.lit("+")),
+                    pl.col("c2"),
+                    pl.lit(' logit"}'),
+                )
+            ).to_series()
+        )
+    by_row = pl.concat(entries).gather((order * n + np.arange(n)[:, None]).ravel()).reshape((n, nf)).arr.join(",")
+    pr = pl.Series(prob.astype(float))
+    components_json = (
+        pl.DataFrame({"v4": printed(pr, 4, "json"), "v3": printed(pr, 3, "fixed"), "rest": by_row})
+        .select(
+            pl.concat_str(
+                pl.lit('[{"component":"probability","reason":null,"points":null,"cap":null,"value":'),
+                pl.col("v4"),
+                pl.lit(f',"rule":"P(new back-pain episode within {bundle.label_params.horizon_d} d) = '),
+                pl.col("v3"),
+                pl.lit(f' (moderate from {t_mod:.3f}, high from {t_high:.3f})"}},'),
+                pl.col("rest"),
+                pl.lit("]"),
+            )
+        )
+        .to_series()
+    )
+
+    # reasons: of features contributing > 0.05, largest first, each reason once
+    reason_names = list(dict.fromkeys(FEATURE_REASON[f] for f in FEATURE_COLUMNS))
+    code = np.array([reason_names.index(FEATURE_REASON[f]) for f in FEATURE_COLUMNS])
+    sorted_c = np.take_along_axis(contrib, order, axis=1)
+    sorted_r = code[order]
+    first = np.full((n, len(reason_names)), nf)
+    for r in range(len(reason_names)):
+        hit = (sorted_r == r) & (sorted_c > 0.05)
+        first[:, r] = np.where(hit.any(axis=1), hit.argmax(axis=1), nf)
+    rank = np.argsort(first, axis=1, kind="stable")
+    at = np.take_along_axis(first, rank, axis=1) < nf  # rank q of the row names a reason
+    ranked = pl.DataFrame({f"n{q}": np.array(reason_names)[rank[:, q]] for q in range(len(reason_names))})
+    named = [pl.when(pl.Series(at[:, q])).then(pl.col(f"n{q}")) for q in range(len(reason_names))]
+
+    band_rule = rules["risk_band"]
+    red = (
+        ((band_rule == "high") & (rules["reasons"].str.split(";").list.first() == "red_flag"))
+        .fill_null(False)
+        .to_numpy()
+    )
+    insufficient = (band_rule == "insufficient_data").to_numpy()
+    p = prob.astype(float)
+    with np.errstate(all="ignore"):
+        s_low = 30.0 * p / t_mod if t_mod > 0 else np.zeros(n)
+        s_mid = 30.0 + 30.0 * (p - t_mod) / (t_high - t_mod)
+        s_top = 60.0 + 40.0 * (p - t_high) / (1.0 - t_high) if t_high < 1 else np.full(n, 100.0)
+    s_ = np.where(p < t_mod, s_low, np.where(p < t_high, s_mid, s_top))
+    lo = np.where(p < t_mod, 0.0, np.where(p < t_high, 30.0, 60.0))
+    hi = np.where(p < t_mod, 29.9, np.where(p < t_high, 59.9, 100.0))
+    mapped = np.minimum(hi, np.maximum(lo, np.floor(s_ * 10) / 10))
+    score = np.where(red, 100.0, mapped)
+    learned_band = np.where(p >= t_high, "high", np.where(p >= t_mod, "moderate", "low"))
+    keep_band = red | insufficient
+    reasons = ranked.select(
+        pl.concat_str(
+            [pl.when(pl.Series(red)).then(pl.lit("red_flag")), *named],
+            separator=";",
+            ignore_nulls=True,
+        )
+    ).to_series()
+    out = rules.with_columns(
+        pl.Series("risk_score", np.where(insufficient, np.nan, score), dtype=pl.Float64).fill_nan(None),
+        pl.Series("risk_band", np.where(keep_band, band_rule.to_numpy(), learned_band), dtype=pl.String),
+        reasons.alias("reasons"),
+        components_json.alias("components_json"),
+        pl.lit(bundle.model_id, dtype=pl.String).alias("model"),
+    )
+    return conform(out.select(SCORES.polars_schema.names()), SCORES)

@@ -506,6 +506,10 @@ def back_symptoms(today: Mapping[str, Any] | None, p: ScorerParams) -> Component
     return _with_rule(_make("back_symptoms", pts, p, x, ""), "; ".join(parts), streak_d=streak, rising=rising)
 
 
+#: why the load components of a week with nothing recorded have no data (:func:`_idle`)
+IDLE_WHY = "no sessions and no device data in the last 7 days"
+
+
 def _idle(load: Mapping[str, Any] | None, today: Mapping[str, Any] | None, comps: tuple[Component, ...]) -> bool:
     """No sessions in the 7 days to d-1 and no device data in the 7 days to d.
 
@@ -589,8 +593,9 @@ def score_day(
     rows = {"d": today, "d-1": load, "d-8": load_wk_before}
     comps = tuple(_ORACLES[c.name](*(rows[r] for r in c.offsets), p) for c in REGISTRY)
     if _idle(load, today, comps):
-        why = "no sessions and no device data in the last 7 days"
-        comps = tuple(_no_data(c.name, p, why) if spec(c.name).group == "load" and c.applicable else c for c in comps)
+        comps = tuple(
+            _no_data(c.name, p, IDLE_WHY) if spec(c.name).group == "load" and c.applicable else c for c in comps
+        )
     points = _pts(min(100.0, sum(c.points for c in comps)))
     possible = sum(c.cap for c in comps if c.applicable)
     coverage = sum(c.cap for c in comps if c.applicable and c.has_data)

@@ -49,6 +49,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from connectors.checkin import AREAS, FILE_FORMAT, RED_FLAG_QUESTIONS, SCALES, SOURCE, validate_answer
+from pipelines.atomic import atomic_write_bytes
 
 __all__ = [
     "CheckinError",
@@ -92,32 +93,16 @@ def tokens_path(store_root: str | Path) -> Path:
     return Path(store_root) / "checkin" / "tokens.json"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _test_pause() -> None:
+    """The crash tests' window between the fsync of an answer file and its rename (:data:`PAUSE_ENV`)."""
+    pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+    if pause > 0:
+        time.sleep(pause)
 
 
 def _atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Hidden temporary file in the same folder, fsync, (test pause), rename, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
-        if pause > 0:
-            time.sleep(pause)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """:func:`pipelines.atomic.atomic_write_bytes` with the crash tests' pause before the rename."""
+    atomic_write_bytes(path, data, mode=mode, before_rename=_test_pause)
 
 
 # ----------------------------------------------------------------------------- tokens

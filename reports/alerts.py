@@ -36,8 +36,6 @@ B13 Finucane, JOSPT 2020;50:350. B14 NICE NG59 2016.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -46,11 +44,13 @@ import polars as pl
 
 from features.schemas import FEATURES, SCORES, require
 from models.components import REGISTRY, seen_lines, seen_short
+from models.components import is_finite_number as _ok
 from models.params import ScorerParams
 from models.vocab import ADJUSTMENT_GENERIC, DISCLAIMER, REASON_TEXT, RED_FLAG_TEXT
 from reports.facts import (
     Usual,
     day_facts,
+    json_entries,
     load_as_time,
     load_range_as_time,
     one_advice,
@@ -120,10 +120,6 @@ class Alert:
         return alert_id(self.athlete_id, self.day, self.rule)
 
 
-def _ok(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def push_text(body: str) -> str:
     """The short push text of an athlete alert body: its first paragraph."""
     return body.split("\n\n", 1)[0]
@@ -131,17 +127,6 @@ def push_text(body: str) -> str:
 
 def _dl(d: date) -> str:
     return f"{d.strftime('%a')} {d.day} {d.strftime('%b')} {d.year}"
-
-
-def _json_entries(cell: str | None) -> list[dict] | None:
-    """The entries of a ``components_json`` cell (None when absent or not a JSON list of objects)."""
-    if not cell:
-        return None
-    try:
-        v = json.loads(cell)
-    except (TypeError, json.JSONDecodeError):
-        return None
-    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else None
 
 
 def _codes(s: str | None) -> list[str]:
@@ -368,7 +353,7 @@ def format_alert(
         summary = f"{name}: MODERATE band {run_days} days in a row, score {score:.0f}"
     # the components' own stored values, when the score row (and the FEATURES row, if any) is of the named day
     same_day = s.get("date") in (None, named) and (f is None or f.get("date") in (None, named))
-    stored = _json_entries(s.get("components_json")) if same_day else None
+    stored = json_entries(s.get("components_json")) if same_day else None
     short = short_text(
         name, rule, fc, reasons, advice, usual, need, red_flag_day=seen_on, red_cause=red_cause, params=p, stored=stored
     )

@@ -26,7 +26,6 @@ Thresholds are never restated here: callers pass the
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from models.components import columns_at
+from models.components import is_finite_number as _ok
 from models.vocab import ADJUSTMENT_GENERIC
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "usual_training",
     "load_as_time",
     "load_range_as_time",
+    "json_entries",
 ]
 
 #: Input -> (label, FEATURES columns whose non-null (load: > 0) value counts as data).
@@ -90,16 +91,14 @@ FACT_COLS = (
 )
 
 
-def _ok(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _json_list(s: str | None) -> list[dict]:
+def json_entries(s: str | None) -> list[dict]:
+    """The objects of a ``components_json`` or ``adjustments_json`` cell (``[]`` when absent or not a
+    JSON list): the alerts and the day's facts read stored cells leniently, the report strictly."""
     if not s:
         return []
     try:
         v = json.loads(s)
-    except json.JSONDecodeError:
+    except (TypeError, json.JSONDecodeError):
         return []
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
@@ -145,7 +144,7 @@ def reasons_with_points(s: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if "red_flag" in codes:
         out.append({"code": "red_flag", "points": None, "rule": None, "component": None})
-    comps = _json_list(s.get("components_json"))
+    comps = json_entries(s.get("components_json"))
     if comps:
         fired = [c for c in comps if _ok(c.get("points")) and c["points"] > 0 and c.get("reason")]
         fired.sort(key=lambda c: -float(c["points"]))
@@ -180,7 +179,7 @@ def one_advice(s: Mapping[str, Any] | None, *, red_flag: bool = False) -> tuple[
     ``deload_week``, then by the points of their cause). With ``red_flag``
     the advice is ``see_clinician`` and nothing else.
     """
-    items = _json_list((s or {}).get("adjustments_json"))
+    items = json_entries((s or {}).get("adjustments_json"))
     if not items:
         codes = [c.strip() for c in ((s or {}).get("adjustments") or "").split(";") if c.strip()]
         items = [{"code": c} for c in codes]
@@ -211,7 +210,7 @@ def red_flag_cause(f: Mapping[str, Any] | None, s: Mapping[str, Any] | None) -> 
     its ``see_clinician`` advice (e.g. ``"back pain 7/10 still rising after 5 days"``)."""
     if f and f.get("red_flag") is True:
         return "red-flag symptom reported"
-    for it in _json_list((s or {}).get("adjustments_json")):
+    for it in json_entries((s or {}).get("adjustments_json")):
         if it.get("code") == "see_clinician" and it.get("cause") == "red_flag":
             cause = str((it.get("values") or {}).get("cause") or "").split(";")[0].strip()
             if cause:

@@ -63,6 +63,7 @@ from markupsafe import Markup
 
 from features.schemas import FEATURES, SCORES, SELF_REPORT_ITEMS, require
 from models.components import REGISTRY
+from models.components import is_finite_number as _ok
 from models.params import ScorerParams
 from models.vocab import (
     BAND_TEXT,
@@ -163,10 +164,6 @@ def iso_week_of(day: date) -> str:
 
 
 # ---------------------------------------------------------------- formatting
-def _ok(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _f(v: Any, nd: int = 0, sign: bool = False) -> str | None:
     if not _ok(v):
         return None

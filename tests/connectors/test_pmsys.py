@@ -117,7 +117,11 @@ def test_bad_rows_name_file_line_and_column(tmp_path):
     p = _write(tmp_path, "srpe.csv", SRPE.replace(",8,0\n", ",11,20\n"))
     with pytest.raises(BadRowError) as e:
         _read(p)
-    assert e.value.line == 4 and e.value.column == "perceived_exertion" and "outside 0-10" in str(e.value)
+    assert (
+        e.value.line == 4
+        and e.value.column == "perceived_exertion"
+        and "outside the plausible range 0..10" in str(e.value)
+    )
     assert str(p) in str(e.value)
     r = _read(p, on_bad_row=OnBadRow.SKIP)
     assert r.sessions.height == 2 and r.skipped_rows == 1
@@ -287,3 +291,21 @@ def test_ingest_stores_injuries_and_self_reports(tmp_path):
     assert store.read_table("sessions")["start_precision"].to_list() == ["approx"] * 3
     again = ingest_paths(store, [root], tz_for=lambda a: "Europe/Oslo", workers=1)
     assert again.rows_added == 0
+
+
+def test_team_session_errors_name_the_record_and_missing_cells_are_empty(tmp_path):
+    p = tmp_path / "training-load" / "session.json"
+    p.parent.mkdir(parents=True)
+    sessions = [
+        {"date": "01.02.2021", "rpe": 6, "duration": 60, "srpe": 360},
+        {"date": "02.02.2021", "rpe": 11, "duration": 60, "srpe": 660},
+        {"date": "03.02.2021", "rpe": "--", "duration": "", "srpe": None},
+    ]
+    p.write_text(json.dumps({"p1": sessions}))
+    with pytest.raises(BadRowError) as e:
+        registry.read(p, ReadContext(tz="Europe/Oslo"))
+    assert e.value.column == "rpe" and str(p) in str(e.value)
+    assert e.value.message == "player 'p1' session 1: value 11 outside the plausible range 0..10"
+    r = registry.read(p, ReadContext(tz="Europe/Oslo", on_bad_row=OnBadRow.SKIP))
+    assert r.skipped_rows == 1
+    assert r.sessions.sort("start_utc")["load_au"].to_list()[:1] == [360.0]

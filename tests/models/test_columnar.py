@@ -398,9 +398,8 @@ def test_printed_numbers_equal_python(xs, nd, with_null, stack):
     assert printed(s, nd, "fmt", stack=stack).to_list() == [None if v is None else _fmt(v, nd) for v in vals]
     want = ["null" if v is None else json.dumps(round(v, nd)) for v in vals]
     assert printed(s, nd, "json", stack=stack).to_list() == want
-    if nd <= 2:
-        want = [None if v is None else f"{v:.{nd}f}" for v in vals]
-        assert printed(s, nd, "fixed", stack=stack).to_list() == want
+    want = [None if v is None else f"{v:.{nd}f}" for v in vals]
+    assert printed(s, nd, "fixed", stack=stack).to_list() == want
     got = printed(pl.Series(finite, dtype=pl.Float64), nd, "round", stack=stack).to_list()
     want = [round(v, nd) for v in finite]
     assert [(g, math.copysign(1, g)) for g in got] == [(w, math.copysign(1, w)) for w in want]
@@ -429,3 +428,26 @@ def test_printed_numbers_by_hand():
     assert printed(s, 2, "fixed").to_list()[:5] == ["0.12", "0.38", "2.50", "-0.00", "-0.00"]
     assert printed(s, 0, "fixed").to_list()[:3] == ["0", "0", "2"]  # half to even
     assert printed(s, 1, "json").to_list() == ["0.1", "0.4", "2.5", "-0.0", "-0.0", "7.3", "1.0", "1e+20", "Infinity"]
+
+
+@pytest.mark.parametrize("family", ["tss", "srpe"])
+def test_weeks_with_nothing_recorded_equal_the_oracle(family):
+    """No sessions in the 7 days to d-1 and no device data: the applicable load components say "nothing
+    recorded" (models.rules.IDLE_WHY) with no value, CTL ramp of a non-TSS family stays not applicable."""
+    from models.rules import IDLE_WHY
+
+    f = _base(1, family)
+    i = pl.int_range(pl.len())
+    idle = ((i >= 30) & (i < 45)) | ((i >= 120) & (i < 128))
+    f = f.with_columns(
+        pl.when(idle).then(0.0).otherwise(pl.col("acute_7d_au")).alias("acute_7d_au"),
+        pl.when(idle).then(0.0).otherwise(pl.col("data_coverage_7d")).alias("data_coverage_7d"),
+        *[
+            pl.when(idle).then(None).otherwise(pl.col(c)).alias(c)
+            for c in ("hrv_z", "rhr_delta_bpm", "rhr_z", "sleep_7d_h")
+        ],
+    )
+    for p in (ScorerParams(), ScorerParams(weekly_jump_min_ratio=0.0)):
+        _check_every_column(f, p, None)
+    js = score_features(f, as_of=f["date"].max())["components_json"]
+    assert js.str.contains(IDLE_WHY, literal=True).sum() >= 10  # the branch is reached

@@ -302,3 +302,18 @@ def test_format_alert_quotes_one_day_only(team_scores):
     f = {**other.row(0, named=True), "hrv_z": -2.04}
     a = alerts.format_alert("hrv", "Hal", "high_band", row["date"], row["date"], f, row, 1, params=P)
     assert "7-day average 2.0 SD below" in a.body
+
+
+@pytest.mark.parametrize(
+    ("v", "ok"),
+    [(1, True), (2.5, True), (-0.0, True), (True, False), (float("nan"), False), (float("inf"), False), ("3", False)],
+)
+def test_is_finite_number_is_the_one_test_of_printable_values(v, ok):
+    import reports.alerts
+    import reports.facts
+    import reports.weekly
+    from models.components import is_finite_number
+
+    assert is_finite_number(v) is ok
+    # one home: the report and alert modules use this function, not copies
+    assert reports.alerts._ok is reports.facts._ok is reports.weekly._ok is is_finite_number

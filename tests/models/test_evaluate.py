@@ -286,3 +286,28 @@ def test_assemble_uses_load_of_the_day_before():
     f = assemble(scores, feats, labels)
     assert f["date"].to_list() == [d(0), d(1)]
     assert f["load_yesterday_au"].to_list() == [None, 100.0] and f["load_7d_au"].to_list() == [None, 100.0]
+
+
+def test_learned_evaluation_uses_the_same_naive_baselines():
+    """models.learned's naive rankings are strainwatch evaluate's (one implementation), hand-computed."""
+    from models.learned import LabelParams, _naive_baselines
+
+    d0 = date(2024, 1, 1)
+    days = [d0 + timedelta(days=i) for i in range(9)]
+    sore = [1.0, None, 4.0, 2.0, None, 5.0, 5.0, 1.0, 3.0]  # event: soreness <= 2
+    features = pl.DataFrame(
+        {
+            "athlete_id": ["a"] * 9,
+            "date": days,
+            "acute_7d_au": [float(100 * i) for i in range(9)],
+            "load_au": [float(10 * i) for i in range(9)],
+            "soreness_1_5": sore,
+        }
+    )
+    ds = pl.DataFrame({"athlete_id": ["a", "a", "a"], "date": [days[8], days[0], days[4]]})
+    lp = LabelParams(label_column="soreness_1_5", label_op="<=", pain_threshold=2.0)
+    got = _naive_baselines(ds, features, lp)
+    np.testing.assert_array_equal(got["load_7d"], [700.0, np.nan, 300.0])
+    np.testing.assert_array_equal(got["load_yesterday"], [70.0, np.nan, 30.0])
+    # d8: reports of d2..d8 = 4, 2, 5, 5, 1, 3 -> events 0, 1, 0, 0, 1, 0 = 2/6; d0: 1/1; d4: d0..d4 = 1, 4, 2 -> 2/3
+    np.testing.assert_allclose(got["label_history_7d"], [2 / 6, 1.0, 2 / 3], rtol=0, atol=1e-15)
