@@ -49,6 +49,7 @@ from urllib.parse import quote, unquote
 import polars as pl
 
 from features.schemas import TABLES, TableSchema, conform
+from pipelines.atomic import atomic_write_bytes, fsync_dir
 from pipelines.errors import EXIT_LOCKED, StrainwatchError, ledger_corrupt, translate
 
 __all__ = [
@@ -203,21 +204,6 @@ def _athlete_from_key(stem: str, path: Path | None = None) -> str:
     return unquote(stem[2:])
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def repair_advice(table: str, athlete: str | None = None) -> str:
     """What to do about a damaged partition of ``table``: derived tables are rebuilt by the next run
     from the canonical ones; a canonical table's athlete reads its inputs again."""
@@ -241,14 +227,17 @@ def _read_checksum(path: Path) -> dict | None:
         return {"sha256": "unreadable checksum file"}
 
 
-def atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
+def atomic_write_parquet(df: pl.DataFrame, path: Path, *, sync_dir: bool = True) -> None:
     """Write ``df`` as Parquet atomically (temporary file, fsync, rename), with its checksum.
 
     The SHA-256 of the file's bytes and its row count go to
     ``<name>.parquet.sha256`` *before* the rename, together with the previous
     file's checksum: a process killed between the two leaves the old file,
     which the previous checksum still vouches for. Readers verify it
-    (:meth:`Store.read_partition`).
+    (:meth:`Store.read_partition`). The folder is fsynced after both renames, so
+    that they survive a power cut before the caller ledgers the write;
+    ``sync_dir=False`` leaves that to a caller writing many partitions of one
+    folder (one fsync of the folder after the batch, :meth:`Store.upsert`).
     """
     import io
 
@@ -268,8 +257,10 @@ def atomic_write_parquet(df: pl.DataFrame, path: Path) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        atomic_write_bytes(checksum_path(path), json.dumps(record).encode())
+        atomic_write_bytes(checksum_path(path), json.dumps(record).encode(), sync_dir=False)
         os.replace(tmp, path)
+        if sync_dir:
+            fsync_dir(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -719,21 +710,29 @@ class Store:
                         self.quarantine(table, p, why)
         return out
 
-    def write_partition(self, table: str, athlete_id: str, df: pl.DataFrame) -> None:
-        """Replace one athlete's partition of ``table`` (atomic)."""
+    def write_partition(self, table: str, athlete_id: str, df: pl.DataFrame, *, sync_dir: bool = True) -> None:
+        """Replace one athlete's partition of ``table`` (atomic; ``sync_dir``: see :func:`atomic_write_parquet`)."""
         schema = TABLES[table]
         df = conform(df, schema)
         if schema.key and df.height:
             df = df.sort(list(schema.key))
-        self._write_ready(table, athlete_id, df)
+        self._write_ready(table, athlete_id, df, sync_dir=sync_dir)
 
-    def _write_ready(self, table: str, athlete_id: str, df: pl.DataFrame) -> None:
+    def _write_ready(self, table: str, athlete_id: str, df: pl.DataFrame, *, sync_dir: bool = True) -> None:
         """:meth:`write_partition` of a frame already conformed and sorted by the table's key."""
         path = self.partition_path(table, athlete_id)
         if df.is_empty():
             _remove_partition(path)
+            if sync_dir:
+                self._sync_dir(table)
             return
-        atomic_write_parquet(df, path)
+        atomic_write_parquet(df, path, sync_dir=sync_dir)
+
+    def _sync_dir(self, table: str) -> None:
+        """fsync the folder of ``table``'s partitions: the renames and removals of a batch are durable."""
+        d = self.table_dir(table)
+        if d.is_dir():
+            fsync_dir(d)
 
     def replace_athletes(self, table: str, df: pl.DataFrame, athletes: Sequence[str] | None = None) -> None:
         """Replace whole partitions of a derived table (``daily``, ``features``, ``scores``).
@@ -751,7 +750,8 @@ class Store:
         parts = {k[0]: v for k, v in df.partition_by("athlete_id", as_dict=True).items()} if df.height else {}
         del df
         empty = schema.empty()
-        _each_partition(lambda a: self._write_ready(table, a, parts.get(a, empty)), list(athletes))
+        _each_partition(lambda a: self._write_ready(table, a, parts.get(a, empty), sync_dir=False), list(athletes))
+        self._sync_dir(table)
 
     def splice_athletes(
         self,
@@ -810,9 +810,10 @@ class Store:
             if out.is_empty():
                 _remove_partition(path)
                 return
-            atomic_write_parquet(out, path)
+            atomic_write_parquet(out, path, sync_dir=False)
 
         _each_partition(one, list(athletes))
+        self._sync_dir(table)
 
     def upsert(
         self,
@@ -855,7 +856,7 @@ class Store:
             if stored_part is None or stored_part.is_empty():
                 # a new partition (a backfill): every row is fresh, and the merge below would give `new`,
                 # already conformed, unique and sorted by the key
-                self._write_ready(table, athlete, new)
+                self._write_ready(table, athlete, new, sync_dir=False)
                 if written is not None:
                     written(athlete, new)
                 return list(new.group_by("source_file").len().iter_rows())
@@ -871,7 +872,7 @@ class Store:
             fresh = new.join(old.select(key), on=key, how="anti", nulls_equal=True)
             merged = pl.concat([old, new], how="diagonal_relaxed")
             merged = merged.unique(subset=key, keep="last", maintain_order=True)
-            self.write_partition(table, athlete, merged)
+            self.write_partition(table, athlete, merged, sync_dir=False)
             if written is not None:
                 written(athlete, merged)
             return list(fresh.group_by("source_file").len().iter_rows())
@@ -884,6 +885,7 @@ class Store:
         for counts in _each_partition(one, list(df.partition_by("athlete_id", as_dict=True).items())):
             for src, n in counts:
                 added[src] = added.get(src, 0) + n
+        self._sync_dir(table)
         return added
 
     # ------------------------------------------------------------------ ledger

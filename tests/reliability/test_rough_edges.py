@@ -106,7 +106,7 @@ def test_full_disk_keeps_what_was_stored(monkeypatch, capsys, tmp_path, inputs) 
 
     real = store_mod.atomic_write_parquet
 
-    def full(df, path):
+    def full(df, path, **kw):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(store_mod, "atomic_write_parquet", full)
