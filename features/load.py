@@ -660,14 +660,17 @@ def assign_session_loads(
             xs, ys = xs[keep], ys[keep]
             if len(xs) < min_pairs:
                 continue
-            sxx = sum((xs * xs).tolist())
+            with np.errstate(all="ignore"):  # products overflow to inf, as in Python
+                sxx = sum((xs * xs).tolist())
+                sxy = sum((xs * ys).tolist())
             if sxx > 0:
                 fac_has[k, g] = True
-                fac_val[k, g] = sum((xs * ys).tolist()) / sxx
+                fac_val[k, g] = sxy / sxx
         with_rate = has_p & ~dur_null[idx] & (d_idx > 0)
         if with_rate.any():
             rate_has[g] = True
-            rate_val[g] = float(np.median(nat_val[p][idx][with_rate] / (d_idx[with_rate] / 60.0)))
+            with np.errstate(all="ignore"):  # inf / inf is NaN, as in Python
+                rate_val[g] = float(np.median(nat_val[p][idx][with_rate] / (d_idx[with_rate] / 60.0)))
 
     # 3. every row: native in the primary family, else the first convertible family in chain order,
     # else the duration fallback
