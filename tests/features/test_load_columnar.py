@@ -213,3 +213,22 @@ def test_method_codes_cover_every_method():
     )
     # the pre-filled methods of the srpe family are kept; the others are converted or fall back
     assert out.filter(pl.col("load_method").is_in(["srpe", "manual", "duration_default_rpe"])).height >= 3
+
+
+def test_equal_on_the_real_corpus(corpus_dir, tmp_path):
+    """The real FIT/XML files of the sample corpus (stream TRIMP, kcal, duration rates) under five settings."""
+    from pipelines.ingest import ingest_paths
+    from pipelines.store import Store
+
+    store = Store(tmp_path / "store")
+    ingest_paths(store, [corpus_dir])
+    s = store.read_table("sessions")
+    assert s.height >= 30  # 38 sessions when this was written
+    for kwargs in (
+        {},
+        {"primary_family": "tss", "min_pairs": 2},
+        {"primary_family": "trimp", "min_pairs": 1},
+        {"primary_family": "kcal"},
+        {"count_everyday": True},
+    ):
+        assert_bit_equal(assign_session_loads(s, **kwargs), assign_session_loads_reference(s, **kwargs))
