@@ -431,6 +431,14 @@ def assign_session_loads(
 
     See the module docstring for the chain and the one-family-per-athlete rule.
 
+    Columnar: numpy over all rows for the native values and the final choice,
+    Python once per athlete (family shares, conversion fits, median rate,
+    reason text) and once per distinct sport, device-load kind and method
+    string. Sums run in row order through Python's ``sum`` and ``math.exp``
+    gives the TRIMP weights, so every output equals the per-row chain this
+    replaced bit for bit (kept as the oracle in
+    ``tests/features/load_reference.py``; ``tests/features/test_load_columnar.py``).
+
     Parameters
     ----------
     sessions : polars.DataFrame
