@@ -565,8 +565,8 @@ def assign_session_loads(
         code[flat[bounds[g] : bounds[g + 1]]] = g
     by_athlete = {a: flat[bounds[g] : bounds[g + 1]] for g, a in enumerate(athletes)}
     stream = _stream_trimps(sessions, by_athlete, hr_rest_bpm, hr_max_bpm, sex, default_hr_rest_bpm, default_hr_max_bpm)
-    st_has = np.fromiter((v is not None for v in stream), dtype=bool, count=n)
-    st_val = np.fromiter((0.0 if v is None else v for v in stream), dtype=np.float64, count=n)
+    stream_s = pl.Series(stream, dtype=pl.Float64)
+    st_has, st_val = stream_s.is_not_null().to_numpy(), stream_s.fill_null(0.0).to_numpy()
 
     # per athlete HR references and Banister constants, broadcast to rows
     g_rest, g_mx, g_def, g_ca, g_cb = (np.empty(len(athletes)) for _ in range(5))
