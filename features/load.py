@@ -292,38 +292,41 @@ def hr_reference_from_history(
         .group_by("athlete_id")
         .agg(pl.col("d").max().alias("end"))
     )
-    rows = []
-    # each athlete's rows once (in their order), not a filter of the whole team per athlete:
-    # that was quadratic in the team size (about 60 % of the features stage for 1,000 athletes)
-    well_by = {k[0]: v for k, v in well.partition_by("athlete_id", as_dict=True).items()} if well.height else {}
-    sess_by = {k[0]: v for k, v in sess.partition_by("athlete_id", as_dict=True).items()} if sess.height else {}
-    for athlete, end in sorted(last.iter_rows(), key=lambda r: r[0]):
-        end = as_of or end
-        if end is None:
-            continue
-        start = _window_start(end, window_days)
-        w = well_by.get(athlete, well.clear()).filter(pl.col("d").is_between(start, end))
-        rhr = w["rhr_bpm"].drop_nulls()
-        s = sess_by.get(athlete, sess.clear()).filter(pl.col("d").is_between(start, end))
-        maxima: list[float] = [float(v) for v in s["mx"].drop_nulls().to_list() if lo <= v <= hi]
-        # sessions without max_hr_bpm: the highest bin of the histogram with time in it
-        for h in s.filter(pl.col("mx").is_null() & pl.col("h").is_not_null())["h"].to_list():
-            nz = [i for i, t in enumerate(h) if t is not None and t > 0]
-            if nz and lo <= max(nz) <= hi:
-                maxima.append(float(max(nz)))
-        hr_rest = float(rhr.median()) if rhr.len() else None
-        hr_max = max(maxima) if maxima else None
-        rows.append(
-            {
-                "athlete_id": athlete,
-                "hr_rest_bpm": hr_rest if hr_rest is not None else float(default_hr_rest_bpm),
-                "hr_max_bpm": hr_max if hr_max is not None else float(default_hr_max_bpm),
-                "hr_rest_is_default": hr_rest is None,
-                "hr_max_is_default": hr_max is None,
-                "n_rhr_days": int(rhr.len()),
-                "n_hr_sessions": len(maxima),
-            }
-        )
+    # every athlete's window [end - window_days + 1, end] as columns: one join and one group_by per
+    # table for the whole team (the per-athlete loop this replaced took ~1.4 s for 1,000 athletes)
+    ends = last.with_columns((pl.lit(as_of, pl.Date) if as_of is not None else pl.col("end")).alias("end")).filter(
+        pl.col("end").is_not_null()
+    )
+    ends = ends.with_columns((pl.col("end") - pl.duration(days=window_days - 1)).alias("start"))
+    in_window = pl.col("d").is_between(pl.col("start"), pl.col("end"))
+    w = well.join(ends, on="athlete_id", how="inner").filter(in_window)
+    rest = w.group_by("athlete_id").agg(
+        pl.col("rhr_bpm").drop_nulls().median().alias("hr_rest"),
+        pl.col("rhr_bpm").drop_nulls().len().cast(pl.Int64).alias("n_rhr_days"),
+    )
+    s = sess.join(ends, on="athlete_id", how="inner").filter(in_window)
+    plausible = pl.col("mx").is_not_null() & (pl.col("mx") >= lo) & (pl.col("mx") <= hi)
+    mx = (
+        s.filter(plausible)
+        .group_by("athlete_id")
+        .agg(pl.col("mx").max().alias("hr_max"), pl.len().cast(pl.Int64).alias("n_max"))
+    )
+    # sessions without max_hr_bpm: the highest bin of the histogram with time in it (Python, those rows only)
+    hist_max: dict[str, list[float]] = {}
+    for athlete, h in (
+        s.filter(pl.col("mx").is_null() & pl.col("h").is_not_null()).select("athlete_id", "h").iter_rows()
+    ):
+        nz = [i for i, t in enumerate(h) if t is not None and t > 0]
+        if nz and lo <= max(nz) <= hi:
+            hist_max.setdefault(athlete, []).append(float(max(nz)))
+    hist = pl.DataFrame(
+        {
+            "athlete_id": list(hist_max),
+            "hist_max": [max(v) for v in hist_max.values()],
+            "n_hist": [len(v) for v in hist_max.values()],
+        },
+        schema={"athlete_id": pl.String, "hist_max": pl.Float64, "n_hist": pl.Int64},
+    )
     schema = {
         "athlete_id": pl.String,
         "hr_rest_bpm": pl.Float64,
@@ -333,7 +336,26 @@ def hr_reference_from_history(
         "n_rhr_days": pl.Int64,
         "n_hr_sessions": pl.Int64,
     }
-    out = pl.DataFrame(rows, schema=schema)
+    both = (
+        ends.select(pl.col("athlete_id").cast(pl.String))
+        .join(rest, on="athlete_id", how="left")
+        .join(mx, on="athlete_id", how="left")
+        .join(hist, on="athlete_id", how="left")
+        .with_columns(pl.max_horizontal("hr_max", "hist_max").alias("hr_max"))
+    )
+    out = (
+        both.sort("athlete_id")
+        .select(
+            "athlete_id",
+            pl.col("hr_rest").fill_null(float(default_hr_rest_bpm)).alias("hr_rest_bpm"),
+            pl.col("hr_max").fill_null(float(default_hr_max_bpm)).alias("hr_max_bpm"),
+            pl.col("hr_rest").is_null().alias("hr_rest_is_default"),
+            pl.col("hr_max").is_null().alias("hr_max_is_default"),
+            pl.col("n_rhr_days").fill_null(0),
+            (pl.col("n_max").fill_null(0) + pl.col("n_hist").fill_null(0)).alias("n_hr_sessions"),
+        )
+        .cast(schema)
+    )
     # a max below the rest value (e.g. rest from a sick week, max from one walk) is unusable
     return out.with_columns(
         pl.when(pl.col("hr_max_bpm") <= pl.col("hr_rest_bpm") + 20)

@@ -232,3 +232,117 @@ def test_equal_on_the_real_corpus(corpus_dir, tmp_path):
         {"count_everyday": True},
     ):
         assert_bit_equal(assign_session_loads(s, **kwargs), assign_session_loads_reference(s, **kwargs))
+
+
+@st.composite
+def reference_cases(draw):
+    """Sessions (max HR, histograms) and wellness (resting HR) of a few athletes over ~a year."""
+    from datetime import date
+
+    athletes = ["a", "b", "c"]
+    d0 = date(2025, 1, 1)
+    # a month of days and windows of 1-10 days: the window's edges are hit often
+    day = st.integers(0, 30).map(lambda k: d0 + timedelta(days=k)) | st.none()
+    sess = []
+    for i in range(draw(st.integers(0, 40))):
+        hist = None
+        if draw(st.integers(0, 3)) == 0:
+            n_bins = draw(st.sampled_from([0, 1, 99, 100, 101, 230, 231, 232, 256]))
+            top = draw(st.integers(0, max(n_bins - 1, 0)))
+            hist = [0.0] * n_bins
+            if n_bins:
+                hist[top] = draw(st.sampled_from([0.0, 1.0, 30.0, math.nan]))
+        d = draw(day)
+        sess.append(
+            {
+                "athlete_id": draw(st.sampled_from(athletes)),
+                "source": "test",
+                "start_utc": T0 + timedelta(hours=i),
+                "local_date": d,
+                "max_hr_bpm": draw(
+                    st.one_of(st.none(), floats(60.0, 250.0), st.sampled_from([100.0, 230.0, 99.5, 230.5]))
+                ),
+                "hr_hist_s": hist,
+                "source_file": "x",
+            }
+        )
+    well = []
+    for _ in range(draw(st.integers(0, 25))):
+        well.append(
+            {
+                "athlete_id": draw(st.sampled_from(athletes)),
+                "source": "test",
+                "date": draw(day),
+                "rhr_bpm": draw(st.one_of(st.none(), floats(35.0, 90.0))),
+                "source_file": "x",
+            }
+        )
+    as_of = draw(st.one_of(st.none(), st.integers(0, 35).map(lambda k: d0 + timedelta(days=k))))
+    window = draw(st.sampled_from([1, 3, 7, 10, 180]))
+    return sess, well, as_of, window
+
+
+def reference_frames(sess: list[dict], well: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from features.schemas import WELLNESS
+
+    s_cols, w_cols = SESSIONS.columns, WELLNESS.columns
+    s_names = ["athlete_id", "source", "start_utc", "local_date", "max_hr_bpm", "hr_hist_s", "source_file"]
+    w_names = ["athlete_id", "source", "date", "rhr_bpm", "source_file"]
+    s = conform(pl.DataFrame(sess, schema={k: s_cols[k] for k in s_names}), SESSIONS)
+    w = conform(pl.DataFrame(well, schema={k: w_cols[k] for k in w_names}), WELLNESS)
+    return s, w
+
+
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(reference_cases())
+def test_columnar_hr_reference_equals_per_athlete_loop(case):
+    from features.load import hr_reference_from_history
+    from tests.features.load_reference import hr_reference_from_history_reference
+
+    sess, well, as_of, window = case
+    s, w = reference_frames(sess, well)
+    got = hr_reference_from_history(s, w, as_of=as_of, window_days=window)
+    want = hr_reference_from_history_reference(s, w, as_of=as_of, window_days=window)
+    assert_bit_equal(got, want)
+
+
+def test_hr_reference_edges_by_hand():
+    """Window edges, the 100-230 bpm limits for maxima and histogram bins, and a median of three."""
+    from datetime import date
+
+    from features.load import hr_reference_from_history
+    from tests.features.load_reference import hr_reference_from_history_reference
+
+    end = date(2025, 1, 10)
+
+    def sess(a, k, mx=None, top=None):
+        hist = None if top is None else [0.0] * top + [30.0]
+        return {
+            "athlete_id": a,
+            "source": "t",
+            "start_utc": T0 + timedelta(days=k),
+            "local_date": end - timedelta(days=k),
+            "max_hr_bpm": mx,
+            "hr_hist_s": hist,
+            "source_file": "x",
+        }
+
+    rows = [sess("a", 0, 230.0), sess("a", 6, 231.0), sess("a", 7, 250.0), sess("b", 0, 100.0), sess("b", 1, 99.5)]
+    rows += [sess("c", 0, None, 230), sess("c", 1, None, 231), sess("d", 0, None, 100), sess("d", 1, None, 99)]
+    well = [
+        {"athlete_id": "a", "source": "t", "date": end - timedelta(days=k), "rhr_bpm": v, "source_file": "x"}
+        for k, v in ((0, 50.0), (1, 51.0), (2, 60.0), (7, 40.0))
+    ]
+    s, w = reference_frames(rows, well)
+    got = hr_reference_from_history(s, w, as_of=end, window_days=7)
+    assert_bit_equal(got, hr_reference_from_history_reference(s, w, as_of=end, window_days=7))
+    by = {r["athlete_id"]: r for r in got.iter_rows(named=True)}
+    # a: 230 counts (the upper limit), 231 is an artefact, 250 is 7 days back: out of a 7-day window;
+    # rest = median(50, 51, 60) = 51 (the 40 of day -7 is out)
+    assert (by["a"]["hr_max_bpm"], by["a"]["n_hr_sessions"], by["a"]["hr_rest_bpm"]) == (230.0, 1, 51.0)
+    assert by["a"]["n_rhr_days"] == 3
+    # b: 100 is the lower limit (but 100 <= 60 + 20 is false: kept), 99.5 is out
+    assert (by["b"]["hr_max_bpm"], by["b"]["n_hr_sessions"]) == (100.0, 1)
+    # c: top bins 230 (kept) and 231 (out); d: 100 kept, 99 out
+    assert (by["c"]["hr_max_bpm"], by["c"]["n_hr_sessions"]) == (230.0, 1)
+    assert (by["d"]["hr_max_bpm"], by["d"]["n_hr_sessions"]) == (100.0, 1)
