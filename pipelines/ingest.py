@@ -1143,12 +1143,23 @@ def _red_flags_kept(
     return out, notes, parts
 
 
+def _one_value(df: pl.DataFrame, col: str) -> bool:
+    """Whether ``col`` (nulls read as "", an absent column as all "") holds a single value in ``df``."""
+    if col not in df.columns:
+        return True
+    v = df.get_column(col).fill_null("")
+    return v.min() == v.max()
+
+
 def _note_recordings(into: dict[str, bool], table: str) -> Callable[[str, pl.DataFrame], None]:
     """The ``written`` callback of :meth:`Store.upsert`: whether each partition as written holds rows of
     several recordings (:func:`features.merge.recording_ident`), for :func:`record_merges`."""
     by_device = table == "sessions"
 
     def note(athlete: str, df: pl.DataFrame) -> None:
+        if df.height and _one_value(df, "source") and (not by_device or _one_value(df, "device_id")):
+            into[athlete] = False  # one source (and device) on every row: one recording, no hash per row
+            return
         n = df.select(recording_ident(df.columns, by_device=by_device).n_unique()).item() if df.height else 0
         into[athlete] = n > 1
 
