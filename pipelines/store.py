@@ -251,19 +251,13 @@ def atomic_write_parquet(df: pl.DataFrame, path: Path, *, sync_dir: bool = True)
         "rows": df.height,
         "previous": {k: old.get(k) for k in ("sha256", "rows")} if old else None,
     }
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        atomic_write_bytes(checksum_path(path), json.dumps(record).encode(), sync_dir=False)
-        os.replace(tmp, path)
-        if sync_dir:
-            fsync_dir(path.parent)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write_bytes(
+        path,
+        data,
+        # the checksum is in place before the partition's rename (the previous one vouches for the old file)
+        before_rename=lambda: atomic_write_bytes(checksum_path(path), json.dumps(record).encode(), sync_dir=False),
+        sync_dir=sync_dir,
+    )
 
 
 def _remove_partition(path: Path) -> None:

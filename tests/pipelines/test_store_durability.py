@@ -29,7 +29,8 @@ def synced(monkeypatch) -> list[str]:
         calls.append(f"{path.name}:{len(list(path.glob('*.parquet')))}")
         real(path)
 
-    monkeypatch.setattr(store_mod, "fsync_dir", record)
+    monkeypatch.setattr(store_mod, "fsync_dir", record)  # the store's batches
+    monkeypatch.setattr(atomic, "fsync_dir", record)  # single writes (pipelines.atomic)
     return calls
 
 
@@ -69,6 +70,7 @@ def test_the_checksum_and_the_partition_are_in_place_when_the_folder_is_synced(t
         seen.append((path.exists(), store_mod.checksum_path(path).exists()))
 
     monkeypatch.setattr(store_mod, "fsync_dir", record)
+    monkeypatch.setattr(atomic, "fsync_dir", record)
     store_mod.atomic_write_parquet(pl.DataFrame({"v": [1]}), path)
     assert seen == [(True, True)]
     seen.clear()
