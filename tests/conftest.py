@@ -149,7 +149,7 @@ def pytest_collection_modifyitems(config, items):
       once on each worker that happens to get one of the module's tests (~20 s of CPU in the inner loop).
 
     Slow tests are left free, so that a long crash test does not queue others behind it, and they run
-    first: xdist hands out tests in this order, and the longest (20 SIGKILLs of the nightly run, ~3 min
+    first: xdist hands out tests in this order, and the longest (20 SIGKILLs of the nightly run, minutes
     in CI) started last left the other worker idle at the end of the run."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: slow ones first
     for item in items:
