@@ -216,7 +216,7 @@ def register(app: typer.Typer) -> None:
 
             m = read_merges(Store(resolve_store(store, config)))
             if csv:
-                from pipelines.store import atomic_write_bytes
+                from pipelines.atomic import atomic_write_bytes
                 from reports.csv_safe import people_csv_bytes
 
                 atomic_write_bytes(csv, people_csv_bytes(m))
@@ -242,7 +242,7 @@ def register(app: typer.Typer) -> None:
         if status:
             df = df.filter(pl.col("status") == status)
         if csv:
-            from pipelines.store import atomic_write_bytes
+            from pipelines.atomic import atomic_write_bytes
             from reports.csv_safe import people_csv_bytes
 
             atomic_write_bytes(csv, people_csv_bytes(df))
@@ -280,7 +280,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a stored table as CSV (the output contracts of docs/design.md)."""
         from features.schemas import TABLES
-        from pipelines.store import Store, atomic_write_bytes, repair_advice
+        from pipelines.atomic import atomic_write_bytes
+        from pipelines.store import Store, repair_advice
 
         st = Store(resolve_store(store, config))
         schema = TABLES[table.value]

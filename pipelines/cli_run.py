@@ -111,7 +111,7 @@ def _write_json(path: Path | None, summary) -> None:
     if path is not None:
         import json
 
-        from pipelines.store import atomic_write_bytes
+        from pipelines.atomic import atomic_write_bytes
 
         atomic_write_bytes(path, json.dumps(summary.to_dict(), indent=1, default=str).encode())
 

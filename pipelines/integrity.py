@@ -132,7 +132,8 @@ def _adopt(store: Store, paths: list[str]) -> int:
     import hashlib
     import json
 
-    from pipelines.store import atomic_write_bytes, checksum_path
+    from pipelines.atomic import atomic_write_bytes
+    from pipelines.store import checksum_path
 
     n = 0
     with store.lock():

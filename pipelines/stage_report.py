@@ -2,7 +2,7 @@
 
 :func:`run_report` reads FEATURES, SCORES and the WELLNESS notes from the
 store, builds the HTML with :func:`reports.weekly.build_weekly_report` and
-writes it atomically (:func:`pipelines.store.atomic_write_bytes`), so a
+writes it atomically (:func:`pipelines.atomic.atomic_write_bytes`), so a
 reader never sees a half-written file.
 """
 
@@ -17,8 +17,9 @@ import polars as pl
 
 from models.rules import ScorerParams
 from pipelines.ack import read_acks, sent_alerts
+from pipelines.atomic import atomic_write_bytes
 from pipelines.stage_score import params_used
-from pipelines.store import Store, atomic_write_bytes
+from pipelines.store import Store
 from reports.weekly import build_weekly_report, iso_week_of, parse_iso_week
 
 __all__ = ["ReportResult", "run_report", "default_report_path"]

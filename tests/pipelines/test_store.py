@@ -15,7 +15,8 @@ import polars as pl
 import pytest
 
 from features.schemas import SESSIONS, conform
-from pipelines.store import LedgerEntry, Store, StoreLockedError, atomic_write_bytes
+from pipelines.atomic import atomic_write_bytes
+from pipelines.store import LedgerEntry, Store, StoreLockedError
 
 
 def sessions(athlete: str, starts: list[int], source_file: str = "f.csv", rpe: float = 5.0) -> pl.DataFrame:
